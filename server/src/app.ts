@@ -1,0 +1,193 @@
+/**
+ * Composition root: builds every part from the config and wires them together. Nothing else creates
+ * long-lived resources, and nothing imports this module except entry points and tests.
+ */
+import crypto from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Config } from './config.ts'
+import { loadOrCreateSecretKey, SecretBox } from './crypto/secret-box.ts'
+import { createDatabase, type Database } from './db/database.ts'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts'
+import { migrate } from './db/migrate.ts'
+import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
+import type { Services } from './graphql/context.ts'
+import { Dispatcher } from './jobs/dispatcher.ts'
+import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
+import { Reaper } from './jobs/reaper.ts'
+import { createBoss, RunQueue } from './jobs/run-queue.ts'
+import { WorkerPresence } from './jobs/worker-presence.ts'
+import { LogWriter } from './logs/log-writer.ts'
+import { CredentialsService } from './modules/credentials/credentials.service.ts'
+import { InventoriesService } from './modules/inventories/inventories.service.ts'
+import { RunLive } from './modules/runs/run-live.ts'
+import { RunsService } from './modules/runs/runs.service.ts'
+import { TargetsService } from './modules/targets/targets.service.ts'
+import { TemplatesService } from './modules/templates/templates.service.ts'
+import { UsersService } from './modules/users/users.service.ts'
+import { PgListener } from './pubsub/pg-listener.ts'
+import type { Logger } from './util/logger.ts'
+import { Semaphore } from './util/semaphore.ts'
+
+export interface AppOptions {
+  logger: Logger
+  /** Replaces the built-in job types (tests add their own). */
+  registry?: ExecutorRegistry
+  /** Called once with the generated admin password on first start (main prints it). */
+  onInitialAdmin?: (username: string, password: string | undefined) => void
+}
+
+export interface App {
+  readonly config: Config
+  readonly db: Database
+  readonly services: Services
+  readonly databaseUrl: string
+  /** http://host:port of the API, when the api role runs. */
+  readonly url: string | null
+  readonly workerId: string
+  readonly dispatcher: Dispatcher | null
+  readonly reaper: Reaper | null
+  stop(options?: { graceMs?: number }): Promise<void>
+}
+
+export async function startApp(config: Config, options: AppOptions): Promise<App> {
+  const { logger } = options
+  const stack: Array<() => Promise<unknown>> = []
+  const stopAll = async () => {
+    for (const fn of stack.splice(0).reverse()) {
+      await fn().catch((e) => logger.warn('shutdown step failed', { error: (e as Error).message }))
+    }
+  }
+  let stopGraceMs = 10_000
+  try {
+    let embedded: EmbeddedDatabase | null = null
+    if (!config.databaseUrl) {
+      embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger.child({ component: 'postgres' }))
+      stack.push(() => embedded!.stop())
+    }
+    const databaseUrl = config.databaseUrl ?? embedded!.url
+
+    const db = createDatabase(databaseUrl, { applicationName: `switchyard-${[...config.roles].join('+')}` })
+    stack.push(() => db.close())
+    const { applied } = await migrate(db.pool)
+    if (applied.length) logger.info('database migrated', { applied: applied.join(',') })
+
+    const { key, generatedAt } = loadOrCreateSecretKey(config.secretKey, config.dataDir)
+    if (generatedAt) logger.warn('generated a credential encryption key; back it up, and set SWITCHYARD_SECRET_KEY on every process that shares this database', { file: generatedAt })
+    const box = new SecretBox(key)
+
+    const boss = createBoss(databaseUrl, config.bossSchema)
+    boss.on('error', (e) => logger.error('pg-boss error', { error: (e as Error).message }))
+    await boss.start()
+    stack.push(() => boss.stop({ graceful: false, close: true }))
+    const queue = new RunQueue(boss)
+    await queue.ensure()
+
+    const listener = new PgListener(databaseUrl, logger.child({ component: 'listen' }))
+    await listener.start()
+    stack.push(() => listener.stop())
+
+    const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }))
+    stack.push(() => logs.close())
+
+    const registry = options.registry ?? createDefaultRegistry()
+    const users = new UsersService(db.prisma, config.sessionTtlHours)
+    const runs = new RunsService(db.prisma, registry, box, queue, logs)
+    const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
+    const services: Services = {
+      users,
+      credentials: new CredentialsService(db.prisma, box),
+      targets: new TargetsService(db.prisma),
+      inventories: new InventoriesService(db.prisma),
+      templates: new TemplatesService(db.prisma, registry),
+      runs,
+      live,
+      registry,
+      pool: db.pool,
+    }
+
+    const admin = await users.ensureInitialAdmin(config.adminUsername, config.adminPassword)
+    if (admin.created) options.onInitialAdmin?.(config.adminUsername, admin.password)
+
+    const workerId = crypto.randomUUID()
+    const roles = [...config.roles]
+    let dispatcher: Dispatcher | null = null
+    let reaper: Reaper | null = null
+    const heartbeatMs = config.heartbeatSeconds * 1000
+
+    if (config.roles.has('worker')) {
+      dispatcher = new Dispatcher({
+        pool: db.pool,
+        boss,
+        queue,
+        registry,
+        box,
+        logs,
+        listener,
+        logger: logger.child({ component: 'dispatcher' }),
+        workerId,
+        concurrency: config.workerConcurrency,
+        handshakeLimiter: new Semaphore(config.sshHandshakeConcurrency),
+      })
+    }
+    const presence = new WorkerPresence(db.pool, workerId, roles, heartbeatMs, logger.child({ component: 'presence' }), dispatcher)
+    await presence.start()
+    stack.push(() => presence.stop())
+    if (dispatcher) {
+      await dispatcher.start()
+      const d = dispatcher
+      stack.push(() => d.stop(stopGraceMs))
+    }
+    if (config.roles.has('worker') || config.roles.has('scheduler')) {
+      reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs)
+      await reaper.start()
+      const r = reaper
+      stack.push(() => r.stop())
+    }
+
+    let url: string | null = null
+    if (config.roles.has('api')) {
+      await live.start()
+      stack.push(() => live.stop())
+      const { yoga, attachWebSocket } = createGraphQLServer({ prisma: db.prisma, services, logger: logger.child({ component: 'graphql' }) })
+      const server = http.createServer((req, res) => {
+        if (req.url === '/healthz') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', roles, workerId }))
+          return
+        }
+        if (req.url?.startsWith(GRAPHQL_PATH)) return void yoga(req, res)
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the API is at /graphql\n')
+      })
+      const closeWs = attachWebSocket(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.port, config.host, () => resolve())
+      })
+      const addr = server.address() as AddressInfo
+      url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+      stack.push(async () => {
+        await closeWs()
+        server.closeAllConnections()
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+      })
+    }
+
+    return {
+      config,
+      db,
+      services,
+      databaseUrl,
+      url,
+      workerId,
+      dispatcher,
+      reaper,
+      async stop(o = {}) {
+        stopGraceMs = o.graceMs ?? stopGraceMs
+        await stopAll()
+      },
+    }
+  } catch (e) {
+    await stopAll()
+    throw e
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * One pg pool per process, shared by Prisma (through its pg driver adapter) and by the hand-written
+ * SQL on hot paths (log batches, run claims). pg-boss and the LISTEN connection hold their own.
+ */
+import pg from 'pg'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { PrismaClient } from '../generated/prisma/client.ts'
+
+export type Prisma = PrismaClient
+export { PrismaClient }
+
+export interface Database {
+  pool: pg.Pool
+  prisma: PrismaClient
+  close(): Promise<void>
+}
+
+// Postgres BIGINT (int8) as JS number for our counters (log seq stays far below 2^53).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v))
+
+export function createDatabase(url: string, options: { max?: number; applicationName?: string } = {}): Database {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20, application_name: options.applicationName ?? 'switchyard' })
+  // An idle client's error (e.g. Postgres restarting) must not crash the process; the pool replaces it.
+  pool.on('error', () => {})
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+  return {
+    pool,
+    prisma,
+    async close() {
+      await prisma.$disconnect()
+      await pool.end()
+    },
+  }
+}

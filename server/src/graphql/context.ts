@@ -1,0 +1,31 @@
+import type pg from 'pg'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { Actor } from '../modules/actor.ts'
+import type { ExecutorRegistry } from '../jobs/executors/registry.ts'
+import type { UsersService } from '../modules/users/users.service.ts'
+import type { CredentialsService } from '../modules/credentials/credentials.service.ts'
+import type { TargetsService } from '../modules/targets/targets.service.ts'
+import type { InventoriesService } from '../modules/inventories/inventories.service.ts'
+import type { TemplatesService } from '../modules/templates/templates.service.ts'
+import type { RunsService } from '../modules/runs/runs.service.ts'
+import type { RunLive } from '../modules/runs/run-live.ts'
+
+export interface Services {
+  users: UsersService
+  credentials: CredentialsService
+  targets: TargetsService
+  inventories: InventoriesService
+  templates: TemplatesService
+  runs: RunsService
+  live: RunLive
+  registry: ExecutorRegistry
+  pool: pg.Pool
+}
+
+export interface GraphQLContext {
+  actor: Actor | null
+  /** The bearer token of this request (for logout). */
+  token: string | null
+  prisma: PrismaClient
+  services: Services
+}

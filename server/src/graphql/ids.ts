@@ -1,0 +1,20 @@
+/** Global ids in arguments: decoded and checked here so a bad id is a field error, not a crash. */
+import { decodeGlobalID } from '@pothos/plugin-relay'
+import { ValidationError } from '../errors.ts'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export function decodeId(value: string, typename: string, field: string): string {
+  let decoded: { typename: string; id: string }
+  try {
+    decoded = decodeGlobalID(String(value))
+  } catch {
+    throw ValidationError.field(field, `not a valid ${typename} id`)
+  }
+  if (decoded.typename !== typename || !UUID.test(decoded.id)) throw ValidationError.field(field, `not a valid ${typename} id`)
+  return decoded.id
+}
+
+export function decodeIds(values: readonly string[] | null | undefined, typename: string, field: string): string[] {
+  return (values ?? []).map((v, i) => decodeId(v, typename, `${field}.${i}`))
+}

@@ -1,0 +1,17 @@
+/** Assembles the schema: each types module registers its part on the builder when imported. */
+import { lexicographicSortSchema, printSchema } from 'graphql'
+import { builder } from './builder.ts'
+import './types/enums.ts'
+import './types/users.ts'
+import './types/credentials.ts'
+import './types/targets.ts'
+import './types/templates.ts'
+import './types/runs.ts'
+import './types/live.ts'
+
+export const schema = builder.toSchema()
+
+/** The SDL checked in as /schema.graphql (sorted, so diffs show real changes only). */
+export function printSchemaSdl(): string {
+  return printSchema(lexicographicSortSchema(schema)) + '\n'
+}

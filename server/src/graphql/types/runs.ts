@@ -1,0 +1,204 @@
+import type { JobRun } from '../../generated/prisma/client.ts'
+import type { StoredLogLine } from '../../logs/log-reader.ts'
+import { readLogLines } from '../../logs/log-reader.ts'
+import { ValidationError } from '../../errors.ts'
+import { builder } from '../builder.ts'
+import { decodeId, decodeIds } from '../ids.ts'
+import { LogLevelEnum, LogStreamEnum, RunStatusEnum, RunTriggerEnum, TargetStatusEnum, VisibilityEnum } from './enums.ts'
+import { encodeGlobalID } from '@pothos/plugin-relay'
+
+const RunProgress = builder.objectRef<{ total: number; done: number; failed: number }>('RunProgress').implement({
+  fields: (t) => ({
+    total: t.exposeInt('total', { description: 'Targets in the run.' }),
+    done: t.exposeInt('done', { description: 'Targets finished, whatever their outcome.' }),
+    failed: t.exposeInt('failed'),
+    percent: t.float({ resolve: (p) => (p.total === 0 ? 0 : Math.round((p.done / p.total) * 1000) / 10) }),
+  }),
+})
+
+builder.prismaNode('RunTarget', {
+  id: { field: 'id' },
+  description: 'One target of a run and what happened on it.',
+  fields: (t) => ({
+    target: t.relation('target', { nullable: true, description: 'The target, unless it was deleted since.' }),
+    name: t.exposeString('name'),
+    host: t.exposeString('host'),
+    port: t.exposeInt('port'),
+    status: t.expose('status', { type: TargetStatusEnum }),
+    attempt: t.exposeInt('attempt'),
+    exitCode: t.exposeInt('exitCode', { nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    durationMs: t.int({ nullable: true, resolve: (r) => (r.startedAt ? (r.finishedAt ?? new Date()).getTime() - r.startedAt.getTime() : null) }),
+    error: t.exposeString('error', { nullable: true }),
+    retryable: t.exposeBoolean('retryable'),
+    outputTail: t.exposeString('outputTail'),
+    result: t.expose('result', { type: 'JSON', nullable: true }),
+  }),
+})
+
+export const JobRunRef = builder.prismaNode('JobRun', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    number: t.exposeInt('number', { description: 'Human-friendly run number (#1234).' }),
+    template: t.relation('template', { nullable: true, description: 'The template, unless it was deleted since.' }),
+    templateName: t.exposeString('templateName'),
+    jobType: t.exposeString('jobType'),
+    scheduleId: t.id({ nullable: true, resolve: (r) => (r.scheduleId ? encodeGlobalID('JobSchedule', r.scheduleId) : null) }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum }),
+    triggeredBy: t.relation('triggeredBy', { nullable: true }),
+    retryOf: t.prismaField({
+      type: 'JobRun',
+      nullable: true,
+      select: { retryOfId: true },
+      resolve: (query, r, _a, ctx) => (r.retryOfId ? ctx.prisma.jobRun.findUnique({ ...query, where: { id: r.retryOfId } }) : null),
+    }),
+    visibility: t.expose('visibility', { type: VisibilityEnum }),
+    parameters: t.expose('parameters', { type: 'JSON', description: 'Parameter values; SECRET ones are masked.' }),
+    status: t.expose('status', { type: RunStatusEnum }),
+    attempt: t.exposeInt('attempt'),
+    maxAttempts: t.exposeInt('maxAttempts'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    durationMs: t.int({ nullable: true, resolve: (r) => (r.startedAt ? (r.finishedAt ?? new Date()).getTime() - r.startedAt.getTime() : null) }),
+    cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
+    progress: t.field({ type: RunProgress, resolve: (r) => ({ total: r.targetsTotal, done: r.targetsDone, failed: r.targetsFailed }) }),
+    targets: t.relation('targets', { query: { orderBy: { position: 'asc' } } }),
+    result: t.expose('result', { type: 'JSON', nullable: true }),
+    error: t.exposeString('error', { nullable: true }),
+    logLineCount: t.int({ resolve: (r) => Number(r.logSeq) }),
+  }),
+})
+
+export const LogLineRef = builder.objectRef<StoredLogLine>('LogLine').implement({
+  fields: (t) => ({
+    seq: t.exposeInt('seq', { description: 'Position in the run log (1, 2, 3 …); use it as the `after` cursor.' }),
+    ts: t.expose('ts', { type: 'DateTime' }),
+    level: t.expose('level', { type: LogLevelEnum }),
+    stream: t.expose('stream', { type: LogStreamEnum }),
+    targetId: t.id({ nullable: true, description: 'The RunTarget the line belongs to; null for run-level lines.', resolve: (l) => (l.targetId ? encodeGlobalID('RunTarget', l.targetId) : null) }),
+    text: t.exposeString('text'),
+  }),
+})
+
+const LogPage = builder.objectRef<{ lines: StoredLogLine[]; lastSeq: number; hasMore: boolean }>('LogPage').implement({
+  fields: (t) => ({
+    lines: t.field({ type: [LogLineRef], resolve: (p) => p.lines }),
+    lastSeq: t.exposeInt('lastSeq', { description: 'Cursor for the next page (the last line\'s seq, or `after` when empty).' }),
+    hasMore: t.exposeBoolean('hasMore'),
+  }),
+})
+
+export const JobRunFilterInput = builder.inputType('JobRunFilter', {
+  description: 'Each list matches any of its values; the conditions combine with AND.',
+  fields: (t) => ({
+    statuses: t.field({ type: [RunStatusEnum] }),
+    jobTypes: t.stringList(),
+    triggers: t.field({ type: [RunTriggerEnum] }),
+    templateIds: t.idList(),
+    scheduleIds: t.idList(),
+    createdAfter: t.field({ type: 'DateTime' }),
+    createdBefore: t.field({ type: 'DateTime' }),
+  }),
+})
+
+export type JobRunFilterArg = typeof JobRunFilterInput.$inferInput
+
+export function runFilter(f: JobRunFilterArg | null | undefined) {
+  if (!f) return {}
+  return {
+    statuses: f.statuses ?? null,
+    jobTypes: f.jobTypes ?? null,
+    triggers: f.triggers ?? null,
+    templateIds: decodeIds(f.templateIds?.map(String), 'JobTemplate', 'filter.templateIds'),
+    scheduleIds: decodeIds(f.scheduleIds?.map(String), 'JobSchedule', 'filter.scheduleIds'),
+    createdAfter: f.createdAfter ?? null,
+    createdBefore: f.createdBefore ?? null,
+  }
+}
+
+const MAX_LOG_PAGE = 5000
+
+builder.queryFields((t) => ({
+  jobRuns: t.prismaConnection(
+    {
+      type: 'JobRun',
+      cursor: 'number',
+      description: 'Runs you can see, newest first.',
+      defaultSize: 50,
+      maxSize: 500,
+      args: { filter: t.arg({ type: JobRunFilterInput }) },
+      resolve: (query, _r, args, ctx) =>
+        ctx.prisma.jobRun.findMany({ ...query, where: ctx.services.runs.whereFor(ctx.actor, runFilter(args.filter)), orderBy: { number: 'desc' } }),
+      totalCount: (_p, args, ctx) => ctx.prisma.jobRun.count({ where: ctx.services.runs.whereFor(ctx.actor, runFilter(args.filter)) }),
+    },
+    {},
+  ),
+  jobRun: t.prismaField({
+    type: 'JobRun',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.runs.get(ctx.actor, decodeId(String(args.id), 'JobRun', 'id')),
+  }),
+  jobRunLog: t.field({
+    type: LogPage,
+    description: 'A page of a run\'s log after a cursor, optionally only lines at or above `level`, or of one target.',
+    args: {
+      runId: t.arg.id({ required: true }),
+      after: t.arg.int({ defaultValue: 0 }),
+      first: t.arg.int({ defaultValue: 1000 }),
+      level: t.arg({ type: LogLevelEnum }),
+      target: t.arg.id({ description: 'A RunTarget id.' }),
+    },
+    resolve: async (_r, args, ctx) => {
+      const runId = decodeId(String(args.runId), 'JobRun', 'runId')
+      await ctx.services.runs.get(ctx.actor, runId)
+      const first = args.first ?? 1000
+      if (first < 1 || first > MAX_LOG_PAGE) throw ValidationError.field('first', `must be 1-${MAX_LOG_PAGE}`)
+      const after = args.after ?? 0
+      if (after < 0) throw ValidationError.field('after', 'must be >= 0')
+      const lines = await readLogLines(ctx.services.pool, {
+        runId,
+        afterSeq: after,
+        limit: first + 1,
+        minLevel: args.level ?? null,
+        targetId: args.target ? decodeId(String(args.target), 'RunTarget', 'target') : null,
+      })
+      const page = lines.slice(0, first)
+      return { lines: page, lastSeq: page.at(-1)?.seq ?? after, hasMore: lines.length > first }
+    },
+  }),
+}))
+
+builder.mutationFields((t) => ({
+  triggerJobRun: t.prismaField({
+    type: 'JobRun',
+    description: 'Creates a QUEUED run of the template (its queue message commits in the same transaction).',
+    args: {
+      templateId: t.arg.id({ required: true }),
+      parameters: t.arg({ type: 'JSON', description: 'Values by parameter name.' }),
+      targets: t.arg.idList({ description: 'Run on these targets instead of the template\'s selector.' }),
+    },
+    resolve: (_q, _r, args, ctx) =>
+      ctx.services.runs.trigger(ctx.actor, {
+        templateId: decodeId(String(args.templateId), 'JobTemplate', 'templateId'),
+        parameters: args.parameters,
+        targetIds: args.targets ? decodeIds(args.targets.map(String), 'Target', 'targets') : null,
+      }),
+  }),
+  cancelJobRun: t.prismaField({
+    type: 'JobRun',
+    description: 'A queued run never starts; a running one has its remote work stopped and ends CANCELLED.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.runs.cancel(ctx.actor, decodeId(String(args.id), 'JobRun', 'id')),
+  }),
+  retryJobRun: t.prismaField({
+    type: 'JobRun',
+    description: 'A new run with the same spec and parameters, on all targets or only those that did not succeed.',
+    args: { id: t.arg.id({ required: true }), onlyFailedTargets: t.arg.boolean({ defaultValue: false }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.runs.retry(ctx.actor, decodeId(String(args.id), 'JobRun', 'id'), args.onlyFailedTargets ?? false),
+  }),
+}))
+
+export type { JobRun }

@@ -1,0 +1,166 @@
+import { builder } from '../builder.ts'
+import { decodeId, decodeIds } from '../ids.ts'
+import { withoutNulls } from '../input.ts'
+import type { JobTypeInfo } from '../../jobs/executors/registry.ts'
+import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
+import { ParameterTypeEnum, RetryBackoffEnum, VisibilityEnum } from './enums.ts'
+
+const JobType = builder.objectRef<JobTypeInfo>('JobType').implement({
+  description: 'A kind of job Switchyard can run, with the JSON Schema its template config must satisfy.',
+  fields: (t) => ({
+    type: t.exposeString('type'),
+    label: t.exposeString('label'),
+    description: t.exposeString('description'),
+    usesTargets: t.exposeBoolean('usesTargets'),
+    configSchema: t.expose('configSchema', { type: 'JSON', description: 'JSON Schema (draft 2020-12) of the config.' }),
+  }),
+})
+
+const Parameter = builder.objectRef<ParameterDefinition>('ParameterDefinition').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    type: t.expose('type', { type: ParameterTypeEnum }),
+    label: t.exposeString('label', { nullable: true }),
+    description: t.exposeString('description', { nullable: true }),
+    required: t.exposeBoolean('required'),
+    default: t.expose('default', { type: 'JSON', nullable: true }),
+    choices: t.exposeStringList('choices', { nullable: true }),
+  }),
+})
+
+interface SelectorShape {
+  targetIds?: string[]
+  inventoryIds?: string[]
+  tags?: string[]
+  namePatterns?: string[]
+}
+const TargetSelector = builder.objectRef<SelectorShape>('TargetSelector').implement({
+  fields: (t) => ({
+    targets: t.prismaField({
+      type: ['Target'],
+      resolve: (query, s, _a, ctx) => ctx.prisma.target.findMany({ ...query, where: { id: { in: s.targetIds ?? [] } }, orderBy: { name: 'asc' } }),
+    }),
+    inventories: t.prismaField({
+      type: ['Inventory'],
+      resolve: (query, s, _a, ctx) => ctx.prisma.inventory.findMany({ ...query, where: { id: { in: s.inventoryIds ?? [] } }, orderBy: { name: 'asc' } }),
+    }),
+    tags: t.stringList({ resolve: (s) => s.tags ?? [] }),
+    namePatterns: t.stringList({ resolve: (s) => s.namePatterns ?? [] }),
+  }),
+})
+
+builder.prismaNode('JobTemplate', {
+  id: { field: 'id' },
+  description: 'What to run (job type + config), where (target selector) and how (parameters, timeout, retry, parallelism).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description'),
+    jobType: t.exposeString('jobType'),
+    config: t.expose('config', { type: 'JSON' }),
+    targetSelector: t.field({ type: TargetSelector, resolve: (tpl) => tpl.targetSelector as SelectorShape }),
+    parameters: t.field({ type: [Parameter], resolve: (tpl) => tpl.parameters as ParameterDefinition[] }),
+    timeoutSeconds: t.exposeInt('timeoutSeconds', { nullable: true, description: 'Per attempt; null: no timeout.' }),
+    retryMaxAttempts: t.exposeInt('retryMaxAttempts'),
+    retryDelaySeconds: t.exposeInt('retryDelaySeconds'),
+    retryBackoff: t.expose('retryBackoff', { type: RetryBackoffEnum }),
+    maxParallelTargets: t.exposeInt('maxParallelTargets'),
+    successThreshold: t.exposeFloat('successThreshold', { nullable: true, description: 'null: all targets must succeed; else the percentage that must.' }),
+    visibility: t.expose('visibility', { type: VisibilityEnum }),
+    owner: t.relation('owner'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+})
+
+const ParameterInput = builder.inputType('ParameterDefinitionInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    type: t.field({ type: ParameterTypeEnum, required: true }),
+    label: t.string(),
+    description: t.string(),
+    required: t.boolean(),
+    default: t.field({ type: 'JSON' }),
+    choices: t.stringList(),
+  }),
+})
+
+const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
+  fields: (t) => ({
+    targetIds: t.idList(),
+    inventoryIds: t.idList(),
+    tags: t.stringList(),
+    namePatterns: t.stringList(),
+  }),
+})
+
+const templateFields = (required: boolean) =>
+  builder.inputType(required ? 'CreateJobTemplateInput' : 'UpdateJobTemplateInput', {
+    description: required ? undefined : 'Omitted fields keep their value; timeoutSeconds/successThreshold: null clears them.',
+    fields: (t) => ({
+      name: t.string({ required }),
+      description: t.string(),
+      jobType: t.string({ required }),
+      config: t.field({ type: 'JSON', required, description: 'Validated against the job type\'s configSchema (see `jobTypes`).' }),
+      targetSelector: t.field({ type: TargetSelectorInput }),
+      parameters: t.field({ type: [ParameterInput] }),
+      timeoutSeconds: t.int(),
+      retryMaxAttempts: t.int(),
+      retryDelaySeconds: t.int(),
+      retryBackoff: t.field({ type: RetryBackoffEnum }),
+      maxParallelTargets: t.int(),
+      successThreshold: t.float(),
+      visibility: t.field({ type: VisibilityEnum }),
+    }),
+  })
+const CreateJobTemplateInput = templateFields(true)
+const UpdateJobTemplateInput = templateFields(false)
+
+function templateInput(input: Record<string, unknown> & { targetSelector?: Record<string, unknown> | null; parameters?: Array<Record<string, unknown>> | null }) {
+  const out: Record<string, unknown> = withoutNulls(input, ['timeoutSeconds', 'successThreshold'])
+  if (input.targetSelector) {
+    const s = input.targetSelector as { targetIds?: string[] | null; inventoryIds?: string[] | null; tags?: string[] | null; namePatterns?: string[] | null }
+    out.targetSelector = {
+      targetIds: decodeIds(s.targetIds?.map(String), 'Target', 'input.targetSelector.targetIds'),
+      inventoryIds: decodeIds(s.inventoryIds?.map(String), 'Inventory', 'input.targetSelector.inventoryIds'),
+      tags: s.tags ?? [],
+      namePatterns: s.namePatterns ?? [],
+    }
+  }
+  if (input.parameters) out.parameters = input.parameters.map((p) => withoutNulls(p))
+  return out
+}
+
+builder.queryFields((t) => ({
+  jobTypes: t.field({ type: [JobType], resolve: (_r, _a, ctx) => ctx.services.registry.describe() }),
+  jobTemplates: t.prismaField({
+    type: ['JobTemplate'],
+    description: 'Templates you can see: GLOBAL ones and your own PRIVATE ones.',
+    args: { search: t.arg.string(), jobTypes: t.arg.stringList() },
+    resolve: (query, _r, args, ctx) => ctx.services.templates.list(ctx.actor, args, query),
+  }),
+  jobTemplate: t.prismaField({
+    type: 'JobTemplate',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.templates.get(ctx.actor, decodeId(String(args.id), 'JobTemplate', 'id')),
+  }),
+}))
+
+builder.mutationFields((t) => ({
+  createJobTemplate: t.prismaField({
+    type: 'JobTemplate',
+    args: { input: t.arg({ type: CreateJobTemplateInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.templates.create(ctx.actor, templateInput(args.input)),
+  }),
+  updateJobTemplate: t.prismaField({
+    type: 'JobTemplate',
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateJobTemplateInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.templates.update(ctx.actor, decodeId(String(args.id), 'JobTemplate', 'id'), templateInput(args.input)),
+  }),
+  deleteJobTemplate: t.id({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      await ctx.services.templates.delete(ctx.actor, decodeId(String(args.id), 'JobTemplate', 'id'))
+      return args.id
+    },
+  }),
+}))

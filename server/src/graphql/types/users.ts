@@ -1,0 +1,107 @@
+import type { ApiToken, User } from '../../generated/prisma/client.ts'
+import { builder } from '../builder.ts'
+import { decodeId } from '../ids.ts'
+import { RoleEnum } from './enums.ts'
+
+export const UserRef = builder.prismaNode('User', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    username: t.exposeString('username'),
+    role: t.expose('role', { type: RoleEnum }),
+    disabled: t.exposeBoolean('disabled'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+})
+
+export const ApiTokenRef = builder.prismaNode('ApiToken', {
+  id: { field: 'id' },
+  description: 'An API token. The token itself is shown only once, when it is created.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    prefix: t.exposeString('prefix', { description: 'The first characters of the token, to recognise it.' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+})
+
+const LoginPayloadWithUser = builder.objectRef<{ token: string; expiresAt: Date; user: User }>('LoginResult').implement({
+  fields: (t) => ({
+    token: t.exposeString('token'),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
+    user: t.field({ type: UserRef, resolve: (p) => p.user }),
+  }),
+})
+
+const CreatedApiToken = builder.objectRef<{ token: string; apiToken: ApiToken }>('CreatedApiToken').implement({
+  fields: (t) => ({
+    token: t.exposeString('token', { description: 'Shown once; store it now.' }),
+    apiToken: t.field({ type: ApiTokenRef, resolve: (p) => p.apiToken }),
+  }),
+})
+
+const CreateUserInput = builder.inputType('CreateUserInput', {
+  fields: (t) => ({
+    username: t.string({ required: true }),
+    password: t.string({ required: true }),
+    role: t.field({ type: RoleEnum, required: true }),
+  }),
+})
+const UpdateUserInput = builder.inputType('UpdateUserInput', {
+  fields: (t) => ({
+    password: t.string(),
+    role: t.field({ type: RoleEnum }),
+    disabled: t.boolean(),
+  }),
+})
+const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
+  fields: (t) => ({ name: t.string({ required: true }), expiresInDays: t.int() }),
+})
+
+builder.queryFields((t) => ({
+  me: t.prismaField({ type: 'User', description: 'The signed-in user.', resolve: (_q, _r, _a, ctx) => ctx.services.users.me(ctx.actor) }),
+  users: t.prismaField({ type: ['User'], description: 'All users (admins only).', resolve: (_q, _r, _a, ctx) => ctx.services.users.list(ctx.actor) }),
+  apiTokens: t.prismaField({ type: ['ApiToken'], description: 'Your API tokens.', resolve: (_q, _r, _a, ctx) => ctx.services.users.listApiTokens(ctx.actor) }),
+}))
+
+builder.mutationFields((t) => ({
+  login: t.field({
+    type: LoginPayloadWithUser,
+    args: { username: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.users.login(args),
+  }),
+  logout: t.boolean({
+    resolve: async (_r, _a, ctx) => {
+      if (ctx.token) await ctx.services.users.logout(ctx.token)
+      return true
+    },
+  }),
+  changePassword: t.boolean({
+    args: { currentPassword: t.arg.string({ required: true }), newPassword: t.arg.string({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      await ctx.services.users.changeOwnPassword(ctx.actor, args.currentPassword, args.newPassword)
+      return true
+    },
+  }),
+  createUser: t.prismaField({
+    type: 'User',
+    args: { input: t.arg({ type: CreateUserInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.users.create(ctx.actor, args.input),
+  }),
+  updateUser: t.prismaField({
+    type: 'User',
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.users.update(ctx.actor, decodeId(String(args.id), 'User', 'id'), args.input),
+  }),
+  createApiToken: t.field({
+    type: CreatedApiToken,
+    args: { input: t.arg({ type: CreateApiTokenInput, required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.users.createApiToken(ctx.actor, args.input),
+  }),
+  revokeApiToken: t.prismaField({
+    type: 'ApiToken',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.users.revokeApiToken(ctx.actor, decodeId(String(args.id), 'ApiToken', 'id')),
+  }),
+}))

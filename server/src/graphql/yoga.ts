@@ -1,0 +1,96 @@
+/**
+ * graphql-yoga over HTTP and graphql-ws over WebSocket on the same port, sharing one envelop
+ * pipeline (context, error masking, plugins) as in Yoga's graphql-ws example.
+ */
+import type http from 'node:http'
+import { createYoga, type YogaServerInstance } from 'graphql-yoga'
+import type { ExecutionArgs } from 'graphql'
+import { useServer } from 'graphql-ws/use/ws'
+import { WebSocketServer } from 'ws'
+import { tokenFromHeader } from '../auth/tokens.ts'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { Actor } from '../modules/actor.ts'
+import type { Logger } from '../util/logger.ts'
+import type { GraphQLContext, Services } from './context.ts'
+import { createMaskError } from './errors.ts'
+import { schema } from './schema.ts'
+
+export const GRAPHQL_PATH = '/graphql'
+
+interface ServerContext {
+  /** Set for WebSocket operations: authenticated once, when the connection opened. */
+  wsActor?: Actor | null
+  wsToken?: string | null
+}
+
+export function createGraphQLServer(deps: { prisma: PrismaClient; services: Services; logger: Logger }) {
+  const { prisma, services, logger } = deps
+  const yoga: YogaServerInstance<ServerContext, GraphQLContext> = createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' },
+    maskedErrors: { maskError: createMaskError(logger) },
+    logging: {
+      debug: (...a) => logger.debug(String(a[0])),
+      info: (...a) => logger.info(String(a[0])),
+      warn: (...a) => logger.warn(String(a[0])),
+      error: (...a) => logger.error(String(a[0] instanceof Error ? a[0].message : a[0])),
+    },
+    context: async ({ request, wsActor, wsToken }): Promise<GraphQLContext> => {
+      if (wsActor !== undefined) return { actor: wsActor, token: wsToken ?? null, prisma, services }
+      const token = tokenFromHeader(request.headers.get('authorization'))
+      const actor = token ? await services.users.authenticate(token) : null
+      return { actor, token, prisma, services }
+    },
+  })
+
+  /** Attaches graphql-ws to an HTTP server; returns a function that closes every socket. */
+  function attachWebSocket(server: http.Server): () => Promise<void> {
+    const wss = new WebSocketServer({ server, path: GRAPHQL_PATH })
+    const disposable = useServer<Record<string, unknown>, { actor?: Actor | null; token?: string | null }>(
+      {
+        execute: (args: ExecutionArgs) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+        subscribe: (args: ExecutionArgs) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+        // Authenticate once per connection: `connectionParams: { authorization: 'Bearer <token>' }`.
+        onConnect: async (ctx) => {
+          const params = ctx.connectionParams ?? {}
+          const token = tokenFromHeader(params.authorization ?? params.Authorization ?? params.token)
+          const actor = token ? await services.users.authenticate(token) : null
+          if (!actor) return false // graphql-ws closes with 4403 Forbidden
+          ctx.extra.actor = actor
+          ctx.extra.token = token
+          return true
+        },
+        onSubscribe: async (ctx, _id, payload) => {
+          const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: (ctx.extra as { request?: unknown }).request,
+            socket: (ctx.extra as { socket?: unknown }).socket,
+            params: payload,
+            wsActor: ctx.extra.actor ?? null,
+            wsToken: ctx.extra.token ?? null,
+          })
+          const args: ExecutionArgs = {
+            schema: s,
+            operationName: payload.operationName,
+            document: parse(payload.query),
+            variableValues: payload.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe },
+          }
+          const errors = validate(args.schema, args.document)
+          if (errors.length) return errors
+          return args
+        },
+      },
+      wss,
+    )
+    return async () => {
+      await disposable.dispose()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    }
+  }
+
+  return { yoga, attachWebSocket }
+}

@@ -1,0 +1,299 @@
+/**
+ * Executes runs delivered by the run queue: claim (QUEUED → RUNNING), hand the pending targets to the
+ * job type's executor with an AbortSignal wired to cancel / timeout / shutdown, record per-target
+ * results as they arrive, then settle the run: SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, or back to
+ * QUEUED for another attempt under the template's retry policy.
+ */
+import os from 'node:os'
+import type pg from 'pg'
+import type { PgBoss } from 'pg-boss'
+import type { SecretBox } from '../crypto/secret-box.ts'
+import { credentialSecrets, decryptCredential } from '../crypto/credential-secret.ts'
+import type { LogWriter } from '../logs/log-writer.ts'
+import { createRunLogSink, createSecretMasker } from '../logs/run-log-sink.ts'
+import { appendLinesInTransaction } from '../logs/log-writer.ts'
+import type { PgListener } from '../pubsub/pg-listener.ts'
+import { CHANNELS } from '../pubsub/channels.ts'
+import type { Logger } from '../util/logger.ts'
+import { coerceError } from '../util/errors.ts'
+import type { Semaphore } from '../util/semaphore.ts'
+import type { ExecutorRegistry } from './executors/registry.ts'
+import { AbortReason, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './executors/types.ts'
+import { RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
+import { meetsSuccessRule, retryDelaySeconds, type RunSpec } from './run-spec.ts'
+import * as store from './run-store.ts'
+import { RunChangeNotifier } from './run-change-notifier.ts'
+
+export interface DispatcherDeps {
+  pool: pg.Pool
+  boss: PgBoss
+  queue: RunQueue
+  registry: ExecutorRegistry
+  box: SecretBox
+  logs: LogWriter
+  listener: PgListener
+  logger: Logger
+  workerId: string
+  concurrency: number
+  handshakeLimiter: Semaphore
+}
+
+interface ActiveRun {
+  controller: AbortController
+  done: Promise<void>
+}
+
+export class Dispatcher {
+  readonly #d: DispatcherDeps
+  readonly #active = new Map<string, ActiveRun>()
+  readonly #notifier: RunChangeNotifier
+  #unlisten: (() => Promise<void>) | null = null
+  #working = false
+
+  constructor(deps: DispatcherDeps) {
+    this.#d = deps
+    this.#notifier = new RunChangeNotifier(deps.pool, deps.logger)
+  }
+
+  /** Run ids this process is executing right now. */
+  activeRunIds(): string[] {
+    return [...this.#active.keys()]
+  }
+
+  async start(): Promise<void> {
+    this.#unlisten = await this.#d.listener.on(CHANNELS.cancel, (runId) => this.abort(runId, 'cancelled'))
+    await this.#d.boss.work<RunMessage>(
+      RUN_QUEUE,
+      { batchSize: 1, localConcurrency: this.#d.concurrency, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      async ([job]) => {
+        if (job) await this.execute(job.data.runId)
+      },
+    )
+    this.#working = true
+  }
+
+  /** Stops taking runs; lets running ones finish for `graceMs`, then aborts them (they are requeued). */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#working) {
+      this.#working = false
+      await this.#d.boss.offWork(RUN_QUEUE, { wait: false }).catch(() => {})
+    }
+    const all = () => Promise.allSettled([...this.#active.values()].map((a) => a.done))
+    const timer = setTimeout(() => {
+      for (const runId of this.#active.keys()) this.abort(runId, 'shutdown')
+    }, graceMs)
+    await all()
+    clearTimeout(timer)
+    await this.#notifier.flush()
+    await this.#unlisten?.()
+  }
+
+  abort(runId: string, cause: 'cancelled' | 'timeout' | 'shutdown'): void {
+    const active = this.#active.get(runId)
+    if (active && !active.controller.signal.aborted) active.controller.abort(new AbortReason(cause))
+  }
+
+  /** Claims and executes one run; returns when it is settled. Never throws. */
+  async execute(runId: string): Promise<void> {
+    let claimed: store.ClaimedRun | null
+    try {
+      claimed = await store.claimRun(this.#d.pool, runId, this.#d.workerId)
+    } catch (e) {
+      this.#d.logger.error('claim failed', { runId, error: coerceError(e).message })
+      throw e // pg-boss records the failed message; the run stays QUEUED and the reaper re-sends it
+    }
+    if (!claimed) return
+    const controller = new AbortController()
+    let settle!: () => void
+    const done = new Promise<void>((r) => (settle = r))
+    this.#active.set(runId, { controller, done })
+    try {
+      await this.#run(claimed, controller)
+    } catch (e) {
+      this.#d.logger.error('run settlement failed', { runId, error: coerceError(e).message })
+    } finally {
+      this.#active.delete(runId)
+      settle()
+    }
+  }
+
+  async #run(run: store.ClaimedRun, controller: AbortController): Promise<void> {
+    const { pool, registry, box, logs, logger } = this.#d
+    const fence: store.RunFence = { runId: run.id, workerId: this.#d.workerId, attempt: run.attempt }
+    const spec = run.spec as RunSpec
+    const log = logger.child({ runId: run.id, attempt: run.attempt })
+    if (run.cancelRequestedAt) controller.abort(new AbortReason('cancelled'))
+    const timer = spec.timeoutSeconds ? setTimeout(() => controller.abort(new AbortReason('timeout')), spec.timeoutSeconds * 1000) : null
+
+    let secrets: Record<string, string> = {}
+    let outcome: ExecutionOutcome = {}
+    let crash: Error | null = null
+    const writes: Promise<unknown>[] = []
+    let sink = createRunLogSink(logs, run.id, [])
+    let mask = (text: string) => text
+    try {
+      if (run.secretParameters) secrets = JSON.parse(box.open(run.secretParameters)) as Record<string, string>
+      const executor = registry.get(run.jobType)
+      if (!executor) throw new Error(`job type "${run.jobType}" is not available on worker ${os.hostname()}`)
+      const parsedConfig = executor.configSchema.safeParse(spec.config)
+      if (!parsedConfig.success) throw new Error(`invalid ${run.jobType} config: ${parsedConfig.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+
+      const rows = spec.usesTargets ? await store.loadPendingTargets(pool, run.id) : []
+      const targets: RunTargetHandle[] = rows.map((r) => ({
+        id: r.id,
+        targetId: r.target_id,
+        name: r.name,
+        host: r.host,
+        port: r.port,
+        tags: r.tags ?? [],
+        attributes: r.attributes ?? {},
+        credential: r.credential_kind ? decryptCredential(box, { kind: r.credential_kind, username: r.credential_username!, secret: r.credential_secret!, passphrase: r.credential_passphrase }) : null,
+        knownHostKey: r.host_key_fingerprint ? { fingerprint: r.host_key_fingerprint, algorithm: r.host_key_algorithm } : null,
+      }))
+      const secretValues = [...Object.values(secrets), ...targets.flatMap((t) => credentialSecrets(t.credential))]
+      sink = createRunLogSink(logs, run.id, secretValues)
+      mask = createSecretMasker(secretValues)
+      sink.system(
+        `attempt ${run.attempt} of ${run.maxAttempts} started on ${os.hostname()}` + (spec.usesTargets ? ` for ${targets.length} target(s)` : ''),
+      )
+      const targetById = new Map(targets.map((t) => [t.id, t]))
+      const finished = new Set<string>()
+
+      outcome = await executor.execute({
+        runId: run.id,
+        attempt: run.attempt,
+        config: parsedConfig.data,
+        parameters: { ...run.parameters, ...secrets },
+        targets,
+        maxParallelTargets: spec.maxParallelTargets,
+        signal: controller.signal,
+        log: sink,
+        handshakeLimiter: this.#d.handshakeLimiter,
+        targetStarted: (id) => {
+          writes.push(store.markTargetStarted(pool, id, run.attempt).then(() => this.#notifier.touch(run.id)))
+        },
+        targetFinished: (id, report: TargetReport) => {
+          if (finished.has(id) || !targetById.has(id)) return
+          finished.add(id)
+          writes.push(
+            store
+              .markTargetFinished(pool, id, {
+                status: report.status,
+                exitCode: report.exitCode ?? null,
+                error: report.error ?? null,
+                retryable: report.retryable ?? false,
+                outputTail: report.outputTail ?? '',
+                result: report.result,
+              })
+              .then(() => store.refreshProgress(pool, run.id))
+              .then(() => this.#notifier.touch(run.id)),
+          )
+        },
+        recordHostKey: async (id, key) => {
+          const t = targetById.get(id)
+          if (t?.targetId) await store.recordHostKey(pool, t.targetId, key.fingerprint, key.algorithm)
+        },
+      })
+    } catch (e) {
+      crash = coerceError(e)
+      log.warn('run failed', { error: crash.message })
+    } finally {
+      if (timer) clearTimeout(timer)
+    }
+    // Per-target writes and every log line land before the final status, so a client that sees the
+    // run end can read its complete log and results.
+    await Promise.allSettled(writes)
+    await logs.flush()
+    await this.#settle(run, spec, fence, controller.signal, outcome, crash, mask)
+  }
+
+  async #settle(
+    run: store.ClaimedRun,
+    spec: RunSpec,
+    fence: store.RunFence,
+    signal: AbortSignal,
+    outcome: ExecutionOutcome,
+    crash: Error | null,
+    mask: (text: string) => string,
+  ): Promise<void> {
+    const cause = signal.aborted && signal.reason instanceof AbortReason ? signal.reason.cause : null
+    const client = await this.#d.pool.connect()
+    let message: string
+    let requeueAfter: number | null = null
+    try {
+      await client.query('BEGIN')
+      if (cause === 'cancelled' || cause === 'timeout') {
+        const status = cause === 'cancelled' ? 'CANCELLED' : 'TIMED_OUT'
+        const error = cause === 'cancelled' ? 'cancelled' : `timed out after ${spec.timeoutSeconds}s`
+        await store.closeOpenTargets(client, run.id, status, error)
+        await store.refreshProgress(client, run.id)
+        await store.finishRun(client, fence, { status, error, result: outcome.result })
+        message = `run ${status === 'CANCELLED' ? 'cancelled' : error}`
+      } else if (cause === 'shutdown') {
+        message = await this.#retryOrFail(client, run, spec, fence, 'worker shut down during the run', true, (d) => (requeueAfter = d))
+      } else {
+        const tally = spec.usesTargets ? await store.tallyTargets(client, run.id) : null
+        if (tally && !crash) {
+          // Targets the executor never reported (a bug in it) must not stay RUNNING.
+          await store.closeOpenTargets(client, run.id, 'FAILED', 'the executor did not report a result for this target')
+        }
+        const t = tally && !crash ? await store.tallyTargets(client, run.id) : tally
+        const ok = crash ? false : t ? meetsSuccessRule(spec, t.succeeded, t.total) : outcome.ok !== false && !outcome.error
+        if (ok) {
+          await store.refreshProgress(client, run.id)
+          await store.finishRun(client, fence, { status: 'SUCCEEDED', error: null, result: outcome.result })
+          message = t ? `run succeeded (${t.succeeded} of ${t.total} targets)` : 'run succeeded'
+        } else {
+          const error = crash ? crash.message : t ? summariseFailures(t) : outcome.error ?? 'failed'
+          const retryable = crash ? false : t ? t.retryableFailed > 0 : outcome.retryable === true
+          message = await this.#retryOrFail(client, run, spec, fence, error, retryable, (d) => (requeueAfter = d), outcome.result)
+        }
+      }
+      // The run's last line commits with its final status (see appendLinesInTransaction).
+      await appendLinesInTransaction(client, run.id, [{ targetId: null, stream: 'SYSTEM', level: /succeeded/.test(message) ? 'INFO' : 'ERROR', text: mask(message) }])
+      await store.notifyRunChanged(client, run.id)
+      await client.query('COMMIT')
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw e
+    } finally {
+      client.release()
+    }
+    if (requeueAfter !== null) this.#d.logger.info('run requeued', { runId: run.id, delaySeconds: requeueAfter })
+  }
+
+  /** Requeues for another attempt when allowed (enqueue in the same transaction), else FAILED. */
+  async #retryOrFail(
+    client: pg.PoolClient,
+    run: store.ClaimedRun,
+    spec: RunSpec,
+    fence: store.RunFence,
+    error: string,
+    retryable: boolean,
+    onRequeue: (delaySeconds: number) => void,
+    result?: unknown,
+  ): Promise<string> {
+    if (retryable && run.attempt < run.maxAttempts) {
+      const delay = retryDelaySeconds(spec, run.attempt + 1)
+      if (await store.requeueRun(client, fence, error)) {
+        await store.refreshProgress(client, run.id)
+        await this.#d.queue.enqueue(run.id, {
+          db: { executeSql: (text, values) => client.query(text, values as unknown[]) },
+          startAfter: new Date(Date.now() + delay * 1000),
+        })
+        onRequeue(delay)
+        return `attempt ${run.attempt} failed: ${error}; retrying in ${delay}s (attempt ${run.attempt + 1} of ${run.maxAttempts})`
+      }
+    }
+    await store.closeOpenTargets(client, run.id, 'FAILED', error)
+    await store.refreshProgress(client, run.id)
+    await store.finishRun(client, fence, { status: 'FAILED', error, result })
+    return `run failed: ${error}`
+  }
+}
+
+function summariseFailures(t: store.TargetTally): string {
+  const shown = t.failures.slice(0, 5).map((f) => `${f.name}: ${f.error ?? f.status.toLowerCase()}`)
+  const more = t.failures.length > 5 ? `; and ${t.failures.length - 5} more` : ''
+  return `${t.failures.length} of ${t.total} target(s) failed — ${shown.join('; ')}${more}`
+}

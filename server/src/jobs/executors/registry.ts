@@ -1,0 +1,50 @@
+/**
+ * The job types this process knows. Each executor module declares its config schema; the registry
+ * validates template configs against it and publishes it as JSON Schema for clients (the UI builds
+ * its forms from it).
+ */
+import { z } from 'zod'
+import type { JobExecutor } from './types.ts'
+import { commandExecutor } from './command.ts'
+import { noopExecutor } from './noop.ts'
+
+export interface JobTypeInfo {
+  type: string
+  label: string
+  description: string
+  usesTargets: boolean
+  configSchema: Record<string, unknown>
+}
+
+export class ExecutorRegistry {
+  readonly #executors = new Map<string, JobExecutor>()
+
+  constructor(executors: readonly JobExecutor[]) {
+    for (const e of executors) {
+      if (this.#executors.has(e.type)) throw new Error(`job type ${e.type} registered twice`)
+      this.#executors.set(e.type, e)
+    }
+  }
+
+  get(type: string): JobExecutor | undefined {
+    return this.#executors.get(type)
+  }
+
+  types(): string[] {
+    return [...this.#executors.keys()]
+  }
+
+  describe(): JobTypeInfo[] {
+    return [...this.#executors.values()].map((e) => ({
+      type: e.type,
+      label: e.label,
+      description: e.description,
+      usesTargets: e.usesTargets,
+      configSchema: z.toJSONSchema(e.configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+    }))
+  }
+}
+
+export function createDefaultRegistry(): ExecutorRegistry {
+  return new ExecutorRegistry([commandExecutor as JobExecutor, noopExecutor as JobExecutor])
+}

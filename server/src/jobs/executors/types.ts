@@ -1,0 +1,101 @@
+/**
+ * The contract between the dispatcher and the executor of each job type.
+ *
+ * The dispatcher owns the run's life cycle (claim, heartbeats, cancel/timeout, final status, retries);
+ * an executor only does the work for the targets it is handed and reports what happened to each.
+ * Executors never touch the database directly: everything goes through the context.
+ */
+import type { z } from 'zod'
+import type { Semaphore } from '../../util/semaphore.ts'
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'
+export type OutputStream = 'STDOUT' | 'STDERR'
+export type FinalTargetStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT' | 'SKIPPED'
+
+/** Why an execution was aborted: `signal.reason` is always one of these (an AbortReason instance). */
+export type AbortCause = 'cancelled' | 'timeout' | 'shutdown'
+export class AbortReason extends Error {
+  constructor(override readonly cause: AbortCause) {
+    super(cause === 'cancelled' ? 'run cancelled' : cause === 'timeout' ? 'run timed out' : 'worker shutting down')
+    this.name = 'AbortReason'
+  }
+}
+
+export type DecryptedCredential =
+  | { kind: 'PASSWORD'; username: string; password: string }
+  | { kind: 'PRIVATE_KEY'; username: string; privateKey: string; passphrase?: string }
+
+/** One target of the run, as the executor sees it: a snapshot plus its decrypted credential. */
+export interface RunTargetHandle {
+  /** run_target.id — the id used in logs and reports. */
+  readonly id: string
+  /** target.id, or null when the target was deleted after the run was created. */
+  readonly targetId: string | null
+  readonly name: string
+  readonly host: string
+  readonly port: number
+  readonly tags: readonly string[]
+  readonly attributes: Readonly<Record<string, unknown>>
+  readonly credential: DecryptedCredential | null
+  /** Host key recorded at first contact (trust on first use), if any. */
+  readonly knownHostKey: { fingerprint: string; algorithm: string | null } | null
+}
+
+export interface TargetReport {
+  status: FinalTargetStatus
+  exitCode?: number | null
+  error?: string | null
+  /** Transient failures (timeouts, resets) may be retried by the run's retry policy; permanent ones never. */
+  retryable?: boolean
+  /** Last lines of output, for the results table (bounded by the executor). */
+  outputTail?: string
+  result?: unknown
+}
+
+export interface RunLogSink {
+  /** One line of a target's output (no trailing newline). The level is derived from stream and content. */
+  output(runTargetId: string, stream: OutputStream, text: string): void
+  /** A line Switchyard itself writes: connection events, summaries, errors. */
+  system(text: string, options?: { level?: LogLevel; runTargetId?: string }): void
+}
+
+export interface ExecutionContext<Config> {
+  readonly runId: string
+  readonly attempt: number
+  readonly config: Config
+  /** Parameter values with secrets in clear: never log them (the log sink masks them anyway). */
+  readonly parameters: Readonly<Record<string, unknown>>
+  /** The targets to work on in this attempt (already finished ones are not included). */
+  readonly targets: readonly RunTargetHandle[]
+  readonly maxParallelTargets: number
+  /** Aborted on cancel, timeout or shutdown; `signal.reason` is an AbortReason. */
+  readonly signal: AbortSignal
+  readonly log: RunLogSink
+  /** Shared by every run in this process: bounds simultaneous SSH handshakes (CPU-heavy key exchange). */
+  readonly handshakeLimiter: Semaphore
+  targetStarted(runTargetId: string): void
+  targetFinished(runTargetId: string, report: TargetReport): void
+  /** Records a host key seen for the first time on a target (trust on first use). */
+  recordHostKey(runTargetId: string, key: { fingerprint: string; algorithm: string }): Promise<void>
+}
+
+/** What an executor returns; the run's status is derived from the target reports and the success rule. */
+export interface ExecutionOutcome {
+  /** Type-specific summary stored on the run (e.g. a commit id). */
+  result?: unknown
+  /** For executors without targets: the run's own success. */
+  ok?: boolean
+  error?: string
+  retryable?: boolean
+}
+
+export interface JobExecutor<Schema extends z.ZodType = z.ZodType> {
+  readonly type: string
+  readonly label: string
+  readonly description: string
+  /** Validates the template's config; its JSON Schema is what `jobTypes` exposes. */
+  readonly configSchema: Schema
+  /** Whether the job type works on targets (and so needs a target selector). */
+  readonly usesTargets: boolean
+  execute(ctx: ExecutionContext<z.output<Schema>>): Promise<ExecutionOutcome>
+}

@@ -1,0 +1,106 @@
+/**
+ * Finds runs whose worker died (no heartbeat for `deadAfterSeconds`, or a worker row on this host
+ * whose process no longer exists) and settles them: another attempt if the retry policy allows,
+ * otherwise FAILED with the reason. Safe to run in every process at once: rows are taken with
+ * FOR UPDATE SKIP LOCKED and every write is fenced on (worker_id, attempt).
+ */
+import os from 'node:os'
+import type pg from 'pg'
+import { appendLinesInTransaction } from '../logs/log-writer.ts'
+import type { Logger } from '../util/logger.ts'
+import { coerceError } from '../util/errors.ts'
+import type { RunQueue } from './run-queue.ts'
+import { retryDelaySeconds, type RunSpec } from './run-spec.ts'
+import { closeOpenTargets, notifyRunChanged, refreshProgress, requeueRun } from './run-store.ts'
+
+export class Reaper {
+  #timer: NodeJS.Timeout | null = null
+  #running: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly queue: RunQueue,
+    private readonly logger: Logger,
+    private readonly deadAfterSeconds: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Reconciles immediately (runs left RUNNING by a crashed process), then periodically. */
+  async start(): Promise<void> {
+    await this.reapOnce()
+    this.#timer = setInterval(() => {
+      this.#running = this.#running.then(() => this.reapOnce())
+    }, this.intervalMs)
+    this.#timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer)
+    await this.#running
+  }
+
+  /** Returns the ids of the runs it settled. */
+  async reapOnce(): Promise<string[]> {
+    try {
+      const deadLocal = await this.#deadLocalWorkers()
+      const client = await this.pool.connect()
+      const reaped: Array<{ runId: string; message: string }> = []
+      try {
+        await client.query('BEGIN')
+        const { rows } = await client.query<{ id: string; worker_id: string | null; attempt: number; max_attempts: number; spec: RunSpec; heartbeat_at: Date | null }>(
+          `SELECT id, worker_id, attempt, max_attempts, spec, heartbeat_at FROM job_run
+            WHERE status = 'RUNNING'
+              AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1) OR worker_id = ANY($2::uuid[]))
+            ORDER BY heartbeat_at NULLS FIRST LIMIT 500
+            FOR UPDATE SKIP LOCKED`,
+          [this.deadAfterSeconds, deadLocal],
+        )
+        for (const r of rows) {
+          const why = `worker lost (no heartbeat since ${r.heartbeat_at?.toISOString() ?? 'the run started'})`
+          const fence = { runId: r.id, workerId: r.worker_id, attempt: r.attempt }
+          if (r.attempt < r.max_attempts && (await requeueRun(client, fence as { runId: string; workerId: null; attempt: number }, why))) {
+            const delay = retryDelaySeconds(r.spec, r.attempt + 1)
+            await this.queue.enqueue(r.id, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) }, startAfter: new Date(Date.now() + delay * 1000) })
+            reaped.push({ runId: r.id, message: `${why}; retrying (attempt ${r.attempt + 1} of ${r.max_attempts})` })
+          } else {
+            await closeOpenTargets(client, r.id, 'FAILED', why)
+            await client.query(`UPDATE job_run SET status = 'FAILED', error = $2, finished_at = now(), updated_at = now() WHERE id = $1`, [r.id, why])
+            reaped.push({ runId: r.id, message: `run failed: ${why}` })
+          }
+          await refreshProgress(client, r.id)
+          await appendLinesInTransaction(client, r.id, [{ targetId: null, stream: 'SYSTEM', level: 'ERROR', text: reaped.at(-1)!.message }])
+          await notifyRunChanged(client, r.id)
+        }
+        await client.query('COMMIT')
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw e
+      } finally {
+        client.release()
+      }
+      for (const r of reaped) this.logger.warn('reaped run', { runId: r.runId, message: r.message })
+      return reaped.map((r) => r.runId)
+    } catch (e) {
+      this.logger.error('reaper pass failed', { error: coerceError(e).message })
+      return []
+    }
+  }
+
+  /** Worker rows of this host whose process is gone: their runs need not wait for the timeout. */
+  async #deadLocalWorkers(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string; pid: number }>(
+      `SELECT id, pid FROM worker WHERE hostname = $1 AND stopped_at IS NULL AND pid <> $2`,
+      [os.hostname(), process.pid],
+    )
+    return rows.filter((r) => !processExists(r.pid)).map((r) => r.id)
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `switchyard` server entry point. Runs every role by default (api, worker, scheduler);
+ * `--role api` / `--role worker,scheduler` splits them across processes sharing one Postgres.
+ */
+import { ConfigError, loadConfig } from './config.ts'
+import { startApp } from './app.ts'
+import { createLogger } from './util/logger.ts'
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.message + '\n')
+      process.exit(2)
+    }
+    throw e
+  }
+  const logger = createLogger(config.logLevel)
+  const app = await startApp(config, {
+    logger,
+    onInitialAdmin: (username, password) => {
+      const lines = password
+        ? [`Created the first admin user.`, `  username: ${username}`, `  password: ${password}`, `This password is shown once; change it after signing in (changePassword mutation).`]
+        : [`Created the first admin user "${username}" with the password from SWITCHYARD_ADMIN_PASSWORD.`]
+      process.stdout.write('\n' + lines.join('\n') + '\n\n')
+    },
+  })
+  logger.info('switchyard started', { roles: [...config.roles].join(','), api: app.url ? `${app.url}/graphql` : undefined, database: config.databaseUrl ? 'external' : 'embedded' })
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn('forced exit', { signal })
+      process.exit(1)
+    }
+    stopping = true
+    logger.info('shutting down', { signal })
+    app.stop().then(
+      () => process.exit(0),
+      (e) => {
+        logger.error('shutdown failed', { error: (e as Error).message })
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+main().catch((e) => {
+  process.stderr.write(`switchyard failed to start: ${(e as Error).message}\n`)
+  process.exit(1)
+})

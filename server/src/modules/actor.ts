@@ -1,0 +1,54 @@
+/**
+ * Who is asking, and the authorisation rules every service applies. Kept out of the GraphQL layer so
+ * the same rules hold for any entry point (CLI, scheduler, other transports).
+ */
+import { ForbiddenError, UnauthenticatedError } from '../errors.ts'
+
+export type UserRole = 'ADMIN' | 'OPERATOR' | 'VIEWER'
+export type Visibility = 'GLOBAL' | 'PRIVATE'
+
+export interface Actor {
+  userId: string
+  username: string
+  role: UserRole
+  /** How the request authenticated: a UI session, an API token, or Switchyard itself (scheduler). */
+  via?: 'SESSION' | 'API' | 'SYSTEM'
+}
+
+export function requireActor(actor: Actor | null): Actor {
+  if (!actor) throw new UnauthenticatedError()
+  return actor
+}
+
+/** Operators and admins change things; viewers only look. */
+export function requireWriter(actor: Actor | null): Actor {
+  const a = requireActor(actor)
+  if (a.role === 'VIEWER') throw new ForbiddenError('viewers have read-only access')
+  return a
+}
+
+export function requireAdmin(actor: Actor | null): Actor {
+  const a = requireActor(actor)
+  if (a.role !== 'ADMIN') throw new ForbiddenError('only admins may do this')
+  return a
+}
+
+/** Prisma `where` fragment: what this actor may see of owned, visibility-scoped rows. */
+export function visibleTo(actor: Actor): { OR: Array<{ visibility: 'GLOBAL' } | { ownerId: string }> } {
+  return { OR: [{ visibility: 'GLOBAL' }, { ownerId: actor.userId }] }
+}
+
+export function canSee(actor: Actor, row: { visibility: Visibility; ownerId: string | null }): boolean {
+  return row.visibility === 'GLOBAL' || row.ownerId === actor.userId
+}
+
+/** Owners and admins edit a row; making something GLOBAL takes an operator or admin. */
+export function requireCanEdit(actor: Actor | null, row: { visibility: Visibility; ownerId: string | null }, what: string): Actor {
+  const a = requireWriter(actor)
+  if (row.ownerId !== a.userId && a.role !== 'ADMIN') throw new ForbiddenError(`only the owner or an admin may change this ${what}`)
+  return a
+}
+
+export function requireCanSetVisibility(actor: Actor, visibility: Visibility): void {
+  if (visibility === 'GLOBAL' && actor.role === 'VIEWER') throw new ForbiddenError('making something GLOBAL needs the operator or admin role')
+}

@@ -1,0 +1,119 @@
+/**
+ * SSH credentials. The secret (password or private key, and the key's passphrase) is encrypted with
+ * the configured key and is write-only: nothing here returns it (workers open it with crypto/credential-secret.ts).
+ */
+import ssh2 from 'ssh2'
+import { z } from 'zod'
+import type { Credential, PrismaClient } from '../../generated/prisma/client.ts'
+import type { SecretBox } from '../../crypto/secret-box.ts'
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { parseInput } from '../validation.ts'
+
+const name = z.string().trim().min(1, 'required').max(100)
+const createInput = z.object({
+  name,
+  description: z.string().max(2000).default(''),
+  kind: z.enum(['PASSWORD', 'PRIVATE_KEY']),
+  username: z.string().trim().min(1, 'required').max(255),
+  password: z.string().min(1, 'required').max(4096).optional(),
+  privateKey: z.string().min(1, 'required').max(65536).optional(),
+  passphrase: z.string().max(4096).optional(),
+})
+const updateInput = createInput.partial()
+
+export class CredentialsService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly box: SecretBox,
+  ) {}
+
+  async list(actor: Actor | null): Promise<Credential[]> {
+    requireActor(actor)
+    return this.prisma.credential.findMany({ orderBy: { name: 'asc' } })
+  }
+
+  async get(actor: Actor | null, id: string): Promise<Credential> {
+    requireActor(actor)
+    const row = await this.prisma.credential.findUnique({ where: { id } })
+    if (!row) throw new NotFoundError('credential')
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<Credential> {
+    const a = requireWriter(actor)
+    const input = parseInput(createInput, raw)
+    const sealed = this.sealSecrets(input.kind, input)
+    try {
+      return await this.prisma.credential.create({
+        data: { name: input.name, description: input.description, kind: input.kind, username: input.username, ownerId: a.userId, ...sealed },
+      })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a credential named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<Credential> {
+    requireWriter(actor)
+    const input = parseInput(updateInput, raw)
+    const existing = await this.prisma.credential.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('credential')
+    const kind = input.kind ?? existing.kind
+    // Secrets are replaced only when given; switching kind requires the new kind's secret.
+    const givesSecret = input.password !== undefined || input.privateKey !== undefined
+    if (kind !== existing.kind && !givesSecret) {
+      throw ValidationError.field(kind === 'PASSWORD' ? 'input.password' : 'input.privateKey', 'required when changing the credential kind')
+    }
+    const sealed = givesSecret ? this.sealSecrets(kind, input) : input.passphrase !== undefined ? this.resealPassphrase(existing, input.passphrase) : {}
+    try {
+      return await this.prisma.credential.update({
+        where: { id },
+        data: { name: input.name, description: input.description, kind, username: input.username, ...sealed },
+      })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a credential named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  async delete(actor: Actor | null, id: string): Promise<Credential> {
+    requireWriter(actor)
+    const existing = await this.prisma.credential.findUnique({ where: { id }, include: { _count: { select: { targets: true } } } })
+    if (!existing) throw new NotFoundError('credential')
+    if (existing._count.targets > 0) throw new InvalidStateError(`credential "${existing.name}" is used by ${existing._count.targets} target(s); reassign them first`)
+    return this.prisma.credential.delete({ where: { id } })
+  }
+
+  private sealSecrets(kind: 'PASSWORD' | 'PRIVATE_KEY', input: { password?: string; privateKey?: string; passphrase?: string }) {
+    if (kind === 'PASSWORD') {
+      if (!input.password) throw ValidationError.field('input.password', 'required for a PASSWORD credential')
+      if (input.privateKey) throw ValidationError.field('input.privateKey', 'not allowed for a PASSWORD credential')
+      return { secret: this.box.seal(input.password), passphrase: null }
+    }
+    if (!input.privateKey) throw ValidationError.field('input.privateKey', 'required for a PRIVATE_KEY credential')
+    if (input.password) throw ValidationError.field('input.password', 'not allowed for a PRIVATE_KEY credential (use passphrase for an encrypted key)')
+    checkPrivateKey(input.privateKey, input.passphrase)
+    return { secret: this.box.seal(input.privateKey), passphrase: input.passphrase ? this.box.seal(input.passphrase) : null }
+  }
+
+  private resealPassphrase(existing: Credential, passphrase: string) {
+    if (existing.kind !== 'PRIVATE_KEY') throw ValidationError.field('input.passphrase', 'only a PRIVATE_KEY credential has a passphrase')
+    checkPrivateKey(this.box.open(existing.secret), passphrase)
+    return { passphrase: passphrase ? this.box.seal(passphrase) : null }
+  }
+}
+
+/** Rejects keys ssh2 cannot use now rather than at 3 a.m. during a run. Messages never echo the key. */
+function checkPrivateKey(key: string, passphrase: string | undefined): void {
+  const parsed = ssh2.utils.parseKey(key, passphrase)
+  if (parsed instanceof Error) {
+    const encrypted = /encrypted|passphrase|decrypt/i.test(parsed.message)
+    throw ValidationError.field(
+      encrypted ? 'input.passphrase' : 'input.privateKey',
+      encrypted ? (passphrase ? 'wrong passphrase for this private key' : 'the private key is encrypted: a passphrase is required') : 'not a private key in a supported format (OpenSSH, PEM/PKCS#1, PKCS#8, PPK)',
+    )
+  }
+  const k = Array.isArray(parsed) ? parsed[0] : parsed
+  if (!k || !k.isPrivateKey()) throw ValidationError.field('input.privateKey', 'this is a public key; paste the private key')
+}

@@ -1,0 +1,77 @@
+/** Inventories: named, saved target selectors. */
+import { z } from 'zod'
+import type { Inventory, PrismaClient, Target } from '../../generated/prisma/client.ts'
+import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { parseInput } from '../validation.ts'
+import { tag } from '../targets/targets.service.ts'
+import { namePattern, resolveSelector } from '../targets/target-selector.ts'
+
+const createInput = z.object({
+  name: z.string().trim().min(1, 'required').max(200),
+  description: z.string().max(2000).default(''),
+  tags: z.array(tag).max(50).default([]),
+  namePatterns: z.array(namePattern).max(50).default([]),
+  targetIds: z.array(z.uuid()).max(10000).default([]),
+})
+const updateInput = createInput.partial()
+
+export class InventoriesService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  list(actor: Actor | null): Promise<Inventory[]> {
+    requireActor(actor)
+    return this.prisma.inventory.findMany({ orderBy: { name: 'asc' } })
+  }
+
+  async get(actor: Actor | null, id: string): Promise<Inventory> {
+    requireActor(actor)
+    const row = await this.prisma.inventory.findUnique({ where: { id } })
+    if (!row) throw new NotFoundError('inventory')
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<Inventory> {
+    requireWriter(actor)
+    const input = parseInput(createInput, raw)
+    await this.checkTargets(input.targetIds)
+    try {
+      return await this.prisma.inventory.create({ data: input })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `an inventory named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<Inventory> {
+    requireWriter(actor)
+    const input = parseInput(updateInput, raw)
+    if (!(await this.prisma.inventory.count({ where: { id } }))) throw new NotFoundError('inventory')
+    if (input.targetIds) await this.checkTargets(input.targetIds)
+    try {
+      return await this.prisma.inventory.update({ where: { id }, data: input })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `an inventory named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  async delete(actor: Actor | null, id: string): Promise<Inventory> {
+    requireWriter(actor)
+    const row = await this.prisma.inventory.findUnique({ where: { id } })
+    if (!row) throw new NotFoundError('inventory')
+    return this.prisma.inventory.delete({ where: { id } })
+  }
+
+  /** The targets the inventory selects right now. */
+  resolve(inventory: Inventory): Promise<Target[]> {
+    return resolveSelector(this.prisma, { targetIds: inventory.targetIds, inventoryIds: [], tags: inventory.tags, namePatterns: inventory.namePatterns })
+  }
+
+  private async checkTargets(ids: string[]): Promise<void> {
+    if (!ids.length) return
+    const found = new Set((await this.prisma.target.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((t) => t.id))
+    const i = ids.findIndex((id) => !found.has(id))
+    if (i >= 0) throw ValidationError.field(`input.targetIds.${i}`, 'no such target')
+  }
+}

@@ -1,0 +1,121 @@
+/** Targets: the servers and devices jobs run on. */
+import net from 'node:net'
+import { z } from 'zod'
+import type { Prisma, PrismaClient, Target } from '../../generated/prisma/client.ts'
+import { ConflictError, NotFoundError, isUniqueViolation } from '../../errors.ts'
+import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { parseInput } from '../validation.ts'
+
+const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/
+export const targetName = z.string().trim().min(1, 'required').max(200).regex(/^[^\s]+$/, 'must not contain spaces')
+export const tag = z.string().trim().min(1).max(100).regex(/^[a-zA-Z0-9_.:\/=-]+$/, 'tags use letters, digits and _ . : / = -')
+
+const host = z
+  .string()
+  .trim()
+  .min(1, 'required')
+  .refine((h) => net.isIP(h) !== 0 || HOSTNAME.test(h), 'must be a hostname or an IPv4/IPv6 address')
+
+const attributes = z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'attribute names are identifiers'), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+
+const createInput = z.object({
+  name: targetName,
+  description: z.string().max(2000).default(''),
+  host,
+  port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(22),
+  credentialId: z.uuid().nullish(),
+  tags: z.array(tag).max(100).default([]),
+  attributes: attributes.default({}),
+})
+const updateInput = createInput.partial()
+
+export interface TargetFilter {
+  search?: string | null
+  tags?: string[] | null
+}
+
+export class TargetsService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  list(actor: Actor | null, filter: TargetFilter = {}, query: Omit<Prisma.TargetFindManyArgs, 'where'> = {}): Promise<Target[]> {
+    requireActor(actor)
+    return this.prisma.target.findMany({ ...query, where: whereFor(filter), orderBy: { name: 'asc' } })
+  }
+
+  async get(actor: Actor | null, id: string): Promise<Target> {
+    requireActor(actor)
+    const row = await this.prisma.target.findUnique({ where: { id } })
+    if (!row) throw new NotFoundError('target')
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<Target> {
+    requireWriter(actor)
+    const input = parseInput(createInput, raw)
+    await this.checkCredential(input.credentialId)
+    try {
+      return await this.prisma.target.create({ data: { ...input, tags: dedupe(input.tags), credentialId: input.credentialId ?? null } })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a target named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<Target> {
+    requireWriter(actor)
+    const input = parseInput(updateInput, raw)
+    const existing = await this.prisma.target.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('target')
+    await this.checkCredential(input.credentialId)
+    // A new address is a new machine: forget the host key trusted for the old one.
+    const moved = (input.host !== undefined && input.host !== existing.host) || (input.port !== undefined && input.port !== existing.port)
+    try {
+      return await this.prisma.target.update({
+        where: { id },
+        data: {
+          ...input,
+          tags: input.tags ? dedupe(input.tags) : undefined,
+          ...(moved ? { hostKeyFingerprint: null, hostKeyAlgorithm: null } : {}),
+        },
+      })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a target named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  async delete(actor: Actor | null, id: string): Promise<Target> {
+    requireWriter(actor)
+    const existing = await this.prisma.target.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('target')
+    return this.prisma.target.delete({ where: { id } })
+  }
+
+  /** After a legitimate re-key: the next connection trusts whatever key the host presents. */
+  async forgetHostKey(actor: Actor | null, id: string): Promise<Target> {
+    requireWriter(actor)
+    const existing = await this.prisma.target.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('target')
+    return this.prisma.target.update({ where: { id }, data: { hostKeyFingerprint: null, hostKeyAlgorithm: null } })
+  }
+
+  private async checkCredential(id: string | null | undefined): Promise<void> {
+    if (!id) return
+    const found = await this.prisma.credential.count({ where: { id } })
+    if (!found) throw new NotFoundError('credential', 'input.credentialId')
+  }
+}
+
+function dedupe(values: string[]): string[] {
+  return [...new Set(values)]
+}
+
+function whereFor(filter: TargetFilter): Prisma.TargetWhereInput {
+  const where: Prisma.TargetWhereInput = {}
+  if (filter.search?.trim()) {
+    const s = filter.search.trim()
+    where.OR = [{ name: { contains: s, mode: 'insensitive' } }, { host: { contains: s, mode: 'insensitive' } }]
+  }
+  if (filter.tags?.length) where.tags = { hasEvery: filter.tags }
+  return where
+}

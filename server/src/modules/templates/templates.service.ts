@@ -1,0 +1,110 @@
+/** Job templates: what to run (type + validated config), where (selector), and how (timeout, retry, parallelism). */
+import { z } from 'zod'
+import type { JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
+import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
+import { parseInput, zodProblems } from '../validation.ts'
+import { targetSelectorSchema } from '../targets/target-selector.ts'
+import { parameterDefinitionsSchema } from './parameters.ts'
+
+const baseInput = z.object({
+  name: z.string().trim().min(1, 'required').max(200),
+  description: z.string().max(5000).default(''),
+  jobType: z.string().min(1, 'required'),
+  config: z.unknown(),
+  targetSelector: targetSelectorSchema.default({ targetIds: [], inventoryIds: [], tags: [], namePatterns: [] }),
+  parameters: parameterDefinitionsSchema.default([]),
+  timeoutSeconds: z.number().int().min(1, 'must be at least 1 second').max(7 * 86400, 'must be at most 7 days').nullish(),
+  retryMaxAttempts: z.number().int().min(1, 'at least 1 (no retry)').max(20).default(1),
+  retryDelaySeconds: z.number().int().min(0).max(86400).default(0),
+  retryBackoff: z.enum(['FIXED', 'EXPONENTIAL']).default('FIXED'),
+  maxParallelTargets: z.number().int().min(1).max(1000).default(10),
+  successThreshold: z.number().min(0, 'a percentage 0-100').max(100, 'a percentage 0-100').nullish(),
+  visibility: z.enum(['GLOBAL', 'PRIVATE']).default('PRIVATE'),
+})
+const updateInput = baseInput.partial()
+
+export interface TemplateFilter {
+  search?: string | null
+  jobTypes?: string[] | null
+}
+
+export class TemplatesService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly registry: ExecutorRegistry,
+  ) {}
+
+  list(actor: Actor | null, filter: TemplateFilter = {}, query: Omit<Prisma.JobTemplateFindManyArgs, 'where'> = {}): Promise<JobTemplate[]> {
+    const a = requireActor(actor)
+    const where: Prisma.JobTemplateWhereInput = { AND: [visibleTo(a)] }
+    if (filter.search?.trim()) where.name = { contains: filter.search.trim(), mode: 'insensitive' }
+    if (filter.jobTypes?.length) where.jobType = { in: filter.jobTypes }
+    return this.prisma.jobTemplate.findMany({ orderBy: { name: 'asc' }, ...query, where })
+  }
+
+  /** Invisible (private, someone else's) and missing look the same: not found. */
+  async get(actor: Actor | null, id: string): Promise<JobTemplate> {
+    const a = requireActor(actor)
+    const row = await this.prisma.jobTemplate.findUnique({ where: { id } })
+    if (!row || !canSee(a, row)) throw new NotFoundError('job template')
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<JobTemplate> {
+    const a = requireWriter(actor)
+    const input = parseInput(baseInput, raw)
+    requireCanSetVisibility(a, input.visibility)
+    const config = this.validateConfig(input.jobType, input.config)
+    try {
+      return await this.prisma.jobTemplate.create({
+        data: { ...input, config: config as Prisma.InputJsonValue, ownerId: a.userId, targetSelector: input.targetSelector, parameters: input.parameters as Prisma.InputJsonValue },
+      })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `you already have a template named "${input.name}"`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<JobTemplate> {
+    const existing = await this.get(actor, id)
+    const a = requireCanEdit(actor, existing, 'template')
+    const input = parseInput(updateInput, raw)
+    if (input.visibility) requireCanSetVisibility(a, input.visibility)
+    const jobType = input.jobType ?? existing.jobType
+    // A new type invalidates the old config, so the config must then be given too.
+    if (input.jobType && input.jobType !== existing.jobType && input.config === undefined) {
+      throw ValidationError.field('input.config', `required when changing the job type to ${input.jobType}`)
+    }
+    const config = input.config !== undefined ? this.validateConfig(jobType, input.config) : undefined
+    try {
+      return await this.prisma.jobTemplate.update({
+        where: { id },
+        data: {
+          ...input,
+          config: config as Prisma.InputJsonValue | undefined,
+          parameters: input.parameters as Prisma.InputJsonValue | undefined,
+        },
+      })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `you already have a template named "${input.name}"`)
+      throw e
+    }
+  }
+
+  async delete(actor: Actor | null, id: string): Promise<JobTemplate> {
+    const existing = await this.get(actor, id)
+    requireCanEdit(actor, existing, 'template')
+    return this.prisma.jobTemplate.delete({ where: { id } })
+  }
+
+  /** Validates a config against its job type's schema; problems name `input.config.<path>`. */
+  validateConfig(jobType: string, config: unknown): unknown {
+    const executor = this.registry.get(jobType)
+    if (!executor) throw ValidationError.field('input.jobType', `unknown job type "${jobType}" (known: ${this.registry.types().join(', ')})`)
+    const result = executor.configSchema.safeParse(config ?? {})
+    if (!result.success) throw new ValidationError(zodProblems(result.error, 'input.config'))
+    return result.data
+  }
+}

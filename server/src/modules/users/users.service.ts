@@ -1,0 +1,166 @@
+/** Users, sign-in and API tokens. Tokens are stored hashed; the clear token is returned once. */
+import { z } from 'zod'
+import type { PrismaClient } from '../../generated/prisma/client.ts'
+import type { User } from '../../generated/prisma/client.ts'
+import { hashPassword, verifyPassword } from '../../auth/passwords.ts'
+import { hashToken, newToken } from '../../auth/tokens.ts'
+import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { requireActor, requireAdmin, type Actor, type UserRole } from '../actor.ts'
+import { parseInput } from '../validation.ts'
+
+const username = z.string().trim().min(1, 'required').max(64).regex(/^[a-zA-Z0-9._@-]+$/, 'letters, digits and . _ @ - only')
+const password = z.string().min(8, 'must be at least 8 characters').max(1024)
+const role = z.enum(['ADMIN', 'OPERATOR', 'VIEWER'])
+
+const createUserInput = z.object({ username, password, role })
+const updateUserInput = z.object({ password: password.optional(), role: role.optional(), disabled: z.boolean().optional() })
+const tokenInput = z.object({
+  name: z.string().trim().min(1, 'required').max(100),
+  expiresInDays: z.number().int().min(1).max(3650).nullish(),
+})
+
+// Don't write last_used_at on every request: once a minute per token is plenty.
+const LAST_USED_RESOLUTION_MS = 60_000
+
+export class UsersService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sessionTtlHours: number,
+  ) {}
+
+  /** Returns the actor for a bearer token, or null when it is unknown, expired or revoked. */
+  async authenticate(token: string): Promise<Actor | null> {
+    const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } })
+    if (!row || row.revokedAt || row.user.disabled) return null
+    const now = Date.now()
+    if (row.expiresAt && row.expiresAt.getTime() <= now) return null
+    if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {})
+    }
+    return { userId: row.user.id, username: row.user.username, role: row.user.role, via: row.kind }
+  }
+
+  async login(input: { username: string; password: string }): Promise<{ token: string; user: User; expiresAt: Date }> {
+    const user = await this.prisma.user.findUnique({ where: { username: input.username.trim() } })
+    // Same message whether the user exists or not: no account enumeration.
+    if (!user || user.disabled || !(await verifyPassword(input.password, user.passwordHash))) {
+      throw new UnauthenticatedError('invalid username or password')
+    }
+    const t = newToken()
+    const expiresAt = new Date(Date.now() + this.sessionTtlHours * 3600_000)
+    await this.prisma.apiToken.create({ data: { userId: user.id, kind: 'SESSION', name: 'session', tokenHash: t.hash, prefix: t.prefix, expiresAt } })
+    return { token: t.token, user, expiresAt }
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.prisma.apiToken.updateMany({ where: { tokenHash: hashToken(token), revokedAt: null }, data: { revokedAt: new Date() } })
+  }
+
+  async me(actor: Actor | null): Promise<User> {
+    const a = requireActor(actor)
+    const user = await this.prisma.user.findUnique({ where: { id: a.userId } })
+    if (!user) throw new UnauthenticatedError()
+    return user
+  }
+
+  list(actor: Actor | null): Promise<User[]> {
+    requireAdmin(actor)
+    return this.prisma.user.findMany({ orderBy: { username: 'asc' } })
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<User> {
+    requireAdmin(actor)
+    const input = parseInput(createUserInput, raw)
+    try {
+      return await this.prisma.user.create({ data: { username: input.username, role: input.role, passwordHash: await hashPassword(input.password) } })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.username', `a user named "${input.username}" already exists`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<User> {
+    const a = requireAdmin(actor)
+    const input = parseInput(updateUserInput, raw)
+    if (id === a.userId && (input.role && input.role !== 'ADMIN' || input.disabled)) {
+      throw ValidationError.field(input.disabled ? 'input.disabled' : 'input.role', 'you cannot demote or disable yourself')
+    }
+    const existing = await this.prisma.user.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('user')
+    const user = await this.prisma.user.update({
+      where: { id },
+      data: {
+        role: input.role,
+        disabled: input.disabled,
+        passwordHash: input.password ? await hashPassword(input.password) : undefined,
+      },
+    })
+    // A disabled user or a new password ends every open session.
+    if (input.disabled || input.password) {
+      await this.prisma.apiToken.updateMany({ where: { userId: id, kind: 'SESSION', revokedAt: null }, data: { revokedAt: new Date() } })
+    }
+    return user
+  }
+
+  async changeOwnPassword(actor: Actor | null, current: string, next: string): Promise<void> {
+    const a = requireActor(actor)
+    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: a.userId } })
+    if (!(await verifyPassword(current, user.passwordHash))) throw ValidationError.field('currentPassword', 'is not your current password')
+    const parsed = password.safeParse(next)
+    if (!parsed.success) throw ValidationError.field('newPassword', parsed.error.issues[0]?.message ?? 'invalid')
+    await this.prisma.user.update({ where: { id: a.userId }, data: { passwordHash: await hashPassword(next) } })
+  }
+
+  async createApiToken(actor: Actor | null, raw: unknown) {
+    const a = requireActor(actor)
+    const input = parseInput(tokenInput, raw)
+    const t = newToken()
+    const row = await this.prisma.apiToken.create({
+      data: {
+        userId: a.userId,
+        kind: 'API',
+        name: input.name,
+        tokenHash: t.hash,
+        prefix: t.prefix,
+        expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86400_000) : null,
+      },
+    })
+    return { token: t.token, apiToken: row }
+  }
+
+  listApiTokens(actor: Actor | null) {
+    const a = requireActor(actor)
+    return this.prisma.apiToken.findMany({ where: { userId: a.userId, kind: 'API' }, orderBy: { createdAt: 'desc' } })
+  }
+
+  async revokeApiToken(actor: Actor | null, id: string) {
+    const a = requireActor(actor)
+    const row = await this.prisma.apiToken.findUnique({ where: { id } })
+    if (!row || (row.userId !== a.userId && a.role !== 'ADMIN')) throw new NotFoundError('API token')
+    return this.prisma.apiToken.update({ where: { id }, data: { revokedAt: row.revokedAt ?? new Date() } })
+  }
+
+  /**
+   * First start: when there is no user at all, create the admin (password from config, or a random
+   * one that is returned so the caller can print it once).
+   */
+  async ensureInitialAdmin(usernameValue: string, configuredPassword: string | null): Promise<{ created: boolean; password?: string }> {
+    if ((await this.prisma.user.count()) > 0) return { created: false }
+    const pw = configuredPassword ?? randomPassword()
+    try {
+      await this.prisma.user.create({ data: { username: usernameValue, role: 'ADMIN', passwordHash: await hashPassword(pw) } })
+    } catch (e) {
+      if (isUniqueViolation(e)) return { created: false } // another process won the race
+      throw e
+    }
+    return { created: true, password: configuredPassword ? undefined : pw }
+  }
+}
+
+function randomPassword(): string {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+  const bytes = crypto.getRandomValues(new Uint8Array(20))
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('')
+}
+
+export type { UserRole }

@@ -1,0 +1,29 @@
+/**
+ * Postgres NOTIFY channels and their payloads. Payloads carry ids and sequence numbers only (NOTIFY
+ * caps them at 8000 bytes and they are visible to any session): receivers read the rows themselves.
+ */
+export const CHANNELS = {
+  /** `<runId>:<lastSeq>` — log lines up to lastSeq are committed for the run. One per batch. */
+  log: 'switchyard_log',
+  /** `<runId>` — a run (status, progress, targets) changed or was created. */
+  run: 'switchyard_run',
+  /** `<runId>` — cancellation was requested for a running run; the worker holding it aborts it. */
+  cancel: 'switchyard_cancel',
+} as const
+export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS]
+
+export interface LogAppended {
+  runId: string
+  lastSeq: number
+}
+
+export function encodeLogAppended(e: LogAppended): string {
+  return `${e.runId}:${e.lastSeq}`
+}
+
+export function decodeLogAppended(payload: string): LogAppended | null {
+  const i = payload.lastIndexOf(':')
+  const lastSeq = Number(payload.slice(i + 1))
+  if (i <= 0 || !Number.isSafeInteger(lastSeq)) return null
+  return { runId: payload.slice(0, i), lastSeq }
+}
