@@ -140,7 +140,7 @@ export class RunsService {
         await tx.runTarget.createMany({ data: p.targets.map((t, position) => ({ runId: run.id, position, ...t })) })
       }
       await this.queue.enqueue(run.id, { tx, expireInSeconds })
-      await tx.$queryRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
+      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
       return run
     })
   }
@@ -161,9 +161,9 @@ export class RunsService {
       } else {
         // Running: ask the worker that holds it; it stops the remote work and records CANCELLED.
         await tx.jobRun.updateMany({ where: { id: runId, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: now, cancelRequestedBy: a.userId, updatedAt: now } })
-        await tx.$queryRaw`SELECT pg_notify(${CHANNELS.cancel}, ${runId})`
+        await tx.$executeRaw`SELECT pg_notify(${CHANNELS.cancel}, ${runId})`
       }
-      await tx.$queryRaw`SELECT pg_notify(${CHANNELS.run}, ${runId})`
+      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${runId})`
       return tx.jobRun.findUniqueOrThrow({ where: { id: runId } })
     })
     this.logs.append({ runId, targetId: null, stream: 'SYSTEM', level: 'WARNING', text: `cancel requested by ${a.username}` })
