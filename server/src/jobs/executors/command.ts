@@ -1,0 +1,232 @@
+/**
+ * The `command` job type: runs a list of shell commands over SSH on every target of the run.
+ *
+ * Per target: connect (trust on first use for the host key), run each command in its own exec channel,
+ * stream output line by line into the run log, stop at the first failing command unless told otherwise,
+ * and report one outcome. Targets are independent: one target's failure never stops the others.
+ */
+import { z } from 'zod'
+import { createLineSplitter } from '../../logs/line-splitter.ts'
+import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
+import { SshError } from '../../ssh/ssh-error.ts'
+import { coerceError } from '../../util/errors.ts'
+import { Semaphore } from '../../util/semaphore.ts'
+import { renderTemplate, shellQuote, TemplateError } from '../../util/template.ts'
+import type { AbortReason, ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
+
+const configSchema = z.object({
+  commands: z
+    .array(z.string().trim().min(1, 'a command must not be empty'))
+    .min(1)
+    .max(50)
+    .describe(
+      'Commands run one after another on each target, each in a fresh shell of its own (so `cd` and shell ' +
+        'variables do not carry over). Placeholders such as `{{ params.name }}`, `{{ name }}`, `{{ target.name }}` ' +
+        'or `{{ target.attributes.location }}` are replaced by single-quoted values.',
+    ),
+  continueOnError: z
+    .boolean()
+    .default(false)
+    .describe('Run the remaining commands after one fails. The target still fails if any command failed.'),
+  pty: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allocate a pseudo-terminal (some devices and tools need one). Merges stderr into stdout; remote ' +
+        'processes get SIGHUP on cancel.',
+    ),
+  connectTimeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(300)
+    .default(15)
+    .describe('Time allowed per target to connect, complete the SSH handshake and log in.'),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name'), z.string())
+    .optional()
+    .describe('Environment variables exported before each command (placeholders allowed). Needs a POSIX shell on the target.'),
+})
+
+export type CommandConfig = z.output<typeof configSchema>
+type Context = ExecutionContext<CommandConfig>
+
+export const commandExecutor: JobExecutor<typeof configSchema> = {
+  type: 'command',
+  label: 'Shell command',
+  description: 'Runs shell commands over SSH on each target and streams their output.',
+  configSchema,
+  usesTargets: true,
+  async execute(ctx) {
+    const slots = new Semaphore(Math.max(1, Math.floor(ctx.maxParallelTargets)))
+    await Promise.all(ctx.targets.map((target) => runInSlot(ctx, slots, target)))
+    return {}
+  },
+}
+
+async function runInSlot(ctx: Context, slots: Semaphore, target: RunTargetHandle): Promise<void> {
+  let reported = false
+  const finish = (report: TargetReport) => {
+    if (reported) return
+    reported = true
+    ctx.targetFinished(target.id, report)
+  }
+  try {
+    await slots.use(() => runTarget(ctx, target, finish), ctx.signal)
+  } catch (err) {
+    // The slot wait rejects only on abort: a target that never started ends like the ones in flight.
+    if (ctx.signal.aborted) finish(abortReport(ctx.signal))
+    else finish({ status: 'FAILED', error: coerceError(err).message, retryable: false })
+  }
+}
+
+async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report: TargetReport) => void): Promise<void> {
+  ctx.targetStarted(target.id)
+  const log = (text: string, level?: LogLevel) => ctx.log.system(text, { level, runTargetId: target.id })
+  const tail = new OutputTail()
+  try {
+    if (!target.credential) throw SshError.noCredential(target.name)
+    // Render everything before connecting: a template mistake should not cost a login on every device.
+    const commands = renderCommands(ctx, target)
+    log(`connecting to ${target.host}:${target.port}`)
+    const endpoint = {
+      host: target.host,
+      port: target.port,
+      credential: target.credential,
+      knownHostKey: target.knownHostKey,
+      readyTimeoutMs: ctx.config.connectTimeoutSeconds * 1000,
+    }
+    const options = {
+      signal: ctx.signal,
+      handshakeLimiter: ctx.handshakeLimiter,
+      onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log),
+    }
+    const report = await withSshConnection(endpoint, options, (connection) => {
+      log(`connected as ${endpoint.credential.username}`)
+      return runCommands(ctx, connection, target, commands, tail, log)
+    })
+    finish({ ...report, outputTail: tail.text() })
+  } catch (thrown) {
+    if (ctx.signal.aborted) {
+      const report = abortReport(ctx.signal)
+      log(`${report.error}: remote commands stopped`, 'WARNING')
+      finish({ ...report, outputTail: tail.text() })
+      return
+    }
+    const err = coerceError(thrown)
+    const retryable = err instanceof SshError ? err.retryable : false
+    log(err.message, 'ERROR')
+    finish({ status: 'FAILED', error: err.message, retryable, outputTail: tail.text() })
+  }
+}
+
+interface RenderedCommand {
+  /** What the operator wrote, with placeholders filled in: shown in the log. */
+  display: string
+  /** What is sent to the server: the environment exports, then the command. */
+  remote: string
+}
+
+function renderCommands(ctx: Context, target: RunTargetHandle): RenderedCommand[] {
+  // Parameters are reachable both bare (`{{ vlan }}`) and as `{{ params.vlan }}`; the built-in names win.
+  const vars = {
+    ...ctx.parameters,
+    params: ctx.parameters,
+    target: { name: target.name, host: target.host, port: target.port, tags: target.tags, attributes: target.attributes },
+  }
+  const exports = Object.entries(ctx.config.env ?? {})
+    .map(([name, value]) => `export ${name}=${shellQuote(renderTemplate(value, vars, { quote: 'none' }))}; `)
+    .join('')
+  return ctx.config.commands.map((command) => {
+    const display = renderTemplate(command, vars, { quote: 'shell' })
+    return { display, remote: exports + display }
+  })
+}
+
+async function runCommands(
+  ctx: Context,
+  connection: SshConnection,
+  target: RunTargetHandle,
+  commands: RenderedCommand[],
+  tail: OutputTail,
+  log: (text: string, level?: LogLevel) => void,
+): Promise<Omit<TargetReport, 'outputTail'>> {
+  let failure: { exitCode: number | null; error: string } | null = null
+  let lastExitCode: number | null = null
+  for (const [index, command] of commands.entries()) {
+    log(`$ ${command.display}`)
+    const line = (stream: OutputStream) => (text: string) => {
+      ctx.log.output(target.id, stream, text)
+      tail.add(text)
+    }
+    const stdout = createLineSplitter(line('STDOUT'))
+    const stderr = createLineSplitter(line('STDERR'))
+    let result
+    try {
+      result = await connection.exec(command.remote, {
+        signal: ctx.signal,
+        pty: ctx.config.pty,
+        onStdout: (chunk) => stdout.push(chunk),
+        onStderr: (chunk) => stderr.push(chunk),
+      })
+    } finally {
+      stdout.flush()
+      stderr.flush()
+    }
+    lastExitCode = result.exitCode
+    const which = `command ${index + 1} of ${commands.length}`
+    if (result.exitCode !== null) {
+      log(`exit code ${result.exitCode}`, result.exitCode === 0 ? 'INFO' : 'ERROR')
+      if (result.exitCode !== 0) failure ??= { exitCode: result.exitCode, error: `${which} exited with code ${result.exitCode}` }
+    } else if (result.signal !== null) {
+      log(`terminated by signal ${result.signal}`, 'ERROR')
+      failure ??= { exitCode: null, error: `${which} was terminated by signal ${result.signal}` }
+    } else {
+      // Common on network devices, which often do not send an exit status: count it as success.
+      log('finished (the server reported no exit status)', 'WARNING')
+    }
+    if (failure && !ctx.config.continueOnError) break
+  }
+  if (failure) return { status: 'FAILED', exitCode: failure.exitCode, error: failure.error, retryable: true }
+  return { status: 'SUCCEEDED', exitCode: lastExitCode, error: null }
+}
+
+async function recordHostKey(ctx: Context, target: RunTargetHandle, key: HostKey, log: (text: string, level?: LogLevel) => void) {
+  try {
+    await ctx.recordHostKey(target.id, key)
+    log(`host key ${key.fingerprint} (${key.algorithm}) recorded on first contact`)
+  } catch (err) {
+    // Not fatal for this run; the next run will simply trust on first use again.
+    log(`could not record the host key ${key.fingerprint}: ${coerceError(err).message}`, 'WARNING')
+  }
+}
+
+function abortReport(signal: AbortSignal): TargetReport & { error: string } {
+  const cause = (signal.reason as Partial<AbortReason> | undefined)?.cause
+  if (cause === 'timeout') return { status: 'TIMED_OUT', error: 'run timed out', retryable: true }
+  if (cause === 'shutdown') return { status: 'CANCELLED', error: 'worker shutting down', retryable: true }
+  return { status: 'CANCELLED', error: 'run cancelled', retryable: false }
+}
+
+const TAIL_MAX_LINES = 50
+const TAIL_MAX_BYTES = 8 * 1024
+
+/** The last lines of a target's output (both streams, in arrival order), bounded in lines and bytes. */
+class OutputTail {
+  readonly #lines: string[] = []
+  #bytes = 0
+
+  add(line: string): void {
+    // One huge line keeps only its end (a cut mid-character shows as U+FFFD, acceptable in a preview).
+    const kept = Buffer.byteLength(line) > TAIL_MAX_BYTES ? `…${Buffer.from(line).subarray(-(TAIL_MAX_BYTES - 4)).toString('utf8')}` : line
+    this.#lines.push(kept)
+    this.#bytes += Buffer.byteLength(kept) + 1
+    while (this.#lines.length > TAIL_MAX_LINES || (this.#bytes > TAIL_MAX_BYTES && this.#lines.length > 1)) {
+      this.#bytes -= Buffer.byteLength(this.#lines.shift()!) + 1
+    }
+  }
+
+  text(): string {
+    return this.#lines.join('\n')
+  }
+}
