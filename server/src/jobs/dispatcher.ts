@@ -64,7 +64,10 @@ export class Dispatcher {
     this.#unlisten = await this.#d.listener.on(CHANNELS.cancel, (runId) => this.abort(runId, 'cancelled'))
     await this.#d.boss.work<RunMessage>(
       RUN_QUEUE,
-      { batchSize: 1, localConcurrency: this.#d.concurrency, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      // One message at a time per loop, `concurrency` loops: a loop is busy for the whole run, which
+      // bounds the runs this process executes. NOTIFY wakes loops for ready messages; the 2 s poll
+      // picks up deferred ones (retry delays).
+      { batchSize: 1, localConcurrency: this.#d.concurrency, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
       async ([job]) => {
         if (job) await this.execute(job.data.runId)
       },
@@ -280,6 +283,7 @@ export class Dispatcher {
         await this.#d.queue.enqueue(run.id, {
           db: { executeSql: (text, values) => client.query(text, values as unknown[]) },
           startAfter: new Date(Date.now() + delay * 1000),
+          timeoutSeconds: spec.timeoutSeconds,
         })
         onRequeue(delay)
         return `attempt ${run.attempt} failed: ${error}; retrying in ${delay}s (attempt ${run.attempt + 1} of ${run.maxAttempts})`

@@ -60,7 +60,7 @@ export class Reaper {
           const fence = { runId: r.id, workerId: r.worker_id, attempt: r.attempt }
           if (r.attempt < r.max_attempts && (await requeueRun(client, fence as { runId: string; workerId: null; attempt: number }, why))) {
             const delay = retryDelaySeconds(r.spec, r.attempt + 1)
-            await this.queue.enqueue(r.id, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) }, startAfter: new Date(Date.now() + delay * 1000) })
+            await this.queue.enqueue(r.id, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) }, startAfter: new Date(Date.now() + delay * 1000), timeoutSeconds: r.spec.timeoutSeconds })
             reaped.push({ runId: r.id, message: `${why}; retrying (attempt ${r.attempt + 1} of ${r.max_attempts})` })
           } else {
             await closeOpenTargets(client, r.id, 'FAILED', why)

@@ -6,6 +6,7 @@
 import { PgBoss, fromPrisma, type Db } from 'pg-boss'
 
 export const RUN_QUEUE = 'switchyard-run'
+const MAX_EXPIRY_SECONDS = 24 * 3600
 
 export interface RunMessage {
   runId: string
@@ -22,14 +23,22 @@ export class RunQueue {
     await this.boss.createQueue(RUN_QUEUE, { retryLimit: 0, notify: true, deleteAfterSeconds: 3 * 86400 })
   }
 
-  async enqueue(runId: string, options: { tx?: TransactionLike; db?: Db; startAfter?: Date; expireInSeconds?: number } = {}): Promise<void> {
+  /**
+   * Sends the message, inside the caller's transaction when `tx`/`db` is given. `timeoutSeconds` is
+   * the run's timeout: the message stays "active" while the run executes, so its expiry must outlast
+   * it (pg-boss caps expiry at 24 h; a longer run is still safe, see the class comment).
+   */
+  async enqueue(runId: string, options: { tx?: TransactionLike; db?: Db; startAfter?: Date; timeoutSeconds?: number | null } = {}): Promise<void> {
     const db = options.db ?? (options.tx ? fromPrisma(options.tx) : undefined)
+    const expireInSeconds = Math.min(MAX_EXPIRY_SECONDS, (options.timeoutSeconds ?? MAX_EXPIRY_SECONDS) + 300)
+    // pg-boss rejects options that are present but undefined, so only set what is known.
     await this.boss.send(RUN_QUEUE, { runId } satisfies RunMessage, {
-      db,
-      startAfter: options.startAfter,
-      // The message is "active" while the run executes; its expiry only has to outlast the run.
-      expireInSeconds: options.expireInSeconds,
       retryLimit: 0,
+      expireInSeconds,
+      ...(db ? { db } : {}),
+      // A start time in the future makes the job deferred, and pg-boss wakes workers only for jobs that
+      // are ready: so "now" is sent as no start time at all, which keeps the NOTIFY wake-up.
+      ...(options.startAfter && options.startAfter.getTime() > Date.now() ? { startAfter: options.startAfter } : {}),
     })
   }
 }

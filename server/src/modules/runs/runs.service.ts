@@ -34,8 +34,6 @@ export interface TriggerInput {
   targetIds?: string[] | null
 }
 
-const MAX_MESSAGE_EXPIRY_SECONDS = 24 * 3600
-
 export class RunsService {
   constructor(
     private readonly prisma: PrismaClient,
@@ -114,7 +112,6 @@ export class RunsService {
     scheduleId: string | null
     retryOfId: string | null
   }): Promise<JobRun> {
-    const expireInSeconds = Math.min(MAX_MESSAGE_EXPIRY_SECONDS, (p.spec.timeoutSeconds ?? MAX_MESSAGE_EXPIRY_SECONDS) + 300)
     // Run row, its targets and its queue message commit together: no run without a message, and
     // no message for a run that does not exist.
     return this.prisma.$transaction(async (tx) => {
@@ -139,7 +136,7 @@ export class RunsService {
       if (p.targets.length) {
         await tx.runTarget.createMany({ data: p.targets.map((t, position) => ({ runId: run.id, position, ...t })) })
       }
-      await this.queue.enqueue(run.id, { tx, expireInSeconds })
+      await this.queue.enqueue(run.id, { tx, timeoutSeconds: p.spec.timeoutSeconds })
       await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
       return run
     })
