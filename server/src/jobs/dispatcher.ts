@@ -20,6 +20,8 @@ import type { Semaphore } from '../util/semaphore.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { AbortReason, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './executors/types.ts'
 import { RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
+
+const INTAKE_POLL_MS = 1000
 import { meetsSuccessRule, retryDelaySeconds, type RunSpec } from './run-spec.ts'
 import * as store from './run-store.ts'
 import { RunChangeNotifier } from './run-change-notifier.ts'
@@ -47,8 +49,12 @@ export class Dispatcher {
   readonly #d: DispatcherDeps
   readonly #active = new Map<string, ActiveRun>()
   readonly #notifier: RunChangeNotifier
-  #unlisten: (() => Promise<void>) | null = null
+  readonly #unlisteners: Array<() => Promise<void>> = []
   #working = false
+  #loop: Promise<void> = Promise.resolve()
+  #wakeUp: (() => void) | null = null
+  /** Messages fetched whose run is not yet claimed (they count against capacity). */
+  #starting = 0
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps
@@ -61,34 +67,71 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
-    this.#unlisten = await this.#d.listener.on(CHANNELS.cancel, (runId) => this.abort(runId, 'cancelled'))
-    await this.#d.boss.work<RunMessage>(
-      RUN_QUEUE,
-      // One message at a time per loop, `concurrency` loops: a loop is busy for the whole run, which
-      // bounds the runs this process executes. NOTIFY wakes loops for ready messages; the 2 s poll
-      // picks up deferred ones (retry delays).
-      { batchSize: 1, localConcurrency: this.#d.concurrency, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
-      async ([job]) => {
-        if (job) await this.execute(job.data.runId)
-      },
+    this.#unlisteners.push(
+      await this.#d.listener.on(CHANNELS.cancel, (runId) => this.abort(runId, 'cancelled')),
+      await this.#d.listener.on(CHANNELS.queued, () => this.#wake()),
     )
     this.#working = true
+    this.#loop = this.#intake()
   }
 
   /** Stops taking runs; lets running ones finish for `graceMs`, then aborts them (they are requeued). */
   async stop(graceMs = 10_000): Promise<void> {
-    if (this.#working) {
-      this.#working = false
-      await this.#d.boss.offWork(RUN_QUEUE, { wait: false }).catch(() => {})
-    }
-    const all = () => Promise.allSettled([...this.#active.values()].map((a) => a.done))
+    this.#working = false
+    this.#wake()
+    await this.#loop
     const timer = setTimeout(() => {
       for (const runId of this.#active.keys()) this.abort(runId, 'shutdown')
     }, graceMs)
-    await all()
+    await Promise.allSettled([...this.#active.values()].map((a) => a.done))
     clearTimeout(timer)
     await this.#notifier.flush()
-    await this.#unlisten?.()
+    for (const off of this.#unlisteners.splice(0)) await off()
+  }
+
+  /**
+   * Takes queue messages while there is capacity: fetches as many as there are free slots, wakes
+   * at once when a run is queued (NOTIFY) or a slot frees up, and polls every second for deferred
+   * messages (retry delays) and notifications lost during a reconnect. One loop per process, so an
+   * idle worker costs one cheap query a second.
+   */
+  async #intake(): Promise<void> {
+    const { boss, logger, concurrency } = this.#d
+    while (this.#working) {
+      const free = concurrency - this.#active.size - this.#starting
+      let fetched = 0
+      if (free > 0) {
+        try {
+          const jobs = await boss.fetch<RunMessage>(RUN_QUEUE, { batchSize: Math.min(free, 50) })
+          fetched = jobs.length
+          for (const job of jobs) void this.#handle(job.id, job.data.runId)
+        } catch (e) {
+          logger.warn('fetching runs failed', { error: coerceError(e).message })
+        }
+      }
+      if (fetched > 0 && fetched === Math.min(free, 50)) continue // there may be more waiting
+      await new Promise<void>((resolve) => {
+        this.#wakeUp = resolve
+        setTimeout(resolve, INTAKE_POLL_MS).unref()
+      })
+      this.#wakeUp = null
+    }
+  }
+
+  #wake(): void {
+    this.#wakeUp?.()
+  }
+
+  async #handle(jobId: string, runId: string): Promise<void> {
+    this.#starting++
+    try {
+      await this.execute(runId, () => this.#starting--)
+      await this.#d.boss.complete(RUN_QUEUE, jobId).catch(() => {})
+    } catch (e) {
+      await this.#d.boss.fail(RUN_QUEUE, jobId, { error: coerceError(e).message }).catch(() => {})
+    } finally {
+      this.#wake() // a slot is free
+    }
   }
 
   abort(runId: string, cause: 'cancelled' | 'timeout' | 'shutdown'): void {
@@ -96,14 +139,19 @@ export class Dispatcher {
     if (active && !active.controller.signal.aborted) active.controller.abort(new AbortReason(cause))
   }
 
-  /** Claims and executes one run; returns when it is settled. Never throws. */
-  async execute(runId: string): Promise<void> {
+  /**
+   * Claims and executes one run; returns when it is settled. Throws only when the claim itself
+   * fails (the run then stays QUEUED). `onClaimed` runs once the run is (or is not) claimed.
+   */
+  async execute(runId: string, onClaimed: () => void = () => {}): Promise<void> {
     let claimed: store.ClaimedRun | null
     try {
       claimed = await store.claimRun(this.#d.pool, runId, this.#d.workerId)
     } catch (e) {
       this.#d.logger.error('claim failed', { runId, error: coerceError(e).message })
-      throw e // pg-boss records the failed message; the run stays QUEUED and the reaper re-sends it
+      throw e
+    } finally {
+      onClaimed()
     }
     if (!claimed) return
     const controller = new AbortController()

@@ -4,6 +4,7 @@
  * dispatcher's claim (QUEUED → RUNNING, one UPDATE) lets exactly one delivery through.
  */
 import { PgBoss, fromPrisma, type Db } from 'pg-boss'
+import { CHANNELS } from '../pubsub/channels.ts'
 
 export const RUN_QUEUE = 'switchyard-run'
 const MAX_EXPIRY_SECONDS = 24 * 3600
@@ -20,26 +21,27 @@ export class RunQueue {
 
   async ensure(): Promise<void> {
     // Retries belong to the run (its template's policy, reaped runs), never to the message.
-    await this.boss.createQueue(RUN_QUEUE, { retryLimit: 0, notify: true, deleteAfterSeconds: 3 * 86400 })
+    await this.boss.createQueue(RUN_QUEUE, { retryLimit: 0, deleteAfterSeconds: 3 * 86400 })
   }
 
   /**
-   * Sends the message, inside the caller's transaction when `tx`/`db` is given. `timeoutSeconds` is
+   * Sends the message inside the caller's transaction (`tx` for Prisma, `db` for a pg client). `timeoutSeconds` is
    * the run's timeout: the message stays "active" while the run executes, so its expiry must outlast
    * it (pg-boss caps expiry at 24 h; a longer run is still safe, see the class comment).
    */
-  async enqueue(runId: string, options: { tx?: TransactionLike; db?: Db; startAfter?: Date; timeoutSeconds?: number | null } = {}): Promise<void> {
-    const db = options.db ?? (options.tx ? fromPrisma(options.tx) : undefined)
+  async enqueue(runId: string, options: ({ tx: TransactionLike; db?: undefined } | { db: Db; tx?: undefined }) & { startAfter?: Date; timeoutSeconds?: number | null }): Promise<void> {
+    const db = options.db ?? fromPrisma(options.tx!)
     const expireInSeconds = Math.min(MAX_EXPIRY_SECONDS, (options.timeoutSeconds ?? MAX_EXPIRY_SECONDS) + 300)
     // pg-boss rejects options that are present but undefined, so only set what is known.
     await this.boss.send(RUN_QUEUE, { runId } satisfies RunMessage, {
       retryLimit: 0,
       expireInSeconds,
-      ...(db ? { db } : {}),
-      // A start time in the future makes the job deferred, and pg-boss wakes workers only for jobs that
-      // are ready: so "now" is sent as no start time at all, which keeps the NOTIFY wake-up.
+      db,
+      // A start time in the future defers the message (workers' 1 s poll picks it up when due).
       ...(options.startAfter && options.startAfter.getTime() > Date.now() ? { startAfter: options.startAfter } : {}),
     })
+    // Delivered at commit when `db` is the caller's transaction, so a worker never looks too early.
+    await db.executeSql(`SELECT pg_notify('${CHANNELS.queued}', '')::text`)
   }
 }
 
@@ -48,7 +50,6 @@ export function createBoss(connectionString: string, schema: string): PgBoss {
     connectionString,
     schema,
     max: 6,
-    useListenNotify: true,
     application_name: 'switchyard-boss',
   })
 }

@@ -7,6 +7,8 @@ export const CHANNELS = {
   log: 'switchyard_log',
   /** `<runId>` — a run (status, progress, targets) changed or was created. */
   run: 'switchyard_run',
+  /** (empty) — a run message was queued: idle workers fetch at once instead of at their next poll. */
+  queued: 'switchyard_queued',
   /** `<runId>` — cancellation was requested for a running run; the worker holding it aborts it. */
   cancel: 'switchyard_cancel',
 } as const

@@ -1,0 +1,48 @@
+/** Starts worker-main.ts as a child process and waits until it reports ready. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const serverDir = path.resolve(here, '../..')
+
+export interface WorkerProcess {
+  child: ChildProcess
+  workerId: string
+  /** SIGKILL: no chance to clean up, like a crashed machine. Resolves when the process is gone. */
+  kill(): Promise<void>
+  /** SIGTERM: graceful stop. */
+  stop(): Promise<void>
+}
+
+export function spawnWorker(databaseUrl: string, roles = 'worker'): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-main.ts')], {
+    cwd: serverDir,
+    env: { ...process.env, DATABASE_URL: databaseUrl, SWITCHYARD_ROLES: roles },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    await exited
+  }
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`worker process did not start: ${out}`))
+    }, 60_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = /ready (\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve({ child, workerId: m[1]!, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') })
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`worker process exited early (code ${code}): ${out}`))
+    })
+  })
+}
