@@ -18,6 +18,9 @@ const DATABASE = 'switchyard'
 
 export async function startEmbeddedPostgres(dataDir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // As root, Postgres runs as the `postgres` user, which must be able to reach its cluster directory
+  // inside ours: allow traversal only (no listing; the key and password files stay 0600).
+  if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o711)
   const clusterDir = path.join(dataDir, 'postgres')
   const passwordFile = path.join(dataDir, 'postgres.password')
   if (!fs.existsSync(passwordFile)) fs.writeFileSync(passwordFile, crypto.randomBytes(24).toString('base64url'), { mode: 0o600 })
