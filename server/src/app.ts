@@ -11,6 +11,7 @@ import { createDatabase, type Database } from './db/database.ts'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts'
 import { migrate } from './db/migrate.ts'
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
+import { createUiHandler } from './http/ui.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
 import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
@@ -25,6 +26,9 @@ import { RunsService } from './modules/runs/runs.service.ts'
 import { TargetsService } from './modules/targets/targets.service.ts'
 import { TemplatesService } from './modules/templates/templates.service.ts'
 import { UsersService } from './modules/users/users.service.ts'
+import { BlackoutsService } from './modules/schedules/blackouts.service.ts'
+import { Scheduler } from './modules/schedules/scheduler.ts'
+import { SchedulesService } from './modules/schedules/schedules.service.ts'
 import { PgListener } from './pubsub/pg-listener.ts'
 import type { Logger } from './util/logger.ts'
 import { Semaphore } from './util/semaphore.ts'
@@ -47,6 +51,7 @@ export interface App {
   readonly workerId: string
   readonly dispatcher: Dispatcher | null
   readonly reaper: Reaper | null
+  readonly scheduler: Scheduler | null
   stop(options?: { graceMs?: number }): Promise<void>
 }
 
@@ -102,6 +107,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       templates: new TemplatesService(db.prisma, registry),
       runs,
       live,
+      schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
+      blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),
       registry,
       pool: db.pool,
     }
@@ -138,6 +145,13 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       const d = dispatcher
       stack.push(() => d.stop(stopGraceMs))
     }
+    let scheduler: Scheduler | null = null
+    if (config.roles.has('scheduler')) {
+      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }))
+      await scheduler.start()
+      const sch = scheduler
+      stack.push(() => sch.stop())
+    }
     if (config.roles.has('worker') || config.roles.has('scheduler')) {
       reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs)
       await reaper.start()
@@ -149,6 +163,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     if (config.roles.has('api')) {
       await live.start()
       stack.push(() => live.stop())
+      const ui = createUiHandler({ logger: logger.child({ component: 'ui' }) })
+      stack.push(() => ui.close())
       const { yoga, attachWebSocket } = createGraphQLServer({ prisma: db.prisma, services, logger: logger.child({ component: 'graphql' }) })
       const server = http.createServer((req, res) => {
         if (req.url === '/healthz') {
@@ -156,7 +172,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
           return
         }
         if (req.url?.startsWith(GRAPHQL_PATH)) return void yoga(req, res)
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the API is at /graphql\n')
+        ui.handle(req, res) // every other path: the web UI (client/)
       })
       const closeWs = attachWebSocket(server)
       await new Promise<void>((resolve, reject) => {
@@ -181,6 +197,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workerId,
       dispatcher,
       reaper,
+      scheduler,
       async stop(o = {}) {
         stopGraceMs = o.graceMs ?? stopGraceMs
         await stopAll()

@@ -9,6 +9,8 @@ import type { InventoriesService } from '../modules/inventories/inventories.serv
 import type { TemplatesService } from '../modules/templates/templates.service.ts'
 import type { RunsService } from '../modules/runs/runs.service.ts'
 import type { RunLive } from '../modules/runs/run-live.ts'
+import type { BlackoutsService } from '../modules/schedules/blackouts.service.ts'
+import type { SchedulesService } from '../modules/schedules/schedules.service.ts'
 
 export interface Services {
   users: UsersService
@@ -18,6 +20,8 @@ export interface Services {
   templates: TemplatesService
   runs: RunsService
   live: RunLive
+  schedules: SchedulesService
+  blackouts: BlackoutsService
   registry: ExecutorRegistry
   pool: pg.Pool
 }

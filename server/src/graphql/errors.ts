@@ -7,6 +7,28 @@ import { GraphQLError } from 'graphql'
 import { DomainError } from '../errors.ts'
 import type { Logger } from '../util/logger.ts'
 
+/**
+ * GraphQLError by name rather than `instanceof`: graphql ships both a CommonJS and an ESM build, and
+ * when both get loaded (vitest resolves our sources to the ESM build while yoga, loaded by Node, gets
+ * the CommonJS one) errors made by graphql-js/yoga are not instances of the class imported here. The
+ * `instanceof` checks made every variable-coercion error an "Unexpected error." (INTERNAL_SERVER_ERROR)
+ * and dropped `path`/`locations` from domain errors.
+ */
+function isGraphQLError(e: unknown): e is GraphQLError {
+  return e instanceof GraphQLError || (e instanceof Error && e.name === 'GraphQLError')
+}
+
+/** True when the error and everything it wraps are GraphQLErrors (nothing a resolver threw). */
+function onlyGraphQLErrors(error: GraphQLError): boolean {
+  let e: unknown = error
+  for (let i = 0; i < 5; i++) {
+    if (!isGraphQLError(e)) return false
+    if (!e.originalError) return true
+    e = e.originalError
+  }
+  return false
+}
+
 function findDomainError(error: unknown): DomainError | null {
   let e: unknown = error
   for (let i = 0; i < 5 && e; i++) {
@@ -19,7 +41,7 @@ function findDomainError(error: unknown): DomainError | null {
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const domain = findDomainError(error)
-    const gql = error instanceof GraphQLError ? error : null
+    const gql = isGraphQLError(error) ? error : null
     if (domain) {
       return new GraphQLError(domain.message, {
         nodes: gql?.nodes,
@@ -27,10 +49,11 @@ export function createMaskError(logger: Logger) {
         extensions: { code: domain.code, ...(domain.fields.length ? { field: domain.fields[0]!.field, fields: domain.fields } : {}) },
       })
     }
-    // Errors GraphQL itself produced (parse/validation/variable coercion) are safe and useful.
-    if (gql && !gql.originalError) return gql
+    // Errors GraphQL itself produced (parse/validation/variable coercion) are safe and useful. A
+    // variable-coercion error wraps the scalar's own GraphQLError: keep the outer one, whose message
+    // names the variable and the path (`Variable "$i" got invalid value "x" at "i.port"; …`).
+    if (gql && onlyGraphQLErrors(gql)) return gql
     const original = gql?.originalError ?? error
-    if (original instanceof GraphQLError && !original.originalError) return original
     logger.error('unexpected error in resolver', { path: gql?.path?.join('.'), error: original instanceof Error ? original.message : String(original) })
     return new GraphQLError(message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } })
   }

@@ -8,6 +8,7 @@ import './types/targets.ts'
 import './types/templates.ts'
 import './types/runs.ts'
 import './types/live.ts'
+import './types/schedules.ts'
 
 export const schema = builder.toSchema()
 

@@ -146,7 +146,7 @@ export class Dispatcher {
   async execute(runId: string, onClaimed: () => void = () => {}): Promise<void> {
     let claimed: store.ClaimedRun | null
     try {
-      claimed = await store.claimRun(this.#d.pool, runId, this.#d.workerId)
+      claimed = (await store.claimRun(this.#d.pool, runId, this.#d.workerId)).claimed
     } catch (e) {
       this.#d.logger.error('claim failed', { runId, error: coerceError(e).message })
       throw e
@@ -298,6 +298,12 @@ export class Dispatcher {
           const error = crash ? crash.message : t ? summariseFailures(t) : outcome.error ?? 'failed'
           const retryable = crash ? false : t ? t.retryableFailed > 0 : outcome.retryable === true
           message = await this.#retryOrFail(client, run, spec, fence, error, retryable, (d) => (requeueAfter = d), outcome.result)
+        }
+      }
+      // A run that ended (or went back to the queue) frees its concurrency slot for a waiting run.
+      if (run.concurrencyKey) {
+        for (const id of await store.releaseWaitingRuns(client, run.concurrencyKey)) {
+          await this.#d.queue.enqueue(id, { db: { executeSql: (text, values) => client.query(text, values as unknown[]) } })
         }
       }
       // The run's last line commits with its final status (see appendLinesInTransaction).

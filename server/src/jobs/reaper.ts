@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
 import type { RunQueue } from './run-queue.ts'
 import { retryDelaySeconds, type RunSpec } from './run-spec.ts'
-import { closeOpenTargets, notifyRunChanged, refreshProgress, requeueRun } from './run-store.ts'
+import { closeOpenTargets, notifyRunChanged, refreshProgress, releaseWaitingRuns, requeueRun } from './run-store.ts'
 
 export class Reaper {
   #timer: NodeJS.Timeout | null = null
@@ -47,8 +47,8 @@ export class Reaper {
       const reaped: Array<{ runId: string; message: string }> = []
       try {
         await client.query('BEGIN')
-        const { rows } = await client.query<{ id: string; worker_id: string | null; attempt: number; max_attempts: number; spec: RunSpec; heartbeat_at: Date | null }>(
-          `SELECT id, worker_id, attempt, max_attempts, spec, heartbeat_at FROM job_run
+        const { rows } = await client.query<{ id: string; worker_id: string | null; attempt: number; max_attempts: number; spec: RunSpec; heartbeat_at: Date | null; concurrency_key: string | null }>(
+          `SELECT id, worker_id, attempt, max_attempts, spec, heartbeat_at, concurrency_key FROM job_run
             WHERE status = 'RUNNING'
               AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1) OR worker_id = ANY($2::uuid[]))
             ORDER BY heartbeat_at NULLS FIRST LIMIT 500
@@ -68,6 +68,11 @@ export class Reaper {
             reaped.push({ runId: r.id, message: `run failed: ${why}` })
           }
           await refreshProgress(client, r.id)
+          if (r.concurrency_key) {
+            for (const waiting of await releaseWaitingRuns(client, r.concurrency_key)) {
+              await this.queue.enqueue(waiting, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) } })
+            }
+          }
           await appendLinesInTransaction(client, r.id, [{ targetId: null, stream: 'SYSTEM', level: 'ERROR', text: reaped.at(-1)!.message }])
           await notifyRunChanged(client, r.id)
         }

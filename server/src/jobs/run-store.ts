@@ -20,6 +20,7 @@ export interface ClaimedRun {
   attempt: number
   maxAttempts: number
   cancelRequestedAt: Date | null
+  concurrencyKey: string | null
 }
 
 export interface RunFence {
@@ -28,32 +29,90 @@ export interface RunFence {
   attempt: number
 }
 
-/** QUEUED → RUNNING for this worker, or null when the run is not (or no longer) queued. */
-export async function claimRun(db: Queryable, runId: string, workerId: string): Promise<ClaimedRun | null> {
-  const { rows } = await db.query(
-    `WITH claimed AS (
-       UPDATE job_run SET status = 'RUNNING', attempt = attempt + 1, started_at = COALESCE(started_at, now()),
-              heartbeat_at = now(), worker_id = $2, updated_at = now()
-        WHERE id = $1 AND status = 'QUEUED'
-        RETURNING id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at
-     )
-     SELECT claimed.*, pg_notify('${CHANNELS.run}', claimed.id::text) FROM claimed`,
-    [runId, workerId],
+const CLAIM_SQL = `
+  WITH claimed AS (
+    UPDATE job_run SET status = 'RUNNING', attempt = attempt + 1, started_at = COALESCE(started_at, now()),
+           heartbeat_at = now(), worker_id = $2, updated_at = now(), waiting_since = NULL
+     WHERE id = $1 AND status = 'QUEUED'
+     RETURNING id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key
   )
-  const r = rows[0]
-  if (!r) return null
-  return {
-    id: r.id,
-    number: r.number,
-    templateName: r.template_name,
-    jobType: r.job_type,
-    spec: r.spec,
-    parameters: r.parameters ?? {},
-    secretParameters: r.secret_parameters,
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    cancelRequestedAt: r.cancel_requested_at,
+  SELECT claimed.*, pg_notify('${CHANNELS.run}', claimed.id::text) FROM claimed`
+
+/** Serialises claims and hand-offs of runs sharing a concurrency key (per transaction). */
+async function lockConcurrencyKey(db: Queryable, key: string): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['switchyard-concurrency:' + key])
+}
+
+export type ClaimResult = { claimed: ClaimedRun } | { claimed: null; waiting: boolean }
+
+/**
+ * QUEUED → RUNNING for this worker. Null when the run is not (or no longer) queued, or when its
+ * concurrency limit is reached: then it is marked waiting and gets no new message until a run of
+ * the same key ends and hands it the slot (releaseWaitingRuns), so nothing polls meanwhile.
+ */
+export async function claimRun(pool: pg.Pool, runId: string, workerId: string): Promise<ClaimResult> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    const { rows: found } = await client.query<{ status: string; concurrency_key: string | null; max_concurrent: number | null }>(
+      'SELECT status, concurrency_key, max_concurrent FROM job_run WHERE id = $1',
+      [runId],
+    )
+    const run = found[0]
+    if (!run || run.status !== 'QUEUED') {
+      await client.query('ROLLBACK')
+      return { claimed: null, waiting: false }
+    }
+    if (run.concurrency_key && run.max_concurrent !== null) {
+      await lockConcurrencyKey(client, run.concurrency_key)
+      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_run WHERE concurrency_key = $1 AND status = 'RUNNING'`, [run.concurrency_key])
+      if (rows[0]!.n >= run.max_concurrent) {
+        await client.query(`UPDATE job_run SET waiting_since = COALESCE(waiting_since, now()) WHERE id = $1 AND status = 'QUEUED'`, [runId])
+        await client.query('COMMIT')
+        return { claimed: null, waiting: true }
+      }
+    }
+    const { rows } = await client.query(CLAIM_SQL, [runId, workerId])
+    await client.query('COMMIT')
+    const r = rows[0]
+    if (!r) return { claimed: null, waiting: false }
+    return {
+      claimed: {
+        id: r.id,
+        number: r.number,
+        templateName: r.template_name,
+        jobType: r.job_type,
+        spec: r.spec,
+        parameters: r.parameters ?? {},
+        secretParameters: r.secret_parameters,
+        attempt: r.attempt,
+        maxAttempts: r.max_attempts,
+        cancelRequestedAt: r.cancel_requested_at,
+        concurrencyKey: r.concurrency_key,
+      },
+    }
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw e
+  } finally {
+    client.release()
   }
+}
+
+/**
+ * Called in the transaction that ends (or requeues) a run of `key`: clears the oldest waiting runs
+ * of the key and returns their ids, for the caller to enqueue in the same transaction. Under the
+ * key's lock, so a run that becomes waiting concurrently is either seen here or sees the free slot.
+ */
+export async function releaseWaitingRuns(db: Queryable, key: string, limit = 1): Promise<string[]> {
+  await lockConcurrencyKey(db, key)
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE job_run SET waiting_since = NULL
+      WHERE id IN (SELECT id FROM job_run WHERE concurrency_key = $1 AND status = 'QUEUED' AND waiting_since IS NOT NULL ORDER BY number LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING id`,
+    [key, limit],
+  )
+  return rows.map((r) => r.id)
 }
 
 export interface PendingTargetRow {

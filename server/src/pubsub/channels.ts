@@ -9,6 +9,8 @@ export const CHANNELS = {
   run: 'switchyard_run',
   /** (empty) — a run message was queued: idle workers fetch at once instead of at their next poll. */
   queued: 'switchyard_queued',
+  /** `<scheduleId>` — a schedule was created, edited, paused or deleted: schedulers re-plan their sleep. */
+  schedule: 'switchyard_schedule',
   /** `<runId>` — cancellation was requested for a running run; the worker holding it aborts it. */
   cancel: 'switchyard_cancel',
 } as const

@@ -41,10 +41,31 @@ export const JobRunRef = builder.prismaNode('JobRun', {
   id: { field: 'id' },
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Human-friendly run number (#1234).' }),
-    template: t.relation('template', { nullable: true, description: 'The template, unless it was deleted since.' }),
+    template: t.prismaField({
+      type: 'JobTemplate',
+      nullable: true,
+      description: 'The template, unless it was deleted since or is now private to someone else.',
+      select: { templateId: true },
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.templateId || !ctx.actor) return null
+        const t = await ctx.prisma.jobTemplate.findUnique({ ...query, where: { id: r.templateId } })
+        return t && (t.visibility === 'GLOBAL' || t.ownerId === ctx.actor.userId) ? t : null
+      },
+    }),
     templateName: t.exposeString('templateName'),
     jobType: t.exposeString('jobType'),
-    scheduleId: t.id({ nullable: true, resolve: (r) => (r.scheduleId ? encodeGlobalID('JobSchedule', r.scheduleId) : null) }),
+    schedule: t.prismaField({
+      type: 'JobSchedule',
+      nullable: true,
+      description: 'The schedule that created the run, unless deleted since or private to someone else.',
+      select: { scheduleId: true },
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.scheduleId || !ctx.actor) return null
+        const s = await ctx.prisma.jobSchedule.findUnique({ ...query, where: { id: r.scheduleId } })
+        return s && (s.visibility === 'GLOBAL' || s.ownerId === ctx.actor.userId) ? s : null
+      },
+    }),
+    slotAt: t.expose('slotAt', { type: 'DateTime', nullable: true, description: 'For scheduled runs: the slot it was created for.' }),
     trigger: t.expose('trigger', { type: RunTriggerEnum }),
     triggeredBy: t.relation('triggeredBy', { nullable: true }),
     retryOf: t.prismaField({

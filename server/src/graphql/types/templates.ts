@@ -3,7 +3,9 @@ import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
 import type { JobTypeInfo } from '../../jobs/executors/registry.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
+import { requireActor } from '../../modules/actor.ts'
 import { ParameterTypeEnum, RetryBackoffEnum, VisibilityEnum } from './enums.ts'
+import { OverlapPolicyEnum } from './schedules.ts'
 
 const JobType = builder.objectRef<JobTypeInfo>('JobType').implement({
   description: 'A kind of job Switchyard can run, with the JSON Schema its template config must satisfy.',
@@ -65,6 +67,9 @@ builder.prismaNode('JobTemplate', {
     retryBackoff: t.expose('retryBackoff', { type: RetryBackoffEnum }),
     maxParallelTargets: t.exposeInt('maxParallelTargets'),
     successThreshold: t.exposeFloat('successThreshold', { nullable: true, description: 'null: all targets must succeed; else the percentage that must.' }),
+    overlapPolicy: t.expose('overlapPolicy', { type: OverlapPolicyEnum, description: 'For scheduled slots while an earlier run has not finished (schedules may override it).' }),
+    maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: 'Strict limit on runs executing at once; others wait QUEUED. null: no limit.' }),
+    schedules: t.relation('schedules', { query: { orderBy: { name: 'asc' } } }),
     visibility: t.expose('visibility', { type: VisibilityEnum }),
     owner: t.relation('owner'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -95,7 +100,7 @@ const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
 
 const templateFields = (required: boolean) =>
   builder.inputType(required ? 'CreateJobTemplateInput' : 'UpdateJobTemplateInput', {
-    description: required ? undefined : 'Omitted fields keep their value; timeoutSeconds/successThreshold: null clears them.',
+    description: required ? undefined : 'Omitted fields keep their value; timeoutSeconds/successThreshold/maxConcurrentRuns: null clears them.',
     fields: (t) => ({
       name: t.string({ required }),
       description: t.string(),
@@ -109,6 +114,8 @@ const templateFields = (required: boolean) =>
       retryBackoff: t.field({ type: RetryBackoffEnum }),
       maxParallelTargets: t.int(),
       successThreshold: t.float(),
+      overlapPolicy: t.field({ type: OverlapPolicyEnum }),
+      maxConcurrentRuns: t.int(),
       visibility: t.field({ type: VisibilityEnum }),
     }),
   })
@@ -116,7 +123,7 @@ const CreateJobTemplateInput = templateFields(true)
 const UpdateJobTemplateInput = templateFields(false)
 
 function templateInput(input: Record<string, unknown> & { targetSelector?: Record<string, unknown> | null; parameters?: Array<Record<string, unknown>> | null }) {
-  const out: Record<string, unknown> = withoutNulls(input, ['timeoutSeconds', 'successThreshold'])
+  const out: Record<string, unknown> = withoutNulls(input, ['timeoutSeconds', 'successThreshold', 'maxConcurrentRuns'])
   if (input.targetSelector) {
     const s = input.targetSelector as { targetIds?: string[] | null; inventoryIds?: string[] | null; tags?: string[] | null; namePatterns?: string[] | null }
     out.targetSelector = {
@@ -131,7 +138,14 @@ function templateInput(input: Record<string, unknown> & { targetSelector?: Recor
 }
 
 builder.queryFields((t) => ({
-  jobTypes: t.field({ type: [JobType], resolve: (_r, _a, ctx) => ctx.services.registry.describe() }),
+  jobTypes: t.field({
+    type: [JobType],
+    // Like every other operation but login, this needs a signed-in user (it was readable anonymously).
+    resolve: (_r, _a, ctx) => {
+      requireActor(ctx.actor)
+      return ctx.services.registry.describe()
+    },
+  }),
   jobTemplates: t.prismaField({
     type: ['JobTemplate'],
     description: 'Templates you can see: GLOBAL ones and your own PRIVATE ones.',

@@ -1,6 +1,7 @@
 import type { ApiToken, User } from '../../generated/prisma/client.ts'
 import { builder } from '../builder.ts'
 import { decodeId } from '../ids.ts'
+import { requireActor } from '../../modules/actor.ts'
 import { RoleEnum } from './enums.ts'
 
 export const UserRef = builder.prismaNode('User', {
@@ -73,14 +74,18 @@ builder.mutationFields((t) => ({
   }),
   logout: t.boolean({
     resolve: async (_r, _a, ctx) => {
+      // A missing, unknown, expired or already revoked token is UNAUTHENTICATED like everywhere else
+      // (it used to answer `true`, hiding from clients that they were not signed in at all).
+      requireActor(ctx.actor)
       if (ctx.token) await ctx.services.users.logout(ctx.token)
       return true
     },
   }),
   changePassword: t.boolean({
+    description: 'Changes your password; your other sessions end, the one making the change stays signed in.',
     args: { currentPassword: t.arg.string({ required: true }), newPassword: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
-      await ctx.services.users.changeOwnPassword(ctx.actor, args.currentPassword, args.newPassword)
+      await ctx.services.users.changeOwnPassword(ctx.actor, args.currentPassword, args.newPassword, ctx.token)
       return true
     },
   }),

@@ -8,7 +8,7 @@ import type { Credential, PrismaClient } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
-import { parseInput } from '../validation.ts'
+import { parseInput, parsePatch } from '../validation.ts'
 
 const name = z.string().trim().min(1, 'required').max(100)
 const createInput = z.object({
@@ -20,7 +20,6 @@ const createInput = z.object({
   privateKey: z.string().min(1, 'required').max(65536).optional(),
   passphrase: z.string().max(4096).optional(),
 })
-const updateInput = createInput.partial()
 
 export class CredentialsService {
   constructor(
@@ -56,7 +55,7 @@ export class CredentialsService {
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Credential> {
     requireWriter(actor)
-    const input = parseInput(updateInput, raw)
+    const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     const existing = await this.prisma.credential.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('credential')
     const kind = input.kind ?? existing.kind

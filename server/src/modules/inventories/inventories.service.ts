@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Inventory, PrismaClient, Target } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
-import { parseInput } from '../validation.ts'
+import { parseInput, parsePatch } from '../validation.ts'
 import { tag } from '../targets/targets.service.ts'
 import { namePattern, resolveSelector } from '../targets/target-selector.ts'
 
@@ -14,7 +14,6 @@ const createInput = z.object({
   namePatterns: z.array(namePattern).max(50).default([]),
   targetIds: z.array(z.uuid()).max(10000).default([]),
 })
-const updateInput = createInput.partial()
 
 export class InventoriesService {
   constructor(private readonly prisma: PrismaClient) {}
@@ -45,7 +44,7 @@ export class InventoriesService {
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Inventory> {
     requireWriter(actor)
-    const input = parseInput(updateInput, raw)
+    const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     if (!(await this.prisma.inventory.count({ where: { id } }))) throw new NotFoundError('inventory')
     if (input.targetIds) await this.checkTargets(input.targetIds)
     try {

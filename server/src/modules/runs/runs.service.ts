@@ -2,7 +2,7 @@
  * Runs from the user's side: trigger, cancel, retry, list, read. Execution itself is the
  * dispatcher's (jobs/dispatcher.ts); this module only creates and commands runs.
  */
-import type { JobRun, Prisma, PrismaClient, Target } from '../../generated/prisma/client.ts'
+import type { JobRun, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import type { RunQueue } from '../../jobs/run-queue.ts'
@@ -27,6 +27,26 @@ export interface RunFilter {
   createdBefore?: Date | null
 }
 
+export interface RunPlan {
+  template: { id: string | null; name: string; jobType: string; ownerId: string | null; visibility: 'GLOBAL' | 'PRIVATE' }
+  spec: RunSpec
+  parameters: Record<string, unknown>
+  secretParameters: Uint8Array<ArrayBuffer> | null
+  targets: Array<{ targetId: string | null; name: string; host: string; port: number }>
+  concurrencyKey: string | null
+  maxConcurrent: number | null
+}
+
+export interface NewRun extends RunPlan {
+  actor: Actor
+  trigger: RunTrigger
+  scheduleId: string | null
+  slotAt?: Date | null
+  retryOfId: string | null
+  /** Record a slot that does not execute: created final with this status and reason. */
+  record?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string }
+}
+
 export interface TriggerInput {
   templateId: string
   parameters?: unknown
@@ -47,37 +67,58 @@ export class RunsService {
     const a = requireWriter(actor)
     const template = await this.prisma.jobTemplate.findUnique({ where: { id: input.templateId } })
     if (!template || !canSee(a, template)) throw new NotFoundError('job template', 'templateId')
+    const plan = await this.planRun(this.prisma, template, input.parameters, null, input.targetIds ?? null)
+    return this.prisma.$transaction((tx) =>
+      this.createRunIn(tx, {
+        ...plan,
+        actor: a,
+        trigger: trigger ?? (a.via === 'SESSION' ? 'MANUAL' : 'API'),
+        scheduleId: extra.scheduleId ?? null,
+        retryOfId: null,
+      }),
+    )
+  }
+
+  /**
+   * Everything a new run of `template` needs: validated parameters (secret values split off and
+   * sealed), the spec, and the targets (explicit ids, else the template's selector, resolved now).
+   * `sealedSecrets` are secret values stored elsewhere (a schedule's), merged under the given ones.
+   */
+  async planRun(
+    db: PrismaClient | Prisma.TransactionClient,
+    template: JobTemplate,
+    parameters: unknown,
+    sealedSecrets: Uint8Array | null,
+    targetIds: string[] | null,
+  ): Promise<RunPlan> {
     const executor = this.registry.get(template.jobType)
     if (!executor) throw new InvalidStateError(`job type "${template.jobType}" is not available on this server`)
-    const params = resolveParameters(template.parameters as ParameterDefinition[], input.parameters)
-
-    let targets: Target[] = []
+    if (parameters != null && (typeof parameters !== 'object' || Array.isArray(parameters))) throw ValidationError.field('parameters', 'must be an object of parameter values')
+    const stored = sealedSecrets ? (JSON.parse(this.box.open(sealedSecrets)) as Record<string, string>) : {}
+    const params = resolveParameters(template.parameters as ParameterDefinition[], { ...stored, ...((parameters as Record<string, unknown> | null) ?? {}) })
+    let targets: Array<{ id: string; name: string; host: string; port: number }> = []
     if (executor.usesTargets) {
-      if (input.targetIds?.length) {
-        const rows = await this.prisma.target.findMany({ where: { id: { in: input.targetIds } } })
-        const missing = input.targetIds.findIndex((id) => !rows.some((t) => t.id === id))
+      if (targetIds?.length) {
+        const rows = await db.target.findMany({ where: { id: { in: targetIds } } })
+        const missing = targetIds.findIndex((id) => !rows.some((t) => t.id === id))
         if (missing >= 0) throw ValidationError.field(`targets.${missing}`, 'no such target')
         targets = rows.sort((x, y) => x.name.localeCompare(y.name))
       } else {
-        targets = await resolveSelector(this.prisma, targetSelectorSchema.parse(template.targetSelector))
+        targets = await resolveSelector(db as PrismaClient, targetSelectorSchema.parse(template.targetSelector))
       }
       if (!targets.length) throw ValidationError.field('targets', 'the template selects no targets; add targets to its selector or pass targets')
-    } else if (input.targetIds?.length) {
+    } else if (targetIds?.length) {
       throw ValidationError.field('targets', `job type ${template.jobType} does not run on targets`)
     }
-
-    const spec = specFromTemplate(template, executor.usesTargets)
-    return this.createRun({
-      actor: a,
-      trigger: trigger ?? (a.via === 'SESSION' ? 'MANUAL' : 'API'),
+    return {
       template: { id: template.id, name: template.name, jobType: template.jobType, ownerId: template.ownerId, visibility: template.visibility },
-      spec,
+      spec: specFromTemplate(template, executor.usesTargets),
       parameters: params.visible,
       secretParameters: Object.keys(params.secrets).length ? this.box.seal(JSON.stringify(params.secrets)) : null,
       targets: targets.map((t) => ({ targetId: t.id, name: t.name, host: t.host, port: t.port })),
-      scheduleId: extra.scheduleId ?? null,
-      retryOfId: null,
-    })
+      concurrencyKey: template.id,
+      maxConcurrent: template.maxConcurrentRuns,
+    }
   }
 
   /** A new run of the same spec and parameters; all targets, or only those that did not succeed. */
@@ -88,83 +129,97 @@ export class RunsService {
     const targets = await this.prisma.runTarget.findMany({ where: { runId }, orderBy: { position: 'asc' } })
     const chosen = onlyFailedTargets ? targets.filter((t) => t.status !== 'SUCCEEDED') : targets
     if (onlyFailedTargets && targets.length && !chosen.length) throw ValidationError.field('onlyFailedTargets', 'every target of this run succeeded; nothing to retry')
-    return this.createRun({
-      actor: a,
-      trigger: 'RETRY',
-      template: { id: run.templateId, name: run.templateName, jobType: run.jobType, ownerId: run.ownerId, visibility: run.visibility },
-      spec: run.spec as unknown as RunSpec,
-      parameters: run.parameters as Record<string, unknown>,
-      secretParameters: run.secretParameters ? new Uint8Array(run.secretParameters) : null,
-      targets: chosen.map((t) => ({ targetId: t.targetId, name: t.name, host: t.host, port: t.port })),
-      scheduleId: run.scheduleId,
-      retryOfId: run.id,
-    })
+    return this.prisma.$transaction((tx) =>
+      this.createRunIn(tx, {
+        actor: a,
+        trigger: 'RETRY',
+        template: { id: run.templateId, name: run.templateName, jobType: run.jobType, ownerId: run.ownerId, visibility: run.visibility },
+        spec: run.spec as unknown as RunSpec,
+        parameters: run.parameters as Record<string, unknown>,
+        secretParameters: run.secretParameters ? new Uint8Array(run.secretParameters) : null,
+        targets: chosen.map((t) => ({ targetId: t.targetId, name: t.name, host: t.host, port: t.port })),
+        scheduleId: run.scheduleId,
+        retryOfId: run.id,
+        concurrencyKey: run.concurrencyKey,
+        maxConcurrent: run.maxConcurrent,
+      }),
+    )
   }
 
-  private async createRun(p: {
-    actor: Actor
-    trigger: RunTrigger
-    template: { id: string | null; name: string; jobType: string; ownerId: string | null; visibility: 'GLOBAL' | 'PRIVATE' }
-    spec: RunSpec
-    parameters: Record<string, unknown>
-    secretParameters: Uint8Array<ArrayBuffer> | null
-    targets: Array<{ targetId: string | null; name: string; host: string; port: number }>
-    scheduleId: string | null
-    retryOfId: string | null
-  }): Promise<JobRun> {
-    // Run row, its targets and its queue message commit together: no run without a message, and
-    // no message for a run that does not exist.
-    return this.prisma.$transaction(async (tx) => {
-      const run = await tx.jobRun.create({
-        data: {
-          templateId: p.template.id,
-          templateName: p.template.name,
-          jobType: p.template.jobType,
-          spec: p.spec as unknown as Prisma.InputJsonValue,
-          scheduleId: p.scheduleId,
-          trigger: p.trigger,
-          triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
-          retryOfId: p.retryOfId,
-          ownerId: p.template.ownerId,
-          visibility: p.template.visibility,
-          parameters: p.parameters as Prisma.InputJsonValue,
-          secretParameters: p.secretParameters,
-          maxAttempts: p.spec.retry.maxAttempts,
-          targetsTotal: p.targets.length,
-        },
-      })
-      if (p.targets.length) {
-        await tx.runTarget.createMany({ data: p.targets.map((t, position) => ({ runId: run.id, position, ...t })) })
-      }
-      await this.queue.enqueue(run.id, { tx, timeoutSeconds: p.spec.timeoutSeconds })
-      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
-      return run
+  /**
+   * Creates a run inside the caller's transaction. A run to execute is QUEUED and its queue message
+   * commits with it (no run without a message, no message without a run). A run that only records
+   * what happened to a schedule slot (`record`: MISSED, SKIPPED, or FAILED before it could start)
+   * is created final, with the reason, and never queued.
+   */
+  async createRunIn(tx: Prisma.TransactionClient, p: NewRun): Promise<JobRun> {
+    const now = new Date()
+    const run = await tx.jobRun.create({
+      data: {
+        templateId: p.template.id,
+        templateName: p.template.name,
+        jobType: p.template.jobType,
+        spec: p.spec as unknown as Prisma.InputJsonValue,
+        scheduleId: p.scheduleId,
+        slotAt: p.slotAt ?? null,
+        trigger: p.trigger,
+        triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
+        retryOfId: p.retryOfId,
+        ownerId: p.template.ownerId,
+        visibility: p.template.visibility,
+        parameters: p.parameters as Prisma.InputJsonValue,
+        secretParameters: p.secretParameters,
+        maxAttempts: p.spec.retry.maxAttempts,
+        targetsTotal: p.record ? 0 : p.targets.length,
+        concurrencyKey: p.concurrencyKey ?? null,
+        maxConcurrent: p.maxConcurrent ?? null,
+        ...(p.record ? { status: p.record.status, error: p.record.reason, finishedAt: now } : {}),
+      },
     })
+    if (!p.record) {
+      if (p.targets.length) await tx.runTarget.createMany({ data: p.targets.map((t, position) => ({ runId: run.id, position, ...t })) })
+      await this.queue.enqueue(run.id, { tx, timeoutSeconds: p.spec.timeoutSeconds })
+    }
+    await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
+    return run
   }
 
   async cancel(actor: Actor | null, runId: string): Promise<JobRun> {
     const a = requireWriter(actor)
     const run = await this.getVisible(a, runId, 'id')
     if (isFinalStatus(run.status)) throw new InvalidStateError(`run #${run.number} already ended (${run.status})`)
-    const now = new Date()
     const updated = await this.prisma.$transaction(async (tx) => {
-      // A queued run is cancelled outright: the claim only takes QUEUED runs, so it never starts.
-      const queued = await tx.jobRun.updateMany({
-        where: { id: runId, status: 'QUEUED' },
-        data: { status: 'CANCELLED', finishedAt: now, cancelRequestedAt: now, cancelRequestedBy: a.userId, updatedAt: now, error: `cancelled by ${a.username} before it started` },
-      })
-      if (queued.count) {
-        await tx.runTarget.updateMany({ where: { runId, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'CANCELLED' } })
-      } else {
-        // Running: ask the worker that holds it; it stops the remote work and records CANCELLED.
-        await tx.jobRun.updateMany({ where: { id: runId, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: now, cancelRequestedBy: a.userId, updatedAt: now } })
-        await tx.$executeRaw`SELECT pg_notify(${CHANNELS.cancel}, ${runId})`
-      }
-      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${runId})`
+      await this.requestCancelIn(tx, runId, a.userId, `cancelled by ${a.username} before it started`)
       return tx.jobRun.findUniqueOrThrow({ where: { id: runId } })
     })
     this.logs.append({ runId, targetId: null, stream: 'SYSTEM', level: 'WARNING', text: `cancel requested by ${a.username}` })
     return updated
+  }
+
+  /**
+   * In the caller's transaction: a QUEUED run is cancelled outright (the claim only takes QUEUED
+   * runs, so it never starts); a RUNNING one is flagged and its worker told to stop the remote work
+   * and record CANCELLED. Returns what happened.
+   */
+  async requestCancelIn(tx: Prisma.TransactionClient, runId: string, byUserId: string | null, queuedReason: string): Promise<'cancelled' | 'requested' | 'final'> {
+    const now = new Date()
+    const queued = await tx.jobRun.updateMany({
+      where: { id: runId, status: 'QUEUED' },
+      data: { status: 'CANCELLED', finishedAt: now, cancelRequestedAt: now, cancelRequestedBy: byUserId, updatedAt: now, error: queuedReason, waitingSince: null },
+    })
+    let outcome: 'cancelled' | 'requested' | 'final' = 'final'
+    if (queued.count) {
+      await tx.runTarget.updateMany({ where: { runId, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'CANCELLED' } })
+      outcome = 'cancelled'
+    } else {
+      const running = await tx.jobRun.updateMany({ where: { id: runId, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: now, cancelRequestedBy: byUserId, updatedAt: now } })
+      if (running.count) {
+        await tx.$executeRaw`SELECT pg_notify(${CHANNELS.cancel}, ${runId})`
+        outcome = 'requested'
+      }
+    }
+    await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${runId})`
+    return outcome
   }
 
   async get(actor: Actor | null, runId: string): Promise<JobRun> {

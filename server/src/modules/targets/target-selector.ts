@@ -36,11 +36,12 @@ function filterWhere(tags: string[], patterns: string[]): Prisma.TargetWhereInpu
   if (!tags.length && !patterns.length) return null
   const where: Prisma.TargetWhereInput = {}
   if (tags.length) where.tags = { hasEvery: tags }
-  if (patterns.length) {
-    where.OR = patterns.map((p) => {
-      const prefix = p.split(/[*?]/)[0]!
-      return prefix ? { name: { startsWith: prefix } } : {}
-    })
+  const prefixes = patterns.map((p) => p.split(/[*?]/)[0]!)
+  // A pattern starting with a wildcard (`*-2`, `?eb*`) can match any name, so there is nothing to narrow
+  // by. (It used to become `{}` inside OR, which Prisma treats as matching nothing, so such patterns
+  // selected no target at all.)
+  if (prefixes.length && prefixes.every(Boolean)) {
+    where.OR = prefixes.map((prefix) => ({ name: { startsWith: prefix } }))
   }
   return where
 }

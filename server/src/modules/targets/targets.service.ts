@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { Prisma, PrismaClient, Target } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
-import { parseInput } from '../validation.ts'
+import { parseInput, parsePatch, rejectNul } from '../validation.ts'
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/
 export const targetName = z.string().trim().min(1, 'required').max(200).regex(/^[^\s]+$/, 'must not contain spaces')
@@ -14,7 +14,9 @@ const host = z
   .string()
   .trim()
   .min(1, 'required')
-  .refine((h) => net.isIP(h) !== 0 || HOSTNAME.test(h), 'must be a hostname or an IPv4/IPv6 address')
+  // A name ending in an all-digit label is a mistyped address (`10.0.0.256`, `192.168.1`), not a host
+  // name (RFC 1123 §2.1); it used to be accepted and only failed when a run tried to resolve it.
+  .refine((h) => net.isIP(h) !== 0 || (HOSTNAME.test(h) && !/(^|\.)\d+\.?$/.test(h)), 'must be a hostname or an IPv4/IPv6 address')
 
 const attributes = z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'attribute names are identifiers'), z.union([z.string(), z.number(), z.boolean(), z.null()]))
 
@@ -27,7 +29,6 @@ const createInput = z.object({
   tags: z.array(tag).max(100).default([]),
   attributes: attributes.default({}),
 })
-const updateInput = createInput.partial()
 
 export interface TargetFilter {
   search?: string | null
@@ -39,6 +40,7 @@ export class TargetsService {
 
   list(actor: Actor | null, filter: TargetFilter = {}, query: Omit<Prisma.TargetFindManyArgs, 'where'> = {}): Promise<Target[]> {
     requireActor(actor)
+    rejectNul(filter)
     return this.prisma.target.findMany({ ...query, where: whereFor(filter), orderBy: { name: 'asc' } })
   }
 
@@ -63,7 +65,7 @@ export class TargetsService {
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Target> {
     requireWriter(actor)
-    const input = parseInput(updateInput, raw)
+    const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     const existing = await this.prisma.target.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('target')
     await this.checkCredential(input.credentialId)

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { ValidationError, type FieldProblem } from '../../errors.ts'
+import { nulProblems } from '../validation.ts'
 
 export const PARAMETER_TYPES = ['STRING', 'INT', 'BOOL', 'CHOICE', 'SECRET'] as const
 export type ParameterType = (typeof PARAMETER_TYPES)[number]
@@ -70,6 +71,9 @@ export function resolveParameters(defs: ParameterDefinition[], given: unknown, b
   const problems: FieldProblem[] = []
   const values = given == null ? {} : given
   if (typeof values !== 'object' || Array.isArray(values)) throw ValidationError.field(base, 'must be an object of parameter values')
+  // Stored as jsonb, which cannot hold U+0000: an input error, not a database failure.
+  const nul = nulProblems(values, base)
+  if (nul.length) throw new ValidationError(nul)
   const input = values as Record<string, unknown>
   const visible: Record<string, unknown> = {}
   const secrets: Record<string, string> = {}

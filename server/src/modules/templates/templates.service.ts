@@ -2,10 +2,10 @@
 import { z } from 'zod'
 import type { JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
-import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
-import { parseInput, zodProblems } from '../validation.ts'
-import { targetSelectorSchema } from '../targets/target-selector.ts'
+import { parseInput, parsePatch, rejectNul, zodProblems } from '../validation.ts'
+import { targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
 import { parameterDefinitionsSchema } from './parameters.ts'
 
 const baseInput = z.object({
@@ -21,9 +21,10 @@ const baseInput = z.object({
   retryBackoff: z.enum(['FIXED', 'EXPONENTIAL']).default('FIXED'),
   maxParallelTargets: z.number().int().min(1).max(1000).default(10),
   successThreshold: z.number().min(0, 'a percentage 0-100').max(100, 'a percentage 0-100').nullish(),
+  overlapPolicy: z.enum(['ALLOW', 'SKIP', 'QUEUE', 'CANCEL_PREVIOUS']).default('ALLOW'),
+  maxConcurrentRuns: z.number().int().min(1, 'at least 1 (null: no limit)').max(1000).nullish(),
   visibility: z.enum(['GLOBAL', 'PRIVATE']).default('PRIVATE'),
 })
-const updateInput = baseInput.partial()
 
 export interface TemplateFilter {
   search?: string | null
@@ -38,6 +39,7 @@ export class TemplatesService {
 
   list(actor: Actor | null, filter: TemplateFilter = {}, query: Omit<Prisma.JobTemplateFindManyArgs, 'where'> = {}): Promise<JobTemplate[]> {
     const a = requireActor(actor)
+    rejectNul(filter)
     const where: Prisma.JobTemplateWhereInput = { AND: [visibleTo(a)] }
     if (filter.search?.trim()) where.name = { contains: filter.search.trim(), mode: 'insensitive' }
     if (filter.jobTypes?.length) where.jobType = { in: filter.jobTypes }
@@ -57,6 +59,7 @@ export class TemplatesService {
     const input = parseInput(baseInput, raw)
     requireCanSetVisibility(a, input.visibility)
     const config = this.validateConfig(input.jobType, input.config)
+    await this.checkSelector(input.targetSelector)
     try {
       return await this.prisma.jobTemplate.create({
         data: { ...input, config: config as Prisma.InputJsonValue, ownerId: a.userId, targetSelector: input.targetSelector, parameters: input.parameters as Prisma.InputJsonValue },
@@ -70,7 +73,7 @@ export class TemplatesService {
   async update(actor: Actor | null, id: string, raw: unknown): Promise<JobTemplate> {
     const existing = await this.get(actor, id)
     const a = requireCanEdit(actor, existing, 'template')
-    const input = parseInput(updateInput, raw)
+    const input = parsePatch(baseInput, raw) // only the given fields: omitted ones keep their value
     if (input.visibility) requireCanSetVisibility(a, input.visibility)
     const jobType = input.jobType ?? existing.jobType
     // A new type invalidates the old config, so the config must then be given too.
@@ -78,6 +81,7 @@ export class TemplatesService {
       throw ValidationError.field('input.config', `required when changing the job type to ${input.jobType}`)
     }
     const config = input.config !== undefined ? this.validateConfig(jobType, input.config) : undefined
+    if (input.targetSelector) await this.checkSelector(input.targetSelector)
     try {
       return await this.prisma.jobTemplate.update({
         where: { id },
@@ -97,6 +101,24 @@ export class TemplatesService {
     const existing = await this.get(actor, id)
     requireCanEdit(actor, existing, 'template')
     return this.prisma.jobTemplate.delete({ where: { id } })
+  }
+
+  /**
+   * Explicit targets and inventories must exist when the selector is saved (as inventories check their
+   * targets): an id that matches nothing was silently kept and the run later selected fewer targets.
+   */
+  private async checkSelector(selector: TargetSelector): Promise<void> {
+    const problems: FieldProblem[] = []
+    const missing = async (ids: string[], field: string, find: (ids: string[]) => Promise<Array<{ id: string }>>) => {
+      if (!ids.length) return
+      const found = new Set((await find(ids)).map((r) => r.id))
+      ids.forEach((id, i) => {
+        if (!found.has(id)) problems.push({ field: `input.targetSelector.${field}.${i}`, message: `no such ${field === 'targetIds' ? 'target' : 'inventory'}` })
+      })
+    }
+    await missing(selector.targetIds, 'targetIds', (ids) => this.prisma.target.findMany({ where: { id: { in: ids } }, select: { id: true } }))
+    await missing(selector.inventoryIds, 'inventoryIds', (ids) => this.prisma.inventory.findMany({ where: { id: { in: ids } }, select: { id: true } }))
+    if (problems.length) throw new ValidationError(problems)
   }
 
   /** Validates a config against its job type's schema; problems name `input.config.<path>`. */

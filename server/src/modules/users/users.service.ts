@@ -41,15 +41,25 @@ export class UsersService {
   }
 
   async login(input: { username: string; password: string }): Promise<{ token: string; user: User; expiresAt: Date }> {
-    const user = await this.prisma.user.findUnique({ where: { username: input.username.trim() } })
-    // Same message whether the user exists or not: no account enumeration.
-    if (!user || user.disabled || !(await verifyPassword(input.password, user.passwordHash))) {
+    // A NUL can be in no username (and Postgres text cannot even be compared with one): a failed login.
+    const name = input.username.trim()
+    const user = name.includes('\u0000') ? null : await this.prisma.user.findUnique({ where: { username: name } })
+    // Same message whether the user exists or not: no account enumeration. An unknown user still costs
+    // one scrypt verification, so the response time does not tell the two apart either.
+    const valid = await verifyPassword(input.password, user?.passwordHash ?? (await this.dummyHash()))
+    if (!user || user.disabled || !valid) {
       throw new UnauthenticatedError('invalid username or password')
     }
     const t = newToken()
     const expiresAt = new Date(Date.now() + this.sessionTtlHours * 3600_000)
     await this.prisma.apiToken.create({ data: { userId: user.id, kind: 'SESSION', name: 'session', tokenHash: t.hash, prefix: t.prefix, expiresAt } })
     return { token: t.token, user, expiresAt }
+  }
+
+  #dummyHash: Promise<string> | null = null
+  private dummyHash(): Promise<string> {
+    this.#dummyHash ??= hashPassword(randomPassword())
+    return this.#dummyHash
   }
 
   async logout(token: string): Promise<void> {
@@ -102,13 +112,24 @@ export class UsersService {
     return user
   }
 
-  async changeOwnPassword(actor: Actor | null, current: string, next: string): Promise<void> {
+  /**
+   * A new password ends the user's other sessions (as an admin reset does): if the old password leaked,
+   * whoever used it must not stay signed in. The session making the change (`keepToken`) stays valid.
+   */
+  async changeOwnPassword(actor: Actor | null, current: string, next: string, keepToken: string | null = null): Promise<void> {
     const a = requireActor(actor)
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: a.userId } })
     if (!(await verifyPassword(current, user.passwordHash))) throw ValidationError.field('currentPassword', 'is not your current password')
     const parsed = password.safeParse(next)
     if (!parsed.success) throw ValidationError.field('newPassword', parsed.error.issues[0]?.message ?? 'invalid')
-    await this.prisma.user.update({ where: { id: a.userId }, data: { passwordHash: await hashPassword(next) } })
+    const passwordHash = await hashPassword(next)
+    await this.prisma.$transaction([
+      this.prisma.user.update({ where: { id: a.userId }, data: { passwordHash } }),
+      this.prisma.apiToken.updateMany({
+        where: { userId: a.userId, kind: 'SESSION', revokedAt: null, ...(keepToken ? { tokenHash: { not: hashToken(keepToken) } } : {}) },
+        data: { revokedAt: new Date() },
+      }),
+    ])
   }
 
   async createApiToken(actor: Actor | null, raw: unknown) {

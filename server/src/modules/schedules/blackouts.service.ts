@@ -1,0 +1,104 @@
+/** Blackout windows: named periods during which linked schedules do not fire. */
+import { z } from 'zod'
+import type { BlackoutWindow, PrismaClient } from '../../generated/prisma/client.ts'
+import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
+import type { Blackout } from '../../schedules/blackout.ts'
+import { isValidTimeZone } from '../../schedules/timezone.ts'
+import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { zodProblems } from '../validation.ts'
+
+const fields = z.object({
+  name: z.string().trim().min(1, 'required').max(200),
+  description: z.string().max(2000).default(''),
+  kind: z.enum(['ABSOLUTE', 'RECURRING']),
+  timezone: z.string().trim().min(1).optional(),
+  startAt: z.date().nullish(),
+  endAt: z.date().nullish(),
+  daysOfWeek: z.array(z.number().int().min(0).max(6)).max(7).default([]),
+  startTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (00:00-23:59)').nullish(),
+  durationMinutes: z.number().int().min(1, 'at least 1 minute').max(7 * 24 * 60, 'at most 7 days').nullish(),
+})
+
+export function toBlackout(row: BlackoutWindow): Blackout {
+  return row.kind === 'ABSOLUTE'
+    ? { name: row.name, kind: 'ABSOLUTE', startAt: row.startAt!, endAt: row.endAt! }
+    : { name: row.name, kind: 'RECURRING', timezone: row.timezone, daysOfWeek: row.daysOfWeek, startTime: row.startTime!, durationMinutes: row.durationMinutes! }
+}
+
+export class BlackoutsService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly defaultTimezone: string,
+  ) {}
+
+  list(actor: Actor | null): Promise<BlackoutWindow[]> {
+    requireActor(actor)
+    return this.prisma.blackoutWindow.findMany({ orderBy: { name: 'asc' } })
+  }
+
+  async get(actor: Actor | null, id: string): Promise<BlackoutWindow> {
+    requireActor(actor)
+    const row = await this.prisma.blackoutWindow.findUnique({ where: { id } })
+    if (!row) throw new NotFoundError('blackout window')
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<BlackoutWindow> {
+    requireWriter(actor)
+    const data = this.validate(raw, null)
+    try {
+      return await this.prisma.blackoutWindow.create({ data })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a blackout window named "${data.name}" already exists`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<BlackoutWindow> {
+    requireWriter(actor)
+    const existing = await this.get(actor, id)
+    const data = this.validate(raw, existing)
+    try {
+      return await this.prisma.blackoutWindow.update({ where: { id }, data })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a blackout window named "${data.name}" already exists`)
+      throw e
+    }
+  }
+
+  async delete(actor: Actor | null, id: string): Promise<BlackoutWindow> {
+    requireWriter(actor)
+    await this.get(actor, id)
+    return this.prisma.blackoutWindow.delete({ where: { id } })
+  }
+
+  private validate(raw: unknown, existing: BlackoutWindow | null) {
+    const schema = existing ? fields.partial() : fields
+    const parsed = schema.safeParse(raw)
+    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
+    const i = parsed.data
+    const merged = {
+      name: i.name ?? existing!.name,
+      description: i.description ?? existing?.description ?? '',
+      kind: i.kind ?? existing!.kind,
+      timezone: i.timezone ?? existing?.timezone ?? this.defaultTimezone,
+      startAt: i.startAt !== undefined ? i.startAt : existing?.startAt ?? null,
+      endAt: i.endAt !== undefined ? i.endAt : existing?.endAt ?? null,
+      daysOfWeek: [...new Set(i.daysOfWeek ?? existing?.daysOfWeek ?? [])].sort(),
+      startTime: i.startTime !== undefined ? i.startTime : existing?.startTime ?? null,
+      durationMinutes: i.durationMinutes !== undefined ? i.durationMinutes : existing?.durationMinutes ?? null,
+    }
+    const problems: FieldProblem[] = []
+    if (!isValidTimeZone(merged.timezone)) problems.push({ field: 'input.timezone', message: `unknown IANA timezone "${merged.timezone}"` })
+    if (merged.kind === 'ABSOLUTE') {
+      if (!merged.startAt) problems.push({ field: 'input.startAt', message: 'required for an ABSOLUTE window' })
+      if (!merged.endAt) problems.push({ field: 'input.endAt', message: 'required for an ABSOLUTE window' })
+      if (merged.startAt && merged.endAt && merged.endAt <= merged.startAt) problems.push({ field: 'input.endAt', message: 'must be after startAt' })
+    } else {
+      if (!merged.startTime) problems.push({ field: 'input.startTime', message: 'required for a RECURRING window' })
+      if (!merged.durationMinutes) problems.push({ field: 'input.durationMinutes', message: 'required for a RECURRING window' })
+    }
+    if (problems.length) throw new ValidationError(problems)
+    return merged.kind === 'ABSOLUTE' ? { ...merged, daysOfWeek: [], startTime: null, durationMinutes: null } : { ...merged, startAt: null, endAt: null }
+  }
+}

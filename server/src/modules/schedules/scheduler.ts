@@ -1,0 +1,231 @@
+/**
+ * Fires schedules. Any number of scheduler processes may run; there is no coordinator:
+ *  - each loop sleeps until the earliest `next_run_at` (read with the database's clock, so host
+ *    clock skew does not matter) or until a schedule changes (NOTIFY);
+ *  - a due schedule is taken with SELECT … FOR UPDATE SKIP LOCKED, one per transaction, so exactly
+ *    one instance handles it, and its slots become runs unique on (schedule_id, slot_at);
+ *  - the row is the plan: `last_slot_at` says which slots are handled and `next_run_at` which is
+ *    next. A stop of every process loses nothing: on start, slots left behind are older than the
+ *    grace period and the misfire policy decides (MISSED records, one catch-up, or all, capped).
+ *
+ * Why not pg-boss's own scheduling: its cron checks once every ~30 s at minute precision, and
+ * deferred jobs are only seen at the next poll (≥ 0.5 s); a timer on the row meets the 1 s target
+ * and keeps exactly-once in one place (the row lock + unique slot). Runs are still queued on pg-boss.
+ */
+import type { JobSchedule, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import { DomainError } from '../../errors.ts'
+import { specFromTemplate } from '../../jobs/run-spec.ts'
+import { CHANNELS } from '../../pubsub/channels.ts'
+import type { PgListener } from '../../pubsub/pg-listener.ts'
+import { blackoutAt } from '../../schedules/blackout.ts'
+import { nextFireTime } from '../../schedules/fire-times.ts'
+import type { Logger } from '../../util/logger.ts'
+import { coerceError } from '../../util/errors.ts'
+import type { Actor } from '../actor.ts'
+import type { NewRun, RunPlan, RunsService } from '../runs/runs.service.ts'
+import { toBlackout } from './blackouts.service.ts'
+import { specOf } from './schedule-input.ts'
+import { withoutSecrets } from './schedules.service.ts'
+
+const MAX_SLEEP_MS = 30_000
+/** Missed slots recorded individually; older ones are summarised on the oldest record. */
+const MAX_MISSED_RECORDS = 100
+/** Slots enumerated per handling (a per-second schedule after a long outage). */
+const MAX_SLOTS = 100_000
+
+type DueSchedule = JobSchedule & { template: JobTemplate; blackouts: Array<{ blackout: Parameters<typeof toBlackout>[0] }> }
+
+export interface SchedulerOptions {
+  /** Parallel loops per process (each takes one due schedule at a time). */
+  loops?: number
+}
+
+export class Scheduler {
+  #running = false
+  #loops: Promise<void>[] = []
+  readonly #wakers = new Set<() => void>()
+  #unlisten: (() => Promise<void>) | null = null
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly runs: RunsService,
+    private readonly listener: PgListener,
+    private readonly logger: Logger,
+    private readonly options: SchedulerOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.#unlisten = await this.listener.on(CHANNELS.schedule, () => this.#wakeAll())
+    this.#running = true
+    for (let i = 0; i < (this.options.loops ?? 4); i++) this.#loops.push(this.#loop())
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false
+    this.#wakeAll()
+    await Promise.all(this.#loops)
+    await this.#unlisten?.()
+  }
+
+  #wakeAll(): void {
+    for (const w of this.#wakers) w()
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#running) {
+      let delay: number
+      try {
+        if (await this.fireDue()) continue
+        const rows = await this.prisma.$queryRaw<Array<{ wait_ms: number | null }>>`
+          SELECT (EXTRACT(EPOCH FROM (min(next_run_at) - now())) * 1000)::float8 AS wait_ms
+            FROM job_schedule WHERE active AND next_run_at IS NOT NULL`
+        const wait = rows[0]?.wait_ms
+        // Due but taken by another loop or process: look again very soon.
+        delay = wait === null || wait === undefined ? MAX_SLEEP_MS : wait <= 0 ? 25 : Math.min(wait, MAX_SLEEP_MS)
+      } catch (e) {
+        this.logger.error('scheduler pass failed', { error: coerceError(e).message })
+        delay = 1000
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          this.#wakers.delete(done)
+          resolve()
+        }
+        const timer = setTimeout(done, delay)
+        this.#wakers.add(done)
+      })
+    }
+  }
+
+  /** Handles one due schedule if there is one; true when it did (for tests and the loop). */
+  async fireDue(): Promise<boolean> {
+    let handledId: string | null = null
+    try {
+      await this.prisma.$transaction(
+        async (tx) => {
+          const due = await tx.$queryRaw<Array<{ id: string; now: Date }>>`
+            SELECT id, now() AS now FROM job_schedule
+             WHERE active AND next_run_at <= now()
+             ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED`
+          if (!due[0]) return
+          handledId = due[0].id
+          const schedule = (await tx.jobSchedule.findUniqueOrThrow({
+            where: { id: due[0].id },
+            include: { template: true, blackouts: { include: { blackout: true } } },
+          })) as DueSchedule
+          await this.#handle(tx, schedule, due[0].now)
+        },
+        { timeout: 60_000, maxWait: 10_000 },
+      )
+    } catch (e) {
+      if (!handledId) throw e
+      // Never let one broken schedule stall the loop: push it back a little and carry on.
+      this.logger.error('schedule handling failed; retrying in 10 s', { scheduleId: handledId, error: coerceError(e).message })
+      await this.prisma.jobSchedule.update({ where: { id: handledId }, data: { nextRunAt: new Date(Date.now() + 10_000) } }).catch(() => {})
+    }
+    return handledId !== null
+  }
+
+  async #handle(tx: Prisma.TransactionClient, s: DueSchedule, now: Date): Promise<void> {
+    const spec = specOf(s)
+    const slots: Date[] = []
+    let cursor: Date | null = s.nextRunAt
+    let truncated = false
+    while (cursor && cursor <= now) {
+      if (slots.length >= MAX_SLOTS) {
+        // An outage long enough for this many slots: stop enumerating and resume after now.
+        truncated = true
+        cursor = nextFireTime(spec, now)
+        break
+      }
+      slots.push(cursor)
+      cursor = nextFireTime(spec, cursor)
+    }
+    const graceMs = s.misfireGraceSeconds * 1000
+    const missed = slots.filter((t) => now.getTime() - t.getTime() > graceMs)
+    const onTime = slots.filter((t) => now.getTime() - t.getTime() <= graceMs)
+
+    // Misfire policy: which missed slots still run (most recent first, capped), the rest recorded.
+    const catchUp = s.misfirePolicy === 'RUN_ONCE' ? missed.slice(-1) : s.misfirePolicy === 'RUN_ALL' ? missed.slice(-s.misfireMaxRuns) : []
+    const recordMissed = missed.filter((t) => !catchUp.includes(t))
+    let fired = false
+    const recorded = recordMissed.slice(-MAX_MISSED_RECORDS)
+    const unrecorded = recordMissed.length - recorded.length
+    for (const [i, slot] of recorded.entries()) {
+      const earlier = unrecorded || truncated ? `; ${unrecorded}${truncated ? '+' : ''} earlier missed slot(s) not recorded` : ''
+      const why = `missed: the scheduler did not run at ${slot.toISOString()} (misfire policy ${s.misfirePolicy})` + (i === 0 ? earlier : '')
+      await this.#record(tx, s, slot, 'MISSED', why)
+    }
+    for (const slot of [...catchUp, ...onTime]) {
+      if (await this.#fire(tx, s, slot, catchUp.includes(slot))) fired = true
+    }
+    const lastSlot = slots.at(-1) ?? s.lastSlotAt
+    await tx.jobSchedule.update({
+      where: { id: s.id },
+      data: { nextRunAt: cursor, lastSlotAt: lastSlot, ...(fired ? { lastRunAt: now } : {}) },
+    })
+  }
+
+  /** One slot: blackout and overlap rules, then a run. Returns whether a run was queued. */
+  async #fire(tx: Prisma.TransactionClient, s: DueSchedule, slot: Date, catchUp: boolean): Promise<boolean> {
+    if (await this.#exists(tx, s.id, slot)) return false
+    const blackout = blackoutAt(s.blackouts.map((b) => toBlackout(b.blackout)), slot)
+    if (blackout) {
+      await this.#record(tx, s, slot, 'SKIPPED', `skipped: blackout window "${blackout.name}"`)
+      return false
+    }
+    const template = s.template
+    const policy = s.overlapPolicy ?? template.overlapPolicy
+    let maxConcurrent = template.maxConcurrentRuns
+    if (policy !== 'ALLOW') {
+      const active = await tx.jobRun.findMany({ where: { templateId: template.id, status: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { number: 'asc' }, select: { id: true, number: true, status: true } })
+      if (active.length && policy === 'SKIP') {
+        await this.#record(tx, s, slot, 'SKIPPED', `skipped: run #${active[0]!.number} of this template is still ${active[0]!.status.toLowerCase()} (overlap policy SKIP)`)
+        return false
+      }
+      if (policy === 'CANCEL_PREVIOUS') {
+        for (const r of active) await this.runs.requestCancelIn(tx, r.id, null, `cancelled: superseded by schedule "${s.name}" (overlap policy CANCEL_PREVIOUS)`)
+      }
+      // QUEUE and CANCEL_PREVIOUS: the new run starts only once earlier ones have ended.
+      maxConcurrent = 1
+    }
+    let plan: RunPlan
+    try {
+      plan = await this.runs.planRun(tx, template, withoutSecrets(template, s.parameters), s.secretParameters, null)
+    } catch (e) {
+      // The slot is recorded as FAILED with the reason (e.g. no targets), never silently dropped.
+      await this.#record(tx, s, slot, 'FAILED', `could not start: ${e instanceof DomainError ? e.message : coerceError(e).message}`)
+      return false
+    }
+    await this.runs.createRunIn(tx, { ...plan, maxConcurrent, ...this.#common(s, slot) })
+    if (catchUp) this.logger.info('catch-up run for a missed slot', { scheduleId: s.id, slot: slot.toISOString() })
+    return true
+  }
+
+  async #record(tx: Prisma.TransactionClient, s: DueSchedule, slot: Date, status: 'MISSED' | 'SKIPPED' | 'FAILED', reason: string): Promise<void> {
+    if (await this.#exists(tx, s.id, slot)) return
+    const t = s.template
+    await this.runs.createRunIn(tx, {
+      template: { id: t.id, name: t.name, jobType: t.jobType, ownerId: t.ownerId, visibility: t.visibility },
+      spec: specFromTemplate(t, false),
+      parameters: s.parameters as Record<string, unknown>,
+      secretParameters: null,
+      targets: [],
+      concurrencyKey: null,
+      maxConcurrent: null,
+      ...this.#common(s, slot),
+      record: { status, reason },
+    })
+  }
+
+  #common(s: DueSchedule, slot: Date): Pick<NewRun, 'actor' | 'trigger' | 'scheduleId' | 'slotAt' | 'retryOfId'> {
+    const actor: Actor = { userId: s.ownerId, username: 'scheduler', role: 'OPERATOR', via: 'SYSTEM' }
+    return { actor, trigger: 'SCHEDULE', scheduleId: s.id, slotAt: slot, retryOfId: null }
+  }
+
+  /** The unique (schedule, slot) makes a second run impossible; checking first keeps the transaction alive. */
+  async #exists(tx: Prisma.TransactionClient, scheduleId: string, slot: Date): Promise<boolean> {
+    return (await tx.jobRun.count({ where: { scheduleId, slotAt: slot } })) > 0
+  }
+}

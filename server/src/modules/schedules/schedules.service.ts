@@ -1,0 +1,259 @@
+/**
+ * Schedules from the user's side: CRUD, pause/resume, run now, previews. Every write recomputes
+ * `nextRunAt` from now and bumps `version` under the row's lock, so the very next slot follows the
+ * new definition and nothing computed for the old one can fire (the scheduler locks the same row).
+ */
+import type { JobSchedule, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import type { SecretBox } from '../../crypto/secret-box.ts'
+import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.ts'
+import { CHANNELS } from '../../pubsub/channels.ts'
+import { blackoutAt, type Blackout } from '../../schedules/blackout.ts'
+import { describeSchedule } from '../../schedules/describe.ts'
+import { upcomingFireTimes } from '../../schedules/fire-times.ts'
+import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
+import type { RunsService } from '../runs/runs.service.ts'
+import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
+import { zodProblems } from '../validation.ts'
+import { toBlackout } from './blackouts.service.ts'
+import { INTERVAL_UNITS, scheduleFields, specOf, timingProblems, type TimingFields } from './schedule-input.ts'
+
+export interface ScheduleFilter {
+  templateIds?: string[] | null
+  active?: boolean | null
+  search?: string | null
+}
+
+export interface UpcomingSlot {
+  at: Date
+  /** Name of the blackout window that will skip this slot, if any. */
+  blackout: string | null
+}
+
+const partialFields = scheduleFields.partial()
+
+export class SchedulesService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly box: SecretBox,
+    private readonly runs: RunsService,
+    private readonly defaultTimezone: string,
+  ) {}
+
+  list(actor: Actor | null, filter: ScheduleFilter = {}, query: Omit<Prisma.JobScheduleFindManyArgs, 'where'> = {}): Promise<JobSchedule[]> {
+    const a = requireActor(actor)
+    const and: Prisma.JobScheduleWhereInput[] = [visibleTo(a)]
+    if (filter.templateIds?.length) and.push({ templateId: { in: filter.templateIds } })
+    if (filter.active !== null && filter.active !== undefined) and.push({ active: filter.active })
+    if (filter.search?.trim()) and.push({ name: { contains: filter.search.trim(), mode: 'insensitive' } })
+    return this.prisma.jobSchedule.findMany({ orderBy: [{ nextRunAt: { sort: 'asc', nulls: 'last' } }, { name: 'asc' }], ...query, where: { AND: and } })
+  }
+
+  async get(actor: Actor | null, id: string, field = 'id'): Promise<JobSchedule> {
+    const a = requireActor(actor)
+    const row = await this.prisma.jobSchedule.findUnique({ where: { id } })
+    if (!row || !canSee(a, row)) throw new NotFoundError('schedule', field)
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<JobSchedule> {
+    const a = requireWriter(actor)
+    const parsed = scheduleFields.safeParse(raw)
+    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
+    const input = parsed.data
+    requireCanSetVisibility(a, input.visibility)
+    const template = await this.visibleTemplate(a, input.templateId)
+    const now = new Date()
+    const timing = this.timing(input, null, now)
+    const params = this.sealParameters(template, input.parameters, null)
+    await this.checkBlackouts(input.blackoutIds)
+    const row = await this.prisma.$transaction(async (tx) => {
+      const created = await tx.jobSchedule.create({
+        data: {
+          name: input.name,
+          description: input.description,
+          templateId: template.id,
+          ...timing,
+          active: input.active,
+          parameters: params.visible as Prisma.InputJsonValue,
+          secretParameters: params.sealed,
+          misfirePolicy: input.misfirePolicy,
+          misfireGraceSeconds: input.misfireGraceSeconds,
+          misfireMaxRuns: input.misfireMaxRuns,
+          overlapPolicy: input.overlapPolicy ?? null,
+          ownerId: a.userId,
+          visibility: input.visibility,
+          lastSlotAt: now,
+          nextRunAt: input.active ? specNext(timing, now) : null,
+          blackouts: { create: input.blackoutIds.map((blackoutId) => ({ blackoutId })) },
+        },
+      })
+      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${created.id})`
+      return created
+    })
+    return row
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<JobSchedule> {
+    const existing = await this.get(actor, id)
+    const a = requireCanEdit(actor, existing, 'schedule')
+    const parsed = partialFields.safeParse(raw)
+    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
+    const input = parsed.data
+    if (input.visibility) requireCanSetVisibility(a, input.visibility)
+    const template = await this.visibleTemplate(a, input.templateId ?? existing.templateId)
+    const now = new Date()
+    const timing = this.timing(input, existing, now)
+    const params = input.parameters !== undefined || input.templateId ? this.sealParameters(template, input.parameters ?? (existing.parameters as Record<string, unknown>), existing) : null
+    if (input.blackoutIds) await this.checkBlackouts(input.blackoutIds)
+    return this.prisma.$transaction(async (tx) => {
+      // Lock first: a scheduler tick holding this schedule finishes before the edit applies.
+      await tx.$queryRaw`SELECT id FROM job_schedule WHERE id = ${id}::uuid FOR UPDATE`
+      const active = input.active ?? existing.active
+      const updated = await tx.jobSchedule.update({
+        where: { id },
+        data: {
+          name: input.name,
+          description: input.description,
+          templateId: template.id,
+          ...timing,
+          active,
+          ...(params ? { parameters: params.visible as Prisma.InputJsonValue, secretParameters: params.sealed } : {}),
+          misfirePolicy: input.misfirePolicy,
+          misfireGraceSeconds: input.misfireGraceSeconds,
+          misfireMaxRuns: input.misfireMaxRuns,
+          overlapPolicy: input.overlapPolicy === undefined ? undefined : input.overlapPolicy,
+          visibility: input.visibility,
+          version: { increment: 1 },
+          // Slots before the edit were the old definition's: none of them is "missed" under the new one.
+          lastSlotAt: now,
+          nextRunAt: active ? specNext(timing, now) : null,
+          ...(input.blackoutIds ? { blackouts: { deleteMany: {}, create: input.blackoutIds.map((blackoutId) => ({ blackoutId })) } } : {}),
+        },
+      })
+      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${id})`
+      return updated
+    })
+  }
+
+  /** Pausing stops the very next slot; resuming fires from the next slot after now (pauses are not misfires). */
+  async setActive(actor: Actor | null, id: string, active: boolean): Promise<JobSchedule> {
+    return this.update(actor, id, { active })
+  }
+
+  async delete(actor: Actor | null, id: string): Promise<JobSchedule> {
+    const existing = await this.get(actor, id)
+    requireCanEdit(actor, existing, 'schedule')
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM job_schedule WHERE id = ${id}::uuid FOR UPDATE`
+      const deleted = await tx.jobSchedule.delete({ where: { id } })
+      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${id})`
+      return deleted
+    })
+  }
+
+  /** A run of the schedule's template with the schedule's parameters, now (not a slot). */
+  async runNow(actor: Actor | null, id: string) {
+    const a = requireWriter(actor)
+    const schedule = await this.get(a, id)
+    const template = await this.visibleTemplate(a, schedule.templateId)
+    const plan = await this.runs.planRun(this.prisma, template, withoutSecrets(template, schedule.parameters), schedule.secretParameters, null)
+    return this.prisma.$transaction((tx) =>
+      this.runs.createRunIn(tx, { ...plan, actor: a, trigger: a.via === 'API' ? 'API' : 'MANUAL', scheduleId: schedule.id, retryOfId: null }),
+    )
+  }
+
+  describe(row: JobSchedule): string {
+    return describeSchedule(specOf(row))
+  }
+
+  async upcoming(row: JobSchedule, count: number): Promise<UpcomingSlot[]> {
+    if (!row.active) return []
+    const windows = await this.blackoutsOf(row.id)
+    return upcomingFireTimes(specOf(row), new Date(Math.max(Date.now(), (row.nextRunAt?.getTime() ?? Date.now()) - 1)), count).map((at) => ({ at, blackout: blackoutAt(windows, at)?.name ?? null }))
+  }
+
+  /** Validates timing input without saving and returns the next fire times (for live previews). */
+  preview(actor: Actor | null, raw: unknown, count: number): { description: string; upcoming: Date[] } {
+    requireActor(actor)
+    const parsed = partialFields.safeParse(raw)
+    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
+    if (!parsed.data.kind) throw ValidationError.field('input.kind', 'required')
+    const timing = this.timing(parsed.data, null, new Date())
+    const spec = specOf({ ...timing, createdAt: new Date() })
+    return { description: describeSchedule(spec), upcoming: upcomingFireTimes(spec, new Date(), count) }
+  }
+
+  private async blackoutsOf(scheduleId: string): Promise<Blackout[]> {
+    const links = await this.prisma.jobScheduleBlackout.findMany({ where: { scheduleId }, include: { blackout: true } })
+    return links.map((l) => toBlackout(l.blackout))
+  }
+
+  /** Merges timing input over the existing row and validates the result as a whole. */
+  private timing(input: Partial<ReturnType<typeof scheduleFields.parse>>, existing: JobSchedule | null, now: Date): TimingFields {
+    const kind = input.kind ?? existing?.kind ?? 'CRON'
+    const merged: TimingFields = {
+      kind,
+      cronExpression: input.cronExpression !== undefined ? input.cronExpression : existing?.cronExpression,
+      intervalSeconds:
+        input.intervalEvery !== undefined && input.intervalEvery !== null
+          ? input.intervalEvery * INTERVAL_UNITS[input.intervalUnit ?? 'SECONDS']
+          : existing?.intervalSeconds,
+      dailyTime: input.dailyTime !== undefined ? input.dailyTime : existing?.dailyTime,
+      daysOfWeek: input.daysOfWeek ?? existing?.daysOfWeek ?? [],
+      onceAt: input.onceAt !== undefined ? input.onceAt : existing?.onceAt,
+      timezone: input.timezone ?? existing?.timezone ?? this.defaultTimezone,
+      startAt: input.startAt !== undefined ? input.startAt : existing?.startAt,
+      endAt: input.endAt !== undefined ? input.endAt : existing?.endAt,
+    }
+    // An interval needs a fixed anchor: its start time, or now when none was given.
+    if (kind === 'INTERVAL' && !merged.startAt) merged.startAt = existing?.startAt ?? now
+    const problems: FieldProblem[] = timingProblems(merged)
+    if (problems.length) throw new ValidationError(problems)
+    // Clear fields of other kinds so a row never carries a stale expression.
+    return {
+      kind,
+      cronExpression: kind === 'CRON' ? merged.cronExpression!.trim().replace(/\s+/g, ' ') : null,
+      intervalSeconds: kind === 'INTERVAL' ? merged.intervalSeconds : null,
+      dailyTime: kind === 'DAILY_AT' ? merged.dailyTime : null,
+      daysOfWeek: kind === 'DAILY_AT' ? [...new Set(merged.daysOfWeek)].sort() : [],
+      onceAt: kind === 'ONCE' ? merged.onceAt : null,
+      timezone: merged.timezone,
+      startAt: merged.startAt ?? null,
+      endAt: merged.endAt ?? null,
+    }
+  }
+
+  private async visibleTemplate(actor: Actor, id: string): Promise<JobTemplate> {
+    const t = await this.prisma.jobTemplate.findUnique({ where: { id } })
+    if (!t || !canSee(actor, t)) throw new NotFoundError('job template', 'input.templateId')
+    return t
+  }
+
+  /** Validates parameter overrides against the template; secret values are sealed, never stored in clear. */
+  private sealParameters(template: JobTemplate, given: Record<string, unknown>, existing: JobSchedule | null) {
+    const defs = template.parameters as ParameterDefinition[]
+    const kept = existing?.secretParameters ? (JSON.parse(this.box.open(existing.secretParameters)) as Record<string, string>) : {}
+    // A masked value coming back from a form means "keep the stored secret".
+    const merged = { ...kept, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== '••••••')) }
+    const resolved = resolveParameters(defs, merged, 'input.parameters')
+    const explicit = Object.fromEntries(Object.entries(resolved.visible).filter(([k]) => k in merged))
+    return { visible: explicit, sealed: Object.keys(resolved.secrets).length ? this.box.seal(JSON.stringify(resolved.secrets)) : null }
+  }
+
+  private async checkBlackouts(ids: string[]): Promise<void> {
+    if (!ids.length) return
+    const found = new Set((await this.prisma.blackoutWindow.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((b) => b.id))
+    const i = ids.findIndex((id) => !found.has(id))
+    if (i >= 0) throw ValidationError.field(`input.blackoutIds.${i}`, 'no such blackout window')
+  }
+}
+
+function specNext(timing: TimingFields, now: Date): Date | null {
+  return upcomingFireTimes(specOf({ ...timing, createdAt: now }), now, 1)[0] ?? null
+}
+
+/** The schedule's stored parameters minus SECRET ones (those come sealed, separately). */
+export function withoutSecrets(template: JobTemplate, parameters: unknown): Record<string, unknown> {
+  const secret = new Set((template.parameters as ParameterDefinition[]).filter((d) => d.type === 'SECRET').map((d) => d.name))
+  return Object.fromEntries(Object.entries((parameters as Record<string, unknown>) ?? {}).filter(([k]) => !secret.has(k)))
+}
