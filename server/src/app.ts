@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto'
 import http from 'node:http'
+import pg from 'pg'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
 import { loadOrCreateSecretKey, SecretBox } from './crypto/secret-box.ts'
@@ -72,7 +73,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
     const databaseUrl = config.databaseUrl ?? embedded!.url
 
-    const db = createDatabase(databaseUrl, { applicationName: `switchyard-${[...config.roles].join('+')}` })
+    const db = createDatabase(databaseUrl, { max: config.dbPoolSize, applicationName: `switchyard-${[...config.roles].join('+')}` })
     stack.push(() => db.close())
     const { applied } = await migrate(db.pool)
     if (applied.length) logger.info('database migrated', { applied: applied.join(',') })
@@ -81,7 +82,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     if (generatedAt) logger.warn('generated a credential encryption key; back it up, and set SWITCHYARD_SECRET_KEY on every process that shares this database', { file: generatedAt })
     const box = new SecretBox(key)
 
-    const boss = createBoss(databaseUrl, config.bossSchema)
+    const boss = createBoss(databaseUrl, config.bossSchema, Math.max(2, Math.ceil(config.dbPoolSize / 3)))
     boss.on('error', (e) => logger.error('pg-boss error', { error: (e as Error).message }))
     await boss.start()
     stack.push(() => boss.stop({ graceful: false, close: true }))
@@ -137,7 +138,11 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         handshakeLimiter: new Semaphore(config.sshHandshakeConcurrency),
       })
     }
-    const presence = new WorkerPresence(db.pool, workerId, roles, heartbeatMs, logger.child({ component: 'presence' }), dispatcher)
+    // Its own connection: liveness must not queue behind the work it vouches for.
+    const presencePool = new pg.Pool({ connectionString: databaseUrl, max: 1, application_name: 'switchyard-presence' })
+    presencePool.on('error', () => {})
+    stack.push(() => presencePool.end())
+    const presence = new WorkerPresence(presencePool, workerId, roles, heartbeatMs, logger.child({ component: 'presence' }), dispatcher)
     await presence.start()
     stack.push(() => presence.stop())
     if (dispatcher) {

@@ -24,6 +24,8 @@ export interface Config {
   sessionTtlHours: number
   bossSchema: string
   workerConcurrency: number
+  /** Connections this process may open to Postgres for its own queries (pg-boss and LISTEN add ~5). */
+  dbPoolSize: number
   sshHandshakeConcurrency: number
   /** How often a worker proves it is alive, and after how long without that its runs are reaped. */
   heartbeatSeconds: number
@@ -54,6 +56,7 @@ const envSchema = z.object({
   SWITCHYARD_SESSION_TTL_HOURS: int(1, 24 * 365).default(168),
   SWITCHYARD_BOSS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,49}$/, 'lower-case identifier').default('pgboss'),
   SWITCHYARD_WORKER_CONCURRENCY: int(1, 1000).default(20),
+  SWITCHYARD_DB_POOL_SIZE: int(2, 500).default(10),
   SWITCHYARD_SSH_HANDSHAKE_CONCURRENCY: int(1, 1000).default(16),
   SWITCHYARD_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(60).default(5),
   SWITCHYARD_WORKER_DEAD_AFTER_SECONDS: z.coerce.number().min(0.5).max(600).default(15),
@@ -122,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     sessionTtlHours: e.SWITCHYARD_SESSION_TTL_HOURS,
     bossSchema: e.SWITCHYARD_BOSS_SCHEMA,
     workerConcurrency: e.SWITCHYARD_WORKER_CONCURRENCY,
+    dbPoolSize: e.SWITCHYARD_DB_POOL_SIZE,
     sshHandshakeConcurrency: e.SWITCHYARD_SSH_HANDSHAKE_CONCURRENCY,
     heartbeatSeconds: e.SWITCHYARD_HEARTBEAT_SECONDS,
     workerDeadAfterSeconds: e.SWITCHYARD_WORKER_DEAD_AFTER_SECONDS,

@@ -4,7 +4,7 @@
  */
 import type http from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
-import type { ExecutionArgs } from 'graphql'
+import { GraphQLError, type ExecutionArgs } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
@@ -35,7 +35,9 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
       debug: (...a) => logger.debug(String(a[0])),
       info: (...a) => logger.info(String(a[0])),
       warn: (...a) => logger.warn(String(a[0])),
-      error: (...a) => logger.error(String(a[0] instanceof Error ? a[0].message : a[0])),
+      // Yoga reports every error it returns here, expected ones included; genuinely unexpected
+      // errors are logged by maskError, so these are only debugging detail.
+      error: (...a) => logger.debug(String(a[0] instanceof Error ? a[0].message : a[0])),
     },
     context: async ({ request, wsActor, wsToken }): Promise<GraphQLContext> => {
       if (wsActor !== undefined) return { actor: wsActor, token: wsToken ?? null, prisma, services }
@@ -63,6 +65,11 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
           return true
         },
         onSubscribe: async (ctx, _id, payload) => {
+          // Re-check the token per operation: a socket opened before a logout, revocation or
+          // disabling must not keep working (one indexed lookup per subscribe).
+          const actor = ctx.extra.token ? await services.users.authenticate(ctx.extra.token) : null
+          if (!actor) return [new GraphQLError('session expired or revoked: reconnect with a valid token', { extensions: { code: 'UNAUTHENTICATED' } })]
+          ctx.extra.actor = actor
           const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,
             req: (ctx.extra as { request?: unknown }).request,

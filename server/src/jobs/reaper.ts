@@ -47,12 +47,14 @@ export class Reaper {
       const reaped: Array<{ runId: string; message: string }> = []
       try {
         await client.query('BEGIN')
+        // Liveness is the worker's heartbeat (its own row, never contended), not the run row's.
         const { rows } = await client.query<{ id: string; worker_id: string | null; attempt: number; max_attempts: number; spec: RunSpec; heartbeat_at: Date | null; concurrency_key: string | null }>(
-          `SELECT id, worker_id, attempt, max_attempts, spec, heartbeat_at, concurrency_key FROM job_run
-            WHERE status = 'RUNNING'
-              AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1) OR worker_id = ANY($2::uuid[]))
-            ORDER BY heartbeat_at NULLS FIRST LIMIT 500
-            FOR UPDATE SKIP LOCKED`,
+          `SELECT r.id, r.worker_id, r.attempt, r.max_attempts, r.spec, COALESCE(w.heartbeat_at, r.heartbeat_at) AS heartbeat_at, r.concurrency_key
+             FROM job_run r LEFT JOIN worker w ON w.id = r.worker_id
+            WHERE r.status = 'RUNNING'
+              AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR w.heartbeat_at < now() - make_interval(secs => $1) OR r.worker_id = ANY($2::uuid[]))
+            ORDER BY r.number LIMIT 500
+            FOR UPDATE OF r SKIP LOCKED`,
           [this.deadAfterSeconds, deadLocal],
         )
         for (const r of rows) {

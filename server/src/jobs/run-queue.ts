@@ -45,11 +45,11 @@ export class RunQueue {
   }
 }
 
-export function createBoss(connectionString: string, schema: string): PgBoss {
+export function createBoss(connectionString: string, schema: string, max: number): PgBoss {
   return new PgBoss({
     connectionString,
     schema,
-    max: 6,
+    max,
     application_name: 'switchyard-boss',
   })
 }

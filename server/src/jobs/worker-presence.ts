@@ -1,7 +1,9 @@
 /**
- * Proves this process is alive: every heartbeat it stamps its worker row and the runs it holds.
- * The same statement returns runs whose cancel was requested (in case the NOTIFY was missed) and
- * reveals runs this worker no longer holds (reaped while it was cut off), which it must abandon.
+ * Proves this process is alive: every heartbeat stamps its `worker` row, which is what the reaper
+ * judges liveness by. The heartbeat uses a connection of its own, so a busy pool (or row locks on
+ * busy runs) can never make a live worker look dead. Each beat also reads the runs this process
+ * executes: a cancel requested meanwhile (in case the NOTIFY was missed) aborts it, and a run that
+ * was taken away (reaped while this worker was cut off) is abandoned.
  */
 import os from 'node:os'
 import type pg from 'pg'
@@ -46,17 +48,19 @@ export class WorkerPresence {
       if (!this.hooks) return
       const local = this.hooks.activeRunIds()
       if (!local.length) return
-      const { rows } = await this.pool.query<{ id: string; cancel_requested_at: Date | null }>(
-        `UPDATE job_run SET heartbeat_at = now() WHERE id = ANY($1::uuid[]) AND worker_id = $2 AND status = 'RUNNING'
-         RETURNING id, cancel_requested_at`,
-        [local, this.workerId],
+      // A plain read: no row locks, so runs busy with writes do not delay the beat.
+      const { rows } = await this.pool.query<{ id: string; status: string; worker_id: string | null; cancel_requested_at: Date | null }>(
+        'SELECT id, status, worker_id, cancel_requested_at FROM job_run WHERE id = ANY($1::uuid[])',
+        [local],
       )
-      const held = new Set(rows.map((r) => r.id))
-      for (const r of rows) if (r.cancel_requested_at) this.hooks.abort(r.id, 'cancelled')
-      for (const id of local) {
-        if (!held.has(id)) {
-          this.logger.warn('run no longer held by this worker; abandoning it', { runId: id })
-          this.hooks.abort(id, 'shutdown')
+      for (const r of rows) {
+        if (r.status === 'RUNNING' && r.worker_id === this.workerId) {
+          if (r.cancel_requested_at) this.hooks.abort(r.id, 'cancelled')
+        } else if (r.status === 'QUEUED' || r.status === 'RUNNING') {
+          // Requeued or running elsewhere: the reaper gave it away. (A final status just means
+          // this process is settling it right now.)
+          this.logger.warn('run no longer held by this worker; abandoning it', { runId: r.id })
+          this.hooks.abort(r.id, 'shutdown')
         }
       }
     } catch (e) {

@@ -53,6 +53,8 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
       SWITCHYARD_HEARTBEAT_SECONDS: '1',
       SWITCHYARD_WORKER_DEAD_AFTER_SECONDS: '4',
       SWITCHYARD_LOG_LEVEL: 'warn',
+      // Many apps share one Postgres (max_connections 100) across parallel test files.
+      SWITCHYARD_DB_POOL_SIZE: '4',
       ...env,
     },
     ['--role', roles],

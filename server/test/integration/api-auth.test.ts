@@ -362,6 +362,16 @@ describe('graphql-ws connections', () => {
     const sub = await wsRun(t.wsClient(viewer), `subscription($id: ID!) { jobRunUpdated(runId: $id) { id status } }`, { id: run.id })
     expect(sub.data.jobRunUpdated).toEqual({ id: run.id, status: 'SUCCEEDED' })
   })
+
+  it('stop serving an open socket once its token is revoked', async () => {
+    const api = await t.ok(`mutation { createApiToken(input: { name: "ws-open" }) { token apiToken { id } } }`)
+    const client = t.wsClient(api.createApiToken.token, { lazy: false })
+    expect((await wsRun(client, ME)).data).toEqual({ me: expect.objectContaining({ username: 'admin' }) })
+    await t.ok(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: api.createApiToken.apiToken.id })
+    const after = await wsRun(client, ME)
+    expect(after.data ?? null).toBeNull()
+    expect(JSON.stringify(after)).toMatch(/UNAUTHENTICATED|revoked/)
+  })
 })
 
 describe('user management', () => {

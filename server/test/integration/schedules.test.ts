@@ -118,7 +118,7 @@ describe('firing', () => {
   const schedulers: TestApp[] = []
   beforeAll(async () => {
     db = await createTestDatabase('sched')
-    api = await startTestApp({ db, roles: 'api,worker', registry: registry(), env: { SWITCHYARD_WORKER_CONCURRENCY: '40' } })
+    api = await startTestApp({ db, roles: 'api,worker', registry: registry(), env: { SWITCHYARD_WORKER_CONCURRENCY: '40', SWITCHYARD_DB_POOL_SIZE: '10' } })
   })
   afterAll(async () => {
     for (const s of schedulers) await s.stop()
@@ -280,7 +280,7 @@ describe('firing', () => {
 
       // Resume with a new definition: only even seconds from now on, and no MISSED for the pause.
       const edited = (await api.ok(`mutation($id: ID!) { updateJobSchedule(id: $id, input: { cronExpression: "*/2 * * * * *", active: true }) { version nextRunAt } }`, { id: s.id })).updateJobSchedule
-      expect(edited.version).toBe(2)
+      expect(edited.version).toBe(3) // created 1, paused 2, edited 3
       const editedAt = Date.now()
       await eventually(async () => (await runsOf(api, s.id)).filter((r) => r.slot_at!.getTime() >= editedAt).length >= 2, { what: 'runs after the edit' })
       const afterEdit = (await runsOf(api, s.id)).filter((r) => r.slot_at!.getTime() >= editedAt)
