@@ -57,6 +57,22 @@ function instantsFor(zone: string, wall: number, fixedTime: boolean): number[] {
 }
 
 function nextCron(spec: CronSpec, zone: string, after: number): number | null {
+  // Fast path, almost always taken: with one offset from a few hours before `after` to the candidate,
+  // and the candidate's wall time shown exactly once, wall and real time are a plain shift apart.
+  const offset = offsetAt(zone, after)
+  if (offsetAt(zone, after - 3 * HOUR) === offset) {
+    const wall = nextWallMatch(spec, after + offset)
+    if (wall === null) return null
+    const candidate = wall - offset
+    if (offsetAt(zone, candidate) === offset && offsetAt(zone, candidate + 3 * HOUR) === offset) {
+      const r = resolveWall(zone, wall)
+      if (r.instants.length === 1 && r.instants[0] === candidate) return candidate
+    }
+  }
+  return nextCronAcrossTransitions(spec, zone, after)
+}
+
+function nextCronAcrossTransitions(spec: CronSpec, zone: string, after: number): number | null {
   // Start a few hours of wall time back: after a fall-back, wall times already passed once come
   // round again, and the first instant after `after` may belong to an earlier wall time.
   let wall: number | null = wallOf(zone, after) - 3 * HOUR

@@ -2,8 +2,8 @@
  * Fires schedules. Any number of scheduler processes may run; there is no coordinator:
  *  - each loop sleeps until the earliest `next_run_at` (read with the database's clock, so host
  *    clock skew does not matter) or until a schedule changes (NOTIFY);
- *  - a due schedule is taken with SELECT … FOR UPDATE SKIP LOCKED, one per transaction, so exactly
- *    one instance handles it, and its slots become runs unique on (schedule_id, slot_at);
+ *  - due schedules are taken with SELECT … FOR UPDATE SKIP LOCKED (a batch per transaction), so
+ *    exactly one instance handles each, and its slots become runs unique on (schedule_id, slot_at);
  *  - the row is the plan: `last_slot_at` says which slots are handled and `next_run_at` which is
  *    next. A stop of every process loses nothing: on start, slots left behind are older than the
  *    grace period and the misfire policy decides (MISSED records, one catch-up, or all, capped).
@@ -36,8 +36,10 @@ const MAX_SLOTS = 100_000
 type DueSchedule = JobSchedule & { template: JobTemplate; blackouts: Array<{ blackout: Parameters<typeof toBlackout>[0] }> }
 
 export interface SchedulerOptions {
-  /** Parallel loops per process (each takes one due schedule at a time). */
+  /** Parallel loops per process. */
   loops?: number
+  /** Due schedules one loop takes per transaction. */
+  batch?: number
 }
 
 export class Scheduler {
@@ -75,7 +77,7 @@ export class Scheduler {
     while (this.#running) {
       let delay: number
       try {
-        if (await this.fireDue()) continue
+        if ((await this.fireDue()) > 0) continue
         const rows = await this.prisma.$queryRaw<Array<{ wait_ms: number | null }>>`
           SELECT (EXTRACT(EPOCH FROM (min(next_run_at) - now())) * 1000)::float8 AS wait_ms
             FROM job_schedule WHERE active AND next_run_at IS NOT NULL`
@@ -98,33 +100,41 @@ export class Scheduler {
     }
   }
 
-  /** Handles one due schedule if there is one; true when it did (for tests and the loop). */
-  async fireDue(): Promise<boolean> {
-    let handledId: string | null = null
-    try {
-      await this.prisma.$transaction(
-        async (tx) => {
-          const due = await tx.$queryRaw<Array<{ id: string; now: Date }>>`
-            SELECT id, now() AS now FROM job_schedule
-             WHERE active AND next_run_at <= now()
-             ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED`
-          if (!due[0]) return
-          handledId = due[0].id
-          const schedule = (await tx.jobSchedule.findUniqueOrThrow({
-            where: { id: due[0].id },
-            include: { template: true, blackouts: { include: { blackout: true } } },
-          })) as DueSchedule
-          await this.#handle(tx, schedule, due[0].now)
-        },
-        { timeout: 60_000, maxWait: 10_000 },
-      )
-    } catch (e) {
-      if (!handledId) throw e
-      // Never let one broken schedule stall the loop: push it back a little and carry on.
-      this.logger.error('schedule handling failed; retrying in 10 s', { scheduleId: handledId, error: coerceError(e).message })
-      await this.prisma.jobSchedule.update({ where: { id: handledId }, data: { nextRunAt: new Date(Date.now() + 10_000) } }).catch(() => {})
-    }
-    return handledId !== null
+  /**
+   * Handles up to `batch` due schedules in one transaction (one per savepoint, so a schedule that
+   * fails is rolled back alone and pushed back 10 s, never stalling the others). Returns how many it
+   * took, for the loop and for tests.
+   */
+  async fireDue(): Promise<number> {
+    let taken = 0
+    await this.prisma.$transaction(
+      async (tx) => {
+        const due = await tx.$queryRaw<Array<{ id: string; now: Date }>>`
+          SELECT id, now() AS now FROM job_schedule
+           WHERE active AND next_run_at <= now()
+           ORDER BY next_run_at LIMIT ${this.options.batch ?? 16} FOR UPDATE SKIP LOCKED`
+        taken = due.length
+        if (!taken) return
+        const schedules = (await tx.jobSchedule.findMany({
+          where: { id: { in: due.map((d) => d.id) } },
+          include: { template: true, blackouts: { include: { blackout: true } } },
+          orderBy: { nextRunAt: 'asc' },
+        })) as DueSchedule[]
+        for (const schedule of schedules) {
+          await tx.$executeRawUnsafe('SAVEPOINT fire_schedule')
+          try {
+            await this.#handle(tx, schedule, due[0]!.now)
+            await tx.$executeRawUnsafe('RELEASE SAVEPOINT fire_schedule')
+          } catch (e) {
+            await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT fire_schedule')
+            this.logger.error('schedule handling failed; retrying in 10 s', { scheduleId: schedule.id, error: coerceError(e).message })
+            await tx.jobSchedule.update({ where: { id: schedule.id }, data: { nextRunAt: new Date(due[0]!.now.getTime() + 10_000) } })
+          }
+        }
+      },
+      { timeout: 60_000, maxWait: 10_000 },
+    )
+    return taken
   }
 
   async #handle(tx: Prisma.TransactionClient, s: DueSchedule, now: Date): Promise<void> {
