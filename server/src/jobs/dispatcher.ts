@@ -53,6 +53,7 @@ export class Dispatcher {
   #working = false
   #loop: Promise<void> = Promise.resolve()
   #wakeUp: (() => void) | null = null
+  #wakePending = false
   /** Messages fetched whose run is not yet claimed (they count against capacity). */
   #starting = 0
 
@@ -110,16 +111,23 @@ export class Dispatcher {
         }
       }
       if (fetched > 0 && fetched === Math.min(free, 50)) continue // there may be more waiting
+      // A wake-up that came while fetching must not be lost to the sleep below.
+      if (this.#wakePending) {
+        this.#wakePending = false
+        continue
+      }
       await new Promise<void>((resolve) => {
         this.#wakeUp = resolve
         setTimeout(resolve, INTAKE_POLL_MS).unref()
       })
       this.#wakeUp = null
+      this.#wakePending = false
     }
   }
 
   #wake(): void {
-    this.#wakeUp?.()
+    if (this.#wakeUp) this.#wakeUp()
+    else this.#wakePending = true
   }
 
   async #handle(jobId: string, runId: string): Promise<void> {
@@ -301,7 +309,7 @@ export class Dispatcher {
         }
       }
       // A run that ended (or went back to the queue) frees its concurrency slot for a waiting run.
-      if (run.concurrencyKey) {
+      if (run.concurrencyKey && (await store.hasWaitingRuns(client, run.concurrencyKey))) {
         for (const id of await store.releaseWaitingRuns(client, run.concurrencyKey)) {
           await this.#d.queue.enqueue(id, { db: { executeSql: (text, values) => client.query(text, values as unknown[]) } })
         }

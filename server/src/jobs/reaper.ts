@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
 import type { RunQueue } from './run-queue.ts'
 import { retryDelaySeconds, type RunSpec } from './run-spec.ts'
-import { closeOpenTargets, notifyRunChanged, refreshProgress, releaseWaitingRuns, requeueRun } from './run-store.ts'
+import { closeOpenTargets, hasWaitingRuns, notifyRunChanged, refreshProgress, releaseStrandedRuns, releaseWaitingRuns, requeueRun } from './run-store.ts'
 
 export class Reaper {
   #timer: NodeJS.Timeout | null = null
@@ -70,13 +70,17 @@ export class Reaper {
             reaped.push({ runId: r.id, message: `run failed: ${why}` })
           }
           await refreshProgress(client, r.id)
-          if (r.concurrency_key) {
+          if (r.concurrency_key && (await hasWaitingRuns(client, r.concurrency_key))) {
             for (const waiting of await releaseWaitingRuns(client, r.concurrency_key)) {
               await this.queue.enqueue(waiting, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) } })
             }
           }
           await appendLinesInTransaction(client, r.id, [{ targetId: null, stream: 'SYSTEM', level: 'ERROR', text: reaped.at(-1)!.message }])
           await notifyRunChanged(client, r.id)
+        }
+        // Waiting runs whose slot freed up without a hand-off (see hasWaitingRuns) start now.
+        for (const id of await releaseStrandedRuns(client)) {
+          await this.queue.enqueue(id, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) } })
         }
         await client.query('COMMIT')
       } catch (e) {

@@ -100,6 +100,35 @@ export async function claimRun(pool: pg.Pool, runId: string, workerId: string): 
 }
 
 /**
+ * Whether any run of `key` waits for a slot: a lock-free check, so runs of templates without limits
+ * never take the key's lock. A run that starts waiting just after this check is released by the
+ * reaper's sweep (releaseStrandedRuns), so nothing waits longer than one reaper interval.
+ */
+export async function hasWaitingRuns(db: Queryable, key: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM job_run WHERE concurrency_key = $1 AND status = 'QUEUED' AND waiting_since IS NOT NULL LIMIT 1`, [key])
+  return (rowCount ?? 0) > 0
+}
+
+/**
+ * The reaper's safety net for waiting runs whose slot freed up without anyone handing it over:
+ * per key with such runs, releases as many as the limit allows now. Returns the released run ids.
+ */
+export async function releaseStrandedRuns(db: Queryable): Promise<string[]> {
+  const { rows: keys } = await db.query<{ key: string; max: number }>(
+    `SELECT concurrency_key AS key, min(max_concurrent) AS max FROM job_run
+      WHERE status = 'QUEUED' AND waiting_since < now() - interval '1 second' GROUP BY concurrency_key`,
+  )
+  const released: string[] = []
+  for (const { key, max } of keys) {
+    await lockConcurrencyKey(db, key)
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_run WHERE concurrency_key = $1 AND status = 'RUNNING'`, [key])
+    const free = (max ?? 1) - rows[0]!.n
+    if (free > 0) released.push(...(await releaseWaitingRuns(db, key, free)))
+  }
+  return released
+}
+
+/**
  * Called in the transaction that ends (or requeues) a run of `key`: clears the oldest waiting runs
  * of the key and returns their ids, for the caller to enqueue in the same transaction. Under the
  * key's lock, so a run that becomes waiting concurrently is either seen here or sees the free slot.
