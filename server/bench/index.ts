@@ -1,0 +1,167 @@
+/**
+ * `npm run bench`: measures Switchyard against the machine's Postgres and prints a report (also
+ * written as JSON to bench/results/latest.json). Every scenario runs on a fresh clone of the migrated
+ * template database, with the app started in-process by the product's `startApp`. Scenarios are
+ * interleaved round by round, so drift (page cache, autovacuum, thermal) touches them alike; each
+ * figure is the median over the rounds with its min and max.
+ *
+ *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
+ *   npm run bench -- --rounds 5
+ *   npm run bench -- --quick           1 round, small sizes (smoke test)
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules
+ *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
+ */
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import globalSetup from '../test/harness/global-setup.ts'
+import { withAdmin } from '../test/harness/database.ts'
+import { appProblems } from './lib/app.ts'
+import { dropOrphanDatabases, releaseAll, releaseOnSignals } from './lib/resources.ts'
+import { waitForQuiet } from './lib/cpu.ts'
+import { now } from './lib/stats.ts'
+import { formatReport, summarise, type RoundResult } from './report.ts'
+import { runE2E, type E2EOptions, type TriggerMode } from './scenarios/e2e-throughput.ts'
+import { runLogThroughput, type LogOptions } from './scenarios/log-throughput.ts'
+import { runPgBossRaw, type PgBossRawOptions } from './scenarios/pgboss-raw.ts'
+import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
+import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules'] as const
+type Scenario = (typeof SCENARIOS)[number]
+
+export interface BenchSettings {
+  rounds: number
+  /** Before each scenario, wait for other work on the machine to drop below this (% of a core)… */
+  quietThresholdPct: number
+  /** …for at most this long per scenario, and this long in all. */
+  quietMaxWaitMs: number
+  quietBudgetMs: number
+  scenarios: Scenario[]
+  pgboss: PgBossRawOptions
+  e2e: E2EOptions & { modes: TriggerMode[] }
+  latency: LatencyOptions
+  log: LogOptions
+  schedules: ScheduleLatenessOptions
+}
+
+function parseArgs(argv: string[]): BenchSettings {
+  const arg = (name: string) => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`))
+    if (i < 0) return null
+    return argv[i]!.includes('=') ? argv[i]!.slice(argv[i]!.indexOf('=') + 1) : (argv[i + 1] ?? '')
+  }
+  const quick = argv.includes('--quick')
+  const k = quick ? 10 : 1
+  const only = arg('only')
+  const scenarios = only ? only.split(',').map((s) => s.trim()) : [...SCENARIOS]
+  for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}" (expected ${SCENARIOS.join(', ')})`)
+  const rounds = Number(arg('rounds') ?? (quick ? 1 : 3))
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer')
+  const waitIdle = !argv.includes('--no-wait-idle')
+  return {
+    rounds,
+    quietThresholdPct: 30,
+    quietMaxWaitMs: waitIdle ? 15_000 : 0,
+    quietBudgetMs: waitIdle ? 90_000 : 0,
+    scenarios: scenarios as Scenario[],
+    pgboss: { jobs: 20_000 / k, insertBatch: 1000, singleSends: 2000 / k, concurrency: 8, batchSize: 250, localConcurrency: 2, poolSize: 10 },
+    e2e: { modes: ['service', 'http', 'split', 'spread'], runs: 1000 / k, concurrency: 8, warmupRuns: 100 / k, spreadTemplates: 20, timeoutMs: 120_000 },
+    latency: { samples: 200 / k, warmup: 20 / k, idleGapMs: 20, timeoutMs: 10_000 },
+    log: { lines: 100_000 / k, chunk: 500, warmupLines: 5000 / k, timeoutMs: 120_000 },
+    // Long (it waits on wall-clock slots): measured once, after the rounds.
+    schedules: quick ? { counts: [1000], windowSeconds: 10, idleSeconds: 5 } : { counts: [1000, 10_000], windowSeconds: 30, idleSeconds: 10 },
+  }
+}
+
+/** The installed version of a dependency (its package.json, found upwards from its entry point). */
+function packageVersion(name: string): string {
+  let dir = path.dirname(createRequire(import.meta.url).resolve(name))
+  while (dir !== path.dirname(dir)) {
+    const file = path.join(dir, 'package.json')
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === name) return pkg.version ?? 'unknown'
+    }
+    dir = path.dirname(dir)
+  }
+  return 'unknown'
+}
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2))
+  releaseOnSignals()
+  const started = new Date()
+  const loadAverageAtStart = os.loadavg()
+  const t0 = now()
+  await globalSetup() // the migrated template database every scenario clones
+  const orphans = await dropOrphanDatabases()
+  if (orphans.length) process.stderr.write(`dropped ${orphans.length} database(s) left by an interrupted benchmark\n`)
+  const postgres = await withAdmin(async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version)
+  const pgBossVersion = packageVersion('pg-boss')
+
+  const rounds: RoundResult[] = []
+  const quiet: Array<{ round: number; scenario: string; waitedMs: number; backgroundPct: number }> = []
+  let quietBudget = settings.quietBudgetMs
+  const has = (s: Scenario) => settings.scenarios.includes(s)
+  for (let i = 0; i < settings.rounds; i++) {
+    const r: RoundResult = { round: i + 1, e2e: {} }
+    const step = async <T,>(label: string, fn: () => Promise<T>): Promise<T> => {
+      process.stderr.write(`round ${i + 1}/${settings.rounds}: ${label}… `)
+      if (quietBudget > 0) {
+        const q = await waitForQuiet(settings.quietThresholdPct, Math.min(settings.quietMaxWaitMs, quietBudget))
+        quietBudget -= q.waitedMs
+        quiet.push({ round: i + 1, scenario: label, waitedMs: Math.round(q.waitedMs), backgroundPct: Math.round(q.backgroundPct) })
+        if (q.backgroundPct >= settings.quietThresholdPct) process.stderr.write(`(machine busy: ${q.backgroundPct.toFixed(0)}% of a core used by other work) `)
+      }
+      const s = now()
+      const v = await fn()
+      process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+      return v
+    }
+    if (has('pgboss')) r.pgboss = await step('raw pg-boss', () => runPgBossRaw(settings.pgboss))
+    if (has('e2e')) for (const mode of settings.e2e.modes) r.e2e[mode] = await step(`end-to-end no-op runs (${mode})`, () => runE2E(mode, settings.e2e))
+    if (has('latency')) r.latency = await step('trigger → start latency', () => runLatency(settings.latency))
+    if (has('log')) r.log = await step('log throughput', () => runLogThroughput(settings.log))
+    rounds.push(r)
+  }
+  let schedules: ScheduleLatenessResult | null = null
+  if (has('schedules')) {
+    process.stderr.write('schedule fire lateness and idle CPU… ')
+    const s = now()
+    schedules = await runScheduleLateness(settings.schedules)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
+
+  const report = {
+    startedAt: started.toISOString(),
+    loadAverageAtStart,
+    durationSeconds: Number(((now() - t0) / 1000).toFixed(1)),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres, pgBoss: pgBossVersion },
+    settings,
+    appConfig: rounds.flatMap((r) => Object.values(r.e2e).map((e) => e.appConfig))[0] ?? null,
+    summary: summarise(rounds),
+    quiet,
+    rounds,
+    schedules,
+    appProblems,
+  }
+  const dir = path.join(here, 'results')
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+}
+
+try {
+  await main()
+} catch (e) {
+  process.stderr.write(`\nbenchmark failed: ${(e as Error).stack ?? e}\n`)
+  process.exitCode = 1
+} finally {
+  await releaseAll()
+}
+// pg-boss and undici can keep timers alive for a while; everything we own is released by now.
+process.exit(process.exitCode ?? 0)
