@@ -1,0 +1,6 @@
+'use client'
+import { TargetsPage } from '@/features/targets/targets-page'
+
+export default function Page() {
+  return <TargetsPage />
+}

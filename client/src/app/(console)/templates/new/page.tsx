@@ -1,0 +1,6 @@
+'use client'
+import { TemplateEditor } from '@/features/templates/template-editor'
+
+export default function Page() {
+  return <TemplateEditor id={null} />
+}

@@ -1,0 +1,109 @@
+'use client'
+/** The console frame: sidebar navigation, signed-in user with role, live connection state, theme. */
+import Link from 'next/link'
+import { usePathname } from 'next/navigation'
+import { useEffect, type ReactNode } from 'react'
+import { Icons, Logo } from './icons'
+import { useSessionContext, useWsState } from './session-provider'
+import { ThemeToggle } from './theme'
+
+/**
+ * Schedules need a server with the JobSchedule API (jobSchedules, previewJobSchedule …). Turning this
+ * off hides the nav item (shown disabled), the dashboard's "Next scheduled runs" panel and the runs
+ * filter's schedule picker, for servers without it.
+ */
+export const SCHEDULES_AVAILABLE = true
+
+const NAV: Array<{ section?: string; href: string; label: string; icon: () => ReactNode; disabled?: boolean }> = [
+  { href: '/dashboard', label: 'Dashboard', icon: Icons.dashboard },
+  { href: '/runs', label: 'Runs', icon: Icons.runs },
+  { section: 'Automation', href: '/templates', label: 'Templates', icon: Icons.templates },
+  { href: '/schedules', label: 'Schedules', icon: Icons.schedules, disabled: !SCHEDULES_AVAILABLE },
+  { section: 'Infrastructure', href: '/targets', label: 'Targets', icon: Icons.targets },
+  { href: '/inventories', label: 'Inventories', icon: Icons.inventories },
+  { href: '/credentials', label: 'Credentials', icon: Icons.credentials },
+]
+
+const TITLES: Record<string, string> = Object.fromEntries(NAV.map((n) => [n.href.slice(1), n.label]))
+
+export function useTitle(title: string | null | undefined): void {
+  useEffect(() => {
+    document.title = title ? `${title} · Switchyard` : 'Switchyard'
+  }, [title])
+}
+
+function LiveIndicator() {
+  const state = useWsState()
+  const label = state === 'connected' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Idle'
+  return (
+    <span className="live-dot" data-state={state} title="Live updates over WebSocket" data-testid="live-state">
+      {label}
+    </span>
+  )
+}
+
+export function Shell({ children }: { children: ReactNode }) {
+  const pathname = usePathname() ?? '/'
+  const { session, signOut } = useSessionContext()
+  const section = pathname.split('/')[1] ?? ''
+  const role = session.user.role
+  return (
+    <div className="shell">
+      <aside className="sidebar">
+        <div className="brand">
+          <span className="brand-mark">
+            <Logo />
+          </span>
+          Switchyard
+        </div>
+        <nav className="nav" aria-label="Main">
+          {NAV.map((item) => (
+            <div key={item.href} style={{ display: 'contents' }}>
+              {item.section ? <div className="nav-section">{item.section}</div> : null}
+              {item.disabled ? (
+                <span className="nav-disabled" aria-disabled title="Schedules are not available in this server version yet">
+                  <item.icon />
+                  {item.label}
+                  <span className="soon">soon</span>
+                </span>
+              ) : (
+                <Link href={item.href} aria-current={pathname === item.href || pathname.startsWith(`${item.href}/`) ? 'page' : undefined}>
+                  <item.icon />
+                  {item.label}
+                </Link>
+              )}
+            </div>
+          ))}
+        </nav>
+        <div className="sidebar-foot">
+          <div className="user-chip">
+            <span className="avatar">{session.user.username.slice(0, 1).toUpperCase()}</span>
+            <div className="grow" style={{ minWidth: 0 }}>
+              <div className="user-name" data-testid="current-user">
+                {session.user.username}
+              </div>
+              <div className="small faint" data-testid="current-role">
+                {role.charAt(0) + role.slice(1).toLowerCase()}
+              </div>
+            </div>
+            <ThemeToggle />
+          </div>
+          <button type="button" className="btn sm" onClick={() => void signOut()}>
+            <Icons.logout /> Sign out
+          </button>
+        </div>
+      </aside>
+      <div className="main">
+        <header className="topbar">
+          <div className="crumbs">
+            <span>{TITLES[section] ?? 'Switchyard'}</span>
+          </div>
+          <span className="spacer" />
+          {role === 'VIEWER' ? <span className="badge plain">Read-only</span> : null}
+          <LiveIndicator />
+        </header>
+        <main className="page">{children}</main>
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,125 @@
+import { graphql, type ResultOf } from '@/lib/graphql'
+
+export const RunRowFragment = graphql(`
+  fragment RunRow on JobRun {
+    id
+    number
+    status
+    jobType
+    trigger
+    templateName
+    template { id name }
+    schedule { id name }
+    slotAt
+    triggeredBy { id username }
+    createdAt
+    startedAt
+    finishedAt
+    updatedAt
+    durationMs
+    attempt
+    maxAttempts
+    error
+    progress { done total failed percent }
+  }
+`)
+export type RunRow = ResultOf<typeof RunRowFragment>
+
+export const RunsQuery = graphql(
+  `
+  query Runs($filter: JobRunFilter, $first: Int!, $after: String) {
+    jobRuns(filter: $filter, first: $first, after: $after) {
+      totalCount
+      edges { node { ...RunRow } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`,
+  [RunRowFragment],
+)
+
+export const RunsChangedSubscription = graphql(
+  `
+  subscription RunsChanged($filter: JobRunFilter) {
+    jobRunsChanged(filter: $filter) { ...RunRow }
+  }
+`,
+  [RunRowFragment],
+)
+
+export const RunDetailFragment = graphql(
+  `
+  fragment RunDetail on JobRun {
+    ...RunRow
+    cancelRequestedAt
+    parameters
+    logLineCount
+    visibility
+    result
+    retryOf { id number }
+    targets {
+      id
+      name
+      host
+      port
+      status
+      exitCode
+      startedAt
+      finishedAt
+      durationMs
+      error
+      attempt
+      retryable
+      outputTail
+    }
+  }
+`,
+  [RunRowFragment],
+)
+export type RunDetail = ResultOf<typeof RunDetailFragment>
+export type RunTargetRow = RunDetail['targets'][number]
+
+export const RunQuery = graphql(
+  `
+  query Run($id: ID!) {
+    jobRun(id: $id) { ...RunDetail }
+  }
+`,
+  [RunDetailFragment],
+)
+
+export const RunUpdatedSubscription = graphql(
+  `
+  subscription RunUpdated($runId: ID!) {
+    jobRunUpdated(runId: $runId) { ...RunDetail }
+  }
+`,
+  [RunDetailFragment],
+)
+
+export const RunLogSubscription = graphql(`
+  subscription RunLog($runId: ID!, $after: Int) {
+    jobRunLogAppended(runId: $runId, after: $after) {
+      lastSeq
+      lines { seq ts level stream targetId text }
+    }
+  }
+`)
+
+export const CancelRunMutation = graphql(
+  `
+  mutation CancelRun($id: ID!) {
+    cancelJobRun(id: $id) { ...RunDetail }
+  }
+`,
+  [RunDetailFragment],
+)
+
+export const RetryRunMutation = graphql(`
+  mutation RetryRun($id: ID!, $onlyFailedTargets: Boolean) {
+    retryJobRun(id: $id, onlyFailedTargets: $onlyFailedTargets) { id number }
+  }
+`)
+
+export const FINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED'])
+export const isFinal = (status: string) => FINAL_STATUSES.has(status)

@@ -1,0 +1,288 @@
+'use client'
+import Link from 'next/link'
+import { useRouter } from 'next/navigation'
+import { useState } from 'react'
+import { useMutation, useQuery, useSubscription } from 'urql'
+import { ConfirmDialog } from '@/components/dialog'
+import { Icons } from '@/components/icons'
+import { useSessionContext } from '@/components/session-provider'
+import { useTitle } from '@/components/shell'
+import { BackLink, EmptyState, ErrorAlert, LiveDuration, PageHeader, Panel, Progress, RelativeTime, Skeleton, StatusBadge, statusLabel } from '@/components/ui'
+import { toFormErrors } from '@/lib/errors'
+import { formatDateTime } from '@/lib/format'
+import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, type RunDetail as Run, type RunTargetRow } from './queries'
+import { RunLog } from './run-log'
+import { useRunLog } from './use-run-log'
+
+export function RunDetail({ id }: { id: string }) {
+  const [query] = useQuery({ query: RunQuery, variables: { id } })
+  // The run now, then every change; completes after its final state.
+  const [live] = useSubscription({ query: RunUpdatedSubscription, variables: { runId: id } })
+  const [cancelled, setCancelled] = useState<Run | null>(null)
+  const candidates = [live.data?.jobRunUpdated, cancelled, query.data?.jobRun].filter((r): r is Run => !!r)
+  // Whichever copy is newest wins (the subscription normally, a mutation's answer right after it).
+  const run = candidates.sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))[0]
+  useTitle(run ? `Run #${run.number}` : 'Run')
+  const log = useRunLog(id)
+  const [logTarget, setLogTarget] = useState<string | null>(null)
+
+  if (!run) {
+    if (query.error) {
+      const e = toFormErrors(query.error)
+      return (
+        <>
+          <BackLink href="/runs">Runs</BackLink>
+          <EmptyState title={e.code === 'NOT_FOUND' ? 'Run not found' : 'Could not load this run'}>{e.code === 'NOT_FOUND' ? 'It does not exist or is not visible to you.' : e.form}</EmptyState>
+        </>
+      )
+    }
+    return <Skeleton rows={6} />
+  }
+
+  return (
+    <>
+      <BackLink href="/runs">Runs</BackLink>
+      <PageHeader
+        title={
+          <span className="run-head">
+            <span>
+              Run #{run.number} · {run.template ? <Link href={`/templates/${run.template.id}`}>{run.templateName}</Link> : run.templateName}
+            </span>
+            <StatusBadge status={run.status} />
+          </span>
+        }
+        subtitle={<span className="mono faint">{run.id}</span>}
+        actions={<RunActions run={run} onCancelled={setCancelled} />}
+      />
+      <Panel>
+        <div className="stack">
+          <div className="run-meta">
+            <div>
+              <span className="k">Trigger</span>
+              <span>
+                {statusLabel(run.trigger)}
+                {run.triggeredBy ? ` by ${run.triggeredBy.username}` : ''}
+                {run.schedule ? (
+                  <>
+                    {' '}
+                    · <Link href={`/schedules/${run.schedule.id}`}>{run.schedule.name}</Link>
+                  </>
+                ) : null}
+                {run.retryOf ? (
+                  <>
+                    {' '}
+                    of <Link href={`/runs/${run.retryOf.id}`}>#{run.retryOf.number}</Link>
+                  </>
+                ) : null}
+              </span>
+            </div>
+            <div>
+              <span className="k">Created</span>
+              <span title={formatDateTime(run.createdAt)}>
+                <RelativeTime iso={run.createdAt} />
+              </span>
+            </div>
+            <div>
+              <span className="k">Started</span>
+              <span>{run.startedAt ? formatDateTime(run.startedAt) : '—'}</span>
+            </div>
+            <div>
+              <span className="k">Finished</span>
+              <span>{run.finishedAt ? formatDateTime(run.finishedAt) : '—'}</span>
+            </div>
+            <div>
+              <span className="k">Duration</span>
+              <span data-testid="run-duration">
+                <LiveDuration startedAt={run.startedAt} finishedAt={run.finishedAt} durationMs={run.durationMs} />
+              </span>
+            </div>
+            <div>
+              <span className="k">Attempt</span>
+              <span>
+                {run.attempt} of {run.maxAttempts}
+              </span>
+            </div>
+            <div>
+              <span className="k">Job type</span>
+              <span>{run.jobType}</span>
+            </div>
+          </div>
+          <div className="stack" style={{ gap: 6 }}>
+            <div className="row small muted">
+              <span className="grow" data-testid="run-progress">
+                {run.progress.done} of {run.progress.total} targets done{run.progress.failed ? `, ${run.progress.failed} failed` : ''}
+              </span>
+              <span>{Math.round(run.progress.percent)}%</span>
+            </div>
+            <Progress done={run.progress.done} failed={run.progress.failed} total={run.progress.total} running={run.status === 'RUNNING'} large />
+          </div>
+          {run.cancelRequestedAt && !isFinal(run.status) ? <div className="alert info">Cancel requested — stopping remote commands…</div> : null}
+          {run.error ? <ErrorAlert message={run.error} /> : null}
+          <Parameters parameters={run.parameters} />
+        </div>
+      </Panel>
+      {run.targets.length ? <TargetsTable targets={run.targets} onShowLog={setLogTarget} selected={logTarget} /> : null}
+      <RunLog
+        buffer={log.buffer}
+        version={log.version}
+        state={log.state}
+        error={log.error}
+        targets={run.targets}
+        target={logTarget}
+        onTargetChange={setLogTarget}
+        fileName={`switchyard-run-${run.number}.log`}
+      />
+    </>
+  )
+}
+
+function Parameters({ parameters }: { parameters: unknown }) {
+  const entries = parameters && typeof parameters === 'object' ? Object.entries(parameters as Record<string, unknown>) : []
+  if (!entries.length) return null
+  return (
+    <div>
+      <div className="section-title">Parameters</div>
+      <dl className="kv">
+        {entries.map(([k, v]) => (
+          <div key={k} style={{ display: 'contents' }}>
+            <dt className="mono">{k}</dt>
+            <dd className="mono">{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  )
+}
+
+function TargetsTable({ targets, onShowLog, selected }: { targets: readonly RunTargetRow[]; onShowLog(id: string | null): void; selected: string | null }) {
+  const [open, setOpen] = useState<string | null>(null)
+  return (
+    <Panel title={`Targets (${targets.length})`} flush>
+      <div className="table-scroll" style={{ maxHeight: 360 }}>
+        <table className="table" data-testid="run-targets">
+          <thead>
+            <tr>
+              <th>Target</th>
+              <th>Status</th>
+              <th className="num">Exit code</th>
+              <th className="num">Duration</th>
+              <th className="num">Attempt</th>
+              <th>Error</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {targets.map((t) => (
+              <TargetRow key={t.id} t={t} open={open === t.id} onToggle={() => setOpen(open === t.id ? null : t.id)} onShowLog={() => onShowLog(selected === t.id ? null : t.id)} selected={selected === t.id} />
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Panel>
+  )
+}
+
+function TargetRow({ t, open, onToggle, onShowLog, selected }: { t: RunTargetRow; open: boolean; onToggle(): void; onShowLog(): void; selected: boolean }) {
+  return (
+    <>
+      <tr data-target={t.name}>
+        <td>
+          <div style={{ fontWeight: 550 }}>{t.name}</div>
+          <div className="small faint mono">
+            {t.host}:{t.port}
+          </div>
+        </td>
+        <td>
+          <StatusBadge status={t.status} />
+        </td>
+        <td className="num mono">{t.exitCode ?? '—'}</td>
+        <td className="num">
+          <LiveDuration startedAt={t.startedAt} finishedAt={t.finishedAt} durationMs={t.durationMs} />
+        </td>
+        <td className="num">{t.attempt}</td>
+        <td className="small" style={{ maxWidth: 360 }}>
+          <span className="truncate" style={{ display: 'block' }} title={t.error ?? ''}>
+            {t.error ?? ''}
+          </span>
+        </td>
+        <td className="actions">
+          <button type="button" className="btn sm ghost" aria-pressed={selected} onClick={onShowLog}>
+            Log
+          </button>
+          {t.outputTail ? (
+            <button type="button" className="btn sm ghost" aria-expanded={open} onClick={onToggle}>
+              Output
+            </button>
+          ) : null}
+        </td>
+      </tr>
+      {open ? (
+        <tr>
+          <td colSpan={7}>
+            <pre className="tail mono">{t.outputTail}</pre>
+          </td>
+        </tr>
+      ) : null}
+    </>
+  )
+}
+
+function RunActions({ run, onCancelled }: { run: Run; onCancelled(run: Run): void }) {
+  const { canWrite } = useSessionContext()
+  const router = useRouter()
+  const [confirm, setConfirm] = useState(false)
+  const [cancelState, cancel] = useMutation(CancelRunMutation)
+  const [retryState, retry] = useMutation(RetryRunMutation)
+  const [error, setError] = useState<string | null>(null)
+  if (!canWrite) return null
+  const final = isFinal(run.status)
+  const failedTargets = run.targets.some((t) => t.status !== 'SUCCEEDED')
+
+  const doRetry = async (onlyFailedTargets: boolean) => {
+    setError(null)
+    const r = await retry({ id: run.id, onlyFailedTargets })
+    if (r.data) router.push(`/runs/${r.data.retryJobRun.id}`)
+    else setError(toFormErrors(r.error).form ?? 'Retry failed')
+  }
+
+  return (
+    <>
+      {error ? <span className="small" style={{ color: 'var(--err)', alignSelf: 'center' }} role="alert">{error}</span> : null}
+      {!final ? (
+        <button type="button" className="btn danger-ghost" onClick={() => setConfirm(true)} disabled={!!run.cancelRequestedAt}>
+          <Icons.stop /> {run.cancelRequestedAt ? 'Cancelling…' : 'Cancel run'}
+        </button>
+      ) : (
+        <>
+          {failedTargets ? (
+            <button type="button" className="btn" onClick={() => void doRetry(true)} disabled={retryState.fetching}>
+              <Icons.retry /> Retry failed targets
+            </button>
+          ) : null}
+          <button type="button" className="btn primary" onClick={() => void doRetry(false)} disabled={retryState.fetching}>
+            <Icons.retry /> Retry
+          </button>
+        </>
+      )}
+      <ConfirmDialog
+        open={confirm}
+        title={`Cancel run #${run.number}?`}
+        confirmLabel="Cancel run"
+        danger
+        busy={cancelState.fetching}
+        error={cancelState.error ? toFormErrors(cancelState.error).form : null}
+        onClose={() => setConfirm(false)}
+        onConfirm={async () => {
+          const r = await cancel({ id: run.id })
+          if (r.data) {
+            onCancelled(r.data.cancelJobRun)
+            setConfirm(false)
+          }
+        }}
+      >
+        {run.status === 'QUEUED' ? 'The run has not started; it will never start.' : 'Remote commands are signalled to stop and the run ends as Cancelled.'} Targets that already finished keep their results.
+      </ConfirmDialog>
+    </>
+  )
+}
+

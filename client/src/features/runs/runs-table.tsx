@@ -1,0 +1,77 @@
+'use client'
+import Link from 'next/link'
+import { useRouter } from 'next/navigation'
+import { LiveDuration, Progress, RelativeTime, StatusBadge, statusLabel } from '@/components/ui'
+import type { RunRow } from './queries'
+
+export function RunsTable({ runs, flash, compact }: { runs: readonly RunRow[]; flash?: ReadonlySet<string>; compact?: boolean }) {
+  const router = useRouter()
+  return (
+    <div className="table-scroll">
+      <table className="table" data-testid="runs-table">
+        <thead>
+          <tr>
+            <th>Run</th>
+            <th>Template</th>
+            <th>Status</th>
+            <th>Progress</th>
+            {compact ? null : <th>Trigger</th>}
+            <th>Created</th>
+            <th className="num">Duration</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((r) => (
+            <tr
+              key={r.id}
+              className={`clickable${flash?.has(r.id) ? ' flash' : ''}`}
+              data-run-number={r.number}
+              data-status={r.status}
+              onClick={(e) => {
+                if ((e.target as HTMLElement).closest('a')) return
+                router.push(`/runs/${r.id}`)
+              }}
+            >
+              <td className="nowrap">
+                <Link href={`/runs/${r.id}`} className="mono">
+                  #{r.number}
+                </Link>
+              </td>
+              <td>
+                <div className="truncate" style={{ maxWidth: 280, fontWeight: 550 }}>
+                  {r.templateName}
+                </div>
+                <div className="small faint">{r.jobType}</div>
+              </td>
+              <td>
+                <StatusBadge status={r.status} />
+              </td>
+              <td style={{ minWidth: 120 }}>
+                <div className="row small muted">
+                  <div className="grow">
+                    <Progress done={r.progress.done} failed={r.progress.failed} total={r.progress.total} running={r.status === 'RUNNING'} />
+                  </div>
+                  <span className="nowrap">
+                    {r.progress.done}/{r.progress.total}
+                  </span>
+                </div>
+              </td>
+              {compact ? null : (
+                <td className="small">
+                  {statusLabel(r.trigger)}
+                  {r.triggeredBy ? <span className="faint"> · {r.triggeredBy.username}</span> : null}
+                </td>
+              )}
+              <td className="small nowrap">
+                <RelativeTime iso={r.createdAt} />
+              </td>
+              <td className="num small nowrap">
+                <LiveDuration startedAt={r.startedAt} finishedAt={r.finishedAt} durationMs={r.durationMs} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}

@@ -1,0 +1,301 @@
+'use client'
+/**
+ * Create or edit a job template: general settings, the job type's config (a form generated from its
+ * JSON Schema), parameters, targets, and execution policy. API errors appear next to the fields
+ * they name.
+ */
+import Link from 'next/link'
+import { useRouter } from 'next/navigation'
+import { useMemo, useState, type FormEvent, type ReactNode } from 'react'
+import { useMutation, useQuery } from 'urql'
+import { Segmented } from '@/components/inputs'
+import { Icons } from '@/components/icons'
+import { useSessionContext } from '@/components/session-provider'
+import { useTitle } from '@/components/shell'
+import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } from '@/components/ui'
+import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
+import { initialValues, schemaToFields, unknownKeys, valuesToConfig, type FormValues, type JsonSchema } from '@/lib/json-schema-form'
+import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
+import { ConfigForm } from './config-form'
+import { TargetSelectorEditor, type Selector } from './target-selector-editor'
+import { ParametersEditor } from './parameters-editor'
+import { CreateTemplateMutation, TemplateFormOptionsQuery, TemplateQuery, UpdateTemplateMutation, type JobType, type Template } from './queries'
+import { DeleteTemplateButton } from './delete-template'
+import { RunNowDialog } from './run-now-dialog'
+
+export function TemplateEditor({ id }: { id: string | null }) {
+  useTitle(id ? 'Edit template' : 'New template')
+  const [options] = useQuery({ query: TemplateFormOptionsQuery, requestPolicy: 'network-only' })
+  const [tpl] = useQuery({ query: TemplateQuery, variables: { id: id ?? '' }, pause: !id, requestPolicy: 'network-only' })
+  const error = options.error ?? tpl.error
+  if (error) {
+    const e = toFormErrors(error)
+    return (
+      <>
+        <BackLink href="/templates">Templates</BackLink>
+        <EmptyState title={e.code === 'NOT_FOUND' ? 'Template not found' : 'Could not load the template'}>{e.code === 'NOT_FOUND' ? 'It was deleted, or it is private to someone else.' : e.form}</EmptyState>
+      </>
+    )
+  }
+  if (!options.data || (id && !tpl.data)) return <Skeleton rows={8} />
+  return <TemplateForm template={tpl.data?.jobTemplate ?? null} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} />
+}
+
+
+const str = (n: number | null | undefined) => (n == null ? '' : String(n))
+
+function TemplateForm({
+  template,
+  jobTypes,
+  targets,
+  inventories,
+}: {
+  template: Template | null
+  jobTypes: readonly JobType[]
+  targets: ReadonlyArray<{ id: string; name: string; host: string; tags: readonly string[] }>
+  inventories: ReadonlyArray<{ id: string; name: string }>
+}) {
+  const router = useRouter()
+  const { canWrite } = useSessionContext()
+  const [name, setName] = useState(template?.name ?? '')
+  const [description, setDescription] = useState(template?.description ?? '')
+  const [jobType, setJobType] = useState(template?.jobType ?? jobTypes[0]?.type ?? '')
+  const [visibility, setVisibility] = useState<'GLOBAL' | 'PRIVATE'>(template?.visibility ?? 'GLOBAL')
+  const type = jobTypes.find((t) => t.type === jobType)
+  const fields = useMemo(() => schemaToFields(type?.configSchema as JsonSchema | undefined), [type])
+  const [configValues, setConfigValues] = useState<FormValues>(() => initialValues(fields, template?.config))
+  const [extraConfig] = useState(() => unknownKeys(fields, template?.config))
+  const [params, setParams] = useState<ParameterDraft[]>(() => (template?.parameters ?? []).map(toDraft))
+  const [selector, setSelector] = useState<Selector>(() => ({
+    targetIds: template?.targetSelector.targets.map((t) => t.id) ?? [],
+    inventoryIds: template?.targetSelector.inventories.map((i) => i.id) ?? [],
+    tags: [...(template?.targetSelector.tags ?? [])],
+    namePatterns: [...(template?.targetSelector.namePatterns ?? [])],
+  }))
+  const [timeout, setTimeoutSeconds] = useState(str(template?.timeoutSeconds))
+  const [parallel, setParallel] = useState(str(template?.maxParallelTargets))
+  const [attempts, setAttempts] = useState(str(template?.retryMaxAttempts))
+  const [delay, setDelay] = useState(str(template?.retryDelaySeconds))
+  const [backoff, setBackoff] = useState<'FIXED' | 'EXPONENTIAL'>(template?.retryBackoff ?? 'FIXED')
+  const [threshold, setThreshold] = useState(template?.successThreshold == null ? '' : String(template.successThreshold))
+  const [maxConcurrent, setMaxConcurrent] = useState(str(template?.maxConcurrentRuns))
+  const [overlap, setOverlap] = useState<'ALLOW' | 'SKIP' | 'QUEUE' | 'CANCEL_PREVIOUS'>(template?.overlapPolicy ?? 'ALLOW')
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
+  const [runOpen, setRunOpen] = useState(false)
+  const [createState, create] = useMutation(CreateTemplateMutation)
+  const [updateState, update] = useMutation(UpdateTemplateMutation)
+  const busy = createState.fetching || updateState.fetching
+  const err = (path: string) => fieldError(errors, path)
+  // Editing a config field clears what was said about it.
+  const editConfig = (next: FormValues) => {
+    const changed = fields.filter((f) => next[f.key] !== configValues[f.key]).map((f) => f.path)
+    if (changed.some((p) => errors.fields[p]))
+      setErrors((e) => {
+        const fields = Object.fromEntries(Object.entries(e.fields).filter(([k]) => !changed.includes(k)))
+        return { ...e, fields, form: Object.keys(fields).length ? e.form : null }
+      })
+    setConfigValues(next)
+  }
+
+  const changeType = (t: string) => {
+    setJobType(t)
+    const next = jobTypes.find((j) => j.type === t)
+    setConfigValues(initialValues(schemaToFields(next?.configSchema as JsonSchema | undefined), t === template?.jobType ? template.config : {}))
+  }
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    const { config, errors: configErrors } = valuesToConfig(fields, configValues, extraConfig)
+    const local: Record<string, string> = { ...configErrors }
+    if (!name.trim()) local.name = 'required'
+    const num = (label: string, v: string, allowFloat = false) => {
+      if (v.trim() === '') return undefined
+      const n = Number(v)
+      if (!Number.isFinite(n) || (!allowFloat && !Number.isInteger(n))) {
+        local[label] = allowFloat ? 'must be a number' : 'must be a whole number'
+        return undefined
+      }
+      return n
+    }
+    const input = {
+      name: name.trim(),
+      description,
+      jobType,
+      visibility,
+      config,
+      parameters: params.map(toInput),
+      targetSelector: type?.usesTargets === false ? { targetIds: [], inventoryIds: [], tags: [], namePatterns: [] } : selector,
+      timeoutSeconds: num('timeoutSeconds', timeout),
+      maxParallelTargets: num('maxParallelTargets', parallel),
+      retryMaxAttempts: num('retryMaxAttempts', attempts),
+      retryDelaySeconds: num('retryDelaySeconds', delay),
+      retryBackoff: backoff,
+      successThreshold: num('successThreshold', threshold, true),
+      maxConcurrentRuns: num('maxConcurrentRuns', maxConcurrent),
+      overlapPolicy: overlap,
+    }
+    if (Object.keys(local).length) {
+      setErrors({ form: 'Fix the highlighted fields.', fields: local, code: null })
+      return
+    }
+    setErrors(NO_ERRORS)
+    const shown = ['name', 'description', 'jobType', 'visibility', 'config', 'parameters', 'targetSelector', 'timeoutSeconds', 'maxParallelTargets', 'retryMaxAttempts', 'retryDelaySeconds', 'retryBackoff', 'successThreshold', 'maxConcurrentRuns', 'overlapPolicy']
+    if (template) {
+      // Blank timeout / threshold clear them; other blanks keep the stored value.
+      const r = await update({ id: template.id, input: { ...input, timeoutSeconds: input.timeoutSeconds ?? null, successThreshold: input.successThreshold ?? null, maxConcurrentRuns: input.maxConcurrentRuns ?? null } })
+      if (r.data) router.push('/templates')
+      else setErrors(withUnclaimed(toFormErrors(r.error), shown))
+    } else {
+      const r = await create({ input })
+      if (r.data) router.push('/templates')
+      else setErrors(withUnclaimed(toFormErrors(r.error), shown))
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="stack" aria-label={template ? 'Edit template' : 'New template'}>
+      <BackLink href="/templates">Templates</BackLink>
+      <PageHeader
+        title={template ? template.name : 'New template'}
+        subtitle={template ? `Owned by ${template.owner.username}` : 'Define what to run, where, and how.'}
+        actions={
+          template && canWrite ? (
+            <>
+              <Link className="btn" href={`/schedules/new?template=${encodeURIComponent(template.id)}`}>
+                <Icons.schedules /> Schedule
+              </Link>
+              <button type="button" className="btn" onClick={() => setRunOpen(true)}>
+                <Icons.play /> Run now
+              </button>
+              <DeleteTemplateButton template={template} onDeleted={() => router.push('/templates')} />
+            </>
+          ) : null
+        }
+      />
+      <ErrorAlert message={errors.form} />
+      <Section title="General">
+        <div className="grid-2">
+          <Field label="Name" required error={err('name')}>
+            {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} placeholder="disk usage" autoFocus={!template} />}
+          </Field>
+          <Field label="Job type" required error={err('jobType')} hint={type?.description}>
+            {(p) => (
+              <select {...p} name="jobType" value={jobType} onChange={(e) => changeType(e.target.value)}>
+                {jobTypes.map((t) => (
+                  <option key={t.type} value={t.type}>
+                    {t.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        <Field label="Description" error={err('description')}>
+          {(p) => <textarea {...p} name="description" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="What this job does and when to use it" />}
+        </Field>
+        <Field label="Visibility" error={err('visibility')} hint={visibility === 'GLOBAL' ? 'Everyone can see and run it.' : 'Only you (and admins) can see and run it.'}>
+          {() => (
+            <Segmented
+              label="Visibility"
+              value={visibility}
+              onChange={setVisibility}
+              options={[
+                { value: 'GLOBAL', label: 'Global' },
+                { value: 'PRIVATE', label: 'Private' },
+              ]}
+            />
+          )}
+        </Field>
+      </Section>
+
+      <Section title={`${type?.label ?? 'Job'} settings`} subtitle="Generated from the job type's schema.">
+        <ConfigForm fields={fields} values={configValues} onChange={editConfig} errorFor={err} />
+        {err('config') && !fields.some((f) => err(f.path)) ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{err('config')}</div> : null}
+      </Section>
+
+      <Section title="Parameters" subtitle="Values asked for when the job runs.">
+        <ParametersEditor value={params} onChange={setParams} errorFor={err} />
+        {errors.fields.parameters ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{errors.fields.parameters}</div> : null}
+      </Section>
+
+      {type?.usesTargets !== false ? (
+        <Section title="Targets" subtitle="A target is selected when it is listed, in a listed inventory, or carries every tag and matches a name pattern.">
+          <TargetSelectorEditor value={selector} onChange={setSelector} targets={targets} inventories={inventories} errorFor={err} />
+        </Section>
+      ) : null}
+
+      <Section title="Execution">
+        <div className="grid-3">
+          <Field label="Timeout (seconds)" error={err('timeoutSeconds')} hint="Per attempt. Blank: no timeout.">
+            {(p) => <input {...p} name="timeoutSeconds" inputMode="numeric" value={timeout} onChange={(e) => setTimeoutSeconds(e.target.value)} placeholder="none" />}
+          </Field>
+          <Field label="Parallel targets" error={err('maxParallelTargets')} hint="At most this many targets at once.">
+            {(p) => <input {...p} name="maxParallelTargets" inputMode="numeric" value={parallel} onChange={(e) => setParallel(e.target.value)} placeholder="10" />}
+          </Field>
+          <Field label="Success threshold (%)" error={err('successThreshold')} hint="Blank: every target must succeed.">
+            {(p) => <input {...p} name="successThreshold" inputMode="decimal" value={threshold} onChange={(e) => setThreshold(e.target.value)} placeholder="100" />}
+          </Field>
+          <Field label="Max attempts" error={err('retryMaxAttempts')} hint="1 = no retry. Retries only the failed targets.">
+            {(p) => <input {...p} name="retryMaxAttempts" inputMode="numeric" value={attempts} onChange={(e) => setAttempts(e.target.value)} placeholder="1" />}
+          </Field>
+          <Field label="Retry delay (seconds)" error={err('retryDelaySeconds')}>
+            {(p) => <input {...p} name="retryDelaySeconds" inputMode="numeric" value={delay} onChange={(e) => setDelay(e.target.value)} placeholder="0" />}
+          </Field>
+          <Field label="Concurrent runs" error={err('maxConcurrentRuns')} hint="At most this many runs of this template at once; others wait queued. Blank: no limit.">
+            {(p) => <input {...p} name="maxConcurrentRuns" inputMode="numeric" value={maxConcurrent} onChange={(e) => setMaxConcurrent(e.target.value)} placeholder="no limit" />}
+          </Field>
+          <Field label="Scheduled run still going" error={err('overlapPolicy')} hint="What a schedule slot does while an earlier run has not finished.">
+            {(p) => (
+              <select {...p} name="overlapPolicy" value={overlap} onChange={(e) => setOverlap(e.target.value as typeof overlap)}>
+                <option value="ALLOW">Run anyway</option>
+                <option value="SKIP">Skip the slot</option>
+                <option value="QUEUE">Queue behind it</option>
+                <option value="CANCEL_PREVIOUS">Cancel the earlier run</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Backoff" error={err('retryBackoff')}>
+            {() => (
+              <Segmented
+                label="Backoff"
+                value={backoff}
+                onChange={setBackoff}
+                options={[
+                  { value: 'FIXED', label: 'Fixed' },
+                  { value: 'EXPONENTIAL', label: 'Exponential' },
+                ]}
+              />
+            )}
+          </Field>
+        </div>
+      </Section>
+
+      {canWrite ? (
+        <div className="form-actions">
+          <Link className="btn" href="/templates">
+            Cancel
+          </Link>
+          <button type="submit" className="btn primary" disabled={busy}>
+            {busy ? 'Saving…' : template ? 'Save changes' : 'Create template'}
+          </button>
+        </div>
+      ) : null}
+      {runOpen && template ? <RunNowDialog template={template} onClose={() => setRunOpen(false)} /> : null}
+    </form>
+  )
+}
+
+function Section({ title, subtitle, children }: { title: string; subtitle?: string; children: ReactNode }) {
+  return (
+    <Panel
+      title={
+        <>
+          {title}
+          {subtitle ? <span className="muted small" style={{ fontWeight: 400, marginLeft: 8 }}>{subtitle}</span> : null}
+        </>
+      }
+    >
+      <div className="fieldset">{children}</div>
+    </Panel>
+  )
+}

@@ -1,0 +1,74 @@
+/**
+ * API errors → what a form shows: messages keyed by field (from `extensions.fields`/`extensions.field`,
+ * with the `input.` prefix removed, e.g. `config.commands.0`) and one general message for the rest.
+ */
+export interface ApiErrorLike {
+  message: string
+  networkError?: { message: string } | undefined
+  graphQLErrors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> | undefined }>
+}
+
+export interface FormErrors {
+  /** Not tied to a field (or tied to one the form does not show: see `unclaimed`). */
+  form: string | null
+  fields: Record<string, string>
+  code: string | null
+}
+
+export const NO_ERRORS: FormErrors = { form: null, fields: {}, code: null }
+
+const PREFIXES = ['input.']
+
+export function normaliseField(field: string): string {
+  for (const p of PREFIXES) if (field.startsWith(p)) return field.slice(p.length)
+  return field === 'input' ? '' : field
+}
+
+export function toFormErrors(error: ApiErrorLike | null | undefined): FormErrors {
+  if (!error) return NO_ERRORS
+  if (error.networkError && !error.graphQLErrors?.length) {
+    return { form: `Cannot reach the Switchyard server (${error.networkError.message}).`, fields: {}, code: 'NETWORK' }
+  }
+  const fields: Record<string, string> = {}
+  const general: string[] = []
+  let code: string | null = null
+  for (const e of error.graphQLErrors ?? []) {
+    const ext = e.extensions ?? {}
+    code ??= typeof ext.code === 'string' ? ext.code : null
+    const list = Array.isArray(ext.fields)
+      ? (ext.fields as Array<{ field?: unknown; message?: unknown }>)
+      : typeof ext.field === 'string'
+        ? [{ field: ext.field, message: e.message }]
+        : []
+    let any = false
+    for (const f of list) {
+      if (typeof f.field !== 'string') continue
+      const key = normaliseField(f.field)
+      const msg = typeof f.message === 'string' ? f.message : e.message
+      fields[key] = fields[key] ? `${fields[key]}; ${msg}` : msg
+      any = true
+    }
+    if (!any) general.push(e.message)
+  }
+  return { form: general.length ? general.join(' ') : null, fields, code }
+}
+
+/** The message for a field or anything below it (`config.commands` also matches `config.commands.2`). */
+export function fieldError(errors: FormErrors, field: string): string | undefined {
+  if (errors.fields[field]) return errors.fields[field]
+  const prefix = `${field}.`
+  const below = Object.entries(errors.fields).filter(([k]) => k.startsWith(prefix))
+  if (!below.length) return undefined
+  return below.map(([k, m]) => `${k.slice(prefix.length)}: ${m}`).join('; ')
+}
+
+/**
+ * Field errors the form has no place for (it lists the fields it shows), folded into the general
+ * message so nothing the API said is lost.
+ */
+export function withUnclaimed(errors: FormErrors, shown: readonly string[]): FormErrors {
+  const extra = Object.entries(errors.fields).filter(([k]) => !shown.some((s) => k === s || k.startsWith(`${s}.`)))
+  if (!extra.length) return errors
+  const text = extra.map(([k, m]) => (k ? `${k}: ${m}` : m)).join('; ')
+  return { ...errors, form: errors.form ? `${errors.form} ${text}` : text }
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { humanize, initialValues, schemaToFields, unknownKeys, valuesToConfig, type JsonSchema } from './json-schema-form'
+
+// The command job type's schema, as the server publishes it.
+const command: JsonSchema = {
+  type: 'object',
+  properties: {
+    commands: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1 }, description: 'Commands' },
+    continueOnError: { type: 'boolean', default: false },
+    pty: { type: 'boolean', default: false },
+    connectTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 15 },
+    env: { type: 'object', propertyNames: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: { type: 'string' } },
+  },
+  required: ['commands'],
+}
+
+describe('schemaToFields', () => {
+  it('maps each property to a field kind with its constraints', () => {
+    const fields = schemaToFields(command)
+    expect(fields.map((f) => [f.key, f.kind, f.required])).toEqual([
+      ['commands', 'string-list', true],
+      ['continueOnError', 'boolean', false],
+      ['pty', 'boolean', false],
+      ['connectTimeoutSeconds', 'integer', false],
+      ['env', 'string-map', false],
+    ])
+    const timeout = fields.find((f) => f.key === 'connectTimeoutSeconds')!
+    expect(timeout).toMatchObject({ min: 1, max: 300, default: 15, path: 'config.connectTimeoutSeconds', label: 'Connect timeout seconds' })
+    expect(fields[0]).toMatchObject({ minItems: 1, maxItems: 50, description: 'Commands' })
+    expect(fields[4]!.keyPattern).toBe('^[A-Za-z_][A-Za-z0-9_]*$')
+  })
+
+  it('uses enums, long strings and a JSON fallback for what it cannot render', () => {
+    const fields = schemaToFields({
+      type: 'object',
+      properties: {
+        mode: { type: 'string', enum: ['a', 'b'] },
+        message: { type: 'string', maxLength: 1000 },
+        nested: { type: 'object', properties: { x: { type: 'number' } } },
+        anything: {},
+      },
+    })
+    expect(fields.map((f) => f.kind)).toEqual(['enum', 'text', 'json', 'json'])
+    expect(fields[0]!.options).toEqual(['a', 'b'])
+  })
+
+  it('returns no fields for a schema without properties', () => {
+    expect(schemaToFields(null)).toEqual([])
+    expect(schemaToFields({ type: 'object' })).toEqual([])
+  })
+})
+
+describe('values ↔ config', () => {
+  const fields = schemaToFields(command)
+
+  it('starts a new config from the defaults, with one empty command row', () => {
+    expect(initialValues(fields, {})).toEqual({ commands: [''], continueOnError: false, pty: false, connectTimeoutSeconds: '', env: [] })
+  })
+
+  it('round-trips an existing config', () => {
+    const config = { commands: ['uptime', 'df -h'], continueOnError: true, pty: false, connectTimeoutSeconds: 30, env: { LANG: 'C' } }
+    const values = initialValues(fields, config)
+    expect(values.connectTimeoutSeconds).toBe('30')
+    expect(valuesToConfig(fields, values)).toEqual({ config, errors: {} })
+  })
+
+  it('leaves out empty optional fields and blank list rows', () => {
+    const r = valuesToConfig(fields, { commands: ['uptime', '  '], continueOnError: false, pty: true, connectTimeoutSeconds: ' ', env: [['', '']] })
+    expect(r).toEqual({ config: { commands: ['uptime'], continueOnError: false, pty: true }, errors: {} })
+  })
+
+  it('reports problems by the API field path', () => {
+    const r = valuesToConfig(fields, { commands: [''], continueOnError: false, pty: false, connectTimeoutSeconds: '0', env: [['1BAD', 'x']] })
+    expect(r.errors).toEqual({
+      'config.commands': 'add at least one entry',
+      'config.connectTimeoutSeconds': 'must be at least 1',
+      'config.env': '"1BAD" is not a valid name',
+    })
+    expect(valuesToConfig(fields, { commands: ['x'], connectTimeoutSeconds: '2.5' }).errors).toEqual({ 'config.connectTimeoutSeconds': 'must be a whole number' })
+  })
+
+  it('parses JSON fields and keeps keys the schema does not know', () => {
+    const f = schemaToFields({ type: 'object', properties: { data: { type: 'object', properties: {} } } })
+    expect(valuesToConfig(f, { data: '{"a":1}' }, { legacy: true }).config).toEqual({ data: { a: 1 }, legacy: true })
+    expect(valuesToConfig(f, { data: '{' }).errors).toEqual({ 'config.data': 'must be valid JSON' })
+    expect(unknownKeys(fields, { commands: [], legacy: 1 })).toEqual({ legacy: 1 })
+  })
+})
+
+it('humanizes keys', () => {
+  expect(humanize('continueOnError')).toBe('Continue on error')
+  expect(humanize('max_parallel')).toBe('Max parallel')
+})

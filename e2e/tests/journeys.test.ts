@@ -1,0 +1,340 @@
+/**
+ * Browser journeys against the real product: the server process `npm start` runs (API + worker +
+ * the built UI on one origin), real Postgres, a real OpenSSH server on loopback, Debian's Chromium.
+ * Each step waits on what the page shows (never on time); screenshots go to e2e/artifacts/screenshots.
+ */
+import { rmSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { startSshd, type TestSshd } from '../../server/test/harness/sshd.ts'
+import { launchBrowser, newPage, screenshot } from '../harness/browser.ts'
+import { ADMIN_PASSWORD, ARTIFACTS, startServer, type E2eServer } from '../harness/server.ts'
+
+let server: E2eServer
+let sshd: TestSshd
+let browser: Browser
+let page: Page
+
+beforeAll(async () => {
+  rmSync(path.join(ARTIFACTS, 'screenshots'), { recursive: true, force: true })
+  ;[server, sshd, browser] = await Promise.all([startServer(), startSshd(), launchBrowser()])
+  ;({ page } = await newPage(browser, server.url))
+})
+
+afterEach(async (ctx) => {
+  // A failing step leaves a picture of the page behind.
+  if (ctx.task.result?.state === 'fail' && page) console.error('browser errors:', (page as Page & { consoleErrors: string[] }).consoleErrors.join('\n'))
+  if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {})
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.stop()
+  await sshd?.stop()
+})
+
+const runStatus = (p: Page) => p.locator('.page-head [data-status]').first()
+
+describe('operator journey', () => {
+  it('signs in and sees the empty dashboard with the role shown', async () => {
+    await page.goto('/')
+    await page.waitForURL(/\/login/)
+    await screenshot(page, 'login')
+    await page.locator('input[name="username"]').fill('admin')
+    await page.locator('input[name="password"]').fill('wrong-password')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect.poll(() => page.locator('.alert.error').textContent()).toMatch(/Wrong username or password/)
+    await page.locator('input[name="password"]').fill(ADMIN_PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(/\/dashboard$/)
+    await expect.poll(() => page.getByTestId('current-role').textContent()).toBe('Admin')
+    await page.getByText('Nothing running').waitFor()
+    await expect.poll(() => page.getByTestId('live-state').textContent()).toBe('Live')
+  })
+
+  it('creates a credential, showing the API field error next to the secret first', async () => {
+    await page.getByRole('link', { name: 'Credentials' }).click()
+    await page.getByText('No credentials yet').waitFor()
+    await page.getByRole('button', { name: 'New credential' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.locator('input[name="name"]').fill('e2e-key')
+    await dialog.locator('input[name="username"]').fill(sshd.user)
+    await dialog.getByRole('button', { name: 'Create credential' }).click()
+    // The API names input.privateKey; the form shows it under that field.
+    const keyField = dialog.locator('.field', { has: page.locator('textarea[name="privateKey"]') })
+    await expect.poll(() => keyField.locator('.error').textContent()).toMatch(/required/)
+    expect(await dialog.locator('textarea[name="privateKey"]').getAttribute('aria-invalid')).toBe('true')
+    await dialog.locator('textarea[name="privateKey"]').fill(sshd.privateKey)
+    await dialog.getByRole('button', { name: 'Create credential' }).click()
+    await page.locator('tr[data-credential="e2e-key"]').waitFor()
+    expect(await page.locator('tr[data-credential="e2e-key"]').textContent()).not.toContain('BEGIN')
+    await screenshot(page, 'credentials')
+  })
+
+  it('creates a target that uses it', async () => {
+    await page.getByRole('link', { name: 'Targets' }).click()
+    await page.getByText('No targets yet').waitFor()
+    await page.getByRole('button', { name: 'New target' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.locator('input[name="name"]').fill('e2e-host')
+    await dialog.locator('input[name="host"]').fill(sshd.hosts[0]!)
+    await dialog.locator('input[name="port"]').fill(String(sshd.port))
+    await dialog.getByLabel('Tags').fill('e2e ')
+    await dialog.getByRole('button', { name: 'Create target' }).click()
+    const row = page.locator('tr[data-target="e2e-host"]')
+    await row.waitFor()
+    expect(await row.textContent()).toContain('e2e-key')
+  })
+
+  it('creates a template with the generated config form', async () => {
+    await page.getByRole('link', { name: 'Templates' }).click()
+    await page.getByText('No templates yet').waitFor()
+    await page.getByRole('link', { name: 'New template' }).first().click()
+    await page.waitForURL(/\/templates\/new$/)
+    await page.locator('input[name="name"]').fill('e2e ticker')
+    await page.getByLabel('Command 1', { exact: true }).fill('echo "hello {{ greeting }} from {{ target.name }}"; for i in $(seq 1 12); do echo "tick $i"; sleep 0.4; done; echo "warning: almost done" >&2')
+    await page.getByRole('button', { name: 'Add parameter' }).click()
+    await page.locator('#param-0-name').fill('greeting')
+    await page.locator('#param-0-default').fill('world')
+    await page.getByRole('group', { name: 'Targets' }).getByLabel('e2e-host').check()
+    // Client-side check from the schema: the timeout must be at least 1.
+    await page.locator('input[name="config.connectTimeoutSeconds"]').fill('0')
+    await page.getByRole('button', { name: 'Create template' }).click()
+    await page.getByText('must be at least 1').waitFor()
+    await page.locator('input[name="config.connectTimeoutSeconds"]').fill('10')
+    await page.locator('input[name="timeoutSeconds"]').fill('120')
+    await page.locator('.main').evaluate((el) => el.scrollTo(0, 0))
+    await screenshot(page, 'template-form')
+    await page.getByRole('button', { name: 'Create template' }).click()
+    await page.waitForURL(/\/templates$/)
+    await page.locator('tr[data-template="e2e ticker"]').waitFor()
+  })
+
+  it('runs it and watches the log stream live until it succeeds', async () => {
+    await page.locator('tr[data-template="e2e ticker"]').getByRole('button', { name: 'Run now' }).click()
+    const dialog = page.getByRole('dialog')
+    expect(await dialog.locator('input[name="greeting"]').inputValue()).toBe('world')
+    await dialog.locator('input[name="greeting"]').fill('e2e')
+    await dialog.getByRole('button', { name: 'Run now' }).click()
+    await page.waitForURL(/\/runs\/[^/]+$/)
+    // A line arrives while the run is still running: the log is live, not loaded at the end.
+    await page.locator('.log-line .txt', { hasText: /^tick 2$/ }).waitFor()
+    expect(await runStatus(page).getAttribute('data-status')).toBe('RUNNING')
+    expect(await page.locator('.log-line .txt', { hasText: /^hello 'e2e' from 'e2e-host'$/ }).count()).toBe(1)
+    await screenshot(page, 'run-live')
+    await page.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
+    await page.locator('.log-line .txt', { hasText: /^tick 12$/ }).waitFor()
+    await expect.poll(() => page.getByTestId('log-state').textContent()).toBe('Complete')
+    expect(await page.locator('[data-testid="run-targets"] tr[data-target="e2e-host"]').textContent()).toMatch(/Succeeded/)
+    expect(await page.locator('.log-line.WARNING', { hasText: 'almost done' }).count()).toBe(1)
+
+    // Filters: warnings only, then a search.
+    await page.getByLabel('Minimum level').selectOption('WARNING')
+    await expect.poll(() => page.locator('.log-line').count()).toBe(1)
+    await page.getByLabel('Minimum level').selectOption('')
+    await page.getByLabel('Search log').fill('tick 1')
+    await expect.poll(() => page.locator('.log-line').count()).toBe(4) // tick 1, 10, 11, 12
+    await page.getByLabel('Search log').fill('')
+    await expect.poll(() => page.locator('.log-line').count()).toBeGreaterThan(12)
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download' }).click()
+    const file = await download
+    expect(file.suggestedFilename()).toMatch(/^switchyard-run-\d+\.log$/)
+    await screenshot(page, 'run-detail')
+  })
+
+  it('cancels a long run from the UI', async () => {
+    await server.gql(
+      `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`,
+      { i: { name: 'e2e sleeper', jobType: 'command', visibility: 'GLOBAL', config: { commands: ['echo going to sleep; sleep 60; echo woke up'] }, targetSelector: { tags: ['e2e'] } } },
+    )
+    await page.getByRole('link', { name: 'Templates' }).click()
+    await page.locator('tr[data-template="e2e sleeper"]').getByRole('button', { name: 'Run now' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Run now' }).click()
+    await page.waitForURL(/\/runs\/[^/]+$/)
+    await page.locator('.log-line .txt', { hasText: /^going to sleep$/ }).waitFor()
+    await page.getByRole('button', { name: 'Cancel run' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel run' }).click()
+    await page.locator('.page-head [data-status="CANCELLED"]').waitFor({ timeout: 30_000 })
+    expect(await page.locator('.log-line .txt', { hasText: /^woke up$/ }).count()).toBe(0)
+    await expect.poll(() => page.getByTestId('run-duration').textContent()).toMatch(/^[\d.]+ m?s$/) // stopped in (milli)seconds, not after the minute
+  })
+
+  it('filters the runs table by status through the URL, and shows new runs live', async () => {
+    await page.goto('/runs?status=CANCELLED')
+    const rows = page.locator('[data-testid="runs-table"] tbody tr')
+    await expect.poll(() => rows.count()).toBe(1)
+    expect(await rows.first().getAttribute('data-status')).toBe('CANCELLED')
+    expect(await rows.first().textContent()).toContain('e2e sleeper')
+
+    await page.locator('[data-status-filter="SUCCEEDED"]').click()
+    await page.waitForURL(/status=CANCELLED%2CSUCCEEDED|status=CANCELLED,SUCCEEDED/)
+    await expect.poll(() => rows.count()).toBe(2)
+    expect(new Set(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status'))))).toEqual(new Set(['CANCELLED', 'SUCCEEDED']))
+
+    await page.goto('/runs?status=FAILED')
+    await page.getByText('No runs match these filters').waitFor()
+
+    // Unfiltered: a run triggered elsewhere appears without a reload.
+    await page.goto('/runs')
+    await expect.poll(() => rows.count()).toBe(2)
+    const tpl = await server.gql<{ jobTemplates: Array<{ id: string }> }>(`{ jobTemplates(search: "e2e ticker") { id } }`)
+    const triggered = await server.gql<{ triggerJobRun: { number: number } }>(`mutation($t: ID!) { triggerJobRun(templateId: $t) { number } }`, { t: tpl.jobTemplates[0]!.id })
+    await page.locator(`[data-testid="runs-table"] tr[data-run-number="${triggered.triggerJobRun.number}"]`).waitFor()
+    await expect.poll(() => rows.count()).toBe(3)
+    await page.locator(`tr[data-run-number="${triggered.triggerJobRun.number}"][data-status="SUCCEEDED"]`).waitFor({ timeout: 60_000 })
+    await screenshot(page, 'runs')
+  })
+
+  it('creates a schedule with a live preview of the next fire times, and runs it now', async () => {
+    await page.getByRole('link', { name: 'Schedules' }).click()
+    await page.getByText('No schedules yet').waitFor()
+    await page.getByRole('link', { name: 'New schedule' }).first().click()
+    await page.waitForURL(/\/schedules\/new$/)
+    await page.locator('input[name="name"]').fill('e2e nightly')
+    await page.locator('select[name="templateId"]').selectOption({ label: 'e2e ticker' })
+    await page.locator('input[name="timezone"]').fill('Europe/Berlin')
+    const upcoming = page.getByTestId('upcoming')
+    await page.locator('input[name="cronExpression"]').fill('*/15 * * * *')
+    await expect.poll(async () => (await upcoming.allTextContents()).join('|')).toMatch(/^([^|]*:(00|15|30|45):00 GMT\+[12][^|]*\|){4}[^|]*:(00|15|30|45):00 GMT\+[12]/)
+    // A bad expression: the preview's error shows under the field.
+    await page.locator('input[name="cronExpression"]').fill('61 * * * *')
+    const cronField = page.locator('.field', { has: page.locator('input[name="cronExpression"]') })
+    await cronField.locator('.error').waitFor()
+    await page.locator('input[name="cronExpression"]').fill('30 2 1 1 *')
+    await expect.poll(async () => (await upcoming.allTextContents()).length).toBe(5)
+    expect((await upcoming.allTextContents()).every((t) => /01 Jan \d{4}, 02:30:00 GMT\+1/.test(t))).toBe(true)
+    await page.getByRole('group', { name: 'Kind' }).getByRole('button', { name: 'Interval' }).click()
+    await page.locator('input[name="intervalEvery"]').fill('10')
+    await page.getByTestId('schedule-description').filter({ hasText: /10 minutes/i }).waitFor()
+    await page.getByRole('group', { name: 'Kind' }).getByRole('button', { name: 'Cron' }).click()
+    await expect.poll(async () => (await upcoming.allTextContents())[0] ?? '').toMatch(/02:30:00/)
+    await page.locator('.main').evaluate((el) => el.scrollTo(0, 0))
+    await screenshot(page, 'schedule-form')
+    await page.getByRole('button', { name: 'Create schedule' }).click()
+    await page.waitForURL(/\/schedules$/)
+    const row = page.locator('tr[data-schedule="e2e nightly"]')
+    await row.waitFor()
+    expect(await row.textContent()).toContain('Europe/Berlin')
+    expect(await row.getByTestId('next-run').textContent()).toMatch(/in \d+d/)
+    // Pause and resume.
+    await row.getByRole('switch').uncheck()
+    await expect.poll(() => row.getByTestId('next-run').textContent()).toBe('paused')
+    await row.getByRole('switch').check()
+    await expect.poll(() => row.getByTestId('next-run').textContent()).toMatch(/in \d+d/)
+    // A recurring blackout window, from the same page.
+    await page.getByRole('button', { name: 'New window' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.locator('input[name="name"]').fill('nightly freeze')
+    await dialog.locator('input[name="timezone"]').fill('Europe/Berlin')
+    await dialog.getByRole('group', { name: 'Days' }).getByRole('button', { name: 'Sat' }).click()
+    await dialog.getByRole('button', { name: 'Create window' }).click()
+    await page.getByTestId('blackouts-table').getByText('Sat at 22:00 for 120 min').waitFor()
+    await screenshot(page, 'schedules')
+    await row.getByRole('button', { name: 'Run now' }).click()
+    await page.waitForURL(/\/runs\/[^/]+$/)
+    await page.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
+    expect(await page.locator('.run-meta').textContent()).toContain('e2e nightly')
+  })
+
+  it('shows the other pages, both themes, and signs out', async () => {
+    await server.gql(`mutation { createInventory(input: { name: "e2e-all", tags: ["e2e"], description: "every e2e host" }) { id } }`)
+    await page.goto('/inventories')
+    await page.locator('tr[data-inventory="e2e-all"]').waitFor()
+    expect(await page.locator('tr[data-inventory="e2e-all"]').textContent()).toContain('1 target')
+    await screenshot(page, 'inventories')
+    await page.goto('/targets')
+    await page.locator('tr[data-target="e2e-host"]').waitFor()
+    expect(await page.locator('tr[data-target="e2e-host"]').textContent()).toContain('SHA256:') // trusted on first use
+    await screenshot(page, 'targets')
+    await page.goto('/templates')
+    await page.locator('tr[data-template="e2e ticker"]').waitFor()
+    await screenshot(page, 'templates')
+
+    // A failure and a run in progress, seeded through the API, for the dashboard.
+    const failing = await server.gql<{ createJobTemplate: { id: string } }>(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
+      i: { name: 'e2e failing', jobType: 'command', visibility: 'GLOBAL', config: { commands: ['echo "disk check failed" >&2; exit 3'] }, targetSelector: { tags: ['e2e'] } },
+    })
+    await server.gql(`mutation($t: ID!) { triggerJobRun(templateId: $t) { id } }`, { t: failing.createJobTemplate.id })
+    const sleeper = await server.gql<{ jobTemplates: Array<{ id: string }> }>(`{ jobTemplates(search: "e2e sleeper") { id } }`)
+    const long = await server.gql<{ triggerJobRun: { id: string; number: number } }>(`mutation($t: ID!) { triggerJobRun(templateId: $t) { id number } }`, { t: sleeper.jobTemplates[0]!.id })
+
+    await page.goto('/dashboard')
+    await expect.poll(() => page.getByTestId('count-SUCCEEDED').textContent()).toBe('3')
+    await expect.poll(() => page.getByTestId('count-FAILED').textContent()).toBe('1')
+    expect(await page.getByTestId('count-CANCELLED').textContent()).toBe('1')
+    await expect.poll(() => page.getByTestId('success-rate').textContent()).toBe('75.0%')
+    expect(await page.getByTestId('next-scheduled').textContent()).toContain('e2e nightly')
+    // The long run shows up as running, live.
+    await page.locator(`tr[data-run-number="${long.triggerJobRun.number}"][data-status="RUNNING"]`).waitFor()
+    await page.locator('tr', { hasText: 'e2e failing' }).locator('[data-status="FAILED"]').waitFor()
+    await screenshot(page, 'dashboard')
+    await page.getByRole('button', { name: 'Switch to light theme' }).click()
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light')
+    await screenshot(page, 'dashboard-light')
+    await page.reload()
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light')
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click()
+    await server.gql(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: long.triggerJobRun.id })
+
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/\/login/)
+    await page.goto('/runs')
+    await page.waitForURL(/\/login\?next=%2Fruns/)
+    expect((page as Page & { consoleErrors: string[] }).consoleErrors.filter((e) => !/401|403|Failed to load resource/.test(e))).toEqual([])
+  })
+})
+
+describe('large logs', () => {
+  it('streams 200,000 lines and keeps the log view virtualized', async () => {
+    const { page: p, context } = await newPage(browser, server.url)
+    const token = server.adminToken
+    await p.addInitScript((t) => {
+      localStorage.setItem('switchyard.session', JSON.stringify({ token: t, expiresAt: new Date(Date.now() + 3600e3).toISOString(), user: { id: 'x', username: 'admin', role: 'ADMIN' } }))
+    }, token)
+    const tpl = await server.gql<{ createJobTemplate: { id: string } }>(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
+      i: { name: 'e2e flood', jobType: 'command', visibility: 'GLOBAL', config: { commands: ['seq 1 200000'] }, targetSelector: { tags: ['e2e'] } },
+    })
+    const run = await server.gql<{ triggerJobRun: { id: string } }>(`mutation($t: ID!) { triggerJobRun(templateId: $t) { id } }`, { t: tpl.createJobTemplate.id })
+    await p.goto(`/runs/${run.triggerJobRun.id}`)
+    await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 120_000 })
+    await expect.poll(() => p.getByLabel('Line counts').textContent(), { timeout: 60_000 }).toMatch(/^200,00\d lines/)
+    // Only what is on screen is in the DOM.
+    expect(await p.locator('.log-line').count()).toBeLessThan(200)
+    await p.locator('.log-line .txt', { hasText: /^200000$/ }).waitFor()
+    // Scrolling to the middle renders the middle.
+    const t0 = Date.now()
+    await p.getByTestId('log-viewport').evaluate((el) => (el.scrollTop = el.scrollHeight / 2))
+    await p.locator('.log-line .txt', { hasText: /^10000\d$/ }).first().waitFor()
+    expect(Date.now() - t0).toBeLessThan(2000)
+    // Searching 200k lines stays responsive.
+    await p.getByLabel('Search log').fill('199999')
+    await expect.poll(() => p.locator('.log-line').count()).toBe(1)
+    await screenshot(p, 'run-200k-lines')
+    await context.close()
+  })
+})
+
+describe('viewer', () => {
+  it('sees everything read-only', async () => {
+    await server.gql(`mutation { createUser(input: { username: "watcher", password: "watcher-password-1", role: VIEWER }) { id } }`)
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('watcher')
+    await p.locator('input[name="password"]').fill('watcher-password-1')
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+    await expect.poll(() => p.getByTestId('current-role').textContent()).toBe('Viewer')
+    await p.getByText('Read-only').waitFor()
+    await p.goto('/templates')
+    const row = p.locator('tr[data-template="e2e ticker"]')
+    await row.waitFor()
+    expect(await row.getByRole('button', { name: 'Run now' }).count()).toBe(0)
+    expect(await p.getByRole('link', { name: 'New template' }).count()).toBe(0)
+    await p.goto('/targets')
+    await p.locator('tr[data-target="e2e-host"]').waitFor()
+    expect(await p.getByRole('button', { name: 'New target' }).count()).toBe(0)
+    await context.close()
+  })
+})
