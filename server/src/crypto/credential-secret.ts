@@ -15,5 +15,6 @@ export function decryptCredential(box: SecretBox, row: { kind: 'PASSWORD' | 'PRI
 /** The secret strings of a credential, for masking them in logs should a device echo them. */
 export function credentialSecrets(c: DecryptedCredential | null): string[] {
   if (!c) return []
-  return c.kind === 'PASSWORD' ? [c.password] : c.passphrase ? [c.passphrase] : []
+  // The private key too: a command that prints it must not put it in the log (masked line by line).
+  return c.kind === 'PASSWORD' ? [c.password] : [c.privateKey, ...(c.passphrase ? [c.passphrase] : [])]
 }

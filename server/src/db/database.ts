@@ -22,6 +22,9 @@ export function createDatabase(url: string, options: { max?: number; application
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20, application_name: options.applicationName ?? 'switchyard' })
   // An idle client's error (e.g. Postgres restarting) must not crash the process; the pool replaces it.
   pool.on('error', () => {})
+  // A checked-out client whose connection dies emits 'error' too; unheard, that would end the process.
+  // The query in flight fails on its own, which is how callers learn about it.
+  pool.on('connect', (client) => client.on('error', () => {}))
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
   return {
     pool,

@@ -217,6 +217,12 @@ export class Dispatcher {
       )
       const targetById = new Map(targets.map((t) => [t.id, t]))
       const finished = new Set<string>()
+      const lastWrite = new Map<string, Promise<unknown>>()
+      const chain = (id: string, write: () => Promise<unknown>) => {
+        const next = (lastWrite.get(id) ?? Promise.resolve()).catch(() => {}).then(write)
+        lastWrite.set(id, next)
+        return next
+      }
 
       outcome = await executor.execute({
         runId: run.id,
@@ -228,24 +234,29 @@ export class Dispatcher {
         signal: controller.signal,
         log: sink,
         handshakeLimiter: this.#d.handshakeLimiter,
+        // Each target's writes are chained, so a fast target's "finished" can never land before its
+        // "started" (which would leave it RUNNING).
         targetStarted: (id) => {
-          writes.push(store.markTargetStarted(pool, id, run.attempt).then(() => this.#notifier.touch(run.id)))
+          if (!targetById.has(id)) return
+          writes.push(chain(id, () => store.markTargetStarted(pool, id, run.attempt).then(() => this.#notifier.touch(run.id))))
         },
         targetFinished: (id, report: TargetReport) => {
           if (finished.has(id) || !targetById.has(id)) return
           finished.add(id)
           writes.push(
-            store
-              .markTargetFinished(pool, id, {
-                status: report.status,
-                exitCode: report.exitCode ?? null,
-                error: report.error ?? null,
-                retryable: report.retryable ?? false,
-                outputTail: report.outputTail ?? '',
-                result: report.result,
-              })
-              .then(() => store.refreshProgress(pool, run.id))
-              .then(() => this.#notifier.touch(run.id)),
+            chain(id, () =>
+              store
+                .markTargetFinished(pool, id, {
+                  status: report.status,
+                  exitCode: report.exitCode ?? null,
+                  error: report.error ?? null,
+                  retryable: report.retryable ?? false,
+                  outputTail: report.outputTail ?? '',
+                  result: report.result,
+                })
+                .then(() => store.refreshProgress(pool, run.id))
+                .then(() => this.#notifier.touch(run.id)),
+            ),
           )
         },
         recordHostKey: async (id, key) => {

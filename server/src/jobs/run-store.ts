@@ -177,7 +177,7 @@ export async function loadPendingTargets(db: Queryable, runId: string): Promise<
 }
 
 export async function markTargetStarted(db: Queryable, runTargetId: string, attempt: number): Promise<void> {
-  await db.query(`UPDATE run_target SET status = 'RUNNING', started_at = now(), finished_at = NULL, attempt = $2 WHERE id = $1`, [runTargetId, attempt])
+  await db.query(`UPDATE run_target SET status = 'RUNNING', started_at = now(), finished_at = NULL, attempt = $2 WHERE id = $1 AND status = 'PENDING'`, [runTargetId, attempt])
 }
 
 export async function markTargetFinished(

@@ -6,8 +6,13 @@
  * Sequence numbers come from job_run.log_seq inside the same statement, so lines from any process
  * (worker output, API "cancel requested" lines) interleave without gaps or collisions, and a
  * subscriber that reads `seq > cursor` can never miss or repeat a line.
+ *
+ * A flush that fails because the database is unreachable (restart, network) is retried until it
+ * succeeds, and later flushes wait behind it, so no line is lost or reordered; only after close()
+ * does the writer give up. A batch Postgres rejects for its content is retried a few times, then
+ * written run by run so that one run's bad lines cannot take the others' with them.
  */
-import type pg from 'pg'
+import pg from 'pg'
 import { CHANNELS, encodeLogAppended } from '../pubsub/channels.ts'
 import type { LogLevel } from '../jobs/executors/types.ts'
 import type { Logger } from '../util/logger.ts'
@@ -29,11 +34,30 @@ export interface LogWriterOptions {
   flushIntervalMs?: number
   /** Flush early once this many lines are waiting. */
   maxBatchLines?: number
+  /** First retry delay of a failed flush; doubles per attempt up to 5 s. */
+  retryBaseMs?: number
 }
 
 // Postgres text cannot hold NUL; a binary blob on stdout must not lose the whole batch.
 const NUL = /\u0000/g
 const MAX_LINE_CHARS = 64 * 1024
+/** Attempts for a batch Postgres rejects (not a connection problem), and for any batch after close(). */
+const MAX_ATTEMPTS = 5
+const MAX_BACKOFF_MS = 5000
+
+function cleanText(text: string): string {
+  const t = text.replace(NUL, '\uFFFD')
+  return t.length > MAX_LINE_CHARS ? t.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : t
+}
+
+/** Connection-level failures, which end when the database is reachable again; not bad data. */
+function isTransient(e: unknown): boolean {
+  if (!(e instanceof pg.DatabaseError)) return true // socket errors, "Connection terminated", timeouts
+  const code = e.code ?? ''
+  // 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown, restart),
+  // 40 transaction rollback (deadlock, serialization), 55P03 lock not available.
+  return /^(08|53|57|40)/.test(code) || code === '55P03'
+}
 
 const INSERT_SQL = `
 WITH reserved AS (
@@ -44,14 +68,14 @@ WITH reserved AS (
   FROM reserved, unnest($3::timestamptz[], $4::text[], $5::text[], $6::uuid[], $7::text[]) WITH ORDINALITY AS u(ts, level, stream, target_id, text, ord)
   RETURNING seq
 )
-SELECT pg_notify('${CHANNELS.log}', $1 || ':' || (SELECT base + $2 FROM reserved)) AS notified, (SELECT base + $2 FROM reserved) AS last_seq`
+SELECT pg_notify('${CHANNELS.log}', $1 || ':' || (SELECT base + $2 FROM reserved))::text AS notified, (SELECT base + $2 FROM reserved) AS last_seq`
 
 /**
  * Appends lines inside the caller's transaction. Used for a run's last words (the line that explains
  * its final status), so the line and the status become visible together: a subscriber that sees the
  * run end has every line of it. The caller must hold no other pending lines for the run.
  */
-export async function appendLinesInTransaction(db: Pick<pg.PoolClient, 'query'>, runId: string, lines: Array<Omit<PendingLine, 'runId' | 'ts'>>): Promise<void> {
+export async function appendLinesInTransaction(db: { query(text: string, values: unknown[]): Promise<unknown> }, runId: string, lines: Array<Omit<PendingLine, 'runId' | 'ts'>>): Promise<void> {
   if (!lines.length) return
   const now = new Date()
   await db.query(INSERT_SQL, [
@@ -61,7 +85,7 @@ export async function appendLinesInTransaction(db: Pick<pg.PoolClient, 'query'>,
     lines.map((l) => l.level),
     lines.map((l) => l.stream),
     lines.map((l) => l.targetId),
-    lines.map((l) => l.text.replace(NUL, '\uFFFD')),
+    lines.map((l) => cleanText(l.text)),
   ])
 }
 
@@ -70,23 +94,30 @@ export class LogWriter {
   readonly #logger: Logger
   readonly #flushIntervalMs: number
   readonly #maxBatchLines: number
+  readonly #retryBaseMs: number
   #pending: PendingLine[] = []
   #timer: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
   #closed = false
+  #droppedAfterClose = 0
 
   constructor(pool: pg.Pool, logger: Logger, options: LogWriterOptions = {}) {
     this.#pool = pool
     this.#logger = logger
     this.#flushIntervalMs = options.flushIntervalMs ?? 50
     this.#maxBatchLines = options.maxBatchLines ?? 5000
+    this.#retryBaseMs = options.retryBaseMs ?? 100
   }
 
   append(line: Omit<PendingLine, 'ts'> & { ts?: Date }): void {
-    if (this.#closed) throw new Error('log writer is closed')
-    let text = line.text.replace(NUL, '\uFFFD')
-    if (text.length > MAX_LINE_CHARS) text = text.slice(0, MAX_LINE_CHARS) + ' …[truncated]'
-    this.#pending.push({ ...line, text, ts: line.ts ?? new Date() })
+    if (this.#closed) {
+      // Output that trails in after shutdown (a stream still draining) must not throw into an
+      // executor's event handler and take the process down.
+      this.#droppedAfterClose++
+      if (this.#droppedAfterClose === 1) this.#logger.warn('log line appended after the log writer closed; dropped', { runId: line.runId })
+      return
+    }
+    this.#pending.push({ ...line, text: cleanText(line.text), ts: line.ts ?? new Date() })
     if (this.#pending.length >= this.#maxBatchLines) void this.flush()
     else this.#timer ??= setTimeout(() => void this.flush(), this.#flushIntervalMs)
   }
@@ -100,7 +131,9 @@ export class LogWriter {
     const batch = this.#pending
     this.#pending = []
     // Flushes are chained so batches commit in append order.
-    this.#flushing = this.#flushing.then(() => (batch.length ? this.#write(batch) : undefined))
+    this.#flushing = this.#flushing
+      .then(() => (batch.length ? this.#write(batch) : undefined))
+      .catch((e) => this.#logger.error('log flush failed', { error: coerceError(e).message })) // keeps the chain alive
     return this.#flushing
   }
 
@@ -116,35 +149,58 @@ export class LogWriter {
       if (!list) byRun.set(l.runId, (list = []))
       list.push(l)
     }
+    // Rows of job_run are locked in one order by every writer, so two processes writing to the same
+    // runs cannot deadlock each other.
+    const groups = [...byRun.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    if (await this.#writeGroups(groups)) return
+    if (groups.length > 1) for (const g of groups) await this.#writeGroups([g])
+  }
+
+  /** Writes the groups in one transaction, retrying; false if Postgres keeps rejecting their content. */
+  async #writeGroups(groups: Array<[string, PendingLine[]]>): Promise<boolean> {
+    const lines = groups.reduce((n, [, l]) => n + l.length, 0)
     for (let attempt = 1; ; attempt++) {
-      const client = await this.#pool.connect()
+      let client: pg.PoolClient | null = null
+      // A checked-out client has no error listener of the pool's: without one, a connection lost
+      // mid-flush is an uncaught 'error' event that ends the process.
+      const onClientError = () => {}
       try {
+        client = await this.#pool.connect()
+        client.on('error', onClientError)
         await client.query('BEGIN')
-        for (const [runId, lines] of byRun) {
+        for (const [runId, runLines] of groups) {
           await client.query(INSERT_SQL, [
             runId,
-            lines.length,
-            lines.map((l) => l.ts),
-            lines.map((l) => l.level),
-            lines.map((l) => l.stream),
-            lines.map((l) => l.targetId),
-            lines.map((l) => l.text),
+            runLines.length,
+            runLines.map((l) => l.ts),
+            runLines.map((l) => l.level),
+            runLines.map((l) => l.stream),
+            runLines.map((l) => l.targetId),
+            runLines.map((l) => l.text),
           ])
         }
         await client.query('COMMIT')
+        client.off('error', onClientError)
         client.release()
-        return
+        return true
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => {})
-        client.release(true)
-        // A database blip must not lose lines: retry with backoff, keeping order (later flushes wait).
-        const err = coerceError(e)
-        if (attempt >= 8) {
-          this.#logger.error('dropping log batch after repeated failures', { lines: batch.length, error: err.message })
-          return
+        if (client) {
+          await client.query('ROLLBACK').catch(() => {})
+          client.off('error', onClientError)
+          client.release(true)
         }
-        this.#logger.warn('log batch failed; retrying', { attempt, error: err.message })
-        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)))
+        const err = coerceError(e)
+        const transient = isTransient(e)
+        if (!transient && attempt >= MAX_ATTEMPTS) {
+          if (groups.length === 1) this.#logger.error('dropping log lines Postgres rejects', { runId: groups[0]![0], lines, error: err.message })
+          return false
+        }
+        if (transient && this.#closed && attempt >= MAX_ATTEMPTS) {
+          this.#logger.error('dropping log lines: the database stayed unreachable after the log writer closed', { lines, error: err.message })
+          return true
+        }
+        this.#logger.warn('log batch failed; retrying', { attempt, lines, error: err.message })
+        await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, this.#retryBaseMs * 2 ** Math.min(attempt, 20))))
       }
     }
   }

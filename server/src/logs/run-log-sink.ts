@@ -7,16 +7,48 @@ import { classifyLine } from './classify.ts'
 import type { LogWriter } from './log-writer.ts'
 
 const MASK = '••••••'
+const MIN_SECRET = 3
+/** Lines of a multi-line secret shorter than this (blank lines, short armour) are not masked alone. */
+const MIN_SECRET_LINE = 8
 
+/**
+ * Masks every occurrence of every secret. Occurrences that overlap or touch (two secrets sharing
+ * characters, one inside another) become one mask, so no fragment of either is left in clear.
+ * A multi-line secret (a private key) never appears whole in one output line: each of its lines is
+ * masked on its own.
+ */
 export function createSecretMasker(secrets: Iterable<string>): (text: string) => string {
-  // Longest first so a secret that contains another is masked whole; very short values would mask
-  // ordinary words, so they are left alone (a 1-2 character secret is not a secret anyway).
-  const list = [...new Set([...secrets].filter((s) => s.length >= 3))].sort((a, b) => b.length - a.length)
-  if (!list.length) return (t) => t
+  const list = new Set<string>()
+  for (const s of secrets) {
+    if (/[\r\n]/.test(s)) {
+      for (const part of s.split(/\r?\n|\r/)) if (part.trim().length >= MIN_SECRET_LINE) list.add(part.trim())
+    } else if (s.length >= MIN_SECRET) {
+      // Very short values would mask ordinary words; a 1-2 character secret is not a secret anyway.
+      list.add(s)
+    }
+  }
+  if (!list.size) return (t) => t
+  const values = [...list]
   return (text) => {
-    let out = text
-    for (const s of list) if (out.includes(s)) out = out.split(s).join(MASK)
-    return out
+    const ranges: Array<[number, number]> = []
+    for (const s of values) {
+      for (let i = text.indexOf(s); i !== -1; i = text.indexOf(s, i + 1)) ranges.push([i, i + s.length])
+    }
+    if (!ranges.length) return text
+    ranges.sort((a, b) => a[0] - b[0])
+    let out = ''
+    let pos = 0
+    let [start, end] = ranges[0]!
+    for (const [s, e] of ranges) {
+      if (s <= end) {
+        end = Math.max(end, e)
+        continue
+      }
+      out += text.slice(pos, start) + MASK
+      pos = end
+      ;[start, end] = [s, e]
+    }
+    return out + text.slice(pos, start) + MASK + text.slice(end)
   }
 }
 

@@ -3,6 +3,10 @@
  * a channel only while someone in this process cares about it. If the connection drops it reconnects
  * with backoff and tells `onReconnect` listeners, who must re-read from their cursor: notifications
  * sent while disconnected are lost, the rows are not.
+ *
+ * A connection can also die silently (a network partition, a half-open TCP connection): nothing
+ * arrives and nothing fails. A periodic ping with a deadline finds that out and reconnects, so a
+ * cancel request or a log notification is never lost for longer than one ping interval.
  */
 import pg from 'pg'
 import type { Logger } from '../util/logger.ts'
@@ -10,36 +14,58 @@ import { coerceError } from '../util/errors.ts'
 
 type Handler = (payload: string) => void
 
+export interface PgListenerOptions {
+  /** How often the connection proves it is alive. */
+  pingIntervalMs?: number
+  /** A ping (or LISTEN) unanswered for this long means the connection is dead. */
+  pingTimeoutMs?: number
+}
+
 export class PgListener {
   readonly #url: string
   readonly #logger: Logger
   readonly #handlers = new Map<string, Set<Handler>>()
+  /** Per channel, the LISTEN in flight or done: a second subscriber waits for it like the first. */
+  readonly #listening = new Map<string, Promise<void>>()
   readonly #reconnectHandlers = new Set<() => void>()
+  readonly #pingIntervalMs: number
+  readonly #pingTimeoutMs: number
   #client: pg.Client | null = null
   #connecting: Promise<void> | null = null
   #stopped = false
   #retryTimer: NodeJS.Timeout | null = null
+  #pingTimer: NodeJS.Timeout | null = null
 
-  constructor(url: string, logger: Logger) {
+  constructor(url: string, logger: Logger, options: PgListenerOptions = {}) {
     this.#url = url
     this.#logger = logger
+    this.#pingIntervalMs = options.pingIntervalMs ?? 30_000
+    this.#pingTimeoutMs = options.pingTimeoutMs ?? 10_000
   }
 
   async start(): Promise<void> {
     await this.#connect()
+    this.#pingTimer = setInterval(() => this.#ping(), this.#pingIntervalMs)
+    this.#pingTimer.unref()
   }
 
   /** Subscribes to a channel; the returned function unsubscribes. Resolves once LISTEN is active. */
   async on(channel: string, handler: Handler): Promise<() => Promise<void>> {
     let set = this.#handlers.get(channel)
-    const first = !set
-    if (!set) this.#handlers.set(channel, (set = new Set()))
+    if (!set) {
+      this.#handlers.set(channel, (set = new Set()))
+      this.#listening.set(channel, this.#query(`LISTEN ${pg.escapeIdentifier(channel)}`))
+    }
     set.add(handler)
-    if (first) await this.#query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+    await this.#listening.get(channel)
+    let off = false
     return async () => {
+      if (off) return
+      off = true
       const current = this.#handlers.get(channel)
       if (!current?.delete(handler) || current.size) return
       this.#handlers.delete(channel)
+      this.#listening.delete(channel)
       await this.#query(`UNLISTEN ${pg.escapeIdentifier(channel)}`)
     }
   }
@@ -52,20 +78,39 @@ export class PgListener {
   async stop(): Promise<void> {
     this.#stopped = true
     if (this.#retryTimer) clearTimeout(this.#retryTimer)
+    if (this.#pingTimer) clearInterval(this.#pingTimer)
+    // A connection still being set up ends itself once it sees #stopped.
     const c = this.#client
     this.#client = null
     await c?.end().catch(() => {})
   }
 
   async #query(sql: string): Promise<void> {
-    if (this.#connecting) await this.#connecting
+    if (this.#connecting) await this.#connecting.catch(() => {})
     // While disconnected the LISTEN is issued on reconnect for every channel with handlers.
     await this.#client?.query(sql).catch((e) => this.#logger.warn('listen query failed', { sql, error: coerceError(e).message }))
   }
 
+  #ping(): void {
+    const client = this.#client
+    if (!client || this.#connecting) return
+    let answered = false
+    const deadline = setTimeout(() => {
+      if (!answered) this.#lost(client, new Error(`no answer to a ping within ${this.#pingTimeoutMs} ms`))
+    }, this.#pingTimeoutMs)
+    deadline.unref()
+    client
+      .query('SELECT 1')
+      .catch(() => {}) // a failed connection reports itself through 'error'/'end'
+      .finally(() => {
+        answered = true
+        clearTimeout(deadline)
+      })
+  }
+
   #connect(attempt = 0): Promise<void> {
     this.#connecting = (async () => {
-      const client = new pg.Client({ connectionString: this.#url, application_name: 'switchyard-listen', keepAlive: true })
+      const client = new pg.Client({ connectionString: this.#url, application_name: 'switchyard-listen', keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: this.#pingTimeoutMs })
       client.on('notification', (msg) => {
         const handlers = this.#handlers.get(msg.channel)
         if (!handlers) return
@@ -79,8 +124,18 @@ export class PgListener {
       })
       client.on('error', (e) => this.#lost(client, e))
       client.on('end', () => this.#lost(client, new Error('connection ended')))
-      await client.connect()
-      for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      try {
+        await client.connect()
+        for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      } catch (e) {
+        // Never leave a half-set-up connection behind (it would hold a backend and keep the process alive).
+        void client.end().catch(() => {})
+        throw e
+      }
+      if (this.#stopped) {
+        void client.end().catch(() => {})
+        return
+      }
       this.#client = client
     })()
     return this.#connecting
@@ -97,7 +152,9 @@ export class PgListener {
   #lost(client: pg.Client, e: unknown): void {
     if (this.#client !== client || this.#stopped) return
     this.#client = null
-    client.end().catch(() => {})
+    void client.end().catch(() => {})
+    // end() waits for the server, which a dead connection never answers: drop the socket too.
+    setImmediate(() => (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy())
     this.#scheduleReconnect(1, e)
   }
 

@@ -6,7 +6,8 @@
  *  - runUpdates: the run each time it changes, ending after its final state;
  *  - runsChanged: runs created or changed that match a filter, for dashboards.
  * A missed notification (listener reconnect) only delays delivery: every wake-up re-reads from the
- * cursor, and a slow safety poll covers the rest.
+ * cursor, and a slow safety poll covers the rest. A subscription holds nothing between wake-ups but
+ * its registration and one timer, and releases both as soon as the client goes away.
  */
 import { Repeater } from 'graphql-yoga'
 import type pg from 'pg'
@@ -32,11 +33,28 @@ export interface LiveOptions {
   /** Wait this long after a wake-up so many notifications become one message. */
   batchWindowMs: number
   maxLinesPerBatch: number
+  /** Text per message (lines can be 64 KiB each: 2000 of them must not become one 128 MB frame). */
+  maxCharsPerBatch: number
   /** Re-check even without notifications (covers notifications lost during a reconnect). */
   safetyPollMs: number
+  /** Consecutive failed reads (database unreachable) a subscription rides out before it fails. */
+  maxReadFailures: number
 }
 
-const DEFAULTS: LiveOptions = { batchWindowMs: 50, maxLinesPerBatch: 2000, safetyPollMs: 5000 }
+/** What live subscriptions hold right now (all zero when nobody subscribes), and notifications seen. */
+export interface LiveStats {
+  logWakeups: number
+  runWakeups: number
+  changeListeners: number
+  timers: number
+  /** Log and run notifications this process has received since start (never decreases). */
+  notificationsReceived: number
+}
+
+const DEFAULTS: LiveOptions = { batchWindowMs: 50, maxLinesPerBatch: 2000, maxCharsPerBatch: 1 << 20, safetyPollMs: 5000, maxReadFailures: 5 }
+
+/** Remembers the last state pushed per run for the run feed, bounded (oldest forgotten first). */
+const FEED_MEMORY = 1000
 
 /** Fan-out of one NOTIFY channel to in-process waiters keyed by run id ('*' for all runs). */
 class Wakeups {
@@ -46,8 +64,8 @@ class Wakeups {
     if (!set) this.#waiters.set(key, (set = new Set()))
     set.add(fn)
     return () => {
-      set!.delete(fn)
-      if (!set!.size) this.#waiters.delete(key)
+      set.delete(fn)
+      if (!set.size && this.#waiters.get(key) === set) this.#waiters.delete(key)
     }
   }
   fire(key: string): void {
@@ -57,12 +75,71 @@ class Wakeups {
   fireAll(): void {
     for (const set of this.#waiters.values()) set.forEach((fn) => fn())
   }
+  count(): number {
+    let n = 0
+    for (const set of this.#waiters.values()) n += set.size
+    return n
+  }
+}
+
+/**
+ * The control state of one subscription loop. `poke()` records a wake-up even while the loop is busy
+ * reading or pushing (so one arriving between a read and the wait is never lost); `sleep()` always
+ * clears its timer, and returns at once when the subscription stops.
+ */
+class LoopControl {
+  stopped = false
+  #pending = false
+  #interrupt: (() => void) | null = null
+
+  constructor(
+    stop: PromiseLike<unknown>,
+    private readonly timers: { count: number },
+  ) {
+    void stop.then(() => {
+      this.stopped = true
+      this.#interrupt?.()
+    })
+  }
+
+  readonly poke = (): void => {
+    this.#pending = true
+    this.#interrupt?.()
+  }
+
+  /** Whether a wake-up arrived since the last call; clears it. */
+  takePending(): boolean {
+    const p = this.#pending
+    this.#pending = false
+    return p
+  }
+
+  /** Sleeps up to `ms`: until stopped, or (with `untilPoked`) until a wake-up, which may already be pending. */
+  sleep(ms: number, untilPoked: boolean): Promise<void> {
+    if (this.stopped || (untilPoked && this.#pending)) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      let settled = false
+      const done = () => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        this.timers.count--
+        this.#interrupt = null
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.timers.count++
+      this.#interrupt = untilPoked ? done : () => this.stopped && done()
+    })
+  }
 }
 
 export class RunLive {
   readonly #logWake = new Wakeups()
   readonly #runWake = new Wakeups()
   readonly #changed = new Set<(runId: string) => void>()
+  readonly #timers = { count: 0 }
+  #notificationsReceived = 0
   readonly #options: LiveOptions
   #started = false
   #stopFns: Array<() => unknown> = []
@@ -83,71 +160,80 @@ export class RunLive {
     this.#started = true
     this.#stopFns.push(
       await this.listener.on(CHANNELS.log, (payload) => {
+        this.#notificationsReceived++
         const e = decodeLogAppended(payload)
         if (e) this.#logWake.fire(e.runId)
       }),
       await this.listener.on(CHANNELS.run, (runId) => {
+        this.#notificationsReceived++
         this.#runWake.fire(runId)
         this.#changed.forEach((fn) => fn(runId))
       }),
       this.listener.onReconnect(() => {
         this.#logWake.fireAll()
         this.#runWake.fireAll()
+        // Dashboards cannot re-read "everything that changed": they refetch their lists on reconnect.
       }),
     )
   }
 
   async stop(): Promise<void> {
+    this.#started = false
     for (const fn of this.#stopFns.splice(0)) await fn()
+  }
+
+  stats(): LiveStats {
+    return {
+      logWakeups: this.#logWake.count(),
+      runWakeups: this.#runWake.count(),
+      changeListeners: this.#changed.size,
+      timers: this.#timers.count,
+      notificationsReceived: this.#notificationsReceived,
+    }
   }
 
   /** Checks visibility first, so a forbidden or unknown run fails the subscription up front. */
   async logBatches(actor: Actor | null, runId: string, afterSeq: number, filter: { minLevel?: LogLevel | null; targetId?: string | null } = {}): Promise<AsyncIterable<LogBatch>> {
     await this.runs.get(actor, runId)
-    const { batchWindowMs, maxLinesPerBatch, safetyPollMs } = this.#options
+    const { batchWindowMs, maxLinesPerBatch, maxCharsPerBatch, safetyPollMs } = this.#options
     return new Repeater<LogBatch>(async (push, stop) => {
-      let stopped = false
-      let wake: (() => void) | null = null
-      let pending = false
-      const poke = () => {
-        pending = true
-        wake?.()
-      }
-      const offLog = this.#logWake.add(runId, poke)
-      const offRun = this.#runWake.add(runId, poke)
-      void stop.then(() => {
-        stopped = true
-        wake?.()
-      })
+      const loop = new LoopControl(stop, this.#timers)
+      const offLog = this.#logWake.add(runId, loop.poke)
+      const offRun = this.#runWake.add(runId, loop.poke)
       let cursor = afterSeq
+      let failures = 0
       try {
-        while (!stopped) {
-          pending = false
-          // Read the run's state before the lines: if it is final here, every line it will ever have
-          // is already committed (the last one commits with the status), so draining then ending is safe.
-          const run = await this.prisma.jobRun.findUnique({ where: { id: runId }, select: { status: true } })
-          const final = !run || isFinalStatus(run.status)
-          for (;;) {
-            const lines = await readLogLines(this.pool, { runId, afterSeq: cursor, limit: maxLinesPerBatch, minLevel: filter.minLevel, targetId: filter.targetId })
-            if (!lines.length || stopped) break
-            cursor = lines.at(-1)!.seq
-            await push({ runId, lines, lastSeq: cursor })
-            if (lines.length < maxLinesPerBatch) break
+        while (!loop.stopped) {
+          // From here on, any notification means "read again": it cannot fall between read and wait.
+          loop.takePending()
+          try {
+            // Read the run's state before the lines: if it is final here, every line it will ever have
+            // is already committed (the last one commits with the status), so draining then ending is safe.
+            const run = await this.prisma.jobRun.findUnique({ where: { id: runId }, select: { status: true } })
+            const final = !run || isFinalStatus(run.status)
+            while (!loop.stopped) {
+              const lines = await readLogLines(this.pool, { runId, afterSeq: cursor, limit: maxLinesPerBatch, minLevel: filter.minLevel, targetId: filter.targetId })
+              if (!lines.length || loop.stopped) break
+              const batch = withinChars(lines, maxCharsPerBatch)
+              cursor = batch.at(-1)!.seq
+              await push({ runId, lines: batch, lastSeq: cursor })
+              if (lines.length < maxLinesPerBatch && batch.length === lines.length) break
+            }
+            failures = 0
+            if (final) break
+          } catch (e) {
+            if (++failures >= this.#options.maxReadFailures) throw e
+            this.logger.warn('log subscription read failed; retrying', { runId, failures, error: coerceError(e).message })
+            await loop.sleep(Math.min(safetyPollMs, 100 * 2 ** failures), false)
+            continue
           }
-          if (final || stopped) break
-          if (!pending) {
-            await new Promise<void>((resolve) => {
-              wake = resolve
-              setTimeout(resolve, safetyPollMs).unref()
-            })
-            wake = null
-          }
-          if (!stopped) await new Promise((r) => setTimeout(r, batchWindowMs))
+          await loop.sleep(safetyPollMs, true)
+          await loop.sleep(batchWindowMs, false)
         }
         stop()
       } catch (e) {
         this.logger.warn('log subscription failed', { runId, error: coerceError(e).message })
-        stop(coerceError(e))
+        stop(new Error(`the log of this run is not available right now; subscribe again with after: ${cursor}`))
       } finally {
         offLog()
         offRun()
@@ -158,42 +244,38 @@ export class RunLive {
   /** The run now, then each time it changes; ends after it reaches a final state. */
   async runUpdates(actor: Actor | null, runId: string): Promise<AsyncIterable<JobRun>> {
     await this.runs.get(actor, runId)
+    const { safetyPollMs } = this.#options
     return new Repeater<JobRun>(async (push, stop) => {
-      let stopped = false
-      let wake: (() => void) | null = null
-      let pending = true
-      const off = this.#runWake.add(runId, () => {
-        pending = true
-        wake?.()
-      })
-      void stop.then(() => {
-        stopped = true
-        wake?.()
-      })
+      const loop = new LoopControl(stop, this.#timers)
+      const off = this.#runWake.add(runId, loop.poke)
+      let failures = 0
       try {
-        let lastUpdated = 0
-        while (!stopped) {
-          if (!pending) {
-            await new Promise<void>((resolve) => {
-              wake = resolve
-              setTimeout(resolve, this.#options.safetyPollMs).unref()
-            })
-            wake = null
-            if (stopped) break
+        let last = ''
+        while (!loop.stopped) {
+          loop.takePending()
+          let run: JobRun | null
+          try {
+            run = await this.prisma.jobRun.findUnique({ where: { id: runId } })
+            failures = 0
+          } catch (e) {
+            if (++failures >= this.#options.maxReadFailures) throw e
+            this.logger.warn('run subscription read failed; retrying', { runId, failures, error: coerceError(e).message })
+            await loop.sleep(Math.min(safetyPollMs, 100 * 2 ** failures), false)
+            continue
           }
-          pending = false
-          const run = await this.prisma.jobRun.findUnique({ where: { id: runId } })
-          if (!run) break
-          const stamp = run.updatedAt.getTime() * 1000 + run.targetsDone
-          if (stamp !== lastUpdated || isFinalStatus(run.status)) {
-            lastUpdated = stamp
+          if (!run || loop.stopped) break
+          const key = runStateKey(run)
+          if (key !== last) {
+            last = key
             await push(run)
           }
           if (isFinalStatus(run.status)) break
+          await loop.sleep(safetyPollMs, true)
         }
         stop()
       } catch (e) {
-        stop(coerceError(e))
+        this.logger.warn('run subscription failed', { runId, error: coerceError(e).message })
+        stop(new Error('updates of this run are not available right now; subscribe again'))
       } finally {
         off()
       }
@@ -203,28 +285,69 @@ export class RunLive {
   /** Runs created or changed that match the filter (and that the actor may see), as they happen. */
   runsChanged(actor: Actor | null, filter: RunFilter): AsyncIterable<JobRun> {
     const where = this.runs.whereFor(actor, filter)
+    const { batchWindowMs } = this.#options
     return new Repeater<JobRun>(async (push, stop) => {
+      const loop = new LoopControl(stop, this.#timers)
       const dirty = new Set<string>()
-      let timer: NodeJS.Timeout | null = null
-      const flush = async () => {
-        timer = null
-        const ids = [...dirty]
-        dirty.clear()
-        try {
-          const rows = await this.prisma.jobRun.findMany({ where: { AND: [where, { id: { in: ids } }] }, orderBy: { number: 'asc' } })
-          for (const r of rows) if (RunsService.matches(r, filter)) await push(r)
-        } catch (e) {
-          this.logger.warn('runsChanged read failed', { error: coerceError(e).message })
-        }
-      }
+      const lastPushed = new Map<string, string>()
       const onChange = (runId: string) => {
         dirty.add(runId)
-        timer ??= setTimeout(() => void flush(), this.#options.batchWindowMs * 2)
+        loop.poke()
       }
       this.#changed.add(onChange)
-      await stop
-      this.#changed.delete(onChange)
-      if (timer) clearTimeout(timer)
+      try {
+        // One read at a time, in notification order: a slow read can never deliver an older state
+        // of a run after a newer one.
+        while (!loop.stopped) {
+          await loop.sleep(3_600_000, true)
+          await loop.sleep(batchWindowMs * 2, false)
+          loop.takePending()
+          if (loop.stopped || !dirty.size) continue
+          const ids = [...dirty]
+          dirty.clear()
+          let rows: JobRun[]
+          try {
+            rows = await this.prisma.jobRun.findMany({ where: { AND: [where, { id: { in: ids } }] }, orderBy: { number: 'asc' } })
+          } catch (e) {
+            // Keep the changes for the next try rather than losing them.
+            this.logger.warn('runsChanged read failed; retrying', { error: coerceError(e).message })
+            for (const id of ids) dirty.add(id)
+            await loop.sleep(1000, false)
+            loop.poke()
+            continue
+          }
+          for (const r of rows) {
+            if (loop.stopped) break
+            if (!RunsService.matches(r, filter)) continue
+            const key = runStateKey(r)
+            if (lastPushed.get(r.id) === key) continue
+            lastPushed.delete(r.id)
+            lastPushed.set(r.id, key)
+            if (lastPushed.size > FEED_MEMORY) lastPushed.delete(lastPushed.keys().next().value!)
+            await push(r)
+          }
+        }
+      } finally {
+        this.#changed.delete(onChange)
+      }
     })
   }
+}
+
+/** The first lines whose text fits in `maxChars` (always at least one). */
+function withinChars(lines: StoredLogLine[], maxChars: number): StoredLogLine[] {
+  let chars = 0
+  for (let i = 0; i < lines.length; i++) {
+    chars += lines[i]!.text.length
+    if (chars > maxChars && i > 0) return lines.slice(0, i)
+  }
+  return lines
+}
+
+/**
+ * Identifies what a subscriber can see of a run. updated_at alone is not enough: it has millisecond
+ * precision, and two transactions in the same millisecond (created, then claimed) would look alike.
+ */
+function runStateKey(r: JobRun): string {
+  return [r.status, r.attempt, r.updatedAt.getTime(), r.targetsDone, r.targetsFailed, r.cancelRequestedAt?.getTime() ?? '', r.finishedAt?.getTime() ?? '', r.error ?? ''].join('|')
 }

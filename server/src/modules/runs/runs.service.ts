@@ -6,7 +6,7 @@ import type { JobRun, JobTemplate, Prisma, PrismaClient } from '../../generated/
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import type { RunQueue } from '../../jobs/run-queue.ts'
-import type { LogWriter } from '../../logs/log-writer.ts'
+import { appendLinesInTransaction, type LogWriter } from '../../logs/log-writer.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, type Actor } from '../actor.ts'
@@ -188,12 +188,14 @@ export class RunsService {
     const a = requireWriter(actor)
     const run = await this.getVisible(a, runId, 'id')
     if (isFinalStatus(run.status)) throw new InvalidStateError(`run #${run.number} already ended (${run.status})`)
-    const updated = await this.prisma.$transaction(async (tx) => {
+    return this.prisma.$transaction(async (tx) => {
+      // The line commits with the request, so it precedes the run's final line in every log.
+      await appendLinesInTransaction({ query: (text, values) => tx.$queryRawUnsafe(text, ...values) }, runId, [
+        { targetId: null, stream: 'SYSTEM', level: 'WARNING', text: `cancel requested by ${a.username}` },
+      ])
       await this.requestCancelIn(tx, runId, a.userId, `cancelled by ${a.username} before it started`)
       return tx.jobRun.findUniqueOrThrow({ where: { id: runId } })
     })
-    this.logs.append({ runId, targetId: null, stream: 'SYSTEM', level: 'WARNING', text: `cancel requested by ${a.username}` })
-    return updated
   }
 
   /**

@@ -1,0 +1,245 @@
+/**
+ * LogWriter against real Postgres: bursts become few INSERTs and NOTIFYs, sequence numbers stay
+ * contiguous with several writers on one run, and a flush that fails (connection refused, connection
+ * cut mid-statement) is retried without losing or reordering lines. Failures are real: the writer's
+ * pool talks to Postgres through a TCP proxy the test can cut.
+ */
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../test/harness/database.ts'
+import { startTcpProxy } from '../../test/harness/tcp-proxy.ts'
+import { createLogger, type Logger } from '../util/logger.ts'
+import { LogWriter, appendLinesInTransaction } from './log-writer.ts'
+
+let db: TestDatabase
+let admin: pg.Pool
+
+beforeAll(async () => {
+  db = await createTestDatabase('logwriter')
+  admin = new pg.Pool({ connectionString: db.url, max: 4 })
+  admin.on('error', () => {})
+})
+afterAll(async () => {
+  await admin?.end()
+  await db?.drop()
+})
+
+async function newRun(): Promise<string> {
+  const { rows } = await admin.query(`INSERT INTO job_run (template_name, job_type, spec, trigger) VALUES ('t', 'noop', '{}', 'MANUAL') RETURNING id`)
+  return rows[0].id
+}
+
+async function stored(runId: string): Promise<Array<{ seq: number; text: string; level: string; stream: string }>> {
+  const { rows } = await admin.query(`SELECT seq::int, text, level::text, stream::text FROM run_log WHERE run_id = $1 ORDER BY seq`, [runId])
+  return rows
+}
+
+/** A pool whose clients count the log INSERTs they send. */
+function countingPool(url: string, applicationName = 'logwriter-test'): { pool: pg.Pool; inserts: () => number } {
+  let inserts = 0
+  const pool = new pg.Pool({ connectionString: url, max: 4, application_name: applicationName })
+  pool.on('error', () => {})
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown
+    ;(client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('INSERT INTO run_log')) inserts++
+      return query(...args)
+    }
+  })
+  return { pool, inserts: () => inserts }
+}
+
+/** Records warnings; `until` resolves when one matches. */
+function recordingLogger(): { logger: Logger; lines: string[]; until: (re: RegExp) => Promise<void> } {
+  const lines: string[] = []
+  const waiters: Array<{ re: RegExp; resolve: () => void }> = []
+  const logger = createLogger('warn', {}, (line) => {
+    lines.push(line)
+    for (const w of waiters.splice(0)) {
+      if (w.re.test(line)) w.resolve()
+      else waiters.push(w)
+    }
+  })
+  return { logger, lines, until: (re) => (lines.some((l) => re.test(l)) ? Promise.resolve() : new Promise((resolve) => waiters.push({ re, resolve }))) }
+}
+
+const line = (runId: string, text: string) => ({ runId, targetId: null, level: 'INFO' as const, stream: 'STDOUT' as const, text })
+
+describe('LogWriter', () => {
+  it('turns a burst into a few INSERTs and NOTIFYs, with contiguous sequence numbers per run', async () => {
+    const [r1, r2] = [await newRun(), await newRun()]
+    const { pool, inserts } = countingPool(db.url)
+    const listen = new pg.Client({ connectionString: db.url })
+    await listen.connect()
+    const notes: string[] = []
+    let sawEnd: () => void = () => {}
+    const ended = new Promise<void>((resolve) => (sawEnd = resolve))
+    listen.on('notification', (n) => {
+      notes.push(n.payload ?? '')
+      if (notes.includes(`${r1}:6000`) && notes.includes(`${r2}:6000`)) sawEnd()
+    })
+    await listen.query('LISTEN switchyard_log')
+    const writer = new LogWriter(pool, recordingLogger().logger)
+    try {
+      for (let i = 1; i <= 6000; i++) {
+        writer.append(line(r1, `one ${i}`))
+        writer.append(line(r2, `two ${i}`))
+      }
+      await writer.flush()
+      await ended
+      // 12,000 lines: flushed at 5000 pending lines and at the end, one INSERT and one NOTIFY per run per flush.
+      expect(inserts()).toBeLessThanOrEqual(6)
+      expect(notes.length).toBe(inserts())
+      for (const [id, prefix] of [[r1, 'one'], [r2, 'two']] as const) {
+        const rows = await stored(id)
+        expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 6000 }, (_, i) => i + 1))
+        expect(rows.map((r) => r.text)).toEqual(Array.from({ length: 6000 }, (_, i) => `${prefix} ${i + 1}`))
+      }
+    } finally {
+      await writer.close()
+      await pool.end()
+      await listen.end()
+    }
+  })
+
+  it('lets several writers (processes) and in-transaction lines share a run without gaps or collisions', async () => {
+    const run = await newRun()
+    const pools = [countingPool(db.url).pool, countingPool(db.url).pool]
+    const writers = pools.map((p) => new LogWriter(p, recordingLogger().logger, { flushIntervalMs: 1, maxBatchLines: 50 }))
+    try {
+      const tx = await admin.connect()
+      for (let i = 0; i < 1000; i++) for (const [w, writer] of writers.entries()) writer.append(line(run, `w${w} ${i}`))
+      await tx.query('BEGIN')
+      await appendLinesInTransaction(tx, run, [{ targetId: null, level: 'INFO', stream: 'SYSTEM', text: 'in transaction' }])
+      await tx.query('COMMIT')
+      tx.release()
+      await Promise.all(writers.map((w) => w.flush()))
+      const rows = await stored(run)
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 2001 }, (_, i) => i + 1))
+      for (const w of [0, 1]) {
+        expect(rows.filter((r) => r.text.startsWith(`w${w} `)).map((r) => r.text)).toEqual(Array.from({ length: 1000 }, (_, i) => `w${w} ${i}`))
+      }
+      const { rows: run_ } = await admin.query(`SELECT log_seq::int FROM job_run WHERE id = $1`, [run])
+      expect(run_[0].log_seq).toBe(2001)
+    } finally {
+      for (const w of writers) await w.close()
+      for (const p of pools) await p.end()
+    }
+  })
+
+  it('retries a flush whose connection is refused, keeping later flushes behind it, losing and reordering nothing', async () => {
+    const run = await newRun()
+    const proxy = await startTcpProxy(db.url)
+    const { pool } = countingPool(proxy.url)
+    const rec = recordingLogger()
+    const writer = new LogWriter(pool, rec.logger, { flushIntervalMs: 10 })
+    try {
+      proxy.cut()
+      for (let i = 1; i <= 100; i++) writer.append(line(run, `a ${i}`))
+      const first = writer.flush()
+      await rec.until(/log batch failed; retrying/)
+      for (let i = 1; i <= 100; i++) writer.append(line(run, `b ${i}`))
+      const second = writer.flush()
+      proxy.restore()
+      await Promise.all([first, second])
+      const rows = await stored(run)
+      expect(rows.map((r) => r.text)).toEqual([...Array.from({ length: 100 }, (_, i) => `a ${i + 1}`), ...Array.from({ length: 100 }, (_, i) => `b ${i + 1}`)])
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+      // The writer still works afterwards.
+      writer.append(line(run, 'c'))
+      await writer.flush()
+      expect((await stored(run)).at(-1)).toMatchObject({ seq: 201, text: 'c' })
+    } finally {
+      await writer.close()
+      await pool.end()
+      await proxy.close()
+    }
+  })
+
+  it('retries a flush whose connection is cut mid-statement', async () => {
+    const run = await newRun()
+    const proxy = await startTcpProxy(db.url)
+    const { pool } = countingPool(proxy.url, 'logwriter-cut')
+    const rec = recordingLogger()
+    const writer = new LogWriter(pool, rec.logger)
+    const blocker = await admin.connect()
+    try {
+      // Hold the run's row so the writer's statement waits inside Postgres …
+      await blocker.query('BEGIN')
+      await blocker.query('SELECT 1 FROM job_run WHERE id = $1 FOR UPDATE', [run])
+      for (let i = 1; i <= 10; i++) writer.append(line(run, `x ${i}`))
+      const flushed = writer.flush()
+      const waiting = async () =>
+        (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'logwriter-cut' AND wait_event_type = 'Lock'`)).rows[0].n > 0
+      while (!(await waiting())) await new Promise((r) => setImmediate(r))
+      // … then cut its connection, let go of the row, and bring the network back.
+      proxy.cut()
+      await rec.until(/log batch failed; retrying/)
+      await blocker.query('COMMIT')
+      proxy.restore()
+      await flushed
+      const rows = await stored(run)
+      expect(rows.map((r) => r.text)).toEqual(Array.from({ length: 10 }, (_, i) => `x ${i + 1}`))
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
+    } finally {
+      blocker.release()
+      await writer.close()
+      await pool.end()
+      await proxy.close()
+    }
+  })
+
+  it('drops only the run whose lines Postgres rejects, and writes the others', async () => {
+    const [good, bad] = [await newRun(), await newRun()]
+    const { pool } = countingPool(db.url)
+    const rec = recordingLogger()
+    const writer = new LogWriter(pool, rec.logger, { retryBaseMs: 1 })
+    try {
+      writer.append(line(good, 'fine 1'))
+      writer.append({ ...line(bad, 'bad'), targetId: 'not-a-uuid' })
+      writer.append(line(good, 'fine 2'))
+      await writer.flush()
+      expect((await stored(good)).map((r) => r.text)).toEqual(['fine 1', 'fine 2'])
+      expect(await stored(bad)).toEqual([])
+      expect(rec.lines.some((l) => l.includes('dropping log lines Postgres rejects') && l.includes(bad))).toBe(true)
+    } finally {
+      await writer.close()
+      await pool.end()
+    }
+  })
+
+  it('gives up on an unreachable database only after close(), instead of hanging shutdown', async () => {
+    const run = await newRun()
+    const proxy = await startTcpProxy(db.url)
+    const { pool } = countingPool(proxy.url)
+    const rec = recordingLogger()
+    const writer = new LogWriter(pool, rec.logger, { retryBaseMs: 1 })
+    try {
+      proxy.cut()
+      writer.append(line(run, 'lost'))
+      void writer.flush()
+      await rec.until(/attempt=6 /) // retrying past the limit for rejected content: still trying while open
+      await writer.close()
+      expect(rec.lines.some((l) => l.includes('stayed unreachable after the log writer closed'))).toBe(true)
+      writer.append(line(run, 'after close')) // dropped with a warning, not thrown
+      expect(rec.lines.some((l) => l.includes('appended after the log writer closed'))).toBe(true)
+    } finally {
+      await pool.end()
+      await proxy.close()
+    }
+  })
+
+  it('writes what is pending on close, replaces NUL and truncates huge lines', async () => {
+    const run = await newRun()
+    const { pool } = countingPool(db.url)
+    const writer = new LogWriter(pool, recordingLogger().logger, { flushIntervalMs: 60_000 })
+    writer.append(line(run, 'a\u0000b'))
+    writer.append(line(run, 'x'.repeat(100_000)))
+    await writer.close()
+    await pool.end()
+    const rows = await stored(run)
+    expect(rows[0]!.text).toBe('a\uFFFDb')
+    expect(rows[1]!.text.length).toBeLessThan(70_000)
+    expect(rows[1]!.text.endsWith('…[truncated]')).toBe(true)
+  })
+})
