@@ -19,7 +19,7 @@ import { coerceError } from '../util/errors.ts'
 import type { Semaphore } from '../util/semaphore.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { AbortReason, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './executors/types.ts'
-import { RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
+import { inTransaction, RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
 
 const INTAKE_POLL_MS = 1000
 import { meetsSuccessRule, retryDelaySeconds, type RunSpec } from './run-spec.ts'
@@ -320,11 +320,7 @@ export class Dispatcher {
         }
       }
       // A run that ended (or went back to the queue) frees its concurrency slot for a waiting run.
-      if (run.concurrencyKey && (await store.hasWaitingRuns(client, run.concurrencyKey))) {
-        for (const id of await store.releaseWaitingRuns(client, run.concurrencyKey)) {
-          await this.#d.queue.enqueue(id, { db: { executeSql: (text, values) => client.query(text, values as unknown[]) } })
-        }
-      }
+      await this.#d.queue.handOffSlot(client, run.concurrencyKey)
       // The run's last line commits with its final status (see appendLinesInTransaction).
       await appendLinesInTransaction(client, run.id, [{ targetId: null, stream: 'SYSTEM', level: /succeeded/.test(message) ? 'INFO' : 'ERROR', text: mask(message) }])
       await store.notifyRunChanged(client, run.id)
@@ -354,7 +350,7 @@ export class Dispatcher {
       if (await store.requeueRun(client, fence, error)) {
         await store.refreshProgress(client, run.id)
         await this.#d.queue.enqueue(run.id, {
-          db: { executeSql: (text, values) => client.query(text, values as unknown[]) },
+          db: inTransaction(client),
           startAfter: new Date(Date.now() + delay * 1000),
           timeoutSeconds: spec.timeoutSeconds,
         })

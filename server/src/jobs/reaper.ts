@@ -9,9 +9,9 @@ import type pg from 'pg'
 import { appendLinesInTransaction } from '../logs/log-writer.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
-import type { RunQueue } from './run-queue.ts'
+import { inTransaction, type RunQueue } from './run-queue.ts'
 import { retryDelaySeconds, type RunSpec } from './run-spec.ts'
-import { closeOpenTargets, hasWaitingRuns, notifyRunChanged, refreshProgress, releaseStrandedRuns, releaseWaitingRuns, requeueRun } from './run-store.ts'
+import { closeOpenTargets, notifyRunChanged, refreshProgress, releaseStrandedRuns, requeueRun } from './run-store.ts'
 
 export class Reaper {
   #timer: NodeJS.Timeout | null = null
@@ -62,7 +62,7 @@ export class Reaper {
           const fence = { runId: r.id, workerId: r.worker_id, attempt: r.attempt }
           if (r.attempt < r.max_attempts && (await requeueRun(client, fence as { runId: string; workerId: null; attempt: number }, why))) {
             const delay = retryDelaySeconds(r.spec, r.attempt + 1)
-            await this.queue.enqueue(r.id, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) }, startAfter: new Date(Date.now() + delay * 1000), timeoutSeconds: r.spec.timeoutSeconds })
+            await this.queue.enqueue(r.id, { db: inTransaction(client), startAfter: new Date(Date.now() + delay * 1000), timeoutSeconds: r.spec.timeoutSeconds })
             reaped.push({ runId: r.id, message: `${why}; retrying (attempt ${r.attempt + 1} of ${r.max_attempts})` })
           } else {
             await closeOpenTargets(client, r.id, 'FAILED', why)
@@ -70,17 +70,13 @@ export class Reaper {
             reaped.push({ runId: r.id, message: `run failed: ${why}` })
           }
           await refreshProgress(client, r.id)
-          if (r.concurrency_key && (await hasWaitingRuns(client, r.concurrency_key))) {
-            for (const waiting of await releaseWaitingRuns(client, r.concurrency_key)) {
-              await this.queue.enqueue(waiting, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) } })
-            }
-          }
+          await this.queue.handOffSlot(client, r.concurrency_key)
           await appendLinesInTransaction(client, r.id, [{ targetId: null, stream: 'SYSTEM', level: 'ERROR', text: reaped.at(-1)!.message }])
           await notifyRunChanged(client, r.id)
         }
         // Waiting runs whose slot freed up without a hand-off (see hasWaitingRuns) start now.
         for (const id of await releaseStrandedRuns(client)) {
-          await this.queue.enqueue(id, { db: { executeSql: (t, v) => client.query(t, v as unknown[]) } })
+          await this.queue.enqueue(id, { db: inTransaction(client) })
         }
         await client.query('COMMIT')
       } catch (e) {

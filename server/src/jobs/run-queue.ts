@@ -5,6 +5,7 @@
  */
 import { PgBoss, fromPrisma, type Db } from 'pg-boss'
 import { CHANNELS } from '../pubsub/channels.ts'
+import { hasWaitingRuns, releaseWaitingRuns, type Queryable } from './run-store.ts'
 
 export const RUN_QUEUE = 'switchyard-run'
 const MAX_EXPIRY_SECONDS = 24 * 3600
@@ -16,8 +17,22 @@ export interface RunMessage {
 /** Anything Prisma-transaction-like (`$queryRawUnsafe`), so a run and its message commit together. */
 export type TransactionLike = Parameters<typeof fromPrisma>[0]
 
+/** A pg client (in a transaction) as pg-boss's `db`, so a message commits with the caller's writes. */
+export function inTransaction(client: { query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> }): Db {
+  return { executeSql: (text, values) => client.query(text, values as unknown[]) as Promise<{ rows: any[] }> }
+}
+
 export class RunQueue {
   constructor(readonly boss: PgBoss) {}
+
+  /**
+   * In the transaction that ends or requeues a run of `key`: if runs of the key wait for a slot,
+   * hand the freed slot to the oldest (its message is sent in the same transaction).
+   */
+  async handOffSlot(client: Queryable, key: string | null): Promise<void> {
+    if (!key || !(await hasWaitingRuns(client, key))) return
+    for (const id of await releaseWaitingRuns(client, key)) await this.enqueue(id, { db: inTransaction(client) })
+  }
 
   async ensure(): Promise<void> {
     // Retries belong to the run (its template's policy, reaped runs), never to the message.

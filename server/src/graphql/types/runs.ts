@@ -2,6 +2,7 @@ import type { JobRun } from '../../generated/prisma/client.ts'
 import type { StoredLogLine } from '../../logs/log-reader.ts'
 import { readLogLines } from '../../logs/log-reader.ts'
 import { ValidationError } from '../../errors.ts'
+import { canSee } from '../../modules/actor.ts'
 import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { LogLevelEnum, LogStreamEnum, RunStatusEnum, RunTriggerEnum, TargetStatusEnum, VisibilityEnum } from './enums.ts'
@@ -49,7 +50,7 @@ export const JobRunRef = builder.prismaNode('JobRun', {
       resolve: async (query, r, _a, ctx) => {
         if (!r.templateId || !ctx.actor) return null
         const t = await ctx.prisma.jobTemplate.findUnique({ ...query, where: { id: r.templateId } })
-        return t && (t.visibility === 'GLOBAL' || t.ownerId === ctx.actor.userId) ? t : null
+        return t && canSee(ctx.actor, t) ? t : null
       },
     }),
     templateName: t.exposeString('templateName'),
@@ -62,7 +63,7 @@ export const JobRunRef = builder.prismaNode('JobRun', {
       resolve: async (query, r, _a, ctx) => {
         if (!r.scheduleId || !ctx.actor) return null
         const s = await ctx.prisma.jobSchedule.findUnique({ ...query, where: { id: r.scheduleId } })
-        return s && (s.visibility === 'GLOBAL' || s.ownerId === ctx.actor.userId) ? s : null
+        return s && canSee(ctx.actor, s) ? s : null
       },
     }),
     slotAt: t.expose('slotAt', { type: 'DateTime', nullable: true, description: 'For scheduled runs: the slot it was created for.' }),

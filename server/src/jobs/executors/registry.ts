@@ -6,6 +6,9 @@
 import { z } from 'zod'
 import type { JobExecutor } from './types.ts'
 import { commandExecutor } from './command.ts'
+import { httpExecutor } from './http.ts'
+import { scriptExecutor } from './script.ts'
+import { configBackupExecutor } from './config-backup.ts'
 import { noopExecutor } from './noop.ts'
 
 export interface JobTypeInfo {
@@ -46,5 +49,5 @@ export class ExecutorRegistry {
 }
 
 export function createDefaultRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry([commandExecutor as JobExecutor, noopExecutor as JobExecutor])
+  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, httpExecutor as JobExecutor])
 }

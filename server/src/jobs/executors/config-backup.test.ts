@@ -1,0 +1,250 @@
+/**
+ * The config_backup executor against a real OpenSSH server and a real bare Git repository. Only the
+ * dispatcher side (the ExecutionContext) is faked; SSH, git and the files on the "devices" are real.
+ */
+import { execFile } from 'node:child_process'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
+import { Semaphore } from '../../util/semaphore.ts'
+import { configBackupExecutor } from './config-backup.ts'
+import { AbortReason, type ExecutionContext, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './types.ts'
+
+const run = promisify(execFile)
+let sshd: TestSshd
+let dir: string
+
+beforeAll(async () => {
+  sshd = await startSshd({ count: 3 })
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-backup-test-'))
+  // The commands run as the test user: the "device configs" must be readable by it.
+  await chmod(dir, 0o755)
+})
+afterAll(async () => {
+  await sshd?.stop()
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+function target(name: string, host: number, overrides: Partial<RunTargetHandle> = {}): RunTargetHandle {
+  return {
+    id: `rt-${name}`,
+    targetId: `t-${name}`,
+    name,
+    host: sshd.hosts[host]!,
+    port: sshd.port,
+    tags: [],
+    attributes: { location: `site-${host}` },
+    credential: { kind: 'PASSWORD', username: sshd.user, password: sshd.password },
+    knownHostKey: null,
+    ...overrides,
+  }
+}
+
+async function bareRepo(name: string): Promise<string> {
+  const path = join(dir, `${name}.git`)
+  await run('git', ['init', '-q', '--bare', '-b', 'main', path])
+  return path
+}
+
+async function git(repo: string, ...args: string[]): Promise<string> {
+  return (await run('git', ['--git-dir', repo, ...args])).stdout
+}
+
+async function device(name: string, text: string): Promise<void> {
+  await writeFile(join(dir, `${name}.conf`), text, { mode: 0o644 })
+}
+
+async function backup(config: Record<string, unknown>, targets: RunTargetHandle[], signal?: AbortSignal) {
+  const reports = new Map<string, TargetReport>()
+  const log: string[] = []
+  const ctx: ExecutionContext<ReturnType<typeof configBackupExecutor.configSchema.parse>> = {
+    runId: 'run-42',
+    attempt: 1,
+    config: configBackupExecutor.configSchema.parse(config),
+    parameters: {},
+    targets,
+    maxParallelTargets: 2,
+    signal: signal ?? new AbortController().signal,
+    handshakeLimiter: new Semaphore(4),
+    log: {
+      output: (_id, stream, text) => log.push(`${stream} ${text}`),
+      system: (text) => log.push(text),
+    },
+    targetStarted() {},
+    targetFinished(id, report) {
+      expect(reports.has(id), `${id} reported twice`).toBe(false)
+      reports.set(id, report)
+    },
+    async recordHostKey() {},
+  }
+  const outcome: ExecutionOutcome = await configBackupExecutor.execute(ctx)
+  expect([...reports.keys()].sort()).toEqual(targets.map((t) => t.id).sort())
+  const result = outcome.result as { commit: string | null; changed: number; unchanged: number; failed: number }
+  return { outcome, result, reports, log, report: (t: RunTargetHandle) => reports.get(t.id)! }
+}
+
+describe('config_backup schema', () => {
+  const parse = (config: Record<string, unknown>) => configBackupExecutor.configSchema.safeParse(config)
+  const fields = (config: Record<string, unknown>) => parse(config).error?.issues.map((i) => i.path.join('.')) ?? []
+
+  it('applies defaults and rejects bad fields by name', () => {
+    const ok = parse({ commands: ['show running-config'], repository: '/srv/backups.git' })
+    expect(ok.data).toMatchObject({ branch: 'main', pathTemplate: '{target.name}/{command.index}.txt', stripPatterns: [], authorName: 'Switchyard' })
+    expect(fields({ commands: ['x'], repository: 'https://example.com/r.git' })).toEqual(['repository'])
+    expect(fields({ commands: ['x'], repository: '/r.git', stripPatterns: ['('] })).toEqual(['stripPatterns.0'])
+    expect(fields({ commands: ['a', 'b'], repository: '/r.git', pathTemplate: '{target.name}.txt' })).toEqual(['pathTemplate'])
+    expect(fields({ commands: ['a', { command: 'b', path: '{target.name}/b.txt' }], repository: '/r.git', pathTemplate: '{target.name}/a.txt' })).toEqual([])
+    expect(fields({ commands: ['x'], repository: '/r.git', pathTemplate: '{nope}/x' })).toEqual(['pathTemplate'])
+    expect(fields({ commands: ['x'], repository: '/r.git', branch: 'a..b' })).toEqual(['branch'])
+    expect(fields({ commands: [], repository: '/r.git' })).toEqual(['commands'])
+  })
+})
+
+describe('config_backup executor', () => {
+  it('commits once per run: new files, then nothing when unchanged, then a diff summary when a device changed', async () => {
+    const repo = await bareRepo('basic')
+    const targets = [target('r1', 0), target('r2', 1), target('r3', 2)]
+    for (const t of targets) await device(t.name, `hostname ${t.name}\ninterface eth0\n ip address 10.0.0.1/24\n`)
+    const config = {
+      commands: [`cat ${dir}/{{ target.name }}.conf`],
+      repository: repo,
+      pathTemplate: '{target.attributes.location}/{target.name}/running-config.txt',
+      authorName: 'Backup Bot',
+      authorEmail: 'backup@example.net',
+    }
+
+    const first = await backup(config, targets)
+    expect(first.result).toMatchObject({ changed: 3, unchanged: 0, failed: 0, branch: 'main' })
+    expect(first.result.commit).toMatch(/^[0-9a-f]{40}$/)
+    for (const t of targets) expect(first.report(t)).toMatchObject({ status: 'SUCCEEDED', result: { changed: true, diffSummary: '+3 -0' } })
+    expect((await git(repo, 'rev-parse', 'main')).trim()).toBe(first.result.commit)
+    const [entry] = (await git(repo, 'log', '--format=%an <%ae>|%s', 'main')).trim().split('\n')
+    expect(entry).toBe('Backup Bot <backup@example.net>|Config backup: 3 targets, 3 changed, 0 failed (run run-42)')
+    expect(await git(repo, 'show', 'main:site-1/r2/running-config.txt')).toBe('hostname r2\ninterface eth0\n ip address 10.0.0.1/24\n')
+    expect((await git(repo, 'ls-tree', '-r', '--name-only', 'main')).trim().split('\n')).toEqual([
+      'site-0/r1/running-config.txt',
+      'site-1/r2/running-config.txt',
+      'site-2/r3/running-config.txt',
+    ])
+
+    const second = await backup(config, targets)
+    expect(second.result).toMatchObject({ commit: null, changed: 0, unchanged: 3 })
+    for (const t of targets) expect(second.report(t)).toMatchObject({ status: 'SUCCEEDED', result: { changed: false, diffSummary: '+0 -0' } })
+    expect((await git(repo, 'rev-list', '--count', 'main')).trim()).toBe('1')
+
+    await device('r2', 'hostname r2\ninterface eth0\n ip address 10.0.0.2/24\n description uplink\n')
+    const third = await backup(config, targets)
+    expect(third.result).toMatchObject({ changed: 1, unchanged: 2 })
+    expect(third.report(targets[1]!)).toMatchObject({ status: 'SUCCEEDED', result: { changed: true, diffSummary: '+2 -1' } })
+    expect(third.report(targets[0]!)).toMatchObject({ result: { changed: false } })
+    expect((await git(repo, 'rev-list', '--count', 'main')).trim()).toBe('2')
+    const message = await git(repo, 'log', '-1', '--format=%B', 'main')
+    expect(message).toContain('Config backup: 3 targets, 1 changed, 0 failed')
+    expect(message).toContain('r2: changed (+2 -1)')
+    expect(message).toContain('r1: unchanged')
+    expect(await git(repo, 'show', '--format=', '--stat', 'main')).toContain('site-1/r2/running-config.txt')
+  })
+
+  it('strips volatile lines, so a timestamp-only change is unchanged', async () => {
+    const repo = await bareRepo('strip')
+    const t = target('sw1', 0)
+    const config = {
+      commands: [`cat ${dir}/sw1.conf`],
+      repository: repo,
+      branch: 'backups/lab',
+      pathTemplate: '{target.name}.cfg',
+      stripPatterns: ['^! Last configuration change at', 'uptime is'],
+    }
+    await device('sw1', '! Last configuration change at 10:00:01\r\nhostname sw1\r\nsw1 uptime is 3 days\r\nvlan 10\r\n')
+    const first = await backup(config, [t])
+    expect(first.report(t)).toMatchObject({ status: 'SUCCEEDED', result: { changed: true, diffSummary: '+2 -0' } })
+    expect(await git(repo, 'show', 'backups/lab:sw1.cfg')).toBe('hostname sw1\nvlan 10\n')
+
+    await device('sw1', '! Last configuration change at 11:42:17\r\nhostname sw1\r\nsw1 uptime is 4 days\r\nvlan 10\r\n')
+    const second = await backup(config, [t])
+    expect(second.result.commit).toBeNull()
+    expect(second.report(t)).toMatchObject({ status: 'SUCCEEDED', result: { changed: false } })
+  })
+
+  it('one file per command; an unreachable target fails while the others are committed', async () => {
+    const repo = await bareRepo('partial')
+    const good = [target('a', 0), target('b', 1)]
+    const down = target('down', 0, { host: '127.0.0.1', port: await unusedLoopbackPort() })
+    for (const t of good) await device(t.name, `config of ${t.name}\n`)
+    const r = await backup(
+      {
+        commands: [`cat ${dir}/{{ target.name }}.conf`, { command: 'echo v1.2.3', path: '{target.name}/version.txt' }],
+        repository: `file://${repo}`,
+        pathTemplate: '{target.name}/{command.index}.txt',
+      },
+      [good[0]!, down, good[1]!],
+    )
+    expect(r.report(down)).toMatchObject({ status: 'FAILED', retryable: true })
+    expect(r.report(down).error).toMatch(/refused/)
+    for (const t of good) expect(r.report(t)).toMatchObject({ status: 'SUCCEEDED', result: { changed: true, diffSummary: '+2 -0', files: [`${t.name}/1.txt`, `${t.name}/version.txt`] } })
+    expect(r.result).toMatchObject({ changed: 2, failed: 1 })
+    expect((await git(repo, 'ls-tree', '-r', '--name-only', 'main')).trim().split('\n')).toEqual(['a/1.txt', 'a/version.txt', 'b/1.txt', 'b/version.txt'])
+    const message = await git(repo, 'log', '-1', '--format=%B', 'main')
+    expect(message).toMatch(/^Config backup: 3 targets, 2 changed, 1 failed/)
+    expect(message).toMatch(/down: FAILED \(connection refused/)
+  })
+
+  it('a failing command or a missing attribute fails only that target', async () => {
+    const repo = await bareRepo('errors')
+    const ok = target('ok', 0)
+    const noLoc = target('noloc', 1, { attributes: {} })
+    await device('ok', 'fine\n')
+    const r = await backup({ commands: [`cat ${dir}/{{ target.name }}.conf`], repository: repo, pathTemplate: '{target.attributes.location}/{target.name}' }, [ok, noLoc])
+    expect(r.report(noLoc)).toMatchObject({ status: 'FAILED', retryable: false })
+    expect(r.report(noLoc).error).toMatch(/target\.attributes\.location/)
+    expect(r.report(ok)).toMatchObject({ status: 'SUCCEEDED' })
+
+    const sneaky = target('..', 2)
+    const escape = await backup({ commands: ['true'], repository: repo, pathTemplate: '{target.name}/x' }, [sneaky])
+    expect(escape.report(sneaky)).toMatchObject({ status: 'FAILED', retryable: false })
+    expect(escape.report(sneaky).error).toMatch(/must not contain ".."/)
+
+    const missing = await backup({ commands: [`cat ${dir}/nothing-here.conf`], repository: repo, pathTemplate: '{target.name}.x' }, [ok])
+    expect(missing.report(ok)).toMatchObject({ status: 'FAILED' })
+    expect(missing.report(ok).error).toMatch(/exited with code 1/)
+    expect(missing.result.commit).toBeNull()
+  })
+
+  it('a repository that does not exist fails the targets with a clear error', async () => {
+    const t = target('r1', 0)
+    await device('r1', 'x\n')
+    const r = await backup({ commands: [`cat ${dir}/r1.conf`], repository: join(dir, 'no-such-repo.git') }, [t])
+    expect(r.report(t)).toMatchObject({ status: 'FAILED', retryable: false })
+    expect(r.report(t).error).toMatch(/could not store the backup in .*no-such-repo\.git/)
+    expect(r.result.commit).toBeNull()
+  })
+
+  it('cancel before the commit pushes nothing', async () => {
+    const repo = await bareRepo('cancel')
+    const marker = 'sleep 59.37'
+    const fast = target('fast', 0)
+    const slow = target('slow', 1)
+    await device('fast', 'fast\n')
+    const controller = new AbortController()
+    const pending = backup({ commands: [`cat ${dir}/fast.conf 2>/dev/null || true; test {{ target.name }} = fast || ${marker}`], repository: repo, pathTemplate: '{target.name}' }, [fast, slow], controller.signal)
+    await eventually(async () => (await remoteProcesses(sshd.user, marker)).length > 0)
+    controller.abort(new AbortReason('cancelled'))
+    const r = await pending
+    expect(r.report(slow)).toMatchObject({ status: 'CANCELLED' })
+    expect(r.report(fast)).toMatchObject({ status: 'CANCELLED' })
+    expect(r.result.commit).toBeNull()
+    expect((await git(repo, 'for-each-ref')).trim()).toBe('')
+    await eventually(async () => (await remoteProcesses(sshd.user, marker)).length === 0)
+  })
+})
+
+async function eventually(fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}

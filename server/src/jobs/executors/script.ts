@@ -1,0 +1,291 @@
+/**
+ * The `script` job type: uploads an inline script over SFTP to a private temp directory on every target,
+ * runs it with the chosen interpreter, streams its output line by line, and always removes the directory.
+ *
+ * Per target: connect (trust on first use), `mktemp -d` (mode 0700) under a name with a random prefix
+ * chosen here, upload `script` (mode 0700) over SFTP on the same session, run it inside a small POSIX sh
+ * wrapper whose EXIT/TERM/HUP/INT traps remove the directory, and then — whatever happened, including
+ * cancel and timeout — remove it once more in a fresh exec channel (the wrapper cannot clean up after KILL).
+ */
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import { createLineSplitter } from '../../logs/line-splitter.ts'
+import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
+import { withSftp } from '../../ssh/sftp.ts'
+import { SshError } from '../../ssh/ssh-error.ts'
+import { coerceError } from '../../util/errors.ts'
+import { Semaphore } from '../../util/semaphore.ts'
+import { renderTemplate, shellQuote } from '../../util/template.ts'
+import type { AbortReason, ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
+
+const INTERPRETERS = ['sh', 'bash', 'python3', 'custom'] as const
+
+const configSchema = z
+  .object({
+    script: z
+      .string()
+      .refine((s) => s.trim().length > 0, 'the script must not be empty')
+      .refine((s) => Buffer.byteLength(s) <= 1024 * 1024, 'the script must be at most 1 MiB')
+      .describe('The script body, uploaded as is (no placeholders are replaced in it: pass values as arguments or env).'),
+    interpreter: z
+      .enum(INTERPRETERS)
+      .default('sh')
+      .describe('How the script is run: `sh`, `bash` or `python3` (found on the target\'s PATH), or `custom` to use `shebang`.'),
+    shebang: z
+      .string()
+      .regex(/^#!\/\S+( [^\r\n]*)?$/, 'must be a shebang line such as `#!/usr/bin/perl -w` (absolute path, one line)')
+      .optional()
+      .describe(
+        'With `interpreter: custom`: the first line written to the script (e.g. `#!/usr/bin/env ruby`); the script is ' +
+          'then executed directly, so the target\'s temp directory must not be mounted noexec.',
+      ),
+    arguments: z
+      .array(z.string().max(4096))
+      .max(100)
+      .default([])
+      .describe(
+        'Arguments passed to the script, one list item per argument. Placeholders such as `{{ params.name }}`, `{{ name }}`, ' +
+          '`{{ target.name }}` or `{{ target.attributes.location }}` are filled in and each item is shell-quoted as a whole.',
+      ),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name'), z.string())
+      .optional()
+      .describe('Environment variables for the script (placeholders allowed).'),
+    connectTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(300)
+      .default(15)
+      .describe('Time allowed per target to connect, complete the SSH handshake and log in.'),
+  })
+  .superRefine((config, ctx) => {
+    if (config.interpreter === 'custom' && !config.shebang) {
+      ctx.addIssue({ code: 'custom', path: ['shebang'], message: 'required when the interpreter is custom' })
+    }
+    if (config.interpreter !== 'custom' && config.shebang) {
+      ctx.addIssue({ code: 'custom', path: ['shebang'], message: 'only allowed when the interpreter is custom' })
+    }
+  })
+
+export type ScriptConfig = z.output<typeof configSchema>
+type Context = ExecutionContext<ScriptConfig>
+type Log = (text: string, level?: LogLevel) => void
+
+export const scriptExecutor: JobExecutor<typeof configSchema> = {
+  type: 'script',
+  label: 'Script',
+  description: 'Uploads an inline script (sh, bash, python3 or a custom shebang) to each target over SFTP, runs it and removes it.',
+  configSchema,
+  usesTargets: true,
+  async execute(ctx) {
+    const slots = new Semaphore(Math.max(1, Math.floor(ctx.maxParallelTargets)))
+    await Promise.all(ctx.targets.map((target) => runInSlot(ctx, slots, target)))
+    return {}
+  },
+}
+
+/**
+ * Removes the directory even when the script is killed: sh runs the EXIT trap after a trapped TERM/HUP/INT
+ * (the signal first ends the foreground child, which shares the session's process group).
+ */
+const WRAPPER = `d=$1; shift; trap 'rm -rf -- "$d"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; "$@"`
+/** Budget for the cleanup exec after the run; it must fit in the session's grace period after an abort. */
+const CLEANUP_TIMEOUT_MS = 3_000
+
+async function runInSlot(ctx: Context, slots: Semaphore, target: RunTargetHandle): Promise<void> {
+  let reported = false
+  const finish = (report: TargetReport) => {
+    if (reported) return
+    reported = true
+    ctx.targetFinished(target.id, report)
+  }
+  try {
+    await slots.use(() => runTarget(ctx, target, finish), ctx.signal)
+  } catch (err) {
+    if (ctx.signal.aborted) finish(abortReport(ctx.signal))
+    else finish({ status: 'FAILED', error: coerceError(err).message, retryable: false })
+  }
+}
+
+async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report: TargetReport) => void): Promise<void> {
+  ctx.targetStarted(target.id)
+  const log: Log = (text, level) => ctx.log.system(text, { level, runTargetId: target.id })
+  const tail = new OutputTail()
+  try {
+    if (!target.credential) throw SshError.noCredential(target.name)
+    const { args, exports } = renderInvocation(ctx, target)
+    log(`connecting to ${target.host}:${target.port}`)
+    const endpoint = {
+      host: target.host,
+      port: target.port,
+      credential: target.credential,
+      knownHostKey: target.knownHostKey,
+      readyTimeoutMs: ctx.config.connectTimeoutSeconds * 1000,
+    }
+    const options = {
+      signal: ctx.signal,
+      handshakeLimiter: ctx.handshakeLimiter,
+      onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log),
+    }
+    const report = await withSshConnection(endpoint, options, (connection) => {
+      log(`connected as ${endpoint.credential.username}`)
+      return runInTempDir(ctx, connection, target, args, exports, tail, log)
+    })
+    finish({ ...report, outputTail: tail.text() })
+  } catch (thrown) {
+    if (ctx.signal.aborted) {
+      const report = abortReport(ctx.signal)
+      log(`${report.error}: script stopped`, 'WARNING')
+      finish({ ...report, outputTail: tail.text() })
+      return
+    }
+    const err = coerceError(thrown)
+    const retryable = err instanceof SshError ? err.retryable : false
+    log(err.message, 'ERROR')
+    finish({ status: 'FAILED', error: err.message, retryable, outputTail: tail.text() })
+  }
+}
+
+/** Arguments and env exports, rendered before connecting (a template mistake must not cost a login). */
+function renderInvocation(ctx: Context, target: RunTargetHandle): { args: string[]; exports: string } {
+  const vars = {
+    ...ctx.parameters,
+    params: ctx.parameters,
+    target: { name: target.name, host: target.host, port: target.port, tags: target.tags, attributes: target.attributes },
+  }
+  const args = ctx.config.arguments.map((a) => renderTemplate(a, vars, { quote: 'none' }))
+  const exports = Object.entries(ctx.config.env ?? {})
+    .map(([name, value]) => `export ${name}=${shellQuote(renderTemplate(value, vars, { quote: 'none' }))}; `)
+    .join('')
+  return { args, exports }
+}
+
+async function runInTempDir(
+  ctx: Context,
+  connection: SshConnection,
+  target: RunTargetHandle,
+  args: string[],
+  exports: string,
+  tail: OutputTail,
+  log: Log,
+): Promise<Omit<TargetReport, 'outputTail'>> {
+  // The random prefix lets cleanup find the directory even if the abort hit while mktemp was running.
+  const prefix = `switchyard-script-${randomBytes(6).toString('hex')}`
+  let dir: string | null = null
+  try {
+    const made = await execCollect(connection, `umask 077 && mktemp -d "\${TMPDIR:-/tmp}/${prefix}.XXXXXXXX"`, ctx.signal)
+    dir = made.stdout.trim().split('\n').at(-1) ?? ''
+    if (made.exitCode !== 0 || !dir.startsWith('/') || !dir.includes(prefix)) {
+      throw new Error(`could not create a temp directory on ${target.name}: ${(made.stderr.trim() || `exit code ${made.exitCode}`).slice(0, 300)}`)
+    }
+    const path = `${dir}/script`
+    const body = ctx.config.interpreter === 'custom' ? `${ctx.config.shebang}\n${ctx.config.script}` : ctx.config.script
+    await withSftp(connection, ctx.signal, (sftp) => sftp.writeFile(path, body, 0o700))
+    log(`uploaded the script (${Buffer.byteLength(body)} bytes) to ${path}`)
+    const runner = ctx.config.interpreter === 'custom' ? [path] : [ctx.config.interpreter, path]
+    log(`$ ${[...runner, ...args].map(shellQuote).join(' ')}`)
+    const remote = `${exports}sh -c ${shellQuote(WRAPPER)} switchyard-script ${[dir, ...runner, ...args].map(shellQuote).join(' ')}`
+    return await runStreaming(ctx, connection, target, remote, tail, log)
+  } finally {
+    await removeTempDir(connection, dir ?? `"\${TMPDIR:-/tmp}"/${prefix}.*`, dir !== null, log)
+  }
+}
+
+async function runStreaming(
+  ctx: Context,
+  connection: SshConnection,
+  target: RunTargetHandle,
+  remote: string,
+  tail: OutputTail,
+  log: Log,
+): Promise<Omit<TargetReport, 'outputTail'>> {
+  const line = (stream: OutputStream) => (text: string) => {
+    ctx.log.output(target.id, stream, text)
+    tail.add(text)
+  }
+  const stdout = createLineSplitter(line('STDOUT'))
+  const stderr = createLineSplitter(line('STDERR'))
+  let result
+  try {
+    result = await connection.exec(remote, { signal: ctx.signal, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) })
+  } finally {
+    stdout.flush()
+    stderr.flush()
+  }
+  if (result.exitCode !== null) {
+    log(`exit code ${result.exitCode}`, result.exitCode === 0 ? 'INFO' : 'ERROR')
+    if (result.exitCode === 0) return { status: 'SUCCEEDED', exitCode: 0, error: null }
+    return { status: 'FAILED', exitCode: result.exitCode, error: `the script exited with code ${result.exitCode}`, retryable: true }
+  }
+  if (result.signal !== null) {
+    log(`terminated by signal ${result.signal}`, 'ERROR')
+    return { status: 'FAILED', exitCode: null, error: `the script was terminated by signal ${result.signal}`, retryable: true }
+  }
+  log('finished (the server reported no exit status)', 'WARNING')
+  return { status: 'SUCCEEDED', exitCode: null, error: null }
+}
+
+/** A fresh exec with its own deadline: the run's signal may already be aborted (cancel, timeout). */
+async function removeTempDir(connection: SshConnection, dir: string, known: boolean, log: Log): Promise<void> {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(), CLEANUP_TIMEOUT_MS)
+  const target = known ? shellQuote(dir) : dir
+  try {
+    const r = await execCollect(connection, `rm -rf -- ${target}`, controller.signal)
+    if (r.exitCode === 0 || r.exitCode === null) {
+      if (known) log(`removed ${dir}`)
+    } else {
+      log(`could not remove ${dir}: ${r.stderr.trim().slice(0, 300) || `exit code ${r.exitCode}`}`, 'WARNING')
+    }
+  } catch (err) {
+    log(`could not remove ${dir}: ${coerceError(err).message}`, 'WARNING')
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function execCollect(connection: SshConnection, command: string, signal: AbortSignal) {
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  const r = await connection.exec(command, { signal, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) })
+  return { exitCode: r.exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
+}
+
+async function recordHostKey(ctx: Context, target: RunTargetHandle, key: HostKey, log: Log) {
+  try {
+    await ctx.recordHostKey(target.id, key)
+    log(`host key ${key.fingerprint} (${key.algorithm}) recorded on first contact`)
+  } catch (err) {
+    log(`could not record the host key ${key.fingerprint}: ${coerceError(err).message}`, 'WARNING')
+  }
+}
+
+function abortReport(signal: AbortSignal): TargetReport & { error: string } {
+  const cause = (signal.reason as Partial<AbortReason> | undefined)?.cause
+  if (cause === 'timeout') return { status: 'TIMED_OUT', error: 'run timed out', retryable: true }
+  if (cause === 'shutdown') return { status: 'CANCELLED', error: 'worker shutting down', retryable: true }
+  return { status: 'CANCELLED', error: 'run cancelled', retryable: false }
+}
+
+const TAIL_MAX_LINES = 50
+const TAIL_MAX_BYTES = 8 * 1024
+
+/** The last lines of a target's output (same bounds as `command`'s). */
+class OutputTail {
+  readonly #lines: string[] = []
+  #bytes = 0
+
+  add(line: string): void {
+    const kept = Buffer.byteLength(line) > TAIL_MAX_BYTES ? `…${Buffer.from(line).subarray(-(TAIL_MAX_BYTES - 4)).toString('utf8')}` : line
+    this.#lines.push(kept)
+    this.#bytes += Buffer.byteLength(kept) + 1
+    while (this.#lines.length > TAIL_MAX_LINES || (this.#bytes > TAIL_MAX_BYTES && this.#lines.length > 1)) {
+      this.#bytes -= Buffer.byteLength(this.#lines.shift()!) + 1
+    }
+  }
+
+  text(): string {
+    return this.#lines.join('\n')
+  }
+}
