@@ -4,7 +4,7 @@
  * the session down afterwards — on success, failure and abort alike.
  */
 import { createHash } from 'node:crypto'
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2'
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2'
 import type { DecryptedCredential } from '../jobs/executors/types.ts'
 import type { Semaphore } from '../util/semaphore.ts'
 import { SshError } from './ssh-error.ts'
@@ -350,6 +350,24 @@ export class SshConnection {
       } catch {
         // ssh2 throws "Not connected" when the socket is already going away.
         settle(this.#lostError())
+      }
+    })
+  }
+
+  /**
+   * Opens an SFTP session on this connection's (already authenticated) SSH session. Added for the `script`
+   * job type (see ssh/sftp.ts, which always ends it); the only way to reach SFTP without a second login.
+   */
+  sftp(): Promise<SFTPWrapper> {
+    if (this.#closed) return Promise.reject(this.#lostError())
+    return new Promise<SFTPWrapper>((resolve, reject) => {
+      try {
+        this.client.sftp((err, sftp) => {
+          if (err) reject(SshError.protocol(this.host, this.port, `could not start SFTP: ${err.message}`))
+          else resolve(sftp)
+        })
+      } catch {
+        reject(this.#lostError())
       }
     })
   }

@@ -1,0 +1,84 @@
+/** The git working-copy helper against real `git` and real bare repositories in a temp directory. */
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GitError, withGitWorkdir } from './workdir.ts'
+
+const run = promisify(execFile)
+let dir: string
+const signal = new AbortController().signal
+const me = { name: 'Test', email: 'test@example.net' }
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-git-test-'))
+})
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+async function bare(name: string): Promise<string> {
+  const path = join(dir, name)
+  await run('git', ['init', '-q', '--bare', path])
+  return path
+}
+
+describe('withGitWorkdir', () => {
+  it('starts a missing branch, reports staged line counts, commits with the identity, pushes, and cleans up', async () => {
+    const repo = await bare('a.git')
+    let workdirPath = ''
+    const commit = await withGitWorkdir({ url: repo, branch: 'configs' }, signal, async (wd) => {
+      workdirPath = wd.dir
+      expect(wd.branchExisted).toBe(false)
+      await wd.writeFile('x/one.txt', 'a\nb\n')
+      await wd.stage(['x/one.txt'])
+      expect(await wd.stagedChanges()).toEqual(new Map([['x/one.txt', { added: 2, deleted: 0 }]]))
+      const id = await wd.commit('first\n\nbody', me)
+      await wd.push()
+      return id
+    })
+    expect(existsSync(workdirPath)).toBe(false)
+    expect((await run('git', ['--git-dir', repo, 'rev-parse', 'configs'])).stdout.trim()).toBe(commit)
+    expect((await run('git', ['--git-dir', repo, 'log', '--format=%an|%ae|%cn|%s', 'configs'])).stdout.trim()).toBe('Test|test@example.net|Test|first')
+
+    await withGitWorkdir({ url: `file://${repo}`, branch: 'configs' }, signal, async (wd) => {
+      expect(wd.branchExisted).toBe(true)
+      await wd.writeFile('x/one.txt', 'a\nc\nd\n')
+      await wd.stage(['x/one.txt'])
+      expect(await wd.stagedChanges()).toEqual(new Map([['x/one.txt', { added: 2, deleted: 1 }]]))
+    })
+  })
+
+  it('a push racing another one is rejected with kind "rejected"', async () => {
+    const repo = await bare('race.git')
+    const write = (content: string) =>
+      withGitWorkdir({ url: repo, branch: 'main' }, signal, async (wd) => {
+        await wd.writeFile('f', content)
+        await wd.stage(['f'])
+        await wd.commit(content, me)
+        await wd.push()
+      })
+    await write('base\n')
+    const err = await withGitWorkdir({ url: repo, branch: 'main' }, signal, async (wd) => {
+      await write('other\n') // someone else pushes after our checkout
+      await wd.writeFile('f', 'mine\n')
+      await wd.stage(['f'])
+      await wd.commit('mine', me)
+      return wd.push().then(() => null, (e: unknown) => e)
+    })
+    expect(err).toBeInstanceOf(GitError)
+    expect((err as GitError).kind).toBe('rejected')
+  })
+
+  it('a missing repository fails with kind "not_found"; an aborted signal stops git', async () => {
+    const missing = await withGitWorkdir({ url: join(dir, 'nope.git'), branch: 'main' }, signal, async () => null).catch((e: unknown) => e)
+    expect(missing).toBeInstanceOf(GitError)
+    expect((missing as GitError).kind).toBe('not_found')
+    const aborted = AbortSignal.abort()
+    const cancelled = await withGitWorkdir({ url: await bare('c.git'), branch: 'main' }, aborted, async () => null).catch((e: unknown) => e)
+    expect((cancelled as GitError).kind).toBe('cancelled')
+  })
+})

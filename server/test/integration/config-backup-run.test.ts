@@ -1,0 +1,116 @@
+/**
+ * `config_backup` through the GraphQL API: a template saved with a bad config is refused with the field
+ * named; a run against real sshd targets commits to a real bare repository, lists the commit on the run
+ * and reports changed / unchanged / failed per target.
+ */
+import { execFile } from 'node:child_process'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
+
+const exec = promisify(execFile)
+let t: TestApp
+let sshd: TestSshd
+let dir: string
+let repo: string
+const ids: Record<string, string> = {}
+
+const CREATE = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
+const RUN = `query($id: ID!) { jobRun(id: $id) { status error result targets { name status error result } } }`
+
+beforeAll(async () => {
+  sshd = await startSshd({ count: 2 })
+  t = await startTestApp()
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-backup-it-'))
+  await chmod(dir, 0o755)
+  repo = join(dir, 'configs.git')
+  await exec('git', ['init', '-q', '--bare', '-b', 'main', repo])
+  const cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'lab', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
+  const target = async (name: string, host: string, port: number) =>
+    (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host, port, credentialId: cred, tags: ['backup'], attributes: { location: 'dc1' } } })).createTarget.id
+  ids.core1 = await target('core-1', sshd.hosts[0]!, sshd.port)
+  ids.core2 = await target('core-2', sshd.hosts[1]!, sshd.port)
+  ids.gone = await target('gone', '127.0.0.1', await unusedLoopbackPort())
+  for (const name of ['core-1', 'core-2']) await writeFile(join(dir, `${name}.conf`), `hostname ${name}\n! uptime 5 days\n`, { mode: 0o644 })
+})
+
+afterAll(async () => {
+  await t?.stop()
+  await sshd?.stop()
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+async function runTemplate(templateId: string) {
+  const id = (await t.ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: templateId })).triggerJobRun.id
+  return eventually(async () => {
+    const r = (await t.ok(RUN, { id })).jobRun
+    return ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(r.status) ? r : null
+  }, { timeoutMs: 60_000, what: `run ${id} to finish` })
+}
+
+describe('config_backup through the API', () => {
+  it('refuses a bad config at template save, naming the field', async () => {
+    const base = { name: 'bad', jobType: 'config_backup', visibility: 'GLOBAL', targetSelector: { tags: ['backup'] } }
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ commands: ['cat /etc/hostname'], repository: 'https://git.example.com/configs.git' }, 'input.config.repository'],
+      [{ commands: ['cat /etc/hostname'] }, 'input.config.repository'],
+      [{ commands: ['cat /etc/hostname'], repository: repo, stripPatterns: ['[unclosed'] }, 'input.config.stripPatterns.0'],
+      [{ commands: ['a', 'b'], repository: repo, pathTemplate: '{target.name}.txt' }, 'input.config.pathTemplate'],
+    ]
+    for (const [config, field] of cases) {
+      const r = await t.gql(CREATE, { i: { ...base, config } })
+      const dump = JSON.stringify(r)
+      expect(r.errors?.[0]?.extensions?.code, dump).toBe('BAD_USER_INPUT')
+      expect(r.errors?.[0]?.extensions?.fields?.map((f: { field: string }) => f.field), dump).toContain(field)
+    }
+    const { jobTypes } = await t.ok(`{ jobTypes { type usesTargets configSchema } }`)
+    const info = jobTypes.find((x: { type: string }) => x.type === 'config_backup')
+    expect(info.usesTargets).toBe(true)
+    expect(info.configSchema.properties.repository.description).toMatch(/repository/)
+  })
+
+  it('commits the configs of the reachable targets and lists the commit on the run', async () => {
+    const tpl = (
+      await t.ok(CREATE, {
+        i: {
+          name: 'nightly backup',
+          jobType: 'config_backup',
+          visibility: 'GLOBAL',
+          targetSelector: { tags: ['backup'] },
+          maxParallelTargets: 2,
+          config: {
+            commands: [`cat ${dir}/{{ target.name }}.conf`],
+            repository: repo,
+            pathTemplate: '{target.attributes.location}/{target.name}/running-config.txt',
+            stripPatterns: ['uptime'],
+          },
+        },
+      })
+    ).createJobTemplate.id
+
+    const r = await runTemplate(tpl)
+    expect(r.status).toBe('FAILED') // one of three targets is unreachable
+    const head = (await exec('git', ['--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()
+    expect(r.result).toMatchObject({ commit: head, branch: 'main', changed: 2, unchanged: 0, failed: 1 })
+    const byName = Object.fromEntries(r.targets.map((x: { name: string }) => [x.name, x]))
+    expect(byName['core-1']).toMatchObject({ status: 'SUCCEEDED', result: { changed: true, diffSummary: '+1 -0' } })
+    expect(byName['core-2']).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
+    expect(byName.gone.status).toBe('FAILED')
+    expect(byName.gone.error).toMatch(/refused/)
+    expect((await exec('git', ['--git-dir', repo, 'show', 'main:dc1/core-2/running-config.txt'])).stdout).toBe('hostname core-2\n')
+    expect((await exec('git', ['--git-dir', repo, 'log', '-1', '--format=%s', 'main'])).stdout).toMatch(/^Config backup: 3 targets, 2 changed, 1 failed \(run /)
+
+    // Only the reachable targets, nothing changed (the uptime line is stripped): a successful run, no commit.
+    await writeFile(join(dir, 'core-1.conf'), 'hostname core-1\n! uptime 6 days\n')
+    await t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: tpl, i: { targetSelector: { targetIds: [ids.core1, ids.core2] } } })
+    const again = await runTemplate(tpl)
+    expect(again.status).toBe('SUCCEEDED')
+    expect(again.result).toMatchObject({ commit: null, changed: 0, unchanged: 2, failed: 0 })
+    expect(again.targets.map((x: { result: { changed: boolean } }) => x.result.changed)).toEqual([false, false])
+    expect((await exec('git', ['--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()).toBe(head)
+  })
+})
