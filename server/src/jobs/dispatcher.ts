@@ -259,6 +259,7 @@ export class Dispatcher {
             ),
           )
         },
+        upsertTargets: (found) => store.upsertTargets(pool, found),
         recordHostKey: async (id, key) => {
           const t = targetById.get(id)
           if (t?.targetId) await store.recordHostKey(pool, t.targetId, key.fingerprint, key.algorithm)

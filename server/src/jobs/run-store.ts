@@ -276,3 +276,25 @@ export async function requeueRun(db: Queryable, fence: RunFence | { runId: strin
   )
   return true
 }
+
+/** Discovery: create targets or merge into those with the same name (see ExecutionContext.upsertTargets). */
+export async function upsertTargets(db: Queryable, targets: ReadonlyArray<{ name: string; host: string; port?: number; tags?: readonly string[]; attributes?: Readonly<Record<string, unknown>> }>): Promise<string[]> {
+  if (!targets.length) return []
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO target (name, host, port, tags, attributes, updated_at)
+     SELECT t.name, t.host, t.port, ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.attributes, now()
+       FROM jsonb_to_recordset($1::jsonb) AS t(name text, host text, port int, tags jsonb, attributes jsonb)
+     ON CONFLICT (name) DO UPDATE SET
+       host = EXCLUDED.host,
+       port = EXCLUDED.port,
+       tags = ARRAY(SELECT DISTINCT unnest(target.tags || EXCLUDED.tags)),
+       attributes = target.attributes || EXCLUDED.attributes,
+       -- a new address is a new machine: forget the host key trusted for the old one
+       host_key_fingerprint = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_fingerprint END,
+       host_key_algorithm = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_algorithm END,
+       updated_at = now()
+     RETURNING id`,
+    [JSON.stringify(targets.map((t) => ({ name: t.name, host: t.host, port: t.port ?? 22, tags: t.tags ?? [], attributes: t.attributes ?? {} })))],
+  )
+  return rows.map((r) => r.id)
+}

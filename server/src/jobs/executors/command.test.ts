@@ -86,6 +86,9 @@ function fakeContext(
       if (started.includes(runTargetId)) active--
       reports.set(runTargetId, report)
     },
+    async upsertTargets() {
+      return []
+    },
     async recordHostKey(runTargetId, key) {
       hostKeys.push({ runTargetId, ...key })
     },

@@ -79,6 +79,9 @@ async function backup(config: Record<string, unknown>, targets: RunTargetHandle[
       reports.set(id, report)
     },
     async recordHostKey() {},
+    async upsertTargets() {
+      return []
+    },
   }
   const outcome: ExecutionOutcome = await configBackupExecutor.execute(ctx)
   expect([...reports.keys()].sort()).toEqual(targets.map((t) => t.id).sort())

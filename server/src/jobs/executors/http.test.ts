@@ -65,6 +65,9 @@ function fakeContext(config: Record<string, unknown>, options: { parameters?: Re
     targetStarted: () => expect.fail('http has no targets'),
     targetFinished: () => expect.fail('http has no targets'),
     async recordHostKey() {},
+    async upsertTargets() {
+      return []
+    },
   }
   return { ctx, system }
 }

@@ -57,6 +57,9 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
       reports.set(runTargetId, report)
     },
     async recordHostKey() {},
+    async upsertTargets() {
+      return []
+    },
   }
   return {
     ctx,

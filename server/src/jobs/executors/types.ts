@@ -77,6 +77,19 @@ export interface ExecutionContext<Config> {
   targetFinished(runTargetId: string, report: TargetReport): void
   /** Records a host key seen for the first time on a target (trust on first use). */
   recordHostKey(runTargetId: string, key: { fingerprint: string; algorithm: string }): Promise<void>
+  /**
+   * Creates targets, or updates those with the same name (tags are merged, attributes merged with
+   * the new values winning, host/port replaced). For discovery job types. Returns the target ids.
+   */
+  upsertTargets(targets: ReadonlyArray<DiscoveredTarget>): Promise<string[]>
+}
+
+export interface DiscoveredTarget {
+  name: string
+  host: string
+  port?: number
+  tags?: readonly string[]
+  attributes?: Readonly<Record<string, string | number | boolean | null>>
 }
 
 /** What an executor returns; the run's status is derived from the target reports and the success rule. */
