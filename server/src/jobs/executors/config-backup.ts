@@ -17,6 +17,7 @@ import { coerceError } from '../../util/errors.ts'
 import { Semaphore } from '../../util/semaphore.ts'
 import { renderTemplate, templateVariables } from '../../util/template.ts'
 import type { AbortReason, ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
+import { abortReport } from './target-support.ts'
 
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 const PUSH_ATTEMPTS = 3
@@ -426,11 +427,4 @@ function isValidRegex(pattern: string): boolean {
 
 function today(): string {
   return new Date().toISOString().slice(0, 10)
-}
-
-function abortReport(signal: AbortSignal): TargetReport {
-  const cause = (signal.reason as Partial<AbortReason> | undefined)?.cause
-  if (cause === 'timeout') return { status: 'TIMED_OUT', error: 'run timed out', retryable: true }
-  if (cause === 'shutdown') return { status: 'CANCELLED', error: 'worker shutting down', retryable: true }
-  return { status: 'CANCELLED', error: 'run cancelled', retryable: false }
 }

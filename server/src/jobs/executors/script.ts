@@ -16,7 +16,8 @@ import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
 import { Semaphore } from '../../util/semaphore.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
-import type { AbortReason, ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
+import type { ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
+import { abortReport, OutputTail, recordHostKey } from './target-support.ts'
 
 const INTERPRETERS = ['sh', 'bash', 'python3', 'custom'] as const
 
@@ -250,42 +251,4 @@ async function execCollect(connection: SshConnection, command: string, signal: A
   const err: Buffer[] = []
   const r = await connection.exec(command, { signal, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) })
   return { exitCode: r.exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
-}
-
-async function recordHostKey(ctx: Context, target: RunTargetHandle, key: HostKey, log: Log) {
-  try {
-    await ctx.recordHostKey(target.id, key)
-    log(`host key ${key.fingerprint} (${key.algorithm}) recorded on first contact`)
-  } catch (err) {
-    log(`could not record the host key ${key.fingerprint}: ${coerceError(err).message}`, 'WARNING')
-  }
-}
-
-function abortReport(signal: AbortSignal): TargetReport & { error: string } {
-  const cause = (signal.reason as Partial<AbortReason> | undefined)?.cause
-  if (cause === 'timeout') return { status: 'TIMED_OUT', error: 'run timed out', retryable: true }
-  if (cause === 'shutdown') return { status: 'CANCELLED', error: 'worker shutting down', retryable: true }
-  return { status: 'CANCELLED', error: 'run cancelled', retryable: false }
-}
-
-const TAIL_MAX_LINES = 50
-const TAIL_MAX_BYTES = 8 * 1024
-
-/** The last lines of a target's output (same bounds as `command`'s). */
-class OutputTail {
-  readonly #lines: string[] = []
-  #bytes = 0
-
-  add(line: string): void {
-    const kept = Buffer.byteLength(line) > TAIL_MAX_BYTES ? `…${Buffer.from(line).subarray(-(TAIL_MAX_BYTES - 4)).toString('utf8')}` : line
-    this.#lines.push(kept)
-    this.#bytes += Buffer.byteLength(kept) + 1
-    while (this.#lines.length > TAIL_MAX_LINES || (this.#bytes > TAIL_MAX_BYTES && this.#lines.length > 1)) {
-      this.#bytes -= Buffer.byteLength(this.#lines.shift()!) + 1
-    }
-  }
-
-  text(): string {
-    return this.#lines.join('\n')
-  }
 }

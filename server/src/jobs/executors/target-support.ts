@@ -1,0 +1,50 @@
+/**
+ * Pieces every executor that works on targets over SSH needs: trusting a host key on first contact,
+ * the report for a target cut short by cancel/timeout/shutdown, and the bounded output tail.
+ */
+import type { HostKey } from '../../ssh/connection.ts'
+import { coerceError } from '../../util/errors.ts'
+import type { AbortReason, ExecutionContext, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
+
+export type TargetLog = (text: string, level?: LogLevel) => void
+
+export async function recordHostKey(ctx: Pick<ExecutionContext<unknown>, 'recordHostKey'>, target: RunTargetHandle, key: HostKey, log: TargetLog): Promise<void> {
+  try {
+    await ctx.recordHostKey(target.id, key)
+    log(`host key ${key.fingerprint} (${key.algorithm}) recorded on first contact`)
+  } catch (err) {
+    // Not fatal for this run; the next run will simply trust on first use again.
+    log(`could not record the host key ${key.fingerprint}: ${coerceError(err).message}`, 'WARNING')
+  }
+}
+
+/** How a target ends when the run is aborted: timeout → TIMED_OUT, cancel/shutdown → CANCELLED. */
+export function abortReport(signal: AbortSignal): TargetReport & { error: string } {
+  const cause = (signal.reason as Partial<AbortReason> | undefined)?.cause
+  if (cause === 'timeout') return { status: 'TIMED_OUT', error: 'run timed out', retryable: true }
+  if (cause === 'shutdown') return { status: 'CANCELLED', error: 'worker shutting down', retryable: true }
+  return { status: 'CANCELLED', error: 'run cancelled', retryable: false }
+}
+
+const TAIL_MAX_LINES = 50
+const TAIL_MAX_BYTES = 8 * 1024
+
+/** The last lines of a target's output (both streams, in arrival order), bounded in lines and bytes. */
+export class OutputTail {
+  readonly #lines: string[] = []
+  #bytes = 0
+
+  add(line: string): void {
+    // One huge line keeps only its end (a cut mid-character shows as U+FFFD, acceptable in a preview).
+    const kept = Buffer.byteLength(line) > TAIL_MAX_BYTES ? `…${Buffer.from(line).subarray(-(TAIL_MAX_BYTES - 4)).toString('utf8')}` : line
+    this.#lines.push(kept)
+    this.#bytes += Buffer.byteLength(kept) + 1
+    while (this.#lines.length > TAIL_MAX_LINES || (this.#bytes > TAIL_MAX_BYTES && this.#lines.length > 1)) {
+      this.#bytes -= Buffer.byteLength(this.#lines.shift()!) + 1
+    }
+  }
+
+  text(): string {
+    return this.#lines.join('\n')
+  }
+}
