@@ -10,6 +10,7 @@ import { httpExecutor } from './http.ts'
 import { scriptExecutor } from './script.ts'
 import { configBackupExecutor } from './config-backup.ts'
 import { noopExecutor } from './noop.ts'
+import { prefixScanExecutor } from './prefix-scan.ts'
 
 export interface JobTypeInfo {
   type: string
@@ -49,5 +50,5 @@ export class ExecutorRegistry {
 }
 
 export function createDefaultRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, httpExecutor as JobExecutor])
+  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, httpExecutor as JobExecutor, prefixScanExecutor as JobExecutor])
 }
