@@ -11,6 +11,7 @@ import { scriptExecutor } from './script.ts'
 import { configBackupExecutor } from './config-backup.ts'
 import { noopExecutor } from './noop.ts'
 import { prefixScanExecutor } from './prefix-scan.ts'
+import { ansiblePlaybookExecutor } from './ansible-playbook.ts'
 
 export interface JobTypeInfo {
   type: string
@@ -50,5 +51,5 @@ export class ExecutorRegistry {
 }
 
 export function createDefaultRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, httpExecutor as JobExecutor, prefixScanExecutor as JobExecutor])
+  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, httpExecutor as JobExecutor, prefixScanExecutor as JobExecutor, ansiblePlaybookExecutor as JobExecutor])
 }

@@ -1,0 +1,186 @@
+/**
+ * The ansible_playbook executor with a real ansible-playbook against a real OpenSSH server; only the
+ * dispatcher side (the ExecutionContext) is faked.
+ */
+import { existsSync } from 'node:fs'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { z } from 'zod'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
+import { Semaphore } from '../../util/semaphore.ts'
+import { ansiblePlaybookExecutor, classify, createAnsiblePlaybookExecutor, hostOf, parseRecapLine, toUnsafeYaml } from './ansible-playbook.ts'
+import { AbortReason, type ExecutionContext, type LogLevel, type RunTargetHandle, type TargetReport } from './types.ts'
+
+let sshd: TestSshd
+const marker = `sw-ansible-${process.pid}`
+
+beforeAll(async () => {
+  sshd = await startSshd({ count: 2 })
+}, 60_000)
+afterAll(async () => {
+  await sshd?.stop()
+  for (const f of (await readdir('/tmp')).filter((f) => f.startsWith(marker))) await rm(`/tmp/${f}`, { force: true })
+})
+
+function target(name: string, host: string, overrides: Partial<RunTargetHandle> = {}): RunTargetHandle {
+  return {
+    id: `rt-${name}`,
+    targetId: `t-${name}`,
+    name,
+    host,
+    port: sshd.port,
+    tags: [],
+    attributes: {},
+    credential: { kind: 'PRIVATE_KEY', username: sshd.user, privateKey: sshd.privateKey },
+    knownHostKey: null,
+    ...overrides,
+  }
+}
+
+type Config = z.output<typeof ansiblePlaybookExecutor.configSchema>
+
+function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[], options: { parameters?: Record<string, unknown>; signal?: AbortSignal } = {}) {
+  const system: Array<{ text: string; level?: LogLevel; runTargetId?: string }> = []
+  const reports = new Map<string, TargetReport>()
+  const started: string[] = []
+  const ctx: ExecutionContext<Config> = {
+    runId: 'run-1',
+    attempt: 1,
+    config: ansiblePlaybookExecutor.configSchema.parse(config),
+    parameters: options.parameters ?? {},
+    targets,
+    maxParallelTargets: 5,
+    signal: options.signal ?? new AbortController().signal,
+    handshakeLimiter: new Semaphore(8),
+    log: {
+      output: () => {
+        throw new Error('ansible output goes through log.system')
+      },
+      system: (text, opts) => system.push({ text, level: opts?.level, runTargetId: opts?.runTargetId }),
+    },
+    targetStarted: (id) => started.push(id),
+    targetFinished(id, report) {
+      expect(reports.has(id), `${id} reported twice`).toBe(false)
+      reports.set(id, report)
+    },
+    upsertTargets: async () => [],
+    recordHostKey: async () => {},
+  }
+  return { ctx, system, reports, started }
+}
+
+function workDir(system: Array<{ text: string }>): string {
+  const dir = system.map((s) => /^running ansible-playbook on \d+ host\(s\) in (\S+)$/.exec(s.text)?.[1]).find(Boolean)
+  expect(dir).toBeTruthy()
+  return dir!
+}
+
+const PLAYBOOK = (suffix: string) => `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: say hi
+      command: echo hi
+      changed_when: false
+    - name: write a file
+      copy:
+        dest: "/tmp/${marker}-${suffix}-{{ inventory_hostname }}"
+        content: "{{ greeting }} {{ count }}\\n"
+`
+
+describe('ansible_playbook parsing', () => {
+  it('parses recap lines, host names and levels', () => {
+    expect(parseRecapLine('sw-01                      : ok=2    changed=1    unreachable=0    failed=0    skipped=3    rescued=0    ignored=1   ')).toEqual({
+      host: 'sw-01',
+      counts: { ok: 2, changed: 1, unreachable: 0, failed: 0, skipped: 3, rescued: 0, ignored: 1 },
+    })
+    expect(parseRecapLine('TASK [x] ****')).toBeNull()
+    expect(hostOf('ok: [sw-01]')).toBe('sw-01')
+    expect(hostOf('changed: [sw-01] => (item=a)')).toBe('sw-01')
+    expect(hostOf('fatal: [r1 -> localhost]: FAILED! => {}')).toBe('r1')
+    expect(hostOf('TASK [write a file] ***')).toBeNull()
+    expect(classify('TASK [x] ***')).toBe('INFO')
+    expect(classify('ok: [a]')).toBe('INFO')
+    expect(classify('changed: [a]')).toBe('WARNING')
+    expect(classify('fatal: [a]: UNREACHABLE! => {}')).toBe('ERROR')
+    expect(classify('failed: [a] (item=x) => {}')).toBe('ERROR')
+    expect(toUnsafeYaml({ a: ['x{{ y }}', 1, true, null] })).toBe('{"a": [!unsafe "x{{ y }}", 1, true, null]}')
+  })
+
+  it('rejects bad config', () => {
+    const schema = ansiblePlaybookExecutor.configSchema
+    expect(schema.safeParse({ playbook: '  ' }).success).toBe(false)
+    expect(schema.safeParse({ playbook: 'x', extraVars: { 'bad-name': 1 } }).success).toBe(false)
+    expect(schema.safeParse({ playbook: 'x', tags: ['a,b'] }).success).toBe(false)
+    const json = z.toJSONSchema(schema, { io: 'input' }) as { properties: Record<string, { description?: string }> }
+    expect(json.properties.checkMode?.description).toContain('--check')
+  })
+})
+
+describe('ansible_playbook executor', () => {
+  it('runs a playbook on two hosts: per-host recap, log levels, extra vars from parameters, temp dir removed', async () => {
+    const a = target('web-a', sshd.hosts[0]!)
+    const b = target('web-b', sshd.hosts[1]!, { credential: { kind: 'PASSWORD', username: sshd.user, password: sshd.password } })
+    const r = fakeContext({ playbook: PLAYBOOK('run'), extraVars: { greeting: 'hello {{ who }}', count: '{{ params.n }}' } }, [a, b], { parameters: { who: '{{ lookup("pipe", "id") }}', n: 3 } })
+    expect(await ansiblePlaybookExecutor.execute(r.ctx)).toEqual({ result: { exitCode: 0, checkMode: false } })
+    for (const t of [a, b]) {
+      const report = r.reports.get(t.id)!
+      expect(report, JSON.stringify(r.system)).toMatchObject({ status: 'SUCCEEDED', exitCode: 0, result: { ok: 2, changed: 1, failed: 0, unreachable: 0, skipped: 0 } })
+      expect(report.outputTail).toContain(`changed: [${t.name}]`)
+      // The parameter is passed verbatim (unsafe), never templated by Ansible.
+      expect(await readFile(`/tmp/${marker}-run-${t.name}`, 'utf8')).toBe('hello {{ lookup("pipe", "id") }} 3\n')
+    }
+    expect(r.started.sort()).toEqual([a.id, b.id])
+    expect(r.system.find((s) => s.text.startsWith('TASK [say hi]'))).toMatchObject({ level: 'INFO' })
+    expect(r.system.find((s) => s.text === `changed: [${a.name}]`)).toMatchObject({ level: 'WARNING', runTargetId: a.id })
+    expect(r.system.find((s) => s.text === `ok: [${b.name}]`)).toMatchObject({ level: 'INFO', runTargetId: b.id })
+    expect(r.system.find((s) => s.text.startsWith(`${a.name} `) && s.text.includes('ok=2'))).toMatchObject({ level: 'WARNING', runTargetId: a.id })
+    expect(existsSync(workDir(r.system))).toBe(false)
+    expect(JSON.stringify(r.system)).not.toContain(sshd.password)
+  }, 180_000)
+
+  it('check mode changes nothing; an unreachable host fails retryable while the other succeeds', async () => {
+    const refused = await unusedLoopbackPort()
+    const a = target('chk-a', sshd.hosts[0]!)
+    const down = target('chk-down', '127.0.0.1', { port: refused })
+    const r = fakeContext({ playbook: PLAYBOOK('check'), checkMode: true, extraVars: { greeting: 'x', count: 1 } }, [a, down])
+    await ansiblePlaybookExecutor.execute(r.ctx)
+    expect(r.reports.get(a.id)).toMatchObject({ status: 'SUCCEEDED', exitCode: 4, result: { changed: 1, failed: 0 } })
+    expect(existsSync(`/tmp/${marker}-check-${a.name}`)).toBe(false)
+    expect(r.reports.get(down.id)).toMatchObject({ status: 'FAILED', retryable: true, result: { unreachable: 1 } })
+    expect(r.reports.get(down.id)!.error).toMatch(/UNREACHABLE/)
+    expect(r.system.find((s) => s.runTargetId === down.id && /UNREACHABLE!/.test(s.text))).toMatchObject({ level: 'ERROR' })
+    expect(existsSync(workDir(r.system))).toBe(false)
+  }, 180_000)
+
+  it('fails password targets permanently without sshpass, and hosts missing from the recap on a syntax error', async () => {
+    const noSshpass = createAnsiblePlaybookExecutor({ sshpass: '/nonexistent/sshpass' })
+    const pw = target('pw', sshd.hosts[0]!, { credential: { kind: 'PASSWORD', username: sshd.user, password: sshd.password } })
+    const key = target('key', sshd.hosts[1]!)
+    const r = fakeContext({ playbook: '- hosts: all\n  tasks: [ {' }, [pw, key])
+    await noSshpass.execute(r.ctx)
+    expect(r.reports.get(pw.id)).toMatchObject({ status: 'FAILED', retryable: false })
+    expect(r.reports.get(pw.id)!.error).toContain('sshpass')
+    expect(r.reports.get(key.id)).toMatchObject({ status: 'FAILED', retryable: false })
+    expect(r.reports.get(key.id)!.error).toMatch(/^not in the PLAY RECAP: ansible-playbook exited with code [1-9]/)
+    expect(r.started).toEqual([key.id])
+  }, 180_000)
+
+  it('cancel stops ansible-playbook and the remote sleep, reports CANCELLED and removes the temp dir', async () => {
+    const sleep = 'sleep 60.73'
+    const controller = new AbortController()
+    const a = target('slow', sshd.hosts[0]!)
+    const r = fakeContext({ playbook: `- hosts: all\n  gather_facts: false\n  tasks:\n    - command: ${sleep}\n` }, [a], { signal: controller.signal })
+    const done = ansiblePlaybookExecutor.execute(r.ctx)
+    await vi.waitFor(async () => expect(await remoteProcesses(sshd.user, sleep)).not.toEqual([]), { timeout: 90_000, interval: 200 })
+    const dir = workDir(r.system)
+    controller.abort(new AbortReason('cancelled'))
+    await done
+    expect(r.reports.get(a.id)).toMatchObject({ status: 'CANCELLED', error: 'run cancelled' })
+    expect(existsSync(dir)).toBe(false)
+    expect(await remoteProcesses('root', `ansible-playbook.*${dir}`)).toEqual([])
+    await vi.waitFor(async () => expect(await remoteProcesses(sshd.user, sleep)).toEqual([]), { timeout: 15_000 })
+    expect((await readdir(tmpdir())).includes(dir.split('/').pop()!)).toBe(false)
+  }, 180_000)
+})

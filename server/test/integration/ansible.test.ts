@@ -1,0 +1,159 @@
+/**
+ * The `ansible_playbook` job type through the GraphQL API: listed in `jobTypes`, bad config rejected at
+ * template save with the field named, a real playbook against two sshd targets with key credentials
+ * (per-host recap, log levels, temp dir removed), check mode, an unreachable target, and cancel.
+ */
+import { existsSync } from 'node:fs'
+import { readdir, rm } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
+
+let t: TestApp
+let sshd: TestSshd
+const marker = `sw-ansible-gql-${process.pid}`
+
+const CREATE_TPL = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
+const RUN = `query($id: ID!) { jobRun(id: $id) { id status attempt error result targets { name status exitCode error outputTail result } } }`
+const LOG = `query($id: ID!) { jobRunLog(runId: $id, first: 5000) { lines { level stream targetId text } } }`
+
+async function createTemplate(input: Record<string, unknown>): Promise<string> {
+  return (await t.ok(CREATE_TPL, { i: { visibility: 'GLOBAL', ...input } })).createJobTemplate.id
+}
+async function trigger(templateId: string, parameters?: unknown): Promise<string> {
+  return (await t.ok(`mutation($id: ID!, $p: JSON) { triggerJobRun(templateId: $id, parameters: $p) { id } }`, { id: templateId, p: parameters })).triggerJobRun.id
+}
+async function waitFor(id: string, statuses: string[], timeoutMs = 150_000) {
+  return eventually(async () => {
+    const r = (await t.ok(RUN, { id })).jobRun
+    return statuses.includes(r.status) ? r : null
+  }, { timeoutMs, what: `run ${id} to reach ${statuses.join('/')}` })
+}
+async function logLines(id: string): Promise<Array<{ level: string; stream: string; targetId: string | null; text: string }>> {
+  return (await t.ok(LOG, { id })).jobRunLog.lines
+}
+function workDir(lines: Array<{ text: string }>): string {
+  const dir = lines.map((l) => /^running ansible-playbook on \d+ host\(s\) in (\S+)$/.exec(l.text)?.[1]).find(Boolean)
+  expect(dir).toBeTruthy()
+  return dir!
+}
+function expectFieldError(r: GraphQLResponse, field: string): void {
+  const dump = JSON.stringify(r)
+  expect(r.errors?.[0]?.extensions?.code, dump).toBe('BAD_USER_INPUT')
+  expect(r.errors?.[0]?.extensions?.fields?.map((f: { field: string }) => f.field), dump).toContain(field)
+}
+
+const playbook = (suffix: string) => `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: say hi
+      command: echo hi
+      changed_when: false
+    - name: write a file
+      file:
+        path: "/tmp/${marker}-${suffix}-{{ inventory_hostname }}"
+        state: directory
+        mode: "0755"
+    - debug:
+        msg: "vlan {{ vlan }}"
+`
+
+beforeAll(async () => {
+  sshd = await startSshd({ count: 2 })
+  t = await startTestApp()
+  const cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ans-key', kind: 'PRIVATE_KEY', username: sshd.user, privateKey: sshd.privateKey } })).createCredential.id
+  const refused = await unusedLoopbackPort()
+  const create = `mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`
+  await t.ok(create, { i: { name: 'ans-1', host: sshd.hosts[0]!, port: sshd.port, credentialId: cred, tags: ['ansible', 'mixed'] } })
+  await t.ok(create, { i: { name: 'ans-2', host: sshd.hosts[1]!, port: sshd.port, credentialId: cred, tags: ['ansible'] } })
+  await t.ok(create, { i: { name: 'ans-down', host: '127.0.0.1', port: refused, credentialId: cred, tags: ['mixed'] } })
+}, 120_000)
+
+afterAll(async () => {
+  await t?.stop()
+  await sshd?.stop()
+  for (const f of (await readdir('/tmp')).filter((f) => f.startsWith(marker))) await rm(`/tmp/${f}`, { recursive: true, force: true })
+})
+
+describe('job type ansible_playbook', () => {
+  it('is listed in jobTypes and rejects bad config naming the field', async () => {
+    const { jobTypes } = await t.ok(`{ jobTypes { type usesTargets configSchema } }`)
+    const ansible = jobTypes.find((j: { type: string }) => j.type === 'ansible_playbook')
+    expect(ansible).toMatchObject({ usesTargets: true, configSchema: { type: 'object', required: ['playbook'], properties: { checkMode: { default: false } } } })
+    const base = { name: 'bad-ansible', jobType: 'ansible_playbook', targetSelector: { tags: ['ansible'] } }
+    expectFieldError(await t.gql(CREATE_TPL, { i: { ...base, config: {} } }), 'input.config.playbook')
+    expectFieldError(await t.gql(CREATE_TPL, { i: { ...base, config: { playbook: 'x', forks: 0 } } }), 'input.config.forks')
+  })
+
+  it('runs a playbook on two targets: per-host recap, log levels, extra vars, temp dir removed; then check mode', async () => {
+    const tpl = await createTemplate({
+      name: 'ansible-ok',
+      jobType: 'ansible_playbook',
+      config: { playbook: playbook('run'), extraVars: { vlan: '{{ vlan }}' } },
+      targetSelector: { tags: ['ansible'] },
+      parameters: [{ name: 'vlan', type: 'INT', default: 42 }],
+    })
+    const id = await trigger(tpl)
+    const r = await waitFor(id, ['SUCCEEDED', 'FAILED'])
+    const lines = await logLines(id)
+    expect(r.status, JSON.stringify([r, lines])).toBe('SUCCEEDED')
+    expect(r.result).toMatchObject({ exitCode: 0 })
+    for (const name of ['ans-1', 'ans-2']) {
+      const target = r.targets.find((x: { name: string }) => x.name === name)
+      expect(target).toMatchObject({ status: 'SUCCEEDED', exitCode: 0, result: { ok: 3, changed: 1, failed: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 } })
+      expect(existsSync(`/tmp/${marker}-run-${name}`)).toBe(true)
+    }
+    expect(lines.find((l) => l.text.startsWith('TASK [say hi]'))).toMatchObject({ level: 'INFO' })
+    const changed = lines.filter((l) => /^changed: \[ans-\d\]$/.test(l.text))
+    expect(changed).toHaveLength(2)
+    expect(changed.every((l) => l.level === 'WARNING' && l.targetId)).toBe(true)
+    expect(lines.some((l) => l.text.includes('"msg": "vlan 42"'))).toBe(true)
+    expect(existsSync(workDir(lines))).toBe(false)
+
+    // Second run in check mode: the directory exists now (ok), nothing is created for a new suffix.
+    const check = await createTemplate({ name: 'ansible-check', jobType: 'ansible_playbook', config: { playbook: playbook('check'), checkMode: true, extraVars: { vlan: 1 } }, targetSelector: { tags: ['ansible'] } })
+    const c = await waitFor(await trigger(check), ['SUCCEEDED', 'FAILED'])
+    expect(c.status).toBe('SUCCEEDED')
+    expect(c.targets.map((x: { result: { changed: number } }) => x.result.changed)).toEqual([1, 1])
+    expect(existsSync(`/tmp/${marker}-check-ans-1`)).toBe(false)
+  }, 300_000)
+
+  it('an unreachable target fails (retryable) while the other succeeds', async () => {
+    const tpl = await createTemplate({
+      name: 'ansible-down',
+      jobType: 'ansible_playbook',
+      config: { playbook: '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo hi\n' },
+      targetSelector: { tags: ['mixed'] },
+    })
+    const id = await trigger(tpl)
+    const r = await waitFor(id, ['SUCCEEDED', 'FAILED'])
+    expect(r.status).toBe('FAILED')
+    const byName = Object.fromEntries(r.targets.map((x: { name: string }) => [x.name, x]))
+    expect(byName['ans-down']).toMatchObject({ status: 'FAILED', exitCode: 4, result: { unreachable: 1 } })
+    expect(byName['ans-down'].error).toMatch(/UNREACHABLE/)
+    expect(byName['ans-1']).toMatchObject({ status: 'SUCCEEDED', result: { changed: 1 } })
+    const lines = await logLines(id)
+    expect(lines.find((l) => /^fatal: \[ans-down\]: UNREACHABLE!/.test(l.text))).toMatchObject({ level: 'ERROR' })
+  }, 300_000)
+
+  it('cancel ends CANCELLED, stops ansible-playbook and removes the temp dir', async () => {
+    const sleep = 'sleep 60.81'
+    const tpl = await createTemplate({
+      name: 'ansible-long',
+      jobType: 'ansible_playbook',
+      config: { playbook: `- hosts: all\n  gather_facts: false\n  tasks:\n    - command: ${sleep}\n` },
+      targetSelector: { tags: ['ansible'] },
+    })
+    const id = await trigger(tpl)
+    await eventually(async () => (await remoteProcesses(sshd.user, sleep)).length > 0, { timeoutMs: 120_000, what: 'remote sleep to start' })
+    const dir = workDir(await logLines(id))
+    await t.ok(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id })
+    const r = await waitFor(id, ['CANCELLED', 'FAILED', 'SUCCEEDED'], 60_000)
+    expect(r.status).toBe('CANCELLED')
+    expect(r.targets.every((x: { status: string }) => x.status === 'CANCELLED')).toBe(true)
+    expect(existsSync(dir)).toBe(false)
+    expect(await remoteProcesses('root', `ansible-playbook.*${dir}`)).toEqual([])
+    await eventually(async () => (await remoteProcesses(sshd.user, sleep)).length === 0, { timeoutMs: 15_000, what: 'remote sleep to be gone' })
+  }, 300_000)
+})
