@@ -13,6 +13,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-post
 import { migrate } from './db/migrate.ts'
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
 import { createUiHandler } from './http/ui.ts'
+import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
 import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
@@ -136,6 +137,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         workerId,
         concurrency: config.workerConcurrency,
         handshakeLimiter: new Semaphore(config.sshHandshakeConcurrency),
+        artifactRetentionDays: config.artifactRetentionDays,
+        artifactMaxBytes: config.artifactMaxBytes,
       })
     }
     // Its own connection: liveness must not queue behind the work it vouches for.
@@ -171,12 +174,19 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       const ui = createUiHandler({ logger: logger.child({ component: 'ui' }) })
       stack.push(() => ui.close())
       const { yoga, attachWebSocket } = createGraphQLServer({ prisma: db.prisma, services, logger: logger.child({ component: 'graphql' }) })
+      const artifacts = createArtifactHandler({ prisma: db.prisma, users })
       const server = http.createServer((req, res) => {
         if (req.url === '/healthz') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', roles, workerId }))
           return
         }
         if (req.url?.startsWith(GRAPHQL_PATH)) return void yoga(req, res)
+        if (req.url?.startsWith(ARTIFACTS_PATH)) {
+          return void artifacts(req, res).catch((e) => {
+            logger.error('artifact download failed', { error: (e as Error).message })
+            if (!res.headersSent) res.writeHead(500).end()
+          })
+        }
         ui.handle(req, res) // every other path: the web UI (client/)
       })
       const closeWs = attachWebSocket(server)

@@ -31,6 +31,8 @@ export interface Config {
   heartbeatSeconds: number
   workerDeadAfterSeconds: number
   defaultTimezone: string
+  artifactRetentionDays: number
+  artifactMaxBytes: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -64,6 +66,8 @@ const envSchema = z.object({
     .string()
     .default('UTC')
     .refine((tz) => isValidTimezone(tz), 'unknown IANA timezone'),
+  SWITCHYARD_ARTIFACT_RETENTION_DAYS: int(1, 3650).default(30),
+  SWITCHYARD_ARTIFACT_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 
@@ -130,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     heartbeatSeconds: e.SWITCHYARD_HEARTBEAT_SECONDS,
     workerDeadAfterSeconds: e.SWITCHYARD_WORKER_DEAD_AFTER_SECONDS,
     defaultTimezone: e.SWITCHYARD_TIMEZONE,
+    artifactRetentionDays: e.SWITCHYARD_ARTIFACT_RETENTION_DAYS,
+    artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
     logLevel: e.SWITCHYARD_LOG_LEVEL,
   }
 }

@@ -38,6 +38,8 @@ export interface DispatcherDeps {
   workerId: string
   concurrency: number
   handshakeLimiter: Semaphore
+  artifactRetentionDays: number
+  artifactMaxBytes: number
 }
 
 interface ActiveRun {
@@ -260,6 +262,13 @@ export class Dispatcher {
           )
         },
         upsertTargets: (found) => store.upsertTargets(pool, found),
+        setTargetAttributes: (id, attributes) => store.setTargetAttributes(pool, id, attributes),
+        storeArtifact: async (artifact) => {
+          if (artifact.content.length > this.#d.artifactMaxBytes) {
+            throw new Error(`artifact ${artifact.name} is ${artifact.content.length} bytes; the limit is ${this.#d.artifactMaxBytes} (SWITCHYARD_ARTIFACT_MAX_BYTES)`)
+          }
+          return store.storeArtifact(pool, run.id, artifact, this.#d.artifactRetentionDays)
+        },
         recordHostKey: async (id, key) => {
           const t = targetById.get(id)
           if (t?.targetId) await store.recordHostKey(pool, t.targetId, key.fingerprint, key.algorithm)

@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
 import { inTransaction, type RunQueue } from './run-queue.ts'
 import { retryDelaySeconds, type RunSpec } from './run-spec.ts'
-import { closeOpenTargets, notifyRunChanged, refreshProgress, releaseStrandedRuns, requeueRun } from './run-store.ts'
+import { closeOpenTargets, deleteExpiredArtifacts, notifyRunChanged, refreshProgress, releaseStrandedRuns, requeueRun } from './run-store.ts'
 
 export class Reaper {
   #timer: NodeJS.Timeout | null = null
@@ -86,6 +86,7 @@ export class Reaper {
         client.release()
       }
       for (const r of reaped) this.logger.warn('reaped run', { runId: r.runId, message: r.message })
+      await deleteExpiredArtifacts(this.pool)
       return reaped.map((r) => r.runId)
     } catch (e) {
       this.logger.error('reaper pass failed', { error: coerceError(e).message })

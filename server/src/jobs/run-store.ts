@@ -298,3 +298,30 @@ export async function upsertTargets(db: Queryable, targets: ReadonlyArray<{ name
   )
   return rows.map((r) => r.id)
 }
+
+export async function setTargetAttributes(db: Queryable, runTargetId: string, attributes: Readonly<Record<string, unknown>>): Promise<void> {
+  await db.query(
+    `UPDATE target t SET attributes = t.attributes || $2::jsonb, updated_at = now() FROM run_target rt WHERE rt.id = $1 AND t.id = rt.target_id`,
+    [runTargetId, JSON.stringify(attributes)],
+  )
+}
+
+export async function storeArtifact(
+  db: Queryable,
+  runId: string,
+  a: { runTargetId: string | null; name: string; content: Buffer; sha256: string },
+  retentionDays: number,
+): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO run_artifact (run_id, run_target_id, name, size, sha256, content, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7)) RETURNING id`,
+    [runId, a.runTargetId, a.name, a.content.length, a.sha256, a.content, retentionDays],
+  )
+  return rows[0]!.id
+}
+
+/** Retention: deletes expired artifacts (in slices, so one pass never holds a long transaction). */
+export async function deleteExpiredArtifacts(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM run_artifact WHERE id IN (SELECT id FROM run_artifact WHERE expires_at < now() LIMIT 500)`)
+  return rowCount ?? 0
+}

@@ -38,6 +38,25 @@ builder.prismaNode('RunTarget', {
   }),
 })
 
+builder.prismaNode('RunArtifact', {
+  id: { field: 'id' },
+  // Only the columns the fields need: never load the content with a listing.
+  select: { id: true },
+  description: 'A file a run produced (e.g. downloaded from a target), kept until `expiresAt`.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    size: t.exposeInt('size', { description: 'Bytes.' }),
+    sha256: t.exposeString('sha256'),
+    runTargetId: t.id({ nullable: true, select: { runTargetId: true }, resolve: (a) => (a.runTargetId ? encodeGlobalID('RunTarget', a.runTargetId) : null) }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
+    downloadPath: t.string({
+      description: 'GET this path on the API origin with the same bearer token to download the file.',
+      resolve: (a) => `/artifacts/${a.id}`,
+    }),
+  }),
+})
+
 export const JobRunRef = builder.prismaNode('JobRun', {
   id: { field: 'id' },
   fields: (t) => ({
@@ -91,6 +110,7 @@ export const JobRunRef = builder.prismaNode('JobRun', {
     result: t.expose('result', { type: 'JSON', nullable: true }),
     error: t.exposeString('error', { nullable: true }),
     logLineCount: t.int({ resolve: (r) => Number(r.logSeq) }),
+    artifacts: t.relation('artifacts', { query: { orderBy: { createdAt: 'asc' } } }),
   }),
 })
 

@@ -65,6 +65,10 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
       reports.set(id, report)
     },
     upsertTargets: async () => [],
+    async setTargetAttributes() {},
+    async storeArtifact() {
+      return 'artifact-id'
+    },
     recordHostKey: async () => {},
   }
   return { ctx, system, reports, started }

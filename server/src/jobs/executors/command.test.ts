@@ -89,6 +89,10 @@ function fakeContext(
     async upsertTargets() {
       return []
     },
+    async setTargetAttributes() {},
+    async storeArtifact() {
+      return 'artifact-id'
+    },
     async recordHostKey(runTargetId, key) {
       hostKeys.push({ runTargetId, ...key })
     },

@@ -78,6 +78,10 @@ async function backup(config: Record<string, unknown>, targets: RunTargetHandle[
       expect(reports.has(id), `${id} reported twice`).toBe(false)
       reports.set(id, report)
     },
+    async setTargetAttributes() {},
+    async storeArtifact() {
+      return 'artifact-id'
+    },
     async recordHostKey() {},
     async upsertTargets() {
       return []

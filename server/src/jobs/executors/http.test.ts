@@ -64,6 +64,10 @@ function fakeContext(config: Record<string, unknown>, options: { parameters?: Re
     },
     targetStarted: () => expect.fail('http has no targets'),
     targetFinished: () => expect.fail('http has no targets'),
+    async setTargetAttributes() {},
+    async storeArtifact() {
+      return 'artifact-id'
+    },
     async recordHostKey() {},
     async upsertTargets() {
       return []

@@ -65,6 +65,10 @@ function fakeContext(config: Record<string, unknown>, options: { signal?: AbortS
     },
     targetStarted: () => expect.fail('prefix_scan has no targets'),
     targetFinished: () => expect.fail('prefix_scan has no targets'),
+    async setTargetAttributes() {},
+    async storeArtifact() {
+      return 'artifact-id'
+    },
     async recordHostKey() {},
     async upsertTargets(found) {
       upserts.push([...found])

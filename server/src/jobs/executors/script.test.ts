@@ -56,6 +56,10 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
       expect(reports.has(runTargetId), `${runTargetId} reported twice`).toBe(false)
       reports.set(runTargetId, report)
     },
+    async setTargetAttributes() {},
+    async storeArtifact() {
+      return 'artifact-id'
+    },
     async recordHostKey() {},
     async upsertTargets() {
       return []

@@ -82,6 +82,13 @@ export interface ExecutionContext<Config> {
    * the new values winning, host/port replaced). For discovery job types. Returns the target ids.
    */
   upsertTargets(targets: ReadonlyArray<DiscoveredTarget>): Promise<string[]>
+  /** Merges attributes into a run target's Target (e.g. `lastBackupAt`); no-op if it was deleted. */
+  setTargetAttributes(runTargetId: string, attributes: Readonly<Record<string, string | number | boolean | null>>): Promise<void>
+  /**
+   * Keeps a file produced by the run (e.g. a downloaded file) as a run artifact, listed on the run and
+   * fetchable through the API until the retention period ends. Returns the artifact id.
+   */
+  storeArtifact(artifact: { runTargetId: string | null; name: string; content: Buffer; sha256: string }): Promise<string>
 }
 
 export interface DiscoveredTarget {
