@@ -73,6 +73,22 @@ describe('withGitWorkdir', () => {
     expect((err as GitError).kind).toBe('rejected')
   })
 
+  it('an ssh remote that cannot be reached fails; a key is refused for a local repository', async () => {
+    const { createServer } = await import('node:net')
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer()
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address()
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+      })
+    })
+    const refused = await withGitWorkdir({ url: `ssh://git@127.0.0.1:${port}/r.git`, branch: 'main', sshPrivateKey: 'not used' }, signal, async () => null).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(GitError)
+    expect((refused as GitError).message).toMatch(/Connection refused|Could not read from remote repository/)
+    const local = await withGitWorkdir({ url: await bare('k.git'), branch: 'main', sshPrivateKey: 'x' }, signal, async () => null).catch((e: unknown) => e)
+    expect((local as GitError).message).toMatch(/only used with an ssh remote/)
+  })
+
   it('a missing repository fails with kind "not_found"; an aborted signal stops git', async () => {
     const missing = await withGitWorkdir({ url: join(dir, 'nope.git'), branch: 'main' }, signal, async () => null).catch((e: unknown) => e)
     expect(missing).toBeInstanceOf(GitError)

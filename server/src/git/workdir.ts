@@ -7,11 +7,20 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { GitError, runGit } from './git.ts'
+import { normalisePrivateKey, remoteKind, sshCommand } from './remote.ts'
 
 export interface GitRemote {
-  /** An absolute path or file:// URL of a (usually bare) repository. */
+  /** An absolute path or file:// URL of a (usually bare) repository, or an SSH remote (see remote.ts). */
   url: string
   branch: string
+  /**
+   * For an SSH remote: the private key text (OpenSSH or PEM, without passphrase). Written to a 0600 file
+   * inside the private temp directory for the time of the operation; host keys are accepted on first
+   * contact into a known_hosts file in that same directory.
+   */
+  sshPrivateKey?: string
+  /** ssh ConnectTimeout for an SSH remote (default 30 s). */
+  connectTimeoutSeconds?: number
 }
 
 export interface GitIdentity {
@@ -32,7 +41,16 @@ export async function withGitWorkdir<T>(remote: GitRemote, signal: AbortSignal, 
     const dir = join(base, 'repo')
     await mkdir(home, { mode: 0o700 })
     await mkdir(dir, { mode: 0o700 })
-    const workdir = new GitWorkdir(dir, home, remote, signal)
+    const env: Record<string, string> = {}
+    if (remote.sshPrivateKey !== undefined) {
+      if (remoteKind(remote.url) !== 'ssh') throw new GitError('failed', 'a private key is only used with an ssh remote')
+      const sshDir = join(base, 'ssh')
+      await mkdir(sshDir, { mode: 0o700 })
+      const keyFile = join(sshDir, 'key')
+      await writeFile(keyFile, normalisePrivateKey(remote.sshPrivateKey), { mode: 0o600 })
+      env.GIT_SSH_COMMAND = sshCommand(keyFile, join(sshDir, 'known_hosts'), remote.connectTimeoutSeconds)
+    }
+    const workdir = new GitWorkdir(dir, home, remote, signal, env)
     await workdir.checkout()
     return await fn(workdir)
   } finally {
@@ -49,10 +67,12 @@ export class GitWorkdir {
     private readonly home: string,
     readonly remote: GitRemote,
     private readonly signal: AbortSignal,
+    /** Environment for every git command (GIT_SSH_COMMAND for an SSH remote). */
+    private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
   git(args: readonly string[], env?: Record<string, string>): Promise<string> {
-    return runGit(args, { cwd: this.dir, home: this.home, signal: this.signal, env })
+    return runGit(args, { cwd: this.dir, home: this.home, signal: this.signal, env: { ...this.env, ...env } })
   }
 
   /** Initialises the working copy and checks out the remote branch, or starts it as a new (orphan) branch. */

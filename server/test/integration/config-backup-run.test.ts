@@ -60,6 +60,9 @@ describe('config_backup through the API', () => {
       [{ commands: ['cat /etc/hostname'] }, 'input.config.repository'],
       [{ commands: ['cat /etc/hostname'], repository: repo, stripPatterns: ['[unclosed'] }, 'input.config.stripPatterns.0'],
       [{ commands: ['a', 'b'], repository: repo, pathTemplate: '{target.name}.txt' }, 'input.config.pathTemplate'],
+      [{ commands: ['cat /etc/hostname'], repository: 'ssh://git@git.example.net:2222/net/configs.git' }, 'input.config.repositoryKeyParameter'],
+      [{ commands: ['cat /etc/hostname'], repository: 'git@git.example.net:net/configs.git' }, 'input.config.repositoryKeyParameter'],
+      [{ commands: ['cat /etc/hostname'], repository: repo, backupTimeAttribute: 'last backup' }, 'input.config.backupTimeAttribute'],
     ]
     for (const [config, field] of cases) {
       const r = await t.gql(CREATE, { i: { ...base, config } })
@@ -67,6 +70,8 @@ describe('config_backup through the API', () => {
       expect(r.errors?.[0]?.extensions?.code, dump).toBe('BAD_USER_INPUT')
       expect(r.errors?.[0]?.extensions?.fields?.map((f: { field: string }) => f.field), dump).toContain(field)
     }
+    const https = await t.gql(CREATE, { i: { ...base, config: { commands: ['x'], repository: 'https://git.example.com/configs.git' } } })
+    expect(JSON.stringify(https.errors)).toMatch(/https remotes are not supported/)
     const { jobTypes } = await t.ok(`{ jobTypes { type usesTargets configSchema } }`)
     const info = jobTypes.find((x: { type: string }) => x.type === 'config_backup')
     expect(info.usesTargets).toBe(true)
@@ -87,6 +92,7 @@ describe('config_backup through the API', () => {
             repository: repo,
             pathTemplate: '{target.attributes.location}/{target.name}/running-config.txt',
             stripPatterns: ['uptime'],
+            backupTimeAttribute: 'lastBackupAt',
           },
         },
       })
@@ -103,6 +109,12 @@ describe('config_backup through the API', () => {
     expect(byName.gone.error).toMatch(/refused/)
     expect((await exec('git', ['--git-dir', repo, 'show', 'main:dc1/core-2/running-config.txt'])).stdout).toBe('hostname core-2\n')
     expect((await exec('git', ['--git-dir', repo, 'log', '-1', '--format=%s', 'main'])).stdout).toMatch(/^Config backup: 3 targets, 2 changed, 1 failed \(run /)
+    // backupTimeAttribute: on the targets whose backup was stored, not on the failed one; other attributes kept.
+    const attrs = async (id: string) => (await t.ok(`query($id: ID!) { target(id: $id) { attributes } }`, { id })).target.attributes
+    const stamp = (await attrs(ids.core1!)).lastBackupAt
+    expect(await attrs(ids.core1!)).toEqual({ location: 'dc1', lastBackupAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/) })
+    expect((await attrs(ids.core2!)).lastBackupAt).toEqual(expect.any(String))
+    expect(await attrs(ids.gone!)).toEqual({ location: 'dc1' })
 
     // Only the reachable targets, nothing changed (the uptime line is stripped): a successful run, no commit.
     await writeFile(join(dir, 'core-1.conf'), 'hostname core-1\n! uptime 6 days\n')
@@ -111,6 +123,8 @@ describe('config_backup through the API', () => {
     expect(again.status).toBe('SUCCEEDED')
     expect(again.result).toMatchObject({ commit: null, changed: 0, unchanged: 2, failed: 0 })
     expect(again.targets.map((x: { result: { changed: boolean } }) => x.result.changed)).toEqual([false, false])
+    // An unchanged backup is still a backup: the time moves on.
+    expect(Date.parse((await attrs(ids.core1!)).lastBackupAt)).toBeGreaterThan(Date.parse(stamp))
     expect((await exec('git', ['--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()).toBe(head)
   })
 })

@@ -50,21 +50,24 @@ async function bareRepo(name: string): Promise<string> {
 }
 
 async function git(repo: string, ...args: string[]): Promise<string> {
-  return (await run('git', ['--git-dir', repo, ...args])).stdout
+  // safe.directory: the ssh test's repository belongs to the test user, not to whoever runs the tests.
+  return (await run('git', ['-c', 'safe.directory=*', '--git-dir', repo, ...args])).stdout
 }
 
 async function device(name: string, text: string): Promise<void> {
   await writeFile(join(dir, `${name}.conf`), text, { mode: 0o644 })
 }
 
-async function backup(config: Record<string, unknown>, targets: RunTargetHandle[], signal?: AbortSignal) {
+async function backup(config: Record<string, unknown>, targets: RunTargetHandle[], signal?: AbortSignal, parameters: Record<string, unknown> = {}) {
   const reports = new Map<string, TargetReport>()
   const log: string[] = []
+  const attributes: Array<{ id: string; attributes: Record<string, unknown> }> = []
+  const started: string[] = []
   const ctx: ExecutionContext<ReturnType<typeof configBackupExecutor.configSchema.parse>> = {
     runId: 'run-42',
     attempt: 1,
     config: configBackupExecutor.configSchema.parse(config),
-    parameters: {},
+    parameters,
     targets,
     maxParallelTargets: 2,
     signal: signal ?? new AbortController().signal,
@@ -73,12 +76,18 @@ async function backup(config: Record<string, unknown>, targets: RunTargetHandle[
       output: (_id, stream, text) => log.push(`${stream} ${text}`),
       system: (text) => log.push(text),
     },
-    targetStarted() {},
+    targetStarted(id) {
+      started.push(id)
+    },
     targetFinished(id, report) {
       expect(reports.has(id), `${id} reported twice`).toBe(false)
       reports.set(id, report)
     },
-    async setTargetAttributes() {},
+    async setTargetAttributes(id, attrs) {
+      // Before the target is reported: the attribute is in place when the run shows the target finished.
+      expect(reports.has(id), `${id} attributes set after its report`).toBe(false)
+      attributes.push({ id, attributes: { ...attrs } })
+    },
     async storeArtifact() {
       return 'artifact-id'
     },
@@ -90,7 +99,7 @@ async function backup(config: Record<string, unknown>, targets: RunTargetHandle[
   const outcome: ExecutionOutcome = await configBackupExecutor.execute(ctx)
   expect([...reports.keys()].sort()).toEqual(targets.map((t) => t.id).sort())
   const result = outcome.result as { commit: string | null; changed: number; unchanged: number; failed: number }
-  return { outcome, result, reports, log, report: (t: RunTargetHandle) => reports.get(t.id)! }
+  return { outcome, result, reports, log, attributes, started, report: (t: RunTargetHandle) => reports.get(t.id)! }
 }
 
 describe('config_backup schema', () => {
@@ -107,6 +116,23 @@ describe('config_backup schema', () => {
     expect(fields({ commands: ['x'], repository: '/r.git', pathTemplate: '{nope}/x' })).toEqual(['pathTemplate'])
     expect(fields({ commands: ['x'], repository: '/r.git', branch: 'a..b' })).toEqual(['branch'])
     expect(fields({ commands: [], repository: '/r.git' })).toEqual(['commands'])
+  })
+
+  it('accepts ssh remotes only with a key parameter, refuses https with a clear message, checks the attribute name', () => {
+    expect(fields({ commands: ['x'], repository: 'ssh://git@git.example.net:2222/net/configs.git', repositoryKeyParameter: 'deployKey' })).toEqual([])
+    expect(fields({ commands: ['x'], repository: 'git@git.example.net:net/configs.git', repositoryKeyParameter: 'deployKey' })).toEqual([])
+    expect(fields({ commands: ['x'], repository: 'ssh://git@git.example.net/net/configs.git' })).toEqual(['repositoryKeyParameter'])
+    expect(fields({ commands: ['x'], repository: 'git@git.example.net:configs.git' })).toEqual(['repositoryKeyParameter'])
+    expect(fields({ commands: ['x'], repository: '/r.git', repositoryKeyParameter: 'deployKey' })).toEqual(['repositoryKeyParameter'])
+    expect(fields({ commands: ['x'], repository: 'ssh://git@host/r.git', repositoryKeyParameter: 'not a name' })).toEqual(['repositoryKeyParameter'])
+    const https = parse({ commands: ['x'], repository: 'https://git.example.net/configs.git' })
+    expect(https.error?.issues.map((i) => i.path.join('.'))).toEqual(['repository'])
+    expect(https.error?.issues[0]?.message).toMatch(/https remotes are not supported/)
+    for (const bad of ['ssh://user:secret@host/r.git', 'ssh://-oProxyCommand=x/r.git', 'git@-host:r.git', 'ext::sh -c x', 'relative/path', 'git://host/r.git']) {
+      expect(fields({ commands: ['x'], repository: bad, repositoryKeyParameter: 'k' }), bad).toContain('repository')
+    }
+    expect(parse({ commands: ['x'], repository: '/r.git', backupTimeAttribute: 'lastBackupAt' }).data?.backupTimeAttribute).toBe('lastBackupAt')
+    expect(fields({ commands: ['x'], repository: '/r.git', backupTimeAttribute: 'last backup' })).toEqual(['backupTimeAttribute'])
   })
 })
 
@@ -227,6 +253,85 @@ describe('config_backup executor', () => {
     expect(r.report(t)).toMatchObject({ status: 'FAILED', retryable: false })
     expect(r.report(t).error).toMatch(/could not store the backup in .*no-such-repo\.git/)
     expect(r.result.commit).toBeNull()
+  })
+
+  it('backupTimeAttribute: set on every stored target (changed or unchanged), never on a failed one', async () => {
+    const repo = await bareRepo('attr')
+    const ok = target('attr-ok', 0)
+    const down = target('attr-down', 0, { host: '127.0.0.1', port: await unusedLoopbackPort() })
+    await device('attr-ok', 'config\n')
+    const config = { commands: [`cat ${dir}/{{ target.name }}.conf`], repository: repo, pathTemplate: '{target.name}.txt', backupTimeAttribute: 'lastBackupAt' }
+    const before = Date.now()
+    const first = await backup(config, [ok, down])
+    expect(first.report(down)).toMatchObject({ status: 'FAILED' })
+    expect(first.report(ok)).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
+    expect(first.attributes.map((a) => a.id)).toEqual([ok.id])
+    const at = first.attributes[0]!.attributes.lastBackupAt as string
+    expect(Object.keys(first.attributes[0]!.attributes)).toEqual(['lastBackupAt'])
+    expect(at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(Date.parse(at)).toBeGreaterThanOrEqual(before)
+
+    const unchanged = await backup(config, [ok])
+    expect(unchanged.result.commit).toBeNull()
+    expect(unchanged.attributes).toEqual([{ id: ok.id, attributes: { lastBackupAt: expect.any(String) } }])
+
+    // Storing failed: nobody gets the attribute.
+    const broken = await backup({ ...config, repository: join(dir, 'missing.git') }, [ok])
+    expect(broken.report(ok)).toMatchObject({ status: 'FAILED' })
+    expect(broken.attributes).toEqual([])
+    // Without the option nothing is set.
+    expect((await backup({ ...config, backupTimeAttribute: undefined }, [ok])).attributes).toEqual([])
+  })
+
+  it('pushes over ssh:// with the private key from a SECRET parameter', async () => {
+    // A bare repository the test user owns: git-receive-pack runs as that user over ssh.
+    const repo = await bareRepo('over-ssh')
+    await run('chown', ['-R', `${sshd.user}:${sshd.user}`, repo])
+    const t = target('ssh-r1', 0)
+    await device('ssh-r1', 'hostname ssh-r1\n')
+    const config = {
+      commands: [`cat ${dir}/{{ target.name }}.conf`],
+      repository: `ssh://${sshd.user}@${sshd.hosts[0]}:${sshd.port}${repo}`,
+      repositoryKeyParameter: 'deployKey',
+      pathTemplate: '{target.name}.txt',
+      backupTimeAttribute: 'lastBackupAt',
+    }
+    const r = await backup(config, [t], undefined, { deployKey: sshd.privateKey })
+    expect(r.report(t), r.log.join('\n')).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
+    expect(r.result.commit).toMatch(/^[0-9a-f]{40}$/)
+    expect((await git(repo, 'log', '--format=%H|%s', 'main')).trim()).toBe(`${r.result.commit}|Config backup: 1 targets, 1 changed, 0 failed (run run-42)`)
+    expect(await git(repo, 'show', 'main:ssh-r1.txt')).toBe('hostname ssh-r1\n')
+    expect(r.attributes.map((a) => a.id)).toEqual([t.id])
+    // The key never reaches the log.
+    const keyBody = sshd.privateKey.split('\n')[1]!
+    expect(r.log.join('\n')).not.toContain(keyBody)
+
+    // A second run clones over ssh too and finds nothing changed.
+    const again = await backup(config, [t], undefined, { deployKey: sshd.privateKey })
+    expect(again.report(t)).toMatchObject({ status: 'SUCCEEDED', result: { changed: false } })
+    expect((await git(repo, 'rev-list', '--count', 'main')).trim()).toBe('1')
+
+    // A key the server does not accept: the store fails, the error names the repository, nothing is set.
+    const { stdout: otherKey } = await run('sh', ['-c', `d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f $d/k && cat $d/k && rm -rf $d`])
+    await device('ssh-r1', 'hostname ssh-r1\nchanged\n')
+    const denied = await backup(config, [t], undefined, { deployKey: otherKey })
+    expect(denied.report(t)).toMatchObject({ status: 'FAILED' })
+    expect(denied.report(t).error).toMatch(/could not store the backup in ssh:\/\/.*Permission denied/)
+    expect(denied.attributes).toEqual([])
+    expect((await git(repo, 'rev-list', '--count', 'main')).trim()).toBe('1')
+  })
+
+  it('an ssh remote without its key parameter value fails every target before any login', async () => {
+    const t1 = target('nokey-1', 0)
+    const t2 = target('nokey-2', 1)
+    const config = { commands: ['true'], repository: `ssh://${sshd.user}@${sshd.hosts[0]}:${sshd.port}/tmp/x.git`, repositoryKeyParameter: 'deployKey' }
+    const missing = await backup(config, [t1, t2])
+    for (const t of [t1, t2]) expect(missing.report(t)).toMatchObject({ status: 'FAILED', retryable: false, error: expect.stringMatching(/template parameter "deployKey" \(repositoryKeyParameter\) is missing or empty/) })
+    expect(missing.log.some((l) => l.includes('connected'))).toBe(false)
+    expect(missing.result).toMatchObject({ commit: null, failed: 2 })
+    const notAKey = await backup(config, [t1], undefined, { deployKey: 'hunter2' })
+    expect(notAKey.report(t1).error).toMatch(/does not hold a private key/)
+    expect(notAKey.report(t1).error).not.toContain('hunter2')
   })
 
   it('cancel before the commit pushes nothing', async () => {

@@ -9,7 +9,8 @@
  * concurrent update is retried on a fresh clone). A cancel before the push leaves the remote untouched.
  */
 import { z } from 'zod'
-import { GitError, withGitWorkdir, type FileChange } from '../../git/workdir.ts'
+import { remoteKind } from '../../git/remote.ts'
+import { GitError, withGitWorkdir, type FileChange, type GitRemote } from '../../git/workdir.ts'
 import { createLineSplitter } from '../../logs/line-splitter.ts'
 import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
@@ -48,10 +49,42 @@ const configSchema = z
     repository: z
       .string()
       .trim()
-      .refine((v) => v.startsWith('/') || v.startsWith('file:///'), {
-        message: 'must be an absolute path or a file:/// URL of a Git repository (ssh and https remotes are not supported yet)',
+      .superRefine((v, issues) => {
+        const kind = remoteKind(v)
+        if (kind === 'https') {
+          issues.addIssue({
+            code: 'custom',
+            message: 'https remotes are not supported: use an ssh remote (ssh://user@host/path.git or user@host:path.git) with repositoryKeyParameter, or a local path',
+          })
+        } else if (kind === 'unsupported') {
+          issues.addIssue({
+            code: 'custom',
+            message: 'must be an absolute path, a file:/// URL, ssh://user@host[:port]/path or user@host:path (no spaces, no password in the URL)',
+          })
+        }
       })
-      .describe('The Git repository to push to: an absolute path or file:/// URL of a (bare) repository on the worker host.'),
+      .describe(
+        'The Git repository to push to: an absolute path or file:/// URL of a (bare) repository on the worker host, or an SSH remote ' +
+          '(`ssh://user@host:port/path/repo.git` or `user@host:path/repo.git`) authenticated with the key in `repositoryKeyParameter`.',
+      ),
+    repositoryKeyParameter: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a template parameter')
+      .optional()
+      .describe(
+        'For an SSH repository: the name of a SECRET template parameter whose value is the private key (OpenSSH or PEM, without passphrase) ' +
+          'that may push to the repository. Required for an SSH repository, not allowed otherwise.',
+      ),
+    backupTimeAttribute: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'must be an attribute name (letters, digits, _ and -, starting with a letter or _)')
+      .optional()
+      .describe(
+        'When set (e.g. `lastBackupAt`), every target whose backup was stored (changed or unchanged) gets this attribute set to the ' +
+          'time of the backup (ISO 8601, UTC). Failed targets keep their previous value.',
+      ),
     branch: z
       .string()
       .trim()
@@ -94,6 +127,12 @@ const configSchema = z
   })
   .strict()
   .superRefine((config, issues) => {
+    const ssh = remoteKind(config.repository) === 'ssh'
+    if (ssh && !config.repositoryKeyParameter) {
+      issues.addIssue({ code: 'custom', path: ['repositoryKeyParameter'], message: 'an ssh repository needs the name of the SECRET template parameter holding the private key' })
+    } else if (!ssh && config.repositoryKeyParameter && remoteKind(config.repository) === 'local') {
+      issues.addIssue({ code: 'custom', path: ['repositoryKeyParameter'], message: 'only used with an ssh repository: remove it for a local repository' })
+    }
     checkVariables(config.pathTemplate, PATH_ROOTS, ['pathTemplate'], issues)
     checkVariables(config.messageTemplate, MESSAGE_ROOTS, ['messageTemplate'], issues)
     config.commands.forEach((c, i) => {
@@ -141,6 +180,20 @@ export const configBackupExecutor: JobExecutor<typeof configSchema> = {
       ctx.log.system(error, { level: 'ERROR', runTargetId: target.id })
       ctx.targetFinished(target.id, { status: 'FAILED', error, retryable })
     }
+    const base = { repository: ctx.config.repository, branch: ctx.config.branch }
+    // A missing key fails the run before any target is contacted: there would be nowhere to store the result.
+    let remote: GitRemote
+    try {
+      remote = gitRemote(ctx)
+    } catch (err) {
+      const error = coerceError(err).message
+      ctx.log.system(error, { level: 'ERROR' })
+      for (const target of ctx.targets) {
+        ctx.targetStarted(target.id)
+        ctx.targetFinished(target.id, { status: 'FAILED', error, retryable: false })
+      }
+      return { result: { ...base, commit: null, changed: 0, unchanged: 0, failed: ctx.targets.length } }
+    }
     // Plan every file first: a template mistake or two targets writing the same file fail before any login.
     const owners = new Map<string, string>()
     const planned: Array<{ target: RunTargetHandle; files: PlannedFile[] }> = []
@@ -183,7 +236,6 @@ export const configBackupExecutor: JobExecutor<typeof configSchema> = {
       const changed = [...summaries.values()].filter((s) => s.changed).length
       return { changed, unchanged: summaries.size - changed, failed: failed.size }
     }
-    const base = { repository: ctx.config.repository, branch: ctx.config.branch }
     if (ctx.signal.aborted) {
       for (const f of fetched) ctx.targetFinished(f.target.id, abortReport(ctx.signal))
       return { result: { ...base, commit: null, changed: 0, unchanged: 0, failed: failed.size } }
@@ -194,7 +246,8 @@ export const configBackupExecutor: JobExecutor<typeof configSchema> = {
     }
 
     try {
-      const { commit, summaries } = await store(ctx, fetched, failed)
+      const { commit, summaries } = await store(ctx, remote, fetched, failed)
+      await recordBackupTime(ctx, fetched)
       for (const f of fetched) {
         const s = summaries.get(f.target.id)!
         const diffSummary = `+${s.added} -${s.deleted}`
@@ -222,11 +275,11 @@ export const configBackupExecutor: JobExecutor<typeof configSchema> = {
 }
 
 /** Writes, compares, commits and pushes; retried on a fresh clone when a concurrent push got there first. */
-async function store(ctx: Context, fetched: Fetched[], failed: Map<string, string>): Promise<{ commit: string | null; summaries: Map<string, TargetSummary> }> {
+async function store(ctx: Context, remote: GitRemote, fetched: Fetched[], failed: Map<string, string>): Promise<{ commit: string | null; summaries: Map<string, TargetSummary> }> {
   const { repository, branch } = ctx.config
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withGitWorkdir({ url: repository, branch }, ctx.signal, async (wd) => {
+      return await withGitWorkdir(remote, ctx.signal, async (wd) => {
         ctx.log.system(`checked out ${wd.branchExisted ? `branch ${branch}` : `new branch ${branch}`} of ${repository}`)
         for (const f of fetched) for (const file of f.files) await wd.writeFile(file.path, file.content)
         await wd.stage(fetched.flatMap((f) => f.files.map((x) => x.path)))
@@ -254,6 +307,41 @@ async function store(ctx: Context, fetched: Fetched[], failed: Map<string, strin
       throw err
     }
   }
+}
+
+/**
+ * The remote to store into. For an SSH repository the private key comes from the SECRET template parameter
+ * named by `repositoryKeyParameter` (in clear in ctx.parameters; never logged, never put in an error).
+ */
+function gitRemote(ctx: Context): GitRemote {
+  const { repository, branch, repositoryKeyParameter, connectTimeoutSeconds } = ctx.config
+  if (remoteKind(repository) !== 'ssh') return { url: repository, branch }
+  const source = `template parameter "${repositoryKeyParameter ?? ''}" (repositoryKeyParameter)`
+  if (!repositoryKeyParameter) throw new Error(`${repository} is an ssh remote: repositoryKeyParameter must name the parameter holding its private key`)
+  const value = ctx.parameters[repositoryKeyParameter]
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new Error(`${source} is missing or empty: it must hold the private key that may push to ${repository}`)
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(value)) {
+    throw new Error(`${source} does not hold a private key (expected "-----BEGIN … PRIVATE KEY-----")`)
+  }
+  return { url: repository, branch, sshPrivateKey: value, connectTimeoutSeconds }
+}
+
+/** Sets `backupTimeAttribute` on every target whose backup is now in the repository (changed or unchanged). */
+async function recordBackupTime(ctx: Context, stored: Fetched[]): Promise<void> {
+  const attribute = ctx.config.backupTimeAttribute
+  if (!attribute) return
+  const at = new Date().toISOString()
+  for (const f of stored) {
+    try {
+      await ctx.setTargetAttributes(f.target.id, { [attribute]: at })
+    } catch (err) {
+      // The backup itself is stored: a failed attribute update is worth a warning, not a failed target.
+      ctx.log.system(`could not set attribute ${attribute}: ${coerceError(err).message}`, { level: 'WARNING', runTargetId: f.target.id })
+    }
+  }
+  ctx.log.system(`attribute ${attribute} set to ${at} on ${stored.length} target(s)`)
 }
 
 function summarise(changes: Array<FileChange | undefined>): TargetSummary {
