@@ -8,6 +8,7 @@ import type { JobExecutor } from './types.ts'
 import { commandExecutor } from './command.ts'
 import { httpExecutor } from './http.ts'
 import { scriptExecutor } from './script.ts'
+import { fileTransferExecutor } from './file-transfer.ts'
 import { configBackupExecutor } from './config-backup.ts'
 import { noopExecutor } from './noop.ts'
 import { prefixScanExecutor } from './prefix-scan.ts'
@@ -51,5 +52,5 @@ export class ExecutorRegistry {
 }
 
 export function createDefaultRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, httpExecutor as JobExecutor, prefixScanExecutor as JobExecutor, ansiblePlaybookExecutor as JobExecutor])
+  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, fileTransferExecutor as JobExecutor, httpExecutor as JobExecutor, prefixScanExecutor as JobExecutor, ansiblePlaybookExecutor as JobExecutor])
 }
