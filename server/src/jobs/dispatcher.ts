@@ -16,6 +16,7 @@ import type { PgListener } from '../pubsub/pg-listener.ts'
 import { CHANNELS } from '../pubsub/channels.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
+import { retryTransient } from '../db/transient.ts'
 import type { Semaphore } from '../util/semaphore.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { AbortReason, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './executors/types.ts'
@@ -156,7 +157,9 @@ export class Dispatcher {
   async execute(runId: string, onClaimed: () => void = () => {}): Promise<void> {
     let claimed: store.ClaimedRun | null
     try {
-      claimed = (await store.claimRun(this.#d.pool, runId, this.#d.workerId)).claimed
+      // A message whose claim fails is not delivered again (retries belong to the run), so a lost
+      // connection must not drop it: retry until the database answers.
+      claimed = (await retryTransient(() => store.claimRun(this.#d.pool, runId, this.#d.workerId), { logger: this.#d.logger, what: 'claiming a run', attempts: Infinity })).claimed
     } catch (e) {
       this.#d.logger.error('claim failed', { runId, error: coerceError(e).message })
       throw e
@@ -220,6 +223,8 @@ export class Dispatcher {
       const targetById = new Map(targets.map((t) => [t.id, t]))
       const finished = new Set<string>()
       const lastWrite = new Map<string, Promise<unknown>>()
+      // A lost connection must not lose a target's result (the run would end FAILED for nothing).
+      const durable = <T,>(what: string, fn: () => Promise<T>) => retryTransient(fn, { logger: log, what, attempts: 8 })
       const chain = (id: string, write: () => Promise<unknown>) => {
         const next = (lastWrite.get(id) ?? Promise.resolve()).catch(() => {}).then(write)
         lastWrite.set(id, next)
@@ -240,14 +245,14 @@ export class Dispatcher {
         // "started" (which would leave it RUNNING).
         targetStarted: (id) => {
           if (!targetById.has(id)) return
-          writes.push(chain(id, () => store.markTargetStarted(pool, id, run.attempt).then(() => this.#notifier.touch(run.id))))
+          writes.push(chain(id, () => durable('recording a target start', () => store.markTargetStarted(pool, id, run.attempt)).then(() => this.#notifier.touch(run.id))))
         },
         targetFinished: (id, report: TargetReport) => {
           if (finished.has(id) || !targetById.has(id)) return
           finished.add(id)
           writes.push(
             chain(id, () =>
-              store
+              durable('recording a target result', () => store
                 .markTargetFinished(pool, id, {
                   status: report.status,
                   exitCode: report.exitCode ?? null,
@@ -256,7 +261,7 @@ export class Dispatcher {
                   outputTail: report.outputTail ?? '',
                   result: report.result,
                 })
-                .then(() => store.refreshProgress(pool, run.id))
+                .then(() => store.refreshProgress(pool, run.id)))
                 .then(() => this.#notifier.touch(run.id)),
             ),
           )
@@ -284,7 +289,9 @@ export class Dispatcher {
     // run end can read its complete log and results.
     await Promise.allSettled(writes)
     await logs.flush()
-    await this.#settle(run, spec, fence, controller.signal, outcome, crash, mask)
+    // The final status must land: retried for as long as this process lives (if it dies, the reaper
+    // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
+    await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask), { logger: log, what: 'settling the run', attempts: Infinity })
   }
 
   async #settle(

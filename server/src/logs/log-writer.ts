@@ -14,6 +14,7 @@
  */
 import pg from 'pg'
 import { CHANNELS, encodeLogAppended } from '../pubsub/channels.ts'
+import { isTransient } from '../db/transient.ts'
 import type { LogLevel } from '../jobs/executors/types.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
@@ -50,14 +51,6 @@ function cleanText(text: string): string {
   return t.length > MAX_LINE_CHARS ? t.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : t
 }
 
-/** Connection-level failures, which end when the database is reachable again; not bad data. */
-function isTransient(e: unknown): boolean {
-  if (!(e instanceof pg.DatabaseError)) return true // socket errors, "Connection terminated", timeouts
-  const code = e.code ?? ''
-  // 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown, restart),
-  // 40 transaction rollback (deadlock, serialization), 55P03 lock not available.
-  return /^(08|53|57|40)/.test(code) || code === '55P03'
-}
 
 const INSERT_SQL = `
 WITH reserved AS (
