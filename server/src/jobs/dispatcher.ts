@@ -155,6 +155,7 @@ export class Dispatcher {
    * fails (the run then stays QUEUED). `onClaimed` runs once the run is (or is not) claimed.
    */
   async execute(runId: string, onClaimed: () => void = () => {}): Promise<void> {
+    if (this.#active.has(runId)) return onClaimed() // a duplicate message for a run already executing here
     let claimed: store.ClaimedRun | null
     try {
       // A message whose claim fails is not delivered again (retries belong to the run), so a lost

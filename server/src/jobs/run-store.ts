@@ -29,12 +29,31 @@ export interface RunFence {
   attempt: number
 }
 
+const CLAIM_COLUMNS = 'id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key'
+
+/** A job_run row (CLAIM_COLUMNS) as the dispatcher's ClaimedRun. */
+function toClaimed(r: Record<string, any>): ClaimedRun {
+  return {
+    id: r.id,
+    number: r.number,
+    templateName: r.template_name,
+    jobType: r.job_type,
+    spec: r.spec,
+    parameters: r.parameters ?? {},
+    secretParameters: r.secret_parameters,
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    cancelRequestedAt: r.cancel_requested_at,
+    concurrencyKey: r.concurrency_key,
+  }
+}
+
 const CLAIM_SQL = `
   WITH claimed AS (
     UPDATE job_run SET status = 'RUNNING', attempt = attempt + 1, started_at = COALESCE(started_at, now()),
            heartbeat_at = now(), worker_id = $2, updated_at = now(), waiting_since = NULL
      WHERE id = $1 AND status = 'QUEUED'
-     RETURNING id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key
+     RETURNING ${CLAIM_COLUMNS}
   )
   SELECT claimed.*, pg_notify('${CHANNELS.run}', claimed.id::text) FROM claimed`
 
@@ -54,11 +73,18 @@ export async function claimRun(pool: pg.Pool, runId: string, workerId: string): 
   const client = await pool.connect()
   try {
     await client.query('BEGIN')
-    const { rows: found } = await client.query<{ status: string; concurrency_key: string | null; max_concurrent: number | null }>(
-      'SELECT status, concurrency_key, max_concurrent FROM job_run WHERE id = $1',
+    const { rows: found } = await client.query<{ status: string; concurrency_key: string | null; max_concurrent: number | null; worker_id: string | null }>(
+      'SELECT status, concurrency_key, max_concurrent, worker_id FROM job_run WHERE id = $1',
       [runId],
     )
     const run = found[0]
+    if (run?.status === 'RUNNING' && run.worker_id === workerId) {
+      // Already ours: an earlier attempt of this claim committed but its answer was lost with the
+      // connection. (The dispatcher never claims a run it is executing, so this is that case.)
+      const { rows } = await client.query(`SELECT ${CLAIM_COLUMNS} FROM job_run WHERE id = $1`, [runId])
+      await client.query('COMMIT')
+      return { claimed: toClaimed(rows[0]) }
+    }
     if (!run || run.status !== 'QUEUED') {
       await client.query('ROLLBACK')
       return { claimed: null, waiting: false }
@@ -74,23 +100,7 @@ export async function claimRun(pool: pg.Pool, runId: string, workerId: string): 
     }
     const { rows } = await client.query(CLAIM_SQL, [runId, workerId])
     await client.query('COMMIT')
-    const r = rows[0]
-    if (!r) return { claimed: null, waiting: false }
-    return {
-      claimed: {
-        id: r.id,
-        number: r.number,
-        templateName: r.template_name,
-        jobType: r.job_type,
-        spec: r.spec,
-        parameters: r.parameters ?? {},
-        secretParameters: r.secret_parameters,
-        attempt: r.attempt,
-        maxAttempts: r.max_attempts,
-        cancelRequestedAt: r.cancel_requested_at,
-        concurrencyKey: r.concurrency_key,
-      },
-    }
+    return rows[0] ? { claimed: toClaimed(rows[0]) } : { claimed: null, waiting: false }
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {})
     throw e
