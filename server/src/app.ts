@@ -99,7 +99,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
 
     const registry = options.registry ?? createDefaultRegistry()
     const users = new UsersService(db.prisma, config.sessionTtlHours)
-    const runs = new RunsService(db.prisma, registry, box, queue, logs)
+    const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const services: Services = {
       users,

@@ -10,10 +10,9 @@ import { createLineSplitter } from '../../logs/line-splitter.ts'
 import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { renderTemplate, shellQuote, TemplateError } from '../../util/template.ts'
 import type { ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
-import { abortReport, OutputTail, recordHostKey } from './target-support.ts'
+import { abortReport, OutputTail, recordHostKey, forEachTarget } from './target-support.ts'
 
 const configSchema = z.object({
   commands: z
@@ -59,26 +58,9 @@ export const commandExecutor: JobExecutor<typeof configSchema> = {
   configSchema,
   usesTargets: true,
   async execute(ctx) {
-    const slots = new Semaphore(Math.max(1, Math.floor(ctx.maxParallelTargets)))
-    await Promise.all(ctx.targets.map((target) => runInSlot(ctx, slots, target)))
+    await forEachTarget(ctx, (target, finish) => runTarget(ctx, target, finish))
     return {}
   },
-}
-
-async function runInSlot(ctx: Context, slots: Semaphore, target: RunTargetHandle): Promise<void> {
-  let reported = false
-  const finish = (report: TargetReport) => {
-    if (reported) return
-    reported = true
-    ctx.targetFinished(target.id, report)
-  }
-  try {
-    await slots.use(() => runTarget(ctx, target, finish), ctx.signal)
-  } catch (err) {
-    // The slot wait rejects only on abort: a target that never started ends like the ones in flight.
-    if (ctx.signal.aborted) finish(abortReport(ctx.signal))
-    else finish({ status: 'FAILED', error: coerceError(err).message, retryable: false })
-  }
 }
 
 async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report: TargetReport) => void): Promise<void> {

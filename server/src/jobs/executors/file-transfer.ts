@@ -21,9 +21,8 @@ import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/c
 import { SftpError, withSftp, type SftpClient } from '../../ssh/sftp.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
-import { abortReport, recordHostKey, type TargetLog } from './target-support.ts'
+import { abortReport, recordHostKey, type TargetLog, forEachTarget } from './target-support.ts'
 import type { ExecutionContext, JobExecutor, RunTargetHandle, TargetReport } from './types.ts'
 
 const MAX_UPLOAD_BYTES = 4 * 1024 * 1024
@@ -133,25 +132,9 @@ export const fileTransferExecutor: JobExecutor<typeof configSchema> = {
   configSchema,
   usesTargets: true,
   async execute(ctx) {
-    const slots = new Semaphore(Math.max(1, Math.floor(ctx.maxParallelTargets)))
-    await Promise.all(ctx.targets.map((target) => runInSlot(ctx, slots, target)))
+    await forEachTarget(ctx, (target, finish) => runTarget(ctx, target, finish))
     return {}
   },
-}
-
-async function runInSlot(ctx: Context, slots: Semaphore, target: RunTargetHandle): Promise<void> {
-  let reported = false
-  const finish = (report: TargetReport) => {
-    if (reported) return
-    reported = true
-    ctx.targetFinished(target.id, report)
-  }
-  try {
-    await slots.use(() => runTarget(ctx, target, finish), ctx.signal)
-  } catch (err) {
-    if (ctx.signal.aborted) finish(abortReport(ctx.signal))
-    else finish({ status: 'FAILED', error: coerceError(err).message, retryable: false })
-  }
 }
 
 function sha256(data: Buffer): string {

@@ -14,10 +14,9 @@ import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/c
 import { withSftp } from '../../ssh/sftp.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
 import type { ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
-import { abortReport, OutputTail, recordHostKey } from './target-support.ts'
+import { abortReport, OutputTail, recordHostKey, forEachTarget } from './target-support.ts'
 
 const INTERPRETERS = ['sh', 'bash', 'python3', 'custom'] as const
 
@@ -80,8 +79,7 @@ export const scriptExecutor: JobExecutor<typeof configSchema> = {
   configSchema,
   usesTargets: true,
   async execute(ctx) {
-    const slots = new Semaphore(Math.max(1, Math.floor(ctx.maxParallelTargets)))
-    await Promise.all(ctx.targets.map((target) => runInSlot(ctx, slots, target)))
+    await forEachTarget(ctx, (target, finish) => runTarget(ctx, target, finish))
     return {}
   },
 }
@@ -93,21 +91,6 @@ export const scriptExecutor: JobExecutor<typeof configSchema> = {
 const WRAPPER = `d=$1; shift; trap 'rm -rf -- "$d"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; "$@"`
 /** Budget for the cleanup exec after the run; it must fit in the session's grace period after an abort. */
 const CLEANUP_TIMEOUT_MS = 3_000
-
-async function runInSlot(ctx: Context, slots: Semaphore, target: RunTargetHandle): Promise<void> {
-  let reported = false
-  const finish = (report: TargetReport) => {
-    if (reported) return
-    reported = true
-    ctx.targetFinished(target.id, report)
-  }
-  try {
-    await slots.use(() => runTarget(ctx, target, finish), ctx.signal)
-  } catch (err) {
-    if (ctx.signal.aborted) finish(abortReport(ctx.signal))
-    else finish({ status: 'FAILED', error: coerceError(err).message, retryable: false })
-  }
-}
 
 async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report: TargetReport) => void): Promise<void> {
   ctx.targetStarted(target.id)

@@ -4,6 +4,7 @@
  */
 import type { HostKey } from '../../ssh/connection.ts'
 import { coerceError } from '../../util/errors.ts'
+import { Semaphore } from '../../util/semaphore.ts'
 import type { AbortReason, ExecutionContext, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
 
 export type TargetLog = (text: string, level?: LogLevel) => void
@@ -47,4 +48,33 @@ export class OutputTail {
   text(): string {
     return this.#lines.join('\n')
   }
+}
+
+/**
+ * Runs `runTarget` for every target, at most `maxParallelTargets` at once. Each target is reported
+ * exactly once: `finish` ignores repeats, and a target still waiting for a slot when the run is aborted
+ * ends like the ones in flight (CANCELLED / TIMED_OUT).
+ */
+export async function forEachTarget<C>(
+  ctx: ExecutionContext<C>,
+  runTarget: (target: RunTargetHandle, finish: (report: TargetReport) => void) => Promise<void>,
+): Promise<void> {
+  const slots = new Semaphore(Math.max(1, Math.floor(ctx.maxParallelTargets)))
+  await Promise.all(
+    ctx.targets.map(async (target) => {
+      let reported = false
+      const finish = (report: TargetReport) => {
+        if (reported) return
+        reported = true
+        ctx.targetFinished(target.id, report)
+      }
+      try {
+        await slots.use(() => runTarget(target, finish), ctx.signal)
+      } catch (err) {
+        // The slot wait rejects only on abort; anything else is a bug in runTarget, reported as such.
+        if (ctx.signal.aborted) finish(abortReport(ctx.signal))
+        else finish({ status: 'FAILED', error: coerceError(err).message, retryable: false })
+      }
+    }),
+  )
 }

@@ -6,7 +6,7 @@ import type { JobRun, JobTemplate, Prisma, PrismaClient } from '../../generated/
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import type { RunQueue } from '../../jobs/run-queue.ts'
-import { appendLinesInTransaction, type LogWriter } from '../../logs/log-writer.ts'
+import { appendLinesInTransaction } from '../../logs/log-writer.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, type Actor } from '../actor.ts'
@@ -60,7 +60,6 @@ export class RunsService {
     private readonly registry: ExecutorRegistry,
     private readonly box: SecretBox,
     private readonly queue: RunQueue,
-    private readonly logs: LogWriter,
   ) {}
 
   async trigger(actor: Actor | null, input: TriggerInput, trigger?: RunTrigger, extra: { scheduleId?: string } = {}): Promise<JobRun> {
