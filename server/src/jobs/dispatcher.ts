@@ -57,6 +57,7 @@ export class Dispatcher {
   #loop: Promise<void> = Promise.resolve()
   #wakeUp: (() => void) | null = null
   #wakePending = false
+  readonly #claiming = new Set<string>()
   /** Messages fetched whose run is not yet claimed (they count against capacity). */
   #starting = 0
 
@@ -155,7 +156,11 @@ export class Dispatcher {
    * fails (the run then stays QUEUED). `onClaimed` runs once the run is (or is not) claimed.
    */
   async execute(runId: string, onClaimed: () => void = () => {}): Promise<void> {
-    if (this.#active.has(runId)) return onClaimed() // a duplicate message for a run already executing here
+    // A duplicate message for a run this process is claiming or executing. Checked and marked in one
+    // synchronous step, because a claim that finds the run RUNNING under this worker takes it as its
+    // own (a retry after a lost acknowledgement) — two local claims in flight would both get it.
+    if (this.#active.has(runId) || this.#claiming.has(runId)) return onClaimed()
+    this.#claiming.add(runId)
     let claimed: store.ClaimedRun | null
     try {
       // A message whose claim fails is not delivered again (retries belong to the run), so a lost
@@ -165,6 +170,8 @@ export class Dispatcher {
       this.#d.logger.error('claim failed', { runId, error: coerceError(e).message })
       throw e
     } finally {
+      // From here to #active.set below nothing awaits, so no other claim can slip in between.
+      this.#claiming.delete(runId)
       onClaimed()
     }
     if (!claimed) return
