@@ -103,7 +103,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const services: Services = {
       users,
-      credentials: new CredentialsService(db.prisma, box),
+      credentials: new CredentialsService(db.prisma, box, registry),
       targets: new TargetsService(db.prisma),
       inventories: new InventoriesService(db.prisma),
       templates: new TemplatesService(db.prisma, registry),

@@ -82,11 +82,11 @@ describe('withGitWorkdir', () => {
         server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
       })
     })
-    const refused = await withGitWorkdir({ url: `ssh://git@127.0.0.1:${port}/r.git`, branch: 'main', sshPrivateKey: 'not used' }, signal, async () => null).catch((e: unknown) => e)
+    const refused = await withGitWorkdir({ url: `ssh://git@127.0.0.1:${port}/r.git`, branch: 'main', auth: { kind: 'ssh-key', privateKey: 'not used' } }, signal, async () => null).catch((e: unknown) => e)
     expect(refused).toBeInstanceOf(GitError)
     expect((refused as GitError).message).toMatch(/Connection refused|Could not read from remote repository/)
-    const local = await withGitWorkdir({ url: await bare('k.git'), branch: 'main', sshPrivateKey: 'x' }, signal, async () => null).catch((e: unknown) => e)
-    expect((local as GitError).message).toMatch(/only used with an ssh remote/)
+    const local = await withGitWorkdir({ url: await bare('k.git'), branch: 'main', auth: { kind: 'ssh-key', privateKey: 'x' } }, signal, async () => null).catch((e: unknown) => e)
+    expect((local as GitError).message).toMatch(/a local repository takes no credential/)
   })
 
   it('a missing repository fails with kind "not_found"; an aborted signal stops git', async () => {

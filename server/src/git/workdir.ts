@@ -3,25 +3,35 @@
  * creates it in a fresh temp directory (mode 0700, its own HOME), checks the branch out (or starts it when
  * the remote does not have it yet), hands `fn` the working copy, and always removes the directory.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { GitError, runGit } from './git.ts'
-import { normalisePrivateKey, remoteKind, sshCommand } from './remote.ts'
+import { knownHostsLines, normalisePrivateKey, remoteKind, sshCommand, sshEndpoint } from './remote.ts'
 
 export interface GitRemote {
-  /** An absolute path or file:// URL of a (usually bare) repository, or an SSH remote (see remote.ts). */
+  /** An absolute path or file:// URL of a (usually bare) repository, an SSH or an HTTPS remote (see remote.ts). */
   url: string
   branch: string
+  /** How to authenticate to an SSH or HTTPS remote; nothing for a local repository. */
+  auth?: GitRemoteAuth
   /**
-   * For an SSH remote: the private key text (OpenSSH or PEM, without passphrase). Written to a 0600 file
-   * inside the private temp directory for the time of the operation; host keys are accepted on first
-   * contact into a known_hosts file in that same directory.
+   * For an SSH remote: the server's public keys (`ssh-ed25519 AAAA…`). When given, only they are accepted;
+   * otherwise the key is accepted on first contact (a fresh known_hosts per operation) and reported
+   * through `onHostKey`, so it can be pinned.
    */
-  sshPrivateKey?: string
-  /** ssh ConnectTimeout for an SSH remote (default 30 s). */
+  hostKeys?: readonly string[]
+  /** For an HTTPS remote: PEM certificate(s) of the CA to trust instead of the system's (a private CA, a self-signed server). */
+  caCertificate?: string
+  /** Connect timeout (ssh ConnectTimeout; for https, the time a transfer may stall) in seconds; default 30. */
   connectTimeoutSeconds?: number
 }
+
+export type GitRemoteAuth =
+  /** SSH remote: a private key (OpenSSH or PEM), its passphrase if encrypted, the user when the URL names none. */
+  | { kind: 'ssh-key'; privateKey: string; passphrase?: string; user?: string }
+  /** HTTPS remote: user name and password or access token, answered to git's prompts through GIT_ASKPASS. */
+  | { kind: 'password'; username: string; password: string }
 
 export interface GitIdentity {
   name: string
@@ -34,28 +44,113 @@ export interface FileChange {
   deleted: number | null
 }
 
-export async function withGitWorkdir<T>(remote: GitRemote, signal: AbortSignal, fn: (workdir: GitWorkdir) => Promise<T>): Promise<T> {
+/**
+ * Everything secret lives in the private directory (0700) for the duration of the operation: the key file,
+ * the askpass script (it only echoes environment variables: the secrets themselves are never written to
+ * it) and known_hosts. Secrets reach git and ssh only through the child's environment.
+ */
+export async function withGitWorkdir<T>(remote: GitRemote, signal: AbortSignal, fn: (workdir: GitWorkdir) => Promise<T>, hooks: { onHostKey?: (key: string) => void } = {}): Promise<T> {
   const base = await mkdtemp(join(tmpdir(), 'switchyard-git-'))
   try {
     const home = join(base, 'home')
     const dir = join(base, 'repo')
+    const secrets = join(base, 'auth')
     await mkdir(home, { mode: 0o700 })
     await mkdir(dir, { mode: 0o700 })
-    const env: Record<string, string> = {}
-    if (remote.sshPrivateKey !== undefined) {
-      if (remoteKind(remote.url) !== 'ssh') throw new GitError('failed', 'a private key is only used with an ssh remote')
-      const sshDir = join(base, 'ssh')
-      await mkdir(sshDir, { mode: 0o700 })
-      const keyFile = join(sshDir, 'key')
-      await writeFile(keyFile, normalisePrivateKey(remote.sshPrivateKey), { mode: 0o600 })
-      env.GIT_SSH_COMMAND = sshCommand(keyFile, join(sshDir, 'known_hosts'), remote.connectTimeoutSeconds)
-    }
+    await mkdir(secrets, { mode: 0o700 })
+    const env = await remoteEnvironment(remote, secrets)
     const workdir = new GitWorkdir(dir, home, remote, signal, env)
-    await workdir.checkout()
-    return await fn(workdir)
+    try {
+      await workdir.checkout()
+      return await fn(workdir)
+    } finally {
+      if (remoteKind(remote.url) === 'ssh' && !remote.hostKeys?.length && hooks.onHostKey) {
+        for (const key of await acceptedHostKeys(join(secrets, 'known_hosts'))) hooks.onHostKey(key)
+      }
+    }
   } finally {
     await rm(base, { recursive: true, force: true })
   }
+}
+
+const ASKPASS_SCRIPT = `#!/bin/sh
+# Answers git's and ssh's questions from the environment; anything else is refused.
+case "$1" in
+  Username*) printf '%s\\n' "$SWITCHYARD_GIT_USERNAME" ;;
+  Password*) printf '%s\\n' "$SWITCHYARD_GIT_PASSWORD" ;;
+  *passphrase*) printf '%s\\n' "$SWITCHYARD_SSH_PASSPHRASE" ;;
+  *) exit 1 ;;
+esac
+`
+
+/** The environment that points git at the remote's credentials, CA and host keys (files inside `dir`). */
+async function remoteEnvironment(remote: GitRemote, dir: string): Promise<Record<string, string>> {
+  const kind = remoteKind(remote.url)
+  const auth = remote.auth
+  if (auth && kind === 'local') throw new GitError('failed', 'a local repository takes no credential')
+  if (auth?.kind === 'ssh-key' && kind !== 'ssh') throw new GitError('failed', 'a private key is only used with an ssh remote')
+  if (auth?.kind === 'password' && kind !== 'https') throw new GitError('failed', 'a user name and password are only used with an https remote')
+  if (remote.caCertificate && kind !== 'https') throw new GitError('failed', 'a CA certificate is only used with an https remote')
+  const env: Record<string, string> = {}
+  const askpass = async () => {
+    const file = join(dir, 'askpass')
+    await writeFile(file, ASKPASS_SCRIPT, { mode: 0o700 })
+    return file
+  }
+  const timeout = Math.max(1, Math.floor(remote.connectTimeoutSeconds ?? 30))
+  if (kind === 'ssh') {
+    if (auth?.kind !== 'ssh-key') throw new GitError('failed', 'an ssh remote needs a private key')
+    const keyFile = join(dir, 'key')
+    const knownHostsFile = join(dir, 'known_hosts')
+    await writeFile(keyFile, normalisePrivateKey(auth.privateKey), { mode: 0o600 })
+    const { host, port, user } = sshEndpoint(remote.url)
+    await writeFile(knownHostsFile, knownHostsLines(host, port, remote.hostKeys ?? []), { mode: 0o600 })
+    env.GIT_SSH_COMMAND = sshCommand({
+      keyFile,
+      knownHostsFile,
+      connectTimeoutSeconds: timeout,
+      user: user ? null : (auth.user ?? null),
+      strictHostKey: (remote.hostKeys?.length ?? 0) > 0,
+      passphrase: !!auth.passphrase,
+    })
+    if (auth.passphrase) {
+      Object.assign(env, { SSH_ASKPASS: await askpass(), SSH_ASKPASS_REQUIRE: 'force', SWITCHYARD_SSH_PASSPHRASE: auth.passphrase })
+    }
+  }
+  if (kind === 'https') {
+    // Given as configuration through the environment (git ≥ 2.31), so nothing secret is on a command line.
+    const config: Array<[string, string]> = [
+      // Credentials go to the configured host only: never follow a redirect elsewhere.
+      ['http.followRedirects', 'false'],
+      // A stalled transfer (below 1 byte/s for the timeout) fails instead of hanging the run.
+      ['http.lowSpeedLimit', '1'],
+      ['http.lowSpeedTime', String(timeout)],
+    ]
+    if (remote.caCertificate) {
+      const caFile = join(dir, 'ca.pem')
+      await writeFile(caFile, `${remote.caCertificate.trim()}\n`, { mode: 0o600 })
+      config.push(['http.sslCAInfo', caFile])
+    }
+    env.GIT_CONFIG_COUNT = String(config.length)
+    config.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key
+      env[`GIT_CONFIG_VALUE_${i}`] = value
+    })
+    if (auth?.kind === 'password') {
+      Object.assign(env, { GIT_ASKPASS: await askpass(), SWITCHYARD_GIT_USERNAME: auth.username, SWITCHYARD_GIT_PASSWORD: auth.password })
+    }
+  }
+  return env
+}
+
+/** The `type base64` keys ssh accepted on first contact into a fresh known_hosts file. */
+async function acceptedHostKeys(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '')
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((parts) => parts.length >= 3 && !parts[0]!.startsWith('#'))
+    .map((parts) => `${parts[1]} ${parts[2]}`)
 }
 
 export class GitWorkdir {
@@ -67,7 +162,7 @@ export class GitWorkdir {
     private readonly home: string,
     readonly remote: GitRemote,
     private readonly signal: AbortSignal,
-    /** Environment for every git command (GIT_SSH_COMMAND for an SSH remote). */
+    /** Environment for every git command (GIT_SSH_COMMAND, askpass, TLS settings for the remote). */
     private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 

@@ -222,7 +222,16 @@ export class Dispatcher {
         credential: r.credential_kind ? decryptCredential(box, { kind: r.credential_kind, username: r.credential_username!, secret: r.credential_secret!, passphrase: r.credential_passphrase }) : null,
         knownHostKey: r.host_key_fingerprint ? { fingerprint: r.host_key_fingerprint, algorithm: r.host_key_algorithm } : null,
       }))
-      const secretValues = [...Object.values(secrets), ...targets.flatMap((t) => credentialSecrets(t.credential))]
+      // Credentials the config names (a Git remote's key, an API token): opened now, so a rotated secret is used.
+      const refIds = [...new Set((executor.credentialRefs?.(parsedConfig.data) ?? []).map((r) => r.id))]
+      const credentials = new Map(
+        (await retryTransient(() => store.loadCredentials(pool, refIds), { logger: log, what: 'loading credentials', attempts: 8 })).map((c) => [c.id, decryptCredential(box, c)] as const),
+      )
+      const secretValues = [
+        ...Object.values(secrets),
+        ...targets.flatMap((t) => credentialSecrets(t.credential)),
+        ...[...credentials.values()].flatMap((c) => credentialSecrets(c)),
+      ]
       sink = createRunLogSink(logs, run.id, secretValues)
       mask = createSecretMasker(secretValues)
       sink.system(
@@ -244,6 +253,7 @@ export class Dispatcher {
         attempt: run.attempt,
         config: parsedConfig.data,
         parameters: { ...run.parameters, ...secrets },
+        credentials,
         targets,
         maxParallelTargets: spec.maxParallelTargets,
         signal: controller.signal,

@@ -170,6 +170,21 @@ export interface PendingTargetRow {
   credential_passphrase: Buffer | null
 }
 
+export interface CredentialRow {
+  id: string
+  kind: 'PASSWORD' | 'PRIVATE_KEY'
+  username: string
+  secret: Buffer
+  passphrase: Buffer | null
+}
+
+/** Stored credentials by id (those a job config refers to); ids that no longer exist are simply absent. */
+export async function loadCredentials(db: Queryable, ids: readonly string[]): Promise<CredentialRow[]> {
+  if (ids.length === 0) return []
+  const { rows } = await db.query<CredentialRow>(`SELECT id, kind, username, secret, passphrase FROM credential WHERE id = ANY($1::uuid[])`, [ids])
+  return rows
+}
+
 /** The run's targets still to do in this attempt, with the current target row and its credential. */
 export async function loadPendingTargets(db: Queryable, runId: string): Promise<PendingTargetRow[]> {
   const { rows } = await db.query<PendingTargetRow>(

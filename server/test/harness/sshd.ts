@@ -47,6 +47,8 @@ export interface TestSshd {
   passphrase: string
   /** `SHA256:…` as printed by `ssh-keygen -lf`. */
   hostKeyFingerprint: string
+  /** The host's public key as `ssh-ed25519 AAAA…` (a known_hosts entry without the host). */
+  hostPublicKey: string
   hostKeyAlgorithm: string
   /** sshd's own log so far (LogLevel VERBOSE), for diagnosing a failing test. */
   log(): string
@@ -89,6 +91,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       encryptedPrivateKey: await readFile(encryptedKey, 'utf8'),
       passphrase: TEST_PASSPHRASE,
       hostKeyFingerprint,
+      hostPublicKey: (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' '),
       hostKeyAlgorithm: hostKeyType === '(ED25519)' ? 'ssh-ed25519' : hostKeyType,
       log,
       async stop() {

@@ -52,6 +52,7 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
     targets,
     maxParallelTargets: 5,
     signal: options.signal ?? new AbortController().signal,
+    credentials: new Map(),
     handshakeLimiter: new Semaphore(8),
     log: {
       output: () => {

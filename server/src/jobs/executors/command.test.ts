@@ -72,6 +72,7 @@ function fakeContext(
     targets,
     maxParallelTargets: options.maxParallelTargets ?? 10,
     signal: options.signal ?? new AbortController().signal,
+    credentials: new Map(),
     handshakeLimiter: new Semaphore(8),
     log: {
       output: (runTargetId, stream, text) => output.push({ runTargetId, stream, text }),

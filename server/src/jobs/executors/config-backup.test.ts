@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startGitHttpsServer, type GitHttpsServer } from '../../../test/harness/git-https-server.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
 import { Semaphore } from '../../util/semaphore.ts'
 import { configBackupExecutor } from './config-backup.ts'
-import { AbortReason, type ExecutionContext, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './types.ts'
+import { AbortReason, type DecryptedCredential, type ExecutionContext, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './types.ts'
 
 const run = promisify(execFile)
 let sshd: TestSshd
@@ -58,7 +59,13 @@ async function device(name: string, text: string): Promise<void> {
   await writeFile(join(dir, `${name}.conf`), text, { mode: 0o644 })
 }
 
-async function backup(config: Record<string, unknown>, targets: RunTargetHandle[], signal?: AbortSignal, parameters: Record<string, unknown> = {}) {
+async function backup(
+  config: Record<string, unknown>,
+  targets: RunTargetHandle[],
+  signal?: AbortSignal,
+  parameters: Record<string, unknown> = {},
+  credentials: ReadonlyMap<string, DecryptedCredential> = new Map(),
+) {
   const reports = new Map<string, TargetReport>()
   const log: string[] = []
   const attributes: Array<{ id: string; attributes: Record<string, unknown> }> = []
@@ -71,6 +78,7 @@ async function backup(config: Record<string, unknown>, targets: RunTargetHandle[
     targets,
     maxParallelTargets: 2,
     signal: signal ?? new AbortController().signal,
+    credentials,
     handshakeLimiter: new Semaphore(4),
     log: {
       output: (_id, stream, text) => log.push(`${stream} ${text}`),
@@ -109,7 +117,7 @@ describe('config_backup schema', () => {
   it('applies defaults and rejects bad fields by name', () => {
     const ok = parse({ commands: ['show running-config'], repository: '/srv/backups.git' })
     expect(ok.data).toMatchObject({ branch: 'main', pathTemplate: '{target.name}/{command.index}.txt', stripPatterns: [], authorName: 'Switchyard' })
-    expect(fields({ commands: ['x'], repository: 'https://example.com/r.git' })).toEqual(['repository'])
+    expect(fields({ commands: ['x'], repository: 'http://example.com/r.git' })).toEqual(['repository'])
     expect(fields({ commands: ['x'], repository: '/r.git', stripPatterns: ['('] })).toEqual(['stripPatterns.0'])
     expect(fields({ commands: ['a', 'b'], repository: '/r.git', pathTemplate: '{target.name}.txt' })).toEqual(['pathTemplate'])
     expect(fields({ commands: ['a', { command: 'b', path: '{target.name}/b.txt' }], repository: '/r.git', pathTemplate: '{target.name}/a.txt' })).toEqual([])
@@ -118,16 +126,30 @@ describe('config_backup schema', () => {
     expect(fields({ commands: [], repository: '/r.git' })).toEqual(['commands'])
   })
 
-  it('accepts ssh remotes only with a key parameter, refuses https with a clear message, checks the attribute name', () => {
+  it('checks how each kind of remote authenticates, and the attribute name', () => {
+    const cred = Buffer.from('Credential:0b6f6d2e-5a37-4c38-9d51-3b1f7f0c8a11').toString('base64')
     expect(fields({ commands: ['x'], repository: 'ssh://git@git.example.net:2222/net/configs.git', repositoryKeyParameter: 'deployKey' })).toEqual([])
     expect(fields({ commands: ['x'], repository: 'git@git.example.net:net/configs.git', repositoryKeyParameter: 'deployKey' })).toEqual([])
-    expect(fields({ commands: ['x'], repository: 'ssh://git@git.example.net/net/configs.git' })).toEqual(['repositoryKeyParameter'])
-    expect(fields({ commands: ['x'], repository: 'git@git.example.net:configs.git' })).toEqual(['repositoryKeyParameter'])
+    expect(fields({ commands: ['x'], repository: 'git@git.example.net:net/configs.git', repositoryCredentialId: cred })).toEqual([])
+    expect(fields({ commands: ['x'], repository: 'ssh://git@git.example.net/net/configs.git' })).toEqual(['repositoryCredentialId'])
+    expect(fields({ commands: ['x'], repository: 'git@git.example.net:configs.git', repositoryCredentialId: cred, repositoryKeyParameter: 'k' })).toEqual(['repositoryKeyParameter'])
     expect(fields({ commands: ['x'], repository: '/r.git', repositoryKeyParameter: 'deployKey' })).toEqual(['repositoryKeyParameter'])
+    expect(fields({ commands: ['x'], repository: '/r.git', repositoryCredentialId: cred })).toEqual(['repositoryCredentialId'])
     expect(fields({ commands: ['x'], repository: 'ssh://git@host/r.git', repositoryKeyParameter: 'not a name' })).toEqual(['repositoryKeyParameter'])
-    const https = parse({ commands: ['x'], repository: 'https://git.example.net/configs.git' })
-    expect(https.error?.issues.map((i) => i.path.join('.'))).toEqual(['repository'])
-    expect(https.error?.issues[0]?.message).toMatch(/https remotes are not supported/)
+    expect(fields({ commands: ['x'], repository: 'https://git.example.net/configs.git', repositoryCredentialId: cred })).toEqual([])
+    expect(fields({ commands: ['x'], repository: 'https://git.example.net/configs.git', repositoryCredentialId: 'nope' })).toEqual(['repositoryCredentialId'])
+    expect(fields({ commands: ['x'], repository: 'https://git.example.net/configs.git', repositoryKeyParameter: 'k' })).toEqual(['repositoryKeyParameter'])
+    expect(fields({ commands: ['x'], repository: 'https://git.example.net/configs.git', repositoryHostKeys: ['ssh-ed25519 AAAA'] })).toEqual(['repositoryHostKeys'])
+    expect(fields({ commands: ['x'], repository: 'git@h:r.git', repositoryKeyParameter: 'k', repositoryHostKeys: ['not a key'] })).toEqual(['repositoryHostKeys.0'])
+    expect(fields({ commands: ['x'], repository: 'git@h:r.git', repositoryKeyParameter: 'k', repositoryCaCertificate: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' })).toEqual([
+      'repositoryCaCertificate',
+    ])
+    const userInUrl = parse({ commands: ['x'], repository: 'https://user:token@git.example.net/configs.git' })
+    expect(userInUrl.error?.issues.map((i) => i.path.join('.'))).toEqual(['repository'])
+    expect(userInUrl.error?.issues[0]?.message).toMatch(/no user or password in an https URL: use repositoryCredentialId/)
+    expect(configBackupExecutor.credentialRefs!(parse({ commands: ['x'], repository: 'https://h/r.git', repositoryCredentialId: cred }).data!)).toEqual([
+      { path: ['repositoryCredentialId'], id: '0b6f6d2e-5a37-4c38-9d51-3b1f7f0c8a11', kinds: ['PASSWORD'], purpose: expect.stringContaining('https') },
+    ])
     for (const bad of ['ssh://user:secret@host/r.git', 'ssh://-oProxyCommand=x/r.git', 'git@-host:r.git', 'ext::sh -c x', 'relative/path', 'git://host/r.git']) {
       expect(fields({ commands: ['x'], repository: bad, repositoryKeyParameter: 'k' }), bad).toContain('repository')
     }
@@ -319,6 +341,91 @@ describe('config_backup executor', () => {
     expect(denied.report(t).error).toMatch(/could not store the backup in ssh:\/\/.*Permission denied/)
     expect(denied.attributes).toEqual([])
     expect((await git(repo, 'rev-list', '--count', 'main')).trim()).toBe('1')
+  })
+
+  it('pushes over ssh with a stored credential: encrypted key and its passphrase, user from the credential, host key pinned', async () => {
+    const repo = await bareRepo('over-ssh-credential')
+    await run('chown', ['-R', `${sshd.user}:${sshd.user}`, repo])
+    const t = target('sshc-r1', 0)
+    await device('sshc-r1', 'hostname sshc-r1\n')
+    const credId = '6d0c3f6a-0a51-4d0e-9a57-7b0f3c2f9e01'
+    const credentials = new Map<string, DecryptedCredential>([[credId, { kind: 'PRIVATE_KEY', username: sshd.user, privateKey: sshd.encryptedPrivateKey, passphrase: sshd.passphrase }]])
+    // No user in the URL: the credential's user name logs in.
+    const base = { commands: [`cat ${dir}/{{ target.name }}.conf`], repository: `ssh://${sshd.hosts[0]}:${sshd.port}${repo}`, repositoryCredentialId: credId, pathTemplate: '{target.name}.txt' }
+
+    // Not pinned: accepted, and the log names the key so it can be pinned.
+    const first = await backup(base, [t], undefined, {}, credentials)
+    expect(first.report(t), first.log.join('\n')).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
+    expect(await git(repo, 'show', 'main:sshc-r1.txt')).toBe('hostname sshc-r1\n')
+    expect(first.log.join('\n')).toContain(`remote host key ${sshd.hostKeyFingerprint} accepted without pinning; to pin it, set repositoryHostKeys to ["${sshd.hostPublicKey}"]`)
+    expect(first.log.join('\n')).not.toContain(sshd.passphrase)
+
+    // Pinned to the right key: no warning.
+    await device('sshc-r1', 'hostname sshc-r1\nv2\n')
+    const pinned = await backup({ ...base, repositoryHostKeys: [sshd.hostPublicKey] }, [t], undefined, {}, credentials)
+    expect(pinned.report(t), pinned.log.join('\n')).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
+    expect(pinned.log.join('\n')).not.toContain('accepted without pinning')
+
+    // Pinned to another key (a server impersonating the remote): refused, nothing pushed.
+    const { stdout: otherPub } = await run('sh', ['-c', `d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f $d/k && cut -d' ' -f1,2 $d/k.pub && rm -rf $d`])
+    await device('sshc-r1', 'hostname sshc-r1\nv3\n')
+    const impostor = await backup({ ...base, repositoryHostKeys: [otherPub.trim()] }, [t], undefined, {}, credentials)
+    expect(impostor.report(t)).toMatchObject({ status: 'FAILED' })
+    expect(impostor.report(t).error).toMatch(/Host key verification failed/)
+    expect((await git(repo, 'rev-list', '--count', 'main')).trim()).toBe('2')
+
+    // The credential was deleted after the template was saved: a clear error, no login attempted.
+    const gone = await backup(base, [t], undefined, {}, new Map())
+    expect(gone.report(t)).toMatchObject({ status: 'FAILED', retryable: false })
+    expect(gone.report(t).error).toMatch(/repositoryCredentialId: the credential it names no longer exists/)
+    expect(gone.started).toEqual([t.id])
+  })
+
+  describe('https remotes', () => {
+    let server: GitHttpsServer
+    const account = { username: 'backup-bot', password: 'tok-3f9a!x y' }
+    const credId = '0b6f6d2e-5a37-4c38-9d51-3b1f7f0c8a11'
+    const withPassword = (password: string) => new Map<string, DecryptedCredential>([[credId, { kind: 'PASSWORD', username: account.username, password }]])
+    beforeAll(async () => {
+      server = await startGitHttpsServer(account)
+    })
+    afterAll(async () => {
+      await server?.stop()
+    })
+
+    it('pushes with the credential\'s user and token, trusting the configured CA; the token never reaches the log', async () => {
+      const repo = await server.createRepository('https-ok.git')
+      const t = target('https-r1', 0)
+      await device('https-r1', 'hostname https-r1\n')
+      const config = {
+        commands: [`cat ${dir}/{{ target.name }}.conf`],
+        repository: server.url('https-ok.git'),
+        repositoryCredentialId: Buffer.from(`Credential:${credId}`).toString('base64'),
+        repositoryCaCertificate: server.caCertificate,
+        pathTemplate: '{target.name}.txt',
+      }
+      const r = await backup(config, [t], undefined, {}, withPassword(account.password))
+      expect(r.report(t), r.log.join('\n')).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
+      expect(await git(repo, 'show', 'main:https-r1.txt')).toBe('hostname https-r1\n')
+      expect((await git(repo, 'log', '--format=%H', 'main')).trim()).toBe(r.result.commit)
+      expect(server.requests.some((q) => q.user === account.username && q.path.endsWith('git-receive-pack'))).toBe(true)
+      expect(r.log.join('\n')).not.toContain(account.password)
+
+      // A wrong token: refused by the server, a clear error, nothing pushed, no hang.
+      await device('https-r1', 'hostname https-r1\nchanged\n')
+      const denied = await backup(config, [t], undefined, {}, withPassword('wrong'))
+      expect(denied.report(t)).toMatchObject({ status: 'FAILED' })
+      expect(denied.report(t).error).toMatch(/could not store the backup in https:\/\/127\.0\.0\.1:\d+\/https-ok\.git .*Authentication failed/)
+      expect(denied.report(t).error).not.toContain('wrong')
+      expect((await git(repo, 'rev-list', '--count', 'main')).trim()).toBe('1')
+
+      // Without the CA the self-signed server is not trusted: refused before any credential is sent.
+      const before = server.requests.length
+      const untrusted = await backup({ ...config, repositoryCaCertificate: undefined }, [t], undefined, {}, withPassword(account.password))
+      expect(untrusted.report(t)).toMatchObject({ status: 'FAILED' })
+      expect(untrusted.report(t).error).toMatch(/certificate/i)
+      expect(server.requests.length).toBe(before)
+    })
   })
 
   it('an ssh remote without its key parameter value fails every target before any login', async () => {

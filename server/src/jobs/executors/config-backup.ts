@@ -9,7 +9,8 @@
  * concurrent update is retried on a fresh clone). A cancel before the push leaves the remote untouched.
  */
 import { z } from 'zod'
-import { remoteKind } from '../../git/remote.ts'
+import { remoteKind, sshFingerprint } from '../../git/remote.ts'
+import { credentialIdField, credentialUuid, requireCredential } from './credential-ref.ts'
 import { GitError, withGitWorkdir, type FileChange, type GitRemote } from '../../git/workdir.ts'
 import { createLineSplitter } from '../../logs/line-splitter.ts'
 import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
@@ -50,32 +51,49 @@ const configSchema = z
       .string()
       .trim()
       .superRefine((v, issues) => {
-        const kind = remoteKind(v)
-        if (kind === 'https') {
+        if (remoteKind(v) === 'unsupported') {
           issues.addIssue({
             code: 'custom',
-            message: 'https remotes are not supported: use an ssh remote (ssh://user@host/path.git or user@host:path.git) with repositoryKeyParameter, or a local path',
-          })
-        } else if (kind === 'unsupported') {
-          issues.addIssue({
-            code: 'custom',
-            message: 'must be an absolute path, a file:/// URL, ssh://user@host[:port]/path or user@host:path (no spaces, no password in the URL)',
+            message:
+              'must be an absolute path, a file:/// URL, ssh://user@host[:port]/path, user@host:path or https://host[:port]/path ' +
+              '(no spaces; no user or password in an https URL: use repositoryCredentialId)',
           })
         }
       })
       .describe(
-        'The Git repository to push to: an absolute path or file:/// URL of a (bare) repository on the worker host, or an SSH remote ' +
-          '(`ssh://user@host:port/path/repo.git` or `user@host:path/repo.git`) authenticated with the key in `repositoryKeyParameter`.',
+        'The Git repository to push to: an absolute path or file:/// URL of a (bare) repository on the worker host; an SSH remote ' +
+          '(`ssh://user@host:port/path/repo.git` or `user@host:path/repo.git`) authenticated with a key from `repositoryCredentialId` ' +
+          'or `repositoryKeyParameter`; or an HTTPS remote (`https://git.example.net/net/configs.git`) authenticated with the user name ' +
+          'and password or access token of `repositoryCredentialId`.',
       ),
+    repositoryCredentialId: credentialIdField(
+      'A stored credential for the remote: a PRIVATE_KEY credential for an SSH remote (its user name is used when the URL names none; ' +
+        'an encrypted key works with its passphrase), a PASSWORD credential (user name + password or access token) for an HTTPS remote.',
+    ).optional(),
     repositoryKeyParameter: z
       .string()
       .trim()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a template parameter')
       .optional()
       .describe(
-        'For an SSH repository: the name of a SECRET template parameter whose value is the private key (OpenSSH or PEM, without passphrase) ' +
-          'that may push to the repository. Required for an SSH repository, not allowed otherwise.',
+        'For an SSH repository, instead of a stored credential: the name of a SECRET template parameter whose value is the private key ' +
+          '(OpenSSH or PEM, without passphrase) that may push to the repository.',
       ),
+    repositoryHostKeys: z
+      .array(z.string().trim().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}$/, 'must be a public key line like "ssh-ed25519 AAAA…" (as in known_hosts, without the host)'))
+      .max(10)
+      .optional()
+      .describe(
+        'For an SSH repository: the server\'s host public key(s) (`ssh-ed25519 AAAA…`); only these are accepted. Without them the key ' +
+          'is accepted on first contact in each run and written to the run log, ready to be pinned here.',
+      ),
+    repositoryCaCertificate: z
+      .string()
+      .trim()
+      .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'must be a PEM certificate (-----BEGIN CERTIFICATE----- …)')
+      .max(65536)
+      .optional()
+      .describe('For an HTTPS repository: the PEM certificate of the CA (or of the self-signed server) to trust instead of the system\'s CAs.'),
     backupTimeAttribute: z
       .string()
       .trim()
@@ -127,12 +145,16 @@ const configSchema = z
   })
   .strict()
   .superRefine((config, issues) => {
-    const ssh = remoteKind(config.repository) === 'ssh'
-    if (ssh && !config.repositoryKeyParameter) {
-      issues.addIssue({ code: 'custom', path: ['repositoryKeyParameter'], message: 'an ssh repository needs the name of the SECRET template parameter holding the private key' })
-    } else if (!ssh && config.repositoryKeyParameter && remoteKind(config.repository) === 'local') {
-      issues.addIssue({ code: 'custom', path: ['repositoryKeyParameter'], message: 'only used with an ssh repository: remove it for a local repository' })
+    const kind = remoteKind(config.repository)
+    const problem = (field: string, message: string) => issues.addIssue({ code: 'custom', path: [field], message })
+    if (kind === 'ssh' && !config.repositoryKeyParameter && !config.repositoryCredentialId) {
+      problem('repositoryCredentialId', 'an ssh repository needs a credential (or repositoryKeyParameter naming a SECRET parameter that holds the private key)')
     }
+    if (config.repositoryKeyParameter && config.repositoryCredentialId) problem('repositoryKeyParameter', 'give either repositoryCredentialId or repositoryKeyParameter, not both')
+    if (config.repositoryKeyParameter && kind !== 'ssh') problem('repositoryKeyParameter', 'only used with an ssh repository')
+    if (config.repositoryCredentialId && kind === 'local') problem('repositoryCredentialId', 'a local repository takes no credential')
+    if (config.repositoryHostKeys?.length && kind !== 'ssh') problem('repositoryHostKeys', 'only used with an ssh repository')
+    if (config.repositoryCaCertificate && kind !== 'https') problem('repositoryCaCertificate', 'only used with an https repository')
     checkVariables(config.pathTemplate, PATH_ROOTS, ['pathTemplate'], issues)
     checkVariables(config.messageTemplate, MESSAGE_ROOTS, ['messageTemplate'], issues)
     config.commands.forEach((c, i) => {
@@ -172,6 +194,18 @@ export const configBackupExecutor: JobExecutor<typeof configSchema> = {
   description: 'Fetches device or server configuration over SSH and commits it to a Git repository, one commit per run.',
   configSchema,
   usesTargets: true,
+  credentialRefs(config) {
+    if (!config.repositoryCredentialId) return []
+    const ssh = remoteKind(config.repository) === 'ssh'
+    return [
+      {
+        path: ['repositoryCredentialId'],
+        id: credentialUuid(config.repositoryCredentialId)!,
+        kinds: ssh ? ['PRIVATE_KEY'] : ['PASSWORD'],
+        purpose: ssh ? 'an ssh repository needs a PRIVATE_KEY credential' : 'an https repository needs a PASSWORD credential (user name + password or access token)',
+      },
+    ]
+  },
   async execute(ctx) {
     const slots = new Semaphore(Math.max(1, Math.floor(ctx.maxParallelTargets)))
     const failed = new Map<string, string>()
@@ -277,6 +311,13 @@ export const configBackupExecutor: JobExecutor<typeof configSchema> = {
 /** Writes, compares, commits and pushes; retried on a fresh clone when a concurrent push got there first. */
 async function store(ctx: Context, remote: GitRemote, fetched: Fetched[], failed: Map<string, string>): Promise<{ commit: string | null; summaries: Map<string, TargetSummary> }> {
   const { repository, branch } = ctx.config
+  const reported = new Set<string>()
+  // An unpinned SSH remote: say which key was accepted, so it can be checked and pinned (repositoryHostKeys).
+  const onHostKey = (key: string) => {
+    if (reported.has(key)) return
+    reported.add(key)
+    ctx.log.system(`remote host key ${sshFingerprint(key)} accepted without pinning; to pin it, set repositoryHostKeys to ["${key}"]`, { level: 'WARNING' })
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       return await withGitWorkdir(remote, ctx.signal, async (wd) => {
@@ -298,7 +339,7 @@ async function store(ctx: Context, remote: GitRemote, fetched: Fetched[], failed
         await wd.push()
         ctx.log.system(`committed ${commit.slice(0, 12)} (${changed} of ${fetched.length} target(s) changed) and pushed to ${branch}`)
         return { commit, summaries }
-      })
+      }, { onHostKey })
     } catch (err) {
       if (err instanceof GitError && err.kind === 'rejected' && attempt < PUSH_ATTEMPTS && !ctx.signal.aborted) {
         ctx.log.system(`push rejected (the branch moved meanwhile): retrying on a fresh clone (${attempt}/${PUSH_ATTEMPTS - 1})`, { level: 'WARNING' })
@@ -310,14 +351,27 @@ async function store(ctx: Context, remote: GitRemote, fetched: Fetched[], failed
 }
 
 /**
- * The remote to store into. For an SSH repository the private key comes from the SECRET template parameter
- * named by `repositoryKeyParameter` (in clear in ctx.parameters; never logged, never put in an error).
+ * The remote to store into, with its authentication: the stored credential named by
+ * `repositoryCredentialId`, or (SSH only) the private key in the SECRET template parameter named by
+ * `repositoryKeyParameter`. Secrets are never logged and never put in an error.
  */
 function gitRemote(ctx: Context): GitRemote {
-  const { repository, branch, repositoryKeyParameter, connectTimeoutSeconds } = ctx.config
-  if (remoteKind(repository) !== 'ssh') return { url: repository, branch }
+  const { repository, branch, repositoryKeyParameter, repositoryCredentialId, repositoryHostKeys, repositoryCaCertificate, connectTimeoutSeconds } = ctx.config
+  const remote: GitRemote = { url: repository, branch, connectTimeoutSeconds, hostKeys: repositoryHostKeys, caCertificate: repositoryCaCertificate }
+  const kind = remoteKind(repository)
+  if (kind === 'local') return { url: repository, branch }
+  if (repositoryCredentialId) {
+    const c = requireCredential(ctx.credentials, repositoryCredentialId, 'repositoryCredentialId')
+    if (kind === 'ssh') {
+      if (c.kind !== 'PRIVATE_KEY') throw new Error('repositoryCredentialId: an ssh repository needs a PRIVATE_KEY credential')
+      return { ...remote, auth: { kind: 'ssh-key', privateKey: c.privateKey, passphrase: c.passphrase, user: c.username } }
+    }
+    if (c.kind !== 'PASSWORD') throw new Error('repositoryCredentialId: an https repository needs a PASSWORD credential (user name + password or access token)')
+    return { ...remote, auth: { kind: 'password', username: c.username, password: c.password } }
+  }
+  if (kind === 'https') return remote
   const source = `template parameter "${repositoryKeyParameter ?? ''}" (repositoryKeyParameter)`
-  if (!repositoryKeyParameter) throw new Error(`${repository} is an ssh remote: repositoryKeyParameter must name the parameter holding its private key`)
+  if (!repositoryKeyParameter) throw new Error(`${repository} is an ssh remote: it needs repositoryCredentialId or repositoryKeyParameter`)
   const value = ctx.parameters[repositoryKeyParameter]
   if (typeof value !== 'string' || value.trim() === '') {
     throw new Error(`${source} is missing or empty: it must hold the private key that may push to ${repository}`)
@@ -325,7 +379,7 @@ function gitRemote(ctx: Context): GitRemote {
   if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(value)) {
     throw new Error(`${source} does not hold a private key (expected "-----BEGIN … PRIVATE KEY-----")`)
   }
-  return { url: repository, branch, sshPrivateKey: value, connectTimeoutSeconds }
+  return { ...remote, auth: { kind: 'ssh-key', privateKey: value } }
 }
 
 /** Sets `backupTimeAttribute` on every target whose backup is now in the repository (changed or unchanged). */

@@ -67,6 +67,7 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
     targets,
     maxParallelTargets: 4,
     signal: options.signal ?? new AbortController().signal,
+    credentials: new Map(),
     handshakeLimiter: new Semaphore(8),
     log: {
       output: () => {},

@@ -57,6 +57,7 @@ function fakeContext(config: Record<string, unknown>, options: { parameters?: Re
     targets: [],
     maxParallelTargets: 1,
     signal: options.signal ?? new AbortController().signal,
+    credentials: new Map(),
     handshakeLimiter: new Semaphore(1),
     log: {
       output: () => expect.fail('http has no targets'),

@@ -55,6 +55,7 @@ function fakeContext(config: Record<string, unknown>, options: { signal?: AbortS
     targets: [],
     maxParallelTargets: 1,
     signal: options.signal ?? new AbortController().signal,
+    credentials: new Map(),
     handshakeLimiter: new Semaphore(1),
     log: {
       output: () => expect.fail('prefix_scan has no targets'),

@@ -46,6 +46,7 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
     targets,
     maxParallelTargets: 4,
     signal: options.signal ?? new AbortController().signal,
+    credentials: new Map(),
     handshakeLimiter: new Semaphore(8),
     log: {
       output: (runTargetId, stream, text) => output.push({ runTargetId, stream, text }),

@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod'
 import type { Semaphore } from '../../util/semaphore.ts'
+import type { CredentialRef } from './credential-ref.ts'
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'
 export type OutputStream = 'STDOUT' | 'STDERR'
@@ -65,6 +66,11 @@ export interface ExecutionContext<Config> {
   readonly config: Config
   /** Parameter values with secrets in clear: never log them (the log sink masks them anyway). */
   readonly parameters: Readonly<Record<string, unknown>>
+  /**
+   * The stored credentials the config names (see `JobExecutor.credentialRefs`), opened, by UUID. One
+   * deleted since the template was saved is absent: `requireCredential` turns that into a clear error.
+   */
+  readonly credentials: ReadonlyMap<string, DecryptedCredential>
   /** The targets to work on in this attempt (already finished ones are not included). */
   readonly targets: readonly RunTargetHandle[]
   readonly maxParallelTargets: number
@@ -117,5 +123,10 @@ export interface JobExecutor<Schema extends z.ZodType = z.ZodType> {
   readonly configSchema: Schema
   /** Whether the job type works on targets (and so needs a target selector). */
   readonly usesTargets: boolean
+  /**
+   * The stored credentials a (valid) config refers to. The template service checks them at save (exists,
+   * right kind); the dispatcher opens them for the run and masks their secrets in the log.
+   */
+  credentialRefs?(config: z.output<Schema>): CredentialRef[]
   execute(ctx: ExecutionContext<z.output<Schema>>): Promise<ExecutionOutcome>
 }

@@ -1,11 +1,13 @@
 /**
- * SSH credentials. The secret (password or private key, and the key's passphrase) is encrypted with
- * the configured key and is write-only: nothing here returns it (workers open it with crypto/credential-secret.ts).
+ * Credentials: for targets (SSH) and for job configs that name one (a Git remote, an HTTP API). The secret
+ * (password or private key, and the key's passphrase) is encrypted with the configured key and is
+ * write-only: nothing here returns it (workers open it with crypto/credential-secret.ts).
  */
 import ssh2 from 'ssh2'
 import { z } from 'zod'
 import type { Credential, PrismaClient } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
+import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
 import { parseInput, parsePatch } from '../validation.ts'
@@ -25,6 +27,7 @@ export class CredentialsService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly box: SecretBox,
+    private readonly registry: ExecutorRegistry,
   ) {}
 
   async list(actor: Actor | null): Promise<Credential[]> {
@@ -81,7 +84,31 @@ export class CredentialsService {
     const existing = await this.prisma.credential.findUnique({ where: { id }, include: { _count: { select: { targets: true } } } })
     if (!existing) throw new NotFoundError('credential')
     if (existing._count.targets > 0) throw new InvalidStateError(`credential "${existing.name}" is used by ${existing._count.targets} target(s); reassign them first`)
+    const templates = await this.templatesReferring(id)
+    if (templates.length > 0) {
+      const names = templates.slice(0, 5).map((t) => `"${t}"`).join(', ')
+      throw new InvalidStateError(`credential "${existing.name}" is used by job template(s) ${names}${templates.length > 5 ? ` and ${templates.length - 5} more` : ''}; change them first`)
+    }
     return this.prisma.credential.delete({ where: { id } })
+  }
+
+  /**
+   * Templates whose config names this credential. The text search only narrows the candidates (the id
+   * appears as a UUID or as its global id); each job type's own credentialRefs decides.
+   */
+  private async templatesReferring(id: string): Promise<string[]> {
+    const globalId = Buffer.from(`Credential:${id}`).toString('base64')
+    const candidates = await this.prisma.$queryRaw<Array<{ name: string; job_type: string; config: unknown }>>`
+      SELECT name, job_type, config FROM job_template
+       WHERE strpos(lower(config::text), ${id.toLowerCase()}) > 0 OR strpos(config::text, ${globalId}) > 0
+       ORDER BY name`
+    return candidates
+      .filter((t) => {
+        const executor = this.registry.get(t.job_type)
+        const parsed = executor?.configSchema.safeParse(t.config)
+        return parsed?.success && (executor!.credentialRefs?.(parsed.data) ?? []).some((r) => r.id === id)
+      })
+      .map((t) => t.name)
   }
 
   private sealSecrets(kind: 'PASSWORD' | 'PRIVATE_KEY', input: { password?: string; privateKey?: string; passphrase?: string }) {

@@ -59,6 +59,7 @@ export class TemplatesService {
     const input = parseInput(baseInput, raw)
     requireCanSetVisibility(a, input.visibility)
     const config = this.validateConfig(input.jobType, input.config)
+    await this.checkCredentialRefs(input.jobType, config)
     await this.checkSelector(input.targetSelector)
     try {
       return await this.prisma.jobTemplate.create({
@@ -81,6 +82,7 @@ export class TemplatesService {
       throw ValidationError.field('input.config', `required when changing the job type to ${input.jobType}`)
     }
     const config = input.config !== undefined ? this.validateConfig(jobType, input.config) : undefined
+    if (config !== undefined) await this.checkCredentialRefs(jobType, config)
     if (input.targetSelector) await this.checkSelector(input.targetSelector)
     try {
       return await this.prisma.jobTemplate.update({
@@ -118,6 +120,26 @@ export class TemplatesService {
     }
     await missing(selector.targetIds, 'targetIds', (ids) => this.prisma.target.findMany({ where: { id: { in: ids } }, select: { id: true } }))
     await missing(selector.inventoryIds, 'inventoryIds', (ids) => this.prisma.inventory.findMany({ where: { id: { in: ids } }, select: { id: true } }))
+    if (problems.length) throw new ValidationError(problems)
+  }
+
+  /**
+   * Credentials the config names must exist and be of a kind that fits where they are used (a key for an
+   * ssh remote, a password or token for https): caught at save, not at 3 a.m. during the run.
+   */
+  private async checkCredentialRefs(jobType: string, config: unknown): Promise<void> {
+    const refs = this.registry.get(jobType)?.credentialRefs?.(config) ?? []
+    if (!refs.length) return
+    const found = new Map(
+      (await this.prisma.credential.findMany({ where: { id: { in: refs.map((r) => r.id) } }, select: { id: true, kind: true, name: true } })).map((c) => [c.id, c]),
+    )
+    const problems: FieldProblem[] = []
+    for (const ref of refs) {
+      const field = ['input.config', ...ref.path].join('.')
+      const c = found.get(ref.id)
+      if (!c) problems.push({ field, message: 'no such credential' })
+      else if (!ref.kinds.includes(c.kind)) problems.push({ field, message: `credential "${c.name}" is a ${c.kind} credential; ${ref.purpose}` })
+    }
     if (problems.length) throw new ValidationError(problems)
   }
 
