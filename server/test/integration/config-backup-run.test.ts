@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { startGitHttpsServer } from '../harness/git-https-server.ts'
 import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 const exec = promisify(execFile)
@@ -20,7 +21,7 @@ let repo: string
 const ids: Record<string, string> = {}
 
 const CREATE = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
-const RUN = `query($id: ID!) { jobRun(id: $id) { status error result targets { name status error result } } }`
+const RUN = `query($id: ID!) { jobRun(id: $id) { id status error result targets { name status error result } } }`
 
 beforeAll(async () => {
   sshd = await startSshd({ count: 2 })
@@ -56,12 +57,14 @@ describe('config_backup through the API', () => {
   it('refuses a bad config at template save, naming the field', async () => {
     const base = { name: 'bad', jobType: 'config_backup', visibility: 'GLOBAL', targetSelector: { tags: ['backup'] } }
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ commands: ['cat /etc/hostname'], repository: 'https://git.example.com/configs.git' }, 'input.config.repository'],
+      [{ commands: ['cat /etc/hostname'], repository: 'http://git.example.com/configs.git' }, 'input.config.repository'],
+      [{ commands: ['cat /etc/hostname'], repository: 'https://user:token@git.example.com/configs.git' }, 'input.config.repository'],
       [{ commands: ['cat /etc/hostname'] }, 'input.config.repository'],
       [{ commands: ['cat /etc/hostname'], repository: repo, stripPatterns: ['[unclosed'] }, 'input.config.stripPatterns.0'],
       [{ commands: ['a', 'b'], repository: repo, pathTemplate: '{target.name}.txt' }, 'input.config.pathTemplate'],
-      [{ commands: ['cat /etc/hostname'], repository: 'ssh://git@git.example.net:2222/net/configs.git' }, 'input.config.repositoryKeyParameter'],
-      [{ commands: ['cat /etc/hostname'], repository: 'git@git.example.net:net/configs.git' }, 'input.config.repositoryKeyParameter'],
+      [{ commands: ['cat /etc/hostname'], repository: 'ssh://git@git.example.net:2222/net/configs.git' }, 'input.config.repositoryCredentialId'],
+      [{ commands: ['cat /etc/hostname'], repository: 'git@git.example.net:net/configs.git' }, 'input.config.repositoryCredentialId'],
+      [{ commands: ['cat /etc/hostname'], repository: 'https://git.example.com/configs.git', repositoryCredentialId: 'not-an-id' }, 'input.config.repositoryCredentialId'],
       [{ commands: ['cat /etc/hostname'], repository: repo, backupTimeAttribute: 'last backup' }, 'input.config.backupTimeAttribute'],
     ]
     for (const [config, field] of cases) {
@@ -70,12 +73,13 @@ describe('config_backup through the API', () => {
       expect(r.errors?.[0]?.extensions?.code, dump).toBe('BAD_USER_INPUT')
       expect(r.errors?.[0]?.extensions?.fields?.map((f: { field: string }) => f.field), dump).toContain(field)
     }
-    const https = await t.gql(CREATE, { i: { ...base, config: { commands: ['x'], repository: 'https://git.example.com/configs.git' } } })
-    expect(JSON.stringify(https.errors)).toMatch(/https remotes are not supported/)
+    const inUrl = await t.gql(CREATE, { i: { ...base, config: { commands: ['x'], repository: 'https://u:secret@git.example.com/configs.git' } } })
+    expect(JSON.stringify(inUrl.errors)).toMatch(/no user or password in an https URL: use repositoryCredentialId/)
     const { jobTypes } = await t.ok(`{ jobTypes { type usesTargets configSchema } }`)
     const info = jobTypes.find((x: { type: string }) => x.type === 'config_backup')
     expect(info.usesTargets).toBe(true)
     expect(info.configSchema.properties.repository.description).toMatch(/repository/)
+    expect(info.configSchema.properties.repositoryCredentialId.format).toBe('credential-id')
   })
 
   it('commits the configs of the reachable targets and lists the commit on the run', async () => {
@@ -126,5 +130,51 @@ describe('config_backup through the API', () => {
     // An unchanged backup is still a backup: the time moves on.
     expect(Date.parse((await attrs(ids.core1!)).lastBackupAt)).toBeGreaterThan(Date.parse(stamp))
     expect((await exec('git', ['--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()).toBe(head)
+  })
+
+  it('pushes to an https remote with a stored credential: checked at save, masked in the log, protected from deletion', async () => {
+    const account = { username: 'backup-bot', password: 'glpat-Zx81-secret-token' }
+    const server = await startGitHttpsServer(account)
+    try {
+      const httpsRepo = await server.createRepository('net-configs.git')
+      const createCredential = `mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`
+      const token = (await t.ok(createCredential, { i: { name: 'git token', kind: 'PASSWORD', username: account.username, password: account.password } })).createCredential.id
+      const key = (await t.ok(createCredential, { i: { name: 'deploy key', kind: 'PRIVATE_KEY', username: 'git', privateKey: sshd.privateKey } })).createCredential.id
+      const config = {
+        commands: [`cat ${dir}/{{ target.name }}.conf`],
+        repository: server.url('net-configs.git'),
+        repositoryCredentialId: token,
+        repositoryCaCertificate: server.caCertificate,
+        pathTemplate: '{target.name}.txt',
+      }
+      const base = { jobType: 'config_backup', visibility: 'GLOBAL', targetSelector: { targetIds: [ids.core1] } }
+
+      // At save: the credential must exist and be of the kind the remote needs.
+      const fieldOf = (r: { errors?: Array<{ extensions?: { fields?: Array<{ field: string; message: string }> } }> }) => r.errors?.[0]?.extensions?.fields?.[0]
+      const missing = await t.gql(CREATE, { i: { ...base, name: 'missing cred', config: { ...config, repositoryCredentialId: Buffer.from('Credential:00000000-0000-4000-8000-000000000000').toString('base64') } } })
+      expect(fieldOf(missing)).toEqual({ field: 'input.config.repositoryCredentialId', message: 'no such credential' })
+      const wrongKind = await t.gql(CREATE, { i: { ...base, name: 'wrong kind', config: { ...config, repositoryCredentialId: key } } })
+      expect(fieldOf(wrongKind)?.field).toBe('input.config.repositoryCredentialId')
+      expect(fieldOf(wrongKind)?.message).toMatch(/"deploy key" is a PRIVATE_KEY credential; an https repository needs a PASSWORD credential/)
+
+      const tpl = (await t.ok(CREATE, { i: { ...base, name: 'https backup', config } })).createJobTemplate.id
+      const r = await runTemplate(tpl)
+      expect(r.status, JSON.stringify(r)).toBe('SUCCEEDED')
+      const head = (await exec('git', ['--git-dir', httpsRepo, 'rev-parse', 'main'])).stdout.trim()
+      expect(r.result).toMatchObject({ commit: head, changed: 1 })
+      expect((await exec('git', ['--git-dir', httpsRepo, 'show', 'main:core-1.txt'])).stdout).toMatch(/^hostname core-1\n/)
+      const logText = (await t.ok(`query($id: ID!) { jobRunLog(runId: $id, first: 1000) { lines { text } } }`, { id: r.id })).jobRunLog.lines.map((l: { text: string }) => l.text).join('\n')
+      expect(logText).toMatch(/pushed to main/)
+      expect(logText).not.toContain(account.password)
+
+      // The template still names it: deleting the credential is refused with the template's name.
+      const del = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: token })
+      expect(del.errors?.[0]?.extensions?.code).toBe('INVALID_STATE')
+      expect(del.errors?.[0]?.message).toMatch(/used by job template\(s\) "https backup"/)
+      await t.ok(`mutation($id: ID!) { deleteJobTemplate(id: $id) }`, { id: tpl })
+      await t.ok(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: token })
+    } finally {
+      await server.stop()
+    }
   })
 })
