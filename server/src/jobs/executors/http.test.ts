@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { unusedLoopbackPort } from '../../../test/harness/sshd.ts'
 import { Semaphore } from '../../util/semaphore.ts'
 import { httpExecutor } from './http.ts'
-import { AbortReason, type ExecutionContext, type LogLevel } from './types.ts'
+import { AbortReason, type DecryptedCredential, type ExecutionContext, type LogLevel } from './types.ts'
 
 let server: Server
 let base: string
@@ -47,7 +47,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve))
 })
 
-function fakeContext(config: Record<string, unknown>, options: { parameters?: Record<string, unknown>; signal?: AbortSignal } = {}) {
+function fakeContext(config: Record<string, unknown>, options: { parameters?: Record<string, unknown>; signal?: AbortSignal; credentials?: ReadonlyMap<string, DecryptedCredential> } = {}) {
   const system: Array<{ text: string; level?: LogLevel }> = []
   const ctx: ExecutionContext<z.output<typeof httpExecutor.configSchema>> = {
     runId: 'run-1',
@@ -57,7 +57,7 @@ function fakeContext(config: Record<string, unknown>, options: { parameters?: Re
     targets: [],
     maxParallelTargets: 1,
     signal: options.signal ?? new AbortController().signal,
-    credentials: new Map(),
+    credentials: options.credentials ?? new Map(),
     handshakeLimiter: new Semaphore(1),
     log: {
       output: () => expect.fail('http has no targets'),
@@ -133,6 +133,26 @@ describe('http executor', () => {
 
     const missing = await run({ url: `${base}/echo`, auth: { type: 'bearer', tokenParameter: 'nope' } })
     expect(missing.outcome).toEqual({ ok: false, error: 'auth: parameter "nope" has no value (use a SECRET parameter)', retryable: false })
+  })
+
+  it('authenticates with a stored PASSWORD credential: basic, or bearer with the password as token', async () => {
+    const id = '3c9f0e55-8f0b-4bb1-9a3e-0c4b1f2d7a10'
+    const credentials = new Map<string, DecryptedCredential>([[id, { kind: 'PASSWORD', username: 'api-bot', password: 'T0ken:with-colon' }]])
+    const globalId = Buffer.from(`Credential:${id}`).toString('base64')
+    const body = (r: Awaited<ReturnType<typeof run>>) => JSON.parse((r.outcome.result as { body: string }).body) as { authorization: string }
+    const basic = await run({ url: `${base}/echo`, method: 'POST', auth: { type: 'credential', credentialId: globalId } }, { credentials })
+    expect(basic.outcome.ok).toBe(true)
+    // The echo shows `Basic ***`: the header the server got was exactly the masked secret, base64(user:password).
+    expect(JSON.stringify(basic.outcome)).not.toContain(Buffer.from('api-bot:T0ken:with-colon').toString('base64'))
+    expect(body(basic).authorization).toBe('Basic ***')
+    const bearer = await run({ url: `${base}/echo`, method: 'POST', auth: { type: 'credential', credentialId: id, scheme: 'bearer' } }, { credentials })
+    expect(body(bearer).authorization).toBe('Bearer ***')
+    expect(JSON.stringify(bearer.outcome)).not.toContain('T0ken:with-colon')
+    const gone = await run({ url: `${base}/echo`, auth: { type: 'credential', credentialId: id } })
+    expect(gone.outcome).toMatchObject({ ok: false, retryable: false, error: expect.stringMatching(/^auth\.credentialId: the credential it names no longer exists/) })
+    expect(httpExecutor.credentialRefs!(httpExecutor.configSchema.parse({ url: 'http://x', auth: { type: 'credential', credentialId: globalId } }))).toEqual([
+      { path: ['auth', 'credentialId'], id, kinds: ['PASSWORD'], purpose: expect.any(String) },
+    ])
   })
 
   it('fails on unexpected statuses: 5xx and 429 are retryable, 4xx are not; status lists and ranges work', async () => {

@@ -3,12 +3,14 @@
  * optional body check passes. Network errors, timeouts, 5xx, 408 and 429 are transient (the run's retry
  * policy applies); anything else that fails is permanent.
  *
- * Credentials come from SECRET template parameters named in `auth` (Switchyard credentials are SSH
- * credentials); the run log masks secret values. The result records status, time and a truncated body.
+ * Credentials come from a stored PASSWORD credential (`auth.type: credential`: basic with its user name
+ * and password, or bearer with the password as the token) or from SECRET template parameters named in
+ * `auth`; the run log masks secret values. The result records status, time and a truncated body.
  */
 import { z } from 'zod'
 import { coerceError } from '../../util/errors.ts'
 import { renderTemplate } from '../../util/template.ts'
+import { credentialIdField, credentialUuid, requireCredential } from './credential-ref.ts'
 import type { AbortReason, ExecutionContext, ExecutionOutcome, JobExecutor } from './types.ts'
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -26,8 +28,15 @@ const authSchema = z
       type: z.literal('bearer'),
       tokenParameter: PARAMETER_NAME.describe('Name of the SECRET template parameter holding the token.'),
     }),
+    z.object({
+      type: z.literal('credential'),
+      credentialId: credentialIdField('A stored PASSWORD credential: its user name and password (basic), or its password as the token (bearer).'),
+      scheme: z.enum(['basic', 'bearer']).default('basic').describe('`basic`: user name + password; `bearer`: the password is the token.'),
+    }),
   ])
-  .describe('Authorization header built from a SECRET parameter: `basic` (username + password) or `bearer` (token).')
+  .describe(
+    'Authorization header: from a stored credential (`credential`), or from SECRET parameters: `basic` (username + password parameter) or `bearer` (token parameter).',
+  )
 
 const configSchema = z
   .object({
@@ -90,6 +99,10 @@ export const httpExecutor: JobExecutor<typeof configSchema> = {
   description: 'Sends one HTTP request and checks the status (and optionally the body) of the response.',
   configSchema,
   usesTargets: false,
+  credentialRefs: (config) =>
+    config.auth?.type === 'credential'
+      ? [{ path: ['auth', 'credentialId'], id: credentialUuid(config.auth.credentialId)!, kinds: ['PASSWORD'], purpose: 'HTTP authentication needs a PASSWORD credential (user name + password or token)' }]
+      : [],
   execute: (ctx) => execute(ctx),
 }
 
@@ -190,6 +203,21 @@ function buildRequest(ctx: Context): { url: URL; init: RequestInit; secrets: str
     headers.set('authorization', `Basic ${credentials}`)
   } else if (config.auth?.type === 'bearer') {
     headers.set('authorization', `Bearer ${secret(config.auth.tokenParameter)}`)
+  } else if (config.auth?.type === 'credential') {
+    let c
+    try {
+      c = requireCredential(ctx.credentials, config.auth.credentialId, 'auth.credentialId')
+    } catch (err) {
+      throw new PermanentError(coerceError(err).message)
+    }
+    if (c.kind !== 'PASSWORD') throw new PermanentError('auth.credentialId: HTTP authentication needs a PASSWORD credential')
+    secrets.push(c.password)
+    if (config.auth.scheme === 'bearer') headers.set('authorization', `Bearer ${c.password}`)
+    else {
+      const encoded = Buffer.from(`${c.username}:${c.password}`).toString('base64')
+      secrets.push(encoded)
+      headers.set('authorization', `Basic ${encoded}`)
+    }
   }
   let body: string | undefined
   if (typeof config.body === 'string') body = render(config.body)
