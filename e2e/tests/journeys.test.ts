@@ -111,6 +111,27 @@ describe('operator journey', () => {
     await page.locator('tr[data-template="e2e ticker"]').waitFor()
   })
 
+  it('picks a stored credential for a config backup remote from a list', async () => {
+    await page.getByRole('link', { name: 'New template' }).first().click()
+    await page.waitForURL(/\/templates\/new$/)
+    await page.locator('input[name="name"]').fill('e2e backup')
+    await page.locator('select[name="jobType"]').selectOption('config_backup')
+    // Commands may be strings or { command, path } objects: the form offers JSON for them.
+    await page.locator('textarea[name="config.commands"]').fill('["cat /etc/hostname"]')
+    await page.locator('input[name="config.repository"]').fill('git@git.example.net:net/configs.git')
+    const picker = page.locator('select[name="config.repositoryCredentialId"]')
+    expect(await picker.locator('option').allTextContents()).toContain(`e2e-key (key, ${sshd.user})`)
+    await picker.selectOption({ label: `e2e-key (key, ${sshd.user})` })
+    await page.getByRole('group', { name: 'Targets' }).getByLabel('e2e-host').check()
+    await page.getByRole('button', { name: 'Create template' }).click()
+    await page.waitForURL(/\/templates$/)
+    await page.locator('tr[data-template="e2e backup"]').waitFor()
+    // Saved as the credential's id, which the server checked exists and is a key.
+    const { jobTemplates } = await server.gql<{ jobTemplates: Array<{ config: { repositoryCredentialId: string } }> }>(`{ jobTemplates(search: "e2e backup") { config } }`)
+    const { credentials } = await server.gql<{ credentials: Array<{ id: string; name: string }> }>(`{ credentials { id name } }`)
+    expect(jobTemplates[0]!.config.repositoryCredentialId).toBe(credentials.find((c) => c.name === 'e2e-key')!.id)
+  })
+
   it('runs it and watches the log stream live until it succeeds', async () => {
     await page.locator('tr[data-template="e2e ticker"]').getByRole('button', { name: 'Run now' }).click()
     const dialog = page.getByRole('dialog')

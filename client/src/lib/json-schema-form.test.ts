@@ -15,6 +15,16 @@ const command: JsonSchema = {
 }
 
 describe('schemaToFields', () => {
+  it('renders a credential id field (format credential-id) as a credential picker, kept as a string', () => {
+    const fields = schemaToFields({ type: 'object', properties: { repositoryCredentialId: { type: 'string', format: 'credential-id' }, repository: { type: 'string' } } })
+    expect(fields.map((f) => [f.key, f.kind])).toEqual([
+      ['repositoryCredentialId', 'credential'],
+      ['repository', 'string'],
+    ])
+    expect(valuesToConfig(fields, { repositoryCredentialId: 'Q3JlZDox', repository: '' }).config).toEqual({ repositoryCredentialId: 'Q3JlZDox' })
+    expect(valuesToConfig(fields, { repositoryCredentialId: '', repository: '' }).config).toEqual({})
+  })
+
   it('maps each property to a field kind with its constraints', () => {
     const fields = schemaToFields(command)
     expect(fields.map((f) => [f.key, f.kind, f.required])).toEqual([

@@ -1,7 +1,7 @@
 /**
  * Builds a form from a job type's config JSON Schema (as `jobTypes` publishes it) and turns the
  * form's values back into a config object. Handles what job configs use — strings, numbers,
- * booleans, enums, string lists and string maps — and falls back to a JSON editor for anything else,
+ * booleans, enums, credential pickers, string lists and string maps — and falls back to a JSON editor for anything else,
  * so a new job type always gets a usable form.
  */
 export interface JsonSchema {
@@ -28,7 +28,7 @@ export interface JsonSchema {
   format?: string
 }
 
-export type FieldKind = 'string' | 'text' | 'integer' | 'number' | 'boolean' | 'enum' | 'string-list' | 'string-map' | 'json'
+export type FieldKind = 'string' | 'credential' | 'text' | 'integer' | 'number' | 'boolean' | 'enum' | 'string-list' | 'string-map' | 'json'
 
 export interface FormField {
   key: string
@@ -72,6 +72,8 @@ function kindOf(s: JsonSchema): FieldKind {
   if (s.enum && s.enum.every((v) => typeof v === 'string')) return 'enum'
   switch (typeOf(s)) {
     case 'string':
+      // A stored credential's id (see the server's credential-ref.ts): picked from a list, not typed.
+      if (s.format === 'credential-id') return 'credential'
       return (s.maxLength ?? 0) > 200 || s.format === 'multiline' ? 'text' : 'string'
     case 'integer':
       return 'integer'

@@ -4,7 +4,26 @@ import { KeyValueEditor, StringListEditor } from '@/components/inputs'
 import { Field } from '@/components/ui'
 import type { FieldValue, FormField, FormValues } from '@/lib/json-schema-form'
 
-export function ConfigForm({ fields, values, onChange, errorFor }: { fields: readonly FormField[]; values: FormValues; onChange(v: FormValues): void; errorFor(path: string): string | undefined }) {
+export interface CredentialOption {
+  id: string
+  name: string
+  kind: string
+  username: string
+}
+
+export function ConfigForm({
+  fields,
+  values,
+  onChange,
+  errorFor,
+  credentials = [],
+}: {
+  fields: readonly FormField[]
+  values: FormValues
+  onChange(v: FormValues): void
+  errorFor(path: string): string | undefined
+  credentials?: readonly CredentialOption[]
+}) {
   if (!fields.length) return <p className="muted small">This job type has no settings.</p>
   const set = (key: string, v: FieldValue) => onChange({ ...values, [key]: v })
   return (
@@ -55,6 +74,21 @@ export function ConfigForm({ fields, values, onChange, errorFor }: { fields: rea
                       ))}
                     </select>
                   )
+                case 'credential': {
+                  const value = typeof v === 'string' ? v : ''
+                  const known = credentials.some((c) => c.id === value)
+                  return (
+                    <select {...p} name={f.path} value={value} onChange={(e) => set(f.key, e.target.value)}>
+                      <option value="">{f.required ? 'Choose a credential…' : '(none)'}</option>
+                      {credentials.map((c) => (
+                        <option key={c.id} value={c.id}>
+                          {c.name} ({c.kind === 'PRIVATE_KEY' ? 'key' : 'password'}, {c.username})
+                        </option>
+                      ))}
+                      {value && !known ? <option value={value}>{value} (unknown credential)</option> : null}
+                    </select>
+                  )
+                }
                 case 'integer':
                 case 'number':
                   return (

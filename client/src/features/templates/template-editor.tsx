@@ -16,7 +16,7 @@ import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } 
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { initialValues, schemaToFields, unknownKeys, valuesToConfig, type FormValues, type JsonSchema } from '@/lib/json-schema-form'
 import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
-import { ConfigForm } from './config-form'
+import { ConfigForm, type CredentialOption } from './config-form'
 import { TargetSelectorEditor, type Selector } from './target-selector-editor'
 import { ParametersEditor } from './parameters-editor'
 import { CreateTemplateMutation, TemplateFormOptionsQuery, TemplateQuery, UpdateTemplateMutation, type JobType, type Template } from './queries'
@@ -38,7 +38,7 @@ export function TemplateEditor({ id }: { id: string | null }) {
     )
   }
   if (!options.data || (id && !tpl.data)) return <Skeleton rows={8} />
-  return <TemplateForm template={tpl.data?.jobTemplate ?? null} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} />
+  return <TemplateForm template={tpl.data?.jobTemplate ?? null} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} credentials={options.data.credentials} />
 }
 
 
@@ -49,11 +49,13 @@ function TemplateForm({
   jobTypes,
   targets,
   inventories,
+  credentials,
 }: {
   template: Template | null
   jobTypes: readonly JobType[]
   targets: ReadonlyArray<{ id: string; name: string; host: string; tags: readonly string[] }>
   inventories: ReadonlyArray<{ id: string; name: string }>
+  credentials: readonly CredentialOption[]
 }) {
   const router = useRouter()
   const { canWrite } = useSessionContext()
@@ -209,7 +211,7 @@ function TemplateForm({
       </Section>
 
       <Section title={`${type?.label ?? 'Job'} settings`} subtitle="Generated from the job type's schema.">
-        <ConfigForm fields={fields} values={configValues} onChange={editConfig} errorFor={err} />
+        <ConfigForm fields={fields} values={configValues} onChange={editConfig} errorFor={err} credentials={credentials} />
         {err('config') && !fields.some((f) => err(f.path)) ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{err('config')}</div> : null}
       </Section>
 
