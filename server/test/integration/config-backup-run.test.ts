@@ -1,7 +1,7 @@
 /**
  * `config_backup` through the GraphQL API: a template saved with a bad config is refused with the field
  * named; a run against real sshd targets commits to a real bare repository, lists the commit on the run
- * and reports changed / unchanged / failed per target.
+ * and reports changed / unchanged / failed per target; a retry of the failed targets only commits theirs alone.
  */
 import { execFile } from 'node:child_process'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -18,6 +18,7 @@ let t: TestApp
 let sshd: TestSshd
 let dir: string
 let repo: string
+let credentialId: string
 const ids: Record<string, string> = {}
 
 const CREATE = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
@@ -30,9 +31,9 @@ beforeAll(async () => {
   await chmod(dir, 0o755)
   repo = join(dir, 'configs.git')
   await exec('git', ['init', '-q', '--bare', '-b', 'main', repo])
-  const cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'lab', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
+  credentialId = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'lab', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
   const target = async (name: string, host: string, port: number) =>
-    (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host, port, credentialId: cred, tags: ['backup'], attributes: { location: 'dc1' } } })).createTarget.id
+    (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host, port, credentialId, tags: ['backup'], attributes: { location: 'dc1' } } })).createTarget.id
   ids.core1 = await target('core-1', sshd.hosts[0]!, sshd.port)
   ids.core2 = await target('core-2', sshd.hosts[1]!, sshd.port)
   ids.gone = await target('gone', '127.0.0.1', await unusedLoopbackPort())
@@ -176,5 +177,58 @@ describe('config_backup through the API', () => {
     } finally {
       await server.stop()
     }
+  })
+
+  it('retrying only the failed targets backs up those alone: one commit with only their files', async () => {
+    const target = async (name: string, host: string, port: number) =>
+      (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host, port, credentialId, tags: ['backup-retry'] } })).createTarget.id
+    await target('edge-a', sshd.hosts[0]!, sshd.port)
+    await target('edge-b', sshd.hosts[1]!, sshd.port)
+    const down = await target('edge-down', '127.0.0.1', await unusedLoopbackPort())
+    for (const name of ['edge-a', 'edge-b', 'edge-down']) await writeFile(join(dir, `${name}.conf`), `hostname ${name}\n`, { mode: 0o644 })
+    const tpl = (
+      await t.ok(CREATE, {
+        i: {
+          name: 'retry backup',
+          jobType: 'config_backup',
+          visibility: 'GLOBAL',
+          targetSelector: { tags: ['backup-retry'] },
+          maxParallelTargets: 3,
+          config: { commands: [`cat ${dir}/{{ target.name }}.conf`], repository: repo, pathTemplate: 'retry/{target.name}.txt' },
+        },
+      })
+    ).createJobTemplate.id
+    const git = async (...args: string[]) => (await exec('git', ['--git-dir', repo, ...args])).stdout
+
+    const r = await runTemplate(tpl)
+    expect(r.status, JSON.stringify(r)).toBe('FAILED')
+    const first = (await git('rev-parse', 'main')).trim()
+    expect(r.result).toMatchObject({ commit: first, changed: 2, unchanged: 0, failed: 1 })
+    expect(r.targets.find((x: { name: string }) => x.name === 'edge-down')).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/refused/) })
+    expect((await git('ls-tree', '-r', '--name-only', 'main', 'retry')).split('\n').filter(Boolean)).toEqual(['retry/edge-a.txt', 'retry/edge-b.txt'])
+
+    // edge-a's config changes meanwhile: a retry that backed it up again would put that change in its commit.
+    await writeFile(join(dir, 'edge-a.conf'), 'hostname edge-a\nntp server 192.0.2.9\n')
+    // The operator fixes the address, then retries only what failed.
+    await t.ok(`mutation($id: ID!, $i: UpdateTargetInput!) { updateTarget(id: $id, input: $i) { id } }`, { id: down, i: { host: sshd.hosts[0], port: sshd.port } })
+    const retry = (await t.ok(`mutation($id: ID!) { retryJobRun(id: $id, onlyFailedTargets: true) { id trigger retryOf { id } targets { name host port } } }`, { id: r.id })).retryJobRun
+    expect(retry).toMatchObject({ trigger: 'RETRY', retryOf: { id: r.id }, targets: [{ name: 'edge-down', host: sshd.hosts[0], port: sshd.port }] })
+    const again = await eventually(async () => {
+      const x = (await t.ok(RUN, { id: retry.id })).jobRun
+      return ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(x.status) ? x : null
+    }, { timeoutMs: 60_000, what: `retry ${retry.id} to finish` })
+    expect(again.status, JSON.stringify(again)).toBe('SUCCEEDED')
+    const second = (await git('rev-parse', 'main')).trim()
+    expect(second).not.toBe(first)
+    expect(again.result).toMatchObject({ commit: second, changed: 1, unchanged: 0, failed: 0 })
+    expect(again.targets).toEqual([
+      expect.objectContaining({ name: 'edge-down', status: 'SUCCEEDED', result: expect.objectContaining({ changed: true, files: ['retry/edge-down.txt'], commit: second }) }),
+    ])
+    // One commit on top of the first run's, touching only the retried target's file; edge-a's is as before.
+    expect((await git('rev-parse', `${second}^`)).trim()).toBe(first)
+    expect((await git('diff', '--name-only', first, second)).trim()).toBe('retry/edge-down.txt')
+    expect(await git('show', `${second}:retry/edge-down.txt`)).toBe('hostname edge-down\n')
+    expect(await git('show', `${second}:retry/edge-a.txt`)).toBe('hostname edge-a\n')
+    expect(await git('log', '-1', '--format=%B', second)).toMatch(/^Config backup: 1 targets, 1 changed, 0 failed \(run [^)]+\)\n\nedge-down: changed \(\+1 -0\)\n/)
   })
 })

@@ -1,10 +1,11 @@
 /**
  * The `file_transfer` job type through the GraphQL API against a real sshd: listed in jobTypes, a bad config
  * rejected at template save with the field named, and a download run whose file becomes a run artifact
- * listed on the run and downloadable with the API token.
+ * listed on the run and downloadable with the API token; an upload retried for its failed target only.
  */
 import { createHash } from 'node:crypto'
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
@@ -13,6 +14,7 @@ import { startSshd, type TestSshd } from '../harness/sshd.ts'
 let t: TestApp
 let sshd: TestSshd
 let dir: string
+let credentialId: string
 const content = 'hostname edge-1\nntp server 192.0.2.1\n'
 
 const CREATE_TPL = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
@@ -23,8 +25,8 @@ beforeAll(async () => {
   await chmod(dir, 0o755)
   await writeFile(join(dir, 'running.conf'), content, { mode: 0o644 })
   t = await startTestApp()
-  const cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ft', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
-  await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'edge-1', host: sshd.hosts[0]!, port: sshd.port, credentialId: cred, tags: ['ft'] } })
+  credentialId = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ft', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
+  await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'edge-1', host: sshd.hosts[0]!, port: sshd.port, credentialId, tags: ['ft'] } })
 }, 120_000)
 
 afterAll(async () => {
@@ -71,5 +73,62 @@ describe('job type file_transfer', () => {
     expect(res.status).toBe(200)
     expect(await res.text()).toBe(content)
     expect((await fetch(t.url + artifact.downloadPath)).status).toBe(401)
+  }, 90_000)
+
+  it('retrying only the failed targets uploads to those alone, with their corrected credential', async () => {
+    // Written over SFTP by the sshd user: a directory it may write to.
+    const uploads = join(dir, 'uploads')
+    await mkdir(uploads)
+    await chmod(uploads, 0o777)
+    const wrong = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ft-wrong', kind: 'PASSWORD', username: sshd.user, password: 'not-the-password' } })).createCredential.id
+    const target = async (name: string, cred: string) =>
+      (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host: sshd.hosts[0]!, port: sshd.port, credentialId: cred, tags: ['ft-retry'] } })).createTarget.id
+    await target('ft-ok', credentialId)
+    const locked = await target('ft-locked', wrong)
+    const payload = 'ntp server 192.0.2.7\n'
+    const tpl = (
+      await t.ok(CREATE_TPL, {
+        i: {
+          name: 'ft-upload-retry',
+          jobType: 'file_transfer',
+          visibility: 'GLOBAL',
+          config: { direction: 'upload', files: [{ content: payload, destination: `${uploads}/{{ target.name }}.conf`, mode: '0644' }] },
+          targetSelector: { tags: ['ft-retry'] },
+        },
+      })
+    ).createJobTemplate.id
+    const finished = (id: string) =>
+      eventually(
+        async () => {
+          const r = (await t.ok(`query($id: ID!) { jobRun(id: $id) { status error targets { name status error result } } }`, { id })).jobRun
+          return ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(r.status) ? r : null
+        },
+        { timeoutMs: 60_000, what: `run ${id} to finish` },
+      )
+
+    const id = (await t.ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: tpl })).triggerJobRun.id
+    const run = await finished(id)
+    expect(run.status, JSON.stringify(run)).toBe('FAILED')
+    const byName = Object.fromEntries(run.targets.map((x: { name: string }) => [x.name, x]))
+    expect(byName['ft-ok']).toMatchObject({ status: 'SUCCEEDED', result: { files: [{ status: 'written' }] } })
+    expect(byName['ft-locked'].status).toBe('FAILED')
+    expect(byName['ft-locked'].error).toMatch(/authentication failed/i)
+    expect(await readFile(join(uploads, 'ft-ok.conf'), 'utf8')).toBe(payload)
+    expect(existsSync(join(uploads, 'ft-locked.conf'))).toBe(false)
+    // Gone from the target that succeeded: a retry that uploaded to it again would bring it back.
+    await rm(join(uploads, 'ft-ok.conf'))
+
+    // The operator gives the target the right credential, then retries only what failed.
+    await t.ok(`mutation($id: ID!, $i: UpdateTargetInput!) { updateTarget(id: $id, input: $i) { id } }`, { id: locked, i: { credentialId } })
+    const retry = (await t.ok(`mutation($id: ID!) { retryJobRun(id: $id, onlyFailedTargets: true) { id trigger retryOf { id } targets { name } } }`, { id })).retryJobRun
+    expect(retry).toMatchObject({ trigger: 'RETRY', retryOf: { id }, targets: [{ name: 'ft-locked' }] })
+    const again = await finished(retry.id)
+    expect(again.status, JSON.stringify(again)).toBe('SUCCEEDED')
+    const hash = createHash('sha256').update(payload).digest('hex')
+    expect(again.targets).toEqual([
+      expect.objectContaining({ name: 'ft-locked', status: 'SUCCEEDED', result: { direction: 'upload', files: [expect.objectContaining({ destination: `${uploads}/ft-locked.conf`, status: 'written', sha256: hash })] } }),
+    ])
+    expect(await readFile(join(uploads, 'ft-locked.conf'), 'utf8')).toBe(payload)
+    expect(existsSync(join(uploads, 'ft-ok.conf'))).toBe(false)
   }, 90_000)
 })

@@ -1,20 +1,24 @@
 /**
  * The `script` and `http` job types through the GraphQL API: config validation at template save (with the
  * field named), JSON Schema in `jobTypes`, runs against a real sshd and a real HTTP server on loopback,
- * results, logs (secrets masked), retry policy for transient HTTP failures, and script cleanup on cancel.
+ * results, logs (secrets masked), retry policy for transient HTTP failures, script cleanup on cancel, and a
+ * script retried for its failed targets only.
  */
 import { existsSync } from 'node:fs'
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
-import { remoteProcesses, startSshd, type TestSshd } from '../harness/sshd.ts'
+import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 let t: TestApp
 let sshd: TestSshd
 let http: Server
 let base: string
 let flakyHits = 0
+/** Where the retry test's script leaves one line per execution per target (written by the sshd user). */
+let markDir: string
 const hanging = new Set<ServerResponse>()
 const ids: Record<string, string> = {}
 
@@ -58,13 +62,16 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
   t = await startTestApp()
-  const cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'sc', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
-  ids.target = (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'script-1', host: sshd.hosts[0]!, port: sshd.port, credentialId: cred, tags: ['scripts'] } })).createTarget.id
+  ids.cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'sc', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
+  ids.target = (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'script-1', host: sshd.hosts[0]!, port: sshd.port, credentialId: ids.cred, tags: ['scripts'] } })).createTarget.id
+  markDir = await mkdtemp('/tmp/switchyard-script-retry-')
+  await chmod(markDir, 0o777)
 }, 120_000)
 
 afterAll(async () => {
   await t?.stop()
   await sshd?.stop()
+  if (markDir) await rm(markDir, { recursive: true, force: true })
   for (const res of hanging) res.destroy()
   http?.closeAllConnections()
   await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)))
@@ -129,6 +136,57 @@ describe('job types script and http', () => {
     expect(dir).toBeTruthy()
     expect(existsSync(dir)).toBe(false)
     await eventually(async () => (await remoteProcesses(sshd.user, marker)).length === 0, { timeoutMs: 10_000, what: 'remote script to be gone' })
+  })
+
+  it('script: retrying only the failed targets runs the script on those alone, at their corrected address', async () => {
+    const create = `mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`
+    const target = async (name: string, host: string, port: number) =>
+      (await t.ok(create, { i: { name, host, port, credentialId: ids.cred, tags: ['script-retry'] } })).createTarget.id
+    await target('retry-a', sshd.hosts[0]!, sshd.port)
+    await target('retry-b', sshd.hosts[0]!, sshd.port)
+    const down = await target('retry-down', '127.0.0.1', await unusedLoopbackPort())
+    // One line per execution on a target, naming the sshd address it really ran behind ($SSH_CONNECTION).
+    const script = 'set -e\nname=$2\nout="$1/$2"\nset -- $SSH_CONNECTION\necho "$3:$4" >> "$out"\necho "marked $name"\n'
+    const tpl = await createTemplate({
+      name: 'script-retry',
+      jobType: 'script',
+      config: { script, arguments: [markDir, '{{ target.name }}'] },
+      targetSelector: { tags: ['script-retry'] },
+      maxParallelTargets: 3,
+    })
+    const marks = async (name: string) => {
+      const path = `${markDir}/${name}`
+      return existsSync(path) ? (await readFile(path, 'utf8')).trim().split('\n') : []
+    }
+    const reached = `${sshd.hosts[0]}:${sshd.port}`
+
+    const id = await trigger(tpl)
+    const r = await waitFor(id, ['SUCCEEDED', 'FAILED'])
+    expect(r.status, JSON.stringify(r)).toBe('FAILED')
+    const byName = Object.fromEntries(r.targets.map((x: { name: string }) => [x.name, x]))
+    expect(byName['retry-a']).toMatchObject({ status: 'SUCCEEDED', exitCode: 0 })
+    expect(byName['retry-b']).toMatchObject({ status: 'SUCCEEDED', exitCode: 0 })
+    expect(byName['retry-down'].status).toBe('FAILED')
+    expect(byName['retry-down'].error).toMatch(/refused/i)
+    expect(await marks('retry-a')).toEqual([reached])
+    expect(await marks('retry-b')).toEqual([reached])
+    expect(await marks('retry-down')).toEqual([])
+
+    // The operator fixes the address, then retries only what failed.
+    await t.ok(`mutation($id: ID!, $i: UpdateTargetInput!) { updateTarget(id: $id, input: $i) { id } }`, { id: down, i: { host: sshd.hosts[0], port: sshd.port } })
+    const retry = (await t.ok(`mutation($id: ID!) { retryJobRun(id: $id, onlyFailedTargets: true) { id trigger retryOf { id } targets { name host port } } }`, { id })).retryJobRun
+    // The new run records the address it will use (the corrected one), not the failed run's.
+    expect(retry).toMatchObject({ trigger: 'RETRY', retryOf: { id }, targets: [{ name: 'retry-down', host: sshd.hosts[0], port: sshd.port }] })
+    const again = await waitFor(retry.id, ['SUCCEEDED', 'FAILED'])
+    expect(again.status, JSON.stringify(again)).toBe('SUCCEEDED')
+    expect(again.targets).toEqual([expect.objectContaining({ name: 'retry-down', status: 'SUCCEEDED', exitCode: 0 })])
+    // The script ran once more in all, on the retried target, behind the corrected address; the targets that
+    // had succeeded still show their single first-run line (a rerun of them would have added a second).
+    expect(await marks('retry-down')).toEqual([reached])
+    expect(await marks('retry-a')).toEqual([reached])
+    expect(await marks('retry-b')).toEqual([reached])
+    const stdout = (await logLines(retry.id)).filter((l) => l.stream === 'STDOUT').map((l) => l.text)
+    expect(stdout).toEqual(['marked retry-down'])
   })
 
   it('http: succeeds with a bearer token from a SECRET parameter, records the response, masks the secret', async () => {

@@ -128,6 +128,10 @@ export class RunsService {
     const targets = await this.prisma.runTarget.findMany({ where: { runId }, orderBy: { position: 'asc' } })
     const chosen = onlyFailedTargets ? targets.filter((t) => t.status !== 'SUCCEEDED') : targets
     if (onlyFailedTargets && targets.length && !chosen.length) throw ValidationError.field('onlyFailedTargets', 'every target of this run succeeded; nothing to retry')
+    // The new run connects to each target's current address (a fixed host/port is why one retries): record
+    // that one, as a fresh trigger does, not the failed run's. A deleted target keeps its recorded address.
+    const targetIds = chosen.flatMap((t) => (t.targetId ? [t.targetId] : []))
+    const current = new Map((await this.prisma.target.findMany({ where: { id: { in: targetIds } }, select: { id: true, host: true, port: true } })).map((t) => [t.id, t]))
     return this.prisma.$transaction((tx) =>
       this.createRunIn(tx, {
         actor: a,
@@ -136,7 +140,10 @@ export class RunsService {
         spec: run.spec as unknown as RunSpec,
         parameters: run.parameters as Record<string, unknown>,
         secretParameters: run.secretParameters ? new Uint8Array(run.secretParameters) : null,
-        targets: chosen.map((t) => ({ targetId: t.targetId, name: t.name, host: t.host, port: t.port })),
+        targets: chosen.map((t) => {
+          const now = t.targetId ? current.get(t.targetId) : undefined
+          return { targetId: t.targetId, name: t.name, host: now?.host ?? t.host, port: now?.port ?? t.port }
+        }),
         scheduleId: run.scheduleId,
         retryOfId: run.id,
         concurrencyKey: run.concurrencyKey,
