@@ -7,8 +7,6 @@
  * argument and in a GIT_SSH_COMMAND connection, so no whitespace, no control characters, no host or path
  * starting with `-`.
  */
-import { createHash } from 'node:crypto'
-
 export type RemoteKind = 'local' | 'ssh' | 'https' | 'unsupported'
 
 const USER = '[A-Za-z0-9._-]+'
@@ -43,18 +41,6 @@ export function sshEndpoint(url: string): { host: string; port: number; user: st
   const m = /^ssh:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?\//.exec(url) ?? /^([^@]+)@(\[[^\]]+\]|[^:]+):/.exec(url)
   if (!m) throw new Error(`not an ssh remote: ${url}`)
   return { host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22, user: m[1] ?? null }
-}
-
-/** OpenSSH's fingerprint of a public key line (`ssh-ed25519 AAAA…` → `SHA256:…`), as `ssh-keygen -l` prints it. */
-export function sshFingerprint(publicKey: string): string {
-  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? '', 'base64')
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
-}
-
-/** known_hosts lines pinning the given public keys (`ssh-ed25519 AAAA…`) for host and port. */
-export function knownHostsLines(host: string, port: number, publicKeys: readonly string[]): string {
-  const pattern = port === 22 ? host : `[${host}]:${port}`
-  return publicKeys.map((k) => `${pattern} ${k}\n`).join('')
 }
 
 export interface SshCommandOptions {

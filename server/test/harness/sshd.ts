@@ -72,7 +72,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     await chmod(dir, 0o755)
     const hostKeyPath = join(dir, 'ssh_host_ed25519_key')
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'switchyard-test-host', '-f', hostKeyPath])
-    const [, hostKeyFingerprint = '', hostKeyType = ''] = (await run('ssh-keygen', ['-lf', `${hostKeyPath}.pub`])).stdout.trim().split(/\s+/)
+    // `256 SHA256:… <comment> (ED25519)`: the type is the last word, whatever the comment.
+    const printed = (await run('ssh-keygen', ['-lf', `${hostKeyPath}.pub`])).stdout.trim().split(/\s+/)
+    const hostKeyFingerprint = printed[1] ?? ''
+    const hostKeyType = printed.at(-1) ?? ''
     const clientKey = join(dir, 'id_ed25519')
     const encryptedKey = join(dir, 'id_ed25519_encrypted')
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'switchyard-test-client', '-f', clientKey])

@@ -1,20 +1,22 @@
 /**
  * The `ansible_playbook` job type through the GraphQL API: listed in `jobTypes`, bad config rejected at
  * template save with the field named, a real playbook against two sshd targets with key credentials
- * (per-host recap, log levels, temp dir removed), check mode, an unreachable target, and cancel.
+ * (per-host recap, log levels, temp dir removed), check mode, an unreachable target, a retry of the failed
+ * targets only, and cancel.
  */
 import { existsSync } from 'node:fs'
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 let t: TestApp
 let sshd: TestSshd
+let credentialId: string
 const marker = `sw-ansible-gql-${process.pid}`
 
 const CREATE_TPL = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
-const RUN = `query($id: ID!) { jobRun(id: $id) { id status attempt error result targets { name status exitCode error outputTail result } } }`
+const RUN = `query($id: ID!) { jobRun(id: $id) { id status attempt error result targets { name status exitCode error retryable outputTail result } } }`
 const LOG = `query($id: ID!) { jobRunLog(runId: $id, first: 5000) { lines { level stream targetId text } } }`
 
 async function createTemplate(input: Record<string, unknown>): Promise<string> {
@@ -62,12 +64,12 @@ const playbook = (suffix: string) => `
 beforeAll(async () => {
   sshd = await startSshd({ count: 2 })
   t = await startTestApp()
-  const cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ans-key', kind: 'PRIVATE_KEY', username: sshd.user, privateKey: sshd.privateKey } })).createCredential.id
+  credentialId = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ans-key', kind: 'PRIVATE_KEY', username: sshd.user, privateKey: sshd.privateKey } })).createCredential.id
   const refused = await unusedLoopbackPort()
   const create = `mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`
-  await t.ok(create, { i: { name: 'ans-1', host: sshd.hosts[0]!, port: sshd.port, credentialId: cred, tags: ['ansible', 'mixed'] } })
-  await t.ok(create, { i: { name: 'ans-2', host: sshd.hosts[1]!, port: sshd.port, credentialId: cred, tags: ['ansible'] } })
-  await t.ok(create, { i: { name: 'ans-down', host: '127.0.0.1', port: refused, credentialId: cred, tags: ['mixed'] } })
+  await t.ok(create, { i: { name: 'ans-1', host: sshd.hosts[0]!, port: sshd.port, credentialId, tags: ['ansible', 'mixed'] } })
+  await t.ok(create, { i: { name: 'ans-2', host: sshd.hosts[1]!, port: sshd.port, credentialId, tags: ['ansible'] } })
+  await t.ok(create, { i: { name: 'ans-down', host: '127.0.0.1', port: refused, credentialId, tags: ['mixed'] } })
 }, 120_000)
 
 afterAll(async () => {
@@ -130,11 +132,16 @@ describe('job type ansible_playbook', () => {
     const r = await waitFor(id, ['SUCCEEDED', 'FAILED'])
     expect(r.status).toBe('FAILED')
     const byName = Object.fromEntries(r.targets.map((x: { name: string }) => [x.name, x]))
-    expect(byName['ans-down']).toMatchObject({ status: 'FAILED', exitCode: 4, result: { unreachable: 1 } })
-    expect(byName['ans-down'].error).toMatch(/UNREACHABLE/)
+    // Its host key cannot be read, so it fails before the playbook runs (it is never in the inventory).
+    expect(byName['ans-down']).toMatchObject({ status: 'FAILED', retryable: true, exitCode: null, result: null })
+    expect(byName['ans-down'].error).toMatch(/^host unreachable: 127\.0\.0\.1:\d+ \(could not read its SSH host key/)
     expect(byName['ans-1']).toMatchObject({ status: 'SUCCEEDED', result: { changed: 1 } })
     const lines = await logLines(id)
-    expect(lines.find((l) => /^fatal: \[ans-down\]: UNREACHABLE!/.test(l.text))).toMatchObject({ level: 'ERROR' })
+    expect(lines.find((l) => /^ans-down: host unreachable/.test(l.text))).toMatchObject({ level: 'ERROR' })
+    expect(lines.some((l) => l.text.includes('running ansible-playbook on 1 host(s)'))).toBe(true)
+    // The host key ansible's ssh was pinned to is the one recorded on the target (trust on first use).
+    const { targets } = await t.ok(`{ targets { name hostKeyFingerprint hostKeyAlgorithm } }`)
+    expect(targets.find((x: { name: string }) => x.name === 'ans-1')).toMatchObject({ hostKeyFingerprint: sshd.hostKeyFingerprint, hostKeyAlgorithm: 'ssh-ed25519' })
   }, 300_000)
 
   it('cancel ends CANCELLED, stops ansible-playbook and removes the temp dir', async () => {
@@ -155,5 +162,58 @@ describe('job type ansible_playbook', () => {
     expect(existsSync(dir)).toBe(false)
     expect(await remoteProcesses('root', `ansible-playbook.*${dir}`)).toEqual([])
     await eventually(async () => (await remoteProcesses(sshd.user, sleep)).length === 0, { timeoutMs: 15_000, what: 'remote sleep to be gone' })
+  }, 300_000)
+
+  it('retrying only the failed targets runs the playbook on those hosts alone, at their corrected address', async () => {
+    const create = `mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`
+    const target = async (name: string, host: string, port: number) => (await t.ok(create, { i: { name, host, port, credentialId, tags: ['retry'] } })).createTarget.id
+    await target('ans-r1', sshd.hosts[0]!, sshd.port)
+    await target('ans-r2', sshd.hosts[1]!, sshd.port)
+    const down = await target('ans-rdown', '127.0.0.1', await unusedLoopbackPort())
+    // One line per execution on a host, naming the sshd address it really ran behind ($SSH_CONNECTION).
+    const tpl = await createTemplate({
+      name: 'ansible-retry',
+      jobType: 'ansible_playbook',
+      config: {
+        playbook: `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: record the run\n      shell: 'set -- $SSH_CONNECTION; echo "$3:$4" >> /tmp/${marker}-retry-{{ inventory_hostname }}'\n`,
+      },
+      targetSelector: { tags: ['retry'] },
+      maxParallelTargets: 3,
+    })
+    const marks = async (name: string) => {
+      const path = `/tmp/${marker}-retry-${name}`
+      return existsSync(path) ? (await readFile(path, 'utf8')).trim().split('\n') : []
+    }
+    const counts = { ok: 1, changed: 1, failed: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 }
+
+    const id = await trigger(tpl)
+    const r = await waitFor(id, ['SUCCEEDED', 'FAILED'])
+    expect(r.status, JSON.stringify(r)).toBe('FAILED')
+    const byName = Object.fromEntries(r.targets.map((x: { name: string }) => [x.name, x]))
+    expect(byName['ans-r1']).toMatchObject({ status: 'SUCCEEDED', result: counts })
+    expect(byName['ans-r2']).toMatchObject({ status: 'SUCCEEDED', result: counts })
+    expect(byName['ans-rdown'].status).toBe('FAILED')
+    expect(byName['ans-rdown'].error).toMatch(/refused|unreachable/i)
+    expect(await marks('ans-r1')).toEqual([`${sshd.hosts[0]}:${sshd.port}`])
+    expect(await marks('ans-r2')).toEqual([`${sshd.hosts[1]}:${sshd.port}`])
+    expect(await marks('ans-rdown')).toEqual([])
+
+    // The operator fixes the address, then retries only what failed.
+    await t.ok(`mutation($id: ID!, $i: UpdateTargetInput!) { updateTarget(id: $id, input: $i) { id } }`, { id: down, i: { host: sshd.hosts[1], port: sshd.port } })
+    const retry = (await t.ok(`mutation($id: ID!) { retryJobRun(id: $id, onlyFailedTargets: true) { id trigger retryOf { id } targets { name host port } } }`, { id })).retryJobRun
+    expect(retry).toMatchObject({ trigger: 'RETRY', retryOf: { id }, targets: [{ name: 'ans-rdown', host: sshd.hosts[1], port: sshd.port }] })
+    const again = await waitFor(retry.id, ['SUCCEEDED', 'FAILED'])
+    const lines = await logLines(retry.id)
+    expect(again.status, JSON.stringify([again, lines])).toBe('SUCCEEDED')
+    expect(again.result).toMatchObject({ exitCode: 0 })
+    expect(again.targets).toEqual([expect.objectContaining({ name: 'ans-rdown', status: 'SUCCEEDED', exitCode: 0, result: counts })])
+    // The inventory held the retried host alone: one host run, one recap line.
+    expect(lines.some((l) => l.text === `running ansible-playbook on 1 host(s) in ${workDir(lines)}`)).toBe(true)
+    const recap = lines.map((l) => /^(\S+)\s+:\s+ok=/.exec(l.text)?.[1]).filter(Boolean)
+    expect(recap).toEqual(['ans-rdown'])
+    // It ran on the retried host behind its corrected address; the hosts that had succeeded kept their single line.
+    expect(await marks('ans-rdown')).toEqual([`${sshd.hosts[1]}:${sshd.port}`])
+    expect(await marks('ans-r1')).toEqual([`${sshd.hosts[0]}:${sshd.port}`])
+    expect(await marks('ans-r2')).toEqual([`${sshd.hosts[1]}:${sshd.port}`])
   }, 300_000)
 })

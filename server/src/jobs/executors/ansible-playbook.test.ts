@@ -2,9 +2,12 @@
  * The ansible_playbook executor with a real ansible-playbook against a real OpenSSH server; only the
  * dispatcher side (the ExecutionContext) is faked.
  */
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
@@ -12,6 +15,7 @@ import { Semaphore } from '../../util/semaphore.ts'
 import { ansiblePlaybookExecutor, classify, createAnsiblePlaybookExecutor, hostOf, parseRecapLine, toUnsafeYaml } from './ansible-playbook.ts'
 import { AbortReason, type ExecutionContext, type LogLevel, type RunTargetHandle, type TargetReport } from './types.ts'
 
+const run = promisify(execFile)
 let sshd: TestSshd
 const marker = `sw-ansible-${process.pid}`
 
@@ -44,6 +48,7 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
   const system: Array<{ text: string; level?: LogLevel; runTargetId?: string }> = []
   const reports = new Map<string, TargetReport>()
   const started: string[] = []
+  const recorded: Array<{ id: string; fingerprint: string; algorithm: string }> = []
   const ctx: ExecutionContext<Config> = {
     runId: 'run-1',
     attempt: 1,
@@ -70,9 +75,11 @@ function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[]
     async storeArtifact() {
       return 'artifact-id'
     },
-    recordHostKey: async () => {},
+    recordHostKey: async (id, key) => {
+      recorded.push({ id, ...key })
+    },
   }
-  return { ctx, system, reports, started }
+  return { ctx, system, reports, started, recorded }
 }
 
 function workDir(system: Array<{ text: string }>): string {
@@ -145,18 +152,55 @@ describe('ansible_playbook executor', () => {
     expect(JSON.stringify(r.system)).not.toContain(sshd.password)
   }, 180_000)
 
-  it('check mode changes nothing; an unreachable host fails retryable while the other succeeds', async () => {
+  it('check mode changes nothing; an unreachable host fails retryable, before the playbook, while the other succeeds', async () => {
     const refused = await unusedLoopbackPort()
     const a = target('chk-a', sshd.hosts[0]!)
     const down = target('chk-down', '127.0.0.1', { port: refused })
     const r = fakeContext({ playbook: PLAYBOOK('check'), checkMode: true, extraVars: { greeting: 'x', count: 1 } }, [a, down])
     await ansiblePlaybookExecutor.execute(r.ctx)
-    expect(r.reports.get(a.id)).toMatchObject({ status: 'SUCCEEDED', exitCode: 4, result: { changed: 1, failed: 0 } })
+    expect(r.reports.get(a.id)).toMatchObject({ status: "SUCCEEDED", exitCode: 0, result: { changed: 1, failed: 0 } })
     expect(existsSync(`/tmp/${marker}-check-${a.name}`)).toBe(false)
-    expect(r.reports.get(down.id)).toMatchObject({ status: 'FAILED', retryable: true, result: { unreachable: 1 } })
-    expect(r.reports.get(down.id)!.error).toMatch(/UNREACHABLE/)
-    expect(r.system.find((s) => s.runTargetId === down.id && /UNREACHABLE!/.test(s.text))).toMatchObject({ level: 'ERROR' })
+    // Its host key could not be read: it fails before ansible runs, so it is not in the inventory at all.
+    expect(r.reports.get(down.id)).toMatchObject({ status: 'FAILED', retryable: true })
+    expect(r.reports.get(down.id)!.error).toMatch(new RegExp(`^host unreachable: 127\\.0\\.0\\.1:${refused} \\(could not read its SSH host key`))
+    expect(r.system.find((s) => s.runTargetId === down.id && s.text.startsWith('chk-down: host unreachable'))).toMatchObject({ level: 'ERROR' })
+    expect(r.system.some((s) => s.text.includes('running ansible-playbook on 1 host(s)'))).toBe(true)
     expect(existsSync(workDir(r.system))).toBe(false)
+  }, 180_000)
+
+  it('pins host keys: records the key on first contact, refuses a changed key before the playbook runs', async () => {
+    const fresh = target('pin-new', sshd.hosts[0]!)
+    const known = target('pin-known', sshd.hosts[1]!, { knownHostKey: { fingerprint: sshd.hostKeyFingerprint, algorithm: sshd.hostKeyAlgorithm } })
+    const changed = target('pin-changed', sshd.hosts[0]!, { knownHostKey: { fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', algorithm: 'ssh-ed25519' } })
+    const r = fakeContext({ playbook: PLAYBOOK('pin'), extraVars: { greeting: 'x', count: 1 } }, [fresh, known, changed])
+    await ansiblePlaybookExecutor.execute(r.ctx)
+    expect(r.reports.get(fresh.id), JSON.stringify([...r.reports.values(), ...r.system.slice(-8)])).toMatchObject({ status: 'SUCCEEDED' })
+    expect(r.reports.get(known.id), JSON.stringify(r.reports.get(known.id))).toMatchObject({ status: 'SUCCEEDED' })
+    expect(r.recorded).toEqual([{ id: fresh.id, fingerprint: sshd.hostKeyFingerprint, algorithm: sshd.hostKeyAlgorithm, publicKey: sshd.hostPublicKey }])
+    expect(r.reports.get(changed.id)).toMatchObject({ status: 'FAILED', retryable: false })
+    expect(r.reports.get(changed.id)!.error).toMatch(/^host key mismatch on 127\.0\.0\.2:\d+: expected SHA256:AAAA/)
+    expect(existsSync(`/tmp/${marker}-pin-${changed.name}`)).toBe(false)
+    expect(existsSync(`/tmp/${marker}-pin-${fresh.name}`)).toBe(true)
+  }, 180_000)
+
+  it("ansible's own ssh accepts only the pinned key (strict known_hosts)", async () => {
+    // A stand-in ssh-keyscan that reports some other server's key: it gets pinned, and the real server,
+    // whose key differs, must then be refused by ansible's ssh itself.
+    const dir = await mkdtemp(join(tmpdir(), 'sw-keyscan-'))
+    try {
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other')])
+      const other = (await readFile(join(dir, 'other.pub'), 'utf8')).trim().split(' ').slice(0, 2).join(' ')
+      const fake = join(dir, 'ssh-keyscan')
+      await writeFile(fake, `#!/bin/sh\necho "[whatever]:22 ${other}"\n`, { mode: 0o755 })
+      const t = target('pin-strict', sshd.hosts[0]!)
+      const r = fakeContext({ playbook: PLAYBOOK('strict'), extraVars: { greeting: 'x', count: 1 } }, [t])
+      await createAnsiblePlaybookExecutor({ sshKeyscan: fake }).execute(r.ctx)
+      expect(r.reports.get(t.id)).toMatchObject({ status: 'FAILED', result: { unreachable: 1 } })
+      expect(r.system.some((s) => /Host key verification failed/.test(s.text)), JSON.stringify(r.system)).toBe(true)
+      expect(existsSync(`/tmp/${marker}-strict-${t.name}`)).toBe(false)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   }, 180_000)
 
   it('fails password targets permanently without sshpass, and hosts missing from the recap on a syntax error', async () => {

@@ -2,6 +2,9 @@
  * The `ansible_playbook` job type: runs Debian's `ansible-playbook` once for the whole run, with an inventory
  * generated from the run's targets (host names = target names) and their credentials.
  *
+ * Host keys are pinned: ansible's OpenSSH gets a known_hosts with exactly the key Switchyard trusts for each
+ * target (recorded on first contact, by this or any other job type) and strict checking.
+ *
  * Everything ansible needs (playbook, inventory, keys, extra vars, known_hosts, HOME, local temp) lives in a
  * private temp dir (0700, files 0600) that is always removed, also on cancel. Output lines are classified
  * (PLAY/TASK/ok → INFO, changed → WARNING, fatal/failed/unreachable → ERROR) and tagged with the target when
@@ -14,9 +17,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { createLineSplitter } from '../../logs/line-splitter.ts'
+import { choosePinnedKey, scanHostKeys, type ScannedHostKey } from '../../ssh/host-key-scan.ts'
+import { knownHostsLines } from '../../ssh/known-hosts.ts'
+import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
+import { Semaphore } from '../../util/semaphore.ts'
 import { renderTemplate } from '../../util/template.ts'
-import type { AbortReason, ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
+import { abortReport, recordHostKey } from './target-support.ts'
+import type { ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
 
 const configSchema = z.object({
   playbook: z
@@ -49,13 +57,15 @@ export interface AnsibleToolPaths {
   ansiblePlaybook?: string
   /** Needed only for password credentials. */
   sshpass?: string
+  /** Reads host keys to pin (OpenSSH client). */
+  sshKeyscan?: string
 }
 
 const COUNT_KEYS = ['ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored'] as const
 export type RecapCounts = Record<(typeof COUNT_KEYS)[number], number>
 
 export function createAnsiblePlaybookExecutor(paths: AnsibleToolPaths = {}): JobExecutor<typeof configSchema> {
-  const tools = { ansiblePlaybook: paths.ansiblePlaybook ?? '/usr/bin/ansible-playbook', sshpass: paths.sshpass ?? '/usr/bin/sshpass' }
+  const tools = { ansiblePlaybook: paths.ansiblePlaybook ?? '/usr/bin/ansible-playbook', sshpass: paths.sshpass ?? '/usr/bin/sshpass', sshKeyscan: paths.sshKeyscan ?? 'ssh-keyscan' }
   return {
     type: 'ansible_playbook',
     label: 'Ansible playbook',
@@ -105,20 +115,28 @@ async function execute(ctx: Context, tools: Required<AnsibleToolPaths>) {
   }
   if (usable.length === 0) return {}
 
+  for (const t of usable) ctx.targetStarted(t.id)
+  const pinned = await pinHostKeys(ctx, tools, usable, finish)
+  const reachable = usable.filter((t) => pinned.has(t.id))
+  if (ctx.signal.aborted) {
+    for (const t of usable) finish(t, abortReport(ctx.signal))
+    return {}
+  }
+  if (reachable.length === 0) return {}
+
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-ansible-'))
   try {
     await chmod(dir, 0o700)
-    await prepareDir(ctx, dir, usable, extraVars)
-    ctx.log.system(`running ansible-playbook on ${usable.length} host(s) in ${dir}`, { level: 'INFO' })
-    for (const t of usable) ctx.targetStarted(t.id)
-    const run = await runPlaybook(ctx, tools, dir, usable)
+    await prepareDir(ctx, dir, reachable, extraVars, pinned)
+    ctx.log.system(`running ansible-playbook on ${reachable.length} host(s) in ${dir}`, { level: 'INFO' })
+    const run = await runPlaybook(ctx, tools, dir, reachable)
     if (ctx.signal.aborted) {
-      for (const t of usable) finish(t, { ...abortReport(ctx.signal), outputTail: run.tails.get(t.name)?.join('\n') ?? '' })
+      for (const t of reachable) finish(t, { ...abortReport(ctx.signal), outputTail: run.tails.get(t.name)?.join('\n') ?? '' })
       return { result: { exitCode: run.exitCode } }
     }
     const abnormal = run.exitCode !== 0 && run.exitCode !== 2 && run.exitCode !== 4
     const exitText = run.exitCode === null ? `ansible-playbook was killed by ${run.signal}` : `ansible-playbook exited with code ${run.exitCode}`
-    for (const t of usable) {
+    for (const t of reachable) {
       const counts = run.recap.get(t.name)
       const outputTail = run.tails.get(t.name)?.join('\n') ?? ''
       if (!counts) {
@@ -137,7 +155,7 @@ async function execute(ctx: Context, tools: Required<AnsibleToolPaths>) {
     return { result: { exitCode: run.exitCode, checkMode: ctx.config.checkMode } }
   } catch (err) {
     const report: TargetReport = ctx.signal.aborted ? abortReport(ctx.signal) : { status: 'FAILED', error: coerceError(err).message, retryable: false }
-    for (const t of usable) finish(t, report)
+    for (const t of reachable) finish(t, report)
     return {}
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -177,11 +195,44 @@ export function toUnsafeYaml(value: unknown): string {
   return JSON.stringify(value ?? null)
 }
 
-async function prepareDir(ctx: Context, dir: string, targets: RunTargetHandle[], extraVars: Record<string, unknown>) {
+/**
+ * Pins each target's host key for ansible's OpenSSH (see ssh/host-key-scan.ts): the key Switchyard
+ * recorded, or on first contact the key offered now, which is then recorded. A target whose server
+ * cannot be read or offers another key fails here, before the playbook runs.
+ */
+async function pinHostKeys(
+  ctx: Context,
+  tools: Required<AnsibleToolPaths>,
+  targets: RunTargetHandle[],
+  finish: (target: RunTargetHandle, report: TargetReport) => void,
+): Promise<Map<string, ScannedHostKey>> {
+  const pinned = new Map<string, ScannedHostKey>()
+  const slots = new Semaphore(Math.max(1, Math.min(32, Math.floor(ctx.maxParallelTargets))))
+  await Promise.all(
+    targets.map((t) =>
+      slots
+        .use(async () => {
+          const scanned = await scanHostKeys(t.host, t.port, { timeoutSeconds: ctx.config.connectTimeoutSeconds, signal: ctx.signal, command: tools.sshKeyscan })
+          const { key, isNew } = choosePinnedKey(t.host, t.port, t.knownHostKey, scanned)
+          if (isNew) await recordHostKey(ctx, t, key, (text, level) => ctx.log.system(text, { level, runTargetId: t.id }))
+          pinned.set(t.id, key)
+        }, ctx.signal)
+        .catch((thrown: unknown) => {
+          if (ctx.signal.aborted) return
+          const err = coerceError(thrown)
+          finish(t, { status: 'FAILED', error: err.message, retryable: err instanceof SshError ? err.retryable : false })
+        }),
+    ),
+  )
+  return pinned
+}
+
+async function prepareDir(ctx: Context, dir: string, targets: RunTargetHandle[], extraVars: Record<string, unknown>, pinned: ReadonlyMap<string, ScannedHostKey>) {
   const write = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 })
   await mkdir(join(dir, 'tmp'), { mode: 0o700 })
-  await write('known_hosts', '')
-  const sshArgs = `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${join(dir, 'known_hosts')}`
+  // Exactly the pinned key per target, and strict checking: ansible's ssh accepts nothing else.
+  await write('known_hosts', targets.map((t) => knownHostsLines(t.host, t.port, [pinned.get(t.id)!.publicKey])).join(''))
+  const sshArgs = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(dir, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null`
   const hosts: Record<string, Record<string, unknown>> = {}
   for (const [i, t] of targets.entries()) {
     const cred = t.credential!
@@ -320,11 +371,4 @@ export function classify(line: string, recap?: RecapCounts): LogLevel {
   if (/^changed: \[/.test(line) || /^\[(WARNING|DEPRECATION WARNING)\]/.test(line)) return 'WARNING'
   if (/^\.\.\.ignoring$/.test(line)) return 'WARNING'
   return 'INFO'
-}
-
-function abortReport(signal: AbortSignal): TargetReport {
-  const cause = (signal.reason as Partial<AbortReason> | undefined)?.cause
-  if (cause === 'timeout') return { status: 'TIMED_OUT', error: 'run timed out', retryable: true }
-  if (cause === 'shutdown') return { status: 'CANCELLED', error: 'worker shutting down', retryable: true }
-  return { status: 'CANCELLED', error: 'run cancelled', retryable: false }
 }

@@ -9,7 +9,8 @@
  * concurrent update is retried on a fresh clone). A cancel before the push leaves the remote untouched.
  */
 import { z } from 'zod'
-import { remoteKind, sshFingerprint } from '../../git/remote.ts'
+import { remoteKind } from '../../git/remote.ts'
+import { sshFingerprint } from '../../ssh/known-hosts.ts'
 import { credentialIdField, credentialUuid, requireCredential } from './credential-ref.ts'
 import { GitError, withGitWorkdir, type FileChange, type GitRemote } from '../../git/workdir.ts'
 import { createLineSplitter } from '../../logs/line-splitter.ts'
