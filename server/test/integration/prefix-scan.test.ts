@@ -1,11 +1,13 @@
 /**
  * The `prefix_scan` job type through the GraphQL API: listed in `jobTypes`, bad config rejected at template
  * save with the field named, a scan of loopback listeners (127.0.0.0/29 only) ending SUCCEEDED with its
- * result, found hosts created as Targets (and updated, not duplicated, by a second scan), cancel.
+ * result, found hosts created as Targets (and updated, not duplicated, by a second scan), cancel, and ICMP
+ * through the real system `ping` against a network namespace the test creates (test/harness/netns.ts).
  */
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { createTestNetwork, type TestNetwork } from '../harness/netns.ts'
 
 let t: TestApp
 const servers: Server[] = []
@@ -123,5 +125,40 @@ describe('job type prefix_scan', () => {
     await t.ok(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id })
     const r = await waitFor(id, ['CANCELLED', 'FAILED', 'SUCCEEDED'], 30_000)
     expect(r.status).toBe('CANCELLED')
+  })
+
+  describe('with icmp through the system ping', () => {
+    // A network namespace behind a veth pair: its addresses answer ping, the rest of its /29 answers nothing
+    // (on loopback every address answers). A TCP listener runs inside the namespace.
+    let net: TestNetwork
+    let openPort: number
+    beforeAll(async () => {
+      net = await createTestNetwork()
+      openPort = await net.listenTcp(net.ipv4.nsAddresses[0]!)
+    })
+    afterAll(() => net?.destroy())
+
+    it('reports the namespace hosts alive by ping, the unused addresses not, and the port open across the namespace', async () => {
+      const [listening, silent] = net.ipv4.nsAddresses as [string, string]
+      const closedPort = openPort + 1 // nothing else listens inside the namespace
+      const scanPorts = [openPort, closedPort]
+      const tpl = await createTemplate({ name: 'scan-netns', config: { prefixes: [net.ipv4.prefix], ports: scanPorts, icmp: true, timeoutMs: 2000, concurrency: 32 } })
+      const id = await trigger(tpl)
+      const r = await waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'])
+      const lines = (await t.ok(LOG, { id })).jobRunLog.lines as Array<{ level: string; text: string }>
+      const log = lines.map((l) => l.text).join('\n')
+      expect(r, log).toMatchObject({ status: 'SUCCEEDED', result: { scanned: 6, total: 6, icmp: 'used' } })
+      expect(log).not.toContain('ICMP skipped')
+      // Without a working ping only `listening` would be alive: the host side and `silent` have no open port here.
+      expect(r.result.hosts.map((h: { address: string }) => h.address), log).toEqual([net.ipv4.hostAddress, listening, silent])
+      expect(r.result.alive).toBe(3)
+      expect(r.result.hosts[0]).toMatchObject({ address: net.ipv4.hostAddress, ping: true })
+      expect(r.result.hosts[1]).toEqual({ address: listening, openPorts: [openPort], closedPorts: [closedPort], filteredPorts: [], ping: true })
+      expect(r.result.hosts[2]).toEqual({ address: silent, openPorts: [], closedPorts: scanPorts, filteredPorts: [], ping: true })
+      // .4–.6: no ping reply, every connect filtered (nobody answers ARP).
+      expect(r.result.ports.filtered, log).toBe(net.ipv4.unusedAddresses.length * scanPorts.length)
+      expect(lines.map((l) => l.text)).toEqual(expect.arrayContaining([`${listening} is up: open ${openPort}, answers ping`, `${silent} is up: no open port, answers ping`]))
+      expect(lines.some((l) => /^done: 6 addresses scanned, 3 alive/.test(l.text))).toBe(true)
+    })
   })
 })

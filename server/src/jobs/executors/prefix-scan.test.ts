@@ -1,6 +1,8 @@
 /**
- * The prefix_scan executor against real TCP listeners on loopback addresses (127.0.0.0/8 only). Only the
- * dispatcher side (the ExecutionContext) is faked; sockets, timeouts and DNS are real.
+ * The prefix_scan executor against real TCP listeners on loopback addresses (127.0.0.0/8), and through the
+ * real system `ping` against a network namespace the test creates (test/harness/netns.ts; root + iproute2 +
+ * iputils-ping). Only the dispatcher side (the ExecutionContext) is faked; sockets, timeouts, ping and DNS
+ * are real.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
@@ -8,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestNetwork, type TestNetwork } from '../../../test/harness/netns.ts'
 import { Semaphore } from '../../util/semaphore.ts'
 import { countAddresses, enumerateAddresses, formatAddress, mergeRanges, parsePrefix } from './prefix-scan-addresses.ts'
 import { createPrefixScanExecutor, prefixScanExecutor, type ScannedHost } from './prefix-scan.ts'
@@ -220,4 +223,43 @@ describe('prefix_scan executor', () => {
     expect(result.scanned).toBeLessThan(65534)
     expect(system.at(-1)).toMatchObject({ level: 'WARNING', text: expect.stringMatching(/^run cancelled after \d+\/65534 addresses/) })
   }, 60_000)
+})
+
+describe('prefix_scan through the system ping', () => {
+  // Loopback answers ping on every 127/8 address, so a host that does not answer needs a real link: a
+  // network namespace behind a veth pair, with addresses inside it and unused ones on the same prefix.
+  let net: TestNetwork
+  let openPort: number
+  beforeAll(async () => {
+    net = await createTestNetwork()
+    openPort = await net.listenTcp(net.ipv4.nsAddresses[0]!)
+  })
+  afterAll(() => net?.destroy())
+
+  it('with the default ping command, finds the hosts that only answer ping (IPv4 and IPv6) and the port open in the namespace', async () => {
+    const [listening, silent] = net.ipv4.nsAddresses as [string, string]
+    const [v6Host] = net.ipv6.nsAddresses as [string]
+    const [v6Unused] = net.ipv6.unusedAddresses as [string]
+    const closedPort = openPort + 1 // nothing else listens inside the namespace
+    const scanPorts = [openPort, closedPort]
+    // The IPv4 /29 (host side .1, namespace .2/.3, unused .4–.6) and the IPv6 namespace address with an unused neighbour.
+    const { ctx, system } = fakeContext({ prefixes: [net.ipv4.prefix, `${v6Host}/127`], ports: scanPorts, icmp: true, timeoutMs: 2000, concurrency: 32 })
+    const outcome = await prefixScanExecutor.execute(ctx)
+    const log = system.map((s) => s.text).join('\n')
+    expect(outcome, log).toMatchObject({ ok: true, result: { scanned: 8, total: 8, icmp: 'used' } })
+    expect(log).not.toContain('ICMP skipped')
+    const result = outcome.result as ScanResult
+    // Without a working ping, only `listening` would be alive: the others have no open port.
+    expect(result.hosts.map((h) => h.address), log).toEqual([net.ipv4.hostAddress, listening, silent, v6Host])
+    expect(result.alive).toBe(4)
+    expect(result.hosts.find((h) => h.address === net.ipv4.hostAddress)).toMatchObject({ ping: true })
+    expect(result.hosts.find((h) => h.address === listening)).toEqual({ address: listening, openPorts: [openPort], closedPorts: [closedPort], filteredPorts: [], ping: true })
+    expect(result.hosts.find((h) => h.address === silent)).toEqual({ address: silent, openPorts: [], closedPorts: scanPorts, filteredPorts: [], ping: true })
+    expect(result.hosts.find((h) => h.address === v6Host)).toEqual({ address: v6Host, openPorts: [], closedPorts: scanPorts, filteredPorts: [], ping: true })
+    // The unused addresses (.4–.6 and the IPv6 neighbour) answer neither ping nor TCP: every connect filtered.
+    expect(result.hosts.map((h) => h.address)).not.toContain(v6Unused)
+    expect(result.ports.filtered, log).toBe(4 * scanPorts.length)
+    expect(log).toContain(`${listening} is up: open ${openPort}, answers ping`)
+    expect(log).toContain(`${silent} is up: no open port, answers ping`)
+  })
 })
