@@ -87,7 +87,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     boss.on('error', (e) => logger.error('pg-boss error', { error: (e as Error).message }))
     await boss.start()
     stack.push(() => boss.stop({ graceful: false, close: true }))
-    const queue = new RunQueue(boss)
+    const queue = new RunQueue(boss, config.bossSchema)
     await queue.ensure()
 
     const listener = new PgListener(databaseUrl, logger.child({ component: 'listen' }))

@@ -1,7 +1,8 @@
 /**
  * Finds runs whose worker died (no heartbeat for `deadAfterSeconds`, or a worker row on this host
  * whose process no longer exists) and settles them: another attempt if the retry policy allows,
- * otherwise FAILED with the reason. Safe to run in every process at once: rows are taken with
+ * otherwise FAILED with the reason. Also re-sends the message of QUEUED runs that no message can start
+ * any more, so a run is never left QUEUED forever either. Safe to run in every process at once: rows are taken with
  * FOR UPDATE SKIP LOCKED and every write is fenced on (worker_id, attempt).
  */
 import os from 'node:os'
@@ -45,6 +46,7 @@ export class Reaper {
       const deadLocal = await this.#deadLocalWorkers()
       const client = await this.pool.connect()
       const reaped: Array<{ runId: string; message: string }> = []
+      const resent: string[] = []
       try {
         await client.query('BEGIN')
         // Liveness is the worker's heartbeat (its own row, never contended), not the run row's.
@@ -78,6 +80,14 @@ export class Reaper {
         for (const id of await releaseStrandedRuns(client)) {
           await this.queue.enqueue(id, { db: inTransaction(client) })
         }
+        // QUEUED runs no message can start any more (see lockOrphanedRuns): sent again, so none waits forever.
+        for (const r of await this.queue.lockOrphanedRuns(client, this.deadAfterSeconds)) {
+          await this.queue.enqueue(r.id, { db: inTransaction(client), timeoutSeconds: r.timeoutSeconds })
+          await client.query(`UPDATE job_run SET updated_at = now() WHERE id = $1`, [r.id])
+          const message = 'queued run had no delivery left (its message failed or its fetcher died before claiming it): sent again'
+          await appendLinesInTransaction(client, r.id, [{ targetId: null, stream: 'SYSTEM', level: 'WARNING', text: message }])
+          resent.push(r.id)
+        }
         await client.query('COMMIT')
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {})
@@ -86,6 +96,7 @@ export class Reaper {
         client.release()
       }
       for (const r of reaped) this.logger.warn('reaped run', { runId: r.runId, message: r.message })
+      for (const runId of resent) this.logger.warn('re-sent a queued run that had no message left', { runId })
       await deleteExpiredArtifacts(this.pool)
       return reaped.map((r) => r.runId)
     } catch (e) {

@@ -23,7 +23,11 @@ export function inTransaction(client: { query(text: string, values?: unknown[]):
 }
 
 export class RunQueue {
-  constructor(readonly boss: PgBoss) {}
+  constructor(
+    readonly boss: PgBoss,
+    /** pg-boss's schema: `lockOrphanedRuns` reads its job table. */
+    private readonly schema: string,
+  ) {}
 
   /**
    * In the transaction that ends or requeues a run of `key`: if runs of the key wait for a slot,
@@ -32,6 +36,31 @@ export class RunQueue {
   async handOffSlot(client: Queryable, key: string | null): Promise<void> {
     if (!key || !(await hasWaitingRuns(client, key))) return
     for (const id of await releaseWaitingRuns(client, key)) await this.enqueue(id, { db: inTransaction(client) })
+  }
+
+  /**
+   * QUEUED runs that nothing will start any more, locked (SKIP LOCKED) in the caller's transaction: not
+   * waiting for a concurrency slot, unchanged for `graceSeconds`, and without a message that can still
+   * deliver them — none created or retrying, none fetched in the last `graceSeconds`. That happens when a
+   * claim failed for a reason other than a lost connection (the message is then failed), or when the
+   * process that fetched the message died before claiming (pg-boss would keep it "active" until its
+   * expiry, up to a day). A second message for a run is harmless: the claim lets one delivery through.
+   */
+  async lockOrphanedRuns(client: Queryable, graceSeconds: number, limit = 100): Promise<Array<{ id: string; timeoutSeconds: number | null }>> {
+    const { rows } = await client.query<{ id: string; timeout_seconds: number | null }>(
+      `SELECT r.id, (r.spec->>'timeoutSeconds')::int AS timeout_seconds
+         FROM job_run r
+        WHERE r.status = 'QUEUED' AND r.waiting_since IS NULL AND r.updated_at < now() - make_interval(secs => $1)
+          AND NOT EXISTS (
+                SELECT 1 FROM ${this.schema}.job j
+                 WHERE j.name = $2 AND j.data->>'runId' = r.id::text
+                   AND (j.state IN ('created', 'retry') OR (j.state = 'active' AND j.started_on > now() - make_interval(secs => $1))))
+        ORDER BY r.number
+        LIMIT $3
+        FOR UPDATE OF r SKIP LOCKED`,
+      [graceSeconds, RUN_QUEUE, limit],
+    )
+    return rows.map((r) => ({ id: r.id, timeoutSeconds: r.timeout_seconds }))
   }
 
   async ensure(): Promise<void> {

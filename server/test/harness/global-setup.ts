@@ -17,7 +17,7 @@ export default async function setup(): Promise<void> {
     await pool.end()
     const boss = new PgBoss({ connectionString: url, schema: 'pgboss', supervise: false, schedule: false })
     await boss.start()
-    await new RunQueue(boss).ensure()
+    await new RunQueue(boss, 'pgboss').ensure()
     await boss.stop({ graceful: false, close: true })
     // Rename only when complete, so a crashed setup never leaves a half-built template behind.
     await withAdmin(async (c) => {
