@@ -12,7 +12,9 @@ import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
 import { Semaphore } from '../../util/semaphore.ts'
-import { ansiblePlaybookExecutor, classify, createAnsiblePlaybookExecutor, hostOf, parseRecapLine, toUnsafeYaml } from './ansible-playbook.ts'
+import { ansiblePlaybookExecutor, createAnsiblePlaybookExecutor } from './ansible-playbook/index.ts'
+import { toUnsafeYaml } from './ansible-playbook/inventory.ts'
+import { classify, hostOf, parseRecapLine } from './ansible-playbook/output.ts'
 import { AbortReason, type ExecutionContext, type LogLevel, type RunTargetHandle, type TargetReport } from './types.ts'
 
 const run = promisify(execFile)

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHttpsServer, type GitHttpsServer } from '../../../test/harness/git-https-server.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
 import { Semaphore } from '../../util/semaphore.ts'
-import { configBackupExecutor } from './config-backup.ts'
+import { configBackupExecutor } from './config-backup/index.ts'
 import { AbortReason, type DecryptedCredential, type ExecutionContext, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './types.ts'
 
 const run = promisify(execFile)

@@ -9,10 +9,10 @@ import { commandExecutor } from './command.ts'
 import { httpExecutor } from './http.ts'
 import { scriptExecutor } from './script.ts'
 import { fileTransferExecutor } from './file-transfer.ts'
-import { configBackupExecutor } from './config-backup.ts'
+import { configBackupExecutor } from './config-backup/index.ts'
 import { noopExecutor } from './noop.ts'
 import { prefixScanExecutor } from './prefix-scan.ts'
-import { ansiblePlaybookExecutor } from './ansible-playbook.ts'
+import { ansiblePlaybookExecutor } from './ansible-playbook/index.ts'
 
 export interface JobTypeInfo {
   type: string
