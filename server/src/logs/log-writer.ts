@@ -13,7 +13,7 @@
  * written run by run so that one run's bad lines cannot take the others' with them.
  */
 import pg from 'pg'
-import { CHANNELS, encodeLogAppended } from '../pubsub/channels.ts'
+import { CHANNELS } from '../pubsub/channels.ts'
 import { isTransient } from '../db/transient.ts'
 import type { LogLevel } from '../jobs/executors/types.ts'
 import type { Logger } from '../util/logger.ts'

@@ -7,12 +7,12 @@
  */
 import { z } from 'zod'
 import { createLineSplitter } from '../../logs/line-splitter.ts'
-import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
+import type { SshConnection } from '../../ssh/connection.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
-import { renderTemplate, shellQuote, TemplateError } from '../../util/template.ts'
+import { renderTemplate, shellQuote } from '../../util/template.ts'
 import type { ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
-import { abortReport, OutputTail, recordHostKey, forEachTarget } from './target-support.ts'
+import { abortReport, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
 
 const configSchema = z.object({
   commands: z
@@ -71,21 +71,7 @@ async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report:
     if (!target.credential) throw SshError.noCredential(target.name)
     // Render everything before connecting: a template mistake should not cost a login on every device.
     const commands = renderCommands(ctx, target)
-    log(`connecting to ${target.host}:${target.port}`)
-    const endpoint = {
-      host: target.host,
-      port: target.port,
-      credential: target.credential,
-      knownHostKey: target.knownHostKey,
-      readyTimeoutMs: ctx.config.connectTimeoutSeconds * 1000,
-    }
-    const options = {
-      signal: ctx.signal,
-      handshakeLimiter: ctx.handshakeLimiter,
-      onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log),
-    }
-    const report = await withSshConnection(endpoint, options, (connection) => {
-      log(`connected as ${endpoint.credential.username}`)
+    const report = await withTargetConnection(ctx, target, ctx.config.connectTimeoutSeconds, log, (connection) => {
       return runCommands(ctx, connection, target, commands, tail, log)
     })
     finish({ ...report, outputTail: tail.text() })

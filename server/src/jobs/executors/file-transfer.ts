@@ -17,12 +17,12 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
 import { z } from 'zod'
-import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
+import type { SshConnection } from '../../ssh/connection.ts'
 import { SftpError, withSftp, type SftpClient } from '../../ssh/sftp.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
-import { abortReport, recordHostKey, type TargetLog, forEachTarget } from './target-support.ts'
+import { abortReport, type TargetLog, forEachTarget, withTargetConnection } from './target-support.ts'
 import type { ExecutionContext, JobExecutor, RunTargetHandle, TargetReport } from './types.ts'
 
 const MAX_UPLOAD_BYTES = 4 * 1024 * 1024
@@ -195,21 +195,7 @@ async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report:
         downloads.push({ source, name })
       }
     }
-    log(`connecting to ${target.host}:${target.port}`)
-    const endpoint = {
-      host: target.host,
-      port: target.port,
-      credential: target.credential,
-      knownHostKey: target.knownHostKey,
-      readyTimeoutMs: ctx.config.connectTimeoutSeconds * 1000,
-    }
-    const options = {
-      signal: ctx.signal,
-      handshakeLimiter: ctx.handshakeLimiter,
-      onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log),
-    }
-    const failures = await withSshConnection(endpoint, options, async (connection) => {
-      log(`connected as ${endpoint.credential.username}`)
+    const failures = await withTargetConnection(ctx, target, ctx.config.connectTimeoutSeconds, log, async (connection) => {
       const errors: SshError[] = []
       await withSftp(connection, ctx.signal, async (sftp) => {
         for (const u of uploads) {

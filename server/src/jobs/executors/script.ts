@@ -10,13 +10,13 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { createLineSplitter } from '../../logs/line-splitter.ts'
-import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
+import type { SshConnection } from '../../ssh/connection.ts'
 import { withSftp } from '../../ssh/sftp.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
 import type { ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
-import { abortReport, OutputTail, recordHostKey, forEachTarget } from './target-support.ts'
+import { abortReport, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
 
 const INTERPRETERS = ['sh', 'bash', 'python3', 'custom'] as const
 
@@ -99,21 +99,7 @@ async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report:
   try {
     if (!target.credential) throw SshError.noCredential(target.name)
     const { args, exports } = renderInvocation(ctx, target)
-    log(`connecting to ${target.host}:${target.port}`)
-    const endpoint = {
-      host: target.host,
-      port: target.port,
-      credential: target.credential,
-      knownHostKey: target.knownHostKey,
-      readyTimeoutMs: ctx.config.connectTimeoutSeconds * 1000,
-    }
-    const options = {
-      signal: ctx.signal,
-      handshakeLimiter: ctx.handshakeLimiter,
-      onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log),
-    }
-    const report = await withSshConnection(endpoint, options, (connection) => {
-      log(`connected as ${endpoint.credential.username}`)
+    const report = await withTargetConnection(ctx, target, ctx.config.connectTimeoutSeconds, log, (connection) => {
       return runInTempDir(ctx, connection, target, args, exports, tail, log)
     })
     finish({ ...report, outputTail: tail.text() })

@@ -1,8 +1,10 @@
 /**
- * Pieces every executor that works on targets over SSH needs: trusting a host key on first contact,
- * the report for a target cut short by cancel/timeout/shutdown, and the bounded output tail.
+ * Pieces every executor that works on targets over SSH needs: a session to a target (host key trusted on
+ * first contact), the report for a target cut short by cancel/timeout/shutdown, the bounded output tail
+ * and the per-target runner.
  */
-import type { HostKey } from '../../ssh/connection.ts'
+import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
+import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
 import { Semaphore } from '../../util/semaphore.ts'
 import type { AbortReason, ExecutionContext, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
@@ -17,6 +19,28 @@ export async function recordHostKey(ctx: Pick<ExecutionContext<unknown>, 'record
     // Not fatal for this run; the next run will simply trust on first use again.
     log(`could not record the host key ${key.fingerprint}: ${coerceError(err).message}`, 'WARNING')
   }
+}
+
+/**
+ * Connects to a target with its credential (the host key checked against the recorded one, or recorded on
+ * first contact), logs the steps, runs `fn` on the session and always closes it.
+ */
+export function withTargetConnection<T>(
+  ctx: Pick<ExecutionContext<unknown>, 'signal' | 'handshakeLimiter' | 'recordHostKey'>,
+  target: RunTargetHandle,
+  connectTimeoutSeconds: number,
+  log: TargetLog,
+  fn: (connection: SshConnection) => Promise<T>,
+): Promise<T> {
+  const credential = target.credential
+  if (!credential) return Promise.reject(SshError.noCredential(target.name))
+  log(`connecting to ${target.host}:${target.port}`)
+  const endpoint = { host: target.host, port: target.port, credential, knownHostKey: target.knownHostKey, readyTimeoutMs: connectTimeoutSeconds * 1000 }
+  const options = { signal: ctx.signal, handshakeLimiter: ctx.handshakeLimiter, onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log) }
+  return withSshConnection(endpoint, options, (connection) => {
+    log(`connected as ${credential.username}`)
+    return fn(connection)
+  })
 }
 
 /** How a target ends when the run is aborted: timeout → TIMED_OUT, cancel/shutdown → CANCELLED. */

@@ -3,9 +3,8 @@
  * cleaned of volatile lines, ready to be written.
  */
 import { createLineSplitter } from '../../../logs/line-splitter.ts'
-import { withSshConnection, type HostKey, type SshConnection } from '../../../ssh/connection.ts'
-import { SshError } from '../../../ssh/ssh-error.ts'
-import { coerceError } from '../../../util/errors.ts'
+import type { SshConnection } from '../../../ssh/connection.ts'
+import { withTargetConnection } from '../target-support.ts'
 import type { LogLevel, RunTargetHandle } from '../types.ts'
 import type { PlannedFile } from './files.ts'
 import type { Context } from './schema.ts'
@@ -15,29 +14,8 @@ const MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 /** Runs every command on one target and returns each one's output, cleaned. */
 export async function fetchTarget(ctx: Context, target: RunTargetHandle, files: PlannedFile[]): Promise<string[]> {
   const log = (text: string, level?: LogLevel) => ctx.log.system(text, { level, runTargetId: target.id })
-  if (!target.credential) throw SshError.noCredential(target.name)
-  log(`connecting to ${target.host}:${target.port}`)
-  const endpoint = {
-    host: target.host,
-    port: target.port,
-    credential: target.credential,
-    knownHostKey: target.knownHostKey,
-    readyTimeoutMs: ctx.config.connectTimeoutSeconds * 1000,
-  }
-  const options = {
-    signal: ctx.signal,
-    handshakeLimiter: ctx.handshakeLimiter,
-    onNewHostKey: async (key: HostKey) => {
-      try {
-        await ctx.recordHostKey(target.id, key)
-        log(`host key ${key.fingerprint} (${key.algorithm}) recorded on first contact`)
-      } catch (err) {
-        log(`could not record the host key ${key.fingerprint}: ${coerceError(err).message}`, 'WARNING')
-      }
-    },
-  }
   const patterns = ctx.config.stripPatterns.map((p) => new RegExp(p))
-  return withSshConnection(endpoint, options, async (connection) => {
+  return withTargetConnection(ctx, target, ctx.config.connectTimeoutSeconds, log, async (connection) => {
     const outputs: string[] = []
     for (const file of files) outputs.push(await fetchOne(ctx, connection, target, file, files.length, patterns, log))
     return outputs
