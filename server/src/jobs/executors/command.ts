@@ -6,13 +6,12 @@
  * and report one outcome. Targets are independent: one target's failure never stops the others.
  */
 import { z } from 'zod'
-import { createLineSplitter } from '../../logs/line-splitter.ts'
 import type { SshConnection } from '../../ssh/connection.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
-import type { ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
-import { abortReport, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
+import type { ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
+import { abortReport, execStreamed, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
 
 const configSchema = z.object({
   commands: z
@@ -124,24 +123,7 @@ async function runCommands(
   let lastExitCode: number | null = null
   for (const [index, command] of commands.entries()) {
     log(`$ ${command.display}`)
-    const line = (stream: OutputStream) => (text: string) => {
-      ctx.log.output(target.id, stream, text)
-      tail.add(text)
-    }
-    const stdout = createLineSplitter(line('STDOUT'))
-    const stderr = createLineSplitter(line('STDERR'))
-    let result
-    try {
-      result = await connection.exec(command.remote, {
-        signal: ctx.signal,
-        pty: ctx.config.pty,
-        onStdout: (chunk) => stdout.push(chunk),
-        onStderr: (chunk) => stderr.push(chunk),
-      })
-    } finally {
-      stdout.flush()
-      stderr.flush()
-    }
+    const result = await execStreamed(ctx, connection, target, command.remote, tail, { pty: ctx.config.pty })
     lastExitCode = result.exitCode
     const which = `command ${index + 1} of ${commands.length}`
     if (result.exitCode !== null) {

@@ -9,14 +9,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { createLineSplitter } from '../../logs/line-splitter.ts'
 import type { SshConnection } from '../../ssh/connection.ts'
 import { withSftp } from '../../ssh/sftp.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
-import type { ExecutionContext, JobExecutor, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
-import { abortReport, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
+import type { ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
+import { abortReport, execStreamed, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
 
 const INTERPRETERS = ['sh', 'bash', 'python3', 'custom'] as const
 
@@ -170,19 +169,7 @@ async function runStreaming(
   tail: OutputTail,
   log: Log,
 ): Promise<Omit<TargetReport, 'outputTail'>> {
-  const line = (stream: OutputStream) => (text: string) => {
-    ctx.log.output(target.id, stream, text)
-    tail.add(text)
-  }
-  const stdout = createLineSplitter(line('STDOUT'))
-  const stderr = createLineSplitter(line('STDERR'))
-  let result
-  try {
-    result = await connection.exec(remote, { signal: ctx.signal, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) })
-  } finally {
-    stdout.flush()
-    stderr.flush()
-  }
+  const result = await execStreamed(ctx, connection, target, remote, tail)
   if (result.exitCode !== null) {
     log(`exit code ${result.exitCode}`, result.exitCode === 0 ? 'INFO' : 'ERROR')
     if (result.exitCode === 0) return { status: 'SUCCEEDED', exitCode: 0, error: null }

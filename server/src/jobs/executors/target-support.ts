@@ -3,11 +3,12 @@
  * first contact), the report for a target cut short by cancel/timeout/shutdown, the bounded output tail
  * and the per-target runner.
  */
-import { withSshConnection, type HostKey, type SshConnection } from '../../ssh/connection.ts'
+import { createLineSplitter } from '../../logs/line-splitter.ts'
+import { withSshConnection, type ExecResult, type HostKey, type SshConnection } from '../../ssh/connection.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
 import { Semaphore } from '../../util/semaphore.ts'
-import type { AbortReason, ExecutionContext, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
+import type { AbortReason, ExecutionContext, LogLevel, OutputStream, RunTargetHandle, TargetReport } from './types.ts'
 
 export type TargetLog = (text: string, level?: LogLevel) => void
 
@@ -41,6 +42,32 @@ export function withTargetConnection<T>(
     log(`connected as ${credential.username}`)
     return fn(connection)
   })
+}
+
+/**
+ * Runs one remote command and streams its output line by line into the run log (as the target's
+ * stdout/stderr) and into the target's output tail; the last partial line is flushed however it ends.
+ */
+export async function execStreamed(
+  ctx: Pick<ExecutionContext<unknown>, 'signal' | 'log'>,
+  connection: SshConnection,
+  target: RunTargetHandle,
+  remote: string,
+  tail: OutputTail,
+  options: { pty?: boolean } = {},
+): Promise<ExecResult> {
+  const line = (stream: OutputStream) => (text: string) => {
+    ctx.log.output(target.id, stream, text)
+    tail.add(text)
+  }
+  const stdout = createLineSplitter(line('STDOUT'))
+  const stderr = createLineSplitter(line('STDERR'))
+  try {
+    return await connection.exec(remote, { signal: ctx.signal, pty: options.pty, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) })
+  } finally {
+    stdout.flush()
+    stderr.flush()
+  }
 }
 
 /** How a target ends when the run is aborted: timeout → TIMED_OUT, cancel/shutdown → CANCELLED. */
