@@ -35,6 +35,7 @@ afterAll(async () => {
 })
 
 const runStatus = (p: Page) => p.locator('.page-head [data-status]').first()
+const nav = (p: Page) => p.getByRole('navigation', { name: 'Main' })
 
 describe('operator journey', () => {
   it('signs in and sees the empty dashboard with the role shown', async () => {
@@ -257,6 +258,116 @@ describe('operator journey', () => {
     await page.waitForURL(/\/runs\/[^/]+$/)
     await page.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
     expect(await page.locator('.run-meta').textContent()).toContain('e2e nightly')
+  })
+
+  it('creates an API token in the UI that works against the API until it is revoked in the UI', async () => {
+    const me = async (token: string) => {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ me { username role } }' }),
+      })
+      return (await res.json()) as { data?: { me: { username: string; role: string } } | null; errors?: Array<{ extensions?: { code?: string } }> }
+    }
+    await nav(page).getByRole('link', { name: 'Account', exact: true }).click()
+    await page.waitForURL(/\/account$/)
+    await expect.poll(() => page.getByTestId('profile-role').textContent()).toBe('Admin')
+    await page.getByText('No API tokens yet').waitFor()
+    await page.getByRole('button', { name: 'Create a token' }).click()
+    const dialog = page.getByRole('dialog')
+    // Both problems come from the API and show under their fields.
+    await dialog.locator('input[name="expiresInDays"]').fill('0')
+    await dialog.getByRole('button', { name: 'Create token' }).click()
+    const nameField = dialog.locator('.field', { has: page.locator('input[name="name"]') })
+    const expiryField = dialog.locator('.field', { has: page.locator('input[name="expiresInDays"]') })
+    await expect.poll(() => nameField.locator('.error').textContent()).toMatch(/required/)
+    expect(await expiryField.locator('.error').textContent()).toMatch(/1/)
+    await dialog.locator('input[name="name"]').fill('e2e grafana')
+    await dialog.locator('input[name="expiresInDays"]').fill('30')
+    await dialog.getByRole('button', { name: 'Create token' }).click()
+    const secret = dialog.getByTestId('new-api-token')
+    await secret.waitFor()
+    const token = await secret.inputValue()
+    expect(token.length).toBeGreaterThan(20)
+    expect(await secret.getAttribute('readonly')).not.toBeNull()
+    expect(await dialog.textContent()).toMatch(/won’t see it again/)
+
+    // The token works as the admin, from outside the browser.
+    expect((await me(token)).data?.me).toEqual({ username: 'admin', role: 'ADMIN' })
+    await dialog.getByRole('button', { name: 'Done' }).click()
+    // Once the dialog is closed the secret is nowhere in the page or its storage.
+    expect(await page.content()).not.toContain(token)
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).not.toContain(token)
+    const row = page.locator('tr[data-token="e2e grafana"]')
+    await page.reload()
+    await row.waitFor()
+    expect(await row.getByTestId('token-status').textContent()).toBe('Active')
+    expect(await row.textContent()).toContain(token.slice(0, 10))
+    await expect.poll(() => row.getByTestId('token-last-used').textContent()).not.toBe('Never')
+    await screenshot(page, 'account')
+
+    await row.getByRole('button', { name: 'Revoke e2e grafana' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click()
+    await page.locator('tr[data-token="e2e grafana"][data-token-status="revoked"]').waitFor()
+    expect(await row.getByRole('button', { name: /Revoke/ }).count()).toBe(0)
+    const refused = await me(token)
+    expect(refused.data?.me ?? null).toBeNull()
+    expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED')
+  })
+
+  it('lets the admin create a viewer in the UI, who gets no users page and changes their password', async () => {
+    await nav(page).getByRole('link', { name: 'Users' }).click()
+    await page.waitForURL(/\/users$/)
+    const adminRow = page.locator('tr[data-user="admin"]')
+    await adminRow.waitFor()
+    // Admins cannot demote or disable themselves: the UI does not offer it.
+    expect(await adminRow.getByRole('button').count()).toBe(0)
+    await page.getByRole('button', { name: 'New user' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.locator('input[name="username"]').fill('auditor')
+    await dialog.locator('input[name="password"]').fill('short')
+    await dialog.getByRole('group', { name: 'Role' }).getByRole('button', { name: 'Viewer' }).click()
+    await dialog.getByRole('button', { name: 'Create user' }).click()
+    const passwordField = dialog.locator('.field', { has: page.locator('input[name="password"]') })
+    await expect.poll(() => passwordField.locator('.error').textContent()).toMatch(/at least 8 characters/)
+    await dialog.locator('input[name="password"]').fill('auditor-password-1')
+    await dialog.getByRole('button', { name: 'Create user' }).click()
+    const row = page.locator('tr[data-user="auditor"]')
+    await row.waitFor()
+    expect(await row.getByTestId('user-role').textContent()).toBe('Viewer')
+    await screenshot(page, 'users')
+    const { users } = await server.gql<{ users: Array<{ username: string; role: string; disabled: boolean }> }>(`{ users { username role disabled } }`)
+    expect(users.find((u) => u.username === 'auditor')).toEqual({ username: 'auditor', role: 'VIEWER', disabled: false })
+
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('auditor')
+    await p.locator('input[name="password"]').fill('auditor-password-1')
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+    await expect.poll(() => p.getByTestId('current-role').textContent()).toBe('Viewer')
+    expect(await nav(p).getByRole('link', { name: 'Users' }).count()).toBe(0)
+    await p.goto('/users')
+    await p.getByText('Admins only').waitFor()
+    await nav(p).getByRole('link', { name: 'Account', exact: true }).click()
+    await expect.poll(() => p.getByTestId('profile-role').textContent()).toBe('Viewer')
+    // A wrong current password: the API names the field, the form shows it there.
+    await p.locator('input[name="currentPassword"]').fill('not-my-password')
+    await p.locator('input[name="newPassword"]').fill('auditor-password-2')
+    await p.locator('input[name="confirmPassword"]').fill('auditor-password-2')
+    await p.getByRole('button', { name: 'Change password' }).click()
+    const currentField = p.locator('.field', { has: p.locator('input[name="currentPassword"]') })
+    await expect.poll(() => currentField.locator('.error').textContent()).toMatch(/not your current password/)
+    await p.locator('input[name="currentPassword"]').fill('auditor-password-1')
+    await p.getByRole('button', { name: 'Change password' }).click()
+    await p.getByTestId('password-changed').waitFor()
+    await context.close()
+    const login = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation { login(username: "auditor", password: "auditor-password-2") { user { role } } }' }),
+    })
+    expect(((await login.json()) as { data: { login: { user: { role: string } } } }).data.login.user.role).toBe('VIEWER')
   })
 
   it('shows the other pages, both themes, and signs out', async () => {

@@ -14,7 +14,7 @@ import { ThemeToggle } from './theme'
  */
 export const SCHEDULES_AVAILABLE = true
 
-const NAV: Array<{ section?: string; href: string; label: string; icon: () => ReactNode; disabled?: boolean }> = [
+const NAV: Array<{ section?: string; href: string; label: string; icon: () => ReactNode; disabled?: boolean; adminOnly?: boolean }> = [
   { href: '/dashboard', label: 'Dashboard', icon: Icons.dashboard },
   { href: '/runs', label: 'Runs', icon: Icons.runs },
   { section: 'Automation', href: '/templates', label: 'Templates', icon: Icons.templates },
@@ -22,6 +22,8 @@ const NAV: Array<{ section?: string; href: string; label: string; icon: () => Re
   { section: 'Infrastructure', href: '/targets', label: 'Targets', icon: Icons.targets },
   { href: '/inventories', label: 'Inventories', icon: Icons.inventories },
   { href: '/credentials', label: 'Credentials', icon: Icons.credentials },
+  { section: 'Access', href: '/account', label: 'Account', icon: Icons.user },
+  { href: '/users', label: 'Users', icon: Icons.users, adminOnly: true },
 ]
 
 const TITLES: Record<string, string> = Object.fromEntries(NAV.map((n) => [n.href.slice(1), n.label]))
@@ -44,7 +46,7 @@ function LiveIndicator() {
 
 export function Shell({ children }: { children: ReactNode }) {
   const pathname = usePathname() ?? '/'
-  const { session, signOut } = useSessionContext()
+  const { session, isAdmin, signOut } = useSessionContext()
   const section = pathname.split('/')[1] ?? ''
   const role = session.user.role
   return (
@@ -57,7 +59,7 @@ export function Shell({ children }: { children: ReactNode }) {
           Switchyard
         </div>
         <nav className="nav" aria-label="Main">
-          {NAV.map((item) => (
+          {NAV.filter((item) => !item.adminOnly || isAdmin).map((item) => (
             <div key={item.href} style={{ display: 'contents' }}>
               {item.section ? <div className="nav-section">{item.section}</div> : null}
               {item.disabled ? (

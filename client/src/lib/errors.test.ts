@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { fieldError, toFormErrors, withUnclaimed } from './errors'
+import { errorMessage, fieldError, toFormErrors, withUnclaimed } from './errors'
 
 it('keys API field problems by field without the input prefix', () => {
   const e = toFormErrors({
@@ -23,4 +23,10 @@ it('uses the single field when there is no list, and explains network errors', (
   expect(toFormErrors({ message: 'x', graphQLErrors: [{ message: 'must be > 0', extensions: { field: 'parameters.count' } }] }).fields).toEqual({ 'parameters.count': 'must be > 0' })
   expect(toFormErrors({ message: 'x', networkError: { message: 'Failed to fetch' }, graphQLErrors: [] }).form).toMatch(/Cannot reach/)
   expect(toFormErrors(null).form).toBeNull()
+})
+
+it('puts field problems into the one message of an action without a form', () => {
+  expect(errorMessage({ message: 'x', graphQLErrors: [{ message: 'API token not found', extensions: { code: 'NOT_FOUND', fields: [{ field: 'id', message: 'API token not found' }] } }] })).toBe('API token not found')
+  expect(errorMessage({ message: 'x', graphQLErrors: [{ message: 'only admins may do this', extensions: { code: 'FORBIDDEN' } }] })).toBe('only admins may do this')
+  expect(errorMessage(null)).toBeNull()
 })

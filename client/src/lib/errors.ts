@@ -72,3 +72,14 @@ export function withUnclaimed(errors: FormErrors, shown: readonly string[]): For
   const text = extra.map(([k, m]) => (k ? `${k}: ${m}` : m)).join('; ')
   return { ...errors, form: errors.form ? `${errors.form} ${text}` : text }
 }
+
+/**
+ * One message for an action that has no form (a confirmation, a row button): the general message and
+ * every field problem (without the field's name, which means nothing there), so an error the API tied
+ * to a field (e.g. `id`, `input.disabled`) is not lost.
+ */
+export function errorMessage(error: ApiErrorLike | null | undefined): string | null {
+  const e = toFormErrors(error)
+  const parts = [e.form, ...Object.values(e.fields)].filter((m): m is string => !!m)
+  return parts.length ? [...new Set(parts)].join(' ') : null
+}
