@@ -25,6 +25,7 @@ import { CredentialsService } from './modules/credentials/credentials.service.ts
 import { InventoriesService } from './modules/inventories/inventories.service.ts'
 import { RunLive } from './modules/runs/run-live.ts'
 import { RunsService } from './modules/runs/runs.service.ts'
+import { RunStatsService } from './modules/runs/run-stats.service.ts'
 import { TargetsService } from './modules/targets/targets.service.ts'
 import { TemplatesService } from './modules/templates/templates.service.ts'
 import { UsersService } from './modules/users/users.service.ts'
@@ -108,6 +109,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       inventories: new InventoriesService(db.prisma),
       templates: new TemplatesService(db.prisma, registry),
       runs,
+      runStats: new RunStatsService(db.pool),
       live,
       schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
       blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),

@@ -9,6 +9,7 @@ import type { InventoriesService } from '../modules/inventories/inventories.serv
 import type { TemplatesService } from '../modules/templates/templates.service.ts'
 import type { RunsService } from '../modules/runs/runs.service.ts'
 import type { RunLive } from '../modules/runs/run-live.ts'
+import type { RunStatsService } from '../modules/runs/run-stats.service.ts'
 import type { BlackoutsService } from '../modules/schedules/blackouts.service.ts'
 import type { SchedulesService } from '../modules/schedules/schedules.service.ts'
 
@@ -19,6 +20,7 @@ export interface Services {
   inventories: InventoriesService
   templates: TemplatesService
   runs: RunsService
+  runStats: RunStatsService
   live: RunLive
   schedules: SchedulesService
   blackouts: BlackoutsService

@@ -7,6 +7,7 @@ import './types/credentials.ts'
 import './types/targets.ts'
 import './types/templates.ts'
 import './types/runs.ts'
+import './types/run-stats.ts'
 import './types/live.ts'
 import './types/schedules.ts'
 

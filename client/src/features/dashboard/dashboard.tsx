@@ -1,8 +1,9 @@
 'use client'
 /**
- * The operations overview: the last 24 hours by status, success rate and average duration, runs in
- * progress with live progress, and recent failures — kept current by the jobRunsChanged feed (each
- * change updates the lists at once and refreshes the counts, at most every few seconds).
+ * The operations overview: the last 24 hours by status, success rate, durations and runs per hour (all
+ * from the server's jobRunStats), runs in progress with live progress, and recent failures — kept
+ * current by the jobRunsChanged feed (each change updates the lists at once and refreshes the
+ * statistics, at most every few seconds).
  */
 import Link from 'next/link'
 import { useEffect, useMemo, useRef, useState } from 'react'
@@ -14,6 +15,8 @@ import { EmptyState, ErrorAlert, Panel, RelativeTime, Skeleton, STATUS_COLOR, St
 import { toFormErrors } from '@/lib/errors'
 import { formatDuration, formatPercent } from '@/lib/format'
 import { graphql } from '@/lib/graphql'
+import { countsByStatus, last24HoursSince } from '@/lib/run-stats'
+import { HourlyStrip } from './hourly-strip'
 import { isFinal, RunRowFragment, RunsChangedSubscription, type RunRow } from '@/features/runs/queries'
 import { UpcomingSchedulesQuery } from '@/features/schedules/queries'
 import { formatDateTime } from '@/lib/format'
@@ -22,15 +25,11 @@ import { RunsTable } from '@/features/runs/runs-table'
 const DashboardQuery = graphql(
   `
   query Dashboard($since: DateTime!) {
-    total: jobRuns(filter: { createdAfter: $since }, first: 1) { totalCount }
-    succeeded: jobRuns(filter: { createdAfter: $since, statuses: [SUCCEEDED] }, first: 1) { totalCount }
-    failed: jobRuns(filter: { createdAfter: $since, statuses: [FAILED] }, first: 1) { totalCount }
-    timedOut: jobRuns(filter: { createdAfter: $since, statuses: [TIMED_OUT] }, first: 1) { totalCount }
-    cancelled: jobRuns(filter: { createdAfter: $since, statuses: [CANCELLED] }, first: 1) { totalCount }
-    running: jobRuns(filter: { createdAfter: $since, statuses: [RUNNING] }, first: 1) { totalCount }
-    queued: jobRuns(filter: { createdAfter: $since, statuses: [QUEUED] }, first: 1) { totalCount }
-    finished: jobRuns(filter: { createdAfter: $since, statuses: [SUCCEEDED, FAILED, TIMED_OUT] }, first: 200) {
-      edges { node { id durationMs } }
+    stats: jobRunStats(filter: { since: $since, bucket: HOUR }) {
+      total succeeded failed successRate
+      byStatus { status count }
+      duration { count avgMs p50Ms p95Ms }
+      buckets { start total succeeded failed }
     }
     active: jobRuns(filter: { statuses: [RUNNING, QUEUED] }, first: 25) { edges { node { ...RunRow } } }
     failures: jobRuns(filter: { statuses: [FAILED, TIMED_OUT] }, first: 8) { edges { node { ...RunRow } } }
@@ -39,18 +38,20 @@ const DashboardQuery = graphql(
   [RunRowFragment],
 )
 
-const STATUS_ORDER = ['succeeded', 'failed', 'timedOut', 'cancelled', 'running', 'queued'] as const
-const STATUS_OF: Record<(typeof STATUS_ORDER)[number], string> = { succeeded: 'SUCCEEDED', failed: 'FAILED', timedOut: 'TIMED_OUT', cancelled: 'CANCELLED', running: 'RUNNING', queued: 'QUEUED' }
+const STATUS_ORDER = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'RUNNING', 'QUEUED'] as const
 const REFRESH_MIN_MS = 3000
 
 export function Dashboard() {
   useTitle('Dashboard')
   const { session } = useSessionContext()
-  const [since, setSince] = useState(() => new Date(Date.now() - 86400e3).toISOString())
-  const [result] = useQuery({ query: DashboardQuery, variables: { since } })
+  // The window is the 24 UTC hours up to now (the current one included); `since` changes once an hour.
+  const [since, setSince] = useState(() => last24HoursSince())
+  const [result, reexecute] = useQuery({ query: DashboardQuery, variables: { since } })
   const [changes, setChanges] = useState<Map<string, RunRow>>(new Map())
+  const current = useRef({ since, reexecute })
+  current.current = { since, reexecute }
 
-  // Refresh the counts after changes, throttled; the rolling 24 h window moves with it.
+  // Refresh the statistics after changes, throttled; the rolling 24 h window moves with it.
   const lastRefresh = useRef(0)
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null)
   const scheduleRefresh = () => {
@@ -59,8 +60,11 @@ export function Dashboard() {
     pending.current = setTimeout(() => {
       pending.current = null
       lastRefresh.current = Date.now()
-      // New variables fetch from the network; the previous numbers stay up meanwhile (see `data`).
-      setSince(new Date(Date.now() - 86400e3).toISOString())
+      // A new hour moves the window (new variables fetch from the network); within the hour, refetch.
+      // The previous numbers stay up meanwhile (see `data`).
+      const next = last24HoursSince()
+      if (next !== current.current.since) setSince(next)
+      else current.current.reexecute({ requestPolicy: 'network-only' })
     }, wait)
   }
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), [])
@@ -95,11 +99,11 @@ export function Dashboard() {
   if (result.error && !data) return <ErrorAlert message={toFormErrors(result.error).form} />
   if (!data || !active || !failures) return <Skeleton rows={8} />
 
-  const counts = Object.fromEntries(STATUS_ORDER.map((k) => [k, data[k].totalCount])) as Record<(typeof STATUS_ORDER)[number], number>
-  const decided = counts.succeeded + counts.failed + counts.timedOut
-  const successRate = decided ? (counts.succeeded / decided) * 100 : null
-  const durations = data.finished.edges.map((e) => e.node.durationMs).filter((d): d is number => d != null)
-  const avg = durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : null
+  const { stats } = data
+  const byStatus = countsByStatus(stats.byStatus)
+  const counts = Object.fromEntries(STATUS_ORDER.map((s) => [s, byStatus[s] ?? 0])) as Record<(typeof STATUS_ORDER)[number], number>
+  const decided = stats.succeeded + stats.failed
+  const { duration } = stats
   const max = Math.max(1, ...Object.values(counts))
 
   return (
@@ -111,26 +115,37 @@ export function Dashboard() {
         </div>
       </div>
       <div className="grid-4">
-        <Stat label="Runs (24 h)" value={data.total.totalCount.toLocaleString()} sub={<Link href="/runs?range=24h">View all →</Link>} />
-        <Stat label="Success rate" value={formatPercent(successRate, 1)} sub={decided ? `${counts.succeeded} of ${decided} finished` : 'No finished runs yet'} testId="success-rate" />
-        <Stat label="Average duration" value={avg == null ? '—' : formatDuration(avg)} sub={durations.length ? `over ${durations.length} finished run${durations.length === 1 ? '' : 's'}` : '—'} />
-        <Stat label="In progress" value={String(active.length)} sub={`${counts.running} running · ${counts.queued} queued (24 h)`} testId="in-progress" />
+        <Stat label="Runs (24 h)" value={stats.total.toLocaleString()} sub={<Link href="/runs?range=24h">View all →</Link>} />
+        <Stat
+          label="Success rate"
+          value={formatPercent(stats.successRate == null ? null : stats.successRate * 100, 1)}
+          sub={decided ? `${stats.succeeded} of ${decided} finished` : 'No finished runs yet'}
+          testId="success-rate"
+        />
+        <Stat
+          label="Average duration"
+          value={duration.avgMs == null ? '—' : formatDuration(duration.avgMs)}
+          sub={duration.count ? `p50 ${formatDuration(duration.p50Ms)} · p95 ${formatDuration(duration.p95Ms)} · ${duration.count} run${duration.count === 1 ? '' : 's'}` : '—'}
+          testId="avg-duration"
+        />
+        <Stat label="In progress" value={String(active.length)} sub={`${counts.RUNNING} running · ${counts.QUEUED} queued (24 h)`} testId="in-progress" />
       </div>
       <div className="grid-2" style={{ gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 2fr)' }}>
         <Panel title="By status (24 h)">
           <div className="status-bars">
-            {STATUS_ORDER.map((k) => (
-              <Link key={k} href={`/runs?status=${STATUS_OF[k]}&range=24h`} className="status-bar-row" style={{ color: 'inherit', textDecoration: 'none' }}>
-                <span>{statusLabel(STATUS_OF[k])}</span>
+            {STATUS_ORDER.map((s) => (
+              <Link key={s} href={`/runs?status=${s}&range=24h`} className="status-bar-row" style={{ color: 'inherit', textDecoration: 'none' }}>
+                <span>{statusLabel(s)}</span>
                 <span className="track">
-                  <span className="fill" style={{ display: 'block', width: `${(counts[k] / max) * 100}%`, background: STATUS_COLOR[STATUS_OF[k]] }} />
+                  <span className="fill" style={{ display: 'block', width: `${(counts[s] / max) * 100}%`, background: STATUS_COLOR[s] }} />
                 </span>
-                <span className="num" style={{ textAlign: 'right' }} data-testid={`count-${STATUS_OF[k]}`}>
-                  {counts[k]}
+                <span className="num" style={{ textAlign: 'right' }} data-testid={`count-${s}`}>
+                  {counts[s]}
                 </span>
               </Link>
             ))}
           </div>
+          <HourlyStrip buckets={stats.buckets} />
         </Panel>
         <Panel title="Running now" flush actions={<Link className="small" href="/runs?status=RUNNING,QUEUED">All in progress →</Link>}>
           {active.length ? (
@@ -174,7 +189,7 @@ export function Dashboard() {
             </EmptyState>
           )}
         </Panel>
-        {SCHEDULES_AVAILABLE ? <NextScheduledRuns refreshKey={data.total.totalCount} /> : null}
+        {SCHEDULES_AVAILABLE ? <NextScheduledRuns refreshKey={stats.total} /> : null}
       </div>
     </>
   )

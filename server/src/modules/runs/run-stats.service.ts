@@ -1,0 +1,212 @@
+/**
+ * Run statistics computed in Postgres: counts by status, success rate, duration percentiles and a
+ * bucketed time series over a range, plus the templates that failed most. Each is one statement,
+ * and each applies the same visibility rule as run listings (GLOBAL runs and the actor's own), so
+ * statistics never reveal anything about runs the actor could not list.
+ *
+ * A run belongs to the range by its creation time. Buckets are fixed UTC hours or days; the range
+ * starts at the bucket containing `since` and ends (exclusive) at `until`.
+ */
+import type pg from 'pg'
+import { ValidationError } from '../../errors.ts'
+import { requireActor, type Actor } from '../actor.ts'
+import type { RunStatus, RunTrigger } from './runs.service.ts'
+
+export type StatsBucketSize = 'HOUR' | 'DAY'
+
+export const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED']
+export const MAX_RANGE_DAYS = 366
+export const MAX_BUCKETS = 2000
+export const MAX_FAILING_TEMPLATES = 50
+const BUCKET_MS: Record<StatsBucketSize, number> = { HOUR: 3_600_000, DAY: 86_400_000 }
+const DAY_MS = 86_400_000
+
+export interface RunStatsFilter {
+  since: Date
+  /** Exclusive; defaults to now. */
+  until?: Date | null
+  templateIds?: string[] | null
+  scheduleIds?: string[] | null
+  triggers?: RunTrigger[] | null
+  bucket?: StatsBucketSize | null
+}
+
+/** A validated filter: `since` truncated to its bucket, `until` resolved, the bucket count known. */
+export interface RunStatsRange {
+  actorId: string
+  since: Date
+  until: Date
+  bucket: StatsBucketSize
+  bucketCount: number
+  templateIds: string[] | null
+  scheduleIds: string[] | null
+  triggers: RunTrigger[] | null
+}
+
+export interface DurationStats {
+  count: number
+  avgMs: number | null
+  p50Ms: number | null
+  p95Ms: number | null
+  maxMs: number | null
+}
+
+export interface StatsBucket {
+  start: Date
+  total: number
+  succeeded: number
+  failed: number
+  avgDurationMs: number | null
+}
+
+export interface RunStats {
+  range: RunStatsRange
+  total: number
+  byStatus: Array<{ status: RunStatus; count: number }>
+  succeeded: number
+  /** FAILED + TIMED_OUT. */
+  failed: number
+  successRate: number | null
+  duration: DurationStats
+  buckets: StatsBucket[]
+}
+
+export interface FailingTemplate {
+  templateId: string | null
+  templateName: string
+  failed: number
+  total: number
+}
+
+// Runs of the range the actor may see ($1 since, $2 until, $3 actor, $4 templates, $5 schedules, $6 triggers).
+const RANGE_RUNS = `
+  SELECT status, created_at, template_id, template_name,
+         CASE WHEN status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT') AND started_at IS NOT NULL AND finished_at IS NOT NULL
+              THEN (extract(epoch FROM finished_at - started_at) * 1000)::float8 END AS duration_ms
+    FROM job_run
+   WHERE created_at >= $1 AND created_at < $2
+     AND (visibility = 'GLOBAL' OR owner_id = $3::uuid)
+     AND ($4::uuid[] IS NULL OR template_id = ANY($4::uuid[]))
+     AND ($5::uuid[] IS NULL OR schedule_id = ANY($5::uuid[]))
+     AND ($6::text[] IS NULL OR trigger::text = ANY($6::text[]))`
+
+// $7 bucket width in seconds, $8 bucket count. Widths are absolute seconds (never '1 day', which
+// follows the session time zone's DST), and bucket starts are offsets from the UTC-aligned `since`.
+const SUMMARY_SQL = `
+  WITH runs AS (${RANGE_RUNS}),
+  by_status AS (SELECT status::text AS status, count(*)::int AS n FROM runs GROUP BY status),
+  per_bucket AS (
+    SELECT floor(extract(epoch FROM created_at - $1::timestamptz)::float8 / $7::float8)::int AS i,
+           count(*)::int AS total,
+           (count(*) FILTER (WHERE status = 'SUCCEEDED'))::int AS succeeded,
+           (count(*) FILTER (WHERE status IN ('FAILED', 'TIMED_OUT')))::int AS failed,
+           avg(duration_ms) AS avg_ms
+      FROM runs GROUP BY 1
+  )
+  SELECT (SELECT coalesce(json_object_agg(status, n), '{}'::json) FROM by_status) AS by_status,
+         d.count, d.avg_ms, d.p50_ms, d.p95_ms, d.max_ms,
+         (SELECT json_agg(json_build_array(s.i, b.total, b.succeeded, b.failed, b.avg_ms) ORDER BY s.i)
+            FROM generate_series(0, $8::int - 1) AS s(i) LEFT JOIN per_bucket b ON b.i = s.i) AS buckets
+    FROM (SELECT count(duration_ms)::int AS count, avg(duration_ms) AS avg_ms,
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+                 max(duration_ms) AS max_ms
+            FROM runs) AS d`
+
+// $7 limit. Runs of deleted templates group by their recorded name.
+const FAILING_SQL = `
+  WITH runs AS (${RANGE_RUNS})
+  SELECT template_id, (array_agg(template_name ORDER BY created_at DESC))[1] AS template_name,
+         (count(*) FILTER (WHERE status IN ('FAILED', 'TIMED_OUT')))::int AS failed, count(*)::int AS total
+    FROM runs
+   GROUP BY template_id, CASE WHEN template_id IS NULL THEN template_name END
+  HAVING count(*) FILTER (WHERE status IN ('FAILED', 'TIMED_OUT')) > 0
+   ORDER BY failed DESC, total DESC, template_name
+   LIMIT $7`
+
+/** Durations are whole milliseconds; means and interpolated percentiles keep three decimals (µs). */
+function roundMs(ms: number | null): number | null {
+  return ms == null ? null : Math.round(ms * 1000) / 1000
+}
+
+export class RunStatsService {
+  constructor(
+    private readonly pool: Pick<pg.Pool, 'query'>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Validates a filter (field paths under `filter.`) and resolves its range for the actor. */
+  range(actor: Actor | null, f: RunStatsFilter): RunStatsRange {
+    const a = requireActor(actor)
+    const bucket = f.bucket ?? 'HOUR'
+    const width = BUCKET_MS[bucket]
+    const until = f.until ?? this.now()
+    if (until.getTime() <= f.since.getTime()) {
+      throw ValidationError.field(f.until ? 'filter.until' : 'filter.since', f.until ? 'must be after since' : 'must be in the past (or pass until)')
+    }
+    // Epoch milliseconds have no leap seconds, so flooring to a multiple of the width is UTC-aligned.
+    const since = new Date(Math.floor(f.since.getTime() / width) * width)
+    const span = until.getTime() - since.getTime()
+    if (span > MAX_RANGE_DAYS * DAY_MS) throw ValidationError.field('filter.since', `the range may span at most ${MAX_RANGE_DAYS} days`)
+    const bucketCount = Math.ceil(span / width)
+    if (bucketCount > MAX_BUCKETS) {
+      throw ValidationError.field('filter.bucket', `${bucketCount} ${bucket} buckets is more than ${MAX_BUCKETS}; use DAY buckets or a shorter range`)
+    }
+    return {
+      actorId: a.userId,
+      since,
+      until,
+      bucket,
+      bucketCount,
+      templateIds: f.templateIds?.length ? f.templateIds : null,
+      scheduleIds: f.scheduleIds?.length ? f.scheduleIds : null,
+      triggers: f.triggers?.length ? f.triggers : null,
+    }
+  }
+
+  async summary(range: RunStatsRange): Promise<RunStats> {
+    type Row = {
+      by_status: Record<string, number>
+      count: number
+      avg_ms: number | null
+      p50_ms: number | null
+      p95_ms: number | null
+      max_ms: number | null
+      buckets: Array<[number, number | null, number | null, number | null, number | null]>
+    }
+    const { rows } = await this.pool.query<Row>(SUMMARY_SQL, [...this.rangeParams(range), BUCKET_MS[range.bucket] / 1000, range.bucketCount])
+    const row = rows[0]!
+    const byStatus = RUN_STATUSES.map((status) => ({ status, count: row.by_status[status] ?? 0 }))
+    const count = (s: RunStatus) => row.by_status[s] ?? 0
+    const succeeded = count('SUCCEEDED')
+    const failed = count('FAILED') + count('TIMED_OUT')
+    const width = BUCKET_MS[range.bucket]
+    return {
+      range,
+      total: byStatus.reduce((n, s) => n + s.count, 0),
+      byStatus,
+      succeeded,
+      failed,
+      successRate: succeeded + failed ? succeeded / (succeeded + failed) : null,
+      duration: { count: row.count, avgMs: roundMs(row.avg_ms), p50Ms: roundMs(row.p50_ms), p95Ms: roundMs(row.p95_ms), maxMs: row.max_ms },
+      buckets: row.buckets.map(([i, total, ok, bad, avg]) => ({
+        start: new Date(range.since.getTime() + i * width),
+        total: total ?? 0,
+        succeeded: ok ?? 0,
+        failed: bad ?? 0,
+        avgDurationMs: roundMs(avg),
+      })),
+    }
+  }
+
+  /** Templates with failed (FAILED or TIMED_OUT) runs in the range, most failures first. */
+  async failingTemplates(range: RunStatsRange, limit: number): Promise<FailingTemplate[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FAILING_TEMPLATES) throw ValidationError.field('limit', `must be 1-${MAX_FAILING_TEMPLATES}`)
+    const { rows } = await this.pool.query<{ template_id: string | null; template_name: string; failed: number; total: number }>(FAILING_SQL, [...this.rangeParams(range), limit])
+    return rows.map((r) => ({ templateId: r.template_id, templateName: r.template_name, failed: r.failed, total: r.total }))
+  }
+
+  private rangeParams(r: RunStatsRange): unknown[] {
+    return [r.since, r.until, r.actorId, r.templateIds, r.scheduleIds, r.triggers]
+  }
+}
