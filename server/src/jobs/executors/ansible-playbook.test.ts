@@ -1,6 +1,6 @@
 /**
  * The ansible_playbook executor with a real ansible-playbook against a real OpenSSH server; only the
- * dispatcher side (the ExecutionContext) is faked.
+ * dispatcher side (the ExecutionContext) is faked, by test/harness/fake-execution-context.ts.
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -10,12 +10,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { ansiblePlaybookExecutor, createAnsiblePlaybookExecutor } from './ansible-playbook/index.ts'
 import { toUnsafeYaml } from './ansible-playbook/inventory.ts'
 import { classify, hostOf, parseRecapLine } from './ansible-playbook/output.ts'
-import { AbortReason, type ExecutionContext, type LogLevel, type RunTargetHandle, type TargetReport } from './types.ts'
+import { AbortReason, type RunTargetHandle } from './types.ts'
 
 const run = promisify(execFile)
 let sshd: TestSshd
@@ -44,44 +44,30 @@ function target(name: string, host: string, overrides: Partial<RunTargetHandle> 
   }
 }
 
-type Config = z.output<typeof ansiblePlaybookExecutor.configSchema>
-
 function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[], options: { parameters?: Record<string, unknown>; signal?: AbortSignal } = {}) {
-  const system: Array<{ text: string; level?: LogLevel; runTargetId?: string }> = []
-  const reports = new Map<string, TargetReport>()
-  const started: string[] = []
-  const recorded: Array<{ id: string; fingerprint: string; algorithm: string }> = []
-  const ctx: ExecutionContext<Config> = {
-    runId: 'run-1',
-    attempt: 1,
-    config: ansiblePlaybookExecutor.configSchema.parse(config),
-    parameters: options.parameters ?? {},
+  const { ctx, system, reports, started, hostKeys } = fakeExecutionContext(ansiblePlaybookExecutor.configSchema.parse(config), {
+    ...options,
     targets,
     maxParallelTargets: 5,
-    signal: options.signal ?? new AbortController().signal,
-    credentials: new Map(),
-    handshakeLimiter: new Semaphore(8),
-    log: {
-      output: () => {
-        throw new Error('ansible output goes through log.system')
+    overrides: (recording) => ({
+      log: {
+        ...recording.log,
+        output: () => {
+          throw new Error('ansible output goes through log.system')
+        },
       },
-      system: (text, opts) => system.push({ text, level: opts?.level, runTargetId: opts?.runTargetId }),
-    },
-    targetStarted: (id) => started.push(id),
-    targetFinished(id, report) {
-      expect(reports.has(id), `${id} reported twice`).toBe(false)
-      reports.set(id, report)
-    },
-    upsertTargets: async () => [],
-    async setTargetAttributes() {},
-    async storeArtifact() {
-      return 'artifact-id'
-    },
-    recordHostKey: async (id, key) => {
-      recorded.push({ id, ...key })
+    }),
+  })
+  return {
+    ctx,
+    system,
+    reports,
+    started,
+    /** The host keys recorded, by run target id. */
+    get recorded() {
+      return hostKeys.map(({ runTargetId: id, ...key }) => ({ id, ...key }))
     },
   }
-  return { ctx, system, reports, started, recorded }
 }
 
 function workDir(system: Array<{ text: string }>): string {

@@ -1,16 +1,16 @@
 /**
  * The command executor against a real OpenSSH server. Only the dispatcher side (the ExecutionContext) is
- * faked, with a small recorder below; SSH, shells and processes are real.
+ * faked (test/harness/fake-execution-context.ts); SSH, shells and processes are real.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { commandExecutor } from './command.ts'
-import { AbortReason, type DecryptedCredential, type ExecutionContext, type LogLevel, type OutputStream, type RunTargetHandle, type TargetReport } from './types.ts'
+import { AbortReason, type DecryptedCredential, type RunTargetHandle } from './types.ts'
 
 let sshd: TestSshd
 
@@ -38,78 +38,15 @@ function target(name: string, overrides: Partial<RunTargetHandle> = {}): RunTarg
   }
 }
 
-interface Recorder {
-  ctx: ExecutionContext<z.output<typeof commandExecutor.configSchema>>
-  output: Array<{ runTargetId: string; stream: OutputStream; text: string }>
-  system: Array<{ text: string; level?: LogLevel; runTargetId?: string }>
-  reports: Map<string, TargetReport>
-  started: string[]
-  hostKeys: Array<{ runTargetId: string; fingerprint: string; algorithm: string }>
-  maxActive: () => number
-  /** Output lines of one target, per stream. */
-  lines(runTargetId: string, stream?: OutputStream): string[]
-  /** System lines of one target. */
-  systemLines(runTargetId: string): string[]
-}
-
 function fakeContext(
   config: Record<string, unknown>,
   targets: RunTargetHandle[],
   options: { maxParallelTargets?: number; parameters?: Record<string, unknown>; signal?: AbortSignal } = {},
-): Recorder {
-  const output: Recorder['output'] = []
-  const system: Recorder['system'] = []
-  const reports = new Map<string, TargetReport>()
-  const started: string[] = []
-  const hostKeys: Recorder['hostKeys'] = []
-  let active = 0
-  let maxActive = 0
-  const ctx: Recorder['ctx'] = {
-    runId: 'run-1',
-    attempt: 1,
-    config: commandExecutor.configSchema.parse(config),
-    parameters: options.parameters ?? {},
-    targets,
-    maxParallelTargets: options.maxParallelTargets ?? 10,
-    signal: options.signal ?? new AbortController().signal,
-    credentials: new Map(),
-    handshakeLimiter: new Semaphore(8),
-    log: {
-      output: (runTargetId, stream, text) => output.push({ runTargetId, stream, text }),
-      system: (text, opts) => system.push({ text, level: opts?.level, runTargetId: opts?.runTargetId }),
-    },
-    targetStarted(runTargetId) {
-      started.push(runTargetId)
-      maxActive = Math.max(maxActive, ++active)
-    },
-    targetFinished(runTargetId, report) {
-      expect(reports.has(runTargetId), `${runTargetId} reported twice`).toBe(false)
-      if (started.includes(runTargetId)) active--
-      reports.set(runTargetId, report)
-    },
-    async upsertTargets() {
-      return []
-    },
-    async setTargetAttributes() {},
-    async storeArtifact() {
-      return 'artifact-id'
-    },
-    async recordHostKey(runTargetId, key) {
-      hostKeys.push({ runTargetId, ...key })
-    },
-  }
-  return {
-    ctx,
-    output,
-    system,
-    reports,
-    started,
-    hostKeys,
-    maxActive: () => maxActive,
-    lines: (id, stream) => output.filter((o) => o.runTargetId === id && (!stream || o.stream === stream)).map((o) => o.text),
-    systemLines: (id) => system.filter((s) => s.runTargetId === id).map((s) => s.text),
-  }
+) {
+  return fakeExecutionContext(commandExecutor.configSchema.parse(config), { ...options, targets })
 }
+
+type Recorder = ReturnType<typeof fakeContext>
 
 async function execute(recorder: Recorder) {
   await expect(commandExecutor.execute(recorder.ctx)).resolves.toEqual({})
@@ -206,7 +143,7 @@ describe('command executor', () => {
       const command = 'touch {{ dir }}/{{ target.name }}; for i in $(seq 200); do [ "$(ls {{ dir }} | wc -l)" -ge 2 ] && break; sleep 0.05; done; echo done'
       const r = await execute(fakeContext({ commands: [command] }, targets, { maxParallelTargets: 2, parameters: { dir } }))
       for (const t of targets) expect(r.reports.get(t.id)).toMatchObject({ status: 'SUCCEEDED' })
-      expect(r.maxActive()).toBe(2)
+      expect(r.maxActive).toBe(2)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

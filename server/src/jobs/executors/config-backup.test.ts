@@ -1,6 +1,7 @@
 /**
  * The config_backup executor against a real OpenSSH server and a real bare Git repository. Only the
- * dispatcher side (the ExecutionContext) is faked; SSH, git and the files on the "devices" are real.
+ * dispatcher side (the ExecutionContext) is faked, by test/harness/fake-execution-context.ts; SSH, git and
+ * the files on the "devices" are real.
  */
 import { execFile } from 'node:child_process'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -8,11 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { startGitHttpsServer, type GitHttpsServer } from '../../../test/harness/git-https-server.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { configBackupExecutor } from './config-backup/index.ts'
-import { AbortReason, type DecryptedCredential, type ExecutionContext, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './types.ts'
+import { AbortReason, type DecryptedCredential, type ExecutionOutcome, type RunTargetHandle } from './types.ts'
 
 const run = promisify(execFile)
 let sshd: TestSshd
@@ -66,48 +67,27 @@ async function backup(
   parameters: Record<string, unknown> = {},
   credentials: ReadonlyMap<string, DecryptedCredential> = new Map(),
 ) {
-  const reports = new Map<string, TargetReport>()
-  const log: string[] = []
-  const attributes: Array<{ id: string; attributes: Record<string, unknown> }> = []
-  const started: string[] = []
-  const ctx: ExecutionContext<ReturnType<typeof configBackupExecutor.configSchema.parse>> = {
+  const r = fakeExecutionContext(configBackupExecutor.configSchema.parse(config), {
     runId: 'run-42',
-    attempt: 1,
-    config: configBackupExecutor.configSchema.parse(config),
-    parameters,
     targets,
-    maxParallelTargets: 2,
-    signal: signal ?? new AbortController().signal,
+    signal,
+    parameters,
     credentials,
-    handshakeLimiter: new Semaphore(4),
-    log: {
-      output: (_id, stream, text) => log.push(`${stream} ${text}`),
-      system: (text) => log.push(text),
-    },
-    targetStarted(id) {
-      started.push(id)
-    },
-    targetFinished(id, report) {
-      expect(reports.has(id), `${id} reported twice`).toBe(false)
-      reports.set(id, report)
-    },
-    async setTargetAttributes(id, attrs) {
-      // Before the target is reported: the attribute is in place when the run shows the target finished.
-      expect(reports.has(id), `${id} attributes set after its report`).toBe(false)
-      attributes.push({ id, attributes: { ...attrs } })
-    },
-    async storeArtifact() {
-      return 'artifact-id'
-    },
-    async recordHostKey() {},
-    async upsertTargets() {
-      return []
-    },
-  }
-  const outcome: ExecutionOutcome = await configBackupExecutor.execute(ctx)
+    maxParallelTargets: 2,
+    overrides: (recording, { reports }) => ({
+      async setTargetAttributes(id, attrs) {
+        // Before the target is reported: the attribute is in place when the run shows the target finished.
+        expect(reports.has(id), `${id} attributes set after its report`).toBe(false)
+        await recording.setTargetAttributes(id, attrs)
+      },
+    }),
+  })
+  const outcome: ExecutionOutcome = await configBackupExecutor.execute(r.ctx)
+  const { reports, started } = r
   expect([...reports.keys()].sort()).toEqual(targets.map((t) => t.id).sort())
   const result = outcome.result as { commit: string | null; changed: number; unchanged: number; failed: number }
-  return { outcome, result, reports, log, attributes, started, report: (t: RunTargetHandle) => reports.get(t.id)! }
+  const attributes = r.attributes.map(({ runTargetId: id, attributes }) => ({ id, attributes }))
+  return { outcome, result, reports, log: r.transcript, attributes, started, report: (t: RunTargetHandle) => reports.get(t.id)! }
 }
 
 describe('config_backup schema', () => {

@@ -1,7 +1,7 @@
 /**
  * The file_transfer executor against a real OpenSSH server on loopback (the remote files are this
  * machine's files, so the test checks them directly). Only the dispatcher side (the ExecutionContext) is
- * faked; it records stored artifacts.
+ * faked (test/harness/fake-execution-context.ts); it records stored artifacts.
  */
 import { createHash } from 'node:crypto'
 import { execFile } from 'node:child_process'
@@ -11,10 +11,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { startSshd, type TestSshd } from '../../../test/harness/sshd.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { fileTransferExecutor, type DownloadedFile, type UploadedFile } from './file-transfer.ts'
-import { AbortReason, type ExecutionContext, type LogLevel, type RunTargetHandle, type TargetReport } from './types.ts'
+import { AbortReason, type RunTargetHandle } from './types.ts'
 
 const run = promisify(execFile)
 let sshd: TestSshd
@@ -56,46 +56,10 @@ function target(name: string, overrides: Partial<RunTargetHandle> = {}): RunTarg
 }
 
 function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[], options: { parameters?: Record<string, unknown>; signal?: AbortSignal } = {}) {
-  const system: Array<{ text: string; level?: LogLevel; runTargetId?: string }> = []
-  const reports = new Map<string, TargetReport>()
-  const artifacts: Array<{ id: string; runTargetId: string | null; name: string; content: Buffer; sha256: string }> = []
-  const ctx: ExecutionContext<z.output<typeof fileTransferExecutor.configSchema>> = {
-    runId: 'run-1',
-    attempt: 1,
-    config: fileTransferExecutor.configSchema.parse(config),
-    parameters: options.parameters ?? {},
-    targets,
-    maxParallelTargets: 4,
-    signal: options.signal ?? new AbortController().signal,
-    credentials: new Map(),
-    handshakeLimiter: new Semaphore(8),
-    log: {
-      output: () => {},
-      system: (text, opts) => system.push({ text, level: opts?.level, runTargetId: opts?.runTargetId }),
-    },
-    targetStarted() {},
-    targetFinished(runTargetId, report) {
-      expect(reports.has(runTargetId), `${runTargetId} reported twice`).toBe(false)
-      reports.set(runTargetId, report)
-    },
-    async setTargetAttributes() {},
-    async storeArtifact(a) {
-      const id = `artifact-${artifacts.length + 1}`
-      artifacts.push({ id, ...a })
-      return id
-    },
-    async recordHostKey() {},
-    async upsertTargets() {
-      return []
-    },
-  }
-  return {
-    ctx,
-    reports,
-    artifacts,
-    systemLines: (id: string) => system.filter((s) => s.runTargetId === id).map((s) => s.text),
-    files: (id: string) => (reports.get(id)?.result as { files: Array<UploadedFile & DownloadedFile> }).files,
-  }
+  const run = fakeExecutionContext(fileTransferExecutor.configSchema.parse(config), { ...options, targets, maxParallelTargets: 4 })
+  return Object.assign(run, {
+    files: (id: string) => (run.reports.get(id)?.result as { files: Array<UploadedFile & DownloadedFile> }).files,
+  })
 }
 
 async function execute(config: Record<string, unknown>, targets: RunTargetHandle[], options?: Parameters<typeof fakeContext>[2]) {

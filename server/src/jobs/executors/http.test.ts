@@ -1,15 +1,16 @@
 /**
  * The http executor against a real HTTP server on 127.0.0.1 (port 0). Only the dispatcher side (the
- * ExecutionContext) is faked; requests, sockets and timeouts are real.
+ * ExecutionContext) is faked, by test/harness/fake-execution-context.ts; requests, sockets and timeouts
+ * are real.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { unusedLoopbackPort } from '../../../test/harness/sshd.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { httpExecutor } from './http.ts'
-import { AbortReason, type DecryptedCredential, type ExecutionContext, type LogLevel } from './types.ts'
+import { AbortReason, type DecryptedCredential } from './types.ts'
 
 let server: Server
 let base: string
@@ -48,33 +49,15 @@ afterAll(async () => {
 })
 
 function fakeContext(config: Record<string, unknown>, options: { parameters?: Record<string, unknown>; signal?: AbortSignal; credentials?: ReadonlyMap<string, DecryptedCredential> } = {}) {
-  const system: Array<{ text: string; level?: LogLevel }> = []
-  const ctx: ExecutionContext<z.output<typeof httpExecutor.configSchema>> = {
-    runId: 'run-1',
-    attempt: 1,
-    config: httpExecutor.configSchema.parse(config),
-    parameters: options.parameters ?? {},
-    targets: [],
+  return fakeExecutionContext(httpExecutor.configSchema.parse(config), {
+    ...options,
     maxParallelTargets: 1,
-    signal: options.signal ?? new AbortController().signal,
-    credentials: options.credentials ?? new Map(),
-    handshakeLimiter: new Semaphore(1),
-    log: {
-      output: () => expect.fail('http has no targets'),
-      system: (text, opts) => system.push({ text, level: opts?.level }),
-    },
-    targetStarted: () => expect.fail('http has no targets'),
-    targetFinished: () => expect.fail('http has no targets'),
-    async setTargetAttributes() {},
-    async storeArtifact() {
-      return 'artifact-id'
-    },
-    async recordHostKey() {},
-    async upsertTargets() {
-      return []
-    },
-  }
-  return { ctx, system }
+    overrides: (recording) => ({
+      log: { ...recording.log, output: () => expect.fail('http has no targets') },
+      targetStarted: () => expect.fail('http has no targets'),
+      targetFinished: () => expect.fail('http has no targets'),
+    }),
+  })
 }
 
 const run = (config: Record<string, unknown>, options?: Parameters<typeof fakeContext>[1]) => {

@@ -1,8 +1,8 @@
 /**
  * The prefix_scan executor against real TCP listeners on loopback addresses (127.0.0.0/8), and through the
  * real system `ping` against a network namespace the test creates (test/harness/netns.ts; root + iproute2 +
- * iputils-ping). Only the dispatcher side (the ExecutionContext) is faked; sockets, timeouts, ping and DNS
- * are real.
+ * iputils-ping). Only the dispatcher side (the ExecutionContext) is faked, by
+ * test/harness/fake-execution-context.ts; sockets, timeouts, ping and DNS are real.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { createTestNetwork, type TestNetwork } from '../../../test/harness/netns.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { countAddresses, enumerateAddresses, formatAddress, mergeRanges, parsePrefix } from './prefix-scan-addresses.ts'
 import { createPrefixScanExecutor, prefixScanExecutor, type ScannedHost } from './prefix-scan.ts'
-import { AbortReason, type DiscoveredTarget, type ExecutionContext, type LogLevel } from './types.ts'
+import { AbortReason } from './types.ts'
 
 const LISTEN_ON = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']
 const servers: Server[] = []
@@ -45,41 +45,22 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true })
 })
 
-type Config = z.output<typeof prefixScanExecutor.configSchema>
-
 function fakeContext(config: Record<string, unknown>, options: { signal?: AbortSignal; onLog?: (text: string) => void } = {}) {
-  const system: Array<{ text: string; level?: LogLevel }> = []
-  const upserts: DiscoveredTarget[][] = []
-  const ctx: ExecutionContext<Config> = {
-    runId: 'run-1',
-    attempt: 1,
-    config: prefixScanExecutor.configSchema.parse(config),
-    parameters: {},
-    targets: [],
+  return fakeExecutionContext(prefixScanExecutor.configSchema.parse(config), {
+    signal: options.signal,
     maxParallelTargets: 1,
-    signal: options.signal ?? new AbortController().signal,
-    credentials: new Map(),
-    handshakeLimiter: new Semaphore(1),
-    log: {
-      output: () => expect.fail('prefix_scan has no targets'),
-      system: (text, opts) => {
-        system.push({ text, level: opts?.level })
-        options.onLog?.(text)
+    overrides: (recording) => ({
+      log: {
+        output: () => expect.fail('prefix_scan has no targets'),
+        system: (text, opts) => {
+          recording.log.system(text, opts)
+          options.onLog?.(text)
+        },
       },
-    },
-    targetStarted: () => expect.fail('prefix_scan has no targets'),
-    targetFinished: () => expect.fail('prefix_scan has no targets'),
-    async setTargetAttributes() {},
-    async storeArtifact() {
-      return 'artifact-id'
-    },
-    async recordHostKey() {},
-    async upsertTargets(found) {
-      upserts.push([...found])
-      return found.map((_, i) => `target-${i}`)
-    },
-  }
-  return { ctx, system, upserts }
+      targetStarted: () => expect.fail('prefix_scan has no targets'),
+      targetFinished: () => expect.fail('prefix_scan has no targets'),
+    }),
+  })
 }
 
 const issues = (config: unknown) => {

@@ -1,14 +1,15 @@
 /**
  * The script executor against a real OpenSSH server (the sshd runs on this machine, so the remote temp
- * directory can be checked from here). Only the dispatcher side (the ExecutionContext) is faked.
+ * directory can be checked from here). Only the dispatcher side (the ExecutionContext) is faked
+ * (test/harness/fake-execution-context.ts).
  */
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { remoteProcesses, startSshd, type TestSshd } from '../../../test/harness/sshd.ts'
-import { Semaphore } from '../../util/semaphore.ts'
 import { scriptExecutor } from './script.ts'
-import { AbortReason, type ExecutionContext, type LogLevel, type OutputStream, type RunTargetHandle, type TargetReport } from './types.ts'
+import { AbortReason, type RunTargetHandle } from './types.ts'
 
 let sshd: TestSshd
 
@@ -35,49 +36,14 @@ function target(name: string, overrides: Partial<RunTargetHandle> = {}): RunTarg
 }
 
 function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[], options: { parameters?: Record<string, unknown>; signal?: AbortSignal } = {}) {
-  const output: Array<{ runTargetId: string; stream: OutputStream; text: string }> = []
-  const system: Array<{ text: string; level?: LogLevel; runTargetId?: string }> = []
-  const reports = new Map<string, TargetReport>()
-  const ctx: ExecutionContext<z.output<typeof scriptExecutor.configSchema>> = {
-    runId: 'run-1',
-    attempt: 1,
-    config: scriptExecutor.configSchema.parse(config),
-    parameters: options.parameters ?? {},
-    targets,
-    maxParallelTargets: 4,
-    signal: options.signal ?? new AbortController().signal,
-    credentials: new Map(),
-    handshakeLimiter: new Semaphore(8),
-    log: {
-      output: (runTargetId, stream, text) => output.push({ runTargetId, stream, text }),
-      system: (text, opts) => system.push({ text, level: opts?.level, runTargetId: opts?.runTargetId }),
-    },
-    targetStarted() {},
-    targetFinished(runTargetId, report) {
-      expect(reports.has(runTargetId), `${runTargetId} reported twice`).toBe(false)
-      reports.set(runTargetId, report)
-    },
-    async setTargetAttributes() {},
-    async storeArtifact() {
-      return 'artifact-id'
-    },
-    async recordHostKey() {},
-    async upsertTargets() {
-      return []
-    },
-  }
-  return {
-    ctx,
-    reports,
-    system,
-    lines: (id: string, stream?: OutputStream) => output.filter((o) => o.runTargetId === id && (!stream || o.stream === stream)).map((o) => o.text),
-    systemLines: (id: string) => system.filter((s) => s.runTargetId === id).map((s) => s.text),
+  const run = fakeExecutionContext(scriptExecutor.configSchema.parse(config), { ...options, targets, maxParallelTargets: 4 })
+  return Object.assign(run, {
     /** The remote temp directory, from the "uploaded the script … to <dir>/script" line. */
     remoteDir: (id: string) => {
-      const line = system.find((s) => s.runTargetId === id && s.text.startsWith('uploaded the script'))
+      const line = run.system.find((s) => s.runTargetId === id && s.text.startsWith('uploaded the script'))
       return line?.text.match(/ to (\/\S+)\/script$/)?.[1] ?? null
     },
-  }
+  })
 }
 
 type Recorder = ReturnType<typeof fakeContext>
