@@ -123,6 +123,7 @@ describe('every operation but login needs a valid token', () => {
     const id = (v: string) => ({ id: v })
     ops = {
       'Query.apiTokens': { query: `{ apiTokens { id } }` },
+      'Query.auditEvents': { query: `{ auditEvents(first: 5) { edges { node { id action } } } }` },
       'Query.credential': { query: `query($id: ID!) { credential(id: $id) { id } }`, variables: id(cred.id) },
       'Query.credentials': { query: `{ credentials { id } }` },
       'Query.inventories': { query: `{ inventories { id } }` },
@@ -130,6 +131,7 @@ describe('every operation but login needs a valid token', () => {
       'Query.jobRun': { query: `query($id: ID!) { jobRun(id: $id) { id } }`, variables: id(run.id) },
       'Query.jobRunLog': { query: `query($id: ID!) { jobRunLog(runId: $id) { lastSeq } }`, variables: id(run.id) },
       'Query.jobRuns': { query: `{ jobRuns { totalCount } }` },
+      'Query.jobRunStats': { query: `query($s: DateTime!) { jobRunStats(filter: { since: $s }) { total } }`, variables: { s: new Date(Date.now() - 3600e3).toISOString() } },
       'Query.jobTemplate': { query: `query($id: ID!) { jobTemplate(id: $id) { id } }`, variables: id(tpl.id) },
       'Query.jobTemplates': { query: `{ jobTemplates { id } }` },
       'Query.jobTypes': { query: `{ jobTypes { type configSchema } }` },
@@ -188,7 +190,8 @@ describe('every operation but login needs a valid token', () => {
           || (SELECT json_agg(j ORDER BY id) FROM (SELECT id, name, updated_at FROM job_template) j)::text
           || (SELECT json_agg(r ORDER BY id) FROM (SELECT id, status, cancel_requested_at FROM job_run) r)::text
           || (SELECT json_agg(u ORDER BY id) FROM (SELECT id, role, password_hash, disabled FROM app_user) u)::text
-          || (SELECT json_agg(a ORDER BY id) FROM (SELECT id, revoked_at FROM api_token) a)::text AS s`)
+          || (SELECT json_agg(a ORDER BY id) FROM (SELECT id, revoked_at FROM api_token) a)::text
+          || (SELECT count(*) FROM audit_event)::text AS s`)
     return q.rows[0].s
   }
 
