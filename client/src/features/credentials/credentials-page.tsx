@@ -1,14 +1,15 @@
 'use client'
 /** SSH credentials. Secrets are write-only: the API never returns them, the form only replaces them. */
 import { useState } from 'react'
-import { useMutation, useQuery } from 'urql'
-import { ConfirmDialog, Modal } from '@/components/dialog'
+import { useQuery } from 'urql'
+import { useConfirmAction } from '@/components/confirm-action'
+import { ConfirmDialog } from '@/components/dialog'
+import { EditDialog, useEditor, useSaveForm } from '@/components/edit-dialog'
 import { Segmented } from '@/components/inputs'
 import { Icons } from '@/components/icons'
-import { useSessionContext } from '@/components/session-provider'
+import { CreateButton, ListPageHeader, NameCell, ResourceTable, RowActions } from '@/components/resource-table'
 import { useTitle } from '@/components/shell'
-import { EmptyState, ErrorAlert, Field, PageHeader, Panel, RelativeTime, Skeleton } from '@/components/ui'
-import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
+import { EmptyState, Field, Panel, RelativeTime } from '@/components/ui'
 import { graphql, type ResultOf } from '@/lib/graphql'
 
 /** Stable (a new context object per render would re-run the query forever). */
@@ -27,113 +28,48 @@ const DeleteCredential = graphql(`mutation DeleteCredential($id: ID!) { deleteCr
 
 export function CredentialsPage() {
   useTitle('Credentials')
-  const { canWrite } = useSessionContext()
   const [result, refetch] = useQuery({ query: CredentialsQuery, context: CTX_CREDENTIAL })
-  const [editing, setEditing] = useState<Credential | 'new' | null>(null)
-  const [deleting, setDeleting] = useState<Credential | null>(null)
-  const [delState, del] = useMutation(DeleteCredential)
   const reload = () => refetch({ requestPolicy: 'network-only' })
-  const list = result.data?.credentials
+  const editor = useEditor<Credential>(reload)
+  const deletion = useConfirmAction<Credential>(DeleteCredential, { onDone: reload })
 
   return (
     <>
-      <PageHeader
+      <ListPageHeader
         title="Credentials"
         subtitle="SSH passwords and keys, encrypted at rest. Secrets can be replaced but never read back."
-        actions={
-          canWrite ? (
-            <button className="btn primary" onClick={() => setEditing('new')}>
-              <Icons.plus /> New credential
-            </button>
-          ) : null
-        }
+        create={{ label: 'New credential', onClick: editor.create }}
       />
       <Panel flush>
-        {result.error && !list ? (
-          <div style={{ padding: 16 }}>
-            <ErrorAlert message={toFormErrors(result.error).form} />
-          </div>
-        ) : !list ? (
-          <Skeleton />
-        ) : list.length === 0 ? (
-          <EmptyState
-            title="No credentials yet"
-            icon={<Icons.credentials />}
-            action={canWrite ? <button className="btn primary" onClick={() => setEditing('new')}><Icons.plus /> Add a credential</button> : null}
-          >
-            Targets log in with a credential: a username with a password or a private key. Add one, then attach it to your targets.
-          </EmptyState>
-        ) : (
-          <table className="table" data-testid="credentials-table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Kind</th>
-                <th>Username</th>
-                <th>Owner</th>
-                <th>Updated</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((c) => (
-                <tr key={c.id} data-credential={c.name}>
-                  <td>
-                    <div style={{ fontWeight: 600 }}>{c.name}</div>
-                    {c.description ? <div className="small faint">{c.description}</div> : null}
-                  </td>
-                  <td>
-                    <span className="badge plain">{c.kind === 'PASSWORD' ? 'Password' : c.hasPassphrase ? 'Private key + passphrase' : 'Private key'}</span>
-                  </td>
-                  <td className="mono">{c.username}</td>
-                  <td className="small">{c.owner.username}</td>
-                  <td className="small">
-                    <RelativeTime iso={c.updatedAt} />
-                  </td>
-                  <td className="actions">
-                    {canWrite ? (
-                      <>
-                        <button className="btn sm ghost icon" aria-label={`Edit ${c.name}`} onClick={() => setEditing(c)}>
-                          <Icons.edit />
-                        </button>
-                        <button className="btn sm ghost icon" aria-label={`Delete ${c.name}`} onClick={() => setDeleting(c)}>
-                          <Icons.trash />
-                        </button>
-                      </>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Panel>
-      {editing ? (
-        <CredentialForm
-          credential={editing === 'new' ? null : editing}
-          onClose={() => setEditing(null)}
-          onSaved={() => {
-            setEditing(null)
-            reload()
-          }}
-        />
-      ) : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete credential “${deleting?.name}”?`}
-        confirmLabel="Delete credential"
-        danger
-        busy={delState.fetching}
-        error={delState.error ? toFormErrors(delState.error).form : null}
-        onClose={() => setDeleting(null)}
-        onConfirm={async () => {
-          const r = await del({ id: deleting!.id })
-          if (!r.error) {
-            setDeleting(null)
-            reload()
+        <ResourceTable
+          items={result.data?.credentials}
+          error={result.error}
+          testId="credentials-table"
+          headers={['Name', 'Kind', 'Username', 'Owner', 'Updated']}
+          empty={
+            <EmptyState title="No credentials yet" icon={<Icons.credentials />} action={<CreateButton label="Add a credential" onClick={editor.create} />}>
+              Targets log in with a credential: a username with a password or a private key. Add one, then attach it to your targets.
+            </EmptyState>
           }
-        }}
-      >
+        >
+          {(c) => (
+            <tr key={c.id} data-credential={c.name}>
+              <NameCell name={c.name} description={c.description} />
+              <td>
+                <span className="badge plain">{c.kind === 'PASSWORD' ? 'Password' : c.hasPassphrase ? 'Private key + passphrase' : 'Private key'}</span>
+              </td>
+              <td className="mono">{c.username}</td>
+              <td className="small">{c.owner.username}</td>
+              <td className="small">
+                <RelativeTime iso={c.updatedAt} />
+              </td>
+              <RowActions name={c.name} onEdit={() => editor.edit(c)} onDelete={() => deletion.ask(c)} />
+            </tr>
+          )}
+        </ResourceTable>
+      </Panel>
+      {editor.isOpen ? <CredentialForm credential={editor.item} onClose={editor.close} onSaved={editor.saved} /> : null}
+      <ConfirmDialog {...deletion.dialog} title={`Delete credential “${deletion.item?.name}”?`} confirmLabel="Delete credential" danger>
         Targets using it will have no credential until you attach another one.
       </ConfirmDialog>
     </>
@@ -148,45 +84,24 @@ function CredentialForm({ credential, onClose, onSaved }: { credential: Credenti
   const [password, setPassword] = useState('')
   const [privateKey, setPrivateKey] = useState('')
   const [passphrase, setPassphrase] = useState('')
-  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
-  const [createState, create] = useMutation(CreateCredential)
-  const [updateState, update] = useMutation(UpdateCredential)
-  const busy = createState.fetching || updateState.fetching
+  const form = useSaveForm(CreateCredential, UpdateCredential, {
+    id: credential?.id,
+    shown: ['name', 'kind', 'username', 'description', 'password', 'privateKey', 'passphrase'],
+    onSaved,
+  })
+  const { err } = form
   const keep = credential ? '•••••• stored — type to replace' : undefined
 
-  const submit = async () => {
+  const submit = () => {
     const secrets: Record<string, string> = {}
     if (kind === 'PASSWORD' && password) secrets.password = password
     if (kind === 'PRIVATE_KEY' && privateKey) secrets.privateKey = privateKey
     if (kind === 'PRIVATE_KEY' && passphrase) secrets.passphrase = passphrase
-    const shown = ['name', 'kind', 'username', 'description', 'password', 'privateKey', 'passphrase']
-    const r = credential
-      ? await update({ id: credential.id, input: { name, kind, username, description, ...secrets } })
-      : await create({ input: { name, kind, username, description, ...secrets } })
-    if (r.error) setErrors(withUnclaimed(toFormErrors(r.error), shown))
-    else onSaved()
+    return form.save({ name, kind, username, description, ...secrets })
   }
-  const err = (f: string) => fieldError(errors, f)
 
   return (
-    <Modal
-      open
-      wide
-      title={credential ? `Edit credential “${credential.name}”` : 'New credential'}
-      onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={busy}>
-            {busy ? 'Saving…' : credential ? 'Save' : 'Create credential'}
-          </button>
-        </>
-      }
-    >
-      <ErrorAlert message={errors.form} />
+    <EditDialog title={credential ? `Edit credential “${credential.name}”` : 'New credential'} submitLabel={credential ? 'Save' : 'Create credential'} form={form} onClose={onClose} onSubmit={submit}>
       <div className="grid-2">
         <Field label="Name" required error={err('name')}>
           {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} autoFocus />}
@@ -237,6 +152,6 @@ function CredentialForm({ credential, onClose, onSaved }: { credential: Credenti
       <Field label="Description" error={err('description')}>
         {(p) => <input {...p} name="description" value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>
-    </Modal>
+    </EditDialog>
   )
 }

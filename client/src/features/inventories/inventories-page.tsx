@@ -1,14 +1,15 @@
 'use client'
 /** Inventories: saved target selections (explicit targets, plus tags and name patterns). */
 import { useState } from 'react'
-import { useMutation, useQuery } from 'urql'
-import { ConfirmDialog, Modal } from '@/components/dialog'
+import { useQuery } from 'urql'
+import { useConfirmAction } from '@/components/confirm-action'
+import { ConfirmDialog } from '@/components/dialog'
+import { EditDialog, useEditor, useSaveForm } from '@/components/edit-dialog'
 import { ChipsInput } from '@/components/inputs'
 import { Icons } from '@/components/icons'
-import { useSessionContext } from '@/components/session-provider'
+import { CreateButton, ListPageHeader, NameCell, ResourceTable, RowActions } from '@/components/resource-table'
 import { useTitle } from '@/components/shell'
-import { EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton, Tags } from '@/components/ui'
-import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
+import { EmptyState, Field, Panel, Tags } from '@/components/ui'
 import { graphql, type ResultOf } from '@/lib/graphql'
 
 /** Stable (a new context object per render would re-run the query forever). */
@@ -31,115 +32,45 @@ const DeleteInventory = graphql(`mutation DeleteInventory($id: ID!) { deleteInve
 
 export function InventoriesPage() {
   useTitle('Inventories')
-  const { canWrite } = useSessionContext()
   const [result, refetch] = useQuery({ query: InventoriesQuery, context: CTX_INVENTORYTARGET })
-  const [editing, setEditing] = useState<Inventory | 'new' | null>(null)
-  const [deleting, setDeleting] = useState<Inventory | null>(null)
-  const [delState, del] = useMutation(DeleteInventory)
   const reload = () => refetch({ requestPolicy: 'network-only' })
-  const list = result.data?.inventories
+  const editor = useEditor<Inventory>(reload)
+  const deletion = useConfirmAction<Inventory>(DeleteInventory, { onDone: reload })
 
   return (
     <>
-      <PageHeader
-        title="Inventories"
-        subtitle="Saved selections of targets, reusable across templates."
-        actions={
-          canWrite ? (
-            <button className="btn primary" onClick={() => setEditing('new')}>
-              <Icons.plus /> New inventory
-            </button>
-          ) : null
-        }
-      />
+      <ListPageHeader title="Inventories" subtitle="Saved selections of targets, reusable across templates." create={{ label: 'New inventory', onClick: editor.create }} />
       <Panel flush>
-        {result.error && !list ? (
-          <div style={{ padding: 16 }}>
-            <ErrorAlert message={toFormErrors(result.error).form} />
-          </div>
-        ) : !list ? (
-          <Skeleton />
-        ) : list.length === 0 ? (
-          <EmptyState
-            title="No inventories yet"
-            icon={<Icons.inventories />}
-            action={canWrite ? <button className="btn primary" onClick={() => setEditing('new')}><Icons.plus /> Create an inventory</button> : null}
-          >
-            An inventory names a set of targets — listed ones, plus those with given tags or matching name patterns — so templates can say “run on prod-web”.
-          </EmptyState>
-        ) : (
-          <table className="table" data-testid="inventories-table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Tags (all of)</th>
-                <th>Name patterns</th>
-                <th className="num">Listed</th>
-                <th>Selects now</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((i) => (
-                <tr key={i.id} data-inventory={i.name}>
-                  <td>
-                    <div style={{ fontWeight: 600 }}>{i.name}</div>
-                    {i.description ? <div className="small faint">{i.description}</div> : null}
-                  </td>
-                  <td>
-                    <Tags tags={i.tags} />
-                  </td>
-                  <td className="mono small">{i.namePatterns.join(' ') || <span className="faint">—</span>}</td>
-                  <td className="num">{i.explicitTargets.length}</td>
-                  <td className="small">
-                    <span className="badge plain accent">{i.targets.length} target{i.targets.length === 1 ? '' : 's'}</span>{' '}
-                    <span className="faint truncate">{i.targets.slice(0, 4).map((t) => t.name).join(', ')}{i.targets.length > 4 ? '…' : ''}</span>
-                  </td>
-                  <td className="actions">
-                    {canWrite ? (
-                      <>
-                        <button className="btn sm ghost icon" aria-label={`Edit ${i.name}`} onClick={() => setEditing(i)}>
-                          <Icons.edit />
-                        </button>
-                        <button className="btn sm ghost icon" aria-label={`Delete ${i.name}`} onClick={() => setDeleting(i)}>
-                          <Icons.trash />
-                        </button>
-                      </>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Panel>
-      {editing ? (
-        <InventoryForm
-          inventory={editing === 'new' ? null : editing}
-          targets={result.data?.targets ?? []}
-          onClose={() => setEditing(null)}
-          onSaved={() => {
-            setEditing(null)
-            reload()
-          }}
-        />
-      ) : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete inventory “${deleting?.name}”?`}
-        confirmLabel="Delete inventory"
-        danger
-        busy={delState.fetching}
-        error={delState.error ? toFormErrors(delState.error).form : null}
-        onClose={() => setDeleting(null)}
-        onConfirm={async () => {
-          const r = await del({ id: deleting!.id })
-          if (!r.error) {
-            setDeleting(null)
-            reload()
+        <ResourceTable
+          items={result.data?.inventories}
+          error={result.error}
+          testId="inventories-table"
+          headers={['Name', 'Tags (all of)', 'Name patterns', { label: 'Listed', className: 'num' }, 'Selects now']}
+          empty={
+            <EmptyState title="No inventories yet" icon={<Icons.inventories />} action={<CreateButton label="Create an inventory" onClick={editor.create} />}>
+              An inventory names a set of targets — listed ones, plus those with given tags or matching name patterns — so templates can say “run on prod-web”.
+            </EmptyState>
           }
-        }}
-      >
+        >
+          {(i) => (
+            <tr key={i.id} data-inventory={i.name}>
+              <NameCell name={i.name} description={i.description} />
+              <td>
+                <Tags tags={i.tags} />
+              </td>
+              <td className="mono small">{i.namePatterns.join(' ') || <span className="faint">—</span>}</td>
+              <td className="num">{i.explicitTargets.length}</td>
+              <td className="small">
+                <span className="badge plain accent">{i.targets.length} target{i.targets.length === 1 ? '' : 's'}</span>{' '}
+                <span className="faint truncate">{i.targets.slice(0, 4).map((t) => t.name).join(', ')}{i.targets.length > 4 ? '…' : ''}</span>
+              </td>
+              <RowActions name={i.name} onEdit={() => editor.edit(i)} onDelete={() => deletion.ask(i)} />
+            </tr>
+          )}
+        </ResourceTable>
+      </Panel>
+      {editor.isOpen ? <InventoryForm inventory={editor.item} targets={result.data?.targets ?? []} onClose={editor.close} onSaved={editor.saved} /> : null}
+      <ConfirmDialog {...deletion.dialog} title={`Delete inventory “${deletion.item?.name}”?`} confirmLabel="Delete inventory" danger>
         Templates that select it stop selecting its targets. The targets themselves are kept.
       </ConfirmDialog>
     </>
@@ -152,38 +83,12 @@ function InventoryForm({ inventory, targets, onClose, onSaved }: { inventory: In
   const [tags, setTags] = useState<string[]>([...(inventory?.tags ?? [])])
   const [namePatterns, setNamePatterns] = useState<string[]>([...(inventory?.namePatterns ?? [])])
   const [targetIds, setTargetIds] = useState<string[]>(inventory?.explicitTargets.map((t) => t.id) ?? [])
-  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
-  const [createState, create] = useMutation(CreateInventory)
-  const [updateState, update] = useMutation(UpdateInventory)
-  const busy = createState.fetching || updateState.fetching
-  const err = (f: string) => fieldError(errors, f)
-
-  const submit = async () => {
-    const input = { name: name.trim(), description, tags, namePatterns, targetIds }
-    const r = inventory ? await update({ id: inventory.id, input }) : await create({ input })
-    if (r.error) setErrors(withUnclaimed(toFormErrors(r.error), ['name', 'description', 'tags', 'namePatterns', 'targetIds']))
-    else onSaved()
-  }
+  const form = useSaveForm(CreateInventory, UpdateInventory, { id: inventory?.id, shown: ['name', 'description', 'tags', 'namePatterns', 'targetIds'], onSaved })
+  const { err } = form
+  const submit = () => form.save({ name: name.trim(), description, tags, namePatterns, targetIds })
 
   return (
-    <Modal
-      open
-      wide
-      title={inventory ? `Edit inventory “${inventory.name}”` : 'New inventory'}
-      onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={busy}>
-            {busy ? 'Saving…' : inventory ? 'Save' : 'Create inventory'}
-          </button>
-        </>
-      }
-    >
-      <ErrorAlert message={errors.form} />
+    <EditDialog title={inventory ? `Edit inventory “${inventory.name}”` : 'New inventory'} submitLabel={inventory ? 'Save' : 'Create inventory'} form={form} onClose={onClose} onSubmit={submit}>
       <div className="grid-2">
         <Field label="Name" required error={err('name')}>
           {(p) => <input {...p} name="name" value={name} placeholder="prod-web" onChange={(e) => setName(e.target.value)} autoFocus />}
@@ -216,6 +121,6 @@ function InventoryForm({ inventory, targets, onClose, onSaved }: { inventory: In
           )
         }
       </Field>
-    </Modal>
+    </EditDialog>
   )
 }

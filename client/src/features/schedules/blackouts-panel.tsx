@@ -1,13 +1,13 @@
 'use client'
 /** Blackout windows: periods when linked schedules do not fire (their slots are recorded SKIPPED). */
 import { useState } from 'react'
-import { useMutation, useQuery } from 'urql'
-import { ConfirmDialog, Modal } from '@/components/dialog'
+import { useQuery } from 'urql'
+import { useConfirmAction } from '@/components/confirm-action'
+import { ConfirmDialog } from '@/components/dialog'
+import { EditDialog, useEditor, useSaveForm } from '@/components/edit-dialog'
 import { Segmented } from '@/components/inputs'
-import { Icons } from '@/components/icons'
-import { useSessionContext } from '@/components/session-provider'
-import { ErrorAlert, Field, Panel, Skeleton } from '@/components/ui'
-import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
+import { CreateButton, ResourceTable, RowActions } from '@/components/resource-table'
+import { Field, Panel } from '@/components/ui'
 import { formatDateTime } from '@/lib/format'
 import { graphql, type ResultOf } from '@/lib/graphql'
 import { defaultTimezone, isoToLocalInput, localInputToIso, WEEKDAYS } from '@/lib/schedule-form'
@@ -29,88 +29,40 @@ function when(b: Blackout): string {
 }
 
 export function BlackoutsPanel() {
-  const { canWrite } = useSessionContext()
   const [result, refetch] = useQuery({ query: BlackoutsQuery, context: CTX_BLACKOUT })
-  const [editing, setEditing] = useState<Blackout | 'new' | null>(null)
-  const [deleting, setDeleting] = useState<Blackout | null>(null)
-  const [delState, del] = useMutation(DeleteBlackout)
   const reload = () => refetch({ requestPolicy: 'network-only' })
-  const list = result.data?.blackoutWindows
+  const editor = useEditor<Blackout>(reload)
+  const deletion = useConfirmAction<Blackout>(DeleteBlackout, { onDone: reload })
   return (
-    <Panel
-      title="Blackout windows"
-      flush
-      actions={
-        canWrite ? (
-          <button className="btn sm" onClick={() => setEditing('new')}>
-            <Icons.plus /> New window
-          </button>
-        ) : null
-      }
-    >
-      {!list ? (
-        result.error ? <div style={{ padding: 16 }}><ErrorAlert message={toFormErrors(result.error).form} /></div> : <Skeleton rows={2} />
-      ) : list.length === 0 ? (
-        <p className="muted small" style={{ padding: '12px 16px', margin: 0 }}>
-          None. A blackout window (a change freeze, a maintenance night) stops the schedules linked to it from firing; their slots are recorded as skipped.
-        </p>
-      ) : (
-        <table className="table" data-testid="blackouts-table">
-          <tbody>
-            {list.map((b) => (
-              <tr key={b.id}>
-                <td style={{ fontWeight: 600 }}>
-                  {b.name}
-                  {b.description ? <div className="small faint" style={{ fontWeight: 400 }}>{b.description}</div> : null}
-                </td>
-                <td>
-                  <span className="badge plain">{b.kind === 'ABSOLUTE' ? 'Once' : 'Recurring'}</span>
-                </td>
-                <td className="small">{when(b)}</td>
-                <td className="small mono">{b.timezone}</td>
-                <td className="actions">
-                  {canWrite ? (
-                    <>
-                      <button className="btn sm ghost icon" aria-label={`Edit ${b.name}`} onClick={() => setEditing(b)}>
-                        <Icons.edit />
-                      </button>
-                      <button className="btn sm ghost icon" aria-label={`Delete ${b.name}`} onClick={() => setDeleting(b)}>
-                        <Icons.trash />
-                      </button>
-                    </>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {editing ? (
-        <BlackoutForm
-          blackout={editing === 'new' ? null : editing}
-          onClose={() => setEditing(null)}
-          onSaved={() => {
-            setEditing(null)
-            reload()
-          }}
-        />
-      ) : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete blackout window “${deleting?.name}”?`}
-        confirmLabel="Delete window"
-        danger
-        busy={delState.fetching}
-        error={delState.error ? toFormErrors(delState.error).form : null}
-        onClose={() => setDeleting(null)}
-        onConfirm={async () => {
-          const r = await del({ id: deleting!.id })
-          if (!r.error) {
-            setDeleting(null)
-            reload()
-          }
-        }}
+    <Panel title="Blackout windows" flush actions={<CreateButton small label="New window" onClick={editor.create} />}>
+      <ResourceTable
+        items={result.data?.blackoutWindows}
+        error={result.error}
+        skeletonRows={2}
+        testId="blackouts-table"
+        empty={
+          <p className="muted small" style={{ padding: '12px 16px', margin: 0 }}>
+            None. A blackout window (a change freeze, a maintenance night) stops the schedules linked to it from firing; their slots are recorded as skipped.
+          </p>
+        }
       >
+        {(b) => (
+          <tr key={b.id}>
+            <td style={{ fontWeight: 600 }}>
+              {b.name}
+              {b.description ? <div className="small faint" style={{ fontWeight: 400 }}>{b.description}</div> : null}
+            </td>
+            <td>
+              <span className="badge plain">{b.kind === 'ABSOLUTE' ? 'Once' : 'Recurring'}</span>
+            </td>
+            <td className="small">{when(b)}</td>
+            <td className="small mono">{b.timezone}</td>
+            <RowActions name={b.name} onEdit={() => editor.edit(b)} onDelete={() => deletion.ask(b)} />
+          </tr>
+        )}
+      </ResourceTable>
+      {editor.isOpen ? <BlackoutForm blackout={editor.item} onClose={editor.close} onSaved={editor.saved} /> : null}
+      <ConfirmDialog {...deletion.dialog} title={`Delete blackout window “${deletion.item?.name}”?`} confirmLabel="Delete window" danger>
         Schedules linked to it fire normally again.
       </ConfirmDialog>
     </Panel>
@@ -127,41 +79,25 @@ function BlackoutForm({ blackout, onClose, onSaved }: { blackout: Blackout | nul
   const [days, setDays] = useState<number[]>([...(blackout?.daysOfWeek ?? [])])
   const [startTime, setStartTime] = useState(blackout?.startTime ?? '22:00')
   const [duration, setDuration] = useState(String(blackout?.durationMinutes ?? 120))
-  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
-  const [createState, create] = useMutation(CreateBlackout)
-  const [updateState, update] = useMutation(UpdateBlackout)
-  const err = (f: string) => fieldError(errors, f)
+  const form = useSaveForm(CreateBlackout, UpdateBlackout, {
+    id: blackout?.id,
+    shown: ['name', 'description', 'kind', 'timezone', 'startAt', 'endAt', 'daysOfWeek', 'startTime', 'durationMinutes'],
+    onSaved,
+  })
+  const { err } = form
 
-  const submit = async () => {
+  const submit = () => {
     const minutes = Number(duration)
-    const input =
+    return form.save(
       kind === 'ABSOLUTE'
         ? { name: name.trim(), description, kind, timezone, startAt: localInputToIso(startAt), endAt: localInputToIso(endAt) }
-        : { name: name.trim(), description, kind, timezone, daysOfWeek: [...days].sort(), startTime, durationMinutes: Number.isInteger(minutes) ? minutes : null }
-    const r = blackout ? await update({ id: blackout.id, input }) : await create({ input })
-    if (r.error) setErrors(withUnclaimed(toFormErrors(r.error), ['name', 'description', 'kind', 'timezone', 'startAt', 'endAt', 'daysOfWeek', 'startTime', 'durationMinutes']))
-    else onSaved()
+        : { name: name.trim(), description, kind, timezone, daysOfWeek: [...days].sort(), startTime, durationMinutes: Number.isInteger(minutes) ? minutes : null },
+    )
   }
 
+  // This dialog's button keeps its label while saving (no "Saving…").
   return (
-    <Modal
-      open
-      wide
-      title={blackout ? `Edit “${blackout.name}”` : 'New blackout window'}
-      onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={createState.fetching || updateState.fetching}>
-            {blackout ? 'Save' : 'Create window'}
-          </button>
-        </>
-      }
-    >
-      <ErrorAlert message={errors.form} />
+    <EditDialog title={blackout ? `Edit “${blackout.name}”` : 'New blackout window'} submitLabel={blackout ? 'Save' : 'Create window'} busyLabel={null} form={form} onClose={onClose} onSubmit={submit}>
       <div className="grid-2">
         <Field label="Name" required error={err('name')}>
           {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} placeholder="change freeze" autoFocus />}
@@ -208,6 +144,6 @@ function BlackoutForm({ blackout, onClose, onSaved }: { blackout: Blackout | nul
       <Field label="Description" error={err('description')}>
         {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>
-    </Modal>
+    </EditDialog>
   )
 }
