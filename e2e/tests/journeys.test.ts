@@ -370,6 +370,36 @@ describe('operator journey', () => {
     expect(((await login.json()) as { data: { login: { user: { role: string } } } }).data.login.user.role).toBe('VIEWER')
   })
 
+  it('shows the admin an audit log of what the journey did, filtered by action family in the URL', async () => {
+    await nav(page).getByRole('link', { name: 'Audit log' }).click()
+    await page.waitForURL(/\/audit$/)
+    const table = page.getByTestId('audit-table')
+    const row = (action: string, entity: string) => table.locator(`tr[data-action="${action}"][data-entity="${entity}"]`)
+    await row('credential.create', 'e2e-key').waitFor()
+    // The key was recorded as changed, never its value.
+    expect(await row('credential.create', 'e2e-key').textContent()).toContain('privateKey changed')
+    expect(await table.textContent()).not.toContain('BEGIN')
+    await row('template.create', 'e2e ticker').waitFor()
+    await row('schedule.pause', 'e2e nightly').waitFor()
+    await row('user.create', 'auditor').waitFor()
+    await row('login.failed', 'admin').waitFor() // the wrong password of the first step
+    expect(await row('template.create', 'e2e ticker').textContent()).toContain('admin')
+
+    await page.getByLabel('Action', { exact: true }).selectOption({ label: 'Templates' })
+    await page.waitForURL(/\/audit\?action=template$/)
+    await row('template.create', 'e2e backup').waitFor()
+    const actions = () => table.locator('tbody tr[data-action]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')))
+    await expect.poll(async () => [...new Set(await actions())]).toEqual(['template.create'])
+    expect(await table.locator('tbody tr[data-action]').count()).toBe(3) // e2e ticker, e2e backup, e2e sleeper
+    await screenshot(page, 'audit')
+    // The filter is in the URL: a reload keeps it; an entity links to its page.
+    await page.reload()
+    await row('template.create', 'e2e ticker').getByRole('link', { name: 'e2e ticker' }).click()
+    await page.waitForURL(/\/templates\/[^/]+$/)
+    await page.locator('input[name="name"]').waitFor()
+    expect(await page.locator('input[name="name"]').inputValue()).toBe('e2e ticker')
+  })
+
   it('shows the other pages, both themes, and signs out', async () => {
     await server.gql(`mutation { createInventory(input: { name: "e2e-all", tags: ["e2e"], description: "every e2e host" }) { id } }`)
     await page.goto('/inventories')

@@ -21,6 +21,7 @@ import { Reaper } from './jobs/reaper.ts'
 import { createBoss, RunQueue } from './jobs/run-queue.ts'
 import { WorkerPresence } from './jobs/worker-presence.ts'
 import { LogWriter } from './logs/log-writer.ts'
+import { AuditService } from './modules/audit/audit.service.ts'
 import { CredentialsService } from './modules/credentials/credentials.service.ts'
 import { InventoriesService } from './modules/inventories/inventories.service.ts'
 import { RunLive } from './modules/runs/run-live.ts'
@@ -102,8 +103,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const users = new UsersService(db.prisma, config.sessionTtlHours)
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
+    const audit = new AuditService(db.pool)
     const services: Services = {
       users,
+      audit,
       credentials: new CredentialsService(db.prisma, box, registry),
       targets: new TargetsService(db.prisma),
       inventories: new InventoriesService(db.prisma),
@@ -163,7 +166,9 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       stack.push(() => sch.stop())
     }
     if (config.roles.has('worker') || config.roles.has('scheduler')) {
-      reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs)
+      reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs, [
+        { name: 'audit retention', run: () => audit.deleteExpired(config.auditRetentionDays) },
+      ])
       await reaper.start()
       const r = reaper
       stack.push(() => r.stop())

@@ -33,6 +33,8 @@ export interface Config {
   defaultTimezone: string
   artifactRetentionDays: number
   artifactMaxBytes: number
+  /** Audit events older than this are deleted by the reaper; 0 keeps them forever. */
+  auditRetentionDays: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -68,6 +70,7 @@ const envSchema = z.object({
     .refine((tz) => isValidTimezone(tz), 'unknown IANA timezone'),
   SWITCHYARD_ARTIFACT_RETENTION_DAYS: int(1, 3650).default(30),
   SWITCHYARD_ARTIFACT_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
+  SWITCHYARD_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 
@@ -136,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     defaultTimezone: e.SWITCHYARD_TIMEZONE,
     artifactRetentionDays: e.SWITCHYARD_ARTIFACT_RETENTION_DAYS,
     artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
+    auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
     logLevel: e.SWITCHYARD_LOG_LEVEL,
   }
 }

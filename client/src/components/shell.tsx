@@ -24,6 +24,7 @@ const NAV: Array<{ section?: string; href: string; label: string; icon: () => Re
   { href: '/credentials', label: 'Credentials', icon: Icons.credentials },
   { section: 'Access', href: '/account', label: 'Account', icon: Icons.user },
   { href: '/users', label: 'Users', icon: Icons.users, adminOnly: true },
+  { href: '/audit', label: 'Audit log', icon: Icons.audit, adminOnly: true },
 ]
 
 const TITLES: Record<string, string> = Object.fromEntries(NAV.map((n) => [n.href.slice(1), n.label]))

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
 import type { ExecutorRegistry } from '../jobs/executors/registry.ts'
 import type { UsersService } from '../modules/users/users.service.ts'
+import type { AuditService } from '../modules/audit/audit.service.ts'
 import type { CredentialsService } from '../modules/credentials/credentials.service.ts'
 import type { TargetsService } from '../modules/targets/targets.service.ts'
 import type { InventoriesService } from '../modules/inventories/inventories.service.ts'
@@ -15,6 +16,7 @@ import type { SchedulesService } from '../modules/schedules/schedules.service.ts
 
 export interface Services {
   users: UsersService
+  audit: AuditService
   credentials: CredentialsService
   targets: TargetsService
   inventories: InventoriesService

@@ -15,6 +15,18 @@ export function decodeId(value: string, typename: string, field: string): string
   return decoded.id
 }
 
+/** A global id of any of `typenames` (e.g. "events about this entity, whatever it is"). */
+export function decodeIdOf<T extends string>(value: string, typenames: readonly T[], field: string): { typename: T; id: string } {
+  let decoded: { typename: string; id: string }
+  try {
+    decoded = decodeGlobalID(String(value))
+  } catch {
+    throw ValidationError.field(field, 'not a valid id')
+  }
+  if (!(typenames as readonly string[]).includes(decoded.typename) || !UUID.test(decoded.id)) throw ValidationError.field(field, `not a valid id of a ${typenames.join(', ')}`)
+  return { typename: decoded.typename as T, id: decoded.id }
+}
+
 export function decodeIds(values: readonly string[] | null | undefined, typename: string, field: string): string[] {
   return (values ?? []).map((v, i) => decodeId(v, typename, `${field}.${i}`))
 }

@@ -10,6 +10,7 @@ import './types/runs.ts'
 import './types/run-stats.ts'
 import './types/live.ts'
 import './types/schedules.ts'
+import './types/audit.ts'
 
 export const schema = builder.toSchema()
 

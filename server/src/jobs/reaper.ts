@@ -4,6 +4,8 @@
  * otherwise FAILED with the reason. Also re-sends the message of QUEUED runs that no message can start
  * any more, so a run is never left QUEUED forever either. Safe to run in every process at once: rows are taken with
  * FOR UPDATE SKIP LOCKED and every write is fenced on (worker_id, attempt).
+ * Each pass also applies retention: expired artifacts, and whatever `housekeeping` the composition root
+ * hands in (the audit trail's retention lives in modules/audit, which jobs/ must not import).
  */
 import os from 'node:os'
 import type pg from 'pg'
@@ -24,6 +26,7 @@ export class Reaper {
     private readonly logger: Logger,
     private readonly deadAfterSeconds: number,
     private readonly intervalMs: number,
+    private readonly housekeeping: ReadonlyArray<{ name: string; run: () => Promise<unknown> }> = [],
   ) {}
 
   /** Reconciles immediately (runs left RUNNING by a crashed process), then periodically. */
@@ -98,6 +101,10 @@ export class Reaper {
       for (const r of reaped) this.logger.warn('reaped run', { runId: r.runId, message: r.message })
       for (const runId of resent) this.logger.warn('re-sent a queued run that had no message left', { runId })
       await deleteExpiredArtifacts(this.pool)
+      for (const task of this.housekeeping) {
+        // Retention failing must not hide that runs were settled (the return value), nor stop the others.
+        await task.run().catch((e) => this.logger.error('reaper housekeeping failed', { task: task.name, error: coerceError(e).message }))
+      }
       return reaped.map((r) => r.runId)
     } catch (e) {
       this.logger.error('reaper pass failed', { error: coerceError(e).message })

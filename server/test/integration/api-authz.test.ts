@@ -403,6 +403,8 @@ describe('secrets', () => {
       }
       expectNoSecrets(row.j)
     }
+    // The audit trail records that they changed, never what they are.
+    expectNoSecrets((await t.app.db.pool.query(`SELECT coalesce(json_agg(a), '[]')::text AS s FROM audit_event a`)).rows[0].s)
     // …and they decrypt to what was given, with the configured key.
     const byName = Object.fromEntries(rows.rows.map((r) => [r.name, r]))
     expect(box.open(byName['s-password'].secret)).toBe(password + '-2')
@@ -487,11 +489,12 @@ describe('secrets', () => {
     for (const body of seen) expect(body.includes(secretValue), body.slice(0, 300)).toBe(false)
     expect(seen.join('')).toContain(run.id)
 
-    // Database: nowhere in clear — not the run rows, their targets, logs or queue messages.
+    // Database: nowhere in clear — not the run rows, their targets, logs, queue messages or the audit trail.
     const pool = t.app.db.pool
     const dumps = await pool.query(
       `SELECT (SELECT json_agg(j)::text FROM job_run j) || (SELECT coalesce(json_agg(r)::text, '') FROM run_target r)
-           || (SELECT coalesce(json_agg(l)::text, '') FROM run_log l) || (SELECT coalesce(json_agg(q)::text, '') FROM pgboss.job q) AS s`,
+           || (SELECT coalesce(json_agg(l)::text, '') FROM run_log l) || (SELECT coalesce(json_agg(q)::text, '') FROM pgboss.job q)
+           || (SELECT coalesce(json_agg(a)::text, '') FROM audit_event a) AS s`,
     )
     expect(dumps.rows[0].s.includes(secretValue)).toBe(false)
     const rows = await pool.query(`SELECT id, secret_parameters FROM job_run WHERE template_id = (SELECT id FROM job_template WHERE name = 'with-secret')`)

@@ -30,7 +30,7 @@ function expectError(r: GraphQLResponse, code: string, field?: string): void {
 /** Row counts of every domain table, to prove failed mutations write nothing. */
 async function counts(): Promise<Record<string, number>> {
   // (Not run_log: earlier runs may still be writing theirs.)
-  const tables = ['app_user', 'api_token', 'credential', 'target', 'inventory', 'job_template', 'job_run', 'run_target']
+  const tables = ['app_user', 'api_token', 'credential', 'target', 'inventory', 'job_template', 'job_run', 'run_target', 'audit_event']
   const out: Record<string, number> = {}
   for (const table of tables) out[table] = (await t.app.db.pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n
   out['pgboss.job'] = (await t.app.db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'switchyard-run'`)).rows[0].n

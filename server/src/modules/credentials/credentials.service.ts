@@ -10,6 +10,8 @@ import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { audited, entity } from '../audit/audit.service.ts'
+import { changed, created, secretsChanged } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 
 const name = z.string().trim().min(1, 'required').max(100)
@@ -22,6 +24,9 @@ const createInput = z.object({
   privateKey: z.string().min(1, 'required').max(65536).optional(),
   passphrase: z.string().max(4096).optional(),
 })
+
+/** What the audit trail shows of a credential; the secrets only by name, as "changed". */
+const AUDITED_FIELDS = ['name', 'description', 'kind', 'username']
 
 export class CredentialsService {
   constructor(
@@ -46,10 +51,13 @@ export class CredentialsService {
     const a = requireWriter(actor)
     const input = parseInput(createInput, raw)
     const sealed = this.sealSecrets(input.kind, input)
+    const secrets = secretsChanged([input.password && 'password', input.privateKey && 'privateKey', input.passphrase && 'passphrase'])
     try {
-      return await this.prisma.credential.create({
-        data: { name: input.name, description: input.description, kind: input.kind, username: input.username, ownerId: a.userId, ...sealed },
-      })
+      return await audited(
+        this.prisma,
+        (tx) => tx.credential.create({ data: { name: input.name, description: input.description, kind: input.kind, username: input.username, ownerId: a.userId, ...sealed } }),
+        (row) => ({ actor: a, action: 'credential.create', entity: entity.of('Credential', row), changes: { ...created(row, AUDITED_FIELDS), ...secrets } }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `a credential named "${input.name}" already exists`)
       throw e
@@ -57,7 +65,7 @@ export class CredentialsService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Credential> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     const existing = await this.prisma.credential.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('credential')
@@ -68,11 +76,18 @@ export class CredentialsService {
       throw ValidationError.field(kind === 'PASSWORD' ? 'input.password' : 'input.privateKey', 'required when changing the credential kind')
     }
     const sealed = givesSecret ? this.sealSecrets(kind, input) : input.passphrase !== undefined ? this.resealPassphrase(existing, input.passphrase) : {}
+    // A new secret also drops the old key's passphrase (sealSecrets), which is a passphrase change too.
+    const secrets = secretsChanged([
+      input.password !== undefined && 'password',
+      input.privateKey !== undefined && 'privateKey',
+      (input.passphrase !== undefined || (givesSecret && existing.passphrase !== null)) && 'passphrase',
+    ])
     try {
-      return await this.prisma.credential.update({
-        where: { id },
-        data: { name: input.name, description: input.description, kind, username: input.username, ...sealed },
-      })
+      return await audited(
+        this.prisma,
+        (tx) => tx.credential.update({ where: { id }, data: { name: input.name, description: input.description, kind, username: input.username, ...sealed } }),
+        (row) => ({ actor: a, action: 'credential.update', entity: entity.of('Credential', row), changes: { ...changed(existing, row, AUDITED_FIELDS), ...secrets } }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `a credential named "${input.name}" already exists`)
       throw e
@@ -80,7 +95,7 @@ export class CredentialsService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<Credential> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const existing = await this.prisma.credential.findUnique({ where: { id }, include: { _count: { select: { targets: true } } } })
     if (!existing) throw new NotFoundError('credential')
     if (existing._count.targets > 0) throw new InvalidStateError(`credential "${existing.name}" is used by ${existing._count.targets} target(s); reassign them first`)
@@ -89,7 +104,11 @@ export class CredentialsService {
       const names = templates.slice(0, 5).map((t) => `"${t}"`).join(', ')
       throw new InvalidStateError(`credential "${existing.name}" is used by job template(s) ${names}${templates.length > 5 ? ` and ${templates.length - 5} more` : ''}; change them first`)
     }
-    return this.prisma.credential.delete({ where: { id } })
+    return audited(
+      this.prisma,
+      (tx) => tx.credential.delete({ where: { id } }),
+      (row) => ({ actor: a, action: 'credential.delete', entity: entity.of('Credential', row) }),
+    )
   }
 
   /**

@@ -3,6 +3,8 @@ import { z } from 'zod'
 import type { Inventory, PrismaClient, Target } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { audited, entity } from '../audit/audit.service.ts'
+import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { tag } from '../targets/targets.service.ts'
 import { namePattern, resolveSelector } from '../targets/target-selector.ts'
@@ -14,6 +16,8 @@ const createInput = z.object({
   namePatterns: z.array(namePattern).max(50).default([]),
   targetIds: z.array(z.uuid()).max(10000).default([]),
 })
+
+const AUDITED_FIELDS = ['name', 'description', 'tags', 'namePatterns', 'targetIds']
 
 export class InventoriesService {
   constructor(private readonly prisma: PrismaClient) {}
@@ -31,11 +35,15 @@ export class InventoriesService {
   }
 
   async create(actor: Actor | null, raw: unknown): Promise<Inventory> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const input = parseInput(createInput, raw)
     await this.checkTargets(input.targetIds)
     try {
-      return await this.prisma.inventory.create({ data: input })
+      return await audited(
+        this.prisma,
+        (tx) => tx.inventory.create({ data: input }),
+        (row) => ({ actor: a, action: 'inventory.create', entity: entity.of('Inventory', row), changes: created(row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `an inventory named "${input.name}" already exists`)
       throw e
@@ -43,12 +51,17 @@ export class InventoriesService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Inventory> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
-    if (!(await this.prisma.inventory.count({ where: { id } }))) throw new NotFoundError('inventory')
+    const existing = await this.prisma.inventory.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('inventory')
     if (input.targetIds) await this.checkTargets(input.targetIds)
     try {
-      return await this.prisma.inventory.update({ where: { id }, data: input })
+      return await audited(
+        this.prisma,
+        (tx) => tx.inventory.update({ where: { id }, data: input }),
+        (row) => ({ actor: a, action: 'inventory.update', entity: entity.of('Inventory', row), changes: changed(existing, row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `an inventory named "${input.name}" already exists`)
       throw e
@@ -56,10 +69,14 @@ export class InventoriesService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<Inventory> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const row = await this.prisma.inventory.findUnique({ where: { id } })
     if (!row) throw new NotFoundError('inventory')
-    return this.prisma.inventory.delete({ where: { id } })
+    return audited(
+      this.prisma,
+      (tx) => tx.inventory.delete({ where: { id } }),
+      (deleted) => ({ actor: a, action: 'inventory.delete', entity: entity.of('Inventory', deleted) }),
+    )
   }
 
   /** The targets the inventory selects right now. */

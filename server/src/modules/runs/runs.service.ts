@@ -10,6 +10,8 @@ import { appendLinesInTransaction } from '../../logs/log-writer.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, type Actor } from '../actor.ts'
+import { entity, record } from '../audit/audit.service.ts'
+import { changed, created, type Changes } from '../audit/changes.ts'
 import { resolveSelector, targetSelectorSchema } from '../targets/target-selector.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { isFinalStatus, specFromTemplate, type RunSpec } from '../../jobs/run-spec.ts'
@@ -47,6 +49,11 @@ export interface NewRun extends RunPlan {
   record?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string }
 }
 
+/** What the audit trail shows of a new run (its parameters as users see them: SECRET values masked). */
+export function runAuditChanges(run: JobRun): Changes {
+  return created(run, ['templateName', 'trigger', 'parameters', 'targetsTotal'])
+}
+
 export interface TriggerInput {
   templateId: string
   parameters?: unknown
@@ -67,15 +74,17 @@ export class RunsService {
     const template = await this.prisma.jobTemplate.findUnique({ where: { id: input.templateId } })
     if (!template || !canSee(a, template)) throw new NotFoundError('job template', 'templateId')
     const plan = await this.planRun(this.prisma, template, input.parameters, null, input.targetIds ?? null)
-    return this.prisma.$transaction((tx) =>
-      this.createRunIn(tx, {
+    return this.prisma.$transaction(async (tx) => {
+      const run = await this.createRunIn(tx, {
         ...plan,
         actor: a,
         trigger: trigger ?? (a.via === 'SESSION' ? 'MANUAL' : 'API'),
         scheduleId: extra.scheduleId ?? null,
         retryOfId: null,
-      }),
-    )
+      })
+      await record(tx, { actor: a, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })
+      return run
+    })
   }
 
   /**
@@ -132,8 +141,8 @@ export class RunsService {
     // that one, as a fresh trigger does, not the failed run's. A deleted target keeps its recorded address.
     const targetIds = chosen.flatMap((t) => (t.targetId ? [t.targetId] : []))
     const current = new Map((await this.prisma.target.findMany({ where: { id: { in: targetIds } }, select: { id: true, host: true, port: true } })).map((t) => [t.id, t]))
-    return this.prisma.$transaction((tx) =>
-      this.createRunIn(tx, {
+    return this.prisma.$transaction(async (tx) => {
+      const retried = await this.createRunIn(tx, {
         actor: a,
         trigger: 'RETRY',
         template: { id: run.templateId, name: run.templateName, jobType: run.jobType, ownerId: run.ownerId, visibility: run.visibility },
@@ -148,8 +157,11 @@ export class RunsService {
         retryOfId: run.id,
         concurrencyKey: run.concurrencyKey,
         maxConcurrent: run.maxConcurrent,
-      }),
-    )
+      })
+      const changes = { ...runAuditChanges(retried), ...created({ retryOf: `#${run.number}`, onlyFailedTargets }, ['retryOf', 'onlyFailedTargets']) }
+      await record(tx, { actor: a, action: 'run.retry', entity: entity.run(retried), changes })
+      return retried
+    })
   }
 
   /**
@@ -200,7 +212,9 @@ export class RunsService {
         { targetId: null, stream: 'SYSTEM', level: 'WARNING', text: `cancel requested by ${a.username}` },
       ])
       await this.requestCancelIn(tx, runId, a.userId, `cancelled by ${a.username} before it started`)
-      return tx.jobRun.findUniqueOrThrow({ where: { id: runId } })
+      const cancelled = await tx.jobRun.findUniqueOrThrow({ where: { id: runId } })
+      await record(tx, { actor: a, action: 'run.cancel', entity: entity.run(cancelled), changes: changed(run, cancelled, ['status', 'cancelRequestedAt']) })
+      return cancelled
     })
   }
 

@@ -5,6 +5,8 @@ import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type 
 import type { Blackout } from '../../schedules/blackout.ts'
 import { isValidTimeZone } from '../../schedules/timezone.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { audited, entity } from '../audit/audit.service.ts'
+import { changed, created } from '../audit/changes.ts'
 import { zodProblems } from '../validation.ts'
 
 const fields = z.object({
@@ -18,6 +20,8 @@ const fields = z.object({
   startTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (00:00-23:59)').nullish(),
   durationMinutes: z.number().int().min(1, 'at least 1 minute').max(7 * 24 * 60, 'at most 7 days').nullish(),
 })
+
+const AUDITED_FIELDS = Object.keys(fields.shape)
 
 export function toBlackout(row: BlackoutWindow): Blackout {
   return row.kind === 'ABSOLUTE'
@@ -44,10 +48,14 @@ export class BlackoutsService {
   }
 
   async create(actor: Actor | null, raw: unknown): Promise<BlackoutWindow> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const data = this.validate(raw, null)
     try {
-      return await this.prisma.blackoutWindow.create({ data })
+      return await audited(
+        this.prisma,
+        (tx) => tx.blackoutWindow.create({ data }),
+        (row) => ({ actor: a, action: 'blackout.create', entity: entity.of('BlackoutWindow', row), changes: created(row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `a blackout window named "${data.name}" already exists`)
       throw e
@@ -55,11 +63,15 @@ export class BlackoutsService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<BlackoutWindow> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const existing = await this.get(actor, id)
     const data = this.validate(raw, existing)
     try {
-      return await this.prisma.blackoutWindow.update({ where: { id }, data })
+      return await audited(
+        this.prisma,
+        (tx) => tx.blackoutWindow.update({ where: { id }, data }),
+        (row) => ({ actor: a, action: 'blackout.update', entity: entity.of('BlackoutWindow', row), changes: changed(existing, row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `a blackout window named "${data.name}" already exists`)
       throw e
@@ -67,9 +79,13 @@ export class BlackoutsService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<BlackoutWindow> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     await this.get(actor, id)
-    return this.prisma.blackoutWindow.delete({ where: { id } })
+    return audited(
+      this.prisma,
+      (tx) => tx.blackoutWindow.delete({ where: { id } }),
+      (row) => ({ actor: a, action: 'blackout.delete', entity: entity.of('BlackoutWindow', row) }),
+    )
   }
 
   private validate(raw: unknown, existing: BlackoutWindow | null) {

@@ -22,7 +22,9 @@ import { nextFireTime } from '../../schedules/fire-times.ts'
 import type { Logger } from '../../util/logger.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Actor } from '../actor.ts'
-import type { NewRun, RunPlan, RunsService } from '../runs/runs.service.ts'
+import { entity, record } from '../audit/audit.service.ts'
+import { created } from '../audit/changes.ts'
+import { runAuditChanges, type NewRun, type RunPlan, type RunsService } from '../runs/runs.service.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { specOf } from './schedule-input.ts'
 import { withoutSecrets } from './schedules.service.ts'
@@ -208,7 +210,10 @@ export class Scheduler {
       await this.#record(tx, s, slot, 'FAILED', `could not start: ${e instanceof DomainError ? e.message : coerceError(e).message}`)
       return false
     }
-    await this.runs.createRunIn(tx, { ...plan, maxConcurrent, ...this.#common(s, slot) })
+    const run = await this.runs.createRunIn(tx, { ...plan, maxConcurrent, ...this.#common(s, slot) })
+    // One INSERT in this transaction (and savepoint): the event commits, or rolls back, with the run.
+    // Nobody acted, so no actor; the schedule is named. Slots recorded MISSED/SKIPPED are not events.
+    await record(tx, { actor: null, via: 'SCHEDULE', action: 'run.trigger', entity: entity.run(run), changes: { ...created({ schedule: s.name }, ['schedule']), ...runAuditChanges(run) } })
     if (catchUp) this.logger.info('catch-up run for a missed slot', { scheduleId: s.id, slot: slot.toISOString() })
     return true
   }

@@ -11,6 +11,8 @@ import { blackoutAt, type Blackout } from '../../schedules/blackout.ts'
 import { describeSchedule } from '../../schedules/describe.ts'
 import { upcomingFireTimes } from '../../schedules/fire-times.ts'
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
+import { entity, record } from '../audit/audit.service.ts'
+import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { zodProblems } from '../validation.ts'
@@ -30,6 +32,12 @@ export interface UpcomingSlot {
 }
 
 const partialFields = scheduleFields.partial()
+
+/** The stored fields the audit trail compares (blackouts and secret parameters are added apart). */
+const AUDITED_FIELDS = [
+  'name', 'description', 'templateId', 'kind', 'cronExpression', 'intervalSeconds', 'dailyTime', 'daysOfWeek', 'onceAt', 'timezone', 'startAt', 'endAt',
+  'active', 'parameters', 'misfirePolicy', 'misfireGraceSeconds', 'misfireMaxRuns', 'overlapPolicy', 'visibility',
+]
 
 export class SchedulesService {
   constructor(
@@ -67,7 +75,7 @@ export class SchedulesService {
     const params = this.sealParameters(template, input.parameters, null)
     await this.checkBlackouts(input.blackoutIds)
     const row = await this.prisma.$transaction(async (tx) => {
-      const created = await tx.jobSchedule.create({
+      const schedule = await tx.jobSchedule.create({
         data: {
           name: input.name,
           description: input.description,
@@ -87,13 +95,19 @@ export class SchedulesService {
           blackouts: { create: input.blackoutIds.map((blackoutId) => ({ blackoutId })) },
         },
       })
-      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${created.id})`
-      return created
+      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${schedule.id})`
+      const changes: Changes = { ...created(schedule, AUDITED_FIELDS), ...created(input, ['blackoutIds']), ...secretsChanged(params.changedSecrets) }
+      await record(tx, { actor: a, action: 'schedule.create', entity: entity.of('JobSchedule', schedule), changes })
+      return schedule
     })
     return row
   }
 
-  async update(actor: Actor | null, id: string, raw: unknown): Promise<JobSchedule> {
+  update(actor: Actor | null, id: string, raw: unknown): Promise<JobSchedule> {
+    return this.#update(actor, id, raw, 'schedule.update')
+  }
+
+  async #update(actor: Actor | null, id: string, raw: unknown, action: string): Promise<JobSchedule> {
     const existing = await this.get(actor, id)
     const a = requireCanEdit(actor, existing, 'schedule')
     const parsed = partialFields.safeParse(raw)
@@ -108,6 +122,7 @@ export class SchedulesService {
     return this.prisma.$transaction(async (tx) => {
       // Lock first: a scheduler tick holding this schedule finishes before the edit applies.
       await tx.$queryRaw`SELECT id FROM job_schedule WHERE id = ${id}::uuid FOR UPDATE`
+      const blackoutsBefore = input.blackoutIds ? (await tx.jobScheduleBlackout.findMany({ where: { scheduleId: id }, select: { blackoutId: true } })).map((b) => b.blackoutId) : []
       const active = input.active ?? existing.active
       const updated = await tx.jobSchedule.update({
         where: { id },
@@ -131,22 +146,29 @@ export class SchedulesService {
         },
       })
       await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${id})`
+      const changes: Changes = {
+        ...changed(existing, updated, AUDITED_FIELDS),
+        ...(input.blackoutIds ? changed({ blackoutIds: blackoutsBefore.sort() }, { blackoutIds: [...new Set(input.blackoutIds)].sort() }, ['blackoutIds']) : {}),
+        ...secretsChanged(params?.changedSecrets ?? []),
+      }
+      await record(tx, { actor: a, action, entity: entity.of('JobSchedule', updated), changes })
       return updated
     })
   }
 
   /** Pausing stops the very next slot; resuming fires from the next slot after now (pauses are not misfires). */
-  async setActive(actor: Actor | null, id: string, active: boolean): Promise<JobSchedule> {
-    return this.update(actor, id, { active })
+  setActive(actor: Actor | null, id: string, active: boolean): Promise<JobSchedule> {
+    return this.#update(actor, id, { active }, active ? 'schedule.resume' : 'schedule.pause')
   }
 
   async delete(actor: Actor | null, id: string): Promise<JobSchedule> {
     const existing = await this.get(actor, id)
-    requireCanEdit(actor, existing, 'schedule')
+    const a = requireCanEdit(actor, existing, 'schedule')
     return this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM job_schedule WHERE id = ${id}::uuid FOR UPDATE`
       const deleted = await tx.jobSchedule.delete({ where: { id } })
       await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${id})`
+      await record(tx, { actor: a, action: 'schedule.delete', entity: entity.of('JobSchedule', deleted) })
       return deleted
     })
   }
@@ -157,9 +179,11 @@ export class SchedulesService {
     const schedule = await this.get(a, id)
     const template = await this.visibleTemplate(a, schedule.templateId)
     const plan = await this.runs.planRun(this.prisma, template, withoutSecrets(template, schedule.parameters), schedule.secretParameters, null)
-    return this.prisma.$transaction((tx) =>
-      this.runs.createRunIn(tx, { ...plan, actor: a, trigger: a.via === 'API' ? 'API' : 'MANUAL', scheduleId: schedule.id, retryOfId: null }),
-    )
+    return this.prisma.$transaction(async (tx) => {
+      const run = await this.runs.createRunIn(tx, { ...plan, actor: a, trigger: a.via === 'API' ? 'API' : 'MANUAL', scheduleId: schedule.id, retryOfId: null })
+      await record(tx, { actor: a, action: 'schedule.run-now', entity: entity.of('JobSchedule', schedule), changes: created({ run: `#${run.number}`, parameters: run.parameters }, ['run', 'parameters']) })
+      return run
+    })
   }
 
   describe(row: JobSchedule): string {
@@ -237,7 +261,9 @@ export class SchedulesService {
     const merged = { ...kept, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== '••••••')) }
     const resolved = resolveParameters(defs, merged, 'input.parameters')
     const explicit = Object.fromEntries(Object.entries(resolved.visible).filter(([k]) => k in merged))
-    return { visible: explicit, sealed: Object.keys(resolved.secrets).length ? this.box.seal(JSON.stringify(resolved.secrets)) : null }
+    // For the audit trail: which secret values were set, replaced or dropped (by name; never the values).
+    const changedSecrets = [...new Set([...Object.keys(kept), ...Object.keys(resolved.secrets)])].filter((k) => kept[k] !== resolved.secrets[k]).map((k) => `parameters.${k}`)
+    return { visible: explicit, sealed: Object.keys(resolved.secrets).length ? this.box.seal(JSON.stringify(resolved.secrets)) : null, changedSecrets }
   }
 
   private async checkBlackouts(ids: string[]): Promise<void> {

@@ -4,6 +4,8 @@ import { z } from 'zod'
 import type { Prisma, PrismaClient, Target } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { audited, entity } from '../audit/audit.service.ts'
+import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch, rejectNul } from '../validation.ts'
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/
@@ -30,6 +32,9 @@ const createInput = z.object({
   attributes: attributes.default({}),
 })
 
+/** What the audit trail shows of a target (the host key too: a cleared one is worth knowing about). */
+const AUDITED_FIELDS = ['name', 'description', 'host', 'port', 'credentialId', 'tags', 'attributes', 'hostKeyFingerprint']
+
 export interface TargetFilter {
   search?: string | null
   tags?: string[] | null
@@ -52,11 +57,15 @@ export class TargetsService {
   }
 
   async create(actor: Actor | null, raw: unknown): Promise<Target> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const input = parseInput(createInput, raw)
     await this.checkCredential(input.credentialId)
     try {
-      return await this.prisma.target.create({ data: { ...input, tags: dedupe(input.tags), credentialId: input.credentialId ?? null } })
+      return await audited(
+        this.prisma,
+        (tx) => tx.target.create({ data: { ...input, tags: dedupe(input.tags), credentialId: input.credentialId ?? null } }),
+        (row) => ({ actor: a, action: 'target.create', entity: entity.of('Target', row), changes: created(row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `a target named "${input.name}" already exists`)
       throw e
@@ -64,7 +73,7 @@ export class TargetsService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Target> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     const existing = await this.prisma.target.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('target')
@@ -72,14 +81,19 @@ export class TargetsService {
     // A new address is a new machine: forget the host key trusted for the old one.
     const moved = (input.host !== undefined && input.host !== existing.host) || (input.port !== undefined && input.port !== existing.port)
     try {
-      return await this.prisma.target.update({
-        where: { id },
-        data: {
-          ...input,
-          tags: input.tags ? dedupe(input.tags) : undefined,
-          ...(moved ? { hostKeyFingerprint: null, hostKeyAlgorithm: null } : {}),
-        },
-      })
+      return await audited(
+        this.prisma,
+        (tx) =>
+          tx.target.update({
+            where: { id },
+            data: {
+              ...input,
+              tags: input.tags ? dedupe(input.tags) : undefined,
+              ...(moved ? { hostKeyFingerprint: null, hostKeyAlgorithm: null } : {}),
+            },
+          }),
+        (row) => ({ actor: a, action: 'target.update', entity: entity.of('Target', row), changes: changed(existing, row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `a target named "${input.name}" already exists`)
       throw e
@@ -87,18 +101,26 @@ export class TargetsService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<Target> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const existing = await this.prisma.target.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('target')
-    return this.prisma.target.delete({ where: { id } })
+    return audited(
+      this.prisma,
+      (tx) => tx.target.delete({ where: { id } }),
+      (row) => ({ actor: a, action: 'target.delete', entity: entity.of('Target', row) }),
+    )
   }
 
   /** After a legitimate re-key: the next connection trusts whatever key the host presents. */
   async forgetHostKey(actor: Actor | null, id: string): Promise<Target> {
-    requireWriter(actor)
+    const a = requireWriter(actor)
     const existing = await this.prisma.target.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('target')
-    return this.prisma.target.update({ where: { id }, data: { hostKeyFingerprint: null, hostKeyAlgorithm: null } })
+    return audited(
+      this.prisma,
+      (tx) => tx.target.update({ where: { id }, data: { hostKeyFingerprint: null, hostKeyAlgorithm: null } }),
+      (row) => ({ actor: a, action: 'target.forget-host-key', entity: entity.of('Target', row), changes: changed(existing, row, ['hostKeyFingerprint', 'hostKeyAlgorithm']) }),
+    )
   }
 
   private async checkCredential(id: string | null | undefined): Promise<void> {

@@ -4,6 +4,8 @@ import type { JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/c
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
+import { audited, entity } from '../audit/audit.service.ts'
+import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch, rejectNul, zodProblems } from '../validation.ts'
 import { targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
 import { parameterDefinitionsSchema } from './parameters.ts'
@@ -25,6 +27,9 @@ const baseInput = z.object({
   maxConcurrentRuns: z.number().int().min(1, 'at least 1 (null: no limit)').max(1000).nullish(),
   visibility: z.enum(['GLOBAL', 'PRIVATE']).default('PRIVATE'),
 })
+
+/** Every user-editable field (large ones, like the config, are cut short in the trail). */
+const AUDITED_FIELDS = Object.keys(baseInput.shape)
 
 export interface TemplateFilter {
   search?: string | null
@@ -62,9 +67,14 @@ export class TemplatesService {
     await this.checkCredentialRefs(input.jobType, config)
     await this.checkSelector(input.targetSelector)
     try {
-      return await this.prisma.jobTemplate.create({
-        data: { ...input, config: config as Prisma.InputJsonValue, ownerId: a.userId, targetSelector: input.targetSelector, parameters: input.parameters as Prisma.InputJsonValue },
-      })
+      return await audited(
+        this.prisma,
+        (tx) =>
+          tx.jobTemplate.create({
+            data: { ...input, config: config as Prisma.InputJsonValue, ownerId: a.userId, targetSelector: input.targetSelector, parameters: input.parameters as Prisma.InputJsonValue },
+          }),
+        (row) => ({ actor: a, action: 'template.create', entity: entity.of('JobTemplate', row), changes: created(row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `you already have a template named "${input.name}"`)
       throw e
@@ -85,14 +95,19 @@ export class TemplatesService {
     if (config !== undefined) await this.checkCredentialRefs(jobType, config)
     if (input.targetSelector) await this.checkSelector(input.targetSelector)
     try {
-      return await this.prisma.jobTemplate.update({
-        where: { id },
-        data: {
-          ...input,
-          config: config as Prisma.InputJsonValue | undefined,
-          parameters: input.parameters as Prisma.InputJsonValue | undefined,
-        },
-      })
+      return await audited(
+        this.prisma,
+        (tx) =>
+          tx.jobTemplate.update({
+            where: { id },
+            data: {
+              ...input,
+              config: config as Prisma.InputJsonValue | undefined,
+              parameters: input.parameters as Prisma.InputJsonValue | undefined,
+            },
+          }),
+        (row) => ({ actor: a, action: 'template.update', entity: entity.of('JobTemplate', row), changes: changed(existing, row, AUDITED_FIELDS) }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.name', `you already have a template named "${input.name}"`)
       throw e
@@ -101,8 +116,12 @@ export class TemplatesService {
 
   async delete(actor: Actor | null, id: string): Promise<JobTemplate> {
     const existing = await this.get(actor, id)
-    requireCanEdit(actor, existing, 'template')
-    return this.prisma.jobTemplate.delete({ where: { id } })
+    const a = requireCanEdit(actor, existing, 'template')
+    return audited(
+      this.prisma,
+      (tx) => tx.jobTemplate.delete({ where: { id } }),
+      (row) => ({ actor: a, action: 'template.delete', entity: entity.of('JobTemplate', row) }),
+    )
   }
 
   /**

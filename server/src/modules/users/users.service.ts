@@ -6,6 +6,8 @@ import { hashPassword, verifyPassword } from '../../auth/passwords.ts'
 import { hashToken, newToken } from '../../auth/tokens.ts'
 import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireActor, requireAdmin, type Actor, type UserRole } from '../actor.ts'
+import { entity, record } from '../audit/audit.service.ts'
+import { changed, created, secretsChanged } from '../audit/changes.ts'
 import { parseInput } from '../validation.ts'
 
 const username = z.string().trim().min(1, 'required').max(64).regex(/^[a-zA-Z0-9._@-]+$/, 'letters, digits and . _ @ - only')
@@ -48,11 +50,23 @@ export class UsersService {
     // one scrypt verification, so the response time does not tell the two apart either.
     const valid = await verifyPassword(input.password, user?.passwordHash ?? (await this.dummyHash()))
     if (!user || user.disabled || !valid) {
+      // Nobody is signed in: the event names the username that was tried (and the user, if it exists).
+      await record(this.prisma, {
+        actor: null,
+        via: 'SESSION',
+        actorName: name,
+        action: 'login.failed',
+        entity: user ? entity.user(user) : { type: 'User', id: null, name },
+      })
       throw new UnauthenticatedError('invalid username or password')
     }
     const t = newToken()
     const expiresAt = new Date(Date.now() + this.sessionTtlHours * 3600_000)
-    await this.prisma.apiToken.create({ data: { userId: user.id, kind: 'SESSION', name: 'session', tokenHash: t.hash, prefix: t.prefix, expiresAt } })
+    const actor: Actor = { userId: user.id, username: user.username, role: user.role, via: 'SESSION' }
+    await this.prisma.$transaction([
+      this.prisma.apiToken.create({ data: { userId: user.id, kind: 'SESSION', name: 'session', tokenHash: t.hash, prefix: t.prefix, expiresAt } }),
+      record(this.prisma, { actor, action: 'login.succeeded', entity: entity.user(user) }),
+    ])
     return { token: t.token, user, expiresAt }
   }
 
@@ -62,8 +76,14 @@ export class UsersService {
     return this.#dummyHash
   }
 
-  async logout(token: string): Promise<void> {
-    await this.prisma.apiToken.updateMany({ where: { tokenHash: hashToken(token), revokedAt: null }, data: { revokedAt: new Date() } })
+  /** Ends the session (or revokes the API token) the request came with. */
+  async logout(actor: Actor | null, token: string | null): Promise<void> {
+    const a = requireActor(actor)
+    if (!token) return
+    await this.prisma.$transaction([
+      this.prisma.apiToken.updateMany({ where: { tokenHash: hashToken(token), revokedAt: null }, data: { revokedAt: new Date() } }),
+      record(this.prisma, { actor: a, action: 'logout', entity: { type: 'User', id: a.userId, name: a.username } }),
+    ])
   }
 
   async me(actor: Actor | null): Promise<User> {
@@ -79,10 +99,15 @@ export class UsersService {
   }
 
   async create(actor: Actor | null, raw: unknown): Promise<User> {
-    requireAdmin(actor)
+    const a = requireAdmin(actor)
     const input = parseInput(createUserInput, raw)
+    const passwordHash = await hashPassword(input.password)
     try {
-      return await this.prisma.user.create({ data: { username: input.username, role: input.role, passwordHash: await hashPassword(input.password) } })
+      return await this.prisma.$transaction(async (tx) => {
+        const user = await tx.user.create({ data: { username: input.username, role: input.role, passwordHash } })
+        await record(tx, { actor: a, action: 'user.create', entity: entity.user(user), changes: { ...created(user, ['username', 'role']), ...secretsChanged(['password']) } })
+        return user
+      })
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError('input.username', `a user named "${input.username}" already exists`)
       throw e
@@ -97,19 +122,17 @@ export class UsersService {
     }
     const existing = await this.prisma.user.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('user')
-    const user = await this.prisma.user.update({
-      where: { id },
-      data: {
-        role: input.role,
-        disabled: input.disabled,
-        passwordHash: input.password ? await hashPassword(input.password) : undefined,
-      },
+    const passwordHash = input.password ? await hashPassword(input.password) : undefined
+    return this.prisma.$transaction(async (tx) => {
+      const user = await tx.user.update({ where: { id }, data: { role: input.role, disabled: input.disabled, passwordHash } })
+      // A disabled user or a new password ends every open session.
+      if (input.disabled || input.password) {
+        await tx.apiToken.updateMany({ where: { userId: id, kind: 'SESSION', revokedAt: null }, data: { revokedAt: new Date() } })
+      }
+      const changes = { ...changed(existing, user, ['role', 'disabled']), ...secretsChanged([input.password && 'password']) }
+      await record(tx, { actor: a, action: 'user.update', entity: entity.user(user), changes })
+      return user
     })
-    // A disabled user or a new password ends every open session.
-    if (input.disabled || input.password) {
-      await this.prisma.apiToken.updateMany({ where: { userId: id, kind: 'SESSION', revokedAt: null }, data: { revokedAt: new Date() } })
-    }
-    return user
   }
 
   /**
@@ -129,6 +152,7 @@ export class UsersService {
         where: { userId: a.userId, kind: 'SESSION', revokedAt: null, ...(keepToken ? { tokenHash: { not: hashToken(keepToken) } } : {}) },
         data: { revokedAt: new Date() },
       }),
+      record(this.prisma, { actor: a, action: 'password.change', entity: entity.user(user), changes: secretsChanged(['password']) }),
     ])
   }
 
@@ -136,15 +160,20 @@ export class UsersService {
     const a = requireActor(actor)
     const input = parseInput(tokenInput, raw)
     const t = newToken()
-    const row = await this.prisma.apiToken.create({
-      data: {
-        userId: a.userId,
-        kind: 'API',
-        name: input.name,
-        tokenHash: t.hash,
-        prefix: t.prefix,
-        expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86400_000) : null,
-      },
+    const row = await this.prisma.$transaction(async (tx) => {
+      const token = await tx.apiToken.create({
+        data: {
+          userId: a.userId,
+          kind: 'API',
+          name: input.name,
+          tokenHash: t.hash,
+          prefix: t.prefix,
+          expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86400_000) : null,
+        },
+      })
+      // Name and expiry only: the token, its hash and even its prefix stay out of the trail.
+      await record(tx, { actor: a, action: 'token.create', entity: entity.of('ApiToken', token), changes: created(token, ['name', 'expiresAt']) })
+      return token
     })
     return { token: t.token, apiToken: row }
   }
@@ -158,7 +187,12 @@ export class UsersService {
     const a = requireActor(actor)
     const row = await this.prisma.apiToken.findUnique({ where: { id } })
     if (!row || (row.userId !== a.userId && a.role !== 'ADMIN')) throw new NotFoundError('API token')
-    return this.prisma.apiToken.update({ where: { id }, data: { revokedAt: row.revokedAt ?? new Date() } })
+    if (row.revokedAt) return row // already revoked: nothing changes, nothing to record
+    return this.prisma.$transaction(async (tx) => {
+      const revoked = await tx.apiToken.update({ where: { id }, data: { revokedAt: new Date() } })
+      await record(tx, { actor: a, action: 'token.revoke', entity: entity.of('ApiToken', revoked), changes: changed(row, revoked, ['revokedAt']) })
+      return revoked
+    })
   }
 
   /**
@@ -168,8 +202,12 @@ export class UsersService {
   async ensureInitialAdmin(usernameValue: string, configuredPassword: string | null): Promise<{ created: boolean; password?: string }> {
     if ((await this.prisma.user.count()) > 0) return { created: false }
     const pw = configuredPassword ?? randomPassword()
+    const passwordHash = await hashPassword(pw)
     try {
-      await this.prisma.user.create({ data: { username: usernameValue, role: 'ADMIN', passwordHash: await hashPassword(pw) } })
+      await this.prisma.$transaction(async (tx) => {
+        const user = await tx.user.create({ data: { username: usernameValue, role: 'ADMIN', passwordHash } })
+        await record(tx, { actor: null, via: 'SYSTEM', action: 'user.create', entity: entity.user(user), changes: { ...created(user, ['username', 'role']), ...secretsChanged(['password']) } })
+      })
     } catch (e) {
       if (isUniqueViolation(e)) return { created: false } // another process won the race
       throw e
