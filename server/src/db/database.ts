@@ -25,7 +25,9 @@ export function createDatabase(url: string, options: { max?: number; application
   // A checked-out client whose connection dies emits 'error' too; unheard, that would end the process.
   // The query in flight fails on its own, which is how callers learn about it.
   pool.on('connect', (client) => client.on('error', () => {}))
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+  // Prisma's defaults (2 s to get a connection for a transaction, 5 s to finish it) turn a briefly busy
+  // pool into INTERNAL errors on ordinary mutations; waiting a little longer is the better failure mode.
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 10_000, timeout: 20_000 } })
   return {
     pool,
     prisma,
