@@ -226,8 +226,9 @@ async function ensureTestUser(): Promise<void> {
       }
     }
   })
-  // A fresh useradd account is locked, which blocks even key logins under `UsePAM no`.
-  await withRetries(() => run('usermod', ['-p', '*', TEST_USER]))
+  // A fresh useradd account is locked, which blocks even key logins under `UsePAM no`; setting the password
+  // unlocks it. Only ever write the same known password: another worker's tests may be logging in right now
+  // (an intermediate `usermod -p '*'` here once made their password logins fail).
   await withRetries(() => runWithInput('chpasswd', [], `${TEST_USER}:${TEST_PASSWORD}\n`))
 }
 
