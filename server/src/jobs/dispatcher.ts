@@ -284,7 +284,7 @@ export class Dispatcher {
             ),
           )
         },
-        upsertTargets: (found) => store.upsertTargets(pool, found),
+        upsertTargets: (found) => store.upsertTargets(pool, found, `run #${run.number} (${run.templateName})`),
         setTargetAttributes: (id, attributes) => store.setTargetAttributes(pool, id, attributes),
         storeArtifact: async (artifact) => {
           if (artifact.content.length > this.#d.artifactMaxBytes) {
@@ -294,7 +294,7 @@ export class Dispatcher {
         },
         recordHostKey: async (id, key) => {
           const t = targetById.get(id)
-          if (t?.targetId) await store.recordHostKey(pool, t.targetId, key.fingerprint, key.algorithm)
+          if (t?.targetId) await store.recordHostKey(pool, t.targetId, key.fingerprint, key.algorithm, `run #${run.number} (${run.templateName})`)
         },
       })
     } catch (e) {

@@ -234,9 +234,22 @@ export async function notifyRunChanged(db: Queryable, runId: string): Promise<vo
   await db.query(`SELECT pg_notify('${CHANNELS.run}', $1)`, [runId])
 }
 
-export async function recordHostKey(db: Queryable, targetId: string, fingerprint: string, algorithm: string): Promise<void> {
-  // Only the first key is trusted: a concurrent run cannot replace one that was recorded meanwhile.
-  await db.query(`UPDATE target SET host_key_fingerprint = $2, host_key_algorithm = $3 WHERE id = $1 AND host_key_fingerprint IS NULL`, [targetId, fingerprint, algorithm])
+/**
+ * Records the host key seen at first contact (trust on first use), with its audit event in the same
+ * statement: trusting a key is exactly what an audit trail must show. Only the first key is trusted: a
+ * concurrent run cannot replace one that was recorded meanwhile. (Events follow modules/audit's format;
+ * written here in SQL because the worker side writes through its pg pool.)
+ */
+export async function recordHostKey(db: Queryable, targetId: string, fingerprint: string, algorithm: string, byRun: string): Promise<void> {
+  await db.query(
+    `WITH t AS (
+       UPDATE target SET host_key_fingerprint = $2, host_key_algorithm = $3 WHERE id = $1 AND host_key_fingerprint IS NULL RETURNING id, name)
+     INSERT INTO audit_event (actor_name, via, action, entity_type, entity_id, entity_name, changes)
+     SELECT $4, 'SYSTEM', 'target.trust-host-key', 'Target', t.id, t.name,
+            jsonb_build_object('hostKeyFingerprint', jsonb_build_object('new', $2::text), 'hostKeyAlgorithm', jsonb_build_object('new', $3::text))
+       FROM t`,
+    [targetId, fingerprint, algorithm, byRun],
+  )
 }
 
 export interface TargetTally {
@@ -303,23 +316,38 @@ export async function requeueRun(db: Queryable, fence: RunFence | { runId: strin
 }
 
 /** Discovery: create targets or merge into those with the same name (see ExecutionContext.upsertTargets). */
-export async function upsertTargets(db: Queryable, targets: ReadonlyArray<{ name: string; host: string; port?: number; tags?: readonly string[]; attributes?: Readonly<Record<string, unknown>> }>): Promise<string[]> {
+/**
+ * Creates targets, or updates those with the same name (discovery job types), each with an audit event
+ * (`target.create` / `target.update`, by the run) in the same statement.
+ */
+export async function upsertTargets(
+  db: Queryable,
+  targets: ReadonlyArray<{ name: string; host: string; port?: number; tags?: readonly string[]; attributes?: Readonly<Record<string, unknown>> }>,
+  byRun: string,
+): Promise<string[]> {
   if (!targets.length) return []
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO target (name, host, port, tags, attributes, updated_at)
-     SELECT t.name, t.host, t.port, ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.attributes, now()
-       FROM jsonb_to_recordset($1::jsonb) AS t(name text, host text, port int, tags jsonb, attributes jsonb)
-     ON CONFLICT (name) DO UPDATE SET
-       host = EXCLUDED.host,
-       port = EXCLUDED.port,
-       tags = ARRAY(SELECT DISTINCT unnest(target.tags || EXCLUDED.tags)),
-       attributes = target.attributes || EXCLUDED.attributes,
-       -- a new address is a new machine: forget the host key trusted for the old one
-       host_key_fingerprint = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_fingerprint END,
-       host_key_algorithm = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_algorithm END,
-       updated_at = now()
-     RETURNING id`,
-    [JSON.stringify(targets.map((t) => ({ name: t.name, host: t.host, port: t.port ?? 22, tags: t.tags ?? [], attributes: t.attributes ?? {} })))],
+    `WITH up AS (
+       INSERT INTO target (name, host, port, tags, attributes, updated_at)
+       SELECT t.name, t.host, t.port, ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.attributes, now()
+         FROM jsonb_to_recordset($1::jsonb) AS t(name text, host text, port int, tags jsonb, attributes jsonb)
+       ON CONFLICT (name) DO UPDATE SET
+         host = EXCLUDED.host,
+         port = EXCLUDED.port,
+         tags = ARRAY(SELECT DISTINCT unnest(target.tags || EXCLUDED.tags)),
+         attributes = target.attributes || EXCLUDED.attributes,
+         -- a new address is a new machine: forget the host key trusted for the old one
+         host_key_fingerprint = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_fingerprint END,
+         host_key_algorithm = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_algorithm END,
+         updated_at = now()
+       RETURNING id, name, host, port, tags, (xmax = 0) AS inserted),
+     audit AS (
+       INSERT INTO audit_event (actor_name, via, action, entity_type, entity_id, entity_name, changes)
+       SELECT $2, 'SYSTEM', CASE WHEN inserted THEN 'target.create' ELSE 'target.update' END, 'Target', id, name,
+              jsonb_build_object('host', jsonb_build_object('new', host), 'port', jsonb_build_object('new', port), 'tags', jsonb_build_object('new', to_jsonb(tags)))
+         FROM up)
+     SELECT id FROM up`,
+    [JSON.stringify(targets.map((t) => ({ name: t.name, host: t.host, port: t.port ?? 22, tags: t.tags ?? [], attributes: t.attributes ?? {} }))), byRun],
   )
   return rows.map((r) => r.id)
 }

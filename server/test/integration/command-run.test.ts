@@ -83,6 +83,21 @@ describe('command runs on real sshd targets', () => {
     // Trust on first use: the host key of the target we reached is now recorded.
     expect(byName['web-1'].target.hostKeyFingerprint).toBe(sshd.hostKeyFingerprint)
     expect(byName['web-2'].target.hostKeyFingerprint).toBeNull() // auth failed: not trusted
+    // …and the audit log says which run trusted which key.
+    const trusted = (await t.ok(`{ auditEvents(filter: { actions: ["target.trust-host-key"] }) { edges { node { via actorName entityName changes { field newValue } } } } }`)).auditEvents.edges.map(
+      (e: { node: unknown }) => e.node,
+    )
+    expect(trusted).toEqual([
+      {
+        via: 'SYSTEM',
+        actorName: expect.stringMatching(/^run #\d+ \(/),
+        entityName: 'web-1',
+        changes: expect.arrayContaining([
+          { field: 'hostKeyFingerprint', newValue: sshd.hostKeyFingerprint },
+          { field: 'hostKeyAlgorithm', newValue: 'ssh-ed25519' },
+        ]),
+      },
+    ])
 
     const lines = (await t.ok(LOG, { id })).jobRunLog.lines as Array<{ seq: number; level: string; stream: string; targetId: string | null; text: string }>
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1))

@@ -110,6 +110,19 @@ describe('job type prefix_scan', () => {
     expect([...lab[0]!.tags].sort()).toEqual(['discovered', 'lab', 'rescanned'])
     expect(lab[0]!.attributes).toEqual({ site: 'loopback-2', managed: true })
     expect(lab[2]!.tags).not.toContain('rescanned')
+    // Targets made or changed by a scan are in the audit log, attributed to the run.
+    const events = (await t.ok(`{ auditEvents(filter: { entityTypes: [TARGET] }) { edges { node { action via actorName entityName } } } }`)).auditEvents.edges.map(
+      (e: { node: { action: string; via: string; actorName: string; entityName: string } }) => `${e.node.action} ${e.node.via} ${e.node.entityName} by ${e.node.actorName.replace(/#\d+/, '#N')}`,
+    )
+    expect([...events].sort()).toEqual(
+      [
+        'target.create SYSTEM lab-127.0.0.10 by run #N (scan-lab)',
+        'target.create SYSTEM lab-127.0.0.11 by run #N (scan-lab)',
+        'target.create SYSTEM lab-127.0.0.12 by run #N (scan-lab)',
+        'target.update SYSTEM lab-127.0.0.10 by run #N (scan-lab-2)',
+        'target.update SYSTEM lab-127.0.0.11 by run #N (scan-lab-2)',
+      ].sort(),
+    )
   })
 
   it('cancel stops a large loopback scan', async () => {
