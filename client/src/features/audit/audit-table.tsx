@@ -4,7 +4,7 @@
  * a page that arrives never disturbs those already shown, and the last one offers the next.
  */
 import Link from 'next/link'
-import type { ReactNode } from 'react'
+import { useState, type ReactNode } from 'react'
 import { useQuery } from 'urql'
 import { EmptyState, ErrorAlert, RelativeTime, Spinner } from '@/components/ui'
 import type { AuditEventFilterInput } from '@/lib/audit-filters'
@@ -155,21 +155,40 @@ function AuditRow({ event: e }: { event: AuditEvent }) {
         </div>
       </td>
       <td className="small">
-        {e.changes.length ? (
-          <ul className="audit-changes">
-            {e.changes.map((c) => {
-              const text = describeChange(c, e.action)
-              return (
-                <li key={c.field} className="truncate" title={text}>
-                  {c.redacted ? <span className="badge plain warn">secret</span> : null} {text}
-                </li>
-              )
-            })}
-          </ul>
-        ) : (
-          <span className="faint">—</span>
-        )}
+        {e.changes.length ? <ChangeList event={e} /> : <span className="faint">—</span>}
       </td>
     </tr>
+  )
+}
+
+/**
+ * Creations list every field: show the first few, the rest on demand, so one event never fills the
+ * screen. Secret fields come first: that one was changed is what an auditor looks for.
+ */
+const CHANGES_SHOWN = 3
+
+function ChangeList({ event: e }: { event: AuditEvent }) {
+  const [open, setOpen] = useState(false)
+  const ordered = [...e.changes].sort((a, b) => Number(b.redacted) - Number(a.redacted))
+  const shown = open ? ordered : ordered.slice(0, CHANGES_SHOWN)
+  const hidden = ordered.length - shown.length
+  return (
+    <ul className="audit-changes">
+      {shown.map((c) => {
+        const text = describeChange(c, e.action)
+        return (
+          <li key={c.field} className="truncate" title={text}>
+            {c.redacted ? <span className="badge plain warn">secret</span> : null} {text}
+          </li>
+        )
+      })}
+      {hidden > 0 || open ? (
+        <li>
+          <button type="button" className="btn ghost sm" aria-expanded={open} onClick={() => setOpen(!open)}>
+            {open ? 'Show fewer' : `+${hidden} more`}
+          </button>
+        </li>
+      ) : null}
+    </ul>
   )
 }
