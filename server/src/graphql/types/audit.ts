@@ -10,7 +10,7 @@ export const AuditViaEnum = builder.enumType('AuditVia', {
   values: {
     SESSION: { description: 'Signed in (the web console, or a token from `login`).' },
     API_TOKEN: { description: 'With an API token (`createApiToken`).' },
-    SCHEDULE: { description: 'A schedule fired; no user acted.' },
+    SCHEDULE: { description: 'Reserved for actions a schedule takes on its own. (The runs a schedule fires are not audit events: nobody acted, and each run records its schedule.)' },
     SYSTEM: { description: 'Switchyard itself, e.g. the first admin created on first start.' },
   } as const,
 })

@@ -22,9 +22,7 @@ import { nextFireTime } from '../../schedules/fire-times.ts'
 import type { Logger } from '../../util/logger.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Actor } from '../actor.ts'
-import { entity, record } from '../audit/audit.service.ts'
-import { created } from '../audit/changes.ts'
-import { runAuditChanges, type NewRun, type RunPlan, type RunsService } from '../runs/runs.service.ts'
+import type { NewRun, RunPlan, RunsService } from '../runs/runs.service.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { specOf } from './schedule-input.ts'
 import { withoutSecrets } from './schedules.service.ts'
@@ -210,10 +208,10 @@ export class Scheduler {
       await this.#record(tx, s, slot, 'FAILED', `could not start: ${e instanceof DomainError ? e.message : coerceError(e).message}`)
       return false
     }
-    const run = await this.runs.createRunIn(tx, { ...plan, maxConcurrent, ...this.#common(s, slot) })
-    // One INSERT in this transaction (and savepoint): the event commits, or rolls back, with the run.
-    // Nobody acted, so no actor; the schedule is named. Slots recorded MISSED/SKIPPED are not events.
-    await record(tx, { actor: null, via: 'SCHEDULE', action: 'run.trigger', entity: entity.run(run), changes: { ...created({ schedule: s.name }, ['schedule']), ...runAuditChanges(run) } })
+    // No audit event: nobody acted. The run row itself says it was fired by this schedule (trigger,
+    // schedule_id, slot), and who set the schedule up is in the audit log; an event per fire would
+    // double every scheduled run's writes (measured: 10,000 schedules p99 lateness 520 → 701 ms).
+    await this.runs.createRunIn(tx, { ...plan, maxConcurrent, ...this.#common(s, slot) })
     if (catchUp) this.logger.info('catch-up run for a missed slot', { scheduleId: s.id, slot: slot.toISOString() })
     return true
   }
