@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseExpiryDays, passwordFormErrors, roleDescription, roleLabel, sortTokens, tokenStatus, userActions, userPatch } from './account'
+import { parseExpiryDays, passwordFormErrors, roleDescription, roleLabel, sortTokens, tokenStatus, tokenSummary, userActions, userPatch } from './account'
 
 const NOW = Date.parse('2026-03-01T12:00:00Z')
 
@@ -37,6 +37,14 @@ describe('tokenStatus', () => {
     ]
     expect(sortTokens(tokens, NOW).map((t) => t.name)).toEqual(['a1', 'a2', 'e1', 'r1', 'r2'])
     expect(tokens[0]!.name).toBe('r1') // not sorted in place
+  })
+})
+
+describe('tokenSummary', () => {
+  it('counts the tokens that still work', () => {
+    expect(tokenSummary([], NOW)).toBe('None')
+    expect(tokenSummary([{ revokedAt: '2026-02-01T00:00:00Z' }, { expiresAt: '2026-01-01T00:00:00Z' }], NOW)).toBe('None active')
+    expect(tokenSummary([{ expiresAt: null }, { expiresAt: '2026-03-02T00:00:00Z' }, { revokedAt: '2026-02-01T00:00:00Z' }], NOW)).toBe('2 active')
   })
 })
 
@@ -78,9 +86,9 @@ describe('users', () => {
     expect(userPatch({ role: 'OPERATOR' }, { role: 'VIEWER', password: '' })).toEqual({ role: 'VIEWER' })
     expect(userPatch({ role: 'OPERATOR' }, { role: 'OPERATOR', password: 'a-new-password' })).toEqual({ password: 'a-new-password' })
   })
-  it('offers nothing on your own row, and disable or enable on the others', () => {
-    expect(userActions({ id: 'me', disabled: false }, 'me')).toEqual({ edit: false, disable: false, enable: false })
-    expect(userActions({ id: 'bob', disabled: false }, 'me')).toEqual({ edit: true, disable: true, enable: false })
-    expect(userActions({ id: 'bob', disabled: true }, 'me')).toEqual({ edit: true, disable: false, enable: true })
+  it('offers nothing on your own row, and tokens, edit and disable or enable on the others', () => {
+    expect(userActions({ id: 'me', disabled: false }, 'me')).toEqual({ tokens: false, edit: false, disable: false, enable: false })
+    expect(userActions({ id: 'bob', disabled: false }, 'me')).toEqual({ tokens: true, edit: true, disable: true, enable: false })
+    expect(userActions({ id: 'bob', disabled: true }, 'me')).toEqual({ tokens: true, edit: true, disable: false, enable: true })
   })
 })

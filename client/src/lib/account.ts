@@ -1,4 +1,4 @@
-/** Helpers for the account (password, API tokens) and users pages: roles, token states, form checks. */
+/** Helpers for the account (password, API tokens) and users pages (users, their API tokens): roles, token states, form checks. */
 import type { Role } from './session'
 
 export type { Role }
@@ -41,6 +41,13 @@ export function sortTokens<T extends { revokedAt?: string | null; expiresAt?: st
     .map((x) => x.t)
 }
 
+/** A user's API tokens in a few words, for the users table: `2 active`, `None active` (all expired or revoked), `None`. */
+export function tokenSummary(tokens: ReadonlyArray<{ revokedAt?: string | null; expiresAt?: string | null }>, now = Date.now()): string {
+  if (!tokens.length) return 'None'
+  const active = tokens.filter((t) => tokenStatus(t, now) === 'active').length
+  return active ? `${active} active` : 'None active'
+}
+
 const INT_MAX = 2 ** 31 - 1
 
 /**
@@ -78,9 +85,9 @@ export function userPatch(user: { role: Role }, draft: { role: Role; password: s
 
 /**
  * What the users table offers for a row. The API refuses to let admins demote or disable themselves
- * (and the UI does not offer it); your own password is changed on the account page, with the current one.
+ * (and the UI does not offer it); your own password and API tokens are on the account page.
  */
-export function userActions(user: { id: string; disabled: boolean }, meId: string): { edit: boolean; disable: boolean; enable: boolean } {
-  if (user.id === meId) return { edit: false, disable: false, enable: false }
-  return { edit: true, disable: !user.disabled, enable: user.disabled }
+export function userActions(user: { id: string; disabled: boolean }, meId: string): { tokens: boolean; edit: boolean; disable: boolean; enable: boolean } {
+  if (user.id === meId) return { tokens: false, edit: false, disable: false, enable: false }
+  return { tokens: true, edit: true, disable: !user.disabled, enable: user.disabled }
 }

@@ -27,7 +27,8 @@ export function actorLabel(e: { actorName: string | null; via: string }): string
 
 /**
  * Where the entity can be seen: its own page for templates, schedules and runs, the list page for the
- * others. Nothing for deleted entities, for API tokens (only their owner sees them) or without an id.
+ * others. Nothing for deleted entities, for API tokens (no page of their own: they are listed per user,
+ * on the account page for your own and, for admins, on the users page) or without an id.
  */
 export function entityHref(type: AuditEntityType, id: string | null, action: string): string | null {
   if (!id || action.endsWith('.delete')) return null

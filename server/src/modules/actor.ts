@@ -33,6 +33,14 @@ export function requireAdmin(actor: Actor | null): Actor {
   return a
 }
 
+/**
+ * Your own API tokens are yours to see (and revoke); anyone's are an admin's, so a leaked token can be
+ * found and revoked without disabling its user.
+ */
+export function canManageApiTokensOf(actor: Actor, userId: string): boolean {
+  return actor.userId === userId || actor.role === 'ADMIN'
+}
+
 /** Prisma `where` fragment: what this actor may see of owned, visibility-scoped rows. */
 export function visibleTo(actor: Actor): { OR: Array<{ visibility: 'GLOBAL' } | { ownerId: string }> } {
   return { OR: [{ visibility: 'GLOBAL' }, { ownerId: actor.userId }] }

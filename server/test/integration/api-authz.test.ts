@@ -223,7 +223,7 @@ describe('viewers', () => {
       `query($run: ID!, $tpl: ID!, $cred: ID!, $target: ID!, $inv: ID!) {
         credentials { name } credential(id: $cred) { name } targets { name } target(id: $target) { name credential { name } }
         inventories { name } inventory(id: $inv) { name } jobTemplates { name } jobTemplate(id: $tpl) { name } jobTypes { type }
-        jobRuns { totalCount } jobRun(id: $run) { status } jobRunLog(runId: $run) { lines { text } } me { role } apiTokens { id }
+        jobRuns { totalCount } jobRun(id: $run) { status } jobRunLog(runId: $run) { lines { text } } me { role apiTokens { id } } apiTokens { id }
       }`,
       { run: fx.run, tpl: fx.tpl, cred: fx.cred, target: fx.target, inv: fx.inv },
       vic,
@@ -290,6 +290,96 @@ describe('viewers', () => {
       expect(r.errors?.[0]?.extensions?.code, `${name}: ${JSON.stringify(r)}`).toBe('FORBIDDEN')
     }
     expect(await snapshot()).toBe(before)
+  })
+})
+
+describe("other users' API tokens", () => {
+  const TOKEN_FIELDS = 'id name prefix createdAt lastUsedAt expiresAt revokedAt'
+  const ME = `{ me { username } }`
+  const REVOKE = `mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }`
+  const responses: string[] = []
+  const keep = <T extends GraphQLResponse>(r: T): T => {
+    responses.push(JSON.stringify(r))
+    return r
+  }
+
+  it('admins list and revoke any user\'s token (audited, naming the owner); others can neither see nor revoke it', async () => {
+    // Bob's CI token, used once so it has a lastUsedAt; a GLOBAL template of his makes his User reachable to others.
+    const created = (await t.ok(`mutation { createApiToken(input: { name: "bob ci", expiresInDays: 30 }) { token apiToken { id prefix } } }`, {}, bob)).createApiToken
+    const secret: string = created.token
+    const tokenId: string = created.apiToken.id
+    expect((await t.ok(ME, {}, secret)).me.username).toBe('bob')
+    const tpl = (await t.ok(`mutation { createJobTemplate(input: { name: "bob-global", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`, {}, bob)).createJobTemplate
+    await t.ok(`mutation { createJobTemplate(input: { name: "alice-global-2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`, {}, alice)
+    const rawTokenId = Buffer.from(tokenId, 'base64').toString().replace(/^ApiToken:/, '')
+    const tokenHash = (await t.app.db.pool.query(`SELECT token_hash FROM api_token WHERE id = $1`, [rawTokenId])).rows[0].token_hash as string
+    const bobsTokens = async (token: string) => {
+      const d = await t.ok(`{ users { username apiTokens { ${TOKEN_FIELDS} } } }`, {}, token)
+      keep({ data: d })
+      return d.users.find((u: { username: string }) => u.username === 'bob').apiTokens as Array<Record<string, unknown>>
+    }
+
+    // The admin sees Bob's API tokens (no sessions), with what identifies them and nothing secret.
+    const listed = await bobsTokens(t.adminToken)
+    expect(listed).toEqual([expect.objectContaining({ id: tokenId, name: 'bob ci', prefix: created.apiToken.prefix, revokedAt: null })])
+    expect(listed[0]!.lastUsedAt).not.toBeNull()
+    const fields = (await t.ok(`{ __type(name: "ApiToken") { fields { name } } }`)).__type.fields.map((f: { name: string }) => f.name)
+    expect(fields.sort()).toEqual(TOKEN_FIELDS.split(' ').sort())
+
+    // Bob sees his own through User.apiTokens as through Query.apiTokens.
+    const own = keep(await t.gql(`{ me { apiTokens { id } } apiTokens { id } }`, {}, bob))
+    expect(own.errors).toBeUndefined()
+    expect(own.data!.me.apiTokens).toEqual([{ id: tokenId }])
+    expect(own.data!.apiTokens).toEqual([{ id: tokenId }])
+
+    // Anyone else: users is FORBIDDEN; reached through a template's owner, Bob's tokens are null (like
+    // other things they may not see, the rest of the answer stands); revoking is NOT_FOUND; nothing changes.
+    for (const token of [alice, vic]) {
+      expectError(keep(await t.gql(`{ users { apiTokens { id } } }`, {}, token)), 'FORBIDDEN')
+      const viaOwner = keep(await t.gql(`query($id: ID!) { jobTemplate(id: $id) { name owner { username apiTokens { ${TOKEN_FIELDS} } } } }`, { id: tpl.id }, token))
+      expect(viaOwner).toEqual({ data: { jobTemplate: { name: 'bob-global', owner: { username: 'bob', apiTokens: null } } } })
+      const all = keep(await t.gql(`{ jobTemplates { name owner { username apiTokens { id } } } me { username apiTokens { id } } }`, {}, token))
+      expect(all.errors).toBeUndefined()
+      const owners = all.data!.jobTemplates.map((x: { owner: { username: string; apiTokens: unknown } }) => x.owner)
+      expect(owners.map((o: { username: string }) => o.username)).toEqual(expect.arrayContaining(['alice', 'bob']))
+      for (const o of owners) expect(o.apiTokens === null, JSON.stringify(o)).toBe(o.username !== all.data!.me.username)
+      expect(JSON.stringify(all)).not.toContain(tokenId)
+      expectError(keep(await t.gql(REVOKE, { id: tokenId }, token)), 'NOT_FOUND')
+      expect((await t.ok(ME, {}, secret)).me.username).toBe('bob')
+    }
+    // The rule is the service's, for any entry point: another user's list is FORBIDDEN there.
+    const aliceActor = (await t.app.services.users.authenticate(alice))!
+    const bobId = Buffer.from((await t.ok(`{ me { id } }`, {}, bob)).me.id, 'base64').toString().replace(/^User:/, '')
+    await expect(t.app.services.users.listApiTokens(aliceActor, bobId)).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    expect((await t.app.db.pool.query(`SELECT revoked_at FROM api_token WHERE id = $1`, [rawTokenId])).rows[0].revoked_at).toBeNull()
+
+    // The admin revokes it: it stops working at once, Bob's session does not, and the list shows it revoked.
+    const revoked = keep(await t.gql(REVOKE, { id: tokenId }))
+    expect(revoked.errors).toBeUndefined()
+    expect(revoked.data!.revokeApiToken.revokedAt).not.toBeNull()
+    expectError(await t.gql(ME, {}, secret), 'UNAUTHENTICATED')
+    expect((await t.ok(ME, {}, bob)).me.username).toBe('bob')
+    expect((await bobsTokens(t.adminToken))[0]).toMatchObject({ id: tokenId, revokedAt: revoked.data!.revokeApiToken.revokedAt })
+    // Revoking again changes nothing and records nothing.
+    expect((await t.ok(REVOKE, { id: tokenId })).revokeApiToken.revokedAt).toBe(revoked.data!.revokeApiToken.revokedAt)
+
+    // One audit event: the admin acted, on Bob's token, named with its owner.
+    const audit = keep(
+      await t.gql(`query($f: AuditEventFilter) { auditEvents(filter: $f, first: 10) { edges { node { actorName action entityType entityId entityName changes { field } } } } }`, {
+        f: { entityId: tokenId, actions: ['token.revoke'] },
+      }),
+    )
+    expect(audit.data!.auditEvents.edges.map((e: { node: unknown }) => e.node)).toEqual([
+      { actorName: 'admin', action: 'token.revoke', entityType: 'API_TOKEN', entityId: tokenId, entityName: 'bob ci (owner: bob)', changes: [{ field: 'revokedAt' }] },
+    ])
+
+    // The token and its hash are in no answer, and not in the audit trail.
+    const trail = (await t.app.db.pool.query(`SELECT coalesce(json_agg(a), '[]')::text AS s FROM audit_event a`)).rows[0].s as string
+    for (const text of [...responses, trail]) {
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain(tokenHash)
+    }
+    expect(responses.join('\n')).toContain('bob ci') // the answers are real
   })
 })
 

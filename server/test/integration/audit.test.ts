@@ -210,7 +210,14 @@ describe('secrets', () => {
     expect(changesOf(samEvents.find((e) => e.action === 'user.update'))).toEqual({ role: ['OPERATOR', 'VIEWER'], password: 'changed' })
     expect(changesOf(samEvents.find((e) => e.action === 'password.change'))).toEqual({ password: 'changed' })
     const [revoke] = await events({ entityId: apiTok.apiToken.id, actions: ['token.revoke'] })
-    expect(revoke).toMatchObject({ actorName: 'admin', entityName: 'sam tok' })
+    // An admin revoked sam's token: the actor is the admin, so the entity names the owner.
+    expect(revoke).toMatchObject({ actorName: 'admin', entityType: 'API_TOKEN', entityName: 'sam tok (owner: sam)' })
+    expect(changesOf(revoke)).toEqual({ revokedAt: [null, expect.any(String)] })
+    // Revoking your own token: you are the actor, the entity is just the token's name.
+    const ownTok = (await t.ok(`mutation { createApiToken(input: { name: "sam tok 2" }) { token apiToken { id } } }`, {}, sam)).createApiToken
+    await t.ok(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: ownTok.apiToken.id }, sam)
+    const [ownRevoke] = await events({ entityId: ownTok.apiToken.id, actions: ['token.revoke'] })
+    expect(ownRevoke).toMatchObject({ actorName: 'sam', entityName: 'sam tok 2' })
 
     const tpl = await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
       i: { name: 's-tpl', jobType: 'noop', config: {}, parameters: [{ name: 'apiKey', type: 'SECRET' }, { name: 'region', type: 'STRING' }] },
@@ -224,7 +231,7 @@ describe('secrets', () => {
     expect(changesOf(trigger).parameters).toEqual([null, { apiKey: '••••••', region: 'us' }])
 
     const raw = await rawAuditTable()
-    for (const secret of ['Secret-Value-One', 'Secret-Value-Two', key.split('\n')[1]!, 'Pass-Phrase-Three', 'Sam-Password-Four', 'Sam-Password-Five', 'Sam-Password-Six', apiTok.token, apiTok.token.slice(0, 10), 'Param-Secret-Seven', 'Param-Secret-Eight', 'Param-Secret-Nine', t.adminToken]) {
+    for (const secret of ['Secret-Value-One', 'Secret-Value-Two', key.split('\n')[1]!, 'Pass-Phrase-Three', 'Sam-Password-Four', 'Sam-Password-Five', 'Sam-Password-Six', apiTok.token, apiTok.token.slice(0, 10), 'Param-Secret-Seven', 'Param-Secret-Eight', 'Param-Secret-Nine', ownTok.token, t.adminToken]) {
       expect(raw.includes(secret), `audit_event holds a secret: ${secret.slice(0, 12)}…`).toBe(false)
     }
     expect(raw).toContain('s-cred') // the dump is real

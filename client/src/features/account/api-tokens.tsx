@@ -1,7 +1,9 @@
 'use client'
 /**
- * Your API tokens, for scripts, dashboards and other GraphQL clients. The secret is shown once, in the
- * dialog that created it: it lives only in that dialog's state and is gone when the dialog closes.
+ * API tokens, for scripts, dashboards and other GraphQL clients. The account page lists your own
+ * (`ApiTokensPanel`); the users page shows an admin anyone's, with the same table and revoke dialog.
+ * The secret is shown once, in the dialog that created it: it lives only in that dialog's state and
+ * is gone when the dialog closes.
  */
 import { useRef, useState } from 'react'
 import { useMutation, useQuery } from 'urql'
@@ -16,8 +18,9 @@ import { graphql, type ResultOf } from '@/lib/graphql'
 /** Stable (a new context object per render would re-run the query forever). */
 const CTX_API_TOKEN = { additionalTypenames: ['ApiToken'] }
 
-const ApiTokenFields = graphql(`fragment ApiTokenFields on ApiToken { id name prefix createdAt lastUsedAt expiresAt revokedAt }`)
-type ApiToken = ResultOf<typeof ApiTokenFields>
+/** What a token list shows: never the token itself (the API has no field for it). */
+export const ApiTokenFields = graphql(`fragment ApiTokenFields on ApiToken { id name prefix createdAt lastUsedAt expiresAt revokedAt }`)
+export type ApiToken = ResultOf<typeof ApiTokenFields>
 
 const ApiTokensQuery = graphql(`query ApiTokens { apiTokens { ...ApiTokenFields } }`, [ApiTokenFields])
 const CreateApiToken = graphql(`mutation CreateApiToken($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { ...ApiTokenFields } } }`, [ApiTokenFields])
@@ -30,11 +33,9 @@ const STATUS: Record<TokenStatus, { label: string; className: string }> = {
 }
 
 export function ApiTokensPanel({ role }: { role: Role }) {
-  const now = useNow(30_000)
   const [result, refetch] = useQuery({ query: ApiTokensQuery, context: CTX_API_TOKEN })
   const [creating, setCreating] = useState(false)
   const [revoking, setRevoking] = useState<ApiToken | null>(null)
-  const [revokeState, revoke] = useMutation(RevokeApiToken)
   const reload = () => refetch({ requestPolicy: 'network-only' })
   const list = result.data?.apiTokens
   const newButton = (label: string, small?: boolean) => (
@@ -63,72 +64,109 @@ export function ApiTokensPanel({ role }: { role: Role }) {
               Send a token as <code>Authorization: Bearer &lt;token&gt;</code>. It acts as you, with your role ({roleLabel(role)}). Only its first characters are kept
               readable.
             </div>
-            <table className="table" data-testid="api-tokens-table">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Token</th>
-                  <th>Created</th>
-                  <th>Last used</th>
-                  <th>Expires</th>
-                  <th>Status</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {sortTokens(list, now).map((t) => {
-                  const status = tokenStatus(t, now)
-                  return (
-                    <tr key={t.id} data-token={t.name} data-token-status={status} className={status === 'active' ? undefined : 'inactive'}>
-                      <td style={{ fontWeight: 600 }}>{t.name}</td>
-                      <td className="mono">{t.prefix}…</td>
-                      <td className="small">
-                        <RelativeTime iso={t.createdAt} />
-                      </td>
-                      <td className="small" data-testid="token-last-used">
-                        {t.lastUsedAt ? <RelativeTime iso={t.lastUsedAt} /> : <span className="faint">Never</span>}
-                      </td>
-                      <td className="small">{t.expiresAt ? <RelativeTime iso={t.expiresAt} /> : <span className="faint">Never</span>}</td>
-                      <td>
-                        <span className={`badge ${STATUS[status].className}`} data-testid="token-status" title={t.revokedAt ? `Revoked ${formatDateTime(t.revokedAt)}` : undefined}>
-                          {STATUS[status].label}
-                        </span>
-                      </td>
-                      <td className="actions">
-                        {status === 'active' ? (
-                          <button className="btn sm danger-ghost" aria-label={`Revoke ${t.name}`} onClick={() => setRevoking(t)}>
-                            Revoke
-                          </button>
-                        ) : null}
-                      </td>
-                    </tr>
-                  )
-                })}
-              </tbody>
-            </table>
+            <ApiTokenTable tokens={list} onRevoke={setRevoking} />
           </>
         )}
       </Panel>
       {creating ? <CreateTokenDialog onCreated={reload} onClose={() => setCreating(false)} /> : null}
-      <ConfirmDialog
-        open={!!revoking}
-        title={`Revoke API token “${revoking?.name}”?`}
-        confirmLabel="Revoke token"
-        danger
-        busy={revokeState.fetching}
-        error={errorMessage(revokeState.error)}
+      <RevokeApiTokenDialog
+        token={revoking}
         onClose={() => setRevoking(null)}
-        onConfirm={async () => {
-          const r = await revoke({ id: revoking!.id })
-          if (!r.error) {
-            setRevoking(null)
-            reload()
-          }
+        onRevoked={() => {
+          setRevoking(null)
+          reload()
         }}
-      >
-        Anything still using <code>{revoking?.prefix}…</code> is refused from now on. This cannot be undone: create a new token to give access again.
-      </ConfirmDialog>
+      />
     </>
+  )
+}
+
+/**
+ * A table of tokens: name, prefix, created, last used, expiry and status, active ones first, with a
+ * Revoke button on the active ones. Revoke only calls `onRevoke`: the caller asks first
+ * (`RevokeApiTokenDialog`) and reloads.
+ */
+export function ApiTokenTable({ tokens, onRevoke }: { tokens: readonly ApiToken[]; onRevoke(token: ApiToken): void }) {
+  const now = useNow(30_000)
+  return (
+    <table className="table" data-testid="api-tokens-table">
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th>Token</th>
+          <th>Created</th>
+          <th>Last used</th>
+          <th>Expires</th>
+          <th>Status</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {sortTokens(tokens, now).map((t) => {
+          const status = tokenStatus(t, now)
+          return (
+            <tr key={t.id} data-token={t.name} data-token-status={status} className={status === 'active' ? undefined : 'inactive'}>
+              <td style={{ fontWeight: 600 }}>{t.name}</td>
+              <td className="mono">{t.prefix}…</td>
+              <td className="small">
+                <RelativeTime iso={t.createdAt} />
+              </td>
+              <td className="small" data-testid="token-last-used">
+                {t.lastUsedAt ? <RelativeTime iso={t.lastUsedAt} /> : <span className="faint">Never</span>}
+              </td>
+              <td className="small">{t.expiresAt ? <RelativeTime iso={t.expiresAt} /> : <span className="faint">Never</span>}</td>
+              <td>
+                <span className={`badge ${STATUS[status].className}`} data-testid="token-status" title={t.revokedAt ? `Revoked ${formatDateTime(t.revokedAt)}` : undefined}>
+                  {STATUS[status].label}
+                </span>
+              </td>
+              <td className="actions">
+                {status === 'active' ? (
+                  <button className="btn sm danger-ghost" aria-label={`Revoke ${t.name}`} onClick={() => onRevoke(t)}>
+                    Revoke
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          )
+        })}
+      </tbody>
+    </table>
+  )
+}
+
+/**
+ * Asks before revoking `token` (closed while it is null), then revokes it. `owner` names whose token
+ * it is when it is not yours (an admin revoking someone else's: they stay signed in, their other
+ * tokens keep working).
+ */
+export function RevokeApiTokenDialog({ token, owner, onClose, onRevoked }: { token: ApiToken | null; owner?: string; onClose(): void; onRevoked(): void }) {
+  const [state, revoke] = useMutation(RevokeApiToken)
+  return (
+    <ConfirmDialog
+      open={!!token}
+      title={owner ? `Revoke ${owner}’s API token “${token?.name}”?` : `Revoke API token “${token?.name}”?`}
+      confirmLabel="Revoke token"
+      danger
+      busy={state.fetching}
+      error={errorMessage(state.error)}
+      onClose={onClose}
+      onConfirm={async () => {
+        const r = await revoke({ id: token!.id })
+        if (!r.error) onRevoked()
+      }}
+    >
+      {owner ? (
+        <>
+          Anything still using <code>{token?.prefix}…</code> is refused from now on; {owner} stays signed in and their other tokens keep working. This cannot be undone:{' '}
+          {owner} can create a new token if they still need one. The audit log records that you revoked it.
+        </>
+      ) : (
+        <>
+          Anything still using <code>{token?.prefix}…</code> is refused from now on. This cannot be undone: create a new token to give access again.
+        </>
+      )}
+    </ConfirmDialog>
   )
 }
 

@@ -1,5 +1,8 @@
 'use client'
-/** Users and their roles (admins only): create, change role or password, disable and enable. */
+/**
+ * Users and their roles (admins only): create, change role or password, disable and enable, and see
+ * and revoke a user's API tokens (a leaked token is revoked without disabling its user).
+ */
 import Link from 'next/link'
 import { useState } from 'react'
 import { useMutation, useQuery } from 'urql'
@@ -8,18 +11,20 @@ import { Segmented } from '@/components/inputs'
 import { Icons } from '@/components/icons'
 import { useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
-import { EmptyState, ErrorAlert, Field, PageHeader, Panel, RelativeTime, Skeleton } from '@/components/ui'
-import { roleBadgeClass, roleDescription, roleLabel, ROLES, userActions, userPatch, type Role } from '@/lib/account'
+import { EmptyState, ErrorAlert, Field, PageHeader, Panel, RelativeTime, Skeleton, useNow } from '@/components/ui'
+import { ApiTokenFields, ApiTokenTable, RevokeApiTokenDialog, type ApiToken } from '@/features/account/api-tokens'
+import { roleBadgeClass, roleDescription, roleLabel, ROLES, tokenSummary, userActions, userPatch, type Role } from '@/lib/account'
 import { errorMessage, fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { graphql, type ResultOf } from '@/lib/graphql'
 
-/** Stable (a new context object per render would re-run the query forever). */
-const CTX_USER = { additionalTypenames: ['User'] }
+/** Stable (a new context object per render would re-run the query forever). Tokens made or revoked elsewhere refresh it too. */
+const CTX_USER = { additionalTypenames: ['User', 'ApiToken'] }
 
 const UserFields = graphql(`fragment UserFields on User { id username role disabled createdAt }`)
 type User = ResultOf<typeof UserFields>
 
-const UsersQuery = graphql(`query Users { users { ...UserFields } }`, [UserFields])
+// Every user's API tokens (admins see anyone's: `User.apiTokens`), for the table's summary and the tokens dialog.
+const UsersQuery = graphql(`query Users { users { ...UserFields apiTokens { ...ApiTokenFields } } }`, [UserFields, ApiTokenFields])
 const CreateUser = graphql(`mutation CreateUser($input: CreateUserInput!) { createUser(input: $input) { ...UserFields } }`, [UserFields])
 const UpdateUser = graphql(`mutation UpdateUser($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { ...UserFields } }`, [UserFields])
 
@@ -30,12 +35,16 @@ export function UsersPage() {
   const { isAdmin, session } = useSessionContext()
   const [result, refetch] = useQuery({ query: UsersQuery, context: CTX_USER, pause: !isAdmin })
   const [editing, setEditing] = useState<User | 'new' | null>(null)
+  const [tokensOf, setTokensOf] = useState<string | null>(null)
   const [disabling, setDisabling] = useState<User | null>(null)
   const [actionError, setActionError] = useState<string | null>(null)
   const [disableState, disable] = useMutation(UpdateUser)
   const [enableState, enableUser] = useMutation(UpdateUser)
   const reload = () => refetch({ requestPolicy: 'network-only' })
   const list = result.data?.users
+  const now = useNow(30_000)
+  // Read from the list, so a revoke's reload shows in the open dialog.
+  const tokensUser = tokensOf ? list?.find((u) => u.id === tokensOf) : undefined
 
   if (!isAdmin) {
     return (
@@ -94,6 +103,7 @@ export function UsersPage() {
                 <th>Username</th>
                 <th>Role</th>
                 <th>Status</th>
+                <th>API tokens</th>
                 <th>Created</th>
                 <th />
               </tr>
@@ -120,6 +130,9 @@ export function UsersPage() {
                         {u.disabled ? 'Disabled' : 'Active'}
                       </span>
                     </td>
+                    <td className="small" data-testid="user-tokens">
+                      {u.apiTokens ? tokenSummary(u.apiTokens, now) : <span className="faint">—</span>}
+                    </td>
                     <td className="small">
                       <RelativeTime iso={u.createdAt} />
                     </td>
@@ -128,6 +141,11 @@ export function UsersPage() {
                         <span className="small faint" title="You cannot change your own role or disable yourself">
                           Change your password on <Link href="/account">your account</Link>
                         </span>
+                      ) : null}
+                      {can.tokens ? (
+                        <button className="btn sm ghost" aria-label={`API tokens of ${u.username}`} onClick={() => setTokensOf(u.id)}>
+                          <Icons.key /> Tokens
+                        </button>
                       ) : null}
                       {can.edit ? (
                         <button className="btn sm ghost icon" aria-label={`Edit ${u.username}`} onClick={() => setEditing(u)}>
@@ -170,6 +188,7 @@ export function UsersPage() {
           }}
         />
       ) : null}
+      {tokensUser ? <UserTokensDialog user={tokensUser} tokens={tokensUser.apiTokens ?? []} onChanged={reload} onClose={() => setTokensOf(null)} /> : null}
       <ConfirmDialog
         open={!!disabling}
         title={`Disable user “${disabling?.username}”?`}
@@ -188,6 +207,51 @@ export function UsersPage() {
       >
         They are signed out everywhere, cannot sign in, and their API tokens are refused. Their templates, schedules and runs stay. You can enable them again later.
       </ConfirmDialog>
+    </>
+  )
+}
+
+/**
+ * A user's API tokens, for an admin answering "this token leaked": when each was last used, and Revoke
+ * (asks first). The list comes from the page's query, reloaded by `onChanged`.
+ */
+function UserTokensDialog({ user, tokens, onChanged, onClose }: { user: User; tokens: readonly ApiToken[]; onChanged(): void; onClose(): void }) {
+  const [revoking, setRevoking] = useState<ApiToken | null>(null)
+  return (
+    <>
+      <Modal
+        open
+        wide
+        title={`API tokens of “${user.username}”`}
+        onClose={onClose}
+        footer={
+          <button type="button" className="btn" onClick={onClose}>
+            Close
+          </button>
+        }
+      >
+        <div className="small muted">
+          Each token acts as {user.username}, with their role ({roleLabel(user.role)}). Revoking one refuses it at once; {user.username} stays signed in and their other
+          tokens keep working. {user.disabled ? 'While they are disabled, none of their tokens works. ' : ''}Sessions are not listed: disabling the user or resetting
+          their password ends those.
+        </div>
+        {tokens.length ? (
+          <ApiTokenTable tokens={tokens} onRevoke={setRevoking} />
+        ) : (
+          <EmptyState title="No API tokens" icon={<Icons.key />}>
+            {user.username} has not created any.
+          </EmptyState>
+        )}
+      </Modal>
+      <RevokeApiTokenDialog
+        token={revoking}
+        owner={user.username}
+        onClose={() => setRevoking(null)}
+        onRevoked={() => {
+          setRevoking(null)
+          onChanged()
+        }}
+      />
     </>
   )
 }

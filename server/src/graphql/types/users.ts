@@ -1,4 +1,5 @@
 import type { ApiToken, User } from '../../generated/prisma/client.ts'
+import { canManageApiTokensOf, requireActor } from '../../modules/actor.ts'
 import { builder } from '../builder.ts'
 import { decodeId } from '../ids.ts'
 import { RoleEnum } from './enums.ts'
@@ -10,6 +11,16 @@ export const UserRef = builder.prismaNode('User', {
     role: t.expose('role', { type: RoleEnum }),
     disabled: t.exposeBoolean('disabled'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    apiTokens: t.prismaField({
+      type: ['ApiToken'],
+      nullable: true,
+      description:
+        "This user's API tokens (not their sessions), newest first, revoked and expired ones included; never the token itself. Visible to the user themselves and to admins (to find and revoke a leaked token with `revokeApiToken` without disabling the user); null for anyone else, like other things you may not see.",
+      resolve: (_q, user, _a, ctx) => {
+        const actor = requireActor(ctx.actor)
+        return canManageApiTokensOf(actor, user.id) ? ctx.services.users.listApiTokens(actor, user.id) : null
+      },
+    }),
   }),
 })
 
@@ -62,7 +73,7 @@ const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
 builder.queryFields((t) => ({
   me: t.prismaField({ type: 'User', description: 'The signed-in user.', resolve: (_q, _r, _a, ctx) => ctx.services.users.me(ctx.actor) }),
   users: t.prismaField({ type: ['User'], description: 'All users (admins only).', resolve: (_q, _r, _a, ctx) => ctx.services.users.list(ctx.actor) }),
-  apiTokens: t.prismaField({ type: ['ApiToken'], description: 'Your API tokens.', resolve: (_q, _r, _a, ctx) => ctx.services.users.listApiTokens(ctx.actor) }),
+  apiTokens: t.prismaField({ type: ['ApiToken'], description: "Your own API tokens, newest first. Admins see another user's with `users { apiTokens }` (`User.apiTokens`).", resolve: (_q, _r, _a, ctx) => ctx.services.users.listApiTokens(ctx.actor) }),
 }))
 
 builder.mutationFields((t) => ({
@@ -104,6 +115,8 @@ builder.mutationFields((t) => ({
   }),
   revokeApiToken: t.prismaField({
     type: 'ApiToken',
+    description:
+      "Revokes an API token at once: your own, or (admins) any user's. Another user's token is NOT_FOUND for non-admins. Revoking a revoked token changes nothing. Audited as `token.revoke`; when an admin revokes someone else's token the event's entity name also names the owner (`ci (owner: bob)`).",
     args: { id: t.arg.id({ required: true }) },
     resolve: (_q, _r, args, ctx) => ctx.services.users.revokeApiToken(ctx.actor, decodeId(String(args.id), 'ApiToken', 'id')),
   }),

@@ -4,8 +4,8 @@ import type { PrismaClient } from '../../generated/prisma/client.ts'
 import type { User } from '../../generated/prisma/client.ts'
 import { hashPassword, verifyPassword } from '../../auth/passwords.ts'
 import { hashToken, newToken } from '../../auth/tokens.ts'
-import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
-import { requireActor, requireAdmin, type Actor, type UserRole } from '../actor.ts'
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { canManageApiTokensOf, requireActor, requireAdmin, type Actor, type UserRole } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged } from '../audit/changes.ts'
 import { parseInput } from '../validation.ts'
@@ -178,19 +178,33 @@ export class UsersService {
     return { token: t.token, apiToken: row }
   }
 
-  listApiTokens(actor: Actor | null) {
+  /**
+   * The API tokens (not sessions) of `userId`, newest first; without one, the caller's own. Anyone
+   * else's are for admins only (FORBIDDEN otherwise; `User.apiTokens` checks first and answers null).
+   * The rows carry the hash: the API exposes only the listing fields.
+   */
+  async listApiTokens(actor: Actor | null, userId?: string) {
     const a = requireActor(actor)
-    return this.prisma.apiToken.findMany({ where: { userId: a.userId, kind: 'API' }, orderBy: { createdAt: 'desc' } })
+    const owner = userId ?? a.userId
+    if (!canManageApiTokensOf(a, owner)) throw new ForbiddenError("only admins may see other users' API tokens")
+    return this.prisma.apiToken.findMany({ where: { userId: owner, kind: 'API' }, orderBy: { createdAt: 'desc' } })
   }
 
+  /**
+   * Revokes an API token: your own, or (admins) anyone's. Someone else's token is NOT_FOUND for a
+   * non-admin, exactly like a token that does not exist. When an admin revokes another user's token,
+   * the audit event's entity name also names the owner (`ci (owner: bob)`), since the actor does not.
+   */
   async revokeApiToken(actor: Actor | null, id: string) {
     const a = requireActor(actor)
-    const row = await this.prisma.apiToken.findUnique({ where: { id } })
-    if (!row || (row.userId !== a.userId && a.role !== 'ADMIN')) throw new NotFoundError('API token')
-    if (row.revokedAt) return row // already revoked: nothing changes, nothing to record
+    const row = await this.prisma.apiToken.findUnique({ where: { id }, include: { user: { select: { username: true } } } })
+    if (!row || !canManageApiTokensOf(a, row.userId)) throw new NotFoundError('API token')
+    const { user: owner, ...before } = row
+    if (before.revokedAt) return before // already revoked: nothing changes, nothing to record
     return this.prisma.$transaction(async (tx) => {
       const revoked = await tx.apiToken.update({ where: { id }, data: { revokedAt: new Date() } })
-      await record(tx, { actor: a, action: 'token.revoke', entity: entity.of('ApiToken', revoked), changes: changed(row, revoked, ['revokedAt']) })
+      const name = revoked.userId === a.userId ? revoked.name : `${revoked.name} (owner: ${owner.username})`
+      await record(tx, { actor: a, action: 'token.revoke', entity: entity.of('ApiToken', { id: revoked.id, name }), changes: changed(before, revoked, ['revokedAt']) })
       return revoked
     })
   }
