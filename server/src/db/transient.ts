@@ -30,3 +30,26 @@ export async function retryTransient<T>(fn: () => Promise<T>, o: { logger: Logge
     }
   }
 }
+
+/**
+ * A transaction Postgres rolled back to break a deadlock or a serialization conflict (Prisma reports
+ * it as P2034). Deleting a schedule, template or target sets their runs' references to NULL, which can
+ * meet a worker writing the same runs in the other order; running the transaction again is the cure.
+ */
+export function isConflict(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code
+  if (code === 'P2034') return true
+  return e instanceof pg.DatabaseError && (e.code === '40P01' || e.code === '40001')
+}
+
+/** Runs a whole transaction again (up to `attempts` times, with a short jittered pause) after a conflict. */
+export async function retryConflicts<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (e) {
+      if (!isConflict(e) || attempt >= attempts) throw e
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30))
+    }
+  }
+}

@@ -8,6 +8,7 @@ import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import { ValidationError } from '../../errors.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
 import { rejectNul } from '../validation.ts'
+import { retryConflicts } from '../../db/transient.ts'
 import { auditText, type Changes } from './changes.ts'
 
 export type AuditVia = 'SESSION' | 'API_TOKEN' | 'SCHEDULE' | 'SYSTEM'
@@ -64,11 +65,14 @@ export function record(db: Db, e: AuditEntry) {
  * (its id, its name as saved).
  */
 export function audited<T>(prisma: PrismaClient, write: (tx: Prisma.TransactionClient) => Promise<T>, event: (row: T) => AuditEntry): Promise<T> {
-  return prisma.$transaction(async (tx) => {
-    const row = await write(tx)
-    await record(tx, event(row))
-    return row
-  })
+  // Retried whole on a deadlock (a delete's ON DELETE SET NULL meeting a worker's run updates).
+  return retryConflicts(() =>
+    prisma.$transaction(async (tx) => {
+      const row = await write(tx)
+      await record(tx, event(row))
+      return row
+    }),
+  )
 }
 
 function viaOf(actor: Actor | null): AuditVia {

@@ -7,6 +7,7 @@ import type { JobSchedule, JobTemplate, Prisma, PrismaClient } from '../../gener
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
+import { retryConflicts } from '../../db/transient.ts'
 import { blackoutAt, type Blackout } from '../../schedules/blackout.ts'
 import { describeSchedule } from '../../schedules/describe.ts'
 import { upcomingFireTimes } from '../../schedules/fire-times.ts'
@@ -164,13 +165,14 @@ export class SchedulesService {
   async delete(actor: Actor | null, id: string): Promise<JobSchedule> {
     const existing = await this.get(actor, id)
     const a = requireCanEdit(actor, existing, 'schedule')
-    return this.prisma.$transaction(async (tx) => {
+    // Retried on a deadlock: the delete sets its runs' schedule_id to NULL while workers update those runs.
+    return retryConflicts(() => this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM job_schedule WHERE id = ${id}::uuid FOR UPDATE`
       const deleted = await tx.jobSchedule.delete({ where: { id } })
       await tx.$executeRaw`SELECT pg_notify(${CHANNELS.schedule}, ${id})`
       await record(tx, { actor: a, action: 'schedule.delete', entity: entity.of('JobSchedule', deleted) })
       return deleted
-    })
+    }))
   }
 
   /** A run of the schedule's template with the schedule's parameters, now (not a slot). */
