@@ -7,6 +7,7 @@ import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import type { RunQueue } from '../../jobs/run-queue.ts'
 import { appendLinesInTransaction } from '../../logs/log-writer.ts'
+import { retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, type Actor } from '../actor.ts'
@@ -74,7 +75,7 @@ export class RunsService {
     const template = await this.prisma.jobTemplate.findUnique({ where: { id: input.templateId } })
     if (!template || !canSee(a, template)) throw new NotFoundError('job template', 'templateId')
     const plan = await this.planRun(this.prisma, template, input.parameters, null, input.targetIds ?? null)
-    return this.prisma.$transaction(async (tx) => {
+    return retryConflicts(() => this.prisma.$transaction(async (tx) => {
       const run = await this.createRunIn(tx, {
         ...plan,
         actor: a,
@@ -84,7 +85,7 @@ export class RunsService {
       })
       await record(tx, { actor: a, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })
       return run
-    })
+    }))
   }
 
   /**
@@ -206,7 +207,8 @@ export class RunsService {
     const a = requireWriter(actor)
     const run = await this.getVisible(a, runId, 'id')
     if (isFinalStatus(run.status)) throw new InvalidStateError(`run #${run.number} already ended (${run.status})`)
-    return this.prisma.$transaction(async (tx) => {
+    // Retried whole on a deadlock: it writes the run, its targets and its log, as the run's worker does.
+    return retryConflicts(() => this.prisma.$transaction(async (tx) => {
       // The line commits with the request, so it precedes the run's final line in every log.
       await appendLinesInTransaction({ query: (text, values) => tx.$queryRawUnsafe(text, ...values) }, runId, [
         { targetId: null, stream: 'SYSTEM', level: 'WARNING', text: `cancel requested by ${a.username}` },
@@ -215,7 +217,7 @@ export class RunsService {
       const cancelled = await tx.jobRun.findUniqueOrThrow({ where: { id: runId } })
       await record(tx, { actor: a, action: 'run.cancel', entity: entity.run(cancelled), changes: changed(run, cancelled, ['status', 'cancelRequestedAt']) })
       return cancelled
-    })
+    }))
   }
 
   /**
