@@ -61,6 +61,7 @@ export function EditDialog({
   title,
   submitLabel,
   busyLabel = 'Saving…',
+  wide = true,
   form,
   onClose,
   onSubmit,
@@ -70,6 +71,8 @@ export function EditDialog({
   submitLabel: string
   /** The submit button's text while saving; null keeps `submitLabel`. */
   busyLabel?: string | null
+  /** The wide dialog (resource forms); small forms pass false. */
+  wide?: boolean
   form: { busy: boolean; errors: FormErrors }
   onClose(): void
   onSubmit(): unknown
@@ -78,7 +81,7 @@ export function EditDialog({
   return (
     <Modal
       open
-      wide
+      wide={wide}
       title={title}
       onClose={onClose}
       onSubmit={() => void onSubmit()}

@@ -5,6 +5,7 @@
  * The secret is shown once, in the dialog that created it: it lives only in that dialog's state and
  * is gone when the dialog closes.
  */
+import { EditDialog } from '@/components/edit-dialog'
 import { useRef, useState } from 'react'
 import { useMutation, useQuery } from 'urql'
 import { ConfirmDialog, Modal } from '@/components/dialog'
@@ -259,29 +260,13 @@ function CreateTokenDialog({ onCreated, onClose }: { onCreated(): void; onClose(
   }
 
   return (
-    <Modal
-      open
-      title="New API token"
-      onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={state.fetching}>
-            {state.fetching ? 'Creating…' : 'Create token'}
-          </button>
-        </>
-      }
-    >
-      <ErrorAlert message={errors.form} />
+    <EditDialog wide={false} title="New API token" submitLabel="Create token" busyLabel="Creating…" form={{ busy: state.fetching, errors }} onClose={onClose} onSubmit={submit}>
       <Field label="Name" required error={err('name')} hint="What uses it, e.g. “grafana” or “nightly report script”.">
         {(p) => <input {...p} name="name" value={name} autoComplete="off" onChange={(e) => setName(e.target.value)} autoFocus />}
       </Field>
       <Field label="Expires after (days)" error={err('expiresInDays')} hint="Leave empty for a token that does not expire.">
         {(p) => <input {...p} name="expiresInDays" inputMode="numeric" placeholder="never" value={days} onChange={(e) => setDays(e.target.value)} style={{ maxWidth: 160 }} />}
       </Field>
-    </Modal>
+    </EditDialog>
   )
 }

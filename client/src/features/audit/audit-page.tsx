@@ -4,6 +4,7 @@ import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useMemo, useState } from 'react'
 import { useQuery } from 'urql'
+import { TimeRangeFilter } from '@/components/time-range-filter'
 import { Icons } from '@/components/icons'
 import { useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
@@ -22,7 +23,6 @@ import {
 } from '@/lib/audit-filters'
 import { ENTITY_LABELS } from '@/lib/audit-format'
 import { graphql } from '@/lib/graphql'
-import { RANGES, type RangeKey } from '@/lib/run-filters'
 import { AuditTable } from './audit-table'
 
 const ActorsQuery = graphql(`query AuditActors { users { id username } }`)
@@ -90,9 +90,6 @@ function AuditFilters({
   actors: ReadonlyArray<{ id: string; username: string }>
 }) {
   const set = (patch: Partial<AuditFilterState>) => onChange({ ...filters, ...patch })
-  const toLocal = (iso: string | null) => (iso ? new Date(new Date(iso).getTime() - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16) : '')
-  const fromLocal = (v: string) => (v ? new Date(v).toISOString() : null)
-  const rangeValue = filters.range ?? (filters.from || filters.to ? 'custom' : '')
   return (
     <div className="filters">
       <select aria-label="Action" value={filters.families[0] ?? ''} onChange={(e) => set({ families: e.target.value ? [e.target.value as AuditFamily] : [] })}>
@@ -120,29 +117,7 @@ function AuditFilters({
         ))}
         {filters.actorId && !actors.some((u) => u.id === filters.actorId) ? <option value={filters.actorId}>(unknown user)</option> : null}
       </select>
-      <select
-        aria-label="Time range"
-        value={rangeValue}
-        onChange={(e) => {
-          const v = e.target.value
-          if (v === 'custom') set({ range: null, from: filters.from ?? new Date(Date.now() - 86400e3).toISOString(), to: filters.to })
-          else set({ range: (v || null) as RangeKey | null, from: null, to: null })
-        }}
-      >
-        <option value="">Any time</option>
-        {Object.keys(RANGES).map((k) => (
-          <option key={k} value={k}>
-            Last {k}
-          </option>
-        ))}
-        <option value="custom">Custom range…</option>
-      </select>
-      {rangeValue === 'custom' ? (
-        <>
-          <input type="datetime-local" aria-label="From" value={toLocal(filters.from)} onChange={(e) => set({ from: fromLocal(e.target.value) })} />
-          <input type="datetime-local" aria-label="To" value={toLocal(filters.to)} onChange={(e) => set({ to: fromLocal(e.target.value) })} />
-        </>
-      ) : null}
+      <TimeRangeFilter value={filters} onChange={set} />
       {hasAuditFilters(filters) ? (
         <button type="button" className="btn ghost sm" onClick={() => onChange(EMPTY_AUDIT_FILTERS)}>
           Clear filters

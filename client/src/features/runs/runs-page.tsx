@@ -7,6 +7,7 @@ import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { useQuery, useSubscription } from 'urql'
+import { TimeRangeFilter } from '@/components/time-range-filter'
 import { SCHEDULES_AVAILABLE, useTitle } from '@/components/shell'
 import { EmptyState, ErrorAlert, PageHeader, Panel, Skeleton, STATUS_COLOR, statusLabel } from '@/components/ui'
 import { Icons } from '@/components/icons'
@@ -16,14 +17,12 @@ import {
   hasFilters,
   matchesFilters,
   parseRunFilters,
-  RANGES,
   RUN_STATUSES,
   RUN_TRIGGERS,
   serializeRunFilters,
   toApiFilter,
   updateFilters,
   EMPTY_FILTERS,
-  type RangeKey,
   type RunFilterState,
 } from '@/lib/run-filters'
 import { RunsChangedSubscription, RunsQuery, type RunRow } from './queries'
@@ -169,9 +168,6 @@ function RunFilters({
   const set = (patch: Partial<RunFilterState>) => onChange(updateFilters(filters, patch))
   const toggleStatus = (s: (typeof RUN_STATUSES)[number]) =>
     set({ statuses: filters.statuses.includes(s) ? filters.statuses.filter((x) => x !== s) : [...filters.statuses, s] })
-  const toLocal = (iso: string | null) => (iso ? new Date(new Date(iso).getTime() - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16) : '')
-  const fromLocal = (v: string) => (v ? new Date(v).toISOString() : null)
-  const rangeValue = filters.range ?? (filters.from || filters.to ? 'custom' : '')
   return (
     <div className="stack" style={{ gap: 10 }}>
       <div className="status-toggles" role="group" aria-label="Status">
@@ -213,29 +209,7 @@ function RunFilters({
             </option>
           ))}
         </select>
-        <select
-          aria-label="Time range"
-          value={rangeValue}
-          onChange={(e) => {
-            const v = e.target.value
-            if (v === 'custom') set({ range: null, from: filters.from ?? new Date(Date.now() - 86400e3).toISOString(), to: filters.to })
-            else set({ range: (v || null) as RangeKey | null, from: null, to: null })
-          }}
-        >
-          <option value="">Any time</option>
-          {Object.keys(RANGES).map((k) => (
-            <option key={k} value={k}>
-              Last {k}
-            </option>
-          ))}
-          <option value="custom">Custom range…</option>
-        </select>
-        {rangeValue === 'custom' ? (
-          <>
-            <input type="datetime-local" aria-label="From" value={toLocal(filters.from)} onChange={(e) => set({ from: fromLocal(e.target.value) })} />
-            <input type="datetime-local" aria-label="To" value={toLocal(filters.to)} onChange={(e) => set({ to: fromLocal(e.target.value) })} />
-          </>
-        ) : null}
+        <TimeRangeFilter value={filters} onChange={set} />
         {SCHEDULES_AVAILABLE || filters.scheduleIds.length ? (
           <select aria-label="Schedule" value={filters.scheduleIds[0] ?? ''} onChange={(e) => set({ scheduleIds: e.target.value ? [e.target.value] : [] })}>
             <option value="">Any schedule</option>

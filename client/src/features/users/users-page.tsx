@@ -3,6 +3,7 @@
  * Users and their roles (admins only): create, change role or password, disable and enable, and see
  * and revoke a user's API tokens (a leaked token is revoked without disabling its user).
  */
+import { EditDialog } from '@/components/edit-dialog'
 import Link from 'next/link'
 import { useState } from 'react'
 import { useMutation, useQuery } from 'urql'
@@ -279,23 +280,7 @@ function CreateUserForm({ onClose, onSaved }: { onClose(): void; onSaved(): void
   }
 
   return (
-    <Modal
-      open
-      title="New user"
-      onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={state.fetching}>
-            {state.fetching ? 'Saving…' : 'Create user'}
-          </button>
-        </>
-      }
-    >
-      <ErrorAlert message={errors.form} />
+    <EditDialog wide={false} title="New user" submitLabel="Create user" form={{ busy: state.fetching, errors }} onClose={onClose} onSubmit={submit}>
       <Field label="Username" required error={err('username')} hint="Letters, digits and . _ @ -">
         {(p) => <input {...p} name="username" className="mono" value={username} autoComplete="off" onChange={(e) => setUsername(e.target.value)} autoFocus />}
       </Field>
@@ -303,7 +288,7 @@ function CreateUserForm({ onClose, onSaved }: { onClose(): void; onSaved(): void
         {(p) => <input {...p} name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />}
       </Field>
       <RoleField value={role} onChange={setRole} error={err('role')} />
-    </Modal>
+    </EditDialog>
   )
 }
 
@@ -323,27 +308,11 @@ function EditUserForm({ user, onClose, onSaved }: { user: User; onClose(): void;
   }
 
   return (
-    <Modal
-      open
-      title={`Edit user “${user.username}”`}
-      onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={state.fetching}>
-            {state.fetching ? 'Saving…' : 'Save'}
-          </button>
-        </>
-      }
-    >
-      <ErrorAlert message={errors.form} />
+    <EditDialog wide={false} title={`Edit user “${user.username}”`} submitLabel="Save" form={{ busy: state.fetching, errors }} onClose={onClose} onSubmit={submit}>
       <RoleField value={role} onChange={setRole} error={err('role')} />
       <Field label="New password" error={err('password')} hint="Leave empty to keep theirs. A new password signs them out of every session; their API tokens keep working.">
         {(p) => <input {...p} name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />}
       </Field>
-    </Modal>
+    </EditDialog>
   )
 }
