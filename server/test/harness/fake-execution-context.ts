@@ -11,6 +11,7 @@
 import { expect } from 'vitest'
 import type { DecryptedCredential, DiscoveredTarget, ExecutionContext, LogLevel, OutputStream, RunTargetHandle, TargetReport } from '../../src/jobs/executors/types.ts'
 import { Semaphore } from '../../src/util/semaphore.ts'
+import type { TestSshd } from './sshd.ts'
 
 export interface FakeExecutionContextOptions<Config> {
   targets?: RunTargetHandle[]
@@ -131,4 +132,23 @@ export function fakeExecutionContext<Config>(config: Config, options: FakeExecut
   const { overrides } = options
   if (overrides) run.ctx = { ...recording, ...(typeof overrides === 'function' ? overrides(recording, run) : overrides) }
   return run
+}
+
+/**
+ * A run target on the test sshd (its first host), logging in with the test user's password: what most
+ * executor tests work on. `overrides` changes any part (another host, a key credential, a dead port).
+ */
+export function sshdTarget(sshd: TestSshd, name: string, overrides: Partial<RunTargetHandle> = {}): RunTargetHandle {
+  return {
+    id: `rt-${name}`,
+    targetId: `t-${name}`,
+    name,
+    host: sshd.hosts[0]!,
+    port: sshd.port,
+    tags: ['lab'],
+    attributes: { location: 'rack 7' },
+    credential: { kind: 'PASSWORD', username: sshd.user, password: sshd.password },
+    knownHostKey: null,
+    ...overrides,
+  }
 }

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
+import { fakeExecutionContext, sshdTarget } from '../../../test/harness/fake-execution-context.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../../../test/harness/sshd.ts'
 import { commandExecutor } from './command.ts'
-import { AbortReason, type DecryptedCredential, type RunTargetHandle } from './types.ts'
+import { AbortReason, type RunTargetHandle } from './types.ts'
 
 let sshd: TestSshd
 
@@ -21,21 +21,9 @@ afterAll(async () => {
   await sshd?.stop()
 })
 
-const goodPassword = (): DecryptedCredential => ({ kind: 'PASSWORD', username: sshd.user, password: sshd.password })
 
 function target(name: string, overrides: Partial<RunTargetHandle> = {}): RunTargetHandle {
-  return {
-    id: `rt-${name}`,
-    targetId: `t-${name}`,
-    name,
-    host: sshd.hosts[0]!,
-    port: sshd.port,
-    tags: ['lab'],
-    attributes: { location: 'rack 7' },
-    credential: goodPassword(),
-    knownHostKey: null,
-    ...overrides,
-  }
+  return sshdTarget(sshd, name, overrides)
 }
 
 function fakeContext(

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
+import { fakeExecutionContext, sshdTarget } from '../../../test/harness/fake-execution-context.ts'
 import { startSshd, type TestSshd } from '../../../test/harness/sshd.ts'
 import { fileTransferExecutor, type DownloadedFile, type UploadedFile } from './file-transfer.ts'
 import { AbortReason, type RunTargetHandle } from './types.ts'
@@ -41,18 +41,7 @@ afterAll(async () => {
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex')
 
 function target(name: string, overrides: Partial<RunTargetHandle> = {}): RunTargetHandle {
-  return {
-    id: `rt-${name}`,
-    targetId: `t-${name}`,
-    name,
-    host: sshd.hosts[0]!,
-    port: sshd.port,
-    tags: ['lab'],
-    attributes: { location: 'rack7' },
-    credential: { kind: 'PASSWORD', username: sshd.user, password: sshd.password },
-    knownHostKey: null,
-    ...overrides,
-  }
+  return sshdTarget(sshd, name, { attributes: { location: 'rack7' }, ...overrides })
 }
 
 function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[], options: { parameters?: Record<string, unknown>; signal?: AbortSignal } = {}) {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
+import { fakeExecutionContext, sshdTarget } from '../../../test/harness/fake-execution-context.ts'
 import { remoteProcesses, startSshd, type TestSshd } from '../../../test/harness/sshd.ts'
 import { scriptExecutor } from './script.ts'
 import { AbortReason, type RunTargetHandle } from './types.ts'
@@ -21,18 +21,7 @@ afterAll(async () => {
 })
 
 function target(name: string, overrides: Partial<RunTargetHandle> = {}): RunTargetHandle {
-  return {
-    id: `rt-${name}`,
-    targetId: `t-${name}`,
-    name,
-    host: sshd.hosts[0]!,
-    port: sshd.port,
-    tags: ['lab'],
-    attributes: { location: 'rack 7' },
-    credential: { kind: 'PASSWORD', username: sshd.user, password: sshd.password },
-    knownHostKey: null,
-    ...overrides,
-  }
+  return sshdTarget(sshd, name, overrides)
 }
 
 function fakeContext(config: Record<string, unknown>, targets: RunTargetHandle[], options: { parameters?: Record<string, unknown>; signal?: AbortSignal } = {}) {
