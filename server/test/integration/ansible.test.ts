@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs'
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 let t: TestApp
@@ -16,33 +17,12 @@ let credentialId: string
 const marker = `sw-ansible-gql-${process.pid}`
 
 const CREATE_TPL = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
-const RUN = `query($id: ID!) { jobRun(id: $id) { id status attempt error result targets { name status exitCode error retryable outputTail result } } }`
-const LOG = `query($id: ID!) { jobRunLog(runId: $id, first: 5000) { lines { level stream targetId text } } }`
 
-async function createTemplate(input: Record<string, unknown>): Promise<string> {
-  return (await t.ok(CREATE_TPL, { i: { visibility: 'GLOBAL', ...input } })).createJobTemplate.id
-}
-async function trigger(templateId: string, parameters?: unknown): Promise<string> {
-  return (await t.ok(`mutation($id: ID!, $p: JSON) { triggerJobRun(templateId: $id, parameters: $p) { id } }`, { id: templateId, p: parameters })).triggerJobRun.id
-}
-async function waitFor(id: string, statuses: string[], timeoutMs = 150_000) {
-  return eventually(async () => {
-    const r = (await t.ok(RUN, { id })).jobRun
-    return statuses.includes(r.status) ? r : null
-  }, { timeoutMs, what: `run ${id} to reach ${statuses.join('/')}` })
-}
-async function logLines(id: string): Promise<Array<{ level: string; stream: string; targetId: string | null; text: string }>> {
-  return (await t.ok(LOG, { id })).jobRunLog.lines
-}
+const { createTemplate, trigger, waitFor, logLines } = runHelpers(() => t, { runFields: 'id status attempt error result targets { name status exitCode error retryable outputTail result }', defaultTimeoutMs: 150000 })
 function workDir(lines: Array<{ text: string }>): string {
   const dir = lines.map((l) => /^running ansible-playbook on \d+ host\(s\) in (\S+)$/.exec(l.text)?.[1]).find(Boolean)
   expect(dir).toBeTruthy()
   return dir!
-}
-function expectFieldError(r: GraphQLResponse, field: string): void {
-  const dump = JSON.stringify(r)
-  expect(r.errors?.[0]?.extensions?.code, dump).toBe('BAD_USER_INPUT')
-  expect(r.errors?.[0]?.extensions?.fields?.map((f: { field: string }) => f.field), dump).toContain(field)
 }
 
 const playbook = (suffix: string) => `

@@ -9,7 +9,8 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 let t: TestApp
@@ -23,29 +24,8 @@ const hanging = new Set<ServerResponse>()
 const ids: Record<string, string> = {}
 
 const CREATE_TPL = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
-const RUN = `query($id: ID!) { jobRun(id: $id) { id status attempt error result targets { name status exitCode error outputTail } } }`
-const LOG = `query($id: ID!) { jobRunLog(runId: $id, first: 5000) { lines { level stream targetId text } } }`
 
-async function createTemplate(input: Record<string, unknown>): Promise<string> {
-  return (await t.ok(CREATE_TPL, { i: { visibility: 'GLOBAL', ...input } })).createJobTemplate.id
-}
-async function trigger(templateId: string, parameters?: unknown): Promise<string> {
-  return (await t.ok(`mutation($id: ID!, $p: JSON) { triggerJobRun(templateId: $id, parameters: $p) { id } }`, { id: templateId, p: parameters })).triggerJobRun.id
-}
-async function waitFor(id: string, statuses: string[], timeoutMs = 60_000) {
-  return eventually(async () => {
-    const r = (await t.ok(RUN, { id })).jobRun
-    return statuses.includes(r.status) ? r : null
-  }, { timeoutMs, what: `run ${id} to reach ${statuses.join('/')}` })
-}
-async function logLines(id: string): Promise<Array<{ level: string; stream: string; targetId: string | null; text: string }>> {
-  return (await t.ok(LOG, { id })).jobRunLog.lines
-}
-function expectFieldError(r: GraphQLResponse, field: string): void {
-  const dump = JSON.stringify(r)
-  expect(r.errors?.[0]?.extensions?.code, dump).toBe('BAD_USER_INPUT')
-  expect(r.errors?.[0]?.extensions?.fields?.map((f: { field: string }) => f.field), dump).toContain(field)
-}
+const { createTemplate, trigger, waitFor, logLines } = runHelpers(() => t, { runFields: 'id status attempt error result targets { name status exitCode error outputTail }', defaultTimeoutMs: 60000 })
 
 beforeAll(async () => {
   sshd = await startSshd({ count: 1 })

@@ -6,7 +6,8 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { createTestNetwork, type TestNetwork } from '../harness/netns.ts'
 
 let t: TestApp
@@ -15,27 +16,12 @@ const ports: Record<string, number> = {}
 const LISTEN_ON = ['127.0.0.10', '127.0.0.11', '127.0.0.12']
 
 const CREATE_TPL = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
-const RUN = `query($id: ID!) { jobRun(id: $id) { id status attempt error result } }`
 const LOG = `query($id: ID!) { jobRunLog(runId: $id, first: 5000) { lines { level text } } }`
 const TARGETS = `query($tags: [String!]) { targets(tags: $tags) { id name host port tags attributes } }`
 
-async function createTemplate(input: Record<string, unknown>): Promise<string> {
-  return (await t.ok(CREATE_TPL, { i: { visibility: 'GLOBAL', jobType: 'prefix_scan', ...input } })).createJobTemplate.id
-}
-async function trigger(templateId: string): Promise<string> {
-  return (await t.ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: templateId })).triggerJobRun.id
-}
-async function waitFor(id: string, statuses: string[], timeoutMs = 60_000) {
-  return eventually(async () => {
-    const r = (await t.ok(RUN, { id })).jobRun
-    return statuses.includes(r.status) ? r : null
-  }, { timeoutMs, what: `run ${id} to reach ${statuses.join('/')}` })
-}
-function expectFieldError(r: GraphQLResponse, field: string): void {
-  const dump = JSON.stringify(r)
-  expect(r.errors?.[0]?.extensions?.code, dump).toBe('BAD_USER_INPUT')
-  expect(r.errors?.[0]?.extensions?.fields?.map((f: { field: string }) => f.field), dump).toContain(field)
-}
+const api = runHelpers(() => t, { runFields: 'id status attempt error result' })
+const { trigger, waitFor } = api
+const createTemplate = (input: Record<string, unknown>) => api.createTemplate({ jobType: 'prefix_scan', ...input })
 
 beforeAll(async () => {
   for (const host of LISTEN_ON) {
