@@ -3,12 +3,25 @@ import pg from 'pg'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
 
+/** Socket-level failures (errno codes) a connection can meet while Postgres restarts or the network blips. */
+const NETWORK_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+/** What node-postgres says when a connection dies or cannot be had (errors without a SQLSTATE). */
+const CONNECTION_MESSAGES = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|connection ended|server closed the connection|socket/i
+
+/**
+ * Only failures of the connection itself (and Postgres asking to try again) are transient: anything
+ * else — a bug, a constraint violation, a bad value — fails at once instead of being retried forever.
+ */
 export function isTransient(e: unknown): boolean {
-  if (!(e instanceof pg.DatabaseError)) return true // socket errors, "Connection terminated", timeouts
-  const code = e.code ?? ''
-  // 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown, restart),
-  // 40 transaction rollback (deadlock, serialization), 55P03 lock not available.
-  return /^(08|53|57|40)/.test(code) || code === '55P03'
+  if (e instanceof pg.DatabaseError) {
+    const code = e.code ?? ''
+    // 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown, restart),
+    // 40 transaction rollback (deadlock, serialization), 55P03 lock not available.
+    return /^(08|53|57|40)/.test(code) || code === '55P03'
+  }
+  const errno = (e as { code?: unknown } | null)?.code
+  if (typeof errno === 'string' && NETWORK_ERRNOS.has(errno)) return true
+  return e instanceof Error && CONNECTION_MESSAGES.test(e.message)
 }
 
 const MAX_BACKOFF_MS = 5000
