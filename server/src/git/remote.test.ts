@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { knownHostsLines, sshFingerprint } from '../ssh/known-hosts.ts'
-import { normalisePrivateKey, remoteKind, shellQuote, sshCommand, sshEndpoint } from './remote.ts'
+import { knownHostsLines, normalisePrivateKey, sshFingerprint } from '../ssh/known-hosts.ts'
+import { remoteKind, shellQuote, sshCommand, sshEndpoint } from './remote.ts'
 
 describe('remoteKind', () => {
   it('tells local, ssh and https remotes apart and refuses everything else', () => {

@@ -81,9 +81,3 @@ export function sshCommand(o: SshCommandOptions): string {
     ...opt(`ConnectTimeout=${Math.max(1, Math.floor(o.connectTimeoutSeconds ?? 30))}`),
   ].join(' ')
 }
-
-/** Private key text as ssh expects it in a file: Unix line ends and a final newline (ssh refuses the key otherwise). */
-export function normalisePrivateKey(text: string): string {
-  const key = text.replace(/\r\n?/g, '\n').trim()
-  return `${key}\n`
-}

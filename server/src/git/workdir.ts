@@ -7,8 +7,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { GitError, runGit } from './git.ts'
-import { knownHostsLines } from '../ssh/known-hosts.ts'
-import { normalisePrivateKey, remoteKind, sshCommand, sshEndpoint } from './remote.ts'
+import { knownHostsLines, normalisePrivateKey } from '../ssh/known-hosts.ts'
+import { remoteKind, sshCommand, sshEndpoint } from './remote.ts'
 
 export interface GitRemote {
   /** An absolute path or file:// URL of a (usually bare) repository, an SSH or an HTTPS remote (see remote.ts). */

@@ -100,8 +100,8 @@ export class Reaper {
       }
       for (const r of reaped) this.logger.warn('reaped run', { runId: r.runId, message: r.message })
       for (const runId of resent) this.logger.warn('re-sent a queued run that had no message left', { runId })
-      await deleteExpiredArtifacts(this.pool)
-      for (const task of this.housekeeping) {
+      const tasks = [{ name: 'artifact retention', run: () => deleteExpiredArtifacts(this.pool) }, ...this.housekeeping]
+      for (const task of tasks) {
         // Retention failing must not hide that runs were settled (the return value), nor stop the others.
         await task.run().catch((e) => this.logger.error('reaper housekeeping failed', { task: task.name, error: coerceError(e).message }))
       }

@@ -315,10 +315,9 @@ export async function requeueRun(db: Queryable, fence: RunFence | { runId: strin
   return true
 }
 
-/** Discovery: create targets or merge into those with the same name (see ExecutionContext.upsertTargets). */
 /**
- * Creates targets, or updates those with the same name (discovery job types), each with an audit event
- * (`target.create` / `target.update`, by the run) in the same statement.
+ * Discovery (see ExecutionContext.upsertTargets): creates targets, or updates those with the same name,
+ * each with an audit event (`target.create` / `target.update`, by the run) in the same statement.
  */
 export async function upsertTargets(
   db: Queryable,

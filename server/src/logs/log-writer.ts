@@ -12,7 +12,7 @@
  * does the writer give up. A batch Postgres rejects for its content is retried a few times, then
  * written run by run so that one run's bad lines cannot take the others' with them.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import { CHANNELS } from '../pubsub/channels.ts'
 import { isTransient } from '../db/transient.ts'
 import type { LogLevel } from '../jobs/executors/types.ts'

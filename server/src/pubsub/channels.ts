@@ -21,10 +21,7 @@ export interface LogAppended {
   lastSeq: number
 }
 
-export function encodeLogAppended(e: LogAppended): string {
-  return `${e.runId}:${e.lastSeq}`
-}
-
+/** `<runId>:<lastSeq>`, as the log writer's INSERT statement builds it with pg_notify (logs/log-writer.ts). */
 export function decodeLogAppended(payload: string): LogAppended | null {
   const i = payload.lastIndexOf(':')
   const lastSeq = Number(payload.slice(i + 1))

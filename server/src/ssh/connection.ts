@@ -355,8 +355,9 @@ export class SshConnection {
   }
 
   /**
-   * Opens an SFTP session on this connection's (already authenticated) SSH session. Added for the `script`
-   * job type (see ssh/sftp.ts, which always ends it); the only way to reach SFTP without a second login.
+   * Opens an SFTP session on this connection's (already authenticated) SSH session, for the `script` and
+   * `file_transfer` job types (see ssh/sftp.ts, which always ends it); the only way to reach SFTP without
+   * a second login.
    */
   sftp(): Promise<SFTPWrapper> {
     if (this.#closed) return Promise.reject(this.#lostError())

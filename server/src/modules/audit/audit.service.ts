@@ -12,7 +12,6 @@ import { retryConflicts } from '../../db/transient.ts'
 import { auditText, type Changes } from './changes.ts'
 
 export type AuditVia = 'SESSION' | 'API_TOKEN' | 'SCHEDULE' | 'SYSTEM'
-export const AUDIT_VIAS = ['SESSION', 'API_TOKEN', 'SCHEDULE', 'SYSTEM'] as const satisfies readonly AuditVia[]
 
 /** Entity types are the GraphQL type names, so an event's global entity id can be rebuilt and filtered on. */
 export const AUDIT_ENTITY_TYPES = ['User', 'ApiToken', 'Credential', 'Target', 'Inventory', 'JobTemplate', 'JobSchedule', 'BlackoutWindow', 'JobRun'] as const

@@ -33,7 +33,7 @@ describe('audit changes', () => {
     expect(auditValue({ small: [1, 2] })).toEqual({ small: [1, 2] })
   })
 
-  it('names secrets without values, and never lets bytes through as values', () => {
+  it('names secrets without values; bytes are never values (a change of bytes is not seen by changed(): callers name it with secretsChanged)', () => {
     expect(secretsChanged(['password', false, null, undefined, 'passphrase'])).toEqual({ password: SECRET_CHANGED, passphrase: SECRET_CHANGED })
     expect(changed({ secret: Buffer.from('old') }, { secret: Buffer.from('new') }, ['secret'])).toEqual({})
     expect(created({ secret: Buffer.from('hunter2') }, ['secret'])).toEqual({ secret: { new: SECRET_CHANGED } })

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ScannedHostKey } from '../../../ssh/host-key-scan.ts'
-import { knownHostsLines } from '../../../ssh/known-hosts.ts'
+import { knownHostsLines, normalisePrivateKey } from '../../../ssh/known-hosts.ts'
 import { renderTemplate } from '../../../util/template.ts'
 import type { RunTargetHandle } from '../types.ts'
 import type { Context } from './config.ts'
@@ -56,7 +56,7 @@ export async function prepareDir(ctx: Context, dir: string, targets: RunTargetHa
     if (cred.kind === 'PASSWORD') host.ansible_password = cred.password
     else {
       const keyFile = join(dir, `key-${i}`)
-      await writeFile(keyFile, cred.privateKey.endsWith('\n') ? cred.privateKey : `${cred.privateKey}\n`, { mode: 0o600 })
+      await writeFile(keyFile, normalisePrivateKey(cred.privateKey), { mode: 0o600 })
       host.ansible_ssh_private_key_file = keyFile
     }
     hosts[t.name] = host
