@@ -325,11 +325,16 @@ export async function upsertTargets(
   byRun: string,
 ): Promise<string[]> {
   if (!targets.length) return []
+  // One statement: `prior` sees the rows as they were before the upsert, so an update is audited only when
+  // it changed something, with old and new values (as modules/audit's `changed()` records them).
   const { rows } = await db.query<{ id: string }>(
-    `WITH up AS (
+    `WITH given AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(name text, host text, port int, tags jsonb, attributes jsonb)),
+     prior AS (
+       SELECT t.id, t.host, t.port, t.tags, t.attributes FROM target t JOIN given g ON g.name = t.name),
+     up AS (
        INSERT INTO target (name, host, port, tags, attributes, updated_at)
-       SELECT t.name, t.host, t.port, ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.attributes, now()
-         FROM jsonb_to_recordset($1::jsonb) AS t(name text, host text, port int, tags jsonb, attributes jsonb)
+       SELECT g.name, g.host, g.port, ARRAY(SELECT jsonb_array_elements_text(g.tags)), g.attributes, now() FROM given g
        ON CONFLICT (name) DO UPDATE SET
          host = EXCLUDED.host,
          port = EXCLUDED.port,
@@ -339,12 +344,18 @@ export async function upsertTargets(
          host_key_fingerprint = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_fingerprint END,
          host_key_algorithm = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_algorithm END,
          updated_at = now()
-       RETURNING id, name, host, port, tags, (xmax = 0) AS inserted),
+       RETURNING id, name, host, port, tags, attributes, (xmax = 0) AS inserted),
      audit AS (
        INSERT INTO audit_event (actor_name, via, action, entity_type, entity_id, entity_name, changes)
-       SELECT $2, 'SYSTEM', CASE WHEN inserted THEN 'target.create' ELSE 'target.update' END, 'Target', id, name,
-              jsonb_build_object('host', jsonb_build_object('new', host), 'port', jsonb_build_object('new', port), 'tags', jsonb_build_object('new', to_jsonb(tags)))
-         FROM up)
+       SELECT $2, 'SYSTEM', CASE WHEN up.inserted THEN 'target.create' ELSE 'target.update' END, 'Target', up.id, left(up.name, 200),
+              jsonb_strip_nulls(jsonb_build_object(
+                'host', CASE WHEN prior.host IS DISTINCT FROM up.host THEN jsonb_strip_nulls(jsonb_build_object('old', prior.host, 'new', up.host)) END,
+                'port', CASE WHEN prior.port IS DISTINCT FROM up.port THEN jsonb_strip_nulls(jsonb_build_object('old', prior.port, 'new', up.port)) END,
+                'tags', CASE WHEN prior.tags IS DISTINCT FROM up.tags THEN jsonb_strip_nulls(jsonb_build_object('old', to_jsonb(prior.tags), 'new', to_jsonb(up.tags))) END,
+                'attributes', CASE WHEN prior.attributes IS DISTINCT FROM up.attributes THEN jsonb_strip_nulls(jsonb_build_object('old', prior.attributes, 'new', up.attributes)) END))
+         FROM up LEFT JOIN prior ON prior.id = up.id
+        WHERE up.inserted OR prior.host IS DISTINCT FROM up.host OR prior.port IS DISTINCT FROM up.port
+           OR prior.tags IS DISTINCT FROM up.tags OR prior.attributes IS DISTINCT FROM up.attributes)
      SELECT id FROM up`,
     [JSON.stringify(targets.map((t) => ({ name: t.name, host: t.host, port: t.port ?? 22, tags: t.tags ?? [], attributes: t.attributes ?? {} }))), byRun],
   )

@@ -109,6 +109,11 @@ describe('job type prefix_scan', () => {
         'target.update SYSTEM lab-127.0.0.11 by run #N (scan-lab-2)',
       ].sort(),
     )
+
+    // The same scan again changes nothing: the targets are rewritten as they were, and no event is added.
+    const r3 = await waitFor(await trigger(again), ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'])
+    expect(r3).toMatchObject({ status: 'SUCCEEDED', result: { targetsUpserted: 2 } })
+    expect((await t.ok(`{ auditEvents(filter: { entityTypes: [TARGET] }) { edges { cursor } } }`)).auditEvents.edges).toHaveLength(events.length)
   })
 
   it('cancel stops a large loopback scan', async () => {
