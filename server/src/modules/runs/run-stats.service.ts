@@ -10,11 +10,13 @@
 import type pg from 'pg'
 import { ValidationError } from '../../errors.ts'
 import { requireActor, type Actor } from '../actor.ts'
+import { RunStatus as RunStatusValues } from '../../generated/prisma/enums.ts'
 import type { RunStatus, RunTrigger } from './runs.service.ts'
 
 export type StatsBucketSize = 'HOUR' | 'DAY'
 
-export const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED']
+/** Every status, in the schema's order (byStatus lists each, zeros included). */
+export const RUN_STATUSES: readonly RunStatus[] = Object.values(RunStatusValues)
 export const MAX_RANGE_DAYS = 366
 export const MAX_BUCKETS = 2000
 export const MAX_FAILING_TEMPLATES = 50
