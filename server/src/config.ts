@@ -63,6 +63,7 @@ export interface SystemFacts {
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REPO_ROOT = path.resolve(serverDir, '..')
 
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
 const envSchema = z.object({
@@ -94,7 +95,7 @@ const envSchema = z.object({
   SWITCHYARD_ARTIFACT_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   SWITCHYARD_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  SWITCHYARD_RUN_AS_USER: z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/, 'a user name').default('nobody'),
+  SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
 })
 
@@ -173,8 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   const workerCodeRoles = parseWorkerCodeRoles(env.SWITCHYARD_WORKER_CODE_ROLES ?? 'ADMIN', problems)
   let runAsUser: RunAsUser | null = null
   // Only root can start processes as another user; a server that is not root runs them as itself.
-  if (parsed.success && system.uid === 0) {
-    const name = parsed.data.SWITCHYARD_RUN_AS_USER
+  const name = env.SWITCHYARD_RUN_AS_USER?.trim() || 'nobody'
+  if (system.uid === 0 && USER_NAME.test(name)) {
     runAsUser = system.lookupUser(name)
     if (!runAsUser) problems.push(`SWITCHYARD_RUN_AS_USER: no user "${name}" on this system (create it, e.g. useradd --system --no-create-home ${name}, or name an existing unprivileged user)`)
     else if (runAsUser.uid === 0 || runAsUser.gid === 0) problems.push(`SWITCHYARD_RUN_AS_USER: "${name}" is root (uid or gid 0); name an unprivileged user`)

@@ -69,7 +69,8 @@ export function runGit(args: readonly string[], options: GitRunOptions): Promise
           reject(new GitError('cancelled', `git ${args[0] ?? ''} stopped: cancelled`, { cause: error }))
           return
         }
-        const detail = tail(String(stderr || stdout || error.message))
+        let detail = tail(String(stderr || stdout || error.message))
+        if (/dubious ownership/.test(detail)) detail += ' (a local repository must belong to the user git runs as: SWITCHYARD_RUN_AS_USER when the server is root)'
         reject(new GitError(classify(detail), `git ${args[0] ?? ''} failed: ${detail}`, { cause: error }))
       },
     )

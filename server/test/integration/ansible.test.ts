@@ -71,7 +71,7 @@ describe('job type ansible_playbook', () => {
 
   it('runs code on the worker, so by default only admins may create or change its templates (SWITCHYARD_WORKER_CODE_ROLES)', async () => {
     const operator = await t.userToken('OPERATOR')
-    const input = { name: 'op-ansible', jobType: 'ansible_playbook', visibility: 'PRIVATE', config: { playbook: '- hosts: all\n  tasks: []\n' }, targetSelector: { tags: ['ansible'] } }
+    const input = { name: 'op-ansible', jobType: 'ansible_playbook', visibility: 'GLOBAL', config: { playbook: '- hosts: all\n  tasks: []\n' }, targetSelector: { tags: ['ansible'] } }
     const refused = await t.gql(CREATE_TPL, { i: input }, operator)
     expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(refused)).toBe('FORBIDDEN')
     expect(refused.errors?.[0]?.message).toMatch(/job type ansible_playbook executes code on the worker: only ADMIN may/)
