@@ -34,6 +34,8 @@ import { BlackoutsService } from './modules/schedules/blackouts.service.ts'
 import { Scheduler } from './modules/schedules/scheduler.ts'
 import { SchedulesService } from './modules/schedules/schedules.service.ts'
 import { PgListener } from './pubsub/pg-listener.ts'
+import { protectDataDir } from './sandbox/data-dir.ts'
+import { ProcessSandbox } from './sandbox/process-sandbox.ts'
 import type { Logger } from './util/logger.ts'
 import { Semaphore } from './util/semaphore.ts'
 
@@ -84,6 +86,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const { key, generatedAt } = loadOrCreateSecretKey(config.secretKey, config.dataDir)
     if (generatedAt) logger.warn('generated a credential encryption key; back it up, and set SWITCHYARD_SECRET_KEY on every process that shares this database', { file: generatedAt })
     const box = new SecretBox(key)
+    for (const change of protectDataDir(config.dataDir, embedded !== null)) logger.warn('data directory was readable by other users: permissions tightened', { change })
 
     const boss = createBoss(databaseUrl, config.bossSchema, Math.max(2, Math.ceil(config.dbPoolSize / 3)))
     boss.on('error', (e) => logger.error('pg-boss error', { error: (e as Error).message }))
@@ -110,7 +113,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       credentials: new CredentialsService(db.prisma, box, registry),
       targets: new TargetsService(db.prisma),
       inventories: new InventoriesService(db.prisma),
-      templates: new TemplatesService(db.prisma, registry),
+      templates: new TemplatesService(db.prisma, registry, config.workerCodeRoles),
       runs,
       runStats: new RunStatsService(db.pool),
       live,
@@ -130,6 +133,13 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const heartbeatMs = config.heartbeatSeconds * 1000
 
     if (config.roles.has('worker')) {
+      const sandbox = new ProcessSandbox(config.runAsUser, logger.child({ component: 'sandbox' }))
+      if (!config.runAsUser) {
+        logger.warn(
+          'the server is not root, so processes started by runs (ansible, git, ssh-keyscan, ping) run as its own user, with a clean environment: give the server a dedicated OS user and use a database that requires a password (see README, Security and trust model)',
+          { runAsUser: config.runAsUserName },
+        )
+      }
       dispatcher = new Dispatcher({
         pool: db.pool,
         boss,
@@ -144,6 +154,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         handshakeLimiter: new Semaphore(config.sshHandshakeConcurrency),
         artifactRetentionDays: config.artifactRetentionDays,
         artifactMaxBytes: config.artifactMaxBytes,
+        sandbox,
+        workerCodeRoles: config.workerCodeRoles,
       })
     }
     // Its own connection: liveness must not queue behind the work it vouches for.

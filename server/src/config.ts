@@ -2,9 +2,12 @@
  * The only module that reads the environment. Every setting is validated up front and every problem
  * is reported at once, so an operator fixes a bad deployment in one go rather than one error per start.
  */
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import type { RunAsUser } from './sandbox/process-sandbox.ts'
 
 export const ROLES = ['api', 'worker', 'scheduler'] as const
 export type Role = (typeof ROLES)[number]
@@ -36,11 +39,31 @@ export interface Config {
   /** Audit events older than this are deleted by the reaper; 0 keeps them forever. */
   auditRetentionDays: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** SWITCHYARD_RUN_AS_USER, as configured. */
+  runAsUserName: string
+  /**
+   * Who the processes runs start on the worker run as: that user, resolved at start-up, when the server is
+   * root; null when it is not (it cannot switch users, so they run as the server's own user).
+   */
+  runAsUser: RunAsUser | null
+  /** Roles whose templates may use job types that execute user-supplied code on the worker (ansible_playbook). */
+  workerCodeRoles: ReadonlySet<UserRoleName>
+}
+
+export const USER_ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const
+export type UserRoleName = (typeof USER_ROLES)[number]
+
+/** What loadConfig asks the operating system (tests pass their own). */
+export interface SystemFacts {
+  /** The server's uid (null where there are none). */
+  uid: number | null
+  lookupUser(name: string): RunAsUser | null
 }
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REPO_ROOT = path.resolve(serverDir, '..')
 
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
 const envSchema = z.object({
@@ -72,7 +95,38 @@ const envSchema = z.object({
   SWITCHYARD_ARTIFACT_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   SWITCHYARD_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
+  SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
 })
+
+/** The user's uid and primary gid, through NSS (`getent`), else /etc/passwd. */
+export function lookupSystemUser(name: string): RunAsUser | null {
+  let line: string | undefined
+  try {
+    line = execFileSync('getent', ['passwd', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000, env: { PATH: '/usr/bin:/bin' } }).split('\n')[0]
+  } catch (e) {
+    // getent exits 2 for an unknown user; without getent, read the file.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null
+    line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[0] === name)
+  }
+  const [user, , uid, gid] = (line ?? '').split(':')
+  if (user !== name || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? '')) return null
+  return { name, uid: Number(uid), gid: Number(gid) }
+}
+
+const defaultSystem: SystemFacts = { uid: process.getuid?.() ?? null, lookupUser: lookupSystemUser }
+
+function parseWorkerCodeRoles(text: string, problems: string[]): Set<UserRoleName> {
+  const roles = new Set<UserRoleName>()
+  const words = text.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)
+  if (words.length === 1 && words[0] === 'NONE') return roles
+  for (const w of words) {
+    if ((USER_ROLES as readonly string[]).includes(w)) roles.add(w as UserRoleName)
+    else problems.push(`SWITCHYARD_WORKER_CODE_ROLES: unknown role "${w}" (expected a comma-separated list of ${USER_ROLES.join(', ')}, or NONE)`)
+  }
+  if (words.length === 0) problems.push('SWITCHYARD_WORKER_CODE_ROLES: name at least one role, or NONE')
+  return roles
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -101,7 +155,7 @@ export function parseRoleArgs(argv: readonly string[]): string | null {
   return values.length ? values.join(',') : null
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv.slice(2)): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv.slice(2), system: SystemFacts = defaultSystem): Config {
   const problems: string[] = []
   const parsed = envSchema.safeParse(env)
   if (!parsed.success) {
@@ -116,6 +170,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   if (roles.size === 0) problems.push('--role / SWITCHYARD_ROLES: at least one role is required')
   if (parsed.success && parsed.data.SWITCHYARD_WORKER_DEAD_AFTER_SECONDS <= parsed.data.SWITCHYARD_HEARTBEAT_SECONDS * 2) {
     problems.push('SWITCHYARD_WORKER_DEAD_AFTER_SECONDS: must be more than twice SWITCHYARD_HEARTBEAT_SECONDS')
+  }
+  const workerCodeRoles = parseWorkerCodeRoles(env.SWITCHYARD_WORKER_CODE_ROLES ?? 'ADMIN', problems)
+  let runAsUser: RunAsUser | null = null
+  // Only root can start processes as another user; a server that is not root runs them as itself.
+  const name = env.SWITCHYARD_RUN_AS_USER?.trim() || 'nobody'
+  if (system.uid === 0 && USER_NAME.test(name)) {
+    runAsUser = system.lookupUser(name)
+    if (!runAsUser) problems.push(`SWITCHYARD_RUN_AS_USER: no user "${name}" on this system (create it, e.g. useradd --system --no-create-home ${name}, or name an existing unprivileged user)`)
+    else if (runAsUser.uid === 0 || runAsUser.gid === 0) problems.push(`SWITCHYARD_RUN_AS_USER: "${name}" is root (uid or gid 0); name an unprivileged user`)
   }
   if (problems.length || !parsed.success) throw new ConfigError(problems)
   const e = parsed.data
@@ -141,5 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
     auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
     logLevel: e.SWITCHYARD_LOG_LEVEL,
+    runAsUserName: e.SWITCHYARD_RUN_AS_USER,
+    runAsUser,
+    workerCodeRoles,
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Runs the real `git` CLI: argument vectors through execFile (never a shell), a clean environment (no
- * user or system config, no prompts, no inherited GIT_* variables), an AbortSignal that kills the process,
- * and errors that carry the end of git's stderr so operators see why it failed.
+ * Runs the real `git` CLI: argument vectors (never a shell) in the sandbox — the run-as user and a clean
+ * environment (no user or system config, no prompts, nothing of the server's environment) —, an
+ * AbortSignal that kills the process, and errors that carry the end of git's stderr so operators see why
+ * it failed.
  */
-import { execFile } from 'node:child_process'
+import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 
 export type GitErrorKind = 'rejected' | 'not_found' | 'cancelled' | 'failed'
 
@@ -23,6 +24,8 @@ export interface GitRunOptions {
   cwd: string
   /** Private HOME for this invocation: git must never read the worker's own ~/.gitconfig or credentials. */
   home: string
+  /** Where git runs: as which user, with which environment (see sandbox/process-sandbox.ts). */
+  sandbox: ProcessSandbox
   signal?: AbortSignal
   /** Extra environment variables (author/committer identity). */
   env?: Readonly<Record<string, string>>
@@ -32,10 +35,9 @@ export interface GitRunOptions {
 
 const STDERR_TAIL = 600
 
-export function gitEnvironment(home: string, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+/** git's own variables, on top of the sandbox's clean environment (PATH, HOME, locale). */
+export function gitEnvironment(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: home,
     LANG: 'C',
     LC_ALL: 'C',
     GIT_CONFIG_NOSYSTEM: '1',
@@ -53,11 +55,11 @@ export function runGit(args: readonly string[], options: GitRunOptions): Promise
   const { signal } = options
   if (signal?.aborted) return Promise.reject(new GitError('cancelled', `git ${args[0] ?? ''} not started: cancelled`))
   return new Promise((resolve, reject) => {
-    execFile(
+    options.sandbox.execFile(
       'git',
       // Options that make every invocation predictable whatever git version or defaults are installed.
       ['-c', 'core.autocrlf=false', '-c', 'core.quotepath=off', '-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false', ...args],
-      { cwd: options.cwd, env: gitEnvironment(options.home, options.env), signal, maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024, encoding: 'utf8', windowsHide: true },
+      { cwd: options.cwd, home: options.home, env: gitEnvironment(options.env), signal, maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (!error) {
           resolve(stdout)
@@ -67,7 +69,8 @@ export function runGit(args: readonly string[], options: GitRunOptions): Promise
           reject(new GitError('cancelled', `git ${args[0] ?? ''} stopped: cancelled`, { cause: error }))
           return
         }
-        const detail = tail(String(stderr || stdout || error.message))
+        let detail = tail(String(stderr || stdout || error.message))
+        if (/dubious ownership/.test(detail)) detail += ' (a local repository must belong to the user git runs as: SWITCHYARD_RUN_AS_USER when the server is root)'
         reject(new GitError(classify(detail), `git ${args[0] ?? ''} failed: ${detail}`, { cause: error }))
       },
     )

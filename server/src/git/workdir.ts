@@ -2,10 +2,16 @@
  * A private, throw-away working copy of one branch of a remote repository: `withGitWorkdir(remote, fn)`
  * creates it in a fresh temp directory (mode 0700, its own HOME), checks the branch out (or starts it when
  * the remote does not have it yet), hands `fn` the working copy, and always removes the directory.
+ *
+ * git runs in the sandbox (the run-as user), and its directory belongs to that user; root does not write
+ * into it once git has started (another run's code, as the same user, could swap a path for a symlink).
+ * So the files a run stores are written by root into a separate staging directory only root can write
+ * (readable by the run-as group) and staged from there with `--work-tree`.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
+import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import { GitError, runGit } from './git.ts'
 import { knownHostsLines, normalisePrivateKey } from '../ssh/known-hosts.ts'
 import { remoteKind, sshCommand, sshEndpoint } from './remote.ts'
@@ -50,27 +56,38 @@ export interface FileChange {
  * the askpass script (it only echoes environment variables: the secrets themselves are never written to
  * it) and known_hosts. Secrets reach git and ssh only through the child's environment.
  */
-export async function withGitWorkdir<T>(remote: GitRemote, signal: AbortSignal, fn: (workdir: GitWorkdir) => Promise<T>, hooks: { onHostKey?: (key: string) => void } = {}): Promise<T> {
-  const base = await mkdtemp(join(tmpdir(), 'switchyard-git-'))
+export async function withGitWorkdir<T>(
+  remote: GitRemote,
+  sandbox: ProcessSandbox,
+  signal: AbortSignal,
+  fn: (workdir: GitWorkdir) => Promise<T>,
+  hooks: { onHostKey?: (key: string) => void } = {},
+): Promise<T> {
+  let env: Record<string, string> = {}
+  const base = await sandbox.createPrivateDir('switchyard-git-', async (dir) => {
+    await mkdir(join(dir, 'home'), { mode: 0o700 })
+    await mkdir(join(dir, 'repo'), { mode: 0o700 })
+    await mkdir(join(dir, 'auth'), { mode: 0o700 })
+    env = await remoteEnvironment(remote, join(dir, 'auth'))
+  })
+  let staging: string | null = null
   try {
-    const home = join(base, 'home')
-    const dir = join(base, 'repo')
-    const secrets = join(base, 'auth')
-    await mkdir(home, { mode: 0o700 })
-    await mkdir(dir, { mode: 0o700 })
-    await mkdir(secrets, { mode: 0o700 })
-    const env = await remoteEnvironment(remote, secrets)
-    const workdir = new GitWorkdir(dir, home, remote, signal, env)
+    staging = await mkdtemp(join(tmpdir(), 'switchyard-git-files-'))
+    // Root writes here, the run-as user (by group) only reads.
+    await chmod(staging, 0o750)
+    if (sandbox.runAs) await chown(staging, 0, sandbox.runAs.gid)
+    const workdir = new GitWorkdir(join(base, 'repo'), join(base, 'home'), staging, remote, sandbox, signal, env)
     try {
       await workdir.checkout()
       return await fn(workdir)
     } finally {
       if (remoteKind(remote.url) === 'ssh' && !remote.hostKeys?.length && hooks.onHostKey) {
-        for (const key of await acceptedHostKeys(join(secrets, 'known_hosts'))) hooks.onHostKey(key)
+        for (const key of await acceptedHostKeys(sandbox, join(base, 'auth', 'known_hosts'))) hooks.onHostKey(key)
       }
     }
   } finally {
-    await rm(base, { recursive: true, force: true })
+    if (staging) await rm(staging, { recursive: true, force: true })
+    await sandbox.removePrivateDir(base)
   }
 }
 
@@ -144,9 +161,9 @@ async function remoteEnvironment(remote: GitRemote, dir: string): Promise<Record
   return env
 }
 
-/** The `type base64` keys ssh accepted on first contact into a fresh known_hosts file. */
-async function acceptedHostKeys(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '')
+/** The `type base64` keys ssh accepted on first contact into a fresh known_hosts file (ssh wrote it, as the run-as user). */
+async function acceptedHostKeys(sandbox: ProcessSandbox, file: string): Promise<string[]> {
+  const text = await sandbox.readPrivateFile(file).catch(() => '')
   return text
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
@@ -159,16 +176,20 @@ export class GitWorkdir {
   branchExisted = false
 
   constructor(
+    /** The repository and its checkout (the run-as user's). */
     readonly dir: string,
     private readonly home: string,
+    /** Where writeFile puts files to stage (root's; see the module comment). */
+    private readonly staging: string,
     readonly remote: GitRemote,
+    private readonly sandbox: ProcessSandbox,
     private readonly signal: AbortSignal,
     /** Environment for every git command (GIT_SSH_COMMAND, askpass, TLS settings for the remote). */
     private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
-  git(args: readonly string[], env?: Record<string, string>): Promise<string> {
-    return runGit(args, { cwd: this.dir, home: this.home, signal: this.signal, env: { ...this.env, ...env } })
+  git(args: readonly string[], env?: Record<string, string>, cwd = this.dir): Promise<string> {
+    return runGit(args, { cwd, home: this.home, sandbox: this.sandbox, signal: this.signal, env: { ...this.env, ...env } })
   }
 
   /** Initialises the working copy and checks out the remote branch, or starts it as a new (orphan) branch. */
@@ -186,16 +207,25 @@ export class GitWorkdir {
     }
   }
 
-  /** Writes a file at a path relative to the working copy (already validated by the caller). */
+  /** Writes a file to stage at a path relative to the working copy (already validated by the caller). */
   async writeFile(relativePath: string, content: string): Promise<void> {
-    const full = join(this.dir, relativePath)
-    await mkdir(dirname(full), { recursive: true })
-    await writeFile(full, content)
+    const parts = relativePath.split('/')
+    let dir = this.staging
+    // Readable by the run-as user's git (modes set explicitly: the server's umask may be stricter).
+    for (const part of parts.slice(0, -1)) {
+      dir = join(dir, part)
+      await mkdir(dir, { recursive: true, mode: 0o755 })
+      await chmod(dir, 0o755)
+    }
+    const full = join(dir, parts.at(-1)!)
+    await writeFile(full, content, { mode: 0o644 })
+    await chmod(full, 0o644)
   }
 
+  /** Stages the written files (from the staging directory) at their paths. */
   async stage(paths: readonly string[]): Promise<void> {
     if (paths.length === 0) return
-    await this.git(['add', '-A', '--', ...paths])
+    await this.git([`--git-dir=${join(this.dir, '.git')}`, `--work-tree=${this.staging}`, 'add', '-A', '--', ...paths], undefined, this.staging)
   }
 
   /** Staged changes per path, compared with HEAD (or with nothing on a new branch). */

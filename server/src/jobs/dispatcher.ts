@@ -18,7 +18,9 @@ import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
 import { retryTransient } from '../db/transient.ts'
 import type { Semaphore } from '../util/semaphore.ts'
+import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
+import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
 import { AbortReason, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './executors/types.ts'
 import { inTransaction, RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
 
@@ -41,6 +43,10 @@ export interface DispatcherDeps {
   handshakeLimiter: Semaphore
   artifactRetentionDays: number
   artifactMaxBytes: number
+  /** Local processes of runs: clean environment, unprivileged user. */
+  sandbox: ProcessSandbox
+  /** Roles whose templates may run job types that execute code on the worker (SWITCHYARD_WORKER_CODE_ROLES). */
+  workerCodeRoles: WorkerCodeRoles
 }
 
 interface ActiveRun {
@@ -209,6 +215,13 @@ export class Dispatcher {
       if (!executor) throw new Error(`job type "${run.jobType}" is not available on worker ${os.hostname()}`)
       const parsedConfig = executor.configSchema.safeParse(spec.config)
       if (!parsedConfig.success) throw new Error(`invalid ${run.jobType} config: ${parsedConfig.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+      if (executor.executesWorkerCode) {
+        // Checked at save too; again here against the owner's role now, so a template whose author has
+        // since lost the right (or a run queued before) never executes its code.
+        const owner = await retryTransient(() => store.loadRunOwner(pool, run.id), { logger: log, what: 'loading the template owner', attempts: 8 })
+        const refusal = owner ? workerCodeRefusal(executor, owner.role, this.#d.workerCodeRoles) : `job type ${run.jobType} executes code on the worker and the template's owner no longer exists`
+        if (refusal) throw new Error(owner ? `not started: the template's owner ${owner.username} is ${owner.role}; ${refusal}` : `not started: ${refusal}`)
+      }
 
       const rows = spec.usesTargets ? await store.loadPendingTargets(pool, run.id) : []
       const targets: RunTargetHandle[] = rows.map((r) => ({
@@ -259,6 +272,7 @@ export class Dispatcher {
         signal: controller.signal,
         log: sink,
         handshakeLimiter: this.#d.handshakeLimiter,
+        sandbox: this.#d.sandbox,
         // Each target's writes are chained, so a fast target's "finished" can never land before its
         // "started" (which would leave it RUNNING).
         targetStarted: (id) => {

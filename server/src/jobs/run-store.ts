@@ -185,6 +185,15 @@ export async function loadCredentials(db: Queryable, ids: readonly string[]): Pr
   return rows
 }
 
+/** The current account of the user whose template the run executes (job_run.owner_id); null when gone. */
+export async function loadRunOwner(db: Queryable, runId: string): Promise<{ username: string; role: string; disabled: boolean } | null> {
+  const { rows } = await db.query<{ username: string; role: string; disabled: boolean }>(
+    'SELECT u.username, u.role::text AS role, u.disabled FROM job_run r JOIN app_user u ON u.id = r.owner_id WHERE r.id = $1',
+    [runId],
+  )
+  return rows[0] ?? null
+}
+
 /** The run's targets still to do in this attempt, with the current target row and its credential. */
 export async function loadPendingTargets(db: Queryable, runId: string): Promise<PendingTargetRow[]> {
   const { rows } = await db.query<PendingTargetRow>(

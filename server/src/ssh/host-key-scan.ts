@@ -5,7 +5,7 @@
  * fingerprint is pinned, or — first contact — the one ssh2 would have chosen is recorded (trust on
  * first use), so every job type agrees on a target's key.
  */
-import { execFile } from 'node:child_process'
+import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import { describeHostKey, hostKeyMatches, type HostKey } from './connection.ts'
 import { SshError } from './ssh-error.ts'
 
@@ -17,11 +17,14 @@ export interface ScannedHostKey extends HostKey {
 /** ssh2's own preference among host key types: what it negotiates, and so what first contact records elsewhere. */
 const PREFERENCE = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa']
 
-/** The host keys a server offers, read with `ssh-keyscan` (no authentication). Empty if none could be read. */
-export function scanHostKeys(host: string, port: number, options: { timeoutSeconds: number; signal: AbortSignal; command?: string }): Promise<{ keys: ScannedHostKey[]; diagnostics: string }> {
+/**
+ * The host keys a server offers, read with `ssh-keyscan` (no authentication; in the sandbox, like every
+ * process a run starts). Empty if none could be read.
+ */
+export function scanHostKeys(host: string, port: number, options: { timeoutSeconds: number; signal: AbortSignal; sandbox: ProcessSandbox; command?: string }): Promise<{ keys: ScannedHostKey[]; diagnostics: string }> {
   const args = ['-T', String(Math.max(1, Math.floor(options.timeoutSeconds))), '-p', String(port), '-t', 'ed25519,ecdsa,rsa', '--', host]
   return new Promise((resolve, reject) => {
-    execFile(options.command ?? 'ssh-keyscan', args, { signal: options.signal, timeout: (options.timeoutSeconds + 5) * 1000, encoding: 'utf8' }, (err, stdout, stderr) => {
+    options.sandbox.execFile(options.command ?? 'ssh-keyscan', args, { signal: options.signal, timeout: (options.timeoutSeconds + 5) * 1000 }, (err, stdout, stderr) => {
       if (options.signal.aborted) return reject(options.signal.reason)
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new Error('ssh-keyscan is not installed (Debian: openssh-client)'))
       const keys: ScannedHostKey[] = []

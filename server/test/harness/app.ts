@@ -34,16 +34,17 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
-  env?: Record<string, string>
+  /** Settings on top of the test defaults; `undefined` removes a default (e.g. SWITCHYARD_SECRET_KEY). */
+  env?: Record<string, string | undefined>
   roles?: string
   db?: TestDatabase
   registry?: AppOptions['registry']
   verbose?: boolean
 }
 
-export function testConfig(databaseUrl: string, env: Record<string, string> = {}, roles = 'api,worker,scheduler'): Config {
+export function testConfig(databaseUrl: string, env: Record<string, string | undefined> = {}, roles = 'api,worker,scheduler'): Config {
   return loadConfig(
-    {
+    withoutUndefined({
       DATABASE_URL: databaseUrl,
       PORT: '0',
       HOST: '127.0.0.1',
@@ -56,9 +57,13 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
       // Many apps share one Postgres (max_connections 100) across parallel test files.
       SWITCHYARD_DB_POOL_SIZE: '4',
       ...env,
-    },
+    }),
     ['--role', roles],
   )
+}
+
+function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {

@@ -10,6 +10,7 @@
  */
 import { expect } from 'vitest'
 import type { DecryptedCredential, DiscoveredTarget, ExecutionContext, LogLevel, OutputStream, RunTargetHandle, TargetReport } from '../../src/jobs/executors/types.ts'
+import { ProcessSandbox } from '../../src/sandbox/process-sandbox.ts'
 import { Semaphore } from '../../src/util/semaphore.ts'
 import type { TestSshd } from './sshd.ts'
 
@@ -23,6 +24,8 @@ export interface FakeExecutionContextOptions<Config> {
   /** 'run-1' unless given. */
   runId?: string
   attempt?: number
+  /** Where the executor's local processes run: the server's own user (clean environment) unless given. */
+  sandbox?: ProcessSandbox
   /**
    * Replace individual members (e.g. a targetStarted that must never be called). As a function it gets the
    * recording context, to delegate to (and the run, for its recordings), and returns the replacements.
@@ -77,6 +80,7 @@ export function fakeExecutionContext<Config>(config: Config, options: FakeExecut
     maxParallelTargets: options.maxParallelTargets ?? 10,
     signal: options.signal ?? new AbortController().signal,
     handshakeLimiter: new Semaphore(8),
+    sandbox: options.sandbox ?? new ProcessSandbox(null),
     log: {
       output(runTargetId, stream, text) {
         output.push({ runTargetId, stream, text })

@@ -9,6 +9,7 @@ import { readdir, readFile, rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
+import { runAsUser } from '../harness/run-as.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 let t: TestApp
@@ -66,6 +67,25 @@ describe('job type ansible_playbook', () => {
     const base = { name: 'bad-ansible', jobType: 'ansible_playbook', targetSelector: { tags: ['ansible'] } }
     expectFieldError(await t.gql(CREATE_TPL, { i: { ...base, config: {} } }), 'input.config.playbook')
     expectFieldError(await t.gql(CREATE_TPL, { i: { ...base, config: { playbook: 'x', forks: 0 } } }), 'input.config.forks')
+  })
+
+  it('runs code on the worker, so by default only admins may create or change its templates (SWITCHYARD_WORKER_CODE_ROLES)', async () => {
+    const operator = await t.userToken('OPERATOR')
+    const input = { name: 'op-ansible', jobType: 'ansible_playbook', visibility: 'GLOBAL', config: { playbook: '- hosts: all\n  tasks: []\n' }, targetSelector: { tags: ['ansible'] } }
+    const refused = await t.gql(CREATE_TPL, { i: input }, operator)
+    expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(refused)).toBe('FORBIDDEN')
+    expect(refused.errors?.[0]?.message).toMatch(/job type ansible_playbook executes code on the worker: only ADMIN may/)
+    // Not even with a config that would not validate: the role is checked first.
+    expect((await t.gql(CREATE_TPL, { i: { ...input, config: {} } }, operator)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    // Their own command template cannot be turned into one either.
+    const own = (await t.ok(CREATE_TPL, { i: { ...input, jobType: 'command', config: { commands: ['true'] } } }, operator)).createJobTemplate.id
+    const update = `mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`
+    const changed = await t.gql(update, { id: own, i: { jobType: 'ansible_playbook', config: input.config } }, operator)
+    expect(changed.errors?.[0]?.extensions?.code, JSON.stringify(changed)).toBe('FORBIDDEN')
+    // An admin may; an operator's template stays theirs and cannot be made ansible by an admin either (runs check the owner).
+    expect((await t.gql(CREATE_TPL, { i: input })).errors).toBeUndefined()
+    const byAdmin = await t.gql(update, { id: own, i: { jobType: 'ansible_playbook', config: input.config } })
+    expect(byAdmin.errors?.[0]?.message, JSON.stringify(byAdmin)).toMatch(/belongs to operator\d+ \(OPERATOR\)/)
   })
 
   it('runs a playbook on two targets: per-host recap, log levels, extra vars, temp dir removed; then check mode', async () => {
@@ -140,7 +160,7 @@ describe('job type ansible_playbook', () => {
     expect(r.status).toBe('CANCELLED')
     expect(r.targets.every((x: { status: string }) => x.status === 'CANCELLED')).toBe(true)
     expect(existsSync(dir)).toBe(false)
-    expect(await remoteProcesses('root', `ansible-playbook.*${dir}`)).toEqual([])
+    expect(await remoteProcesses(runAsUser?.name ?? 'root', `ansible-playbook.*${dir}`)).toEqual([])
     await eventually(async () => (await remoteProcesses(sshd.user, sleep)).length === 0, { timeoutMs: 15_000, what: 'remote sleep to be gone' })
   }, 300_000)
 

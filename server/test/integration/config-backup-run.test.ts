@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { startGitHttpsServer } from '../harness/git-https-server.ts'
+import { giveToRunAsUser } from '../harness/run-as.ts'
 import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 const exec = promisify(execFile)
@@ -31,6 +32,8 @@ beforeAll(async () => {
   await chmod(dir, 0o755)
   repo = join(dir, 'configs.git')
   await exec('git', ['init', '-q', '--bare', '-b', 'main', repo])
+  // git runs as the run-as user (nobody, as root): a local repository must be that user's.
+  await giveToRunAsUser(repo)
   credentialId = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'lab', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
   const target = async (name: string, host: string, port: number) =>
     (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host, port, credentialId, tags: ['backup'], attributes: { location: 'dc1' } } })).createTarget.id
@@ -105,15 +108,15 @@ describe('config_backup through the API', () => {
 
     const r = await runTemplate(tpl)
     expect(r.status).toBe('FAILED') // one of three targets is unreachable
-    const head = (await exec('git', ['--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()
+    const head = (await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()
     expect(r.result).toMatchObject({ commit: head, branch: 'main', changed: 2, unchanged: 0, failed: 1 })
     const byName = Object.fromEntries(r.targets.map((x: { name: string }) => [x.name, x]))
     expect(byName['core-1']).toMatchObject({ status: 'SUCCEEDED', result: { changed: true, diffSummary: '+1 -0' } })
     expect(byName['core-2']).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
     expect(byName.gone.status).toBe('FAILED')
     expect(byName.gone.error).toMatch(/refused/)
-    expect((await exec('git', ['--git-dir', repo, 'show', 'main:dc1/core-2/running-config.txt'])).stdout).toBe('hostname core-2\n')
-    expect((await exec('git', ['--git-dir', repo, 'log', '-1', '--format=%s', 'main'])).stdout).toMatch(/^Config backup: 3 targets, 2 changed, 1 failed \(run /)
+    expect((await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, 'show', 'main:dc1/core-2/running-config.txt'])).stdout).toBe('hostname core-2\n')
+    expect((await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, 'log', '-1', '--format=%s', 'main'])).stdout).toMatch(/^Config backup: 3 targets, 2 changed, 1 failed \(run /)
     // backupTimeAttribute: on the targets whose backup was stored, not on the failed one; other attributes kept.
     const attrs = async (id: string) => (await t.ok(`query($id: ID!) { target(id: $id) { attributes } }`, { id })).target.attributes
     const stamp = (await attrs(ids.core1!)).lastBackupAt
@@ -130,7 +133,7 @@ describe('config_backup through the API', () => {
     expect(again.targets.map((x: { result: { changed: boolean } }) => x.result.changed)).toEqual([false, false])
     // An unchanged backup is still a backup: the time moves on.
     expect(Date.parse((await attrs(ids.core1!)).lastBackupAt)).toBeGreaterThan(Date.parse(stamp))
-    expect((await exec('git', ['--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()).toBe(head)
+    expect((await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()).toBe(head)
   })
 
   it('pushes to an https remote with a stored credential: checked at save, masked in the log, protected from deletion', async () => {
@@ -198,7 +201,7 @@ describe('config_backup through the API', () => {
         },
       })
     ).createJobTemplate.id
-    const git = async (...args: string[]) => (await exec('git', ['--git-dir', repo, ...args])).stdout
+    const git = async (...args: string[]) => (await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, ...args])).stdout
 
     const r = await runTemplate(tpl)
     expect(r.status, JSON.stringify(r)).toBe('FAILED')

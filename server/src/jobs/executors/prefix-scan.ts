@@ -7,7 +7,7 @@
  * Progress goes to the run log every `progressEvery` addresses, plus one line per live host. Cancel and
  * timeout destroy every socket and child process in flight and return the partial result.
  */
-import { execFile } from 'node:child_process'
+import type { ProcessSandbox } from '../../sandbox/process-sandbox.ts'
 import { lookupService } from 'node:dns/promises'
 import { connect, type Socket } from 'node:net'
 import { z } from 'zod'
@@ -104,7 +104,7 @@ async function execute(ctx: Context, pingCommand: string): Promise<ExecutionOutc
   const ranges: AddressRange[] = mergeRanges(config.prefixes.map((p) => parsePrefix(p, config)!))
   const total = Number(countAddresses(ranges))
   ctx.log.system(`scanning ${total} address${total === 1 ? '' : 'es'} in ${config.prefixes.join(', ')} on port${config.ports.length === 1 ? '' : 's'} ${config.ports.join(', ')}`)
-  const ping = config.icmp ? await probePing(pingCommand, signal) : null
+  const ping = config.icmp ? await probePing(ctx.sandbox, pingCommand, signal) : null
   if (config.icmp && !ping?.ok) ctx.log.system(`ICMP skipped: ${ping?.reason ?? 'ping unavailable'}`, { level: 'WARNING' })
 
   const connects = new Semaphore(config.concurrency)
@@ -119,7 +119,7 @@ async function execute(ctx: Context, pingCommand: string): Promise<ExecutionOutc
   const scanAddress = async (address: string) => {
     const [states, pinged] = await Promise.all([
       Promise.all(config.ports.map((port) => connects.use(() => probePort(address, port, config.timeoutMs, config.retries, signal), signal))),
-      ping?.ok ? connects.use(() => runPing(pingCommand, address, signal), signal) : Promise.resolve(undefined),
+      ping?.ok ? connects.use(() => runPing(ctx.sandbox, pingCommand, address, signal), signal) : Promise.resolve(undefined),
     ])
     if (signal.aborted) return
     const host: ScannedHost = { address, openPorts: [], closedPorts: [], filteredPorts: [] }
@@ -268,9 +268,9 @@ function pingArgs(address: string): string[] {
 }
 
 /** Checks once that the system ping exists and may send ICMP (raw sockets or ping_group_range). */
-async function probePing(command: string, signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }> {
+async function probePing(sandbox: ProcessSandbox, command: string, signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }> {
   return new Promise((resolve) => {
-    execFile(command, pingArgs('127.0.0.1'), { signal, timeout: 5000 }, (err, _stdout, stderr) => {
+    sandbox.execFile(command, pingArgs('127.0.0.1'), { signal, timeout: 5000 }, (err, _stdout, stderr) => {
       if (!err) return resolve({ ok: true })
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT') return resolve({ ok: false, reason: `${command} is not installed` })
@@ -280,9 +280,9 @@ async function probePing(command: string, signal: AbortSignal): Promise<{ ok: tr
   })
 }
 
-function runPing(command: string, address: string, signal: AbortSignal): Promise<boolean> {
+function runPing(sandbox: ProcessSandbox, command: string, address: string, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(false)
-    execFile(command, pingArgs(address), { signal, timeout: 5000 }, (err) => resolve(!err))
+    sandbox.execFile(command, pingArgs(address), { signal, timeout: 5000 }, (err) => resolve(!err))
   })
 }

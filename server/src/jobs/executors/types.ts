@@ -6,6 +6,7 @@
  * Executors never touch the database directly: everything goes through the context.
  */
 import type { z } from 'zod'
+import type { ProcessSandbox } from '../../sandbox/process-sandbox.ts'
 import type { Semaphore } from '../../util/semaphore.ts'
 import type { CredentialRef } from './credential-ref.ts'
 
@@ -79,6 +80,8 @@ export interface ExecutionContext<Config> {
   readonly log: RunLogSink
   /** Shared by every run in this process: bounds simultaneous SSH handshakes (CPU-heavy key exchange). */
   readonly handshakeLimiter: Semaphore
+  /** Every local process the run starts goes through it: clean environment, unprivileged user (sandbox/). */
+  readonly sandbox: ProcessSandbox
   targetStarted(runTargetId: string): void
   targetFinished(runTargetId: string, report: TargetReport): void
   /** Records a host key seen for the first time on a target (trust on first use). */
@@ -123,6 +126,12 @@ export interface JobExecutor<Schema extends z.ZodType = z.ZodType> {
   readonly configSchema: Schema
   /** Whether the job type works on targets (and so needs a target selector). */
   readonly usesTargets: boolean
+  /**
+   * The config carries code that runs on the worker itself, not only on the targets (an Ansible playbook
+   * runs lookups, `delegate_to: localhost` and `connection: local` tasks on the controller). Templates of
+   * such a type may be saved and run only by the roles in SWITCHYARD_WORKER_CODE_ROLES.
+   */
+  readonly executesWorkerCode?: boolean
   /**
    * The stored credentials a (valid) config refers to. The template service checks them at save (exists,
    * right kind); the dispatcher opens them for the run and masks their secrets in the log.

@@ -2,7 +2,8 @@
 import { z } from 'zod'
 import type { JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
-import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
+import { workerCodeRefusal, type WorkerCodeRoles } from '../../jobs/executors/worker-code.ts'
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
@@ -40,6 +41,8 @@ export class TemplatesService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly registry: ExecutorRegistry,
+    /** SWITCHYARD_WORKER_CODE_ROLES: who may author templates whose job type executes code on the worker. */
+    private readonly workerCodeRoles: WorkerCodeRoles = new Set(['ADMIN']),
   ) {}
 
   list(actor: Actor | null, filter: TemplateFilter = {}, query: Omit<Prisma.JobTemplateFindManyArgs, 'where'> = {}): Promise<JobTemplate[]> {
@@ -63,6 +66,7 @@ export class TemplatesService {
     const a = requireWriter(actor)
     const input = parseInput(baseInput, raw)
     requireCanSetVisibility(a, input.visibility)
+    this.requireWorkerCodeRole(input.jobType, a.role)
     const config = this.validateConfig(input.jobType, input.config)
     await this.checkCredentialRefs(input.jobType, config)
     await this.checkSelector(input.targetSelector)
@@ -90,6 +94,14 @@ export class TemplatesService {
     // A new type invalidates the old config, so the config must then be given too.
     if (input.jobType && input.jobType !== existing.jobType && input.config === undefined) {
       throw ValidationError.field('input.config', `required when changing the job type to ${input.jobType}`)
+    }
+    // Whoever changes it, and whoever owns it (runs check the owner: an admin's edit must not leave an
+    // operator's template that would then fail every run).
+    this.requireWorkerCodeRole(jobType, a.role)
+    if (existing.ownerId !== a.userId) {
+      const owner = await this.prisma.user.findUnique({ where: { id: existing.ownerId }, select: { username: true, role: true } })
+      const refusal = owner ? this.workerCodeRefusal(jobType, owner.role) : null
+      if (owner && refusal) throw new ForbiddenError(`this template belongs to ${owner.username} (${owner.role}); ${refusal}`)
     }
     const config = input.config !== undefined ? this.validateConfig(jobType, input.config) : undefined
     if (config !== undefined) await this.checkCredentialRefs(jobType, config)
@@ -160,6 +172,16 @@ export class TemplatesService {
       else if (!ref.kinds.includes(c.kind)) problems.push({ field, message: `credential "${c.name}" is a ${c.kind} credential; ${ref.purpose}` })
     }
     if (problems.length) throw new ValidationError(problems)
+  }
+
+  private workerCodeRefusal(jobType: string, role: string): string | null {
+    const executor = this.registry.get(jobType)
+    return executor ? workerCodeRefusal(executor, role, this.workerCodeRoles) : null
+  }
+
+  private requireWorkerCodeRole(jobType: string, role: string): void {
+    const refusal = this.workerCodeRefusal(jobType, role)
+    if (refusal) throw new ForbiddenError(refusal)
   }
 
   /** Validates a config against its job type's schema; problems name `input.config.<path>`. */

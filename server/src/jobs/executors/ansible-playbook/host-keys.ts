@@ -27,7 +27,7 @@ export async function pinHostKeys(
     targets.map((t) =>
       slots
         .use(async () => {
-          const scanned = await scanHostKeys(t.host, t.port, { timeoutSeconds: ctx.config.connectTimeoutSeconds, signal: ctx.signal, command: tools.sshKeyscan })
+          const scanned = await scanHostKeys(t.host, t.port, { timeoutSeconds: ctx.config.connectTimeoutSeconds, signal: ctx.signal, command: tools.sshKeyscan, sandbox: ctx.sandbox })
           const { key, isNew } = choosePinnedKey(t.host, t.port, t.knownHostKey, scanned)
           if (isNew) await recordHostKey(ctx, t, key, (text, level) => ctx.log.system(text, { level, runTargetId: t.id }))
           pinned.set(t.id, key)

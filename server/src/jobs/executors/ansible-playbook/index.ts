@@ -1,25 +1,26 @@
 /**
  * The `ansible_playbook` job type: runs Debian's `ansible-playbook` once for the whole run, with an inventory
- * generated from the run's targets (host names = target names) and their credentials.
+ * generated from the run's targets (host names = target names, or an alias for a name that is not a plain
+ * host name: see inventory.ts) and their credentials.
  *
  * Host keys are pinned: ansible's OpenSSH gets a known_hosts with exactly the key Switchyard trusts for each
  * target (recorded on first contact, by this or any other job type) and strict checking.
  *
  * Everything ansible needs (playbook, inventory, keys, extra vars, known_hosts, HOME, local temp) lives in a
- * private temp dir (0700, files 0600) that is always removed, also on cancel. Output lines are classified
+ * private temp dir (0700, files 0600) that is always removed, also on cancel. ansible-playbook runs in the
+ * sandbox (sandbox/process-sandbox.ts): as the unprivileged run-as user, with a clean environment. The
+ * playbook is code that runs on the worker (lookups, `delegate_to: localhost`, `connection: local`), so only
+ * the roles in SWITCHYARD_WORKER_CODE_ROLES may author these templates (`executesWorkerCode`). Output lines are classified
  * (PLAY/TASK/ok → INFO, changed → WARNING, fatal/failed/unreachable → ERROR) and tagged with the target when
  * they name a host; the PLAY RECAP gives each target its counts and status.
  */
 import { existsSync } from 'node:fs'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { coerceError } from '../../../util/errors.ts'
 import { abortReport } from '../target-support.ts'
 import type { JobExecutor, RunTargetHandle, TargetReport } from '../types.ts'
 import { configSchema, type AnsibleToolPaths, type Context } from './config.ts'
 import { pinHostKeys } from './host-keys.ts'
-import { prepareDir, renderExtraVars } from './inventory.ts'
+import { inventoryNames, prepareDir, renderExtraVars } from './inventory.ts'
 import { runPlaybook } from './run.ts'
 
 export function createAnsiblePlaybookExecutor(paths: AnsibleToolPaths = {}): JobExecutor<typeof configSchema> {
@@ -30,6 +31,7 @@ export function createAnsiblePlaybookExecutor(paths: AnsibleToolPaths = {}): Job
     description: 'Runs an Ansible playbook against the targets (inventory and credentials generated per run).',
     configSchema,
     usesTargets: true,
+    executesWorkerCode: true,
     execute: (ctx) => execute(ctx, tools),
   }
 }
@@ -82,40 +84,46 @@ async function execute(ctx: Context, tools: Required<AnsibleToolPaths>) {
   }
   if (reachable.length === 0) return {}
 
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-ansible-'))
+  const hosts = inventoryNames(reachable)
+  for (const [name, t] of hosts) {
+    if (name !== t.name) ctx.log.system(`${t.name} is not a plain host name: it is ${name} in the inventory and the output`, { level: 'INFO', runTargetId: t.id })
+  }
   try {
-    await chmod(dir, 0o700)
-    await prepareDir(ctx, dir, reachable, extraVars, pinned)
-    ctx.log.system(`running ansible-playbook on ${reachable.length} host(s) in ${dir}`, { level: 'INFO' })
-    const run = await runPlaybook(ctx, tools, dir, reachable)
-    if (ctx.signal.aborted) {
-      for (const t of reachable) finish(t, { ...abortReport(ctx.signal), outputTail: run.tails.get(t.name)?.join('\n') ?? '' })
-      return { result: { exitCode: run.exitCode } }
-    }
-    const abnormal = run.exitCode !== 0 && run.exitCode !== 2 && run.exitCode !== 4
-    const exitText = run.exitCode === null ? `ansible-playbook was killed by ${run.signal}` : `ansible-playbook exited with code ${run.exitCode}`
-    for (const t of reachable) {
-      const counts = run.recap.get(t.name)
-      const outputTail = run.tails.get(t.name)?.join('\n') ?? ''
-      if (!counts) {
-        if (run.exitCode === 0 && ctx.config.limit) finish(t, { status: 'SKIPPED', exitCode: 0, error: 'not matched by the limit', outputTail })
-        else finish(t, { status: 'FAILED', exitCode: run.exitCode, error: `not in the PLAY RECAP: ${exitText}${run.lastError ? ` (${run.lastError})` : ''}`, retryable: false, outputTail })
-      } else if (counts.unreachable > 0) {
-        finish(t, { status: 'FAILED', exitCode: run.exitCode, error: run.hostErrors.get(t.name) ?? 'host unreachable', retryable: true, outputTail, result: counts })
-      } else if (counts.failed > 0) {
-        finish(t, { status: 'FAILED', exitCode: run.exitCode, error: run.hostErrors.get(t.name) ?? `${counts.failed} task(s) failed`, retryable: false, outputTail, result: counts })
-      } else if (abnormal) {
-        finish(t, { status: 'FAILED', exitCode: run.exitCode, error: exitText, retryable: false, outputTail, result: counts })
-      } else {
-        finish(t, { status: 'SUCCEEDED', exitCode: run.exitCode, error: null, outputTail, result: counts })
-      }
-    }
-    return { result: { exitCode: run.exitCode, checkMode: ctx.config.checkMode } }
+    return await ctx.sandbox.withPrivateDir(
+      'switchyard-ansible-',
+      (dir) => prepareDir(ctx, dir, hosts, extraVars, pinned),
+      async (dir) => {
+        if (ctx.sandbox.runAs) ctx.log.system(`local processes of this run run as ${ctx.sandbox.runAs.name} (SWITCHYARD_RUN_AS_USER)`, { level: 'INFO' })
+        ctx.log.system(`running ansible-playbook on ${reachable.length} host(s) in ${dir}`, { level: 'INFO' })
+        const run = await runPlaybook(ctx, tools, dir, hosts)
+        if (ctx.signal.aborted) {
+          for (const t of reachable) finish(t, { ...abortReport(ctx.signal), outputTail: run.tails.get(t.id)?.join('\n') ?? '' })
+          return { result: { exitCode: run.exitCode } }
+        }
+        const abnormal = run.exitCode !== 0 && run.exitCode !== 2 && run.exitCode !== 4
+        const exitText = run.exitCode === null ? `ansible-playbook was killed by ${run.signal}` : `ansible-playbook exited with code ${run.exitCode}`
+        for (const t of reachable) {
+          const counts = run.recap.get(t.id)
+          const outputTail = run.tails.get(t.id)?.join('\n') ?? ''
+          if (!counts) {
+            if (run.exitCode === 0 && ctx.config.limit) finish(t, { status: 'SKIPPED', exitCode: 0, error: 'not matched by the limit', outputTail })
+            else finish(t, { status: 'FAILED', exitCode: run.exitCode, error: `not in the PLAY RECAP: ${exitText}${run.lastError ? ` (${run.lastError})` : ''}`, retryable: false, outputTail })
+          } else if (counts.unreachable > 0) {
+            finish(t, { status: 'FAILED', exitCode: run.exitCode, error: run.hostErrors.get(t.id) ?? 'host unreachable', retryable: true, outputTail, result: counts })
+          } else if (counts.failed > 0) {
+            finish(t, { status: 'FAILED', exitCode: run.exitCode, error: run.hostErrors.get(t.id) ?? `${counts.failed} task(s) failed`, retryable: false, outputTail, result: counts })
+          } else if (abnormal) {
+            finish(t, { status: 'FAILED', exitCode: run.exitCode, error: exitText, retryable: false, outputTail, result: counts })
+          } else {
+            finish(t, { status: 'SUCCEEDED', exitCode: run.exitCode, error: null, outputTail, result: counts })
+          }
+        }
+        return { result: { exitCode: run.exitCode, checkMode: ctx.config.checkMode } }
+      },
+    )
   } catch (err) {
     const report: TargetReport = ctx.signal.aborted ? abortReport(ctx.signal) : { status: 'FAILED', error: coerceError(err).message, retryable: false }
     for (const t of reachable) finish(t, report)
     return {}
-  } finally {
-    await rm(dir, { recursive: true, force: true })
   }
 }

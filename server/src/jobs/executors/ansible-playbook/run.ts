@@ -2,13 +2,13 @@
  * Runs ansible-playbook once in its own process group (killed as a whole on cancel and at the end) and
  * turns its streamed output into log lines per target, output tails, host errors and the PLAY RECAP.
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createLineSplitter } from '../../../logs/line-splitter.ts'
 import type { RunTargetHandle } from '../types.ts'
 import type { AnsibleToolPaths, Context } from './config.ts'
 import { classify, hostOf, parseRecapLine, type RecapCounts } from './output.ts'
 
+/** What the playbook reported, per run target id. */
 export interface PlaybookRun {
   exitCode: number | null
   signal: string | null
@@ -21,7 +21,11 @@ export interface PlaybookRun {
 const TAIL_LINES = 50
 const KILL_GRACE_MS = 3000
 
-export function runPlaybook(ctx: Context, tools: Required<AnsibleToolPaths>, dir: string, targets: RunTargetHandle[]): Promise<PlaybookRun> {
+/**
+ * `hosts` maps inventory names (what ansible prints) to targets. Runs in the sandbox: the run-as user,
+ * and an environment of exactly the variables below.
+ */
+export function runPlaybook(ctx: Context, tools: Required<AnsibleToolPaths>, dir: string, hosts: ReadonlyMap<string, RunTargetHandle>): Promise<PlaybookRun> {
   const { config } = ctx
   const args = ['-i', join(dir, 'inventory.yml'), '--extra-vars', `@${join(dir, 'extra-vars.yml')}`, '--forks', String(config.forks ?? Math.max(1, Math.floor(ctx.maxParallelTargets)))]
   if (config.checkMode) args.push('--check')
@@ -31,11 +35,11 @@ export function runPlaybook(ctx: Context, tools: Required<AnsibleToolPaths>, dir
   if (config.skipTags?.length) args.push('--skip-tags', config.skipTags.join(','))
   args.push(join(dir, 'playbook.yml'))
   const env = {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    LANG: 'C.UTF-8',
-    LC_ALL: 'C.UTF-8',
-    HOME: dir,
     ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
+    // Ansible's default `~/.ansible/tmp` becomes `~<user>` for tasks on the controller (delegate_to: localhost),
+    // the run-as user's passwd home (`/nonexistent` for nobody). `$HOME` is expanded by the shell instead:
+    // the private dir on the worker, the login user's home on a target (what `~` meant there).
+    ANSIBLE_REMOTE_TMP: '$HOME/.ansible/tmp',
     ANSIBLE_FORCE_COLOR: '0',
     ANSIBLE_NOCOLOR: '1',
     ANSIBLE_STDOUT_CALLBACK: 'default',
@@ -46,7 +50,6 @@ export function runPlaybook(ctx: Context, tools: Required<AnsibleToolPaths>, dir
     ANSIBLE_SSH_ARGS: '-o ControlMaster=no -o ControlPath=none',
     PYTHONUNBUFFERED: '1',
   }
-  const byName = new Map(targets.map((t) => [t.name, t]))
   const run: PlaybookRun = { exitCode: null, signal: null, recap: new Map(), hostErrors: new Map(), tails: new Map(), lastError: null }
   let inRecap = false
 
@@ -55,22 +58,22 @@ export function runPlaybook(ctx: Context, tools: Required<AnsibleToolPaths>, dir
     if (/^PLAY RECAP\b/.test(line)) inRecap = true
     const recapLine = inRecap ? parseRecapLine(line) : null
     const hostName = recapLine?.host ?? hostOf(line)
-    const target = hostName !== null ? byName.get(hostName) : undefined
-    if (recapLine && target) run.recap.set(recapLine.host, recapLine.counts)
+    const target = hostName !== null ? hosts.get(hostName) : undefined
+    if (recapLine && target) run.recap.set(target.id, recapLine.counts)
     let level = classify(line, recapLine?.counts)
     if (stream === 'STDERR' && level === 'INFO') level = 'WARNING'
     if (target) {
-      const tail = run.tails.get(target.name) ?? []
+      const tail = run.tails.get(target.id) ?? []
       tail.push(line)
       if (tail.length > TAIL_LINES) tail.shift()
-      run.tails.set(target.name, tail)
-      if (/^(fatal|failed): \[/.test(line)) run.hostErrors.set(target.name, line.slice(0, 1000))
+      run.tails.set(target.id, tail)
+      if (/^(fatal|failed): \[/.test(line)) run.hostErrors.set(target.id, line.slice(0, 1000))
     } else if (/^ERROR!/.test(line)) run.lastError = line.slice(0, 500)
     ctx.log.system(line, target ? { level, runTargetId: target.id } : { level })
   }
 
   return new Promise((resolve, reject) => {
-    const child = spawn(tools.ansiblePlaybook, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = ctx.sandbox.spawn(tools.ansiblePlaybook, args, { cwd: dir, home: dir, env, detached: true })
     const stdout = createLineSplitter(onLine('STDOUT'))
     const stderr = createLineSplitter(onLine('STDERR'))
     child.stdout.on('data', (c: Buffer) => stdout.push(c))

@@ -32,7 +32,7 @@ export async function store(ctx: Context, remote: GitRemote, fetched: Fetched[],
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withGitWorkdir(remote, ctx.signal, async (wd) => {
+      return await withGitWorkdir(remote, ctx.sandbox, ctx.signal, async (wd) => {
         ctx.log.system(`checked out ${wd.branchExisted ? `branch ${branch}` : `new branch ${branch}`} of ${repository}`)
         for (const f of fetched) for (const file of f.files) await wd.writeFile(file.path, file.content)
         await wd.stage(fetched.flatMap((f) => f.files.map((x) => x.path)))
