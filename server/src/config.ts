@@ -36,6 +36,33 @@ export interface Config {
   /** Audit events older than this are deleted by the reaper; 0 keeps them forever. */
   auditRetentionDays: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** Limits on what one API request may ask for (see graphql/limits.ts). */
+  apiLimits: ApiLimits
+  /** Browser-facing policy: cross-origin callers, GraphiQL, introspection (see http/security-headers.ts). */
+  webSecurity: WebSecurity
+}
+
+export interface ApiLimits {
+  /** Selection-set depth, aliases, directives and lexer tokens per operation, and its estimated cost. */
+  maxDepth: number
+  maxAliases: number
+  maxDirectives: number
+  maxTokens: number
+  maxCost: number
+  /** Largest WebSocket frame accepted (before and after authentication). */
+  wsMaxPayloadBytes: number
+  /** A socket that has not sent connection_init within this time is closed. */
+  wsConnectionInitTimeoutMs: number
+  /** Subscriptions one WebSocket connection may run at once. */
+  wsMaxSubscriptions: number
+}
+
+export interface WebSecurity {
+  /** Origins (scheme://host[:port]) besides the server's own that browsers may call the API and open WebSockets from. */
+  corsOrigins: string[]
+  graphiql: boolean
+  /** Who may run introspection queries (__schema, __type). */
+  introspection: 'authenticated' | 'everyone' | 'off'
 }
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -72,6 +99,22 @@ const envSchema = z.object({
   SWITCHYARD_ARTIFACT_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   SWITCHYARD_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  NODE_ENV: z.string().optional(),
+  SWITCHYARD_GRAPHQL_MAX_DEPTH: int(2, 100).default(8),
+  SWITCHYARD_GRAPHQL_MAX_ALIASES: int(0, 1000).default(20),
+  SWITCHYARD_GRAPHQL_MAX_DIRECTIVES: int(0, 1000).default(20),
+  SWITCHYARD_GRAPHQL_MAX_TOKENS: int(100, 1_000_000).default(2000),
+  SWITCHYARD_GRAPHQL_MAX_COST: int(100, 10_000_000).default(20000),
+  SWITCHYARD_WS_MAX_PAYLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  SWITCHYARD_WS_CONNECTION_INIT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
+  SWITCHYARD_WS_MAX_SUBSCRIPTIONS: int(1, 10_000).default(100),
+  SWITCHYARD_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'comma-separated origins like https://ops.example.com (scheme://host[:port], no path)'),
+  SWITCHYARD_GRAPHIQL: z.enum(['true', 'false']).optional(),
+  SWITCHYARD_INTROSPECTION: z.enum(['authenticated', 'everyone', 'off']).default('authenticated'),
 })
 
 export class ConfigError extends Error {
@@ -141,5 +184,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
     auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
     logLevel: e.SWITCHYARD_LOG_LEVEL,
+    apiLimits: {
+      maxDepth: e.SWITCHYARD_GRAPHQL_MAX_DEPTH,
+      maxAliases: e.SWITCHYARD_GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.SWITCHYARD_GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: e.SWITCHYARD_GRAPHQL_MAX_TOKENS,
+      maxCost: e.SWITCHYARD_GRAPHQL_MAX_COST,
+      wsMaxPayloadBytes: e.SWITCHYARD_WS_MAX_PAYLOAD_BYTES,
+      wsConnectionInitTimeoutMs: Math.round(e.SWITCHYARD_WS_CONNECTION_INIT_TIMEOUT_SECONDS * 1000),
+      wsMaxSubscriptions: e.SWITCHYARD_WS_MAX_SUBSCRIPTIONS,
+    },
+    webSecurity: {
+      corsOrigins: e.SWITCHYARD_CORS_ORIGINS.map((o) => o.replace(/\/$/, '').toLowerCase()),
+      // GraphiQL is a development tool: off in production unless asked for.
+      graphiql: e.SWITCHYARD_GRAPHIQL ? e.SWITCHYARD_GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
+      introspection: e.SWITCHYARD_INTROSPECTION,
+    },
   }
 }

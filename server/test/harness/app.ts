@@ -39,6 +39,8 @@ export interface TestAppOptions {
   db?: TestDatabase
   registry?: AppOptions['registry']
   verbose?: boolean
+  /** Receives the app's log (e.g. to check what it writes). */
+  logger?: AppOptions['logger']
 }
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}, roles = 'api,worker,scheduler'): Config {
@@ -64,7 +66,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = options.db ?? (await createTestDatabase())
   const config = testConfig(db.url, options.env, options.roles)
-  const logger = options.verbose ? createLogger('debug') : process.env.SWITCHYARD_TEST_LOGS ? createLogger('info') : silentLogger
+  const logger = options.logger ? options.logger : options.verbose ? createLogger('debug') : process.env.SWITCHYARD_TEST_LOGS ? createLogger('info') : silentLogger
   const app = await startApp(config, { logger, registry: options.registry })
   if (!app.url) throw new Error('test app needs the api role')
   const url = app.url
