@@ -100,8 +100,11 @@ describe('query limits (HTTP)', () => {
   })
 
   it('refuses an operation whose estimated cost is too high', async () => {
-    const fields = 'id number status templateName jobType createdAt targets { id name status exitCode error outputTail }'
-    const r = await t.gql(`{ a: jobRuns(first: 500) { edges { node { ${fields} } } } b: jobRuns(first: 500) { edges { node { ${fields} } } } }`)
+    const page = (alias: string) => `${alias}: jobRunLog(runId: $id, first: 5000) { lines { seq ts level stream targetId text } }`
+    // One big log page is fine (the made-up run id is refused by the resolver: it got past validation)…
+    expectError(await t.gql(`query($id: ID!) { ${page('a')} }`, { id: 'bm9uZQ==' }), 'BAD_USER_INPUT', 'runId')
+    // …two in one operation are estimated too costly and refused before anything runs.
+    const r = await t.gql(`query($id: ID!) { ${page('a')} ${page('b')} }`, { id: 'bm9uZQ==' })
     expectError(r, 'GRAPHQL_VALIDATION_FAILED')
     expect(r.errors![0]!.extensions).toMatchObject({ limit: 'cost' })
   })
