@@ -13,6 +13,8 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-post
 import { migrate } from './db/migrate.ts'
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
 import { createUiHandler } from './http/ui.ts'
+import { API_CSP, GRAPHIQL_CSP, setSecurityHeaders, UI_CSP, wantsGraphiQL } from './http/security-headers.ts'
+import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
@@ -192,20 +194,38 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       stack.push(() => live.stop())
       const ui = createUiHandler({ logger: logger.child({ component: 'ui' }) })
       stack.push(() => ui.close())
-      const { yoga, attachWebSocket } = createGraphQLServer({ prisma: db.prisma, services, logger: logger.child({ component: 'graphql' }) })
+      const { yoga, attachWebSocket } = createGraphQLServer({
+        prisma: db.prisma,
+        services,
+        logger: logger.child({ component: 'graphql' }),
+        limits: config.apiLimits,
+        web: config.webSecurity,
+      })
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
+      // Anyone may ask whether the process is up; which roles it runs and its worker id are for
+      // signed-in users only (they help an attacker map a deployment).
+      const healthz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const token = tokenFromHeader(req.headers.authorization ?? null)
+        const actor = token ? await users.authenticate(token).catch(() => null) : null
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actor ? { status: 'ok', roles, workerId } : { status: 'ok' }))
+      }
       const server = http.createServer((req, res) => {
         if (req.url === '/healthz') {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', roles, workerId }))
-          return
+          setSecurityHeaders(res, API_CSP)
+          return void healthz(req, res)
         }
-        if (req.url?.startsWith(GRAPHQL_PATH)) return void yoga(req, res)
+        if (req.url?.startsWith(GRAPHQL_PATH)) {
+          setSecurityHeaders(res, config.webSecurity.graphiql && wantsGraphiQL(req) ? GRAPHIQL_CSP : API_CSP)
+          return void yoga(req, res)
+        }
         if (req.url?.startsWith(ARTIFACTS_PATH)) {
+          setSecurityHeaders(res, API_CSP)
           return void artifacts(req, res).catch((e) => {
             logger.error('artifact download failed', { error: (e as Error).message })
             if (!res.headersSent) res.writeHead(500).end()
           })
         }
+        setSecurityHeaders(res, UI_CSP)
         ui.handle(req, res) // every other path: the web UI (client/)
       })
       const closeWs = attachWebSocket(server)

@@ -48,6 +48,10 @@ export interface Config {
   runAsUser: RunAsUser | null
   /** Roles whose templates may use job types that execute user-supplied code on the worker (ansible_playbook). */
   workerCodeRoles: ReadonlySet<UserRoleName>
+  /** Limits on what one API request may ask for (see graphql/limits.ts). */
+  apiLimits: ApiLimits
+  /** Browser-facing policy: cross-origin callers, GraphiQL, introspection (see http/security-headers.ts). */
+  webSecurity: WebSecurity
 }
 
 export const USER_ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const
@@ -58,6 +62,29 @@ export interface SystemFacts {
   /** The server's uid (null where there are none). */
   uid: number | null
   lookupUser(name: string): RunAsUser | null
+}
+
+export interface ApiLimits {
+  /** Selection-set depth, aliases, directives and lexer tokens per operation, and its estimated cost. */
+  maxDepth: number
+  maxAliases: number
+  maxDirectives: number
+  maxTokens: number
+  maxCost: number
+  /** Largest WebSocket frame accepted (before and after authentication). */
+  wsMaxPayloadBytes: number
+  /** A socket that has not sent connection_init within this time is closed. */
+  wsConnectionInitTimeoutMs: number
+  /** Subscriptions one WebSocket connection may run at once. */
+  wsMaxSubscriptions: number
+}
+
+export interface WebSecurity {
+  /** Origins (scheme://host[:port]) besides the server's own that browsers may call the API and open WebSockets from. */
+  corsOrigins: string[]
+  graphiql: boolean
+  /** Who may run introspection queries (__schema, __type). */
+  introspection: 'authenticated' | 'everyone' | 'off'
 }
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -97,6 +124,22 @@ const envSchema = z.object({
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
+  NODE_ENV: z.string().optional(),
+  SWITCHYARD_GRAPHQL_MAX_DEPTH: int(2, 100).default(8),
+  SWITCHYARD_GRAPHQL_MAX_ALIASES: int(0, 1000).default(20),
+  SWITCHYARD_GRAPHQL_MAX_DIRECTIVES: int(0, 1000).default(20),
+  SWITCHYARD_GRAPHQL_MAX_TOKENS: int(100, 1_000_000).default(2000),
+  SWITCHYARD_GRAPHQL_MAX_COST: int(100, 10_000_000).default(100_000),
+  SWITCHYARD_WS_MAX_PAYLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  SWITCHYARD_WS_CONNECTION_INIT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
+  SWITCHYARD_WS_MAX_SUBSCRIPTIONS: int(1, 10_000).default(100),
+  SWITCHYARD_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'comma-separated origins like https://ops.example.com (scheme://host[:port], no path)'),
+  SWITCHYARD_GRAPHIQL: z.enum(['true', 'false']).optional(),
+  SWITCHYARD_INTROSPECTION: z.enum(['authenticated', 'everyone', 'off']).default('authenticated'),
 })
 
 /** The user's uid and primary gid, through NSS (`getent`), else /etc/passwd. */
@@ -207,5 +250,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     runAsUserName: e.SWITCHYARD_RUN_AS_USER,
     runAsUser,
     workerCodeRoles,
+    apiLimits: {
+      maxDepth: e.SWITCHYARD_GRAPHQL_MAX_DEPTH,
+      maxAliases: e.SWITCHYARD_GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.SWITCHYARD_GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: e.SWITCHYARD_GRAPHQL_MAX_TOKENS,
+      maxCost: e.SWITCHYARD_GRAPHQL_MAX_COST,
+      wsMaxPayloadBytes: e.SWITCHYARD_WS_MAX_PAYLOAD_BYTES,
+      wsConnectionInitTimeoutMs: Math.round(e.SWITCHYARD_WS_CONNECTION_INIT_TIMEOUT_SECONDS * 1000),
+      wsMaxSubscriptions: e.SWITCHYARD_WS_MAX_SUBSCRIPTIONS,
+    },
+    webSecurity: {
+      corsOrigins: e.SWITCHYARD_CORS_ORIGINS.map((o) => o.replace(/\/$/, '').toLowerCase()),
+      // GraphiQL is a development tool: off in production unless asked for.
+      graphiql: e.SWITCHYARD_GRAPHIQL ? e.SWITCHYARD_GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
+      introspection: e.SWITCHYARD_INTROSPECTION,
+    },
   }
 }

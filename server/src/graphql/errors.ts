@@ -1,10 +1,13 @@
 /**
  * How errors leave the API: DomainErrors become GraphQL errors with `extensions.code` and, for input
- * problems, `extensions.field` (the first) and `extensions.fields` (all). Everything else is masked
- * as "Unexpected error." — never a stack trace, SQL, or a secret — and logged server-side.
+ * problems, `extensions.field` (the first) and `extensions.fields` (all). Errors graphql-js, Yoga or
+ * Pothos produced (parse, validation, variable coercion, paging arguments) get a code too. Everything
+ * else is masked as "Unexpected error." — never a stack trace, SQL, or a secret — and logged
+ * server-side. No message quotes more than a short excerpt of the caller's input.
  */
 import { GraphQLError } from 'graphql'
-import { DomainError } from '../errors.ts'
+import { DomainError, type FieldProblem } from '../errors.ts'
+import { excerpt, shortenEchoes } from '../util/excerpt.ts'
 import type { Logger } from '../util/logger.ts'
 
 /**
@@ -38,23 +41,73 @@ function findDomainError(error: unknown): DomainError | null {
   return null
 }
 
+/** The code of an error graphql-js, Yoga or Pothos made without one. */
+function codeFor(e: GraphQLError): string {
+  if (/^Syntax Error/.test(e.message)) return 'GRAPHQL_PARSE_FAILED'
+  if (/^Variable "\$/.test(e.message)) return 'BAD_USER_INPUT'
+  if (e.path) {
+    // Thrown while resolving: Pothos rejects paging arguments (`first` with `before`, bad cursors).
+    let o: unknown = e.originalError
+    for (let i = 0; i < 5 && o; i++, o = (o as { originalError?: unknown }).originalError) {
+      if ((o as Error).name === 'PothosValidationError') return 'BAD_USER_INPUT'
+    }
+    return 'INTERNAL_SERVER_ERROR'
+  }
+  // Yoga's own request errors (no query, a body that is not JSON, a GET mutation) carry an HTTP status.
+  if ((e.extensions?.http as { status?: number } | undefined)?.status) return 'BAD_REQUEST'
+  return 'GRAPHQL_VALIDATION_FAILED'
+}
+
+/**
+ * The input field a variable-coercion error is about, in the dotted form domain errors use:
+ * `Variable "$input" got invalid value … at "input.targets[2]"; …` → `input.targets.2`.
+ */
+function variableField(message: string): string | null {
+  const at = /^Variable "\$(\w+)" got invalid value [\s\S]*? at "(\1[^"]*)"; /.exec(message)
+  if (at) return at[2]!.replace(/\[(\d+)\]/g, '.$1')
+  const whole = /^Variable "\$(\w+)" /.exec(message)
+  return whole ? whole[1]! : null
+}
+
+function shortFields(fields: readonly FieldProblem[]): FieldProblem[] {
+  return fields.slice(0, 50).map((f) => ({ field: excerpt(f.field, 200), message: shortenEchoes(f.message) }))
+}
+
+/** A GraphQL-produced error as the client sees it: with a code, the field for input errors, and short. */
+export function typedGraphQLError(e: GraphQLError): GraphQLError {
+  const code = (e.extensions?.code as string | undefined) ?? codeFor(e)
+  const message = shortenEchoes(e.message)
+  const field = code === 'BAD_USER_INPUT' && !e.extensions?.field ? variableField(e.message) : null
+  return new GraphQLError(message, {
+    nodes: e.nodes,
+    source: e.nodes ? undefined : e.source,
+    positions: e.nodes ? undefined : e.positions,
+    path: e.path,
+    extensions: { ...e.extensions, code, ...(field ? { field: excerpt(field, 200), fields: [{ field: excerpt(field, 200), message }] } : {}) },
+  })
+}
+
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const domain = findDomainError(error)
     const gql = isGraphQLError(error) ? error : null
     if (domain) {
-      return new GraphQLError(domain.message, {
+      const fields = shortFields(domain.fields)
+      return new GraphQLError(shortenEchoes(domain.message), {
         nodes: gql?.nodes,
         path: gql?.path,
-        extensions: { code: domain.code, ...(domain.fields.length ? { field: domain.fields[0]!.field, fields: domain.fields } : {}) },
+        extensions: { code: domain.code, ...(fields.length ? { field: fields[0]!.field, fields } : {}) },
       })
     }
     // Errors GraphQL itself produced (parse/validation/variable coercion) are safe and useful. A
     // variable-coercion error wraps the scalar's own GraphQLError: keep the outer one, whose message
     // names the variable and the path (`Variable "$i" got invalid value "x" at "i.port"; …`).
-    if (gql && onlyGraphQLErrors(gql)) return gql
+    if (gql && onlyGraphQLErrors(gql)) return typedGraphQLError(gql)
     const original = gql?.originalError ?? error
-    logger.error('unexpected error in resolver', { path: gql?.path?.join('.'), error: original instanceof Error ? original.message : String(original) })
+    logger.error('unexpected error in resolver', {
+      path: gql?.path?.join('.'),
+      error: shortenEchoes(original instanceof Error ? original.message : String(original)),
+    })
     return new GraphQLError(message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } })
   }
 }

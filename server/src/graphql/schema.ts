@@ -1,5 +1,6 @@
 /** Assembles the schema: each types module registers its part on the builder when imported. */
 import { lexicographicSortSchema, printSchema } from 'graphql'
+import { guardArguments } from './argument-guard.ts'
 import { builder } from './builder.ts'
 import './types/enums.ts'
 import './types/users.ts'
@@ -12,7 +13,7 @@ import './types/live.ts'
 import './types/schedules.ts'
 import './types/audit.ts'
 
-export const schema = builder.toSchema()
+export const schema = guardArguments(builder.toSchema())
 
 /** The SDL checked in as /schema.graphql (sorted, so diffs show real changes only). */
 export function printSchemaSdl(): string {

@@ -3,16 +3,20 @@
  * pipeline (context, error masking, plugins) as in Yoga's graphql-ws example.
  */
 import type http from 'node:http'
-import { createYoga, type YogaServerInstance } from 'graphql-yoga'
-import { GraphQLError, type ExecutionArgs } from 'graphql'
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga'
+import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
+import type { ApiLimits, WebSecurity } from '../config.ts'
+import { isAllowedOrigin } from '../http/origins.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
+import { shortenEchoes } from '../util/excerpt.ts'
 import type { Logger } from '../util/logger.ts'
 import type { GraphQLContext, Services } from './context.ts'
 import { createMaskError } from './errors.ts'
+import { introspectionPolicyPlugin, queryLimitPlugins } from './limits.ts'
 import { schema } from './schema.ts'
 
 export const GRAPHQL_PATH = '/graphql'
@@ -23,21 +27,50 @@ interface ServerContext {
   wsToken?: string | null
 }
 
-export function createGraphQLServer(deps: { prisma: PrismaClient; services: Services; logger: Logger }) {
-  const { prisma, services, logger } = deps
+export interface GraphQLServerDeps {
+  prisma: PrismaClient
+  services: Services
+  logger: Logger
+  limits: ApiLimits
+  web: WebSecurity
+}
+
+export function createGraphQLServer(deps: GraphQLServerDeps) {
+  const { prisma, services, logger, limits, web } = deps
+  const maskError = createMaskError(logger)
+  // Yoga logs what callers sent (an invalid variable's value, in full): only excerpts reach the log.
+  const short = (v: unknown) => shortenEchoes(String(v instanceof Error ? v.message : v))
+  // Yoga returns validation errors as they are (no code; an unknown field's name quoted in full).
+  const typedValidationErrors: Plugin = {
+    onValidate: () => ({ result, setResult }) => {
+      if (result.length) setResult(result.map((e: Error) => maskError(e, 'Unexpected error.') as GraphQLError))
+    },
+  }
   const yoga: YogaServerInstance<ServerContext, GraphQLContext> = createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' },
-    maskedErrors: { maskError: createMaskError(logger) },
+    graphiql: web.graphiql ? { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' } : false,
+    maskedErrors: { maskError },
+    // Same-origin callers (the web UI) need no CORS headers; other browser origins only when listed.
+    cors: (request) => {
+      const origin = request.headers.get('origin')
+      if (!origin || !web.corsOrigins.includes(origin.toLowerCase())) return false
+      // Bearer tokens, not cookies: no credentials mode needed.
+      return { origin: [origin], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'accept'], credentials: false, maxAge: 600 }
+    },
+    plugins: [
+      ...queryLimitPlugins(limits),
+      introspectionPolicyPlugin(web.introspection),
+      typedValidationErrors,
+    ],
     logging: {
-      debug: (...a) => logger.debug(String(a[0])),
-      info: (...a) => logger.info(String(a[0])),
-      warn: (...a) => logger.warn(String(a[0])),
+      debug: (...a) => logger.debug(short(a[0])),
+      info: (...a) => logger.info(short(a[0])),
+      warn: (...a) => logger.warn(short(a[0])),
       // Yoga reports every error it returns here, expected ones included; genuinely unexpected
       // errors are logged by maskError, so these are only debugging detail.
-      error: (...a) => logger.debug(String(a[0] instanceof Error ? a[0].message : a[0])),
+      error: (...a) => logger.debug(short(a[0])),
     },
     context: async ({ request, wsActor, wsToken }): Promise<GraphQLContext> => {
       if (wsActor !== undefined) return { actor: wsActor, token: wsToken ?? null, prisma, services }
@@ -49,9 +82,18 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
 
   /** Attaches graphql-ws to an HTTP server; returns a function that closes every socket. */
   function attachWebSocket(server: http.Server): () => Promise<void> {
-    const wss = new WebSocketServer({ server, path: GRAPHQL_PATH })
+    const wss = new WebSocketServer({
+      server,
+      path: GRAPHQL_PATH,
+      // ws accepts 100 MiB frames by default, before any authentication: a larger frame closes the
+      // socket with 1009 (message too big).
+      maxPayload: limits.wsMaxPayloadBytes,
+      // A browser page on another origin must not open a socket with the user's token in it.
+      verifyClient: (info: { origin?: string; req: http.IncomingMessage }) => isAllowedOrigin(info.origin, info.req.headers.host, web.corsOrigins),
+    })
     const disposable = useServer<Record<string, unknown>, { actor?: Actor | null; token?: string | null }>(
       {
+        connectionInitWaitTimeout: limits.wsConnectionInitTimeoutMs,
         execute: (args: ExecutionArgs) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
         subscribe: (args: ExecutionArgs) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
         // Authenticate once per connection: `connectionParams: { authorization: 'Bearer <token>' }`.
@@ -70,6 +112,10 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
           const actor = ctx.extra.token ? await services.users.authenticate(ctx.extra.token) : null
           if (!actor) return [new GraphQLError('session expired or revoked: reconnect with a valid token', { extensions: { code: 'UNAUTHENTICATED' } })]
           ctx.extra.actor = actor
+          // ctx.subscriptions already holds this one.
+          if (Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
+            return [new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, { extensions: { code: 'BAD_USER_INPUT' } })]
+          }
           const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,
             req: (ctx.extra as { request?: unknown }).request,
@@ -78,17 +124,24 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
             wsActor: ctx.extra.actor ?? null,
             wsToken: ctx.extra.token ?? null,
           })
-          const args: ExecutionArgs = {
+          // The enveloped parse and validate carry the query limits (tokens while parsing; depth,
+          // aliases, directives and cost as validation rules), exactly as over HTTP.
+          let document: DocumentNode
+          try {
+            document = parse(payload.query)
+          } catch (e) {
+            return [maskError(e, 'Unexpected error.') as GraphQLError]
+          }
+          const errors: readonly GraphQLError[] = validate(s, document)
+          if (errors.length) return errors.map((e) => maskError(e, 'Unexpected error.') as GraphQLError)
+          return {
             schema: s,
             operationName: payload.operationName,
-            document: parse(payload.query),
+            document,
             variableValues: payload.variables,
             contextValue: await contextFactory(),
             rootValue: { execute, subscribe },
-          }
-          const errors = validate(args.schema, args.document)
-          if (errors.length) return errors
-          return args
+          } satisfies ExecutionArgs
         },
       },
       wss,

@@ -9,20 +9,45 @@ export function zodProblems(error: z.ZodError, base: string): FieldProblem[] {
   }))
 }
 
+/** JSON-like values nested deeper than this are refused (nothing the product stores comes close). */
+export const MAX_INPUT_DEPTH = 64
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Why a string cannot be stored as text, or null when it can. */
+export function textProblem(s: string): string | null {
+  // Postgres cannot store U+0000 in text or jsonb, and a lone UTF-16 surrogate has no UTF-8 form:
+  // either would fail in the database as an internal error.
+  if (s.includes('\u0000')) return 'must not contain NUL (\\u0000) characters'
+  if (LONE_SURROGATE.test(s)) return 'must be valid Unicode text (no unpaired UTF-16 surrogates)'
+  return null
+}
+
 /**
- * Postgres cannot store U+0000 in text or jsonb: such input would fail in the database as an internal
- * error. Reports every string (or object key) holding one, by field.
+ * Every string (or object key) that Postgres could not store, and every part nested deeper than
+ * MAX_INPUT_DEPTH, by field. Iterative: input nested thousands of levels deep must not overflow
+ * the stack. Stops at `limit` problems.
  */
-export function nulProblems(value: unknown, path: string, out: FieldProblem[] = []): FieldProblem[] {
-  const message = 'must not contain NUL (\\u0000) characters'
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) out.push({ field: path, message })
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => nulProblems(v, `${path}.${i}`, out))
-  } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.includes('\u0000')) out.push({ field: path, message })
-      else nulProblems(v, path ? `${path}.${k}` : k, out)
+export function nulProblems(value: unknown, path: string, out: FieldProblem[] = [], limit = 20): FieldProblem[] {
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path, depth: 0 }]
+  while (stack.length && out.length < limit) {
+    const { v, path: p, depth } = stack.pop()!
+    if (typeof v === 'string') {
+      const problem = textProblem(v)
+      if (problem) out.push({ field: p, message: problem })
+      continue
+    }
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof Date) continue
+    if (depth >= MAX_INPUT_DEPTH) {
+      out.push({ field: p, message: `nested too deeply (at most ${MAX_INPUT_DEPTH} levels)` })
+      continue
+    }
+    const entries = Array.isArray(v) ? v.map((item, i) => [String(i), item] as const) : Object.entries(v)
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, item] = entries[i]!
+      const keyProblem = Array.isArray(v) ? null : textProblem(k)
+      if (keyProblem) out.push({ field: p, message: `keys ${keyProblem}` })
+      else stack.push({ v: item, path: p ? `${p}.${k}` : k, depth: depth + 1 })
     }
   }
   return out

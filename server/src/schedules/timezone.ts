@@ -100,6 +100,10 @@ export function parseLocalDateTime(text: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim())
   if (!m) return null
   const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number]
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) return null
-  return Date.UTC(y, mo - 1, d, h, mi, s)
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) return null
+  // Not Date.UTC: it reads years 0-99 as 1900-1999.
+  const wall = new Date(0)
+  wall.setUTCFullYear(y, mo - 1, d)
+  wall.setUTCHours(h, mi, s, 0)
+  return wall.getTime()
 }

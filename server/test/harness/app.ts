@@ -40,6 +40,8 @@ export interface TestAppOptions {
   db?: TestDatabase
   registry?: AppOptions['registry']
   verbose?: boolean
+  /** Receives the app's log (e.g. to check what it writes). */
+  logger?: AppOptions['logger']
 }
 
 export function testConfig(databaseUrl: string, env: Record<string, string | undefined> = {}, roles = 'api,worker,scheduler'): Config {
@@ -69,7 +71,7 @@ function withoutUndefined(env: Record<string, string | undefined>): Record<strin
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = options.db ?? (await createTestDatabase())
   const config = testConfig(db.url, options.env, options.roles)
-  const logger = options.verbose ? createLogger('debug') : process.env.SWITCHYARD_TEST_LOGS ? createLogger('info') : silentLogger
+  const logger = options.logger ? options.logger : options.verbose ? createLogger('debug') : process.env.SWITCHYARD_TEST_LOGS ? createLogger('info') : silentLogger
   const app = await startApp(config, { logger, registry: options.registry })
   if (!app.url) throw new Error('test app needs the api role')
   const url = app.url

@@ -567,6 +567,6 @@ describe('input GraphQL itself rejects', () => {
     await unchanged(async () => {
       expectError(await t.gql(TRIGGER, { id: tpl.id, p: { s: 'a\u0000b' } }), 'BAD_USER_INPUT', 'parameters.s')
     })
-    expectError(await t.gql(`mutation($u: String!) { login(username: $u, password: "whatever-1") { token } }`, { u: 'adm\u0000in' }, null), 'UNAUTHENTICATED')
+    expectError(await t.gql(`mutation($u: String!) { login(username: $u, password: "whatever-1") { token } }`, { u: 'adm\u0000in' }, null), 'BAD_USER_INPUT', 'username')
   })
 })

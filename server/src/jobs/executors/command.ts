@@ -45,7 +45,7 @@ const configSchema = z.object({
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name'), z.string())
     .optional()
     .describe('Environment variables exported before each command (placeholders allowed). Needs a POSIX shell on the target.'),
-})
+}).strict() // a misspelt option (`continueOnErrors`) is an error, not silently ignored
 
 export type CommandConfig = z.output<typeof configSchema>
 type Context = ExecutionContext<CommandConfig>

@@ -71,6 +71,7 @@ const fileSchema = z
       .optional()
       .describe('Download: the artifact name (placeholders allowed). Default: `{{ target.name }}/<file name of the source>`.'),
   })
+  .strict()
   .describe('One file to upload (content + destination) or download (source).')
 
 const configSchema = z
@@ -86,6 +87,7 @@ const configSchema = z
       .describe('Download: the largest file accepted, in bytes (default 10 MiB); a larger file fails its target.'),
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(15).describe('Time allowed per target to connect, complete the SSH handshake and log in.'),
   })
+  .strict()
   .superRefine((config, ctx) => {
     config.files.forEach((file, i) => {
       const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: ['files', i, field], message })

@@ -86,6 +86,8 @@ const configSchema = z
     maxBodyBytes: z.number().int().min(0).max(65536).default(4096).describe('How much of the response body is kept in the run result.'),
   })
   .strict()
+  // fetch() refuses a GET or HEAD with a body: say so when the template is saved, not at run time.
+  .refine((c) => c.body === undefined || (c.method !== 'GET' && c.method !== 'HEAD'), { message: 'a GET or HEAD request has no body', path: ['body'] })
 
 export type HttpConfig = z.output<typeof configSchema>
 type Context = ExecutionContext<HttpConfig>

@@ -58,6 +58,7 @@ const configSchema = z
       .default(15)
       .describe('Time allowed per target to connect, complete the SSH handshake and log in.'),
   })
+  .strict()
   .superRefine((config, ctx) => {
     if (config.interpreter === 'custom' && !config.shebang) {
       ctx.addIssue({ code: 'custom', path: ['shebang'], message: 'required when the interpreter is custom' })

@@ -33,6 +33,13 @@ describe('audit changes', () => {
     expect(auditValue({ small: [1, 2] })).toEqual({ small: [1, 2] })
   })
 
+  it('cuts on a character boundary: never half of an emoji (a lone surrogate made Postgres reject the whole save)', () => {
+    const v = auditValue('a' + '😀'.repeat(300)) as string // the 200th UTF-16 unit is a high surrogate
+    expect(v.endsWith('…')).toBe(true)
+    expect(v).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
+    expect(v).toBe('a' + '😀'.repeat(99) + '…')
+  })
+
   it('names secrets without values; bytes are never values (a change of bytes is not seen by changed(): callers name it with secretsChanged)', () => {
     expect(secretsChanged(['password', false, null, undefined, 'passphrase'])).toEqual({ password: SECRET_CHANGED, passphrase: SECRET_CHANGED })
     expect(changed({ secret: Buffer.from('old') }, { secret: Buffer.from('new') }, ['secret'])).toEqual({})

@@ -3,6 +3,7 @@
  * values. An audit trail is read by people and kept for a year, so values stay small (long ones are cut)
  * and secrets are never values at all: a secret field's entry is only the string "changed".
  */
+import { excerpt } from '../../util/excerpt.ts'
 
 /** The whole entry of a secret field (password, private key, passphrase, SECRET parameter, token). */
 export const SECRET_CHANGED = 'changed'
@@ -83,7 +84,7 @@ function isEmpty(v: unknown): boolean {
 }
 
 function clip(s: string): string {
-  return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS)}…` : s
+  return excerpt(s, MAX_VALUE_CHARS)
 }
 
 /** JSON with sorted keys: jsonb reorders keys, so two equal objects may come back in different orders. */

@@ -20,7 +20,14 @@ const host = z
   // name (RFC 1123 §2.1); it used to be accepted and only failed when a run tried to resolve it.
   .refine((h) => net.isIP(h) !== 0 || (HOSTNAME.test(h) && !/(^|\.)\d+\.?$/.test(h)), 'must be a hostname or an IPv4/IPv6 address')
 
-const attributes = z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'attribute names are identifiers'), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+/** Attributes are labels for templates and paths, not a document store: bounded so every target row stays small. */
+export const MAX_ATTRIBUTES = 100
+export const MAX_ATTRIBUTES_BYTES = 64 * 1024
+
+const attributes = z
+  .record(z.string().max(100).regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'attribute names are identifiers'), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+  .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
+  .refine((a) => Buffer.byteLength(JSON.stringify(a)) <= MAX_ATTRIBUTES_BYTES, `at most ${MAX_ATTRIBUTES_BYTES / 1024} KiB in all (as JSON)`)
 
 const createInput = z.object({
   name: targetName,

@@ -27,7 +27,7 @@ export const configSchema = z.object({
   skipTags: z.array(z.string().trim().min(1).regex(/^[^,\s]+$/, 'one tag, no commas or spaces')).max(50).optional().describe('Skip tasks with these tags (`--skip-tags`).'),
   forks: z.number().int().min(1).max(200).optional().describe("Hosts worked on in parallel (`--forks`). Default: the template's per-target parallelism."),
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(15).describe('SSH connection timeout per host (ANSIBLE_TIMEOUT).'),
-})
+}).strict()
 
 export type AnsiblePlaybookConfig = z.output<typeof configSchema>
 export type Context = ExecutionContext<AnsiblePlaybookConfig>

@@ -1,0 +1,100 @@
+/**
+ * The default query limits must let every operation the web client sends through, with room to
+ * spare: they are meant to stop abuse, not the product's own UI.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { parse, validate as graphqlValidate, Kind, type DocumentNode, type GraphQLError } from 'graphql'
+import { envelop, useSchema, type Plugin } from 'graphql-yoga'
+import { describe, expect, it } from 'vitest'
+import { loadConfig, REPO_ROOT } from '../config.ts'
+import { isIntrospection, maxNesting, queryLimitPlugins, type QueryLimits } from './limits.ts'
+import { schema } from './schema.ts'
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name)
+    if (statSync(p).isDirectory()) return name === 'generated' ? [] : sourceFiles(p)
+    return /\.tsx?$/.test(name) && !name.endsWith('.test.ts') ? [p] : []
+  })
+}
+
+/** Every `graphql(\`…\`)` document in client/src, each operation with the fragments it spreads. */
+function clientOperations(): Array<{ name: string; text: string }> {
+  const docs = sourceFiles(path.join(REPO_ROOT, 'client', 'src')).flatMap((f) =>
+    [...readFileSync(f, 'utf8').matchAll(/graphql\(\s*`([\s\S]*?)`/g)].map((m) => m[1]!),
+  )
+  const fragments = new Map<string, string>()
+  const operations: string[] = []
+  for (const text of docs) {
+    const def = parse(text).definitions[0]!
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, text)
+    else operations.push(text)
+  }
+  return operations.map((text) => {
+    const needed = new Set<string>()
+    const queue = [text]
+    while (queue.length) {
+      for (const m of queue.pop()!.matchAll(/\.\.\.\s*([A-Za-z_]\w*)/g)) {
+        if (!needed.has(m[1]!) && fragments.has(m[1]!)) {
+          needed.add(m[1]!)
+          queue.push(fragments.get(m[1]!)!)
+        }
+      }
+    }
+    const op = parse(text).definitions[0] as { name?: { value: string } }
+    return { name: op.name?.value ?? '(anonymous)', text: [text, ...[...needed].map((n) => fragments.get(n)!)].join('\n') }
+  })
+}
+
+/** graphql-js as the engine (first, so the limit plugins can replace its parser). */
+const engine: Plugin = {
+  onParse: ({ setParseFn }) => setParseFn(parse),
+  onValidate: ({ setValidationFn }) => setValidationFn(graphqlValidate),
+}
+
+function check(limits: QueryLimits, text: string) {
+  const { parse: p, validate } = envelop({ plugins: [engine, useSchema(schema), ...queryLimitPlugins(limits)] })()
+  const doc = p(text) as DocumentNode
+  return validate(schema, doc) as readonly GraphQLError[]
+}
+
+const defaults = loadConfig({}, []).apiLimits
+
+describe('query limits', () => {
+  const ops = clientOperations()
+
+  it('finds the web client operations', () => {
+    expect(ops.length).toBeGreaterThan(30)
+  })
+
+  it('let every web client operation through at half the default limits', () => {
+    const half: QueryLimits = {
+      maxDepth: Math.floor(defaults.maxDepth / 2) + 1,
+      maxAliases: Math.floor(defaults.maxAliases / 2),
+      maxDirectives: Math.floor(defaults.maxDirectives / 2),
+      maxTokens: Math.floor(defaults.maxTokens / 2),
+      maxCost: Math.floor(defaults.maxCost / 2),
+    }
+    for (const op of ops) expect(check(half, op.text).map((e) => `${op.name}: ${e.message}`)).toEqual([])
+  })
+
+  it('reject what goes beyond them, as typed validation errors', () => {
+    const tight: QueryLimits = { maxDepth: 3, maxAliases: 1, maxDirectives: 1, maxTokens: 10_000, maxCost: 1_000_000 }
+    const errors = check(tight, '{ jobTemplates { schedules { template { schedules { id } } } } a: me { id } b: me { id } }')
+    expect(errors.map((e) => e.extensions.limit).sort()).toEqual(['aliases', 'depth'])
+    for (const e of errors) expect(e.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED')
+  })
+
+  it('recognise introspection anywhere in a document, but not __typename', () => {
+    expect(isIntrospection(parse('{ __schema { types { name } } }'))).toBe(true)
+    expect(isIntrospection(parse('query { me { ...F } } fragment F on User { id t: __type(name: "User") { name } }'))).toBe(true)
+    expect(isIntrospection(parse('{ me { __typename id } }'))).toBe(false)
+  })
+
+  it('measure bracket nesting outside strings and comments', () => {
+    expect(maxNesting('{ me { id } }')).toBe(2)
+    expect(maxNesting('{ a(x: [[1]], s: "{{{[[[", b: """((({{{""") # {{{{{\n { b } }')).toBe(4)
+    expect(maxNesting('['.repeat(20_000), 128)).toBe(129)
+  })
+})
