@@ -100,7 +100,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     stack.push(() => logs.close())
 
     const registry = options.registry ?? createDefaultRegistry()
-    const users = new UsersService(db.prisma, config.sessionTtlHours)
+    const users = new UsersService(db.prisma, config.sessionTtlHours, config.loginThrottle)
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const audit = new AuditService(db.pool)
@@ -180,7 +180,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       stack.push(() => live.stop())
       const ui = createUiHandler({ logger: logger.child({ component: 'ui' }) })
       stack.push(() => ui.close())
-      const { yoga, attachWebSocket } = createGraphQLServer({ prisma: db.prisma, services, logger: logger.child({ component: 'graphql' }) })
+      const { yoga, attachWebSocket } = createGraphQLServer({ prisma: db.prisma, services, logger: logger.child({ component: 'graphql' }), trustProxy: config.trustProxy })
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
       const server = http.createServer((req, res) => {
         if (req.url === '/healthz') {

@@ -36,6 +36,10 @@ export interface Config {
   /** Audit events older than this are deleted by the reaper; 0 keeps them forever. */
   auditRetentionDays: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** Sign-in throttling (modules/users/login-throttle.ts). */
+  loginThrottle: { maxFailures: number; maxFailuresPerAddress: number; backoffSeconds: number; backoffMaxSeconds: number }
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean
 }
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -72,6 +76,11 @@ const envSchema = z.object({
   SWITCHYARD_ARTIFACT_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   SWITCHYARD_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SWITCHYARD_LOGIN_MAX_FAILURES: int(1, 1000).default(5),
+  SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 100000).default(20),
+  SWITCHYARD_LOGIN_BACKOFF_SECONDS: z.coerce.number().min(0.01).max(3600).default(1),
+  SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().min(0.01).max(86400).default(900),
+  SWITCHYARD_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
 })
 
 export class ConfigError extends Error {
@@ -141,5 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
     auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
     logLevel: e.SWITCHYARD_LOG_LEVEL,
+    loginThrottle: {
+      maxFailures: e.SWITCHYARD_LOGIN_MAX_FAILURES,
+      maxFailuresPerAddress: e.SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS,
+      backoffSeconds: e.SWITCHYARD_LOGIN_BACKOFF_SECONDS,
+      backoffMaxSeconds: e.SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS,
+    },
+    trustProxy: e.SWITCHYARD_TRUST_PROXY === 'true' || e.SWITCHYARD_TRUST_PROXY === '1',
   }
 }

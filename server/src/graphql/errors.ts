@@ -46,7 +46,7 @@ export function createMaskError(logger: Logger) {
       return new GraphQLError(domain.message, {
         nodes: gql?.nodes,
         path: gql?.path,
-        extensions: { code: domain.code, ...(domain.fields.length ? { field: domain.fields[0]!.field, fields: domain.fields } : {}) },
+        extensions: { code: domain.code, ...domain.details, ...(domain.fields.length ? { field: domain.fields[0]!.field, fields: domain.fields } : {}) },
       })
     }
     // Errors GraphQL itself produced (parse/validation/variable coercion) are safe and useful. A

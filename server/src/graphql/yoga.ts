@@ -21,10 +21,27 @@ interface ServerContext {
   /** Set for WebSocket operations: authenticated once, when the connection opened. */
   wsActor?: Actor | null
   wsToken?: string | null
+  /** The Node request (HTTP, or the WebSocket upgrade): where the client address comes from. */
+  req?: http.IncomingMessage
 }
 
-export function createGraphQLServer(deps: { prisma: PrismaClient; services: Services; logger: Logger }) {
+/**
+ * The client's address: the socket's peer, or — only when the operator says a proxy in front sets it
+ * (`SWITCHYARD_TRUST_PROXY`) — the last X-Forwarded-For entry, the one that proxy appended. Anyone can
+ * send the header, so it is ignored otherwise (it would let a client pick its own throttling key).
+ */
+export function clientAddressOf(req: http.IncomingMessage | undefined, trustProxy: boolean): string | null {
+  if (!req) return null
+  const forwarded = req.headers['x-forwarded-for']
+  const header = Array.isArray(forwarded) ? forwarded.join(',') : forwarded
+  const fromProxy = trustProxy && header ? header.split(',').map((s) => s.trim()).filter(Boolean).at(-1) : undefined
+  const address = fromProxy ?? req.socket?.remoteAddress ?? null
+  return address?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') ?? null
+}
+
+export function createGraphQLServer(deps: { prisma: PrismaClient; services: Services; logger: Logger; trustProxy?: boolean }) {
   const { prisma, services, logger } = deps
+  const trustProxy = deps.trustProxy ?? false
   const yoga: YogaServerInstance<ServerContext, GraphQLContext> = createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -39,11 +56,12 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
       // errors are logged by maskError, so these are only debugging detail.
       error: (...a) => logger.debug(String(a[0] instanceof Error ? a[0].message : a[0])),
     },
-    context: async ({ request, wsActor, wsToken }): Promise<GraphQLContext> => {
-      if (wsActor !== undefined) return { actor: wsActor, token: wsToken ?? null, prisma, services }
+    context: async ({ request, wsActor, wsToken, req }): Promise<GraphQLContext> => {
+      const clientAddress = clientAddressOf(req, trustProxy)
+      if (wsActor !== undefined) return { actor: wsActor, token: wsToken ?? null, clientAddress, prisma, services }
       const token = tokenFromHeader(request.headers.get('authorization'))
       const actor = token ? await services.users.authenticate(token) : null
-      return { actor, token, prisma, services }
+      return { actor, token, clientAddress, prisma, services }
     },
   })
 

@@ -4,11 +4,12 @@ import type { PrismaClient } from '../../generated/prisma/client.ts'
 import type { User } from '../../generated/prisma/client.ts'
 import { hashPassword, verifyPassword } from '../../auth/passwords.ts'
 import { hashToken, newToken } from '../../auth/tokens.ts'
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { canManageApiTokensOf, requireActor, requireAdmin, type Actor, type UserRole } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged } from '../audit/changes.ts'
 import { parseInput } from '../validation.ts'
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts'
 
 const username = z.string().trim().min(1, 'required').max(64).regex(/^[a-zA-Z0-9._@-]+$/, 'letters, digits and . _ @ - only')
 const password = z.string().min(8, 'must be at least 8 characters').max(1024)
@@ -21,14 +22,21 @@ const tokenInput = z.object({
   expiresInDays: z.number().int().min(1).max(3650).nullish(),
 })
 
+const DEFAULT_THROTTLE: LoginThrottleOptions = { maxFailures: 5, maxFailuresPerAddress: 20, backoffSeconds: 1, backoffMaxSeconds: 900 }
+
 // Don't write last_used_at on every request: once a minute per token is plenty.
 const LAST_USED_RESOLUTION_MS = 60_000
 
 export class UsersService {
+  readonly #throttle: LoginThrottle
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly sessionTtlHours: number,
-  ) {}
+    throttle: LoginThrottleOptions = DEFAULT_THROTTLE,
+  ) {
+    this.#throttle = new LoginThrottle(prisma, throttle)
+  }
 
   /** Returns the actor for a bearer token, or null when it is unknown, expired or revoked. */
   async authenticate(token: string): Promise<Actor | null> {
@@ -42,10 +50,31 @@ export class UsersService {
     return { userId: row.user.id, username: row.user.username, role: row.user.role, via: row.kind }
   }
 
-  async login(input: { username: string; password: string }): Promise<{ token: string; user: User; expiresAt: Date }> {
+  /**
+   * `address` is the client's (for per-address throttling; null when unknown). A locked username or
+   * address is refused with RATE_LIMITED before the password is even checked.
+   */
+  async login(input: { username: string; password: string }, address: string | null = null): Promise<{ token: string; user: User; expiresAt: Date }> {
     // A NUL can be in no username (and Postgres text cannot even be compared with one): a failed login.
-    const name = input.username.trim()
-    const user = name.includes('\u0000') ? null : await this.prisma.user.findUnique({ where: { username: name } })
+    const name = input.username.trim().replaceAll('\u0000', '\ufffd')
+    const keys = LoginThrottle.keys(name, address)
+    const lock = await this.#throttle.lockOf(keys)
+    if (lock) {
+      const lockedUser = await this.prisma.user.findUnique({ where: { username: name } })
+      await record(this.prisma, {
+        actor: null,
+        via: 'SESSION',
+        actorName: name,
+        action: 'login.throttled',
+        entity: lockedUser ? entity.user(lockedUser) : { type: 'User', id: null, name },
+        changes: created({ lockedBy: lock.kind === 'user' ? 'username' : 'address', address, retryAfterSeconds: lock.retryAfterSeconds }, ['lockedBy', 'address', 'retryAfterSeconds']),
+      })
+      throw new RateLimitedError(
+        `too many failed sign-ins ${lock.kind === 'user' ? 'for this user' : 'from this address'}: try again in ${lock.retryAfterSeconds} second${lock.retryAfterSeconds === 1 ? '' : 's'}`,
+        lock.retryAfterSeconds,
+      )
+    }
+    const user = input.username.includes('\u0000') ? null : await this.prisma.user.findUnique({ where: { username: name } })
     // Same message whether the user exists or not: no account enumeration. An unknown user still costs
     // one scrypt verification, so the response time does not tell the two apart either.
     const valid = await verifyPassword(input.password, user?.passwordHash ?? (await this.dummyHash()))
@@ -58,8 +87,10 @@ export class UsersService {
         action: 'login.failed',
         entity: user ? entity.user(user) : { type: 'User', id: null, name },
       })
+      await this.#throttle.recordFailure(keys)
       throw new UnauthenticatedError('invalid username or password')
     }
+    await this.#throttle.recordSuccess(name)
     const t = newToken()
     const expiresAt = new Date(Date.now() + this.sessionTtlHours * 3600_000)
     const actor: Actor = { userId: user.id, username: user.username, role: user.role, via: 'SESSION' }
