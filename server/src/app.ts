@@ -196,7 +196,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         }
         ui.handle(req, res) // every other path: the web UI (client/)
       })
-      const closeWs = attachWebSocket(server)
+      const closeWs = await attachWebSocket(server, { listener })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(config.port, config.host, () => resolve())

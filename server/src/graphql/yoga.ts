@@ -6,14 +6,16 @@ import type http from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import { GraphQLError, type ExecutionArgs } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type WebSocket } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
+import type { PgListener } from '../pubsub/pg-listener.ts'
 import type { Logger } from '../util/logger.ts'
 import type { GraphQLContext, Services } from './context.ts'
 import { createMaskError } from './errors.ts'
 import { schema } from './schema.ts'
+import { WsSessions } from './ws-sessions.ts'
 
 export const GRAPHQL_PATH = '/graphql'
 
@@ -65,8 +67,14 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
     },
   })
 
-  /** Attaches graphql-ws to an HTTP server; returns a function that closes every socket. */
-  function attachWebSocket(server: http.Server): () => Promise<void> {
+  /**
+   * Attaches graphql-ws to an HTTP server; returns a function that closes every socket. With a
+   * listener, connections whose token is revoked or whose user is disabled are closed within moments
+   * (ws-sessions.ts); every `sweepMs` all are re-checked (expired tokens).
+   */
+  async function attachWebSocket(server: http.Server, options: { listener?: PgListener | null; sweepMs?: number } = {}): Promise<() => Promise<void>> {
+    const sessions = new WsSessions((token) => services.users.authenticate(token), logger)
+    await sessions.start(options.listener ?? null, options.sweepMs ?? 30_000)
     const wss = new WebSocketServer({ server, path: GRAPHQL_PATH })
     const disposable = useServer<Record<string, unknown>, { actor?: Actor | null; token?: string | null }>(
       {
@@ -80,6 +88,9 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
           if (!actor) return false // graphql-ws closes with 4403 Forbidden
           ctx.extra.actor = actor
           ctx.extra.token = token
+          const socket = (ctx.extra as { socket: WebSocket }).socket
+          sessions.add(socket, token!, actor)
+          socket.once('close', () => sessions.remove(socket))
           return true
         },
         onSubscribe: async (ctx, _id, payload) => {
@@ -112,6 +123,7 @@ export function createGraphQLServer(deps: { prisma: PrismaClient; services: Serv
       wss,
     )
     return async () => {
+      await sessions.stop()
       await disposable.dispose()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
     }

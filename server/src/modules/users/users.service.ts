@@ -8,6 +8,7 @@ import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, Unauthe
 import { canManageApiTokensOf, requireActor, requireAdmin, type Actor, type UserRole } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged } from '../audit/changes.ts'
+import { CHANNELS } from '../../pubsub/channels.ts'
 import { parseInput } from '../validation.ts'
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts'
 
@@ -101,6 +102,14 @@ export class UsersService {
     return { token: t.token, user, expiresAt }
   }
 
+  /**
+   * Tells every API process (in the same transaction as the change) to re-check this user's open
+   * WebSocket connections: a revoked token or a disabled user must stop receiving events at once.
+   */
+  private notifyAuthChanged(db: Pick<PrismaClient, '$executeRaw'>, userId: string) {
+    return db.$executeRaw`SELECT pg_notify(${CHANNELS.auth}, ${userId})`
+  }
+
   #dummyHash: Promise<string> | null = null
   private dummyHash(): Promise<string> {
     this.#dummyHash ??= hashPassword(randomPassword())
@@ -114,6 +123,7 @@ export class UsersService {
     await this.prisma.$transaction([
       this.prisma.apiToken.updateMany({ where: { tokenHash: hashToken(token), revokedAt: null }, data: { revokedAt: new Date() } }),
       record(this.prisma, { actor: a, action: 'logout', entity: { type: 'User', id: a.userId, name: a.username } }),
+      this.notifyAuthChanged(this.prisma, a.userId),
     ])
   }
 
@@ -162,6 +172,7 @@ export class UsersService {
       }
       const changes = { ...changed(existing, user, ['role', 'disabled']), ...secretsChanged([input.password && 'password']) }
       await record(tx, { actor: a, action: 'user.update', entity: entity.user(user), changes })
+      await this.notifyAuthChanged(tx, id)
       return user
     })
   }
@@ -184,6 +195,7 @@ export class UsersService {
         data: { revokedAt: new Date() },
       }),
       record(this.prisma, { actor: a, action: 'password.change', entity: entity.user(user), changes: secretsChanged(['password']) }),
+      this.notifyAuthChanged(this.prisma, a.userId),
     ])
   }
 
@@ -236,6 +248,7 @@ export class UsersService {
       const revoked = await tx.apiToken.update({ where: { id }, data: { revokedAt: new Date() } })
       const name = revoked.userId === a.userId ? revoked.name : `${revoked.name} (owner: ${owner.username})`
       await record(tx, { actor: a, action: 'token.revoke', entity: entity.of('ApiToken', { id: revoked.id, name }), changes: changed(before, revoked, ['revokedAt']) })
+      await this.notifyAuthChanged(tx, revoked.userId)
       return revoked
     })
   }
