@@ -105,7 +105,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     stack.push(() => logs.close())
 
     const registry = options.registry ?? createDefaultRegistry()
-    const users = new UsersService(db.prisma, config.sessionTtlHours)
+    const users = new UsersService(db.prisma, config.sessionTtlHours, config.loginThrottle)
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const audit = new AuditService(db.pool)
@@ -200,6 +200,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         logger: logger.child({ component: 'graphql' }),
         limits: config.apiLimits,
         web: config.webSecurity,
+        trustProxy: config.trustProxy,
       })
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
       // Anyone may ask whether the process is up; which roles it runs and its worker id are for
@@ -228,7 +229,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         setSecurityHeaders(res, UI_CSP)
         ui.handle(req, res) // every other path: the web UI (client/)
       })
-      const closeWs = attachWebSocket(server)
+      const closeWs = await attachWebSocket(server, { listener })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(config.port, config.host, () => resolve())

@@ -52,6 +52,10 @@ export interface Config {
   apiLimits: ApiLimits
   /** Browser-facing policy: cross-origin callers, GraphiQL, introspection (see http/security-headers.ts). */
   webSecurity: WebSecurity
+  /** Sign-in throttling (modules/users/login-throttle.ts). */
+  loginThrottle: { maxFailures: number; maxFailuresPerAddress: number; backoffSeconds: number; backoffMaxSeconds: number }
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean
 }
 
 export const USER_ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const
@@ -140,6 +144,11 @@ const envSchema = z.object({
     .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'comma-separated origins like https://ops.example.com (scheme://host[:port], no path)'),
   SWITCHYARD_GRAPHIQL: z.enum(['true', 'false']).optional(),
   SWITCHYARD_INTROSPECTION: z.enum(['authenticated', 'everyone', 'off']).default('authenticated'),
+  SWITCHYARD_LOGIN_MAX_FAILURES: int(1, 1000).default(5),
+  SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 100000).default(20),
+  SWITCHYARD_LOGIN_BACKOFF_SECONDS: z.coerce.number().min(0.01).max(3600).default(1),
+  SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().min(0.01).max(86400).default(900),
+  SWITCHYARD_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
 })
 
 /** The user's uid and primary gid, through NSS (`getent`), else /etc/passwd. */
@@ -266,5 +275,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       graphiql: e.SWITCHYARD_GRAPHIQL ? e.SWITCHYARD_GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
       introspection: e.SWITCHYARD_INTROSPECTION,
     },
+    loginThrottle: {
+      maxFailures: e.SWITCHYARD_LOGIN_MAX_FAILURES,
+      maxFailuresPerAddress: e.SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS,
+      backoffSeconds: e.SWITCHYARD_LOGIN_BACKOFF_SECONDS,
+      backoffMaxSeconds: e.SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS,
+    },
+    trustProxy: e.SWITCHYARD_TRUST_PROXY === 'true' || e.SWITCHYARD_TRUST_PROXY === '1',
   }
 }

@@ -3,7 +3,7 @@
  * throw these; the GraphQL layer turns them into typed errors (extensions.code/field/fields) and
  * masks everything else, so clients never see a stack trace or an internal message.
  */
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'CONFLICT' | 'INVALID_STATE'
+export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'CONFLICT' | 'INVALID_STATE' | 'RATE_LIMITED'
 
 export interface FieldProblem {
   /** Dotted path from the mutation's arguments, e.g. `input.port` or `input.config.commands.0`. */
@@ -16,6 +16,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly fields: FieldProblem[] = [],
+    /** Further machine-readable details for `extensions` (e.g. `retryAfterSeconds`). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message)
     this.name = 'DomainError'
@@ -64,6 +66,14 @@ export class InvalidStateError extends DomainError {
   constructor(message: string) {
     super('INVALID_STATE', message)
     this.name = 'InvalidStateError'
+  }
+}
+
+/** Too many attempts (sign-in throttling): try again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', message, [], { retryAfterSeconds })
+    this.name = 'RateLimitedError'
   }
 }
 

@@ -34,6 +34,8 @@ export interface GraphQLContext {
   actor: Actor | null
   /** The bearer token of this request (for logout). */
   token: string | null
+  /** The client's IP address (the socket's, or X-Forwarded-For's behind a trusted proxy); null if unknown. */
+  clientAddress: string | null
   prisma: PrismaClient
   services: Services
 }

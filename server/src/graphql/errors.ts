@@ -96,7 +96,7 @@ export function createMaskError(logger: Logger) {
       return new GraphQLError(shortenEchoes(domain.message), {
         nodes: gql?.nodes,
         path: gql?.path,
-        extensions: { code: domain.code, ...(fields.length ? { field: fields[0]!.field, fields } : {}) },
+        extensions: { code: domain.code, ...domain.details, ...(fields.length ? { field: fields[0]!.field, fields } : {}) },
       })
     }
     // Errors GraphQL itself produced (parse/validation/variable coercion) are safe and useful. A

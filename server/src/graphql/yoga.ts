@@ -6,18 +6,20 @@ import type http from 'node:http'
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga'
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type WebSocket } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
 import type { ApiLimits, WebSecurity } from '../config.ts'
 import { isAllowedOrigin } from '../http/origins.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
+import type { PgListener } from '../pubsub/pg-listener.ts'
 import { shortenEchoes } from '../util/excerpt.ts'
 import type { Logger } from '../util/logger.ts'
 import type { GraphQLContext, Services } from './context.ts'
 import { createMaskError } from './errors.ts'
 import { introspectionPolicyPlugin, queryLimitPlugins } from './limits.ts'
 import { schema } from './schema.ts'
+import { WsSessions } from './ws-sessions.ts'
 
 export const GRAPHQL_PATH = '/graphql'
 
@@ -25,6 +27,22 @@ interface ServerContext {
   /** Set for WebSocket operations: authenticated once, when the connection opened. */
   wsActor?: Actor | null
   wsToken?: string | null
+  /** The Node request (HTTP, or the WebSocket upgrade): where the client address comes from. */
+  req?: http.IncomingMessage
+}
+
+/**
+ * The client's address: the socket's peer, or — only when the operator says a proxy in front sets it
+ * (`SWITCHYARD_TRUST_PROXY`) — the last X-Forwarded-For entry, the one that proxy appended. Anyone can
+ * send the header, so it is ignored otherwise (it would let a client pick its own throttling key).
+ */
+export function clientAddressOf(req: http.IncomingMessage | undefined, trustProxy: boolean): string | null {
+  if (!req) return null
+  const forwarded = req.headers['x-forwarded-for']
+  const header = Array.isArray(forwarded) ? forwarded.join(',') : forwarded
+  const fromProxy = trustProxy && header ? header.split(',').map((s) => s.trim()).filter(Boolean).at(-1) : undefined
+  const address = fromProxy ?? req.socket?.remoteAddress ?? null
+  return address?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') ?? null
 }
 
 export interface GraphQLServerDeps {
@@ -33,10 +51,13 @@ export interface GraphQLServerDeps {
   logger: Logger
   limits: ApiLimits
   web: WebSecurity
+  /** Honour X-Forwarded-For for the client address (login throttling): only behind a trusted proxy. */
+  trustProxy?: boolean
 }
 
 export function createGraphQLServer(deps: GraphQLServerDeps) {
   const { prisma, services, logger, limits, web } = deps
+  const trustProxy = deps.trustProxy ?? false
   const maskError = createMaskError(logger)
   // Yoga logs what callers sent (an invalid variable's value, in full): only excerpts reach the log.
   const short = (v: unknown) => shortenEchoes(String(v instanceof Error ? v.message : v))
@@ -72,16 +93,23 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
       // errors are logged by maskError, so these are only debugging detail.
       error: (...a) => logger.debug(short(a[0])),
     },
-    context: async ({ request, wsActor, wsToken }): Promise<GraphQLContext> => {
-      if (wsActor !== undefined) return { actor: wsActor, token: wsToken ?? null, prisma, services }
+    context: async ({ request, wsActor, wsToken, req }): Promise<GraphQLContext> => {
+      const clientAddress = clientAddressOf(req, trustProxy)
+      if (wsActor !== undefined) return { actor: wsActor, token: wsToken ?? null, clientAddress, prisma, services }
       const token = tokenFromHeader(request.headers.get('authorization'))
       const actor = token ? await services.users.authenticate(token) : null
-      return { actor, token, prisma, services }
+      return { actor, token, clientAddress, prisma, services }
     },
   })
 
-  /** Attaches graphql-ws to an HTTP server; returns a function that closes every socket. */
-  function attachWebSocket(server: http.Server): () => Promise<void> {
+  /**
+   * Attaches graphql-ws to an HTTP server; returns a function that closes every socket. With a
+   * listener, connections whose token is revoked or whose user is disabled are closed within moments
+   * (ws-sessions.ts); every `sweepMs` all are re-checked (expired tokens).
+   */
+  async function attachWebSocket(server: http.Server, options: { listener?: PgListener | null; sweepMs?: number } = {}): Promise<() => Promise<void>> {
+    const sessions = new WsSessions((token) => services.users.authenticate(token), logger)
+    await sessions.start(options.listener ?? null, options.sweepMs ?? 30_000)
     const wss = new WebSocketServer({
       server,
       path: GRAPHQL_PATH,
@@ -104,6 +132,9 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
           if (!actor) return false // graphql-ws closes with 4403 Forbidden
           ctx.extra.actor = actor
           ctx.extra.token = token
+          const socket = (ctx.extra as { socket: WebSocket }).socket
+          sessions.add(socket, token!, actor)
+          socket.once('close', () => sessions.remove(socket))
           return true
         },
         onSubscribe: async (ctx, _id, payload) => {
@@ -147,6 +178,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
       wss,
     )
     return async () => {
+      await sessions.stop()
       await disposable.dispose()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
     }

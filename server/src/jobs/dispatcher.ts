@@ -10,7 +10,7 @@ import type { PgBoss } from 'pg-boss'
 import type { SecretBox } from '../crypto/secret-box.ts'
 import { credentialSecrets, decryptCredential } from '../crypto/credential-secret.ts'
 import type { LogWriter } from '../logs/log-writer.ts'
-import { createRunLogSink, createSecretMasker } from '../logs/run-log-sink.ts'
+import { createRunLogSink, createSecretMasker, maskDeep } from '../logs/run-log-sink.ts'
 import { appendLinesInTransaction } from '../logs/log-writer.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
 import { CHANNELS } from '../pubsub/channels.ts'
@@ -211,6 +211,8 @@ export class Dispatcher {
     let mask = (text: string) => text
     try {
       if (run.secretParameters) secrets = JSON.parse(box.open(run.secretParameters)) as Record<string, string>
+      // Masked from the start: an early failure's message must not carry a secret parameter either.
+      mask = createSecretMasker(Object.values(secrets))
       const executor = registry.get(run.jobType)
       if (!executor) throw new Error(`job type "${run.jobType}" is not available on worker ${os.hostname()}`)
       const parsedConfig = executor.configSchema.safeParse(spec.config)
@@ -285,13 +287,15 @@ export class Dispatcher {
           writes.push(
             chain(id, () =>
               durable('recording a target result', () => store
+                // Masked here, the one place a target's report is written: the log sink masks the log, and
+                // the tail, error and result are copies of the same output.
                 .markTargetFinished(pool, id, {
                   status: report.status,
                   exitCode: report.exitCode ?? null,
-                  error: report.error ?? null,
+                  error: report.error == null ? null : mask(report.error),
                   retryable: report.retryable ?? false,
-                  outputTail: report.outputTail ?? '',
-                  result: report.result,
+                  outputTail: mask(report.outputTail ?? ''),
+                  result: maskDeep(report.result, mask),
                 })
                 .then(() => store.refreshProgress(pool, run.id)))
                 .then(() => this.#notifier.touch(run.id)),
@@ -313,10 +317,13 @@ export class Dispatcher {
       })
     } catch (e) {
       crash = coerceError(e)
+      crash.message = mask(crash.message)
       log.warn('run failed', { error: crash.message })
     } finally {
       if (timer) clearTimeout(timer)
     }
+    // The run's own result and error are stored like the targets' reports: masked.
+    outcome = { ...outcome, result: maskDeep(outcome.result, mask), ...(outcome.error !== undefined ? { error: mask(outcome.error) } : {}) }
     // Per-target writes and every log line land before the final status, so a client that sees the
     // run end can read its complete log and results.
     await Promise.allSettled(writes)

@@ -52,6 +52,21 @@ export function createSecretMasker(secrets: Iterable<string>): (text: string) =>
   }
 }
 
+/**
+ * Applies a masker to every string inside a JSON-like value (object keys too: a result keyed by an
+ * output line must not carry a secret in its key). Used for what a run stores besides its log —
+ * per-target output tails, errors and results, the run's result and error — so those are masked by
+ * the same rules, before they are written.
+ */
+export function maskDeep<T>(value: T, mask: (text: string) => string): T {
+  if (typeof value === 'string') return mask(value) as T
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask)) as T
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskDeep(v, mask)])) as T
+  }
+  return value
+}
+
 export function createRunLogSink(writer: LogWriter, runId: string, secrets: Iterable<string>): RunLogSink {
   const mask = createSecretMasker(secrets)
   return {

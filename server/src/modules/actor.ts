@@ -41,13 +41,27 @@ export function canManageApiTokensOf(actor: Actor, userId: string): boolean {
   return actor.userId === userId || actor.role === 'ADMIN'
 }
 
-/** Prisma `where` fragment: what this actor may see of owned, visibility-scoped rows. */
-export function visibleTo(actor: Actor): { OR: Array<{ visibility: 'GLOBAL' } | { ownerId: string }> } {
+/**
+ * Prisma `where` fragment: what this actor may see of owned, visibility-scoped rows (templates,
+ * schedules, runs). Admins see everything, as in the system Switchyard replaces: PRIVATE keeps a row
+ * out of other operators' and viewers' way, not out of the administrators'.
+ */
+export function visibleTo(actor: Actor): { OR: Array<{ visibility: 'GLOBAL' } | { ownerId: string }> } | Record<string, never> {
+  if (actor.role === 'ADMIN') return {}
   return { OR: [{ visibility: 'GLOBAL' }, { ownerId: actor.userId }] }
 }
 
 export function canSee(actor: Actor, row: { visibility: Visibility; ownerId: string | null }): boolean {
-  return row.visibility === 'GLOBAL' || row.ownerId === actor.userId
+  return actor.role === 'ADMIN' || row.visibility === 'GLOBAL' || row.ownerId === actor.userId
+}
+
+/**
+ * Whether a child row (a schedule) may be as visible as it is given the row it exposes (its template):
+ * everyone who can see the child must be able to see the parent. A GLOBAL child of a PRIVATE parent
+ * would show the parent's config to everyone through the nested field.
+ */
+export function exposesNoMoreThan(child: { visibility: Visibility }, parent: { visibility: Visibility }): boolean {
+  return parent.visibility === 'GLOBAL' || child.visibility === 'PRIVATE'
 }
 
 /** Owners and admins edit a row; making something GLOBAL takes an operator or admin. */

@@ -11,6 +11,11 @@ export const CHANNELS = {
   queued: 'switchyard_queued',
   /** `<scheduleId>` — a schedule was created, edited, paused or deleted: schedulers re-plan their sleep. */
   schedule: 'switchyard_schedule',
+  /**
+   * `<userId>` — a user's sign-in state changed (a token revoked, signed out, disabled, role or password
+   * changed): API processes re-check that user's open WebSocket connections at once.
+   */
+  auth: 'switchyard_auth',
   /** `<runId>` — cancellation was requested for a running run; the worker holding it aborts it. */
   cancel: 'switchyard_cancel',
 } as const

@@ -131,4 +131,53 @@ describe('job type file_transfer', () => {
     expect(await readFile(join(uploads, 'ft-locked.conf'), 'utf8')).toBe(payload)
     expect(existsSync(join(uploads, 'ft-ok.conf'))).toBe(false)
   }, 90_000)
+
+  it('a parameter that climbs out of the destination directory (../x) is refused: nothing is written outside', async () => {
+    const base = join(dir, 'sites')
+    await mkdir(join(base, 'ams'), { recursive: true })
+    await chmod(base, 0o777)
+    await chmod(join(base, 'ams'), 0o777)
+    const tpl = (
+      await t.ok(CREATE_TPL, {
+        i: {
+          name: 'ft-traversal',
+          jobType: 'file_transfer',
+          visibility: 'GLOBAL',
+          config: { direction: 'upload', files: [{ destination: `${base}/{{ site }}/app.conf`, content: 'x=1\n' }] },
+          parameters: [{ name: 'site', type: 'STRING', required: true }],
+          targetSelector: { tags: ['ft'] },
+        },
+      })
+    ).createJobTemplate.id
+    const run = async (site: string) => {
+      const id = (await t.ok(`mutation($id: ID!, $p: JSON) { triggerJobRun(templateId: $id, parameters: $p) { id } }`, { id: tpl, p: { site } })).triggerJobRun.id
+      return eventually(
+        async () => {
+          const r = (await t.ok(`query($id: ID!) { jobRun(id: $id) { status attempt targets { status error retryable } } }`, { id })).jobRun
+          return ['SUCCEEDED', 'FAILED'].includes(r.status) ? r : null
+        },
+        { timeoutMs: 60_000, what: 'the upload run to finish' },
+      )
+    }
+    for (const site of ['../escaped', 'ams/../../escaped']) {
+      const r = await run(site)
+      expect(r.status).toBe('FAILED')
+      expect(r.targets[0]).toMatchObject({ status: 'FAILED', retryable: false })
+      expect(r.targets[0].error).toContain('must not contain ".." segments')
+    }
+    expect(existsSync(join(dir, 'escaped'))).toBe(false)
+    expect(existsSync(join(base, 'escaped'))).toBe(false)
+    // A value that stays inside is written as before.
+    expect((await run('ams')).status).toBe('SUCCEEDED')
+    expect(await readFile(join(base, 'ams', 'app.conf'), 'utf8')).toBe('x=1\n')
+  }, 120_000)
+
+  it('a config whose paths contain ".." segments is refused at save, with the field named', async () => {
+    const save = (files: unknown[], direction = 'upload') =>
+      t.gql(CREATE_TPL, { i: { name: 'ft-dots', jobType: 'file_transfer', visibility: 'GLOBAL', config: { direction, files }, targetSelector: { tags: ['ft'] } } })
+    const fields = (r: Awaited<ReturnType<typeof save>>) => r.errors?.[0]?.extensions?.fields?.map((f) => f.field)
+    expect(fields(await save([{ destination: '/srv/../etc/passwd', content: 'x' }]))).toEqual(['input.config.files.0.destination'])
+    expect(fields(await save([{ source: '/var/log/../../etc/shadow' }], 'download'))).toEqual(['input.config.files.0.source'])
+    expect(fields(await save([{ source: '/var/log/syslog', name: '../../x' }], 'download'))).toEqual(['input.config.files.0.name'])
+  })
 })

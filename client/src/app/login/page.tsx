@@ -48,6 +48,12 @@ function LoginForm() {
       router.replace(next)
     } else {
       const fe = toFormErrors(r.error)
+      if (fe.code === 'RATE_LIMITED') {
+        // Throttled after repeated failures: the server says how long to wait, in words.
+        const why = fe.form ?? 'too many failed sign-ins: try again later'
+        setError(why.charAt(0).toUpperCase() + why.slice(1) + '.')
+        return
+      }
       setError(fe.code === 'UNAUTHENTICATED' || /password|credentials/i.test(fe.form ?? '') ? 'Wrong username or password.' : (fe.form ?? 'Sign-in failed.'))
     }
   }

@@ -3,6 +3,7 @@ import type { StoredLogLine } from '../../logs/log-reader.ts'
 import { readLogLines } from '../../logs/log-reader.ts'
 import { ValidationError } from '../../errors.ts'
 import { canSee } from '../../modules/actor.ts'
+import { canSeeSchedule } from '../../modules/schedules/schedules.service.ts'
 import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { LogLevelEnum, LogStreamEnum, RunStatusEnum, RunTriggerEnum, TargetStatusEnum, VisibilityEnum } from './enums.ts'
@@ -81,8 +82,10 @@ export const JobRunRef = builder.prismaNode('JobRun', {
       select: { scheduleId: true },
       resolve: async (query, r, _a, ctx) => {
         if (!r.scheduleId || !ctx.actor) return null
-        const s = await ctx.prisma.jobSchedule.findUnique({ ...query, where: { id: r.scheduleId } })
-        return s && canSee(ctx.actor, s) ? s : null
+        // A schedule is visible with its template only (it exposes it as `template`).
+        const access = await ctx.prisma.jobSchedule.findUnique({ where: { id: r.scheduleId }, select: { visibility: true, ownerId: true, template: { select: { visibility: true, ownerId: true } } } })
+        if (!access || !canSeeSchedule(ctx.actor, access)) return null
+        return ctx.prisma.jobSchedule.findUnique({ ...query, where: { id: r.scheduleId } })
       },
     }),
     slotAt: t.expose('slotAt', { type: 'DateTime', nullable: true, description: 'For scheduled runs: the slot it was created for.' }),
@@ -92,7 +95,12 @@ export const JobRunRef = builder.prismaNode('JobRun', {
       type: 'JobRun',
       nullable: true,
       select: { retryOfId: true },
-      resolve: (query, r, _a, ctx) => (r.retryOfId ? ctx.prisma.jobRun.findUnique({ ...query, where: { id: r.retryOfId } }) : null),
+      description: 'The run this one retried, unless it was deleted since or is private to someone else.',
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.retryOfId || !ctx.actor) return null
+        const run = await ctx.prisma.jobRun.findUnique({ ...query, where: { id: r.retryOfId } })
+        return run && canSee(ctx.actor, run) ? run : null
+      },
     }),
     visibility: t.expose('visibility', { type: VisibilityEnum }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'Parameter values; SECRET ones are masked.' }),

@@ -2,7 +2,8 @@ import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
 import type { UpcomingSlot } from '../../modules/schedules/schedules.service.ts'
-import { ValidationError } from '../../errors.ts'
+import { NotFoundError, ValidationError } from '../../errors.ts'
+import { canSee } from '../../modules/actor.ts'
 import { VisibilityEnum } from './enums.ts'
 
 const ScheduleKindEnum = builder.enumType('ScheduleKind', {
@@ -55,7 +56,17 @@ builder.prismaNode('JobSchedule', {
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
-    template: t.relation('template'),
+    template: t.prismaField({
+      type: 'JobTemplate',
+      select: { templateId: true },
+      // Schedules are only reachable when their template is visible too (see visibleSchedules), so the
+      // check never fails through the API; it keeps a new access path from exposing a private template.
+      resolve: async (query, s, _a, ctx) => {
+        const template = await ctx.prisma.jobTemplate.findUnique({ ...query, where: { id: s.templateId } })
+        if (!template || !ctx.actor || !canSee(ctx.actor, template)) throw new NotFoundError('job template', 'template')
+        return template
+      },
+    }),
     kind: t.expose('kind', { type: ScheduleKindEnum }),
     cronExpression: t.exposeString('cronExpression', { nullable: true }),
     intervalSeconds: t.exposeInt('intervalSeconds', { nullable: true }),

@@ -3,7 +3,7 @@ import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
 import type { JobTypeInfo } from '../../jobs/executors/registry.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
-import { requireActor } from '../../modules/actor.ts'
+import { requireActor, visibleTo } from '../../modules/actor.ts'
 import { ParameterTypeEnum, RetryBackoffEnum, VisibilityEnum } from './enums.ts'
 import { OverlapPolicyEnum } from './schedules.ts'
 
@@ -69,7 +69,11 @@ builder.prismaNode('JobTemplate', {
     successThreshold: t.exposeFloat('successThreshold', { nullable: true, description: 'null: all targets must succeed; else the percentage that must.' }),
     overlapPolicy: t.expose('overlapPolicy', { type: OverlapPolicyEnum, description: 'For scheduled slots while an earlier run has not finished (schedules may override it).' }),
     maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: 'Strict limit on runs executing at once; others wait QUEUED. null: no limit.' }),
-    schedules: t.relation('schedules', { query: { orderBy: { name: 'asc' } } }),
+    schedules: t.relation('schedules', {
+      description: 'The schedules of this template that you can see.',
+      // Nested lists filter like the root ones: someone else's PRIVATE schedule must not show here.
+      query: (_args, ctx) => ({ where: ctx.actor ? visibleTo(ctx.actor) : { id: { in: [] } }, orderBy: { name: 'asc' } }),
+    }),
     visibility: t.expose('visibility', { type: VisibilityEnum }),
     owner: t.relation('owner'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

@@ -80,7 +80,7 @@ builder.mutationFields((t) => ({
   login: t.field({
     type: LoginPayloadWithUser,
     args: { username: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
-    resolve: (_r, args, ctx) => ctx.services.users.login(args),
+    resolve: (_r, args, ctx) => ctx.services.users.login(args, ctx.clientAddress),
   }),
   logout: t.boolean({
     resolve: async (_r, _a, ctx) => {

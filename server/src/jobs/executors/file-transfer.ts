@@ -21,6 +21,7 @@ import type { SshConnection } from '../../ssh/connection.ts'
 import { SftpError, withSftp, type SftpClient } from '../../ssh/sftp.ts'
 import { SshError } from '../../ssh/ssh-error.ts'
 import { coerceError } from '../../util/errors.ts'
+import { checkRelativeName, checkRenderedPath, unsafePathReason } from '../../util/safe-path.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
 import { abortReport, type TargetLog, forEachTarget, withTargetConnection } from './target-support.ts'
 import type { ExecutionContext, JobExecutor, RunTargetHandle, TargetReport } from './types.ts'
@@ -35,7 +36,10 @@ const pathTemplate = z
   .string()
   .min(1)
   .max(4096)
-  .refine((s) => !s.includes('\0'), 'must not contain NUL')
+  .superRefine((s, issues) => {
+    const reason = unsafePathReason(s)
+    if (reason) issues.addIssue({ code: 'custom', message: reason })
+  })
   .refine((s) => s.startsWith('/') || s.startsWith('{{'), 'must be an absolute path (start with `/`)')
 
 const fileSchema = z
@@ -68,6 +72,10 @@ const fileSchema = z
       .string()
       .min(1)
       .max(512)
+      .superRefine((s, issues) => {
+        const reason = unsafePathReason(s) ?? (s.startsWith('/') ? 'must be relative' : null)
+        if (reason) issues.addIssue({ code: 'custom', message: reason })
+      })
       .optional()
       .describe('Download: the artifact name (placeholders allowed). Default: `{{ target.name }}/<file name of the source>`.'),
   })
@@ -151,12 +159,12 @@ function templateVars(ctx: Context, target: RunTargetHandle): Record<string, unk
   }
 }
 
+/**
+ * A parameter or attribute must not move a path out of the directory the template names (`../x` in
+ * `/srv/{{ site }}/app.conf`): rejected before connecting, failing the target permanently.
+ */
 function renderPath(template: string, vars: Record<string, unknown>, field: string): string {
-  const path = renderTemplate(template, vars, { quote: 'none' })
-  if (!path.startsWith('/') || path.endsWith('/') || path.includes('\0')) {
-    throw new SftpError('failure', `${field} "${path}" is not an absolute file path`)
-  }
-  return posix.normalize(path)
+  return checkRenderedPath(template, renderTemplate(template, vars, { quote: 'none' }), field)
 }
 
 interface PlannedUpload {
@@ -193,7 +201,7 @@ async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report:
         })
       } else {
         const source = renderPath(f.source!, vars, `files.${i}.source`)
-        const name = f.name === undefined ? `${target.name}/${posix.basename(source)}` : renderTemplate(f.name, vars, { quote: 'none' })
+        const name = checkRelativeName(f.name === undefined ? `${target.name}/${posix.basename(source)}` : renderTemplate(f.name, vars, { quote: 'none' }), `files.${i}.name`)
         downloads.push({ source, name })
       }
     }

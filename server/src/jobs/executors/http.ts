@@ -9,6 +9,7 @@
  */
 import { z } from 'zod'
 import { coerceError } from '../../util/errors.ts'
+import { compileUserRegex, userRegexProblem } from '../../util/safe-regex.ts'
 import { renderTemplate } from '../../util/template.ts'
 import { credentialIdField, credentialUuid, requireCredential } from './credential-ref.ts'
 import type { AbortReason, ExecutionContext, ExecutionOutcome, JobExecutor } from './types.ts'
@@ -73,7 +74,10 @@ const configSchema = z
         equals: z.unknown().optional().describe('The value at `jsonPath` must equal this (deep equality).'),
         regex: z
           .string()
-          .refine((r) => isRegex(r), 'must be a valid regular expression')
+          .superRefine((r, issues) => {
+            const problem = userRegexProblem(r)
+            if (problem) issues.addIssue({ code: 'custom', message: problem })
+          })
           .optional()
           .describe('The value at `jsonPath` (as text), or the body, must match this regular expression.'),
       })
@@ -287,7 +291,8 @@ function runCheck(check: NonNullable<HttpConfig['check']>, text: string, truncat
   }
   if (check.regex !== undefined) {
     const asText = typeof subject === 'string' ? subject : JSON.stringify(subject)
-    if (!new RegExp(check.regex).test(asText)) return `${check.jsonPath ?? 'the body'} does not match /${check.regex}/`
+    // Linear time: a pathological pattern cannot stall the process (the run's timeout could not stop it).
+    if (!compileUserRegex(check.regex).test(asText)) return `${check.jsonPath ?? 'the body'} does not match /${check.regex}/`
   }
   return null
 }
@@ -314,15 +319,6 @@ function deepEqual(a: unknown, b: unknown): boolean {
 function preview(value: unknown): string {
   const s = JSON.stringify(value) ?? String(value)
   return s.length > 200 ? `${s.slice(0, 200)}…` : s
-}
-
-function isRegex(source: string): boolean {
-  try {
-    new RegExp(source)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** fetch wraps socket errors in `TypeError: fetch failed` with the real one as `cause`. */

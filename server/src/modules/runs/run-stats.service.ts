@@ -1,7 +1,7 @@
 /**
  * Run statistics computed in Postgres: counts by status, success rate, duration percentiles and a
  * bucketed time series over a range, plus the templates that failed most. Each is one statement,
- * and each applies the same visibility rule as run listings (GLOBAL runs and the actor's own), so
+ * and each applies the same visibility rule as run listings (GLOBAL runs and the actor's own; all for admins), so
  * statistics never reveal anything about runs the actor could not list.
  *
  * A run belongs to the range by its creation time. Buckets are fixed UTC hours or days; the range
@@ -35,7 +35,8 @@ export interface RunStatsFilter {
 
 /** A validated filter: `since` truncated to its bucket, `until` resolved, the bucket count known. */
 export interface RunStatsRange {
-  actorId: string
+  /** null: an admin, who sees every run. */
+  actorId: string | null
   since: Date
   until: Date
   bucket: StatsBucketSize
@@ -80,14 +81,14 @@ export interface FailingTemplate {
   total: number
 }
 
-// Runs of the range the actor may see ($1 since, $2 until, $3 actor, $4 templates, $5 schedules, $6 triggers).
+// Runs of the range the actor may see ($1 since, $2 until, $3 actor — NULL for an admin, who sees all —, $4 templates, $5 schedules, $6 triggers).
 const RANGE_RUNS = `
   SELECT status, created_at, template_id, template_name,
          CASE WHEN status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT') AND started_at IS NOT NULL AND finished_at IS NOT NULL
               THEN (extract(epoch FROM finished_at - started_at) * 1000)::float8 END AS duration_ms
     FROM job_run
    WHERE created_at >= $1 AND created_at < $2
-     AND (visibility = 'GLOBAL' OR owner_id = $3::uuid)
+     AND ($3::uuid IS NULL OR visibility = 'GLOBAL' OR owner_id = $3::uuid)
      AND ($4::uuid[] IS NULL OR template_id = ANY($4::uuid[]))
      AND ($5::uuid[] IS NULL OR schedule_id = ANY($5::uuid[]))
      AND ($6::text[] IS NULL OR trigger::text = ANY($6::text[]))`
@@ -155,7 +156,7 @@ export class RunStatsService {
       throw ValidationError.field('filter.bucket', `${bucketCount} ${bucket} buckets is more than ${MAX_BUCKETS}; use DAY buckets or a shorter range`)
     }
     return {
-      actorId: a.userId,
+      actorId: a.role === 'ADMIN' ? null : a.userId,
       since,
       until,
       bucket,

@@ -10,7 +10,7 @@ import { appendLinesInTransaction } from '../../logs/log-writer.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
-import { canSee, requireActor, requireWriter, type Actor } from '../actor.ts'
+import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
 import { resolveSelector, targetSelectorSchema } from '../targets/target-selector.ts'
@@ -259,7 +259,7 @@ export class RunsService {
   /** The where clause for a filter, restricted to what the actor may see. */
   whereFor(actor: Actor | null, filter: RunFilter = {}): Prisma.JobRunWhereInput {
     const a = requireActor(actor)
-    const and: Prisma.JobRunWhereInput[] = [{ OR: [{ visibility: 'GLOBAL' }, { ownerId: a.userId }] }]
+    const and: Prisma.JobRunWhereInput[] = [visibleTo(a)]
     if (filter.statuses?.length) and.push({ status: { in: filter.statuses } })
     if (filter.jobTypes?.length) and.push({ jobType: { in: filter.jobTypes } })
     if (filter.triggers?.length) and.push({ trigger: { in: filter.triggers } })

@@ -11,7 +11,7 @@ import { retryConflicts } from '../../db/transient.ts'
 import { blackoutAt, type Blackout } from '../../schedules/blackout.ts'
 import { describeSchedule } from '../../schedules/describe.ts'
 import { upcomingFireTimes } from '../../schedules/fire-times.ts'
-import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
+import { canSee, exposesNoMoreThan, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
 import type { RunsService } from '../runs/runs.service.ts'
@@ -50,7 +50,7 @@ export class SchedulesService {
 
   list(actor: Actor | null, filter: ScheduleFilter = {}, query: Omit<Prisma.JobScheduleFindManyArgs, 'where'> = {}): Promise<JobSchedule[]> {
     const a = requireActor(actor)
-    const and: Prisma.JobScheduleWhereInput[] = [visibleTo(a)]
+    const and: Prisma.JobScheduleWhereInput[] = [visibleSchedules(a)]
     if (filter.templateIds?.length) and.push({ templateId: { in: filter.templateIds } })
     if (filter.active !== null && filter.active !== undefined) and.push({ active: filter.active })
     if (filter.search?.trim()) and.push({ name: { contains: filter.search.trim(), mode: 'insensitive' } })
@@ -59,9 +59,10 @@ export class SchedulesService {
 
   async get(actor: Actor | null, id: string, field = 'id'): Promise<JobSchedule> {
     const a = requireActor(actor)
-    const row = await this.prisma.jobSchedule.findUnique({ where: { id } })
-    if (!row || !canSee(a, row)) throw new NotFoundError('schedule', field)
-    return row
+    const row = await this.prisma.jobSchedule.findUnique({ where: { id }, include: { template: { select: { visibility: true, ownerId: true } } } })
+    if (!row || !canSeeSchedule(a, row)) throw new NotFoundError('schedule', field)
+    const { template: _template, ...schedule } = row
+    return schedule
   }
 
   async create(actor: Actor | null, raw: unknown): Promise<JobSchedule> {
@@ -76,6 +77,7 @@ export class SchedulesService {
     const params = this.sealParameters(template, input.parameters, null)
     await this.checkBlackouts(input.blackoutIds)
     const row = await this.prisma.$transaction(async (tx) => {
+      await lockTemplateAndCheckExposure(tx, template.id, input.visibility)
       const schedule = await tx.jobSchedule.create({
         data: {
           name: input.name,
@@ -113,7 +115,10 @@ export class SchedulesService {
     const a = requireCanEdit(actor, existing, 'schedule')
     const parsed = partialFields.safeParse(raw)
     if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
-    const input = parsed.data
+    // Only the fields given: the schema's defaults (visibility PRIVATE, no blackouts, …) filled in every
+    // omitted field, so an update of one field reset the others.
+    const given = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {}
+    const input: typeof parsed.data = Object.fromEntries(Object.entries(parsed.data).filter(([k]) => given[k] !== undefined))
     if (input.visibility) requireCanSetVisibility(a, input.visibility)
     const template = await this.visibleTemplate(a, input.templateId ?? existing.templateId)
     const now = new Date()
@@ -123,6 +128,7 @@ export class SchedulesService {
     return this.prisma.$transaction(async (tx) => {
       // Lock first: a scheduler tick holding this schedule finishes before the edit applies.
       await tx.$queryRaw`SELECT id FROM job_schedule WHERE id = ${id}::uuid FOR UPDATE`
+      await lockTemplateAndCheckExposure(tx, template.id, input.visibility ?? existing.visibility)
       const blackoutsBefore = input.blackoutIds ? (await tx.jobScheduleBlackout.findMany({ where: { scheduleId: id }, select: { blackoutId: true } })).map((b) => b.blackoutId) : []
       const active = input.active ?? existing.active
       const updated = await tx.jobSchedule.update({
@@ -273,6 +279,31 @@ export class SchedulesService {
     const found = new Set((await this.prisma.blackoutWindow.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((b) => b.id))
     const i = ids.findIndex((id) => !found.has(id))
     if (i >= 0) throw ValidationError.field(`input.blackoutIds.${i}`, 'no such blackout window')
+  }
+}
+
+/** Schedules an actor may see: visible themselves, and of a template the actor may see too. */
+export function visibleSchedules(actor: Actor): Prisma.JobScheduleWhereInput {
+  return { AND: [visibleTo(actor), { template: visibleTo(actor) }] }
+}
+
+/**
+ * A schedule exposes its template (`jobSchedule.template`): it is visible only to those who can see
+ * both. (Rows saved before GLOBAL schedules of PRIVATE templates were refused stay hidden that way.)
+ */
+export function canSeeSchedule(actor: Actor, row: { visibility: 'GLOBAL' | 'PRIVATE'; ownerId: string | null; template: { visibility: 'GLOBAL' | 'PRIVATE'; ownerId: string | null } }): boolean {
+  return canSee(actor, row) && canSee(actor, row.template)
+}
+
+/**
+ * A GLOBAL schedule of a PRIVATE template would show the template to everyone. Checked under a share
+ * lock on the template, so a concurrent change of the template to PRIVATE (which takes an update
+ * lock and checks its schedules) cannot slip in between.
+ */
+async function lockTemplateAndCheckExposure(tx: Prisma.TransactionClient, templateId: string, visibility: 'GLOBAL' | 'PRIVATE'): Promise<void> {
+  const [t] = await tx.$queryRaw<Array<{ visibility: 'GLOBAL' | 'PRIVATE'; name: string }>>`SELECT visibility::text AS visibility, name FROM job_template WHERE id = ${templateId}::uuid FOR SHARE`
+  if (t && !exposesNoMoreThan({ visibility }, t)) {
+    throw ValidationError.field('input.visibility', `a GLOBAL schedule cannot run the PRIVATE template "${t.name}": keep the schedule PRIVATE or make the template GLOBAL first`)
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import type { Prisma, PrismaClient, Target } from '../../generated/prisma/client.ts'
+import { compileUserRegex } from '../../util/safe-regex.ts'
 import { tag } from './targets.service.ts'
 
 export const namePattern = z.string().trim().min(1).max(200)
@@ -22,10 +23,13 @@ export function isEmptySelector(s: TargetSelector): boolean {
   return !s.targetIds.length && !s.inventoryIds.length && !s.tags.length && !s.namePatterns.length
 }
 
-/** Glob to an anchored, case-sensitive regex (`*` any run, `?` one char; everything else literal). */
+/**
+ * Glob to an anchored, case-sensitive regex (`*` any run, `?` one char; everything else literal), on
+ * the linear-time engine: `*a*a*a*…` would backtrack polynomially on the default one.
+ */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${body}$`)
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.')
+  return compileUserRegex(`^${body}$`)
 }
 
 /**

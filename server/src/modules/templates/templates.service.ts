@@ -29,6 +29,27 @@ const baseInput = z.object({
   visibility: z.enum(['GLOBAL', 'PRIVATE']).default('PRIVATE'),
 })
 
+/**
+ * A PRIVATE template is seen by its owner (and admins) only, so every schedule of it must be too: a
+ * GLOBAL schedule, or anyone else's, would expose it (`jobSchedule.template`). Rather than silently
+ * demoting or hiding other people's schedules, the change is refused and the schedules are named.
+ * The template row is locked so a schedule cannot be made GLOBAL meanwhile (that takes a share lock).
+ */
+async function checkCanBecomePrivate(tx: Prisma.TransactionClient, template: JobTemplate): Promise<void> {
+  await tx.$queryRaw`SELECT id FROM job_template WHERE id = ${template.id}::uuid FOR UPDATE`
+  const exposing = await tx.jobSchedule.findMany({
+    where: { templateId: template.id, OR: [{ visibility: 'GLOBAL' }, { ownerId: { not: template.ownerId } }] },
+    select: { name: true, visibility: true, owner: { select: { username: true } } },
+    orderBy: { name: 'asc' },
+  })
+  if (!exposing.length) return
+  const names = exposing.map((s) => `"${s.name}" (${s.visibility === 'GLOBAL' ? 'GLOBAL' : `owned by ${s.owner.username}`})`)
+  throw ValidationError.field(
+    'input.visibility',
+    `cannot make the template PRIVATE while other users can see ${names.length > 1 ? 'these schedules' : 'its schedule'}: ${names.join(', ')}. Make GLOBAL schedules PRIVATE and delete other users' schedules of it first`,
+  )
+}
+
 /** Every user-editable field (large ones, like the config, are cut short in the trail). */
 const AUDITED_FIELDS = Object.keys(baseInput.shape)
 
@@ -109,15 +130,17 @@ export class TemplatesService {
     try {
       return await audited(
         this.prisma,
-        (tx) =>
-          tx.jobTemplate.update({
+        async (tx) => {
+          if (input.visibility === 'PRIVATE' && existing.visibility !== 'PRIVATE') await checkCanBecomePrivate(tx, existing)
+          return tx.jobTemplate.update({
             where: { id },
             data: {
               ...input,
               config: config as Prisma.InputJsonValue | undefined,
               parameters: input.parameters as Prisma.InputJsonValue | undefined,
             },
-          }),
+          })
+        },
         (row) => ({ actor: a, action: 'template.update', entity: entity.of('JobTemplate', row), changes: changed(existing, row, AUDITED_FIELDS) }),
       )
     } catch (e) {

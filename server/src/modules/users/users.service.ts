@@ -4,11 +4,13 @@ import type { PrismaClient } from '../../generated/prisma/client.ts'
 import type { User } from '../../generated/prisma/client.ts'
 import { hashPassword, verifyPassword } from '../../auth/passwords.ts'
 import { hashToken, newToken } from '../../auth/tokens.ts'
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { canManageApiTokensOf, requireActor, requireAdmin, type Actor, type UserRole } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged } from '../audit/changes.ts'
+import { CHANNELS } from '../../pubsub/channels.ts'
 import { parseInput } from '../validation.ts'
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts'
 
 const username = z.string().trim().min(1, 'required').max(64).regex(/^[a-zA-Z0-9._@-]+$/, 'letters, digits and . _ @ - only')
 const password = z.string().min(8, 'must be at least 8 characters').max(1024)
@@ -21,14 +23,21 @@ const tokenInput = z.object({
   expiresInDays: z.number().int().min(1).max(3650).nullish(),
 })
 
+const DEFAULT_THROTTLE: LoginThrottleOptions = { maxFailures: 5, maxFailuresPerAddress: 20, backoffSeconds: 1, backoffMaxSeconds: 900 }
+
 // Don't write last_used_at on every request: once a minute per token is plenty.
 const LAST_USED_RESOLUTION_MS = 60_000
 
 export class UsersService {
+  readonly #throttle: LoginThrottle
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly sessionTtlHours: number,
-  ) {}
+    throttle: LoginThrottleOptions = DEFAULT_THROTTLE,
+  ) {
+    this.#throttle = new LoginThrottle(prisma, throttle)
+  }
 
   /** Returns the actor for a bearer token, or null when it is unknown, expired or revoked. */
   async authenticate(token: string): Promise<Actor | null> {
@@ -42,10 +51,31 @@ export class UsersService {
     return { userId: row.user.id, username: row.user.username, role: row.user.role, via: row.kind }
   }
 
-  async login(input: { username: string; password: string }): Promise<{ token: string; user: User; expiresAt: Date }> {
+  /**
+   * `address` is the client's (for per-address throttling; null when unknown). A locked username or
+   * address is refused with RATE_LIMITED before the password is even checked.
+   */
+  async login(input: { username: string; password: string }, address: string | null = null): Promise<{ token: string; user: User; expiresAt: Date }> {
     // A NUL can be in no username (and Postgres text cannot even be compared with one): a failed login.
-    const name = input.username.trim()
-    const user = name.includes('\u0000') ? null : await this.prisma.user.findUnique({ where: { username: name } })
+    const name = input.username.trim().replaceAll('\u0000', '\ufffd')
+    const keys = LoginThrottle.keys(name, address)
+    const lock = await this.#throttle.lockOf(keys)
+    if (lock) {
+      const lockedUser = await this.prisma.user.findUnique({ where: { username: name } })
+      await record(this.prisma, {
+        actor: null,
+        via: 'SESSION',
+        actorName: name,
+        action: 'login.throttled',
+        entity: lockedUser ? entity.user(lockedUser) : { type: 'User', id: null, name },
+        changes: created({ lockedBy: lock.kind === 'user' ? 'username' : 'address', address, retryAfterSeconds: lock.retryAfterSeconds }, ['lockedBy', 'address', 'retryAfterSeconds']),
+      })
+      throw new RateLimitedError(
+        `too many failed sign-ins ${lock.kind === 'user' ? 'for this user' : 'from this address'}: try again in ${lock.retryAfterSeconds} second${lock.retryAfterSeconds === 1 ? '' : 's'}`,
+        lock.retryAfterSeconds,
+      )
+    }
+    const user = input.username.includes('\u0000') ? null : await this.prisma.user.findUnique({ where: { username: name } })
     // Same message whether the user exists or not: no account enumeration. An unknown user still costs
     // one scrypt verification, so the response time does not tell the two apart either.
     const valid = await verifyPassword(input.password, user?.passwordHash ?? (await this.dummyHash()))
@@ -58,8 +88,10 @@ export class UsersService {
         action: 'login.failed',
         entity: user ? entity.user(user) : { type: 'User', id: null, name },
       })
+      await this.#throttle.recordFailure(keys)
       throw new UnauthenticatedError('invalid username or password')
     }
+    await this.#throttle.recordSuccess(name)
     const t = newToken()
     const expiresAt = new Date(Date.now() + this.sessionTtlHours * 3600_000)
     const actor: Actor = { userId: user.id, username: user.username, role: user.role, via: 'SESSION' }
@@ -68,6 +100,14 @@ export class UsersService {
       record(this.prisma, { actor, action: 'login.succeeded', entity: entity.user(user) }),
     ])
     return { token: t.token, user, expiresAt }
+  }
+
+  /**
+   * Tells every API process (in the same transaction as the change) to re-check this user's open
+   * WebSocket connections: a revoked token or a disabled user must stop receiving events at once.
+   */
+  private notifyAuthChanged(db: Pick<PrismaClient, '$executeRaw'>, userId: string) {
+    return db.$executeRaw`SELECT pg_notify(${CHANNELS.auth}, ${userId})`
   }
 
   #dummyHash: Promise<string> | null = null
@@ -83,6 +123,7 @@ export class UsersService {
     await this.prisma.$transaction([
       this.prisma.apiToken.updateMany({ where: { tokenHash: hashToken(token), revokedAt: null }, data: { revokedAt: new Date() } }),
       record(this.prisma, { actor: a, action: 'logout', entity: { type: 'User', id: a.userId, name: a.username } }),
+      this.notifyAuthChanged(this.prisma, a.userId),
     ])
   }
 
@@ -131,6 +172,7 @@ export class UsersService {
       }
       const changes = { ...changed(existing, user, ['role', 'disabled']), ...secretsChanged([input.password && 'password']) }
       await record(tx, { actor: a, action: 'user.update', entity: entity.user(user), changes })
+      await this.notifyAuthChanged(tx, id)
       return user
     })
   }
@@ -153,6 +195,7 @@ export class UsersService {
         data: { revokedAt: new Date() },
       }),
       record(this.prisma, { actor: a, action: 'password.change', entity: entity.user(user), changes: secretsChanged(['password']) }),
+      this.notifyAuthChanged(this.prisma, a.userId),
     ])
   }
 
@@ -205,6 +248,7 @@ export class UsersService {
       const revoked = await tx.apiToken.update({ where: { id }, data: { revokedAt: new Date() } })
       const name = revoked.userId === a.userId ? revoked.name : `${revoked.name} (owner: ${owner.username})`
       await record(tx, { actor: a, action: 'token.revoke', entity: entity.of('ApiToken', { id: revoked.id, name }), changes: changed(before, revoked, ['revokedAt']) })
+      await this.notifyAuthChanged(tx, revoked.userId)
       return revoked
     })
   }

@@ -2,6 +2,7 @@
  * The fetch phase: one SSH connection per target runs every planned command and returns its output,
  * cleaned of volatile lines, ready to be written.
  */
+import { compileUserRegex } from '../../../util/safe-regex.ts'
 import { createLineSplitter } from '../../../logs/line-splitter.ts'
 import type { SshConnection } from '../../../ssh/connection.ts'
 import { withTargetConnection } from '../target-support.ts'
@@ -14,7 +15,7 @@ const MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 /** Runs every command on one target and returns each one's output, cleaned. */
 export async function fetchTarget(ctx: Context, target: RunTargetHandle, files: PlannedFile[]): Promise<string[]> {
   const log = (text: string, level?: LogLevel) => ctx.log.system(text, { level, runTargetId: target.id })
-  const patterns = ctx.config.stripPatterns.map((p) => new RegExp(p))
+  const patterns = ctx.config.stripPatterns.map((p) => compileUserRegex(p)) // linear time: see util/safe-regex.ts
   return withTargetConnection(ctx, target, ctx.config.connectTimeoutSeconds, log, async (connection) => {
     const outputs: string[] = []
     for (const file of files) outputs.push(await fetchOne(ctx, connection, target, file, files.length, patterns, log))

@@ -3,6 +3,7 @@
  * the cross-field and placeholder checks, and which stored credential the config names.
  */
 import { z } from 'zod'
+import { userRegexProblem } from '../../../util/safe-regex.ts'
 import { remoteKind } from '../../../git/remote.ts'
 import { credentialIdField, credentialUuid, type CredentialRef } from '../credential-ref.ts'
 import type { ExecutionContext } from '../types.ts'
@@ -105,7 +106,15 @@ export const configSchema = z
           '`{target.attributes.<name>}`, `{date}` (YYYY-MM-DD, UTC), `{command.index}` (1, 2, …), `{params.<name>}`, `{run.id}`.',
       ),
     stripPatterns: z
-      .array(z.string().min(1).refine(isValidRegex, 'must be a valid regular expression'))
+      .array(
+        z
+          .string()
+          .min(1)
+          .superRefine((pattern, issues) => {
+            const problem = userRegexProblem(pattern)
+            if (problem) issues.addIssue({ code: 'custom', message: problem })
+          }),
+      )
       .max(100)
       .default([])
       .describe('Regular expressions (JavaScript syntax); output lines matching any of them are dropped before writing — timestamps, uptime, counters.'),
@@ -180,11 +189,3 @@ function checkVariables(text: string, roots: ReadonlySet<string>, path: Array<st
   }
 }
 
-function isValidRegex(pattern: string): boolean {
-  try {
-    new RegExp(pattern)
-    return true
-  } catch {
-    return false
-  }
-}
