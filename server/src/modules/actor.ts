@@ -50,8 +50,11 @@ export function canSee(actor: Actor, row: { visibility: Visibility; ownerId: str
   return row.visibility === 'GLOBAL' || row.ownerId === actor.userId
 }
 
-/** Owners and admins edit a row; making something GLOBAL takes an operator or admin. */
-export function requireCanEdit(actor: Actor | null, row: { visibility: Visibility; ownerId: string | null }, what: string): Actor {
+/**
+ * Owners and admins change a row (a template, schedule, credential, target, inventory); other operators
+ * and viewers do not. A row without an owner (from before owners existed) is admin-managed.
+ */
+export function requireCanEdit(actor: Actor | null, row: { ownerId: string | null }, what: string): Actor {
   const a = requireWriter(actor)
   if (row.ownerId !== a.userId && a.role !== 'ADMIN') throw new ForbiddenError(`only the owner or an admin may change this ${what}`)
   return a
