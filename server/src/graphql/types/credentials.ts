@@ -28,7 +28,12 @@ builder.prismaNode('Credential', {
     canUse: t.boolean({
       description: 'Whether you may use it: name it in a job template or set it on a target (its owner, admins, and those granted use).',
       select: { ownerId: true, useGrants: { select: { userId: true, role: true } } },
-      resolve: (c, _a, ctx) => mayUse(requireActor(ctx.actor), c),
+      // The grants come with the row when the resolver applied Pothos's selection; else they are loaded here.
+      resolve: async (c, _a, ctx) =>
+        mayUse(requireActor(ctx.actor), {
+          ownerId: c.ownerId,
+          useGrants: (c.useGrants as typeof c.useGrants | undefined) ?? (await ctx.prisma.credentialUseGrant.findMany({ where: { credentialId: c.id }, select: { userId: true, role: true } })),
+        }),
     }),
     useGrants: t.prismaField({
       type: ['CredentialUseGrant'],
@@ -67,7 +72,7 @@ const UpdateCredentialInput = builder.inputType('UpdateCredentialInput', {
 })
 
 builder.queryFields((t) => ({
-  credentials: t.prismaField({ type: ['Credential'], resolve: (_q, _r, _a, ctx) => ctx.services.credentials.list(ctx.actor) }),
+  credentials: t.prismaField({ type: ['Credential'], resolve: (query, _r, _a, ctx) => ctx.services.credentials.list(ctx.actor, query) }),
   credential: t.prismaField({
     type: 'Credential',
     args: { id: t.arg.id({ required: true }) },

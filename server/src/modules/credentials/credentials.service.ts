@@ -5,7 +5,7 @@
  */
 import ssh2 from 'ssh2'
 import { z } from 'zod'
-import type { Credential, CredentialUseGrant, PrismaClient, User } from '../../generated/prisma/client.ts'
+import type { Credential, CredentialUseGrant, Prisma, PrismaClient, User } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
@@ -43,9 +43,9 @@ export class CredentialsService {
     private readonly registry: ExecutorRegistry,
   ) {}
 
-  async list(actor: Actor | null): Promise<Credential[]> {
+  async list(actor: Actor | null, query: Omit<Prisma.CredentialFindManyArgs, 'where' | 'orderBy'> = {}): Promise<Credential[]> {
     requireActor(actor)
-    return this.prisma.credential.findMany({ orderBy: { name: 'asc' } })
+    return this.prisma.credential.findMany({ ...query, orderBy: { name: 'asc' } })
   }
 
   async get(actor: Actor | null, id: string): Promise<Credential> {
