@@ -101,6 +101,12 @@ describe('using a credential someone else owns', () => {
     // The owner and admins may use them.
     await t.ok(CREATE_TPL, { i: httpTemplate('alice-own', aliceCred) }, alice)
     await t.ok(CREATE_TPL, { i: httpTemplate('admin-uses-alices', aliceCred) })
+    // An admin editing bob's template cannot make it use what bob may not: its runs act for bob.
+    expectForbidden(
+      await t.gql(UPDATE_TPL, { id: own, i: { config: httpTemplate('x', adminCred).config } }),
+      'input.config.auth.credentialId',
+      /the template's owner "bob" may not use credential "admin-ssh"/,
+    )
   })
 
   it('a grant revoked after the template was saved makes its next run fail before the secret is opened or sent', async () => {
