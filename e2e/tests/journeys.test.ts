@@ -73,6 +73,22 @@ describe('operator journey', () => {
     await screenshot(page, 'credentials')
   })
 
+  it("lets the credential's owner grant and revoke use to a role", async () => {
+    const row = page.locator('tr[data-credential="e2e-key"]')
+    await row.getByRole('button', { name: 'Who may use e2e-key' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByText('Only the owner and admins').waitFor()
+    await dialog.getByRole('button', { name: 'A role' }).click()
+    await dialog.getByRole('button', { name: 'Operators' }).click()
+    await dialog.getByRole('button', { name: 'Grant use' }).click()
+    await dialog.locator('tr[data-grant="OPERATOR"]').waitFor()
+    await expect.poll(() => row.textContent()).toContain('Who may use (1)')
+    await dialog.getByRole('button', { name: 'Revoke use by OPERATOR' }).click()
+    await dialog.getByText('Only the owner and admins').waitFor()
+    await dialog.locator('.modal-foot').getByRole('button', { name: 'Close' }).click()
+    await expect.poll(() => row.textContent()).not.toContain('Who may use (1)')
+  })
+
   it('creates a target that uses it', async () => {
     await page.getByRole('link', { name: 'Targets' }).click()
     await page.getByText('No targets yet').waitFor()

@@ -42,9 +42,13 @@ export class NotFoundError extends DomainError {
 }
 
 export class ForbiddenError extends DomainError {
-  constructor(message: string) {
-    super('FORBIDDEN', message)
+  constructor(message: string, fields: FieldProblem[] = []) {
+    super('FORBIDDEN', message, fields)
     this.name = 'ForbiddenError'
+  }
+  /** Not allowed because of what these input fields name (e.g. a credential you may not use). */
+  static fields(fields: FieldProblem[]): ForbiddenError {
+    return new ForbiddenError(fields.map((f) => `${f.field}: ${f.message}`).join('; '), fields)
   }
 }
 

@@ -17,6 +17,7 @@ import { CHANNELS } from '../pubsub/channels.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
 import { retryTransient } from '../db/transient.ts'
+import { credentialUse, poolQuery } from '../db/credential-use.ts'
 import type { Semaphore } from '../util/semaphore.ts'
 import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
@@ -238,7 +239,19 @@ export class Dispatcher {
         knownHostKey: r.host_key_fingerprint ? { fingerprint: r.host_key_fingerprint, algorithm: r.host_key_algorithm } : null,
       }))
       // Credentials the config names (a Git remote's key, an API token): opened now, so a rotated secret is used.
-      const refIds = [...new Set((executor.credentialRefs?.(parsedConfig.data) ?? []).map((r) => r.id))]
+      const refs = executor.credentialRefs?.(parsedConfig.data) ?? []
+      const refIds = [...new Set(refs.map((r) => r.id))]
+      // On behalf of the template's owner, who must still be allowed to use each (a grant may have been
+      // revoked since the template was saved). Checked before anything is decrypted or sent anywhere.
+      const use = await retryTransient(() => credentialUse(poolQuery(pool), run.ownerId, refIds), { logger: log, what: 'checking credential use', attempts: 8 })
+      const refused = refs.filter((r) => use.get(r.id)?.usable === false)
+      if (refused.length) {
+        const owner = run.ownerId ? await store.usernameOf(pool, run.ownerId) : null
+        throw new Error(
+          refused.map((r) => `config.${r.path.join('.')}: the template's owner ${owner ? `"${owner}"` : '(none)'} may no longer use credential "${use.get(r.id)!.name}"`).join('; ') +
+            '; the credential was not opened',
+        )
+      }
       const credentials = new Map(
         (await retryTransient(() => store.loadCredentials(pool, refIds), { logger: log, what: 'loading credentials', attempts: 8 })).map((c) => [c.id, decryptCredential(box, c)] as const),
       )
@@ -302,7 +315,11 @@ export class Dispatcher {
             ),
           )
         },
-        upsertTargets: (found) => store.upsertTargets(pool, found, `run #${run.number} (${run.templateName})`),
+        upsertTargets: async (found) => {
+          const ids = await store.upsertTargets(pool, found, `run #${run.number} (${run.templateName})`, run.ownerId)
+          if (ids.length < found.length) sink.system(`${found.length - ids.length} target(s) with these names belong to someone else and were left unchanged`, { level: 'WARNING' })
+          return ids
+        },
         setTargetAttributes: (id, attributes) => store.setTargetAttributes(pool, id, attributes),
         storeArtifact: async (artifact) => {
           if (artifact.content.length > this.#d.artifactMaxBytes) {

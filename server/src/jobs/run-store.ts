@@ -21,6 +21,8 @@ export interface ClaimedRun {
   maxAttempts: number
   cancelRequestedAt: Date | null
   concurrencyKey: string | null
+  /** The template's owner when the run was created: config-referenced credentials are used on their behalf. */
+  ownerId: string | null
 }
 
 export interface RunFence {
@@ -29,7 +31,7 @@ export interface RunFence {
   attempt: number
 }
 
-const CLAIM_COLUMNS = 'id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key'
+const CLAIM_COLUMNS = 'id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key, owner_id'
 
 /** A job_run row (CLAIM_COLUMNS) as the dispatcher's ClaimedRun. */
 function toClaimed(r: Record<string, any>): ClaimedRun {
@@ -45,6 +47,7 @@ function toClaimed(r: Record<string, any>): ClaimedRun {
     maxAttempts: r.max_attempts,
     cancelRequestedAt: r.cancel_requested_at,
     concurrencyKey: r.concurrency_key,
+    ownerId: r.owner_id,
   }
 }
 
@@ -176,6 +179,11 @@ export interface CredentialRow {
   username: string
   secret: Buffer
   passphrase: Buffer | null
+}
+
+export async function usernameOf(db: Queryable, userId: string): Promise<string | null> {
+  const { rows } = await db.query<{ username: string }>('SELECT username FROM app_user WHERE id = $1', [userId])
+  return rows[0]?.username ?? null
 }
 
 /** Stored credentials by id (those a job config refers to); ids that no longer exist are simply absent. */
@@ -326,12 +334,16 @@ export async function requeueRun(db: Queryable, fence: RunFence | { runId: strin
 
 /**
  * Discovery (see ExecutionContext.upsertTargets): creates targets, or updates those with the same name,
- * each with an audit event (`target.create` / `target.update`, by the run) in the same statement.
+ * each with an audit event (`target.create` / `target.update`, by the run) in the same statement. The run
+ * acts for its template's owner (`ownerId`): new targets are theirs, and an existing target is updated only
+ * when it is theirs or they are an admin — a scan must not repoint someone else's target (and so send its
+ * credential to a host of the scan's choosing). Returns the ids created or updated; others are left alone.
  */
 export async function upsertTargets(
   db: Queryable,
   targets: ReadonlyArray<{ name: string; host: string; port?: number; tags?: readonly string[]; attributes?: Readonly<Record<string, unknown>> }>,
   byRun: string,
+  ownerId: string | null,
 ): Promise<string[]> {
   if (!targets.length) return []
   // One statement: `prior` sees the rows as they were before the upsert, so an update is audited only when
@@ -342,8 +354,8 @@ export async function upsertTargets(
      prior AS (
        SELECT t.id, t.host, t.port, t.tags, t.attributes FROM target t JOIN given g ON g.name = t.name),
      up AS (
-       INSERT INTO target (name, host, port, tags, attributes, updated_at)
-       SELECT g.name, g.host, g.port, ARRAY(SELECT jsonb_array_elements_text(g.tags)), g.attributes, now() FROM given g
+       INSERT INTO target (name, host, port, tags, attributes, owner_id, updated_at)
+       SELECT g.name, g.host, g.port, ARRAY(SELECT jsonb_array_elements_text(g.tags)), g.attributes, $3::uuid, now() FROM given g
        ON CONFLICT (name) DO UPDATE SET
          host = EXCLUDED.host,
          port = EXCLUDED.port,
@@ -353,6 +365,7 @@ export async function upsertTargets(
          host_key_fingerprint = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_fingerprint END,
          host_key_algorithm = CASE WHEN target.host = EXCLUDED.host AND target.port = EXCLUDED.port THEN target.host_key_algorithm END,
          updated_at = now()
+       WHERE target.owner_id = $3::uuid OR EXISTS (SELECT 1 FROM app_user u WHERE u.id = $3::uuid AND u.role = 'ADMIN' AND NOT u.disabled)
        RETURNING id, name, host, port, tags, attributes, (xmax = 0) AS inserted),
      audit AS (
        INSERT INTO audit_event (actor_name, via, action, entity_type, entity_id, entity_name, changes)
@@ -366,7 +379,7 @@ export async function upsertTargets(
         WHERE up.inserted OR prior.host IS DISTINCT FROM up.host OR prior.port IS DISTINCT FROM up.port
            OR prior.tags IS DISTINCT FROM up.tags OR prior.attributes IS DISTINCT FROM up.attributes)
      SELECT id FROM up`,
-    [JSON.stringify(targets.map((t) => ({ name: t.name, host: t.host, port: t.port ?? 22, tags: t.tags ?? [], attributes: t.attributes ?? {} }))), byRun],
+    [JSON.stringify(targets.map((t) => ({ name: t.name, host: t.host, port: t.port ?? 22, tags: t.tags ?? [], attributes: t.attributes ?? {} }))), byRun, ownerId],
   )
   return rows.map((r) => r.id)
 }

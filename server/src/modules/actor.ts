@@ -64,8 +64,11 @@ export function exposesNoMoreThan(child: { visibility: Visibility }, parent: { v
   return parent.visibility === 'GLOBAL' || child.visibility === 'PRIVATE'
 }
 
-/** Owners and admins edit a row; making something GLOBAL takes an operator or admin. */
-export function requireCanEdit(actor: Actor | null, row: { visibility: Visibility; ownerId: string | null }, what: string): Actor {
+/**
+ * Owners and admins change a row (a template, schedule, credential, target, inventory); other operators
+ * and viewers do not. A row without an owner (from before owners existed) is admin-managed.
+ */
+export function requireCanEdit(actor: Actor | null, row: { ownerId: string | null }, what: string): Actor {
   const a = requireWriter(actor)
   if (row.ownerId !== a.userId && a.role !== 'ADMIN') throw new ForbiddenError(`only the owner or an admin may change this ${what}`)
   return a

@@ -160,6 +160,8 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.createTarget': { query: `mutation { createTarget(input: { name: "auth-t2", host: "127.0.0.1" }) { id } }` },
       'Mutation.createUser': { query: `mutation { createUser(input: { username: "auth-u2", password: "password-123", role: ADMIN }) { id } }` },
       'Mutation.deleteCredential': { query: `mutation($id: ID!) { deleteCredential(id: $id) }`, variables: id(cred.id) },
+      'Mutation.grantCredentialUse': { query: `mutation($id: ID!) { grantCredentialUse(credentialId: $id, role: OPERATOR) { id } }`, variables: id(cred.id) },
+      'Mutation.revokeCredentialUse': { query: `mutation($id: ID!) { revokeCredentialUse(credentialId: $id, role: OPERATOR) { id } }`, variables: id(cred.id) },
       'Mutation.deleteInventory': { query: `mutation($id: ID!) { deleteInventory(id: $id) }`, variables: id(inv.id) },
       'Mutation.deleteJobTemplate': { query: `mutation($id: ID!) { deleteJobTemplate(id: $id) }`, variables: id(tpl.id) },
       'Mutation.deleteTarget': { query: `mutation($id: ID!) { deleteTarget(id: $id) }`, variables: id(target.id) },
@@ -185,6 +187,7 @@ describe('every operation but login needs a valid token', () => {
   async function snapshot(): Promise<string> {
     const q = await t.app.db.pool.query(`
       SELECT (SELECT json_agg(c ORDER BY id) FROM (SELECT id, name, updated_at FROM credential) c)::text
+          || (SELECT count(*) FROM credential_use_grant)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at, host_key_fingerprint FROM target) x)::text
           || (SELECT json_agg(i ORDER BY id) FROM (SELECT id, name, updated_at FROM inventory) i)::text
           || (SELECT json_agg(j ORDER BY id) FROM (SELECT id, name, updated_at FROM job_template) j)::text

@@ -244,6 +244,8 @@ describe('viewers', () => {
       createCredential: [`mutation { createCredential(input: { name: "x", kind: PASSWORD, username: "u", password: "p" }) { id } }`],
       updateCredential: [`mutation($id: ID!) { updateCredential(id: $id, input: { name: "x" }) { id } }`, { id: fx.cred }],
       deleteCredential: [`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: fx.cred }],
+      grantCredentialUse: [`mutation($id: ID!) { grantCredentialUse(credentialId: $id, role: VIEWER) { id } }`, { id: fx.cred }],
+      revokeCredentialUse: [`mutation($id: ID!) { revokeCredentialUse(credentialId: $id, role: VIEWER) { id } }`, { id: fx.cred }],
       createTarget: [`mutation { createTarget(input: { name: "x", host: "10.0.0.1" }) { id } }`],
       updateTarget: [`mutation($id: ID!) { updateTarget(id: $id, input: { host: "10.6.6.6" }) { id } }`, { id: fx.target }],
       deleteTarget: [`mutation($id: ID!) { deleteTarget(id: $id) }`, { id: fx.target }],
@@ -277,6 +279,7 @@ describe('viewers', () => {
       (
         await t.app.db.pool.query(`
       SELECT (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM credential) x)::text
+          || (SELECT count(*) FROM credential_use_grant)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, host, updated_at FROM target) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM inventory) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM job_template) x)::text

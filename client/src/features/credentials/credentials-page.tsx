@@ -1,5 +1,8 @@
 'use client'
-/** SSH credentials. Secrets are write-only: the API never returns them, the form only replaces them. */
+/**
+ * SSH credentials. Secrets are write-only: the API never returns them, the form only replaces them. Who
+ * may use each (name it in templates and targets) is its owner's and admins' to grant ("Who may use").
+ */
 import { useState } from 'react'
 import { useQuery } from 'urql'
 import { useConfirmAction } from '@/components/confirm-action'
@@ -11,14 +14,15 @@ import { CreateButton, ListPageHeader, NameCell, ResourceTable, RowActions } fro
 import { useTitle } from '@/components/shell'
 import { EmptyState, Field, Panel, RelativeTime } from '@/components/ui'
 import { graphql, type ResultOf } from '@/lib/graphql'
+import { UseGrantFields, UseGrantsDialog } from './use-grants-dialog'
 
 /** Stable (a new context object per render would re-run the query forever). */
 const CTX_CREDENTIAL = { additionalTypenames: ['Credential'] }
 
 
 const CredentialFields = graphql(`
-  fragment CredentialFields on Credential { id name kind username description hasPassphrase updatedAt owner { id username } }
-`)
+  fragment CredentialFields on Credential { id name kind username description hasPassphrase updatedAt owner { id username } canUse useGrants { ...UseGrantFields } }
+`, [UseGrantFields])
 type Credential = ResultOf<typeof CredentialFields>
 
 const CredentialsQuery = graphql(`query Credentials { credentials { ...CredentialFields } }`, [CredentialFields])
@@ -32,6 +36,9 @@ export function CredentialsPage() {
   const reload = () => refetch({ requestPolicy: 'network-only' })
   const editor = useEditor<Credential>(reload)
   const deletion = useConfirmAction<Credential>(DeleteCredential, { onDone: reload })
+  const [grantsOf, setGrantsOf] = useState<string | null>(null)
+  // Read from the list, so a grant's reload shows in the open dialog.
+  const grantsCredential = grantsOf ? result.data?.credentials.find((c) => c.id === grantsOf) : undefined
 
   return (
     <>
@@ -45,7 +52,7 @@ export function CredentialsPage() {
           items={result.data?.credentials}
           error={result.error}
           testId="credentials-table"
-          headers={['Name', 'Kind', 'Username', 'Owner', 'Updated']}
+          headers={['Name', 'Kind', 'Username', 'Owner', 'You may use', 'Updated']}
           empty={
             <EmptyState title="No credentials yet" icon={<Icons.credentials />} action={<CreateButton label="Add a credential" onClick={editor.create} />}>
               Targets log in with a credential: a username with a password or a private key. Add one, then attach it to your targets.
@@ -60,14 +67,24 @@ export function CredentialsPage() {
               </td>
               <td className="mono">{c.username}</td>
               <td className="small">{c.owner.username}</td>
+              <td className="small">{c.canUse ? 'yes' : <span className="faint">no — ask {c.owner.username}</span>}</td>
               <td className="small">
                 <RelativeTime iso={c.updatedAt} />
               </td>
-              <RowActions name={c.name} onEdit={() => editor.edit(c)} onDelete={() => deletion.ask(c)} />
+              <RowActions name={c.name} onEdit={() => editor.edit(c)} onDelete={() => deletion.ask(c)}>
+                {c.useGrants ? (
+                  <button className="btn sm ghost" aria-label={`Who may use ${c.name}`} onClick={() => setGrantsOf(c.id)}>
+                    <Icons.key /> Who may use{c.useGrants.length ? ` (${c.useGrants.length})` : ''}
+                  </button>
+                ) : null}
+              </RowActions>
             </tr>
           )}
         </ResourceTable>
       </Panel>
+      {grantsCredential?.useGrants ? (
+        <UseGrantsDialog credential={grantsCredential} grants={grantsCredential.useGrants} onChanged={reload} onClose={() => setGrantsOf(null)} />
+      ) : null}
       {editor.isOpen ? <CredentialForm credential={editor.item} onClose={editor.close} onSaved={editor.saved} /> : null}
       <ConfirmDialog {...deletion.dialog} title={`Delete credential “${deletion.item?.name}”?`} confirmLabel="Delete credential" danger>
         Targets using it will have no credential until you attach another one.

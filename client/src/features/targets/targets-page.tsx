@@ -26,7 +26,7 @@ const TargetFields = graphql(`
 `)
 type Target = ResultOf<typeof TargetFields>
 
-const TargetsQuery = graphql(`query Targets($search: String) { targets(search: $search) { ...TargetFields } credentials { id name username kind } }`, [TargetFields])
+const TargetsQuery = graphql(`query Targets($search: String) { targets(search: $search) { ...TargetFields } credentials { id name username kind canUse } }`, [TargetFields])
 const CreateTarget = graphql(`mutation CreateTarget($input: CreateTargetInput!) { createTarget(input: $input) { ...TargetFields } }`, [TargetFields])
 const UpdateTarget = graphql(`mutation UpdateTarget($id: ID!, $input: UpdateTargetInput!) { updateTarget(id: $id, input: $input) { ...TargetFields } }`, [TargetFields])
 const DeleteTarget = graphql(`mutation DeleteTarget($id: ID!) { deleteTarget(id: $id) }`)
@@ -108,14 +108,14 @@ function TargetForm({
   onSaved,
 }: {
   target: Target | null
-  credentials: ReadonlyArray<{ id: string; name: string; username: string }>
+  credentials: ReadonlyArray<{ id: string; name: string; username: string; canUse: boolean }>
   onClose(): void
   onSaved(): void
 }) {
   const [name, setName] = useState(target?.name ?? '')
   const [host, setHost] = useState(target?.host ?? '')
   const [port, setPort] = useState(String(target?.port ?? 22))
-  const [credentialId, setCredentialId] = useState(target?.credential?.id ?? (target ? '' : (credentials[0]?.id ?? '')))
+  const [credentialId, setCredentialId] = useState(target?.credential?.id ?? (target ? '' : (credentials.find((c) => c.canUse)?.id ?? '')))
   const [tags, setTags] = useState<string[]>([...(target?.tags ?? [])])
   const [attributes, setAttributes] = useState<Array<[string, string]>>(
     Object.entries((target?.attributes as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [k, v == null ? '' : String(v)]),
@@ -156,8 +156,9 @@ function TargetForm({
           <select {...p} name="credentialId" value={credentialId} onChange={(e) => setCredentialId(e.target.value)}>
             <option value="">(none)</option>
             {credentials.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name} ({c.username})
+              // Only credentials you may use can be set (the API refuses others); a current one stays shown.
+              <option key={c.id} value={c.id} disabled={!c.canUse && c.id !== credentialId}>
+                {c.name} ({c.username}){c.canUse ? '' : ' — not yours to use'}
               </option>
             ))}
           </select>

@@ -9,6 +9,8 @@ export interface CredentialOption {
   name: string
   kind: string
   username: string
+  /** Whether the signed-in user may use it (only those are offered). */
+  canUse?: boolean
 }
 
 export function ConfigForm({
@@ -81,8 +83,9 @@ export function ConfigForm({
                     <select {...p} name={f.path} value={value} onChange={(e) => set(f.key, e.target.value)}>
                       <option value="">{f.required ? 'Choose a credential…' : '(none)'}</option>
                       {credentials.map((c) => (
-                        <option key={c.id} value={c.id}>
-                          {c.name} ({c.kind === 'PRIVATE_KEY' ? 'key' : 'password'}, {c.username})
+                        // Credentials you may not use are refused at save; shown, but not offered.
+                        <option key={c.id} value={c.id} disabled={c.canUse === false && c.id !== value}>
+                          {c.name} ({c.kind === 'PRIVATE_KEY' ? 'key' : 'password'}, {c.username}){c.canUse === false ? ' — not yours to use' : ''}
                         </option>
                       ))}
                       {value && !known ? <option value={value}>{value} (unknown credential)</option> : null}

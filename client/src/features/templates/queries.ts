@@ -61,7 +61,7 @@ export const TemplateFormOptionsQuery = graphql(`
     jobTypes { type label description usesTargets configSchema }
     targets { id name host tags }
     inventories { id name }
-    credentials { id name kind username }
+    credentials { id name kind username canUse }
   }
 `)
 

@@ -5,14 +5,15 @@
  */
 import ssh2 from 'ssh2'
 import { z } from 'zod'
-import type { Credential, PrismaClient } from '../../generated/prisma/client.ts'
+import type { Credential, CredentialUseGrant, Prisma, PrismaClient, User } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
-import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { requireActor, requireCanEdit, requireWriter, type Actor, type UserRole } from '../actor.ts'
+import { canManageUse } from './credential-access.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged } from '../audit/changes.ts'
-import { parseInput, parsePatch } from '../validation.ts'
+import { parseInput, parsePatch, rejectNul } from '../validation.ts'
 
 const name = z.string().trim().min(1, 'required').max(100)
 const createInput = z.object({
@@ -25,6 +26,13 @@ const createInput = z.object({
   passphrase: z.string().max(4096).optional(),
 })
 
+/** Who a use grant is for: exactly one of these. */
+export interface Grantee {
+  userId?: string | null
+  username?: string | null
+  role?: UserRole | null
+}
+
 /** What the audit trail shows of a credential; the secrets only by name, as "changed". */
 const AUDITED_FIELDS = ['name', 'description', 'kind', 'username']
 
@@ -35,9 +43,9 @@ export class CredentialsService {
     private readonly registry: ExecutorRegistry,
   ) {}
 
-  async list(actor: Actor | null): Promise<Credential[]> {
+  async list(actor: Actor | null, query: Omit<Prisma.CredentialFindManyArgs, 'where' | 'orderBy'> = {}): Promise<Credential[]> {
     requireActor(actor)
-    return this.prisma.credential.findMany({ orderBy: { name: 'asc' } })
+    return this.prisma.credential.findMany({ ...query, orderBy: { name: 'asc' } })
   }
 
   async get(actor: Actor | null, id: string): Promise<Credential> {
@@ -65,10 +73,11 @@ export class CredentialsService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Credential> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     const existing = await this.prisma.credential.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('credential')
+    const a = requireCanEdit(actor, existing, 'credential')
     const kind = input.kind ?? existing.kind
     // Secrets are replaced only when given; switching kind requires the new kind's secret.
     const givesSecret = input.password !== undefined || input.privateKey !== undefined
@@ -95,9 +104,10 @@ export class CredentialsService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<Credential> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const existing = await this.prisma.credential.findUnique({ where: { id }, include: { _count: { select: { targets: true } } } })
     if (!existing) throw new NotFoundError('credential')
+    const a = requireCanEdit(actor, existing, 'credential')
     if (existing._count.targets > 0) throw new InvalidStateError(`credential "${existing.name}" is used by ${existing._count.targets} target(s); reassign them first`)
     const templates = await this.templatesReferring(id)
     if (templates.length > 0) {
@@ -109,6 +119,72 @@ export class CredentialsService {
       (tx) => tx.credential.delete({ where: { id } }),
       (row) => ({ actor: a, action: 'credential.delete', entity: entity.of('Credential', row) }),
     )
+  }
+
+  /** Who besides its owner and admins may use the credential; for its owner and admins, else null. */
+  async useGrants(actor: Actor | null, credential: Pick<Credential, 'id' | 'ownerId'>): Promise<Array<CredentialUseGrant & { user: User | null }> | null> {
+    const a = requireActor(actor)
+    if (!canManageUse(a, credential)) return null
+    return this.prisma.credentialUseGrant.findMany({ where: { credentialId: credential.id }, include: { user: true }, orderBy: [{ role: 'asc' }, { createdAt: 'asc' }] })
+  }
+
+  /**
+   * Lets a user, or every user of a role, use the credential (name it in templates and targets; never
+   * read it). Its owner and admins decide. Granting what is already granted changes nothing.
+   */
+  async grantUse(actor: Actor | null, id: string, grantee: Grantee): Promise<Credential> {
+    const { a, credential } = await this.forGrants(actor, id)
+    const to = await this.grantee(grantee)
+    if (to.role === 'ADMIN') throw ValidationError.field('role', 'admins may use every credential already')
+    const exists = await this.prisma.credentialUseGrant.findFirst({ where: { credentialId: id, userId: to.user?.id ?? null, role: to.role } })
+    if (exists) return credential
+    try {
+      return await audited(
+        this.prisma,
+        async (tx) => {
+          await tx.credentialUseGrant.create({ data: { credentialId: id, userId: to.user?.id ?? null, role: to.role } })
+          return credential
+        },
+        (row) => ({ actor: a, action: 'credential.grant-use', entity: entity.of('Credential', row), changes: { grantee: { new: to.label } } }),
+      )
+    } catch (e) {
+      if (isUniqueViolation(e)) return credential // granted meanwhile by someone else: the same outcome
+      throw e
+    }
+  }
+
+  /** Takes a grant back: the next save or run of a template that names the credential by that grant fails. */
+  async revokeUse(actor: Actor | null, id: string, grantee: Grantee): Promise<Credential> {
+    const { a, credential } = await this.forGrants(actor, id)
+    const to = await this.grantee(grantee)
+    return audited(
+      this.prisma,
+      async (tx) => {
+        const { count } = await tx.credentialUseGrant.deleteMany({ where: { credentialId: id, userId: to.user?.id ?? null, role: to.role } })
+        if (!count) throw new NotFoundError('grant', to.field)
+        return credential
+      },
+      (row) => ({ actor: a, action: 'credential.revoke-use', entity: entity.of('Credential', row), changes: { grantee: { old: to.label } } }),
+    )
+  }
+
+  private async forGrants(actor: Actor | null, id: string): Promise<{ a: Actor; credential: Credential }> {
+    const a = requireWriter(actor)
+    const credential = await this.prisma.credential.findUnique({ where: { id } })
+    if (!credential) throw new NotFoundError('credential', 'credentialId')
+    if (!canManageUse(a, credential)) throw new ForbiddenError('only the owner or an admin may grant or revoke use of this credential')
+    return { a, credential }
+  }
+
+  private async grantee(g: Grantee): Promise<{ user: User | null; role: UserRole | null; label: string; field: string }> {
+    rejectNul(g)
+    const given = (['userId', 'username', 'role'] as const).filter((k) => g[k] != null)
+    if (given.length !== 1) throw ValidationError.field(given[1] ?? 'userId', 'give exactly one of userId, username or role')
+    if (g.role) return { user: null, role: g.role, label: `role ${g.role}`, field: 'role' }
+    const field = given[0]!
+    const user = await this.prisma.user.findUnique({ where: g.userId ? { id: g.userId } : { username: g.username! } })
+    if (!user) throw new NotFoundError('user', field)
+    return { user, role: null, label: `user ${user.username}`, field }
   }
 
   /**

@@ -1,8 +1,11 @@
-/** Inventories: named, saved target selectors. */
+/**
+ * Inventories: named, saved target selectors. Anyone may select targets through any inventory; only its
+ * owner (or an admin) may change or delete it, since templates of others may rely on what it selects.
+ */
 import { z } from 'zod'
 import type { Inventory, PrismaClient, Target } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
-import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { requireActor, requireCanEdit, requireWriter, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
@@ -41,7 +44,7 @@ export class InventoriesService {
     try {
       return await audited(
         this.prisma,
-        (tx) => tx.inventory.create({ data: input }),
+        (tx) => tx.inventory.create({ data: { ...input, ownerId: a.userId } }),
         (row) => ({ actor: a, action: 'inventory.create', entity: entity.of('Inventory', row), changes: created(row, AUDITED_FIELDS) }),
       )
     } catch (e) {
@@ -51,10 +54,11 @@ export class InventoriesService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Inventory> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     const existing = await this.prisma.inventory.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('inventory')
+    const a = requireCanEdit(actor, existing, 'inventory')
     if (input.targetIds) await this.checkTargets(input.targetIds)
     try {
       return await audited(
@@ -69,9 +73,10 @@ export class InventoriesService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<Inventory> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const row = await this.prisma.inventory.findUnique({ where: { id } })
     if (!row) throw new NotFoundError('inventory')
+    const a = requireCanEdit(actor, row, 'inventory')
     return audited(
       this.prisma,
       (tx) => tx.inventory.delete({ where: { id } }),

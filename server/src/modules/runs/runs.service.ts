@@ -9,7 +9,7 @@ import type { RunQueue } from '../../jobs/run-queue.ts'
 import { appendLinesInTransaction } from '../../logs/log-writer.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
-import { InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
+import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
@@ -134,6 +134,7 @@ export class RunsService {
   async retry(actor: Actor | null, runId: string, onlyFailedTargets: boolean): Promise<JobRun> {
     const a = requireWriter(actor)
     const run = await this.getVisible(a, runId, 'id')
+    requireCanAct(a, run, 'retry')
     if (!isFinalStatus(run.status)) throw new InvalidStateError(`run #${run.number} is still ${run.status.toLowerCase()}; cancel it or wait for it to finish`)
     const targets = await this.prisma.runTarget.findMany({ where: { runId }, orderBy: { position: 'asc' } })
     const chosen = onlyFailedTargets ? targets.filter((t) => t.status !== 'SUCCEEDED') : targets
@@ -206,6 +207,7 @@ export class RunsService {
   async cancel(actor: Actor | null, runId: string): Promise<JobRun> {
     const a = requireWriter(actor)
     const run = await this.getVisible(a, runId, 'id')
+    requireCanAct(a, run, 'cancel')
     if (isFinalStatus(run.status)) throw new InvalidStateError(`run #${run.number} already ended (${run.status})`)
     // Retried whole on a deadlock: it writes the run, its targets and its log, as the run's worker does.
     return retryConflicts(() => this.prisma.$transaction(async (tx) => {
@@ -281,4 +283,13 @@ export class RunsService {
     if (filter.createdBefore && run.createdAt >= filter.createdBefore) return false
     return true
   }
+}
+
+/**
+ * Anyone may see a GLOBAL run, but only whoever triggered it, the owner of its template or an admin may
+ * cancel or retry it (a run a schedule fired has no triggering user: its template's owner decides).
+ */
+function requireCanAct(actor: Actor, run: JobRun, verb: 'cancel' | 'retry'): void {
+  if (actor.role === 'ADMIN' || run.triggeredById === actor.userId || run.ownerId === actor.userId) return
+  throw new ForbiddenError(`only who triggered this run, the owner of its template or an admin may ${verb} it`)
 }

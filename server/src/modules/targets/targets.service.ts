@@ -1,9 +1,15 @@
-/** Targets: the servers and devices jobs run on. */
+/**
+ * Targets: the servers and devices jobs run on. Shared: anyone may run jobs on any target, with the
+ * target's credential; so only its owner (or an admin) may change or delete it — repointing someone's
+ * target at your own host would hand you its credential — and setting a credential, or moving a target
+ * that has one, needs the right to use that credential.
+ */
 import net from 'node:net'
 import { z } from 'zod'
 import type { Prisma, PrismaClient, Target } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, isUniqueViolation } from '../../errors.ts'
-import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { requireActor, requireCanEdit, requireWriter, type Actor } from '../actor.ts'
+import { requireMayUse } from '../credentials/credential-access.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch, rejectNul } from '../validation.ts'
@@ -66,11 +72,11 @@ export class TargetsService {
   async create(actor: Actor | null, raw: unknown): Promise<Target> {
     const a = requireWriter(actor)
     const input = parseInput(createInput, raw)
-    await this.checkCredential(input.credentialId)
+    await this.checkCredential(a, input.credentialId, 'input.credentialId')
     try {
       return await audited(
         this.prisma,
-        (tx) => tx.target.create({ data: { ...input, tags: dedupe(input.tags), credentialId: input.credentialId ?? null } }),
+        (tx) => tx.target.create({ data: { ...input, tags: dedupe(input.tags), credentialId: input.credentialId ?? null, ownerId: a.userId } }),
         (row) => ({ actor: a, action: 'target.create', entity: entity.of('Target', row), changes: created(row, AUDITED_FIELDS) }),
       )
     } catch (e) {
@@ -80,13 +86,16 @@ export class TargetsService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<Target> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
     const existing = await this.prisma.target.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('target')
-    await this.checkCredential(input.credentialId)
+    const a = requireCanEdit(actor, existing, 'target')
     // A new address is a new machine: forget the host key trusted for the old one.
     const moved = (input.host !== undefined && input.host !== existing.host) || (input.port !== undefined && input.port !== existing.port)
+    if (input.credentialId !== undefined && input.credentialId !== existing.credentialId) await this.checkCredential(a, input.credentialId, 'input.credentialId')
+    // Moving a target moves where its credential is sent: an admin may have set one its owner may not use.
+    else if (moved && existing.credentialId) await this.checkCredential(a, existing.credentialId, input.host !== undefined && input.host !== existing.host ? 'input.host' : 'input.port')
     try {
       return await audited(
         this.prisma,
@@ -108,9 +117,10 @@ export class TargetsService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<Target> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const existing = await this.prisma.target.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('target')
+    const a = requireCanEdit(actor, existing, 'target')
     return audited(
       this.prisma,
       (tx) => tx.target.delete({ where: { id } }),
@@ -120,9 +130,11 @@ export class TargetsService {
 
   /** After a legitimate re-key: the next connection trusts whatever key the host presents. */
   async forgetHostKey(actor: Actor | null, id: string): Promise<Target> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const existing = await this.prisma.target.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('target')
+    // Forgetting the key lets the next connection trust any host answering at the address: the owner's call.
+    const a = requireCanEdit(actor, existing, 'target')
     return audited(
       this.prisma,
       (tx) => tx.target.update({ where: { id }, data: { hostKeyFingerprint: null, hostKeyAlgorithm: null } }),
@@ -130,10 +142,13 @@ export class TargetsService {
     )
   }
 
-  private async checkCredential(id: string | null | undefined): Promise<void> {
+  private async checkCredential(actor: Actor, id: string | null | undefined, field: string): Promise<void> {
     if (!id) return
     const found = await this.prisma.credential.count({ where: { id } })
     if (!found) throw new NotFoundError('credential', 'input.credentialId')
+    await requireMayUse(this.prisma, actor.userId, [{ field, id }], (name) =>
+      field === 'input.credentialId' ? `you may not use credential "${name}"` : `this target uses credential "${name}", which you may not use: moving the target would send it elsewhere`,
+    )
   }
 }
 

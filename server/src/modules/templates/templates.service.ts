@@ -10,6 +10,7 @@ import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch, rejectNul, zodProblems } from '../validation.ts'
 import { targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
 import { parameterDefinitionsSchema } from './parameters.ts'
+import { requireMayUse, useOf } from '../credentials/credential-access.ts'
 
 const baseInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
@@ -89,7 +90,7 @@ export class TemplatesService {
     requireCanSetVisibility(a, input.visibility)
     this.requireWorkerCodeRole(input.jobType, a.role)
     const config = this.validateConfig(input.jobType, input.config)
-    await this.checkCredentialRefs(input.jobType, config)
+    await this.checkCredentialRefs(a, null, input.jobType, config)
     await this.checkSelector(input.targetSelector)
     try {
       return await audited(
@@ -125,7 +126,7 @@ export class TemplatesService {
       if (owner && refusal) throw new ForbiddenError(`this template belongs to ${owner.username} (${owner.role}); ${refusal}`)
     }
     const config = input.config !== undefined ? this.validateConfig(jobType, input.config) : undefined
-    if (config !== undefined) await this.checkCredentialRefs(jobType, config)
+    if (config !== undefined) await this.checkCredentialRefs(a, existing.ownerId, jobType, config)
     if (input.targetSelector) await this.checkSelector(input.targetSelector)
     try {
       return await audited(
@@ -179,22 +180,28 @@ export class TemplatesService {
 
   /**
    * Credentials the config names must exist and be of a kind that fits where they are used (a key for an
-   * ssh remote, a password or token for https): caught at save, not at 3 a.m. during the run.
+   * ssh remote, a password or token for https): caught at save, not at 3 a.m. during the run. And the
+   * one saving must be allowed to use each (see credential-access.ts), as must the template's owner when
+   * an admin edits someone else's template: runs open them on the owner's behalf (the dispatcher checks
+   * again). Existence is no secret here: every signed-in user sees the credential list.
    */
-  private async checkCredentialRefs(jobType: string, config: unknown): Promise<void> {
+  private async checkCredentialRefs(actor: Actor, ownerId: string | null, jobType: string, config: unknown): Promise<void> {
     const refs = this.registry.get(jobType)?.credentialRefs?.(config) ?? []
     if (!refs.length) return
-    const found = new Map(
-      (await this.prisma.credential.findMany({ where: { id: { in: refs.map((r) => r.id) } }, select: { id: true, kind: true, name: true } })).map((c) => [c.id, c]),
-    )
+    const found = await useOf(this.prisma, actor.userId, refs.map((r) => r.id))
     const problems: FieldProblem[] = []
-    for (const ref of refs) {
-      const field = ['input.config', ...ref.path].join('.')
-      const c = found.get(ref.id)
+    const named = refs.map((ref) => ({ field: ['input.config', ...ref.path].join('.'), id: ref.id, ref }))
+    for (const { field, id, ref } of named) {
+      const c = found.get(id)
       if (!c) problems.push({ field, message: 'no such credential' })
       else if (!ref.kinds.includes(c.kind)) problems.push({ field, message: `credential "${c.name}" is a ${c.kind} credential; ${ref.purpose}` })
     }
     if (problems.length) throw new ValidationError(problems)
+    await requireMayUse(this.prisma, actor.userId, named)
+    if (ownerId && ownerId !== actor.userId) {
+      const owner = await this.prisma.user.findUnique({ where: { id: ownerId }, select: { username: true } })
+      await requireMayUse(this.prisma, ownerId, named, (name) => `the template's owner "${owner?.username ?? '?'}" may not use credential "${name}"`)
+    }
   }
 
   private workerCodeRefusal(jobType: string, role: string): string | null {
