@@ -254,7 +254,7 @@ describe('operator journey', () => {
     await dialog.getByRole('button', { name: 'Create window' }).click()
     await page.getByTestId('blackouts-table').getByText('Sat at 22:00 for 120 min').waitFor()
     await screenshot(page, 'schedules')
-    await row.getByRole('button', { name: 'Run now' }).click()
+    await row.getByRole('button', { name: 'Run e2e nightly now' }).click()
     await page.waitForURL(/\/runs\/[^/]+$/)
     await page.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
     expect(await page.locator('.run-meta').textContent()).toContain('e2e nightly')
