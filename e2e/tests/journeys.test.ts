@@ -258,7 +258,7 @@ describe('operator journey', () => {
     await dialog.getByRole('button', { name: 'Create window' }).click()
     await page.getByTestId('blackouts-table').getByText('Sat at 22:00 for 120 min').waitFor()
     await screenshot(page, 'schedules')
-    await row.getByRole('button', { name: 'Run e2e nightly now' }).click()
+    await row.getByRole('button', { name: 'Run now: e2e nightly' }).click()
     await page.waitForURL(/\/runs\/[^/]+$/)
     await page.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
     expect(await page.locator('.run-meta').textContent()).toContain('e2e nightly')
@@ -428,7 +428,8 @@ describe('operator journey', () => {
 
     await page.goto('/dashboard')
     await expect.poll(() => page.getByTestId('count-SUCCEEDED').textContent()).toBe('3')
-    await expect.poll(() => page.getByTestId('count-FAILED').textContent()).toBe('1')
+    // The statistics refresh at most every few seconds after changes: wait for the one after the failure.
+    await expect.poll(() => page.getByTestId('count-FAILED').textContent(), { timeout: 15_000 }).toBe('1')
     expect(await page.getByTestId('count-CANCELLED').textContent()).toBe('1')
     await expect.poll(() => page.getByTestId('success-rate').textContent()).toBe('75.0%')
     expect(await page.getByTestId('next-scheduled').textContent()).toContain('e2e nightly')

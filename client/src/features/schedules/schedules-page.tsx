@@ -135,7 +135,7 @@ export function SchedulesPage() {
                 <button
                   type="button"
                   className="btn sm"
-                  aria-label={`Run ${s.name} now`}
+                  aria-label={`Run now: ${s.name}`}
                   disabled={runState.fetching}
                   onClick={async () => {
                     setError(null)
