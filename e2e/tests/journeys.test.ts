@@ -124,7 +124,10 @@ describe('operator journey', () => {
     await page.locator('.main').evaluate((el) => el.scrollTo(0, 0))
     await screenshot(page, 'template-form')
     await page.getByRole('button', { name: 'Create template' }).click()
-    await page.waitForURL(/\/templates$/)
+    // A new template opens on its own page.
+    await page.waitForURL(/\/templates\/(?!new)[^/]+$/)
+    await page.getByRole('main').getByRole('button', { name: 'Run now', exact: true }).waitFor()
+    await page.getByRole('link', { name: 'Templates' }).first().click()
     await page.locator('tr[data-template="e2e ticker"]').waitFor()
   })
 
@@ -133,15 +136,16 @@ describe('operator journey', () => {
     await page.waitForURL(/\/templates\/new$/)
     await page.locator('input[name="name"]').fill('e2e backup')
     await page.locator('select[name="jobType"]').selectOption('config_backup')
-    // Commands may be strings or { command, path } objects: the form offers JSON for them.
-    await page.locator('textarea[name="config.commands"]').fill('["cat /etc/hostname"]')
+    // Commands may be strings or { command, path } objects: a row each, the path optional.
+    await page.locator('input[name="config.commands.0.command"]').fill('cat /etc/hostname')
     await page.locator('input[name="config.repository"]').fill('git@git.example.net:net/configs.git')
     const picker = page.locator('select[name="config.repositoryCredentialId"]')
     expect(await picker.locator('option').allTextContents()).toContain(`e2e-key (key, ${sshd.user})`)
     await picker.selectOption({ label: `e2e-key (key, ${sshd.user})` })
     await page.getByRole('group', { name: 'Targets' }).getByLabel('e2e-host').check()
     await page.getByRole('button', { name: 'Create template' }).click()
-    await page.waitForURL(/\/templates$/)
+    await page.waitForURL(/\/templates\/(?!new)[^/]+$/)
+    await page.getByRole('link', { name: 'Templates' }).first().click()
     await page.locator('tr[data-template="e2e backup"]').waitFor()
     // Saved as the credential's id, which the server checked exists and is a key.
     const { jobTemplates } = await server.gql<{ jobTemplates: Array<{ config: { repositoryCredentialId: string } }> }>(`{ jobTemplates(search: "e2e backup") { config } }`)
@@ -239,7 +243,7 @@ describe('operator journey', () => {
     // A bad expression: the preview's error shows under the field.
     await page.locator('input[name="cronExpression"]').fill('61 * * * *')
     const cronField = page.locator('.field', { has: page.locator('input[name="cronExpression"]') })
-    await cronField.locator('.error').waitFor()
+    await expect.poll(() => cronField.locator('.error').textContent()).toMatch(/^61 is out of range for the minute/)
     await page.locator('input[name="cronExpression"]').fill('30 2 1 1 *')
     await expect.poll(async () => (await upcoming.allTextContents()).length).toBe(5)
     expect((await upcoming.allTextContents()).every((t) => /01 Jan \d{4}, 02:30:00 GMT\+1/.test(t))).toBe(true)
@@ -270,7 +274,7 @@ describe('operator journey', () => {
     await dialog.getByRole('button', { name: 'Create window' }).click()
     await page.getByTestId('blackouts-table').getByText('Sat at 22:00 for 120 min').waitFor()
     await screenshot(page, 'schedules')
-    await row.getByRole('button', { name: 'Run now' }).click()
+    await row.getByRole('button', { name: 'Run now: e2e nightly' }).click()
     await page.waitForURL(/\/runs\/[^/]+$/)
     await page.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
     expect(await page.locator('.run-meta').textContent()).toContain('e2e nightly')
@@ -440,7 +444,8 @@ describe('operator journey', () => {
 
     await page.goto('/dashboard')
     await expect.poll(() => page.getByTestId('count-SUCCEEDED').textContent()).toBe('3')
-    await expect.poll(() => page.getByTestId('count-FAILED').textContent()).toBe('1')
+    // The statistics refresh at most every few seconds after changes: wait for the one after the failure.
+    await expect.poll(() => page.getByTestId('count-FAILED').textContent(), { timeout: 15_000 }).toBe('1')
     expect(await page.getByTestId('count-CANCELLED').textContent()).toBe('1')
     await expect.poll(() => page.getByTestId('success-rate').textContent()).toBe('75.0%')
     expect(await page.getByTestId('next-scheduled').textContent()).toContain('e2e nightly')

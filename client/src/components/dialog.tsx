@@ -1,7 +1,21 @@
 'use client'
-/** Modal dialogs on the native <dialog> element: focus trapping, Escape and the backdrop for free. */
+/**
+ * Modal dialogs on the native <dialog> element: focus trapping, Escape and the backdrop for free.
+ * The dialog is portalled to <body> and stops its submit and click events, so a dialog opened inside a
+ * form (Run now / Delete on a template's page) never submits that form. Opening focuses the first field
+ * (or the element marked `data-autofocus`, else the primary button), not the close button; closing
+ * returns focus to what was focused before (or to the page's main region when that is gone).
+ */
 import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react'
+import { createPortal } from 'react-dom'
 import { Icons } from './icons'
+
+const FIRST_FIELD = '[data-autofocus], .modal-body :is(input, select, textarea):not([disabled]):not([type="hidden"])'
+
+/** Where focus goes when a dialog opens. */
+function initialFocus(d: HTMLDialogElement): HTMLElement | null {
+  return d.querySelector<HTMLElement>(FIRST_FIELD) ?? d.querySelector<HTMLElement>('.modal-foot [type="submit"], .modal-foot .btn.primary, .modal-foot .btn.danger') ?? d.querySelector<HTMLElement>('.modal-foot .btn')
+}
 
 export function Modal({
   open,
@@ -26,13 +40,21 @@ export function Modal({
   const ref = useRef<HTMLDialogElement>(null)
   const generatedId = useId()
   const titleId = labelledBy ?? `${generatedId}-title`
+  const returnTo = useRef<HTMLElement | null>(null)
   useEffect(() => {
     const d = ref.current
-    if (!d) return
-    if (open && !d.open) d.showModal()
-    if (!open && d.open) d.close()
+    if (!d || !open) return
+    returnTo.current = document.activeElement instanceof HTMLElement ? document.activeElement : null
+    if (!d.open) d.showModal()
+    initialFocus(d)?.focus()
+    return () => {
+      if (d.open) d.close()
+      const back = returnTo.current
+      if (back && back.isConnected) back.focus()
+      else document.getElementById('main')?.focus()
+    }
   }, [open])
-  if (!open) return null
+  if (!open || typeof document === 'undefined') return null
   const body = (
     <>
       <div className="modal-head">
@@ -45,7 +67,7 @@ export function Modal({
       {footer ? <div className="modal-foot">{footer}</div> : null}
     </>
   )
-  return (
+  return createPortal(
     <dialog
       ref={ref}
       className={`modal${wide ? ' wide' : ''}`}
@@ -54,14 +76,19 @@ export function Modal({
         onClose()
       }}
       onClick={(e) => {
+        // React bubbles events along the component tree, portal or not: keep them from rows and forms behind.
+        e.stopPropagation()
         if (e.target === ref.current) onClose()
       }}
+      onKeyDown={(e) => e.stopPropagation()}
       aria-labelledby={titleId}
     >
       {onSubmit ? (
         <form
+          noValidate
           onSubmit={(e) => {
             e.preventDefault()
+            e.stopPropagation()
             onSubmit(e)
           }}
         >
@@ -70,7 +97,8 @@ export function Modal({
       ) : (
         body
       )}
-    </dialog>
+    </dialog>,
+    document.body,
   )
 }
 
@@ -106,7 +134,7 @@ export function ConfirmDialog({
           <button type="button" className="btn" onClick={onClose}>
             Keep it
           </button>
-          <button type="submit" className={`btn ${danger ? 'danger' : 'primary'}`} disabled={busy} autoFocus>
+          <button type="submit" className={`btn ${danger ? 'danger' : 'primary'}`} disabled={busy} data-autofocus>
             {busy ? 'Working…' : confirmLabel}
           </button>
         </>

@@ -4,11 +4,12 @@
  * create or an update mutation with the API's field errors kept for the form (`useSaveForm`), and the
  * dialog around the form with Cancel / Create-or-Save and the general error (`EditDialog`).
  */
-import { useState, type ReactNode } from 'react'
+import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { useMutation, type TypedDocumentNode } from 'urql'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { Modal } from './dialog'
 import { ErrorAlert } from './ui'
+import { useFocusFirstError } from './use-focus-first-error'
 
 /** Which item a page's form dialog edits: none (closed), a new one, or an existing one. */
 export function useEditor<T extends object>(onSaved: () => void) {
@@ -78,6 +79,14 @@ export function EditDialog({
   onSubmit(): unknown
   children: ReactNode
 }) {
+  // A failed save puts focus on the first field it names (or the message).
+  const body = useRef<HTMLDivElement>(null)
+  const focusFirstError = useFocusFirstError(body)
+  const { errors } = form
+  useEffect(() => {
+    if (errors.form || Object.keys(errors.fields).length) focusFirstError()
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [errors])
   return (
     <Modal
       open
@@ -96,8 +105,10 @@ export function EditDialog({
         </>
       }
     >
-      <ErrorAlert message={form.errors.form} />
-      {children}
+      <div ref={body} className="stack">
+        <ErrorAlert message={form.errors.form} />
+        {children}
+      </div>
     </Modal>
   )
 }

@@ -10,6 +10,9 @@ function Svg({ children, ...p }: SVGProps<SVGSVGElement>) {
 }
 
 export const Icons = {
+  menu: () => (<Svg><path d="M3 6h18M3 12h18M3 18h18" /></Svg>),
+  expand: () => (<Svg><path d="M15 3h6v6M9 21H3v-6M21 3l-7 7M3 21l7-7" /></Svg>),
+  wrap: () => (<Svg><path d="M3 6h18M3 12h15a3 3 0 1 1 0 6h-4M3 18h7" /><path d="m16 16-2 2 2 2" /></Svg>),
   dashboard: () => (<Svg><rect x="3" y="3" width="7" height="9" rx="1" /><rect x="14" y="3" width="7" height="5" rx="1" /><rect x="14" y="12" width="7" height="9" rx="1" /><rect x="3" y="16" width="7" height="5" rx="1" /></Svg>),
   runs: () => (<Svg><path d="M22 12h-4l-3 9L9 3l-3 9H2" /></Svg>),
   templates: () => (<Svg><path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z" /><path d="M14 2v6h6M8 13h8M8 17h5" /></Svg>),

@@ -68,8 +68,14 @@ export function StringListEditor({
   invalid,
   describedBy,
   itemLabel = 'Item',
+  name,
+  numeric,
 }: {
   id?: string
+  /** Each row's input is named `${name}.${index}`. */
+  name?: string
+  /** Whole numbers: a short numeric input per row instead of a growing text area. */
+  numeric?: boolean
   value: readonly string[]
   onChange(v: string[]): void
   placeholder?: string
@@ -86,17 +92,33 @@ export function StringListEditor({
       {value.map((item, i) => (
         <div className="item" key={i}>
           <span className="index">{i + 1}</span>
-          <textarea
-            id={i === 0 ? id : undefined}
-            className={`autogrow${mono ? ' mono' : ''}`}
-            rows={1}
-            value={item}
-            placeholder={placeholder}
-            aria-label={`${itemLabel} ${i + 1}`}
-            aria-invalid={invalid || undefined}
-            aria-describedby={describedBy}
-            onChange={(e) => set(i, e.target.value)}
-          />
+          {numeric ? (
+            <input
+              id={i === 0 ? id : undefined}
+              name={name ? `${name}.${i}` : undefined}
+              inputMode="numeric"
+              style={{ maxWidth: 160 }}
+              value={item}
+              placeholder={placeholder}
+              aria-label={`${itemLabel} ${i + 1}`}
+              aria-invalid={invalid || undefined}
+              aria-describedby={describedBy}
+              onChange={(e) => set(i, e.target.value)}
+            />
+          ) : (
+            <textarea
+              id={i === 0 ? id : undefined}
+              name={name ? `${name}.${i}` : undefined}
+              className={`autogrow${mono ? ' mono' : ''}`}
+              rows={1}
+              value={item}
+              placeholder={placeholder}
+              aria-label={`${itemLabel} ${i + 1}`}
+              aria-invalid={invalid || undefined}
+              aria-describedby={describedBy}
+              onChange={(e) => set(i, e.target.value)}
+            />
+          )}
           <button type="button" className="btn ghost icon" aria-label={`Remove ${itemLabel.toLowerCase()} ${i + 1}`} onClick={() => onChange(value.filter((_, j) => j !== i))}>
             <Icons.x />
           </button>

@@ -6,7 +6,8 @@
 import { usePathname, useRouter } from 'next/navigation'
 import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react'
 import { Provider as UrqlProvider } from 'urql'
-import { createSessionClients, type SessionClients, type WsState } from '@/lib/client'
+import { createSessionClients, type SessionClients } from '@/lib/client'
+import { INITIAL_CONNECTION, type Connection } from '@/lib/connection-state'
 import { graphql } from '@/lib/graphql'
 import { saveSession, useSession, type Session } from '@/lib/session'
 
@@ -26,9 +27,10 @@ export function useSessionContext(): SessionContextValue {
   return ctx
 }
 
-export function useWsState(): WsState {
+/** The live connection (state and reconnect count), re-rendering on every change. */
+export function useConnection(): Connection {
   const { clients } = useSessionContext()
-  return useSyncExternalStore(clients.onWsState, clients.wsState, () => 'closed')
+  return useSyncExternalStore(clients.onConnection, clients.connection, () => INITIAL_CONNECTION)
 }
 
 const LogoutMutation = graphql(`mutation Logout { logout }`)

@@ -1,10 +1,14 @@
 'use client'
-/** The console frame: sidebar navigation, signed-in user with role, live connection state, theme. */
+/**
+ * The console frame: sidebar navigation (a drawer behind a menu button on phones), signed-in user with
+ * role, live connection state, theme, and a skip link to the page's content.
+ */
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
-import { useEffect, type ReactNode } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
+import { connectionLabel } from '@/lib/connection-state'
 import { Icons, Logo } from './icons'
-import { useSessionContext, useWsState } from './session-provider'
+import { useConnection, useSessionContext } from './session-provider'
 import { ThemeToggle } from './theme'
 
 /**
@@ -35,11 +39,19 @@ export function useTitle(title: string | null | undefined): void {
   }, [title])
 }
 
-function LiveIndicator() {
-  const state = useWsState()
-  const label = state === 'connected' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Idle'
+/** The live connection in words (announced politely); "Reconnected" for a moment after a recovery. */
+function ConnectionIndicator() {
+  const { state, reconnects } = useConnection()
+  const [recovered, setRecovered] = useState(false)
+  useEffect(() => {
+    if (!reconnects) return
+    setRecovered(true)
+    const t = setTimeout(() => setRecovered(false), 4000)
+    return () => clearTimeout(t)
+  }, [reconnects])
+  const label = state === 'live' && recovered ? 'Reconnected' : connectionLabel(state)
   return (
-    <span className="live-dot" data-state={state} title="Live updates over WebSocket" data-testid="live-state">
+    <span className="live-dot" data-state={state} role="status" aria-live="polite" title="Live updates from the server" data-testid="live-state">
       {label}
     </span>
   )
@@ -50,9 +62,16 @@ export function Shell({ children }: { children: ReactNode }) {
   const { session, isAdmin, signOut } = useSessionContext()
   const section = pathname.split('/')[1] ?? ''
   const role = session.user.role
+  const [navOpen, setNavOpen] = useState(false)
+  // The phone drawer closes when a link is followed.
+  useEffect(() => setNavOpen(false), [pathname])
   return (
-    <div className="shell">
-      <aside className="sidebar">
+    <div className="shell" data-nav-open={navOpen || undefined} onKeyDown={(e) => e.key === 'Escape' && navOpen && setNavOpen(false)}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      {navOpen ? <div className="nav-backdrop" aria-hidden onClick={() => setNavOpen(false)} /> : null}
+      <aside className="sidebar" id="sidebar" aria-label="Navigation">
         <div className="brand">
           <span className="brand-mark">
             <Logo />
@@ -98,14 +117,19 @@ export function Shell({ children }: { children: ReactNode }) {
       </aside>
       <div className="main">
         <header className="topbar">
+          <button type="button" className="btn ghost icon nav-toggle" aria-expanded={navOpen} aria-controls="sidebar" aria-label="Menu" onClick={() => setNavOpen((o) => !o)}>
+            <Icons.menu />
+          </button>
           <div className="crumbs">
             <span>{TITLES[section] ?? 'Switchyard'}</span>
           </div>
           <span className="spacer" />
           {role === 'VIEWER' ? <span className="badge plain">Read-only</span> : null}
-          <LiveIndicator />
+          <ConnectionIndicator />
         </header>
-        <main className="page">{children}</main>
+        <main className="page" id="main" tabIndex={-1}>
+          {children}
+        </main>
       </div>
     </div>
   )

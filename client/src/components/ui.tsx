@@ -103,10 +103,18 @@ export function statusLabel(status: string): string {
   return status.charAt(0) + status.slice(1).toLowerCase().replace('_', ' ')
 }
 
-export function StatusBadge({ status }: { status: string }) {
+const TRIGGER_LABEL: Record<string, string> = { MANUAL: 'Manual', API: 'API', SCHEDULE: 'Schedule', RETRY: 'Retry', WORKFLOW: 'Workflow' }
+
+/** How a run was started, in words ("API", not "Api"). */
+export function triggerLabel(trigger: string): string {
+  return TRIGGER_LABEL[trigger] ?? statusLabel(trigger)
+}
+
+/** A run or target status in words; `stale` says it is only the last known one (the connection is lost). */
+export function StatusBadge({ status, stale }: { status: string; stale?: boolean }) {
   return (
-    <span className={`badge ${STATUS_CLASS[status] ?? ''}`} data-status={status}>
-      {statusLabel(status)}
+    <span className={`badge ${stale ? '' : (STATUS_CLASS[status] ?? '')}`} data-status={status} data-stale={stale || undefined}>
+      {stale ? `Last known: ${statusLabel(status).toLowerCase()}` : statusLabel(status)}
     </span>
   )
 }
@@ -122,15 +130,29 @@ export const STATUS_COLOR: Record<string, string> = {
   SKIPPED: 'var(--text-faint)',
 }
 
-export function Progress({ done, failed, total, running, large }: { done: number; failed: number; total: number; running?: boolean; large?: boolean }) {
-  const ok = total ? ((done - failed) / total) * 100 : 0
-  const bad = total ? (failed / total) * 100 : 0
+/** Targets done: succeeded (green), failed (red) and cancelled (neutral) segments. */
+export function Progress({ done, failed, cancelled = 0, total, running, large }: { done: number; failed: number; cancelled?: number; total: number; running?: boolean; large?: boolean }) {
+  const pct = (n: number) => (total ? (n / total) * 100 : 0)
+  const parts = [failed ? `${failed} failed` : '', cancelled ? `${cancelled} cancelled` : ''].filter(Boolean).join(', ')
   return (
-    <div className={`progress${large ? ' lg' : ''}${running && done < total ? ' running' : ''}`} role="progressbar" aria-valuemin={0} aria-valuemax={total} aria-valuenow={done} aria-label={`${done} of ${total} targets done`}>
-      <span className="p-ok" style={{ width: `${ok}%` }} />
-      <span className="p-err" style={{ width: `${bad}%` }} />
+    <div
+      className={`progress${large ? ' lg' : ''}${running && done < total ? ' running' : ''}`}
+      role="progressbar"
+      aria-valuemin={0}
+      aria-valuemax={total}
+      aria-valuenow={done}
+      aria-label={`${done} of ${total} targets done${parts ? ` (${parts})` : ''}`}
+    >
+      <span className="p-ok" style={{ width: `${pct(done - failed - cancelled)}%` }} />
+      <span className="p-err" style={{ width: `${pct(failed)}%` }} />
+      <span className="p-cancel" style={{ width: `${pct(cancelled)}%` }} />
     </div>
   )
+}
+
+/** "1 target", "3 targets". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`
 }
 
 /** Re-renders every `ms` so relative times and running durations stay current. */

@@ -24,6 +24,35 @@ export function normaliseField(field: string): string {
   return field === 'input' ? '' : field
 }
 
+const CRON_RANGES: Record<string, string> = { '0-59': 'minute (or second)', '0-23': 'hour', '1-31': 'day of the month', '1-12': 'month', '0-7': 'day of the week', '0-6': 'day of the week' }
+
+/**
+ * Validator wording → plain words. The API's messages are mostly written for people already; these are
+ * the library ones that reach a form as they are (zod's defaults, the cron parser's).
+ */
+export function friendlyMessage(message: string): string {
+  const m = message.trim()
+  if (/^required\.?$/i.test(m) || /^Invalid input: expected \w+, received undefined$/i.test(m)) return 'This field is required.'
+  let r = /Constraint error, got value (\S+) expected range (\d+)-(\d+)/i.exec(m)
+  if (r) return `${r[1]} is out of range${CRON_RANGES[`${r[2]}-${r[3]}`] ? ` for the ${CRON_RANGES[`${r[2]}-${r[3]}`]} field` : ''}: use ${r[2]} to ${r[3]}.`
+  r = /^Too small: expected (number|string|array|set) to (?:be|have) >=?(\d+)(?: (characters|items))?/i.exec(m)
+  if (r) return r[1] === 'number' ? `Must be at least ${r[2]}.` : r[2] === '1' ? (r[1] === 'string' ? 'Must not be empty.' : 'Add at least one entry.') : `Needs at least ${r[2]} ${r[1] === 'string' ? 'characters' : 'entries'}.`
+  r = /^Too big: expected (number|string|array|set) to (?:be|have) <=?(\d+)(?: (characters|items))?/i.exec(m)
+  if (r) return r[1] === 'number' ? `Must be at most ${r[2]}.` : `At most ${r[2]} ${r[1] === 'string' ? 'characters' : 'entries'} are allowed.`
+  r = /^Invalid input: expected (\w+), received (\w+)$/i.exec(m)
+  if (r) return `Expected ${r[1] === 'int' ? 'a whole number' : `a ${r[1]}`}, got a ${r[2]}.`
+  return message
+}
+
+/** A field path in words: `config.commands.0` → "Config, commands, entry 1". */
+export function fieldPlace(path: string): string {
+  return path
+    .split('.')
+    .map((p) => (/^\d+$/.test(p) ? `entry ${Number(p) + 1}` : p.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase()))
+    .join(', ')
+    .replace(/^./, (c) => c.toUpperCase())
+}
+
 export function toFormErrors(error: ApiErrorLike | null | undefined): FormErrors {
   if (!error) return NO_ERRORS
   if (error.networkError && !error.graphQLErrors?.length) {
@@ -44,11 +73,11 @@ export function toFormErrors(error: ApiErrorLike | null | undefined): FormErrors
     for (const f of list) {
       if (typeof f.field !== 'string') continue
       const key = normaliseField(f.field)
-      const msg = typeof f.message === 'string' ? f.message : e.message
+      const msg = friendlyMessage(typeof f.message === 'string' ? f.message : e.message)
       fields[key] = fields[key] ? `${fields[key]}; ${msg}` : msg
       any = true
     }
-    if (!any) general.push(e.message)
+    if (!any) general.push(friendlyMessage(e.message))
   }
   return { form: general.length ? general.join(' ') : null, fields, code }
 }
@@ -59,7 +88,8 @@ export function fieldError(errors: FormErrors, field: string): string | undefine
   const prefix = `${field}.`
   const below = Object.entries(errors.fields).filter(([k]) => k.startsWith(prefix))
   if (!below.length) return undefined
-  return below.map(([k, m]) => `${k.slice(prefix.length)}: ${m}`).join('; ')
+  // "0.path" → "Entry 1, path": where in a list the problem is, in words.
+  return below.map(([k, m]) => `${fieldPlace(k.slice(prefix.length))}: ${m}`).join('; ')
 }
 
 /**
@@ -69,7 +99,7 @@ export function fieldError(errors: FormErrors, field: string): string | undefine
 export function withUnclaimed(errors: FormErrors, shown: readonly string[]): FormErrors {
   const extra = Object.entries(errors.fields).filter(([k]) => !shown.some((s) => k === s || k.startsWith(`${s}.`)))
   if (!extra.length) return errors
-  const text = extra.map(([k, m]) => (k ? `${k}: ${m}` : m)).join('; ')
+  const text = extra.map(([k, m]) => (k ? `${fieldPlace(k)}: ${m}` : m)).join('; ')
   return { ...errors, form: errors.form ? `${errors.form} ${text}` : text }
 }
 

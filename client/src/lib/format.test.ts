@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { formatDuration, formatRelative } from './format'
+import { formatDateTime, formatDuration, formatHourMinute, formatRelative } from './format'
 
 it('formats durations compactly', () => {
   expect(formatDuration(null)).toBe('—')
@@ -16,4 +16,13 @@ it('formats relative times', () => {
   expect(formatRelative('2026-11-23T11:59:58Z', now)).toBe('just now')
   expect(formatRelative('2026-11-23T11:58:00Z', now)).toBe('2m ago')
   expect(formatRelative('2026-11-23T14:00:00Z', now)).toBe('in 2h')
+})
+
+it('shows date-times on a 24-hour clock with the zone named, even in a 12-hour locale', () => {
+  // vitest runs with the process locale; en-US would otherwise say "02:30:00 PM".
+  const text = formatDateTime('2026-11-23T14:30:00Z')
+  expect(text).not.toMatch(/AM|PM/)
+  expect(text).toMatch(/\d{2}:30:00/)
+  expect(text).toMatch(/UTC|GMT|[A-Z]{2,5}/)
+  expect(formatHourMinute('2026-11-23T15:00:00Z')).toMatch(/^\d{2}:00$/)
 })

@@ -29,11 +29,18 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   return future ? `in ${text}` : `${text} ago`
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+// One clock everywhere: 24-hour, with the zone named (the browser's), in the browser's language order.
+const dateTime = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' })
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+const hourMinute = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
 
 export function formatDateTime(iso: string | null | undefined): string {
   return iso ? dateTime.format(new Date(iso)) : '—'
+}
+
+/** HH:MM (24-hour), e.g. for the dashboard's hourly strip. */
+export function formatHourMinute(iso: string): string {
+  return hourMinute.format(new Date(iso))
 }
 
 /** HH:MM:SS.mmm, for log lines. */

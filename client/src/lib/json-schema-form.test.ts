@@ -35,7 +35,7 @@ describe('schemaToFields', () => {
       ['env', 'string-map', false],
     ])
     const timeout = fields.find((f) => f.key === 'connectTimeoutSeconds')!
-    expect(timeout).toMatchObject({ min: 1, max: 300, default: 15, path: 'config.connectTimeoutSeconds', label: 'Connect timeout seconds' })
+    expect(timeout).toMatchObject({ min: 1, max: 300, default: 15, path: 'config.connectTimeoutSeconds', label: 'Connect timeout (seconds)' })
     expect(fields[0]).toMatchObject({ minItems: 1, maxItems: 50, description: 'Commands' })
     expect(fields[4]!.keyPattern).toBe('^[A-Za-z_][A-Za-z0-9_]*$')
   })
@@ -82,22 +82,83 @@ describe('values ↔ config', () => {
   it('reports problems by the API field path', () => {
     const r = valuesToConfig(fields, { commands: [''], continueOnError: false, pty: false, connectTimeoutSeconds: '0', env: [['1BAD', 'x']] })
     expect(r.errors).toEqual({
-      'config.commands': 'add at least one entry',
-      'config.connectTimeoutSeconds': 'must be at least 1',
-      'config.env': '"1BAD" is not a valid name',
+      'config.commands': 'Add at least one command.',
+      'config.connectTimeoutSeconds': '0 is too small: must be at least 1 (and at most 300).',
+      'config.env': '“1BAD” is not a valid name: use letters, digits and _, not starting with a digit.',
     })
-    expect(valuesToConfig(fields, { commands: ['x'], connectTimeoutSeconds: '2.5' }).errors).toEqual({ 'config.connectTimeoutSeconds': 'must be a whole number' })
+    expect(valuesToConfig(fields, { commands: ['x'], connectTimeoutSeconds: '2.5' }).errors).toEqual({ 'config.connectTimeoutSeconds': '“2.5” is not a whole number.' })
   })
 
   it('parses JSON fields and keeps keys the schema does not know', () => {
     const f = schemaToFields({ type: 'object', properties: { data: { type: 'object', properties: {} } } })
     expect(valuesToConfig(f, { data: '{"a":1}' }, { legacy: true }).config).toEqual({ data: { a: 1 }, legacy: true })
-    expect(valuesToConfig(f, { data: '{' }).errors).toEqual({ 'config.data': 'must be valid JSON' })
+    expect(valuesToConfig(f, { data: '{' }).errors['config.data']).toMatch(/^This is not valid JSON \(.+\)\.$/)
     expect(unknownKeys(fields, { commands: [], legacy: 1 })).toEqual({ legacy: 1 })
   })
 })
 
-it('humanizes keys', () => {
+it('humanizes keys, with known acronyms and units', () => {
   expect(humanize('continueOnError')).toBe('Continue on error')
   expect(humanize('max_parallel')).toBe('Max parallel')
+  expect(humanize('pty')).toBe('PTY')
+  expect(humanize('env')).toBe('Env')
+  expect(humanize('repositoryCaCertificate')).toBe('Repository CA certificate')
+  expect(humanize('url')).toBe('URL')
+  expect(humanize('timeoutMs')).toBe('Timeout (milliseconds)')
+})
+
+// config_backup's schema, as the server publishes it (trimmed to what the form needs).
+const configBackup: JsonSchema = {
+  type: 'object',
+  required: ['commands', 'repository'],
+  properties: {
+    commands: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 20,
+      items: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'object', required: ['command'], properties: { command: { type: 'string', minLength: 1 }, path: { type: 'string', minLength: 1 } } }] },
+      description: 'A plain string is stored at `pathTemplate`.',
+    },
+    repository: { type: 'string', description: 'authenticated with a key from `repositoryCredentialId`' },
+    repositoryCredentialId: { type: 'string', format: 'credential-id' },
+    pathTemplate: { type: 'string' },
+  },
+}
+
+describe('lists of objects (config_backup commands)', () => {
+  const fields = schemaToFields(configBackup)
+  const commands = fields[0]!
+
+  it('edits string-or-object items as rows of fields, labelled in words', () => {
+    expect(commands).toMatchObject({ kind: 'object-list', shorthand: 'command', label: 'Commands' })
+    expect(commands.itemFields!.map((f) => [f.key, f.label, f.required])).toEqual([
+      ['command', 'Command', true],
+      ['path', 'Path', false],
+    ])
+    expect(fields.find((f) => f.key === 'repositoryCredentialId')!.label).toBe('Repository credential')
+    // Descriptions name fields by their labels, not their property names.
+    expect(commands.description).toBe('A plain string is stored at “Path template”.')
+    expect(fields[1]!.description).toBe('authenticated with a key from “Repository credential”')
+  })
+
+  it('sends a row with only a command as a plain string, and one with a path as an object', () => {
+    const values = initialValues(fields, { commands: ['uname -a', { command: 'cat /etc/hostname', path: 'host.txt' }], repository: '/srv/git' })
+    expect(values.commands).toEqual([
+      { command: 'uname -a', path: '' },
+      { command: 'cat /etc/hostname', path: 'host.txt' },
+    ])
+    expect(valuesToConfig(fields, values).config.commands).toEqual(['uname -a', { command: 'cat /etc/hostname', path: 'host.txt' }])
+  })
+
+  it('says which entry is wrong, and asks for at least one', () => {
+    const r = valuesToConfig(fields, { commands: [{ command: '', path: 'x.txt' }], repository: '' })
+    expect(r.errors['config.commands.0.command']).toBe('Enter command.')
+    expect(r.errors['config.repository']).toBe('Enter repository.')
+    expect(valuesToConfig(fields, { commands: [{ command: '', path: '' }], repository: '/r' }).errors['config.commands']).toBe('Add at least one command.')
+  })
+
+  it('leaves out fields the form hides', () => {
+    const r = valuesToConfig(fields, { commands: [{ command: 'x', path: '' }], repository: 'https://git.example/r.git', repositoryCredentialId: 'abc', pathTemplate: '' }, {}, new Set(['repositoryCredentialId']))
+    expect(r.config).toEqual({ commands: ['x'], repository: 'https://git.example/r.git' })
+  })
 })

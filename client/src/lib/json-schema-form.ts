@@ -1,11 +1,16 @@
 /**
  * Builds a form from a job type's config JSON Schema (as `jobTypes` publishes it) and turns the
  * form's values back into a config object. Handles what job configs use — strings, numbers,
- * booleans, enums, credential pickers, string lists and string maps — and falls back to a JSON editor for anything else,
- * so a new job type always gets a usable form.
+ * booleans, enums, credential pickers, lists of strings or numbers (a row each), lists of objects
+ * (a group of fields per row; `string | {command, path}` items become rows whose short form is kept),
+ * and string maps — and falls back to a JSON editor for anything else, so a new job type always gets
+ * a usable form. Labels come from the schema's `title`, else the property name in words ("Repository
+ * CA certificate"); messages name fields by their labels, never by property names.
  */
 export interface JsonSchema {
   type?: string | string[]
+  anyOf?: JsonSchema[]
+  oneOf?: JsonSchema[]
   properties?: Record<string, JsonSchema>
   required?: string[]
   items?: JsonSchema
@@ -28,7 +33,7 @@ export interface JsonSchema {
   format?: string
 }
 
-export type FieldKind = 'string' | 'credential' | 'text' | 'integer' | 'number' | 'boolean' | 'enum' | 'string-list' | 'string-map' | 'json'
+export type FieldKind = 'string' | 'credential' | 'text' | 'integer' | 'number' | 'boolean' | 'enum' | 'string-list' | 'object-list' | 'string-map' | 'json'
 
 export interface FormField {
   key: string
@@ -48,24 +53,82 @@ export interface FormField {
   maxItems?: number
   pattern?: string
   keyPattern?: string
+  /** string-list: what each row holds. */
+  itemKind?: 'string' | 'integer'
+  /** object-list: the fields of each row (paths relative to the row). */
+  itemFields?: FormField[]
+  /** object-list: the row field whose value alone stands for the row (items may be plain strings). */
+  shorthand?: string
 }
 
 /** What the form holds per field (strings as typed, so half-typed numbers are not lost). */
-export type FieldValue = string | boolean | string[] | Array<[string, string]>
-export type FormValues = Record<string, FieldValue>
+export type FieldValue = string | boolean | string[] | Array<[string, string]> | FormValues[]
+export interface FormValues {
+  [key: string]: FieldValue
+}
 
+const ACRONYMS: Record<string, string> = { ssh: 'SSH', https: 'HTTPS', http: 'HTTP', ca: 'CA', url: 'URL', pty: 'PTY', id: 'ID', ip: 'IP', dns: 'DNS', icmp: 'ICMP', json: 'JSON', api: 'API', tls: 'TLS' }
+
+/** A property name in words: `repositoryCaCertificate` → "Repository CA certificate", `connectTimeoutSeconds` → "Connect timeout (seconds)". */
 export function humanize(key: string): string {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .replace(/[_-]+/g, ' ')
     .trim()
     .toLowerCase()
-  return words.charAt(0).toUpperCase() + words.slice(1)
+    .split(/\s+/)
+  const unit = words.length > 1 && ['seconds', 'ms', 'bytes'].includes(words.at(-1)!) ? words.pop()! : null
+  const text = words.map((w) => ACRONYMS[w] ?? w).join(' ')
+  const label = text.charAt(0).toUpperCase() + text.slice(1)
+  return unit ? `${label} (${unit === 'ms' ? 'milliseconds' : unit})` : label
+}
+
+/** A credential-id field is labelled by what it is: `repositoryCredentialId` → "Repository credential". */
+function labelFor(key: string, s: JsonSchema): string {
+  if (s.title) return s.title
+  if (s.format === 'credential-id') {
+    const what = key.replace(/CredentialId$|Id$/, '')
+    return what && what !== key ? `${humanize(what)} credential` : 'Credential'
+  }
+  return humanize(key)
+}
+
+/**
+ * Replaces property names a text mentions by their labels: in backticks (`branch`), or bare when the name
+ * cannot be an ordinary word (repositoryCredentialId).
+ */
+export function withLabels(text: string, fields: readonly FormField[]): string {
+  let out = text
+  for (const f of fields) {
+    out = out.replaceAll(`\`${f.key}\``, `“${f.label}”`)
+    if (/[A-Z]/.test(f.key)) out = out.replace(new RegExp(`\\b${f.key}\\b`, 'g'), `“${f.label}”`)
+  }
+  return out
 }
 
 function typeOf(s: JsonSchema): string | undefined {
   if (Array.isArray(s.type)) return s.type.find((t) => t !== 'null')
   return s.type
+}
+
+function objectItem(s: JsonSchema | undefined): JsonSchema | undefined {
+  return s && typeOf(s) === 'object' && s.properties ? s : undefined
+}
+
+/** An array's items as rows of fields: objects, or `string | object` where the string is a short form. */
+function objectItems(items: JsonSchema | undefined): { schema: JsonSchema; shorthand?: string } | undefined {
+  if (!items) return undefined
+  const direct = objectItem(items)
+  if (direct) return { schema: direct }
+  const alts = items.anyOf ?? items.oneOf
+  if (alts?.length === 2) {
+    const obj = alts.map(objectItem).find(Boolean)
+    const str = alts.find((a) => typeOf(a) === 'string')
+    const firstRequired = obj?.required?.[0]
+    if (obj && str && firstRequired && typeOf(obj.properties![firstRequired]!) === 'string') return { schema: obj, shorthand: firstRequired }
+  }
+  return undefined
 }
 
 function kindOf(s: JsonSchema): FieldKind {
@@ -82,7 +145,8 @@ function kindOf(s: JsonSchema): FieldKind {
     case 'boolean':
       return 'boolean'
     case 'array':
-      return s.items && typeOf(s.items) === 'string' && !s.items.enum ? 'string-list' : 'json'
+      if (s.items && (typeOf(s.items) === 'string' || typeOf(s.items) === 'integer') && !s.items.enum) return 'string-list'
+      return objectItems(s.items) ? 'object-list' : 'json'
     case 'object':
       if (!s.properties && typeof s.additionalProperties === 'object' && typeOf(s.additionalProperties) === 'string') return 'string-map'
       return 'json'
@@ -94,9 +158,9 @@ function kindOf(s: JsonSchema): FieldKind {
 export function schemaToFields(schema: JsonSchema | null | undefined, base = 'config'): FormField[] {
   if (!schema || typeof schema !== 'object' || !schema.properties) return []
   const required = new Set(schema.required ?? [])
-  return Object.entries(schema.properties).map(([key, s]) => {
+  const fields = Object.entries(schema.properties).map(([key, s]) => {
     const kind = kindOf(s)
-    const field: FormField = { key, path: `${base}.${key}`, label: s.title ?? humanize(key), kind, required: required.has(key) }
+    const field: FormField = { key, path: `${base}.${key}`, label: labelFor(key, s), kind, required: required.has(key) }
     if (s.description) field.description = s.description
     if (s.default !== undefined) field.default = s.default
     if (kind === 'enum') field.options = (s.enum as string[]).slice()
@@ -107,14 +171,27 @@ export function schemaToFields(schema: JsonSchema | null | undefined, base = 'co
     if (s.minLength !== undefined) field.minLength = s.minLength
     if (s.maxLength !== undefined) field.maxLength = s.maxLength
     if (s.pattern) field.pattern = s.pattern
-    if (kind === 'string-list') {
+    if (kind === 'string-list' || kind === 'object-list') {
       if (s.minItems !== undefined) field.minItems = s.minItems
       if (s.maxItems !== undefined) field.maxItems = s.maxItems
+    }
+    if (kind === 'string-list') {
+      field.itemKind = typeOf(s.items!) === 'integer' ? 'integer' : 'string'
       if (s.items?.minLength !== undefined) field.minLength = s.items.minLength
+      if (s.items?.minimum !== undefined) field.min = s.items.minimum
+      if (s.items?.maximum !== undefined) field.max = s.items.maximum
+    }
+    if (kind === 'object-list') {
+      const items = objectItems(s.items)!
+      field.itemFields = schemaToFields(items.schema, '')
+      if (items.shorthand) field.shorthand = items.shorthand
     }
     if (kind === 'string-map' && s.propertyNames?.pattern) field.keyPattern = s.propertyNames.pattern
     return field
   })
+  // Descriptions name other properties (`repositoryCredentialId`): say their labels instead.
+  for (const f of fields) if (f.description) f.description = withLabels(f.description, fields).replace(/`/g, '')
+  return fields
 }
 
 /** Form values for an existing config (or the schema's defaults for a new one). */
@@ -131,6 +208,12 @@ export function initialValues(fields: readonly FormField[], config: unknown): Fo
       case 'string-list':
         values[f.key] = Array.isArray(v) ? v.map(String) : f.required || (f.minItems ?? 0) > 0 ? [''] : []
         break
+      case 'object-list': {
+        const rows = Array.isArray(v) ? v : []
+        const toRow = (item: unknown) => initialValues(f.itemFields!, f.shorthand && typeof item === 'string' ? { [f.shorthand]: item } : item)
+        values[f.key] = rows.length ? rows.map(toRow) : f.required || (f.minItems ?? 0) > 0 ? [initialValues(f.itemFields!, {})] : []
+        break
+      }
       case 'string-map':
         values[f.key] = v && typeof v === 'object' ? Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)] as [string, string]) : []
         break
@@ -154,13 +237,16 @@ export interface ConfigResult {
  * The config to send. Empty optional fields are left out so the server's defaults apply; values are
  * checked against the schema's simple constraints so obvious mistakes show before a round trip.
  */
-export function valuesToConfig(fields: readonly FormField[], values: FormValues, extra: Record<string, unknown> = {}): ConfigResult {
+export function valuesToConfig(fields: readonly FormField[], values: FormValues, extra: Record<string, unknown> = {}, hidden: ReadonlySet<string> = new Set()): ConfigResult {
   const config: Record<string, unknown> = { ...extra }
   const errors: Record<string, string> = {}
   for (const f of fields) {
     delete config[f.key]
+    // A field the form hides (it does not apply, e.g. SSH settings for an HTTPS repository) is not sent.
+    if (hidden.has(f.key)) continue
     const v = values[f.key]
     const fail = (msg: string) => (errors[f.path] = msg)
+    const item = itemName(f)
     switch (f.kind) {
       case 'boolean':
         config[f.key] = v === true
@@ -168,23 +254,44 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
       case 'string-list': {
         const items = (Array.isArray(v) ? (v as string[]) : []).filter((s) => typeof s === 'string' && s.trim() !== '')
         if (items.length === 0 && !f.required && !f.minItems) break
-        if (f.minItems !== undefined && items.length < f.minItems) fail(f.minItems === 1 ? 'add at least one entry' : `add at least ${f.minItems} entries`)
-        else if (f.maxItems !== undefined && items.length > f.maxItems) fail(`at most ${f.maxItems} entries`)
-        config[f.key] = items
+        if (f.minItems !== undefined && items.length < f.minItems) fail(f.minItems === 1 ? `Add at least one ${item}.` : `Add at least ${f.minItems} ${item}s.`)
+        else if (f.maxItems !== undefined && items.length > f.maxItems) fail(`At most ${f.maxItems} ${item}s are allowed; remove ${items.length - f.maxItems}.`)
+        if (f.itemKind === 'integer') {
+          const bad = items.findIndex((x) => !/^-?\d+$/.test(x.trim()) || (f.min !== undefined && Number(x) < f.min) || (f.max !== undefined && Number(x) > f.max))
+          if (bad >= 0) fail(`${item.charAt(0).toUpperCase() + item.slice(1)} ${bad + 1} (“${items[bad]}”) must be a whole number${f.min !== undefined && f.max !== undefined ? ` from ${f.min} to ${f.max}` : ''}.`)
+          config[f.key] = items.map((x) => Number(x))
+        } else config[f.key] = items
+        break
+      }
+      case 'object-list': {
+        const rows = (Array.isArray(v) ? (v as FormValues[]) : []).filter((row) => row && typeof row === 'object' && !Array.isArray(row))
+        const out: unknown[] = []
+        rows.forEach((row, i) => {
+          const r = valuesToConfig(f.itemFields!, row)
+          if (!Object.keys(r.config).some((k) => r.config[k] !== false && r.config[k] !== '')) return // an empty row
+          for (const [k, m] of Object.entries(r.errors)) errors[`${f.path}.${i}${k}`] = m
+          const keys = Object.keys(r.config).filter((k) => r.config[k] !== undefined)
+          // A row with only the short-form field is sent in its short form (a plain string).
+          out.push(f.shorthand && keys.length === 1 && keys[0] === f.shorthand ? r.config[f.shorthand] : r.config)
+        })
+        if (out.length === 0 && !f.required && !f.minItems) break
+        if (f.minItems !== undefined && out.length < f.minItems) fail(f.minItems === 1 ? `Add at least one ${item}.` : `Add at least ${f.minItems} ${item}s.`)
+        else if (f.maxItems !== undefined && out.length > f.maxItems) fail(`At most ${f.maxItems} ${item}s are allowed; remove ${out.length - f.maxItems}.`)
+        config[f.key] = out
         break
       }
       case 'string-map': {
         const rows = (Array.isArray(v) ? (v as Array<[string, string]>) : []).filter(([k, x]) => k.trim() !== '' || x !== '')
         if (!rows.length) {
-          if (f.required) fail('required')
+          if (f.required) fail(`Add at least one ${item}.`)
           break
         }
         const map: Record<string, string> = {}
         for (const [k, x] of rows) {
           const key = k.trim()
-          if (!key) fail('every value needs a name')
-          else if (f.keyPattern && !new RegExp(f.keyPattern).test(key)) fail(`"${key}" is not a valid name`)
-          else if (key in map) fail(`"${key}" is given twice`)
+          if (!key) fail(`Every value needs a name (the value “${x}” has none).`)
+          else if (f.keyPattern && !new RegExp(f.keyPattern).test(key)) fail(`“${key}” is not a valid name: use letters, digits and _, not starting with a digit.`)
+          else if (key in map) fail(`“${key}” is given twice; keep one.`)
           map[key] = x
         }
         config[f.key] = map
@@ -194,42 +301,49 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
       case 'number': {
         const text = typeof v === 'string' ? v.trim() : ''
         if (text === '') {
-          if (f.required) fail('required')
+          if (f.required) fail(`Enter ${f.label.toLowerCase()}.`)
           break
         }
         const n = Number(text)
-        if (!Number.isFinite(n) || (f.kind === 'integer' && !Number.isInteger(n))) fail(f.kind === 'integer' ? 'must be a whole number' : 'must be a number')
-        else if (f.min !== undefined && n < f.min) fail(`must be at least ${f.min}`)
-        else if (f.max !== undefined && n > f.max) fail(`must be at most ${f.max}`)
+        if (!Number.isFinite(n) || (f.kind === 'integer' && !Number.isInteger(n))) fail(f.kind === 'integer' ? `“${text}” is not a whole number.` : `“${text}” is not a number.`)
+        else if (f.min !== undefined && n < f.min) fail(`${n} is too small: must be at least ${f.min}${f.max !== undefined ? ` (and at most ${f.max})` : ''}.`)
+        else if (f.max !== undefined && n > f.max) fail(`${n} is too large: must be at most ${f.max}.`)
         else config[f.key] = n
         break
       }
       case 'json': {
         const text = typeof v === 'string' ? v.trim() : ''
         if (text === '') {
-          if (f.required) fail('required')
+          if (f.required) fail(`Enter ${f.label.toLowerCase()} (as JSON).`)
           break
         }
         try {
           config[f.key] = JSON.parse(text)
-        } catch {
-          fail('must be valid JSON')
+        } catch (e) {
+          fail(`This is not valid JSON (${e instanceof Error ? e.message.replace(/^JSON\.parse: /, '') : 'syntax error'}).`)
         }
         break
       }
       default: {
         const text = typeof v === 'string' ? v : ''
         if (text === '') {
-          if (f.required) fail('required')
+          if (f.required) fail(f.kind === 'credential' || f.kind === 'enum' ? `Choose ${f.label.toLowerCase()}.` : `Enter ${f.label.toLowerCase()}.`)
           break
         }
-        if (f.maxLength !== undefined && text.length > f.maxLength) fail(`at most ${f.maxLength} characters`)
-        else if (f.minLength !== undefined && text.length < f.minLength) fail(`at least ${f.minLength} characters`)
+        if (f.maxLength !== undefined && text.length > f.maxLength) fail(`Too long: ${text.length} characters, at most ${f.maxLength} allowed.`)
+        else if (f.minLength !== undefined && text.length < f.minLength) fail(`Too short: at least ${f.minLength} characters.`)
         config[f.key] = text
       }
     }
   }
   return { config, errors }
+}
+
+/** What one entry of a list is called in messages: "Commands" → "command". */
+export function itemName(f: Pick<FormField, 'label'>): string {
+  const l = f.label.replace(/\s*\(.*\)$/, '')
+  const word = l.charAt(0) === l.charAt(0).toUpperCase() && l.slice(0, 3) !== l.slice(0, 3).toUpperCase() ? l.charAt(0).toLowerCase() + l.slice(1) : l
+  return word.endsWith('ies') ? `${word.slice(0, -3)}y` : word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word
 }
 
 /** Keys of a config the schema does not describe (kept as they are when editing). */

@@ -263,7 +263,7 @@ export class Dispatcher {
       sink = createRunLogSink(logs, run.id, secretValues)
       mask = createSecretMasker(secretValues)
       sink.system(
-        `attempt ${run.attempt} of ${run.maxAttempts} started on ${os.hostname()}` + (spec.usesTargets ? ` for ${targets.length} target(s)` : ''),
+        `attempt ${run.attempt} of ${run.maxAttempts} started on ${os.hostname()}` + (spec.usesTargets ? ` for ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}` : ''),
       )
       const targetById = new Map(targets.map((t) => [t.id, t]))
       const finished = new Set<string>()
@@ -441,5 +441,5 @@ export class Dispatcher {
 function summariseFailures(t: store.TargetTally): string {
   const shown = t.failures.slice(0, 5).map((f) => `${f.name}: ${f.error ?? f.status.toLowerCase()}`)
   const more = t.failures.length > 5 ? `; and ${t.failures.length - 5} more` : ''
-  return `${t.failures.length} of ${t.total} target(s) failed — ${shown.join('; ')}${more}`
+  return `${t.failures.length} of ${t.total} ${t.total === 1 ? 'target' : 'targets'} failed — ${shown.join('; ')}${more}`
 }

@@ -79,7 +79,7 @@ describe('command runs on real sshd targets', () => {
     expect(byName['web-2'].error).toMatch(/authentication failed/i)
     expect(byName['web-3']).toMatchObject({ status: 'FAILED', retryable: true })
     expect(byName['web-3'].error).toMatch(/refused/i)
-    expect(r.error).toMatch(/2 of 3 target\(s\) failed/)
+    expect(r.error).toMatch(/2 of 3 targets failed/)
     // Trust on first use: the host key of the target we reached is now recorded.
     expect(byName['web-1'].target.hostKeyFingerprint).toBe(sshd.hostKeyFingerprint)
     expect(byName['web-2'].target.hostKeyFingerprint).toBeNull() // auth failed: not trusted
@@ -113,6 +113,10 @@ describe('command runs on real sshd targets', () => {
     expect(retry.retryOf.id).toBe(id)
     expect(retry.targets.map((x: { name: string }) => x.name).sort()).toEqual(['web-2', 'web-3'])
     await waitFor(retry.id, ['FAILED'])
+    // The original run links forward to its retry (the console shows "retried as #n").
+    const original = (await t.ok(`query($id: ID!) { jobRun(id: $id) { retries { id trigger } cancelledBy { id } } }`, { id })).jobRun
+    expect(original.retries).toEqual([{ id: retry.id, trigger: 'RETRY' }])
+    expect(original.cancelledBy).toBeNull()
   })
 
   it('a success threshold lets a run succeed when enough targets do', async () => {
@@ -156,6 +160,9 @@ describe('command runs on real sshd targets', () => {
     const r = await waitFor(id, ['CANCELLED', 'FAILED', 'SUCCEEDED'], 15_000)
     expect(r.status).toBe('CANCELLED')
     expect(r.targets[0].status).toBe('CANCELLED')
+    // Who cancelled it, for the console's "Cancelled by …".
+    const by = (await t.ok(`query($id: ID!) { jobRun(id: $id) { cancelledBy { username } } }`, { id })).jobRun
+    expect(by.cancelledBy).toEqual({ username: 'admin' })
     await eventually(async () => (await remoteProcesses(sshd.user, marker)).length === 0, { timeoutMs: 10_000, what: 'remote sleep to be gone' })
     const again = await t.gql(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id })
     expect(again.errors?.[0]?.extensions?.code).toBe('INVALID_STATE')

@@ -174,7 +174,7 @@ describe('config_backup through the API', () => {
       // The template still names it: deleting the credential is refused with the template's name.
       const del = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: token })
       expect(del.errors?.[0]?.extensions?.code).toBe('INVALID_STATE')
-      expect(del.errors?.[0]?.message).toMatch(/used by job template\(s\) "https backup"/)
+      expect(del.errors?.[0]?.message).toMatch(/used by the job template "https backup"/)
       await t.ok(`mutation($id: ID!) { deleteJobTemplate(id: $id) }`, { id: tpl })
       await t.ok(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: token })
     } finally {

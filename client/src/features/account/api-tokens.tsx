@@ -249,7 +249,7 @@ function CreateTokenDialog({ onCreated, onClose }: { onCreated(): void; onClose(
                 autoComplete="off"
                 onFocus={(e) => e.currentTarget.select()}
               />
-              <button type="button" className="btn" onClick={() => void copy()} autoFocus>
+              <button type="button" className="btn" onClick={() => void copy()} data-autofocus>
                 {copied === 'copied' ? <Icons.check /> : <Icons.copy />} {copied === 'copied' ? 'Copied' : 'Copy'}
               </button>
             </div>

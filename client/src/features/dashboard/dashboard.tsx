@@ -11,7 +11,7 @@ import { useQuery, useSubscription } from 'urql'
 import { Icons } from '@/components/icons'
 import { useSessionContext } from '@/components/session-provider'
 import { SCHEDULES_AVAILABLE, useTitle } from '@/components/shell'
-import { EmptyState, ErrorAlert, Panel, RelativeTime, Skeleton, STATUS_COLOR, StatusBadge, statusLabel } from '@/components/ui'
+import { EmptyState, ErrorAlert, Panel, plural, RelativeTime, Skeleton, STATUS_COLOR, StatusBadge, statusLabel } from '@/components/ui'
 import { toFormErrors } from '@/lib/errors'
 import { formatDuration, formatPercent } from '@/lib/format'
 import { graphql } from '@/lib/graphql'
@@ -160,7 +160,14 @@ export function Dashboard() {
       <div className="grid-2" style={{ gridTemplateColumns: SCHEDULES_AVAILABLE ? 'minmax(0, 3fr) minmax(0, 2fr)' : '1fr' }}>
         <Panel title="Recent failures" flush actions={<Link className="small" href="/runs?status=FAILED,TIMED_OUT">All failures →</Link>}>
           {failures.length ? (
-            <table className="table">
+            <table className="table" data-testid="recent-failures" style={{ tableLayout: 'fixed' }}>
+              <colgroup>
+                <col style={{ width: 64 }} />
+                <col style={{ width: '30%' }} />
+                <col style={{ width: 104 }} />
+                <col />
+                <col style={{ width: 80 }} />
+              </colgroup>
               <tbody>
                 {failures.map((r) => (
                   <tr key={r.id}>
@@ -169,12 +176,14 @@ export function Dashboard() {
                         #{r.number}
                       </Link>
                     </td>
-                    <td style={{ fontWeight: 550 }}>{r.templateName}</td>
+                    <td className="truncate" style={{ fontWeight: 550 }} title={r.templateName}>
+                      {r.templateName}
+                    </td>
                     <td>
                       <StatusBadge status={r.status} />
                     </td>
-                    <td className="small muted truncate" style={{ maxWidth: 420 }} title={r.error ?? ''}>
-                      {r.error ?? `${r.progress.failed} of ${r.progress.total} targets failed`}
+                    <td className="small muted truncate" title={r.error ?? ''}>
+                      {r.error ?? `${r.progress.failed} of ${plural(r.progress.total, 'target')} failed`}
                     </td>
                     <td className="small nowrap">
                       <RelativeTime iso={r.finishedAt ?? r.createdAt} />

@@ -1,12 +1,11 @@
 'use client'
 /** A bar per hour of the dashboard window (from jobRunStats buckets): succeeded, failed and other runs, stacked. */
 import { STATUS_COLOR } from '@/components/ui'
+import { formatHourMinute } from '@/lib/format'
 import { hourBars } from '@/lib/run-stats'
 
-const hourFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
-
 export function HourlyStrip({ buckets }: { buckets: ReadonlyArray<{ start: string; total: number; succeeded: number; failed: number }> }) {
-  const bars = hourBars(buckets, (iso) => hourFormat.format(new Date(iso)))
+  const bars = hourBars(buckets, formatHourMinute)
   if (!bars.length) return null
   return (
     <figure style={{ margin: '16px 0 0' }}>
@@ -29,7 +28,7 @@ export function HourlyStrip({ buckets }: { buckets: ReadonlyArray<{ start: strin
         ))}
       </ol>
       <figcaption className="small faint" style={{ display: 'flex', justifyContent: 'space-between', marginTop: 4 }}>
-        <span>{hourFormat.format(new Date(bars[0]!.start))}</span>
+        <span>{formatHourMinute(bars[0]!.start)}</span>
         <span>Runs per hour</span>
         <span>now</span>
       </figcaption>

@@ -57,6 +57,8 @@ export const RunDetailFragment = graphql(
     visibility
     result
     retryOf { id number }
+    retries { id number status }
+    cancelledBy { id username }
     targets {
       id
       name

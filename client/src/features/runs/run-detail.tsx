@@ -5,9 +5,10 @@ import { useState } from 'react'
 import { useMutation, useQuery, useSubscription } from 'urql'
 import { ConfirmDialog } from '@/components/dialog'
 import { Icons } from '@/components/icons'
-import { useSessionContext } from '@/components/session-provider'
+import { useConnection, useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
-import { BackLink, EmptyState, ErrorAlert, LiveDuration, PageHeader, Panel, Progress, RelativeTime, Skeleton, StatusBadge, statusLabel } from '@/components/ui'
+import { BackLink, EmptyState, ErrorAlert, LiveDuration, PageHeader, Panel, Progress, RelativeTime, Skeleton, StatusBadge, statusLabel, triggerLabel } from '@/components/ui'
+import { useJobTypeLabel } from '@/features/job-types/use-job-type-label'
 import { toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, type RunDetail as Run, type RunTargetRow } from './queries'
@@ -25,6 +26,8 @@ export function RunDetail({ id }: { id: string }) {
   useTitle(run ? `Run #${run.number}` : 'Run')
   const log = useRunLog(id)
   const [logTarget, setLogTarget] = useState<string | null>(null)
+  const { state: connection } = useConnection()
+  const jobTypeLabel = useJobTypeLabel()
 
   if (!run) {
     if (query.error) {
@@ -39,19 +42,24 @@ export function RunDetail({ id }: { id: string }) {
     return <Skeleton rows={6} />
   }
 
+  const final = isFinal(run.status)
+  // While the connection is down a running run's status is only the last one seen: say so.
+  const stale = !final && connection !== 'live'
+  const failedTargets = run.targets.filter((t) => t.status === 'FAILED' || t.status === 'TIMED_OUT').length
+  const cancelledTargets = run.targets.filter((t) => t.status === 'CANCELLED').length
   return (
     <>
       <BackLink href="/runs">Runs</BackLink>
+      <RunStatusAnnouncer number={run.number} status={run.status} />
       <PageHeader
         title={
           <span className="run-head">
             <span>
               Run #{run.number} · {run.template ? <Link href={`/templates/${run.template.id}`}>{run.templateName}</Link> : run.templateName}
             </span>
-            <StatusBadge status={run.status} />
+            <StatusBadge status={run.status} stale={stale} />
           </span>
         }
-        subtitle={<span className="mono faint">{run.id}</span>}
         actions={<RunActions run={run} onCancelled={setCancelled} />}
       />
       <Panel>
@@ -60,7 +68,7 @@ export function RunDetail({ id }: { id: string }) {
             <div>
               <span className="k">Trigger</span>
               <span>
-                {statusLabel(run.trigger)}
+                {triggerLabel(run.trigger)}
                 {run.triggeredBy ? ` by ${run.triggeredBy.username}` : ''}
                 {run.schedule ? (
                   <>
@@ -76,6 +84,19 @@ export function RunDetail({ id }: { id: string }) {
                 ) : null}
               </span>
             </div>
+            {run.retries.length ? (
+              <div data-testid="run-retries">
+                <span className="k">Retried as</span>
+                <span>
+                  {run.retries.map((r, i) => (
+                    <span key={r.id}>
+                      {i ? ', ' : null}
+                      <Link href={`/runs/${r.id}`}>#{r.number}</Link> <span className="muted">({statusLabel(r.status).toLowerCase()})</span>
+                    </span>
+                  ))}
+                </span>
+              </div>
+            ) : null}
             <div>
               <span className="k">Created</span>
               <span title={formatDateTime(run.createdAt)}>
@@ -104,20 +125,27 @@ export function RunDetail({ id }: { id: string }) {
             </div>
             <div>
               <span className="k">Job type</span>
-              <span>{run.jobType}</span>
+              <span>{jobTypeLabel(run.jobType)}</span>
             </div>
           </div>
           <div className="stack" style={{ gap: 6 }}>
             <div className="row small muted">
               <span className="grow" data-testid="run-progress">
-                {run.progress.done} of {run.progress.total} targets done{run.progress.failed ? `, ${run.progress.failed} failed` : ''}
+                {run.progress.done} of {run.progress.total} {run.progress.total === 1 ? 'target' : 'targets'} done
+                {failedTargets ? `, ${failedTargets} failed` : ''}
+                {cancelledTargets ? `, ${cancelledTargets} cancelled` : ''}
               </span>
               <span>{Math.round(run.progress.percent)}%</span>
             </div>
-            <Progress done={run.progress.done} failed={run.progress.failed} total={run.progress.total} running={run.status === 'RUNNING'} large />
+            <Progress done={run.progress.done} failed={failedTargets} cancelled={cancelledTargets} total={run.progress.total} running={run.status === 'RUNNING' && !stale} large />
           </div>
-          {run.cancelRequestedAt && !isFinal(run.status) ? <div className="alert info">Cancel requested — stopping remote commands…</div> : null}
-          {run.error ? <ErrorAlert message={run.error} /> : null}
+          {stale ? (
+            <div className="alert warn" data-testid="run-stale">
+              The connection to the server is lost: this run’s status and log are not updating. They refresh as soon as it is back.
+            </div>
+          ) : null}
+          {run.cancelRequestedAt && !final ? <div className="alert info">Cancel requested{run.cancelledBy ? ` by ${run.cancelledBy.username}` : ''} — stopping remote commands…</div> : null}
+          <RunOutcome run={run} />
           <Parameters parameters={run.parameters} />
         </div>
       </Panel>
@@ -125,7 +153,7 @@ export function RunDetail({ id }: { id: string }) {
       <RunLog
         buffer={log.buffer}
         version={log.version}
-        state={log.state}
+        state={stale || (connection !== 'live' && log.state !== 'complete') ? 'disconnected' : log.state}
         error={log.error}
         targets={run.targets}
         target={logTarget}
@@ -133,6 +161,37 @@ export function RunDetail({ id }: { id: string }) {
         fileName={`switchyard-run-${run.number}.log`}
       />
     </>
+  )
+}
+
+/** Why the run ended as it did: cancelled (by whom, not as an error), failed, or an earlier attempt's error while a retry runs. */
+function RunOutcome({ run }: { run: Run }) {
+  if (run.status === 'CANCELLED')
+    return (
+      <div className="alert neutral" data-testid="run-cancelled">
+        Cancelled{run.cancelledBy ? ` by ${run.cancelledBy.username}` : ''}
+        {run.cancelRequestedAt ? ` at ${formatDateTime(run.cancelRequestedAt)}` : ''}.{' '}
+        {run.error && !/^cancel/i.test(run.error) ? run.error : 'Targets that had finished keep their results.'}
+      </div>
+    )
+  if (!run.error) return null
+  if (!isFinal(run.status))
+    return (
+      <div className="alert info" data-testid="earlier-attempt-error">
+        Attempt {run.attempt - 1} failed: {run.error}. {run.status === 'RUNNING' ? `Attempt ${run.attempt} of ${run.maxAttempts} is running.` : `Attempt ${run.attempt} of ${run.maxAttempts} is waiting to start.`}
+      </div>
+    )
+  return <ErrorAlert message={run.error} />
+}
+
+/** Says a run's status changes out loud (screen readers), once per change, not on first load. */
+function RunStatusAnnouncer({ number, status }: { number: number; status: string }) {
+  const [said, setSaid] = useState<{ status: string; text: string }>({ status, text: '' })
+  if (said.status !== status) setSaid({ status, text: `Run #${number} is now ${statusLabel(status).toLowerCase()}.` })
+  return (
+    <div className="sr-only" role="status" aria-live="polite" data-testid="run-announcer">
+      {said.text}
+    </div>
   )
 }
 
@@ -168,7 +227,9 @@ function TargetsTable({ targets, onShowLog, selected }: { targets: readonly RunT
               <th className="num">Duration</th>
               <th className="num">Attempt</th>
               <th>Error</th>
-              <th />
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -206,11 +267,11 @@ function TargetRow({ t, open, onToggle, onShowLog, selected }: { t: RunTargetRow
           </span>
         </td>
         <td className="actions">
-          <button type="button" className="btn sm ghost" aria-pressed={selected} onClick={onShowLog}>
+          <button type="button" className="btn sm ghost" aria-pressed={selected} onClick={onShowLog} aria-label={`Log of ${t.name}`}>
             Log
           </button>
           {t.outputTail ? (
-            <button type="button" className="btn sm ghost" aria-expanded={open} onClick={onToggle}>
+            <button type="button" className="btn sm ghost" aria-expanded={open} onClick={onToggle} aria-label={`Output of ${t.name}`}>
               Output
             </button>
           ) : null}

@@ -1,17 +1,39 @@
 'use client'
 /**
- * The live log: a virtualized list (fixed 20px rows; only what is on screen is rendered, so 200,000
- * lines scroll smoothly), level colours, filters by minimum level, target and text, follow-tail that
- * turns itself off when you scroll up, and download of the whole log or the filtered view.
+ * The live log: a virtualized list (20px rows; only what is on screen is rendered, so 200,000 lines
+ * scroll smoothly), level colours, filters by minimum level, target and text, follow-tail that turns
+ * itself off when you scroll up, line wrapping (rows per line computed from the monospace column
+ * width), copy and download of the whole log or the filtered view, and a full-window mode. The view
+ * fills the screen's height rather than a fixed box, so the newest lines are in sight.
  */
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { Icons } from '@/components/icons'
+import { plural } from '@/components/ui'
 import { formatLogTime } from '@/lib/format'
 import { RUN_LEVEL, type LogBuffer, type LogLevel, type LogLine } from '@/lib/log-buffer'
+import { lineAtRow, rowOffsets, wrappedRows } from '@/lib/log-layout'
 import type { LogStreamState } from './use-run-log'
 
 const ROW = 20
 const OVERSCAN = 20
+/** Width of the seq, time and target columns plus padding (see .log-line in globals.css). */
+const GUTTER_PX = 64 + 96 + 120 + 12
+
+/** Copies text; falls back to a hidden textarea where the Clipboard API is not allowed. */
+async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text)
+  } catch {
+    const ta = document.createElement('textarea')
+    ta.value = text
+    ta.style.position = 'fixed'
+    ta.style.opacity = '0'
+    document.body.appendChild(ta)
+    ta.select()
+    document.execCommand('copy')
+    ta.remove()
+  }
+}
 
 interface Props {
   buffer: LogBuffer
@@ -32,7 +54,13 @@ export function RunLog({ buffer, version, state, error, targets, target, onTarge
   const [follow, setFollow] = useState(true)
   const [scrollTop, setScrollTop] = useState(0)
   const [height, setHeight] = useState(560)
+  const [width, setWidth] = useState(800)
+  const [charWidth, setCharWidth] = useState(7.5)
+  const [wrap, setWrap] = useState(false)
+  const [fullscreen, setFullscreen] = useState(false)
+  const [copied, setCopied] = useState<string | null>(null)
   const viewport = useRef<HTMLDivElement>(null)
+  const probe = useRef<HTMLSpanElement>(null)
   const programmaticScroll = useRef(false)
 
   useEffect(() => {
@@ -53,10 +81,23 @@ export function RunLog({ buffer, version, state, error, targets, target, onTarge
   useLayoutEffect(() => {
     const el = viewport.current
     if (!el) return
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight))
+    const measure = () => {
+      setHeight(el.clientHeight)
+      setWidth(el.clientWidth)
+      if (probe.current) setCharWidth(probe.current.getBoundingClientRect().width / 10 || 7.5)
+    }
+    measure()
+    const ro = new ResizeObserver(measure)
     ro.observe(el)
     return () => ro.disconnect()
   }, [])
+
+  useEffect(() => {
+    if (!fullscreen) return
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setFullscreen(false)
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [fullscreen])
 
   // Follow the tail: after new lines (or a new view), jump to the bottom.
   useLayoutEffect(() => {
@@ -79,12 +120,22 @@ export function RunLog({ buffer, version, state, error, targets, target, onTarge
     setFollow(atBottom)
   }, [])
 
-  const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN)
-  const last = Math.min(size, Math.ceil((scrollTop + height) / ROW) + OVERSCAN)
-  const rows: Array<{ i: number; line: LogLine }> = []
+  // Wrapped: rows per line from the text column's width in characters.
+  const cols = Math.max(20, Math.floor((width - GUTTER_PX) / charWidth))
+  const offsets = useMemo(
+    () => (wrap ? rowOffsets(size, (i) => wrappedRows(buffer.at(i)?.text ?? '', cols)) : null),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [wrap, cols, size, version, viewVersion, buffer],
+  )
+  const totalRows = offsets ? offsets[size]! : size
+  const firstRow = Math.floor(scrollTop / ROW)
+  const first = Math.max(0, (offsets ? lineAtRow(offsets, firstRow) : firstRow) - OVERSCAN)
+  const lastRow = Math.ceil((scrollTop + height) / ROW)
+  const last = Math.min(size, (offsets ? lineAtRow(offsets, lastRow) + 1 : lastRow) + OVERSCAN)
+  const rows: Array<{ i: number; top: number; lines: number; line: LogLine }> = []
   for (let i = first; i < last; i++) {
     const line = buffer.at(i)
-    if (line) rows.push({ i, line })
+    if (line) rows.push({ i, line, top: (offsets ? offsets[i]! : i) * ROW, lines: offsets ? offsets[i + 1]! - offsets[i]! : 1 })
   }
 
   const download = (onlyView: boolean) => {
@@ -99,9 +150,14 @@ export function RunLog({ buffer, version, state, error, targets, target, onTarge
 
   const filtered = !!(minLevel || target || search)
   const counts = buffer.counts
+  const copy = async () => {
+    await copyText(buffer.toText(filtered, (id) => names.get(id) ?? id))
+    setCopied(filtered ? `Copied ${size.toLocaleString()} shown lines` : `Copied ${buffer.total.toLocaleString()} lines`)
+    setTimeout(() => setCopied(null), 3000)
+  }
 
   return (
-    <section className="panel log-panel" aria-label="Run log">
+    <section className={`panel log-panel${fullscreen ? ' fullscreen' : ''}`} aria-label="Run log" data-testid="log-panel" role={fullscreen ? 'dialog' : undefined} aria-modal={fullscreen || undefined}>
       <div className="log-toolbar">
         <h2 style={{ marginRight: 8 }}>Log</h2>
         <select aria-label="Minimum level" value={minLevel ?? ''} onChange={(e) => setMinLevel((e.target.value || null) as LogLevel | null)}>
@@ -122,12 +178,18 @@ export function RunLog({ buffer, version, state, error, targets, target, onTarge
         <input type="search" placeholder="Search log…" aria-label="Search log" value={searchInput} onChange={(e) => setSearchInput(e.target.value)} />
         <span className="grow" />
         <span className="level-counts" aria-label="Line counts">
-          <span>{buffer.total.toLocaleString()} lines</span>
-          {counts.WARNING ? <span className="w">{counts.WARNING.toLocaleString()} warnings</span> : null}
-          {counts.ERROR ? <span className="e">{counts.ERROR.toLocaleString()} errors</span> : null}
+          <span>{plural(buffer.total, 'line')}</span>
+          {counts.WARNING ? <span className="w">{plural(counts.WARNING, 'warning')}</span> : null}
+          {counts.ERROR ? <span className="e">{plural(counts.ERROR, 'error')}</span> : null}
         </span>
         <button type="button" className="btn sm" aria-pressed={follow} onClick={() => setFollow((f) => !f)} title="Keep the newest lines in view">
           <Icons.arrowDown /> Follow
+        </button>
+        <button type="button" className="btn sm" aria-pressed={wrap} onClick={() => setWrap((w) => !w)} title="Wrap long lines">
+          <Icons.wrap /> Wrap
+        </button>
+        <button type="button" className="btn sm" onClick={() => void copy()} disabled={!size} title={filtered ? 'Copy the lines shown' : 'Copy the whole log'}>
+          <Icons.copy /> Copy
         </button>
         <button type="button" className="btn sm" onClick={() => download(false)} disabled={!buffer.total} title="Download the whole log">
           <Icons.download /> Download
@@ -137,11 +199,17 @@ export function RunLog({ buffer, version, state, error, targets, target, onTarge
             Download shown
           </button>
         ) : null}
+        <button type="button" className="btn sm" aria-pressed={fullscreen} onClick={() => setFullscreen((f) => !f)} title={fullscreen ? 'Back to the page (Esc)' : 'Show the log on the whole screen'}>
+          <Icons.expand /> {fullscreen ? 'Exit full screen' : 'Full screen'}
+        </button>
       </div>
-      <div ref={viewport} className="log-viewport" onScroll={onScroll} data-testid="log-viewport" tabIndex={0}>
-        <div style={{ height: size * ROW, position: 'relative', minWidth: '100%' }}>
-          {rows.map(({ i, line }) => (
-            <div key={line.seq} className={`log-line ${line.level} ${line.stream}`} style={{ top: i * ROW }} data-seq={line.seq}>
+      <div ref={viewport} className={`log-viewport${wrap ? ' wrap' : ''}`} onScroll={onScroll} data-testid="log-viewport" tabIndex={0} aria-label="Log lines">
+        <span ref={probe} className="log-probe" aria-hidden>
+          0000000000
+        </span>
+        <div style={{ height: totalRows * ROW, position: 'relative', minWidth: '100%' }}>
+          {rows.map(({ line, top, lines }) => (
+            <div key={line.seq} className={`log-line ${line.level} ${line.stream}`} style={{ top, height: lines * ROW }} data-seq={line.seq}>
               <span className="seq">{line.seq}</span>
               <span className="ts">{formatLogTime(line.ts)}</span>
               <span className="tgt">{line.targetId ? (names.get(line.targetId) ?? '') : 'run'}</span>
@@ -156,7 +224,14 @@ export function RunLog({ buffer, version, state, error, targets, target, onTarge
         ) : null}
       </div>
       <div className="log-status">
-        <span data-testid="log-state">{error ? `Log stream error: ${error}` : state === 'complete' ? 'Complete' : state === 'streaming' ? 'Live' : 'Connecting…'}</span>
+        <span data-testid="log-state">
+          {error ? `Log stream error: ${error}` : state === 'complete' ? 'Complete' : state === 'disconnected' ? 'Disconnected — not updating' : state === 'streaming' ? 'Live' : 'Connecting…'}
+        </span>
+        {copied ? (
+          <span role="status" data-testid="log-copied">
+            {copied}
+          </span>
+        ) : null}
         {filtered ? <span>{size.toLocaleString()} shown</span> : null}
         {!follow && size ? (
           <button type="button" className="btn sm ghost" onClick={() => setFollow(true)}>

@@ -9,7 +9,7 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import { useQuery, useSubscription } from 'urql'
 import { TimeRangeFilter } from '@/components/time-range-filter'
 import { SCHEDULES_AVAILABLE, useTitle } from '@/components/shell'
-import { EmptyState, ErrorAlert, PageHeader, Panel, Skeleton, STATUS_COLOR, statusLabel } from '@/components/ui'
+import { EmptyState, ErrorAlert, PageHeader, Panel, Skeleton, STATUS_COLOR, statusLabel, triggerLabel } from '@/components/ui'
 import { Icons } from '@/components/icons'
 import { toFormErrors } from '@/lib/errors'
 import { graphql } from '@/lib/graphql'
@@ -205,7 +205,7 @@ function RunFilters({
           <option value="">Any trigger</option>
           {RUN_TRIGGERS.map((t) => (
             <option key={t} value={t}>
-              {statusLabel(t)}
+              {triggerLabel(t)}
             </option>
           ))}
         </select>

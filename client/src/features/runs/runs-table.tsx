@@ -1,11 +1,13 @@
 'use client'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { LiveDuration, Progress, RelativeTime, StatusBadge, statusLabel } from '@/components/ui'
+import { LiveDuration, Progress, RelativeTime, StatusBadge, triggerLabel } from '@/components/ui'
+import { useJobTypeLabel } from '@/features/job-types/use-job-type-label'
 import type { RunRow } from './queries'
 
 export function RunsTable({ runs, flash, compact }: { runs: readonly RunRow[]; flash?: ReadonlySet<string>; compact?: boolean }) {
   const router = useRouter()
+  const jobTypeLabel = useJobTypeLabel()
   return (
     <div className="table-scroll">
       <table className="table" data-testid="runs-table">
@@ -41,7 +43,7 @@ export function RunsTable({ runs, flash, compact }: { runs: readonly RunRow[]; f
                 <div className="truncate" style={{ maxWidth: 280, fontWeight: 550 }}>
                   {r.templateName}
                 </div>
-                <div className="small faint">{r.jobType}</div>
+                <div className="small faint">{jobTypeLabel(r.jobType)}</div>
               </td>
               <td>
                 <StatusBadge status={r.status} />
@@ -49,7 +51,14 @@ export function RunsTable({ runs, flash, compact }: { runs: readonly RunRow[]; f
               <td style={{ minWidth: 120 }}>
                 <div className="row small muted">
                   <div className="grow">
-                    <Progress done={r.progress.done} failed={r.progress.failed} total={r.progress.total} running={r.status === 'RUNNING'} />
+                    {/* The list has counts only: a cancelled run's unfinished targets show as cancelled, not failed (its page has the exact split). */}
+                    <Progress
+                      done={r.progress.done}
+                      failed={r.status === 'CANCELLED' ? 0 : r.progress.failed}
+                      cancelled={r.status === 'CANCELLED' ? r.progress.failed : 0}
+                      total={r.progress.total}
+                      running={r.status === 'RUNNING'}
+                    />
                   </div>
                   <span className="nowrap">
                     {r.progress.done}/{r.progress.total}
@@ -58,7 +67,7 @@ export function RunsTable({ runs, flash, compact }: { runs: readonly RunRow[]; f
               </td>
               {compact ? null : (
                 <td className="small">
-                  {statusLabel(r.trigger)}
+                  {triggerLabel(r.trigger)}
                   {r.triggeredBy ? <span className="faint"> · {r.triggeredBy.username}</span> : null}
                 </td>
               )}

@@ -2,7 +2,7 @@
 /**
  * Streams a run's log into a LogBuffer: jobRunLogAppended replays stored lines from the cursor and
  * then follows new ones. The subscription payload's `after` is advanced as batches arrive, so when
- * graphql-ws resubscribes after a dropped connection it resumes from the last line seen instead of
+ * the subscription is made again after a dropped connection it resumes from the last line seen instead of
  * replaying the whole log (the buffer also drops anything it already has). Renders are coalesced to
  * one per animation frame however fast batches come.
  */
@@ -13,7 +13,8 @@ import type { ResultOf } from '@/lib/graphql'
 import { LogBuffer } from '@/lib/log-buffer'
 import { RunLogSubscription } from './queries'
 
-export type LogStreamState = 'connecting' | 'streaming' | 'complete' | 'error'
+/** 'disconnected' is set by the page while the server connection is down. */
+export type LogStreamState = 'connecting' | 'streaming' | 'complete' | 'error' | 'disconnected'
 
 export function useRunLog(runId: string): { buffer: LogBuffer; version: number; state: LogStreamState; error: string | null } {
   const { clients } = useSessionContext()
@@ -36,7 +37,7 @@ export function useRunLog(runId: string): { buffer: LogBuffer; version: number; 
     const schedule = () => {
       if (!frame) frame = requestAnimationFrame(flush)
     }
-    const dispose = clients.ws.subscribe<ResultOf<typeof RunLogSubscription>>(payload, {
+    const dispose = clients.subscribe<ResultOf<typeof RunLogSubscription>>(payload, {
       next(msg) {
         if (msg.errors?.length) {
           setError(msg.errors.map((e) => e.message).join('; '))

@@ -5,12 +5,13 @@
  */
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { useEffect, useMemo, useState, type FormEvent } from 'react'
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react'
 import { useMutation, useQuery } from 'urql'
 import { Segmented } from '@/components/inputs'
 import { Icons } from '@/components/icons'
 import { useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
+import { useFocusFirstError } from '@/components/use-focus-first-error'
 import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } from '@/components/ui'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { initialRunValues, type ParameterDefinition, type RunValues } from '@/lib/parameters'
@@ -97,6 +98,8 @@ function ScheduleForm({
   const err = (f: string) => fieldError(errors, f) ?? fieldError(previewErrors, f)
   const setT = (patch: Partial<TimingDraft>) => setTiming((t) => ({ ...t, ...patch }))
 
+  const formRef = useRef<HTMLFormElement>(null)
+  const focusFirstError = useFocusFirstError(formRef)
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     const parameters: Record<string, unknown> = {}
@@ -122,8 +125,10 @@ function ScheduleForm({
     }
     const shown = ['name', 'description', 'templateId', 'visibility', 'active', 'parameters', 'kind', 'cronExpression', 'intervalEvery', 'intervalUnit', 'dailyTime', 'daysOfWeek', 'onceAt', 'timezone', 'startAt', 'endAt', 'misfirePolicy', 'misfireGraceSeconds', 'misfireMaxRuns', 'overlapPolicy', 'blackoutIds']
     const r = schedule ? await update({ id: schedule.id, input: body }) : await create({ input: body })
-    if (r.error) setErrors(withUnclaimed(toFormErrors(r.error), shown))
-    else router.push('/schedules')
+    if (r.error) {
+      setErrors(withUnclaimed(toFormErrors(r.error), shown))
+      focusFirstError()
+    } else router.push('/schedules')
   }
 
   const zones = useMemo(() => {
@@ -135,7 +140,7 @@ function ScheduleForm({
   }, [])
 
   return (
-    <form onSubmit={submit} noValidate className="stack">
+    <form ref={formRef} onSubmit={submit} noValidate className="stack">
       <BackLink href="/schedules">Schedules</BackLink>
       <PageHeader title={schedule ? schedule.name : 'New schedule'} subtitle={schedule ? `Owned by ${schedule.owner.username}` : 'Run a template on a timetable.'} />
       <ErrorAlert message={errors.form} />
@@ -345,7 +350,7 @@ function ScheduleForm({
           </Panel>
         </div>
         <div style={{ position: 'sticky', top: 68 }}>
-          <SchedulePreview fetching={preview.fetching} result={preview.data?.previewJobSchedule ?? null} errors={previewErrors} timezone={timing.timezone} />
+          <SchedulePreview fetching={preview.fetching} result={preview.data?.previewJobSchedule ?? null} errors={previewErrors} timezone={timing.timezone} paused={!active} />
         </div>
       </div>
       {canWrite ? (

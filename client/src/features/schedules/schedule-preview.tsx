@@ -1,5 +1,8 @@
 'use client'
-/** The schedule form's live preview: the timing in words and the next fire times in its timezone. */
+/**
+ * The schedule form's live preview: the timing in words and the next fire times in its timezone. A
+ * paused schedule fires never, so it says so instead of listing times (those are shown as "when resumed").
+ */
 import { Panel, Spinner } from '@/components/ui'
 import type { FormErrors } from '@/lib/errors'
 import { formatRelative } from '@/lib/format'
@@ -10,14 +13,22 @@ export function SchedulePreview({
   result,
   errors,
   timezone,
+  paused,
 }: {
   fetching: boolean
   result: { description: string; upcoming: readonly string[] } | null
   errors: FormErrors
   timezone: string
+  paused?: boolean
 }) {
   return (
     <Panel title="Next runs" actions={fetching ? <Spinner /> : null}>
+      {paused ? (
+        <div className="alert neutral" data-testid="schedule-paused" style={{ marginBottom: 10 }}>
+          <strong>Paused</strong> — this schedule starts no runs until it is made active again.
+          {result?.upcoming.length ? ' When resumed, the next runs would be:' : ''}
+        </div>
+      ) : null}
       <div className="stack" data-testid="schedule-preview" style={{ gap: 10 }}>
         {result ? (
           <>
@@ -25,9 +36,9 @@ export function SchedulePreview({
               {result.description}
             </div>
             {result.upcoming.length ? (
-              <ol className="stack small" style={{ gap: 6, margin: 0, paddingLeft: 18 }}>
+              <ol className={`stack small${paused ? ' muted' : ''}`} style={{ gap: 6, margin: 0, paddingLeft: 18 }} aria-label={paused ? 'Next runs when resumed' : 'Next runs'}>
                 {result.upcoming.map((t) => (
-                  <li key={t} data-testid="upcoming">
+                  <li key={t} data-testid={paused ? 'upcoming-when-resumed' : 'upcoming'}>
                     <div className="mono">{formatInZone(t, timezone || 'UTC')}</div>
                     <div className="faint">{formatRelative(t)}</div>
                   </li>

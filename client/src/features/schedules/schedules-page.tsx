@@ -69,7 +69,7 @@ export function SchedulesPage() {
           error={result.error}
           testId="schedules-table"
           scroll
-          headers={['Name', 'Template', 'When', 'Timezone', 'Next run', 'Last run', 'Active']}
+          headers={['Name', 'Template', 'When', 'Next run', 'Last run', 'Active']}
           empty={
             search || active ? (
               <EmptyState title="No schedules match">Try another search or state.</EmptyState>
@@ -93,12 +93,12 @@ export function SchedulesPage() {
                   {s.template.name}
                 </Link>
               </td>
-              <td className="small" style={{ maxWidth: 280 }}>
+              <td className="small" style={{ maxWidth: 260 }}>
                 <div>{s.summary}</div>
                 {s.kind === 'CRON' ? <div className="mono faint">{s.cronExpression}</div> : null}
+                <div className="faint mono">{s.timezone}</div>
               </td>
-              <td className="small mono">{s.timezone}</td>
-              <td className="small nowrap" data-testid="next-run">
+              <td className="small" data-testid="next-run" style={{ minWidth: 140 }}>
                 {s.nextRunAt ? (
                   <span title={formatDateTime(s.nextRunAt)}>
                     <RelativeTime iso={s.nextRunAt} />
@@ -133,7 +133,9 @@ export function SchedulesPage() {
               </td>
               <RowActions name={s.name} editHref={`/schedules/${s.id}`} onDelete={() => deletion.ask(s)}>
                 <button
+                  type="button"
                   className="btn sm"
+                  aria-label={`Run now: ${s.name}`}
                   disabled={runState.fetching}
                   onClick={async () => {
                     setError(null)

@@ -1,8 +1,14 @@
 'use client'
-/** The job type's config form, generated from its JSON Schema (see lib/json-schema-form). */
+/**
+ * The job type's config form, generated from its JSON Schema (see lib/json-schema-form): a row per
+ * entry for lists (strings, numbers, or a group of fields per object), human labels, and only the
+ * fields that apply to the values so far (lib/config-conditions).
+ */
+import { Icons } from '@/components/icons'
 import { KeyValueEditor, StringListEditor } from '@/components/inputs'
 import { Field } from '@/components/ui'
-import type { FieldValue, FormField, FormValues } from '@/lib/json-schema-form'
+import { hiddenFields, hiddenItemFields } from '@/lib/config-conditions'
+import { initialValues, itemName, type FieldValue, type FormField, type FormValues } from '@/lib/json-schema-form'
 
 export interface CredentialOption {
   id: string
@@ -13,13 +19,23 @@ export interface CredentialOption {
   canUse?: boolean
 }
 
+interface Common {
+  jobType: string
+  /** The whole config's values (conditions look at other fields). */
+  all: FormValues
+  errorFor(path: string): string | undefined
+  credentials: readonly CredentialOption[]
+}
+
 export function ConfigForm({
+  jobType,
   fields,
   values,
   onChange,
   errorFor,
   credentials = [],
 }: {
+  jobType: string
   fields: readonly FormField[]
   values: FormValues
   onChange(v: FormValues): void
@@ -27,100 +43,160 @@ export function ConfigForm({
   credentials?: readonly CredentialOption[]
 }) {
   if (!fields.length) return <p className="muted small">This job type has no settings.</p>
-  const set = (key: string, v: FieldValue) => onChange({ ...values, [key]: v })
+  const hidden = hiddenFields(jobType, values)
   return (
     <div className="fieldset">
-      {fields.map((f) => {
-        const error = errorFor(f.path)
-        const v = values[f.key]
-        const hint = [f.description, f.default !== undefined && f.kind !== 'boolean' ? `Default: ${JSON.stringify(f.default)}` : null].filter(Boolean).join(' ')
-        if (f.kind === 'boolean') {
-          return (
-            <div className="field" key={f.key}>
-              <label className="check">
-                <input type="checkbox" name={f.path} checked={v === true} onChange={(e) => set(f.key, e.target.checked)} />
-                {f.label}
-              </label>
-              {error ? <div className="error" role="alert">{error}</div> : f.description ? <div className="hint">{f.description}</div> : null}
-            </div>
-          )
-        }
-        return (
-          <Field key={f.key} label={f.label} hint={hint || undefined} error={error} required={f.required}>
-            {(p) => {
-              switch (f.kind) {
-                case 'string-list':
-                  return (
-                    <StringListEditor
-                      id={p.id}
-                      value={Array.isArray(v) ? (v as string[]) : []}
-                      onChange={(x) => set(f.key, x)}
-                      mono
-                      max={f.maxItems}
-                      itemLabel={f.label.replace(/s$/, '')}
-                      addLabel={`Add ${f.label.toLowerCase().replace(/s$/, '')}`}
-                      invalid={p['aria-invalid']}
-                      describedBy={p['aria-describedby']}
-                    />
-                  )
-                case 'string-map':
-                  return <KeyValueEditor value={Array.isArray(v) ? (v as Array<[string, string]>) : []} onChange={(x) => set(f.key, x)} invalid={p['aria-invalid']} describedBy={p['aria-describedby']} />
-                case 'enum':
-                  return (
-                    <select {...p} name={f.path} value={typeof v === 'string' ? v : ''} onChange={(e) => set(f.key, e.target.value)}>
-                      {!f.required ? <option value="">(default)</option> : null}
-                      {f.options!.map((o) => (
-                        <option key={o} value={o}>
-                          {o}
-                        </option>
-                      ))}
-                    </select>
-                  )
-                case 'credential': {
-                  const value = typeof v === 'string' ? v : ''
-                  const known = credentials.some((c) => c.id === value)
-                  return (
-                    <select {...p} name={f.path} value={value} onChange={(e) => set(f.key, e.target.value)}>
-                      <option value="">{f.required ? 'Choose a credential…' : '(none)'}</option>
-                      {credentials.map((c) => (
-                        // Credentials you may not use are refused at save; shown, but not offered.
-                        <option key={c.id} value={c.id} disabled={c.canUse === false && c.id !== value}>
-                          {c.name} ({c.kind === 'PRIVATE_KEY' ? 'key' : 'password'}, {c.username}){c.canUse === false ? ' — not yours to use' : ''}
-                        </option>
-                      ))}
-                      {value && !known ? <option value={value}>{value} (unknown credential)</option> : null}
-                    </select>
-                  )
-                }
-                case 'integer':
-                case 'number':
-                  return (
-                    <input
-                      {...p}
-                      name={f.path}
-                      type="number"
-                      inputMode={f.kind === 'integer' ? 'numeric' : 'decimal'}
-                      step={f.kind === 'integer' ? 1 : 'any'}
-                      min={f.min}
-                      max={f.max}
-                      placeholder={f.default !== undefined ? String(f.default) : ''}
-                      value={typeof v === 'string' ? v : ''}
-                      onChange={(e) => set(f.key, e.target.value)}
-                      style={{ maxWidth: 200 }}
-                    />
-                  )
-                case 'text':
-                  return <textarea {...p} name={f.path} rows={3} value={typeof v === 'string' ? v : ''} onChange={(e) => set(f.key, e.target.value)} />
-                case 'json':
-                  return <textarea {...p} name={f.path} className="mono" rows={4} placeholder="JSON" value={typeof v === 'string' ? v : ''} onChange={(e) => set(f.key, e.target.value)} />
-                default:
-                  return <input {...p} name={f.path} value={typeof v === 'string' ? v : ''} placeholder={f.default !== undefined ? String(f.default) : ''} onChange={(e) => set(f.key, e.target.value)} />
-              }
-            }}
-          </Field>
-        )
-      })}
+      {fields
+        .filter((f) => !hidden.has(f.key))
+        .map((f) => (
+          <ConfigField key={f.key} f={f} path={f.path} value={values[f.key]} onChange={(v) => onChange({ ...values, [f.key]: v })} common={{ jobType, all: values, errorFor, credentials }} />
+        ))}
     </div>
   )
 }
 
+function hintOf(f: FormField): string | undefined {
+  const dflt = f.default !== undefined && f.kind !== 'boolean' && !(Array.isArray(f.default) && f.default.length === 0) ? `Default: ${Array.isArray(f.default) ? f.default.join(', ') : String(f.default)}.` : null
+  return [f.description, dflt].filter(Boolean).join(' ') || undefined
+}
+
+function ConfigField({ f, path, value: v, onChange: set, common }: { f: FormField; path: string; value: FieldValue | undefined; onChange(v: FieldValue): void; common: Common }) {
+  const error = common.errorFor(path)
+  if (f.kind === 'boolean') {
+    return (
+      <div className="field">
+        <label className="check">
+          <input type="checkbox" name={path} checked={v === true} onChange={(e) => set(e.target.checked)} aria-invalid={!!error} />
+          {f.label}
+        </label>
+        {error ? <div className="error" role="alert">{error}</div> : f.description ? <div className="hint">{f.description}</div> : null}
+      </div>
+    )
+  }
+  if (f.kind === 'object-list') return <ObjectList f={f} path={path} value={Array.isArray(v) ? (v as FormValues[]) : []} onChange={set} common={common} error={error} />
+  return (
+    <Field label={f.label} hint={hintOf(f)} error={error} required={f.required}>
+      {(p) => {
+        switch (f.kind) {
+          case 'string-list': {
+            const item = itemName(f)
+            return (
+              <StringListEditor
+                id={p.id}
+                name={path}
+                value={Array.isArray(v) ? (v as string[]) : []}
+                onChange={set}
+                mono={f.itemKind !== 'integer'}
+                numeric={f.itemKind === 'integer'}
+                max={f.maxItems}
+                itemLabel={item.charAt(0).toUpperCase() + item.slice(1)}
+                addLabel={`Add ${item}`}
+                invalid={p['aria-invalid']}
+                describedBy={p['aria-describedby']}
+              />
+            )
+          }
+          case 'string-map':
+            return <KeyValueEditor value={Array.isArray(v) ? (v as Array<[string, string]>) : []} onChange={set} invalid={p['aria-invalid']} describedBy={p['aria-describedby']} addLabel="Add variable" />
+          case 'enum':
+            return (
+              <select {...p} name={path} value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)}>
+                {!f.required ? <option value="">{f.default !== undefined ? `Default (${String(f.default)})` : '(none)'}</option> : null}
+                {f.options!.map((o) => (
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
+                ))}
+              </select>
+            )
+          case 'credential': {
+            const value = typeof v === 'string' ? v : ''
+            const known = common.credentials.some((c) => c.id === value)
+            return (
+              <select {...p} name={path} value={value} onChange={(e) => set(e.target.value)}>
+                <option value="">{f.required ? 'Choose a credential…' : '(none)'}</option>
+                {common.credentials.map((c) => (
+                  // Credentials you may not use are refused at save; shown, but not offered.
+                  <option key={c.id} value={c.id} disabled={c.canUse === false && c.id !== value}>
+                    {c.name} ({c.kind === 'PRIVATE_KEY' ? 'key' : 'password'}, {c.username}){c.canUse === false ? ' — not yours to use' : ''}
+                  </option>
+                ))}
+                {value && !known ? <option value={value}>A credential you cannot see</option> : null}
+              </select>
+            )
+          }
+          case 'integer':
+          case 'number':
+            return (
+              <input
+                {...p}
+                name={path}
+                type="number"
+                inputMode={f.kind === 'integer' ? 'numeric' : 'decimal'}
+                step={f.kind === 'integer' ? 1 : 'any'}
+                min={f.min}
+                max={f.max}
+                placeholder={f.default !== undefined ? String(f.default) : ''}
+                value={typeof v === 'string' ? v : ''}
+                onChange={(e) => set(e.target.value)}
+                style={{ maxWidth: 200 }}
+              />
+            )
+          case 'text':
+            return <textarea {...p} name={path} rows={3} value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)} />
+          case 'json':
+            return <textarea {...p} name={path} className="mono" rows={4} placeholder="JSON" value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)} />
+          default:
+            return <input {...p} name={path} value={typeof v === 'string' ? v : ''} placeholder={f.default !== undefined ? String(f.default) : ''} onChange={(e) => set(e.target.value)} />
+        }
+      }}
+    </Field>
+  )
+}
+
+/** A list of objects: a group of fields per entry, with add and remove. */
+function ObjectList({ f, path, value, onChange, common, error }: { f: FormField; path: string; value: FormValues[]; onChange(v: FormValues[]): void; common: Common; error: string | undefined }) {
+  const item = itemName(f)
+  const Item = item.charAt(0).toUpperCase() + item.slice(1)
+  const fields = f.itemFields ?? []
+  const hidden = hiddenItemFields(common.jobType, f.key, fields, common.all)
+  const shown = fields.filter((x) => !hidden.has(x.key))
+  // Errors of a row's own fields show there; the rest (the list as a whole) under the list.
+  const listError = common.errorFor(path) && !value.some((_, i) => shown.some((x) => common.errorFor(`${path}.${i}.${x.key}`))) ? error : undefined
+  return (
+    <fieldset className="object-list" aria-describedby={listError ? `${path}-error` : undefined}>
+      <legend className="field-label">
+        {f.label}
+        {f.required ? <span className="req">*</span> : null}
+      </legend>
+      {f.description ? <div className="hint small">{f.description}</div> : null}
+      {value.map((row, i) => (
+        <div className="object-row" key={i} role="group" aria-label={`${Item} ${i + 1}`}>
+          <div className="object-row-head">
+            <span className="small muted">
+              {Item} {i + 1}
+            </span>
+            <button type="button" className="btn ghost sm" aria-label={`Remove ${item} ${i + 1}`} onClick={() => onChange(value.filter((_, j) => j !== i))}>
+              <Icons.x /> Remove
+            </button>
+          </div>
+          <div className="grid-2">
+            {shown.map((x) => (
+              <ConfigField key={x.key} f={x} path={`${path}.${i}.${x.key}`} value={row[x.key]} onChange={(nv) => onChange(value.map((r, j) => (j === i ? { ...r, [x.key]: nv } : r)))} common={common} />
+            ))}
+          </div>
+        </div>
+      ))}
+      {listError ? (
+        <div className="error small" id={`${path}-error`} role="alert">
+          {listError}
+        </div>
+      ) : null}
+      <div>
+        <button type="button" className="btn sm" onClick={() => onChange([...value, initialValues(fields, {})])} disabled={f.maxItems !== undefined && value.length >= f.maxItems}>
+          <Icons.plus /> Add {item}
+        </button>
+      </div>
+    </fieldset>
+  )
+}

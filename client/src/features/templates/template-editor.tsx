@@ -6,12 +6,14 @@
  */
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { useMemo, useState, type FormEvent, type ReactNode } from 'react'
+import { useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import { useMutation, useQuery } from 'urql'
 import { Segmented } from '@/components/inputs'
 import { Icons } from '@/components/icons'
 import { useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
+import { fixSummary, useFocusFirstError } from '@/components/use-focus-first-error'
+import { hiddenFields, withoutHiddenItems } from '@/lib/config-conditions'
 import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } from '@/components/ui'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { initialValues, schemaToFields, unknownKeys, valuesToConfig, type FormValues, type JsonSchema } from '@/lib/json-schema-form'
@@ -88,6 +90,12 @@ function TemplateForm({
   const [updateState, update] = useMutation(UpdateTemplateMutation)
   const busy = createState.fetching || updateState.fetching
   const err = (path: string) => fieldError(errors, path)
+  const formRef = useRef<HTMLFormElement>(null)
+  const focusFirstError = useFocusFirstError(formRef)
+  const fail = (e: FormErrors) => {
+    setErrors(e)
+    focusFirstError()
+  }
   // Editing a config field clears what was said about it.
   const editConfig = (next: FormValues) => {
     const changed = fields.filter((f) => next[f.key] !== configValues[f.key]).map((f) => f.path)
@@ -107,14 +115,14 @@ function TemplateForm({
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
-    const { config, errors: configErrors } = valuesToConfig(fields, configValues, extraConfig)
+    const { config, errors: configErrors } = valuesToConfig(fields, withoutHiddenItems(jobType, fields, configValues), extraConfig, hiddenFields(jobType, configValues))
     const local: Record<string, string> = { ...configErrors }
-    if (!name.trim()) local.name = 'required'
+    if (!name.trim()) local.name = 'Enter a name for the template.'
     const num = (label: string, v: string, allowFloat = false) => {
       if (v.trim() === '') return undefined
       const n = Number(v)
       if (!Number.isFinite(n) || (!allowFloat && !Number.isInteger(n))) {
-        local[label] = allowFloat ? 'must be a number' : 'must be a whole number'
+        local[label] = allowFloat ? `“${v}” is not a number.` : `“${v}” is not a whole number.`
         return undefined
       }
       return n
@@ -137,7 +145,7 @@ function TemplateForm({
       overlapPolicy: overlap,
     }
     if (Object.keys(local).length) {
-      setErrors({ form: 'Fix the highlighted fields.', fields: local, code: null })
+      fail({ form: fixSummary(Object.keys(local).length), fields: local, code: null })
       return
     }
     setErrors(NO_ERRORS)
@@ -146,20 +154,21 @@ function TemplateForm({
       // Blank timeout / threshold clear them; other blanks keep the stored value.
       const r = await update({ id: template.id, input: { ...input, timeoutSeconds: input.timeoutSeconds ?? null, successThreshold: input.successThreshold ?? null, maxConcurrentRuns: input.maxConcurrentRuns ?? null } })
       if (r.data) router.push('/templates')
-      else setErrors(withUnclaimed(toFormErrors(r.error), shown))
+      else fail(withUnclaimed(toFormErrors(r.error), shown))
     } else {
+      // A new template opens on its own page (Run now, Schedule are there).
       const r = await create({ input })
-      if (r.data) router.push('/templates')
-      else setErrors(withUnclaimed(toFormErrors(r.error), shown))
+      if (r.data) router.push(`/templates/${encodeURIComponent(r.data.createJobTemplate.id)}`)
+      else fail(withUnclaimed(toFormErrors(r.error), shown))
     }
   }
 
   return (
-    <form onSubmit={submit} noValidate className="stack" aria-label={template ? 'Edit template' : 'New template'}>
+    <form ref={formRef} onSubmit={submit} noValidate className="stack" aria-label={template ? 'Edit template' : 'New template'}>
       <BackLink href="/templates">Templates</BackLink>
       <PageHeader
         title={template ? template.name : 'New template'}
-        subtitle={template ? `Owned by ${template.owner.username}` : 'Define what to run, where, and how.'}
+        subtitle={template ? `${type?.label ?? template.jobType} · owned by ${template.owner.username}` : 'Define what to run, where, and how.'}
         actions={
           template && canWrite ? (
             <>
@@ -211,7 +220,7 @@ function TemplateForm({
       </Section>
 
       <Section title={`${type?.label ?? 'Job'} settings`} subtitle="Generated from the job type's schema.">
-        <ConfigForm fields={fields} values={configValues} onChange={editConfig} errorFor={err} credentials={credentials} />
+        <ConfigForm jobType={jobType} fields={fields} values={configValues} onChange={editConfig} errorFor={err} credentials={credentials} />
         {err('config') && !fields.some((f) => err(f.path)) ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{err('config')}</div> : null}
       </Section>
 

@@ -108,11 +108,11 @@ export class CredentialsService {
     const existing = await this.prisma.credential.findUnique({ where: { id }, include: { _count: { select: { targets: true } } } })
     if (!existing) throw new NotFoundError('credential')
     const a = requireCanEdit(actor, existing, 'credential')
-    if (existing._count.targets > 0) throw new InvalidStateError(`credential "${existing.name}" is used by ${existing._count.targets} target(s); reassign them first`)
+    if (existing._count.targets > 0) throw new InvalidStateError(`credential "${existing.name}" is used by ${existing._count.targets} ${existing._count.targets === 1 ? 'target' : 'targets'}; reassign ${existing._count.targets === 1 ? 'it' : 'them'} first`)
     const templates = await this.templatesReferring(id)
     if (templates.length > 0) {
       const names = templates.slice(0, 5).map((t) => `"${t}"`).join(', ')
-      throw new InvalidStateError(`credential "${existing.name}" is used by job template(s) ${names}${templates.length > 5 ? ` and ${templates.length - 5} more` : ''}; change them first`)
+      throw new InvalidStateError(`credential "${existing.name}" is used by ${templates.length === 1 ? 'the job template' : 'the job templates'} ${names}${templates.length > 5 ? ` and ${templates.length - 5} more` : ''}; change ${templates.length === 1 ? 'it' : 'them'} first`)
     }
     return audited(
       this.prisma,

@@ -40,7 +40,7 @@ export async function store(ctx: Context, remote: GitRemote, fetched: Fetched[],
         const summaries = new Map(fetched.map((f) => [f.target.id, summarise(f.files.map((x) => changes.get(x.path)))]))
         const changed = [...summaries.values()].filter((s) => s.changed).length
         if (changed === 0) {
-          ctx.log.system(`no configuration changed on ${fetched.length} target(s): nothing committed`)
+          ctx.log.system(`no configuration changed on ${fetched.length} ${fetched.length === 1 ? 'target' : 'targets'}: nothing committed`)
           return { commit: null, summaries }
         }
         const message = commitMessage(ctx, fetched, summaries, failed)
@@ -49,7 +49,7 @@ export async function store(ctx: Context, remote: GitRemote, fetched: Fetched[],
         // Last point of no return: a cancel from here on still leaves the remote as it was.
         ctx.signal.throwIfAborted()
         await wd.push()
-        ctx.log.system(`committed ${commit.slice(0, 12)} (${changed} of ${fetched.length} target(s) changed) and pushed to ${branch}`)
+        ctx.log.system(`committed ${commit.slice(0, 12)} (${changed} of ${fetched.length} ${fetched.length === 1 ? 'target' : 'targets'} changed) and pushed to ${branch}`)
         return { commit, summaries }
       }, { onHostKey })
     } catch (err) {
@@ -108,7 +108,7 @@ export async function recordBackupTime(ctx: Context, stored: Fetched[]): Promise
       ctx.log.system(`could not set attribute ${attribute}: ${coerceError(err).message}`, { level: 'WARNING', runTargetId: f.target.id })
     }
   }
-  ctx.log.system(`attribute ${attribute} set to ${at} on ${stored.length} target(s)`)
+  ctx.log.system(`attribute ${attribute} set to ${at} on ${stored.length} ${stored.length === 1 ? 'target' : 'targets'}`)
 }
 
 function summarise(changes: Array<FileChange | undefined>): TargetSummary {

@@ -1,0 +1,37 @@
+import { expect, it } from 'vitest'
+import { hiddenFields, hiddenItemFields, remoteKind, withoutHiddenItems } from './config-conditions'
+import type { FormField } from './json-schema-form'
+
+it('tells the kinds of Git remote apart as config_backup does', () => {
+  expect(remoteKind('/srv/git/configs.git')).toBe('local')
+  expect(remoteKind('file:///srv/git/configs.git')).toBe('local')
+  expect(remoteKind('git@git.example.net:net/configs.git')).toBe('ssh')
+  expect(remoteKind('ssh://git@git.example.net:2222/net/configs.git')).toBe('ssh')
+  expect(remoteKind('https://git.example.net/net/configs.git')).toBe('https')
+  expect(remoteKind('')).toBe('unknown')
+})
+
+it('shows config_backup SSH-only fields for an SSH remote and HTTPS-only ones for an HTTPS remote', () => {
+  const ssh = hiddenFields('config_backup', { repository: 'git@git.example.net:net/configs.git' })
+  expect([...ssh].sort()).toEqual(['repositoryCaCertificate'])
+  const https = hiddenFields('config_backup', { repository: 'https://git.example.net/net/configs.git' })
+  expect([...https].sort()).toEqual(['repositoryHostKeys', 'repositoryKeyParameter'])
+  const local = hiddenFields('config_backup', { repository: '/srv/git/configs.git' })
+  expect([...local].sort()).toEqual(['repositoryCaCertificate', 'repositoryCredentialId', 'repositoryHostKeys', 'repositoryKeyParameter'])
+  expect(hiddenFields('command', { anything: 'x' }).size).toBe(0)
+})
+
+it('shows a script shebang only for a custom interpreter', () => {
+  expect(hiddenFields('script', { interpreter: 'bash' }).has('shebang')).toBe(true)
+  expect(hiddenFields('script', { interpreter: 'custom' }).has('shebang')).toBe(false)
+})
+
+it('shows file transfer item fields of the chosen direction, and blanks the others', () => {
+  const item = (key: string, description: string): FormField => ({ key, path: `.${key}`, label: key, kind: 'string', required: false, description })
+  const itemFields = [item('destination', 'Upload: where'), item('source', 'Download: from where'), item('note', 'Either way')]
+  expect([...hiddenItemFields('file_transfer', 'files', itemFields, { direction: 'upload' })]).toEqual(['source'])
+  expect([...hiddenItemFields('file_transfer', 'files', itemFields, { direction: 'download' })]).toEqual(['destination'])
+  const files: FormField = { key: 'files', path: 'config.files', label: 'Files', kind: 'object-list', required: true, itemFields }
+  const values = { direction: 'download', files: [{ destination: '/tmp/x', source: '/etc/hosts', note: '' }] }
+  expect(withoutHiddenItems('file_transfer', [files], values).files).toEqual([{ destination: '', source: '/etc/hosts', note: '' }])
+})
