@@ -3,6 +3,7 @@
  * API process, which also has the scheduler role) fails it or hands it to another worker.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
@@ -84,6 +85,32 @@ describe('a worker killed with SIGKILL mid-run', () => {
     expect(r).toMatchObject({ status: 'SUCCEEDED', attempt: 2 })
     const texts = (await api.ok(`query($id: ID!) { jobRunLog(runId: $id) { lines { text } } }`, { id })).jobRunLog.lines.map((l: { text: string }) => l.text)
     expect(texts.some((x: string) => /worker lost .* retrying \(attempt 2 of 2\)/.test(x))).toBe(true)
+    expect(texts).toContain('second attempt')
+    fs.rmSync(flag, { force: true })
+  })
+})
+
+describe('a worker stopped with SIGTERM mid-run', () => {
+  it('requeues the run with its target still to do: the next attempt runs the target and succeeds', async () => {
+    const flag = `/tmp/switchyard-sigterm-${process.pid}-${Date.now()}`
+    const marker = 'sleep 21.83'
+    const command = `if [ -e ${flag} ]; then echo second attempt; else touch ${flag}; ${marker}; fi`
+    const first = await spawnWorker(db.url)
+    workers.push(first)
+    const id = await trigger(await template('sigterm-retry', command, 2))
+    await eventually(async () => (await remoteProcesses(sshd.user, marker)).length > 0, { what: 'first attempt to hang' })
+    // Graceful stop: the run outlives the grace period, is aborted and goes back to the queue.
+    await first.stop()
+    expect((await api.ok(RUN, { id })).jobRun).toMatchObject({ status: 'QUEUED', targets: [{ status: 'PENDING', error: null }] })
+    const second = await spawnWorker(db.url)
+    workers.push(second)
+    const r = await eventually(async () => {
+      const run = (await api.ok(RUN, { id })).jobRun
+      return ['SUCCEEDED', 'FAILED'].includes(run.status) ? run : null
+    }, { timeoutMs: 30_000, what: 'the requeued run to finish' })
+    expect(r).toMatchObject({ status: 'SUCCEEDED', attempt: 2, targets: [{ status: 'SUCCEEDED', error: null }] })
+    const texts = (await api.ok(`query($id: ID!) { jobRunLog(runId: $id) { lines { text } } }`, { id })).jobRunLog.lines.map((l: { text: string }) => l.text)
+    expect(texts).toContain('attempt 2 of 2 started on ' + os.hostname() + ' for 1 target(s)')
     expect(texts).toContain('second attempt')
     fs.rmSync(flag, { force: true })
   })
