@@ -1,10 +1,12 @@
 /**
  * How errors leave the API: DomainErrors become GraphQL errors with `extensions.code` and, for input
  * problems, `extensions.field` (the first) and `extensions.fields` (all). Everything else is masked
- * as "Unexpected error." — never a stack trace, SQL, or a secret — and logged server-side.
+ * as "Unexpected error." — never a stack trace, SQL, or a secret — and logged server-side; a database
+ * that cannot be reached is SERVICE_UNAVAILABLE with `extensions.retryable: true`.
  */
 import { GraphQLError } from 'graphql'
 import { DomainError } from '../errors.ts'
+import { isTransient } from '../db/transient.ts'
 import type { Logger } from '../util/logger.ts'
 
 /**
@@ -38,6 +40,17 @@ function findDomainError(error: unknown): DomainError | null {
   return null
 }
 
+/**
+ * The database is unreachable (an outage, a restart): nothing is wrong with the request, so clients are
+ * told to try again (`extensions.retryable`) with a code they can act on, not INTERNAL_SERVER_ERROR.
+ */
+export function serviceUnavailable(options: { nodes?: GraphQLError['nodes']; path?: GraphQLError['path'] } = {}): GraphQLError {
+  return new GraphQLError('The database is temporarily unavailable; try again in a moment.', {
+    ...options,
+    extensions: { code: 'SERVICE_UNAVAILABLE', retryable: true },
+  })
+}
+
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const domain = findDomainError(error)
@@ -54,6 +67,10 @@ export function createMaskError(logger: Logger) {
     // names the variable and the path (`Variable "$i" got invalid value "x" at "i.port"; …`).
     if (gql && onlyGraphQLErrors(gql)) return gql
     const original = gql?.originalError ?? error
+    if (isTransient(original)) {
+      logger.warn('database unavailable', { path: gql?.path?.join('.'), error: original instanceof Error ? original.message : String(original) })
+      return serviceUnavailable({ nodes: gql?.nodes, path: gql?.path })
+    }
     logger.error('unexpected error in resolver', { path: gql?.path?.join('.'), error: original instanceof Error ? original.message : String(original) })
     return new GraphQLError(message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } })
   }

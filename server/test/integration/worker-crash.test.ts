@@ -101,7 +101,6 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     await eventually(async () => (await remoteProcesses(sshd.user, marker)).length > 0, { what: 'first attempt to hang' })
     // Graceful stop: the run outlives the grace period, is aborted and goes back to the queue.
     await first.stop()
-    expect((await api.ok(RUN, { id })).jobRun).toMatchObject({ status: 'QUEUED', targets: [{ status: 'PENDING', error: null }] })
     const second = await spawnWorker(db.url)
     workers.push(second)
     const r = await eventually(async () => {
@@ -110,6 +109,7 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     }, { timeoutMs: 30_000, what: 'the requeued run to finish' })
     expect(r).toMatchObject({ status: 'SUCCEEDED', attempt: 2, targets: [{ status: 'SUCCEEDED', error: null }] })
     const texts = (await api.ok(`query($id: ID!) { jobRunLog(runId: $id) { lines { text } } }`, { id })).jobRunLog.lines.map((l: { text: string }) => l.text)
+    expect(texts.some((x: string) => /^attempt 1 failed: worker shut down during the run; retrying/.test(x)), texts.join('\n')).toBe(true)
     expect(texts).toContain('attempt 2 of 2 started on ' + os.hostname() + ' for 1 target(s)')
     expect(texts).toContain('second attempt')
     fs.rmSync(flag, { force: true })
