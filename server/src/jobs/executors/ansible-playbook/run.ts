@@ -2,7 +2,7 @@
  * Runs ansible-playbook once in its own process group (killed as a whole on cancel and at the end) and
  * turns its streamed output into log lines per target, output tails, host errors and the PLAY RECAP.
  */
-import { spawn } from 'node:child_process'
+import { spawnBoundToThisProcess } from '../../../util/spawn-bound.ts'
 import { join } from 'node:path'
 import { createLineSplitter } from '../../../logs/line-splitter.ts'
 import type { RunTargetHandle } from '../types.ts'
@@ -70,7 +70,9 @@ export function runPlaybook(ctx: Context, tools: Required<AnsibleToolPaths>, dir
   }
 
   return new Promise((resolve, reject) => {
-    const child = spawn(tools.ansiblePlaybook, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    // In a process group of its own (a cancel kills ansible and its ssh clients together), and dying
+    // with this process: a killed worker must not leave the playbook running on the targets.
+    const child = spawnBoundToThisProcess(tools.ansiblePlaybook, args, { cwd: dir, env })
     const stdout = createLineSplitter(onLine('STDOUT'))
     const stderr = createLineSplitter(onLine('STDERR'))
     child.stdout.on('data', (c: Buffer) => stdout.push(c))
