@@ -80,7 +80,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
     const databaseUrl = config.databaseUrl ?? embedded!.url
 
-    const db = createDatabase(databaseUrl, { max: config.dbPoolSize, applicationName: `switchyard-${[...config.roles].join('+')}` })
+    const db = createDatabase(databaseUrl, { max: config.dbPoolSize, applicationName: `switchyard-${[...config.roles].join('+')}`, logger: logger.child({ component: 'db' }) })
     stack.push(() => db.close())
     const { applied } = await migrate(db.pool)
     if (applied.length) logger.info('database migrated', { applied: applied.join(',') })

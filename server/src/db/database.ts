@@ -5,6 +5,7 @@
 import pg from 'pg'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient } from '../generated/prisma/client.ts'
+import type { Logger } from '../util/logger.ts'
 
 export type Prisma = PrismaClient
 export { PrismaClient }
@@ -18,7 +19,7 @@ export interface Database {
 // Postgres BIGINT (int8) as JS number for our counters (log seq stays far below 2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v))
 
-export function createDatabase(url: string, options: { max?: number; applicationName?: string } = {}): Database {
+export function createDatabase(url: string, options: { max?: number; applicationName?: string; logger?: Logger } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20, application_name: options.applicationName ?? 'switchyard' })
   // An idle client's error (e.g. Postgres restarting) must not crash the process; the pool replaces it.
   pool.on('error', () => {})
@@ -27,7 +28,21 @@ export function createDatabase(url: string, options: { max?: number; application
   pool.on('connect', (client) => client.on('error', () => {}))
   // Prisma's defaults (2 s to get a connection for a transaction, 5 s to finish it) turn a briefly busy
   // pool into INTERNAL errors on ordinary mutations; waiting a little longer is the better failure mode.
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 10_000, timeout: 20_000 } })
+  // Prisma would print its own errors and warnings to the console (multi-line, outside the structured
+  // log, and once more besides the caller's report): they are events, kept as debug detail. Whoever
+  // catches the error reports it, once.
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: 10_000, timeout: 20_000 },
+    errorFormat: 'minimal',
+    log: [
+      { emit: 'event', level: 'error' },
+      { emit: 'event', level: 'warn' },
+    ],
+  })
+  const logger = options.logger
+  prisma.$on('error', (e) => logger?.debug('prisma error', { error: e.message, target: e.target }))
+  prisma.$on('warn', (e) => logger?.warn('prisma warning', { message: e.message, target: e.target }))
   return {
     pool,
     prisma,

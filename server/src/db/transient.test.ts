@@ -13,6 +13,13 @@ describe('isTransient', () => {
     for (const code of ['08006', '57P01', '53300', '40P01', '55P03']) expect(isTransient(dbError(code)), code).toBe(true)
   })
 
+  it('sees through Prisma: its unreachable-database codes, and a driver error wrapped as the cause', () => {
+    for (const code of ['P1001', 'P1017', 'P2024']) expect(isTransient(Object.assign(new Error('x'), { code })), code).toBe(true)
+    expect(isTransient(new Error('wrapped', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))).toBe(true)
+    expect(isTransient(Object.assign(new Error('Unique constraint failed'), { code: 'P2002' }))).toBe(false)
+    expect(isTransient(new Error('wrapped', { cause: dbError('23505') }))).toBe(false)
+  })
+
   it('fails at once on everything else (a bug must not be retried forever)', () => {
     expect(isTransient(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBe(false)
     expect(isTransient(dbError('23505'))).toBe(false)

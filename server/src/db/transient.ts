@@ -13,6 +13,11 @@ const CONNECTION_MESSAGES = /connection terminated|connection error|not queryabl
  * else — a bug, a constraint violation, a bad value — fails at once instead of being retried forever.
  */
 export function isTransient(e: unknown): boolean {
+  // Prisma wraps the driver's error (its `cause`) or names the failure with its own code.
+  const cause = (e as { cause?: unknown } | null)?.cause
+  if (cause && cause !== e && isTransient(cause)) return true
+  const prismaCode = (e as { code?: unknown } | null)?.code
+  if (typeof prismaCode === 'string' && PRISMA_UNREACHABLE.has(prismaCode)) return true
   if (e instanceof pg.DatabaseError) {
     const code = e.code ?? ''
     // 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown, restart),
@@ -23,6 +28,9 @@ export function isTransient(e: unknown): boolean {
   if (typeof errno === 'string' && NETWORK_ERRNOS.has(errno)) return true
   return e instanceof Error && CONNECTION_MESSAGES.test(e.message)
 }
+
+/** Prisma's codes for a database it cannot reach: can't reach, timed out, closed the connection, no pool connection. */
+const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024'])
 
 const MAX_BACKOFF_MS = 5000
 

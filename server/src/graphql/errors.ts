@@ -3,11 +3,13 @@
  * problems, `extensions.field` (the first) and `extensions.fields` (all). Errors graphql-js, Yoga or
  * Pothos produced (parse, validation, variable coercion, paging arguments) get a code too. Everything
  * else is masked as "Unexpected error." — never a stack trace, SQL, or a secret — and logged
- * server-side. No message quotes more than a short excerpt of the caller's input.
+ * server-side. No message quotes more than a short excerpt of the caller's input. A database that
+ * cannot be reached is SERVICE_UNAVAILABLE with `extensions.retryable: true`.
  */
 import { GraphQLError } from 'graphql'
 import { DomainError, type FieldProblem } from '../errors.ts'
 import { excerpt, shortenEchoes } from '../util/excerpt.ts'
+import { isTransient } from '../db/transient.ts'
 import type { Logger } from '../util/logger.ts'
 
 /**
@@ -87,6 +89,17 @@ export function typedGraphQLError(e: GraphQLError): GraphQLError {
   })
 }
 
+/**
+ * The database is unreachable (an outage, a restart): nothing is wrong with the request, so clients are
+ * told to try again (`extensions.retryable`) with a code they can act on, not INTERNAL_SERVER_ERROR.
+ */
+export function serviceUnavailable(options: { nodes?: GraphQLError['nodes']; path?: GraphQLError['path'] } = {}): GraphQLError {
+  return new GraphQLError('The database is temporarily unavailable; try again in a moment.', {
+    ...options,
+    extensions: { code: 'SERVICE_UNAVAILABLE', retryable: true },
+  })
+}
+
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const domain = findDomainError(error)
@@ -104,10 +117,12 @@ export function createMaskError(logger: Logger) {
     // names the variable and the path (`Variable "$i" got invalid value "x" at "i.port"; …`).
     if (gql && onlyGraphQLErrors(gql)) return typedGraphQLError(gql)
     const original = gql?.originalError ?? error
-    logger.error('unexpected error in resolver', {
-      path: gql?.path?.join('.'),
-      error: shortenEchoes(original instanceof Error ? original.message : String(original)),
-    })
+    const detail = shortenEchoes(original instanceof Error ? original.message : String(original))
+    if (isTransient(original)) {
+      logger.warn('database unavailable', { path: gql?.path?.join('.'), error: detail })
+      return serviceUnavailable({ nodes: gql?.nodes, path: gql?.path })
+    }
+    logger.error('unexpected error in resolver', { path: gql?.path?.join('.'), error: detail })
     return new GraphQLError(message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } })
   }
 }

@@ -5,6 +5,7 @@
 import type http from 'node:http'
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga'
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql'
+import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
@@ -16,12 +17,19 @@ import type { PgListener } from '../pubsub/pg-listener.ts'
 import { shortenEchoes } from '../util/excerpt.ts'
 import type { Logger } from '../util/logger.ts'
 import type { GraphQLContext, Services } from './context.ts'
-import { createMaskError } from './errors.ts'
+import { createMaskError, serviceUnavailable } from './errors.ts'
 import { introspectionPolicyPlugin, queryLimitPlugins } from './limits.ts'
+import { isTransient } from '../db/transient.ts'
+import { coerceError } from '../util/errors.ts'
 import { schema } from './schema.ts'
 import { WsSessions } from './ws-sessions.ts'
 
 export const GRAPHQL_PATH = '/graphql'
+/** WebSocket close code 1013 "Try Again Later": graphql-ws clients reconnect after it. */
+const TRY_AGAIN_LATER = 1013
+
+type WsExtra = { actor?: Actor | null; token?: string | null }
+type WsContext = GraphQLWsContext<Record<string, unknown>, WsExtra>
 
 interface ServerContext {
   /** Set for WebSocket operations: authenticated once, when the connection opened. */
@@ -119,7 +127,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
       // A browser page on another origin must not open a socket with the user's token in it.
       verifyClient: (info: { origin?: string; req: http.IncomingMessage }) => isAllowedOrigin(info.origin, info.req.headers.host, web.corsOrigins),
     })
-    const disposable = useServer<Record<string, unknown>, { actor?: Actor | null; token?: string | null }>(
+    const disposable = useServer<Record<string, unknown>, WsExtra>(
       {
         connectionInitWaitTimeout: limits.wsConnectionInitTimeoutMs,
         execute: (args: ExecutionArgs) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
@@ -128,7 +136,19 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
         onConnect: async (ctx) => {
           const params = ctx.connectionParams ?? {}
           const token = tokenFromHeader(params.authorization ?? params.Authorization ?? params.token)
-          const actor = token ? await services.users.authenticate(token) : null
+          let actor: Actor | null
+          try {
+            actor = token ? await services.users.authenticate(token) : null
+          } catch (e) {
+            // A throw here would close with 4500, which graphql-ws clients never retry: a database
+            // outage would leave every console without live updates until reloaded. 1013 "try again
+            // later" is retried; anything else is closed 4500 as before, but logged once, by us.
+            const socket = (ctx.extra as { socket?: { close(code: number, reason: string): void } }).socket
+            const transient = isTransient(e)
+            logger[transient ? 'warn' : 'error']('WebSocket connection refused', { error: coerceError(e).message })
+            socket?.close(transient ? TRY_AGAIN_LATER : 4500, transient ? 'database temporarily unavailable' : 'Internal server error')
+            return false // (the socket is already closing: graphql-ws's own 4403 is not sent)
+          }
           if (!actor) return false // graphql-ws closes with 4403 Forbidden
           ctx.extra.actor = actor
           ctx.extra.token = token
@@ -137,46 +157,70 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
           socket.once('close', () => sessions.remove(socket))
           return true
         },
-        onSubscribe: async (ctx, _id, payload) => {
-          // Re-check the token per operation: a socket opened before a logout, revocation or
-          // disabling must not keep working (one indexed lookup per subscribe).
-          const actor = ctx.extra.token ? await services.users.authenticate(ctx.extra.token) : null
-          if (!actor) return [new GraphQLError('session expired or revoked: reconnect with a valid token', { extensions: { code: 'UNAUTHENTICATED' } })]
-          ctx.extra.actor = actor
-          // ctx.subscriptions already holds this one.
-          if (Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
-            return [new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, { extensions: { code: 'BAD_USER_INPUT' } })]
-          }
-          const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-            ...ctx,
-            req: (ctx.extra as { request?: unknown }).request,
-            socket: (ctx.extra as { socket?: unknown }).socket,
-            params: payload,
-            wsActor: ctx.extra.actor ?? null,
-            wsToken: ctx.extra.token ?? null,
-          })
-          // The enveloped parse and validate carry the query limits (tokens while parsing; depth,
-          // aliases, directives and cost as validation rules), exactly as over HTTP.
-          let document: DocumentNode
-          try {
-            document = parse(payload.query)
-          } catch (e) {
-            return [maskError(e, 'Unexpected error.') as GraphQLError]
-          }
-          const errors: readonly GraphQLError[] = validate(s, document)
-          if (errors.length) return errors.map((e) => maskError(e, 'Unexpected error.') as GraphQLError)
-          return {
-            schema: s,
-            operationName: payload.operationName,
-            document,
-            variableValues: payload.variables,
-            contextValue: await contextFactory(),
-            rootValue: { execute, subscribe },
-          } satisfies ExecutionArgs
-        },
+        // Nothing may throw out of here: graphql-ws would print the error itself and close the whole
+        // socket with 4500 (which clients do not retry). The operation fails instead, the socket stays.
+        onSubscribe: (ctx, id, payload) =>
+          prepareOperation(ctx, id, payload).catch((e: unknown) => {
+            if (isTransient(e)) {
+              logger.warn('database unavailable', { operation: 'subscribe', error: coerceError(e).message })
+              return [serviceUnavailable()]
+            }
+            logger.error('unexpected error starting a subscription', { error: coerceError(e).message })
+            return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })]
+          }),
       },
       wss,
     )
+    /** Authorises one operation and runs it through Yoga's envelop (parse, validate, context). */
+    async function prepareOperation(ctx: WsContext, _id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> {
+      // Re-check the token per operation: a socket opened before a logout, revocation or
+      // disabling must not keep working (one indexed lookup per subscribe).
+      const actor = ctx.extra.token ? await services.users.authenticate(ctx.extra.token) : null
+      if (!actor) return [new GraphQLError('session expired or revoked: reconnect with a valid token', { extensions: { code: 'UNAUTHENTICATED' } })]
+      ctx.extra.actor = actor
+      // ctx.subscriptions already holds this one.
+      if (Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
+        return [new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, { extensions: { code: 'BAD_USER_INPUT' } })]
+      }
+      const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        ...ctx,
+        req: (ctx.extra as { request?: unknown }).request,
+        socket: (ctx.extra as { socket?: unknown }).socket,
+        params: payload,
+        wsActor: ctx.extra.actor ?? null,
+        wsToken: ctx.extra.token ?? null,
+      })
+      // The enveloped parse and validate carry the query limits (tokens while parsing; depth,
+      // aliases, directives and cost as validation rules), exactly as over HTTP.
+      let document: DocumentNode
+      try {
+        document = parse(payload.query)
+      } catch (e) {
+        return [maskError(e, 'Unexpected error.') as GraphQLError]
+      }
+      const errors: readonly GraphQLError[] = validate(s, document)
+      if (errors.length) return errors.map((e) => maskError(e, 'Unexpected error.') as GraphQLError)
+      return {
+        schema: s,
+        operationName: payload.operationName,
+        document,
+        variableValues: payload.variables,
+        contextValue: await contextFactory(),
+        rootValue: { execute, subscribe },
+      } satisfies ExecutionArgs
+    }
+    // graphql-ws prints a socket's errors (an abrupt close: EPIPE, ECONNRESET) to the console with a
+    // stack trace. Such errors are the peer going away: replaced by a debug line through our logger.
+    // (useServer's 'connection' listener ran first and added its handler; ws throws without one.)
+    wss.on('connection', (socket) => {
+      socket.removeAllListeners('error')
+      socket.on('error', (e) => {
+        logger.debug('WebSocket error', { error: e.message, code: (e as NodeJS.ErrnoException).code })
+        // ws has already started a close handshake for protocol errors (1009 for an oversize frame):
+        // let it finish so the client learns why; a broken socket is dropped.
+        if (socket.readyState === socket.OPEN) socket.terminate()
+      })
+    })
     return async () => {
       await sessions.stop()
       await disposable.dispose()

@@ -226,7 +226,11 @@ export class Dispatcher {
         if (refusal) throw new Error(owner ? `not started: the template's owner ${owner.username} is ${owner.role}; ${refusal}` : `not started: ${refusal}`)
       }
 
-      const rows = spec.usesTargets ? await store.loadPendingTargets(pool, run.id) : []
+      // Every write on the run's path retries through an outage for as long as this process lives
+      // (like log lines and the settlement): giving up early would lose an acknowledged result and end
+      // the run FAILED for nothing. If the process dies instead, the reaper takes over.
+      const durable = <T,>(what: string, fn: () => Promise<T>) => retryTransient(fn, { logger: log, what, attempts: Infinity })
+      const rows = spec.usesTargets ? await durable('loading the targets', () => store.loadPendingTargets(pool, run.id)) : []
       const targets: RunTargetHandle[] = rows.map((r) => ({
         id: r.id,
         targetId: r.target_id,
@@ -253,7 +257,7 @@ export class Dispatcher {
         )
       }
       const credentials = new Map(
-        (await retryTransient(() => store.loadCredentials(pool, refIds), { logger: log, what: 'loading credentials', attempts: 8 })).map((c) => [c.id, decryptCredential(box, c)] as const),
+        (await durable('loading credentials', () => store.loadCredentials(pool, refIds))).map((c) => [c.id, decryptCredential(box, c)] as const),
       )
       const secretValues = [
         ...Object.values(secrets),
@@ -268,8 +272,6 @@ export class Dispatcher {
       const targetById = new Map(targets.map((t) => [t.id, t]))
       const finished = new Set<string>()
       const lastWrite = new Map<string, Promise<unknown>>()
-      // A lost connection must not lose a target's result (the run would end FAILED for nothing).
-      const durable = <T,>(what: string, fn: () => Promise<T>) => retryTransient(fn, { logger: log, what, attempts: 8 })
       const chain = (id: string, write: () => Promise<unknown>) => {
         const next = (lastWrite.get(id) ?? Promise.resolve()).catch(() => {}).then(write)
         lastWrite.set(id, next)
@@ -297,6 +299,9 @@ export class Dispatcher {
         targetFinished: (id, report: TargetReport) => {
           if (finished.has(id) || !targetById.has(id)) return
           finished.add(id)
+          // A target cut short because this worker is shutting down was not run to its end: it stays
+          // open, so the requeued attempt runs it again (recorded CANCELLED, the retry skipped it).
+          if (report.status !== 'SUCCEEDED' && abortCause(controller.signal) === 'shutdown') return
           writes.push(
             chain(id, () =>
               durable('recording a target result', () => store
@@ -316,20 +321,20 @@ export class Dispatcher {
           )
         },
         upsertTargets: async (found) => {
-          const ids = await store.upsertTargets(pool, found, `run #${run.number} (${run.templateName})`, run.ownerId)
-          if (ids.length < found.length) sink.system(`${found.length - ids.length} target(s) with these names belong to someone else and were left unchanged`, { level: 'WARNING' })
+          const ids = await durable('recording discovered targets', () => store.upsertTargets(pool, found, `run #${run.number} (${run.templateName})`, run.ownerId))
+          if (ids.length < found.length) sink.system(`${found.length - ids.length} ${found.length - ids.length === 1 ? 'target' : 'targets'} with these names belong to someone else and were left unchanged`, { level: 'WARNING' })
           return ids
         },
-        setTargetAttributes: (id, attributes) => store.setTargetAttributes(pool, id, attributes),
+        setTargetAttributes: (id, attributes) => durable('recording target attributes', () => store.setTargetAttributes(pool, id, attributes)),
         storeArtifact: async (artifact) => {
           if (artifact.content.length > this.#d.artifactMaxBytes) {
             throw new Error(`artifact ${artifact.name} is ${artifact.content.length} bytes; the limit is ${this.#d.artifactMaxBytes} (SWITCHYARD_ARTIFACT_MAX_BYTES)`)
           }
-          return store.storeArtifact(pool, run.id, artifact, this.#d.artifactRetentionDays)
+          return durable('storing an artifact', () => store.storeArtifact(pool, run.id, artifact, this.#d.artifactRetentionDays))
         },
         recordHostKey: async (id, key) => {
           const t = targetById.get(id)
-          if (t?.targetId) await store.recordHostKey(pool, t.targetId, key.fingerprint, key.algorithm, `run #${run.number} (${run.templateName})`)
+          if (t?.targetId) await durable('recording a host key', () => store.recordHostKey(pool, t.targetId!, key.fingerprint, key.algorithm, `run #${run.number} (${run.templateName})`))
         },
       })
     } catch (e) {
@@ -359,7 +364,7 @@ export class Dispatcher {
     crash: Error | null,
     mask: (text: string) => string,
   ): Promise<void> {
-    const cause = signal.aborted && signal.reason instanceof AbortReason ? signal.reason.cause : null
+    const cause = abortCause(signal)
     const client = await this.#d.pool.connect()
     let message: string
     let requeueAfter: number | null = null
@@ -436,6 +441,10 @@ export class Dispatcher {
     await store.finishRun(client, fence, { status: 'FAILED', error, result })
     return `run failed: ${error}`
   }
+}
+
+function abortCause(signal: AbortSignal): AbortReason['cause'] | null {
+  return signal.aborted && signal.reason instanceof AbortReason ? signal.reason.cause : null
 }
 
 function summariseFailures(t: store.TargetTally): string {

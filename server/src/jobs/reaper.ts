@@ -1,6 +1,6 @@
 /**
- * Finds runs whose worker died (no heartbeat for `deadAfterSeconds`, or a worker row on this host
- * whose process no longer exists) and settles them: another attempt if the retry policy allows,
+ * Finds runs whose worker died (no heartbeat for `deadAfterSeconds`, or a silent worker row in this
+ * host's PID namespace whose process no longer exists), marks those workers stopped, and settles the runs: another attempt if the retry policy allows,
  * otherwise FAILED with the reason. Also re-sends the message of QUEUED runs that no message can start
  * any more, so a run is never left QUEUED forever either. Safe to run in every process at once: rows are taken with
  * FOR UPDATE SKIP LOCKED and every write is fenced on (worker_id, attempt).
@@ -12,6 +12,8 @@ import type pg from 'pg'
 import { appendLinesInTransaction } from '../logs/log-writer.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
+import { isTransient } from '../db/transient.ts'
+import { pidNamespace } from './worker-presence.ts'
 import { inTransaction, type RunQueue } from './run-queue.ts'
 import { retryDelaySeconds, type RunSpec } from './run-spec.ts'
 import { closeOpenTargets, deleteExpiredArtifacts, notifyRunChanged, refreshProgress, releaseStrandedRuns, requeueRun } from './run-store.ts'
@@ -19,6 +21,13 @@ import { closeOpenTargets, deleteExpiredArtifacts, notifyRunChanged, refreshProg
 export class Reaper {
   #timer: NodeJS.Timeout | null = null
   #running: Promise<unknown> = Promise.resolve()
+  /** A pass failed on the connection: this reaper could not see the database (nor could the workers). */
+  #sawOutage = false
+  /**
+   * Until then heartbeats are not judged: after an outage every worker's heartbeat is stale because
+   * Postgres was unreachable, not because the workers died; each gets `deadAfterSeconds` to beat again.
+   */
+  #blindUntil = 0
 
   constructor(
     private readonly pool: pg.Pool,
@@ -47,6 +56,12 @@ export class Reaper {
   async reapOnce(): Promise<string[]> {
     try {
       const deadLocal = await this.#deadLocalWorkers()
+      if (this.#sawOutage) {
+        this.#sawOutage = false
+        this.#blindUntil = Date.now() + this.deadAfterSeconds * 1000
+        this.logger.info('database reachable again; judging heartbeats after the dead-after period', { seconds: this.deadAfterSeconds })
+      }
+      const judgeHeartbeats = Date.now() >= this.#blindUntil
       const client = await this.pool.connect()
       const reaped: Array<{ runId: string; message: string }> = []
       const resent: string[] = []
@@ -57,10 +72,17 @@ export class Reaper {
           `SELECT r.id, r.worker_id, r.attempt, r.max_attempts, r.spec, COALESCE(w.heartbeat_at, r.heartbeat_at) AS heartbeat_at, r.concurrency_key
              FROM job_run r LEFT JOIN worker w ON w.id = r.worker_id
             WHERE r.status = 'RUNNING'
-              AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR w.heartbeat_at < now() - make_interval(secs => $1) OR r.worker_id = ANY($2::uuid[]))
+              AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR ($3 AND w.heartbeat_at < now() - make_interval(secs => $1)) OR r.worker_id = ANY($2::uuid[]))
             ORDER BY r.number LIMIT 500
             FOR UPDATE OF r SKIP LOCKED`,
-          [this.deadAfterSeconds, deadLocal],
+          [this.deadAfterSeconds, deadLocal, judgeHeartbeats],
+        )
+        // Dead workers' rows say so (a killed process never wrote its stop); a worker that comes back
+        // clears the mark with its next beat.
+        await client.query(
+          `UPDATE worker SET stopped_at = now()
+            WHERE stopped_at IS NULL AND (($3 AND heartbeat_at < now() - make_interval(secs => $1)) OR id = ANY($2::uuid[]))`,
+          [this.deadAfterSeconds, deadLocal, judgeHeartbeats],
         )
         for (const r of rows) {
           const why = `worker lost (no heartbeat since ${r.heartbeat_at?.toISOString() ?? 'the run started'})`
@@ -107,16 +129,26 @@ export class Reaper {
       }
       return reaped.map((r) => r.runId)
     } catch (e) {
+      if (isTransient(e)) this.#sawOutage = true
       this.logger.error('reaper pass failed', { error: coerceError(e).message })
       return []
     }
   }
 
-  /** Worker rows of this host whose process is gone: their runs need not wait for the timeout. */
+  /**
+   * Worker rows of this host whose process is gone: their runs need not wait for the timeout. A PID is
+   * only evidence inside the PID namespace (and boot) it was recorded in — another container sharing
+   * the hostname has PIDs of its own —, and a worker still beating is never taken for dead, whatever
+   * its PID says.
+   */
   async #deadLocalWorkers(): Promise<string[]> {
+    const ns = pidNamespace()
+    if (!ns) return []
     const { rows } = await this.pool.query<{ id: string; pid: number }>(
-      `SELECT id, pid FROM worker WHERE hostname = $1 AND stopped_at IS NULL AND pid <> $2`,
-      [os.hostname(), process.pid],
+      `SELECT id, pid FROM worker
+        WHERE hostname = $1 AND pid_namespace = $2 AND stopped_at IS NULL AND pid <> $3
+          AND heartbeat_at < now() - make_interval(secs => $4)`,
+      [os.hostname(), ns, process.pid, (2 * this.intervalMs) / 1000],
     )
     return rows.filter((r) => !processExists(r.pid)).map((r) => r.id)
   }

@@ -5,6 +5,7 @@
  * executes: a cancel requested meanwhile (in case the NOTIFY was missed) aborts it, and a run that
  * was taken away (reaped while this worker was cut off) is abandoned.
  */
+import fs from 'node:fs'
 import os from 'node:os'
 import type pg from 'pg'
 import type { Logger } from '../util/logger.ts'
@@ -32,9 +33,9 @@ export class WorkerPresence {
 
   async start(): Promise<void> {
     await this.pool.query(
-      `INSERT INTO worker (id, hostname, pid, roles, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, now(), now())
+      `INSERT INTO worker (id, hostname, pid, pid_namespace, roles, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, now(), now())
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL`,
-      [this.workerId, os.hostname(), process.pid, this.roles],
+      [this.workerId, os.hostname(), process.pid, pidNamespace(), this.roles],
     )
     this.#timer = setInterval(() => {
       this.#beat = this.#beat.then(() => this.beat())
@@ -44,7 +45,8 @@ export class WorkerPresence {
 
   async beat(): Promise<void> {
     try {
-      await this.pool.query('UPDATE worker SET heartbeat_at = now() WHERE id = $1', [this.workerId])
+      // A beat also clears a stop mark the reaper set while this process could not reach the database.
+      await this.pool.query('UPDATE worker SET heartbeat_at = now(), stopped_at = NULL WHERE id = $1', [this.workerId])
       if (!this.hooks) return
       const local = this.hooks.activeRunIds()
       if (!local.length) return
@@ -72,5 +74,19 @@ export class WorkerPresence {
     if (this.#timer) clearInterval(this.#timer)
     await this.#beat
     await this.pool.query('UPDATE worker SET stopped_at = now(), heartbeat_at = now() WHERE id = $1', [this.workerId]).catch(() => {})
+  }
+}
+
+/**
+ * Where this process's PID means something: the boot id and the PID namespace (Linux). Two containers
+ * with host networking share a hostname but not PIDs; only a worker row with the same value may be
+ * judged by `kill(pid, 0)`. Null where /proc does not tell (then only the heartbeat judges).
+ */
+export function pidNamespace(): string | null {
+  try {
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    return `${boot}/${fs.readlinkSync('/proc/self/ns/pid')}`
+  } catch {
+    return null
   }
 }

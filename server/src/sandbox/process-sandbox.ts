@@ -20,7 +20,8 @@ import { constants } from 'node:fs'
 import { chmod, lchown, mkdtemp, open, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
+import { boundToThisProcess } from '../util/spawn-bound.ts'
 
 export interface RunAsUser {
   name: string
@@ -52,6 +53,11 @@ export interface SandboxSpawnOptions extends SandboxEnvOptions {
   cwd?: string
   /** Own process group, so the whole tree can be signalled (ansible and its ssh clients). */
   detached?: boolean
+  /**
+   * Dies with this process (util/spawn-bound.ts): a killed worker must not leave the tool driving the
+   * targets while the retry starts the same work elsewhere. Implies its own process group.
+   */
+  boundToThisProcess?: boolean
 }
 
 export interface SandboxExecOptions extends SandboxEnvOptions {
@@ -79,15 +85,17 @@ export class ProcessSandbox {
   }
 
   /** A long-running tool with streamed output (stdin closed). */
-  spawn(command: string, args: readonly string[], options: SandboxSpawnOptions = {}): ChildProcessByStdio<null, Readable, Readable> {
-    return spawn(command, args, {
+  spawn(command: string, args: readonly string[], options: SandboxSpawnOptions = {}): ChildProcessByStdio<Writable | null, Readable, Readable> {
+    const bound = options.boundToThisProcess ? boundToThisProcess(command, args) : { command, args }
+    return spawn(bound.command, bound.args, {
       cwd: options.cwd,
-      detached: options.detached,
+      detached: options.detached || options.boundToThisProcess,
       env: cleanEnvironment(options),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // A bound child's stdin is the lifeline pipe (never written); others get none.
+      stdio: [options.boundToThisProcess ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       windowsHide: true,
       ...this.#identity(),
-    })
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>
   }
 
   /** A short tool whose output is collected (argument vector, never a shell). */

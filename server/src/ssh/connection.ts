@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2'
 import type { DecryptedCredential } from '../jobs/executors/types.ts'
+import { boundToSession, isPosixProbeOutput, POSIX_PROBE, posixShellLikely } from './session-bound.ts'
 import type { Semaphore } from '../util/semaphore.ts'
 import { SshError } from './ssh-error.ts'
 
@@ -40,6 +41,11 @@ export interface ExecOptions {
   onStderr(chunk: Buffer): void
   /** Allocate a pseudo-terminal: stderr arrives merged into stdout, and closing the channel hangs up (SIGHUP). */
   pty?: boolean
+  /**
+   * Stop the remote command when the SSH session ends (see session-bound.ts), so a crashed worker leaves
+   * nothing running. Needs a POSIX shell (see `posixShell()`); a pty hangs up by itself, so ignored with one.
+   */
+  boundToSession?: boolean
 }
 
 export interface ExecResult {
@@ -275,6 +281,8 @@ export class SshConnection {
    */
   exec(command: string, options: ExecOptions): Promise<ExecResult> {
     const { signal } = options
+    const bound = options.boundToSession === true && !options.pty
+    if (bound) command = boundToSession(command)
     if (signal.aborted) return Promise.reject(SshError.cancelled(signal.reason))
     if (this.#closed) return Promise.reject(this.#lostError())
     return new Promise<ExecResult>((resolve, reject) => {
@@ -342,7 +350,9 @@ export class SshConnection {
         })
         // Jobs are non-interactive: EOF on stdin makes a command that reads it fail fast instead of
         // waiting for the run timeout (like `ssh -n`). With a pty, stdin is the terminal: leave it open.
-        if (!options.pty) ch.end()
+        // A session-bound command gets its EOF from the wrapper; the channel's stdin stays open, as the
+        // wrapper's sign that the session lives.
+        if (!options.pty && !bound) ch.end()
         if (aborted) stopRemote(ch)
       }
       try {
@@ -352,6 +362,24 @@ export class SshConnection {
         settle(this.#lostError())
       }
     })
+  }
+
+  #posix: Promise<boolean> | null = null
+
+  /**
+   * Whether commands here run in a POSIX shell (so they can be bound to the session): asked once per
+   * connection, and only of server software that usually gives a login shell — a device CLI may accept
+   * a single exec request per connection, which a probe must not use up.
+   */
+  posixShell(signal: AbortSignal): Promise<boolean> {
+    const software = (this.client as unknown as { _remoteVer?: string })._remoteVer // ssh2 keeps the server's ident here only
+    if (!posixShellLikely(software)) return Promise.resolve(false)
+    this.#posix ??= (async () => {
+      const out: Buffer[] = []
+      const r = await this.exec(POSIX_PROBE, { signal, onStdout: (c) => out.push(c), onStderr: () => {} })
+      return r.exitCode === 0 && isPosixProbeOutput(Buffer.concat(out).toString('utf8'))
+    })()
+    return this.#posix
   }
 
   /**

@@ -9,18 +9,24 @@ const serverDir = path.resolve(here, '../..')
 export interface WorkerProcess {
   child: ChildProcess
   workerId: string
+  /** The API's base URL when the process has the api role. */
+  url: string | null
+  /** Everything the process wrote to stderr so far (when spawned with `captureStderr`). */
+  stderr(): string
   /** SIGKILL: no chance to clean up, like a crashed machine. Resolves when the process is gone. */
   kill(): Promise<void>
   /** SIGTERM: graceful stop. */
   stop(): Promise<void>
 }
 
-export function spawnWorker(databaseUrl: string, roles = 'worker'): Promise<WorkerProcess> {
+export function spawnWorker(databaseUrl: string, roles = 'worker', options: { captureStderr?: boolean; env?: Record<string, string> } = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-main.ts')], {
     cwd: serverDir,
-    env: { ...process.env, DATABASE_URL: databaseUrl, SWITCHYARD_ROLES: roles },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, DATABASE_URL: databaseUrl, SWITCHYARD_ROLES: roles, ...options.env },
+    stdio: ['ignore', 'pipe', options.captureStderr ? 'pipe' : 'inherit'],
   })
+  let err = ''
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
@@ -34,10 +40,10 @@ export function spawnWorker(databaseUrl: string, roles = 'worker'): Promise<Work
     }, 60_000)
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString()
-      const m = /ready (\S+)/.exec(out)
+      const m = /ready (\S+) (\S+)\n/.exec(out)
       if (m) {
         clearTimeout(timer)
-        resolve({ child, workerId: m[1]!, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') })
+        resolve({ child, workerId: m[1]!, url: m[2] === '-' ? null : m[2]!, stderr: () => err, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') })
       }
     })
     child.once('exit', (code) => {

@@ -259,7 +259,7 @@ describe("others' targets, inventories, credentials and runs", () => {
     const run = await waitFor((await t.ok(TRIGGER, { id: scan }, bob)).triggerJobRun.id, ['SUCCEEDED', 'FAILED'])
     expect(run.status).toBe('SUCCEEDED')
     expect((await t.ok(`query($id: ID!) { target(id: $id) { host port owner { username } } }`, { id: target })).target).toEqual({ host: '10.2.2.2', port: 22, owner: { username: 'alice' } })
-    expect((await logLines(run.id)).map((l) => l.text)).toContain('1 target(s) with these names belong to someone else and were left unchanged')
+    expect((await logLines(run.id)).map((l) => l.text)).toContain('1 target with these names belong to someone else and were left unchanged')
 
     // Its own finds are bob's, and a rescan updates them.
     const mine = (await t.ok(CREATE_TPL, { i: { name: 'bob-scan-2', jobType: 'prefix_scan', visibility: 'GLOBAL', config: { prefixes: ['127.0.0.1/32'], ports: [port], createTargets: { namePattern: 'bob-found-{ip}' } } } }, bob)).createJobTemplate.id

@@ -96,6 +96,19 @@ describe('schedule validation and previews', () => {
     expect((await t.ok(`{ jobSchedules { id } }`)).jobSchedules).toEqual([])
   })
 
+  it('refuses a ONCE time in the past (in the schedule\'s timezone), on create and on update, saying so in words', async () => {
+    const r = await t.gql(CREATE_SCH, { i: { name: 'past', templateId: tpl, kind: 'ONCE', onceAt: '2020-03-01T09:30', timezone: 'Asia/Tokyo' } })
+    expect(r.errors?.[0]?.extensions, JSON.stringify(r)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.onceAt' })
+    expect(r.errors?.[0]?.message).toMatch(/2020-03-01 09:30 in Asia\/Tokyo is in the past \(it is now \d{4}-\d\d-\d\d \d\d:\d\d there\)/)
+    expect((await t.ok(`{ jobSchedules { id } }`)).jobSchedules).toEqual([])
+
+    const s = await schedule(t, { name: 'future-once', templateId: tpl, kind: 'ONCE', onceAt: '2099-01-01T00:00' })
+    const u = await t.gql(`mutation($id: ID!, $i: UpdateJobScheduleInput!) { updateJobSchedule(id: $id, input: $i) { id } }`, { id: s.id, i: { onceAt: '2021-05-05T05:05' } })
+    expect(u.errors?.[0]?.extensions, JSON.stringify(u)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.onceAt' })
+    expect((await t.ok(`query($id: ID!) { jobSchedule(id: $id) { onceAt } }`, { id: s.id })).jobSchedule.onceAt).toBe('2099-01-01T00:00')
+    await t.ok(`mutation($id: ID!) { deleteJobSchedule(id: $id) }`, { id: s.id })
+  })
+
   it('stores nextRunAt, previews upcoming runs and describes the timing in words', async () => {
     const s = await schedule(t, { name: 'berlin', templateId: tpl, kind: 'DAILY_AT', dailyTime: '02:30', daysOfWeek: [1, 3], timezone: 'Europe/Berlin' })
     const expected = upcomingFireTimes({ timing: { kind: 'DAILY_AT', time: '02:30', daysOfWeek: [1, 3] }, timezone: 'Europe/Berlin' }, new Date(), 3).map((d) => d.toISOString())

@@ -3,7 +3,8 @@
  * API process, which also has the scheduler role) fails it or hands it to another worker.
  */
 import fs from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import os from 'node:os'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
@@ -13,6 +14,8 @@ let db: TestDatabase
 let api: TestApp
 let sshd: TestSshd
 let targetId: string
+/** The same machine with a key credential (ansible logs in with keys). */
+let keyTargetId: string
 const workers: WorkerProcess[] = []
 
 const RUN = `query($id: ID!) { jobRun(id: $id) { status attempt error targets { status error } } }`
@@ -22,7 +25,14 @@ beforeAll(async () => {
   db = await createTestDatabase('crash')
   api = await startTestApp({ db, roles: 'api,scheduler' })
   const cred = (await api.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'c', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
+  const key = (await api.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'k', kind: 'PRIVATE_KEY', username: sshd.user, privateKey: sshd.privateKey } })).createCredential.id
+  keyTargetId = (await api.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'box-key', host: sshd.hosts[0], port: sshd.port, credentialId: key } })).createTarget.id
   targetId = (await api.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'box', host: sshd.hosts[0], port: sshd.port, credentialId: cred } })).createTarget.id
+})
+
+// Each test starts with no worker of an earlier test around to take its run.
+beforeEach(async () => {
+  for (const w of workers.splice(0)) await w.kill()
 })
 
 afterAll(async () => {
@@ -87,4 +97,67 @@ describe('a worker killed with SIGKILL mid-run', () => {
     expect(texts).toContain('second attempt')
     fs.rmSync(flag, { force: true })
   })
+})
+
+describe('a worker stopped with SIGTERM mid-run', () => {
+  it('requeues the run with its target still to do: the next attempt runs the target and succeeds', async () => {
+    const flag = `/tmp/switchyard-sigterm-${process.pid}-${Date.now()}`
+    const marker = 'sleep 21.83'
+    const command = `if [ -e ${flag} ]; then echo second attempt; else touch ${flag}; ${marker}; fi`
+    const first = await spawnWorker(db.url)
+    workers.push(first)
+    const id = await trigger(await template('sigterm-retry', command, 2))
+    await eventually(async () => (await remoteProcesses(sshd.user, marker)).length > 0, { what: 'first attempt to hang' })
+    // Graceful stop: the run outlives the grace period, is aborted and goes back to the queue.
+    await first.stop()
+    const second = await spawnWorker(db.url)
+    workers.push(second)
+    const r = await eventually(async () => {
+      const run = (await api.ok(RUN, { id })).jobRun
+      return ['SUCCEEDED', 'FAILED'].includes(run.status) ? run : null
+    }, { timeoutMs: 30_000, what: 'the requeued run to finish' })
+    expect(r).toMatchObject({ status: 'SUCCEEDED', attempt: 2, targets: [{ status: 'SUCCEEDED', error: null }] })
+    const texts = (await api.ok(`query($id: ID!) { jobRunLog(runId: $id) { lines { text } } }`, { id })).jobRunLog.lines.map((l: { text: string }) => l.text)
+    expect(texts.some((x: string) => /^attempt 1 failed: worker shut down during the run; retrying/.test(x)), texts.join('\n')).toBe(true)
+    expect(texts).toContain('attempt 2 of 2 started on ' + os.hostname() + ' for 1 target')
+    expect(texts).toContain('second attempt')
+    fs.rmSync(flag, { force: true })
+  })
+})
+
+/** ansible-playbook and its ssh clients, on this machine, running a playbook that mentions `marker`. */
+async function localProcesses(marker: string): Promise<string[]> {
+  const { execFile } = await import('node:child_process')
+  return new Promise((resolve) => execFile('pgrep', ['-af', marker], (_e, out) => resolve(String(out).split('\n').filter((l) => l && !/pgrep/.test(l)))))
+}
+
+describe('a worker killed with SIGKILL leaves nothing running on the target', () => {
+  // Without a terminal sshd does not signal a command when the session drops: the retry would run a
+  // second copy next to the first. The command must die with the session, and with it everything after.
+  for (const [jobType, config] of [
+    ['command', (marker: string, flag: string) => ({ commands: [`${marker}; touch ${flag}`] })],
+    ['script', (marker: string, flag: string) => ({ interpreter: 'sh', script: `echo started\n${marker}\ntouch ${flag}\n` })],
+    ['ansible_playbook', (marker: string, flag: string) => ({ playbook: `- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: "${marker}; touch ${flag}"\n` })],
+  ] as const) {
+    it(`${jobType}: the remote process and the rest of its command are gone once the session is`, async () => {
+      const marker = `sleep 300.${['command', 'script', 'ansible_playbook'].indexOf(jobType) + 1}`
+      const flag = `/tmp/switchyard-orphan-${jobType}-${process.pid}-${Date.now()}`
+      const worker = await spawnWorker(db.url)
+      workers.push(worker)
+      const templateId = (
+        await api.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
+          i: { name: `orphan-${jobType}`, jobType, config: config(marker, flag), targetSelector: { targetIds: [jobType === 'ansible_playbook' ? keyTargetId : targetId] } },
+        })
+      ).createJobTemplate.id
+      await trigger(templateId)
+      await eventually(async () => (await remoteProcesses(sshd.user, marker)).length > 0, { what: 'the remote command to start' })
+      await worker.kill()
+      await eventually(async () => (await remoteProcesses(sshd.user, marker)).length === 0, { what: 'the remote command to die with the session' })
+      // (ansible: the playbook and its ssh clients, local children of the worker, are gone too.)
+      await eventually(async () => (await localProcesses(marker)).length === 0, { what: 'no local process left for the job' })
+      // Nothing of the command is left to run what came after the sleep.
+      expect(await remoteProcesses(sshd.user, flag)).toEqual([])
+      expect(fs.existsSync(flag)).toBe(false)
+    })
+  }
 })

@@ -121,9 +121,12 @@ async function runCommands(
 ): Promise<Omit<TargetReport, 'outputTail'>> {
   let failure: { exitCode: number | null; error: string } | null = null
   let lastExitCode: number | null = null
+  // Where the target has a POSIX shell, commands die with the SSH session (a crashed worker must not
+  // leave one running while the retry starts it again); a pty hangs up by itself.
+  const boundToSession = !ctx.config.pty && (await connection.posixShell(ctx.signal))
   for (const [index, command] of commands.entries()) {
     log(`$ ${command.display}`)
-    const result = await execStreamed(ctx, connection, target, command.remote, tail, { pty: ctx.config.pty })
+    const result = await execStreamed(ctx, connection, target, command.remote, tail, { pty: ctx.config.pty, boundToSession })
     lastExitCode = result.exitCode
     const which = `command ${index + 1} of ${commands.length}`
     if (result.exitCode !== null) {

@@ -170,7 +170,9 @@ async function runStreaming(
   tail: OutputTail,
   log: Log,
 ): Promise<Omit<TargetReport, 'outputTail'>> {
-  const result = await execStreamed(ctx, connection, target, remote, tail)
+  // The script runs in a POSIX shell by definition: bound to the session, it dies with it (a crashed
+  // worker must not leave it running while the retry runs it again).
+  const result = await execStreamed(ctx, connection, target, remote, tail, { boundToSession: true })
   if (result.exitCode !== null) {
     log(`exit code ${result.exitCode}`, result.exitCode === 0 ? 'INFO' : 'ERROR')
     if (result.exitCode === 0) return { status: 'SUCCEEDED', exitCode: 0, error: null }

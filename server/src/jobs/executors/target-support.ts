@@ -54,7 +54,7 @@ export async function execStreamed(
   target: RunTargetHandle,
   remote: string,
   tail: OutputTail,
-  options: { pty?: boolean } = {},
+  options: { pty?: boolean; boundToSession?: boolean } = {},
 ): Promise<ExecResult> {
   const line = (stream: OutputStream) => (text: string) => {
     ctx.log.output(target.id, stream, text)
@@ -63,7 +63,7 @@ export async function execStreamed(
   const stdout = createLineSplitter(line('STDOUT'))
   const stderr = createLineSplitter(line('STDERR'))
   try {
-    return await connection.exec(remote, { signal: ctx.signal, pty: options.pty, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) })
+    return await connection.exec(remote, { signal: ctx.signal, pty: options.pty, boundToSession: options.boundToSession, onStdout: (c) => stdout.push(c), onStderr: (c) => stderr.push(c) })
   } finally {
     stdout.flush()
     stderr.flush()

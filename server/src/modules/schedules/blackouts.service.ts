@@ -7,7 +7,7 @@ import { isValidTimeZone } from '../../schedules/timezone.ts'
 import { requireActor, requireWriter, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
-import { zodProblems } from '../validation.ts'
+import { parseInput, parsePatch } from '../validation.ts'
 
 const fields = z.object({
   name: z.string().trim().min(1, 'required').max(200),
@@ -89,10 +89,9 @@ export class BlackoutsService {
   }
 
   private validate(raw: unknown, existing: BlackoutWindow | null) {
-    const schema = existing ? fields.partial() : fields
-    const parsed = schema.safeParse(raw)
-    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
-    const i = parsed.data
+    // An update takes only the given fields (a partial schema would still fill in defaults and wipe
+    // the description and days of an edited window).
+    const i: Partial<z.output<typeof fields>> = existing ? parsePatch(fields, raw) : parseInput(fields, raw)
     const merged = {
       name: i.name ?? existing!.name,
       description: i.description ?? existing?.description ?? '',

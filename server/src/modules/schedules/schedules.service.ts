@@ -10,13 +10,14 @@ import { CHANNELS } from '../../pubsub/channels.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { blackoutAt, type Blackout } from '../../schedules/blackout.ts'
 import { describeSchedule } from '../../schedules/describe.ts'
-import { upcomingFireTimes } from '../../schedules/fire-times.ts'
+import { nextFireTime, upcomingFireTimes } from '../../schedules/fire-times.ts'
+import { wallOf } from '../../schedules/timezone.ts'
 import { canSee, exposesNoMoreThan, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
-import { zodProblems } from '../validation.ts'
+import { parseInput, parsePatch } from '../validation.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { INTERVAL_UNITS, scheduleFields, specOf, timingProblems, type TimingFields } from './schedule-input.ts'
 
@@ -31,8 +32,6 @@ export interface UpcomingSlot {
   /** Name of the blackout window that will skip this slot, if any. */
   blackout: string | null
 }
-
-const partialFields = scheduleFields.partial()
 
 /** The stored fields the audit trail compares (blackouts and secret parameters are added apart). */
 const AUDITED_FIELDS = [
@@ -67,13 +66,12 @@ export class SchedulesService {
 
   async create(actor: Actor | null, raw: unknown): Promise<JobSchedule> {
     const a = requireWriter(actor)
-    const parsed = scheduleFields.safeParse(raw)
-    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
-    const input = parsed.data
+    const input = parseInput(scheduleFields, raw)
     requireCanSetVisibility(a, input.visibility)
     const template = await this.visibleTemplate(a, input.templateId)
     const now = new Date()
     const timing = this.timing(input, null, now)
+    rejectPastOnce(timing, now)
     const params = this.sealParameters(template, input.parameters, null)
     await this.checkBlackouts(input.blackoutIds)
     const row = await this.prisma.$transaction(async (tx) => {
@@ -113,16 +111,15 @@ export class SchedulesService {
   async #update(actor: Actor | null, id: string, raw: unknown, action: string): Promise<JobSchedule> {
     const existing = await this.get(actor, id)
     const a = requireCanEdit(actor, existing, 'schedule')
-    const parsed = partialFields.safeParse(raw)
-    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
-    // Only the fields given: the schema's defaults (visibility PRIVATE, no blackouts, …) filled in every
-    // omitted field, so an update of one field reset the others.
-    const given = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {}
-    const input: typeof parsed.data = Object.fromEntries(Object.entries(parsed.data).filter(([k]) => given[k] !== undefined))
+    // Only the given fields: an omitted one keeps its value (a pause must not reset the misfire policy,
+    // visibility, overrides or blackout links to their create-time defaults).
+    const input = parsePatch(scheduleFields, raw)
     if (input.visibility) requireCanSetVisibility(a, input.visibility)
     const template = await this.visibleTemplate(a, input.templateId ?? existing.templateId)
     const now = new Date()
     const timing = this.timing(input, existing, now)
+    // A ONCE time in the past never fires: refused whenever the edit touches the timing or resumes.
+    if (TIMING_INPUTS.some((k) => input[k] !== undefined) || input.active === true) rejectPastOnce(timing, now)
     const params = input.parameters !== undefined || input.templateId ? this.sealParameters(template, input.parameters ?? (existing.parameters as Record<string, unknown>), existing) : null
     if (input.blackoutIds) await this.checkBlackouts(input.blackoutIds)
     return this.prisma.$transaction(async (tx) => {
@@ -207,10 +204,9 @@ export class SchedulesService {
   /** Validates timing input without saving and returns the next fire times (for live previews). */
   preview(actor: Actor | null, raw: unknown, count: number): { description: string; upcoming: Date[] } {
     requireActor(actor)
-    const parsed = partialFields.safeParse(raw)
-    if (!parsed.success) throw new ValidationError(zodProblems(parsed.error, 'input'))
-    if (!parsed.data.kind) throw ValidationError.field('input.kind', 'required')
-    const timing = this.timing(parsed.data, null, new Date())
+    const input = parsePatch(scheduleFields, raw)
+    if (!input.kind) throw ValidationError.field('input.kind', 'required')
+    const timing = this.timing(input, null, new Date())
     const spec = specOf({ ...timing, createdAt: new Date() })
     return { description: describeSchedule(spec), upcoming: upcomingFireTimes(spec, new Date(), count) }
   }
@@ -271,7 +267,9 @@ export class SchedulesService {
     const explicit = Object.fromEntries(Object.entries(resolved.visible).filter(([k]) => k in merged))
     // For the audit trail: which secret values were set, replaced or dropped (by name; never the values).
     const changedSecrets = [...new Set([...Object.keys(kept), ...Object.keys(resolved.secrets)])].filter((k) => kept[k] !== resolved.secrets[k]).map((k) => `parameters.${k}`)
-    return { visible: explicit, sealed: Object.keys(resolved.secrets).length ? this.box.seal(JSON.stringify(resolved.secrets)) : null, changedSecrets }
+    // Unchanged secrets keep their stored envelope (sealing again would rewrite the column for nothing).
+    const sealed = !changedSecrets.length && existing ? existing.secretParameters : Object.keys(resolved.secrets).length ? this.box.seal(JSON.stringify(resolved.secrets)) : null
+    return { visible: explicit, sealed, changedSecrets }
   }
 
   private async checkBlackouts(ids: string[]): Promise<void> {
@@ -305,6 +303,23 @@ async function lockTemplateAndCheckExposure(tx: Prisma.TransactionClient, templa
   if (t && !exposesNoMoreThan({ visibility }, t)) {
     throw ValidationError.field('input.visibility', `a GLOBAL schedule cannot run the PRIVATE template "${t.name}": keep the schedule PRIVATE or make the template GLOBAL first`)
   }
+}
+
+/** The inputs that define when a schedule fires. */
+const TIMING_INPUTS = ['kind', 'cronExpression', 'intervalEvery', 'intervalUnit', 'dailyTime', 'daysOfWeek', 'onceAt', 'timezone', 'startAt', 'endAt'] as const
+
+/** A ONCE schedule whose instant has passed would be stored and never fire: a field error instead. */
+function rejectPastOnce(timing: TimingFields, now: Date): void {
+  if (timing.kind !== 'ONCE' || specNext(timing, now)) return
+  const at = nextFireTime(specOf({ ...timing, startAt: null, endAt: null }), new Date(0))
+  const localNow = new Date(wallOf(timing.timezone, now.getTime())).toISOString().slice(0, 16).replace('T', ' ')
+  const when = timing.onceAt!.replace('T', ' ')
+  throw ValidationError.field(
+    'input.onceAt',
+    at && at <= now
+      ? `${when} in ${timing.timezone} is in the past (it is now ${localNow} there): a ONCE schedule must be in the future`
+      : `${when} in ${timing.timezone} is outside the schedule's startAt/endAt: it would never fire`,
+  )
 }
 
 function specNext(timing: TimingFields, now: Date): Date | null {

@@ -73,7 +73,9 @@ export function runPlaybook(ctx: Context, tools: Required<AnsibleToolPaths>, dir
   }
 
   return new Promise((resolve, reject) => {
-    const child = ctx.sandbox.spawn(tools.ansiblePlaybook, args, { cwd: dir, home: dir, env, detached: true })
+    // In a process group of its own (a cancel kills ansible and its ssh clients together), and dying
+    // with this process: a killed worker must not leave the playbook running on the targets.
+    const child = ctx.sandbox.spawn(tools.ansiblePlaybook, args, { cwd: dir, home: dir, env, boundToThisProcess: true })
     const stdout = createLineSplitter(onLine('STDOUT'))
     const stderr = createLineSplitter(onLine('STDERR'))
     child.stdout.on('data', (c: Buffer) => stdout.push(c))

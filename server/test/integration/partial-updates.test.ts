@@ -1,0 +1,348 @@
+/**
+ * "Omitted fields keep their value", for every update mutation and every field of its input: each
+ * entity is created with non-default values everywhere, then updated one input field at a time, and
+ * every stored column the field does not own must be unchanged (read from the database itself, so
+ * secrets, blackout links and derived columns are covered too).
+ * The lists of mutations and of input fields come from introspection: a new update mutation, or a
+ * new field on an update input, fails this test until a case covers it.
+ */
+import { decodeGlobalID } from '@pothos/plugin-relay'
+import { utils } from 'ssh2'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestApp, type TestApp } from '../harness/app.ts'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await startTestApp()
+})
+afterAll(async () => {
+  await t?.stop()
+})
+
+/** One input field's update: the value to send (plus any companion fields it needs) and the columns it may change. */
+interface FieldPatch {
+  input: Record<string, unknown>
+  /** Stored columns this update is meant to change (each must change, every other column must not). */
+  changes: string[]
+}
+
+interface UpdateCase {
+  mutation: string
+  /** Creates the entity with non-default values in every field; returns its global id. */
+  create(n: number): Promise<string>
+  /** Every stored column of the entity (plus links), by name. */
+  snapshot(id: string): Promise<Record<string, unknown>>
+  /** Sends an update of `input`. */
+  update(id: string, input: Record<string, unknown>): Promise<void>
+  /** Patches keyed by the input field they cover. */
+  fields: Record<string, FieldPatch>
+}
+
+/** Columns that change on every write or are bookkeeping, not values a caller set. */
+const BOOKKEEPING = new Set(['updated_at', 'version', 'last_slot_at', 'next_run_at'])
+
+const rawId = (globalId: string) => decodeGlobalID(globalId).id
+
+async function row(table: string, id: string): Promise<Record<string, unknown>> {
+  const { rows } = await t.app.db.pool.query(`SELECT * FROM ${table} WHERE id = $1`, [rawId(id)])
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(rows[0] ?? {})) out[k] = Buffer.isBuffer(v) ? `bytes:${v.toString('hex')}` : v instanceof Date ? v.toISOString() : v
+  return out
+}
+
+async function mutate(mutation: string, args: string, variables: Record<string, unknown>): Promise<void> {
+  await t.ok(`mutation(${args}) { ${mutation}(${args.replace(/\$(\w+):[^,]+/g, '$1: $$$1')}) { __typename } }`, variables)
+}
+
+let seq = 0
+const uniq = () => ++seq
+
+/** Shared fixtures: two credentials, targets, inventories, templates and blackouts to switch between. */
+async function fixtures() {
+  const cred = async (name: string) =>
+    (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name, kind: 'PASSWORD', username: 'u', password: 'p' } })).createCredential.id as string
+  const target = async (name: string) => (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host: '127.0.0.9' } })).createTarget.id as string
+  const inventory = async (name: string) => (await t.ok(`mutation($i: InventoryInput!) { createInventory(input: $i) { id } }`, { i: { name, tags: ['x'] } })).createInventory.id as string
+  const template = async (name: string, parameters: unknown[]) =>
+    (await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name, jobType: 'noop', config: {}, parameters, visibility: 'GLOBAL' } })).createJobTemplate.id as string
+  const blackout = async (name: string) =>
+    (await t.ok(`mutation($i: BlackoutWindowInput!) { createBlackoutWindow(input: $i) { id } }`, { i: { name, kind: 'RECURRING', startTime: '01:00', durationMinutes: 30 } })).createBlackoutWindow.id as string
+  // A required parameter without default: pausing or renaming must not trip over it.
+  const params = [
+    { name: 'site', type: 'STRING', required: true },
+    { name: 'token', type: 'SECRET' },
+  ]
+  return {
+    creds: [await cred('fx-cred-1'), await cred('fx-cred-2')],
+    targets: [await target('fx-target-1'), await target('fx-target-2')],
+    inventories: [await inventory('fx-inv-1')],
+    templates: [await template('fx-template-1', params), await template('fx-template-2', params)],
+    blackouts: [await blackout('fx-blackout-1'), await blackout('fx-blackout-2'), await blackout('fx-blackout-3')],
+  }
+}
+
+function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
+  const scheduleLinks = async (id: string) =>
+    (await t.app.db.pool.query(`SELECT array_agg(blackout_id ORDER BY blackout_id) AS ids FROM job_schedule_blackout WHERE schedule_id = $1`, [rawId(id)])).rows[0].ids
+  const createSchedule = async (n: number) =>
+    (
+      await t.ok(`mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`, {
+        i: {
+          name: `sched-${n}`,
+          description: 'nightly config backup',
+          templateId: fx.templates[0],
+          kind: 'CRON',
+          cronExpression: '15 3 * * *',
+          timezone: 'Europe/Berlin',
+          startAt: '2026-01-01T00:00:00Z',
+          endAt: '2099-01-01T00:00:00Z',
+          active: true,
+          parameters: { site: 'fra1', token: 's3cret' },
+          misfirePolicy: 'RUN_ALL',
+          misfireGraceSeconds: 900,
+          misfireMaxRuns: 3,
+          overlapPolicy: 'SKIP',
+          visibility: 'GLOBAL',
+          blackoutIds: [fx.blackouts[0], fx.blackouts[1]],
+        },
+      })
+    ).createJobSchedule.id as string
+  const scheduleSnapshot = async (id: string) => ({ ...(await row('job_schedule', id)), blackoutIds: await scheduleLinks(id) })
+
+  return [
+    {
+      mutation: 'updateJobSchedule',
+      create: createSchedule,
+      snapshot: scheduleSnapshot,
+      update: (id, i) => mutate('updateJobSchedule', '$id: ID!, $input: UpdateJobScheduleInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        templateId: { input: { templateId: fx.templates[1] }, changes: ['template_id'] },
+        kind: { input: { kind: 'DAILY_AT', dailyTime: '04:30' }, changes: ['kind', 'daily_time', 'cron_expression'] },
+        cronExpression: { input: { cronExpression: '0 5 * * 1' }, changes: ['cron_expression'] },
+        intervalEvery: { input: { kind: 'INTERVAL', intervalEvery: 2, intervalUnit: 'HOURS' }, changes: ['kind', 'interval_seconds', 'cron_expression'] },
+        intervalUnit: { input: { kind: 'INTERVAL', intervalEvery: 3, intervalUnit: 'MINUTES' }, changes: ['kind', 'interval_seconds', 'cron_expression'] },
+        dailyTime: { input: { kind: 'DAILY_AT', dailyTime: '06:00' }, changes: ['kind', 'daily_time', 'cron_expression'] },
+        daysOfWeek: { input: { kind: 'DAILY_AT', dailyTime: '06:00', daysOfWeek: [1, 3] }, changes: ['kind', 'daily_time', 'days_of_week', 'cron_expression'] },
+        onceAt: { input: { kind: 'ONCE', onceAt: '2098-06-01T12:00' }, changes: ['kind', 'once_at', 'cron_expression'] },
+        timezone: { input: { timezone: 'America/New_York' }, changes: ['timezone'] },
+        startAt: { input: { startAt: '2026-02-01T00:00:00Z' }, changes: ['start_at'] },
+        endAt: { input: { endAt: '2098-01-01T00:00:00Z' }, changes: ['end_at'] },
+        active: { input: { active: false }, changes: ['active'] },
+        parameters: { input: { parameters: { site: 'ams2', token: '••••••' } }, changes: ['parameters'] },
+        misfirePolicy: { input: { misfirePolicy: 'RUN_ONCE' }, changes: ['misfire_policy'] },
+        misfireGraceSeconds: { input: { misfireGraceSeconds: 30 }, changes: ['misfire_grace_seconds'] },
+        misfireMaxRuns: { input: { misfireMaxRuns: 7 }, changes: ['misfire_max_runs'] },
+        overlapPolicy: { input: { overlapPolicy: 'QUEUE' }, changes: ['overlap_policy'] },
+        visibility: { input: { visibility: 'PRIVATE' }, changes: ['visibility'] },
+        blackoutIds: { input: { blackoutIds: [fx.blackouts[2]] }, changes: ['blackoutIds'] },
+      },
+    },
+    {
+      mutation: 'setJobScheduleActive',
+      create: createSchedule,
+      snapshot: scheduleSnapshot,
+      update: (id, i) => mutate('setJobScheduleActive', '$id: ID!, $active: Boolean!', { id, ...i }),
+      fields: { active: { input: { active: false }, changes: ['active'] } },
+    },
+    {
+      mutation: 'updateBlackoutWindow',
+      async create(n) {
+        const i = { name: `bw-${n}`, description: 'change freeze', kind: 'RECURRING', timezone: 'Europe/Berlin', daysOfWeek: [5, 6], startTime: '22:00', durationMinutes: 120 }
+        return (await t.ok(`mutation($i: BlackoutWindowInput!) { createBlackoutWindow(input: $i) { id } }`, { i })).createBlackoutWindow.id
+      },
+      snapshot: (id) => row('blackout_window', id),
+      update: (id, i) => mutate('updateBlackoutWindow', '$id: ID!, $input: BlackoutWindowInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-bw' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        kind: { input: { kind: 'ABSOLUTE', startAt: '2030-01-01T00:00:00Z', endAt: '2030-01-02T00:00:00Z' }, changes: ['kind', 'start_at', 'end_at', 'days_of_week', 'start_time', 'duration_minutes'] },
+        timezone: { input: { timezone: 'Asia/Tokyo' }, changes: ['timezone'] },
+        startAt: { input: { kind: 'ABSOLUTE', startAt: '2030-01-01T00:00:00Z', endAt: '2030-01-03T00:00:00Z' }, changes: ['kind', 'start_at', 'end_at', 'days_of_week', 'start_time', 'duration_minutes'] },
+        endAt: { input: { kind: 'ABSOLUTE', startAt: '2030-01-01T00:00:00Z', endAt: '2030-01-04T00:00:00Z' }, changes: ['kind', 'start_at', 'end_at', 'days_of_week', 'start_time', 'duration_minutes'] },
+        daysOfWeek: { input: { daysOfWeek: [0] }, changes: ['days_of_week'] },
+        startTime: { input: { startTime: '23:15' }, changes: ['start_time'] },
+        durationMinutes: { input: { durationMinutes: 45 }, changes: ['duration_minutes'] },
+      },
+    },
+    {
+      mutation: 'updateCredential',
+      async create(n) {
+        const i = { name: `cred-${n}`, description: 'lab switches', kind: 'PRIVATE_KEY', username: 'netops', privateKey: TEST_KEY, passphrase: 'pp' }
+        return (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i })).createCredential.id
+      },
+      snapshot: (id) => row('credential', id),
+      update: (id, i) => mutate('updateCredential', '$id: ID!, $input: UpdateCredentialInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-cred' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        kind: { input: { kind: 'PASSWORD', password: 'pw-1' }, changes: ['kind', 'secret', 'passphrase'] },
+        username: { input: { username: 'other' }, changes: ['username'] },
+        password: { input: { kind: 'PASSWORD', password: 'pw-2' }, changes: ['kind', 'secret', 'passphrase'] },
+        // A new key drops the old key's passphrase.
+        privateKey: { input: { privateKey: OTHER_KEY }, changes: ['secret', 'passphrase'] },
+        passphrase: { input: { passphrase: 'pp-2' }, changes: ['passphrase'] },
+      },
+    },
+    {
+      mutation: 'updateInventory',
+      async create(n) {
+        const i = { name: `inv-${n}`, description: 'core', tags: ['core', 'fra'], namePatterns: ['sw-*'], targetIds: [fx.targets[0]] }
+        return (await t.ok(`mutation($i: InventoryInput!) { createInventory(input: $i) { id } }`, { i })).createInventory.id
+      },
+      snapshot: (id) => row('inventory', id),
+      update: (id, i) => mutate('updateInventory', '$id: ID!, $input: InventoryInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-inv' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        tags: { input: { tags: ['edge'] }, changes: ['tags'] },
+        namePatterns: { input: { namePatterns: ['rtr-*'] }, changes: ['name_patterns'] },
+        targetIds: { input: { targetIds: [fx.targets[1]] }, changes: ['target_ids'] },
+      },
+    },
+    {
+      mutation: 'updateJobTemplate',
+      async create(n) {
+        const i = {
+          name: `tpl-${n}`,
+          description: 'does things',
+          jobType: 'noop',
+          config: { message: 'hi' },
+          targetSelector: { tags: ['core'], namePatterns: ['sw-*'], targetIds: [fx.targets[0]], inventoryIds: [fx.inventories[0]] },
+          parameters: [{ name: 'site', type: 'STRING', required: true }],
+          timeoutSeconds: 600,
+          retryMaxAttempts: 3,
+          retryDelaySeconds: 30,
+          retryBackoff: 'EXPONENTIAL',
+          maxParallelTargets: 4,
+          successThreshold: 75,
+          overlapPolicy: 'QUEUE',
+          maxConcurrentRuns: 2,
+          visibility: 'GLOBAL',
+        }
+        return (await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i })).createJobTemplate.id
+      },
+      snapshot: (id) => row('job_template', id),
+      update: (id, i) => mutate('updateJobTemplate', '$id: ID!, $input: UpdateJobTemplateInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-tpl' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        jobType: { input: { jobType: 'command', config: { commands: ['true'] } }, changes: ['job_type', 'config'] },
+        config: { input: { config: { message: 'bye' } }, changes: ['config'] },
+        targetSelector: { input: { targetSelector: { tags: ['edge'] } }, changes: ['target_selector'] },
+        parameters: { input: { parameters: [{ name: 'region', type: 'INT', default: 3 }] }, changes: ['parameters'] },
+        timeoutSeconds: { input: { timeoutSeconds: 60 }, changes: ['timeout_seconds'] },
+        retryMaxAttempts: { input: { retryMaxAttempts: 5 }, changes: ['retry_max_attempts'] },
+        retryDelaySeconds: { input: { retryDelaySeconds: 5 }, changes: ['retry_delay_seconds'] },
+        retryBackoff: { input: { retryBackoff: 'FIXED' }, changes: ['retry_backoff'] },
+        maxParallelTargets: { input: { maxParallelTargets: 9 }, changes: ['max_parallel_targets'] },
+        successThreshold: { input: { successThreshold: 50 }, changes: ['success_threshold'] },
+        overlapPolicy: { input: { overlapPolicy: 'SKIP' }, changes: ['overlap_policy'] },
+        maxConcurrentRuns: { input: { maxConcurrentRuns: 5 }, changes: ['max_concurrent_runs'] },
+        visibility: { input: { visibility: 'PRIVATE' }, changes: ['visibility'] },
+      },
+    },
+    {
+      mutation: 'updateTarget',
+      async create(n) {
+        const i = { name: `tgt-${n}`, description: 'core switch', host: '127.0.0.10', port: 2222, credentialId: fx.creds[0], tags: ['core'], attributes: { site: 'fra' } }
+        return (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i })).createTarget.id
+      },
+      snapshot: (id) => row('target', id),
+      update: (id, i) => mutate('updateTarget', '$id: ID!, $input: UpdateTargetInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-tgt' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        host: { input: { host: '127.0.0.11' }, changes: ['host'] },
+        port: { input: { port: 2200 }, changes: ['port'] },
+        credentialId: { input: { credentialId: fx.creds[1] }, changes: ['credential_id'] },
+        tags: { input: { tags: ['edge'] }, changes: ['tags'] },
+        attributes: { input: { attributes: { site: 'ams' } }, changes: ['attributes'] },
+      },
+    },
+    {
+      mutation: 'updateUser',
+      async create(n) {
+        const i = { username: `user-${n}`, password: 'password-123', role: 'OPERATOR' }
+        const id = (await t.ok(`mutation($i: CreateUserInput!) { createUser(input: $i) { id } }`, { i })).createUser.id
+        await t.ok(`mutation($id: ID!) { updateUser(id: $id, input: { disabled: true }) { id } }`, { id })
+        return id
+      },
+      snapshot: (id) => row('app_user', id),
+      update: (id, i) => mutate('updateUser', '$id: ID!, $input: UpdateUserInput!', { id, input: i }),
+      fields: {
+        disabled: { input: { disabled: false }, changes: ['disabled'] },
+        password: { input: { password: 'password-456' }, changes: ['password_hash'] },
+        role: { input: { role: 'VIEWER' }, changes: ['role'] },
+      },
+    },
+  ]
+}
+
+/** A real key: the credential service parses private keys before sealing them. */
+const TEST_KEY = utils.generateKeyPairSync('ed25519').private
+const OTHER_KEY = utils.generateKeyPairSync('ed25519').private
+
+interface IntrospectedMutation {
+  name: string
+  args: Array<{ name: string; type: { kind: string; name: string | null; ofType: { name: string | null } | null } }>
+}
+
+async function introspect(): Promise<{ mutations: IntrospectedMutation[]; inputFields(type: string): Promise<string[]> }> {
+  const d = await t.ok(`{ __schema { mutationType { fields { name args { name type { kind name ofType { name } } } } } } }`)
+  return {
+    mutations: d.__schema.mutationType.fields,
+    async inputFields(type) {
+      const r = await t.ok(`query($n: String!) { __type(name: $n) { inputFields { name } } }`, { n: type })
+      return r.__type.inputFields.map((f: { name: string }) => f.name)
+    },
+  }
+}
+
+/** The fields a mutation takes: its `input` type's fields, or its own arguments besides `id`. */
+async function fieldsOf(m: IntrospectedMutation, schema: Awaited<ReturnType<typeof introspect>>): Promise<string[]> {
+  const input = m.args.find((a) => a.name === 'input')
+  if (input) return schema.inputFields(input.type.ofType?.name ?? input.type.name!)
+  return m.args.filter((a) => a.name !== 'id').map((a) => a.name)
+}
+
+describe('every update keeps the fields it was not given', () => {
+  it('covers every update mutation and every field of its input, one field at a time', async () => {
+    const fx = await fixtures()
+    const all = cases(fx)
+    const schema = await introspect()
+    // Mutations that change an existing entity's stored fields (create/delete/trigger/… are not updates).
+    const updates = schema.mutations.filter((m) => /^(update|set)[A-Z]/.test(m.name)).map((m) => m.name).sort()
+    expect(updates, 'an update mutation without a case here').toEqual(all.map((c) => c.mutation).sort())
+
+    const failures: string[] = []
+    for (const c of all) {
+      const m = schema.mutations.find((x) => x.name === c.mutation)!
+      const fields = await fieldsOf(m, schema)
+      expect(Object.keys(c.fields).sort(), `${c.mutation}: input fields without a case`).toEqual([...fields].sort())
+      for (const field of fields) {
+        const patch = c.fields[field]!
+        const id = await c.create(uniq())
+        const before = await c.snapshot(id)
+        try {
+          await c.update(id, patch.input)
+        } catch (e) {
+          failures.push(`${c.mutation}.${field}: ${(e as Error).message}`)
+          continue
+        }
+        const after = await c.snapshot(id)
+        for (const col of Object.keys(before)) {
+          if (BOOKKEEPING.has(col)) continue
+          const same = JSON.stringify(before[col]) === JSON.stringify(after[col])
+          if (patch.changes.includes(col)) {
+            if (same) failures.push(`${c.mutation}.${field}: ${col} did not change (the case proves nothing)`)
+          } else if (!same) {
+            failures.push(`${c.mutation}.${field}: ${col} changed from ${JSON.stringify(before[col])} to ${JSON.stringify(after[col])}`)
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([])
+  }, 120_000)
+})
