@@ -134,7 +134,7 @@ Token.objects.create(user=user, key=os.environ["NAUTOBOT_TEST_TOKEN"], write_ena
 print("token ok")
 ' >"$DIR/superuser.log" 2>&1 || { cat "$DIR/superuser.log" >&2; exit 1; }
 
-# Closed for connections so clones (CREATE DATABASE ... TEMPLATE) never find a session on it.
+# Marked as a template: it is only ever cloned (CREATE DATABASE ... TEMPLATE), never served directly.
 psql_q -c "ALTER DATABASE \"$TEMPLATE_DB\" IS_TEMPLATE true"
 cat "$DIR/token" >"$MARKER"
 log "ready: $DIR (template database $TEMPLATE_DB)"
