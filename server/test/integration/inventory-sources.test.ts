@@ -3,6 +3,7 @@
  * scripts/test-peers/nautobot.sh). The devices, locations, roles, platforms, tags and primary IPs are loaded
  * through Nautobot's own REST API; Switchyard reads them through Nautobot's GraphQL API.
  */
+import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
@@ -111,7 +112,7 @@ describe('inventory sources (Nautobot)', () => {
     expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId, extraTags: ['has space'] } }), 'input.extraTags.0')
     expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId, defaultPort: 0 } }), 'input.defaultPort')
     const key = await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
-      i: { name: 'a-key', kind: 'PRIVATE_KEY', username: 'u', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n' },
+      i: { name: 'a-key', kind: 'PRIVATE_KEY', username: 'u', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) },
     })
     // The token is a PASSWORD credential's password; a key is refused, naming the field.
     expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId: key.createCredential.id } }), 'input.tokenCredentialId')
