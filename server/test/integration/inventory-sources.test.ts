@@ -230,26 +230,33 @@ describe('inventory sources (Nautobot)', () => {
     await t.ok(UPDATE, { id: sourceId, i: { filter: { locations: [] } } })
   })
 
-  it('filters by location and role', async () => {
+  let filtered = ''
+  it('filters by location and role (and tag, platform)', async () => {
     const s = await createSource({ name: 'site-a-core', filter: { locations: ['site-a'], roles: ['core'] } })
+    filtered = s.id
     expect(s.filter).toEqual({ locations: ['site-a'], roles: ['core'], platforms: [], statuses: [], tags: [] })
     const p = (await t.ok(PREVIEW, { id: s.id })).previewInventorySync
-    // r2 became core in site-a above; r1 is core in site-a.
+    // r2 became core in site-a above; r1 is core in site-a; r3 is gone and r4-no-ip is in site-b.
+    expect(p.deviceCount).toBe(2)
     expect(p.create.map((c: { name: string }) => c.name).sort()).toEqual(['r1', 'r2'])
     const tagged = await createSource({ name: 'managed-only', filter: { tags: ['managed'], platforms: ['ios'] } })
     expect((await t.ok(PREVIEW, { id: tagged.id })).previewInventorySync.create.map((c: { name: string }) => c.name)).toEqual(['r1'])
+    const { run } = await sync(s.id)
+    expect(run.result).toMatchObject({ deviceCount: 2, created: 2 })
   })
 
   it('a wrong token: the test says so, the run fails with a clear error and nothing changes', async () => {
     const bad = await createCredential('wrong-token', '0123456789abcdef0123456789abcdef01234567')
-    const s = await createSource({ name: 'bad-token', tokenCredentialId: bad, syncMode: 'AUTHORITATIVE' })
+    // Authoritative and forced: only the error handling stands between a failed fetch and removing r1 and r2.
+    await t.ok(UPDATE, { id: filtered, i: { tokenCredentialId: bad, syncMode: 'AUTHORITATIVE' } })
     const before = await targets()
-    const test = (await t.ok(TEST, { id: s.id })).testInventorySource
+    expect(before.filter((x) => x.source?.id === filtered).map((x) => x.name).sort()).toEqual(['r1', 'r2'])
+    const test = (await t.ok(TEST, { id: filtered })).testInventorySource
     expect(test.ok).toBe(false)
     expect(test.message).toMatch(/rejected the API token \(HTTP 403/)
-    const preview = await t.gql(PREVIEW, { id: s.id })
+    const preview = await t.gql(PREVIEW, { id: filtered })
     expect(preview.errors?.[0]?.extensions?.code, JSON.stringify(preview)).toBe('SOURCE_UNAVAILABLE')
-    const { run, log } = await sync(s.id)
+    const { run, log } = await sync(filtered, true)
     expect(run.status).toBe('FAILED')
     expect(run.error).toMatch(/rejected the API token/)
     expect(log.join('\n')).not.toContain('0123456789abcdef0123456789abcdef01234567')
@@ -258,13 +265,20 @@ describe('inventory sources (Nautobot)', () => {
 
   it('a source that is down: the run fails with a clear error and nothing changes', async () => {
     const port = await unusedLoopbackPort()
-    const s = await createSource({ name: 'down', url: `http://127.0.0.1:${port}`, syncMode: 'AUTHORITATIVE' })
+    await t.ok(UPDATE, { id: filtered, i: { tokenCredentialId, url: `http://127.0.0.1:${port}` } })
     const before = await targets()
-    expect((await t.ok(TEST, { id: s.id })).testInventorySource).toMatchObject({ ok: false, message: expect.stringContaining('cannot reach Nautobot') })
-    const { run } = await sync(s.id)
+    expect((await t.ok(TEST, { id: filtered })).testInventorySource).toMatchObject({ ok: false, message: expect.stringContaining('cannot reach Nautobot') })
+    const { run } = await sync(filtered, true)
     expect(run.status).toBe('FAILED')
     expect(run.error).toMatch(/cannot reach Nautobot at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
     expect(await targets()).toEqual(before)
+  })
+
+  it('audits each target the syncs changed, as the run', async () => {
+    const events = (await t.ok(`{ auditEvents(first: 100, filter: { actions: ["target."] }) { edges { node { action actorName entityName } } } }`)).auditEvents.edges.map((e: { node: { action: string; actorName: string; entityName: string } }) => e.node)
+    const bySync = events.filter((e: { actorName: string }) => /inventory sync: lab\)$/.test(e.actorName))
+    expect(bySync.filter((e: { action: string }) => e.action === 'target.create').map((e: { entityName: string }) => e.entityName).sort()).toEqual(['r1', 'r2', 'r3'])
+    expect(bySync.filter((e: { action: string }) => e.action === 'target.delete').map((e: { entityName: string }) => e.entityName).sort()).toEqual(['r1', 'r2', 'r3'])
   })
 
   it('a credential used as a source token cannot be deleted', async () => {
