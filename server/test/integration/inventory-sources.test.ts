@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { startNautobot, type TestNautobot } from '../harness/nautobot.ts'
 import { unusedLoopbackPort } from '../harness/sshd.ts'
+import { fetchNautobotDevices } from '../../src/modules/inventory-sources/nautobot-client.ts'
 
 let t: TestApp
 let nb: TestNautobot
@@ -133,6 +134,16 @@ describe('inventory sources (Nautobot)', () => {
     expect(renamed).toMatchObject({ syncMode: 'AUTHORITATIVE', maxDeleteFraction: 0.5, extraTags: ['nautobot'] })
     // Another operator cannot change or sync it.
     expect((await t.gql(SYNC, { id: sourceId }, operator)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+  })
+
+  it('pages through Nautobot\'s GraphQL API with limit/offset and gets every device once', async () => {
+    const conn = { url: nb.url, token: nb.token, tlsVerify: true, caCertificate: null }
+    const whole = await fetchNautobotDevices(conn, {})
+    const paged = await fetchNautobotDevices(conn, {}, 1)
+    expect(whole.pages).toBe(1)
+    expect(paged.pages).toBe(5) // 4 devices, one per page, then an empty page
+    expect(paged.devices.map((d) => d.name).sort()).toEqual(whole.devices.map((d) => d.name).sort())
+    expect(whole.devices.find((d) => d.name === 'r1')).toMatchObject({ primaryIp: '10.9.0.1', role: 'core', location: 'site-a', platform: 'ios', status: 'Active', tags: ['managed'] })
   })
 
   it('tests the connection and counts the devices', async () => {
