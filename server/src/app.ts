@@ -26,6 +26,8 @@ import { LogWriter } from './logs/log-writer.ts'
 import { AuditService } from './modules/audit/audit.service.ts'
 import { CredentialsService } from './modules/credentials/credentials.service.ts'
 import { InventoriesService } from './modules/inventories/inventories.service.ts'
+import { InventorySourcesService } from './modules/inventory-sources/inventory-sources.service.ts'
+import { InventorySync } from './modules/inventory-sources/inventory-sync.ts'
 import { RunLive } from './modules/runs/run-live.ts'
 import { RunsService } from './modules/runs/runs.service.ts'
 import { RunStatsService } from './modules/runs/run-stats.service.ts'
@@ -104,7 +106,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }))
     stack.push(() => logs.close())
 
-    const registry = options.registry ?? createDefaultRegistry()
+    const inventorySync = new InventorySync(db.prisma, box)
+    const registry = options.registry ?? createDefaultRegistry({ inventorySync })
     const users = new UsersService(db.prisma, config.sessionTtlHours, config.loginThrottle)
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
@@ -115,6 +118,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       credentials: new CredentialsService(db.prisma, box, registry),
       targets: new TargetsService(db.prisma),
       inventories: new InventoriesService(db.prisma),
+      inventorySources: new InventorySourcesService(db.prisma, inventorySync, runs),
       templates: new TemplatesService(db.prisma, registry, config.workerCodeRoles),
       runs,
       runStats: new RunStatsService(db.pool),

@@ -3,7 +3,7 @@
  * throw these; the GraphQL layer turns them into typed errors (extensions.code/field/fields) and
  * masks everything else, so clients never see a stack trace or an internal message.
  */
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'CONFLICT' | 'INVALID_STATE' | 'RATE_LIMITED'
+export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'CONFLICT' | 'INVALID_STATE' | 'RATE_LIMITED' | 'SOURCE_UNAVAILABLE'
 
 export interface FieldProblem {
   /** Dotted path from the mutation's arguments, e.g. `input.port` or `input.config.commands.0`. */

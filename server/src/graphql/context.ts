@@ -7,6 +7,7 @@ import type { AuditService } from '../modules/audit/audit.service.ts'
 import type { CredentialsService } from '../modules/credentials/credentials.service.ts'
 import type { TargetsService } from '../modules/targets/targets.service.ts'
 import type { InventoriesService } from '../modules/inventories/inventories.service.ts'
+import type { InventorySourcesService } from '../modules/inventory-sources/inventory-sources.service.ts'
 import type { TemplatesService } from '../modules/templates/templates.service.ts'
 import type { RunsService } from '../modules/runs/runs.service.ts'
 import type { RunLive } from '../modules/runs/run-live.ts'
@@ -20,6 +21,7 @@ export interface Services {
   credentials: CredentialsService
   targets: TargetsService
   inventories: InventoriesService
+  inventorySources: InventorySourcesService
   templates: TemplatesService
   runs: RunsService
   runStats: RunStatsService

@@ -24,6 +24,7 @@ export const AuditEntityTypeEnum = builder.enumType('AuditEntityType', {
     CREDENTIAL: { value: 'Credential', description: 'A credential.' },
     TARGET: { value: 'Target', description: 'A target.' },
     INVENTORY: { value: 'Inventory', description: 'An inventory.' },
+    INVENTORY_SOURCE: { value: 'InventorySource', description: 'An inventory source (Nautobot).' },
     JOB_TEMPLATE: { value: 'JobTemplate', description: 'A job template.' },
     JOB_SCHEDULE: { value: 'JobSchedule', description: 'A schedule.' },
     BLACKOUT_WINDOW: { value: 'BlackoutWindow', description: 'A blackout window.' },

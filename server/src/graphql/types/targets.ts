@@ -16,6 +16,7 @@ builder.prismaNode('Target', {
     hostKeyFingerprint: t.exposeString('hostKeyFingerprint', { nullable: true, description: 'SHA256 fingerprint trusted at first contact.' }),
     hostKeyAlgorithm: t.exposeString('hostKeyAlgorithm', { nullable: true }),
     owner: t.relation('owner', { nullable: true, description: 'Who may change or delete it (and admins); null: admin-managed.' }),
+    source: t.relation('source', { nullable: true, description: 'The inventory source that created it (and syncs it); null: made by hand.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),

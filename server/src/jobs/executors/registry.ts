@@ -13,6 +13,7 @@ import { configBackupExecutor } from './config-backup/index.ts'
 import { noopExecutor } from './noop.ts'
 import { prefixScanExecutor } from './prefix-scan.ts'
 import { ansiblePlaybookExecutor } from './ansible-playbook/index.ts'
+import { createInventorySyncExecutor, type InventorySyncPort } from './inventory-sync.ts'
 
 export interface JobTypeInfo {
   type: string
@@ -51,6 +52,17 @@ export class ExecutorRegistry {
   }
 }
 
-export function createDefaultRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry([commandExecutor as JobExecutor, configBackupExecutor as JobExecutor, noopExecutor as JobExecutor, scriptExecutor as JobExecutor, fileTransferExecutor as JobExecutor, httpExecutor as JobExecutor, prefixScanExecutor as JobExecutor, ansiblePlaybookExecutor as JobExecutor])
+/** `inventorySync`: the database side of `inventory_sync` (without it, that job type is not offered). */
+export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort } = {}): ExecutorRegistry {
+  return new ExecutorRegistry([
+    commandExecutor as JobExecutor,
+    configBackupExecutor as JobExecutor,
+    noopExecutor as JobExecutor,
+    scriptExecutor as JobExecutor,
+    fileTransferExecutor as JobExecutor,
+    httpExecutor as JobExecutor,
+    prefixScanExecutor as JobExecutor,
+    ansiblePlaybookExecutor as JobExecutor,
+    ...(ports.inventorySync ? [createInventorySyncExecutor(ports.inventorySync) as JobExecutor] : []),
+  ])
 }

@@ -109,6 +109,10 @@ export class CredentialsService {
     if (!existing) throw new NotFoundError('credential')
     const a = requireCanEdit(actor, existing, 'credential')
     if (existing._count.targets > 0) throw new InvalidStateError(`credential "${existing.name}" is used by ${existing._count.targets} ${existing._count.targets === 1 ? 'target' : 'targets'}; reassign ${existing._count.targets === 1 ? 'it' : 'them'} first`)
+    const sources = await this.prisma.inventorySource.findMany({ where: { tokenCredentialId: id }, select: { name: true }, orderBy: { name: 'asc' } })
+    if (sources.length > 0) {
+      throw new InvalidStateError(`credential "${existing.name}" is the API token of the inventory ${sources.length === 1 ? 'source' : 'sources'} ${sources.map((s) => `"${s.name}"`).join(', ')}; change ${sources.length === 1 ? 'it' : 'them'} first`)
+    }
     const templates = await this.templatesReferring(id)
     if (templates.length > 0) {
       const names = templates.slice(0, 5).map((t) => `"${t}"`).join(', ')

@@ -1,0 +1,231 @@
+/**
+ * Inventory sources: where targets come from besides hand entry (today a Nautobot). Everyone signed in sees
+ * them; operators and admins create them; only the owner (or an admin) changes, tests, previews, syncs or
+ * deletes one, since those use its API token and change the targets it manages. Naming a credential — the
+ * API token or the default credential for new targets — needs the right to use it (db/credential-use.ts).
+ */
+import { z } from 'zod'
+import type { InventorySource, JobRun, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import { ConflictError, DomainError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { retryConflicts } from '../../db/transient.ts'
+import { requireActor, requireCanEdit, requireWriter, type Actor } from '../actor.ts'
+import { audited, entity, record } from '../audit/audit.service.ts'
+import { changed, created } from '../audit/changes.ts'
+import { requireMayUse } from '../credentials/credential-access.ts'
+import { runAuditChanges, type RunsService } from '../runs/runs.service.ts'
+import { tag } from '../targets/targets.service.ts'
+import { parseInput, parsePatch } from '../validation.ts'
+import { nautobotVersion, SourceError } from './nautobot-client.ts'
+import type { InventorySync } from './inventory-sync.ts'
+import type { SyncPlan } from './sync-plan.ts'
+
+const filterValues = z.array(z.string().trim().min(1).max(200)).max(100).default([])
+const filterSchema = z
+  .object({ locations: filterValues, roles: filterValues, platforms: filterValues, statuses: filterValues, tags: filterValues })
+  .strict()
+
+const createInput = z.object({
+  name: z.string().trim().min(1, 'required').max(200),
+  description: z.string().max(2000).default(''),
+  kind: z.enum(['NAUTOBOT']),
+  url: z
+    .string()
+    .trim()
+    .max(2000)
+    .refine((u) => {
+      try {
+        const p = new URL(u)
+        return (p.protocol === 'http:' || p.protocol === 'https:') && !p.username && !p.password && !p.search && !p.hash
+      } catch {
+        return false
+      }
+    }, 'must be an http:// or https:// URL without credentials, query or fragment (e.g. https://nautobot.example.com)'),
+  tokenCredentialId: z.uuid(),
+  tlsVerify: z.boolean().default(true),
+  caCertificate: z
+    .string()
+    .max(100_000)
+    .refine((s) => s.includes('-----BEGIN CERTIFICATE-----'), 'must be PEM (-----BEGIN CERTIFICATE-----)')
+    .nullish(),
+  filter: filterSchema.default({ locations: [], roles: [], platforms: [], statuses: [], tags: [] }),
+  defaultPort: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(22),
+  defaultCredentialId: z.uuid().nullish(),
+  extraTags: z.array(tag).max(50).default([]),
+  syncMode: z.enum(['ADDITIVE', 'AUTHORITATIVE']).default('ADDITIVE'),
+  maxDeleteFraction: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').default(0.2),
+})
+
+const AUDITED_FIELDS = ['name', 'description', 'kind', 'url', 'tokenCredentialId', 'tlsVerify', 'caCertificate', 'filter', 'defaultPort', 'defaultCredentialId', 'extraTags', 'syncMode', 'maxDeleteFraction']
+
+export interface SourceTestResult {
+  ok: boolean
+  message: string
+  version: string | null
+  deviceCount: number | null
+}
+
+/** An unreachable or refusing source, for the API (preview): a typed error with the source's own words. */
+export class SourceUnavailableError extends DomainError {
+  constructor(message: string) {
+    super('SOURCE_UNAVAILABLE', message)
+    this.name = 'SourceUnavailableError'
+  }
+}
+
+export class InventorySourcesService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sync: InventorySync,
+    private readonly runs: RunsService,
+  ) {}
+
+  list(actor: Actor | null): Promise<InventorySource[]> {
+    requireActor(actor)
+    return this.prisma.inventorySource.findMany({ orderBy: { name: 'asc' } })
+  }
+
+  async get(actor: Actor | null, id: string): Promise<InventorySource> {
+    requireActor(actor)
+    const row = await this.prisma.inventorySource.findUnique({ where: { id } })
+    if (!row) throw new NotFoundError('inventory source')
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<InventorySource> {
+    const a = requireWriter(actor)
+    const input = parseInput(createInput, raw)
+    await this.checkCredentials(a, input)
+    try {
+      return await audited(
+        this.prisma,
+        (tx) => tx.inventorySource.create({ data: { ...input, caCertificate: input.caCertificate ?? null, defaultCredentialId: input.defaultCredentialId ?? null, ownerId: a.userId } }),
+        (row) => ({ actor: a, action: 'inventory-source.create', entity: entity.of('InventorySource', row), changes: created(row, AUDITED_FIELDS) }),
+      )
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `an inventory source named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<InventorySource> {
+    requireWriter(actor)
+    const input = parsePatch(createInput, raw) // only the given fields: omitted ones keep their value
+    const existing = await this.prisma.inventorySource.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('inventory source')
+    const a = requireCanEdit(actor, existing, 'inventory source')
+    // A new URL sends the token elsewhere: re-check the right to use it, as a target's move does.
+    const token = input.tokenCredentialId ?? (input.url !== undefined && input.url !== existing.url ? existing.tokenCredentialId : undefined)
+    await this.checkCredentials(a, { tokenCredentialId: token, defaultCredentialId: input.defaultCredentialId }, input.tokenCredentialId ? 'input.tokenCredentialId' : 'input.url')
+    try {
+      return await audited(
+        this.prisma,
+        (tx) => tx.inventorySource.update({ where: { id }, data: input as Prisma.InventorySourceUncheckedUpdateInput }),
+        (row) => ({ actor: a, action: 'inventory-source.update', entity: entity.of('InventorySource', row), changes: changed(existing, row, AUDITED_FIELDS) }),
+      )
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `an inventory source named "${input.name}" already exists`)
+      throw e
+    }
+  }
+
+  /** Its targets stay (made hand-managed: no source), owned as before. */
+  async delete(actor: Actor | null, id: string): Promise<InventorySource> {
+    requireWriter(actor)
+    const row = await this.prisma.inventorySource.findUnique({ where: { id } })
+    if (!row) throw new NotFoundError('inventory source')
+    const a = requireCanEdit(actor, row, 'inventory source')
+    return audited(
+      this.prisma,
+      (tx) => tx.inventorySource.delete({ where: { id } }),
+      (deleted) => ({ actor: a, action: 'inventory-source.delete', entity: entity.of('InventorySource', deleted) }),
+    )
+  }
+
+  /** Connects with the token and counts the devices the filter selects. A failure is a result, not an error. */
+  async test(actor: Actor | null, id: string): Promise<SourceTestResult> {
+    const source = await this.usable(actor, id)
+    try {
+      const conn = await this.sync.connection(source)
+      const version = await nautobotVersion(conn).catch((e: unknown) => {
+        if (e instanceof SourceError) throw new SourceError(e.message.split(conn.token).join('••••••'), e.transient)
+        throw e
+      })
+      const { devices } = await this.sync.fetch(source)
+      return { ok: true, message: `connected to Nautobot${version ? ` ${version}` : ''}: the filter selects ${devices.length} ${devices.length === 1 ? 'device' : 'devices'}`, version, deviceCount: devices.length }
+    } catch (e) {
+      if (e instanceof SourceError) return { ok: false, message: e.message, version: null, deviceCount: null }
+      throw e
+    }
+  }
+
+  /** The dry run: what a sync would do now. Changes nothing. */
+  async preview(actor: Actor | null, id: string): Promise<SyncPlan> {
+    const source = await this.usable(actor, id)
+    try {
+      return await this.sync.preview(source)
+    } catch (e) {
+      if (e instanceof SourceError) throw new SourceUnavailableError(e.message)
+      throw e
+    }
+  }
+
+  /** Triggers an ordinary `inventory_sync` run (owned by the caller, visible to everyone). */
+  async triggerSync(actor: Actor | null, id: string, force: boolean): Promise<JobRun> {
+    const source = await this.usable(actor, id)
+    const a = requireWriter(actor)
+    return retryConflicts(() =>
+      this.prisma.$transaction(async (tx) => {
+        const run = await this.runs.createRunIn(tx, {
+          actor: a,
+          trigger: a.via === 'SESSION' ? 'MANUAL' : 'API',
+          template: { id: null, name: `inventory sync: ${source.name}`.slice(0, 200), jobType: 'inventory_sync', ownerId: a.userId, visibility: 'GLOBAL' },
+          spec: {
+            config: { sourceId: source.id, force },
+            timeoutSeconds: 1800,
+            retry: { maxAttempts: 1, delaySeconds: 0, backoff: 'FIXED' },
+            maxParallelTargets: 1,
+            successThreshold: null,
+            usesTargets: false,
+          },
+          parameters: {},
+          secretParameters: null,
+          targets: [],
+          scheduleId: null,
+          retryOfId: null,
+          // Syncs of one source queue behind each other.
+          concurrencyKey: `inventory-source:${source.id}`,
+          maxConcurrent: 1,
+        })
+        await record(tx, { actor: a, action: 'run.trigger', entity: entity.run(run), changes: { ...runAuditChanges(run), ...created({ source: source.name, force }, ['source', 'force']) } })
+        return run
+      }),
+    )
+  }
+
+  /** The source, if the actor may use it (its owner or an admin, and allowed to use its credentials). */
+  private async usable(actor: Actor | null, id: string): Promise<InventorySource> {
+    requireWriter(actor)
+    const source = await this.prisma.inventorySource.findUnique({ where: { id } })
+    if (!source) throw new NotFoundError('inventory source')
+    const a = requireCanEdit(actor, source, 'inventory source')
+    await requireMayUse(this.prisma, a.userId, [{ field: 'id', id: source.tokenCredentialId }], (name) => `this source's API token is credential "${name}", which you may not use`)
+    return source
+  }
+
+  private async checkCredentials(a: Actor, input: { tokenCredentialId?: string | null; defaultCredentialId?: string | null }, tokenField = 'input.tokenCredentialId'): Promise<void> {
+    const named = [
+      ...(input.tokenCredentialId ? [{ field: tokenField, id: input.tokenCredentialId }] : []),
+      ...(input.defaultCredentialId ? [{ field: 'input.defaultCredentialId', id: input.defaultCredentialId }] : []),
+    ]
+    if (!named.length) return
+    const rows = await this.prisma.credential.findMany({ where: { id: { in: named.map((n) => n.id) } }, select: { id: true, kind: true } })
+    const problems = named.flatMap((n) => {
+      const row = rows.find((r) => r.id === n.id)
+      if (!row) return [{ field: n.field === 'input.url' ? 'input.tokenCredentialId' : n.field, message: 'no such credential' }]
+      if (n.field !== 'input.defaultCredentialId' && row.kind !== 'PASSWORD') return [{ field: n.field, message: 'the API token must be a PASSWORD credential (its password is the token)' }]
+      return []
+    })
+    if (problems.length) throw new ValidationError(problems)
+    await requireMayUse(this.prisma, a.userId, named, (name) => `you may not use credential "${name}"`)
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Fetching a source's devices and applying the sync plan. Used by the dry run (fetch + plan) and by the
+ * `inventory_sync` executor (fetch + plan + apply, through the InventorySyncPort it implements).
+ *
+ * Applying re-reads the targets and recomputes the plan inside one transaction that holds the source's row
+ * lock, so two syncs of a source never interleave and what is applied is exactly `planSync` of that moment.
+ * The device list is complete before the transaction starts (the client returns all pages or fails).
+ */
+import type { InventorySource, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import type { SecretBox } from '../../crypto/secret-box.ts'
+import { decryptCredential } from '../../crypto/credential-secret.ts'
+import { credentialUse, prismaQuery } from '../../db/credential-use.ts'
+import { retryConflicts } from '../../db/transient.ts'
+import type { InventorySyncPort, InventorySyncRequest, InventorySyncSummary } from '../../jobs/executors/inventory-sync.ts'
+import { auditValue } from '../audit/changes.ts'
+import { fetchNautobotDevices, SourceError, type DeviceFilter, type NautobotConnection, type NautobotDevice } from './nautobot-client.ts'
+import { planSync, type ExistingTarget, type SourceMapping, type SyncPlan } from './sync-plan.ts'
+
+export function mappingOf(s: InventorySource): SourceMapping {
+  return { id: s.id, syncMode: s.syncMode, defaultPort: s.defaultPort, extraTags: s.extraTags, maxDeleteFraction: s.maxDeleteFraction }
+}
+
+export class InventorySync implements InventorySyncPort {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly box: SecretBox,
+  ) {}
+
+  /** The connection for a source, its token opened. The token never leaves this module except to Nautobot. */
+  async connection(source: InventorySource, signal?: AbortSignal): Promise<NautobotConnection> {
+    const c = await this.prisma.credential.findUnique({ where: { id: source.tokenCredentialId } })
+    if (!c) throw new SourceError(`the source's API token credential no longer exists`, false)
+    const opened = decryptCredential(this.box, c)
+    if (opened.kind !== 'PASSWORD') throw new SourceError(`the source's API token credential "${c.name}" is not a PASSWORD credential`, false)
+    return { url: source.url, token: opened.password, tlsVerify: source.tlsVerify, caCertificate: source.caCertificate, signal }
+  }
+
+  async fetch(source: InventorySource, signal?: AbortSignal): Promise<{ devices: NautobotDevice[]; pages: number }> {
+    const conn = await this.connection(source, signal)
+    try {
+      return await fetchNautobotDevices(conn, source.filter as DeviceFilter)
+    } catch (e) {
+      if (e instanceof SourceError) throw new SourceError(e.message.split(conn.token).join('••••••'), e.transient)
+      throw e
+    }
+  }
+
+  /** The dry run: the plan as it stands now. */
+  async preview(source: InventorySource, signal?: AbortSignal): Promise<SyncPlan> {
+    const { devices } = await this.fetch(source, signal)
+    return planSync(devices, await this.relevantTargets(this.prisma, source.id, devices), mappingOf(source))
+  }
+
+  async sync(req: InventorySyncRequest): Promise<InventorySyncSummary> {
+    const source = await this.prisma.inventorySource.findUnique({ where: { id: req.sourceId } })
+    if (!source) throw new SourceError('the inventory source no longer exists', false)
+    await this.checkRunOwner(req.runId, source)
+    req.log(`fetching devices from Nautobot at ${source.url} (source "${source.name}", ${source.syncMode.toLowerCase()})`)
+    const { devices, pages } = await this.fetch(source, req.signal)
+    req.log(`fetched ${devices.length} ${devices.length === 1 ? 'device' : 'devices'} in ${pages} ${pages === 1 ? 'page' : 'pages'}`)
+    const run = await this.prisma.jobRun.findUnique({ where: { id: req.runId }, select: { number: true } })
+    const byRun = `run #${run?.number ?? '?'} (inventory sync: ${source.name})`.slice(0, 200)
+
+    const plan = await retryConflicts(() =>
+      this.prisma.$transaction(
+        async (tx) => {
+          // One sync of a source at a time; what it applies is the plan computed under this lock.
+          await tx.$queryRaw`SELECT id FROM inventory_source WHERE id = ${source.id}::uuid FOR UPDATE`
+          const plan = planSync(devices, await this.relevantTargets(tx, source.id, devices), mappingOf(source))
+          if (plan.refusal && !req.force) return plan
+          await applyPlan(tx, plan, source, byRun)
+          await tx.inventorySource.update({
+            where: { id: source.id },
+            data: { lastSyncAt: new Date(), lastSyncRunId: req.runId, lastSyncResult: counts(plan) as Prisma.InputJsonValue },
+          })
+          return plan
+        },
+        { timeout: 120_000, maxWait: 10_000 },
+      ),
+    )
+    for (const s of plan.skipped.slice(0, 100)) req.log(`skipped ${s.name}: ${s.reason}`, 'WARNING')
+    if (plan.refusal && !req.force) throw new SourceError(`refused: ${plan.refusal}; nothing was changed (sync with force to apply it)`, false)
+    if (plan.refusal) req.log(`forced despite the safety valve: ${plan.refusal}`, 'WARNING')
+    for (const c of plan.create.slice(0, 200)) req.log(`created ${c.name} (${c.host})`)
+    for (const u of plan.update.slice(0, 200)) req.log(`updated ${u.name}: ${u.changes.map((c) => c.field).join(', ')}`)
+    for (const r of plan.remove.slice(0, 200)) req.log(`removed ${r.name} (${r.host})`)
+    const summary = { ...counts(plan), deviceCount: plan.deviceCount, changed: plan.create.length + plan.update.length + plan.remove.length > 0 }
+    req.log(
+      summary.changed
+        ? `sync applied: ${summary.created} created, ${summary.updated} updated, ${summary.removed} removed, ${summary.unchanged} unchanged, ${summary.skipped} skipped`
+        : `nothing changed: ${summary.unchanged} ${summary.unchanged === 1 ? 'target is' : 'targets are'} up to date (${summary.skipped} skipped)`,
+    )
+    return summary
+  }
+
+  /**
+   * At run time, for the run's owner (who may have lost rights since): they must own the source or be an
+   * admin, and be allowed to use its credentials — checked before the token is opened.
+   */
+  private async checkRunOwner(runId: string, source: InventorySource): Promise<void> {
+    const run = await this.prisma.jobRun.findUnique({ where: { id: runId }, select: { ownerId: true } })
+    const owner = run?.ownerId ? await this.prisma.user.findUnique({ where: { id: run.ownerId } }) : null
+    if (!owner || owner.disabled) throw new SourceError('not started: the run has no active owner', false)
+    if (owner.role !== 'ADMIN' && source.ownerId !== owner.id) throw new SourceError(`not started: ${owner.username} may not sync inventory source "${source.name}" (only its owner or an admin)`, false)
+    const ids = [source.tokenCredentialId, ...(source.defaultCredentialId ? [source.defaultCredentialId] : [])]
+    const use = await credentialUse(prismaQuery(this.prisma), owner.id, ids)
+    const refused = [...use.values()].filter((c) => !c.usable)
+    if (refused.length) throw new SourceError(`not started: ${owner.username} may no longer use credential ${refused.map((c) => `"${c.name}"`).join(', ')}; the credential was not opened`, false)
+  }
+
+  /** The targets a plan needs: the source's own, and any with the name of a device (to find conflicts). */
+  private async relevantTargets(db: PrismaClient | Prisma.TransactionClient, sourceId: string, devices: readonly NautobotDevice[]): Promise<ExistingTarget[]> {
+    const names = devices.flatMap((d) => (d.name ? [d.name.trim()] : []))
+    return db.target.findMany({
+      where: { OR: [{ sourceId }, { name: { in: names } }] },
+      select: { id: true, name: true, host: true, port: true, tags: true, attributes: true, sourceId: true },
+    })
+  }
+}
+
+function counts(plan: SyncPlan) {
+  return { created: plan.create.length, updated: plan.update.length, removed: plan.remove.length, unchanged: plan.unchanged.length, skipped: plan.skipped.length }
+}
+
+async function applyPlan(tx: Prisma.TransactionClient, plan: SyncPlan, source: InventorySource, byRun: string): Promise<void> {
+  const audit: Prisma.AuditEventCreateManyInput[] = []
+  const event = (action: string, id: string, name: string, changes?: Record<string, unknown>) =>
+    audit.push({ actorName: byRun, via: 'SYSTEM', action, entityType: 'Target', entityId: id, entityName: name.slice(0, 200), changes: changes as Prisma.InputJsonValue | undefined })
+  if (plan.create.length) {
+    const rows = await tx.target.createManyAndReturn({
+      data: plan.create.map((d) => ({ ...d, credentialId: source.defaultCredentialId, ownerId: source.ownerId, sourceId: source.id })),
+      select: { id: true, name: true, host: true, port: true, tags: true },
+    })
+    for (const r of rows) event('target.create', r.id, r.name, { host: { new: r.host }, port: { new: r.port }, tags: { new: auditValue(r.tags) }, source: { new: source.name } })
+  }
+  for (const u of plan.update) {
+    const current = await tx.target.findUniqueOrThrow({ where: { id: u.id }, select: { attributes: true, host: true, port: true } })
+    const moved = current.host !== u.next.host || current.port !== u.next.port
+    await tx.target.update({
+      where: { id: u.id },
+      data: {
+        host: u.next.host,
+        port: u.next.port,
+        tags: u.next.tags,
+        attributes: { ...((current.attributes ?? {}) as Record<string, unknown>), ...u.next.attributes } as Prisma.InputJsonValue,
+        // a new address is a new machine: forget the host key trusted for the old one
+        ...(moved ? { hostKeyFingerprint: null, hostKeyAlgorithm: null } : {}),
+      },
+    })
+    event('target.update', u.id, u.name, Object.fromEntries(u.changes.map((c) => [c.field, { old: auditValue(c.old), new: auditValue(c.new) }])))
+  }
+  if (plan.remove.length) {
+    // Only rows still this source's: the plan was computed in this transaction, under the source's lock.
+    await tx.target.deleteMany({ where: { id: { in: plan.remove.map((r) => r.id) }, sourceId: source.id } })
+    for (const r of plan.remove) event('target.delete', r.id, r.name)
+  }
+  if (audit.length) await tx.auditEvent.createMany({ data: audit })
+}

@@ -1,0 +1,192 @@
+/**
+ * Reads devices from a Nautobot through its GraphQL API (`POST /api/graphql/`), paged with limit/offset.
+ * Every failure — unreachable, TLS, a rejected token, an HTTP error, a GraphQL error, an answer that is
+ * not the expected shape, pages that repeat devices — is a SourceError with a message that says which,
+ * and nothing is returned: a caller never sees a partial device list (which could delete targets).
+ */
+import http from 'node:http'
+import https from 'node:https'
+import { z } from 'zod'
+import { excerpt } from '../../util/excerpt.ts'
+
+export class SourceError extends Error {
+  constructor(
+    message: string,
+    /** Network trouble and 5xx may pass; a rejected token or a bad answer will not by retrying. */
+    readonly transient: boolean,
+  ) {
+    super(message)
+    this.name = 'SourceError'
+  }
+}
+
+export interface DeviceFilter {
+  locations?: string[]
+  roles?: string[]
+  platforms?: string[]
+  statuses?: string[]
+  tags?: string[]
+}
+
+export interface NautobotConnection {
+  url: string
+  token: string
+  tlsVerify: boolean
+  caCertificate: string | null
+  /** Per request. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export interface NautobotDevice {
+  id: string
+  name: string | null
+  primaryIp: string | null
+  platform: string | null
+  role: string | null
+  location: string | null
+  status: string | null
+  tags: string[]
+}
+
+const named = z.object({ name: z.string() }).nullable().optional()
+const deviceSchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  primary_ip4: z.object({ address: z.string() }).nullable().optional(),
+  primary_ip6: z.object({ address: z.string() }).nullable().optional(),
+  platform: named,
+  role: named,
+  location: named,
+  status: named,
+  tags: z.array(z.object({ name: z.string() })).default([]),
+})
+const answerSchema = z.object({
+  data: z.object({ devices: z.array(deviceSchema) }).nullable().optional(),
+  errors: z.array(z.object({ message: z.string() })).optional(),
+})
+
+/** Filter key → the Nautobot DeviceFilterSet argument it becomes (names or ids both work there). */
+const FILTER_ARGS: Record<keyof DeviceFilter, string> = { locations: 'location', roles: 'role', platforms: 'platform', statuses: 'status', tags: 'tags' }
+
+export function devicesQuery(filter: DeviceFilter): { query: string; variables: Record<string, unknown> } {
+  const used = (Object.keys(FILTER_ARGS) as Array<keyof DeviceFilter>).filter((k) => filter[k]?.length)
+  const decl = ['$limit: Int', '$offset: Int', ...used.map((k) => `$${k}: [String]`)].join(', ')
+  const args = ['limit: $limit', 'offset: $offset', ...used.map((k) => `${FILTER_ARGS[k]}: $${k}`)].join(', ')
+  const query = `query SwitchyardDevices(${decl}) { devices(${args}) { id name primary_ip4 { address } primary_ip6 { address } platform { name } role { name } location { name } status { name } tags { name } } }`
+  return { query, variables: Object.fromEntries(used.map((k) => [k, filter[k]])) }
+}
+
+/** Every device the filter selects, all pages, or a SourceError. */
+export async function fetchNautobotDevices(conn: NautobotConnection, filter: DeviceFilter, pageSize = 500, maxDevices = 200_000): Promise<{ devices: NautobotDevice[]; pages: number }> {
+  const { query, variables } = devicesQuery(filter)
+  const devices: NautobotDevice[] = []
+  const seen = new Set<string>()
+  for (let page = 0; ; page++) {
+    const body = await postJson(conn, '/api/graphql/', { query, variables: { ...variables, limit: pageSize, offset: page * pageSize } })
+    const parsed = answerSchema.safeParse(body)
+    if (!parsed.success) throw new SourceError(`Nautobot at ${conn.url} returned an unexpected GraphQL answer (${excerpt(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 200)})`, false)
+    if (parsed.data.errors?.length) throw new SourceError(`Nautobot's GraphQL API refused the device query: ${excerpt(parsed.data.errors.map((e) => e.message).join('; '), 300)}`, false)
+    if (!parsed.data.data) throw new SourceError(`Nautobot at ${conn.url} returned no data for the device query`, false)
+    const rows = parsed.data.data.devices
+    for (const d of rows) {
+      // Pages that overlap mean the ordering moved under us (or the server pages oddly): the list cannot be trusted.
+      if (seen.has(d.id)) throw new SourceError(`Nautobot returned device ${d.id} on two pages; the device list changed during the sync or paging is broken — nothing was changed`, true)
+      seen.add(d.id)
+      devices.push({
+        id: d.id,
+        name: d.name,
+        primaryIp: stripPrefixLength(d.primary_ip4?.address ?? d.primary_ip6?.address ?? null),
+        platform: d.platform?.name ?? null,
+        role: d.role?.name ?? null,
+        location: d.location?.name ?? null,
+        status: d.status?.name ?? null,
+        tags: d.tags.map((t) => t.name),
+      })
+    }
+    if (rows.length > pageSize) throw new SourceError(`Nautobot returned ${rows.length} devices for a page of ${pageSize}: it ignores paging — nothing was changed`, false)
+    if (rows.length < pageSize) return { devices, pages: page + 1 }
+    if (devices.length >= maxDevices) throw new SourceError(`the source selects more than ${maxDevices} devices; narrow its filter`, false)
+  }
+}
+
+/** Nautobot's version (GET /api/status/): proves the URL and the token. */
+export async function nautobotVersion(conn: NautobotConnection): Promise<string | null> {
+  const body = (await request(conn, 'GET', '/api/status/', null)) as { 'nautobot-version'?: unknown }
+  return typeof body?.['nautobot-version'] === 'string' ? body['nautobot-version'] : null
+}
+
+/** `10.0.0.1/24` → `10.0.0.1`; `2001:db8::1/64` → `2001:db8::1`. */
+export function stripPrefixLength(address: string | null): string | null {
+  if (!address) return null
+  const i = address.indexOf('/')
+  return i >= 0 ? address.slice(0, i) : address
+}
+
+function postJson(conn: NautobotConnection, path: string, payload: unknown): Promise<unknown> {
+  return request(conn, 'POST', path, JSON.stringify(payload))
+}
+
+const MAX_BODY_BYTES = 64 * 1024 * 1024
+
+function request(conn: NautobotConnection, method: string, path: string, body: string | null): Promise<unknown> {
+  const url = new URL(path.replace(/^\//, ''), conn.url.endsWith('/') ? conn.url : `${conn.url}/`)
+  const where = `Nautobot at ${conn.url}`
+  const isHttps = url.protocol === 'https:'
+  const options: https.RequestOptions = {
+    method,
+    headers: {
+      Authorization: `Token ${conn.token}`,
+      Accept: 'application/json',
+      ...(body !== null ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
+    },
+    timeout: conn.timeoutMs ?? 30_000,
+    signal: conn.signal,
+    ...(isHttps ? { rejectUnauthorized: conn.tlsVerify, ...(conn.caCertificate ? { ca: conn.caCertificate } : {}) } : {}),
+  }
+  return new Promise((resolve, reject) => {
+    const req = (isHttps ? https : http).request(url, options, (res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (c: Buffer) => {
+        size += c.length
+        if (size > MAX_BODY_BYTES) {
+          req.destroy(new SourceError(`${where} sent more than ${MAX_BODY_BYTES / 1024 / 1024} MiB for one page`, false))
+          return
+        }
+        chunks.push(c)
+      })
+      res.on('error', (e) => reject(new SourceError(`${where}: the answer broke off (${e.message})`, true)))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        const status = res.statusCode ?? 0
+        if (status === 401 || status === 403) return reject(new SourceError(`${where} rejected the API token (HTTP ${status}${detailOf(text)})`, false))
+        if (status >= 300) return reject(new SourceError(`${where} answered HTTP ${status}${detailOf(text)}`, status >= 500 || status === 429 || status === 408))
+        try {
+          resolve(JSON.parse(text))
+        } catch {
+          reject(new SourceError(`${where} answered with something that is not JSON (${excerpt(text.replace(/\s+/g, ' '), 120)})`, false))
+        }
+      })
+    })
+    req.on('timeout', () => req.destroy(new SourceError(`${where} did not answer within ${Math.round((conn.timeoutMs ?? 30_000) / 1000)} s`, true)))
+    req.on('error', (e: Error & { code?: string }) => {
+      if (e instanceof SourceError) return reject(e)
+      if (e.name === 'AbortError') return reject(new SourceError(`request to ${where} aborted`, true))
+      const tls = /CERT|SSL|TLS|self.signed|unable to verify/i.test(`${e.code ?? ''} ${e.message}`)
+      reject(new SourceError(tls ? `${where}: TLS verification failed (${e.message}); set a CA certificate or turn TLS verification off` : `cannot reach ${where} (${e.code ?? e.message})`, !tls))
+    })
+    if (body !== null) req.write(body)
+    req.end()
+  })
+}
+
+function detailOf(text: string): string {
+  try {
+    const j = JSON.parse(text) as { detail?: unknown }
+    if (typeof j.detail === 'string') return `: ${excerpt(j.detail, 200)}`
+  } catch {
+    /* not JSON: say nothing more than the status */
+  }
+  return ''
+}

@@ -1,0 +1,300 @@
+/**
+ * Inventory sources against a real Nautobot (test/harness/nautobot.ts; installed by
+ * scripts/test-peers/nautobot.sh). The devices, locations, roles, platforms, tags and primary IPs are loaded
+ * through Nautobot's own REST API; Switchyard reads them through Nautobot's GraphQL API.
+ */
+import { generateKeyPairSync } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestApp, type TestApp } from '../harness/app.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
+import { startNautobot, type TestNautobot } from '../harness/nautobot.ts'
+import { unusedLoopbackPort } from '../harness/sshd.ts'
+import { fetchNautobotDevices } from '../../src/modules/inventory-sources/nautobot-client.ts'
+
+let t: TestApp
+let nb: TestNautobot
+const api = runHelpers(() => t, { runFields: 'id status error result jobType templateName' })
+
+/** Nautobot ids of what the tests load. */
+const ids: Record<string, string> = {}
+let tokenCredentialId = ''
+let sshCredentialId = ''
+
+const SOURCE_FIELDS = 'id name url kind syncMode maxDeleteFraction tlsVerify defaultPort extraTags targetCount lastSyncAt lastSyncResult filter { locations roles platforms statuses tags } tokenCredential { id name } defaultCredential { id name }'
+const CREATE = `mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { ${SOURCE_FIELDS} } }`
+const UPDATE = `mutation($id: ID!, $i: UpdateInventorySourceInput!) { updateInventorySource(id: $id, input: $i) { ${SOURCE_FIELDS} } }`
+const TEST = `mutation($id: ID!) { testInventorySource(id: $id) { ok message version deviceCount } }`
+const PREVIEW = `mutation($id: ID!) { previewInventorySync(id: $id) {
+  deviceCount changesNothing refusal unchanged
+  create { name host port tags attributes }
+  update { name target { id } changes { field old new } }
+  remove { name host target { id } }
+  skipped { name reason } } }`
+const SYNC = `mutation($id: ID!, $force: Boolean) { syncInventorySource(id: $id, force: $force) { id } }`
+const TARGETS = `{ targets { id name host port tags attributes credential { id } source { id name } } }`
+
+type Target = { id: string; name: string; host: string; port: number; tags: string[]; attributes: Record<string, unknown>; credential: { id: string } | null; source: { id: string; name: string } | null }
+
+async function targets(): Promise<Target[]> {
+  return (await t.ok(TARGETS)).targets
+}
+
+async function sync(sourceId: string, force = false) {
+  const id = (await t.ok(SYNC, { id: sourceId, force })).syncInventorySource.id
+  const run = await api.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+  return { run, log: (await api.logLines(id)).map((l) => l.text) }
+}
+
+async function createCredential(name: string, password: string, kind = 'PASSWORD'): Promise<string> {
+  const input = kind === 'PASSWORD' ? { name, kind, username: 'api', password } : { name, kind, username: 'api', privateKey: password }
+  return (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: input })).createCredential.id
+}
+
+async function createSource(input: Record<string, unknown>) {
+  return (await t.ok(CREATE, { i: { kind: 'NAUTOBOT', url: nb.url, tokenCredentialId, defaultCredentialId: sshCredentialId, extraTags: ['nautobot'], ...input } })).createInventorySource
+}
+
+/** A device with an interface, an IP on it and that IP as its primary (how Nautobot models a primary IP). */
+async function addDevice(name: string, o: { location: string; role: string; platform?: string; tags?: string[]; ip?: string }) {
+  const device = await nb.rest('POST', '/api/dcim/devices/', {
+    name,
+    device_type: ids.deviceType,
+    role: ids[`role:${o.role}`],
+    location: ids[`location:${o.location}`],
+    status: ids.active,
+    ...(o.platform ? { platform: ids[`platform:${o.platform}`] } : {}),
+    tags: (o.tags ?? []).map((tg) => ids[`tag:${tg}`]),
+  })
+  ids[`device:${name}`] = device.id
+  if (o.ip) await setPrimaryIp(name, o.ip)
+  return device
+}
+
+async function setPrimaryIp(device: string, address: string) {
+  const iface = await nb.rest('POST', '/api/dcim/interfaces/', { device: ids[`device:${device}`], name: `mgmt-${address.replace(/[./]/g, '-')}`, type: 'virtual', status: ids.active })
+  const ip = await nb.rest('POST', '/api/ipam/ip-addresses/', { address, status: ids.active, namespace: ids.namespace })
+  await nb.rest('POST', '/api/ipam/ip-address-to-interface/', { ip_address: ip.id, interface: iface.id })
+  await nb.rest('PATCH', `/api/dcim/devices/${ids[`device:${device}`]}/`, { primary_ip4: ip.id })
+}
+
+beforeAll(async () => {
+  ;[nb, t] = await Promise.all([startNautobot(), startTestApp()])
+  const statuses = await nb.rest('GET', '/api/extras/statuses/?name=Active')
+  ids.active = statuses.results[0].id
+  ids.namespace = (await nb.rest('GET', '/api/ipam/namespaces/?name=Global')).results[0].id
+  const locationType = await nb.rest('POST', '/api/dcim/location-types/', { name: 'Site', content_types: ['dcim.device', 'ipam.prefix'] })
+  for (const loc of ['site-a', 'site-b', 'site-empty']) ids[`location:${loc}`] = (await nb.rest('POST', '/api/dcim/locations/', { name: loc, location_type: locationType.id, status: ids.active })).id
+  for (const role of ['core', 'edge']) ids[`role:${role}`] = (await nb.rest('POST', '/api/extras/roles/', { name: role, content_types: ['dcim.device'] })).id
+  for (const p of ['ios', 'junos']) ids[`platform:${p}`] = (await nb.rest('POST', '/api/dcim/platforms/', { name: p })).id
+  ids[`tag:managed`] = (await nb.rest('POST', '/api/extras/tags/', { name: 'managed', content_types: ['dcim.device'] })).id
+  const manufacturer = await nb.rest('POST', '/api/dcim/manufacturers/', { name: 'Acme' })
+  ids.deviceType = (await nb.rest('POST', '/api/dcim/device-types/', { manufacturer: manufacturer.id, model: 'Box 1' })).id
+  await nb.rest('POST', '/api/ipam/prefixes/', { prefix: '10.9.0.0/24', status: ids.active, namespace: ids.namespace, type: 'network' })
+  await addDevice('r1', { location: 'site-a', role: 'core', platform: 'ios', tags: ['managed'], ip: '10.9.0.1/24' })
+  await addDevice('r2', { location: 'site-a', role: 'edge', platform: 'ios', ip: '10.9.0.2/24' })
+  await addDevice('r3', { location: 'site-b', role: 'core', platform: 'junos', ip: '10.9.0.3/24' })
+  await addDevice('r4-no-ip', { location: 'site-b', role: 'edge' })
+
+  tokenCredentialId = await createCredential('nautobot-token', nb.token)
+  sshCredentialId = await createCredential('device-login', 'ssh-password-1')
+}, 300_000)
+
+afterAll(async () => {
+  await t?.stop()
+  await nb?.stop()
+})
+
+describe('inventory sources (Nautobot)', () => {
+  let sourceId = ''
+
+  it('validates input, naming the field, and keeps the token write-only', async () => {
+    expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: 'ftp://nautobot', tokenCredentialId } }), 'input.url')
+    expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId, maxDeleteFraction: 2 } }), 'input.maxDeleteFraction')
+    expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId, extraTags: ['has space'] } }), 'input.extraTags.0')
+    expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId, defaultPort: 0 } }), 'input.defaultPort')
+    const key = await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
+      i: { name: 'a-key', kind: 'PRIVATE_KEY', username: 'u', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) },
+    })
+    // The token is a PASSWORD credential's password; a key is refused, naming the field.
+    expectFieldError(await t.gql(CREATE, { i: { name: 'x', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId: key.createCredential.id } }), 'input.tokenCredentialId')
+
+    const viewer = await t.userToken('VIEWER')
+    expect((await t.gql(CREATE, { i: { name: 'v', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId } }, viewer)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    // An operator may not name a credential they may not use (the admin's token).
+    const operator = await t.userToken('OPERATOR')
+    const refused = await t.gql(CREATE, { i: { name: 'o', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId } }, operator)
+    expect(refused.errors?.[0]?.extensions, JSON.stringify(refused)).toMatchObject({ code: 'FORBIDDEN', field: 'input.tokenCredentialId' })
+
+    const source = await createSource({ name: 'lab', syncMode: 'AUTHORITATIVE', maxDeleteFraction: 0.5 })
+    sourceId = source.id
+    expect(source).toMatchObject({ name: 'lab', kind: 'NAUTOBOT', syncMode: 'AUTHORITATIVE', tlsVerify: true, defaultPort: 22, targetCount: 0, tokenCredential: { name: 'nautobot-token' } })
+    expect(JSON.stringify(source)).not.toContain(nb.token)
+    // Update keeps what it was not given.
+    const renamed = (await t.ok(UPDATE, { id: sourceId, i: { description: 'the lab' } })).updateInventorySource
+    expect(renamed).toMatchObject({ syncMode: 'AUTHORITATIVE', maxDeleteFraction: 0.5, extraTags: ['nautobot'] })
+    // Another operator cannot change or sync it.
+    expect((await t.gql(SYNC, { id: sourceId }, operator)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+  })
+
+  it('pages through Nautobot\'s GraphQL API with limit/offset and gets every device once', async () => {
+    const conn = { url: nb.url, token: nb.token, tlsVerify: true, caCertificate: null }
+    const whole = await fetchNautobotDevices(conn, {})
+    const paged = await fetchNautobotDevices(conn, {}, 1)
+    expect(whole.pages).toBe(1)
+    expect(paged.pages).toBe(5) // 4 devices, one per page, then an empty page
+    expect(paged.devices.map((d) => d.name).sort()).toEqual(whole.devices.map((d) => d.name).sort())
+    expect(whole.devices.find((d) => d.name === 'r1')).toMatchObject({ primaryIp: '10.9.0.1', role: 'core', location: 'site-a', platform: 'ios', status: 'Active', tags: ['managed'] })
+  })
+
+  it('tests the connection and counts the devices', async () => {
+    const r = (await t.ok(TEST, { id: sourceId })).testInventorySource
+    expect(r, JSON.stringify(r)).toMatchObject({ ok: true, deviceCount: 4 })
+    expect(r.message).toContain('4 devices')
+  })
+
+  it('dry run shows the diff, and the sync applies exactly it', async () => {
+    const hand = (await t.ok(`mutation { createTarget(input: { name: "hand-1", host: "10.9.9.9", tags: ["nautobot"] }) { id } }`)).createTarget.id
+    const p = (await t.ok(PREVIEW, { id: sourceId })).previewInventorySync
+    expect(p.deviceCount).toBe(4)
+    expect(p.create.map((c: { name: string }) => c.name).sort()).toEqual(['r1', 'r2', 'r3'])
+    expect(p.create.find((c: { name: string }) => c.name === 'r1')).toEqual({
+      name: 'r1',
+      host: '10.9.0.1',
+      port: 22,
+      tags: ['location:site-a', 'managed', 'nautobot', 'platform:ios', 'role:core'],
+      attributes: { nautobot_id: ids['device:r1'], platform: 'ios', role: 'core', location: 'site-a', status: 'Active' },
+    })
+    expect(p.skipped).toEqual([{ name: 'r4-no-ip', reason: 'the device has no primary IP address' }])
+    expect(p).toMatchObject({ update: [], remove: [], unchanged: [], refusal: null, changesNothing: false })
+    expect(await targets()).toHaveLength(1) // the dry run changed nothing
+
+    const { run, log } = await sync(sourceId)
+    expect(run, JSON.stringify({ run, log })).toMatchObject({ status: 'SUCCEEDED', jobType: 'inventory_sync', templateName: 'inventory sync: lab', result: { created: 3, updated: 0, removed: 0, unchanged: 0, skipped: 1, changed: true } })
+    expect(log.join('\n')).not.toContain(nb.token)
+    const after = await targets()
+    expect(after.map((x) => x.name).sort()).toEqual(['hand-1', 'r1', 'r2', 'r3'])
+    const r1 = after.find((x) => x.name === 'r1')!
+    expect(r1).toMatchObject({ host: '10.9.0.1', port: 22, credential: { id: sshCredentialId }, source: { id: sourceId, name: 'lab' } })
+    expect(after.find((x) => x.id === hand)!.source).toBeNull()
+    const source = (await t.ok(`query($id: ID!) { inventorySource(id: $id) { targetCount lastSyncAt lastSyncResult } }`, { id: sourceId })).inventorySource
+    expect(source).toMatchObject({ targetCount: 3, lastSyncResult: { created: 3, updated: 0, removed: 0, unchanged: 0, skipped: 1 } })
+    expect(source.lastSyncAt).not.toBeNull()
+  })
+
+  it('a second sync changes nothing, and says so', async () => {
+    const before = await targets()
+    const p = (await t.ok(PREVIEW, { id: sourceId })).previewInventorySync
+    expect(p).toMatchObject({ changesNothing: true, create: [], update: [], remove: [] })
+    expect(p.unchanged.sort()).toEqual(['r1', 'r2', 'r3'])
+    const { run, log } = await sync(sourceId)
+    expect(run.result).toMatchObject({ created: 0, updated: 0, removed: 0, unchanged: 3, changed: false })
+    expect(log.some((l) => /^nothing changed: 3 targets are up to date/.test(l)), log.join('\n')).toBe(true)
+    expect(await targets()).toEqual(before)
+  })
+
+  it('a changed device is updated field by field', async () => {
+    await nb.rest('PATCH', `/api/dcim/devices/${ids['device:r2']}/`, { role: ids['role:core'], platform: ids['platform:junos'] })
+    const p = (await t.ok(PREVIEW, { id: sourceId })).previewInventorySync
+    expect(p.update).toHaveLength(1)
+    expect(p.update[0].name).toBe('r2')
+    expect(p.update[0].changes).toEqual([
+      { field: 'tags', old: ['location:site-a', 'nautobot', 'platform:ios', 'role:edge'], new: ['location:site-a', 'nautobot', 'platform:junos', 'role:core'] },
+      { field: 'attributes.platform', old: 'ios', new: 'junos' },
+      { field: 'attributes.role', old: 'edge', new: 'core' },
+    ])
+    const { run } = await sync(sourceId)
+    expect(run.result).toMatchObject({ created: 0, updated: 1, unchanged: 2 })
+    expect((await targets()).find((x) => x.name === 'r2')).toMatchObject({ attributes: { role: 'core', platform: 'junos' } })
+  })
+
+  it('a device removed from Nautobot: the authoritative sync removes only its own target', async () => {
+    await nb.rest('DELETE', `/api/dcim/devices/${ids['device:r3']}/`)
+    const p = (await t.ok(PREVIEW, { id: sourceId })).previewInventorySync
+    expect(p.remove.map((r: { name: string }) => r.name)).toEqual(['r3'])
+    expect(p.refusal).toBeNull() // 1 of 3 is within the 50% allowed
+    const { run } = await sync(sourceId)
+    expect(run.result).toMatchObject({ removed: 1, unchanged: 2 })
+    // hand-1 carries the same tag as the source's targets but was made by hand: it stays.
+    expect((await targets()).map((x) => x.name).sort()).toEqual(['hand-1', 'r1', 'r2'])
+  })
+
+  it('the safety valve refuses a large deletion or an empty source unless forced', async () => {
+    // Only site-b now: r1 and r2 would go (2 of 2 = 100% > 50%).
+    await t.ok(UPDATE, { id: sourceId, i: { filter: { locations: ['site-b'] } } })
+    const p = (await t.ok(PREVIEW, { id: sourceId })).previewInventorySync
+    expect(p.refusal).toContain('would remove 2 of the source\'s 2 targets')
+    const refused = await sync(sourceId)
+    expect(refused.run.status).toBe('FAILED')
+    expect(refused.run.error).toContain('refused')
+    expect((await targets()).map((x) => x.name).sort()).toEqual(['hand-1', 'r1', 'r2'])
+
+    // A location without devices: the source returns none.
+    await t.ok(UPDATE, { id: sourceId, i: { filter: { locations: ['site-empty'] } } })
+    const empty = await sync(sourceId)
+    expect(empty.run.status).toBe('FAILED')
+    expect(empty.run.error).toContain('the source returned no devices')
+    expect((await targets()).map((x) => x.name).sort()).toEqual(['hand-1', 'r1', 'r2'])
+
+    const forced = await sync(sourceId, true)
+    expect(forced.run, JSON.stringify(forced)).toMatchObject({ status: 'SUCCEEDED', result: { removed: 2 } })
+    expect((await targets()).map((x) => x.name)).toEqual(['hand-1'])
+    await t.ok(UPDATE, { id: sourceId, i: { filter: { locations: [] } } })
+  })
+
+  let filtered = ''
+  it('filters by location and role (and tag, platform)', async () => {
+    const s = await createSource({ name: 'site-a-core', filter: { locations: ['site-a'], roles: ['core'] } })
+    filtered = s.id
+    expect(s.filter).toEqual({ locations: ['site-a'], roles: ['core'], platforms: [], statuses: [], tags: [] })
+    const p = (await t.ok(PREVIEW, { id: s.id })).previewInventorySync
+    // r2 became core in site-a above; r1 is core in site-a; r3 is gone and r4-no-ip is in site-b.
+    expect(p.deviceCount).toBe(2)
+    expect(p.create.map((c: { name: string }) => c.name).sort()).toEqual(['r1', 'r2'])
+    const tagged = await createSource({ name: 'managed-only', filter: { tags: ['managed'], platforms: ['ios'] } })
+    expect((await t.ok(PREVIEW, { id: tagged.id })).previewInventorySync.create.map((c: { name: string }) => c.name)).toEqual(['r1'])
+    const { run } = await sync(s.id)
+    expect(run.result).toMatchObject({ deviceCount: 2, created: 2 })
+  })
+
+  it('a wrong token: the test says so, the run fails with a clear error and nothing changes', async () => {
+    const bad = await createCredential('wrong-token', '0123456789abcdef0123456789abcdef01234567')
+    // Authoritative and forced: only the error handling stands between a failed fetch and removing r1 and r2.
+    await t.ok(UPDATE, { id: filtered, i: { tokenCredentialId: bad, syncMode: 'AUTHORITATIVE' } })
+    const before = await targets()
+    expect(before.filter((x) => x.source?.id === filtered).map((x) => x.name).sort()).toEqual(['r1', 'r2'])
+    const test = (await t.ok(TEST, { id: filtered })).testInventorySource
+    expect(test.ok).toBe(false)
+    expect(test.message).toMatch(/rejected the API token \(HTTP 403/)
+    const preview = await t.gql(PREVIEW, { id: filtered })
+    expect(preview.errors?.[0]?.extensions?.code, JSON.stringify(preview)).toBe('SOURCE_UNAVAILABLE')
+    const { run, log } = await sync(filtered, true)
+    expect(run.status).toBe('FAILED')
+    expect(run.error).toMatch(/rejected the API token/)
+    expect(log.join('\n')).not.toContain('0123456789abcdef0123456789abcdef01234567')
+    expect(await targets()).toEqual(before)
+  })
+
+  it('a source that is down: the run fails with a clear error and nothing changes', async () => {
+    const port = await unusedLoopbackPort()
+    await t.ok(UPDATE, { id: filtered, i: { tokenCredentialId, url: `http://127.0.0.1:${port}` } })
+    const before = await targets()
+    expect((await t.ok(TEST, { id: filtered })).testInventorySource).toMatchObject({ ok: false, message: expect.stringContaining('cannot reach Nautobot') })
+    const { run } = await sync(filtered, true)
+    expect(run.status).toBe('FAILED')
+    expect(run.error).toMatch(/cannot reach Nautobot at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+    expect(await targets()).toEqual(before)
+  })
+
+  it('audits each target the syncs changed, as the run', async () => {
+    const events = (await t.ok(`{ auditEvents(first: 100, filter: { actions: ["target."] }) { edges { node { action actorName entityName } } } }`)).auditEvents.edges.map((e: { node: { action: string; actorName: string; entityName: string } }) => e.node)
+    const bySync = events.filter((e: { actorName: string }) => /inventory sync: lab\)$/.test(e.actorName))
+    expect(bySync.filter((e: { action: string }) => e.action === 'target.create').map((e: { entityName: string }) => e.entityName).sort()).toEqual(['r1', 'r2', 'r3'])
+    expect(bySync.filter((e: { action: string }) => e.action === 'target.delete').map((e: { entityName: string }) => e.entityName).sort()).toEqual(['r1', 'r2', 'r3'])
+  })
+
+  it('a credential used as a source token cannot be deleted', async () => {
+    const r = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: tokenCredentialId })
+    expect(r.errors?.[0]?.extensions?.code, JSON.stringify(r)).toBe('INVALID_STATE')
+    expect(r.errors?.[0]?.message).toContain('inventory source')
+  })
+})
