@@ -134,6 +134,7 @@ export function StringListEditor({
 }
 
 export function KeyValueEditor({
+  name,
   value,
   onChange,
   keyPlaceholder = 'name',
@@ -142,6 +143,8 @@ export function KeyValueEditor({
   describedBy,
   addLabel = 'Add',
 }: {
+  /** Names the inputs `<name>.<row>.name` / `.value` (forms and tests find them by it). */
+  name?: string
   value: ReadonlyArray<readonly [string, string]>
   onChange(v: Array<[string, string]>): void
   keyPlaceholder?: string
@@ -156,8 +159,8 @@ export function KeyValueEditor({
     <div className="list-editor">
       {rows.map(([k, v], i) => (
         <div className="item" key={i}>
-          <input className="mono" style={{ maxWidth: 220 }} value={k} placeholder={keyPlaceholder} aria-label={`Name ${i + 1}`} aria-invalid={invalid || undefined} aria-describedby={describedBy} onChange={(e) => set(i, e.target.value, v)} />
-          <input className="mono" value={v} placeholder={valuePlaceholder} aria-label={`Value ${i + 1}`} onChange={(e) => set(i, k, e.target.value)} />
+          <input className="mono" style={{ maxWidth: 220 }} name={name ? `${name}.${i}.name` : undefined} value={k} placeholder={keyPlaceholder} aria-label={`Name ${i + 1}`} aria-invalid={invalid || undefined} aria-describedby={describedBy} onChange={(e) => set(i, e.target.value, v)} />
+          <input className="mono" name={name ? `${name}.${i}.value` : undefined} value={v} placeholder={valuePlaceholder} aria-label={`Value ${i + 1}`} onChange={(e) => set(i, k, e.target.value)} />
           <button type="button" className="btn ghost icon" aria-label={`Remove row ${i + 1}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>
             <Icons.x />
           </button>

@@ -35,3 +35,12 @@ it('shows file transfer item fields of the chosen direction, and blanks the othe
   const values = { direction: 'download', files: [{ destination: '/tmp/x', source: '/etc/hosts', note: '' }] }
   expect(withoutHiddenItems('file_transfer', [files], values).files).toEqual([{ destination: '', source: '/etc/hosts', note: '' }])
 })
+
+it('shows an http body only for methods that send one, and the body check’s equals only with a JSON path', () => {
+  expect(hiddenFields('http', { method: 'GET' }).has('body')).toBe(true)
+  expect(hiddenFields('http', { method: '' }).has('body')).toBe(true)
+  expect(hiddenFields('http', { method: 'HEAD' }).has('body')).toBe(true)
+  expect(hiddenFields('http', { method: 'POST' }).has('body')).toBe(false)
+  expect(hiddenFields('http', { check: { jsonPath: '' } }).has('check.equals')).toBe(true)
+  expect(hiddenFields('http', { check: { jsonPath: 'data.state' } }).has('check.equals')).toBe(false)
+})

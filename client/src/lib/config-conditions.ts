@@ -1,7 +1,8 @@
 /**
  * Which config fields apply, per job type, given the other values. The job types' JSON Schemas have no
  * conditionals, so this small map says what their executors do with a field; the form hides (and does
- * not send) a field that does not apply. A job type without an entry shows every field.
+ * not send) a field that does not apply. A job type without an entry shows every field. Fields inside
+ * an object field are named by dotted keys (`check.equals`).
  */
 import type { FieldValue, FormField, FormValues } from './json-schema-form'
 
@@ -18,7 +19,13 @@ export function remoteKind(url: string): RemoteKind {
 }
 
 const str = (v: FieldValue | undefined) => (typeof v === 'string' ? v : '')
+/** The values of object field `key`. */
+const sub = (v: FormValues, key: string): FormValues => {
+  const x = v[key]
+  return x && typeof x === 'object' && !Array.isArray(x) ? (x as FormValues) : {}
+}
 
+/** Given the whole form's values (also for a field inside an object field). */
 type FieldRule = (values: FormValues) => boolean
 /** For a list of objects: whether an item's field applies, given the whole form's values. */
 type ItemRule = (field: FormField, values: FormValues) => boolean
@@ -39,6 +46,14 @@ const RULES: Record<string, Rules> = {
       repositoryCaCertificate: (v) => repo(v) === 'https',
     },
   },
+  http: {
+    fields: {
+      // fetch() sends no body with GET or HEAD (the server refuses one at save).
+      body: (v) => !['', 'GET', 'HEAD'].includes(str(v.method)),
+      // `equals` compares the value at `jsonPath`; without a path only `regex` (on the body text) applies.
+      'check.equals': (v) => str(sub(v, 'check').jsonPath).trim() !== '',
+    },
+  },
   script: {
     fields: { shebang: (v) => str(v.interpreter) === 'custom' },
   },
@@ -53,7 +68,7 @@ const RULES: Record<string, Rules> = {
   },
 }
 
-/** Top-level fields that do not apply to these values. */
+/** Fields that do not apply to these values: top-level keys, and dotted keys for fields inside objects. */
 export function hiddenFields(jobType: string, values: FormValues): Set<string> {
   const rules = RULES[jobType]?.fields ?? {}
   return new Set(Object.entries(rules).filter(([, applies]) => !applies(values)).map(([key]) => key))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { humanize, initialValues, schemaToFields, unknownKeys, valuesToConfig, type JsonSchema } from './json-schema-form'
+import { humanize, INCLUDE, initialValues, itemName, looseHint, parseLoose, schemaToFields, unknownKeys, valuesToConfig, type JsonSchema } from './json-schema-form'
 
 // The command job type's schema, as the server publishes it.
 const command: JsonSchema = {
@@ -40,7 +40,7 @@ describe('schemaToFields', () => {
     expect(fields[4]!.keyPattern).toBe('^[A-Za-z_][A-Za-z0-9_]*$')
   })
 
-  it('uses enums, long strings and a JSON fallback for what it cannot render', () => {
+  it('uses enums, long strings, objects as groups, free-form values as text, and a JSON fallback only for what it cannot render', () => {
     const fields = schemaToFields({
       type: 'object',
       properties: {
@@ -48,9 +48,10 @@ describe('schemaToFields', () => {
         message: { type: 'string', maxLength: 1000 },
         nested: { type: 'object', properties: { x: { type: 'number' } } },
         anything: {},
+        matrix: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
       },
     })
-    expect(fields.map((f) => f.kind)).toEqual(['enum', 'text', 'json', 'json'])
+    expect(fields.map((f) => f.kind)).toEqual(['enum', 'text', 'object', 'loose', 'json'])
     expect(fields[0]!.options).toEqual(['a', 'b'])
   })
 
@@ -90,8 +91,8 @@ describe('values ↔ config', () => {
   })
 
   it('parses JSON fields and keeps keys the schema does not know', () => {
-    const f = schemaToFields({ type: 'object', properties: { data: { type: 'object', properties: {} } } })
-    expect(valuesToConfig(f, { data: '{"a":1}' }, { legacy: true }).config).toEqual({ data: { a: 1 }, legacy: true })
+    const f = schemaToFields({ type: 'object', properties: { data: { type: 'array', items: { type: 'array', items: {} } } } })
+    expect(valuesToConfig(f, { data: '[[1]]' }, { legacy: true }).config).toEqual({ data: [[1]], legacy: true })
     expect(valuesToConfig(f, { data: '{' }).errors['config.data']).toMatch(/^This is not valid JSON \(.+\)\.$/)
     expect(unknownKeys(fields, { commands: [], legacy: 1 })).toEqual({ legacy: 1 })
   })
@@ -160,5 +161,168 @@ describe('lists of objects (config_backup commands)', () => {
   it('leaves out fields the form hides', () => {
     const r = valuesToConfig(fields, { commands: [{ command: 'x', path: '' }], repository: 'https://git.example/r.git', repositoryCredentialId: 'abc', pathTemplate: '' }, {}, new Set(['repositoryCredentialId']))
     expect(r.config).toEqual({ commands: ['x'], repository: 'https://git.example/r.git' })
+  })
+})
+
+// The http job type's schema, as the server publishes it (trimmed to the fields that were JSON boxes).
+const http: JsonSchema = {
+  type: 'object',
+  required: ['url'],
+  properties: {
+    method: { default: 'GET', type: 'string', enum: ['GET', 'HEAD', 'POST'] },
+    url: { type: 'string' },
+    headers: { type: 'object', propertyNames: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }, additionalProperties: { type: 'string' } },
+    body: { description: 'Request body.', anyOf: [{ type: 'string' }, { type: 'object', propertyNames: { type: 'string' }, additionalProperties: {} }, { type: 'array', items: {} }] },
+    auth: {
+      title: 'Authorization',
+      oneOf: [
+        { title: 'Basic (user name + SECRET password parameter)', type: 'object', properties: { type: { type: 'string', const: 'basic' }, username: { type: 'string', minLength: 1 }, passwordParameter: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } }, required: ['type', 'username', 'passwordParameter'] },
+        { title: 'Bearer (SECRET token parameter)', type: 'object', properties: { type: { type: 'string', const: 'bearer' }, tokenParameter: { type: 'string' } }, required: ['type', 'tokenParameter'] },
+        { title: 'Stored credential', type: 'object', properties: { type: { type: 'string', const: 'credential' }, credentialId: { type: 'string', format: 'credential-id' }, scheme: { default: 'basic', type: 'string', enum: ['basic', 'bearer'] } }, required: ['type', 'credentialId'] },
+      ],
+    },
+    expectedStatus: { default: ['2xx'], title: 'Expected statuses', minItems: 1, type: 'array', items: { anyOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', pattern: '^([1-5])xx$' }] } },
+    check: {
+      title: 'Check the response body',
+      type: 'object',
+      properties: {
+        jsonPath: { type: 'string', description: 'Dotted path into the JSON body.' },
+        equals: { description: 'The value at `jsonPath` must equal this (deep equality).' },
+        regex: { type: 'string' },
+      },
+    },
+  },
+}
+
+describe('objects, unions and free-form values (http, prefix_scan, ansible_playbook)', () => {
+  const fields = schemaToFields(http)
+  const field = (key: string) => fields.find((f) => f.key === key)!
+
+  it('maps no http field to a JSON box', () => {
+    expect(fields.map((f) => [f.key, f.kind])).toEqual([
+      ['method', 'enum'],
+      ['url', 'string'],
+      ['headers', 'string-map'],
+      ['body', 'loose'],
+      ['auth', 'union'],
+      ['expectedStatus', 'string-list'],
+      ['check', 'object'],
+    ])
+    expect(field('body')).toMatchObject({ multiline: true, valueTypes: ['string', 'object', 'array'] })
+    expect(field('expectedStatus')).toMatchObject({ itemKind: 'integer-or-string', label: 'Expected statuses' })
+    expect(itemName(field('expectedStatus'))).toBe('expected status')
+  })
+
+  it('renders a union told apart by `type` as a type select plus the chosen variant’s fields', () => {
+    const auth = field('auth')
+    expect(auth).toMatchObject({ label: 'Authorization', discriminator: 'type', required: false })
+    expect(auth.variants!.map((v) => [v.value, v.label, v.fields.map((f) => [f.key, f.kind, f.required, f.path])])).toEqual([
+      ['basic', 'Basic (user name + SECRET password parameter)', [['username', 'string', true, 'config.auth.username'], ['passwordParameter', 'string', true, 'config.auth.passwordParameter']]],
+      ['bearer', 'Bearer (SECRET token parameter)', [['tokenParameter', 'string', true, 'config.auth.tokenParameter']]],
+      ['credential', 'Stored credential', [['credentialId', 'credential', true, 'config.auth.credentialId'], ['scheme', 'enum', false, 'config.auth.scheme']]],
+    ])
+    // None chosen: no auth sent.
+    const blank = initialValues(fields, {})
+    expect(blank.auth).toEqual({ type: '', username: '', passwordParameter: '', tokenParameter: '', credentialId: '', scheme: '' })
+    expect(valuesToConfig(fields, { ...blank, url: 'https://x' }).config).not.toHaveProperty('auth')
+    // Basic: only that variant's fields go out, with the type.
+    const basic = { ...blank, url: 'https://x', auth: { ...(blank.auth as object), type: 'basic', username: 'ops', passwordParameter: 'api_password', tokenParameter: 'left over' } }
+    expect(valuesToConfig(fields, basic).config.auth).toEqual({ type: 'basic', username: 'ops', passwordParameter: 'api_password' })
+    // Problems are reported at the nested field's API path.
+    const missing = { ...basic, auth: { ...basic.auth, username: '' } }
+    expect(valuesToConfig(fields, missing).errors).toEqual({ 'config.auth.username': 'Enter username.' })
+    // An existing config round-trips.
+    const config = { url: 'https://x', auth: { type: 'credential', credentialId: 'Q3JlZDox', scheme: 'bearer' } }
+    expect(valuesToConfig(fields, initialValues(fields, config)).config).toEqual(config)
+  })
+
+  it('renders an optional object as a group behind an include switch, its fields recursively', () => {
+    const check = field('check')
+    expect(check.fields!.map((f) => [f.key, f.label, f.kind, f.path])).toEqual([
+      ['jsonPath', 'JSON path', 'string', 'config.check.jsonPath'],
+      ['equals', 'Equals', 'loose', 'config.check.equals'],
+      ['regex', 'Regex', 'string', 'config.check.regex'],
+    ])
+    // Nested descriptions name sibling fields by their labels.
+    expect(check.fields![1]!.description).toBe('The value at “JSON path” must equal this (deep equality).')
+    const values = initialValues(fields, { url: 'https://x' })
+    expect(values.check).toEqual({ [INCLUDE]: false, jsonPath: '', equals: '', regex: '' })
+    const on = { ...values, check: { [INCLUDE]: true, jsonPath: 'data.state', equals: 'up', regex: '' } }
+    expect(valuesToConfig(fields, values).config).not.toHaveProperty('check')
+    expect(valuesToConfig(fields, on).config.check).toEqual({ jsonPath: 'data.state', equals: 'up' })
+    // A hidden nested field (dotted key) is not sent.
+    expect(valuesToConfig(fields, on, {}, new Set(['check.equals'])).config.check).toEqual({ jsonPath: 'data.state' })
+    const config = { url: 'https://x', check: { jsonPath: 'count', equals: 3 } }
+    const back = initialValues(fields, config)
+    expect(back.check).toMatchObject({ [INCLUDE]: true, equals: '3' })
+    expect(valuesToConfig(fields, back).config).toEqual(config)
+  })
+
+  it('sends statuses that are whole numbers as numbers, and leaves an empty list to its default', () => {
+    const values = { ...initialValues(fields, {}), url: 'https://x', expectedStatus: ['200', ' 3xx ', ''] }
+    expect(valuesToConfig(fields, values).config.expectedStatus).toEqual([200, '3xx'])
+    expect(valuesToConfig(fields, { ...values, expectedStatus: [''] })).toEqual({ config: { url: 'https://x' }, errors: {} })
+    expect(initialValues(fields, { expectedStatus: [204, '2xx'] }).expectedStatus).toEqual(['204', '2xx'])
+  })
+
+  it('reads a body as JSON when it is a JSON object or array, else as text', () => {
+    const base = { ...initialValues(fields, {}), url: 'https://x', method: 'POST' }
+    expect(valuesToConfig(fields, { ...base, body: '{"state": "up"}' }).config.body).toEqual({ state: 'up' })
+    expect(valuesToConfig(fields, { ...base, body: 'plain text' }).config.body).toBe('plain text')
+    expect(valuesToConfig(fields, { ...base, body: '42' }).config.body).toBe('42')
+    expect(initialValues(fields, { body: { a: [1] } }).body).toBe('{\n  "a": [\n    1\n  ]\n}')
+    expect(looseHint(field('body'))).toBe('A JSON object or array is sent as JSON; anything else as text.')
+  })
+
+  it('edits free-form maps (ansible extraVars, prefix_scan attributes) as name/value rows whose values are JSON when they look like JSON', () => {
+    const f = schemaToFields({
+      type: 'object',
+      properties: {
+        extraVars: { title: 'Extra variables', type: 'object', propertyNames: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: {} },
+        createTargets: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            tags: { default: [], type: 'array', items: { type: 'string', minLength: 1 } },
+            attributes: { default: {}, type: 'object', propertyNames: { type: 'string', minLength: 1 }, additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
+            namePattern: { default: '{ip}', type: 'string' },
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+          },
+        },
+      },
+    })
+    expect(f.map((x) => [x.key, x.kind])).toEqual([
+      ['extraVars', 'value-map'],
+      ['createTargets', 'object'],
+    ])
+    expect(f[1]!.fields!.map((x) => [x.key, x.label, x.kind])).toEqual([
+      ['tags', 'Tags', 'string-list'],
+      ['attributes', 'Attributes', 'value-map'],
+      ['namePattern', 'Name pattern', 'string'],
+      ['port', 'Port', 'integer'],
+    ])
+    expect(looseHint(f[0]!)).toMatch(/^Values written as JSON .* are read as JSON; anything else is sent as text\.$/)
+    const vars = { extraVars: [['count', '3'], ['name', 'core-1'], ['list', '[1, "a"]'], ['quoted', '"42"'], ['flag', 'true']] as Array<[string, string]> }
+    const r = valuesToConfig(f, { ...initialValues(f, {}), ...vars })
+    expect(r.config).toEqual({ extraVars: { count: 3, name: 'core-1', list: [1, 'a'], quoted: '42', flag: true } })
+    // A string that looks like JSON is shown quoted, so it comes back a string.
+    expect(initialValues(f, r.config).extraVars).toEqual([['count', '3'], ['name', 'core-1'], ['list', '[1,"a"]'], ['quoted', '"42"'], ['flag', 'true']])
+    expect(valuesToConfig(f, { ...initialValues(f, {}), extraVars: [['1bad', 'x']] }).errors['config.extraVars']).toMatch(/not a valid name/)
+    // createTargets: off by default; on with nothing filled in sends {} (the server's defaults apply).
+    const values = initialValues(f, {})
+    expect(valuesToConfig(f, values).config).toEqual({})
+    const on = { ...values, createTargets: { ...(values.createTargets as object), [INCLUDE]: true } }
+    expect(valuesToConfig(f, on).config).toEqual({ createTargets: {} })
+    const filled = { ...on, createTargets: { ...on.createTargets, tags: ['found'], attributes: [['rack', '12'], ['site', 'ams']] as Array<[string, string]>, port: '2222' } }
+    expect(valuesToConfig(f, filled).config).toEqual({ createTargets: { tags: ['found'], attributes: { rack: 12, site: 'ams' }, port: 2222 } })
+    expect(valuesToConfig(f, { ...filled, createTargets: { ...filled.createTargets, port: '0' } }).errors).toEqual({ 'config.createTargets.port': '0 is too small: must be at least 1 (and at most 65535).' })
+  })
+
+  it('parses free-form text as JSON only into the types a field allows', () => {
+    expect(parseLoose('42')).toBe(42)
+    expect(parseLoose('42', ['string', 'object'])).toBe('42')
+    expect(parseLoose('7', ['integer', 'string'])).toBe(7)
+    expect(parseLoose('not json')).toBe('not json')
+    expect(parseLoose('null', ['string', 'null'])).toBeNull()
   })
 })

@@ -3,8 +3,11 @@
  * form's values back into a config object. Handles what job configs use — strings, numbers,
  * booleans, enums, credential pickers, lists of strings or numbers (a row each), lists of objects
  * (a group of fields per row; `string | {command, path}` items become rows whose short form is kept),
- * and string maps — and falls back to a JSON editor for anything else, so a new job type always gets
- * a usable form. Labels come from the schema's `title`, else the property name in words ("Repository
+ * nested objects (their properties as fields; an optional one behind an "include" switch), unions of
+ * objects told apart by a constant property such as `type` (a select, then that variant's fields), string
+ * maps (name/value rows), and free-form values (typed as text, read as JSON when they are JSON, else kept
+ * as text) — and falls back to a JSON editor only for what none of these describe, so a new job type
+ * always gets a usable form. Labels come from the schema's `title`, else the property name in words ("Repository
  * CA certificate"); messages name fields by their labels, never by property names.
  */
 export interface JsonSchema {
@@ -33,7 +36,35 @@ export interface JsonSchema {
   format?: string
 }
 
-export type FieldKind = 'string' | 'credential' | 'text' | 'integer' | 'number' | 'boolean' | 'enum' | 'string-list' | 'object-list' | 'string-map' | 'json'
+export type FieldKind =
+  | 'string'
+  | 'credential'
+  | 'text'
+  | 'integer'
+  | 'number'
+  | 'boolean'
+  | 'enum'
+  | 'string-list'
+  | 'object-list'
+  | 'string-map'
+  | 'object'
+  | 'union'
+  | 'value-map'
+  | 'loose'
+  | 'json'
+
+/** JSON value types (as JSON Schema names them) a free-form value may take. */
+export type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'null' | 'object' | 'array'
+
+export interface UnionVariant {
+  /** The discriminator's value for this variant (e.g. `basic`). */
+  value: string
+  label: string
+  fields: FormField[]
+}
+
+/** Where an optional object's "include it" switch is kept among its values (no property starts with `$`). */
+export const INCLUDE = '$include'
 
 export interface FormField {
   key: string
@@ -53,16 +84,25 @@ export interface FormField {
   maxItems?: number
   pattern?: string
   keyPattern?: string
-  /** string-list: what each row holds. */
-  itemKind?: 'string' | 'integer'
+  /** string-list: what each row holds (`integer-or-string`: whole numbers are sent as numbers, anything else as text). */
+  itemKind?: 'string' | 'integer' | 'integer-or-string'
   /** object-list: the fields of each row (paths relative to the row). */
   itemFields?: FormField[]
   /** object-list: the row field whose value alone stands for the row (items may be plain strings). */
   shorthand?: string
+  /** object: its properties' fields (paths below this field's). */
+  fields?: FormField[]
+  /** union: the property telling the variants apart, and the variants. */
+  discriminator?: string
+  variants?: UnionVariant[]
+  /** loose, value-map: the JSON types a value may take (undefined: any). */
+  valueTypes?: JsonType[]
+  /** loose: typed in a multi-line box. */
+  multiline?: boolean
 }
 
 /** What the form holds per field (strings as typed, so half-typed numbers are not lost). */
-export type FieldValue = string | boolean | string[] | Array<[string, string]> | FormValues[]
+export type FieldValue = string | boolean | string[] | Array<[string, string]> | FormValues[] | FormValues
 export interface FormValues {
   [key: string]: FieldValue
 }
@@ -112,6 +152,12 @@ function typeOf(s: JsonSchema): string | undefined {
   return s.type
 }
 
+/** `integer | string` items (HTTP statuses: 204 or "2xx"). */
+function isIntegerOrString(s: JsonSchema): boolean {
+  const types = (s.anyOf ?? s.oneOf)?.map((a) => a.type)
+  return !!types && types.length === 2 && types.includes('integer') && types.includes('string')
+}
+
 function objectItem(s: JsonSchema | undefined): JsonSchema | undefined {
   return s && typeOf(s) === 'object' && s.properties ? s : undefined
 }
@@ -131,8 +177,47 @@ function objectItems(items: JsonSchema | undefined): { schema: JsonSchema; short
   return undefined
 }
 
+/** The JSON types a schema allows when it is a plain type, a list of types, or a union of plain types; undefined: any. */
+function valueTypes(s: JsonSchema): JsonType[] | undefined {
+  if (Array.isArray(s.type)) return s.type as JsonType[]
+  if (typeof s.type === 'string') return [s.type as JsonType]
+  const alts = s.anyOf ?? s.oneOf
+  if (alts) {
+    const types = alts.map((a) => valueTypes(a))
+    return types.some((t) => t === undefined) ? undefined : [...new Set(types.flat() as JsonType[])]
+  }
+  return undefined
+}
+
+/** A schema that says nothing about its value (`{}`, or only a description): any JSON value. */
+function isAnything(s: JsonSchema): boolean {
+  return s.type === undefined && !s.anyOf && !s.oneOf && !s.enum && s.const === undefined && !s.properties
+}
+
+/**
+ * Objects with a property whose value is a constant in each (`{type: "basic", …} | {type: "bearer", …}`):
+ * that property and the variants. Undefined when the alternatives are not such objects.
+ */
+function unionOf(s: JsonSchema): { discriminator: string; variants: Array<{ value: string; schema: JsonSchema }> } | undefined {
+  const alts = s.anyOf ?? s.oneOf
+  if (!alts || alts.length < 2 || !alts.every((a) => objectItem(a))) return undefined
+  const candidates = Object.keys(alts[0]!.properties!).filter((k) => alts.every((a) => typeof a.properties![k]?.const === 'string'))
+  const discriminator = candidates.find((k) => new Set(alts.map((a) => a.properties![k]!.const)).size === alts.length)
+  if (!discriminator) return undefined
+  return { discriminator, variants: alts.map((a) => ({ value: a.properties![discriminator]!.const as string, schema: a })) }
+}
+
+/** A union of simple types that includes text, e.g. `string | object | array`: typed as text. */
+function isLooseUnion(s: JsonSchema): boolean {
+  const alts = s.anyOf ?? s.oneOf
+  if (!alts) return false
+  return alts.every((a) => !a.properties && !a.enum && (typeof a.type === 'string' || Array.isArray(a.type))) && (valueTypes(s) ?? []).includes('string')
+}
+
 function kindOf(s: JsonSchema): FieldKind {
   if (s.enum && s.enum.every((v) => typeof v === 'string')) return 'enum'
+  if (isAnything(s)) return 'loose'
+  if (s.anyOf || s.oneOf) return unionOf(s) ? 'union' : isLooseUnion(s) ? 'loose' : 'json'
   switch (typeOf(s)) {
     case 'string':
       // A stored credential's id (see the server's credential-ref.ts): picked from a list, not typed.
@@ -146,10 +231,16 @@ function kindOf(s: JsonSchema): FieldKind {
       return 'boolean'
     case 'array':
       if (s.items && (typeOf(s.items) === 'string' || typeOf(s.items) === 'integer') && !s.items.enum) return 'string-list'
+      if (s.items && isIntegerOrString(s.items)) return 'string-list'
       return objectItems(s.items) ? 'object-list' : 'json'
-    case 'object':
-      if (!s.properties && typeof s.additionalProperties === 'object' && typeOf(s.additionalProperties) === 'string') return 'string-map'
+    case 'object': {
+      if (s.properties) return 'object'
+      const values = s.additionalProperties
+      if (values && typeof values === 'object' && values.type === 'string' && !values.enum) return 'string-map'
+      // Values of any (or several) JSON types: name/value rows whose values are read as JSON when they are JSON.
+      if (values === undefined || values === true || (typeof values === 'object' && (isAnything(values) || Array.isArray(values.type)))) return 'value-map'
       return 'json'
+    }
     default:
       return 'json'
   }
@@ -160,7 +251,8 @@ export function schemaToFields(schema: JsonSchema | null | undefined, base = 'co
   const required = new Set(schema.required ?? [])
   const fields = Object.entries(schema.properties).map(([key, s]) => {
     const kind = kindOf(s)
-    const field: FormField = { key, path: `${base}.${key}`, label: labelFor(key, s), kind, required: required.has(key) }
+    const path = `${base}.${key}`
+    const field: FormField = { key, path, label: labelFor(key, s), kind, required: required.has(key) }
     if (s.description) field.description = s.description
     if (s.default !== undefined) field.default = s.default
     if (kind === 'enum') field.options = (s.enum as string[]).slice()
@@ -176,7 +268,7 @@ export function schemaToFields(schema: JsonSchema | null | undefined, base = 'co
       if (s.maxItems !== undefined) field.maxItems = s.maxItems
     }
     if (kind === 'string-list') {
-      field.itemKind = typeOf(s.items!) === 'integer' ? 'integer' : 'string'
+      field.itemKind = isIntegerOrString(s.items!) ? 'integer-or-string' : typeOf(s.items!) === 'integer' ? 'integer' : 'string'
       if (s.items?.minLength !== undefined) field.minLength = s.items.minLength
       if (s.items?.minimum !== undefined) field.min = s.items.minimum
       if (s.items?.maximum !== undefined) field.max = s.items.maximum
@@ -186,12 +278,64 @@ export function schemaToFields(schema: JsonSchema | null | undefined, base = 'co
       field.itemFields = schemaToFields(items.schema, '')
       if (items.shorthand) field.shorthand = items.shorthand
     }
-    if (kind === 'string-map' && s.propertyNames?.pattern) field.keyPattern = s.propertyNames.pattern
+    if ((kind === 'string-map' || kind === 'value-map') && s.propertyNames?.pattern) field.keyPattern = s.propertyNames.pattern
+    if (kind === 'object') field.fields = schemaToFields(s, path)
+    if (kind === 'union') {
+      const u = unionOf(s)!
+      field.discriminator = u.discriminator
+      field.variants = u.variants.map((v) => ({
+        value: v.value,
+        label: v.schema.title ?? humanize(v.value),
+        // The discriminator is the select, not a field of its own.
+        fields: schemaToFields({ ...v.schema, properties: Object.fromEntries(Object.entries(v.schema.properties!).filter(([k]) => k !== u.discriminator)) }, path),
+      }))
+    }
+    if (kind === 'loose') {
+      const types = valueTypes(s)
+      if (types) field.valueTypes = types
+      // A body (text, object or array) gets a box; a value of any type (`equals`) is usually short.
+      field.multiline = !!types && (types.includes('object') || types.includes('array'))
+    }
+    if (kind === 'value-map') {
+      const values = s.additionalProperties
+      const types = values && typeof values === 'object' ? valueTypes(values) : undefined
+      if (types) field.valueTypes = types
+    }
     return field
   })
   // Descriptions name other properties (`repositoryCredentialId`): say their labels instead.
   for (const f of fields) if (f.description) f.description = withLabels(f.description, fields).replace(/`/g, '')
   return fields
+}
+
+/**
+ * A free-form value typed as text: JSON when it is JSON of a type the field allows (`42`, `true`,
+ * `{"a": 1}`, `"quoted text"`), else the text itself.
+ */
+export function parseLoose(text: string, types?: readonly JsonType[]): unknown {
+  const t = text.trim()
+  try {
+    const v: unknown = JSON.parse(t)
+    const type: JsonType = v === null ? 'null' : Array.isArray(v) ? 'array' : (typeof v as JsonType)
+    if (!types || types.includes(type) || (type === 'number' && Number.isInteger(v) && types.includes('integer'))) return v
+  } catch {
+    // not JSON: text
+  }
+  return text
+}
+
+/** How a free-form value is shown for editing, so that parseLoose gives it back unchanged. */
+export function looseText(v: unknown, types?: readonly JsonType[], pretty = false): string {
+  if (typeof v === 'string') return parseLoose(v, types) === v ? v : JSON.stringify(v)
+  return JSON.stringify(v, null, pretty ? 2 : undefined) ?? ''
+}
+
+/** What the form says about how a free-form value is read. */
+export function looseHint(f: Pick<FormField, 'kind' | 'valueTypes'>): string {
+  const t = f.valueTypes
+  if (f.kind === 'loose' && t && !t.includes('number') && !t.includes('boolean')) return 'A JSON object or array is sent as JSON; anything else as text.'
+  const what = f.kind === 'value-map' ? 'Values' : 'The value'
+  return `${what} written as JSON (42, true, null, [1, 2], {"a": 1}, "text in quotes") are read as JSON; anything else is sent as text.`
 }
 
 /** Form values for an existing config (or the schema's defaults for a new one). */
@@ -217,6 +361,24 @@ export function initialValues(fields: readonly FormField[], config: unknown): Fo
       case 'string-map':
         values[f.key] = v && typeof v === 'object' ? Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)] as [string, string]) : []
         break
+      case 'value-map':
+        values[f.key] = v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, looseText(x, f.valueTypes)] as [string, string]) : []
+        break
+      case 'loose':
+        values[f.key] = has && v !== undefined ? looseText(v, f.valueTypes, f.multiline) : ''
+        break
+      case 'object': {
+        const given = v && typeof v === 'object' && !Array.isArray(v)
+        values[f.key] = { ...initialValues(f.fields!, given ? v : {}), ...(f.required ? {} : { [INCLUDE]: !!given }) }
+        break
+      }
+      case 'union': {
+        const chosen = v && typeof v === 'object' ? f.variants!.find((x) => x.value === (v as Record<string, unknown>)[f.discriminator!]) : undefined
+        // Every variant's fields start out blank, so switching the type shows empty fields, not missing ones.
+        const blank = Object.assign({}, ...f.variants!.filter((x) => x !== chosen).map((x) => initialValues(x.fields, {}))) as FormValues
+        values[f.key] = { ...blank, ...(chosen ? initialValues(chosen.fields, v) : {}), [f.discriminator!]: chosen?.value ?? '' }
+        break
+      }
       case 'json':
         values[f.key] = has ? JSON.stringify(v, null, 2) : ''
         break
@@ -240,6 +402,8 @@ export interface ConfigResult {
 export function valuesToConfig(fields: readonly FormField[], values: FormValues, extra: Record<string, unknown> = {}, hidden: ReadonlySet<string> = new Set()): ConfigResult {
   const config: Record<string, unknown> = { ...extra }
   const errors: Record<string, string> = {}
+  /** Hidden fields below `key` (hidden holds dotted keys such as `check.equals`), relative to it. */
+  const hiddenBelow = (key: string) => new Set([...hidden].filter((h) => h.startsWith(`${key}.`)).map((h) => h.slice(key.length + 1)))
   for (const f of fields) {
     delete config[f.key]
     // A field the form hides (it does not apply, e.g. SSH settings for an HTTPS repository) is not sent.
@@ -253,10 +417,13 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
         break
       case 'string-list': {
         const items = (Array.isArray(v) ? (v as string[]) : []).filter((s) => typeof s === 'string' && s.trim() !== '')
-        if (items.length === 0 && !f.required && !f.minItems) break
+        // Empty with a default (ports: [22]): left out, so the default applies.
+        if (items.length === 0 && (f.default !== undefined || (!f.required && !f.minItems))) break
         if (f.minItems !== undefined && items.length < f.minItems) fail(f.minItems === 1 ? `Add at least one ${item}.` : `Add at least ${f.minItems} ${item}s.`)
         else if (f.maxItems !== undefined && items.length > f.maxItems) fail(`At most ${f.maxItems} ${item}s are allowed; remove ${items.length - f.maxItems}.`)
-        if (f.itemKind === 'integer') {
+        if (f.itemKind === 'integer-or-string') {
+          config[f.key] = items.map((x) => (/^-?\d+$/.test(x.trim()) ? Number(x) : x.trim()))
+        } else if (f.itemKind === 'integer') {
           const bad = items.findIndex((x) => !/^-?\d+$/.test(x.trim()) || (f.min !== undefined && Number(x) < f.min) || (f.max !== undefined && Number(x) > f.max))
           if (bad >= 0) fail(`${item.charAt(0).toUpperCase() + item.slice(1)} ${bad + 1} (“${items[bad]}”) must be a whole number${f.min !== undefined && f.max !== undefined ? ` from ${f.min} to ${f.max}` : ''}.`)
           config[f.key] = items.map((x) => Number(x))
@@ -295,6 +462,52 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
           map[key] = x
         }
         config[f.key] = map
+        break
+      }
+      case 'value-map': {
+        const rows = (Array.isArray(v) ? (v as Array<[string, string]>) : []).filter(([k, x]) => k.trim() !== '' || x !== '')
+        if (!rows.length) {
+          if (f.required) fail(`Add at least one ${item}.`)
+          break
+        }
+        const map: Record<string, unknown> = {}
+        for (const [k, x] of rows) {
+          const key = k.trim()
+          if (!key) fail(`Every value needs a name (the value “${x}” has none).`)
+          else if (f.keyPattern && !new RegExp(f.keyPattern).test(key)) fail(`“${key}” is not a valid name: use letters, digits and _, not starting with a digit.`)
+          else if (key in map) fail(`“${key}” is given twice; keep one.`)
+          map[key] = parseLoose(x, f.valueTypes)
+        }
+        config[f.key] = map
+        break
+      }
+      case 'loose': {
+        const text = typeof v === 'string' ? v : ''
+        if (text.trim() === '') {
+          if (f.required) fail(`Enter ${f.label.toLowerCase()}.`)
+          break
+        }
+        config[f.key] = parseLoose(text, f.valueTypes)
+        break
+      }
+      case 'object': {
+        const obj = v && typeof v === 'object' && !Array.isArray(v) ? (v as FormValues) : {}
+        if (!f.required && obj[INCLUDE] !== true) break
+        const r = valuesToConfig(f.fields!, obj, {}, hiddenBelow(f.key))
+        Object.assign(errors, r.errors)
+        config[f.key] = r.config
+        break
+      }
+      case 'union': {
+        const obj = v && typeof v === 'object' && !Array.isArray(v) ? (v as FormValues) : {}
+        const chosen = f.variants!.find((x) => x.value === obj[f.discriminator!])
+        if (!chosen) {
+          if (f.required) fail(`Choose ${f.label.toLowerCase()}.`)
+          break
+        }
+        const r = valuesToConfig(chosen.fields, obj, {}, hiddenBelow(f.key))
+        Object.assign(errors, r.errors)
+        config[f.key] = { [f.discriminator!]: chosen.value, ...r.config }
         break
       }
       case 'integer':
@@ -343,7 +556,10 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
 export function itemName(f: Pick<FormField, 'label'>): string {
   const l = f.label.replace(/\s*\(.*\)$/, '')
   const word = l.charAt(0) === l.charAt(0).toUpperCase() && l.slice(0, 3) !== l.slice(0, 3).toUpperCase() ? l.charAt(0).toLowerCase() + l.slice(1) : l
-  return word.endsWith('ies') ? `${word.slice(0, -3)}y` : word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word
+  if (word.endsWith('ies')) return `${word.slice(0, -3)}y`
+  // "Expected statuses" → "expected status", "Prefixes" → "prefix".
+  if (/(us|ss|sh|ch|x)es$/.test(word)) return word.slice(0, -2)
+  return word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word
 }
 
 /** Keys of a config the schema does not describe (kept as they are when editing). */

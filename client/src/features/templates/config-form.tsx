@@ -1,14 +1,15 @@
 'use client'
 /**
  * The job type's config form, generated from its JSON Schema (see lib/json-schema-form): a row per
- * entry for lists (strings, numbers, or a group of fields per object), human labels, and only the
- * fields that apply to the values so far (lib/config-conditions).
+ * entry for lists (strings, numbers, or a group of fields per object), nested objects and unions as
+ * groups of fields (a union's type picked first), name/value rows for maps, human labels, and only
+ * the fields that apply to the values so far (lib/config-conditions).
  */
 import { Icons } from '@/components/icons'
 import { KeyValueEditor, StringListEditor } from '@/components/inputs'
 import { Field } from '@/components/ui'
 import { hiddenFields, hiddenItemFields } from '@/lib/config-conditions'
-import { initialValues, itemName, type FieldValue, type FormField, type FormValues } from '@/lib/json-schema-form'
+import { INCLUDE, initialValues, itemName, looseHint, type FieldValue, type FormField, type FormValues } from '@/lib/json-schema-form'
 
 export interface CredentialOption {
   id: string
@@ -25,6 +26,8 @@ interface Common {
   all: FormValues
   errorFor(path: string): string | undefined
   credentials: readonly CredentialOption[]
+  /** Fields that do not apply: top-level keys and dotted keys inside objects (`check.equals`). */
+  hidden: ReadonlySet<string>
 }
 
 export function ConfigForm({
@@ -49,7 +52,7 @@ export function ConfigForm({
       {fields
         .filter((f) => !hidden.has(f.key))
         .map((f) => (
-          <ConfigField key={f.key} f={f} path={f.path} value={values[f.key]} onChange={(v) => onChange({ ...values, [f.key]: v })} common={{ jobType, all: values, errorFor, credentials }} />
+          <ConfigField key={f.key} f={f} path={f.path} keyPath={f.key} value={values[f.key]} onChange={(v) => onChange({ ...values, [f.key]: v })} common={{ jobType, all: values, errorFor, credentials, hidden }} />
         ))}
     </div>
   )
@@ -57,11 +60,19 @@ export function ConfigForm({
 
 function hintOf(f: FormField): string | undefined {
   const dflt = f.default !== undefined && f.kind !== 'boolean' && !(Array.isArray(f.default) && f.default.length === 0) ? `Default: ${Array.isArray(f.default) ? f.default.join(', ') : String(f.default)}.` : null
-  return [f.description, dflt].filter(Boolean).join(' ') || undefined
+  const loose = f.kind === 'loose' || f.kind === 'value-map' ? looseHint(f) : null
+  return [f.description, dflt, loose].filter(Boolean).join(' ') || undefined
 }
 
-function ConfigField({ f, path, value: v, onChange: set, common }: { f: FormField; path: string; value: FieldValue | undefined; onChange(v: FieldValue): void; common: Common }) {
+const asValues = (v: FieldValue | undefined): FormValues => (v && typeof v === 'object' && !Array.isArray(v) ? (v as FormValues) : {})
+
+/**
+ * One field. `keyPath` is its dotted key from the config's root (`check.regex`), which the conditions
+ * use; fields inside a list's rows have none (the list's own item rules apply there).
+ */
+function ConfigField({ f, path, keyPath, value: v, onChange: set, common }: { f: FormField; path: string; keyPath?: string; value: FieldValue | undefined; onChange(v: FieldValue): void; common: Common }) {
   const error = common.errorFor(path)
+  if (f.kind === 'object' || f.kind === 'union') return <ObjectField f={f} path={path} keyPath={keyPath} value={asValues(v)} onChange={set} common={common} />
   if (f.kind === 'boolean') {
     return (
       <div className="field">
@@ -97,7 +108,23 @@ function ConfigField({ f, path, value: v, onChange: set, common }: { f: FormFiel
             )
           }
           case 'string-map':
-            return <KeyValueEditor value={Array.isArray(v) ? (v as Array<[string, string]>) : []} onChange={set} invalid={p['aria-invalid']} describedBy={p['aria-describedby']} addLabel="Add variable" />
+          case 'value-map':
+            return (
+              <KeyValueEditor
+                name={path}
+                value={Array.isArray(v) ? (v as Array<[string, string]>) : []}
+                onChange={set}
+                invalid={p['aria-invalid']}
+                describedBy={p['aria-describedby']}
+                addLabel={f.key === 'env' ? 'Add variable' : `Add ${itemName(f)}`}
+              />
+            )
+          case 'loose':
+            return f.multiline ? (
+              <textarea {...p} name={path} className="mono" rows={4} value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)} />
+            ) : (
+              <input {...p} name={path} className="mono" value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)} />
+            )
           case 'enum':
             return (
               <select {...p} name={path} value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)}>
@@ -197,6 +224,68 @@ function ObjectList({ f, path, value, onChange, common, error }: { f: FormField;
           <Icons.plus /> Add {item}
         </button>
       </div>
+    </fieldset>
+  )
+}
+
+/**
+ * An object's properties as fields, in a group. An optional object is included by a switch (its absence
+ * means something: no body check, no targets created); a union first asks for its type, then shows that
+ * variant's fields.
+ */
+function ObjectField({ f, path, keyPath, value, onChange, common }: { f: FormField; path: string; keyPath: string | undefined; value: FormValues; onChange(v: FormValues): void; common: Common }) {
+  const union = f.kind === 'union'
+  const disc = f.discriminator ?? ''
+  const variant = union ? f.variants!.find((x) => x.value === value[disc]) : undefined
+  const included = union ? !!variant : f.required || value[INCLUDE] === true
+  const fields = (union ? variant?.fields : f.fields) ?? []
+  const shown = fields.filter((x) => !(keyPath && common.hidden.has(`${keyPath}.${x.key}`)))
+  // Problems with the group itself (not one of its shown fields) show under it.
+  const own = common.errorFor(path)
+  const groupError = own && !shown.some((x) => common.errorFor(`${path}.${x.key}`)) ? own : undefined
+  const errorId = `${path}-error`
+  return (
+    <fieldset className="object-list" aria-describedby={groupError ? errorId : undefined}>
+      <legend className="field-label">
+        {!union && !f.required ? (
+          // The switch is the group's title: "Create targets" ☑.
+          <label className="check">
+            <input type="checkbox" name={`${path}.${INCLUDE}`} checked={included} onChange={(e) => onChange({ ...value, [INCLUDE]: e.target.checked })} />
+            {f.label}
+          </label>
+        ) : (
+          f.label
+        )}
+        {f.required ? <span className="req">*</span> : null}
+      </legend>
+      {f.description ? <div className="hint small">{f.description}</div> : null}
+      {union ? (
+        <div className="field">
+          <label htmlFor={`${path}.${disc}`}>Type</label>
+          <select id={`${path}.${disc}`} name={`${path}.${disc}`} value={variant?.value ?? ''} onChange={(e) => onChange({ ...value, [disc]: e.target.value })} style={{ maxWidth: 320 }}>
+            {!f.required ? <option value="">None</option> : <option value="">Choose…</option>}
+            {f.variants!.map((x) => (
+              <option key={x.value} value={x.value}>
+                {x.label}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : null}
+      {included && shown.length ? (
+        <div className="object-row">
+          <div className="grid-2">
+            {shown.map((x) => (
+              <ConfigField key={x.key} f={x} path={`${path}.${x.key}`} keyPath={keyPath ? `${keyPath}.${x.key}` : undefined} value={value[x.key]} onChange={(nv) => onChange({ ...value, [x.key]: nv })} common={common} />
+            ))}
+          </div>
+        </div>
+      ) : null}
+      {groupError ? (
+        <div className="error small" id={errorId} role="alert">
+          {groupError}
+        </div>
+      ) : null}
     </fieldset>
   )
 }

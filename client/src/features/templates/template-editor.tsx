@@ -99,9 +99,11 @@ function TemplateForm({
   // Editing a config field clears what was said about it.
   const editConfig = (next: FormValues) => {
     const changed = fields.filter((f) => next[f.key] !== configValues[f.key]).map((f) => f.path)
-    if (changed.some((p) => errors.fields[p]))
+    // A field's errors include those of the fields inside it (`config.auth.username`).
+    const about = (k: string) => changed.some((p) => k === p || k.startsWith(`${p}.`))
+    if (Object.keys(errors.fields).some(about))
       setErrors((e) => {
-        const fields = Object.fromEntries(Object.entries(e.fields).filter(([k]) => !changed.includes(k)))
+        const fields = Object.fromEntries(Object.entries(e.fields).filter(([k]) => !about(k)))
         return { ...e, fields, form: Object.keys(fields).length ? e.form : null }
       })
     setConfigValues(next)

@@ -24,17 +24,19 @@ const authSchema = z
       type: z.literal('basic'),
       username: z.string().min(1).describe('User name (placeholders allowed).'),
       passwordParameter: PARAMETER_NAME.describe('Name of the SECRET template parameter holding the password.'),
-    }),
+    }).meta({ title: 'Basic (user name + SECRET password parameter)' }),
     z.object({
       type: z.literal('bearer'),
       tokenParameter: PARAMETER_NAME.describe('Name of the SECRET template parameter holding the token.'),
-    }),
+    }).meta({ title: 'Bearer (SECRET token parameter)' }),
     z.object({
       type: z.literal('credential'),
       credentialId: credentialIdField('A stored PASSWORD credential: its user name and password (basic), or its password as the token (bearer).'),
       scheme: z.enum(['basic', 'bearer']).default('basic').describe('`basic`: user name + password; `bearer`: the password is the token.'),
-    }),
+    }).meta({ title: 'Stored credential' }),
   ])
+  // Titles label the form's fields (the client's JSON Schema form); the UI shows no property names.
+  .meta({ title: 'Authorization' })
   .describe(
     'Authorization header: from a stored credential (`credential`), or from SECRET parameters: `basic` (username + password parameter) or `bearer` (token parameter).',
   )
@@ -63,6 +65,7 @@ const configSchema = z
       .array(z.union([z.number().int().min(100).max(599), z.string().regex(STATUS_SPEC, 'must be like 200, "2xx" or "200-204"')]))
       .min(1)
       .default(['2xx'])
+      .meta({ title: 'Expected statuses' })
       .describe('Statuses that count as success: codes (`204`), classes (`"2xx"`) or ranges (`"200-299"`).'),
     check: z
       .object({
@@ -84,6 +87,7 @@ const configSchema = z
       .refine((c) => c.equals !== undefined || c.regex !== undefined, { message: 'needs `equals` or `regex`', path: ['equals'] })
       .refine((c) => c.equals === undefined || c.jsonPath !== undefined, { message: '`equals` needs a `jsonPath`', path: ['jsonPath'] })
       .optional()
+      .meta({ title: 'Check the response body' })
       .describe('Optional check on the response body, after the status check.'),
     timeoutSeconds: z.number().int().min(1).max(600).default(30).describe('Limit for the whole request, including reading the body.'),
     followRedirects: z.boolean().default(true).describe('Follow redirects (otherwise a 3xx is the final response).'),

@@ -15,6 +15,7 @@ export const configSchema = z.object({
   extraVars: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an Ansible variable name'), z.unknown())
     .optional()
+    .meta({ title: 'Extra variables' })
     .describe(
       'Extra variables (`--extra-vars`, highest precedence). String values may contain `{{ name }}` / `{{ params.name }}` ' +
         'placeholders for template parameters; a value that is exactly one placeholder keeps the parameter\'s type. ' +
