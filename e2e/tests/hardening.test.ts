@@ -328,11 +328,9 @@ describe('console hardening', () => {
     expect(await page.locator('input[name="config.check.equals"]').inputValue()).toBe('ok')
   })
 
-  // Skipped until fixed: it fails today. During attempt 2 the run page keeps the target row at PENDING
-  // (15 s and more, while the log already shows the attempt's output): run-store's markTargetStarted
-  // sets the row RUNNING without notifying the run's subscribers, so the page only learns of it with
-  // the next run-level change. The run-level part (attempt 1's error shown as history) passes.
-  it.skip('10: while a retry runs, the first attempt’s error is shown as history, not as the run’s current state', async () => {
+  // (It found a bug: a target going RUNNING did not move the run's version, so live pages kept a running
+  // retry's target at PENDING until the next run-level change — run-store's markTargetStarted.)
+  it('10: while a retry runs, the first attempt’s error is shown as history, not as the run’s current state', async () => {
     // Fails the first time (leaving a flag on the target), runs on the second.
     const flag = `/tmp/switchyard-e2e-retry-${process.pid}-${Date.now()}`
     const id = await template('hard retry', 'command', { commands: [`if [ -e ${flag} ]; then echo second attempt; sleep 60; else touch ${flag}; echo first attempt; exit 3; fi`] }, { retryMaxAttempts: 2, retryDelaySeconds: 0 })

@@ -218,8 +218,19 @@ export async function loadPendingTargets(db: Queryable, runId: string): Promise<
   return rows
 }
 
+/**
+ * A target starts. The run's updated_at moves too: subscribers tell versions of a run apart by it (with
+ * status and counters), and a target going RUNNING changes none of those — a running retry's target
+ * stayed PENDING on every live page until the next run-level change.
+ */
 export async function markTargetStarted(db: Queryable, runTargetId: string, attempt: number): Promise<void> {
-  await db.query(`UPDATE run_target SET status = 'RUNNING', started_at = now(), finished_at = NULL, attempt = $2 WHERE id = $1 AND status = 'PENDING'`, [runTargetId, attempt])
+  await db.query(
+    `WITH started AS (
+       UPDATE run_target SET status = 'RUNNING', started_at = now(), finished_at = NULL, attempt = $2 WHERE id = $1 AND status = 'PENDING' RETURNING run_id
+     )
+     UPDATE job_run SET updated_at = now() WHERE id = (SELECT run_id FROM started)`,
+    [runTargetId, attempt],
+  )
 }
 
 export async function markTargetFinished(

@@ -3,6 +3,7 @@
  * outcomes, host-key TOFU, success threshold, retry of failed targets, retry policy, cancel (running
  * and queued), timeout.
  */
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { createTestDatabase } from '../harness/database.ts'
@@ -148,6 +149,32 @@ describe('command runs on real sshd targets', () => {
     const permanent = await createTemplate({ name: 'no-retry-auth', config: { commands: ['true'] }, targetSelector: { targetIds: [ids.web2] }, retryMaxAttempts: 3 })
     const p = await waitFor(await trigger(permanent), ['FAILED'])
     expect(p.attempt).toBe(1)
+  })
+
+  it('while a retry attempt runs, its target shows RUNNING on that attempt with no error from the one before', async () => {
+    // Fails the first time (leaving a flag on the target), runs long the second time.
+    const flag = `/tmp/switchyard-retry-running-${process.pid}-${Date.now()}`
+    const marker = 'sleep 61.73'
+    const tpl = await createTemplate({
+      name: 'retry-running',
+      config: { commands: [`if [ -e ${flag} ]; then echo second attempt; ${marker}; else touch ${flag}; exit 3; fi`] },
+      targetSelector: { targetIds: [ids.web1] },
+      retryMaxAttempts: 2,
+      retryDelaySeconds: 0,
+    })
+    const id = await trigger(tpl)
+    try {
+      await eventually(async () => (await remoteProcesses(sshd.user, marker)).length > 0, { what: 'the second attempt to run' })
+      const r = await eventually(async () => {
+        const run = (await t.ok(`query($id: ID!) { jobRun(id: $id) { status attempt targets { status attempt error } } }`, { id })).jobRun
+        return run.targets[0].status === 'RUNNING' ? run : null
+      }, { timeoutMs: 10_000, what: 'the target to show RUNNING' })
+      expect(r).toMatchObject({ status: 'RUNNING', attempt: 2, targets: [{ status: 'RUNNING', attempt: 2, error: null }] })
+    } finally {
+      await t.ok(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id })
+      await waitFor(id, ['CANCELLED', 'FAILED', 'SUCCEEDED'], 15_000)
+      rmSync(flag, { force: true })
+    }
   })
 
   it('cancel stops the remote command and ends the run CANCELLED', async () => {
