@@ -8,7 +8,7 @@ import { createLogger, silentLogger } from '../../src/util/logger.ts'
 import { testConfig } from './app.ts'
 
 const config = testConfig(process.env.DATABASE_URL!, {}, process.env.SWITCHYARD_ROLES ?? 'worker')
-const app = await startApp(config, { logger: process.env.SWITCHYARD_TEST_LOGS ? createLogger('info') : silentLogger })
+const app = await startApp(config, { logger: process.env.SWITCHYARD_TEST_LOGS ? createLogger(process.env.SWITCHYARD_TEST_LOGS === 'debug' ? 'debug' : 'info') : silentLogger })
 process.stdout.write(`ready ${app.workerId} ${app.url ?? '-'}\n`)
 process.on('SIGTERM', () => {
   void app.stop({ graceMs: 1000 }).then(() => process.exit(0))
