@@ -126,6 +126,25 @@ describe('using a credential someone else owns', () => {
   })
 })
 
+describe('a disabled owner', () => {
+  it("may use none, not even their own credential: their template's next run fails before the secret is opened", async () => {
+    const carol = await t.userToken('OPERATOR', 'carol')
+    const secret = 'carol-Own-pw-6'
+    const cred = await credential('carol-own', secret, carol)
+    const tpl = (await t.ok(CREATE_TPL, { i: httpTemplate('carol-api', cred) }, carol)).createJobTemplate.id
+    const carolId = (await t.ok(`{ me { id } }`, {}, carol)).me.id
+    await t.ok(`mutation($id: ID!) { updateUser(id: $id, input: { disabled: true }) { id } }`, { id: carolId })
+
+    const before = received.length
+    // Anyone who sees the GLOBAL template may trigger it; it acts for its (now disabled) owner.
+    const run = await waitFor((await t.ok(TRIGGER, { id: tpl })).triggerJobRun.id, ['SUCCEEDED', 'FAILED'])
+    expect(run.status).toBe('FAILED')
+    expect(run.error).toMatch(/the template's owner "carol" may no longer use credential "carol-own"/)
+    expect(received.length).toBe(before)
+    expect(receivedText()).not.toContain(secret)
+  })
+})
+
 describe('use grants', () => {
   it('by user: the grantee can save and run; after revoke the next run fails', async () => {
     const secret = 'alice-Granted-pw-3'
