@@ -182,6 +182,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     if (config.roles.has('worker') || config.roles.has('scheduler')) {
       reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs, [
         { name: 'audit retention', run: () => audit.deleteExpired(config.auditRetentionDays) },
+        { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
       ])
       await reaper.start()
       const r = reaper
