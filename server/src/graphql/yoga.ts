@@ -18,6 +18,7 @@ import type { Logger } from '../util/logger.ts'
 import type { GraphQLContext, Services } from './context.ts'
 import { createMaskError } from './errors.ts'
 import { introspectionPolicyPlugin, queryLimitPlugins } from './limits.ts'
+import { costProblem, DEFAULT_LIST_SIZE } from './operation-cost.ts'
 import { schema } from './schema.ts'
 import { WsSessions } from './ws-sessions.ts'
 
@@ -165,6 +166,9 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
           }
           const errors: readonly GraphQLError[] = validate(s, document)
           if (errors.length) return errors.map((e) => maskError(e, 'Unexpected error.') as GraphQLError)
+          // The cost with the variables (also checked when it executes; here it is refused as an error message, like validation).
+          const costly = costProblem(s, document, payload.operationName, payload.variables, { maxCost: limits.maxCost, listSize: DEFAULT_LIST_SIZE })
+          if (costly) return [costly]
           return {
             schema: s,
             operationName: payload.operationName,

@@ -110,6 +110,50 @@ describe('query limits (HTTP)', () => {
   })
 })
 
+describe('query cost with variables (HTTP and graphql-ws)', () => {
+  // 500 runs, each with the template's schedules' templates' schedules: written with a variable, this passed
+  // the cost estimate as if it were one run.
+  const cycle = `query($n: Int) { jobRuns(first: $n) { edges { node { id template { schedules { template { schedules { id } } } } } } } }`
+  const bigPages = `query($n: Int) { a: auditEvents(first: $n) { edges { node { id } } } b: jobRuns(first: $n) { edges { node { id targets { id name } artifacts { id name } } } } }`
+
+  it('counts page sizes given as variables over HTTP, before anything is loaded', async () => {
+    for (const query of [cycle, bigPages]) {
+      const r = await t.gql(query, { n: 500 })
+      expectError(r, 'GRAPHQL_VALIDATION_FAILED')
+      expect(r.errors![0]!.extensions).toMatchObject({ limit: 'cost' })
+      expect(r.data ?? null).toBeNull()
+      // The same operation with a small page is fine.
+      expect((await t.gql(query, { n: 2 })).errors).toBeUndefined()
+    }
+    // A variable's default counts like a given value.
+    const withDefault = await t.gql(cycle.replace('$n: Int', '$n: Int = 500'), {})
+    expect(withDefault.errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+    // Lists without paging count as several items at each level: the template → schedules cycle is bounded too.
+    const lists = `{ jobTemplates { schedules { template { schedules { template { schedules { template { id } } } } } } } }`
+    expect((await t.gql(lists)).errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+  })
+
+  it('counts them over graphql-ws, for queries and subscriptions', async () => {
+    const client = t.wsClient()
+    const run = (query: string, variables: Record<string, unknown>) =>
+      new Promise<any[]>((resolve) => {
+        client.subscribe({ query, variables }, { next: (m) => resolve((m as { errors?: any[] }).errors ?? []), error: (e) => resolve(Array.isArray(e) ? e : [e]), complete: () => resolve([]) })
+      })
+    try {
+      for (const query of [cycle, bigPages]) {
+        expect((await run(query, { n: 500 }))[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+        expect(await run(query, { n: 2 })).toEqual([])
+      }
+      // A subscription's payload is estimated the same way (each event is a run with its nested lists).
+      const branch = (a: string) => `${a}: template { schedules { template { schedules { template { schedules { id } } } } } }`
+      const sub = `subscription { jobRunsChanged { id ${branch('a')} ${branch('b')} ${branch('c')} } }`
+      expect((await run(sub, {}))[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+    } finally {
+      await client.dispose()
+    }
+  })
+})
+
 describe('page sizes and filter strings', () => {
   it('refuses a page larger than 500 on every connection, naming the argument', async () => {
     expectError(await t.gql('query($n: Int) { jobRuns(first: $n) { totalCount } }', { n: 2147483647 }), 'BAD_USER_INPUT', 'first')
