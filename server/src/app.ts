@@ -47,6 +47,8 @@ export interface AppOptions {
   registry?: ExecutorRegistry
   /** Called once with the generated admin password on first start (main prints it). */
   onInitialAdmin?: (username: string, password: string | undefined) => void
+  /** How often open WebSockets are re-checked for expired tokens (default 30 s; tests shorten it). */
+  wsSweepMs?: number
 }
 
 export interface App {
@@ -230,7 +232,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         setSecurityHeaders(res, UI_CSP)
         ui.handle(req, res) // every other path: the web UI (client/)
       })
-      const closeWs = await attachWebSocket(server, { listener })
+      const closeWs = await attachWebSocket(server, { listener, sweepMs: options.wsSweepMs })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(config.port, config.host, () => resolve())

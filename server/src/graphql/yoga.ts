@@ -139,15 +139,16 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
           return true
         },
         onSubscribe: async (ctx, _id, payload) => {
+          // ctx.subscriptions already holds this one. Counted before the first await: later subscribe
+          // messages add themselves while this one waits, and must not push an earlier one over.
+          if (Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
+            return [new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, { extensions: { code: 'BAD_USER_INPUT' } })]
+          }
           // Re-check the token per operation: a socket opened before a logout, revocation or
           // disabling must not keep working (one indexed lookup per subscribe).
           const actor = ctx.extra.token ? await services.users.authenticate(ctx.extra.token) : null
           if (!actor) return [new GraphQLError('session expired or revoked: reconnect with a valid token', { extensions: { code: 'UNAUTHENTICATED' } })]
           ctx.extra.actor = actor
-          // ctx.subscriptions already holds this one.
-          if (Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
-            return [new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, { extensions: { code: 'BAD_USER_INPUT' } })]
-          }
           const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,
             req: (ctx.extra as { request?: unknown }).request,

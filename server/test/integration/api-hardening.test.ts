@@ -7,7 +7,7 @@
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/util/logger.ts'
-import { startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
 
 let t: TestApp
 /** A production-like second app: NODE_ENV=production and one allowed cross-origin caller. */
@@ -348,6 +348,48 @@ describe('WebSocket', () => {
     expect(await rawSocket(prod, ALLOWED, (ws) => ws.close())).toMatchObject({ opened: true })
     expect(await rawSocket(prod, EVIL, (ws) => ws.close())).toMatchObject({ opened: false })
   })
+
+  it('runs at most 100 operations at once per connection (SWITCHYARD_WS_MAX_SUBSCRIPTIONS); a finished one frees its slot', async () => {
+    expect(t.app.config.apiLimits.wsMaxSubscriptions).toBe(100)
+    const tpl = await createTemplate('ws-slots')
+    const client = t.wsClient()
+    const seen = new Map<number, Set<string>>()
+    const refused = new Map<number, any[]>()
+    const open = (i: number) => {
+      seen.set(i, new Set())
+      return client.subscribe<{ jobRunsChanged: { id: string } }>(
+        { query: 'subscription { jobRunsChanged { id } }' },
+        { next: (m) => m.data && seen.get(i)!.add(m.data.jobRunsChanged.id), error: (e) => refused.set(i, Array.isArray(e) ? e : [e]), complete: () => {} },
+      )
+    }
+    /** Triggers runs until every subscription in `which` has seen one (they are live). */
+    const allLive = (which: number[]) =>
+      eventually(
+        async () => {
+          if (which.every((i) => seen.get(i)!.size > 0)) return true
+          await t.ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: tpl })
+          return false
+        },
+        { intervalMs: 300, what: 'the subscriptions to deliver' },
+      )
+    try {
+      // 101 sent at once on one connection: exactly the 101st is refused, with a typed error (the
+      // earlier ones must not be pushed over by those arriving while they are checked).
+      const stop = Array.from({ length: 101 }, (_, i) => open(i))
+      const hundred = [...Array(100).keys()]
+      await eventually(async () => refused.has(100), { intervalMs: 50, what: 'the 101st to be refused' })
+      expect(refused.get(100)![0]).toMatchObject({ message: 'at most 100 operations at once per connection', extensions: { code: 'BAD_USER_INPUT' } })
+      await allLive(hundred)
+      expect([...refused.keys()]).toEqual([100])
+      // Ending one frees a slot: the next one is accepted and live.
+      stop[0]!()
+      open(101)
+      await allLive([101, ...hundred.slice(1)])
+      expect([...refused.keys()]).toEqual([100])
+    } finally {
+      await client.dispose()
+    }
+  }, 120_000)
 
   it('applies the same query limits and error codes to graphql-ws operations', async () => {
     const client = t.wsClient()
