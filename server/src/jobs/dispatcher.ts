@@ -324,10 +324,13 @@ export class Dispatcher {
         },
         setTargetAttributes: (id, attributes) => store.setTargetAttributes(pool, id, attributes),
         storeArtifact: async (artifact) => {
+          // The name is rendered from parameters (`{{ token }}.txt`) and shown to whoever sees the run:
+          // masked like every other stored string. The content is stored as is (see README).
+          const name = mask(artifact.name)
           if (artifact.content.length > this.#d.artifactMaxBytes) {
-            throw new Error(`artifact ${artifact.name} is ${artifact.content.length} bytes; the limit is ${this.#d.artifactMaxBytes} (SWITCHYARD_ARTIFACT_MAX_BYTES)`)
+            throw new Error(`artifact ${name} is ${artifact.content.length} bytes; the limit is ${this.#d.artifactMaxBytes} (SWITCHYARD_ARTIFACT_MAX_BYTES)`)
           }
-          return store.storeArtifact(pool, run.id, artifact, this.#d.artifactRetentionDays)
+          return store.storeArtifact(pool, run.id, { ...artifact, name }, this.#d.artifactRetentionDays)
         },
         recordHostKey: async (id, key) => {
           const t = targetById.get(id)
