@@ -209,7 +209,7 @@ describe('use grants', () => {
   })
 })
 
-describe("others' targets, inventories, credentials and runs", () => {
+describe("others' targets, inventories, credentials, blackout windows and runs", () => {
   const CREATE_TARGET = `mutation($i: CreateTargetInput!) { createTarget(input: $i) { id owner { username } } }`
   const UPDATE_TARGET = `mutation($id: ID!, $i: UpdateTargetInput!) { updateTarget(id: $id, input: $i) { id host credential { name } } }`
 
@@ -251,6 +251,31 @@ describe("others' targets, inventories, credentials and runs", () => {
     expectForbidden(await t.gql(`mutation($id: ID!) { updateCredential(id: $id, input: { password: "replaced" }) { id } }`, { id: cred }, bob), undefined, /only the owner or an admin may change this credential/)
     expectForbidden(await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: cred }, bob))
     expect((await t.ok(`mutation($id: ID!) { updateCredential(id: $id, input: { description: "ok" }) { description } }`, { id: cred }, alice)).updateCredential.description).toBe('ok')
+  })
+
+  it('another operator cannot change or delete a blackout window they do not own, but may link it to their schedules', async () => {
+    const BW = `mutation($n: String!) { createBlackoutWindow(input: { name: $n, kind: RECURRING, startTime: "01:00", durationMinutes: 30 }) { id owner { username } } }`
+    const UPDATE_BW = `mutation($id: ID!, $i: BlackoutWindowInput!) { updateBlackoutWindow(id: $id, input: $i) { id durationMinutes } }`
+    const bw = (await t.ok(BW, { n: 'alice-freeze' }, alice)).createBlackoutWindow
+    expect(bw.owner).toEqual({ username: 'alice' })
+    // Widening it to the whole week would silence every schedule linked to it, others' included.
+    expectForbidden(await t.gql(UPDATE_BW, { id: bw.id, i: { durationMinutes: 7 * 24 * 60 } }, bob), undefined, /only the owner or an admin may change this blackout window/)
+    expectForbidden(await t.gql(`mutation($id: ID!) { deleteBlackoutWindow(id: $id) }`, { id: bw.id }, bob))
+    // Linking it to one's own schedule is using it, not changing it.
+    const tpl = (await t.ok(CREATE_TPL, { i: { name: 'bob-nightly', jobType: 'noop', config: {}, visibility: 'GLOBAL' } }, bob)).createJobTemplate.id
+    const sched = await t.ok(
+      `mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { blackouts { name } } }`,
+      { i: { name: 'bob-nightly', templateId: tpl, kind: 'CRON', cronExpression: '0 1 * * *', blackoutIds: [bw.id] } },
+      bob,
+    )
+    expect(sched.createJobSchedule.blackouts).toEqual([{ name: 'alice-freeze' }])
+    expect((await t.ok(UPDATE_BW, { id: bw.id, i: { durationMinutes: 45 } })).updateBlackoutWindow.durationMinutes).toBe(45) // admins may
+    expect((await t.ok(UPDATE_BW, { id: bw.id, i: { durationMinutes: 60 } }, alice)).updateBlackoutWindow.durationMinutes).toBe(60)
+    // Windows from before owners existed are admin-managed.
+    const old = (await t.ok(BW, { n: 'legacy-freeze' })).createBlackoutWindow.id
+    await t.app.db.pool.query(`UPDATE blackout_window SET owner_id = NULL WHERE name = 'legacy-freeze'`)
+    expectForbidden(await t.gql(UPDATE_BW, { id: old, i: { durationMinutes: 5 } }, alice))
+    expect((await t.ok(`mutation($id: ID!) { deleteBlackoutWindow(id: $id) }`, { id: bw.id }, alice)).deleteBlackoutWindow).toBe(bw.id)
   })
 
   it('runs are cancelled and retried only by who triggered them, the template owner or an admin', async () => {
