@@ -108,6 +108,14 @@ describe('query limits', () => {
     expect(operationCost(schema, parse(cycle(1)), undefined, {})).toBeLessThan(defaults.maxCost / 50)
   })
 
+  it('estimate a chain of fragments that each spread the next twice without expanding it 2^n times', () => {
+    const n = 60
+    const chain = Array.from({ length: n }, (_, i) => `fragment F${i} on User { ${i + 1 < n ? `...F${i + 1} ...F${i + 1}` : 'id'} }`).join('\n')
+    const cost = operationCost(schema, parse(`{ me { ...F0 } }\n${chain}`), undefined, {})
+    expect(cost).toBeGreaterThan(2 ** 50)
+    expect(Number.isFinite(cost)).toBe(true)
+  })
+
   it('reject what goes beyond them, as typed validation errors', () => {
     const tight: QueryLimits = { maxDepth: 3, maxAliases: 1, maxDirectives: 1, maxTokens: 10_000, maxCost: 1_000_000 }
     const errors = check(tight, '{ jobTemplates { schedules { template { schedules { id } } } } a: me { id } b: me { id } }')

@@ -96,6 +96,10 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
     return Math.max(1, capped)
   }
 
+  // A fragment's cost depends only on where it is spread (in a page or not): computed once each, so a
+  // chain of fragments that each spread the next twice costs linear time, not 2^n.
+  const fragmentCosts = new Map<string, number>()
+
   const selectionCost = (set: SelectionSetNode, type: GraphQLNamedType, inPage: boolean, seen: ReadonlySet<string>): number => {
     let cost = 0
     for (const sel of set.selections) {
@@ -108,8 +112,14 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
         const fragment = fragments.get(sel.name.value)
         // A fragment spread inside itself is invalid (validation refuses it); never recurse forever.
         if (!fragment || seen.has(sel.name.value)) continue
-        const cond = schema.getType(fragment.typeCondition.name.value) ?? type
-        cost += selectionCost(fragment.selectionSet, cond, inPage, new Set([...seen, sel.name.value]))
+        const key = `${sel.name.value}|${inPage}`
+        let fragmentCost = fragmentCosts.get(key)
+        if (fragmentCost === undefined) {
+          const cond = schema.getType(fragment.typeCondition.name.value) ?? type
+          fragmentCost = selectionCost(fragment.selectionSet, cond, inPage, new Set([...seen, sel.name.value]))
+          fragmentCosts.set(key, fragmentCost)
+        }
+        cost += fragmentCost
       }
     }
     return cost
