@@ -49,6 +49,8 @@ export interface AppOptions {
   registry?: ExecutorRegistry
   /** Called once with the generated admin password on first start (main prints it). */
   onInitialAdmin?: (username: string, password: string | undefined) => void
+  /** How often open WebSockets are re-checked for expired tokens (default 30 s; tests shorten it). */
+  wsSweepMs?: number
 }
 
 export interface App {
@@ -186,6 +188,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     if (config.roles.has('worker') || config.roles.has('scheduler')) {
       reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs, [
         { name: 'audit retention', run: () => audit.deleteExpired(config.auditRetentionDays) },
+        { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
       ])
       await reaper.start()
       const r = reaper
@@ -233,7 +236,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         setSecurityHeaders(res, UI_CSP)
         ui.handle(req, res) // every other path: the web UI (client/)
       })
-      const closeWs = await attachWebSocket(server, { listener })
+      const closeWs = await attachWebSocket(server, { listener, sweepMs: options.wsSweepMs })
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(config.port, config.host, () => resolve())

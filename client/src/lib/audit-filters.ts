@@ -24,7 +24,7 @@ export const AUDIT_FAMILIES = [
 ] as const
 export type AuditFamily = (typeof AUDIT_FAMILIES)[number]['value']
 
-export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN'] as const
+export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN', 'INVENTORY_SOURCE'] as const
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number]
 
 export interface AuditFilterState {

@@ -11,6 +11,7 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   CREDENTIAL: 'Credential',
   USER: 'User',
   API_TOKEN: 'API token',
+  INVENTORY_SOURCE: 'Inventory source',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -50,6 +51,8 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     case 'USER':
       return '/users'
     case 'API_TOKEN':
+    // Inventory sources have no page yet (managed through the API).
+    case 'INVENTORY_SOURCE':
       return null
   }
 }

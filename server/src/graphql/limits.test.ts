@@ -9,6 +9,8 @@ import { envelop, useSchema, type Plugin } from 'graphql-yoga'
 import { describe, expect, it } from 'vitest'
 import { loadConfig, REPO_ROOT } from '../config.ts'
 import { isIntrospection, maxNesting, queryLimitPlugins, type QueryLimits } from './limits.ts'
+import { operationCost } from './operation-cost.ts'
+import { MAX_PAGE_SIZE } from './argument-guard.ts'
 import { schema } from './schema.ts'
 
 function sourceFiles(dir: string): string[] {
@@ -77,6 +79,41 @@ describe('query limits', () => {
       maxCost: Math.floor(defaults.maxCost / 2),
     }
     for (const op of ops) expect(check(half, op.text).map((e) => `${op.name}: ${e.message}`)).toEqual([])
+  })
+
+  it('let every web client operation through at half the default cost with its variables, and at the default cost with the largest page', () => {
+    const costs = (first: number) => ops.map((op) => ({ name: op.name, cost: operationCost(schema, parse(op.text), op.name, { first, last: first }) }))
+    // The client pages by variables ($first: 50)…
+    expect(costs(50).filter((c) => c.cost > defaults.maxCost / 2)).toEqual([])
+    // …and the same views at the largest page anyone may ask for still pass.
+    expect(costs(MAX_PAGE_SIZE).filter((c) => c.cost > defaults.maxCost)).toEqual([])
+  })
+
+  it('count page sizes given as variables or defaults, and lists without paging, in the cost', () => {
+    const runs = 'query($n: Int) { jobRuns(first: $n) { edges { node { id template { schedules { template { name } } } } } } }'
+    const one = operationCost(schema, parse(runs), undefined, { n: 1 })
+    const page = operationCost(schema, parse(runs), undefined, { n: 100 })
+    expect(page).toBeCloseTo(one * 100)
+    // A connection's page above the cap is refused by the argument guard, so it costs as the cap.
+    expect(operationCost(schema, parse(runs), undefined, { n: 2 ** 31 - 1 })).toBeCloseTo(one * MAX_PAGE_SIZE)
+    // A variable's default counts, as does a literal.
+    expect(operationCost(schema, parse(runs.replace('$n: Int', '$n: Int = 100')), undefined, {})).toBeCloseTo(page)
+    expect(operationCost(schema, parse(runs.replace('query($n: Int) ', '').replace('$n', '100')), undefined, {})).toBeCloseTo(page)
+    // jobRunLog's own default page (1000 lines) counts when `first` is left out.
+    const log = (first: string) => operationCost(schema, parse(`{ jobRunLog(runId: "x"${first}) { lines { seq text } } }`), undefined, {})
+    expect(log('')).toBeCloseTo(log(', first: 1000'))
+    // Every level of a list without paging multiplies: a template → schedules cycle grows with its depth.
+    const cycle = (n: number) => `{ jobTemplates { ${'schedules { template { '.repeat(n)}id${' } }'.repeat(n)} } }`
+    expect(operationCost(schema, parse(cycle(3)), undefined, {})).toBeGreaterThan(defaults.maxCost)
+    expect(operationCost(schema, parse(cycle(1)), undefined, {})).toBeLessThan(defaults.maxCost / 50)
+  })
+
+  it('estimate a chain of fragments that each spread the next twice without expanding it 2^n times', () => {
+    const n = 60
+    const chain = Array.from({ length: n }, (_, i) => `fragment F${i} on User { ${i + 1 < n ? `...F${i + 1} ...F${i + 1}` : 'id'} }`).join('\n')
+    const cost = operationCost(schema, parse(`{ me { ...F0 } }\n${chain}`), undefined, {})
+    expect(cost).toBeGreaterThan(2 ** 50)
+    expect(Number.isFinite(cost)).toBe(true)
   })
 
   it('reject what goes beyond them, as typed validation errors', () => {

@@ -12,6 +12,7 @@ import type { Plugin } from 'graphql-yoga'
 import { GraphQLError, Kind, type DocumentNode, type ValidationContext } from 'graphql'
 import type { ApiLimits, WebSecurity } from '../config.ts'
 import type { GraphQLContext } from './context.ts'
+import { DEFAULT_LIST_SIZE, operationCostPlugin } from './operation-cost.ts'
 
 export type QueryLimits = Pick<ApiLimits, 'maxDepth' | 'maxAliases' | 'maxDirectives' | 'maxTokens' | 'maxCost'>
 
@@ -83,7 +84,8 @@ export function queryLimitPlugins(limits: QueryLimits): Plugin[] {
     // "Did you mean …?" would describe the schema to callers who may not introspect it.
     blockFieldSuggestion: { enabled: true },
   })
-  return [nestingLimitPlugin(MAX_NESTING), ...(armor.protect().plugins as Plugin[])]
+  // Armor's cost rule sees only literal page sizes; this one re-estimates with the variables.
+  return [nestingLimitPlugin(MAX_NESTING), ...(armor.protect().plugins as Plugin[]), operationCostPlugin({ maxCost: limits.maxCost, listSize: DEFAULT_LIST_SIZE })]
 }
 
 /** True when the document selects `__schema` or `__type` anywhere (`__typename` is not introspection). */

@@ -21,6 +21,7 @@ import { createMaskError, serviceUnavailable } from './errors.ts'
 import { introspectionPolicyPlugin, queryLimitPlugins } from './limits.ts'
 import { isTransient } from '../db/transient.ts'
 import { coerceError } from '../util/errors.ts'
+import { costProblem, DEFAULT_LIST_SIZE } from './operation-cost.ts'
 import { schema } from './schema.ts'
 import { WsSessions } from './ws-sessions.ts'
 
@@ -173,15 +174,16 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
     )
     /** Authorises one operation and runs it through Yoga's envelop (parse, validate, context). */
     async function prepareOperation(ctx: WsContext, _id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> {
+      // ctx.subscriptions already holds this one. Counted before the first await: later subscribe
+      // messages add themselves while this one waits, and must not push an earlier one over.
+      if (Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
+        return [new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, { extensions: { code: 'BAD_USER_INPUT' } })]
+      }
       // Re-check the token per operation: a socket opened before a logout, revocation or
       // disabling must not keep working (one indexed lookup per subscribe).
       const actor = ctx.extra.token ? await services.users.authenticate(ctx.extra.token) : null
       if (!actor) return [new GraphQLError('session expired or revoked: reconnect with a valid token', { extensions: { code: 'UNAUTHENTICATED' } })]
       ctx.extra.actor = actor
-      // ctx.subscriptions already holds this one.
-      if (Object.keys(ctx.subscriptions).length > limits.wsMaxSubscriptions) {
-        return [new GraphQLError(`at most ${limits.wsMaxSubscriptions} operations at once per connection`, { extensions: { code: 'BAD_USER_INPUT' } })]
-      }
       const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...ctx,
         req: (ctx.extra as { request?: unknown }).request,
@@ -200,6 +202,9 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
       }
       const errors: readonly GraphQLError[] = validate(s, document)
       if (errors.length) return errors.map((e) => maskError(e, 'Unexpected error.') as GraphQLError)
+      // The cost with the variables (also checked when it executes; here it is refused as an error message, like validation).
+      const costly = costProblem(s, document, payload.operationName, payload.variables, { maxCost: limits.maxCost, listSize: DEFAULT_LIST_SIZE })
+      if (costly) return [costly]
       return {
         schema: s,
         operationName: payload.operationName,

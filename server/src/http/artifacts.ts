@@ -22,11 +22,14 @@ export function createArtifactHandler(deps: { prisma: PrismaClient; users: Users
     if (!UUID.test(id)) return void fail(res, 404, 'artifact not found')
     const artifact = await deps.prisma.runArtifact.findUnique({ where: { id }, include: { run: { select: { visibility: true, ownerId: true } } } })
     if (!artifact || !canSee(actor, artifact.run) || artifact.expiresAt < new Date()) return void fail(res, 404, 'artifact not found')
-    const filename = artifact.name.split('/').pop()!.replace(/["\\\r\n]/g, '_')
+    const filename = artifact.name.split('/').pop()!
+    // Header values are Latin-1: a plain ASCII fallback, and the exact name in RFC 5987's filename*
+    // (a masked name, `cfg-••••••.txt`, made writeHead throw).
+    const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_')
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
       'content-length': String(artifact.size),
-      'content-disposition': `attachment; filename="${filename}"`,
+      'content-disposition': ascii === filename ? `attachment; filename="${filename}"` : `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
       'x-content-sha256': artifact.sha256,
       'cache-control': 'private, no-store',
     })

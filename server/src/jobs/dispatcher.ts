@@ -222,6 +222,8 @@ export class Dispatcher {
         // Checked at save too; again here against the owner's role now, so a template whose author has
         // since lost the right (or a run queued before) never executes its code.
         const owner = await retryTransient(() => store.loadRunOwner(pool, run.id), { logger: log, what: 'loading the template owner', attempts: 8 })
+        // A disabled owner has no rights at all (as for credential use): their code must not run either.
+        if (owner?.disabled) throw new Error(`not started: the template's owner ${owner.username} is disabled; job type ${run.jobType} executes code on the worker`)
         const refusal = owner ? workerCodeRefusal(executor, owner.role, this.#d.workerCodeRoles) : `job type ${run.jobType} executes code on the worker and the template's owner no longer exists`
         if (refusal) throw new Error(owner ? `not started: the template's owner ${owner.username} is ${owner.role}; ${refusal}` : `not started: ${refusal}`)
       }
@@ -327,10 +329,13 @@ export class Dispatcher {
         },
         setTargetAttributes: (id, attributes) => durable('recording target attributes', () => store.setTargetAttributes(pool, id, attributes)),
         storeArtifact: async (artifact) => {
+          // The name is rendered from parameters (`{{ token }}.txt`) and shown to whoever sees the run:
+          // masked like every other stored string. The content is stored as is (see README).
+          const name = mask(artifact.name)
           if (artifact.content.length > this.#d.artifactMaxBytes) {
-            throw new Error(`artifact ${artifact.name} is ${artifact.content.length} bytes; the limit is ${this.#d.artifactMaxBytes} (SWITCHYARD_ARTIFACT_MAX_BYTES)`)
+            throw new Error(`artifact ${name} is ${artifact.content.length} bytes; the limit is ${this.#d.artifactMaxBytes} (SWITCHYARD_ARTIFACT_MAX_BYTES)`)
           }
-          return durable('storing an artifact', () => store.storeArtifact(pool, run.id, artifact, this.#d.artifactRetentionDays))
+          return durable('storing an artifact', () => store.storeArtifact(pool, run.id, { ...artifact, name }, this.#d.artifactRetentionDays))
         },
         recordHostKey: async (id, key) => {
           const t = targetById.get(id)

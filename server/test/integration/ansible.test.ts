@@ -88,6 +88,27 @@ describe('job type ansible_playbook', () => {
     expect(byAdmin.errors?.[0]?.message, JSON.stringify(byAdmin)).toMatch(/belongs to operator\d+ \(OPERATOR\)/)
   })
 
+  it('jobTypes says which types run code on the worker and whether the caller may author each, as create decides', async () => {
+    const Q = `{ jobTypes { type executesWorkerCode canAuthor authorRefusal } }`
+    type Info = { type: string; executesWorkerCode: boolean; canAuthor: boolean; authorRefusal: string | null }
+    const byType = (list: Info[]) => new Map(list.map((j) => [j.type, j]))
+    const admin = byType((await t.ok(Q)).jobTypes)
+    expect(admin.get('ansible_playbook')).toEqual({ type: 'ansible_playbook', executesWorkerCode: true, canAuthor: true, authorRefusal: null })
+    expect([...admin.values()].filter((j) => j.executesWorkerCode).map((j) => j.type)).toEqual(['ansible_playbook'])
+    expect([...admin.values()].every((j) => j.canAuthor)).toBe(true)
+
+    const operator = await t.userToken('OPERATOR')
+    const op = byType((await t.ok(Q, {}, operator)).jobTypes)
+    expect(op.get('ansible_playbook')).toMatchObject({ executesWorkerCode: true, canAuthor: false, authorRefusal: expect.stringMatching(/executes code on the worker: only ADMIN may/) })
+    expect(op.get('command')).toEqual({ type: 'command', executesWorkerCode: false, canAuthor: true, authorRefusal: null })
+    // What the list says is what saving does.
+    const refused = await t.gql(CREATE_TPL, { i: { name: 'op-says-no', jobType: 'ansible_playbook', config: { playbook: '- hosts: all\n  tasks: []\n' } } }, operator)
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' }, message: op.get('ansible_playbook')!.authorRefusal })
+
+    const viewer = byType((await t.ok(Q, {}, await t.userToken('VIEWER'))).jobTypes)
+    expect([...viewer.values()].every((j) => !j.canAuthor && j.authorRefusal === 'viewers have read-only access')).toBe(true)
+  })
+
   it('runs a playbook on two targets: per-host recap, log levels, extra vars, temp dir removed; then check mode', async () => {
     const tpl = await createTemplate({
       name: 'ansible-ok',

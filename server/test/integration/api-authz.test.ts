@@ -217,7 +217,8 @@ describe('viewers', () => {
     const user = (await t.ok(`mutation { createUser(input: { username: "v-subject", password: "password-123", role: OPERATOR }) { id } }`)).createUser.id
     const sch = (await t.ok(`mutation($t: ID!) { createJobSchedule(input: { name: "v-sch", templateId: $t, kind: CRON, cronExpression: "0 0 1 1 *", visibility: GLOBAL }) { id } }`, { t: tpl })).createJobSchedule.id
     const bw = (await t.ok(`mutation { createBlackoutWindow(input: { name: "v-bw", kind: RECURRING, startTime: "01:00", durationMinutes: 30 }) { id } }`)).createBlackoutWindow.id
-    fx = { cred, target, inv, tpl, run: done, user, sch, bw }
+    const src = (await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "v-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred })).createInventorySource.id
+    fx = { cred, target, inv, tpl, run: done, user, sch, bw, src }
   })
 
   it('can read everything visible', async () => {
@@ -269,6 +270,12 @@ describe('viewers', () => {
       createBlackoutWindow: [`mutation { createBlackoutWindow(input: { name: "x", kind: RECURRING, startTime: "01:00", durationMinutes: 5 }) { id } }`],
       updateBlackoutWindow: [`mutation($id: ID!) { updateBlackoutWindow(id: $id, input: { name: "x" }) { id } }`, { id: fx.bw }],
       deleteBlackoutWindow: [`mutation($id: ID!) { deleteBlackoutWindow(id: $id) }`, { id: fx.bw }],
+      createInventorySource: [`mutation($c: ID!) { createInventorySource(input: { name: "x", kind: NAUTOBOT, url: "https://n.example.com", tokenCredentialId: $c }) { id } }`, { c: fx.cred }],
+      updateInventorySource: [`mutation($id: ID!) { updateInventorySource(id: $id, input: { url: "https://evil.example.com" }) { id } }`, { id: fx.src }],
+      deleteInventorySource: [`mutation($id: ID!) { deleteInventorySource(id: $id) }`, { id: fx.src }],
+      testInventorySource: [`mutation($id: ID!) { testInventorySource(id: $id) { ok } }`, { id: fx.src }],
+      previewInventorySync: [`mutation($id: ID!) { previewInventorySync(id: $id) { __typename } }`, { id: fx.src }],
+      syncInventorySource: [`mutation($id: ID!) { syncInventorySource(id: $id) { id } }`, { id: fx.src }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']
@@ -287,6 +294,7 @@ describe('viewers', () => {
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, role FROM app_user) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, active, version FROM job_schedule) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM blackout_window) x)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM inventory_source) x)::text
           || (SELECT count(*) FROM pgboss.job WHERE name = 'switchyard-run')::text AS s`)
       ).rows[0].s
     const before = await snapshot()

@@ -7,7 +7,7 @@
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/util/logger.ts'
-import { startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
 
 let t: TestApp
 /** A production-like second app: NODE_ENV=production and one allowed cross-origin caller. */
@@ -107,6 +107,50 @@ describe('query limits (HTTP)', () => {
     const r = await t.gql(`query($id: ID!) { ${page('a')} ${page('b')} }`, { id: 'bm9uZQ==' })
     expectError(r, 'GRAPHQL_VALIDATION_FAILED')
     expect(r.errors![0]!.extensions).toMatchObject({ limit: 'cost' })
+  })
+})
+
+describe('query cost with variables (HTTP and graphql-ws)', () => {
+  // 500 runs, each with the template's schedules' templates' schedules: written with a variable, this passed
+  // the cost estimate as if it were one run.
+  const cycle = `query($n: Int) { jobRuns(first: $n) { edges { node { id template { schedules { template { schedules { id } } } } } } } }`
+  const bigPages = `query($n: Int) { a: auditEvents(first: $n) { edges { node { id } } } b: jobRuns(first: $n) { edges { node { id targets { id name } artifacts { id name } } } } }`
+
+  it('counts page sizes given as variables over HTTP, before anything is loaded', async () => {
+    for (const query of [cycle, bigPages]) {
+      const r = await t.gql(query, { n: 500 })
+      expectError(r, 'GRAPHQL_VALIDATION_FAILED')
+      expect(r.errors![0]!.extensions).toMatchObject({ limit: 'cost' })
+      expect(r.data ?? null).toBeNull()
+      // The same operation with a small page is fine.
+      expect((await t.gql(query, { n: 2 })).errors).toBeUndefined()
+    }
+    // A variable's default counts like a given value.
+    const withDefault = await t.gql(cycle.replace('$n: Int', '$n: Int = 500'), {})
+    expect(withDefault.errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+    // Lists without paging count as several items at each level: the template → schedules cycle is bounded too.
+    const lists = `{ jobTemplates { schedules { template { schedules { template { schedules { template { id } } } } } } } }`
+    expect((await t.gql(lists)).errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+  })
+
+  it('counts them over graphql-ws, for queries and subscriptions', async () => {
+    const client = t.wsClient()
+    const run = (query: string, variables: Record<string, unknown>) =>
+      new Promise<any[]>((resolve) => {
+        client.subscribe({ query, variables }, { next: (m) => resolve((m as { errors?: any[] }).errors ?? []), error: (e) => resolve(Array.isArray(e) ? e : [e]), complete: () => resolve([]) })
+      })
+    try {
+      for (const query of [cycle, bigPages]) {
+        expect((await run(query, { n: 500 }))[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+        expect(await run(query, { n: 2 })).toEqual([])
+      }
+      // A subscription's payload is estimated the same way (each event is a run with its nested lists).
+      const branch = (a: string) => `${a}: template { schedules { template { schedules { template { schedules { id } } } } } }`
+      const sub = `subscription { jobRunsChanged { id ${branch('a')} ${branch('b')} ${branch('c')} } }`
+      expect((await run(sub, {}))[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' })
+    } finally {
+      await client.dispose()
+    }
   })
 })
 
@@ -304,6 +348,48 @@ describe('WebSocket', () => {
     expect(await rawSocket(prod, ALLOWED, (ws) => ws.close())).toMatchObject({ opened: true })
     expect(await rawSocket(prod, EVIL, (ws) => ws.close())).toMatchObject({ opened: false })
   })
+
+  it('runs at most 100 operations at once per connection (SWITCHYARD_WS_MAX_SUBSCRIPTIONS); a finished one frees its slot', async () => {
+    expect(t.app.config.apiLimits.wsMaxSubscriptions).toBe(100)
+    const tpl = await createTemplate('ws-slots')
+    const client = t.wsClient()
+    const seen = new Map<number, Set<string>>()
+    const refused = new Map<number, any[]>()
+    const open = (i: number) => {
+      seen.set(i, new Set())
+      return client.subscribe<{ jobRunsChanged: { id: string } }>(
+        { query: 'subscription { jobRunsChanged { id } }' },
+        { next: (m) => m.data && seen.get(i)!.add(m.data.jobRunsChanged.id), error: (e) => refused.set(i, Array.isArray(e) ? e : [e]), complete: () => {} },
+      )
+    }
+    /** Triggers runs until every subscription in `which` has seen one (they are live). */
+    const allLive = (which: number[]) =>
+      eventually(
+        async () => {
+          if (which.every((i) => seen.get(i)!.size > 0)) return true
+          await t.ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: tpl })
+          return false
+        },
+        { intervalMs: 300, what: 'the subscriptions to deliver' },
+      )
+    try {
+      // 101 sent at once on one connection: exactly the 101st is refused, with a typed error (the
+      // earlier ones must not be pushed over by those arriving while they are checked).
+      const stop = Array.from({ length: 101 }, (_, i) => open(i))
+      const hundred = [...Array(100).keys()]
+      await eventually(async () => refused.has(100), { intervalMs: 50, what: 'the 101st to be refused' })
+      expect(refused.get(100)![0]).toMatchObject({ message: 'at most 100 operations at once per connection', extensions: { code: 'BAD_USER_INPUT' } })
+      await allLive(hundred)
+      expect([...refused.keys()]).toEqual([100])
+      // Ending one frees a slot: the next one is accepted and live.
+      stop[0]!()
+      open(101)
+      await allLive([101, ...hundred.slice(1)])
+      expect([...refused.keys()]).toEqual([100])
+    } finally {
+      await client.dispose()
+    }
+  }, 120_000)
 
   it('applies the same query limits and error codes to graphql-ws operations', async () => {
     const client = t.wsClient()

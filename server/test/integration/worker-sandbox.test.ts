@@ -122,6 +122,19 @@ describe.runIf(isRoot)('processes of runs on the worker (as root: run as SWITCHY
     expect(r.error).toMatch(/not started: the template's owner demoted is VIEWER; job type ansible_playbook executes code on the worker: only ADMIN, OPERATOR may/)
     expect(r.targets.every((x: { status: string }) => x.status === 'FAILED')).toBe(true)
   }, 120_000)
+
+  it("a disabled owner's template does not run, though the role still may author worker code", async () => {
+    const leaver = await t.userToken('OPERATOR', 'leaver')
+    const tpl = await createAs(leaver, { name: 'leaver-play', jobType: 'ansible_playbook', config: { playbook: '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: "true"\n' }, targetSelector: { tags: ['sandbox'] } })
+    const { users } = await t.ok(`{ users { id username } }`)
+    const user = users.find((u: { username: string }) => u.username === 'leaver')
+    await t.ok(`mutation($id: ID!, $i: UpdateUserInput!) { updateUser(id: $id, input: $i) { id } }`, { id: user.id, i: { disabled: true } })
+    // Triggered by an admin: the run still executes the disabled owner's code.
+    const r = await waitFor(await trigger(tpl), ['SUCCEEDED', 'FAILED'])
+    expect(r.status).toBe('FAILED')
+    expect(r.error).toMatch(/not started: the template's owner leaver is disabled; job type ansible_playbook executes code on the worker/)
+    expect(r.targets.every((x: { status: string }) => x.status === 'FAILED')).toBe(true)
+  }, 120_000)
 })
 
 describe('inventory host names are inert', () => {

@@ -6,6 +6,7 @@
  */
 import type { Client as WsClient } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { decodeId } from '../../src/graphql/ids.ts'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 
 let t: TestApp
@@ -86,5 +87,36 @@ describe('subscriptions end when the token does', () => {
     const id = (await t.ok(`{ users { id username } }`)).users.find((u: { username: string }) => u.username === 'promoted').id
     await t.ok(`mutation($id: ID!) { updateUser(id: $id, input: { role: OPERATOR }) { id } }`, { id })
     expect(await w2.closed).toMatchObject({ code: 4403 })
+  })
+})
+
+describe('the sweep', () => {
+  it('closes a connection whose token expired, which no notification announces (4401); others stay open', async () => {
+    // A second API process on the same database whose sweep runs every 200 ms instead of 30 s.
+    const api = await startTestApp({ db: t.db, roles: 'api', wsSweepMs: 200 })
+    try {
+      const expiring = (await t.ok(`mutation { createApiToken(input: { name: "short", expiresInDays: 1 }) { token apiToken { id } } }`)).createApiToken
+      const lasting = (await t.ok(`mutation { createApiToken(input: { name: "long" }) { token } }`)).createApiToken
+      const w = await watch(api.wsClient(expiring.token))
+      const other = await watch(api.wsClient(lasting.token))
+      // The token's time runs out: written straight to the row, so no NOTIFY tells any process.
+      const gid = decodeId(expiring.apiToken.id, 'ApiToken', 'id')
+      const { rowCount } = await t.app.db.pool.query(`UPDATE api_token SET expires_at = now() - interval '1 second' WHERE id = $1`, [gid])
+      expect(rowCount).toBe(1)
+      expect(await w.closed).toMatchObject({ code: 4401 })
+      await expectNoMoreEvents(w)
+      // The connection with a valid token was swept over many times and still streams.
+      const before = other.events.length
+      await eventually(
+        async () => {
+          if (other.events.length > before) return true
+          await t.ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: tpl })
+          return false
+        },
+        { intervalMs: 300, what: 'the other connection to keep delivering' },
+      )
+    } finally {
+      await api.stop()
+    }
   })
 })

@@ -58,7 +58,7 @@ export const TemplateQuery = graphql(
 
 export const TemplateFormOptionsQuery = graphql(`
   query TemplateFormOptions {
-    jobTypes { type label description usesTargets configSchema }
+    jobTypes { type label description usesTargets executesWorkerCode canAuthor authorRefusal configSchema }
     targets { id name host tags }
     inventories { id name }
     credentials { id name kind username canUse }

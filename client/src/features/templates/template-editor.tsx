@@ -21,7 +21,8 @@ import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
 import { ConfigForm, type CredentialOption } from './config-form'
 import { TargetSelectorEditor, type Selector } from './target-selector-editor'
 import { ParametersEditor } from './parameters-editor'
-import { CreateTemplateMutation, TemplateFormOptionsQuery, TemplateQuery, UpdateTemplateMutation, type JobType, type Template } from './queries'
+import type { ResultOf } from '@/lib/graphql'
+import { CreateTemplateMutation, TemplateFormOptionsQuery, TemplateQuery, UpdateTemplateMutation, type Template } from './queries'
 import { DeleteTemplateButton } from './delete-template'
 import { RunNowDialog } from './run-now-dialog'
 
@@ -44,6 +45,19 @@ export function TemplateEditor({ id }: { id: string | null }) {
 }
 
 
+type JobTypeOption = ResultOf<typeof TemplateFormOptionsQuery>['jobTypes'][number]
+
+/** The type's description, and — for a type the user may not author — why, in the server's words. */
+function jobTypeHint(type: JobTypeOption | undefined): ReactNode {
+  if (!type) return undefined
+  if (type.canAuthor) return type.executesWorkerCode ? `${type.description} Its config runs as code on the worker.` : type.description
+  return (
+    <>
+      {type.description} <strong>You may not save templates of this type:</strong> {type.authorRefusal}
+    </>
+  )
+}
+
 const str = (n: number | null | undefined) => (n == null ? '' : String(n))
 
 function TemplateForm({
@@ -54,7 +68,7 @@ function TemplateForm({
   credentials,
 }: {
   template: Template | null
-  jobTypes: readonly JobType[]
+  jobTypes: readonly JobTypeOption[]
   targets: ReadonlyArray<{ id: string; name: string; host: string; tags: readonly string[] }>
   inventories: ReadonlyArray<{ id: string; name: string }>
   credentials: readonly CredentialOption[]
@@ -63,7 +77,8 @@ function TemplateForm({
   const { canWrite } = useSessionContext()
   const [name, setName] = useState(template?.name ?? '')
   const [description, setDescription] = useState(template?.description ?? '')
-  const [jobType, setJobType] = useState(template?.jobType ?? jobTypes[0]?.type ?? '')
+  // A new template starts on a type the user may author (the server refuses the others).
+  const [jobType, setJobType] = useState(template?.jobType ?? (jobTypes.find((t) => t.canAuthor) ?? jobTypes[0])?.type ?? '')
   const [visibility, setVisibility] = useState<'GLOBAL' | 'PRIVATE'>(template?.visibility ?? 'GLOBAL')
   const type = jobTypes.find((t) => t.type === jobType)
   const fields = useMemo(() => schemaToFields(type?.configSchema as JsonSchema | undefined), [type])
@@ -191,12 +206,13 @@ function TemplateForm({
           <Field label="Name" required error={err('name')}>
             {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} placeholder="disk usage" autoFocus={!template} />}
           </Field>
-          <Field label="Job type" required error={err('jobType')} hint={type?.description}>
+          <Field label="Job type" required error={err('jobType')} hint={jobTypeHint(type)}>
             {(p) => (
               <select {...p} name="jobType" value={jobType} onChange={(e) => changeType(e.target.value)}>
                 {jobTypes.map((t) => (
-                  <option key={t.type} value={t.type}>
-                    {t.label}
+                  // Types the user may not author stay listed, disabled, with the reason below when chosen.
+                  <option key={t.type} value={t.type} disabled={!t.canAuthor && t.type !== jobType} title={t.authorRefusal ?? undefined}>
+                    {t.canAuthor ? t.label : `${t.label} (not available to you${t.executesWorkerCode ? ': runs code on the worker' : ''})`}
                   </option>
                 ))}
               </select>

@@ -48,6 +48,7 @@ builder.prismaNode('BlackoutWindow', {
     daysOfWeek: t.exposeIntList('daysOfWeek'),
     startTime: t.exposeString('startTime', { nullable: true }),
     durationMinutes: t.exposeInt('durationMinutes', { nullable: true }),
+    owner: t.relation('owner', { nullable: true, description: 'Who may change or delete it (and admins); null: admin-managed.' }),
   }),
 })
 

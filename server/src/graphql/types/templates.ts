@@ -1,19 +1,24 @@
 import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
-import type { JobTypeInfo } from '../../jobs/executors/registry.ts'
+import type { JobTypeAuthoring } from '../../modules/templates/templates.service.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
-import { requireActor, visibleTo } from '../../modules/actor.ts'
+import { visibleTo } from '../../modules/actor.ts'
 import { ParameterTypeEnum, RetryBackoffEnum, VisibilityEnum } from './enums.ts'
 import { OverlapPolicyEnum } from './schedules.ts'
 
-const JobType = builder.objectRef<JobTypeInfo>('JobType').implement({
+const JobType = builder.objectRef<JobTypeAuthoring>('JobType').implement({
   description: 'A kind of job Switchyard can run, with the JSON Schema its template config must satisfy.',
   fields: (t) => ({
     type: t.exposeString('type'),
     label: t.exposeString('label'),
     description: t.exposeString('description'),
     usesTargets: t.exposeBoolean('usesTargets'),
+    executesWorkerCode: t.exposeBoolean('executesWorkerCode', {
+      description: 'Its config is code that runs on the worker itself (e.g. a playbook): only the roles in SWITCHYARD_WORKER_CODE_ROLES may author such templates.',
+    }),
+    canAuthor: t.exposeBoolean('canAuthor', { description: 'Whether you may create templates of this type (or change one to it).' }),
+    authorRefusal: t.exposeString('authorRefusal', { nullable: true, description: 'Why you may not author templates of this type, in words; null when you may.' }),
     configSchema: t.expose('configSchema', { type: 'JSON', description: 'JSON Schema (draft 2020-12) of the config.' }),
   }),
 })
@@ -145,10 +150,7 @@ builder.queryFields((t) => ({
   jobTypes: t.field({
     type: [JobType],
     // Like every other operation but login, this needs a signed-in user (it was readable anonymously).
-    resolve: (_r, _a, ctx) => {
-      requireActor(ctx.actor)
-      return ctx.services.registry.describe()
-    },
+    resolve: (_r, _a, ctx) => ctx.services.templates.jobTypes(ctx.actor),
   }),
   jobTemplates: t.prismaField({
     type: ['JobTemplate'],

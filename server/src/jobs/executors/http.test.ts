@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fakeExecutionContext } from '../../../test/harness/fake-execution-context.ts'
 import { unusedLoopbackPort } from '../../../test/harness/sshd.ts'
-import { httpExecutor } from './http.ts'
+import { fixedOrigin, httpExecutor } from './http.ts'
 import { AbortReason, type DecryptedCredential } from './types.ts'
 
 let server: Server
@@ -83,6 +83,32 @@ describe('http executor', () => {
     expect(issues({ url: 'http://x', bogus: 1 })).toEqual([''])
     const schema = z.toJSONSchema(httpExecutor.configSchema, { io: 'input' }) as { properties: Record<string, { description?: string }> }
     expect(schema.properties.expectedStatus?.description).toContain('2xx')
+  })
+
+  it('with a stored credential, refuses a URL whose host a parameter could change (at save), and a run whose URL left it (at run)', async () => {
+    const id = '0b0e5c1e-7d7a-4c47-9d3c-4b1c1a8f6a01'
+    const issues = (url: string) => {
+      const r = httpExecutor.configSchema.safeParse({ url, auth: { type: 'credential', credentialId: id } })
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+    }
+    for (const url of ['http://{{ host }}/x', '{{base}}/x', 'https://api{{ env }}.example.net/', 'http://api.example.net{{ p }}', 'http://u@{{ h }}/']) {
+      expect(issues(url), url).toEqual([expect.stringMatching(/^url: with a stored credential .* placeholders only after the host$/)])
+    }
+    expect(issues('https://api.example.net:8443/v1/{{ path }}?q={{ q }}')).toEqual([])
+    // Without a stored credential, placeholders stay allowed anywhere (the caller's own parameters are all that is sent).
+    expect(httpExecutor.configSchema.safeParse({ url: 'http://{{ host }}/x', auth: { type: 'bearer', tokenParameter: 't' } }).success).toBe(true)
+    expect(fixedOrigin('https://API.example.net:443/{{ p }}')).toBe('https://api.example.net')
+    expect(fixedOrigin('http://{{ h }}/')).toBeNull()
+
+    // A config that slipped past the schema (saved before the rule): the run refuses before sending anything.
+    const credentials = new Map<string, DecryptedCredential>([[id, { kind: 'PASSWORD', username: 'api-bot', password: 'Owner-pw' }]])
+    const r = fakeExecutionContext({ ...httpExecutor.configSchema.parse({ url: `${base}/echo` }), url: 'http://{{ host }}/echo', auth: { type: 'credential', credentialId: id } } as never, {
+      parameters: { host: new URL(base).host },
+      credentials,
+      maxParallelTargets: 1,
+    })
+    const outcome = await httpExecutor.execute(r.ctx)
+    expect(outcome).toMatchObject({ ok: false, retryable: false, error: expect.stringMatching(/^auth\.credentialId: the stored credential is sent only to the host the template's URL writes out, not to http:\/\/127\.0\.0\.1:\d+$/) })
   })
 
   it('succeeds on an expected status and a passing JSON-path check, recording status, time and body', async () => {

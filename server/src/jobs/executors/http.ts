@@ -96,6 +96,26 @@ const configSchema = z
   .strict()
   // fetch() refuses a GET or HEAD with a body: say so when the template is saved, not at run time.
   .refine((c) => c.body === undefined || (c.method !== 'GET' && c.method !== 'HEAD'), { message: 'a GET or HEAD request has no body', path: ['body'] })
+  // Whoever may trigger the template fills in its parameters; the stored credential is the owner's. A
+  // placeholder in the host would let them send it to a server of their choosing.
+  .refine((c) => c.auth?.type !== 'credential' || fixedOrigin(c.url) !== null, {
+    message: 'with a stored credential (auth.type credential) the scheme and host must be written out: placeholders only after the host',
+    path: ['url'],
+  })
+
+/**
+ * The scheme://host:port a URL template fixes before any placeholder, or null when a placeholder can
+ * change it (`http://{{ host }}/x`, `https://api{{ env }}.example.net/`).
+ */
+export function fixedOrigin(template: string): string | null {
+  const m = /^(https?):\/\/([^/?#\\]*)/i.exec(template.trim())
+  if (!m || !m[2] || /[{}@]/.test(m[2])) return null
+  try {
+    return new URL(`${m[1]}://${m[2]}/`).origin
+  } catch {
+    return null
+  }
+}
 
 export type HttpConfig = z.output<typeof configSchema>
 type Context = ExecutionContext<HttpConfig>
@@ -214,6 +234,11 @@ function buildRequest(ctx: Context): { url: URL; init: RequestInit; secrets: str
   } else if (config.auth?.type === 'bearer') {
     headers.set('authorization', `Bearer ${secret(config.auth.tokenParameter)}`)
   } else if (config.auth?.type === 'credential') {
+    // Checked at save too (a template saved before that rule may still have a placeholder in its host).
+    const origin = fixedOrigin(config.url)
+    if (origin === null || url.origin !== origin) {
+      throw new PermanentError(`auth.credentialId: the stored credential is sent only to the host the template's URL writes out${origin ? ` (${origin})` : ''}, not to ${url.origin}`)
+    }
     let c
     try {
       c = requireCredential(ctx.credentials, config.auth.credentialId, 'auth.credentialId')

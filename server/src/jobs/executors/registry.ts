@@ -20,6 +20,8 @@ export interface JobTypeInfo {
   label: string
   description: string
   usesTargets: boolean
+  /** The type runs user-supplied code on the worker (authoring it needs SWITCHYARD_WORKER_CODE_ROLES). */
+  executesWorkerCode: boolean
   configSchema: Record<string, unknown>
 }
 
@@ -47,6 +49,7 @@ export class ExecutorRegistry {
       label: e.label,
       description: e.description,
       usesTargets: e.usesTargets,
+      executesWorkerCode: e.executesWorkerCode ?? false,
       configSchema: z.toJSONSchema(e.configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
     }))
   }

@@ -1,10 +1,14 @@
-/** Blackout windows: named periods during which linked schedules do not fire. */
+/**
+ * Blackout windows: named periods during which linked schedules do not fire. Anyone may link any window
+ * to their schedules; only its owner or an admin changes or deletes it (a window silences, or by its
+ * removal un-silences, every schedule linked to it — other people's included).
+ */
 import { z } from 'zod'
 import type { BlackoutWindow, PrismaClient } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
 import type { Blackout } from '../../schedules/blackout.ts'
 import { isValidTimeZone } from '../../schedules/timezone.ts'
-import { requireActor, requireWriter, type Actor } from '../actor.ts'
+import { requireActor, requireCanEdit, requireWriter, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
@@ -53,7 +57,7 @@ export class BlackoutsService {
     try {
       return await audited(
         this.prisma,
-        (tx) => tx.blackoutWindow.create({ data }),
+        (tx) => tx.blackoutWindow.create({ data: { ...data, ownerId: a.userId } }),
         (row) => ({ actor: a, action: 'blackout.create', entity: entity.of('BlackoutWindow', row), changes: created(row, AUDITED_FIELDS) }),
       )
     } catch (e) {
@@ -63,8 +67,9 @@ export class BlackoutsService {
   }
 
   async update(actor: Actor | null, id: string, raw: unknown): Promise<BlackoutWindow> {
-    const a = requireWriter(actor)
+    requireWriter(actor)
     const existing = await this.get(actor, id)
+    const a = requireCanEdit(actor, existing, 'blackout window')
     const data = this.validate(raw, existing)
     try {
       return await audited(
@@ -79,8 +84,8 @@ export class BlackoutsService {
   }
 
   async delete(actor: Actor | null, id: string): Promise<BlackoutWindow> {
-    const a = requireWriter(actor)
-    await this.get(actor, id)
+    requireWriter(actor)
+    const a = requireCanEdit(actor, await this.get(actor, id), 'blackout window')
     return audited(
       this.prisma,
       (tx) => tx.blackoutWindow.delete({ where: { id } }),

@@ -1,7 +1,7 @@
 /** Job templates: what to run (type + validated config), where (selector), and how (timeout, retry, parallelism). */
 import { z } from 'zod'
 import type { JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
-import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
+import type { ExecutorRegistry, JobTypeInfo } from '../../jobs/executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from '../../jobs/executors/worker-code.ts'
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
@@ -57,6 +57,12 @@ const AUDITED_FIELDS = Object.keys(baseInput.shape)
 export interface TemplateFilter {
   search?: string | null
   jobTypes?: string[] | null
+}
+
+export interface JobTypeAuthoring extends JobTypeInfo {
+  canAuthor: boolean
+  /** Why the caller may not author it, in words; null when they may. */
+  authorRefusal: string | null
 }
 
 export class TemplatesService {
@@ -202,6 +208,18 @@ export class TemplatesService {
       const owner = await this.prisma.user.findUnique({ where: { id: ownerId }, select: { username: true } })
       await requireMayUse(this.prisma, ownerId, named, (name) => `the template's owner "${owner?.username ?? '?'}" may not use credential "${name}"`)
     }
+  }
+
+  /**
+   * The job types, each with whether `actor` may author templates of it (create one, or change one to it)
+   * and why not — the rule create/update apply, so a form can leave out what would be refused.
+   */
+  jobTypes(actor: Actor | null): JobTypeAuthoring[] {
+    const a = requireActor(actor)
+    return this.registry.describe().map((info) => {
+      const refusal = a.role === 'VIEWER' ? 'viewers have read-only access' : this.workerCodeRefusal(info.type, a.role)
+      return { ...info, canAuthor: refusal === null, authorRefusal: refusal }
+    })
   }
 
   private workerCodeRefusal(jobType: string, role: string): string | null {

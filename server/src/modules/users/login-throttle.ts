@@ -84,6 +84,20 @@ export class LoginThrottle {
     }
   }
 
+  /**
+   * Deletes the rows that no longer matter: not locked, and quiet for longer than the longest lock (the
+   * next failure would start their count over anyway). Without this every username and address ever
+   * tried would stay in the table; the reaper calls it each pass.
+   */
+  async deleteStale(): Promise<number> {
+    return this.prisma.$executeRawUnsafe(
+      `DELETE FROM login_throttle
+        WHERE (locked_until IS NULL OR locked_until <= now())
+          AND last_failure_at < now() - $1 * interval '1 second'`,
+      this.options.backoffMaxSeconds,
+    )
+  }
+
   /** A successful sign-in clears the username's failures (not the address's). */
   async recordSuccess(username: string): Promise<void> {
     await this.prisma.loginThrottle.deleteMany({ where: { kind: 'user', key: username.trim().toLowerCase() } })

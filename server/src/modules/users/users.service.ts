@@ -39,6 +39,11 @@ export class UsersService {
     this.#throttle = new LoginThrottle(prisma, throttle)
   }
 
+  /** Forgets sign-in failures that can no longer lock anything (reaper housekeeping). */
+  deleteStaleLoginThrottles(): Promise<number> {
+    return this.#throttle.deleteStale()
+  }
+
   /** Returns the actor for a bearer token, or null when it is unknown, expired or revoked. */
   async authenticate(token: string): Promise<Actor | null> {
     const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } })
