@@ -10,12 +10,13 @@ import type { Config } from './config.ts'
 import { loadOrCreateSecretKey, SecretBox } from './crypto/secret-box.ts'
 import { createDatabase, type Database } from './db/database.ts'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts'
-import { migrate } from './db/migrate.ts'
+import { listMigrations, migrate } from './db/migrate.ts'
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
 import { createUiHandler } from './http/ui.ts'
 import { API_CSP, GRAPHIQL_CSP, setSecurityHeaders, UI_CSP, wantsGraphiQL } from './http/security-headers.ts'
 import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
+import { HealthChecks, LIVEZ_PATH, pathOf, READYZ_PATH, readinessBody, sendJson } from './http/health.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
 import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
@@ -72,6 +73,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
   }
   let stopGraceMs = 10_000
+  let stopping = false
   try {
     let embedded: EmbeddedDatabase | null = null
     if (!config.databaseUrl) {
@@ -93,13 +95,28 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const boss = createBoss(databaseUrl, config.bossSchema, Math.max(2, Math.ceil(config.dbPoolSize / 3)))
     boss.on('error', (e) => logger.error('pg-boss error', { error: (e as Error).message }))
     await boss.start()
-    stack.push(() => boss.stop({ graceful: false, close: true }))
+    let queueStarted = false
+    stack.push(() => {
+      queueStarted = false
+      return boss.stop({ graceful: false, close: true })
+    })
     const queue = new RunQueue(boss, config.bossSchema)
     await queue.ensure()
+    queueStarted = true
 
     const listener = new PgListener(databaseUrl, logger.child({ component: 'listen' }))
     await listener.start()
     stack.push(() => listener.stop())
+
+    const health = new HealthChecks(databaseUrl, {
+      migrations: listMigrations(),
+      queueStarted: () => queueStarted,
+      // Every role listens: the API for live subscriptions, workers for cancels and new runs, the
+      // scheduler for schedule changes.
+      listenConnected: () => listener.connected,
+      stopping: () => stopping,
+    })
+    stack.push(() => health.close())
 
     const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }))
     stack.push(() => logs.close())
@@ -205,15 +222,40 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
       // Anyone may ask whether the process is up; which roles it runs and its worker id are for
       // signed-in users only (they help an attacker map a deployment).
-      const healthz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const signedIn = async (req: http.IncomingMessage) => {
         const token = tokenFromHeader(req.headers.authorization ?? null)
-        const actor = token ? await users.authenticate(token).catch(() => null) : null
+        if (!token) return false
+        // During an outage a token cannot be checked: the caller gets the anonymous answer, in time.
+        let timer: NodeJS.Timeout | undefined
+        const deadline = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000)))
+        const actor = await Promise.race([users.authenticate(token).catch(() => null), deadline])
+        clearTimeout(timer)
+        return actor !== null
+      }
+      const healthz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const actor = await signedIn(req)
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actor ? { status: 'ok', roles, workerId } : { status: 'ok' }))
       }
+      const readyz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const [r, detailed] = await Promise.all([health.readiness(), signedIn(req)])
+        sendJson(res, r.ok ? 200 : 503, readinessBody(r, detailed ? { roles, workerId } : null), req.method)
+      }
       const server = http.createServer((req, res) => {
+        const path = pathOf(req)
         if (req.url === '/healthz') {
           setSecurityHeaders(res, API_CSP)
           return void healthz(req, res)
+        }
+        if (path === LIVEZ_PATH) {
+          setSecurityHeaders(res, API_CSP)
+          return sendJson(res, 200, { status: 'ok' }, req.method)
+        }
+        if (path === READYZ_PATH) {
+          setSecurityHeaders(res, API_CSP)
+          return void readyz(req, res).catch((e) => {
+            logger.error('readiness check failed', { error: (e as Error).message })
+            if (!res.headersSent) sendJson(res, 503, { status: 'unavailable' })
+          })
         }
         if (req.url?.startsWith(GRAPHQL_PATH)) {
           setSecurityHeaders(res, config.webSecurity.graphiql && wantsGraphiQL(req) ? GRAPHIQL_CSP : API_CSP)
@@ -254,6 +296,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       reaper,
       scheduler,
       async stop(o = {}) {
+        stopping = true
         stopGraceMs = o.graceMs ?? stopGraceMs
         await stopAll()
       },
