@@ -175,6 +175,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         artifactMaxBytes: config.artifactMaxBytes,
         sandbox,
         workerCodeRoles: config.workerCodeRoles,
+        logLimits: config.logLimits,
       })
     }
     // Its own connection: liveness must not queue behind the work it vouches for.

@@ -56,6 +56,8 @@ export interface Config {
   loginThrottle: { maxFailures: number; maxFailuresPerAddress: number; backoffSeconds: number; backoffMaxSeconds: number }
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean
+  /** Default caps on one run's stored log (a template may set its own); output past them is dropped and counted. */
+  logLimits: { lines: number; bytes: number }
 }
 
 export const USER_ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const
@@ -149,6 +151,8 @@ const envSchema = z.object({
   SWITCHYARD_LOGIN_BACKOFF_SECONDS: z.coerce.number().min(0.01).max(3600).default(1),
   SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().min(0.01).max(86400).default(900),
   SWITCHYARD_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
+  SWITCHYARD_LOG_LIMIT_LINES: int(1, 2_147_483_647).default(100_000),
+  SWITCHYARD_LOG_LIMIT_BYTES: int(1, 2_147_483_647).default(50 * 1024 * 1024),
 })
 
 /** The user's uid and primary gid, through NSS (`getent`), else /etc/passwd. */
@@ -282,5 +286,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       backoffMaxSeconds: e.SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS,
     },
     trustProxy: e.SWITCHYARD_TRUST_PROXY === 'true' || e.SWITCHYARD_TRUST_PROXY === '1',
+    logLimits: { lines: e.SWITCHYARD_LOG_LIMIT_LINES, bytes: e.SWITCHYARD_LOG_LIMIT_BYTES },
   }
 }

@@ -10,7 +10,7 @@ import type { PgBoss } from 'pg-boss'
 import type { SecretBox } from '../crypto/secret-box.ts'
 import { credentialSecrets, decryptCredential } from '../crypto/credential-secret.ts'
 import type { LogWriter } from '../logs/log-writer.ts'
-import { createRunLogSink, createSecretMasker, maskDeep } from '../logs/run-log-sink.ts'
+import { createRunLogSink, createSecretMasker, droppedLogMessage, LogBudget, maskDeep } from '../logs/run-log-sink.ts'
 import { appendLinesInTransaction } from '../logs/log-writer.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
 import { CHANNELS } from '../pubsub/channels.ts'
@@ -48,6 +48,8 @@ export interface DispatcherDeps {
   sandbox: ProcessSandbox
   /** Roles whose templates may run job types that execute code on the worker (SWITCHYARD_WORKER_CODE_ROLES). */
   workerCodeRoles: WorkerCodeRoles
+  /** Default caps on a run's stored log (SWITCHYARD_LOG_LIMIT_LINES/_BYTES); a template may set its own. */
+  logLimits: { lines: number; bytes: number }
 }
 
 interface ActiveRun {
@@ -208,9 +210,16 @@ export class Dispatcher {
     let outcome: ExecutionOutcome = {}
     let crash: Error | null = null
     const writes: Promise<unknown>[] = []
-    let sink = createRunLogSink(logs, run.id, [])
+    const budget = new LogBudget(spec.logLimitLines ?? this.#d.logLimits.lines, spec.logLimitBytes ?? this.#d.logLimits.bytes)
+    let sink = createRunLogSink(logs, run.id, [], budget)
     let mask = (text: string) => text
     try {
+      if (run.attempt > 1) {
+        // The limit is per run: a retry may store only what earlier attempts left of it.
+        const stored = await retryTransient(() => store.storedLogSize(pool, run.id), { logger: log, what: 'measuring the stored log', attempts: Infinity })
+        budget.lines = stored.lines
+        budget.bytes = stored.bytes
+      }
       if (run.secretParameters) secrets = JSON.parse(box.open(run.secretParameters)) as Record<string, string>
       // Masked from the start: an early failure's message must not carry a secret parameter either.
       mask = createSecretMasker(Object.values(secrets))
@@ -264,7 +273,7 @@ export class Dispatcher {
         ...targets.flatMap((t) => credentialSecrets(t.credential)),
         ...[...credentials.values()].flatMap((c) => credentialSecrets(c)),
       ]
-      sink = createRunLogSink(logs, run.id, secretValues)
+      sink = createRunLogSink(logs, run.id, secretValues, budget)
       mask = createSecretMasker(secretValues)
       sink.system(
         `attempt ${run.attempt} of ${run.maxAttempts} started on ${os.hostname()}` + (spec.usesTargets ? ` for ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}` : ''),
@@ -352,7 +361,7 @@ export class Dispatcher {
     await logs.flush()
     // The final status must land: retried for as long as this process lives (if it dies, the reaper
     // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
-    await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask), { logger: log, what: 'settling the run', attempts: Infinity })
+    await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget), { logger: log, what: 'settling the run', attempts: Infinity })
   }
 
   async #settle(
@@ -363,6 +372,7 @@ export class Dispatcher {
     outcome: ExecutionOutcome,
     crash: Error | null,
     mask: (text: string) => string,
+    budget: LogBudget,
   ): Promise<void> {
     const cause = abortCause(signal)
     const client = await this.#d.pool.connect()
@@ -399,8 +409,17 @@ export class Dispatcher {
       }
       // A run that ended (or went back to the queue) frees its concurrency slot for a waiting run.
       await this.#d.queue.handOffSlot(client, run.concurrencyKey)
-      // The run's last line commits with its final status (see appendLinesInTransaction).
-      await appendLinesInTransaction(client, run.id, [{ targetId: null, stream: 'SYSTEM', level: /succeeded/.test(message) ? 'INFO' : 'ERROR', text: mask(message) }])
+      // What the log limit dropped is added up over attempts; the run's one line about it comes with
+      // its final status (not with a requeue).
+      let dropped = { lines: budget.droppedLines, bytes: budget.droppedBytes }
+      if (budget.droppedLines > 0 || run.attempt > 1) dropped = await store.addDroppedLog(client, run.id, budget.droppedLines, budget.droppedBytes)
+      const lastWords: Parameters<typeof appendLinesInTransaction>[2] = []
+      if (requeueAfter === null && dropped.lines > 0) {
+        lastWords.push({ targetId: null, stream: 'SYSTEM', level: 'WARNING', text: droppedLogMessage(dropped.lines, dropped.bytes, { lines: budget.maxLines, bytes: budget.maxBytes }) })
+      }
+      lastWords.push({ targetId: null, stream: 'SYSTEM', level: /succeeded/.test(message) ? 'INFO' : 'ERROR', text: mask(message) })
+      // The run's last lines commit with its final status (see appendLinesInTransaction).
+      await appendLinesInTransaction(client, run.id, lastWords)
       await store.notifyRunChanged(client, run.id)
       await client.query('COMMIT')
     } catch (e) {
