@@ -16,6 +16,7 @@ import { createUiHandler } from './http/ui.ts'
 import { API_CSP, GRAPHIQL_CSP, setSecurityHeaders, UI_CSP, wantsGraphiQL } from './http/security-headers.ts'
 import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
+import { Metrics, METRICS_PATH, sameSecret } from './metrics/metrics.ts'
 import { HealthChecks, LIVEZ_PATH, pathOf, READYZ_PATH, readinessBody, sendJson } from './http/health.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
@@ -118,7 +119,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     })
     stack.push(() => health.close())
 
-    const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }))
+    const metrics = new Metrics()
+    const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }), { onWritten: (lines, bytes) => metrics.logWritten(lines, bytes) })
     stack.push(() => logs.close())
 
     const registry = options.registry ?? createDefaultRegistry()
@@ -176,6 +178,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         sandbox,
         workerCodeRoles: config.workerCodeRoles,
         logLimits: config.logLimits,
+        metrics,
       })
     }
     // Its own connection: liveness must not queue behind the work it vouches for.
@@ -192,7 +195,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {
-      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }))
+      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }), { onFired: (s) => metrics.scheduleFired(s) })
       await scheduler.start()
       const sch = scheduler
       stack.push(() => sch.stop())
@@ -212,7 +215,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       stack.push(() => live.stop())
       const ui = createUiHandler({ logger: logger.child({ component: 'ui' }) })
       stack.push(() => ui.close())
-      const { yoga, attachWebSocket } = createGraphQLServer({
+      const { yoga, attachWebSocket, wsActivity } = createGraphQLServer({
         prisma: db.prisma,
         services,
         logger: logger.child({ component: 'graphql' }),
@@ -237,6 +240,27 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         const actor = await signedIn(req)
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actor ? { status: 'ok', roles, workerId } : { status: 'ok' }))
       }
+      const d = dispatcher
+      metrics.observe({
+        worker: d ? () => d.slots() : null,
+        subscriptions: wsActivity,
+        pool: db.pool,
+        poolMax: config.dbPoolSize,
+        // On the probe's connection, with its deadline: a scrape never hangs on a stalled database.
+        queueState: async () => {
+          const { rows } = await health.query<{ depth: number; age: number }>(
+            `SELECT count(*)::int AS depth, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age FROM job_run WHERE status = 'QUEUED'`,
+          )
+          return { depth: rows[0]!.depth, oldestAgeSeconds: rows[0]!.age }
+        },
+      })
+      const metricsHandler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (config.metricsToken && !sameSecret(tokenFromHeader(req.headers.authorization ?? null), config.metricsToken)) {
+          return void res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized\n')
+        }
+        const body = await metrics.render()
+        res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(body)
+      }
       const readyz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const [r, detailed] = await Promise.all([health.readiness(), signedIn(req)])
         sendJson(res, r.ok ? 200 : 503, readinessBody(r, detailed ? { roles, workerId } : null), req.method)
@@ -250,6 +274,13 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         if (path === LIVEZ_PATH) {
           setSecurityHeaders(res, API_CSP)
           return sendJson(res, 200, { status: 'ok' }, req.method)
+        }
+        if (path === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+          setSecurityHeaders(res, API_CSP)
+          return void metricsHandler(req, res).catch((e) => {
+            logger.error('metrics scrape failed', { error: (e as Error).message })
+            if (!res.headersSent) res.writeHead(500).end()
+          })
         }
         if (path === READYZ_PATH) {
           setSecurityHeaders(res, API_CSP)

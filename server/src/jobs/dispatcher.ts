@@ -19,6 +19,7 @@ import { coerceError } from '../util/errors.ts'
 import { retryTransient } from '../db/transient.ts'
 import { credentialUse, poolQuery } from '../db/credential-use.ts'
 import type { Semaphore } from '../util/semaphore.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
@@ -50,6 +51,7 @@ export interface DispatcherDeps {
   workerCodeRoles: WorkerCodeRoles
   /** Default caps on a run's stored log (SWITCHYARD_LOG_LIMIT_LINES/_BYTES); a template may set its own. */
   logLimits: { lines: number; bytes: number }
+  metrics?: Metrics
 }
 
 interface ActiveRun {
@@ -73,6 +75,11 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#d = deps
     this.#notifier = new RunChangeNotifier(deps.pool, deps.logger)
+  }
+
+  /** Runs executing now and the slots this worker has (metrics). */
+  slots(): { running: number; slots: number } {
+    return { running: this.#active.size, slots: this.#d.concurrency }
   }
 
   /** Run ids this process is executing right now. */
@@ -203,6 +210,9 @@ export class Dispatcher {
     const fence: store.RunFence = { runId: run.id, workerId: this.#d.workerId, attempt: run.attempt }
     const spec = run.spec as RunSpec
     const log = logger.child({ runId: run.id, attempt: run.attempt })
+    const startedAt = performance.now()
+    // Queue wait is the first attempt's: a retry's wait is mostly its deliberate delay.
+    this.#d.metrics?.runStarted(run.jobType, run.attempt === 1 ? (Date.now() - run.createdAt.getTime()) / 1000 : null)
     if (run.cancelRequestedAt) controller.abort(new AbortReason('cancelled'))
     const timer = spec.timeoutSeconds ? setTimeout(() => controller.abort(new AbortReason('timeout')), spec.timeoutSeconds * 1000) : null
 
@@ -298,6 +308,7 @@ export class Dispatcher {
         signal: controller.signal,
         log: sink,
         handshakeLimiter: this.#d.handshakeLimiter,
+        sshConnectFailed: (kind) => this.#d.metrics?.sshConnectFailed(kind),
         sandbox: this.#d.sandbox,
         // Each target's writes are chained, so a fast target's "finished" can never land before its
         // "started" (which would leave it RUNNING).
@@ -361,7 +372,8 @@ export class Dispatcher {
     await logs.flush()
     // The final status must land: retried for as long as this process lives (if it dies, the reaper
     // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
-    await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget), { logger: log, what: 'settling the run', attempts: Infinity })
+    const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget), { logger: log, what: 'settling the run', attempts: Infinity })
+    if (status) this.#d.metrics?.runFinished(run.jobType, status, (performance.now() - startedAt) / 1000)
   }
 
   async #settle(
@@ -373,8 +385,9 @@ export class Dispatcher {
     crash: Error | null,
     mask: (text: string) => string,
     budget: LogBudget,
-  ): Promise<void> {
+  ): Promise<string | null> {
     const cause = abortCause(signal)
+    let finalStatus: string | null = null
     const client = await this.#d.pool.connect()
     let message: string
     let requeueAfter: number | null = null
@@ -387,8 +400,10 @@ export class Dispatcher {
         await store.refreshProgress(client, run.id)
         await store.finishRun(client, fence, { status, error, result: outcome.result })
         message = `run ${status === 'CANCELLED' ? 'cancelled' : error}`
+        finalStatus = status
       } else if (cause === 'shutdown') {
         message = await this.#retryOrFail(client, run, spec, fence, 'worker shut down during the run', true, (d) => (requeueAfter = d))
+        finalStatus = requeueAfter === null ? 'FAILED' : null
       } else {
         const tally = spec.usesTargets ? await store.tallyTargets(client, run.id) : null
         if (tally && !crash) {
@@ -401,10 +416,12 @@ export class Dispatcher {
           await store.refreshProgress(client, run.id)
           await store.finishRun(client, fence, { status: 'SUCCEEDED', error: null, result: outcome.result })
           message = t ? `run succeeded (${t.succeeded} of ${t.total} targets)` : 'run succeeded'
+          finalStatus = 'SUCCEEDED'
         } else {
           const error = crash ? crash.message : t ? summariseFailures(t) : outcome.error ?? 'failed'
           const retryable = crash ? false : t ? t.retryableFailed > 0 : outcome.retryable === true
           message = await this.#retryOrFail(client, run, spec, fence, error, retryable, (d) => (requeueAfter = d), outcome.result)
+          finalStatus = requeueAfter === null ? 'FAILED' : null
         }
       }
       // A run that ended (or went back to the queue) frees its concurrency slot for a waiting run.
@@ -429,6 +446,7 @@ export class Dispatcher {
       client.release()
     }
     if (requeueAfter !== null) this.#d.logger.info('run requeued', { runId: run.id, delaySeconds: requeueAfter })
+    return finalStatus
   }
 
   /** Requeues for another attempt when allowed (enqueue in the same transaction), else FAILED. */

@@ -23,6 +23,7 @@ export interface ClaimedRun {
   concurrencyKey: string | null
   /** The template's owner when the run was created: config-referenced credentials are used on their behalf. */
   ownerId: string | null
+  createdAt: Date
 }
 
 export interface RunFence {
@@ -31,7 +32,7 @@ export interface RunFence {
   attempt: number
 }
 
-const CLAIM_COLUMNS = 'id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key, owner_id'
+const CLAIM_COLUMNS = 'id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key, owner_id, created_at'
 
 /** A job_run row (CLAIM_COLUMNS) as the dispatcher's ClaimedRun. */
 function toClaimed(r: Record<string, any>): ClaimedRun {
@@ -48,6 +49,7 @@ function toClaimed(r: Record<string, any>): ClaimedRun {
     cancelRequestedAt: r.cancel_requested_at,
     concurrencyKey: r.concurrency_key,
     ownerId: r.owner_id,
+    createdAt: r.created_at,
   }
 }
 
