@@ -16,8 +16,9 @@ import { createUiHandler } from './http/ui.ts'
 import { API_CSP, GRAPHIQL_CSP, setSecurityHeaders, UI_CSP, wantsGraphiQL } from './http/security-headers.ts'
 import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
-import { Metrics, METRICS_PATH, sameSecret } from './metrics/metrics.ts'
-import { HealthChecks, LIVEZ_PATH, pathOf, READYZ_PATH, readinessBody, sendJson } from './http/health.ts'
+import { Metrics } from './metrics/metrics.ts'
+import { HealthChecks } from './http/health.ts'
+import { createOpsEndpoints, isOpsRequest } from './http/ops-endpoints.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
 import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
@@ -58,6 +59,8 @@ export interface App {
   readonly databaseUrl: string
   /** http://host:port of the API, when the api role runs. */
   readonly url: string | null
+  /** http://host:port of the ops-only listener (SWITCHYARD_OPS_PORT in a process without the api role). */
+  readonly opsUrl: string | null
   readonly workerId: string
   readonly dispatcher: Dispatcher | null
   readonly reaper: Reaper | null
@@ -209,13 +212,60 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       stack.push(() => r.stop())
     }
 
+    // Anyone may ask whether the process is up or ready; which roles it runs and its worker id are for
+    // signed-in users only (they help an attacker map a deployment).
+    const signedIn = async (req: http.IncomingMessage) => {
+      const token = tokenFromHeader(req.headers.authorization ?? null)
+      if (!token) return false
+      // During an outage a token cannot be checked: the caller gets the anonymous answer, in time.
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000)))
+      const actor = await Promise.race([users.authenticate(token).catch(() => null), deadline])
+      clearTimeout(timer)
+      return actor !== null
+    }
+    let wsActivity: (() => { connections: number; operations: number }) | null = null
+    const d = dispatcher
+    metrics.observe({
+      worker: d ? () => d.slots() : null,
+      subscriptions: config.roles.has('api') ? () => wsActivity?.() ?? { connections: 0, operations: 0 } : null,
+      pool: db.pool,
+      poolMax: config.dbPoolSize,
+      // On the probe's connection, with its deadline: a scrape never hangs on a stalled database.
+      queueState: async () => {
+        const { rows } = await health.query<{ depth: number; age: number }>(
+          `SELECT count(*)::int AS depth, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age FROM job_run WHERE status = 'QUEUED'`,
+        )
+        return { depth: rows[0]!.depth, oldestAgeSeconds: rows[0]!.age }
+      },
+    })
+    const ops = createOpsEndpoints({ health, metrics, metricsToken: config.metricsToken, signedIn, roles, workerId, logger })
+
     let url: string | null = null
+    let opsUrl: string | null = null
+    if (!config.roles.has('api') && config.opsPort !== null) {
+      // No API here: the ops endpoints alone, so probes and Prometheus reach workers and schedulers too.
+      const opsServer = http.createServer((req, res) => {
+        setSecurityHeaders(res, API_CSP)
+        if (!ops(req, res)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+      })
+      await new Promise<void>((resolve, reject) => {
+        opsServer.once('error', reject)
+        opsServer.listen(config.opsPort!, config.host, () => resolve())
+      })
+      const a = opsServer.address() as AddressInfo
+      opsUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
+      stack.push(async () => {
+        opsServer.closeAllConnections()
+        await new Promise<void>((resolve) => opsServer.close(() => resolve()))
+      })
+    }
     if (config.roles.has('api')) {
       await live.start()
       stack.push(() => live.stop())
       const ui = createUiHandler({ logger: logger.child({ component: 'ui' }) })
       stack.push(() => ui.close())
-      const { yoga, attachWebSocket, wsActivity } = createGraphQLServer({
+      const { yoga, attachWebSocket, wsActivity: graphqlWsActivity } = createGraphQLServer({
         prisma: db.prisma,
         services,
         logger: logger.child({ component: 'graphql' }),
@@ -224,70 +274,19 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         trustProxy: config.trustProxy,
       })
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
-      // Anyone may ask whether the process is up; which roles it runs and its worker id are for
-      // signed-in users only (they help an attacker map a deployment).
-      const signedIn = async (req: http.IncomingMessage) => {
-        const token = tokenFromHeader(req.headers.authorization ?? null)
-        if (!token) return false
-        // During an outage a token cannot be checked: the caller gets the anonymous answer, in time.
-        let timer: NodeJS.Timeout | undefined
-        const deadline = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000)))
-        const actor = await Promise.race([users.authenticate(token).catch(() => null), deadline])
-        clearTimeout(timer)
-        return actor !== null
-      }
       const healthz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const actor = await signedIn(req)
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actor ? { status: 'ok', roles, workerId } : { status: 'ok' }))
       }
-      const d = dispatcher
-      metrics.observe({
-        worker: d ? () => d.slots() : null,
-        subscriptions: wsActivity,
-        pool: db.pool,
-        poolMax: config.dbPoolSize,
-        // On the probe's connection, with its deadline: a scrape never hangs on a stalled database.
-        queueState: async () => {
-          const { rows } = await health.query<{ depth: number; age: number }>(
-            `SELECT count(*)::int AS depth, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age FROM job_run WHERE status = 'QUEUED'`,
-          )
-          return { depth: rows[0]!.depth, oldestAgeSeconds: rows[0]!.age }
-        },
-      })
-      const metricsHandler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-        if (config.metricsToken && !sameSecret(tokenFromHeader(req.headers.authorization ?? null), config.metricsToken)) {
-          return void res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized\n')
-        }
-        const body = await metrics.render()
-        res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(body)
-      }
-      const readyz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-        const [r, detailed] = await Promise.all([health.readiness(), signedIn(req)])
-        sendJson(res, r.ok ? 200 : 503, readinessBody(r, detailed ? { roles, workerId } : null), req.method)
-      }
+      wsActivity = graphqlWsActivity
       const server = http.createServer((req, res) => {
-        const path = pathOf(req)
         if (req.url === '/healthz') {
           setSecurityHeaders(res, API_CSP)
           return void healthz(req, res)
         }
-        if (path === LIVEZ_PATH) {
+        if (isOpsRequest(req)) {
           setSecurityHeaders(res, API_CSP)
-          return sendJson(res, 200, { status: 'ok' }, req.method)
-        }
-        if (path === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-          setSecurityHeaders(res, API_CSP)
-          return void metricsHandler(req, res).catch((e) => {
-            logger.error('metrics scrape failed', { error: (e as Error).message })
-            if (!res.headersSent) res.writeHead(500).end()
-          })
-        }
-        if (path === READYZ_PATH) {
-          setSecurityHeaders(res, API_CSP)
-          return void readyz(req, res).catch((e) => {
-            logger.error('readiness check failed', { error: (e as Error).message })
-            if (!res.headersSent) sendJson(res, 503, { status: 'unavailable' })
-          })
+          return void ops(req, res)
         }
         if (req.url?.startsWith(GRAPHQL_PATH)) {
           setSecurityHeaders(res, config.webSecurity.graphiql && wantsGraphiQL(req) ? GRAPHIQL_CSP : API_CSP)
@@ -323,6 +322,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       services,
       databaseUrl,
       url,
+      opsUrl,
       workerId,
       dispatcher,
       reaper,

@@ -60,6 +60,8 @@ export interface Config {
   logLimits: { lines: number; bytes: number }
   /** Bearer token GET /metrics requires; null: /metrics is open to anyone who reaches the listener. */
   metricsToken: string | null
+  /** Port of an ops-only listener (/livez, /readyz, /metrics) in a process without the api role; null: none. */
+  opsPort: number | null
 }
 
 export const USER_ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const
@@ -154,6 +156,7 @@ const envSchema = z.object({
   SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().min(0.01).max(86400).default(900),
   SWITCHYARD_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
   SWITCHYARD_METRICS_TOKEN: z.string().trim().min(16, 'at least 16 characters (e.g. openssl rand -hex 24)').optional(),
+  SWITCHYARD_OPS_PORT: int(0, 65535).optional(),
   SWITCHYARD_LOG_LIMIT_LINES: int(1, 2_147_483_647).default(100_000),
   SWITCHYARD_LOG_LIMIT_BYTES: int(1, 2_147_483_647).default(50 * 1024 * 1024),
 })
@@ -291,5 +294,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     trustProxy: e.SWITCHYARD_TRUST_PROXY === 'true' || e.SWITCHYARD_TRUST_PROXY === '1',
     logLimits: { lines: e.SWITCHYARD_LOG_LIMIT_LINES, bytes: e.SWITCHYARD_LOG_LIMIT_BYTES },
     metricsToken: e.SWITCHYARD_METRICS_TOKEN ?? null,
+    opsPort: e.SWITCHYARD_OPS_PORT ?? null,
   }
 }

@@ -2,7 +2,7 @@
  * A Switchyard process for tests that need a real separate OS process (SIGKILL, cross-process):
  * `tsx test/harness/worker-main.ts` with DATABASE_URL and SWITCHYARD_ROLES in the environment.
  * SWITCHYARD_TEST_CONFIG (JSON) adds settings on top of the test defaults.
- * Prints `ready <workerId> <apiUrl or ->` once started; exits on SIGTERM after a graceful stop.
+ * Prints `ready <workerId> <apiUrl or -> <opsUrl or ->` once started; exits on SIGTERM after a graceful stop.
  */
 import { startApp } from '../../src/app.ts'
 import { createLogger, silentLogger } from '../../src/util/logger.ts'
@@ -11,7 +11,7 @@ import { testConfig } from './app.ts'
 const extra = JSON.parse(process.env.SWITCHYARD_TEST_CONFIG ?? '{}') as Record<string, string>
 const config = testConfig(process.env.DATABASE_URL!, extra, process.env.SWITCHYARD_ROLES ?? 'worker')
 const app = await startApp(config, { logger: process.env.SWITCHYARD_TEST_LOGS ? createLogger('info') : silentLogger })
-process.stdout.write(`ready ${app.workerId} ${app.url ?? '-'}\n`)
+process.stdout.write(`ready ${app.workerId} ${app.url ?? '-'} ${app.opsUrl ?? '-'}\n`)
 process.on('SIGTERM', () => {
   void app.stop({ graceMs: 1000 }).then(() => process.exit(0))
 })

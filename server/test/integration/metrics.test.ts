@@ -14,6 +14,7 @@ import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789'
 let db: TestDatabase
 let server: WorkerProcess
+let worker: WorkerProcess
 let prom: TestPrometheus
 let token = ''
 
@@ -51,21 +52,38 @@ async function settlesTo(expr: string, want: number): Promise<void> {
 beforeAll(async () => {
   db = await createTestDatabase('metrics')
   server = await spawnWorker(db.url, 'api,worker,scheduler', { env: { SWITCHYARD_TEST_CONFIG: JSON.stringify({ SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN }) } })
+  // A second process with only the worker role: no API, its ops endpoints on SWITCHYARD_OPS_PORT.
+  worker = await spawnWorker(db.url, 'worker', { env: { SWITCHYARD_TEST_CONFIG: JSON.stringify({ SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN, SWITCHYARD_OPS_PORT: '0' }) } })
   token = (await ok(`mutation($p: String!) { login(username: "admin", password: $p) { token } }`, { p: ADMIN_PASSWORD })).login.token
   const target = new URL(server.url!).host
   prom = await startPrometheus([
     { name: 'switchyard', target, bearerToken: METRICS_TOKEN },
+    { name: 'worker', target: new URL(worker.opsUrl!).host, bearerToken: METRICS_TOKEN },
     { name: 'wrong-token', target, bearerToken: 'not-the-metrics-token-at-all' },
   ])
 }, 60_000)
 
 afterAll(async () => {
   await prom?.stop()
+  await worker?.stop()
   await server?.stop()
   await db?.drop()
 })
 
 describe('Prometheus /metrics', () => {
+  it('a worker-only process serves /livez, /readyz and /metrics on SWITCHYARD_OPS_PORT, and nothing else', async () => {
+    expect(worker.url).toBeNull()
+    expect(await (await fetch(`${worker.opsUrl}/livez`)).json()).toEqual({ status: 'ok' })
+    const ready = await fetch(`${worker.opsUrl}/readyz`)
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 200,
+      body: { status: 'ok', checks: { database: { ok: true }, migrations: { ok: true }, queue: { ok: true }, listen: { ok: true } } },
+    })
+    expect((await fetch(`${worker.opsUrl}/metrics`)).status).toBe(401)
+    expect((await fetch(`${worker.opsUrl}/graphql`, { method: 'POST', body: '{}' })).status).toBe(404)
+    expect((await fetch(`${worker.opsUrl}/`)).status).toBe(404)
+  })
+
   it('asks for the bearer token when one is configured', async () => {
     expect((await fetch(`${server.url}/metrics`)).status).toBe(401)
     expect((await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
@@ -85,29 +103,33 @@ describe('Prometheus /metrics', () => {
     const cmd = (await ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'refused', jobType: 'command', config: { commands: ['true'] }, targetSelector: { targetIds: [target] } } })).createJobTemplate.id
     expect(await runToEnd(cmd)).toBe('FAILED')
 
+    // Each process is its own target; run series are summed over both workers (either may take a run).
     await settlesTo('up{job="switchyard"}', 1)
+    await settlesTo('up{job="worker"}', 1)
     await settlesTo('up{job="wrong-token"}', 0)
-    await settlesTo('switchyard_runs_finished_total{status="SUCCEEDED",job_type="noop"}', 3)
-    await settlesTo('switchyard_runs_started_total{job_type="noop"}', 3)
-    await settlesTo('switchyard_runs_finished_total{status="FAILED",job_type="command"}', 1)
-    await settlesTo('switchyard_run_duration_seconds_count{status="SUCCEEDED",job_type="noop"}', 3)
-    await settlesTo('switchyard_run_queue_wait_seconds_count{job_type="noop"}', 3)
-    await settlesTo('switchyard_ssh_connect_failures_total{reason="refused"}', 1)
-    await settlesTo('switchyard_queue_depth', 0)
-    await settlesTo('switchyard_queue_oldest_age_seconds', 0)
-    await settlesTo('switchyard_database_up', 1)
-    await settlesTo('switchyard_runs_running', 0)
-    await settlesTo('switchyard_worker_slots_total', 20)
-    await settlesTo('switchyard_db_pool_max', 4)
+    await settlesTo('sum(switchyard_runs_finished_total{status="SUCCEEDED",job_type="noop"})', 3)
+    await settlesTo('sum(switchyard_runs_started_total{job_type="noop"})', 3)
+    await settlesTo('sum(switchyard_runs_finished_total{status="FAILED",job_type="command"})', 1)
+    await settlesTo('sum(switchyard_run_duration_seconds_count{status="SUCCEEDED",job_type="noop"})', 3)
+    await settlesTo('sum(switchyard_run_queue_wait_seconds_count{job_type="noop"})', 3)
+    await settlesTo('sum(switchyard_ssh_connect_failures_total{reason="refused"})', 1)
+    await settlesTo('switchyard_queue_depth{job="switchyard"}', 0)
+    await settlesTo('switchyard_queue_oldest_age_seconds{job="worker"}', 0)
+    await settlesTo('min(switchyard_database_up)', 1)
+    await settlesTo('sum(switchyard_runs_running)', 0)
+    await settlesTo('sum(switchyard_worker_slots_total)', 40)
+    await settlesTo('switchyard_db_pool_max{job="worker"}', 4)
+    // Subscriptions are an API gauge: the worker-only process has none.
+    await settlesTo('count(switchyard_subscriptions_active)', 1)
     // Every run's log went through the writer: at least its "started" line per run.
-    const lines = await prom.query('switchyard_log_lines_written_total')
+    const lines = await prom.query('sum(switchyard_log_lines_written_total)')
     expect(lines[0]!.value).toBeGreaterThanOrEqual(4)
-    expect((await prom.query('switchyard_log_bytes_written_total'))[0]!.value).toBeGreaterThan(lines[0]!.value)
+    expect((await prom.query('sum(switchyard_log_bytes_written_total)'))[0]!.value).toBeGreaterThan(lines[0]!.value)
     // The process metrics prom-client collects by default.
     expect((await prom.query('process_resident_memory_bytes{job="switchyard"}'))[0]!.value).toBeGreaterThan(0)
 
     // Bounded labels: no series carries an id-like label value (uuid, base64 global id).
-    const all = await prom.query('{job="switchyard", __name__=~"switchyard_.+"}')
+    const all = await prom.query('{__name__=~"switchyard_.+"}')
     const labelValues = all.flatMap((s) => Object.entries(s.metric).filter(([k]) => !['__name__', 'job', 'instance'].includes(k)).map(([, v]) => v))
     expect(labelValues.filter((v) => /[0-9a-f]{8}-[0-9a-f]{4}-|==$/.test(v))).toEqual([])
     expect(new Set(labelValues)).toEqual(new Set(['noop', 'command', 'SUCCEEDED', 'FAILED', 'refused', ...labelValues.filter((v) => /^[\d.e+]+$|^\+Inf$/.test(v))]))
