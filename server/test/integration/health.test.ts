@@ -2,7 +2,8 @@
  * /livez and /readyz on a real Switchyard process whose Postgres connection runs through a TCP proxy:
  * ready with every check passing; unready (503, naming the failing checks) while the connection is cut,
  * while a migration is missing, and while the connection is silently frozen — answering every time,
- * never hanging — and ready again after. Anonymous callers never see roles, worker id or error text.
+ * never hanging — and ready again after; /metrics keeps answering through the outage. Anonymous callers
+ * never see roles, worker id or error text.
  */
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -70,6 +71,12 @@ describe('/livez and /readyz', () => {
       // Signed-in callers learn why (the token cannot be checked during the outage: anonymous answer).
       expect(JSON.stringify((await probe('/readyz', true)).body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|workerId/)
       expect(await probe('/livez')).toEqual({ status: 200, body: { status: 'ok' } })
+      // The metrics scrape keeps answering too (no token configured here: open), saying the database is down.
+      const scrape = await fetch(`${server.url}/metrics`)
+      expect(scrape.status).toBe(200)
+      const text = await scrape.text()
+      expect(text).toMatch(/^switchyard_database_up 0$/m)
+      expect(text).toMatch(/^switchyard_runs_running 0$/m)
     } finally {
       proxy.restore()
     }

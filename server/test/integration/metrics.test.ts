@@ -103,18 +103,36 @@ describe('Prometheus /metrics', () => {
     const cmd = (await ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'refused', jobType: 'command', config: { commands: ['true'] }, targetSelector: { targetIds: [target] } } })).createJobTemplate.id
     expect(await runToEnd(cmd)).toBe('FAILED')
 
+    // One more refused run whose retry waits an hour: requeued (not finished), it stays QUEUED — queue depth 1.
+    const delayed = (await ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
+      i: { name: 'retry-later', jobType: 'command', config: { commands: ['true'] }, targetSelector: { targetIds: [target] }, retryMaxAttempts: 2, retryDelaySeconds: 3600 },
+    })).createJobTemplate.id
+    const waiting = (await ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: delayed })).triggerJobRun.id
+    await eventually(async () => {
+      const r = (await ok(`query($id: ID!) { jobRun(id: $id) { status attempt } }`, { id: waiting })).jobRun
+      return r.status === 'QUEUED' && r.attempt === 1
+    }, { what: 'the first attempt to fail and the run to wait for its retry' })
+
+    // A ONCE schedule of the noop template, a moment from now: one fired slot, one more noop success.
+    const at = new Date(Date.now() + 2000).toISOString().slice(0, 19)
+    await ok(`mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`, { i: { name: 'soon', templateId: noop, kind: 'ONCE', onceAt: at, timezone: 'UTC' } })
+
     // Each process is its own target; run series are summed over both workers (either may take a run).
     await settlesTo('up{job="switchyard"}', 1)
     await settlesTo('up{job="worker"}', 1)
     await settlesTo('up{job="wrong-token"}', 0)
-    await settlesTo('sum(switchyard_runs_finished_total{status="SUCCEEDED",job_type="noop"})', 3)
-    await settlesTo('sum(switchyard_runs_started_total{job_type="noop"})', 3)
+    await settlesTo('sum(switchyard_runs_finished_total{status="SUCCEEDED",job_type="noop"})', 4)
+    await settlesTo('sum(switchyard_runs_started_total{job_type="noop"})', 4)
+    await settlesTo('sum(switchyard_schedule_fire_lateness_seconds_count)', 1)
     await settlesTo('sum(switchyard_runs_finished_total{status="FAILED",job_type="command"})', 1)
-    await settlesTo('sum(switchyard_run_duration_seconds_count{status="SUCCEEDED",job_type="noop"})', 3)
-    await settlesTo('sum(switchyard_run_queue_wait_seconds_count{job_type="noop"})', 3)
-    await settlesTo('sum(switchyard_ssh_connect_failures_total{reason="refused"})', 1)
-    await settlesTo('switchyard_queue_depth{job="switchyard"}', 0)
-    await settlesTo('switchyard_queue_oldest_age_seconds{job="worker"}', 0)
+    await settlesTo('sum(switchyard_runs_started_total{job_type="command"})', 2)
+    await settlesTo('sum(switchyard_run_duration_seconds_count{status="SUCCEEDED",job_type="noop"})', 4)
+    await settlesTo('sum(switchyard_run_queue_wait_seconds_count{job_type="noop"})', 4)
+    await settlesTo('sum(switchyard_ssh_connect_failures_total{reason="refused"})', 2)
+    // Deployment-wide gauges: both processes see the one waiting run.
+    await settlesTo('switchyard_queue_depth{job="switchyard"}', 1)
+    await settlesTo('switchyard_queue_depth{job="worker"}', 1)
+    await settlesTo('count(switchyard_queue_oldest_age_seconds > 0)', 2)
     await settlesTo('min(switchyard_database_up)', 1)
     await settlesTo('sum(switchyard_runs_running)', 0)
     await settlesTo('sum(switchyard_worker_slots_total)', 40)
