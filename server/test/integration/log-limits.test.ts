@@ -3,7 +3,7 @@
  * stored log at the limit (a prefix of what an unlimited run stores), the run keeps running and ends
  * SUCCEEDED, and exactly one system line — just before the final status line — says exactly how many
  * lines and bytes were dropped; the run reports logTruncated/droppedLogLines. The server default
- * (SWITCHYARD_LOG_LIMIT_LINES) applies when the template sets none.
+ * (SWITCHYARD_LOG_LIMIT_LINES) applies when the template sets none. A 1,000,000-line run is counted exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../harness/app.ts'
@@ -34,8 +34,8 @@ afterAll(async () => {
   await sshd?.stop()
 })
 
-async function flood(name: string, limits: Record<string, number | null>) {
-  const tpl = await h.createTemplate({ name, jobType: 'command', config: { commands: [FLOOD] }, targetSelector: { targetIds: [targetId] }, ...limits })
+async function flood(name: string, limits: Record<string, number | null>, command = FLOOD) {
+  const tpl = await h.createTemplate({ name, jobType: 'command', config: { commands: [command] }, targetSelector: { targetIds: [targetId] }, ...limits })
   const id = await h.trigger(tpl)
   const run = await h.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'])
   return { run, lines: await h.logLines(id) }
@@ -88,6 +88,21 @@ describe('per-run log limits', () => {
     expect(tpl.find((x: { name: string }) => x.name === 'default')).toMatchObject({ logLimitLines: null, logLimitBytes: null })
     expect(tpl.find((x: { name: string }) => x.name === 'by-bytes')).toMatchObject({ logLimitLines: null, logLimitBytes: cap })
   }, 120_000)
+
+  it('a 1,000,000-line run keeps 1,000 lines, ends SUCCEEDED, and counts every dropped line and byte exactly', async () => {
+    const capped = await flood('million', { logLimitLines: 1000 }, 'seq 1 1000000')
+    expect(capped.run).toMatchObject({ status: 'SUCCEEDED', logTruncated: true })
+    expect(capped.lines).toHaveLength(1002)
+    // Stored: the system lines before the command's output, then numbers 1..k in order.
+    const numbers = capped.lines.filter((l) => l.stream === 'STDOUT').map((l) => Number(l.text))
+    const k = numbers.length
+    expect(numbers).toEqual(Array.from({ length: k }, (_, i) => i + 1))
+    // Dropped: numbers k+1..1,000,000 and the target's closing "exit code 0" line.
+    let droppedBytes = Buffer.byteLength('exit code 0')
+    for (let i = k + 1; i <= 1_000_000; i++) droppedBytes += String(i).length
+    expect(capped.run).toMatchObject({ droppedLogLines: 1_000_000 - k + 1, droppedLogBytes: droppedBytes })
+    expect(capped.lines.at(-2)!.text).toMatch(new RegExp(`^log limit reached: ${1_000_000 - k + 1} lines \\(${droppedBytes} bytes\\)`))
+  }, 180_000)
 
   it('rejects a limit below 1 with a typed error naming the field', async () => {
     const r = await t.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
