@@ -10,12 +10,15 @@ import type { Config } from './config.ts'
 import { loadOrCreateSecretKey, SecretBox } from './crypto/secret-box.ts'
 import { createDatabase, type Database } from './db/database.ts'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts'
-import { migrate } from './db/migrate.ts'
+import { listMigrations, migrate } from './db/migrate.ts'
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
 import { createUiHandler } from './http/ui.ts'
 import { API_CSP, GRAPHIQL_CSP, setSecurityHeaders, UI_CSP, wantsGraphiQL } from './http/security-headers.ts'
 import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
+import { Metrics } from './metrics/metrics.ts'
+import { HealthChecks } from './http/health.ts'
+import { createOpsEndpoints, isOpsRequest } from './http/ops-endpoints.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
 import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
@@ -60,6 +63,8 @@ export interface App {
   readonly databaseUrl: string
   /** http://host:port of the API, when the api role runs. */
   readonly url: string | null
+  /** http://host:port of the ops-only listener (SWITCHYARD_OPS_PORT in a process without the api role). */
+  readonly opsUrl: string | null
   readonly workerId: string
   readonly dispatcher: Dispatcher | null
   readonly reaper: Reaper | null
@@ -76,6 +81,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
   }
   let stopGraceMs = 10_000
+  let stopping = false
   try {
     let embedded: EmbeddedDatabase | null = null
     if (!config.databaseUrl) {
@@ -97,15 +103,31 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const boss = createBoss(databaseUrl, config.bossSchema, Math.max(2, Math.ceil(config.dbPoolSize / 3)))
     boss.on('error', (e) => logger.error('pg-boss error', { error: (e as Error).message }))
     await boss.start()
-    stack.push(() => boss.stop({ graceful: false, close: true }))
+    let queueStarted = false
+    stack.push(() => {
+      queueStarted = false
+      return boss.stop({ graceful: false, close: true })
+    })
     const queue = new RunQueue(boss, config.bossSchema)
     await queue.ensure()
+    queueStarted = true
 
     const listener = new PgListener(databaseUrl, logger.child({ component: 'listen' }))
     await listener.start()
     stack.push(() => listener.stop())
 
-    const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }))
+    const health = new HealthChecks(databaseUrl, {
+      migrations: listMigrations(),
+      queueStarted: () => queueStarted,
+      // Every role listens: the API for live subscriptions, workers for cancels and new runs, the
+      // scheduler for schedule changes.
+      listenConnected: () => listener.connected,
+      stopping: () => stopping,
+    })
+    stack.push(() => health.close())
+
+    const metrics = new Metrics()
+    const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }), { onWritten: (lines, bytes) => metrics.logWritten(lines, bytes) })
     stack.push(() => logs.close())
 
     const inventorySync = new InventorySync(db.prisma, box)
@@ -164,6 +186,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         artifactMaxBytes: config.artifactMaxBytes,
         sandbox,
         workerCodeRoles: config.workerCodeRoles,
+        logLimits: config.logLimits,
+        metrics,
       })
     }
     // Its own connection: liveness must not queue behind the work it vouches for.
@@ -180,7 +204,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {
-      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }))
+      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }), { onFired: (s) => metrics.scheduleFired(s) })
       await scheduler.start()
       const sch = scheduler
       stack.push(() => sch.stop())
@@ -195,13 +219,60 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       stack.push(() => r.stop())
     }
 
+    // Anyone may ask whether the process is up or ready; which roles it runs and its worker id are for
+    // signed-in users only (they help an attacker map a deployment).
+    const signedIn = async (req: http.IncomingMessage) => {
+      const token = tokenFromHeader(req.headers.authorization ?? null)
+      if (!token) return false
+      // During an outage a token cannot be checked: the caller gets the anonymous answer, in time.
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000)))
+      const actor = await Promise.race([users.authenticate(token).catch(() => null), deadline])
+      clearTimeout(timer)
+      return actor !== null
+    }
+    let wsActivity: (() => { connections: number; operations: number }) | null = null
+    const d = dispatcher
+    metrics.observe({
+      worker: d ? () => d.slots() : null,
+      subscriptions: config.roles.has('api') ? () => wsActivity?.() ?? { connections: 0, operations: 0 } : null,
+      pool: db.pool,
+      poolMax: config.dbPoolSize,
+      // On the probe's connection, with its deadline: a scrape never hangs on a stalled database.
+      queueState: async () => {
+        const { rows } = await health.query<{ depth: number; age: number }>(
+          `SELECT count(*)::int AS depth, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age FROM job_run WHERE status = 'QUEUED'`,
+        )
+        return { depth: rows[0]!.depth, oldestAgeSeconds: rows[0]!.age }
+      },
+    })
+    const ops = createOpsEndpoints({ health, metrics, metricsToken: config.metricsToken, signedIn, roles, workerId, logger })
+
     let url: string | null = null
+    let opsUrl: string | null = null
+    if (!config.roles.has('api') && config.opsPort !== null) {
+      // No API here: the ops endpoints alone, so probes and Prometheus reach workers and schedulers too.
+      const opsServer = http.createServer((req, res) => {
+        setSecurityHeaders(res, API_CSP)
+        if (!ops(req, res)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+      })
+      await new Promise<void>((resolve, reject) => {
+        opsServer.once('error', reject)
+        opsServer.listen(config.opsPort!, config.host, () => resolve())
+      })
+      const a = opsServer.address() as AddressInfo
+      opsUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
+      stack.push(async () => {
+        opsServer.closeAllConnections()
+        await new Promise<void>((resolve) => opsServer.close(() => resolve()))
+      })
+    }
     if (config.roles.has('api')) {
       await live.start()
       stack.push(() => live.stop())
       const ui = createUiHandler({ logger: logger.child({ component: 'ui' }) })
       stack.push(() => ui.close())
-      const { yoga, attachWebSocket } = createGraphQLServer({
+      const { yoga, attachWebSocket, wsActivity: graphqlWsActivity } = createGraphQLServer({
         prisma: db.prisma,
         services,
         logger: logger.child({ component: 'graphql' }),
@@ -210,17 +281,19 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         trustProxy: config.trustProxy,
       })
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
-      // Anyone may ask whether the process is up; which roles it runs and its worker id are for
-      // signed-in users only (they help an attacker map a deployment).
       const healthz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-        const token = tokenFromHeader(req.headers.authorization ?? null)
-        const actor = token ? await users.authenticate(token).catch(() => null) : null
+        const actor = await signedIn(req)
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actor ? { status: 'ok', roles, workerId } : { status: 'ok' }))
       }
+      wsActivity = graphqlWsActivity
       const server = http.createServer((req, res) => {
         if (req.url === '/healthz') {
           setSecurityHeaders(res, API_CSP)
           return void healthz(req, res)
+        }
+        if (isOpsRequest(req)) {
+          setSecurityHeaders(res, API_CSP)
+          return void ops(req, res)
         }
         if (req.url?.startsWith(GRAPHQL_PATH)) {
           setSecurityHeaders(res, config.webSecurity.graphiql && wantsGraphiQL(req) ? GRAPHIQL_CSP : API_CSP)
@@ -256,11 +329,13 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       services,
       databaseUrl,
       url,
+      opsUrl,
       workerId,
       dispatcher,
       reaper,
       scheduler,
       async stop(o = {}) {
+        stopping = true
         stopGraceMs = o.graceMs ?? stopGraceMs
         await stopAll()
       },

@@ -56,6 +56,12 @@ export interface Config {
   loginThrottle: { maxFailures: number; maxFailuresPerAddress: number; backoffSeconds: number; backoffMaxSeconds: number }
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean
+  /** Default caps on one run's stored log (a template may set its own); output past them is dropped and counted. */
+  logLimits: { lines: number; bytes: number }
+  /** Bearer token GET /metrics requires; null: /metrics is open to anyone who reaches the listener. */
+  metricsToken: string | null
+  /** Port of an ops-only listener (/livez, /readyz, /metrics) in a process without the api role; null: none. */
+  opsPort: number | null
 }
 
 export const USER_ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const
@@ -149,6 +155,10 @@ const envSchema = z.object({
   SWITCHYARD_LOGIN_BACKOFF_SECONDS: z.coerce.number().min(0.01).max(3600).default(1),
   SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().min(0.01).max(86400).default(900),
   SWITCHYARD_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).default('false'),
+  SWITCHYARD_METRICS_TOKEN: z.string().trim().min(16, 'at least 16 characters (e.g. openssl rand -hex 24)').optional(),
+  SWITCHYARD_OPS_PORT: int(0, 65535).optional(),
+  SWITCHYARD_LOG_LIMIT_LINES: int(1, 2_147_483_647).default(100_000),
+  SWITCHYARD_LOG_LIMIT_BYTES: int(1, 2_147_483_647).default(50 * 1024 * 1024),
 })
 
 /** The user's uid and primary gid, through NSS (`getent`), else /etc/passwd. */
@@ -282,5 +292,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       backoffMaxSeconds: e.SWITCHYARD_LOGIN_BACKOFF_MAX_SECONDS,
     },
     trustProxy: e.SWITCHYARD_TRUST_PROXY === 'true' || e.SWITCHYARD_TRUST_PROXY === '1',
+    logLimits: { lines: e.SWITCHYARD_LOG_LIMIT_LINES, bytes: e.SWITCHYARD_LOG_LIMIT_BYTES },
+    metricsToken: e.SWITCHYARD_METRICS_TOKEN ?? null,
+    opsPort: e.SWITCHYARD_OPS_PORT ?? null,
   }
 }

@@ -116,6 +116,15 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
    * listener, connections whose token is revoked or whose user is disabled are closed within moments
    * (ws-sessions.ts); every `sweepMs` all are re-checked (expired tokens).
    */
+  /** Signed-in WebSocket connections (their graphql-ws contexts), for the metrics scrape. */
+  const wsContexts = new Set<{ subscriptions: Record<string, unknown> }>()
+  /** Open connections and the operations running on them, counted when asked (a scrape). */
+  const wsActivity = () => {
+    let operations = 0
+    for (const c of wsContexts) operations += Object.keys(c.subscriptions).length
+    return { connections: wsContexts.size, operations }
+  }
+
   async function attachWebSocket(server: http.Server, options: { listener?: PgListener | null; sweepMs?: number } = {}): Promise<() => Promise<void>> {
     const sessions = new WsSessions((token) => services.users.authenticate(token), logger)
     await sessions.start(options.listener ?? null, options.sweepMs ?? 30_000)
@@ -155,7 +164,11 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
           ctx.extra.token = token
           const socket = (ctx.extra as { socket: WebSocket }).socket
           sessions.add(socket, token!, actor)
-          socket.once('close', () => sessions.remove(socket))
+          wsContexts.add(ctx)
+          socket.once('close', () => {
+            sessions.remove(socket)
+            wsContexts.delete(ctx)
+          })
           return true
         },
         // Nothing may throw out of here: graphql-ws would print the error itself and close the whole
@@ -233,5 +246,5 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
     }
   }
 
-  return { yoga, attachWebSocket }
+  return { yoga, attachWebSocket, wsActivity }
 }

@@ -10,7 +10,7 @@ import type { PgBoss } from 'pg-boss'
 import type { SecretBox } from '../crypto/secret-box.ts'
 import { credentialSecrets, decryptCredential } from '../crypto/credential-secret.ts'
 import type { LogWriter } from '../logs/log-writer.ts'
-import { createRunLogSink, createSecretMasker, maskDeep } from '../logs/run-log-sink.ts'
+import { createRunLogSink, createSecretMasker, droppedLogMessage, LogBudget, maskDeep } from '../logs/run-log-sink.ts'
 import { appendLinesInTransaction } from '../logs/log-writer.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
 import { CHANNELS } from '../pubsub/channels.ts'
@@ -19,6 +19,7 @@ import { coerceError } from '../util/errors.ts'
 import { retryTransient } from '../db/transient.ts'
 import { credentialUse, poolQuery } from '../db/credential-use.ts'
 import type { Semaphore } from '../util/semaphore.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
@@ -48,6 +49,9 @@ export interface DispatcherDeps {
   sandbox: ProcessSandbox
   /** Roles whose templates may run job types that execute code on the worker (SWITCHYARD_WORKER_CODE_ROLES). */
   workerCodeRoles: WorkerCodeRoles
+  /** Default caps on a run's stored log (SWITCHYARD_LOG_LIMIT_LINES/_BYTES); a template may set its own. */
+  logLimits: { lines: number; bytes: number }
+  metrics?: Metrics
 }
 
 interface ActiveRun {
@@ -71,6 +75,11 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#d = deps
     this.#notifier = new RunChangeNotifier(deps.pool, deps.logger)
+  }
+
+  /** Runs executing now and the slots this worker has (metrics). */
+  slots(): { running: number; slots: number } {
+    return { running: this.#active.size, slots: this.#d.concurrency }
   }
 
   /** Run ids this process is executing right now. */
@@ -201,6 +210,9 @@ export class Dispatcher {
     const fence: store.RunFence = { runId: run.id, workerId: this.#d.workerId, attempt: run.attempt }
     const spec = run.spec as RunSpec
     const log = logger.child({ runId: run.id, attempt: run.attempt })
+    const startedAt = performance.now()
+    // Queue wait is the first attempt's: a retry's wait is mostly its deliberate delay.
+    this.#d.metrics?.runStarted(run.jobType, run.attempt === 1 ? (Date.now() - run.createdAt.getTime()) / 1000 : null)
     if (run.cancelRequestedAt) controller.abort(new AbortReason('cancelled'))
     const timer = spec.timeoutSeconds ? setTimeout(() => controller.abort(new AbortReason('timeout')), spec.timeoutSeconds * 1000) : null
 
@@ -208,9 +220,16 @@ export class Dispatcher {
     let outcome: ExecutionOutcome = {}
     let crash: Error | null = null
     const writes: Promise<unknown>[] = []
-    let sink = createRunLogSink(logs, run.id, [])
+    const budget = new LogBudget(spec.logLimitLines ?? this.#d.logLimits.lines, spec.logLimitBytes ?? this.#d.logLimits.bytes)
+    let sink = createRunLogSink(logs, run.id, [], budget)
     let mask = (text: string) => text
     try {
+      if (run.attempt > 1) {
+        // The limit is per run: a retry may store only what earlier attempts left of it.
+        const stored = await retryTransient(() => store.storedLogSize(pool, run.id), { logger: log, what: 'measuring the stored log', attempts: Infinity })
+        budget.lines = stored.lines
+        budget.bytes = stored.bytes
+      }
       if (run.secretParameters) secrets = JSON.parse(box.open(run.secretParameters)) as Record<string, string>
       // Masked from the start: an early failure's message must not carry a secret parameter either.
       mask = createSecretMasker(Object.values(secrets))
@@ -266,7 +285,7 @@ export class Dispatcher {
         ...targets.flatMap((t) => credentialSecrets(t.credential)),
         ...[...credentials.values()].flatMap((c) => credentialSecrets(c)),
       ]
-      sink = createRunLogSink(logs, run.id, secretValues)
+      sink = createRunLogSink(logs, run.id, secretValues, budget)
       mask = createSecretMasker(secretValues)
       sink.system(
         `attempt ${run.attempt} of ${run.maxAttempts} started on ${os.hostname()}` + (spec.usesTargets ? ` for ${targets.length} ${targets.length === 1 ? 'target' : 'targets'}` : ''),
@@ -291,6 +310,7 @@ export class Dispatcher {
         signal: controller.signal,
         log: sink,
         handshakeLimiter: this.#d.handshakeLimiter,
+        sshConnectFailed: (kind) => this.#d.metrics?.sshConnectFailed(kind),
         sandbox: this.#d.sandbox,
         // Each target's writes are chained, so a fast target's "finished" can never land before its
         // "started" (which would leave it RUNNING).
@@ -357,7 +377,8 @@ export class Dispatcher {
     await logs.flush()
     // The final status must land: retried for as long as this process lives (if it dies, the reaper
     // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
-    await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask), { logger: log, what: 'settling the run', attempts: Infinity })
+    const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget), { logger: log, what: 'settling the run', attempts: Infinity })
+    if (status) this.#d.metrics?.runFinished(run.jobType, status, (performance.now() - startedAt) / 1000)
   }
 
   async #settle(
@@ -368,8 +389,10 @@ export class Dispatcher {
     outcome: ExecutionOutcome,
     crash: Error | null,
     mask: (text: string) => string,
-  ): Promise<void> {
+    budget: LogBudget,
+  ): Promise<string | null> {
     const cause = abortCause(signal)
+    let finalStatus: string | null = null
     const client = await this.#d.pool.connect()
     let message: string
     let requeueAfter: number | null = null
@@ -382,8 +405,10 @@ export class Dispatcher {
         await store.refreshProgress(client, run.id)
         await store.finishRun(client, fence, { status, error, result: outcome.result })
         message = `run ${status === 'CANCELLED' ? 'cancelled' : error}`
+        finalStatus = status
       } else if (cause === 'shutdown') {
         message = await this.#retryOrFail(client, run, spec, fence, 'worker shut down during the run', true, (d) => (requeueAfter = d))
+        finalStatus = requeueAfter === null ? 'FAILED' : null
       } else {
         const tally = spec.usesTargets ? await store.tallyTargets(client, run.id) : null
         if (tally && !crash) {
@@ -396,16 +421,27 @@ export class Dispatcher {
           await store.refreshProgress(client, run.id)
           await store.finishRun(client, fence, { status: 'SUCCEEDED', error: null, result: outcome.result })
           message = t ? `run succeeded (${t.succeeded} of ${t.total} targets)` : 'run succeeded'
+          finalStatus = 'SUCCEEDED'
         } else {
           const error = crash ? crash.message : t ? summariseFailures(t) : outcome.error ?? 'failed'
           const retryable = crash ? false : t ? t.retryableFailed > 0 : outcome.retryable === true
           message = await this.#retryOrFail(client, run, spec, fence, error, retryable, (d) => (requeueAfter = d), outcome.result)
+          finalStatus = requeueAfter === null ? 'FAILED' : null
         }
       }
       // A run that ended (or went back to the queue) frees its concurrency slot for a waiting run.
       await this.#d.queue.handOffSlot(client, run.concurrencyKey)
-      // The run's last line commits with its final status (see appendLinesInTransaction).
-      await appendLinesInTransaction(client, run.id, [{ targetId: null, stream: 'SYSTEM', level: /succeeded/.test(message) ? 'INFO' : 'ERROR', text: mask(message) }])
+      // What the log limit dropped is added up over attempts; the run's one line about it comes with
+      // its final status (not with a requeue).
+      let dropped = { lines: budget.droppedLines, bytes: budget.droppedBytes }
+      if (budget.droppedLines > 0 || run.attempt > 1) dropped = await store.addDroppedLog(client, run.id, budget.droppedLines, budget.droppedBytes)
+      const lastWords: Parameters<typeof appendLinesInTransaction>[2] = []
+      if (requeueAfter === null && dropped.lines > 0) {
+        lastWords.push({ targetId: null, stream: 'SYSTEM', level: 'WARNING', text: droppedLogMessage(dropped.lines, dropped.bytes, { lines: budget.maxLines, bytes: budget.maxBytes }) })
+      }
+      lastWords.push({ targetId: null, stream: 'SYSTEM', level: /succeeded/.test(message) ? 'INFO' : 'ERROR', text: mask(message) })
+      // The run's last lines commit with its final status (see appendLinesInTransaction).
+      await appendLinesInTransaction(client, run.id, lastWords)
       await store.notifyRunChanged(client, run.id)
       await client.query('COMMIT')
     } catch (e) {
@@ -415,6 +451,7 @@ export class Dispatcher {
       client.release()
     }
     if (requeueAfter !== null) this.#d.logger.info('run requeued', { runId: run.id, delaySeconds: requeueAfter })
+    return finalStatus
   }
 
   /** Requeues for another attempt when allowed (enqueue in the same transaction), else FAILED. */

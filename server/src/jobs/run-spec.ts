@@ -12,6 +12,9 @@ export interface RunSpec {
   /** null: every target must succeed; otherwise the percentage of targets that must. */
   successThreshold: number | null
   usesTargets: boolean
+  /** The template's log caps (null or absent in older runs: the worker's defaults). */
+  logLimitLines?: number | null
+  logLimitBytes?: number | null
 }
 
 export function specFromTemplate(t: JobTemplate, usesTargets: boolean): RunSpec {
@@ -22,6 +25,8 @@ export function specFromTemplate(t: JobTemplate, usesTargets: boolean): RunSpec 
     maxParallelTargets: t.maxParallelTargets,
     successThreshold: t.successThreshold,
     usesTargets,
+    logLimitLines: t.logLimitLines,
+    logLimitBytes: t.logLimitBytes,
   }
 }
 

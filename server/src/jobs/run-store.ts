@@ -23,6 +23,7 @@ export interface ClaimedRun {
   concurrencyKey: string | null
   /** The template's owner when the run was created: config-referenced credentials are used on their behalf. */
   ownerId: string | null
+  createdAt: Date
 }
 
 export interface RunFence {
@@ -31,7 +32,7 @@ export interface RunFence {
   attempt: number
 }
 
-const CLAIM_COLUMNS = 'id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key, owner_id'
+const CLAIM_COLUMNS = 'id, number, template_name, job_type, spec, parameters, secret_parameters, attempt, max_attempts, cancel_requested_at, concurrency_key, owner_id, created_at'
 
 /** A job_run row (CLAIM_COLUMNS) as the dispatcher's ClaimedRun. */
 function toClaimed(r: Record<string, any>): ClaimedRun {
@@ -48,6 +49,7 @@ function toClaimed(r: Record<string, any>): ClaimedRun {
     cancelRequestedAt: r.cancel_requested_at,
     concurrencyKey: r.concurrency_key,
     ownerId: r.owner_id,
+    createdAt: r.created_at,
   }
 }
 
@@ -420,4 +422,23 @@ export async function storeArtifact(
 export async function deleteExpiredArtifacts(db: Queryable): Promise<number> {
   const { rowCount } = await db.query(`DELETE FROM run_artifact WHERE id IN (SELECT id FROM run_artifact WHERE expires_at < now() LIMIT 500)`)
   return rowCount ?? 0
+}
+
+/** Log output earlier attempts stored (a retry's log budget starts from it). */
+export async function storedLogSize(db: Queryable, runId: string): Promise<{ lines: number; bytes: number }> {
+  const { rows } = await db.query<{ lines: number; bytes: string }>(
+    `SELECT count(*)::int AS lines, COALESCE(sum(octet_length(text)), 0)::bigint AS bytes FROM run_log WHERE run_id = $1`,
+    [runId],
+  )
+  return { lines: rows[0]!.lines, bytes: Number(rows[0]!.bytes) }
+}
+
+/** Adds an attempt's dropped log output to the run's totals; returns the totals. */
+export async function addDroppedLog(db: Queryable, runId: string, lines: number, bytes: number): Promise<{ lines: number; bytes: number }> {
+  const { rows } = await db.query<{ lines: number; bytes: string }>(
+    `UPDATE job_run SET log_dropped_lines = log_dropped_lines + $2, log_dropped_bytes = log_dropped_bytes + $3
+      WHERE id = $1 RETURNING log_dropped_lines AS lines, log_dropped_bytes AS bytes`,
+    [runId, lines, bytes],
+  )
+  return { lines: rows[0]?.lines ?? lines, bytes: Number(rows[0]?.bytes ?? bytes) }
 }

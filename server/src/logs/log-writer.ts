@@ -37,6 +37,8 @@ export interface LogWriterOptions {
   maxBatchLines?: number
   /** First retry delay of a failed flush; doubles per attempt up to 5 s. */
   retryBaseMs?: number
+  /** Told each committed batch's line count and text bytes (metrics). */
+  onWritten?: (lines: number, bytes: number) => void
 }
 
 // Postgres text cannot hold NUL; a binary blob on stdout must not lose the whole batch.
@@ -88,6 +90,7 @@ export class LogWriter {
   readonly #flushIntervalMs: number
   readonly #maxBatchLines: number
   readonly #retryBaseMs: number
+  readonly #onWritten: ((lines: number, bytes: number) => void) | null
   #pending: PendingLine[] = []
   #timer: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
@@ -100,6 +103,7 @@ export class LogWriter {
     this.#flushIntervalMs = options.flushIntervalMs ?? 50
     this.#maxBatchLines = options.maxBatchLines ?? 5000
     this.#retryBaseMs = options.retryBaseMs ?? 100
+    this.#onWritten = options.onWritten ?? null
   }
 
   append(line: Omit<PendingLine, 'ts'> & { ts?: Date }): void {
@@ -175,6 +179,11 @@ export class LogWriter {
         await client.query('COMMIT')
         client.off('error', onClientError)
         client.release()
+        if (this.#onWritten) {
+          let bytes = 0
+          for (const [, runLines] of groups) for (const l of runLines) bytes += Buffer.byteLength(l.text)
+          this.#onWritten(lines, bytes)
+        }
         return true
       } catch (e) {
         if (client) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createSecretMasker } from './run-log-sink.ts'
+import { createRunLogSink, createSecretMasker, LogBudget } from './run-log-sink.ts'
+import type { LogWriter } from './log-writer.ts'
 
 const M = '••••••'
 
@@ -33,5 +34,28 @@ describe('createSecretMasker', () => {
     expect(mask('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ')).toBe(M)
     expect(mask('  AAAAMwAAAAtzc2gtZWQyNTUxOQ')).toBe(`  ${M}`)
     expect(mask('plain line')).toBe('plain line')
+  })
+})
+
+describe('LogBudget in the run log sink', () => {
+  it('passes lines until either cap, then drops (without buffering) and counts every later line, UTF-8 bytes', () => {
+    const appended: string[] = []
+    const writer = { append: (l: { text: string }) => appended.push(l.text) } as unknown as LogWriter
+    const budget = new LogBudget(3, 12)
+    const sink = createRunLogSink(writer, 'run', [], budget)
+    sink.output('t', 'STDOUT', 'aaaa') // 4 bytes
+    sink.system('ééé') // 6 bytes: 10 in all
+    sink.output('t', 'STDOUT', 'abc') // would be 13 > 12: dropped
+    sink.output('t', 'STDOUT', 'x') // fits, but the stored log stays a prefix: dropped
+    sink.output('t', 'STDERR', '')
+    expect(appended).toEqual(['aaaa', 'ééé'])
+    expect(budget).toMatchObject({ lines: 2, bytes: 10, droppedLines: 3, droppedBytes: 4 })
+  })
+
+  it('counts a retry from what earlier attempts stored', () => {
+    const budget = new LogBudget(5, 1000)
+    budget.lines = 5
+    expect(budget.admit('more')).toBe(false)
+    expect(budget).toMatchObject({ droppedLines: 1, droppedBytes: 4 })
   })
 })

@@ -67,15 +67,54 @@ export function maskDeep<T>(value: T, mask: (text: string) => string): T {
   return value
 }
 
-export function createRunLogSink(writer: LogWriter, runId: string, secrets: Iterable<string>): RunLogSink {
+/**
+ * A run's allowance of stored log output (a retry starts from what earlier attempts stored). Past either cap a line is counted and dropped
+ * before it is masked, classified or buffered, so a flood costs no memory and no database writes;
+ * the run keeps running. Shared by the sinks of one attempt (a sink is replaced once secrets are known).
+ * Bytes are UTF-8 bytes of the output as produced (before masking).
+ */
+export class LogBudget {
+  lines = 0
+  bytes = 0
+  droppedLines = 0
+  droppedBytes = 0
+
+  constructor(
+    readonly maxLines: number,
+    readonly maxBytes: number,
+  ) {}
+
+  /** Whether a line of this text may be stored (and counts it either way). */
+  admit(text: string): boolean {
+    const size = Buffer.byteLength(text)
+    if (this.droppedLines === 0 && this.lines < this.maxLines && this.bytes + size <= this.maxBytes) {
+      this.lines++
+      this.bytes += size
+      return true
+    }
+    // Once anything is dropped, everything after is too: the stored log is a prefix of the output.
+    this.droppedLines++
+    this.droppedBytes += size
+    return false
+  }
+}
+
+export function createRunLogSink(writer: LogWriter, runId: string, secrets: Iterable<string>, budget?: LogBudget): RunLogSink {
   const mask = createSecretMasker(secrets)
   return {
     output(runTargetId: string, stream: OutputStream, text: string) {
+      if (budget && !budget.admit(text)) return
       const clean = mask(text)
       writer.append({ runId, targetId: runTargetId, stream, level: classifyLine(stream, clean), text: clean })
     },
     system(text: string, options: { level?: LogLevel; runTargetId?: string } = {}) {
+      if (budget && !budget.admit(text)) return
       writer.append({ runId, targetId: options.runTargetId ?? null, stream: 'SYSTEM', level: options.level ?? 'INFO', text: mask(text) })
     },
   }
+}
+
+/** The run's one line about what its log limit dropped (written with its final status). */
+export function droppedLogMessage(lines: number, bytes: number, limits: { lines: number; bytes: number }): string {
+  return `log limit reached: ${lines} ${lines === 1 ? 'line' : 'lines'} (${bytes} bytes) of output were not stored (limit ${limits.lines} lines or ${limits.bytes} bytes per run)`
 }

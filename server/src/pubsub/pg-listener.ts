@@ -70,6 +70,11 @@ export class PgListener {
     }
   }
 
+  /** Whether the LISTEN connection is up now (false while it reconnects, and after stop()). */
+  get connected(): boolean {
+    return this.#client !== null && !this.#stopped
+  }
+
   onReconnect(handler: () => void): () => void {
     this.#reconnectHandlers.add(handler)
     return () => this.#reconnectHandlers.delete(handler)

@@ -8,7 +8,7 @@ import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from
 import type { DecryptedCredential } from '../jobs/executors/types.ts'
 import { boundToSession, isPosixProbeOutput, POSIX_PROBE, posixShellLikely } from './session-bound.ts'
 import type { Semaphore } from '../util/semaphore.ts'
-import { SshError } from './ssh-error.ts'
+import { SshError, type SshErrorKind } from './ssh-error.ts'
 
 export interface HostKey {
   /** `SHA256:<base64 without padding>`, the form `ssh-keygen -lf` and OpenSSH print. */
@@ -33,6 +33,8 @@ export interface SshConnectOptions {
   handshakeLimiter: Semaphore
   /** Called once the session is authenticated, when the endpoint had no recorded host key. */
   onNewHostKey(key: HostKey): Promise<void>
+  /** Told the kind of each failure to establish the session (metrics). */
+  onConnectFailed?(kind: SshErrorKind): void
 }
 
 export interface ExecOptions {
@@ -104,9 +106,9 @@ export async function withSshConnection<T>(
     try {
       newHostKey = await options.handshakeLimiter.use(() => handshake(client, endpoint, signal), signal)
     } catch (err) {
-      if (err instanceof SshError) throw err
-      if (signal.aborted) throw SshError.cancelled(signal.reason)
-      throw err
+      const e = err instanceof SshError ? err : signal.aborted ? SshError.cancelled(signal.reason) : null
+      options.onConnectFailed?.(e ? e.kind : 'protocol')
+      throw e ?? err
     }
     const connection = new SshConnection(client, endpoint.host, endpoint.port, () => lastError)
     if (newHostKey) await options.onNewHostKey(newHostKey)

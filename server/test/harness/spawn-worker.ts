@@ -11,6 +11,8 @@ export interface WorkerProcess {
   workerId: string
   /** The API's base URL when the process has the api role. */
   url: string | null
+  /** The ops-only listener's base URL (SWITCHYARD_OPS_PORT without the api role). */
+  opsUrl: string | null
   /** Everything the process wrote to stderr so far (when spawned with `captureStderr`). */
   stderr(): string
   /** SIGKILL: no chance to clean up, like a crashed machine. Resolves when the process is gone. */
@@ -40,10 +42,10 @@ export function spawnWorker(databaseUrl: string, roles = 'worker', options: { ca
     }, 60_000)
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString()
-      const m = /ready (\S+) (\S+)\n/.exec(out)
+      const m = /ready (\S+) (\S+)(?: (\S+))?\n/.exec(out)
       if (m) {
         clearTimeout(timer)
-        resolve({ child, workerId: m[1]!, url: m[2] === '-' ? null : m[2]!, stderr: () => err, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') })
+        resolve({ child, workerId: m[1]!, url: m[2] === '-' ? null : m[2]!, opsUrl: !m[3] || m[3] === '-' ? null : m[3], stderr: () => err, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') })
       }
     })
     child.once('exit', (code) => {

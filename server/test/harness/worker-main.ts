@@ -1,15 +1,18 @@
 /**
  * A Switchyard process for tests that need a real separate OS process (SIGKILL, cross-process):
  * `tsx test/harness/worker-main.ts` with DATABASE_URL and SWITCHYARD_ROLES in the environment.
- * Prints `ready <workerId> <apiUrl or ->` once started; exits on SIGTERM after a graceful stop.
+ * SWITCHYARD_TEST_CONFIG (JSON) adds settings on top of the test defaults.
+ * Prints `ready <workerId> <apiUrl or -> <opsUrl or ->` once started; exits on SIGTERM after a graceful stop.
  */
 import { startApp } from '../../src/app.ts'
 import { createLogger, silentLogger } from '../../src/util/logger.ts'
 import { testConfig } from './app.ts'
 
-const config = testConfig(process.env.DATABASE_URL!, {}, process.env.SWITCHYARD_ROLES ?? 'worker')
+const extra = JSON.parse(process.env.SWITCHYARD_TEST_CONFIG ?? '{}') as Record<string, string>
+const config = testConfig(process.env.DATABASE_URL!, extra, process.env.SWITCHYARD_ROLES ?? 'worker')
 const app = await startApp(config, { logger: process.env.SWITCHYARD_TEST_LOGS ? createLogger(process.env.SWITCHYARD_TEST_LOGS === 'debug' ? 'debug' : 'info') : silentLogger })
-process.stdout.write(`ready ${app.workerId} ${app.url ?? '-'}\n`)
+process.stdout.write(`ready ${app.workerId} ${app.url ?? '-'} ${app.opsUrl ?? '-'}
+`)
 process.on('SIGTERM', () => {
   void app.stop({ graceMs: 1000 }).then(() => process.exit(0))
 })

@@ -258,6 +258,8 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
           successThreshold: 75,
           overlapPolicy: 'QUEUE',
           maxConcurrentRuns: 2,
+          logLimitLines: 1000,
+          logLimitBytes: 100000,
           visibility: 'GLOBAL',
         }
         return (await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i })).createJobTemplate.id
@@ -279,6 +281,8 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         successThreshold: { input: { successThreshold: 50 }, changes: ['success_threshold'] },
         overlapPolicy: { input: { overlapPolicy: 'SKIP' }, changes: ['overlap_policy'] },
         maxConcurrentRuns: { input: { maxConcurrentRuns: 5 }, changes: ['max_concurrent_runs'] },
+        logLimitLines: { input: { logLimitLines: 2000 }, changes: ['log_limit_lines'] },
+        logLimitBytes: { input: { logLimitBytes: 200000 }, changes: ['log_limit_bytes'] },
         visibility: { input: { visibility: 'PRIVATE' }, changes: ['visibility'] },
       },
     },

@@ -54,6 +54,9 @@ export const RunDetailFragment = graphql(
     cancelRequestedAt
     parameters
     logLineCount
+    logTruncated
+    droppedLogLines
+    droppedLogBytes
     visibility
     result
     retryOf { id number }

@@ -150,6 +150,12 @@ export function RunDetail({ id }: { id: string }) {
         </div>
       </Panel>
       {run.targets.length ? <TargetsTable targets={run.targets} onShowLog={setLogTarget} selected={logTarget} /> : null}
+      {run.logTruncated ? (
+        <div className="alert warn" data-testid="log-truncated">
+          This run’s log is incomplete: it reached its log limit, and {run.droppedLogLines.toLocaleString()} more{' '}
+          {run.droppedLogLines === 1 ? 'line' : 'lines'} ({formatBytes(run.droppedLogBytes)}) of output were not stored. The run itself was not affected.
+        </div>
+      ) : null}
       <RunLog
         buffer={log.buffer}
         version={log.version}
@@ -347,3 +353,8 @@ function RunActions({ run, onCancelled }: { run: Run; onCancelled(run: Run): voi
   )
 }
 
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}

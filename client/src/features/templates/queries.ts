@@ -21,6 +21,8 @@ export const TemplateFields = graphql(`
     retryBackoff
     maxParallelTargets
     maxConcurrentRuns
+    logLimitLines
+    logLimitBytes
     overlapPolicy
     successThreshold
     schedules { id name summary active nextRunAt }

@@ -98,6 +98,8 @@ function TemplateForm({
   const [backoff, setBackoff] = useState<'FIXED' | 'EXPONENTIAL'>(template?.retryBackoff ?? 'FIXED')
   const [threshold, setThreshold] = useState(template?.successThreshold == null ? '' : String(template.successThreshold))
   const [maxConcurrent, setMaxConcurrent] = useState(str(template?.maxConcurrentRuns))
+  const [logLines, setLogLines] = useState(str(template?.logLimitLines))
+  const [logBytes, setLogBytes] = useState(str(template?.logLimitBytes))
   const [overlap, setOverlap] = useState<'ALLOW' | 'SKIP' | 'QUEUE' | 'CANCEL_PREVIOUS'>(template?.overlapPolicy ?? 'ALLOW')
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
   const [runOpen, setRunOpen] = useState(false)
@@ -159,6 +161,8 @@ function TemplateForm({
       retryBackoff: backoff,
       successThreshold: num('successThreshold', threshold, true),
       maxConcurrentRuns: num('maxConcurrentRuns', maxConcurrent),
+      logLimitLines: num('logLimitLines', logLines),
+      logLimitBytes: num('logLimitBytes', logBytes),
       overlapPolicy: overlap,
     }
     if (Object.keys(local).length) {
@@ -166,10 +170,20 @@ function TemplateForm({
       return
     }
     setErrors(NO_ERRORS)
-    const shown = ['name', 'description', 'jobType', 'visibility', 'config', 'parameters', 'targetSelector', 'timeoutSeconds', 'maxParallelTargets', 'retryMaxAttempts', 'retryDelaySeconds', 'retryBackoff', 'successThreshold', 'maxConcurrentRuns', 'overlapPolicy']
+    const shown = ['name', 'description', 'jobType', 'visibility', 'config', 'parameters', 'targetSelector', 'timeoutSeconds', 'maxParallelTargets', 'retryMaxAttempts', 'retryDelaySeconds', 'retryBackoff', 'successThreshold', 'maxConcurrentRuns', 'logLimitLines', 'logLimitBytes', 'overlapPolicy']
     if (template) {
-      // Blank timeout / threshold clear them; other blanks keep the stored value.
-      const r = await update({ id: template.id, input: { ...input, timeoutSeconds: input.timeoutSeconds ?? null, successThreshold: input.successThreshold ?? null, maxConcurrentRuns: input.maxConcurrentRuns ?? null } })
+      // Blank timeout / threshold / limits clear them; other blanks keep the stored value.
+      const r = await update({
+        id: template.id,
+        input: {
+          ...input,
+          timeoutSeconds: input.timeoutSeconds ?? null,
+          successThreshold: input.successThreshold ?? null,
+          maxConcurrentRuns: input.maxConcurrentRuns ?? null,
+          logLimitLines: input.logLimitLines ?? null,
+          logLimitBytes: input.logLimitBytes ?? null,
+        },
+      })
       if (r.data) router.push('/templates')
       else fail(withUnclaimed(toFormErrors(r.error), shown))
     } else {
@@ -272,6 +286,12 @@ function TemplateForm({
           </Field>
           <Field label="Concurrent runs" error={err('maxConcurrentRuns')} hint="At most this many runs of this template at once; others wait queued. Blank: no limit.">
             {(p) => <input {...p} name="maxConcurrentRuns" inputMode="numeric" value={maxConcurrent} onChange={(e) => setMaxConcurrent(e.target.value)} placeholder="no limit" />}
+          </Field>
+          <Field label="Log limit (lines)" error={err('logLimitLines')} hint="Most log lines one run stores; later output is counted, not stored. Blank: the server default.">
+            {(p) => <input {...p} name="logLimitLines" inputMode="numeric" value={logLines} onChange={(e) => setLogLines(e.target.value)} placeholder="server default" />}
+          </Field>
+          <Field label="Log limit (bytes)" error={err('logLimitBytes')} hint="Most log bytes one run stores. Blank: the server default.">
+            {(p) => <input {...p} name="logLimitBytes" inputMode="numeric" value={logBytes} onChange={(e) => setLogBytes(e.target.value)} placeholder="server default" />}
           </Field>
           <Field label="Scheduled run still going" error={err('overlapPolicy')} hint="What a schedule slot does while an earlier run has not finished.">
             {(p) => (

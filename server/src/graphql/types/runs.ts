@@ -131,6 +131,9 @@ export const JobRunRef = builder.prismaNode('JobRun', {
     result: t.expose('result', { type: 'JSON', nullable: true }),
     error: t.exposeString('error', { nullable: true }),
     logLineCount: t.int({ resolve: (r) => Number(r.logSeq) }),
+    logTruncated: t.boolean({ description: 'Output past the run\'s log limit was dropped (see droppedLogLines).', resolve: (r) => r.logDroppedLines > 0 }),
+    droppedLogLines: t.exposeInt('logDroppedLines', { description: 'Output lines past the run\'s log limit that were not stored (known once the run ends).' }),
+    droppedLogBytes: t.float({ description: 'Bytes of those lines.', resolve: (r) => Number(r.logDroppedBytes) }),
     artifacts: t.relation('artifacts', { query: { orderBy: { createdAt: 'asc' } } }),
   }),
 })

@@ -74,6 +74,8 @@ builder.prismaNode('JobTemplate', {
     successThreshold: t.exposeFloat('successThreshold', { nullable: true, description: 'null: all targets must succeed; else the percentage that must.' }),
     overlapPolicy: t.expose('overlapPolicy', { type: OverlapPolicyEnum, description: 'For scheduled slots while an earlier run has not finished (schedules may override it).' }),
     maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: 'Strict limit on runs executing at once; others wait QUEUED. null: no limit.' }),
+    logLimitLines: t.exposeInt('logLimitLines', { nullable: true, description: 'Most log lines one run stores; output past it is dropped and counted. null: the server default (SWITCHYARD_LOG_LIMIT_LINES).' }),
+    logLimitBytes: t.exposeInt('logLimitBytes', { nullable: true, description: 'Most log bytes one run stores; output past it is dropped and counted. null: the server default (SWITCHYARD_LOG_LIMIT_BYTES).' }),
     schedules: t.relation('schedules', {
       description: 'The schedules of this template that you can see.',
       // Nested lists filter like the root ones: someone else's PRIVATE schedule must not show here.
@@ -109,7 +111,7 @@ const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
 
 const templateFields = (required: boolean) =>
   builder.inputType(required ? 'CreateJobTemplateInput' : 'UpdateJobTemplateInput', {
-    description: required ? undefined : 'Omitted fields keep their value; timeoutSeconds/successThreshold/maxConcurrentRuns: null clears them.',
+    description: required ? undefined : 'Omitted fields keep their value; timeoutSeconds/successThreshold/maxConcurrentRuns/logLimitLines/logLimitBytes: null clears them.',
     fields: (t) => ({
       name: t.string({ required }),
       description: t.string(),
@@ -125,6 +127,8 @@ const templateFields = (required: boolean) =>
       successThreshold: t.float(),
       overlapPolicy: t.field({ type: OverlapPolicyEnum }),
       maxConcurrentRuns: t.int(),
+      logLimitLines: t.int(),
+      logLimitBytes: t.int(),
       visibility: t.field({ type: VisibilityEnum }),
     }),
   })
@@ -132,7 +136,7 @@ const CreateJobTemplateInput = templateFields(true)
 const UpdateJobTemplateInput = templateFields(false)
 
 function templateInput(input: Record<string, unknown> & { targetSelector?: Record<string, unknown> | null; parameters?: Array<Record<string, unknown>> | null }) {
-  const out: Record<string, unknown> = withoutNulls(input, ['timeoutSeconds', 'successThreshold', 'maxConcurrentRuns'])
+  const out: Record<string, unknown> = withoutNulls(input, ['timeoutSeconds', 'successThreshold', 'maxConcurrentRuns', 'logLimitLines', 'logLimitBytes'])
   if (input.targetSelector) {
     const s = input.targetSelector as { targetIds?: string[] | null; inventoryIds?: string[] | null; tags?: string[] | null; namePatterns?: string[] | null }
     out.targetSelector = {

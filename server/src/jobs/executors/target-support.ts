@@ -27,7 +27,7 @@ export async function recordHostKey(ctx: Pick<ExecutionContext<unknown>, 'record
  * first contact), logs the steps, runs `fn` on the session and always closes it.
  */
 export function withTargetConnection<T>(
-  ctx: Pick<ExecutionContext<unknown>, 'signal' | 'handshakeLimiter' | 'recordHostKey'>,
+  ctx: Pick<ExecutionContext<unknown>, 'signal' | 'handshakeLimiter' | 'recordHostKey' | 'sshConnectFailed'>,
   target: RunTargetHandle,
   connectTimeoutSeconds: number,
   log: TargetLog,
@@ -37,7 +37,7 @@ export function withTargetConnection<T>(
   if (!credential) return Promise.reject(SshError.noCredential(target.name))
   log(`connecting to ${target.host}:${target.port}`)
   const endpoint = { host: target.host, port: target.port, credential, knownHostKey: target.knownHostKey, readyTimeoutMs: connectTimeoutSeconds * 1000 }
-  const options = { signal: ctx.signal, handshakeLimiter: ctx.handshakeLimiter, onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log) }
+  const options = { signal: ctx.signal, handshakeLimiter: ctx.handshakeLimiter, onNewHostKey: (key: HostKey) => recordHostKey(ctx, target, key, log), onConnectFailed: ctx.sshConnectFailed }
   return withSshConnection(endpoint, options, (connection) => {
     log(`connected as ${credential.username}`)
     return fn(connection)

@@ -80,6 +80,8 @@ export interface ExecutionContext<Config> {
   readonly log: RunLogSink
   /** Shared by every run in this process: bounds simultaneous SSH handshakes (CPU-heavy key exchange). */
   readonly handshakeLimiter: Semaphore
+  /** Counts SSH sessions that could not be established, by kind (metrics); optional for tests. */
+  readonly sshConnectFailed?: (kind: string) => void
   /** Every local process the run starts goes through it: clean environment, unprivileged user (sandbox/). */
   readonly sandbox: ProcessSandbox
   targetStarted(runTargetId: string): void

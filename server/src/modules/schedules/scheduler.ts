@@ -40,6 +40,8 @@ export interface SchedulerOptions {
   loops?: number
   /** Due schedules one loop takes per transaction. */
   batch?: number
+  /** Told how late each slot fired, in seconds (metrics). */
+  onFired?: (latenessSeconds: number) => void
 }
 
 export class Scheduler {
@@ -168,7 +170,10 @@ export class Scheduler {
       await this.#record(tx, s, slot, 'MISSED', why)
     }
     for (const slot of [...catchUp, ...onTime]) {
-      if (await this.#fire(tx, s, slot, catchUp.includes(slot))) fired = true
+      if (await this.#fire(tx, s, slot, catchUp.includes(slot))) {
+        fired = true
+        this.options.onFired?.((Date.now() - slot.getTime()) / 1000)
+      }
     }
     const lastSlot = slots.at(-1) ?? s.lastSlotAt
     await tx.jobSchedule.update({

@@ -27,6 +27,8 @@ const baseInput = z.object({
   successThreshold: z.number().min(0, 'a percentage 0-100').max(100, 'a percentage 0-100').nullish(),
   overlapPolicy: z.enum(['ALLOW', 'SKIP', 'QUEUE', 'CANCEL_PREVIOUS']).default('ALLOW'),
   maxConcurrentRuns: z.number().int().min(1, 'at least 1 (null: no limit)').max(1000).nullish(),
+  logLimitLines: z.number().int().min(1, 'at least 1 (null: the server default)').max(2_147_483_647).nullish(),
+  logLimitBytes: z.number().int().min(1, 'at least 1 (null: the server default)').max(2_147_483_647).nullish(),
   visibility: z.enum(['GLOBAL', 'PRIVATE']).default('PRIVATE'),
 })
 
