@@ -1,0 +1,224 @@
+import type { WorkflowRun } from '../../generated/prisma/client.ts'
+import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
+import { JOIN_POLICIES, EDGE_KINDS } from '../../modules/workflows/workflow-graph.ts'
+import { ValidationError } from '../../errors.ts'
+import { builder } from '../builder.ts'
+import { decodeId } from '../ids.ts'
+import { withoutNulls } from '../input.ts'
+import { RunTriggerEnum, VisibilityEnum } from './enums.ts'
+import { Parameter as ParameterDefinitionRef, ParameterInput } from './templates.ts'
+import type { GraphQLContext } from '../context.ts'
+
+const NodeKindEnum = builder.enumType('WorkflowNodeKind', { values: ['TEMPLATE', 'APPROVAL'] as const })
+const JoinPolicyEnum = builder.enumType('WorkflowJoinPolicy', {
+  values: JOIN_POLICIES,
+  description:
+    'When a node with parents runs, decided once every parent has ended. ALL_SUCCEEDED: every incoming edge is satisfied; ANY_SUCCEEDED: at least one is; ALL_DONE: every parent ran (none was skipped), whatever its outcome; NONE_FAILED: no parent failed, timed out or was cancelled, and at least one edge is satisfied. Otherwise the node is SKIPPED.',
+})
+const EdgeKindEnum = builder.enumType('WorkflowEdgeKind', {
+  values: EDGE_KINDS,
+  description: 'ON_SUCCESS: satisfied when the parent succeeded; ON_FAILURE: when it failed or timed out; ALWAYS: any outcome but skipped.',
+})
+const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const })
+const NodeStatusEnum = builder.enumType('WorkflowNodeStatus', {
+  values: ['PENDING', 'READY', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED'] as const,
+  description: 'PENDING: waits for its parents; READY: its join holds and its run is being created; RUNNING: its JobRun has not ended.',
+})
+
+builder.prismaObject('WorkflowNode', {
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    kind: t.expose('kind', { type: NodeKindEnum }),
+    template: t.relation('template', { nullable: true, description: 'The job template, unless it was deleted since.' }),
+    parameters: t.expose('parameters', { type: 'JSON', description: 'Values: literals, or strings with {{ params.x }}, {{ nodes.<key>.status }}, {{ nodes.<key>.result.path }}.' }),
+    joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
+  }),
+})
+
+builder.prismaObject('WorkflowEdge', {
+  fields: (t) => ({
+    from: t.exposeString('fromKey'),
+    to: t.exposeString('toKey'),
+    kind: t.expose('kind', { type: EdgeKindEnum }),
+  }),
+})
+
+builder.prismaNode('Workflow', {
+  id: { field: 'id' },
+  description: 'Job templates chained into a graph: nodes connected by edges, each node run as an ordinary job run.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description'),
+    parameters: t.field({ type: [ParameterDefinitionRef], resolve: (w) => w.parameters as ParameterDefinition[] }),
+    nodes: t.relation('nodes', { query: { orderBy: { position: 'asc' } } }),
+    edges: t.relation('edges', { query: { orderBy: { position: 'asc' } } }),
+    visibility: t.expose('visibility', { type: VisibilityEnum }),
+    owner: t.relation('owner'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+})
+
+builder.prismaObject('WorkflowNodeRun', {
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    kind: t.expose('kind', { type: NodeKindEnum }),
+    status: t.expose('status', { type: NodeStatusEnum }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why it was skipped, or failed (before or during its run).' }),
+    joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
+    jobRun: t.relation('jobRun', { nullable: true, description: 'The node\'s run (trigger WORKFLOW), once it started.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+  }),
+})
+
+export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    number: t.exposeInt('number'),
+    workflow: t.prismaField({
+      type: 'Workflow',
+      nullable: true,
+      description: 'The workflow, unless it was deleted since or is now private to someone else.',
+      select: { workflowId: true },
+      resolve: (query, run, _a, ctx) => (run.workflowId ? ctx.services.workflows.get(ctx.actor, run.workflowId).catch(() => null) : null),
+    }),
+    workflowName: t.exposeString('workflowName'),
+    status: t.expose('status', { type: WorkflowRunStatusEnum }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum }),
+    triggeredBy: t.relation('triggeredBy', { nullable: true }),
+    parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
+    error: t.exposeString('error', { nullable: true }),
+    nodes: t.relation('nodes', { query: { orderBy: { position: 'asc' } } }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
+  }),
+})
+
+const NodeInput = builder.inputType('WorkflowNodeInput', {
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'Unique in the workflow; edges and expressions name nodes by key.' }),
+    kind: t.field({ type: NodeKindEnum, description: 'Default TEMPLATE (APPROVAL is not supported yet).' }),
+    templateId: t.id(),
+    parameters: t.field({ type: 'JSON', description: 'Object of template parameter values: literals or {{ … }} expressions.' }),
+    joinPolicy: t.field({ type: JoinPolicyEnum, description: 'Default ALL_SUCCEEDED.' }),
+  }),
+})
+const EdgeInput = builder.inputType('WorkflowEdgeInput', {
+  fields: (t) => ({
+    from: t.string({ required: true }),
+    to: t.string({ required: true }),
+    kind: t.field({ type: EdgeKindEnum, description: 'Default ON_SUCCESS.' }),
+  }),
+})
+const workflowFields = (required: boolean) =>
+  builder.inputType(required ? 'CreateWorkflowInput' : 'UpdateWorkflowInput', {
+    description: required ? undefined : 'Omitted fields keep their value. Nodes given without edges keep the saved edges (by key).',
+    fields: (t) => ({
+      name: t.string({ required }),
+      description: t.string(),
+      parameters: t.field({ type: [ParameterInput] }),
+      visibility: t.field({ type: VisibilityEnum }),
+      nodes: t.field({ type: [NodeInput], required }),
+      edges: t.field({ type: [EdgeInput] }),
+    }),
+  })
+const CreateWorkflowInput = workflowFields(true)
+const UpdateWorkflowInput = workflowFields(false)
+
+type RawInput = Record<string, unknown> & { parameters?: Array<Record<string, unknown>> | null; nodes?: Array<Record<string, unknown>> | null; edges?: Array<Record<string, unknown>> | null }
+
+function workflowInput(input: RawInput) {
+  const out: Record<string, unknown> = withoutNulls(input)
+  if (input.parameters) out.parameters = input.parameters.map((p) => withoutNulls(p))
+  if (input.nodes) {
+    out.nodes = input.nodes.map((n, i) => ({
+      ...withoutNulls(n),
+      ...(n.templateId != null ? { templateId: decodeId(String(n.templateId), 'JobTemplate', `input.nodes.${i}.templateId`) } : {}),
+    }))
+  }
+  if (input.edges) out.edges = input.edges.map((e) => withoutNulls(e))
+  return out
+}
+
+builder.queryFields((t) => ({
+  workflows: t.prismaField({
+    type: ['Workflow'],
+    description: 'Workflows you can see: GLOBAL ones and your own PRIVATE ones.',
+    resolve: (query, _r, _a, ctx) => ctx.services.workflows.list(ctx.actor, query),
+  }),
+  workflow: t.prismaField({
+    type: 'Workflow',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflows.get(ctx.actor, decodeId(String(args.id), 'Workflow', 'id')),
+  }),
+  workflowRuns: t.prismaConnection(
+    {
+      type: 'WorkflowRun',
+      cursor: 'number',
+      description: 'Workflow runs you can see, newest first.',
+      defaultSize: 50,
+      maxSize: 500,
+      args: { workflowId: t.arg.id(), statuses: t.arg({ type: [WorkflowRunStatusEnum] }) },
+      resolve: (query, _r, args, ctx) => ctx.prisma.workflowRun.findMany({ ...query, where: runWhere(ctx, args), orderBy: { number: 'desc' } }),
+      totalCount: (_p, args, ctx) => ctx.prisma.workflowRun.count({ where: runWhere(ctx, args) }),
+    },
+    {},
+  ),
+  workflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.get(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
+  }),
+}))
+
+function runWhere(ctx: GraphQLContext, args: { workflowId?: string | number | null; statuses?: WorkflowRun['status'][] | null }) {
+  return ctx.services.workflowRuns.whereFor(ctx.actor, {
+    workflowId: args.workflowId ? decodeId(String(args.workflowId), 'Workflow', 'workflowId') : null,
+    statuses: args.statuses ?? null,
+  })
+}
+
+builder.mutationFields((t) => ({
+  createWorkflow: t.prismaField({
+    type: 'Workflow',
+    args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflows.create(ctx.actor, workflowInput(args.input as RawInput)),
+  }),
+  updateWorkflow: t.prismaField({
+    type: 'Workflow',
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateWorkflowInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflows.update(ctx.actor, decodeId(String(args.id), 'Workflow', 'id'), workflowInput(args.input as RawInput)),
+  }),
+  deleteWorkflow: t.id({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      await ctx.services.workflows.delete(ctx.actor, decodeId(String(args.id), 'Workflow', 'id'))
+      return args.id
+    },
+  }),
+  triggerWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    args: { workflowId: t.arg.id({ required: true }), parameters: t.arg({ type: 'JSON' }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.trigger(ctx.actor, decodeId(String(args.workflowId), 'Workflow', 'workflowId'), args.parameters),
+  }),
+  cancelWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.cancel(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
+  }),
+}))
+
+builder.subscriptionFields((t) => ({
+  workflowRunUpdated: t.field({
+    type: WorkflowRunRef,
+    description: 'The workflow run now (with its node states), then again after every change; completes after its final state.',
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_r, args, ctx) => {
+      if (!args.id) throw ValidationError.field('id', 'required')
+      return ctx.services.workflowLive.runUpdates(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id'))
+    },
+    resolve: (run: WorkflowRun) => run,
+  }),
+}))
