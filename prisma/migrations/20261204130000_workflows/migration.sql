@@ -257,27 +257,50 @@ BEGIN
 END
 $$;
 
--- Every path that makes a workflow node's JobRun final (the dispatcher settling it, the reaper failing it,
--- a cancel of a queued run, whatever comes later) passes through here, in its own transaction: the node
--- takes the run's outcome and the graph advances before that transaction commits.
-CREATE FUNCTION workflow_job_run_ended() RETURNS trigger
+-- A workflow node's JobRun ended: the node takes the run's outcome and the graph advances. Returns the
+-- workflow run's id (null when the run belongs to no node, or the node had already ended).
+CREATE FUNCTION workflow_node_run_ended(p_job_run uuid) RETURNS uuid
 LANGUAGE plpgsql AS $$
 DECLARE
   v_node record;
+  v_status text;
+  v_error text;
 BEGIN
-  SELECT id, workflow_run_id INTO v_node FROM workflow_node_run WHERE job_run_id = NEW.id;
+  SELECT id, workflow_run_id INTO v_node FROM workflow_node_run WHERE job_run_id = p_job_run;
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
   -- The workflow run's lock first (see workflow_advance), then the node's.
   PERFORM 1 FROM workflow_run WHERE id = v_node.workflow_run_id FOR UPDATE;
+  SELECT status::text, error INTO v_status, v_error FROM job_run WHERE id = p_job_run;
   UPDATE workflow_node_run
-     SET status = CASE NEW.status WHEN 'SUCCEEDED' THEN 'SUCCEEDED' WHEN 'TIMED_OUT' THEN 'TIMED_OUT'
-                                  WHEN 'CANCELLED' THEN 'CANCELLED' ELSE 'FAILED' END::"WorkflowNodeStatus",
-         reason = CASE WHEN NEW.status = 'SUCCEEDED' THEN NULL ELSE NEW.error END,
+     SET status = CASE v_status WHEN 'SUCCEEDED' THEN 'SUCCEEDED' WHEN 'TIMED_OUT' THEN 'TIMED_OUT'
+                                WHEN 'CANCELLED' THEN 'CANCELLED' ELSE 'FAILED' END::"WorkflowNodeStatus",
+         reason = CASE WHEN v_status = 'SUCCEEDED' THEN NULL ELSE v_error END,
          finished_at = now()
-   WHERE id = v_node.id AND status = 'RUNNING';
+   WHERE id = v_node.id AND status = 'RUNNING'
+     AND v_status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED');
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
   PERFORM workflow_advance(v_node.workflow_run_id);
+  RETURN v_node.workflow_run_id;
+END
+$$;
+
+-- Every path that makes a workflow node's JobRun final (the dispatcher settling it, the reaper failing it,
+-- a cancel of a queued run, whatever comes later) passes through here, in its own transaction: the graph
+-- advances before that transaction commits. Isolated in a subtransaction: whatever goes wrong with the
+-- workflow (a deadlock, a bug) must never stop a run from ending; a node left RUNNING behind a final run
+-- is caught up by the workers' sweep (modules/workflows/workflow-starter.ts), which calls the same function.
+CREATE FUNCTION workflow_job_run_ended() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    PERFORM workflow_node_run_ended(NEW.id);
+  EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'workflow advance after job run % failed: % (the workflow sweep retries it)', NEW.id, SQLERRM;
+  END;
   RETURN NULL;
 END
 $$;

@@ -270,4 +270,38 @@ describe('running a workflow', () => {
     gates.release('wf-limit')
     expect((await wf.waitEnd(runId)).status).toBe('SUCCEEDED')
   })
+
+  it('a node left RUNNING behind an ended run (its advance failed) is caught up by the workers\' sweep', async () => {
+    const id = await wf.create({ name: 'straggler', nodes: [node('a', ok), node('b', ok)], edges: [edge('a', 'b')] })
+    // Stands for an advance that failed inside the run's final transaction (isolated by the trigger).
+    await t.app.db.pool.query('ALTER TABLE job_run DISABLE TRIGGER job_run_workflow_advance')
+    let runId: string
+    try {
+      runId = await wf.trigger(id)
+      await eventually(async () => (await wf.read(runId)).nodes[0]!.jobRun?.status === 'SUCCEEDED', { what: 'node a\'s run to end' })
+      expect((await wf.read(runId)).nodes.map((n) => n.status)).toEqual(['RUNNING', 'PENDING'])
+    } finally {
+      await t.app.db.pool.query('ALTER TABLE job_run ENABLE TRIGGER job_run_workflow_advance')
+    }
+    const end = await wf.waitEnd(runId)
+    expect(end.nodes.map((n) => n.status)).toEqual(['SUCCEEDED', 'SUCCEEDED'])
+    expect(end.status).toBe('SUCCEEDED')
+  })
+
+  it('lists runs as a connection (newest first, filtered), and deleting a workflow keeps its runs', async () => {
+    const id = await wf.create({ name: 'listed', nodes: [node('a', ok)] })
+    const first = await wf.trigger(id)
+    const second = await wf.trigger(id)
+    await wf.waitEnd(first)
+    await wf.waitEnd(second)
+    const LIST = `query($w: ID) { workflowRuns(first: 1, workflowId: $w) { totalCount pageInfo { hasNextPage endCursor } edges { node { id workflowName status nodes { key status } } } } }`
+    const page = (await t.ok(LIST, { w: id })).workflowRuns
+    expect(page).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true }, edges: [{ node: { id: second, workflowName: 'listed', status: 'SUCCEEDED', nodes: [{ key: 'a', status: 'SUCCEEDED' }] } }] })
+    const viewer = await t.userToken('VIEWER', 'wf-viewer')
+    const denied = await t.gql(`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id }, viewer)
+    expect(denied.errors![0]!.extensions!.code).toBe('FORBIDDEN')
+    await t.ok(`mutation($id: ID!) { deleteWorkflow(id: $id) }`, { id })
+    expect((await t.gql(`query($id: ID!) { workflow(id: $id) { id } }`, { id })).errors![0]!.extensions!.code).toBe('NOT_FOUND')
+    expect((await t.ok(`query($id: ID!) { workflowRun(id: $id) { workflow { id } workflowName status } }`, { id: first })).workflowRun).toEqual({ workflow: null, workflowName: 'listed', status: 'SUCCEEDED' })
+  })
 })

@@ -41,9 +41,19 @@ export class WorkflowStarter {
     await this.#draining
   }
 
-  /** Starts READY nodes of every workflow run that has some (those left behind by a lost wake-up). */
+  /**
+   * Catches up nodes still RUNNING behind a JobRun that ended (the advance in the run's final
+   * transaction failed and was isolated, see workflow_job_run_ended), then starts READY nodes of every
+   * workflow run that has some (those left behind by a lost wake-up).
+   */
   async sweep(): Promise<void> {
     try {
+      await this.prisma.$queryRawUnsafe(
+        `SELECT workflow_node_run_ended(n.job_run_id)::text AS id
+           FROM workflow_node_run n JOIN job_run j ON j.id = n.job_run_id
+          WHERE n.status = 'RUNNING' AND j.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED')
+          LIMIT 100`,
+      )
       const rows = await this.prisma.workflowNodeRun.findMany({ where: { status: 'READY' }, distinct: ['workflowRunId'], select: { workflowRunId: true }, take: 500 })
       this.#wake(rows.map((r) => r.workflowRunId))
       await this.#draining
