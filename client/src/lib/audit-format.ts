@@ -11,6 +11,8 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   CREDENTIAL: 'Credential',
   USER: 'User',
   API_TOKEN: 'API token',
+  WORKFLOW: 'Workflow',
+  WORKFLOW_RUN: 'Workflow run',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -50,6 +52,8 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     case 'USER':
       return '/users'
     case 'API_TOKEN':
+    case 'WORKFLOW': // no workflow pages in the UI yet (API only)
+    case 'WORKFLOW_RUN':
       return null
   }
 }

@@ -13,7 +13,10 @@ CREATE TYPE "WorkflowEdgeKind" AS ENUM ('ON_SUCCESS', 'ON_FAILURE', 'ALWAYS');
 CREATE TYPE "WorkflowRunStatus" AS ENUM ('RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED');
 
 -- CreateEnum
-CREATE TYPE "WorkflowNodeStatus" AS ENUM ('PENDING', 'READY', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED');
+CREATE TYPE "WorkflowNodeStatus" AS ENUM ('PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED');
+
+-- CreateEnum
+CREATE TYPE "ApprovalDecision" AS ENUM ('APPROVE', 'REJECT');
 
 -- CreateTable
 CREATE TABLE "workflow" (
@@ -39,6 +42,7 @@ CREATE TABLE "workflow_node" (
     "template_id" UUID,
     "parameters" JSONB NOT NULL DEFAULT '{}',
     "join_policy" "WorkflowJoinPolicy" NOT NULL DEFAULT 'ALL_SUCCEEDED',
+    "approval" JSONB,
 
     CONSTRAINT "workflow_node_pkey" PRIMARY KEY ("id")
 );
@@ -88,13 +92,29 @@ CREATE TABLE "workflow_node_run" (
     "parameters" JSONB NOT NULL DEFAULT '{}',
     "join_policy" "WorkflowJoinPolicy" NOT NULL,
     "incoming" JSONB NOT NULL DEFAULT '[]',
+    "approval" JSONB,
     "status" "WorkflowNodeStatus" NOT NULL DEFAULT 'PENDING',
     "reason" TEXT,
     "job_run_id" UUID,
     "started_at" TIMESTAMPTZ(3),
     "finished_at" TIMESTAMPTZ(3),
+    "message" TEXT,
+    "deadline_at" TIMESTAMPTZ(3),
 
     CONSTRAINT "workflow_node_run_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "workflow_approval" (
+    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
+    "node_run_id" UUID NOT NULL,
+    "user_id" UUID,
+    "username" TEXT NOT NULL,
+    "decision" "ApprovalDecision" NOT NULL,
+    "comment" TEXT NOT NULL DEFAULT '',
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "workflow_approval_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateIndex
@@ -128,7 +148,13 @@ CREATE UNIQUE INDEX "workflow_node_run_job_run_id_key" ON "workflow_node_run"("j
 CREATE INDEX "workflow_node_run_workflow_run_id_status_idx" ON "workflow_node_run"("workflow_run_id", "status");
 
 -- CreateIndex
+CREATE INDEX "workflow_node_run_status_deadline_at_idx" ON "workflow_node_run"("status", "deadline_at");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "workflow_node_run_workflow_run_id_key_key" ON "workflow_node_run"("workflow_run_id", "key");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "workflow_approval_node_run_id_user_id_key" ON "workflow_approval"("node_run_id", "user_id");
 
 -- AddForeignKey
 ALTER TABLE "workflow" ADD CONSTRAINT "workflow_owner_id_fkey" FOREIGN KEY ("owner_id") REFERENCES "app_user"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
@@ -154,6 +180,12 @@ ALTER TABLE "workflow_node_run" ADD CONSTRAINT "workflow_node_run_workflow_run_i
 -- AddForeignKey
 ALTER TABLE "workflow_node_run" ADD CONSTRAINT "workflow_node_run_job_run_id_fkey" FOREIGN KEY ("job_run_id") REFERENCES "job_run"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
+-- AddForeignKey
+ALTER TABLE "workflow_approval" ADD CONSTRAINT "workflow_approval_node_run_id_fkey" FOREIGN KEY ("node_run_id") REFERENCES "workflow_node_run"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "workflow_approval" ADD CONSTRAINT "workflow_approval_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "app_user"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
 -- A node's edge is satisfied by its parent's outcome: ON_SUCCESS by SUCCEEDED; ON_FAILURE by FAILED or
 -- TIMED_OUT; ALWAYS by any outcome but SKIPPED. A skipped (or not yet ended) parent satisfies nothing.
 CREATE FUNCTION workflow_edge_satisfied(kind text, parent_status text) RETURNS boolean
@@ -174,7 +206,10 @@ $$;
 --    ALL_SUCCEEDED: every incoming edge satisfied; ANY_SUCCEEDED: at least one; ALL_DONE: every
 --    parent ran (none SKIPPED), whatever its outcome; NONE_FAILED: no parent FAILED, TIMED_OUT or
 --    CANCELLED, and at least one edge satisfied (skipped parents are tolerated).
---  * READY nodes are started by a worker (modules/workflows/workflow-starter.ts), woken by NOTIFY.
+--  * READY nodes are started by a worker (modules/workflows/workflow-starter.ts), woken by NOTIFY:
+--    TEMPLATE nodes get a JobRun (RUNNING), APPROVAL nodes wait for decisions (AWAITING_APPROVAL).
+--  * Cancelling skips nodes not started and cancels pending approvals (running JobRuns are cancelled
+--    by the caller; they end CANCELLED through the trigger below).
 --  * When no node is PENDING, READY or RUNNING the run ends: CANCELLED if cancel was requested,
 --    FAILED if a node FAILED / TIMED_OUT / CANCELLED without an outgoing ON_FAILURE or ALWAYS edge that
 --    its outcome satisfied, else SUCCEEDED.
@@ -194,6 +229,8 @@ BEGIN
   IF v_run.cancel_requested_at IS NOT NULL THEN
     UPDATE workflow_node_run SET status = 'SKIPPED', reason = 'the workflow run was cancelled', finished_at = now()
      WHERE workflow_run_id = p_run AND status IN ('PENDING', 'READY');
+    UPDATE workflow_node_run SET status = 'CANCELLED', reason = 'the workflow run was cancelled while it awaited approval', finished_at = now()
+     WHERE workflow_run_id = p_run AND status = 'AWAITING_APPROVAL';
   ELSE
     LOOP
       v_progress := false;
@@ -210,7 +247,7 @@ BEGIN
           JOIN workflow_node_run p ON p.workflow_run_id = c.workflow_run_id AND p.key = e."from"
          WHERE c.workflow_run_id = p_run AND c.status = 'PENDING'
          GROUP BY c.id, c.join_policy
-        HAVING count(*) FILTER (WHERE p.status IN ('PENDING', 'READY', 'RUNNING')) = 0
+        HAVING count(*) FILTER (WHERE p.status IN ('PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL')) = 0
       LOOP
         v_joined := CASE v_node.join_policy
                       WHEN 'ALL_SUCCEEDED' THEN v_node.satisfied = v_node.edges
@@ -235,7 +272,7 @@ BEGIN
 
   IF EXISTS (SELECT 1 FROM workflow_node_run WHERE workflow_run_id = p_run AND status = 'READY') THEN
     PERFORM pg_notify('switchyard_workflow_ready', p_run::text);
-  ELSIF NOT EXISTS (SELECT 1 FROM workflow_node_run WHERE workflow_run_id = p_run AND status IN ('PENDING', 'RUNNING')) THEN
+  ELSIF NOT EXISTS (SELECT 1 FROM workflow_node_run WHERE workflow_run_id = p_run AND status IN ('PENDING', 'RUNNING', 'AWAITING_APPROVAL')) THEN
     SELECT string_agg(format('%s %s', f.key, lower(f.status::text)), ', ' ORDER BY f.position) INTO v_unhandled
       FROM workflow_node_run f
      WHERE f.workflow_run_id = p_run AND f.status IN ('FAILED', 'TIMED_OUT', 'CANCELLED')

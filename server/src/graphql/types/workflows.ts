@@ -1,11 +1,11 @@
 import type { WorkflowRun } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
-import { JOIN_POLICIES, EDGE_KINDS } from '../../modules/workflows/workflow-graph.ts'
+import { JOIN_POLICIES, EDGE_KINDS, ON_TIMEOUT, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
 import { ValidationError } from '../../errors.ts'
 import { builder } from '../builder.ts'
-import { decodeId } from '../ids.ts'
+import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
-import { RunTriggerEnum, VisibilityEnum } from './enums.ts'
+import { RoleEnum, RunTriggerEnum, VisibilityEnum } from './enums.ts'
 import { Parameter as ParameterDefinitionRef, ParameterInput } from './templates.ts'
 import type { GraphQLContext } from '../context.ts'
 
@@ -21,8 +21,32 @@ const EdgeKindEnum = builder.enumType('WorkflowEdgeKind', {
 })
 const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const })
 const NodeStatusEnum = builder.enumType('WorkflowNodeStatus', {
-  values: ['PENDING', 'READY', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED'] as const,
-  description: 'PENDING: waits for its parents; READY: its join holds and its run is being created; RUNNING: its JobRun has not ended.',
+  values: ['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED'] as const,
+  description:
+    'PENDING: waits for its parents; READY: its join holds and its run is being created; RUNNING: its JobRun has not ended; AWAITING_APPROVAL: an APPROVAL node waits for decisions until its deadline (TIMED_OUT when onTimeout is FAIL).',
+})
+const OnTimeoutEnum = builder.enumType('ApprovalOnTimeout', { values: ON_TIMEOUT, description: 'What an approval\'s deadline does: FAIL (default; the node ends TIMED_OUT), CANCEL, or APPROVE (only when set).' })
+const DecisionEnum = builder.enumType('ApprovalDecision', { values: ['APPROVE', 'REJECT'] as const })
+
+const Approval = builder.objectRef<ApprovalConfig>('WorkflowApprovalConfig').implement({
+  fields: (t) => ({
+    approverRoles: t.field({ type: [RoleEnum], resolve: (a) => a.approverRoles }),
+    approvers: t.prismaField({ type: ['User'], resolve: (query, a, _args, ctx) => ctx.prisma.user.findMany({ ...query, where: { id: { in: a.approverUserIds } }, orderBy: { username: 'asc' } }) }),
+    minApprovals: t.exposeInt('minApprovals'),
+    allowSelfApproval: t.exposeBoolean('allowSelfApproval'),
+    timeoutSeconds: t.exposeInt('timeoutSeconds'),
+    onTimeout: t.expose('onTimeout', { type: OnTimeoutEnum }),
+    message: t.exposeString('message', { description: 'As written (a node run shows it rendered).' }),
+  }),
+})
+
+builder.prismaObject('WorkflowApproval', {
+  fields: (t) => ({
+    username: t.exposeString('username'),
+    decision: t.expose('decision', { type: DecisionEnum }),
+    comment: t.exposeString('comment'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
 })
 
 builder.prismaObject('WorkflowNode', {
@@ -32,6 +56,7 @@ builder.prismaObject('WorkflowNode', {
     template: t.relation('template', { nullable: true, description: 'The job template, unless it was deleted since.' }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'Values: literals, or strings with {{ params.x }}, {{ nodes.<key>.status }}, {{ nodes.<key>.result.path }}.' }),
     joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
+    approval: t.field({ type: Approval, nullable: true, resolve: (n) => n.approval as ApprovalConfig | null }),
   }),
 })
 
@@ -59,7 +84,8 @@ builder.prismaNode('Workflow', {
   }),
 })
 
-builder.prismaObject('WorkflowNodeRun', {
+builder.prismaNode('WorkflowNodeRun', {
+  id: { field: 'id' },
   fields: (t) => ({
     key: t.exposeString('key'),
     kind: t.expose('kind', { type: NodeKindEnum }),
@@ -69,6 +95,11 @@ builder.prismaObject('WorkflowNodeRun', {
     jobRun: t.relation('jobRun', { nullable: true, description: 'The node\'s run (trigger WORKFLOW), once it started.' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    approval: t.field({ type: Approval, nullable: true, resolve: (n) => n.approval as ApprovalConfig | null }),
+    message: t.exposeString('message', { nullable: true, description: 'APPROVAL nodes: the message, rendered when the node started.' }),
+    deadlineAt: t.expose('deadlineAt', { type: 'DateTime', nullable: true, description: 'APPROVAL nodes: when onTimeout applies.' }),
+    decisions: t.relation('decisions', { query: { orderBy: { createdAt: 'asc' } } }),
+    workflowRun: t.relation('workflowRun'),
   }),
 })
 
@@ -96,6 +127,18 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
   }),
 })
 
+const ApprovalInput = builder.inputType('WorkflowApprovalInput', {
+  fields: (t) => ({
+    approverRoles: t.field({ type: [RoleEnum], description: 'Users with these roles may decide.' }),
+    approverUserIds: t.idList({ description: 'These users may decide.' }),
+    minApprovals: t.int({ description: 'Distinct approvals needed (default 1); any rejection fails the node.' }),
+    allowSelfApproval: t.boolean({ description: 'Default false: who triggered the workflow run may not approve it.' }),
+    timeoutSeconds: t.int({ required: true }),
+    onTimeout: t.field({ type: OnTimeoutEnum }),
+    message: t.string({ description: 'May use {{ params.x }} and {{ nodes.<key>… }} like node parameters.' }),
+  }),
+})
+
 const NodeInput = builder.inputType('WorkflowNodeInput', {
   fields: (t) => ({
     key: t.string({ required: true, description: 'Unique in the workflow; edges and expressions name nodes by key.' }),
@@ -103,6 +146,7 @@ const NodeInput = builder.inputType('WorkflowNodeInput', {
     templateId: t.id(),
     parameters: t.field({ type: 'JSON', description: 'Object of template parameter values: literals or {{ … }} expressions.' }),
     joinPolicy: t.field({ type: JoinPolicyEnum, description: 'Default ALL_SUCCEEDED.' }),
+    approval: t.field({ type: ApprovalInput, description: 'Required for APPROVAL nodes.' }),
   }),
 })
 const EdgeInput = builder.inputType('WorkflowEdgeInput', {
@@ -133,10 +177,16 @@ function workflowInput(input: RawInput) {
   const out: Record<string, unknown> = withoutNulls(input)
   if (input.parameters) out.parameters = input.parameters.map((p) => withoutNulls(p))
   if (input.nodes) {
-    out.nodes = input.nodes.map((n, i) => ({
-      ...withoutNulls(n),
-      ...(n.templateId != null ? { templateId: decodeId(String(n.templateId), 'JobTemplate', `input.nodes.${i}.templateId`) } : {}),
-    }))
+    out.nodes = input.nodes.map((n, i) => {
+      const approval = n.approval as (Record<string, unknown> & { approverUserIds?: string[] | null }) | null | undefined
+      return {
+        ...withoutNulls(n),
+        ...(n.templateId != null ? { templateId: decodeId(String(n.templateId), 'JobTemplate', `input.nodes.${i}.templateId`) } : {}),
+        ...(approval
+          ? { approval: { ...withoutNulls(approval), ...(approval.approverUserIds ? { approverUserIds: decodeIds(approval.approverUserIds.map(String), 'User', `input.nodes.${i}.approval.approverUserIds`) } : {}) } }
+          : {}),
+      }
+    })
   }
   if (input.edges) out.edges = input.edges.map((e) => withoutNulls(e))
   return out
@@ -166,6 +216,11 @@ builder.queryFields((t) => ({
     },
     {},
   ),
+  pendingApprovals: t.prismaField({
+    type: ['WorkflowNodeRun'],
+    description: 'APPROVAL node runs awaiting a decision that you may take, oldest deadline first.',
+    resolve: (query, _r, _a, ctx) => ctx.services.workflowRuns.pendingApprovals(ctx.actor, query),
+  }),
   workflowRun: t.prismaField({
     type: 'WorkflowRun',
     args: { id: t.arg.id({ required: true }) },
@@ -202,6 +257,18 @@ builder.mutationFields((t) => ({
     type: 'WorkflowRun',
     args: { workflowId: t.arg.id({ required: true }), parameters: t.arg({ type: 'JSON' }) },
     resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.trigger(ctx.actor, decodeId(String(args.workflowId), 'Workflow', 'workflowId'), args.parameters),
+  }),
+  approveWorkflowNode: t.prismaField({
+    type: 'WorkflowNodeRun',
+    description: 'Approve an APPROVAL node run you may decide (not one you triggered, unless the node allows it).',
+    args: { nodeRunId: t.arg.id({ required: true }), comment: t.arg.string() },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.decide(ctx.actor, decodeId(String(args.nodeRunId), 'WorkflowNodeRun', 'nodeRunId'), 'APPROVE', args.comment ?? ''),
+  }),
+  rejectWorkflowNode: t.prismaField({
+    type: 'WorkflowNodeRun',
+    description: 'Reject an APPROVAL node run: the node fails (its ON_FAILURE edges apply).',
+    args: { nodeRunId: t.arg.id({ required: true }), comment: t.arg.string() },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.decide(ctx.actor, decodeId(String(args.nodeRunId), 'WorkflowNodeRun', 'nodeRunId'), 'REJECT', args.comment ?? ''),
   }),
   cancelWorkflowRun: t.prismaField({
     type: 'WorkflowRun',

@@ -15,6 +15,7 @@ import { canSee, type Actor } from '../actor.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import type { ParameterDefinition } from '../templates/parameters.ts'
 import { ExpressionError, resolveValue, type NodeOutcome, type ResolveContext } from './expressions.ts'
+import type { ApprovalConfig } from './workflow-graph.ts'
 
 export interface StarterDeps {
   runs: RunsService
@@ -57,6 +58,11 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
     let failed = false
     for (const node of ready) {
       try {
+        if (node.kind === 'APPROVAL') {
+          await awaitApproval(tx, node, ctx)
+          started++
+          continue
+        }
         if (!actor) throw new ExpressionError('the user who triggered the workflow run no longer exists or is disabled')
         const jobRunId = await startNode(tx, node, actor, ctx, deps)
         await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'RUNNING', jobRunId, startedAt: new Date() } })
@@ -73,6 +79,18 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
   }
   await tx.$executeRawUnsafe(`SELECT pg_notify($1, $2)`, CHANNELS.workflowRun, workflowRunId)
   return started
+}
+
+/** An APPROVAL node starts waiting: its message rendered now, its deadline set (see node-approvals.ts). */
+async function awaitApproval(tx: Prisma.TransactionClient, node: { id: string; approval: unknown }, ctx: ResolveContext): Promise<void> {
+  const config = node.approval as ApprovalConfig
+  const message = resolveValue(config.message, ctx)
+  if (message.secret) throw new ExpressionError('an approval message may not show a SECRET parameter')
+  const now = new Date()
+  await tx.workflowNodeRun.update({
+    where: { id: node.id },
+    data: { status: 'AWAITING_APPROVAL', message: typeof message.value === 'string' ? message.value : JSON.stringify(message.value), startedAt: now, deadlineAt: new Date(now.getTime() + config.timeoutSeconds * 1000) },
+  })
 }
 
 async function startNode(

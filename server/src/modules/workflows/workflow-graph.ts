@@ -16,12 +16,30 @@ export const EDGE_KINDS = ['ON_SUCCESS', 'ON_FAILURE', 'ALWAYS'] as const
 
 const scalar = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()])
 
+export const ON_TIMEOUT = ['FAIL', 'CANCEL', 'APPROVE'] as const
+
+/** A human gate: who may decide, how many approvals it takes, and what its deadline does. */
+export const approvalSchema = z.object({
+  approverRoles: z.array(z.enum(['ADMIN', 'OPERATOR', 'VIEWER'])).max(3).default([]),
+  approverUserIds: z.array(z.string().uuid()).max(100).default([]),
+  minApprovals: z.number().int().min(1).max(100).default(1),
+  /** Whoever triggered the workflow run may not approve it unless this is set. */
+  allowSelfApproval: z.boolean().default(false),
+  timeoutSeconds: z.number({ error: 'required: an approval must have a deadline' }).int().min(1).max(30 * 86400, 'at most 30 days'),
+  /** What the deadline does: FAIL (default) or CANCEL the node, or APPROVE it — only when set explicitly. */
+  onTimeout: z.enum(ON_TIMEOUT).default('FAIL'),
+  /** Shown to approvers; may reference parameters and upstream nodes like node parameters. */
+  message: z.string().max(5000).default(''),
+})
+export type ApprovalConfig = z.output<typeof approvalSchema>
+
 export const nodeSchema = z.object({
   key: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64'),
   kind: z.enum(['TEMPLATE', 'APPROVAL']).default('TEMPLATE'),
   templateId: z.string().uuid().nullish(),
   parameters: z.record(z.string(), scalar).default({}),
   joinPolicy: z.enum(JOIN_POLICIES).default('ALL_SUCCEEDED'),
+  approval: approvalSchema.nullish(),
 })
 export type NodeInput = z.output<typeof nodeSchema>
 
@@ -49,8 +67,17 @@ export function graphProblems(nodes: NodeInput[], edges: EdgeInput[], paramNames
   nodes.forEach((n, i) => {
     if (index.has(n.key)) problems.push({ field: `input.nodes.${i}.key`, message: `duplicate key "${n.key}" (also node ${index.get(n.key)})` })
     else index.set(n.key, i)
-    if (n.kind === 'APPROVAL') problems.push({ field: `input.nodes.${i}.kind`, message: 'APPROVAL nodes are not supported yet' })
-    else if (!n.templateId) problems.push({ field: `input.nodes.${i}.templateId`, message: 'required for a TEMPLATE node' })
+    if (n.kind === 'APPROVAL') {
+      if (n.templateId) problems.push({ field: `input.nodes.${i}.templateId`, message: 'an APPROVAL node runs no template' })
+      if (Object.keys(n.parameters).length) problems.push({ field: `input.nodes.${i}.parameters`, message: 'an APPROVAL node takes no parameters (its message may use references)' })
+      if (!n.approval) problems.push({ field: `input.nodes.${i}.approval`, message: 'required for an APPROVAL node (approvers and a timeout)' })
+      else if (!n.approval.approverRoles.length && !n.approval.approverUserIds.length) {
+        problems.push({ field: `input.nodes.${i}.approval.approverRoles`, message: 'name at least one approver role or user' })
+      }
+    } else {
+      if (!n.templateId) problems.push({ field: `input.nodes.${i}.templateId`, message: 'required for a TEMPLATE node' })
+      if (n.approval) problems.push({ field: `input.nodes.${i}.approval`, message: 'only APPROVAL nodes have an approval' })
+    }
   })
   const children = new Map<string, Array<{ to: string; edge: number }>>()
   const parents = new Map<string, string[]>()
@@ -73,8 +100,9 @@ export function graphProblems(nodes: NodeInput[], edges: EdgeInput[], paramNames
   }
   nodes.forEach((n, i) => {
     const ancestors = ancestorsOf(n.key, parents)
-    for (const [name, value] of Object.entries(n.parameters)) {
-      const field = `input.nodes.${i}.parameters.${name}`
+    const values: Array<[string, unknown]> = Object.entries(n.parameters).map(([name, v]) => [`input.nodes.${i}.parameters.${name}`, v])
+    if (n.approval?.message) values.push([`input.nodes.${i}.approval.message`, n.approval.message])
+    for (const [field, value] of values) {
       let refs
       try {
         refs = referencesOf(value)

@@ -5,7 +5,7 @@
  * (workflow_advance(), see the workflows migration) and workers start the nodes it makes READY
  * (workflow-starter.ts).
  */
-import type { Prisma, PrismaClient, WorkflowRun } from '../../generated/prisma/client.ts'
+import { Prisma, type PrismaClient, type WorkflowNodeRun, type WorkflowRun } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
@@ -14,7 +14,9 @@ import { record } from '../audit/audit.service.ts'
 import { created } from '../audit/changes.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
+import { decide, mayDecide, type Decision } from './node-approvals.ts'
 import { startReadyNodes } from './node-starter.ts'
+import type { ApprovalConfig } from './workflow-graph.ts'
 import type { WorkflowsService } from './workflows.service.ts'
 
 export class WorkflowRunsService {
@@ -60,6 +62,7 @@ export class WorkflowRunsService {
             templateId: n.templateId,
             parameters: n.parameters as Prisma.InputJsonValue,
             joinPolicy: n.joinPolicy,
+            approval: n.approval ?? Prisma.DbNull,
             incoming: (incoming.get(n.key) ?? []) as Prisma.InputJsonValue,
             status: incoming.has(n.key) ? 'PENDING' : 'READY',
           })),
@@ -67,7 +70,7 @@ export class WorkflowRunsService {
         await startReadyNodes(tx, run.id, { runs: this.runs, box: this.box }, true)
         await record(tx, {
           actor: a,
-          action: 'workflowRun.trigger',
+          action: 'workflow-run.trigger',
           entity: { type: 'WorkflowRun', id: run.id, name: `#${run.number} ${run.workflowName}` },
           changes: created(run, ['workflowName', 'trigger', 'parameters']),
         })
@@ -98,11 +101,32 @@ export class WorkflowRunsService {
           const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: id, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
           for (const n of running) await this.runs.requestCancelIn(tx, n.jobRunId!, a.userId, `cancelled with its workflow run by ${a.username}`)
           await tx.$executeRaw`SELECT workflow_advance(${id}::uuid)`
-          await record(tx, { actor: a, action: 'workflowRun.cancel', entity: { type: 'WorkflowRun', id, name: `#${run.number} ${run.workflowName}` } })
+          await record(tx, { actor: a, action: 'workflow-run.cancel', entity: { type: 'WorkflowRun', id, name: `#${run.number} ${run.workflowName}` } })
         }
         return tx.workflowRun.findUniqueOrThrow({ where: { id } })
       }),
     )
+  }
+
+  decide(actor: Actor | null, nodeRunId: string, decision: Decision, comment: string): Promise<WorkflowNodeRun> {
+    return decide(this.prisma, actor, nodeRunId, decision, comment)
+  }
+
+  /** Approvals awaiting a decision that the actor may take (self-approval rules included). */
+  async pendingApprovals(actor: Actor | null, query: Omit<Prisma.WorkflowNodeRunFindManyArgs, 'where' | 'orderBy'> = {}): Promise<WorkflowNodeRun[]> {
+    const a = requireActor(actor)
+    const rows = await this.prisma.workflowNodeRun.findMany({
+      where: { status: 'AWAITING_APPROVAL', workflowRun: visibleTo(a) },
+      select: { id: true, approval: true, workflowRun: { select: { triggeredById: true } } },
+      take: 500,
+    })
+    const ids = rows
+      .filter((n) => {
+        const config = n.approval as ApprovalConfig
+        return a.role !== 'VIEWER' && mayDecide(a, config) && (config.allowSelfApproval || n.workflowRun.triggeredById !== a.userId)
+      })
+      .map((n) => n.id)
+    return this.prisma.workflowNodeRun.findMany({ ...query, where: { id: { in: ids } }, orderBy: { deadlineAt: 'asc' } })
   }
 
   async get(actor: Actor | null, id: string, field = 'id'): Promise<WorkflowRun> {

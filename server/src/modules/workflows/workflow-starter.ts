@@ -10,6 +10,7 @@ import { CHANNELS } from '../../pubsub/channels.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Logger } from '../../util/logger.ts'
+import { expireApprovals } from './node-approvals.ts'
 import { startReadyNodes, type StarterDeps } from './node-starter.ts'
 
 export class WorkflowStarter {
@@ -57,6 +58,7 @@ export class WorkflowStarter {
       const rows = await this.prisma.workflowNodeRun.findMany({ where: { status: 'READY' }, distinct: ['workflowRunId'], select: { workflowRunId: true }, take: 500 })
       this.#wake(rows.map((r) => r.workflowRunId))
       await this.#draining
+      await expireApprovals(this.prisma)
     } catch (e) {
       this.logger.warn('workflow sweep failed', { error: coerceError(e).message })
     }

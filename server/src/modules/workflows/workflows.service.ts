@@ -3,7 +3,7 @@
  * its nodes and edges are written in one transaction with its audit event, after every check passed:
  * nothing is ever half-saved. Running them is workflow-runs.service.ts.
  */
-import type { Prisma, PrismaClient, Workflow, WorkflowEdge, WorkflowNode } from '../../generated/prisma/client.ts'
+import { Prisma, type PrismaClient, type Workflow, type WorkflowEdge, type WorkflowNode } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
@@ -122,12 +122,19 @@ export class WorkflowsService {
         if (!defs.some((d) => d.name === name)) problems.push({ field: `input.nodes.${i}.parameters.${name}`, message: `template "${t.name}" has no parameter "${name}"` })
       }
     })
+    const userIds = [...new Set(input.nodes.flatMap((n) => n.approval?.approverUserIds ?? []))]
+    const users = new Set((await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id))
+    input.nodes.forEach((n, i) =>
+      n.approval?.approverUserIds.forEach((id, j) => {
+        if (!users.has(id)) problems.push({ field: `input.nodes.${i}.approval.approverUserIds.${j}`, message: 'no such user' })
+      }),
+    )
     if (problems.length) throw new ValidationError(problems)
   }
 }
 
 function nodeOf(n: WorkflowNode): NodeInput {
-  return { key: n.key, kind: n.kind, templateId: n.templateId, parameters: n.parameters as NodeInput['parameters'], joinPolicy: n.joinPolicy }
+  return { key: n.key, kind: n.kind, templateId: n.templateId, parameters: n.parameters as NodeInput['parameters'], joinPolicy: n.joinPolicy, approval: n.approval as NodeInput['approval'] }
 }
 
 async function writeGraph(tx: Prisma.TransactionClient, workflowId: string, nodes: NodeInput[], edges: EdgeInput[], replace = false): Promise<void> {
@@ -136,7 +143,7 @@ async function writeGraph(tx: Prisma.TransactionClient, workflowId: string, node
     await tx.workflowNode.deleteMany({ where: { workflowId } })
   }
   await tx.workflowNode.createMany({
-    data: nodes.map((n, position) => ({ workflowId, position, key: n.key, kind: n.kind, templateId: n.templateId ?? null, parameters: n.parameters as Prisma.InputJsonValue, joinPolicy: n.joinPolicy })),
+    data: nodes.map((n, position) => ({ workflowId, position, key: n.key, kind: n.kind, templateId: n.templateId ?? null, parameters: n.parameters as Prisma.InputJsonValue, joinPolicy: n.joinPolicy, approval: n.approval ? (n.approval as Prisma.InputJsonValue) : Prisma.DbNull })),
   })
   if (edges.length) await tx.workflowEdge.createMany({ data: edges.map((e, position) => ({ workflowId, position, fromKey: e.from, toKey: e.to, kind: e.kind })) })
 }
