@@ -31,23 +31,35 @@ interface LockedRun {
   secret_parameters: Buffer | null
 }
 
-/**
- * Returns how many node runs were started. `wait`: block on the workflow run's lock (the trigger, whose
- * row is new); otherwise skip a run another transaction holds — it either starts the nodes itself or
- * will NOTIFY again when it commits (workflow_advance notifies whenever it leaves nodes READY).
- */
-export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunId: string, deps: StarterDeps, wait = false): Promise<number> {
+export interface StartOptions {
+  /** Block on the workflow run's lock (the trigger, whose row is new); otherwise skip a run another
+   * transaction holds — it either starts the nodes itself or will NOTIFY again when it commits
+   * (workflow_advance notifies whenever it leaves nodes READY). */
+  wait?: boolean
+  /** Start at most this many nodes (a fan-out is committed in slices, so its first runs start early). */
+  limit?: number
+}
+
+/** Returns how many nodes were started, and whether READY nodes remain (over `limit`). */
+export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunId: string, deps: StarterDeps, options: StartOptions = {}): Promise<{ started: number; more: boolean }> {
+  const wait = options.wait ?? false
+  const limit = options.limit ?? Infinity
   const rows = await tx.$queryRawUnsafe<LockedRun[]>(
     `SELECT id, status::text AS status, cancel_requested_at, triggered_by_id, parameters, secret_parameters FROM workflow_run WHERE id = $1::uuid FOR UPDATE${wait ? '' : ' SKIP LOCKED'}`,
     workflowRunId,
   )
   const run = rows[0]
-  if (!run || run.status !== 'RUNNING' || run.cancel_requested_at) return 0
+  if (!run || run.status !== 'RUNNING' || run.cancel_requested_at) return { started: 0, more: false }
   const actor = await actorOf(tx, run.triggered_by_id)
   const secrets = run.secret_parameters ? (JSON.parse(deps.box.open(new Uint8Array(run.secret_parameters))) as Record<string, string>) : {}
   let started = 0
+  let more = false
   for (;;) {
-    const ready = await tx.workflowNodeRun.findMany({ where: { workflowRunId, status: 'READY' }, orderBy: { position: 'asc' } })
+    const ready = await tx.workflowNodeRun.findMany({ where: { workflowRunId, status: 'READY' }, orderBy: { position: 'asc' }, take: Number.isFinite(limit) ? limit - started + 1 : undefined })
+    if (ready.length > limit - started) {
+      ready.length = limit - started
+      more = true
+    }
     if (!ready.length) break
     const all = await tx.workflowNodeRun.findMany({ where: { workflowRunId }, select: { key: true, status: true, jobRun: { select: { result: true } } } })
     const ctx: ResolveContext = {
@@ -76,9 +88,13 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
     // Failures decide successors (ON_FAILURE edges, skips), which may leave more nodes READY: loop.
     if (failed) await tx.$executeRawUnsafe(`SELECT workflow_advance($1::uuid)`, workflowRunId)
     else break
+    if (started >= limit) {
+      more = true
+      break
+    }
   }
   await tx.$executeRawUnsafe(`SELECT pg_notify($1, $2)`, CHANNELS.workflowRun, workflowRunId)
-  return started
+  return { started, more }
 }
 
 /** An APPROVAL node starts waiting: its message rendered now, its deadline set (see node-approvals.ts). */

@@ -67,7 +67,7 @@ export class WorkflowRunsService {
             status: incoming.has(n.key) ? 'PENDING' : 'READY',
           })),
         })
-        await startReadyNodes(tx, run.id, { runs: this.runs, box: this.box }, true)
+        await startReadyNodes(tx, run.id, { runs: this.runs, box: this.box }, { wait: true })
         await record(tx, {
           actor: a,
           action: 'workflow-run.trigger',

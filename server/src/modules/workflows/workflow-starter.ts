@@ -13,6 +13,8 @@ import type { Logger } from '../../util/logger.ts'
 import { expireApprovals } from './node-approvals.ts'
 import { startReadyNodes, type StarterDeps } from './node-starter.ts'
 
+const SLICE = 10
+
 export class WorkflowStarter {
   #off: (() => Promise<void>) | null = null
   #timer: NodeJS.Timeout | null = null
@@ -74,7 +76,10 @@ export class WorkflowStarter {
       const id = this.#pending.values().next().value!
       this.#pending.delete(id)
       try {
-        await retryConflicts(() => this.prisma.$transaction((tx) => startReadyNodes(tx, id, this.deps), { timeout: 60_000 }))
+        // A slice per transaction: a fan-out's first runs start while the rest are still being created.
+        for (let more = true; more && !this.#stopped; ) {
+          more = (await retryConflicts(() => this.prisma.$transaction((tx) => startReadyNodes(tx, id, this.deps, { limit: SLICE }), { timeout: 60_000 }))).more
+        }
       } catch (e) {
         // Left READY: the next sweep retries it.
         this.logger.error('starting workflow nodes failed', { workflowRunId: id, error: coerceError(e).message })
