@@ -256,6 +256,13 @@ describe('running a workflow', () => {
     const r = await t.gql(`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id }, operator)
     expect(r.errors![0]!.extensions!.code).toBe('FORBIDDEN')
     expect(r.errors![0]!.message).toContain('a')
+    // Nor does the GLOBAL workflow show them the PRIVATE template, or its run.
+    expect((await t.ok(`query($id: ID!) { workflow(id: $id) { nodes { key template { id } } } }`, { id }, operator)).workflow.nodes).toEqual([{ key: 'a', template: null }])
+    const adminRun = await wf.trigger(id)
+    await wf.waitEnd(adminRun)
+    const seen = (await t.ok(`query($id: ID!) { workflowRun(id: $id) { nodes { status jobRun { id } } } }`, { id: adminRun }, operator)).workflowRun.nodes
+    expect(seen).toEqual([{ status: 'SUCCEEDED', jobRun: null }])
+    expect((await wf.read(adminRun)).nodes[0]!.jobRun).not.toBeNull()
 
     // Limit 1: a fan-out of 3 nodes of one template never has two of its runs executing at once.
     const limited = await wf.template('limited', 'test-outcome', { wait: 'wf-limit' }, { maxConcurrentRuns: 1 })

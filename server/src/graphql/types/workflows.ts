@@ -2,6 +2,7 @@ import type { WorkflowRun } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
 import { JOIN_POLICIES, EDGE_KINDS, ON_TIMEOUT, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
 import { ValidationError } from '../../errors.ts'
+import { canSee } from '../../modules/actor.ts'
 import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
@@ -53,7 +54,16 @@ builder.prismaObject('WorkflowNode', {
   fields: (t) => ({
     key: t.exposeString('key'),
     kind: t.expose('kind', { type: NodeKindEnum }),
-    template: t.relation('template', { nullable: true, description: 'The job template, unless it was deleted since.' }),
+    template: t.prismaField({
+      type: 'JobTemplate',
+      nullable: true,
+      description: 'The job template, unless it was deleted since or is not visible to you (a GLOBAL workflow may use its owner\'s PRIVATE template).',
+      select: { templateId: true },
+      resolve: async (_q, n, _a, ctx) => {
+        const tpl = n.templateId ? await ctx.prisma.jobTemplate.findUnique({ where: { id: n.templateId } }) : null
+        return tpl && ctx.actor && canSee(ctx.actor, tpl) ? tpl : null
+      },
+    }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'Values: literals, or strings with {{ params.x }}, {{ nodes.<key>.status }}, {{ nodes.<key>.result.path }}.' }),
     joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
     approval: t.field({ type: Approval, nullable: true, resolve: (n) => n.approval as ApprovalConfig | null }),
@@ -92,7 +102,16 @@ builder.prismaNode('WorkflowNodeRun', {
     status: t.expose('status', { type: NodeStatusEnum }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why it was skipped, or failed (before or during its run).' }),
     joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
-    jobRun: t.relation('jobRun', { nullable: true, description: 'The node\'s run (trigger WORKFLOW), once it started.' }),
+    jobRun: t.prismaField({
+      type: 'JobRun',
+      nullable: true,
+      description: 'The node\'s run (trigger WORKFLOW), once it started — unless it is not visible to you (a PRIVATE template\'s run).',
+      select: { jobRunId: true },
+      resolve: async (_q, n, _a, ctx) => {
+        const run = n.jobRunId ? await ctx.prisma.jobRun.findUnique({ where: { id: n.jobRunId } }) : null
+        return run && ctx.actor && canSee(ctx.actor, run) ? run : null
+      },
+    }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
     approval: t.field({ type: Approval, nullable: true, resolve: (n) => n.approval as ApprovalConfig | null }),

@@ -68,7 +68,12 @@ export class WorkflowStarter {
 
   #wake(ids: string[]): void {
     for (const id of ids) this.#pending.add(id)
-    if (!this.#draining && this.#pending.size) this.#draining = this.#drain().finally(() => (this.#draining = null))
+    if (!this.#draining && this.#pending.size) {
+      this.#draining = this.#drain().finally(() => {
+        this.#draining = null
+        if (this.#pending.size && !this.#stopped) this.#wake([])
+      })
+    }
   }
 
   async #drain(): Promise<void> {
