@@ -311,4 +311,28 @@ describe('running a workflow', () => {
     expect((await t.gql(`query($id: ID!) { workflow(id: $id) { id } }`, { id })).errors![0]!.extensions!.code).toBe('NOT_FOUND')
     expect((await t.ok(`query($id: ID!) { workflowRun(id: $id) { workflow { id } workflowName status } }`, { id: first })).workflowRun).toEqual({ workflow: null, workflowName: 'listed', status: 'SUCCEEDED' })
   })
+
+  it('a skipped parent satisfies not even ALWAYS; a timed-out node satisfies ON_FAILURE; a cancelled node run satisfies ALWAYS', async () => {
+    const skipped = await wf.create({ name: 'always-after-skip', nodes: [node('a', bad), node('b', ok), node('c', ok)], edges: [edge('a', 'b'), edge('b', 'c', 'ALWAYS')] })
+    const r1 = await wf.waitEnd(await wf.trigger(skipped))
+    expect(r1.nodes.map((n) => n.status)).toEqual(['FAILED', 'SKIPPED', 'SKIPPED'])
+    expect(r1.node('c').reason).toBe('join ALL_SUCCEEDED cannot be satisfied: b -ALWAYS-> c (b skipped)')
+
+    const slow = await wf.template('slow', 'test-outcome', { wait: 'wf-never' }, { timeoutSeconds: 1 })
+    const timedOut = await wf.create({ name: 'timeout', nodes: [node('a', slow), node('handler', ok), node('next', ok)], edges: [edge('a', 'handler', 'ON_FAILURE'), edge('a', 'next')] })
+    const r2 = await wf.waitEnd(await wf.trigger(timedOut))
+    expect(r2.node('a')).toMatchObject({ status: 'TIMED_OUT', jobRun: { status: 'TIMED_OUT' } })
+    expect(r2.nodes.map((n) => n.status)).toEqual(['TIMED_OUT', 'SUCCEEDED', 'SKIPPED'])
+    expect(r2.status).toBe('SUCCEEDED')
+
+    const waits = await wf.template('waits-for-cancel', 'test-outcome', { wait: 'wf-node-cancel' })
+    const cancelled = await wf.create({ name: 'node-cancel', nodes: [node('a', waits), node('always', ok), node('onok', ok)], edges: [edge('a', 'always', 'ALWAYS'), edge('a', 'onok')] })
+    const runId = await wf.trigger(cancelled)
+    await gates.reached('wf-node-cancel')
+    const jobRunId = (await wf.read(runId)).nodes[0]!.jobRun!.id
+    await t.ok(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: jobRunId })
+    const r3 = await wf.waitEnd(runId)
+    expect(r3.nodes.map((n) => n.status)).toEqual(['CANCELLED', 'SUCCEEDED', 'SKIPPED'])
+    expect(r3.status).toBe('SUCCEEDED')
+  })
 })
