@@ -77,6 +77,7 @@ CREATE TABLE "workflow_run" (
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "finished_at" TIMESTAMPTZ(3),
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "event_seq" INTEGER NOT NULL DEFAULT 0,
 
     CONSTRAINT "workflow_run_pkey" PRIMARY KEY ("id")
 );
@@ -115,6 +116,19 @@ CREATE TABLE "workflow_approval" (
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "workflow_approval_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "workflow_run_event" (
+    "workflow_run_id" UUID NOT NULL,
+    "seq" INTEGER NOT NULL,
+    "at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "node_key" TEXT,
+    "status" TEXT NOT NULL,
+    "reason" TEXT,
+    "job_run_id" UUID,
+
+    CONSTRAINT "workflow_run_event_pkey" PRIMARY KEY ("workflow_run_id","seq")
 );
 
 -- CreateIndex
@@ -185,6 +199,9 @@ ALTER TABLE "workflow_approval" ADD CONSTRAINT "workflow_approval_node_run_id_fk
 
 -- AddForeignKey
 ALTER TABLE "workflow_approval" ADD CONSTRAINT "workflow_approval_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "app_user"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "workflow_run_event" ADD CONSTRAINT "workflow_run_event_workflow_run_id_fkey" FOREIGN KEY ("workflow_run_id") REFERENCES "workflow_run"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- A node's edge is satisfied by its parent's outcome: ON_SUCCESS by SUCCEEDED; ON_FAILURE by FAILED or
 -- TIMED_OUT; ALWAYS by any outcome but SKIPPED. A skipped (or not yet ended) parent satisfies nothing.
@@ -348,3 +365,38 @@ CREATE TRIGGER job_run_workflow_advance
   WHEN (NEW.trigger = 'WORKFLOW' AND OLD.status IS DISTINCT FROM NEW.status
         AND NEW.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED'))
   EXECUTE FUNCTION workflow_job_run_ended();
+
+-- The event log behind `workflowRunEvents`: every status of the run and of each node, numbered per run.
+-- Every status change already holds the workflow run's row lock (see workflow_advance), so numbering from
+-- workflow_run.event_seq is gap-free and in commit order.
+CREATE FUNCTION workflow_run_event_of_run() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_seq int;
+BEGIN
+  UPDATE workflow_run SET event_seq = event_seq + 1 WHERE id = NEW.id RETURNING event_seq INTO v_seq;
+  INSERT INTO workflow_run_event (workflow_run_id, seq, status, reason) VALUES (NEW.id, v_seq, NEW.status::text, NEW.error);
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION workflow_run_event_of_node() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_seq int;
+BEGIN
+  UPDATE workflow_run SET event_seq = event_seq + 1 WHERE id = NEW.workflow_run_id RETURNING event_seq INTO v_seq;
+  INSERT INTO workflow_run_event (workflow_run_id, seq, node_key, status, reason, job_run_id)
+  VALUES (NEW.workflow_run_id, v_seq, NEW.key, NEW.status::text, NEW.reason, NEW.job_run_id);
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER workflow_run_created AFTER INSERT ON workflow_run
+  FOR EACH ROW EXECUTE FUNCTION workflow_run_event_of_run();
+CREATE TRIGGER workflow_run_status AFTER UPDATE OF status ON workflow_run
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION workflow_run_event_of_run();
+CREATE TRIGGER workflow_node_run_created AFTER INSERT ON workflow_node_run
+  FOR EACH ROW EXECUTE FUNCTION workflow_run_event_of_node();
+CREATE TRIGGER workflow_node_run_status AFTER UPDATE OF status ON workflow_node_run
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION workflow_run_event_of_node();

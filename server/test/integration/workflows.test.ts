@@ -335,4 +335,26 @@ describe('running a workflow', () => {
     expect(r3.nodes.map((n) => n.status)).toEqual(['CANCELLED', 'SUCCEEDED', 'SKIPPED'])
     expect(r3.status).toBe('SUCCEEDED')
   })
+
+  it('workflowRunEvents: every status in order, numbered without gaps, resumable from any seq', async () => {
+    const waits = await wf.template('waits-for-events', 'test-outcome', { wait: 'wf-events' })
+    const id = await wf.create({ name: 'events', nodes: [node('a', waits), node('b', bad), node('c', ok)], edges: [edge('a', 'b'), edge('b', 'c', 'ON_FAILURE')] })
+    const runId = await wf.trigger(id)
+    type Ev = { workflowRunEvents: { seq: number; nodeKey: string | null; status: string } }
+    const EVENTS = `subscription($id: ID!, $after: Int) { workflowRunEvents(id: $id, after: $after) { seq nodeKey status } }`
+    const done = (items: Ev[]) => items.some((i) => i.workflowRunEvents.nodeKey === null && i.workflowRunEvents.status !== 'RUNNING')
+    // Subscribed while the run is in progress: stored events first, then live ones.
+    const live = collect<Ev>(t.wsClient(), EVENTS, { id: runId }, done)
+    await gates.reached('wf-events')
+    gates.release('wf-events')
+    const all = (await live).map((i) => i.workflowRunEvents)
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1))
+    const story = all.map((e) => `${e.nodeKey ?? 'run'}:${e.status}`)
+    expect(story).toEqual([
+      'run:RUNNING', 'a:READY', 'b:PENDING', 'c:PENDING', 'a:RUNNING', 'a:SUCCEEDED', 'b:READY', 'b:RUNNING', 'b:FAILED', 'c:READY', 'c:RUNNING', 'c:SUCCEEDED', 'run:SUCCEEDED',
+    ])
+    const resumed = (await collect<Ev>(t.wsClient(), EVENTS, { id: runId, after: 5 }, done)).map((i) => i.workflowRunEvents)
+    expect(resumed).toEqual(all.slice(5))
+    expect((await wf.read(runId) as unknown as { status: string }).status).toBe('SUCCEEDED')
+  })
 })

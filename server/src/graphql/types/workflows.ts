@@ -1,4 +1,4 @@
-import type { WorkflowRun } from '../../generated/prisma/client.ts'
+import type { WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
 import { JOIN_POLICIES, EDGE_KINDS, ON_TIMEOUT, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
 import { ValidationError } from '../../errors.ts'
@@ -122,6 +122,17 @@ builder.prismaNode('WorkflowNodeRun', {
   }),
 })
 
+const WorkflowRunEventRef = builder.prismaObject('WorkflowRunEvent', {
+  description: 'A status the workflow run (nodeKey null) or one of its nodes took. Resume `workflowRunEvents` after `seq`.',
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    at: t.expose('at', { type: 'DateTime' }),
+    nodeKey: t.exposeString('nodeKey', { nullable: true }),
+    status: t.exposeString('status', { description: 'A WorkflowNodeStatus for a node, a WorkflowRunStatus for the run.' }),
+    reason: t.exposeString('reason', { nullable: true }),
+  }),
+})
+
 export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
   id: { field: 'id' },
   fields: (t) => ({
@@ -143,6 +154,7 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
     cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
+    eventSeq: t.exposeInt('eventSeq', { description: 'The seq of its latest event (see workflowRunEvents).' }),
   }),
 })
 
@@ -306,5 +318,17 @@ builder.subscriptionFields((t) => ({
       return ctx.services.workflowLive.runUpdates(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id'))
     },
     resolve: (run: WorkflowRun) => run,
+  }),
+  workflowRunEvents: t.field({
+    type: WorkflowRunEventRef,
+    description:
+      'Every status the run and its nodes took after `after` (a seq; 0 for all), then new ones as they happen: in order, with no gap or duplicate after a reconnect (resume with the last seq seen). Completes after the run\'s final status.',
+    args: { id: t.arg.id({ required: true }), after: t.arg.int({ defaultValue: 0 }) },
+    subscribe: (_r, args, ctx) => {
+      const after = args.after ?? 0
+      if (after < 0) throw ValidationError.field('after', 'must be >= 0')
+      return ctx.services.workflowLive.events(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id'), after)
+    },
+    resolve: (e: WorkflowRunEvent) => e,
   }),
 }))
