@@ -1,13 +1,14 @@
 import type { WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
-import { JOIN_POLICIES, EDGE_KINDS, ON_TIMEOUT, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
+import { JOIN_POLICIES, EDGE_KINDS, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
 import { ValidationError } from '../../errors.ts'
 import { canSee } from '../../modules/actor.ts'
 import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
-import { RoleEnum, RunTriggerEnum, VisibilityEnum } from './enums.ts'
+import { RunTriggerEnum, VisibilityEnum } from './enums.ts'
 import { Parameter as ParameterDefinitionRef, ParameterInput } from './templates.ts'
+import { Approval, ApprovalInput } from './workflow-approvals.ts'
 import type { GraphQLContext } from '../context.ts'
 
 const NodeKindEnum = builder.enumType('WorkflowNodeKind', { values: ['TEMPLATE', 'APPROVAL'] as const })
@@ -26,29 +27,7 @@ const NodeStatusEnum = builder.enumType('WorkflowNodeStatus', {
   description:
     'PENDING: waits for its parents; READY: its join holds and its run is being created; RUNNING: its JobRun has not ended; AWAITING_APPROVAL: an APPROVAL node waits for decisions until its deadline (TIMED_OUT when onTimeout is FAIL).',
 })
-const OnTimeoutEnum = builder.enumType('ApprovalOnTimeout', { values: ON_TIMEOUT, description: 'What an approval\'s deadline does: FAIL (default; the node ends TIMED_OUT), CANCEL, or APPROVE (only when set).' })
-const DecisionEnum = builder.enumType('ApprovalDecision', { values: ['APPROVE', 'REJECT'] as const })
 
-const Approval = builder.objectRef<ApprovalConfig>('WorkflowApprovalConfig').implement({
-  fields: (t) => ({
-    approverRoles: t.field({ type: [RoleEnum], resolve: (a) => a.approverRoles }),
-    approvers: t.prismaField({ type: ['User'], resolve: (query, a, _args, ctx) => ctx.prisma.user.findMany({ ...query, where: { id: { in: a.approverUserIds } }, orderBy: { username: 'asc' } }) }),
-    minApprovals: t.exposeInt('minApprovals'),
-    allowSelfApproval: t.exposeBoolean('allowSelfApproval'),
-    timeoutSeconds: t.exposeInt('timeoutSeconds'),
-    onTimeout: t.expose('onTimeout', { type: OnTimeoutEnum }),
-    message: t.exposeString('message', { description: 'As written (a node run shows it rendered).' }),
-  }),
-})
-
-builder.prismaObject('WorkflowApproval', {
-  fields: (t) => ({
-    username: t.exposeString('username'),
-    decision: t.expose('decision', { type: DecisionEnum }),
-    comment: t.exposeString('comment'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-  }),
-})
 
 builder.prismaObject('WorkflowNode', {
   fields: (t) => ({
@@ -158,18 +137,6 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
   }),
 })
 
-const ApprovalInput = builder.inputType('WorkflowApprovalInput', {
-  fields: (t) => ({
-    approverRoles: t.field({ type: [RoleEnum], description: 'Users with these roles may decide.' }),
-    approverUserIds: t.idList({ description: 'These users may decide.' }),
-    minApprovals: t.int({ description: 'Distinct approvals needed (default 1); any rejection fails the node.' }),
-    allowSelfApproval: t.boolean({ description: 'Default false: who triggered the workflow run may not approve it.' }),
-    timeoutSeconds: t.int({ required: true }),
-    onTimeout: t.field({ type: OnTimeoutEnum }),
-    message: t.string({ description: 'May use {{ params.x }} and {{ nodes.<key>… }} like node parameters.' }),
-  }),
-})
-
 const NodeInput = builder.inputType('WorkflowNodeInput', {
   fields: (t) => ({
     key: t.string({ required: true, description: 'Unique in the workflow; edges and expressions name nodes by key.' }),
@@ -247,11 +214,6 @@ builder.queryFields((t) => ({
     },
     {},
   ),
-  pendingApprovals: t.prismaField({
-    type: ['WorkflowNodeRun'],
-    description: 'APPROVAL node runs awaiting a decision that you may take, oldest deadline first.',
-    resolve: (query, _r, _a, ctx) => ctx.services.workflowRuns.pendingApprovals(ctx.actor, query),
-  }),
   workflowRun: t.prismaField({
     type: 'WorkflowRun',
     args: { id: t.arg.id({ required: true }) },
@@ -288,18 +250,6 @@ builder.mutationFields((t) => ({
     type: 'WorkflowRun',
     args: { workflowId: t.arg.id({ required: true }), parameters: t.arg({ type: 'JSON' }) },
     resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.trigger(ctx.actor, decodeId(String(args.workflowId), 'Workflow', 'workflowId'), args.parameters),
-  }),
-  approveWorkflowNode: t.prismaField({
-    type: 'WorkflowNodeRun',
-    description: 'Approve an APPROVAL node run you may decide (not one you triggered, unless the node allows it).',
-    args: { nodeRunId: t.arg.id({ required: true }), comment: t.arg.string() },
-    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.decide(ctx.actor, decodeId(String(args.nodeRunId), 'WorkflowNodeRun', 'nodeRunId'), 'APPROVE', args.comment ?? ''),
-  }),
-  rejectWorkflowNode: t.prismaField({
-    type: 'WorkflowNodeRun',
-    description: 'Reject an APPROVAL node run: the node fails (its ON_FAILURE edges apply).',
-    args: { nodeRunId: t.arg.id({ required: true }), comment: t.arg.string() },
-    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.decide(ctx.actor, decodeId(String(args.nodeRunId), 'WorkflowNodeRun', 'nodeRunId'), 'REJECT', args.comment ?? ''),
   }),
   cancelWorkflowRun: t.prismaField({
     type: 'WorkflowRun',
