@@ -8,7 +8,8 @@ import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type 
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
-import type { ParameterDefinition } from '../templates/parameters.ts'
+import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
+import { referencesOf, type Reference } from './expressions.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { graphProblems, workflowSchema, type EdgeInput, type NodeInput, type WorkflowInput } from './workflow-graph.ts'
 
@@ -111,16 +112,14 @@ export class WorkflowsService {
    */
   private async check(actor: Actor, input: WorkflowInput): Promise<void> {
     const problems: FieldProblem[] = graphProblems(input.nodes, input.edges, new Set(input.parameters.map((p) => p.name)))
+    const secretParams = new Set(input.parameters.filter((p) => p.type === 'SECRET').map((p) => p.name))
     const ids = [...new Set(input.nodes.flatMap((n) => (n.templateId ? [n.templateId] : [])))]
     const templates = new Map((await this.prisma.jobTemplate.findMany({ where: { id: { in: ids } } })).map((t) => [t.id, t]))
     input.nodes.forEach((n, i) => {
       if (n.kind !== 'TEMPLATE' || !n.templateId) return
       const t = templates.get(n.templateId)
       if (!t || !canSee(actor, t)) return void problems.push({ field: `input.nodes.${i}.templateId`, message: 'no such job template (or it is not visible to you)' })
-      const defs = t.parameters as ParameterDefinition[]
-      for (const name of Object.keys(n.parameters)) {
-        if (!defs.some((d) => d.name === name)) problems.push({ field: `input.nodes.${i}.parameters.${name}`, message: `template "${t.name}" has no parameter "${name}"` })
-      }
+      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], t.name, secretParams, `input.nodes.${i}.parameters`))
     })
     const userIds = [...new Set(input.nodes.flatMap((n) => n.approval?.approverUserIds ?? []))]
     const users = new Set((await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id))
@@ -131,6 +130,47 @@ export class WorkflowsService {
     )
     if (problems.length) throw new ValidationError(problems)
   }
+}
+
+/**
+ * A node's values against its template's parameters, as far as they are known at save: names the
+ * template has, literals of the right type, required ones given (or defaulted), and secrets kept
+ * secret — a SECRET template parameter takes a SECRET workflow parameter (a literal would be stored
+ * in clear in the workflow), and a SECRET workflow parameter goes nowhere else.
+ */
+function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], template: string, secretParams: ReadonlySet<string>, base: string): FieldProblem[] {
+  const problems: FieldProblem[] = []
+  for (const name of Object.keys(values)) {
+    if (!defs.some((d) => d.name === name)) problems.push({ field: `${base}.${name}`, message: `template "${template}" has no parameter "${name}"` })
+  }
+  for (const def of defs) {
+    const value = values[def.name]
+    const field = `${base}.${def.name}`
+    if (value === undefined || value === null) {
+      if (def.required && def.default == null) problems.push({ field, message: `required by template "${template}"` })
+      continue
+    }
+    let refs: Reference[] = []
+    try {
+      refs = referencesOf(value)
+    } catch {
+      continue // malformed: reported by graphProblems
+    }
+    const secretRef = refs.some((r) => r.kind === 'param' && secretParams.has(r.name))
+    if (def.type === 'SECRET' && !(refs.length === 1 && secretRef && typeof value === 'string' && /^\{\{[^{}]*\}\}$/.test(value.trim()))) {
+      problems.push({ field, message: 'a SECRET parameter takes exactly one SECRET workflow parameter, {{ params.<name> }} (anything else would be stored or shown in clear)' })
+    } else if (def.type !== 'SECRET' && secretRef) {
+      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of "${template}": a SECRET workflow parameter may not go into it` })
+    } else if (!refs.length) {
+      try {
+        resolveParameters([def], { [def.name]: value }, base)
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e
+        problems.push(...e.fields)
+      }
+    }
+  }
+  return problems
 }
 
 function nodeOf(n: WorkflowNode): NodeInput {
