@@ -7,7 +7,7 @@
  * cannot start (unresolvable reference, invalid parameters, template gone or no longer visible) ends
  * FAILED with the reason, and the graph advances past it (workflow_advance) in the same transaction.
  */
-import type { Prisma } from '../../generated/prisma/client.ts'
+import type { JobTemplate, Prisma } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { DomainError } from '../../errors.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
@@ -54,6 +54,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
   const secrets = run.secret_parameters ? (JSON.parse(deps.box.open(new Uint8Array(run.secret_parameters))) as Record<string, string>) : {}
   let started = 0
   let more = false
+  const templates = new Map<string, JobTemplate | null>() // a fan-out runs one template many times
   for (;;) {
     const ready = await tx.workflowNodeRun.findMany({ where: { workflowRunId, status: 'READY' }, orderBy: { position: 'asc' }, take: Number.isFinite(limit) ? limit - started + 1 : undefined })
     if (ready.length > limit - started) {
@@ -76,7 +77,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
           continue
         }
         if (!actor) throw new ExpressionError('the user who triggered the workflow run no longer exists or is disabled')
-        const jobRunId = await startNode(tx, node, actor, ctx, deps)
+        const jobRunId = await startNode(tx, node, actor, ctx, deps, templates)
         await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'RUNNING', jobRunId, startedAt: new Date() } })
         started++
       } catch (e) {
@@ -115,8 +116,10 @@ async function startNode(
   actor: Actor,
   ctx: ResolveContext,
   deps: StarterDeps,
+  templates: Map<string, JobTemplate | null>,
 ): Promise<string> {
-  const template = node.templateId ? await tx.jobTemplate.findUnique({ where: { id: node.templateId } }) : null
+  if (node.templateId && !templates.has(node.templateId)) templates.set(node.templateId, await tx.jobTemplate.findUnique({ where: { id: node.templateId } }))
+  const template = node.templateId ? templates.get(node.templateId)! : null
   if (!template) throw new ExpressionError('its job template was deleted')
   if (!canSee(actor, template)) throw new ExpressionError(`job template "${template.name}" is not visible to ${actor.username}`)
   const defs = template.parameters as ParameterDefinition[]
