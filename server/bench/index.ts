@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -28,9 +28,10 @@ import { runLogThroughput, type LogOptions } from './scenarios/log-throughput.ts
 import { runPgBossRaw, type PgBossRawOptions } from './scenarios/pgboss-raw.ts'
 import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
+import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -46,6 +47,7 @@ export interface BenchSettings {
   latency: LatencyOptions
   log: LogOptions
   schedules: ScheduleLatenessOptions
+  workflow: WorkflowAdvanceOptions
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -74,6 +76,8 @@ function parseArgs(argv: string[]): BenchSettings {
     log: { lines: 100_000 / k, chunk: 500, warmupLines: 5000 / k, timeoutMs: 120_000 },
     // Long (it waits on wall-clock slots): measured once, after the rounds.
     schedules: quick ? { counts: [1000], windowSeconds: 10, idleSeconds: 5 } : { counts: [1000, 10_000], windowSeconds: 30, idleSeconds: 10 },
+    // The issue's shape (1 + 100 + 1 + 98 = 200 nodes) at every size: it is what the figures are about.
+    workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000 },
   }
 }
 
@@ -136,6 +140,14 @@ async function main(): Promise<void> {
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
 
+  let workflow: WorkflowAdvanceResult | null = null
+  if (has('workflow')) {
+    process.stderr.write('200-node workflow… ')
+    const s = now()
+    workflow = await runWorkflowAdvance(settings.workflow)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
+
   const report = {
     startedAt: started.toISOString(),
     loadAverageAtStart,
@@ -147,12 +159,13 @@ async function main(): Promise<void> {
     quiet,
     rounds,
     schedules,
+    workflow,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

@@ -41,6 +41,10 @@ import { BlackoutsService } from './modules/schedules/blackouts.service.ts'
 import { Scheduler } from './modules/schedules/scheduler.ts'
 import { SchedulesService } from './modules/schedules/schedules.service.ts'
 import { PgListener } from './pubsub/pg-listener.ts'
+import { WorkflowLive } from './modules/workflows/workflow-live.ts'
+import { WorkflowRunsService } from './modules/workflows/workflow-runs.service.ts'
+import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
+import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
 import type { Logger } from './util/logger.ts'
@@ -136,6 +140,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const audit = new AuditService(db.pool)
+    const workflows = new WorkflowsService(db.prisma)
+    const workflowRuns = new WorkflowRunsService(db.prisma, workflows, runs, box)
     const services: Services = {
       users,
       audit,
@@ -149,6 +155,9 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       live,
       schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
       blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),
+      workflows,
+      workflowRuns,
+      workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       registry,
       pool: db.pool,
     }
@@ -201,6 +210,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       await dispatcher.start()
       const d = dispatcher
       stack.push(() => d.stop(stopGraceMs))
+      // Workers also start the workflow nodes the graph's advance made READY.
+      const starter = new WorkflowStarter(db.prisma, listener, { runs, box }, logger.child({ component: 'workflows' }), heartbeatMs)
+      await starter.start()
+      stack.push(() => starter.stop())
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {

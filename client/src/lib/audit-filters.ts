@@ -14,6 +14,7 @@ export const AUDIT_FAMILIES = [
   { value: 'schedule', label: 'Schedules', actions: ['schedule.'] },
   { value: 'blackout', label: 'Blackout windows', actions: ['blackout.'] },
   { value: 'run', label: 'Runs', actions: ['run.'] },
+  { value: 'workflow', label: 'Workflows and workflow runs', actions: ['workflow.', 'workflow-run.'] },
   { value: 'target', label: 'Targets', actions: ['target.'] },
   { value: 'inventory', label: 'Inventories', actions: ['inventory.'] },
   { value: 'credential', label: 'Credentials', actions: ['credential.'] },
@@ -24,7 +25,7 @@ export const AUDIT_FAMILIES = [
 ] as const
 export type AuditFamily = (typeof AUDIT_FAMILIES)[number]['value']
 
-export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN', 'INVENTORY_SOURCE'] as const
+export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN', 'INVENTORY_SOURCE', 'WORKFLOW', 'WORKFLOW_RUN'] as const
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number]
 
 export interface AuditFilterState {

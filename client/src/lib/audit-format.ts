@@ -12,6 +12,8 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   USER: 'User',
   API_TOKEN: 'API token',
   INVENTORY_SOURCE: 'Inventory source',
+  WORKFLOW: 'Workflow',
+  WORKFLOW_RUN: 'Workflow run',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -51,8 +53,10 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     case 'USER':
       return '/users'
     case 'API_TOKEN':
-    // Inventory sources have no page yet (managed through the API).
+    // No pages in the UI yet for these (managed through the API).
     case 'INVENTORY_SOURCE':
+    case 'WORKFLOW':
+    case 'WORKFLOW_RUN':
       return null
   }
 }

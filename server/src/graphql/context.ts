@@ -14,6 +14,9 @@ import type { RunLive } from '../modules/runs/run-live.ts'
 import type { RunStatsService } from '../modules/runs/run-stats.service.ts'
 import type { BlackoutsService } from '../modules/schedules/blackouts.service.ts'
 import type { SchedulesService } from '../modules/schedules/schedules.service.ts'
+import type { WorkflowsService } from '../modules/workflows/workflows.service.ts'
+import type { WorkflowRunsService } from '../modules/workflows/workflow-runs.service.ts'
+import type { WorkflowLive } from '../modules/workflows/workflow-live.ts'
 
 export interface Services {
   users: UsersService
@@ -28,6 +31,9 @@ export interface Services {
   live: RunLive
   schedules: SchedulesService
   blackouts: BlackoutsService
+  workflows: WorkflowsService
+  workflowRuns: WorkflowRunsService
+  workflowLive: WorkflowLive
   registry: ExecutorRegistry
   pool: pg.Pool
 }

@@ -13,6 +13,7 @@ import './types/run-stats.ts'
 import './types/live.ts'
 import './types/schedules.ts'
 import './types/audit.ts'
+import './types/workflows.ts'
 
 export const schema = guardArguments(builder.toSchema())
 

@@ -18,6 +18,10 @@ export const CHANNELS = {
   auth: 'switchyard_auth',
   /** `<runId>` — cancellation was requested for a running run; the worker holding it aborts it. */
   cancel: 'switchyard_cancel',
+  /** `<workflowRunId>` — a workflow run changed (a node ended, started or was skipped; the run ended). */
+  workflowRun: 'switchyard_workflow_run',
+  /** `<workflowRunId>` — nodes of the workflow run became READY: a worker starts their runs. */
+  workflowReady: 'switchyard_workflow_ready',
 } as const
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS]
 

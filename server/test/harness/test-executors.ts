@@ -132,7 +132,32 @@ export const scriptExecutor: JobExecutor<typeof scriptConfig> = {
   },
 }
 
+const outcomeConfig = z
+  .object({
+    /** Fail the run with this error (else it succeeds). */
+    fail: z.string().optional(),
+    /** Wait at this gate first (a test releases it, or cancels the run meanwhile). */
+    wait: z.string().optional(),
+    /** Stored as the run's result, with the run's parameters under `parameters`. */
+    result: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+
+/** `test-outcome`: succeeds or fails as configured, with a result that echoes its parameters (no targets). */
+export const outcomeExecutor: JobExecutor<typeof outcomeConfig> = {
+  type: 'test-outcome',
+  label: 'Test outcome',
+  description: 'Succeeds or fails as its config says, returning a result with its parameters (tests only).',
+  configSchema: outcomeConfig,
+  usesTargets: false,
+  async execute(ctx) {
+    if (ctx.config.wait) await gates.wait(ctx.config.wait, ctx.signal)
+    const result = { ...ctx.config.result, parameters: ctx.parameters }
+    return ctx.config.fail ? { ok: false, error: ctx.config.fail, result } : { ok: true, result }
+  },
+}
+
 /** The noop job type plus the test ones. */
 export function createTestRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry([noopExecutor as JobExecutor, scriptExecutor as JobExecutor])
+  return new ExecutorRegistry([noopExecutor as JobExecutor, scriptExecutor as JobExecutor, outcomeExecutor as JobExecutor])
 }

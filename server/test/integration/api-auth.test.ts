@@ -5,7 +5,7 @@
 import type { Client as WsClient } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashToken } from '../../src/auth/tokens.ts'
-import { ADMIN_PASSWORD, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
+import { ADMIN_PASSWORD, eventually, startTestApp, type GraphQLResponse, type TestApp } from '../harness/app.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -120,6 +120,11 @@ describe('every operation but login needs a valid token', () => {
     const userId = await createUser('auth-subject', 'VIEWER')
     const { createJobSchedule: sch } = await t.ok(`mutation($t: ID!) { createJobSchedule(input: { name: "auth-sch", templateId: $t, kind: CRON, cronExpression: "0 0 1 1 *" }) { id } }`, { t: tpl.id })
     const { createBlackoutWindow: bw } = await t.ok(`mutation { createBlackoutWindow(input: { name: "auth-bw", kind: RECURRING, startTime: "01:00", durationMinutes: 30 }) { id } }`)
+    const { createWorkflow: wf } = await t.ok(`mutation($t: ID!) { createWorkflow(input: { name: "auth-wf", visibility: GLOBAL, nodes: [{ key: "a", templateId: $t }] }) { id } }`, { t: tpl.id })
+    const { triggerWorkflowRun: wr } = await t.ok(`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id: wf.id })
+    // Finished before the snapshots below: a node run still moving would look like a change.
+    await eventually(async () => ['SUCCEEDED', 'FAILED'].includes((await t.ok(`query($id: ID!) { workflowRun(id: $id) { status } }`, { id: wr.id })).workflowRun.status), { what: 'the workflow run to finish' })
+    const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
     const { createInventorySource: src } = await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "auth-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred.id })
     const id = (v: string) => ({ id: v })
     ops = {
@@ -145,6 +150,18 @@ describe('every operation but login needs a valid token', () => {
       'Query.previewJobSchedule': { query: `{ previewJobSchedule(input: { kind: CRON, cronExpression: "* * * * *" }) { upcoming } }` },
       'Query.blackoutWindows': { query: `{ blackoutWindows { id } }` },
       'Query.inventorySources': { query: `{ inventorySources { id } }` },
+      'Query.workflows': { query: `{ workflows { id } }` },
+      'Query.workflow': { query: `query($id: ID!) { workflow(id: $id) { id } }`, variables: id(wf.id) },
+      'Query.workflowRuns': { query: `{ workflowRuns { totalCount } }` },
+      'Query.workflowRun': { query: `query($id: ID!) { workflowRun(id: $id) { id } }`, variables: id(wr.id) },
+      'Query.pendingApprovals': { query: `{ pendingApprovals { id } }` },
+      'Mutation.createWorkflow': { query: `mutation($t: ID!) { createWorkflow(input: { name: "auth-wf2", nodes: [{ key: "a", templateId: $t }] }) { id } }`, variables: { t: tpl.id } },
+      'Mutation.updateWorkflow': { query: `mutation($id: ID!) { updateWorkflow(id: $id, input: { name: "hijacked" }) { id } }`, variables: id(wf.id) },
+      'Mutation.deleteWorkflow': { query: `mutation($id: ID!) { deleteWorkflow(id: $id) }`, variables: id(wf.id) },
+      'Mutation.triggerWorkflowRun': { query: `mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, variables: id(wf.id) },
+      'Mutation.cancelWorkflowRun': { query: `mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, variables: id(wr.id) },
+      'Mutation.approveWorkflowNode': { query: `mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
+      'Mutation.rejectWorkflowNode': { query: `mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
       'Query.inventorySource': { query: `query($id: ID!) { inventorySource(id: $id) { id } }`, variables: id(src.id) },
       'Mutation.createInventorySource': { query: `mutation($c: ID!) { createInventorySource(input: { name: "auth-src2", kind: NAUTOBOT, url: "https://n.example.com", tokenCredentialId: $c }) { id } }`, variables: { c: cred.id } },
       'Mutation.updateInventorySource': { query: `mutation($id: ID!) { updateInventorySource(id: $id, input: { url: "https://evil.example.com" }) { id } }`, variables: id(src.id) },
@@ -204,6 +221,8 @@ describe('every operation but login needs a valid token', () => {
           || (SELECT json_agg(u ORDER BY id) FROM (SELECT id, role, password_hash, disabled FROM app_user) u)::text
           || (SELECT json_agg(a ORDER BY id) FROM (SELECT id, revoked_at FROM api_token) a)::text
           || (SELECT json_agg(s ORDER BY id) FROM (SELECT id, url, updated_at FROM inventory_source) s)::text
+          || (SELECT json_agg(w ORDER BY id) FROM (SELECT id, name, updated_at FROM workflow) w)::text
+          || (SELECT count(*) FROM workflow_run)::text
           || (SELECT count(*) FROM audit_event)::text AS s`)
     return q.rows[0].s
   }

@@ -218,7 +218,13 @@ describe('viewers', () => {
     const sch = (await t.ok(`mutation($t: ID!) { createJobSchedule(input: { name: "v-sch", templateId: $t, kind: CRON, cronExpression: "0 0 1 1 *", visibility: GLOBAL }) { id } }`, { t: tpl })).createJobSchedule.id
     const bw = (await t.ok(`mutation { createBlackoutWindow(input: { name: "v-bw", kind: RECURRING, startTime: "01:00", durationMinutes: 30 }) { id } }`)).createBlackoutWindow.id
     const src = (await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "v-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred })).createInventorySource.id
-    fx = { cred, target, inv, tpl, run: done, user, sch, bw, src }
+    const wf = (await t.ok(`mutation($t: ID!) { createWorkflow(input: { name: "v-wf", visibility: GLOBAL, nodes: [{ key: "a", templateId: $t }] }) { id } }`, { t: tpl })).createWorkflow.id
+    const wr = (await t.ok(`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id: wf })).triggerWorkflowRun.id
+    // Finished before the snapshots below: a node run still moving would look like a change.
+    await eventually(async () => ['SUCCEEDED', 'FAILED'].includes((await t.ok(`query($id: ID!) { workflowRun(id: $id) { status } }`, { id: wr })).workflowRun.status), { what: 'the workflow run to finish' })
+    // Well-formed, never issued: a viewer is refused before the node run is looked up.
+    const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
+    fx = { cred, target, inv, tpl, run: done, user, sch, bw, src, wf, wr, nodeRun }
   })
 
   it('can read everything visible', async () => {
@@ -276,6 +282,13 @@ describe('viewers', () => {
       testInventorySource: [`mutation($id: ID!) { testInventorySource(id: $id) { ok } }`, { id: fx.src }],
       previewInventorySync: [`mutation($id: ID!) { previewInventorySync(id: $id) { __typename } }`, { id: fx.src }],
       syncInventorySource: [`mutation($id: ID!) { syncInventorySource(id: $id) { id } }`, { id: fx.src }],
+      createWorkflow: [`mutation($t: ID!) { createWorkflow(input: { name: "x", nodes: [{ key: "a", templateId: $t }] }) { id } }`, { t: fx.tpl }],
+      updateWorkflow: [`mutation($id: ID!) { updateWorkflow(id: $id, input: { name: "x" }) { id } }`, { id: fx.wf }],
+      deleteWorkflow: [`mutation($id: ID!) { deleteWorkflow(id: $id) }`, { id: fx.wf }],
+      triggerWorkflowRun: [`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id: fx.wf }],
+      cancelWorkflowRun: [`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: fx.wr }],
+      approveWorkflowNode: [`mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
+      rejectWorkflowNode: [`mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']
@@ -295,6 +308,8 @@ describe('viewers', () => {
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, active, version FROM job_schedule) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM blackout_window) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM inventory_source) x)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM workflow) x)::text
+          || (SELECT count(*) FROM workflow_run)::text
           || (SELECT count(*) FROM pgboss.job WHERE name = 'switchyard-run')::text AS s`)
       ).rows[0].s
     const before = await snapshot()

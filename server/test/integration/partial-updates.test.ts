@@ -241,6 +241,50 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       },
     },
     {
+      mutation: 'updateWorkflow',
+      async create(n) {
+        const i = {
+          name: `wf-${n}`,
+          description: 'scan then back up',
+          parameters: [{ name: 'site', type: 'STRING', default: 'fra1' }],
+          nodes: [
+            { key: 'a', templateId: fx.templates[0], parameters: { site: 'fra1' } },
+            { key: 'b', templateId: fx.templates[1], joinPolicy: 'ALL_DONE', parameters: { site: '{{ params.site }}' } },
+          ],
+          edges: [{ from: 'a', to: 'b', kind: 'ALWAYS' }],
+          visibility: 'GLOBAL',
+        }
+        return (await t.ok(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, { i })).createWorkflow.id
+      },
+      // The workflow row, and its nodes and edges (rows replaced on save: compared by content, not id).
+      async snapshot(id) {
+        const wf = await row('workflow', id)
+        const q = await t.app.db.pool.query(
+          `SELECT (SELECT json_agg(json_build_object('key', key, 'position', position, 'kind', kind, 'template', template_id, 'parameters', parameters, 'join', join_policy, 'approval', approval) ORDER BY position) FROM workflow_node WHERE workflow_id = $1) AS nodes,
+                  (SELECT json_agg(json_build_object('position', position, 'from', from_key, 'to', to_key, 'kind', kind) ORDER BY position) FROM workflow_edge WHERE workflow_id = $1) AS edges`,
+          [rawId(id)],
+        )
+        return { ...wf, nodes: q.rows[0].nodes, edges: q.rows[0].edges }
+      },
+      update: (id, i) => mutate('updateWorkflow', '$id: ID!, $input: UpdateWorkflowInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-wf' }, changes: ['name'] },
+        description: { input: { description: 'changed' }, changes: ['description'] },
+        parameters: { input: { parameters: [{ name: 'site', type: 'STRING', default: 'ams1' }] }, changes: ['parameters'] },
+        nodes: {
+          input: {
+            nodes: [
+              { key: 'a', templateId: fx.templates[0], parameters: { site: 'ams1' } },
+              { key: 'b', templateId: fx.templates[1], joinPolicy: 'ALL_DONE', parameters: { site: '{{ params.site }}' } },
+            ],
+          },
+          changes: ['nodes'],
+        },
+        edges: { input: { edges: [{ from: 'a', to: 'b', kind: 'ON_FAILURE' }] }, changes: ['edges'] },
+        visibility: { input: { visibility: 'PRIVATE' }, changes: ['visibility'] },
+      },
+    },
+    {
       mutation: 'updateJobTemplate',
       async create(n) {
         const i = {

@@ -29,6 +29,8 @@ export const AuditEntityTypeEnum = builder.enumType('AuditEntityType', {
     JOB_SCHEDULE: { value: 'JobSchedule', description: 'A schedule.' },
     BLACKOUT_WINDOW: { value: 'BlackoutWindow', description: 'A blackout window.' },
     JOB_RUN: { value: 'JobRun', description: 'A run.' },
+    WORKFLOW: { value: 'Workflow', description: 'A workflow.' },
+    WORKFLOW_RUN: { value: 'WorkflowRun', description: 'A workflow run.' },
   } as const,
 })
 

@@ -23,7 +23,7 @@ const JobType = builder.objectRef<JobTypeAuthoring>('JobType').implement({
   }),
 })
 
-const Parameter = builder.objectRef<ParameterDefinition>('ParameterDefinition').implement({
+export const Parameter = builder.objectRef<ParameterDefinition>('ParameterDefinition').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
     type: t.expose('type', { type: ParameterTypeEnum }),
@@ -88,7 +88,7 @@ builder.prismaNode('JobTemplate', {
   }),
 })
 
-const ParameterInput = builder.inputType('ParameterDefinitionInput', {
+export const ParameterInput = builder.inputType('ParameterDefinitionInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     type: t.field({ type: ParameterTypeEnum, required: true }),

@@ -1,0 +1,284 @@
+import type { WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
+import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
+import { JOIN_POLICIES, EDGE_KINDS, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
+import { ValidationError } from '../../errors.ts'
+import { canSee } from '../../modules/actor.ts'
+import { builder } from '../builder.ts'
+import { decodeId, decodeIds } from '../ids.ts'
+import { withoutNulls } from '../input.ts'
+import { RunTriggerEnum, VisibilityEnum } from './enums.ts'
+import { Parameter as ParameterDefinitionRef, ParameterInput } from './templates.ts'
+import { Approval, ApprovalInput } from './workflow-approvals.ts'
+import type { GraphQLContext } from '../context.ts'
+
+const NodeKindEnum = builder.enumType('WorkflowNodeKind', { values: ['TEMPLATE', 'APPROVAL'] as const })
+const JoinPolicyEnum = builder.enumType('WorkflowJoinPolicy', {
+  values: JOIN_POLICIES,
+  description:
+    'When a node with parents runs, decided once every parent has ended. ALL_SUCCEEDED: every incoming edge is satisfied; ANY_SUCCEEDED: at least one is; ALL_DONE: every parent ran (none was skipped), whatever its outcome; NONE_FAILED: no parent failed, timed out or was cancelled, and at least one edge is satisfied. Otherwise the node is SKIPPED.',
+})
+const EdgeKindEnum = builder.enumType('WorkflowEdgeKind', {
+  values: EDGE_KINDS,
+  description: 'ON_SUCCESS: satisfied when the parent succeeded; ON_FAILURE: when it failed or timed out; ALWAYS: any outcome but skipped.',
+})
+const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const })
+const NodeStatusEnum = builder.enumType('WorkflowNodeStatus', {
+  values: ['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED'] as const,
+  description:
+    'PENDING: waits for its parents; READY: its join holds and its run is being created; RUNNING: its JobRun has not ended; AWAITING_APPROVAL: an APPROVAL node waits for decisions until its deadline (TIMED_OUT when onTimeout is FAIL).',
+})
+
+
+builder.prismaObject('WorkflowNode', {
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    kind: t.expose('kind', { type: NodeKindEnum }),
+    template: t.prismaField({
+      type: 'JobTemplate',
+      nullable: true,
+      description: 'The job template, unless it was deleted since or is not visible to you (a GLOBAL workflow may use its owner\'s PRIVATE template).',
+      select: { templateId: true },
+      resolve: async (_q, n, _a, ctx) => {
+        const tpl = n.templateId ? await ctx.prisma.jobTemplate.findUnique({ where: { id: n.templateId } }) : null
+        return tpl && ctx.actor && canSee(ctx.actor, tpl) ? tpl : null
+      },
+    }),
+    parameters: t.expose('parameters', { type: 'JSON', description: 'Values: literals, or strings with {{ params.x }}, {{ nodes.<key>.status }}, {{ nodes.<key>.result.path }}.' }),
+    joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
+    approval: t.field({ type: Approval, nullable: true, resolve: (n) => n.approval as ApprovalConfig | null }),
+  }),
+})
+
+builder.prismaObject('WorkflowEdge', {
+  fields: (t) => ({
+    from: t.exposeString('fromKey'),
+    to: t.exposeString('toKey'),
+    kind: t.expose('kind', { type: EdgeKindEnum }),
+  }),
+})
+
+builder.prismaNode('Workflow', {
+  id: { field: 'id' },
+  description: 'Job templates chained into a graph: nodes connected by edges, each node run as an ordinary job run.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description'),
+    parameters: t.field({ type: [ParameterDefinitionRef], resolve: (w) => w.parameters as ParameterDefinition[] }),
+    nodes: t.relation('nodes', { query: { orderBy: { position: 'asc' } } }),
+    edges: t.relation('edges', { query: { orderBy: { position: 'asc' } } }),
+    visibility: t.expose('visibility', { type: VisibilityEnum }),
+    owner: t.relation('owner'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+})
+
+builder.prismaNode('WorkflowNodeRun', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    kind: t.expose('kind', { type: NodeKindEnum }),
+    status: t.expose('status', { type: NodeStatusEnum }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why it was skipped, or failed (before or during its run).' }),
+    joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
+    jobRun: t.prismaField({
+      type: 'JobRun',
+      nullable: true,
+      description: 'The node\'s run (trigger WORKFLOW), once it started — unless it is not visible to you (a PRIVATE template\'s run).',
+      select: { jobRunId: true },
+      resolve: async (_q, n, _a, ctx) => {
+        const run = n.jobRunId ? await ctx.prisma.jobRun.findUnique({ where: { id: n.jobRunId } }) : null
+        return run && ctx.actor && canSee(ctx.actor, run) ? run : null
+      },
+    }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    approval: t.field({ type: Approval, nullable: true, resolve: (n) => n.approval as ApprovalConfig | null }),
+    message: t.exposeString('message', { nullable: true, description: 'APPROVAL nodes: the message, rendered when the node started.' }),
+    deadlineAt: t.expose('deadlineAt', { type: 'DateTime', nullable: true, description: 'APPROVAL nodes: when onTimeout applies.' }),
+    decisions: t.relation('decisions', { query: { orderBy: { createdAt: 'asc' } } }),
+    workflowRun: t.relation('workflowRun'),
+  }),
+})
+
+const WorkflowRunEventRef = builder.prismaObject('WorkflowRunEvent', {
+  description: 'A status the workflow run (nodeKey null) or one of its nodes took. Resume `workflowRunEvents` after `seq`.',
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    at: t.expose('at', { type: 'DateTime' }),
+    nodeKey: t.exposeString('nodeKey', { nullable: true }),
+    status: t.exposeString('status', { description: 'A WorkflowNodeStatus for a node, a WorkflowRunStatus for the run.' }),
+    reason: t.exposeString('reason', { nullable: true }),
+  }),
+})
+
+export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    number: t.exposeInt('number'),
+    workflow: t.prismaField({
+      type: 'Workflow',
+      nullable: true,
+      description: 'The workflow, unless it was deleted since or is now private to someone else.',
+      select: { workflowId: true },
+      resolve: (query, run, _a, ctx) => (run.workflowId ? ctx.services.workflows.get(ctx.actor, run.workflowId).catch(() => null) : null),
+    }),
+    workflowName: t.exposeString('workflowName'),
+    status: t.expose('status', { type: WorkflowRunStatusEnum }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum }),
+    triggeredBy: t.relation('triggeredBy', { nullable: true }),
+    parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
+    error: t.exposeString('error', { nullable: true }),
+    nodes: t.relation('nodes', { query: { orderBy: { position: 'asc' } } }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
+    eventSeq: t.exposeInt('eventSeq', { description: 'The seq of its latest event (see workflowRunEvents).' }),
+  }),
+})
+
+const NodeInput = builder.inputType('WorkflowNodeInput', {
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'Unique in the workflow; edges and expressions name nodes by key.' }),
+    kind: t.field({ type: NodeKindEnum, description: 'Default TEMPLATE (APPROVAL is not supported yet).' }),
+    templateId: t.id(),
+    parameters: t.field({ type: 'JSON', description: 'Object of template parameter values: literals or {{ … }} expressions.' }),
+    joinPolicy: t.field({ type: JoinPolicyEnum, description: 'Default ALL_SUCCEEDED.' }),
+    approval: t.field({ type: ApprovalInput, description: 'Required for APPROVAL nodes.' }),
+  }),
+})
+const EdgeInput = builder.inputType('WorkflowEdgeInput', {
+  fields: (t) => ({
+    from: t.string({ required: true }),
+    to: t.string({ required: true }),
+    kind: t.field({ type: EdgeKindEnum, description: 'Default ON_SUCCESS.' }),
+  }),
+})
+const workflowFields = (required: boolean) =>
+  builder.inputType(required ? 'CreateWorkflowInput' : 'UpdateWorkflowInput', {
+    description: required ? undefined : 'Omitted fields keep their value. Nodes given without edges keep the saved edges (by key).',
+    fields: (t) => ({
+      name: t.string({ required }),
+      description: t.string(),
+      parameters: t.field({ type: [ParameterInput] }),
+      visibility: t.field({ type: VisibilityEnum }),
+      nodes: t.field({ type: [NodeInput], required }),
+      edges: t.field({ type: [EdgeInput] }),
+    }),
+  })
+const CreateWorkflowInput = workflowFields(true)
+const UpdateWorkflowInput = workflowFields(false)
+
+type RawInput = Record<string, unknown> & { parameters?: Array<Record<string, unknown>> | null; nodes?: Array<Record<string, unknown>> | null; edges?: Array<Record<string, unknown>> | null }
+
+function workflowInput(input: RawInput) {
+  const out: Record<string, unknown> = withoutNulls(input)
+  if (input.parameters) out.parameters = input.parameters.map((p) => withoutNulls(p))
+  if (input.nodes) {
+    out.nodes = input.nodes.map((n, i) => {
+      const approval = n.approval as (Record<string, unknown> & { approverUserIds?: string[] | null }) | null | undefined
+      return {
+        ...withoutNulls(n),
+        ...(n.templateId != null ? { templateId: decodeId(String(n.templateId), 'JobTemplate', `input.nodes.${i}.templateId`) } : {}),
+        ...(approval
+          ? { approval: { ...withoutNulls(approval), ...(approval.approverUserIds ? { approverUserIds: decodeIds(approval.approverUserIds.map(String), 'User', `input.nodes.${i}.approval.approverUserIds`) } : {}) } }
+          : {}),
+      }
+    })
+  }
+  if (input.edges) out.edges = input.edges.map((e) => withoutNulls(e))
+  return out
+}
+
+builder.queryFields((t) => ({
+  workflows: t.prismaField({
+    type: ['Workflow'],
+    description: 'Workflows you can see: GLOBAL ones and your own PRIVATE ones.',
+    resolve: (query, _r, _a, ctx) => ctx.services.workflows.list(ctx.actor, query),
+  }),
+  workflow: t.prismaField({
+    type: 'Workflow',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflows.get(ctx.actor, decodeId(String(args.id), 'Workflow', 'id')),
+  }),
+  workflowRuns: t.prismaConnection(
+    {
+      type: 'WorkflowRun',
+      cursor: 'number',
+      description: 'Workflow runs you can see, newest first.',
+      defaultSize: 50,
+      maxSize: 500,
+      args: { workflowId: t.arg.id(), statuses: t.arg({ type: [WorkflowRunStatusEnum] }) },
+      resolve: (query, _r, args, ctx) => ctx.prisma.workflowRun.findMany({ ...query, where: runWhere(ctx, args), orderBy: { number: 'desc' } }),
+      totalCount: (_p, args, ctx) => ctx.prisma.workflowRun.count({ where: runWhere(ctx, args) }),
+    },
+    {},
+  ),
+  workflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.get(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
+  }),
+}))
+
+function runWhere(ctx: GraphQLContext, args: { workflowId?: string | number | null; statuses?: WorkflowRun['status'][] | null }) {
+  return ctx.services.workflowRuns.whereFor(ctx.actor, {
+    workflowId: args.workflowId ? decodeId(String(args.workflowId), 'Workflow', 'workflowId') : null,
+    statuses: args.statuses ?? null,
+  })
+}
+
+builder.mutationFields((t) => ({
+  createWorkflow: t.prismaField({
+    type: 'Workflow',
+    args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflows.create(ctx.actor, workflowInput(args.input as RawInput)),
+  }),
+  updateWorkflow: t.prismaField({
+    type: 'Workflow',
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateWorkflowInput, required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflows.update(ctx.actor, decodeId(String(args.id), 'Workflow', 'id'), workflowInput(args.input as RawInput)),
+  }),
+  deleteWorkflow: t.id({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      await ctx.services.workflows.delete(ctx.actor, decodeId(String(args.id), 'Workflow', 'id'))
+      return args.id
+    },
+  }),
+  triggerWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    args: { workflowId: t.arg.id({ required: true }), parameters: t.arg({ type: 'JSON' }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.trigger(ctx.actor, decodeId(String(args.workflowId), 'Workflow', 'workflowId'), args.parameters),
+  }),
+  cancelWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.cancel(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
+  }),
+}))
+
+builder.subscriptionFields((t) => ({
+  workflowRunUpdated: t.field({
+    type: WorkflowRunRef,
+    description: 'The workflow run now (with its node states), then again after every change; completes after its final state.',
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_r, args, ctx) => {
+      if (!args.id) throw ValidationError.field('id', 'required')
+      return ctx.services.workflowLive.runUpdates(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id'))
+    },
+    resolve: (run: WorkflowRun) => run,
+  }),
+  workflowRunEvents: t.field({
+    type: WorkflowRunEventRef,
+    description:
+      'Every status the run and its nodes took after `after` (a seq; 0 for all), then new ones as they happen: in order, with no gap or duplicate after a reconnect (resume with the last seq seen). Completes after the run\'s final status.',
+    args: { id: t.arg.id({ required: true }), after: t.arg.int({ defaultValue: 0 }) },
+    subscribe: (_r, args, ctx) => {
+      const after = args.after ?? 0
+      if (after < 0) throw ValidationError.field('after', 'must be >= 0')
+      return ctx.services.workflowLive.events(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id'), after)
+    },
+    resolve: (e: WorkflowRunEvent) => e,
+  }),
+}))

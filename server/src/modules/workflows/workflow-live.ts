@@ -1,0 +1,125 @@
+/**
+ * `workflowRunUpdated`: the workflow run now, then again each time it or one of its nodes changes
+ * (woken by the NOTIFY every advance and every node start sends), ending after its final state. The
+ * tables are the truth: a wake-up re-reads, so a lost notification only delays (a safety poll covers it).
+ */
+import { Repeater } from 'graphql-yoga'
+import type { PrismaClient, WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
+import { CHANNELS } from '../../pubsub/channels.ts'
+import type { PgListener } from '../../pubsub/pg-listener.ts'
+import { coerceError } from '../../util/errors.ts'
+import type { Logger } from '../../util/logger.ts'
+import type { Actor } from '../actor.ts'
+import type { WorkflowRunsService } from './workflow-runs.service.ts'
+
+const FINAL_RUN = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED'])
+
+export class WorkflowLive {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly runs: WorkflowRunsService,
+    private readonly listener: PgListener,
+    private readonly logger: Logger,
+    private readonly safetyPollMs = 5000,
+  ) {}
+
+  async runUpdates(actor: Actor | null, id: string): Promise<AsyncIterable<WorkflowRun>> {
+    await this.runs.get(actor, id)
+    return new Repeater<WorkflowRun>(async (push, stop) => {
+      let wake: (() => void) | null = null
+      let pending = false
+      const poke = () => {
+        pending = true
+        wake?.()
+      }
+      // Listening before the first read: a change between the read and LISTEN cannot be missed.
+      const off = await this.listener.on(CHANNELS.workflowRun, (payload) => payload === id && poke())
+      let stopped = false
+      void stop.then(() => {
+        stopped = true
+        wake?.()
+      })
+      try {
+        let last = ''
+        while (!stopped) {
+          pending = false
+          const run = await this.prisma.workflowRun.findUnique({ where: { id } })
+          if (!run) break
+          const nodes = await this.prisma.workflowNodeRun.findMany({ where: { workflowRunId: id }, select: { key: true, status: true, jobRunId: true }, orderBy: { position: 'asc' } })
+          const key = `${run.status}|${run.updatedAt.toISOString()}|${nodes.map((n) => `${n.key}:${n.status}:${n.jobRunId ?? ''}`).join(',')}`
+          if (key !== last) {
+            last = key
+            await push(run)
+          }
+          if (run.status !== 'RUNNING') break
+          if (!pending) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, this.safetyPollMs)
+              wake = () => {
+                clearTimeout(timer)
+                resolve()
+              }
+            })
+            wake = null
+          }
+        }
+        stop()
+      } catch (e) {
+        this.logger.warn('workflow run subscription failed', { workflowRunId: id, error: coerceError(e).message })
+        stop(new Error('updates of this workflow run are not available right now; subscribe again'))
+      } finally {
+        await off()
+      }
+    })
+  }
+
+  /**
+   * The run's events after `after` (a seq; 0 for all), then new ones as they commit, in order, with no
+   * gap and no duplicate (it only ever reads `seq > cursor`); completes after the run's final event.
+   */
+  async events(actor: Actor | null, id: string, after: number): Promise<AsyncIterable<WorkflowRunEvent>> {
+    await this.runs.get(actor, id)
+    return new Repeater<WorkflowRunEvent>(async (push, stop) => {
+      let wake: (() => void) | null = null
+      let pending = false
+      const off = await this.listener.on(CHANNELS.workflowRun, (payload) => {
+        if (payload !== id) return
+        pending = true
+        wake?.()
+      })
+      let stopped = false
+      void stop.then(() => {
+        stopped = true
+        wake?.()
+      })
+      try {
+        let cursor = after
+        let ended = false
+        while (!stopped && !ended) {
+          pending = false
+          const rows = await this.prisma.workflowRunEvent.findMany({ where: { workflowRunId: id, seq: { gt: cursor } }, orderBy: { seq: 'asc' }, take: 500 })
+          for (const e of rows) {
+            await push(e)
+            cursor = e.seq
+            if (e.nodeKey === null && FINAL_RUN.has(e.status)) ended = true
+          }
+          if (ended || rows.length === 500 || pending) continue
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.safetyPollMs)
+            wake = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+          wake = null
+        }
+        stop()
+      } catch (e) {
+        this.logger.warn('workflow run event subscription failed', { workflowRunId: id, error: coerceError(e).message })
+        stop(new Error('events of this workflow run are not available right now; subscribe again with `after`'))
+      } finally {
+        await off()
+      }
+    })
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Workflow runs from the user's side: trigger, cancel, read. Triggering copies the graph into one
+ * workflow_node_run per node (root nodes READY, the others PENDING) and starts the roots in the same
+ * transaction; from then on the graph advances in SQL whenever a node's JobRun ends
+ * (workflow_advance(), see the workflows migration) and workers start the nodes it makes READY
+ * (workflow-starter.ts).
+ */
+import { Prisma, type PrismaClient, type WorkflowNodeRun, type WorkflowRun } from '../../generated/prisma/client.ts'
+import type { SecretBox } from '../../crypto/secret-box.ts'
+import { retryConflicts } from '../../db/transient.ts'
+import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
+import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
+import { record } from '../audit/audit.service.ts'
+import { created } from '../audit/changes.ts'
+import type { RunsService } from '../runs/runs.service.ts'
+import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
+import { decide, mayDecide, type Decision } from './node-approvals.ts'
+import { startReadyNodes } from './node-starter.ts'
+import type { ApprovalConfig } from './workflow-graph.ts'
+import type { WorkflowsService } from './workflows.service.ts'
+
+export class WorkflowRunsService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly workflows: WorkflowsService,
+    private readonly runs: RunsService,
+    private readonly box: SecretBox,
+  ) {}
+
+  async trigger(actor: Actor | null, workflowId: string, parameters: unknown): Promise<WorkflowRun> {
+    const a = requireWriter(actor)
+    const wf = await this.workflows.get(a, workflowId, 'workflowId')
+    if (parameters != null && (typeof parameters !== 'object' || Array.isArray(parameters))) throw ValidationError.field('parameters', 'must be an object of parameter values')
+    const params = resolveParameters(wf.parameters as ParameterDefinition[], parameters ?? {})
+    // A workflow is no way around a permission: every template it runs must be visible to who triggers it.
+    const templateIds = wf.nodes.flatMap((n) => (n.templateId ? [n.templateId] : []))
+    const visible = new Set((await this.prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(a)] }, select: { id: true } })).map((t) => t.id))
+    const blocked = wf.nodes.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
+    if (blocked.length) throw new ForbiddenError(`the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
+    const incoming = new Map<string, Array<{ from: string; kind: string }>>()
+    for (const e of wf.edges) incoming.set(e.toKey, [...(incoming.get(e.toKey) ?? []), { from: e.fromKey, kind: e.kind }])
+    return retryConflicts(() =>
+      this.prisma.$transaction(async (tx) => {
+        const run = await tx.workflowRun.create({
+          data: {
+            workflowId: wf.id,
+            workflowName: wf.name,
+            trigger: a.via === 'SESSION' ? 'MANUAL' : 'API',
+            triggeredById: a.userId,
+            ownerId: wf.ownerId,
+            visibility: wf.visibility,
+            parameters: params.visible as Prisma.InputJsonValue,
+            secretParameters: Object.keys(params.secrets).length ? this.box.seal(JSON.stringify(params.secrets)) : null,
+          },
+        })
+        await tx.workflowNodeRun.createMany({
+          data: wf.nodes.map((n) => ({
+            workflowRunId: run.id,
+            key: n.key,
+            position: n.position,
+            kind: n.kind,
+            templateId: n.templateId,
+            parameters: n.parameters as Prisma.InputJsonValue,
+            joinPolicy: n.joinPolicy,
+            approval: n.approval ?? Prisma.DbNull,
+            incoming: (incoming.get(n.key) ?? []) as Prisma.InputJsonValue,
+            status: incoming.has(n.key) ? 'PENDING' : 'READY',
+          })),
+        })
+        await startReadyNodes(tx, run.id, { runs: this.runs, box: this.box }, { wait: true })
+        await record(tx, {
+          actor: a,
+          action: 'workflow-run.trigger',
+          entity: { type: 'WorkflowRun', id: run.id, name: `#${run.number} ${run.workflowName}` },
+          changes: created(run, ['workflowName', 'trigger', 'parameters']),
+        })
+        return tx.workflowRun.findUniqueOrThrow({ where: { id: run.id } })
+      }, { timeout: 60_000 }),
+    )
+  }
+
+  /**
+   * Cancels every node run still queued or running and skips the nodes that have not started; the
+   * workflow run ends CANCELLED once its running nodes have stopped (workflow_advance decides it).
+   */
+  async cancel(actor: Actor | null, id: string): Promise<WorkflowRun> {
+    const a = requireWriter(actor)
+    const run = await this.get(a, id)
+    if (a.role !== 'ADMIN' && run.triggeredById !== a.userId && run.ownerId !== a.userId) {
+      throw new ForbiddenError('only who triggered this workflow run, the owner of its workflow or an admin may cancel it')
+    }
+    if (run.status !== 'RUNNING') throw new InvalidStateError(`workflow run #${run.number} already ended (${run.status})`)
+    return retryConflicts(() =>
+      this.prisma.$transaction(async (tx) => {
+        // Lock order job_run → workflow_run (as when a run ends, see workflow_advance) to avoid deadlocks.
+        await tx.$queryRaw`SELECT j.id FROM job_run j JOIN workflow_node_run n ON n.job_run_id = j.id
+                            WHERE n.workflow_run_id = ${id}::uuid AND n.status = 'RUNNING' ORDER BY j.id FOR UPDATE OF j`
+        await tx.$queryRaw`SELECT id FROM workflow_run WHERE id = ${id}::uuid FOR UPDATE`
+        const marked = await tx.workflowRun.updateMany({ where: { id, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), updatedAt: new Date() } })
+        if (marked.count) {
+          const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: id, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
+          for (const n of running) await this.runs.requestCancelIn(tx, n.jobRunId!, a.userId, `cancelled with its workflow run by ${a.username}`)
+          await tx.$executeRaw`SELECT workflow_advance(${id}::uuid)`
+          await record(tx, { actor: a, action: 'workflow-run.cancel', entity: { type: 'WorkflowRun', id, name: `#${run.number} ${run.workflowName}` } })
+        }
+        return tx.workflowRun.findUniqueOrThrow({ where: { id } })
+      }),
+    )
+  }
+
+  decide(actor: Actor | null, nodeRunId: string, decision: Decision, comment: string): Promise<WorkflowNodeRun> {
+    return decide(this.prisma, actor, nodeRunId, decision, comment)
+  }
+
+  /** Approvals awaiting a decision that the actor may take (self-approval rules included). */
+  async pendingApprovals(actor: Actor | null, query: Omit<Prisma.WorkflowNodeRunFindManyArgs, 'where' | 'orderBy'> = {}): Promise<WorkflowNodeRun[]> {
+    const a = requireActor(actor)
+    const rows = await this.prisma.workflowNodeRun.findMany({
+      where: { status: 'AWAITING_APPROVAL', workflowRun: visibleTo(a) },
+      select: { id: true, approval: true, workflowRun: { select: { triggeredById: true } } },
+      take: 500,
+    })
+    const ids = rows
+      .filter((n) => {
+        const config = n.approval as ApprovalConfig
+        return a.role !== 'VIEWER' && mayDecide(a, config) && (config.allowSelfApproval || n.workflowRun.triggeredById !== a.userId)
+      })
+      .map((n) => n.id)
+    return this.prisma.workflowNodeRun.findMany({ ...query, where: { id: { in: ids } }, orderBy: { deadlineAt: 'asc' } })
+  }
+
+  async get(actor: Actor | null, id: string, field = 'id'): Promise<WorkflowRun> {
+    const a = requireActor(actor)
+    const run = await this.prisma.workflowRun.findUnique({ where: { id } })
+    if (!run || !canSee(a, run)) throw new NotFoundError('workflow run', field)
+    return run
+  }
+
+  whereFor(actor: Actor | null, filter: { workflowId?: string | null; statuses?: WorkflowRun['status'][] | null } = {}): Prisma.WorkflowRunWhereInput {
+    const a = requireActor(actor)
+    const and: Prisma.WorkflowRunWhereInput[] = [visibleTo(a)]
+    if (filter.workflowId) and.push({ workflowId: filter.workflowId })
+    if (filter.statuses?.length) and.push({ status: { in: filter.statuses } })
+    return { AND: and }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Workflow definitions: create, update (omitted fields keep their value), delete, read. A workflow and
+ * its nodes and edges are written in one transaction with its audit event, after every check passed:
+ * nothing is ever half-saved. Running them is workflow-runs.service.ts.
+ */
+import { Prisma, type PrismaClient, type Workflow, type WorkflowEdge, type WorkflowNode } from '../../generated/prisma/client.ts'
+import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type FieldProblem } from '../../errors.ts'
+import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
+import { audited, entity } from '../audit/audit.service.ts'
+import { changed, created } from '../audit/changes.ts'
+import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
+import { referencesOf, type Reference } from './expressions.ts'
+import { parseInput, parsePatch } from '../validation.ts'
+import { graphProblems, workflowSchema, type EdgeInput, type NodeInput, type WorkflowInput } from './workflow-graph.ts'
+
+const AUDITED_FIELDS = ['name', 'description', 'parameters', 'visibility']
+
+export type WorkflowWithGraph = Workflow & { nodes: WorkflowNode[]; edges: WorkflowEdge[] }
+
+export class WorkflowsService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  list(actor: Actor | null, query: Omit<Prisma.WorkflowFindManyArgs, 'where'> = {}): Promise<Workflow[]> {
+    const a = requireActor(actor)
+    return this.prisma.workflow.findMany({ orderBy: { name: 'asc' }, ...query, where: visibleTo(a) })
+  }
+
+  /** Invisible (someone else's PRIVATE workflow) and missing look the same: not found. */
+  async get(actor: Actor | null, id: string, field = 'id'): Promise<WorkflowWithGraph> {
+    const a = requireActor(actor)
+    const row = await this.prisma.workflow.findUnique({ where: { id }, include: { nodes: { orderBy: { position: 'asc' } }, edges: { orderBy: { position: 'asc' } } } })
+    if (!row || !canSee(a, row)) throw new NotFoundError('workflow', field)
+    return row
+  }
+
+  async create(actor: Actor | null, raw: unknown): Promise<Workflow> {
+    const a = requireWriter(actor)
+    const input = parseInput(workflowSchema, raw)
+    requireCanSetVisibility(a, input.visibility)
+    await this.check(a, input)
+    try {
+      return await audited(
+        this.prisma,
+        async (tx) => {
+          const row = await tx.workflow.create({
+            data: { name: input.name, description: input.description, visibility: input.visibility, parameters: input.parameters as Prisma.InputJsonValue, ownerId: a.userId },
+          })
+          await writeGraph(tx, row.id, input.nodes, input.edges)
+          return row
+        },
+        (row) => ({ actor: a, action: 'workflow.create', entity: entity.of('Workflow', row), changes: { ...created(row, AUDITED_FIELDS), ...graphSummary(input.nodes, input.edges) } }),
+      )
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `you already have a workflow named "${input.name}"`)
+      throw e
+    }
+  }
+
+  async update(actor: Actor | null, id: string, raw: unknown): Promise<Workflow> {
+    const existing = await this.get(actor, id)
+    const a = requireCanEdit(actor, existing, 'workflow')
+    const patch = parsePatch(workflowSchema, raw) // only the given fields: omitted ones keep their value
+    if (patch.visibility) requireCanSetVisibility(a, patch.visibility)
+    const merged: WorkflowInput = {
+      name: patch.name ?? existing.name,
+      description: patch.description ?? existing.description,
+      parameters: patch.parameters ?? (existing.parameters as ParameterDefinition[]),
+      visibility: patch.visibility ?? existing.visibility,
+      nodes: patch.nodes ?? existing.nodes.map(nodeOf),
+      // Edges name nodes by key, so the saved ones still apply to a new node list (and are checked against it).
+      edges: patch.edges ?? existing.edges.map((e) => ({ from: e.fromKey, to: e.toKey, kind: e.kind })),
+    }
+    await this.check(a, merged)
+    const graphChanged = patch.nodes !== undefined || patch.edges !== undefined
+    try {
+      return await audited(
+        this.prisma,
+        async (tx) => {
+          const row = await tx.workflow.update({
+            where: { id },
+            data: { name: patch.name, description: patch.description, visibility: patch.visibility, parameters: patch.parameters as Prisma.InputJsonValue | undefined, updatedAt: new Date() },
+          })
+          if (graphChanged) await writeGraph(tx, id, merged.nodes, merged.edges, true)
+          return row
+        },
+        (row) => ({
+          actor: a,
+          action: 'workflow.update',
+          entity: entity.of('Workflow', row),
+          changes: { ...changed(existing, row, AUDITED_FIELDS), ...(graphChanged ? graphSummary(merged.nodes, merged.edges, existing) : {}) },
+        }),
+      )
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError('input.name', `you already have a workflow named "${merged.name}"`)
+      throw e
+    }
+  }
+
+  async delete(actor: Actor | null, id: string): Promise<Workflow> {
+    const existing = await this.get(actor, id)
+    const a = requireCanEdit(actor, existing, 'workflow')
+    return audited(
+      this.prisma,
+      (tx) => tx.workflow.delete({ where: { id } }),
+      (row) => ({ actor: a, action: 'workflow.delete', entity: entity.of('Workflow', row) }),
+    )
+  }
+
+  /**
+   * Every problem at once: the graph's, then each TEMPLATE node's template (it must exist and be
+   * visible to whoever saves) and the parameter names it is given.
+   */
+  private async check(actor: Actor, input: WorkflowInput): Promise<void> {
+    const problems: FieldProblem[] = graphProblems(input.nodes, input.edges, new Set(input.parameters.map((p) => p.name)))
+    const secretParams = new Set(input.parameters.filter((p) => p.type === 'SECRET').map((p) => p.name))
+    const ids = [...new Set(input.nodes.flatMap((n) => (n.templateId ? [n.templateId] : [])))]
+    const templates = new Map((await this.prisma.jobTemplate.findMany({ where: { id: { in: ids } } })).map((t) => [t.id, t]))
+    input.nodes.forEach((n, i) => {
+      if (n.kind !== 'TEMPLATE' || !n.templateId) return
+      const t = templates.get(n.templateId)
+      if (!t || !canSee(actor, t)) return void problems.push({ field: `input.nodes.${i}.templateId`, message: 'no such job template (or it is not visible to you)' })
+      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], t.name, secretParams, `input.nodes.${i}.parameters`))
+    })
+    const userIds = [...new Set(input.nodes.flatMap((n) => n.approval?.approverUserIds ?? []))]
+    const users = new Set((await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id))
+    input.nodes.forEach((n, i) =>
+      n.approval?.approverUserIds.forEach((id, j) => {
+        if (!users.has(id)) problems.push({ field: `input.nodes.${i}.approval.approverUserIds.${j}`, message: 'no such user' })
+      }),
+    )
+    if (problems.length) throw new ValidationError(problems)
+  }
+}
+
+/**
+ * A node's values against its template's parameters, as far as they are known at save: names the
+ * template has, literals of the right type, required ones given (or defaulted), and secrets kept
+ * secret — a SECRET template parameter takes a SECRET workflow parameter (a literal would be stored
+ * in clear in the workflow), and a SECRET workflow parameter goes nowhere else.
+ */
+function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], template: string, secretParams: ReadonlySet<string>, base: string): FieldProblem[] {
+  const problems: FieldProblem[] = []
+  for (const name of Object.keys(values)) {
+    if (!defs.some((d) => d.name === name)) problems.push({ field: `${base}.${name}`, message: `template "${template}" has no parameter "${name}"` })
+  }
+  for (const def of defs) {
+    const value = values[def.name]
+    const field = `${base}.${def.name}`
+    if (value === undefined || value === null) {
+      if (def.required && def.default == null) problems.push({ field, message: `required by template "${template}"` })
+      continue
+    }
+    let refs: Reference[] = []
+    try {
+      refs = referencesOf(value)
+    } catch {
+      continue // malformed: reported by graphProblems
+    }
+    const secretRef = refs.some((r) => r.kind === 'param' && secretParams.has(r.name))
+    if (def.type === 'SECRET' && !(refs.length === 1 && secretRef && typeof value === 'string' && /^\{\{[^{}]*\}\}$/.test(value.trim()))) {
+      problems.push({ field, message: 'a SECRET parameter takes exactly one SECRET workflow parameter, {{ params.<name> }} (anything else would be stored or shown in clear)' })
+    } else if (def.type !== 'SECRET' && secretRef) {
+      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of "${template}": a SECRET workflow parameter may not go into it` })
+    } else if (!refs.length) {
+      try {
+        resolveParameters([def], { [def.name]: value }, base)
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e
+        problems.push(...e.fields)
+      }
+    }
+  }
+  return problems
+}
+
+function nodeOf(n: WorkflowNode): NodeInput {
+  return { key: n.key, kind: n.kind, templateId: n.templateId, parameters: n.parameters as NodeInput['parameters'], joinPolicy: n.joinPolicy, approval: n.approval as NodeInput['approval'] }
+}
+
+async function writeGraph(tx: Prisma.TransactionClient, workflowId: string, nodes: NodeInput[], edges: EdgeInput[], replace = false): Promise<void> {
+  if (replace) {
+    await tx.workflowEdge.deleteMany({ where: { workflowId } })
+    await tx.workflowNode.deleteMany({ where: { workflowId } })
+  }
+  await tx.workflowNode.createMany({
+    data: nodes.map((n, position) => ({ workflowId, position, key: n.key, kind: n.kind, templateId: n.templateId ?? null, parameters: n.parameters as Prisma.InputJsonValue, joinPolicy: n.joinPolicy, approval: n.approval ? (n.approval as Prisma.InputJsonValue) : Prisma.DbNull })),
+  })
+  if (edges.length) await tx.workflowEdge.createMany({ data: edges.map((e, position) => ({ workflowId, position, fromKey: e.from, toKey: e.to, kind: e.kind })) })
+}
+
+/** The audit trail shows the graph's size and whether it changed, not every node. */
+function graphSummary(nodes: NodeInput[], edges: EdgeInput[], before?: WorkflowWithGraph) {
+  const now = `${nodes.length} nodes, ${edges.length} edges`
+  return before ? { graph: { old: `${before.nodes.length} nodes, ${before.edges.length} edges`, new: now } } : { graph: { new: now } }
+}
