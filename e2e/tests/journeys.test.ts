@@ -477,7 +477,8 @@ describe('large logs', () => {
       localStorage.setItem('switchyard.session', JSON.stringify({ token: t, expiresAt: new Date(Date.now() + 3600e3).toISOString(), user: { id: 'x', username: 'admin', role: 'ADMIN' } }))
     }, token)
     const tpl = await server.gql<{ createJobTemplate: { id: string } }>(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
-      i: { name: 'e2e flood', jobType: 'command', visibility: 'GLOBAL', config: { commands: ['seq 1 200000'] }, targetSelector: { tags: ['e2e'] } },
+      // Above the default per-run log limit (100,000 lines): the template raises its own.
+      i: { name: 'e2e flood', jobType: 'command', visibility: 'GLOBAL', config: { commands: ['seq 1 200000'] }, targetSelector: { tags: ['e2e'] }, logLimitLines: 250000 },
     })
     const run = await server.gql<{ triggerJobRun: { id: string } }>(`mutation($t: ID!) { triggerJobRun(templateId: $t) { id } }`, { t: tpl.createJobTemplate.id })
     await p.goto(`/runs/${run.triggerJobRun.id}`)
