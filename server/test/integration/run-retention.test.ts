@@ -9,6 +9,7 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type App } from '../../src/app.ts'
+import { RunRetention } from '../../src/modules/runs/run-retention.ts'
 import { silentLogger } from '../../src/util/logger.ts'
 import { eventually, startTestApp, testConfig, type TestApp } from '../harness/app.ts'
 
@@ -152,5 +153,72 @@ describe('retention', () => {
 
     await t.ok(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: stuck })
     await waitFor(stuck, 'CANCELLED')
+  })
+})
+
+describe('retention, in batches and one process at a time', () => {
+  const FINAL = `status NOT IN ('QUEUED', 'RUNNING')`
+
+  it('deletes a bounded number of batches per pass, and nothing while another process holds the lock', async () => {
+    await t.app.db.pool.query(`DELETE FROM job_run WHERE ${FINAL}`)
+    const tpl = await createTemplate({ name: 'ret-batch', jobType: 'noop', config: {} })
+    const runs: string[] = []
+    for (let i = 0; i < 5; i++) {
+      runs.push(await trigger(tpl))
+      await waitFor(runs.at(-1)!, 'SUCCEEDED')
+    }
+    for (const r of runs) await age(r, 100)
+    const left = async () => (await t.app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_run WHERE template_id = $1`, [uuid(tpl)])).rows[0]!.n
+    const retention = new RunRetention(t.app.db.pool, { days: 90, failedDays: 180, keepLast: 1 }, { batch: 2, maxBatches: 1 })
+
+    const holder = await t.app.db.pool.connect()
+    try {
+      await holder.query('BEGIN')
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtext('switchyard-run-retention'))`)
+      expect(await retention.deleteExpired()).toBe(0)
+      await holder.query('COMMIT')
+    } finally {
+      holder.release()
+    }
+    expect(await left()).toBe(5)
+    expect(await retention.deleteExpired()).toBe(2)
+    expect(await left()).toBe(3)
+    // runIfDue: the first call is due, the next within a minute is not.
+    expect(await retention.runIfDue()).toBe(2)
+    expect(await retention.runIfDue()).toBe(0)
+    expect(await retention.deleteExpired()).toBe(0) // the last one is kept (keep-last 1)
+    expect(await left()).toBe(1)
+    expect(await new RunRetention(t.app.db.pool, { days: 0, failedDays: 0, keepLast: 0 }).deleteExpired()).toBe(0) // 0 days: forever
+    expect(await left()).toBe(1)
+  })
+
+  it('keeps the runs of a workflow run in progress; once it ended they go, and its node rows stay', async () => {
+    await t.app.db.pool.query(`DELETE FROM job_run WHERE ${FINAL}`)
+    const tpl = await createTemplate({ name: 'ret-wf-step', jobType: 'noop', config: {} })
+    const wf = (
+      await t.ok(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, {
+        i: {
+          name: 'ret-wf',
+          nodes: [{ key: 'first', templateId: tpl }, { key: 'gate', kind: 'APPROVAL', approval: { approverRoles: ['OPERATOR'], timeoutSeconds: 3600 } }],
+          edges: [{ from: 'first', to: 'gate' }],
+        },
+      })
+    ).createWorkflow.id
+    const wr = (await t.ok(`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id: wf })).triggerWorkflowRun.id
+    const NODES = `query($id: ID!) { workflowRun(id: $id) { status nodes { key status jobRun { id } } } }`
+    const first = await eventually(async () => {
+      const r = (await t.ok(NODES, { id: wr })).workflowRun
+      return r.nodes.find((n: { key: string }) => n.key === 'gate').status === 'AWAITING_APPROVAL' ? r.nodes.find((n: { key: string }) => n.key === 'first') : null
+    }, { what: 'the gate to await approval' })
+    expect(first.status).toBe('SUCCEEDED')
+    await age(first.jobRun.id, 100)
+    const retention = new RunRetention(t.app.db.pool, { days: 90, failedDays: 180, keepLast: 0 })
+    expect(await retention.deleteExpired()).toBe(0)
+
+    await t.ok(`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: wr })
+    await eventually(async () => (await t.ok(NODES, { id: wr })).workflowRun.status === 'CANCELLED', { what: 'the workflow run to end' })
+    expect(await retention.deleteExpired()).toBe(1)
+    const after = (await t.ok(NODES, { id: wr })).workflowRun
+    expect(after.nodes.find((n: { key: string }) => n.key === 'first')).toEqual({ key: 'first', status: 'SUCCEEDED', jobRun: null })
   })
 })
