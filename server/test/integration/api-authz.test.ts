@@ -161,6 +161,7 @@ describe('PRIVATE templates and their runs', () => {
     for (const token of [bob]) {
       expectError(await t.gql(`mutation($id: ID!) { retryJobRun(id: $id) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
       expectError(await t.gql(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
+      expectError(await t.gql(`mutation($id: ID!) { pinJobRun(id: $id, pinned: true) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
     }
   })
 
