@@ -33,6 +33,7 @@ import { InventorySourcesService } from './modules/inventory-sources/inventory-s
 import { InventorySync } from './modules/inventory-sources/inventory-sync.ts'
 import { RunLive } from './modules/runs/run-live.ts'
 import { RunsService } from './modules/runs/runs.service.ts'
+import { RunRetention } from './modules/runs/run-retention.ts'
 import { RunStatsService } from './modules/runs/run-stats.service.ts'
 import { TargetsService } from './modules/targets/targets.service.ts'
 import { TemplatesService } from './modules/templates/templates.service.ts'
@@ -223,9 +224,11 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       stack.push(() => sch.stop())
     }
     if (config.roles.has('worker') || config.roles.has('scheduler')) {
+      const runRetention = new RunRetention(db.pool, config.runRetention)
       reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs, [
         { name: 'audit retention', run: () => audit.deleteExpired(config.auditRetentionDays) },
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
+        { name: 'run retention', run: () => runRetention.runIfDue() },
       ])
       await reaper.start()
       const r = reaper

@@ -38,6 +38,8 @@ export interface Config {
   artifactMaxBytes: number
   /** Audit events older than this are deleted by the reaper; 0 keeps them forever. */
   auditRetentionDays: number
+  /** Run retention (modules/runs/run-retention.ts); 0 days keeps those runs forever. */
+  runRetention: { days: number; failedDays: number; keepLast: number }
   logLevel: 'debug' | 'info' | 'warn' | 'error'
   /** SWITCHYARD_RUN_AS_USER, as configured. */
   runAsUserName: string
@@ -131,6 +133,9 @@ const envSchema = z.object({
   SWITCHYARD_ARTIFACT_RETENTION_DAYS: int(1, 3650).default(30),
   SWITCHYARD_ARTIFACT_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   SWITCHYARD_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
+  SWITCHYARD_RUN_RETENTION_DAYS: int(0, 36500).default(90),
+  SWITCHYARD_FAILED_RUN_RETENTION_DAYS: int(0, 36500).default(180),
+  SWITCHYARD_RUN_RETENTION_KEEP_LAST: int(0, 100000).default(20),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
@@ -265,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     artifactRetentionDays: e.SWITCHYARD_ARTIFACT_RETENTION_DAYS,
     artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
     auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
+    runRetention: { days: e.SWITCHYARD_RUN_RETENTION_DAYS, failedDays: e.SWITCHYARD_FAILED_RUN_RETENTION_DAYS, keepLast: e.SWITCHYARD_RUN_RETENTION_KEEP_LAST },
     logLevel: e.SWITCHYARD_LOG_LEVEL,
     runAsUserName: e.SWITCHYARD_RUN_AS_USER,
     runAsUser,

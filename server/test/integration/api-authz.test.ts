@@ -161,6 +161,7 @@ describe('PRIVATE templates and their runs', () => {
     for (const token of [bob]) {
       expectError(await t.gql(`mutation($id: ID!) { retryJobRun(id: $id) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
       expectError(await t.gql(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
+      expectError(await t.gql(`mutation($id: ID!) { pinJobRun(id: $id, pinned: true) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
     }
   })
 
@@ -265,6 +266,7 @@ describe('viewers', () => {
       deleteJobTemplate: [`mutation($id: ID!) { deleteJobTemplate(id: $id) }`, { id: fx.tpl }],
       triggerJobRun: [`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: fx.tpl }],
       cancelJobRun: [`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: fx.run }],
+      pinJobRun: [`mutation($id: ID!) { pinJobRun(id: $id, pinned: true) { id } }`, { id: fx.run }],
       retryJobRun: [`mutation($id: ID!) { retryJobRun(id: $id) { id } }`, { id: fx.run }],
       createUser: [`mutation { createUser(input: { username: "x", password: "password-123", role: ADMIN }) { id } }`],
       updateUser: [`mutation($id: ID!) { updateUser(id: $id, input: { role: VIEWER }) { id } }`, { id: fx.user }],
@@ -303,7 +305,7 @@ describe('viewers', () => {
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, host, updated_at FROM target) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM inventory) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM job_template) x)::text
-          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, status FROM job_run) x)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, status, pinned FROM job_run) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, role FROM app_user) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, active, version FROM job_schedule) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM blackout_window) x)::text

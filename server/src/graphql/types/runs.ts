@@ -133,6 +133,7 @@ export const JobRunRef = builder.prismaNode('JobRun', {
     logLineCount: t.int({ resolve: (r) => Number(r.logSeq) }),
     logTruncated: t.boolean({ description: 'Output past the run\'s log limit was dropped (see droppedLogLines).', resolve: (r) => r.logDroppedLines > 0 }),
     droppedLogLines: t.exposeInt('logDroppedLines', { description: 'Output lines past the run\'s log limit that were not stored (known once the run ends).' }),
+    pinned: t.exposeBoolean('pinned', { description: 'Retention never deletes a pinned run (see pinJobRun).' }),
     droppedLogBytes: t.float({ description: 'Bytes of those lines.', resolve: (r) => Number(r.logDroppedBytes) }),
     artifacts: t.relation('artifacts', { query: { orderBy: { createdAt: 'asc' } } }),
   }),
@@ -258,6 +259,12 @@ builder.mutationFields((t) => ({
     description: 'A queued run never starts; a running one has its remote work stopped and ends CANCELLED.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_q, _r, args, ctx) => ctx.services.runs.cancel(ctx.actor, decodeId(String(args.id), 'JobRun', 'id')),
+  }),
+  pinJobRun: t.prismaField({
+    type: 'JobRun',
+    description: 'Pins the run so retention never deletes it (pinned: false lets it age out again); whoever may cancel or retry it may.',
+    args: { id: t.arg.id({ required: true }), pinned: t.arg.boolean({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.runs.setPinned(ctx.actor, decodeId(String(args.id), 'JobRun', 'id'), args.pinned),
   }),
   retryJobRun: t.prismaField({
     type: 'JobRun',

@@ -248,6 +248,22 @@ export class RunsService {
     return outcome
   }
 
+  /**
+   * Pins a run (retention never deletes it) or unpins it; whoever may cancel or retry the run may.
+   * Setting what is already set changes nothing and records nothing.
+   */
+  async setPinned(actor: Actor | null, runId: string, pinned: boolean): Promise<JobRun> {
+    const a = requireWriter(actor)
+    const run = await this.getVisible(a, runId, 'id')
+    requireCanAct(a, run, pinned ? 'pin' : 'unpin')
+    if (run.pinned === pinned) return run
+    return this.prisma.$transaction(async (tx) => {
+      const updated = await tx.jobRun.update({ where: { id: runId }, data: { pinned } })
+      await record(tx, { actor: a, action: pinned ? 'run.pin' : 'run.unpin', entity: entity.run(updated), changes: changed(run, updated, ['pinned']) })
+      return updated
+    })
+  }
+
   async get(actor: Actor | null, runId: string): Promise<JobRun> {
     return this.getVisible(requireActor(actor), runId, 'id')
   }
@@ -287,9 +303,9 @@ export class RunsService {
 
 /**
  * Anyone may see a GLOBAL run, but only whoever triggered it, the owner of its template or an admin may
- * cancel or retry it (a run a schedule fired has no triggering user: its template's owner decides).
+ * cancel, retry or pin it (a run a schedule fired has no triggering user: its template's owner decides).
  */
-function requireCanAct(actor: Actor, run: JobRun, verb: 'cancel' | 'retry'): void {
+function requireCanAct(actor: Actor, run: JobRun, verb: 'cancel' | 'retry' | 'pin' | 'unpin'): void {
   if (actor.role === 'ADMIN' || run.triggeredById === actor.userId || run.ownerId === actor.userId) return
   throw new ForbiddenError(`only who triggered this run, the owner of its template or an admin may ${verb} it`)
 }
