@@ -1,0 +1,210 @@
+/**
+ * Webhook notifications end to end: a real local HTTP receiver, real Postgres (the job_run trigger writes
+ * the outbox), real workers delivering through pg-boss.
+ */
+import crypto from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
+import { createTestRegistry } from '../harness/test-executors.ts'
+
+interface Received {
+  path: string
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+/** Records every POST; answers each path from its script of status codes (then 200). */
+class Receiver {
+  readonly received: Received[] = []
+  readonly scripts = new Map<string, number[]>()
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      this.received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() })
+      res.statusCode = this.scripts.get(req.url ?? '')?.shift() ?? 200
+      res.end('ok')
+    })
+  })
+  url = ''
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+  }
+  at(path: string): Received[] {
+    return this.received.filter((r) => r.path === path)
+  }
+}
+
+const SECRET = 'webhook-signing-secret-0123456789'
+const receiver = new Receiver()
+let t: TestApp
+let secretCredentialId = ''
+const h = runHelpers(() => t, { runFields: 'id status attempt' })
+const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!
+
+const CREATE_CHANNEL = `mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id name url headers } }`
+const CREATE_RULE = `mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id events templateIds channels { id } enabled } }`
+const DELIVERIES = `query($run: ID) { notificationDeliveries(jobRunId: $run) { id event status attempts lastStatusCode lastError deliveredAt payload channel { name } } }`
+
+beforeAll(async () => {
+  await receiver.start()
+  t = await startTestApp({ registry: createTestRegistry(), env: { SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS: '1', SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS: '2' } })
+  secretCredentialId = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'webhook-secret', kind: 'PASSWORD', username: 'webhook', password: SECRET } })).createCredential.id
+}, 120_000)
+afterAll(async () => {
+  await t?.stop()
+  await new Promise((resolve) => receiver.server.close(resolve))
+})
+
+/** A template of test-outcome, a channel at `path` and a rule for `events` of that template only. */
+async function setup(name: string, events: string[], config: Record<string, unknown>, template: Record<string, unknown> = {}) {
+  const templateId = await h.createTemplate({ name, jobType: 'test-outcome', config, ...template })
+  const channel = (await t.ok(CREATE_CHANNEL, { i: { name, url: `${receiver.url}/${name}`, headers: { 'X-Team': 'ops' }, secretCredentialId } })).createNotificationChannel
+  await t.ok(CREATE_RULE, { i: { name, events, templateIds: [templateId], channelIds: [channel.id] } })
+  return { templateId, path: `/${name}` }
+}
+
+async function deliveriesOf(runId: string) {
+  return (await t.ok(DELIVERIES, { run: runId })).notificationDeliveries as Array<Record<string, any>>
+}
+
+function verifySignature(r: Received): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(r.headers['x-switchyard-signature']))
+  if (!m) return false
+  const expected = crypto.createHmac('sha256', SECRET).update(`${m[1]}.${r.body}`).digest('hex')
+  return crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(m[2]!))
+}
+
+describe('webhook notifications', () => {
+  it('a failed run delivers exactly one signed webhook with the run, and the delivery log shows it', async () => {
+    const { templateId, path } = await setup('fails', ['RUN_FAILED'], { fail: 'disk full' })
+    const run = await h.trigger(templateId)
+    await h.waitFor(run, ['FAILED'])
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(run)
+      return list.length && list.every((x) => x.status === 'DELIVERED') ? list : null
+    }, { what: 'the delivery' })
+    expect(d).toMatchObject({ event: 'RUN_FAILED', status: 'DELIVERED', attempts: 1, lastStatusCode: 200, lastError: null, channel: { name: 'fails' } })
+    const got = receiver.at(path)
+    expect(got).toHaveLength(1)
+    expect(verifySignature(got[0]!)).toBe(true)
+    // A tampered body does not verify: the check above can fail.
+    expect(verifySignature({ ...got[0]!, body: got[0]!.body.replace('disk full', 'disk fine') })).toBe(false)
+    expect(got[0]!.headers['x-team']).toBe('ops')
+    expect(got[0]!.headers['content-type']).toBe('application/json')
+    const body = JSON.parse(got[0]!.body)
+    expect(body).toMatchObject({
+      deliveryId: raw(d!.id),
+      event: 'RUN_FAILED',
+      run: { id: raw(run), templateName: 'fails', status: 'FAILED', error: 'disk full', failedTargets: [], link: `/runs/${raw(run)}` },
+    })
+    expect(got[0]!.headers['x-switchyard-delivery']).toBe(raw(d!.id))
+    expect(typeof body.run.number).toBe('number')
+    expect(body.run.finishedAt).toBeTruthy()
+  })
+
+  it('a retried run notifies once, for its final outcome, not per attempt', async () => {
+    const { templateId, path } = await setup('retries', ['RUN_FAILED'], { fail: 'flaky', retryable: true }, { retryMaxAttempts: 3, retryDelaySeconds: 0 })
+    const run = await h.trigger(templateId)
+    const final = await h.waitFor(run, ['FAILED'])
+    expect(final.attempt).toBe(3)
+    await eventually(async () => (await deliveriesOf(run)).every((x) => x.status === 'DELIVERED') && receiver.at(path).length > 0, { what: 'the delivery' })
+    expect(await deliveriesOf(run)).toHaveLength(1)
+    expect(receiver.at(path)).toHaveLength(1)
+    expect(JSON.parse(receiver.at(path)[0]!.body).run.attempt).toBe(3)
+  })
+
+  it('retries 503 with backoff and delivers on the third attempt; a 404 fails at once with the reason', async () => {
+    const { templateId, path } = await setup('flaky-receiver', ['RUN_FAILED'], { fail: 'x' })
+    receiver.scripts.set(path, [503, 503])
+    const run = await h.trigger(templateId)
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(run)
+      return list[0]?.status === 'DELIVERED' ? list : null
+    }, { what: 'delivery after retries' })
+    expect(d).toMatchObject({ status: 'DELIVERED', attempts: 3, lastStatusCode: 200, lastError: null })
+    const got = receiver.at(path)
+    expect(got).toHaveLength(3)
+    expect(new Set(got.map((r) => r.headers['x-switchyard-delivery'])).size).toBe(1)
+
+    const gone = await setup('gone-receiver', ['RUN_FAILED'], { fail: 'x' })
+    receiver.scripts.set(gone.path, [404])
+    const run2 = await h.trigger(gone.templateId)
+    const [d2] = await eventually(async () => {
+      const list = await deliveriesOf(run2)
+      return list[0]?.status === 'FAILED' ? list : null
+    }, { what: 'a failed delivery' })
+    expect(d2).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: 404, deliveredAt: null })
+    expect(d2!.lastError).toContain('404')
+    expect(receiver.at(gone.path)).toHaveLength(1)
+  })
+
+  it('a rolled-back change that made a run final writes no outbox row', async () => {
+    const { templateId } = await setup('rollback', ['RUN_FAILED'], {})
+    const run = await h.trigger(templateId)
+    await h.waitFor(run, ['SUCCEEDED'])
+    const client = await t.app.db.pool.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query(`UPDATE job_run SET status = 'FAILED' WHERE id = $1`, [raw(run)])
+      // Inside the transaction the trigger wrote the row (so the check below can fail) …
+      expect((await client.query('SELECT count(*)::int AS n FROM notification_delivery WHERE job_run_id = $1', [raw(run)])).rows[0].n).toBe(1)
+      await client.query('ROLLBACK')
+    } finally {
+      client.release()
+    }
+    // … and the rollback took it away.
+    expect((await t.app.db.pool.query('SELECT count(*)::int AS n FROM notification_delivery WHERE job_run_id = $1', [raw(run)])).rows[0].n).toBe(0)
+  })
+
+  it('RUN_RECOVERED: the first success after a failure of the same template, and only that one', async () => {
+    const { templateId, path } = await setup('recovers', ['RUN_RECOVERED'], { fail: 'broken' })
+    const failed = await h.trigger(templateId)
+    await h.waitFor(failed, ['FAILED'])
+    await t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: templateId, i: { config: {} } })
+    const recovered = await h.trigger(templateId)
+    await h.waitFor(recovered, ['SUCCEEDED'])
+    const again = await h.trigger(templateId)
+    await h.waitFor(again, ['SUCCEEDED'])
+    await eventually(async () => (await deliveriesOf(recovered))[0]?.status === 'DELIVERED', { what: 'the recovered delivery' })
+    expect(await deliveriesOf(failed)).toHaveLength(0)
+    expect(await deliveriesOf(again)).toHaveLength(0)
+    expect(receiver.at(path)).toHaveLength(1)
+    expect(JSON.parse(receiver.at(path)[0]!.body)).toMatchObject({ event: 'RUN_RECOVERED', run: { id: raw(recovered), status: 'SUCCEEDED' } })
+  })
+
+  it('validates channels and rules naming the field; admins only; the signing secret is never returned', async () => {
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: 'bad', url: 'ftp://x', secretCredentialId } }), 'input.url')
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: 'bad', url: receiver.url, headers: { 'X-Switchyard-Signature': 'x' }, secretCredentialId } }), 'input.headers')
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: '', url: receiver.url, secretCredentialId } }), 'input.name')
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: 'bad', url: receiver.url, secretCredentialId: 'nope' } }), 'input.secretCredentialId')
+    const ch = (await t.ok(CREATE_CHANNEL, { i: { name: 'v', url: receiver.url, secretCredentialId } })).createNotificationChannel
+    expect((await t.gql(CREATE_CHANNEL, { i: { name: 'v', url: receiver.url, secretCredentialId } })).errors?.[0]?.extensions?.code).toBe('CONFLICT')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { name: 'r', events: [], channelIds: [ch.id] } }), 'input.events')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { name: 'r', events: ['RUN_FAILED'], channelIds: [] } }), 'input.channelIds')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { name: 'r', events: ['RUN_FAILED'], channelIds: [ch.id], templateIds: ['bad'] } }), 'input.templateIds.0')
+
+    // Updates keep what they were not given.
+    const updated = (await t.ok(`mutation($id: ID!, $i: UpdateNotificationChannelInput!) { updateNotificationChannel(id: $id, input: $i) { name url } }`, { id: ch.id, i: { url: `${receiver.url}/v2` } })).updateNotificationChannel
+    expect(updated).toEqual({ name: 'v', url: `${receiver.url}/v2` })
+
+    const everything = JSON.stringify(
+      await t.ok(`{ notificationChannels { id name url headers secretCredential { id name username } } notificationRules { id name } notificationDeliveries(first: 500) { id payload } }`),
+    )
+    expect(everything).not.toContain(SECRET)
+
+    for (const role of ['OPERATOR', 'VIEWER'] as const) {
+      const token = await t.userToken(role)
+      for (const q of ['{ notificationChannels { id } }', '{ notificationRules { id } }', '{ notificationDeliveries { id } }']) {
+        expect((await t.gql(q, {}, token)).errors?.[0]?.extensions?.code, q).toBe('FORBIDDEN')
+      }
+      expect((await t.gql(CREATE_CHANNEL, { i: { name: `x-${role}`, url: receiver.url, secretCredentialId } }, token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+      expect((await t.gql(`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, { id: ch.id }, token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    }
+    expect(await t.ok(`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, { id: ch.id })).toEqual({ deleteNotificationChannel: ch.id })
+  })
+})
