@@ -205,6 +205,10 @@ describe('webhook notifications', () => {
       expect((await t.gql(CREATE_CHANNEL, { i: { name: `x-${role}`, url: receiver.url, secretCredentialId } }, token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
       expect((await t.gql(`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, { id: ch.id }, token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
     }
+    // The secret's credential cannot be deleted while a channel signs with it.
+    const refused = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: secretCredentialId })
+    expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(refused)).toBe('INVALID_STATE')
+    expect(refused.errors?.[0]?.message).toContain('signing secret')
     expect(await t.ok(`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, { id: ch.id })).toEqual({ deleteNotificationChannel: ch.id })
   })
 })
