@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
-import { createTestRegistry } from '../harness/test-executors.ts'
+import { createTestRegistry, gates } from '../harness/test-executors.ts'
 
 interface Received {
   path: string
@@ -175,6 +175,47 @@ describe('webhook notifications', () => {
     expect(await deliveriesOf(again)).toHaveLength(0)
     expect(receiver.at(path)).toHaveLength(1)
     expect(JSON.parse(receiver.at(path)[0]!.body)).toMatchObject({ event: 'RUN_RECOVERED', run: { id: raw(recovered), status: 'SUCCEEDED' } })
+  })
+
+  it('a cancelled run notifies RUN_CANCELLED; a rule for other events or templates stays silent', async () => {
+    const { templateId, path } = await setup('cancels', ['RUN_CANCELLED'], { wait: 'notify-cancel-gate' })
+    // Another template's rule for the same event must not fire for this run.
+    const other = await setup('cancels-other', ['RUN_CANCELLED', 'RUN_FAILED', 'RUN_SUCCEEDED'], {})
+    const run = await h.trigger(templateId)
+    await gates.reached('notify-cancel-gate')
+    await t.ok(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: run })
+    await h.waitFor(run, ['CANCELLED'])
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(run)
+      return list[0]?.status === 'DELIVERED' ? list : null
+    }, { what: 'the cancelled delivery' })
+    expect(d).toMatchObject({ event: 'RUN_CANCELLED', channel: { name: 'cancels' } })
+    expect(await deliveriesOf(run)).toHaveLength(1)
+    expect(JSON.parse(receiver.at(path)[0]!.body).run).toMatchObject({ id: raw(run), status: 'CANCELLED' })
+    expect(receiver.at(other.path)).toHaveLength(0)
+  })
+
+  it('a delivery whose message was lost (its worker killed mid-attempt) is sent again once overdue', async () => {
+    const { templateId, path } = await setup('lost-message', ['RUN_FAILED'], { fail: 'x' })
+    const run = await h.trigger(templateId)
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(run)
+      return list[0]?.status === 'DELIVERED' ? list : null
+    }, { what: 'the first delivery' })
+    // As a worker killed after taking the message leaves it: PENDING, enqueued, its lease long expired.
+    await t.app.db.pool.query(
+      `UPDATE notification_delivery SET status = 'PENDING', delivered_at = NULL, enqueued_at = now() - interval '1 hour', next_attempt_at = now() - interval '1 hour' WHERE id = $1`,
+      [raw(d!.id)],
+    )
+    await t.app.db.pool.query(`SELECT pg_notify('switchyard_notification', '')`)
+    const [again] = await eventually(async () => {
+      const list = await deliveriesOf(run)
+      return list[0]?.status === 'DELIVERED' && list[0].attempts === 2 ? list : null
+    }, { what: 'the re-sent delivery' })
+    expect(again!.id).toBe(d!.id)
+    const got = receiver.at(path)
+    expect(got).toHaveLength(2)
+    expect(got[1]!.headers['x-switchyard-delivery']).toBe(got[0]!.headers['x-switchyard-delivery'])
   })
 
   it('validates channels and rules naming the field; admins only; the signing secret is never returned', async () => {

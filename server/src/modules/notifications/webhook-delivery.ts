@@ -4,7 +4,7 @@
  *
  *  - the relay (woken by the trigger's NOTIFY, and a periodic sweep for lost wake-ups) sends one pg-boss
  *    message per new row, in the transaction that marks the row enqueued, under SKIP LOCKED — so any
- *    number of workers relay each row once;
+ *    number of workers relay each row once — and a new one for a row whose message was lost (overdue);
  *  - the queue's handler makes one attempt. Network errors, 408, 429 and 5xx are retried by sending the
  *    next message with a start time (exponential backoff with full jitter) until `giveUpMs` after the
  *    row was written; anything else, or running out of time, marks it FAILED with the reason.
@@ -25,6 +25,13 @@ import type { Logger } from '../../util/logger.ts'
 export const NOTIFICATION_QUEUE = 'switchyard-notification'
 export const NOTIFICATION_CHANNEL = 'switchyard_notification'
 const ATTEMPT_TIMEOUT_MS = 10_000
+/** How long an attempt holds its row (well past ATTEMPT_TIMEOUT_MS). */
+const LEASE_SECONDS = 120
+/**
+ * A PENDING row whose next attempt is this overdue lost its message (the worker holding it was killed, or
+ * the attempt failed to record its outcome): the relay sends a new one.
+ */
+const STALE_SECONDS = 300
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>` — what receivers verify. */
 export function signWebhook(secret: string, body: string, unixSeconds: number): string {
@@ -110,8 +117,10 @@ export class WebhookDelivery {
       try {
         await client.query('BEGIN')
         const { rows } = await client.query<{ id: string }>(
-          `SELECT id FROM notification_delivery WHERE status = 'PENDING' AND enqueued_at IS NULL
+          `SELECT id FROM notification_delivery
+            WHERE status = 'PENDING' AND (enqueued_at IS NULL OR next_attempt_at < now() - make_interval(secs => $1))
             ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
+          [STALE_SECONDS],
         )
         for (const r of rows) await this.boss.send(NOTIFICATION_QUEUE, { deliveryId: r.id }, { db: inTransaction(client) })
         if (rows.length) await client.query('UPDATE notification_delivery SET enqueued_at = now(), next_attempt_at = now() WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)])
@@ -129,14 +138,19 @@ export class WebhookDelivery {
   /** One attempt at one delivery; never throws (the outcome is on the row). */
   async attempt(id: string): Promise<void> {
     try {
+      // Takes a lease (next_attempt_at moved past this attempt's timeout) so a second message for the row
+      // — the relay re-sending a stale one — never runs a concurrent attempt. Nothing returned: delivered,
+      // failed, deleted, leased by another attempt, or not yet due (a stale message).
       const { rows } = await this.pool.query<DeliveryRow>(
-        `SELECT d.id, d.status, d.payload, d.created_at, c.url, c.headers, s.secret
-           FROM notification_delivery d JOIN notification_channel c ON c.id = d.channel_id JOIN credential s ON s.id = c.secret_credential_id
-          WHERE d.id = $1`,
-        [id],
+        `UPDATE notification_delivery d SET next_attempt_at = now() + make_interval(secs => $2)
+           FROM notification_channel c JOIN credential s ON s.id = c.secret_credential_id
+          WHERE d.id = $1 AND c.id = d.channel_id AND d.status = 'PENDING'
+            AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now() + interval '1 second')
+          RETURNING d.id, d.status, d.payload, d.created_at, c.url, c.headers, s.secret`,
+        [id, LEASE_SECONDS],
       )
       const row = rows[0]
-      if (!row || row.status !== 'PENDING') return // delivered, failed or deleted meanwhile: a stale message
+      if (!row) return
       const outcome = await this.#post(row)
       if (outcome.ok) {
         await this.pool.query(
@@ -152,14 +166,16 @@ export class WebhookDelivery {
       const client = await this.pool.connect()
       try {
         await client.query('BEGIN')
-        await client.query(
+        const { rows: next } = await client.query<{ next_attempt_at: Date | null }>(
           `UPDATE notification_delivery SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now(),
                   status = CASE WHEN $4 THEN 'FAILED'::"NotificationDeliveryStatus" ELSE status END,
                   next_attempt_at = CASE WHEN $4 THEN NULL ELSE now() + make_interval(secs => $5::double precision / 1000) END
-            WHERE id = $1`,
+            WHERE id = $1 RETURNING next_attempt_at`,
           [id, outcome.status, outcome.error, giveUp, delay],
         )
-        if (!giveUp) await this.boss.send(NOTIFICATION_QUEUE, { deliveryId: id }, { db: inTransaction(client), startAfter: new Date(Date.now() + delay) })
+        // The start time is the database's, the same clock the lease above compares with.
+        const at = next[0]?.next_attempt_at
+        if (at) await this.boss.send(NOTIFICATION_QUEUE, { deliveryId: id }, { db: inTransaction(client), startAfter: at })
         await client.query('COMMIT')
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {})
@@ -168,7 +184,7 @@ export class WebhookDelivery {
         client.release()
       }
     } catch (e) {
-      // Left PENDING with its message consumed: logged; the row shows it was not finished.
+      // Left PENDING with its lease: the relay re-sends it once overdue (STALE_SECONDS).
       this.logger.error('notification delivery failed', { deliveryId: id, error: coerceError(e).message })
     }
   }
