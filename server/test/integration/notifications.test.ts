@@ -251,5 +251,9 @@ describe('webhook notifications', () => {
     expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(refused)).toBe('INVALID_STATE')
     expect(refused.errors?.[0]?.message).toContain('signing secret')
     expect(await t.ok(`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, { id: ch.id })).toEqual({ deleteNotificationChannel: ch.id })
+    // Admins' changes are audited, the secret's credential by id only.
+    const audit = await t.ok(`query($id: ID!) { auditEvents(filter: { entityId: $id }, first: 10) { edges { node { action changes { field } } } } }`, { id: ch.id })
+    expect(audit.auditEvents.edges.map((e: { node: { action: string } }) => e.node.action).sort()).toEqual(['notification-channel.create', 'notification-channel.delete', 'notification-channel.update'])
+    expect(JSON.stringify(audit)).not.toContain(SECRET)
   })
 })

@@ -8,6 +8,8 @@ import { z } from 'zod'
 import type { NotificationChannel, NotificationDelivery, NotificationRule, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
+import { audited, entity } from '../audit/audit.service.ts'
+import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 
 const headerName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
@@ -35,6 +37,9 @@ const channelInput = z.object({
   secretCredentialId: z.uuid(),
 })
 
+const CHANNEL_FIELDS = ['name', 'url', 'headers', 'secretCredentialId']
+const RULE_FIELDS = ['name', 'events', 'templateIds', 'channelIds', 'enabled']
+
 const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED'] as const
 const ruleInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
@@ -53,24 +58,42 @@ export class NotificationsService {
   }
 
   async createChannel(actor: Actor | null, raw: unknown): Promise<NotificationChannel> {
-    requireAdmin(actor)
+    const a = requireAdmin(actor)
     const input = parseInput(channelInput, raw)
     await this.checkSecret(input.secretCredentialId)
-    return this.unique('notification channel', input.name, () => this.prisma.notificationChannel.create({ data: input }))
+    return this.unique('notification channel', input.name, () =>
+      audited(
+        this.prisma,
+        (tx) => tx.notificationChannel.create({ data: input }),
+        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: created(row, CHANNEL_FIELDS) }),
+      ),
+    )
   }
 
   async updateChannel(actor: Actor | null, id: string, raw: unknown): Promise<NotificationChannel> {
-    requireAdmin(actor)
+    const a = requireAdmin(actor)
     const input = parsePatch(channelInput, raw)
-    if (!(await this.prisma.notificationChannel.findUnique({ where: { id } }))) throw new NotFoundError('notification channel')
+    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('notification channel')
     if (input.secretCredentialId) await this.checkSecret(input.secretCredentialId)
-    return this.unique('notification channel', input.name, () => this.prisma.notificationChannel.update({ where: { id }, data: input as Prisma.NotificationChannelUncheckedUpdateInput }))
+    return this.unique('notification channel', input.name, () =>
+      audited(
+        this.prisma,
+        (tx) => tx.notificationChannel.update({ where: { id }, data: input as Prisma.NotificationChannelUncheckedUpdateInput }),
+        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: changed(existing, row, CHANNEL_FIELDS) }),
+      ),
+    )
   }
 
   async deleteChannel(actor: Actor | null, id: string): Promise<void> {
-    requireAdmin(actor)
-    const { count } = await this.prisma.notificationChannel.deleteMany({ where: { id } })
-    if (!count) throw new NotFoundError('notification channel')
+    const a = requireAdmin(actor)
+    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('notification channel')
+    await audited(
+      this.prisma,
+      (tx) => tx.notificationChannel.delete({ where: { id } }),
+      (row) => ({ actor: a, action: 'notification-channel.delete', entity: entity.of('NotificationChannel', row) }),
+    )
   }
 
   listRules(actor: Actor | null): Promise<NotificationRule[]> {
@@ -79,25 +102,43 @@ export class NotificationsService {
   }
 
   async createRule(actor: Actor | null, raw: unknown): Promise<NotificationRule> {
-    requireAdmin(actor)
+    const a = requireAdmin(actor)
     const input = parseInput(ruleInput, raw)
     await this.checkRefs(input)
-    return this.unique('notification rule', input.name, () => this.prisma.notificationRule.create({ data: { ...input, events: [...new Set(input.events)] } }))
+    return this.unique('notification rule', input.name, () =>
+      audited(
+        this.prisma,
+        (tx) => tx.notificationRule.create({ data: { ...input, events: [...new Set(input.events)] } }),
+        (row) => ({ actor: a, action: 'notification-rule.create', entity: entity.of('NotificationRule', row), changes: created(row, RULE_FIELDS) }),
+      ),
+    )
   }
 
   async updateRule(actor: Actor | null, id: string, raw: unknown): Promise<NotificationRule> {
-    requireAdmin(actor)
+    const a = requireAdmin(actor)
     const input = parsePatch(ruleInput, raw)
-    if (!(await this.prisma.notificationRule.findUnique({ where: { id } }))) throw new NotFoundError('notification rule')
+    const existing = await this.prisma.notificationRule.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('notification rule')
     await this.checkRefs(input)
     const data = input.events ? { ...input, events: [...new Set(input.events)] } : input
-    return this.unique('notification rule', input.name, () => this.prisma.notificationRule.update({ where: { id }, data }))
+    return this.unique('notification rule', input.name, () =>
+      audited(
+        this.prisma,
+        (tx) => tx.notificationRule.update({ where: { id }, data }),
+        (row) => ({ actor: a, action: 'notification-rule.update', entity: entity.of('NotificationRule', row), changes: changed(existing, row, RULE_FIELDS) }),
+      ),
+    )
   }
 
   async deleteRule(actor: Actor | null, id: string): Promise<void> {
-    requireAdmin(actor)
-    const { count } = await this.prisma.notificationRule.deleteMany({ where: { id } })
-    if (!count) throw new NotFoundError('notification rule')
+    const a = requireAdmin(actor)
+    const existing = await this.prisma.notificationRule.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('notification rule')
+    await audited(
+      this.prisma,
+      (tx) => tx.notificationRule.delete({ where: { id } }),
+      (row) => ({ actor: a, action: 'notification-rule.delete', entity: entity.of('NotificationRule', row) }),
+    )
   }
 
   /** The delivery log, newest first; optionally one run's. */
