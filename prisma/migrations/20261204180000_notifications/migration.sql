@@ -92,7 +92,10 @@ BEGIN
       WHEN 'TIMED_OUT' THEN ARRAY['RUN_FAILED']
       WHEN 'CANCELLED' THEN ARRAY['RUN_CANCELLED']
       ELSE ARRAY[]::text[] END;
-    IF NEW.status = 'SUCCEEDED' AND NEW.template_id IS NOT NULL THEN
+    -- Looking back through the template's runs costs a scan: only when some rule asks for RUN_RECOVERED.
+    IF NEW.status = 'SUCCEEDED' AND NEW.template_id IS NOT NULL AND EXISTS (
+         SELECT 1 FROM notification_rule r WHERE r.enabled AND 'RUN_RECOVERED' = ANY (r.events::text[])
+            AND (cardinality(r.template_ids) = 0 OR NEW.template_id = ANY (r.template_ids))) THEN
       SELECT status::text INTO v_previous FROM job_run
        WHERE template_id = NEW.template_id AND id <> NEW.id AND status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT')
        ORDER BY finished_at DESC NULLS LAST, number DESC LIMIT 1;
