@@ -47,6 +47,7 @@ import { WorkflowRunsService } from './modules/workflows/workflow-runs.service.t
 import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
 import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
 import { NotificationsService } from './modules/notifications/notifications.service.ts'
+import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
@@ -236,6 +237,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'audit retention', run: () => audit.deleteExpired(config.auditRetentionDays) },
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
+        { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
       ])
       await reaper.start()
       const r = reaper

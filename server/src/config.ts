@@ -16,6 +16,8 @@ export interface NotificationRetry {
   baseMs: number
   maxMs: number
   giveUpMs: number
+  /** DELIVERED and FAILED deliveries are deleted this many days after their run ended; 0 keeps them. */
+  logRetentionDays: number
 }
 
 export interface Config {
@@ -147,6 +149,7 @@ const envSchema = z.object({
   SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS: int(1, 3600).default(10),
   SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS: int(1, 86400).default(900),
   SWITCHYARD_NOTIFY_GIVE_UP_HOURS: int(1, 720).default(24),
+  SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS: int(0, 36500).default(30),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
@@ -282,7 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
     auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
     runRetention: { days: e.SWITCHYARD_RUN_RETENTION_DAYS, failedDays: e.SWITCHYARD_FAILED_RUN_RETENTION_DAYS, keepLast: e.SWITCHYARD_RUN_RETENTION_KEEP_LAST },
-    notificationRetry: { baseMs: e.SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS * 1000, maxMs: e.SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS * 1000, giveUpMs: e.SWITCHYARD_NOTIFY_GIVE_UP_HOURS * 3600_000 },
+    notificationRetry: { baseMs: e.SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS * 1000, maxMs: e.SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS * 1000, giveUpMs: e.SWITCHYARD_NOTIFY_GIVE_UP_HOURS * 3600_000, logRetentionDays: e.SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS },
     logLevel: e.SWITCHYARD_LOG_LEVEL,
     runAsUserName: e.SWITCHYARD_RUN_AS_USER,
     runAsUser,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { createTestRegistry, gates } from '../harness/test-executors.ts'
+import { deleteExpiredDeliveries } from '../../src/modules/notifications/delivery-retention.ts'
 
 interface Received {
   path: string
@@ -216,6 +217,23 @@ describe('webhook notifications', () => {
     const got = receiver.at(path)
     expect(got).toHaveLength(2)
     expect(got[1]!.headers['x-switchyard-delivery']).toBe(got[0]!.headers['x-switchyard-delivery'])
+  })
+
+  it('the delivery log keeps PENDING rows and recent ones; delivered and failed ones past retention go', async () => {
+    const { templateId } = await setup('retention', ['RUN_FAILED'], { fail: 'x' })
+    const runs = [await h.trigger(templateId), await h.trigger(templateId), await h.trigger(templateId)]
+    await eventually(async () => {
+      const all = (await Promise.all(runs.map(deliveriesOf))).flat()
+      return all.length === 3 && all.every((d) => d.status === 'DELIVERED')
+    }, { what: 'three deliveries' })
+    const ids = (await Promise.all(runs.map(deliveriesOf))).map((l) => raw(l[0]!.id))
+    // Two aged past 30 days (one of them still PENDING: it must stay), one recent.
+    await t.app.db.pool.query(`UPDATE notification_delivery SET created_at = now() - interval '31 days' WHERE id = ANY($1::uuid[])`, [ids.slice(0, 2)])
+    await t.app.db.pool.query(`UPDATE notification_delivery SET status = 'PENDING', next_attempt_at = now() + interval '1 day' WHERE id = $1`, [ids[1]])
+    expect(await deleteExpiredDeliveries(t.app.db.pool, 30)).toBe(1)
+    const left = (await t.app.db.pool.query(`SELECT id FROM notification_delivery WHERE id = ANY($1::uuid[]) ORDER BY created_at`, [ids])).rows.map((r) => r.id)
+    expect(left.sort()).toEqual(ids.slice(1).sort())
+    expect(await deleteExpiredDeliveries(t.app.db.pool, 0)).toBe(0)
   })
 
   it('validates channels and rules naming the field; admins only; the signing secret is never returned', async () => {

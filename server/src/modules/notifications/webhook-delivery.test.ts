@@ -20,7 +20,7 @@ describe('retry policy', () => {
   })
 
   it('backs off exponentially with jitter, capped at the maximum', () => {
-    const retry = { baseMs: 1000, maxMs: 8000, giveUpMs: 3600_000 }
+    const retry = { baseMs: 1000, maxMs: 8000, giveUpMs: 3600_000, logRetentionDays: 30 }
     for (let attempt = 1; attempt <= 10; attempt++) {
       const cap = Math.min(8000, 1000 * 2 ** (attempt - 1))
       const samples = Array.from({ length: 200 }, () => backoffMs(retry, attempt))
