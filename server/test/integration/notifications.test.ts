@@ -196,6 +196,28 @@ describe('webhook notifications', () => {
     expect(receiver.at(other.path)).toHaveLength(0)
   })
 
+  it('a run the reaper ends (its worker died) notifies like any other: the trigger is on every path', async () => {
+    const { templateId, path } = await setup('reaped', ['RUN_FAILED'], { wait: 'notify-reaped-gate' }, { maxConcurrentRuns: 1 })
+    // The first run holds the template's only slot, so the second waits QUEUED with no queue message:
+    // nothing here can claim it while the test hands it to a worker that is dead.
+    const holder = await h.trigger(templateId)
+    await gates.reached('notify-reaped-gate')
+    const victim = await h.trigger(templateId)
+    const dead = crypto.randomUUID()
+    await t.app.db.pool.query(`INSERT INTO worker (id, hostname, pid, roles, started_at, heartbeat_at) VALUES ($1, 'elsewhere', 1234, '{worker}', now(), now() - interval '1 hour')`, [dead])
+    await t.app.db.pool.query(`UPDATE job_run SET status = 'RUNNING', waiting_since = NULL, worker_id = $2, attempt = 1, started_at = now(), heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [raw(victim), dead])
+    await t.app.reaper!.reapOnce()
+    await h.waitFor(victim, ['FAILED'])
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(victim)
+      return list[0]?.status === 'DELIVERED' ? list : null
+    }, { what: 'the reaped run\'s delivery' })
+    expect(d).toMatchObject({ event: 'RUN_FAILED' })
+    expect(receiver.at(path).map((r) => JSON.parse(r.body).run.id)).toEqual([raw(victim)])
+    gates.release('notify-reaped-gate')
+    await h.waitFor(holder, ['SUCCEEDED'])
+  })
+
   it('a delivery whose message was lost (its worker killed mid-attempt) is sent again once overdue', async () => {
     const { templateId, path } = await setup('lost-message', ['RUN_FAILED'], { fail: 'x' })
     const run = await h.trigger(templateId)
