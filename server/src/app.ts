@@ -45,6 +45,9 @@ import { PgListener } from './pubsub/pg-listener.ts'
 import { WorkflowLive } from './modules/workflows/workflow-live.ts'
 import { WorkflowRunsService } from './modules/workflows/workflow-runs.service.ts'
 import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
+import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
+import { NotificationsService } from './modules/notifications/notifications.service.ts'
+import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
@@ -159,6 +162,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflows,
       workflowRuns,
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
+      notifications: new NotificationsService(db.prisma),
       registry,
       pool: db.pool,
     }
@@ -215,6 +219,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       const starter = new WorkflowStarter(db.prisma, listener, { runs, box }, logger.child({ component: 'workflows' }), heartbeatMs)
       await starter.start()
       stack.push(() => starter.stop())
+      // Workers deliver the notification outbox too (never in a run's path: its own queue).
+      const notifications = new WebhookDelivery(db.pool, boss, listener, box, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs)
+      await notifications.start()
+      stack.push(() => notifications.stop())
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {
@@ -229,6 +237,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'audit retention', run: () => audit.deleteExpired(config.auditRetentionDays) },
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
+        { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
       ])
       await reaper.start()
       const r = reaper

@@ -12,6 +12,14 @@ import type { RunAsUser } from './sandbox/process-sandbox.ts'
 export const ROLES = ['api', 'worker', 'scheduler'] as const
 export type Role = (typeof ROLES)[number]
 
+export interface NotificationRetry {
+  baseMs: number
+  maxMs: number
+  giveUpMs: number
+  /** DELIVERED and FAILED deliveries are deleted this many days after their run ended; 0 keeps them. */
+  logRetentionDays: number
+}
+
 export interface Config {
   /** null: boot the embedded Postgres under dataDir. */
   databaseUrl: string | null
@@ -40,6 +48,8 @@ export interface Config {
   auditRetentionDays: number
   /** Run retention (modules/runs/run-retention.ts); 0 days keeps those runs forever. */
   runRetention: { days: number; failedDays: number; keepLast: number }
+  /** Webhook delivery retries (modules/notifications/webhook-delivery.ts): backoff base/cap, and when to give up. */
+  notificationRetry: NotificationRetry
   logLevel: 'debug' | 'info' | 'warn' | 'error'
   /** SWITCHYARD_RUN_AS_USER, as configured. */
   runAsUserName: string
@@ -136,6 +146,10 @@ const envSchema = z.object({
   SWITCHYARD_RUN_RETENTION_DAYS: int(0, 36500).default(90),
   SWITCHYARD_FAILED_RUN_RETENTION_DAYS: int(0, 36500).default(180),
   SWITCHYARD_RUN_RETENTION_KEEP_LAST: int(0, 100000).default(20),
+  SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS: int(1, 3600).default(10),
+  SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS: int(1, 86400).default(900),
+  SWITCHYARD_NOTIFY_GIVE_UP_HOURS: int(1, 720).default(24),
+  SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS: int(0, 36500).default(30),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
@@ -271,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     artifactMaxBytes: e.SWITCHYARD_ARTIFACT_MAX_BYTES,
     auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
     runRetention: { days: e.SWITCHYARD_RUN_RETENTION_DAYS, failedDays: e.SWITCHYARD_FAILED_RUN_RETENTION_DAYS, keepLast: e.SWITCHYARD_RUN_RETENTION_KEEP_LAST },
+    notificationRetry: { baseMs: e.SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS * 1000, maxMs: e.SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS * 1000, giveUpMs: e.SWITCHYARD_NOTIFY_GIVE_UP_HOURS * 3600_000, logRetentionDays: e.SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS },
     logLevel: e.SWITCHYARD_LOG_LEVEL,
     runAsUserName: e.SWITCHYARD_RUN_AS_USER,
     runAsUser,

@@ -138,6 +138,8 @@ const outcomeConfig = z
     fail: z.string().optional(),
     /** Wait at this gate first (a test releases it, or cancels the run meanwhile). */
     wait: z.string().optional(),
+    /** The failure is transient: the template's retry policy applies. */
+    retryable: z.boolean().optional(),
     /** Stored as the run's result, with the run's parameters under `parameters`. */
     result: z.record(z.string(), z.unknown()).optional(),
   })
@@ -153,7 +155,7 @@ export const outcomeExecutor: JobExecutor<typeof outcomeConfig> = {
   async execute(ctx) {
     if (ctx.config.wait) await gates.wait(ctx.config.wait, ctx.signal)
     const result = { ...ctx.config.result, parameters: ctx.parameters }
-    return ctx.config.fail ? { ok: false, error: ctx.config.fail, result } : { ok: true, result }
+    return ctx.config.fail ? { ok: false, error: ctx.config.fail, retryable: ctx.config.retryable, result } : { ok: true, result }
   },
 }
 

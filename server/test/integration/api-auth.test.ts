@@ -126,6 +126,8 @@ describe('every operation but login needs a valid token', () => {
     await eventually(async () => ['SUCCEEDED', 'FAILED'].includes((await t.ok(`query($id: ID!) { workflowRun(id: $id) { status } }`, { id: wr.id })).workflowRun.status), { what: 'the workflow run to finish' })
     const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
     const { createInventorySource: src } = await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "auth-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred.id })
+    const { createNotificationChannel: nch } = await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred.id })
+    const { createNotificationRule: nrule } = await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch.id })
     const id = (v: string) => ({ id: v })
     ops = {
       'Query.apiTokens': { query: `{ apiTokens { id } }` },
@@ -202,6 +204,15 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.updateJobTemplate': { query: `mutation($id: ID!) { updateJobTemplate(id: $id, input: { name: "hijacked" }) { id } }`, variables: id(tpl.id) },
       'Mutation.updateTarget': { query: `mutation($id: ID!) { updateTarget(id: $id, input: { name: "hijacked" }) { id } }`, variables: id(target.id) },
       'Mutation.updateUser': { query: `mutation($id: ID!) { updateUser(id: $id, input: { role: ADMIN }) { id } }`, variables: id(userId) },
+      'Query.notificationChannels': { query: `{ notificationChannels { id } }` },
+      'Query.notificationRules': { query: `{ notificationRules { id } }` },
+      'Query.notificationDeliveries': { query: `{ notificationDeliveries { id } }` },
+      'Mutation.createNotificationChannel': { query: `mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch2", url: "https://evil.example.com", secretCredentialId: $c }) { id } }`, variables: { c: cred.id } },
+      'Mutation.updateNotificationChannel': { query: `mutation($id: ID!) { updateNotificationChannel(id: $id, input: { url: "https://evil.example.com" }) { id } }`, variables: id(nch.id) },
+      'Mutation.deleteNotificationChannel': { query: `mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, variables: id(nch.id) },
+      'Mutation.createNotificationRule': { query: `mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule2", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, variables: { c: nch.id } },
+      'Mutation.updateNotificationRule': { query: `mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, variables: id(nrule.id) },
+      'Mutation.deleteNotificationRule': { query: `mutation($id: ID!) { deleteNotificationRule(id: $id) }`, variables: id(nrule.id) },
     }
   })
 
@@ -224,6 +235,8 @@ describe('every operation but login needs a valid token', () => {
           || (SELECT json_agg(s ORDER BY id) FROM (SELECT id, url, updated_at FROM inventory_source) s)::text
           || (SELECT json_agg(w ORDER BY id) FROM (SELECT id, name, updated_at FROM workflow) w)::text
           || (SELECT count(*) FROM workflow_run)::text
+          || (SELECT json_agg(n ORDER BY id) FROM (SELECT id, url, updated_at FROM notification_channel) n)::text
+          || (SELECT json_agg(n ORDER BY id) FROM (SELECT id, enabled, updated_at FROM notification_rule) n)::text
           || (SELECT count(*) FROM audit_event)::text AS s`)
     return q.rows[0].s
   }

@@ -225,7 +225,9 @@ describe('viewers', () => {
     await eventually(async () => ['SUCCEEDED', 'FAILED'].includes((await t.ok(`query($id: ID!) { workflowRun(id: $id) { status } }`, { id: wr })).workflowRun.status), { what: 'the workflow run to finish' })
     // Well-formed, never issued: a viewer is refused before the node run is looked up.
     const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
-    fx = { cred, target, inv, tpl, run: done, user, sch, bw, src, wf, wr, nodeRun }
+    const nch = (await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "v-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred })).createNotificationChannel.id
+    const nrule = (await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "v-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch })).createNotificationRule.id
+    fx = { cred, target, inv, tpl, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
   })
 
   it('can read everything visible', async () => {
@@ -291,6 +293,12 @@ describe('viewers', () => {
       cancelWorkflowRun: [`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: fx.wr }],
       approveWorkflowNode: [`mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
       rejectWorkflowNode: [`mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
+      createNotificationChannel: [`mutation($c: ID!) { createNotificationChannel(input: { name: "x", url: "https://evil.example.com", secretCredentialId: $c }) { id } }`, { c: fx.cred }],
+      updateNotificationChannel: [`mutation($id: ID!) { updateNotificationChannel(id: $id, input: { url: "https://evil.example.com" }) { id } }`, { id: fx.nch }],
+      deleteNotificationChannel: [`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, { id: fx.nch }],
+      createNotificationRule: [`mutation($c: ID!) { createNotificationRule(input: { name: "x", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: fx.nch }],
+      updateNotificationRule: [`mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, { id: fx.nrule }],
+      deleteNotificationRule: [`mutation($id: ID!) { deleteNotificationRule(id: $id) }`, { id: fx.nrule }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']
@@ -312,6 +320,8 @@ describe('viewers', () => {
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM inventory_source) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM workflow) x)::text
           || (SELECT count(*) FROM workflow_run)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM notification_channel) x)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, enabled, updated_at FROM notification_rule) x)::text
           || (SELECT count(*) FROM pgboss.job WHERE name = 'switchyard-run')::text AS s`)
       ).rows[0].s
     const before = await snapshot()

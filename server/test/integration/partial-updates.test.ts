@@ -81,6 +81,9 @@ async function fixtures() {
   }
 }
 
+/** The second channel each created rule can switch to, by creation number. */
+const ruleChannels = new Map<number, string>()
+
 function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
   const scheduleLinks = async (id: string) =>
     (await t.app.db.pool.query(`SELECT array_agg(blackout_id ORDER BY blackout_id) AS ids FROM job_schedule_blackout WHERE schedule_id = $1`, [rawId(id)])).rows[0].ids
@@ -238,6 +241,46 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         extraTags: { input: { extraTags: ['other'] }, changes: ['extra_tags'] },
         syncMode: { input: { syncMode: 'ADDITIVE' }, changes: ['sync_mode'] },
         maxDeleteFraction: { input: { maxDeleteFraction: 0.1 }, changes: ['max_delete_fraction'] },
+      },
+    },
+    {
+      mutation: 'updateNotificationChannel',
+      async create(n) {
+        const i = { name: `nch-${n}`, url: 'https://hooks.example.com/a', headers: { 'X-Team': 'ops' }, secretCredentialId: fx.creds[0] }
+        return (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i })).createNotificationChannel.id
+      },
+      snapshot: (id) => row('notification_channel', id),
+      update: (id, i) => mutate('updateNotificationChannel', '$id: ID!, $input: UpdateNotificationChannelInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-nch' }, changes: ['name'] },
+        url: { input: { url: 'https://hooks.example.com/b' }, changes: ['url'] },
+        headers: { input: { headers: { 'X-Other': '1' } }, changes: ['headers'] },
+        secretCredentialId: { input: { secretCredentialId: fx.creds[1] }, changes: ['secret_credential_id'] },
+      },
+    },
+    {
+      mutation: 'updateNotificationRule',
+      async create(n) {
+        const channel = async (name: string) =>
+          (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name, url: 'https://hooks.example.com/r', secretCredentialId: fx.creds[0] } })).createNotificationChannel.id as string
+        const i = { name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED'], templateIds: [fx.templates[0]], channelIds: [await channel(`nrule-ch-${n}`)], enabled: false }
+        ruleChannels.set(n, await channel(`nrule-ch2-${n}`))
+        return (await t.ok(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i })).createNotificationRule.id
+      },
+      snapshot: (id) => row('notification_rule', id),
+      update: (id, i) => mutate('updateNotificationRule', '$id: ID!, $input: UpdateNotificationRuleInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-nrule' }, changes: ['name'] },
+        events: { input: { events: ['RUN_SUCCEEDED'] }, changes: ['events'] },
+        templateIds: { input: { templateIds: [fx.templates[1]] }, changes: ['template_ids'] },
+        // Read when sent: the other channel of the rule just created.
+        channelIds: {
+          get input() {
+            return { channelIds: [...ruleChannels.values()].slice(-1) }
+          },
+          changes: ['channel_ids'],
+        },
+        enabled: { input: { enabled: true }, changes: ['enabled'] },
       },
     },
     {

@@ -31,6 +31,8 @@ export const AuditEntityTypeEnum = builder.enumType('AuditEntityType', {
     JOB_RUN: { value: 'JobRun', description: 'A run.' },
     WORKFLOW: { value: 'Workflow', description: 'A workflow.' },
     WORKFLOW_RUN: { value: 'WorkflowRun', description: 'A workflow run.' },
+    NOTIFICATION_CHANNEL: { value: 'NotificationChannel', description: 'A notification channel (webhook).' },
+    NOTIFICATION_RULE: { value: 'NotificationRule', description: 'A notification rule.' },
   } as const,
 })
 

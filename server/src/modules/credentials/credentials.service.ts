@@ -113,6 +113,10 @@ export class CredentialsService {
     if (sources.length > 0) {
       throw new InvalidStateError(`credential "${existing.name}" is the API token of the inventory ${sources.length === 1 ? 'source' : 'sources'} ${sources.map((s) => `"${s.name}"`).join(', ')}; change ${sources.length === 1 ? 'it' : 'them'} first`)
     }
+    const channels = await this.prisma.notificationChannel.findMany({ where: { secretCredentialId: id }, select: { name: true }, orderBy: { name: 'asc' } })
+    if (channels.length > 0) {
+      throw new InvalidStateError(`credential "${existing.name}" is the signing secret of the notification ${channels.length === 1 ? 'channel' : 'channels'} ${channels.map((c) => `"${c.name}"`).join(', ')}; change ${channels.length === 1 ? 'it' : 'them'} first`)
+    }
     const templates = await this.templatesReferring(id)
     if (templates.length > 0) {
       const names = templates.slice(0, 5).map((t) => `"${t}"`).join(', ')
