@@ -25,7 +25,7 @@ export const AUDIT_FAMILIES = [
 ] as const
 export type AuditFamily = (typeof AUDIT_FAMILIES)[number]['value']
 
-export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN', 'INVENTORY_SOURCE', 'WORKFLOW', 'WORKFLOW_RUN'] as const
+export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN', 'INVENTORY_SOURCE', 'WORKFLOW', 'WORKFLOW_RUN', 'NOTIFICATION_CHANNEL', 'NOTIFICATION_RULE'] as const
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number]
 
 export interface AuditFilterState {

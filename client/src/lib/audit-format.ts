@@ -14,6 +14,8 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   INVENTORY_SOURCE: 'Inventory source',
   WORKFLOW: 'Workflow',
   WORKFLOW_RUN: 'Workflow run',
+  NOTIFICATION_CHANNEL: 'Notification channel',
+  NOTIFICATION_RULE: 'Notification rule',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -57,6 +59,8 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     case 'INVENTORY_SOURCE':
     case 'WORKFLOW':
     case 'WORKFLOW_RUN':
+    case 'NOTIFICATION_CHANNEL':
+    case 'NOTIFICATION_RULE':
       return null
   }
 }
