@@ -26,7 +26,19 @@ function engineShim(): string | undefined {
   return shim
 }
 
+/**
+ * Prisma's CLI, once more when it fails as a program (exit 1: it could not run, e.g. starved on a loaded
+ * machine — seen in full-suite runs, never alone). A real finding is not retried: `migrate diff
+ * --exit-code` says "the schema differs" with 2. The first failure is printed so it stays visible.
+ */
 export function prismaCli(args: string[], databaseUrl: string): { status: number | null; stdout: string; stderr: string } {
+  const first = prismaCliOnce(args, databaseUrl)
+  if (first.status !== 1) return first
+  console.warn(`prisma ${args.join(' ')} exited 1; running it again. Its output:\n${first.stdout}\n${first.stderr}`)
+  return prismaCliOnce(args, databaseUrl)
+}
+
+function prismaCliOnce(args: string[], databaseUrl: string): { status: number | null; stdout: string; stderr: string } {
   const shim = engineShim()
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'prisma', 'build', 'index.js'), ...args], {
     cwd: REPO_ROOT,
