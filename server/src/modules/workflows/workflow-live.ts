@@ -14,6 +14,37 @@ import type { WorkflowRunsService } from './workflow-runs.service.ts'
 
 const FINAL_RUN = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED'])
 
+/**
+ * How a subscription loop sleeps: until a NOTIFY for its run pokes it, the subscriber leaves, or the safety
+ * poll passes. A poke that comes while the loop is reading is remembered (`pending`), so it reads again.
+ */
+class Wakeup {
+  pending = false
+  stopped = false
+  #wake: (() => void) | null = null
+
+  poke(): void {
+    this.pending = true
+    this.#wake?.()
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.#wake?.()
+  }
+
+  async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.#wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.#wake = null
+  }
+}
+
 export class WorkflowLive {
   constructor(
     private readonly prisma: PrismaClient,
@@ -26,23 +57,14 @@ export class WorkflowLive {
   async runUpdates(actor: Actor | null, id: string): Promise<AsyncIterable<WorkflowRun>> {
     await this.runs.get(actor, id)
     return new Repeater<WorkflowRun>(async (push, stop) => {
-      let wake: (() => void) | null = null
-      let pending = false
-      const poke = () => {
-        pending = true
-        wake?.()
-      }
+      const wakeup = new Wakeup()
       // Listening before the first read: a change between the read and LISTEN cannot be missed.
-      const off = await this.listener.on(CHANNELS.workflowRun, (payload) => payload === id && poke())
-      let stopped = false
-      void stop.then(() => {
-        stopped = true
-        wake?.()
-      })
+      const off = await this.listener.on(CHANNELS.workflowRun, (payload) => payload === id && wakeup.poke())
+      void stop.then(() => wakeup.stop())
       try {
         let last = ''
-        while (!stopped) {
-          pending = false
+        while (!wakeup.stopped) {
+          wakeup.pending = false
           const run = await this.prisma.workflowRun.findUnique({ where: { id } })
           if (!run) break
           const nodes = await this.prisma.workflowNodeRun.findMany({ where: { workflowRunId: id }, select: { key: true, status: true, jobRunId: true }, orderBy: { position: 'asc' } })
@@ -52,16 +74,7 @@ export class WorkflowLive {
             await push(run)
           }
           if (run.status !== 'RUNNING') break
-          if (!pending) {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, this.safetyPollMs)
-              wake = () => {
-                clearTimeout(timer)
-                resolve()
-              }
-            })
-            wake = null
-          }
+          if (!wakeup.pending) await wakeup.sleep(this.safetyPollMs)
         }
         stop()
       } catch (e) {
@@ -80,38 +93,22 @@ export class WorkflowLive {
   async events(actor: Actor | null, id: string, after: number): Promise<AsyncIterable<WorkflowRunEvent>> {
     await this.runs.get(actor, id)
     return new Repeater<WorkflowRunEvent>(async (push, stop) => {
-      let wake: (() => void) | null = null
-      let pending = false
-      const off = await this.listener.on(CHANNELS.workflowRun, (payload) => {
-        if (payload !== id) return
-        pending = true
-        wake?.()
-      })
-      let stopped = false
-      void stop.then(() => {
-        stopped = true
-        wake?.()
-      })
+      const wakeup = new Wakeup()
+      const off = await this.listener.on(CHANNELS.workflowRun, (payload) => payload === id && wakeup.poke())
+      void stop.then(() => wakeup.stop())
       try {
         let cursor = after
         let ended = false
-        while (!stopped && !ended) {
-          pending = false
+        while (!wakeup.stopped && !ended) {
+          wakeup.pending = false
           const rows = await this.prisma.workflowRunEvent.findMany({ where: { workflowRunId: id, seq: { gt: cursor } }, orderBy: { seq: 'asc' }, take: 500 })
           for (const e of rows) {
             await push(e)
             cursor = e.seq
             if (e.nodeKey === null && FINAL_RUN.has(e.status)) ended = true
           }
-          if (ended || rows.length === 500 || pending) continue
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, this.safetyPollMs)
-            wake = () => {
-              clearTimeout(timer)
-              resolve()
-            }
-          })
-          wake = null
+          if (ended || rows.length === 500 || wakeup.pending) continue
+          await wakeup.sleep(this.safetyPollMs)
         }
         stop()
       } catch (e) {
