@@ -5,6 +5,7 @@
  * API token or the default credential for new targets — needs the right to use it (db/credential-use.ts).
  */
 import { z } from 'zod'
+import { httpUrlSchema } from '../http-url.ts'
 import type { InventorySource, JobRun, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import { ConflictError, DomainError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { retryConflicts } from '../../db/transient.ts'
@@ -28,18 +29,7 @@ const createInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
   description: z.string().max(2000).default(''),
   kind: z.enum(['NAUTOBOT']),
-  url: z
-    .string()
-    .trim()
-    .max(2000)
-    .refine((u) => {
-      try {
-        const p = new URL(u)
-        return (p.protocol === 'http:' || p.protocol === 'https:') && !p.username && !p.password && !p.search && !p.hash
-      } catch {
-        return false
-      }
-    }, 'must be an http:// or https:// URL without credentials, query or fragment (e.g. https://nautobot.example.com)'),
+  url: httpUrlSchema({ base: true }),
   tokenCredentialId: z.uuid(),
   tlsVerify: z.boolean().default(true),
   caCertificate: z

@@ -5,6 +5,7 @@
  * the job_run trigger and sent by webhook-delivery.ts.
  */
 import { z } from 'zod'
+import { httpUrlSchema } from '../http-url.ts'
 import type { NotificationChannel, NotificationDelivery, NotificationRule, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
@@ -17,18 +18,7 @@ const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'x-s
 
 const channelInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
-  url: z
-    .string()
-    .trim()
-    .max(2000)
-    .refine((u) => {
-      try {
-        const p = new URL(u)
-        return (p.protocol === 'http:' || p.protocol === 'https:') && !p.username && !p.password
-      } catch {
-        return false
-      }
-    }, 'must be an http:// or https:// URL without credentials'),
+  url: httpUrlSchema(),
   headers: z
     .record(z.string(), z.string().max(4000).refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks'))
     .refine((h) => Object.keys(h).length <= 50, 'at most 50 headers')
