@@ -13,7 +13,7 @@ import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } fro
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
-import { resolveSelector, targetSelectorSchema } from '../targets/target-selector.ts'
+import { resolveSelector, targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { isFinalStatus, specFromTemplate, type RunSpec } from '../../jobs/run-spec.ts'
 
@@ -99,6 +99,8 @@ export class RunsService {
     parameters: unknown,
     sealedSecrets: Uint8Array | null,
     targetIds: string[] | null,
+    /** Replaces the template's selector (a workflow node's override); explicit targetIds still win. */
+    selector: TargetSelector | null = null,
   ): Promise<RunPlan> {
     const executor = this.registry.get(template.jobType)
     if (!executor) throw new InvalidStateError(`job type "${template.jobType}" is not available on this server`)
@@ -113,7 +115,7 @@ export class RunsService {
         if (missing >= 0) throw ValidationError.field(`targets.${missing}`, 'no such target')
         targets = rows.sort((x, y) => x.name.localeCompare(y.name))
       } else {
-        targets = await resolveSelector(db as PrismaClient, targetSelectorSchema.parse(template.targetSelector))
+        targets = await resolveSelector(db as PrismaClient, selector ?? targetSelectorSchema.parse(template.targetSelector))
       }
       if (!targets.length) throw ValidationError.field('targets', 'the template selects no targets; add targets to its selector or pass targets')
     } else if (targetIds?.length) {
