@@ -99,6 +99,8 @@ describe('nested WORKFLOW nodes', () => {
     const n = sub.nodes.find((x: { key: string }) => x.key === 'sub').nestedRun
     expect(n).toMatchObject({ status: 'SUCCEEDED', depth: 1, trigger: 'WORKFLOW', workflowName: 'child', parentNodeRun: { key: 'sub' }, nodes: [{ key: 'say', status: 'SUCCEEDED', jobRun: { parameters: { msg: 'hello a' } } }] })
     expect(sub.spawnedRuns).toBe(4) // a, the nested run, its say, z
+    await t.ok(`mutation($id: ID!, $i: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $i) { id } }`, { id: parent, i: { name: 'parent renamed' } })
+    expect((await t.ok(`query($id: ID!) { workflow(id: $id) { nodes { key kind parameters workflow { name } } } }`, { id: parent })).workflow.nodes[1]).toEqual({ key: 'sub', kind: 'WORKFLOW', parameters: { who: '{{ nodes.a.result.hosts.0 }}' }, workflow: { name: 'child' } })
 
     const failing = await wf.create({ name: 'child-fails', nodes: [node('x', await wf.template('boom', 'test-outcome', { fail: 'boom' }))] })
     const p2 = await wf.create({ name: 'parent-2', nodes: [nested('sub', failing), node('after', ok), node('cleanup', ok)], edges: [edge('sub', 'after'), edge('sub', 'cleanup', 'ON_FAILURE')] })
@@ -232,6 +234,9 @@ describe('TEMPLATE node overrides', () => {
     })
     const saved = (await t.ok(`query($id: ID!) { workflow(id: $id) { nodes { key overrides { timeoutSeconds retryMaxAttempts targetSelector { targets { name } } } } } }`, { id })).workflow.nodes
     expect(saved[0].overrides.targetSelector.targets).toEqual([{ name: 'ov-two' }])
+    // An update that does not give the nodes keeps them, overrides included.
+    await t.ok(`mutation($id: ID!, $i: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $i) { id } }`, { id, i: { description: 'kept?', edges: [] } })
+    expect((await t.ok(`query($id: ID!) { workflow(id: $id) { nodes { key overrides { timeoutSeconds retryMaxAttempts targetSelector { targets { name } } } } } }`, { id })).workflow.nodes).toEqual(saved)
     const end = await wf.waitEnd(await wf.trigger(id))
     const runs = (await t.ok(`query($id: ID!) { workflowRun(id: $id) { nodes { key status jobRun { status attempt targets { name } } } } }`, { id: end.id })).workflowRun.nodes
     expect(runs.find((n: { key: string }) => n.key === 't')).toEqual({ key: 't', status: 'SUCCEEDED', jobRun: { status: 'SUCCEEDED', attempt: 1, targets: [{ name: 'ov-two' }] } })
