@@ -189,3 +189,18 @@ BEGIN
   RETURN v_node.workflow_run_id;
 END
 $$;
+
+-- The advance after a node's JobRun ends now runs at COMMIT of the transaction that ended it (a deferred
+-- constraint trigger) instead of at its UPDATE: still in that transaction — exactly once, atomically with
+-- the run's final state — but the workflow run's row lock it takes is then held for the commit only,
+-- not across the rest of the worker's settle (slot hand-off, last log lines, notifications: several
+-- round trips). Sibling nodes of a fan-out ending together used to queue behind each other's settles on
+-- that lock (and hold their worker slots meanwhile); now they queue only behind each other's commits.
+DROP TRIGGER job_run_workflow_advance ON job_run;
+CREATE CONSTRAINT TRIGGER job_run_workflow_advance
+  AFTER UPDATE OF status ON job_run
+  DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW
+  WHEN (NEW.trigger = 'WORKFLOW' AND OLD.status IS DISTINCT FROM NEW.status
+        AND NEW.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED'))
+  EXECUTE FUNCTION workflow_job_run_ended();

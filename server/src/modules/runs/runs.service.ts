@@ -5,7 +5,8 @@
 import type { JobRun, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
-import type { RunQueue } from '../../jobs/run-queue.ts'
+import { enqueueMany, type RunQueue } from '../../jobs/run-queue.ts'
+import { randomUUID } from 'node:crypto'
 import { appendLinesInTransaction } from '../../logs/log-writer.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
@@ -204,6 +205,43 @@ export class RunsService {
     }
     await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
     return run
+  }
+
+  /**
+   * Creates many runs to execute in the caller's transaction, in a few statements whatever their number
+   * (a workflow's fan-out): the rows as createRunIn writes them (QUEUED), their targets, their queue
+   * messages and their change notifications. Returns their ids in the order given.
+   */
+  async createRunsIn(tx: Prisma.TransactionClient, plans: NewRun[]): Promise<string[]> {
+    if (!plans.length) return []
+    const ids = plans.map(() => randomUUID())
+    await tx.jobRun.createMany({
+      data: plans.map((p, i) => ({
+        id: ids[i],
+        templateId: p.template.id,
+        templateName: p.template.name,
+        jobType: p.template.jobType,
+        spec: p.spec as unknown as Prisma.InputJsonValue,
+        scheduleId: p.scheduleId,
+        slotAt: p.slotAt ?? null,
+        trigger: p.trigger,
+        triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
+        retryOfId: p.retryOfId,
+        ownerId: p.template.ownerId,
+        visibility: p.template.visibility,
+        parameters: p.parameters as Prisma.InputJsonValue,
+        secretParameters: p.secretParameters,
+        maxAttempts: p.spec.retry.maxAttempts,
+        targetsTotal: p.targets.length,
+        concurrencyKey: p.concurrencyKey ?? null,
+        maxConcurrent: p.maxConcurrent ?? null,
+      })),
+    })
+    const targets = plans.flatMap((p, i) => p.targets.map((t, position) => ({ runId: ids[i]!, position, ...t })))
+    if (targets.length) await tx.runTarget.createMany({ data: targets })
+    await enqueueMany(this.queue, tx, plans.map((p, i) => ({ runId: ids[i]!, timeoutSeconds: p.spec.timeoutSeconds })))
+    await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, id) FROM unnest(${ids}::text[]) AS id`
+    return ids
   }
 
   async cancel(actor: Actor | null, runId: string): Promise<JobRun> {

@@ -15,7 +15,7 @@ import type { SecretBox } from '../../crypto/secret-box.ts'
 import { DomainError } from '../../errors.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { canSee, type Actor } from '../actor.ts'
-import type { RunsService } from '../runs/runs.service.ts'
+import type { NewRun, RunsService } from '../runs/runs.service.ts'
 import type { ParameterDefinition } from '../templates/parameters.ts'
 import { ExpressionError, resolveValue, type NodeOutcome, type ResolveContext } from './expressions.ts'
 import type { ApprovalConfig } from './workflow-graph.ts'
@@ -85,6 +85,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
     // Every JobRun and nested run is paid for before it starts; nodes past the budget fail with the limit.
     let budget = await spendBudget(tx, run.root, ready.filter((n) => n.kind !== 'APPROVAL').length)
     let failed = false
+    const batch: Array<{ nodeId: string; run: NewRun }> = [] // TEMPLATE nodes: created together below
     for (const node of ready) {
       try {
         if (node.kind === 'APPROVAL') {
@@ -99,14 +100,20 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
           started++
           continue
         }
-        const jobRunId = await startNode(tx, node, actor, ctx, deps, templates)
-        await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'RUNNING', jobRunId, startedAt: new Date() } })
-        started++
+        batch.push({ nodeId: node.id, run: await planNode(tx, node, actor, ctx, deps, templates) })
       } catch (e) {
         if (!(e instanceof DomainError) && !(e instanceof ExpressionError)) throw e
         await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'FAILED', reason: `could not start: ${e.message}`, finishedAt: new Date() } })
         failed = true
       }
+    }
+    // One statement each for the runs, their messages and the nodes, whatever the fan-out: a node's run
+    // then starts a few round trips after its parent ended, not after every sibling's.
+    if (batch.length) {
+      const jobRunIds = await deps.runs.createRunsIn(tx, batch.map((b) => b.run))
+      await tx.$executeRaw`UPDATE workflow_node_run n SET status = 'RUNNING', job_run_id = v.job, started_at = clock_timestamp()
+                             FROM unnest(${batch.map((b) => b.nodeId)}::uuid[], ${jobRunIds}::uuid[]) AS v(node, job) WHERE n.id = v.node`
+      started += batch.length
     }
     // Failures decide successors (ON_FAILURE edges, skips), which may leave more nodes READY: loop.
     if (failed) await tx.$executeRawUnsafe(`SELECT workflow_advance($1::uuid)`, workflowRunId)
@@ -132,14 +139,15 @@ async function awaitApproval(tx: Prisma.TransactionClient, node: { id: string; a
   })
 }
 
-async function startNode(
+/** A TEMPLATE node's run as triggerJobRun would plan it (visibility, parameters, targets), with its overrides. */
+async function planNode(
   tx: Prisma.TransactionClient,
   node: ReadyNode,
   actor: Actor,
   ctx: ResolveContext,
   deps: StarterDeps,
   templates: Map<string, JobTemplate | null>,
-): Promise<string> {
+): Promise<NewRun> {
   if (node.templateId && !templates.has(node.templateId)) templates.set(node.templateId, await tx.jobTemplate.findUnique({ where: { id: node.templateId } }))
   const template = node.templateId ? templates.get(node.templateId)! : null
   if (!template) throw new ExpressionError('its job template was deleted')
@@ -147,8 +155,7 @@ async function startNode(
   const values = resolveNodeValues(node, template.parameters as ParameterDefinition[], `"${template.name}"`, ctx)
   const overrides = (node.overrides ?? null) as NodeOverrides | null
   const plan = await deps.runs.planRun(tx, template, values, null, null, selectorOverride(overrides))
-  const jobRun = await deps.runs.createRunIn(tx, { ...plan, spec: applySpecOverrides(plan.spec, overrides), actor, trigger: 'WORKFLOW', scheduleId: null, retryOfId: null })
-  return jobRun.id
+  return { ...plan, spec: applySpecOverrides(plan.spec, overrides), actor, trigger: 'WORKFLOW', scheduleId: null, retryOfId: null }
 }
 
 /**
