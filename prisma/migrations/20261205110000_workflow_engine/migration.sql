@@ -51,13 +51,22 @@ ALTER TABLE "workflow_run" ADD CONSTRAINT "workflow_run_parent_node_run_id_fkey"
 -- node takes its outcome — SUCCEEDED, FAILED (with the nested run's error) or CANCELLED — and the parent
 -- run advances in the same transaction. Lock order: a nested run before its parent (child → parent), the
 -- order cancel follows too (deepest first, workflow-runs.service.ts).
-CREATE OR REPLACE FUNCTION workflow_advance(p_run uuid) RETURNS void
+--
+-- `p_from` (optional): the keys of the nodes that just ended. Only PENDING nodes with an edge from one of
+-- them can have become decidable, so only those are examined (and then the children of nodes this call
+-- skipped): a fan-out's siblings ending one after the other no longer each re-examine every PENDING node
+-- of the graph under the run's lock. Without it (approvals, cancel, nodes failing to start) every
+-- PENDING node is examined, as before.
+DROP FUNCTION workflow_advance(uuid);
+CREATE FUNCTION workflow_advance(p_run uuid, p_from text[] DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   v_run record;
   v_node record;
   v_progress boolean;
   v_joined boolean;
+  v_from text[] := p_from;
+  v_skipped text[];
   v_unhandled text;
   v_final text;
   v_error text;
@@ -75,8 +84,9 @@ BEGIN
   ELSE
     LOOP
       v_progress := false;
+      v_skipped := '{}';
       FOR v_node IN
-        SELECT c.id, c.join_policy::text AS join_policy,
+        SELECT c.id, c.key, c.join_policy::text AS join_policy,
                count(*) AS edges,
                count(*) FILTER (WHERE workflow_edge_satisfied(e.kind, p.status::text)) AS satisfied,
                count(*) FILTER (WHERE p.status = 'SKIPPED') AS skipped,
@@ -87,7 +97,8 @@ BEGIN
           CROSS JOIN LATERAL jsonb_to_recordset(c.incoming) AS e("from" text, kind text)
           JOIN workflow_node_run p ON p.workflow_run_id = c.workflow_run_id AND p.key = e."from"
          WHERE c.workflow_run_id = p_run AND c.status = 'PENDING'
-         GROUP BY c.id, c.join_policy
+           AND (v_from IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements(c.incoming) AS i WHERE i->>'from' = ANY (v_from)))
+         GROUP BY c.id, c.key, c.join_policy
         HAVING count(*) FILTER (WHERE p.status IN ('PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL')) = 0
       LOOP
         v_joined := CASE v_node.join_policy
@@ -105,9 +116,14 @@ BEGIN
                                  COALESCE(v_node.unmet, 'every parent was skipped'))
            WHERE id = v_node.id;
           v_progress := true;
+          v_skipped := v_skipped || v_node.key;
         END IF;
       END LOOP;
       EXIT WHEN NOT v_progress;
+      -- Skips cascade: next, the children of the nodes just skipped.
+      IF v_from IS NOT NULL THEN
+        v_from := v_skipped;
+      END IF;
     END LOOP;
   END IF;
 
@@ -142,8 +158,9 @@ CREATE FUNCTION workflow_nested_run_ended(p_node uuid, p_status text, p_number i
 LANGUAGE plpgsql AS $$
 DECLARE
   v_parent uuid;
+  v_key text;
 BEGIN
-  SELECT workflow_run_id INTO v_parent FROM workflow_node_run WHERE id = p_node;
+  SELECT workflow_run_id, key INTO v_parent, v_key FROM workflow_node_run WHERE id = p_node;
   IF NOT FOUND THEN
     RETURN;
   END IF;
@@ -154,7 +171,7 @@ BEGIN
          finished_at = now()
    WHERE id = p_node AND status IN ('READY', 'RUNNING');
   IF FOUND THEN
-    PERFORM workflow_advance(v_parent);
+    PERFORM workflow_advance(v_parent, ARRAY[v_key]);
   END IF;
 END
 $$;
@@ -168,7 +185,7 @@ DECLARE
   v_status text;
   v_error text;
 BEGIN
-  SELECT id, workflow_run_id INTO v_node FROM workflow_node_run WHERE job_run_id = p_job_run AND status = 'RUNNING' LIMIT 1;
+  SELECT id, workflow_run_id, key INTO v_node FROM workflow_node_run WHERE job_run_id = p_job_run AND status = 'RUNNING' LIMIT 1;
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
@@ -185,7 +202,7 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  PERFORM workflow_advance(v_node.workflow_run_id);
+  PERFORM workflow_advance(v_node.workflow_run_id, ARRAY[v_node.key]);
   RETURN v_node.workflow_run_id;
 END
 $$;
