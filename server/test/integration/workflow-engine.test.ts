@@ -124,6 +124,22 @@ describe('nested WORKFLOW nodes', () => {
     expect(inner).toEqual({ status: 'CANCELLED', nodes: [{ key: 'h', status: 'CANCELLED', jobRun: { status: 'CANCELLED' } }, { key: 'later', status: 'SKIPPED', jobRun: null }] })
   })
 
+  it('cancelling a nested run alone cancels its node; a nested run is retried only through its parent', async () => {
+    const held = await wf.template('nested-held-2', 'test-outcome', { wait: 'nested-held-2' })
+    const child = await wf.create({ name: 'child-held-2', nodes: [node('h', held)] })
+    const parent = await wf.create({ name: 'parent-held-2', nodes: [nested('sub', child), node('cleanup', ok)], edges: [edge('sub', 'cleanup', 'ALWAYS')] })
+    const id = await wf.trigger(parent)
+    await gates.reached('nested-held-2')
+    const inner = (await t.ok(`query($id: ID!) { workflowRun(id: $id) { nodes { nestedRun { id } } } }`, { id })).workflowRun.nodes[0].nestedRun.id
+    await t.ok(`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: inner })
+    const end = await wf.waitEnd(id)
+    expect(end.nodes.map((n) => `${n.key}:${n.status}`)).toEqual(['sub:CANCELLED', 'cleanup:SUCCEEDED'])
+    expect(end.status).toBe('SUCCEEDED') // the ALWAYS edge handled the cancelled node
+    const r = await t.gql(RETRY, { id: inner })
+    expect(r.errors![0]!.extensions!.code).toBe('INVALID_STATE')
+    expect(r.errors![0]!.message).toContain('retry that one')
+  })
+
   it('refuses recursion at save with the path (itself included), nesting deeper than 5, and workflows you cannot see', async () => {
     const a = await wf.create({ name: 'rec-a', nodes: [node('x', ok)] })
     const b = await wf.create({ name: 'rec-b', nodes: [nested('to-a', a)] })

@@ -144,7 +144,7 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     }),
     workflowName: t.exposeString('workflowName'),
     status: t.expose('status', { type: WorkflowRunStatusEnum }),
-    trigger: t.expose('trigger', { type: RunTriggerEnum }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'MANUAL or API: triggered by a user; RETRY: made by retryWorkflowRun; WORKFLOW: a nested run, started by a WORKFLOW node.' }),
     triggeredBy: t.relation('triggeredBy', { nullable: true }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
     error: t.exposeString('error', { nullable: true }),
