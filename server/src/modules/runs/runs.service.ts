@@ -239,8 +239,9 @@ export class RunsService {
     })
     const targets = plans.flatMap((p, i) => p.targets.map((t, position) => ({ runId: ids[i]!, position, ...t })))
     if (targets.length) await tx.runTarget.createMany({ data: targets })
-    await enqueueMany(this.queue, tx, plans.map((p, i) => ({ runId: ids[i]!, timeoutSeconds: p.spec.timeoutSeconds })))
-    await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, id) FROM unnest(${ids}::text[]) AS id`
+    await enqueueMany(this.queue, tx, plans.map((p, i) => ({ runId: ids[i]!, timeoutSeconds: p.spec.timeoutSeconds })), { wake: false })
+    // Each run's change and the workers' wake-up, in one statement.
+    await tx.$queryRaw`SELECT pg_notify(c, p)::text AS n FROM (SELECT ${CHANNELS.run}::text AS c, id AS p FROM unnest(${ids}::text[]) AS id UNION ALL SELECT ${CHANNELS.queued}::text, '') AS m`
     return ids
   }
 

@@ -38,6 +38,10 @@ interface LockedRun {
   secret_parameters: Buffer | null
   depth: number
   root: string
+  /** Who triggered it (node runs act as them), read with the lock: null when deleted or disabled. */
+  user_id: string | null
+  username: string | null
+  role: Actor['role'] | null
 }
 
 type ReadyNode = { id: string; key: string; kind: string; templateId: string | null; subWorkflowId: string | null; parameters: unknown; overrides: unknown; approval: unknown }
@@ -56,16 +60,20 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
   const wait = options.wait ?? false
   const limit = options.limit ?? Infinity
   const rows = await tx.$queryRawUnsafe<LockedRun[]>(
-    `SELECT id, status::text AS status, cancel_requested_at, triggered_by_id, parameters, secret_parameters, depth, COALESCE(root_run_id, id)::text AS root
-       FROM workflow_run WHERE id = $1::uuid FOR UPDATE${wait ? '' : ' SKIP LOCKED'}`,
+    `SELECT r.id, r.status::text AS status, r.cancel_requested_at, r.triggered_by_id, r.parameters, r.secret_parameters, r.depth, COALESCE(r.root_run_id, r.id)::text AS root,
+            u.id::text AS user_id, u.username, u.role::text AS role
+       FROM workflow_run r LEFT JOIN app_user u ON u.id = r.triggered_by_id AND NOT u.disabled
+      WHERE r.id = $1::uuid FOR UPDATE OF r${wait ? '' : ' SKIP LOCKED'}`,
     workflowRunId,
   )
   const run = rows[0]
   if (!run || run.status !== 'RUNNING' || run.cancel_requested_at) return { started: 0, more: false }
-  const actor = await actorOf(tx, run.triggered_by_id)
+  // Node runs act as the user who triggered the workflow run (visibility and the run's "triggered by").
+  const actor: Actor | null = run.user_id ? { userId: run.user_id, username: run.username!, role: run.role!, via: 'API' } : null
   const secrets = run.secret_parameters ? (JSON.parse(deps.box.open(new Uint8Array(run.secret_parameters))) as Record<string, string>) : {}
   let started = 0
   let more = false
+  let notified = false
   const templates = new Map<string, JobTemplate | null>() // a fan-out runs one template many times
   for (;;) {
     const ready = await tx.workflowNodeRun.findMany({ where: { workflowRunId, status: 'READY' }, orderBy: { position: 'asc' }, take: Number.isFinite(limit) ? limit - started + 1 : undefined })
@@ -111,8 +119,11 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
     // then starts a few round trips after its parent ended, not after every sibling's.
     if (batch.length) {
       const jobRunIds = await deps.runs.createRunsIn(tx, batch.map((b) => b.run))
-      await tx.$executeRaw`UPDATE workflow_node_run n SET status = 'RUNNING', job_run_id = v.job, started_at = clock_timestamp()
-                             FROM unnest(${batch.map((b) => b.nodeId)}::uuid[], ${jobRunIds}::uuid[]) AS v(node, job) WHERE n.id = v.node`
+      await tx.$queryRaw`WITH started AS (
+                             UPDATE workflow_node_run n SET status = 'RUNNING', job_run_id = v.job, started_at = clock_timestamp()
+                               FROM unnest(${batch.map((b) => b.nodeId)}::uuid[], ${jobRunIds}::uuid[]) AS v(node, job) WHERE n.id = v.node RETURNING 1)
+                           SELECT pg_notify(${CHANNELS.workflowRun}, ${workflowRunId})::text AS n FROM (SELECT count(*) FROM started) AS c`
+      notified = true
       started += batch.length
     }
     // Failures decide successors (ON_FAILURE edges, skips), which may leave more nodes READY: loop.
@@ -123,7 +134,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
       break
     }
   }
-  await tx.$executeRawUnsafe(`SELECT pg_notify($1, $2)`, CHANNELS.workflowRun, workflowRunId)
+  if (!notified) await tx.$executeRawUnsafe(`SELECT pg_notify($1, $2)`, CHANNELS.workflowRun, workflowRunId)
   return { started, more }
 }
 
@@ -205,11 +216,4 @@ function resolveNodeValues(node: ReadyNode, defs: ParameterDefinition[], owner: 
 
 async function rootNumber(tx: Prisma.TransactionClient, root: string): Promise<number> {
   return (await tx.workflowRun.findUniqueOrThrow({ where: { id: root }, select: { number: true } })).number
-}
-
-/** Node runs act as the user who triggered the workflow run (visibility and the run's "triggered by"). */
-async function actorOf(tx: Prisma.TransactionClient, userId: string | null): Promise<Actor | null> {
-  if (!userId) return null
-  const u = await tx.user.findUnique({ where: { id: userId }, select: { id: true, username: true, role: true, disabled: true } })
-  return u && !u.disabled ? { userId: u.id, username: u.username, role: u.role, via: 'API' } : null
 }
