@@ -17,7 +17,7 @@ const SELF = '(this workflow)'
 
 export async function nestingProblems(prisma: PrismaClient, selfId: string | null, selfName: string, nodes: NodeInput[]): Promise<FieldProblem[]> {
   const nested = nodes.map((n, i) => ({ i, id: n.kind === 'WORKFLOW' ? n.workflowId : null })).filter((x): x is { i: number; id: string } => !!x.id)
-  if (!nested.length && !selfId) return []
+  if (!nested.length) return [] // nothing nested: no recursion, and no deeper nesting than before
   const self = selfId ?? SELF
   // The whole nesting graph is small (one row per WORKFLOW node anywhere), so it is read at once.
   const rows = await prisma.workflowNode.findMany({ where: { kind: 'WORKFLOW', subWorkflowId: { not: null } }, select: { workflowId: true, subWorkflowId: true } })
