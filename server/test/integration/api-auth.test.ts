@@ -162,6 +162,7 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.deleteWorkflow': { query: `mutation($id: ID!) { deleteWorkflow(id: $id) }`, variables: id(wf.id) },
       'Mutation.triggerWorkflowRun': { query: `mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, variables: id(wf.id) },
       'Mutation.cancelWorkflowRun': { query: `mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, variables: id(wr.id) },
+      'Mutation.retryWorkflowRun': { query: `mutation($id: ID!) { retryWorkflowRun(id: $id) { id } }`, variables: id(wr.id) },
       'Mutation.approveWorkflowNode': { query: `mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
       'Mutation.rejectWorkflowNode': { query: `mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
       'Query.inventorySource': { query: `query($id: ID!) { inventorySource(id: $id) { id } }`, variables: id(src.id) },

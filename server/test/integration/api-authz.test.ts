@@ -291,6 +291,7 @@ describe('viewers', () => {
       deleteWorkflow: [`mutation($id: ID!) { deleteWorkflow(id: $id) }`, { id: fx.wf }],
       triggerWorkflowRun: [`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id: fx.wf }],
       cancelWorkflowRun: [`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: fx.wr }],
+      retryWorkflowRun: [`mutation($id: ID!) { retryWorkflowRun(id: $id) { id } }`, { id: fx.wr }],
       approveWorkflowNode: [`mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
       rejectWorkflowNode: [`mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
       createNotificationChannel: [`mutation($c: ID!) { createNotificationChannel(input: { name: "x", url: "https://evil.example.com", secretCredentialId: $c }) { id } }`, { c: fx.cred }],

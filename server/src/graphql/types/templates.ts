@@ -41,7 +41,7 @@ interface SelectorShape {
   tags?: string[]
   namePatterns?: string[]
 }
-const TargetSelector = builder.objectRef<SelectorShape>('TargetSelector').implement({
+export const TargetSelector = builder.objectRef<SelectorShape>('TargetSelector').implement({
   fields: (t) => ({
     targets: t.prismaField({
       type: ['Target'],
@@ -100,7 +100,7 @@ export const ParameterInput = builder.inputType('ParameterDefinitionInput', {
   }),
 })
 
-const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
+export const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
   fields: (t) => ({
     targetIds: t.idList(),
     inventoryIds: t.idList(),
