@@ -133,7 +133,7 @@ function DeliveriesTable({ rows }: { rows: readonly Delivery[] }) {
                 <RelativeTime iso={d.createdAt} />
               </td>
               <td className="nowrap">{eventLabel(d.event)}</td>
-              <td className="small">
+              <td className="small" style={{ minWidth: 160 }}>
                 {d.jobRun ? (
                   <Link href={`/runs/${encodeURIComponent(d.jobRun.id)}`}>
                     #{d.jobRun.number} {d.jobRun.templateName}
