@@ -702,18 +702,28 @@ describe('notifications journey', () => {
       expect(hooks[0]!.headers['x-switchyard-delivery']).toBe(hooks[1]!.headers['x-switchyard-delivery'])
       expect(JSON.parse(hooks[0]!.body)).toMatchObject({ event: 'RUN_FAILED' })
 
+      // Redeliver: the same notification again, as a new delivery at the top of the log.
+      await row.getByRole('button', { name: /^Redeliver run failed of run #\d+ to e2e hook$/ }).click()
+      await expect.poll(() => row.count()).toBe(2)
+      await expect.poll(() => p.locator('tr[data-channel="e2e hook"][data-status="DELIVERED"]').count(), { timeout: 30_000 }).toBe(2)
+      expect(await row.first().getByTestId('delivery-attempts').textContent()).toBe('1')
+      await expect.poll(() => receiver.received.filter((r) => r.path === '/hook').length).toBe(3)
+      const resent = receiver.received.filter((r) => r.path === '/hook')[2]!
+      expect(resent.headers['x-switchyard-delivery']).not.toBe(hooks[0]!.headers['x-switchyard-delivery'])
+      expect(JSON.parse(resent.body).run).toEqual(JSON.parse(hooks[0]!.body).run)
+
       // Filters live in the URL.
       await p.locator('[data-delivery-status-filter="FAILED"]').click()
       await p.waitForURL(/status=FAILED/)
       await p.getByText('No deliveries match these filters').waitFor()
       await p.getByRole('button', { name: 'Clear filters' }).first().click()
-      await row.waitFor()
+      await row.first().waitFor()
       expect(await axeBothThemes(p, 'delivery log')).toEqual([])
       await screenshot(p, 'notification-deliveries')
 
       // On a phone: the same log, scrolling inside its panel.
       await p.setViewportSize({ width: 390, height: 844 })
-      await row.waitFor()
+      await row.first().waitFor()
       expect(await fitsWidth(p)).toBe(true)
       expect(await axeBothThemes(p, 'delivery log (phone)')).toEqual([])
       await screenshot(p, 'notification-deliveries-phone')

@@ -3,16 +3,17 @@
  * The delivery log (admins only): every notification sent to a channel, with its attempts, the receiver's
  * last answer, the error and the timing; filters in the URL. The API has no delivery subscription, so the
  * log reloads when a run ends (jobRunsChanged: the run's final transition writes its deliveries) and, while
- * any delivery is still pending, every few seconds until it is delivered or given up.
+ * any delivery is still pending, every few seconds until it is delivered or given up. Redeliver sends a
+ * delivered or failed one again as a new delivery.
  */
 import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
-import { useEffect, useMemo, useRef } from 'react'
-import { useQuery, useSubscription } from 'urql'
+import { useEffect, useMemo, useRef, useState } from 'react'
+import { useMutation, useQuery, useSubscription } from 'urql'
 import { Icons } from '@/components/icons'
 import { useTitle } from '@/components/shell'
 import { EmptyState, ErrorAlert, Panel, RelativeTime, Skeleton, useNow } from '@/components/ui'
-import { toFormErrors } from '@/lib/errors'
+import { errorMessage, toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import {
   DELIVERY_STATUSES,
@@ -31,7 +32,7 @@ import {
 } from '@/lib/notifications'
 import { isFinal } from '@/features/runs/queries'
 import { NotificationsFrame } from './notifications-frame'
-import { DeliveriesQuery, RunsEnding, type Delivery } from './queries'
+import { DeliveriesQuery, RedeliverNotification, RunsEnding, type Delivery } from './queries'
 
 const PAGE = 200
 const PENDING_POLL_MS = 2000
@@ -71,6 +72,17 @@ export function DeliveryLogPage() {
 
   const rows = all?.filter((d) => matchesDeliveryFilters(d, filters))
   const channels = result.data?.notificationChannels ?? []
+  const [redeliverState, redeliver] = useMutation(RedeliverNotification)
+  const [redeliverError, setRedeliverError] = useState<string | null>(null)
+  const [redelivering, setRedelivering] = useState<string | null>(null)
+  const onRedeliver = async (d: Delivery) => {
+    setRedeliverError(null)
+    setRedelivering(d.id)
+    const r = await redeliver({ id: d.id })
+    setRedelivering(null)
+    if (r.error) setRedeliverError(errorMessage(r.error))
+    else reload.current()
+  }
 
   return (
     <NotificationsFrame
@@ -82,6 +94,7 @@ export function DeliveryLogPage() {
       }
     >
       <DeliveryFilters filters={filters} onChange={setFilters} channels={channels} />
+      <ErrorAlert message={redeliverError} />
       <Panel flush>
         {result.error && !all ? (
           <div style={{ padding: 16 }}>
@@ -100,7 +113,7 @@ export function DeliveryLogPage() {
             </EmptyState>
           )
         ) : (
-          <DeliveriesTable rows={rows} />
+          <DeliveriesTable rows={rows} onRedeliver={(d) => void onRedeliver(d)} busyId={redeliverState.fetching ? redelivering : null} />
         )}
       </Panel>
       {all && all.length >= PAGE ? <div className="small muted">Showing the newest {PAGE} deliveries.</div> : null}
@@ -108,7 +121,7 @@ export function DeliveryLogPage() {
   )
 }
 
-function DeliveriesTable({ rows }: { rows: readonly Delivery[] }) {
+function DeliveriesTable({ rows, onRedeliver, busyId }: { rows: readonly Delivery[]; onRedeliver(d: Delivery): void; busyId: string | null }) {
   const now = useNow(1000)
   return (
     <div className="table-scroll">
@@ -124,6 +137,7 @@ function DeliveriesTable({ rows }: { rows: readonly Delivery[] }) {
             <th>Answer</th>
             <th>Error</th>
             <th>Timing</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -158,6 +172,19 @@ function DeliveriesTable({ rows }: { rows: readonly Delivery[] }) {
                 {d.lastError ?? <span className="faint">—</span>}
               </td>
               <td className="small nowrap">{deliveryTiming(d, now)}</td>
+              <td className="actions">
+                {d.status !== 'PENDING' ? (
+                  <button
+                    className="btn sm ghost"
+                    onClick={() => onRedeliver(d)}
+                    disabled={busyId === d.id}
+                    title="Send it again as a new delivery"
+                    aria-label={`Redeliver ${eventLabel(d.event).toLowerCase()}${d.jobRun ? ` of run #${d.jobRun.number}` : ''} to ${d.channel.name}`}
+                  >
+                    <Icons.retry /> {busyId === d.id ? 'Sending…' : 'Redeliver'}
+                  </button>
+                ) : null}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -62,5 +62,8 @@ export const DeliveriesQuery = graphql(`
 `)
 export type Delivery = ResultOf<typeof DeliveriesQuery>['notificationDeliveries'][number]
 
+/** Sends a delivered or failed notification again, as a new delivery (the log shows it at the top). */
+export const RedeliverNotification = graphql(`mutation RedeliverNotification($id: ID!) { redeliverNotification(id: $id) { id status } }`)
+
 /** Runs ending: each may have written deliveries (the outbox row commits with the run's final state). */
 export const RunsEnding = graphql(`subscription NotificationRunsChanged { jobRunsChanged { id status updatedAt } }`)
