@@ -671,6 +671,9 @@ describe('notifications journey', () => {
       expect(await ruleRow.getByRole('switch').isChecked()).toBe(true)
       expect(await axeBothThemes(p, 'notifications')).toEqual([])
       await screenshot(p, 'notifications')
+      await p.getByRole('navigation', { name: 'Notifications' }).getByRole('link', { name: 'Delivery log' }).click()
+      await p.waitForURL(/\/notifications\/deliveries$/)
+      await p.getByText('Nothing delivered yet').waitFor()
 
       // The failing template, run from the UI.
       await p.goto('/templates')
@@ -679,10 +682,11 @@ describe('notifications journey', () => {
       await p.waitForURL(/\/runs\/[^/]+$/)
       await p.locator('.page-head [data-status="FAILED"]').waitFor({ timeout: 60_000 })
 
-      // The delivery log: the first attempt met a 500; the log refreshes by itself until it is delivered.
-      await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Notifications' }).click()
-      await p.getByRole('navigation', { name: 'Notifications' }).getByRole('link', { name: 'Delivery log' }).click()
-      await p.waitForURL(/\/notifications\/deliveries$/)
+      // The run's delivery log (linked from the run): the first attempt met a 500; the log refreshes by
+      // itself until it is delivered.
+      await p.getByRole('link', { name: 'delivery log' }).click()
+      await p.waitForURL(/\/notifications\/deliveries\?run=/)
+      await p.getByRole('button', { name: "Show every run's deliveries" }).waitFor()
       const row = p.locator('[data-testid="deliveries-table"] tr[data-event="RUN_FAILED"][data-channel="e2e hook"]')
       await row.waitFor({ timeout: 30_000 })
       expect(await row.textContent()).toContain('e2e notify failing')
