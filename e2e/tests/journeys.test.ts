@@ -727,6 +727,7 @@ describe('notifications journey', () => {
 
       // On a phone: the same log, scrolling inside its panel.
       await p.setViewportSize({ width: 390, height: 844 })
+      await expect.poll(() => nav(p).isVisible()).toBe(false)
       await row.first().waitFor()
       expect(await fitsWidth(p)).toBe(true)
       expect(await axeBothThemes(p, 'delivery log (phone)')).toEqual([])
@@ -811,6 +812,11 @@ describe('inventory sources journey', () => {
       await sync.getByRole('button', { name: 'Keep it' }).click()
       expect(await axeBothThemes(p, 'inventory source')).toEqual([])
       await screenshot(p, 'inventory-source-unreachable')
+      // On a phone the owner's actions wrap; nothing runs off the side.
+      await p.setViewportSize({ width: 390, height: 844 })
+      await expect.poll(() => nav(p).isVisible()).toBe(false) // the sidebar has slid away into the menu
+      expect(await fitsWidth(p)).toBe(true)
+      await screenshot(p, 'inventory-source-phone')
     } finally {
       await context.close()
     }
