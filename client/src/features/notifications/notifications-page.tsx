@@ -4,6 +4,7 @@
  * and rules — which run outcomes of which templates go to which channels. The delivery log is the
  * neighbouring tab. There is no subscription for channels or rules: the lists refresh after each change.
  */
+import { useState } from 'react'
 import { useMutation, useQuery } from 'urql'
 import { useConfirmAction } from '@/components/confirm-action'
 import { ConfirmDialog } from '@/components/dialog'
@@ -14,7 +15,6 @@ import { useTitle } from '@/components/shell'
 import { EmptyState, ErrorAlert, Panel, RelativeTime } from '@/components/ui'
 import { errorMessage } from '@/lib/errors'
 import { eventLabel } from '@/lib/notifications'
-import { useState } from 'react'
 import { ChannelForm, channelKind } from './channel-form'
 import { NotificationsFrame } from './notifications-frame'
 import { DeleteChannel, DeleteRule, NotificationsQuery, UpdateRule, type Channel, type Rule } from './queries'
