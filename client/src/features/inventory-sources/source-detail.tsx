@@ -7,20 +7,19 @@
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useState } from 'react'
-import { useMutation, useQuery, useSubscription } from 'urql'
+import { useMutation, useQuery } from 'urql'
 import { useConfirmAction } from '@/components/confirm-action'
-import { ConfirmDialog, Modal } from '@/components/dialog'
+import { ConfirmDialog } from '@/components/dialog'
 import { Icons } from '@/components/icons'
-import { useConnection } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
-import { BackLink, EmptyState, ErrorAlert, PageHeader, Panel, plural, Skeleton, Spinner, StatusBadge, Tags } from '@/components/ui'
+import { BackLink, EmptyState, ErrorAlert, PageHeader, Panel, plural, Skeleton, Spinner, Tags } from '@/components/ui'
 import { errorMessage, toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { filterSummary, fractionToPercent } from '@/lib/inventory-sources'
-import { isFinal } from '@/features/runs/queries'
-import { DeleteInventorySource, InventorySourceQuery, PreviewInventorySync, SyncInventorySource, SyncRunUpdated, TestInventorySource, type InventorySource, type SyncPreview } from './queries'
+import { DeleteInventorySource, InventorySourceQuery, PreviewInventorySync, TestInventorySource, type InventorySource, type SyncPreview } from './queries'
 import { LastSync, SyncModeBadge, useMayChangeSource, useSyncRunsEnding } from './source-parts'
 import { SourceForm } from './source-form'
+import { SyncDialog, SyncRunPanel } from './sync-now'
 import { SyncPreviewView } from './sync-preview'
 
 const CTX_SOURCE = { additionalTypenames: ['InventorySource', 'Credential'] }
@@ -217,81 +216,5 @@ function TestResultAlert({ result }: { result: TestResult }) {
       <strong>{result.ok ? 'Connection works.' : 'Connection failed.'}</strong> {result.message.charAt(0).toUpperCase() + result.message.slice(1)}
       {result.ok && result.message.slice(-1) !== '.' ? '.' : ''}
     </div>
-  )
-}
-
-/** The sync run started from this page, live until it ends (useSyncRunsEnding then reloads the source). */
-function SyncRunPanel({ run }: { run: { id: string; number: number } }) {
-  const [live] = useSubscription({ query: SyncRunUpdated, variables: { runId: run.id } })
-  const { state } = useConnection()
-  const current = live.data?.jobRunUpdated
-  const status = current?.status ?? 'QUEUED'
-  const final = isFinal(status)
-  return (
-    <div className={`alert ${final ? (status === 'SUCCEEDED' ? 'ok' : 'error') : 'info'}`} role="status" data-testid="sync-run" data-status={status}>
-      Sync run <Link href={`/runs/${encodeURIComponent(run.id)}`}>#{run.number}</Link> <StatusBadge status={status} stale={!final && state !== 'live'} />
-      {final ? (status === 'SUCCEEDED' ? ' — the targets are up to date.' : current?.error ? ` — ${current.error}` : '') : ' — follow its log on the run page.'}
-    </div>
-  )
-}
-
-/** Sync now: what the sync will do, and for an authoritative source the force option past the safety valve. */
-function SyncDialog({ source, preview, onClose, onStarted }: { source: InventorySource; preview: SyncPreview | null; onClose(): void; onStarted(run: { id: string; number: number }): void }) {
-  const [force, setForce] = useState(false)
-  const [state, sync] = useMutation(SyncInventorySource)
-  const [error, setError] = useState<string | null>(null)
-  const authoritative = source.syncMode === 'AUTHORITATIVE'
-  const submit = async () => {
-    setError(null)
-    const r = await sync({ id: source.id, force: authoritative && force })
-    if (r.error) setError(errorMessage(r.error))
-    else if (r.data) onStarted(r.data.syncInventorySource)
-  }
-  return (
-    <Modal
-      open
-      title={`Sync “${source.name}” now?`}
-      onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Keep it
-          </button>
-          <button type="submit" className={`btn ${force ? 'danger' : 'primary'}`} disabled={state.fetching} data-autofocus>
-            {state.fetching ? 'Starting…' : force ? 'Force sync' : 'Start sync'}
-          </button>
-        </>
-      }
-    >
-      <div className="stack">
-        <p style={{ margin: 0 }}>
-          Starts an <span className="mono">inventory_sync</span> run that applies the diff as it is when the run starts
-          {authoritative ? ', removing the targets this source created whose device left it' : ''}. {preview ? null : 'Use “Dry run” first to see that diff.'}
-        </p>
-        {preview?.refusal ? (
-          <div className="alert warn" role="note">
-            The last dry run says the safety valve would refuse this sync: {preview.refusal}.
-          </div>
-        ) : null}
-        {authoritative ? (
-          <>
-            <label className="check">
-              <input type="checkbox" name="force" checked={force} onChange={(e) => setForce(e.target.checked)} />
-              Force: apply even if the safety valve refuses
-            </label>
-            {force ? (
-              <div className="alert error" role="alert" data-testid="force-warning">
-                A forced sync removes every target whose device is gone from the source — even all of them, if the source answers with no devices by mistake. Jobs
-                stop running on removed targets. Force only after a dry run shows the removals you expect.
-              </div>
-            ) : (
-              <div className="hint small muted">Without force, a sync that would remove more than {fractionToPercent(source.maxDeleteFraction)} % of this source’s targets (or finds no devices) fails and changes nothing.</div>
-            )}
-          </>
-        ) : null}
-        <ErrorAlert message={error} />
-      </div>
-    </Modal>
   )
 }
