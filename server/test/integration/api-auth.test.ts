@@ -214,6 +214,8 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.createNotificationRule': { query: `mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule2", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, variables: { c: nch.id } },
       'Mutation.updateNotificationRule': { query: `mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, variables: id(nrule.id) },
       'Mutation.deleteNotificationRule': { query: `mutation($id: ID!) { deleteNotificationRule(id: $id) }`, variables: id(nrule.id) },
+      // Refused before the delivery is looked up: no delivery needs to exist.
+      'Mutation.redeliverNotification': { query: `mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, variables: id(Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000000').toString('base64')) },
     }
   })
 
