@@ -1,0 +1,217 @@
+/**
+ * `sync_devices`: makes Checkmk hosts match Nautobot — the comparison of compare_devices, applied.
+ *
+ * - MISSING_IN_CHECKMK → bulk create in chunks (folders created first), with the marker label.
+ * - DIFFERENT → only the managed attributes are written. Plain attributes (ipaddress, site, tag groups)
+ *   go through bulk update with `update_attributes`, which leaves every other attribute alone. Labels are
+ *   one whole-dict attribute in Checkmk, so a label change is merged into the host's current labels and
+ *   written as a single-host edit with `If-Match` (re-read and retried on 412: no lost update of labels
+ *   a person set meanwhile); a folder change is a single-host move, also with `If-Match`.
+ * - EXTRA_IN_CHECKMK (managed hosts only) → bulk delete when `removeExtra` is on.
+ * - `dryRun` computes and records the same actions and changes nothing.
+ * - `activate` activates the pending changes afterwards (their ETag; "nothing to activate" is success)
+ *   and waits for the activation with a timeout; its id is recorded in the run's result.
+ * A second run with nothing changed finds every device EQUAL and writes nothing.
+ */
+import { z } from 'zod'
+import { CheckmkError, type CheckmkClient, type HostAttributes } from '../../../checkmk/checkmk-client.ts'
+import { diffHost, type DeviceComparison, type DesiredHost } from '../../../checkmk/host-plan.ts'
+import { coerceError } from '../../../util/errors.ts'
+import type { ExecutionContext, JobExecutor } from '../types.ts'
+import { checkmkCredentialRefs, mappingFields, refineMapping } from './config.ts'
+import { clientFor, comparisonRow, failure, readAndCompare } from './compare-devices.ts'
+import type { CheckmkDevicesPort, DeviceResultRow, SyncAction } from './port.ts'
+
+const configSchema = z
+  .object({
+    ...mappingFields,
+    dryRun: z.boolean().default(false).describe('Compute and record what would be done; change nothing.'),
+    removeExtra: z.boolean().default(false).describe('Delete hosts Switchyard manages whose device is gone from Nautobot (never other hosts).'),
+    activate: z.boolean().default(false).describe('Activate pending changes after the sync and wait for the activation.'),
+    activationTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
+    chunkSize: z.number().int().min(1).max(2000).default(500).describe('Hosts per bulk create/update/delete request.'),
+  })
+  .strict()
+  .superRefine(refineMapping)
+type SyncConfig = z.output<typeof configSchema>
+
+const EDIT_ATTEMPTS = 3
+const EDIT_PARALLEL = 8
+
+export function createSyncDevicesExecutor(port: CheckmkDevicesPort): JobExecutor<typeof configSchema> {
+  return {
+    type: 'sync_devices',
+    label: 'Sync devices (Nautobot → Checkmk)',
+    description: 'Creates and updates Checkmk hosts to match Nautobot devices (only the attributes Switchyard manages), optionally removes managed hosts gone from Nautobot and activates the changes.',
+    configSchema,
+    usesTargets: false,
+    credentialRefs: checkmkCredentialRefs,
+    async execute(ctx) {
+      try {
+        const client = clientFor(ctx)
+        const comparisons = await readAndCompare(ctx, port, client)
+        const rows = new Map<string, DeviceResultRow>()
+        const set = (c: DeviceComparison, action: SyncAction | null, error: string | null = c.reason) => rows.set(c.device, { ...comparisonRow(c), action, error })
+        for (const c of comparisons) set(c, plannedAction(c, ctx.config))
+        if (!ctx.config.dryRun) await apply(ctx, client, comparisons, set)
+        const list = [...rows.values()]
+        await port.recordResults(ctx.runId, list)
+        const counts = actionCounts(list)
+        const changed = counts.created + counts.updated + counts.removed > 0
+        ctx.log.system(
+          `${ctx.config.dryRun ? 'dry run, nothing changed — would have: ' : ''}${counts.created} created, ${counts.updated} updated, ${counts.removed} removed, ${counts.unchanged} unchanged, ${counts.failed} failed, ${counts.skipped} skipped`,
+        )
+        let activationId: string | null = null
+        if (ctx.config.activate && !ctx.config.dryRun) activationId = await activate(ctx, client)
+        const result = { ...counts, dryRun: ctx.config.dryRun, changed: !ctx.config.dryRun && changed, activationId }
+        if (counts.failed) return { ok: false, result, error: `${counts.failed} ${counts.failed === 1 ? 'device' : 'devices'} failed (see the per-device results)` }
+        return { ok: true, result }
+      } catch (e) {
+        return failure(ctx, e)
+      }
+    },
+  }
+}
+
+function plannedAction(c: DeviceComparison, config: SyncConfig): SyncAction | null {
+  switch (c.status) {
+    case 'MISSING_IN_CHECKMK':
+      return 'CREATED'
+    case 'DIFFERENT':
+      return 'UPDATED'
+    case 'EQUAL':
+      return 'UNCHANGED'
+    case 'SKIPPED':
+      return 'SKIPPED'
+    case 'EXTRA_IN_CHECKMK':
+      return config.removeExtra ? 'REMOVED' : null
+  }
+}
+
+function actionCounts(rows: readonly DeviceResultRow[]) {
+  const count = (a: SyncAction) => rows.filter((r) => r.action === a).length
+  return { created: count('CREATED'), updated: count('UPDATED'), removed: count('REMOVED'), unchanged: count('UNCHANGED'), failed: count('FAILED'), skipped: count('SKIPPED') }
+}
+
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size))
+  return out
+}
+
+type Setter = (c: DeviceComparison, action: SyncAction | null, error?: string | null) => void
+
+async function apply(ctx: ExecutionContext<SyncConfig>, client: CheckmkClient, comparisons: readonly DeviceComparison[], set: Setter): Promise<void> {
+  const { chunkSize } = ctx.config
+  const creates = comparisons.filter((c) => c.status === 'MISSING_IN_CHECKMK')
+  const updates = comparisons.filter((c) => c.status === 'DIFFERENT')
+  const removes = ctx.config.removeExtra ? comparisons.filter((c) => c.status === 'EXTRA_IN_CHECKMK') : []
+
+  // Folders first: Checkmk refuses a host in a folder that does not exist.
+  const folderFailed = new Map<string, string>()
+  const folders = new Set([...creates, ...updates.filter((u) => u.diffs.some((d) => d.field === 'folder'))].map((c) => c.desired!.folder))
+  for (const folder of [...folders].sort()) {
+    ctx.signal.throwIfAborted()
+    if (folder === '/') continue
+    try {
+      await client.ensureFolder(folder)
+    } catch (e) {
+      if (!(e instanceof CheckmkError) || e.status === null || e.status === 401) throw e
+      folderFailed.set(folder, `folder ${folder}: ${e.message}`)
+    }
+  }
+  const blocked = (c: DeviceComparison) => {
+    const why = folderFailed.get(c.desired!.folder)
+    if (why) set(c, 'FAILED', why)
+    return !!why
+  }
+
+  for (const chunk of chunks(creates.filter((c) => !blocked(c)), chunkSize)) {
+    ctx.signal.throwIfAborted()
+    const outcome = await client.bulkCreate(chunk.map((c) => ({ host_name: c.desired!.name, folder: c.desired!.folder, attributes: c.desired!.attributes })))
+    for (const c of chunk) if (outcome.failed[c.device]) set(c, 'FAILED', outcome.failed[c.device])
+    ctx.log.system(`created ${outcome.succeeded.length} ${outcome.succeeded.length === 1 ? 'host' : 'hosts'}${Object.keys(outcome.failed).length ? `, ${Object.keys(outcome.failed).length} refused` : ''}`)
+  }
+
+  // Plain attribute changes in bulk; label and folder changes one host at a time with If-Match.
+  const single = updates.filter((c) => c.diffs.some((d) => d.field === 'folder' || d.field.startsWith('labels.')))
+  const bulk = updates.filter((c) => !single.includes(c))
+  for (const chunk of chunks(bulk, chunkSize)) {
+    ctx.signal.throwIfAborted()
+    const outcome = await client.bulkUpdate(chunk.map((c) => ({ host_name: c.device, update_attributes: changedAttributes(c.desired!, c.diffs.map((d) => d.field)) })))
+    for (const c of chunk) if (outcome.failed[c.device]) set(c, 'FAILED', outcome.failed[c.device])
+  }
+  let next = 0
+  const worker = async () => {
+    while (next < single.length) {
+      const c = single[next++]!
+      ctx.signal.throwIfAborted()
+      if (blocked(c)) continue
+      try {
+        const action = await editOne(client, c.desired!)
+        set(c, action)
+      } catch (e) {
+        const err = coerceError(e)
+        if (!(e instanceof CheckmkError) || e.status === null || e.status === 401) throw err
+        set(c, 'FAILED', err.message)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(EDIT_PARALLEL, single.length) }, worker))
+  if (updates.length) ctx.log.system(`updated ${updates.length} ${updates.length === 1 ? 'host' : 'hosts'} (${bulk.length} in bulk, ${single.length} one by one with If-Match)`)
+
+  for (const chunk of chunks(removes, chunkSize)) {
+    ctx.signal.throwIfAborted()
+    await client.bulkDelete(chunk.map((c) => c.device))
+    ctx.log.system(`removed ${chunk.length} managed ${chunk.length === 1 ? 'host' : 'hosts'} gone from Nautobot`)
+  }
+}
+
+/** The managed attributes among `fields` (diff field names), as `update_attributes`. */
+function changedAttributes(desired: DesiredHost, fields: readonly string[]): HostAttributes {
+  const out: HostAttributes = {}
+  for (const f of fields) if (f !== 'folder' && !f.startsWith('labels.')) out[f] = desired.attributes[f]
+  return out
+}
+
+/**
+ * One host: read it with its ETag, write the managed attributes (labels merged into what it has), move it
+ * if its folder is wrong. A 412 means it changed between our read and write: read again and redo the diff.
+ */
+async function editOne(client: CheckmkClient, desired: DesiredHost): Promise<SyncAction> {
+  let wrote = false
+  for (let attempt = 1; ; attempt++) {
+    const current = await client.getHost(desired.name)
+    if (!current) throw new CheckmkError(`host ${desired.name} disappeared from Checkmk during the sync`, 404, false)
+    const diffs = diffHost(desired, current.host)
+    if (!diffs.length) return wrote ? 'UPDATED' : 'UNCHANGED'
+    try {
+      const attrs = diffs.filter((d) => d.field !== 'folder')
+      if (attrs.length) {
+        const update = changedAttributes(desired, attrs.map((d) => d.field))
+        if (attrs.some((d) => d.field.startsWith('labels.'))) update.labels = { ...(current.host.attributes.labels ?? {}), ...desired.attributes.labels }
+        await client.editHost(desired.name, current.etag, { update_attributes: update })
+        wrote = true
+        continue // re-read: the move needs the new ETag
+      }
+      await client.moveHost(desired.name, current.etag, desired.folder)
+      return 'UPDATED'
+    } catch (e) {
+      if (e instanceof CheckmkError && e.status === 412 && attempt < EDIT_ATTEMPTS) continue
+      throw e
+    }
+  }
+}
+
+async function activate(ctx: ExecutionContext<SyncConfig>, client: CheckmkClient): Promise<string | null> {
+  const pending = await client.pendingChanges()
+  const started = await client.activate(pending.etag, ctx.config.site ? [ctx.config.site] : [])
+  if (!started) {
+    ctx.log.system('nothing to activate: Checkmk has no pending changes')
+    return null
+  }
+  ctx.log.system(`activation ${started.activationId} started (${pending.count} pending ${pending.count === 1 ? 'change' : 'changes'}); waiting up to ${ctx.config.activationTimeoutSeconds} s`)
+  await client.waitForActivation(started.activationId, ctx.config.activationTimeoutSeconds * 1000)
+  ctx.log.system(`activation ${started.activationId} completed`)
+  return started.activationId
+}
