@@ -22,6 +22,7 @@ import { createOpsEndpoints, isOpsRequest } from './http/ops-endpoints.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
 import { CheckmkDevices } from './modules/checkmk/device-results.ts'
+import { DeviceResultsService } from './modules/checkmk/device-results.service.ts'
 import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
 import { Reaper } from './jobs/reaper.ts'
 import { createBoss, RunQueue } from './jobs/run-queue.ts'
@@ -164,6 +165,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflowRuns,
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       notifications: new NotificationsService(db.prisma),
+      deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,
       pool: db.pool,
     }
