@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { CheckmkHost } from './checkmk-client.ts'
 import { compareDevices, desiredHost, folderFor, mappingProblems, MANAGED_LABEL, type HostMapping, type SourceDevice } from './host-plan.ts'
 
 const mapping: HostMapping = {
@@ -27,7 +28,7 @@ describe('host plan', () => {
   })
 
   it('compares field by field, ignores what it does not manage, and lists only managed hosts as extra', () => {
-    const hosts = [
+    const hosts: CheckmkHost[] = [
       { name: 'r1', folder: '/network/Berlin_DC/core', attributes: { ipaddress: '10.0.0.9', site: 'mysite', alias: 'x', tag_criticality: 'prod', labels: { 'nautobot/role': 'core', [MANAGED_LABEL]: 'true', team: 'ops' } } },
       { name: 'r2', folder: '/network/Berlin_DC/core', attributes: { ipaddress: '10.0.0.2', site: 'mysite', tag_criticality: 'prod', labels: { 'nautobot/role': 'core', [MANAGED_LABEL]: 'true' } } },
       { name: 'gone', folder: '/', attributes: { labels: { [MANAGED_LABEL]: 'true' } } },

@@ -9,7 +9,7 @@ import { compareDevices, type DeviceComparison, type HostMapping } from '../../.
 import { coerceError } from '../../../util/errors.ts'
 import { requireCredential } from '../credential-ref.ts'
 import type { ExecutionContext, JobExecutor } from '../types.ts'
-import { checkmkCredentialRefs, mappingFields, refineMapping } from './config.ts'
+import { checkmkCredentialRefs, mappingFields, refineMapping, sourceUuid } from './config.ts'
 import type { CheckmkDevicesPort, DeviceResultRow } from './port.ts'
 
 const configSchema = z.object(mappingFields).strict().superRefine(refineMapping)
@@ -28,7 +28,7 @@ export function clientFor(ctx: ExecutionContext<CompareConfig>): CheckmkClient {
 /** Devices from Nautobot and hosts from Checkmk, compared. Both reads complete before anything is judged. */
 export async function readAndCompare(ctx: ExecutionContext<CompareConfig>, port: CheckmkDevicesPort, client: CheckmkClient): Promise<DeviceComparison[]> {
   const log = (text: string, level?: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR') => ctx.log.system(text, level ? { level } : undefined)
-  const devices = await port.devices({ runId: ctx.runId, sourceId: ctx.config.sourceId, signal: ctx.signal, log })
+  const devices = await port.devices({ runId: ctx.runId, sourceId: sourceUuid(ctx.config.sourceId)!, signal: ctx.signal, log })
   log(`read ${devices.length} ${devices.length === 1 ? 'device' : 'devices'} from Nautobot`)
   const hosts = await client.listHosts()
   log(`read ${hosts.length} ${hosts.length === 1 ? 'host' : 'hosts'} from Checkmk at ${ctx.config.checkmk.url}`)

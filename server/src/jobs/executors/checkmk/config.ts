@@ -28,8 +28,22 @@ const labelKey = z
   .regex(/^[^\s:]+$/, 'a label key has no spaces or colons')
   .refine((k) => k !== MANAGED_LABEL, `${MANAGED_LABEL} is Switchyard's own marker label`)
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The UUID an inventory source id stands for: a bare UUID or the API's global id; null if neither. */
+export function sourceUuid(value: string): string | null {
+  if (UUID.test(value)) return value.toLowerCase()
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return null
+  const m = /^InventorySource:(.+)$/.exec(Buffer.from(value, 'base64').toString('utf8'))
+  return m && UUID.test(m[1]!) ? m[1]!.toLowerCase() : null
+}
+
 export const mappingFields = {
-  sourceId: z.uuid().describe('The Nautobot inventory source whose devices (and device filter) are used.'),
+  sourceId: z
+    .string()
+    .trim()
+    .refine((v) => sourceUuid(v) !== null, 'must be the id of an inventory source')
+    .describe('The Nautobot inventory source whose devices (and device filter) are used (its id as the API shows it, or its UUID).'),
   devices: z
     .array(z.string().trim().min(1).max(200))
     .max(10_000)

@@ -135,7 +135,8 @@ async function apply(ctx: ExecutionContext<SyncConfig>, client: CheckmkClient, c
 
   // Plain attribute changes in bulk; label and folder changes one host at a time with If-Match.
   const single = updates.filter((c) => c.diffs.some((d) => d.field === 'folder' || d.field.startsWith('labels.')))
-  const bulk = updates.filter((c) => !single.includes(c))
+  const singleSet = new Set(single)
+  const bulk = updates.filter((c) => !singleSet.has(c))
   for (const chunk of chunks(bulk, chunkSize)) {
     ctx.signal.throwIfAborted()
     const outcome = await client.bulkUpdate(chunk.map((c) => ({ host_name: c.device, update_attributes: changedAttributes(c.desired!, c.diffs.map((d) => d.field)) })))
