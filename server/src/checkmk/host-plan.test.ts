@@ -43,7 +43,10 @@ describe('host plan', () => {
     ])
     expect(out[0]!.diffs).toEqual([{ field: 'ipaddress', expected: '10.0.0.1', actual: '10.0.0.9' }])
     // Restricted to some devices: no extras (the rest of the inventory was not looked at as a whole).
-    expect(compareDevices([device({}), device({ name: 'r3' })], hosts, mapping, ['r3']).map((c) => c.device)).toEqual(['r3'])
+    expect(compareDevices([device({}), device({ name: 'r3' })], hosts, mapping, ['r3', 'nope']).map((c) => [c.device, c.status, c.reason])).toEqual([
+      ['r3', 'MISSING_IN_CHECKMK', null],
+      ['nope', 'SKIPPED', "not among the inventory source's devices"],
+    ])
   })
 
   it('names unknown template variables', () => {

@@ -167,7 +167,11 @@ export function compareDevices(devices: readonly SourceDevice[], hosts: readonly
     const diffs = diffHost(desired, actual)
     out.push({ device: desired.name, status: diffs.length ? 'DIFFERENT' : 'EQUAL', desired, actual, diffs, reason: null })
   }
-  if (!selected) {
+  if (selected) {
+    // A selected name the source no longer has (or never had) is said, not silently dropped.
+    const seen = new Set(out.map((c) => c.device))
+    for (const name of selected) if (!seen.has(name)) out.push({ device: name, status: 'SKIPPED', desired: null, actual: null, diffs: [], reason: "not among the inventory source's devices" })
+  } else {
     for (const h of hosts) {
       if (!wanted.has(h.name) && isManaged(h)) out.push({ device: h.name, status: 'EXTRA_IN_CHECKMK', desired: null, actual: h, diffs: [], reason: null })
     }

@@ -21,26 +21,31 @@ export class CheckmkDevices implements CheckmkDevicesPort {
     return this.inventory.devicesForRun(request.runId, request.sourceId, request.signal)
   }
 
-  async recordResults(runId: string, rows: readonly DeviceResultRow[]): Promise<void> {
-    await this.prisma.$transaction(
-      async (tx) => {
-        await tx.deviceResult.deleteMany({ where: { runId } })
-        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          await tx.deviceResult.createMany({
-            data: rows.slice(i, i + INSERT_CHUNK).map((r, j) => ({
-              runId,
-              position: i + j,
-              device: r.device.slice(0, 500),
-              status: r.status,
-              action: r.action,
-              folder: r.folder,
-              diffs: r.diffs as unknown as Prisma.InputJsonValue,
-              error: r.error?.slice(0, 2000) ?? null,
-            })),
-          })
-        }
-      },
-      { timeout: 120_000 },
-    )
+  recordResults(runId: string, rows: readonly DeviceResultRow[]): Promise<void> {
+    return recordDeviceResults(this.prisma, runId, rows)
   }
+}
+
+/** Replaces a run's per-device results: one transaction, a delete and one multi-row insert per 2,000 rows. */
+export async function recordDeviceResults(prisma: PrismaClient, runId: string, rows: readonly DeviceResultRow[]): Promise<void> {
+  await prisma.$transaction(
+    async (tx) => {
+      await tx.deviceResult.deleteMany({ where: { runId } })
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await tx.deviceResult.createMany({
+          data: rows.slice(i, i + INSERT_CHUNK).map((r, j) => ({
+            runId,
+            position: i + j,
+            device: r.device.slice(0, 500),
+            status: r.status,
+            action: r.action,
+            folder: r.folder,
+            diffs: r.diffs as unknown as Prisma.InputJsonValue,
+            error: r.error?.slice(0, 2000) ?? null,
+          })),
+        })
+      }
+    },
+    { timeout: 120_000 },
+  )
 }
