@@ -17,6 +17,7 @@ const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT']
 const ids: Record<string, string> = {}
 let sourceId = ''
 let cmkCredentialId = ''
+let tokenId = ''
 
 const RESULTS = `query($id: ID!, $statuses: [DeviceComparisonStatus!], $actions: [DeviceSyncAction!], $search: String) { jobRun(id: $id) {
   deviceResults(statuses: $statuses, actions: $actions, search: $search, first: 1000) {
@@ -71,7 +72,7 @@ beforeAll(async () => {
   ids.active = (await nb.rest('GET', '/api/extras/statuses/?name=Active')).results[0].id
   ids.namespace = (await nb.rest('GET', '/api/ipam/namespaces/?name=Global')).results[0].id
   const locationType = await nb.rest('POST', '/api/dcim/location-types/', { name: 'Site', content_types: ['dcim.device', 'ipam.prefix'] })
-  for (const loc of ['site-a', 'site-b']) ids[`location:${loc}`] = (await nb.rest('POST', '/api/dcim/locations/', { name: loc, location_type: locationType.id, status: ids.active })).id
+  for (const loc of ['site-a', 'site-b', 'site-empty']) ids[`location:${loc}`] = (await nb.rest('POST', '/api/dcim/locations/', { name: loc, location_type: locationType.id, status: ids.active })).id
   for (const role of ['core', 'edge']) ids[`role:${role}`] = (await nb.rest('POST', '/api/extras/roles/', { name: role, content_types: ['dcim.device'] })).id
   const manufacturer = await nb.rest('POST', '/api/dcim/manufacturers/', { name: 'Acme' })
   ids.deviceType = (await nb.rest('POST', '/api/dcim/device-types/', { manufacturer: manufacturer.id, model: 'Box 1' })).id
@@ -82,9 +83,9 @@ beforeAll(async () => {
   await addDevice('r4-no-ip', { location: 'site-b', role: 'edge' })
   await addDevice('core sw 9', { location: 'site-b', role: 'edge' })
 
-  const token = await createCredential('nautobot-token', 'api', nb.token)
+  tokenId = await createCredential('nautobot-token', 'api', nb.token)
   cmkCredentialId = await createCredential('checkmk-automation', 'automation', 'automation-secret-1')
-  sourceId = (await t.ok(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i: { name: 'lab', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId: token } })).createInventorySource.id
+  sourceId = (await t.ok(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i: { name: 'lab', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId: tokenId } })).createInventorySource.id
 
   // Already in Checkmk: a host people manage (never touched, never "extra") and one Switchyard made earlier.
   cmk.state.folders.add('/legacy')
@@ -123,15 +124,29 @@ describe('compare_devices and sync_devices (real Nautobot, Checkmk by contract)'
   it('sync dry run records what it would do and changes nothing', async () => {
     const before = structuredClone([...cmk.state.hosts])
     const r = await run('sync_devices', { dryRun: true, removeExtra: true, activate: true })
-    expect(r.result).toMatchObject({ dryRun: true, changed: false, created: 4, removed: 1, skipped: 1, activationId: null })
+    expect(r.result).toMatchObject({ dryRun: true, changed: false, created: 4, removed: 1, skipped: 1, activationId: null, refusal: 'it would remove 1 of 1 managed hosts (more than 20%)' })
+    expect(r.log).toContain('would be created: r1')
     expect([...cmk.state.hosts]).toEqual(before)
     expect(cmk.state.pending).toEqual([])
     expect(mutations()).toBe(0)
     expect((await results(r.id, { actions: ['CREATED'] })).totalCount).toBe(4)
   })
 
+  it('the removal safety valve: refuses removing more than maxRemoveFraction of the managed hosts unless forced', async () => {
+    const r = await run('sync_devices', { removeExtra: true })
+    expect(r.status).toBe('FAILED')
+    expect(r.error).toMatch(/^refused: it would remove 1 of 1 managed hosts \(more than 20%\); nothing was changed \(set force to apply it\)$/)
+    expect(mutations()).toBe(0)
+    const empty = (await t.ok(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, {
+      i: { name: 'empty', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId: tokenId, filter: { locations: ['site-empty'] } },
+    })).createInventorySource.id
+    const none = await run('sync_devices', { sourceId: empty, removeExtra: true, maxRemoveFraction: 1 })
+    expect(none.error).toMatch(/^refused: the inventory source returned no devices, so all 1 managed host would be removed/)
+    expect(mutations()).toBe(0)
+  })
+
   it('sync creates hosts in their folders with the managed attributes, removes the managed extra, activates and waits', async () => {
-    const r = await run('sync_devices', { removeExtra: true, activate: true, chunkSize: 2 })
+    const r = await run('sync_devices', { removeExtra: true, force: true, activate: true, chunkSize: 2 })
     expect(r, JSON.stringify(r)).toMatchObject({ status: 'SUCCEEDED', result: { created: 4, updated: 0, removed: 1, failed: 0, skipped: 1, changed: true, activationId: expect.stringMatching(/^[0-9a-f-]{36}$/) } })
     expect(cmk.state.hosts.get('r1')).toMatchObject({
       folder: '/network/site-a/core',
@@ -151,7 +166,7 @@ describe('compare_devices and sync_devices (real Nautobot, Checkmk by contract)'
   it('a second sync changes nothing and says so ("nothing to activate" is success)', async () => {
     const before = mutations()
     const r = await run('sync_devices', { removeExtra: true, activate: true })
-    expect(r.result).toMatchObject({ created: 0, updated: 0, removed: 0, unchanged: 4, changed: false, activationId: null })
+    expect(r.result).toMatchObject({ refusal: null, created: 0, updated: 0, removed: 0, unchanged: 4, changed: false, activationId: null })
     expect(r.status).toBe('SUCCEEDED')
     // The only non-GET is the activation attempt, answered 422.
     expect(cmk.requests.slice(-5).filter((q) => q.method !== 'GET')).toEqual([{ method: 'POST', path: '/domain-types/activation_run/actions/activate-changes/invoke', status: 422 }])

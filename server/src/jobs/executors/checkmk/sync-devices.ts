@@ -15,7 +15,7 @@
  */
 import { z } from 'zod'
 import { CheckmkError, type CheckmkClient, type HostAttributes } from '../../../checkmk/checkmk-client.ts'
-import { diffHost, type DeviceComparison, type DesiredHost } from '../../../checkmk/host-plan.ts'
+import { diffHost, isManaged, type DeviceComparison, type DesiredHost } from '../../../checkmk/host-plan.ts'
 import { coerceError } from '../../../util/errors.ts'
 import type { ExecutionContext, JobExecutor } from '../types.ts'
 import { checkmkCredentialRefs, mappingFields, refineMapping } from './config.ts'
@@ -30,6 +30,13 @@ const configSchema = z
     activate: z.boolean().default(false).describe('Activate pending changes after the sync and wait for the activation.'),
     activationTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
     chunkSize: z.number().int().min(1).max(2000).default(500).describe('Hosts per bulk create/update/delete request.'),
+    maxRemoveFraction: z
+      .number()
+      .min(0, 'must be between 0 and 1')
+      .max(1, 'must be between 0 and 1')
+      .default(0.2)
+      .describe('With removeExtra: refuse the sync when it would remove more than this share of the managed hosts (or any, when the source has no devices) unless forced.'),
+    force: z.boolean().default(false).describe('Apply a removal the safety valve would refuse.'),
   })
   .strict()
   .superRefine(refineMapping)
@@ -53,9 +60,22 @@ export function createSyncDevicesExecutor(port: CheckmkDevicesPort): JobExecutor
         const rows = new Map<string, DeviceResultRow>()
         const set = (c: DeviceComparison, action: SyncAction | null, error: string | null = c.reason) => rows.set(c.device, { ...comparisonRow(c), action, error })
         for (const c of comparisons) set(c, plannedAction(c, ctx.config))
+        const refusal = removalRefusal(comparisons, ctx.config)
+        if (refusal && !ctx.config.force && ctx.config.dryRun) ctx.log.system(`a real sync would be refused: ${refusal} (unless forced)`, { level: 'WARNING' })
+        else if (refusal && !ctx.config.force) {
+          // Nothing is applied, not even the creates: a source that suddenly lists far fewer devices is
+          // more likely misconfigured (a filter, a token seeing less) than right.
+          throw new Error(`refused: ${refusal}; nothing was changed (set force to apply it)`)
+        }
+        if (refusal) ctx.log.system(`forced despite the safety valve: ${refusal}`, { level: 'WARNING' })
         if (!ctx.config.dryRun) await apply(ctx, client, comparisons, set)
         const list = [...rows.values()]
         await port.recordResults(ctx.runId, list)
+        for (const action of ['CREATED', 'UPDATED', 'REMOVED', 'FAILED'] as const) {
+          const names = list.filter((r) => r.action === action)
+          for (const r of names.slice(0, 200)) ctx.log.system(`${ctx.config.dryRun ? 'would be ' : ''}${action.toLowerCase()}: ${r.device}${r.error ? ` (${r.error})` : ''}`, action === 'FAILED' ? { level: 'ERROR' } : undefined)
+          if (names.length > 200) ctx.log.system(`… and ${names.length - 200} more ${action.toLowerCase()} (see the per-device results)`)
+        }
         const counts = actionCounts(list)
         const changed = counts.created + counts.updated + counts.removed > 0
         ctx.log.system(
@@ -63,7 +83,7 @@ export function createSyncDevicesExecutor(port: CheckmkDevicesPort): JobExecutor
         )
         let activationId: string | null = null
         if (ctx.config.activate && !ctx.config.dryRun) activationId = await activate(ctx, client)
-        const result = { ...counts, dryRun: ctx.config.dryRun, changed: !ctx.config.dryRun && changed, activationId }
+        const result = { ...counts, dryRun: ctx.config.dryRun, changed: !ctx.config.dryRun && changed, activationId, refusal }
         if (counts.failed) return { ok: false, result, error: `${counts.failed} ${counts.failed === 1 ? 'device' : 'devices'} failed (see the per-device results)` }
         return { ok: true, result }
       } catch (e) {
@@ -71,6 +91,18 @@ export function createSyncDevicesExecutor(port: CheckmkDevicesPort): JobExecutor
       }
     },
   }
+}
+
+/** Why removing these extras is refused without `force` (the same rule as an authoritative inventory sync). */
+function removalRefusal(comparisons: readonly DeviceComparison[], config: SyncConfig): string | null {
+  if (!config.removeExtra) return null
+  const extra = comparisons.filter((c) => c.status === 'EXTRA_IN_CHECKMK').length
+  if (!extra) return null
+  const managed = comparisons.filter((c) => c.actual && isManaged(c.actual)).length
+  const devices = comparisons.filter((c) => c.status !== 'EXTRA_IN_CHECKMK').length
+  if (devices === 0) return `the inventory source returned no devices, so all ${extra} managed ${extra === 1 ? 'host' : 'hosts'} would be removed`
+  if (extra > config.maxRemoveFraction * managed) return `it would remove ${extra} of ${managed} managed hosts (more than ${Math.round(config.maxRemoveFraction * 100)}%)`
+  return null
 }
 
 function plannedAction(c: DeviceComparison, config: SyncConfig): SyncAction | null {
