@@ -136,7 +136,14 @@ export class CheckmkClient {
    */
   async activate(etag: string, sites: string[] = []): Promise<{ activationId: string } | null> {
     const body = { redirect: false, sites, force_foreign_changes: false }
-    const a = await this.call('POST', 'domain-types/activation_run/actions/activate-changes/invoke', body, [200, 422], { 'If-Match': etag })
+    const a = await this.call('POST', 'domain-types/activation_run/actions/activate-changes/invoke', body, [200, 422], { 'If-Match': etag }).catch((e: unknown) => {
+      // On this endpoint 401 is not about the secret (that would have failed every earlier call) but the
+      // spec's "may not activate another user's changes": say so, and what would allow it.
+      if (e instanceof CheckmkError && e.status === 401) {
+        throw new CheckmkError(`Checkmk refused to activate: other users' changes are pending (${(e.problem?.detail as string | undefined) ?? 'HTTP 401'}); activate them in Checkmk first (Switchyard never activates foreign changes)`, 401, false, e.problem)
+      }
+      throw e
+    })
     if (a.status === 422) return null
     const id = (a.body as { id?: unknown })?.id
     if (typeof id !== 'string') throw new CheckmkError('Checkmk started an activation but did not say its id', a.status, false)

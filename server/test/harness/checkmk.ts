@@ -37,8 +37,11 @@ export interface TestCheckmk {
   }
   /** Every request: method, path (below the API root), status answered. */
   requests: Array<{ method: string; path: string; status: number }>
-  /** A change made outside Switchyard (a person in the GUI): bumps the host's ETag and adds a pending change. */
-  touchHost(name: string, change: (h: StoredHost) => void): void
+  /**
+   * A change made outside Switchyard (a person in the GUI): bumps the host's ETag and adds a pending change,
+   * by `user` (default: the automation user; another name makes it a foreign change).
+   */
+  touchHost(name: string, change: (h: StoredHost) => void, user?: string): void
   /** Makes the next `n` host PUTs answer 412 as if someone else had written in between (a race). */
   raceNextEdits(n: number): void
   stop(): Promise<void>
@@ -78,7 +81,7 @@ export async function startCheckmk(options: CheckmkOptions = {}): Promise<TestCh
   let version = 0
   let races = 0
 
-  const change = (action_name: string, text: string) => state.pending.push({ id: randomUUID(), action_name, text, time: new Date().toISOString(), user_id: username })
+  const change = (action_name: string, text: string, user = username) => state.pending.push({ id: randomUUID(), action_name, text, time: new Date().toISOString(), user_id: user })
   const pendingEtag = () => `"${createHash('sha256').update(state.pending.map((c) => c.id).join(',')).digest('hex').slice(0, 16)}"`
   const hostEtag = (name: string, h: StoredHost) => `"${createHash('sha256').update(`${name}:${h.version}`).digest('hex').slice(0, 16)}"`
 
@@ -315,6 +318,10 @@ export async function startCheckmk(options: CheckmkOptions = {}): Promise<TestCh
         const now = Date.now()
         if ([...state.activations.values()].some((a) => a.doneAt > now)) throw new Problem(423, 'Locked', 'There is already an activation running.')
         if (!state.pending.length) throw new Problem(422, 'Unprocessable Entity', 'Currently there are no changes to activate.')
+        // 401 per the spec: "The API user may not activate another users changes, or the user may and activation was not forced explicitly."
+        if (o.force_foreign_changes !== true && state.pending.some((c) => c.user_id !== username)) {
+          throw new Problem(401, 'Unauthorized', 'There are changes from other users and foreign changes are not allowed in this API call.')
+        }
         const id = randomUUID()
         const changes = state.pending.splice(0)
         state.activations.set(id, { startedAt: now, doneAt: now + activationMs, changes: changes.length })
@@ -396,12 +403,12 @@ export async function startCheckmk(options: CheckmkOptions = {}): Promise<TestCh
     site: siteId,
     state,
     requests,
-    touchHost(name, fn) {
+    touchHost(name, fn, user) {
       const h = state.hosts.get(name)
       if (!h) throw new Error(`no host ${name}`)
       fn(h)
       bump(h)
-      change('edit-host', `Modified attributes of host ${name}`)
+      change('edit-host', `Modified attributes of host ${name}`, user)
     },
     raceNextEdits(n) {
       races = n

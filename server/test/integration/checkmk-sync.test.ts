@@ -225,6 +225,18 @@ describe('compare_devices and sync_devices (real Nautobot, Checkmk by contract)'
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
   })
 
+  it('activation with other users\' changes pending fails the run saying so; the sync itself was applied', async () => {
+    cmk.touchHost('legacy-1', (h) => (h.attributes.alias = 'by a colleague'), 'colleague')
+    cmk.touchHost('r3', (h) => (h.attributes.ipaddress = '10.9.9.3'))
+    const r = await run('sync_devices', { activate: true })
+    expect(r.status).toBe('FAILED')
+    expect(r.error).toMatch(/^Checkmk refused to activate: other users' changes are pending/)
+    expect(cmk.state.hosts.get('r3')!.attributes.ipaddress).toBe('10.9.0.3')
+    // r1 too: "sync selected" above left it different on purpose.
+    expect((await results(r.id, { actions: ['UPDATED'] })).devices.map((d: { device: string }) => d.device)).toEqual(['r1', 'r3'])
+    cmk.state.pending.splice(0) // as if someone activated them in Checkmk
+  })
+
   it('a wrong automation secret fails the run with a clear error, and nothing changes', async () => {
     const wrong = await createCredential('checkmk-wrong', 'automation', 'not-the-secret-42')
     const before = mutations()
