@@ -237,6 +237,17 @@ describe('compare_devices and sync_devices (real Nautobot, Checkmk by contract)'
     cmk.state.pending.splice(0) // as if someone activated them in Checkmk
   })
 
+  it('a device Checkmk refuses (a tag id that does not exist) fails alone; the rest of its chunk is created', async () => {
+    await addDevice('r5', { location: 'site-empty', role: 'core', ip: '10.9.0.5/24' })
+    await addDevice('r6', { location: 'site-a', role: 'core', ip: '10.9.0.6/24' })
+    const r = await run('sync_devices')
+    expect(r, JSON.stringify(r)).toMatchObject({ status: 'FAILED', error: '1 device failed (see the per-device results)', result: { created: 1, failed: 1 } })
+    const failed = (await results(r.id, { actions: ['FAILED'] })).devices
+    expect(failed).toEqual([expect.objectContaining({ device: 'r5', error: expect.stringMatching(/tag_location.*not one of site-a, site-b/) })])
+    expect(cmk.state.hosts.has('r6')).toBe(true)
+    expect(cmk.state.hosts.has('r5')).toBe(false)
+  })
+
   it('a wrong automation secret fails the run with a clear error, and nothing changes', async () => {
     const wrong = await createCredential('checkmk-wrong', 'automation', 'not-the-secret-42')
     const before = mutations()

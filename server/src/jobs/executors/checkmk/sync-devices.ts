@@ -14,7 +14,7 @@
  * A second run with nothing changed finds every device EQUAL and writes nothing.
  */
 import { z } from 'zod'
-import { CheckmkError, type CheckmkClient, type HostAttributes } from '../../../checkmk/checkmk-client.ts'
+import { CheckmkError, type BulkOutcome, type CheckmkClient, type HostAttributes } from '../../../checkmk/checkmk-client.ts'
 import { diffHost, isManaged, type DeviceComparison, type DesiredHost } from '../../../checkmk/host-plan.ts'
 import { coerceError } from '../../../util/errors.ts'
 import type { ExecutionContext, JobExecutor } from '../types.ts'
@@ -160,7 +160,7 @@ async function apply(ctx: ExecutionContext<SyncConfig>, client: CheckmkClient, c
 
   for (const chunk of chunks(creates.filter((c) => !blocked(c)), chunkSize)) {
     ctx.signal.throwIfAborted()
-    const outcome = await client.bulkCreate(chunk.map((c) => ({ host_name: c.desired!.name, folder: c.desired!.folder, attributes: c.desired!.attributes })))
+    const outcome = await isolating(chunk, (part) => client.bulkCreate(part.map((c) => ({ host_name: c.desired!.name, folder: c.desired!.folder, attributes: c.desired!.attributes }))))
     for (const c of chunk) if (outcome.failed[c.device]) set(c, 'FAILED', outcome.failed[c.device])
     ctx.log.system(`created ${outcome.succeeded.length} ${outcome.succeeded.length === 1 ? 'host' : 'hosts'}${Object.keys(outcome.failed).length ? `, ${Object.keys(outcome.failed).length} refused` : ''}`)
   }
@@ -171,7 +171,7 @@ async function apply(ctx: ExecutionContext<SyncConfig>, client: CheckmkClient, c
   const bulk = updates.filter((c) => !singleSet.has(c))
   for (const chunk of chunks(bulk, chunkSize)) {
     ctx.signal.throwIfAborted()
-    const outcome = await client.bulkUpdate(chunk.map((c) => ({ host_name: c.device, update_attributes: changedAttributes(c.desired!, c.diffs.map((d) => d.field)) })))
+    const outcome = await isolating(chunk, (part) => client.bulkUpdate(part.map((c) => ({ host_name: c.device, update_attributes: changedAttributes(c.desired!, c.diffs.map((d) => d.field)) }))))
     for (const c of chunk) if (outcome.failed[c.device]) set(c, 'FAILED', outcome.failed[c.device])
   }
   let next = 0
@@ -197,6 +197,31 @@ async function apply(ctx: ExecutionContext<SyncConfig>, client: CheckmkClient, c
     ctx.signal.throwIfAborted()
     await client.bulkDelete(chunk.map((c) => c.device))
     ctx.log.system(`removed ${chunk.length} managed ${chunk.length === 1 ? 'host' : 'hosts'} gone from Nautobot`)
+  }
+}
+
+/**
+ * A bulk call, and when Checkmk refuses the whole request (400 without `failed_hosts`: it validates the
+ * entire body before doing anything, so one device with, say, a tag id that does not exist spoils its
+ * chunk), the same call one device at a time, so the refusal lands on the device that caused it.
+ */
+async function isolating(chunk: readonly DeviceComparison[], call: (part: DeviceComparison[]) => Promise<BulkOutcome>): Promise<BulkOutcome> {
+  try {
+    return await call([...chunk])
+  } catch (e) {
+    if (!(e instanceof CheckmkError) || e.status !== 400) throw e
+    const outcome: BulkOutcome = { succeeded: [], failed: {} }
+    for (const c of chunk) {
+      try {
+        const one = await call([c])
+        outcome.succeeded.push(...one.succeeded)
+        Object.assign(outcome.failed, one.failed)
+      } catch (single) {
+        if (!(single instanceof CheckmkError) || single.status !== 400) throw single
+        outcome.failed[c.device] = single.message
+      }
+    }
+    return outcome
   }
 }
 
