@@ -1,14 +1,14 @@
 /**
  * The database side of `compare_devices` and `sync_devices` (the CheckmkDevicesPort): devices come from an
  * inventory source through InventorySync (owner and credential checks included), per-device results are
- * rows of `device_result`, written in multi-row inserts (10,000 devices are a handful of statements).
+ * rows of `device_result`, written with unnest inserts (10,000 devices are a handful of statements).
  */
-import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import type { PrismaClient } from '../../generated/prisma/client.ts'
 import type { CheckmkDevicesPort, DeviceResultRow } from '../../jobs/executors/checkmk/port.ts'
 import type { SourceDevice } from '../../checkmk/host-plan.ts'
 import type { InventorySync } from '../inventory-sources/inventory-sync.ts'
 
-const INSERT_CHUNK = 2000
+const INSERT_CHUNK = 5000
 
 export class CheckmkDevices implements CheckmkDevicesPort {
   constructor(
@@ -26,24 +26,23 @@ export class CheckmkDevices implements CheckmkDevicesPort {
   }
 }
 
-/** Replaces a run's per-device results: one transaction, a delete and one multi-row insert per 2,000 rows. */
+/**
+ * Replaces a run's per-device results: one transaction, a delete and one INSERT … SELECT FROM unnest(…)
+ * per 5,000 rows (Prisma's createMany binds every value as its own parameter and took seconds for 10,000).
+ */
 export async function recordDeviceResults(prisma: PrismaClient, runId: string, rows: readonly DeviceResultRow[]): Promise<void> {
   await prisma.$transaction(
     async (tx) => {
       await tx.deviceResult.deleteMany({ where: { runId } })
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await tx.deviceResult.createMany({
-          data: rows.slice(i, i + INSERT_CHUNK).map((r, j) => ({
-            runId,
-            position: i + j,
-            device: r.device.slice(0, 500),
-            status: r.status,
-            action: r.action,
-            folder: r.folder,
-            diffs: r.diffs as unknown as Prisma.InputJsonValue,
-            error: r.error?.slice(0, 2000) ?? null,
-          })),
-        })
+        const part = rows.slice(i, i + INSERT_CHUNK)
+        await tx.$executeRaw`
+          INSERT INTO device_result (run_id, position, device, status, action, folder, diffs, error)
+          SELECT ${runId}::uuid, u.position, u.device, u.status, u.action, u.folder, u.diffs::jsonb, u.error
+          FROM unnest(${part.map((_, j) => i + j)}::int[], ${part.map((r) => r.device.slice(0, 500))}::text[], ${part.map((r) => r.status)}::text[],
+                      ${part.map((r) => r.action)}::text[], ${part.map((r) => r.folder)}::text[], ${part.map((r) => JSON.stringify(r.diffs))}::text[],
+                      ${part.map((r) => r.error?.slice(0, 2000) ?? null)}::text[])
+            AS u(position, device, status, action, folder, diffs, error)`
       }
     },
     { timeout: 120_000 },
