@@ -237,25 +237,32 @@ function changedAttributes(desired: DesiredHost, fields: readonly string[]): Hos
  * if its folder is wrong. A 412 means it changed between our read and write: read again and redo the diff.
  */
 async function editOne(client: CheckmkClient, desired: DesiredHost): Promise<SyncAction> {
-  let wrote = false
-  for (let attempt = 1; ; attempt++) {
+  let wroteAttributes = false
+  let conflicts = 0
+  // Bounded: at most one attribute write and one move succeed, plus EDIT_ATTEMPTS - 1 re-reads after 412s.
+  for (;;) {
     const current = await client.getHost(desired.name)
     if (!current) throw new CheckmkError(`host ${desired.name} disappeared from Checkmk during the sync`, 404, false)
     const diffs = diffHost(desired, current.host)
-    if (!diffs.length) return wrote ? 'UPDATED' : 'UNCHANGED'
+    if (!diffs.length) return wroteAttributes ? 'UPDATED' : 'UNCHANGED'
+    const attrs = diffs.filter((d) => d.field !== 'folder')
+    if (attrs.length && wroteAttributes) {
+      // Checkmk accepted the write but keeps another value (it normalises it, or something rewrites it):
+      // writing again would loop forever.
+      throw new CheckmkError(`Checkmk kept ${attrs.map((d) => `${d.field}=${d.actual ?? '∅'}`).join(', ')} after Switchyard wrote ${attrs.map((d) => d.expected ?? '∅').join(', ')}`, 200, false)
+    }
     try {
-      const attrs = diffs.filter((d) => d.field !== 'folder')
       if (attrs.length) {
         const update = changedAttributes(desired, attrs.map((d) => d.field))
         if (attrs.some((d) => d.field.startsWith('labels.'))) update.labels = { ...(current.host.attributes.labels ?? {}), ...desired.attributes.labels }
         await client.editHost(desired.name, current.etag, { update_attributes: update })
-        wrote = true
-        continue // re-read: the move needs the new ETag
+        wroteAttributes = true
+        continue // re-read: check it took, and the move needs the new ETag
       }
       await client.moveHost(desired.name, current.etag, desired.folder)
       return 'UPDATED'
     } catch (e) {
-      if (e instanceof CheckmkError && e.status === 412 && attempt < EDIT_ATTEMPTS) continue
+      if (e instanceof CheckmkError && e.status === 412 && ++conflicts < EDIT_ATTEMPTS) continue
       throw e
     }
   }
