@@ -198,6 +198,7 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.forgetTargetHostKey': { query: `mutation($id: ID!) { forgetTargetHostKey(id: $id) { id } }`, variables: id(target.id) },
       'Mutation.logout': { query: `mutation { logout }` },
       'Mutation.retryJobRun': { query: `mutation($id: ID!) { retryJobRun(id: $id) { id } }`, variables: id(run.id) },
+      'Mutation.syncSelectedDevices': { query: `mutation($id: ID!) { syncSelectedDevices(runId: $id, devices: ["r1"]) { id } }`, variables: id(run.id) },
       'Mutation.revokeApiToken': { query: `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, variables: id(tok.apiToken.id) },
       'Mutation.triggerJobRun': { query: `mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, variables: id(tpl.id) },
       'Mutation.updateCredential': { query: `mutation($id: ID!) { updateCredential(id: $id, input: { name: "hijacked" }) { id } }`, variables: id(cred.id) },

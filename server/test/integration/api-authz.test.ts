@@ -270,6 +270,7 @@ describe('viewers', () => {
       cancelJobRun: [`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: fx.run }],
       pinJobRun: [`mutation($id: ID!) { pinJobRun(id: $id, pinned: true) { id } }`, { id: fx.run }],
       retryJobRun: [`mutation($id: ID!) { retryJobRun(id: $id) { id } }`, { id: fx.run }],
+      syncSelectedDevices: [`mutation($id: ID!) { syncSelectedDevices(runId: $id, devices: ["r1"]) { id } }`, { id: fx.run }],
       createUser: [`mutation { createUser(input: { username: "x", password: "password-123", role: ADMIN }) { id } }`],
       updateUser: [`mutation($id: ID!) { updateUser(id: $id, input: { role: VIEWER }) { id } }`, { id: fx.user }],
       createJobSchedule: [`mutation($t: ID!) { createJobSchedule(input: { name: "x", templateId: $t, kind: CRON, cronExpression: "* * * * *" }) { id } }`, { t: fx.tpl }],
