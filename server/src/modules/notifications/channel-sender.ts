@@ -145,7 +145,8 @@ export class ChannelSender {
         subject: m.subject,
         text: m.text,
         html: m.html,
-        headers: deliveryId ? { 'X-Switchyard-Delivery': deliveryId } : {},
+        // The channel's extra headers go on the mail too (e.g. X-Priority, a ticket system's routing header).
+        headers: { ...channel.headers, ...(deliveryId ? { 'X-Switchyard-Delivery': deliveryId } : {}) },
       })
       const response = String(info.response ?? '')
       return { ok: true, status: Number.parseInt(response, 10) || 250, error: null, retryable: false, response: response.slice(0, MAX_RESPONSE_CHARS) }

@@ -257,8 +257,8 @@ export class NotificationsService {
     } else {
       if (!c.url) throw missing('url', `required for a ${c.kind} channel`)
       if (c.kind === 'WEBHOOK' && !c.secretCredentialId) throw missing('secretCredentialId', 'required for a WEBHOOK channel (its password signs each request)')
-      if (c.kind !== 'WEBHOOK' && given.secretCredentialId) throw missing('secretCredentialId', `a ${c.kind} channel is not signed (its URL is the secret)`)
     }
+    if (c.kind !== 'WEBHOOK' && given.secretCredentialId) throw missing('secretCredentialId', `only WEBHOOK channels are signed (a ${c.kind} channel's URL or login is its secret)`)
     if (given.secretCredentialId) await this.checkCredential(given.secretCredentialId, 'input.secretCredentialId')
     if (given.smtpCredentialId) await this.checkCredential(given.smtpCredentialId, 'input.smtpCredentialId')
     for (const f of TEMPLATE_FIELDS) {
