@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { decodeHeader, startSmtpServer, type TestSmtpServer } from '../harness/smtp-server.ts'
-import { createTestRegistry } from '../harness/test-executors.ts'
+import { createTestRegistry, gates } from '../harness/test-executors.ts'
 
 interface Received {
   path: string
@@ -354,5 +354,57 @@ describe('more events', () => {
     await h.waitFor(run2, ['TIMED_OUT'])
     const list = await delivered(run2, 2)
     expect(list.map((x) => x.event).sort()).toEqual(['RUN_FAILED', 'RUN_TIMED_OUT'])
+  })
+
+  it('DURATION_EXCEEDED: over the absolute limit, or over k × the template p95 once there are 5 successes; details say why', async () => {
+    const hook = await channel({ name: 'duration-hook', url: `${base}/duration`, secretCredentialId: creds.a })
+    expectFieldError(await t.gql(CREATE_RULE, { i: { name: 'no-limit', events: ['DURATION_EXCEEDED'], channelIds: [hook.id] } }), 'input.durationLimitSeconds')
+    const templateId = await h.createTemplate({ name: 'slowish', jobType: 'test-outcome', config: {} })
+    await t.ok(CREATE_RULE, { i: { name: 'duration-abs', events: ['DURATION_EXCEEDED'], templateIds: [templateId], channelIds: [hook.id], durationLimitSeconds: 30 } })
+    await t.ok(CREATE_RULE, { i: { name: 'duration-p95', events: ['DURATION_EXCEEDED'], templateIds: [templateId], channelIds: [hook.id], durationP95Factor: 3 } })
+    // Five quick successes: the baseline (no notification: under the limit, and no p95 before five).
+    for (let i = 0; i < 5; i++) await h.waitFor(await h.trigger(templateId), ['SUCCEEDED'])
+    expect(at('/duration')).toHaveLength(0)
+    // A run that ran 60 s (its start moved back while it waits on a gate): over both thresholds.
+    await t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: templateId, i: { config: { wait: 'duration-gate' } } })
+    const slow = await h.trigger(templateId)
+    await gates.reached('duration-gate')
+    await t.app.db.pool.query(`UPDATE job_run SET started_at = now() - interval '60 seconds' WHERE id = $1`, [raw(slow)])
+    gates.release('duration-gate')
+    await h.waitFor(slow, ['SUCCEEDED'])
+    const list = await delivered(slow, 2)
+    expect(list.every((d) => d.event === 'DURATION_EXCEEDED' && d.status === 'DELIVERED')).toBe(true)
+    const bodies = at('/duration').map((r) => JSON.parse(r.body))
+    const abs = bodies.find((b) => b.details.limitSeconds === 30)
+    const rel = bodies.find((b) => b.details.p95Factor === 3)
+    expect(abs.details.durationSeconds).toBeGreaterThanOrEqual(60)
+    expect(rel.details.p95Seconds).toBeLessThan(20)
+    expect(rel.details.limitSeconds).toBeNull()
+  })
+
+  it('CONSECUTIVE_FAILURES fires once when the streak reaches N, and again after a success breaks it', async () => {
+    const hook = await channel({ name: 'streak-hook', url: `${base}/streak`, secretCredentialId: creds.a })
+    const templateId = await h.createTemplate({ name: 'streaky', jobType: 'test-outcome', config: { fail: 'down' } })
+    await t.ok(CREATE_RULE, { i: { name: 'streak', events: ['CONSECUTIVE_FAILURES'], templateIds: [templateId], channelIds: [hook.id], consecutiveFailures: 2 } })
+    const setFail = (fail: string | null) => t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: templateId, i: { config: fail ? { fail } : {} } })
+    const runs: string[] = []
+    const go = async (status: string) => {
+      const id = await h.trigger(templateId)
+      await h.waitFor(id, [status])
+      runs.push(id)
+    }
+    await go('FAILED')
+    await go('FAILED') // streak 2: fires
+    await go('FAILED') // streak 3: silent
+    await setFail(null)
+    await go('SUCCEEDED')
+    await setFail('down again')
+    await go('FAILED')
+    await go('FAILED') // a new streak of 2: fires
+    await eventually(async () => at('/streak').length === 2, { what: 'two streak notifications' })
+    const bodies = at('/streak').map((r) => JSON.parse(r.body))
+    expect(bodies.map((b) => b.run.id)).toEqual([raw(runs[1]!), raw(runs[5]!)])
+    expect(bodies.every((b) => b.event === 'CONSECUTIVE_FAILURES' && b.details.consecutiveFailures === 2)).toBe(true)
+    for (const r of [runs[0], runs[2], runs[3], runs[4]]) expect(await t.ok(DELIVERIES, { run: r })).toEqual({ notificationDeliveries: [] })
   })
 })

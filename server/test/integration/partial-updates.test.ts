@@ -279,7 +279,10 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       async create(n) {
         const channel = async (name: string) =>
           (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name, url: 'https://hooks.example.com/r', secretCredentialId: fx.creds[0] } })).createNotificationChannel.id as string
-        const i = { name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED'], templateIds: [fx.templates[0]], channelIds: [await channel(`nrule-ch-${n}`)], enabled: false }
+        const i = {
+          name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES'], templateIds: [fx.templates[0]],
+          channelIds: [await channel(`nrule-ch-${n}`)], enabled: false, durationLimitSeconds: 600, durationP95Factor: 2.5, consecutiveFailures: 4,
+        }
         ruleChannels.set(n, await channel(`nrule-ch2-${n}`))
         return (await t.ok(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i })).createNotificationRule.id
       },
@@ -297,6 +300,9 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
           changes: ['channel_ids'],
         },
         enabled: { input: { enabled: true }, changes: ['enabled'] },
+        durationLimitSeconds: { input: { durationLimitSeconds: null }, changes: ['duration_limit_seconds'] },
+        durationP95Factor: { input: { durationP95Factor: 3 }, changes: ['duration_p95_factor'] },
+        consecutiveFailures: { input: { consecutiveFailures: 5 }, changes: ['consecutive_failures'] },
       },
     },
     {

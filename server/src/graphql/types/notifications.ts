@@ -2,7 +2,7 @@ import { builder } from '../builder.ts'
 import { encodeGlobalID as encodeId } from '@pothos/plugin-relay'
 import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
-import { CLEARABLE_CHANNEL_FIELDS, type NotificationPreview } from '../../modules/notifications/notifications.service.ts'
+import { CLEARABLE_CHANNEL_FIELDS, CLEARABLE_RULE_FIELDS, type NotificationPreview } from '../../modules/notifications/notifications.service.ts'
 import type { SendOutcome } from '../../modules/notifications/channel-sender.ts'
 
 const NotificationEventEnum = builder.enumType('NotificationEvent', {
@@ -13,6 +13,8 @@ const NotificationEventEnum = builder.enumType('NotificationEvent', {
     RUN_RECOVERED: { description: "A success after the template's previous outcome was a failure." },
     RUN_STARTED: { description: 'The run started its first attempt (a retry never notifies again).' },
     RUN_TIMED_OUT: { description: 'The run ended TIMED_OUT (RUN_FAILED covers this too).' },
+    DURATION_EXCEEDED: { description: "The run ended after running longer than the rule's durationLimitSeconds, or durationP95Factor × the template's p95." },
+    CONSECUTIVE_FAILURES: { description: "The template's failure streak reached the rule's consecutiveFailures (once per streak)." },
   } as const,
 })
 const ChannelKindEnum = builder.enumType('NotificationChannelKind', {
@@ -71,6 +73,9 @@ builder.prismaNode('NotificationRule', {
       resolve: (query, r, _a, ctx) => ctx.prisma.notificationChannel.findMany({ ...query, where: { id: { in: r.channelIds } }, orderBy: { name: 'asc' } }),
     }),
     enabled: t.exposeBoolean('enabled'),
+    durationLimitSeconds: t.exposeInt('durationLimitSeconds', { nullable: true, description: 'DURATION_EXCEEDED: a run longer than this notifies.' }),
+    durationP95Factor: t.exposeFloat('durationP95Factor', { nullable: true, description: "DURATION_EXCEEDED: a run longer than this × the p95 of the template's last 100 successes (at least 5) notifies." }),
+    consecutiveFailures: t.exposeInt('consecutiveFailures', { nullable: true, description: 'CONSECUTIVE_FAILURES: the streak length that notifies (null: 3).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -122,6 +127,9 @@ const ruleFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.Ext
   templateIds: t.idList({ description: 'Empty or omitted (on create): every template.' }),
   channelIds: t.idList({ required: create }),
   enabled: t.boolean({ description: 'Default true.' }),
+  durationLimitSeconds: t.int({ description: 'DURATION_EXCEEDED: absolute limit in seconds.' }),
+  durationP95Factor: t.float({ description: "DURATION_EXCEEDED: k in k × the template's p95." }),
+  consecutiveFailures: t.int({ description: 'CONSECUTIVE_FAILURES: streak length (default 3).' }),
 })
 const CreateNotificationRuleInput = builder.inputType('CreateNotificationRuleInput', { fields: (t) => ruleFields(t as never, true) })
 const UpdateNotificationRuleInput = builder.inputType('UpdateNotificationRuleInput', { description: 'Omitted fields keep their value.', fields: (t) => ruleFields(t as never, false) })
@@ -162,8 +170,8 @@ const NotificationTestResultType = builder.objectRef<SendOutcome>('NotificationT
 
 const channelArg = (raw: unknown) => decodeId(String(raw), 'NotificationChannel', 'id')
 const runArg = (raw: unknown) => (raw ? decodeId(String(raw), 'JobRun', 'jobRunId') : undefined)
-function ruleInput(input: Record<string, unknown>) {
-  const out: Record<string, unknown> = withoutNulls(input)
+function ruleInput(input: Record<string, unknown>, update = false) {
+  const out: Record<string, unknown> = withoutNulls(input, update ? CLEARABLE_RULE_FIELDS : [])
   if (out.templateIds != null) out.templateIds = decodeIds(out.templateIds as string[], 'JobTemplate', 'input.templateIds')
   if (out.channelIds != null) out.channelIds = decodeIds(out.channelIds as string[], 'NotificationChannel', 'input.channelIds')
   return out
@@ -245,7 +253,7 @@ builder.mutationFields((t) => ({
   updateNotificationRule: t.prismaField({
     type: 'NotificationRule',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateNotificationRuleInput, required: true }) },
-    resolve: (_q, _r, args, ctx) => ctx.services.notifications.updateRule(ctx.actor, decodeId(String(args.id), 'NotificationRule', 'id'), ruleInput(args.input as Record<string, unknown>)),
+    resolve: (_q, _r, args, ctx) => ctx.services.notifications.updateRule(ctx.actor, decodeId(String(args.id), 'NotificationRule', 'id'), ruleInput(args.input as Record<string, unknown>, true)),
   }),
   deleteNotificationRule: t.id({
     args: { id: t.arg.id({ required: true }) },

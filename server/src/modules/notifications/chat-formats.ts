@@ -19,7 +19,7 @@ const ADAPTIVE_COLOR: Record<Tone, string> = { good: 'Good', bad: 'Attention', w
 
 function tone(event: string): Tone {
   if (event === 'RUN_SUCCEEDED' || event === 'RUN_RECOVERED') return 'good'
-  if (event === 'RUN_CANCELLED') return 'warn'
+  if (event === 'RUN_CANCELLED' || event === 'DURATION_EXCEEDED') return 'warn'
   if (event === 'RUN_STARTED') return 'info'
   return 'bad'
 }
@@ -39,6 +39,10 @@ function facts(ctx: MessageContext): Facts {
   const pairs: Array<[string, string]> = [['Status', String(r.status)]]
   if (r.duration) pairs.push(['Duration', String(r.duration)])
   pairs.push(['Attempt', `${r.attempt} of ${r.maxAttempts}`], ['Trigger', String(r.trigger)])
+  const d = ctx.details
+  if (d.consecutiveFailures != null) pairs.push(['Failures in a row', String(d.consecutiveFailures)])
+  if (d.limitSeconds != null) pairs.push(['Limit', `${d.limitSeconds}s`])
+  if (d.p95Seconds != null) pairs.push(['Usual (p95)', `${d.p95Seconds}s × ${d.p95Factor}`])
   return {
     pairs,
     failedTargets: Array.isArray(r.failedTargets) ? (r.failedTargets as string[]) : [],

@@ -5,7 +5,8 @@
  * neither read the server nor stall a worker. Output is capped as well.
  *
  * What a template sees (every field of the run; README "Notifications" lists them):
- *   event, eventLabel, deliveryId, test, channel.name, run.{…the outbox payload…, url, duration}
+ *   event, eventLabel, deliveryId, test, channel.name, run.{…the outbox payload…, url, duration},
+ *   details.{…the figures of a threshold event: durationSeconds, limitSeconds, p95Seconds, p95Factor, consecutiveFailures}
  * Unknown variables are refused when the template is saved (static analysis), naming the field.
  */
 import { Liquid, type Template } from 'liquidjs'
@@ -37,7 +38,7 @@ for (const engine of [plain, html]) {
   }
 }
 
-const ROOTS = new Set(['event', 'eventLabel', 'deliveryId', 'test', 'channel', 'run'])
+const ROOTS = new Set(['event', 'eventLabel', 'deliveryId', 'test', 'channel', 'run', 'details'])
 export const RUN_FIELDS = new Set([
   'id', 'number', 'templateId', 'templateName', 'jobType', 'status', 'trigger', 'attempt', 'maxAttempts',
   'createdAt', 'startedAt', 'finishedAt', 'durationSeconds', 'duration', 'error', 'failedTargets',
@@ -52,6 +53,8 @@ export const EVENT_LABEL: Record<string, string> = {
   RUN_RECOVERED: 'recovered',
   RUN_STARTED: 'started',
   RUN_TIMED_OUT: 'timed out',
+  DURATION_EXCEEDED: 'ran longer than its limit',
+  CONSECUTIVE_FAILURES: 'keeps failing',
 }
 
 export const DEFAULT_TEMPLATES: Record<TemplateField, string> = {
@@ -59,7 +62,7 @@ export const DEFAULT_TEMPLATES: Record<TemplateField, string> = {
   bodyTemplate: [
     '{{ run.templateName }} #{{ run.number }} {{ eventLabel }}.',
     'Status: {{ run.status }}{% if run.duration %} after {{ run.duration }}{% endif %} (attempt {{ run.attempt }} of {{ run.maxAttempts }})',
-    '{% if run.failedTargets.size > 0 %}Failed targets: {{ run.failedTargets | join: ", " }}\n{% endif %}{% if run.error %}Error: {{ run.error }}\n{% endif %}Run: {{ run.url | default: run.link }}',
+    '{% if details.consecutiveFailures %}Failures in a row: {{ details.consecutiveFailures }}\n{% endif %}{% if event == "DURATION_EXCEEDED" %}Limit: {% if details.limitSeconds %}{{ details.limitSeconds }}s {% endif %}{% if details.p95Seconds %}{{ details.p95Factor }} × p95 of {{ details.p95Seconds }}s{% endif %}\n{% endif %}{% if run.failedTargets.size > 0 %}Failed targets: {{ run.failedTargets | join: ", " }}\n{% endif %}{% if run.error %}Error: {{ run.error }}\n{% endif %}Run: {{ run.url | default: run.link }}',
   ].join('\n'),
   htmlTemplate: [
     '<p><strong>{{ run.templateName }} #{{ run.number }}</strong> {{ eventLabel }}.</p>',
@@ -74,6 +77,8 @@ export const DEFAULT_TEMPLATES: Record<TemplateField, string> = {
 
 export interface RunPayload {
   event: string
+  /** The figures behind a threshold event (DURATION_EXCEEDED, CONSECUTIVE_FAILURES). */
+  details?: Record<string, unknown>
   run: Record<string, unknown> & { id: string; status: string; link: string; durationSeconds?: number | null; failedTargets?: string[] }
 }
 
@@ -99,6 +104,7 @@ export interface MessageContext {
   test: boolean
   channel: { name: string }
   run: Record<string, unknown>
+  details: Record<string, unknown>
 }
 
 export function messageContext(payload: RunPayload, opts: { publicUrl: string | null; deliveryId: string | null; channelName: string; test?: boolean }): MessageContext {
@@ -109,6 +115,7 @@ export function messageContext(payload: RunPayload, opts: { publicUrl: string | 
     deliveryId: opts.deliveryId,
     test: opts.test ?? false,
     channel: { name: opts.channelName },
+    details: payload.details ?? {},
     run: { ...run, url: runUrl(opts.publicUrl, run.link), duration: formatDuration(run.durationSeconds as number | null) },
   }
 }

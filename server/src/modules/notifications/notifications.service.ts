@@ -57,9 +57,9 @@ const CHANNEL_FIELDS = [
 ]
 /** Update fields whose null means "clear" (templates fall back to the defaults). */
 export const CLEARABLE_CHANNEL_FIELDS = ['url', 'secretCredentialId', 'smtpCredentialId', 'smtpCaCertificate', 'smtpPort', 'smtpSecurity', 'subjectTemplate', 'bodyTemplate', 'htmlTemplate']
-const RULE_FIELDS = ['name', 'events', 'templateIds', 'channelIds', 'enabled']
+const RULE_FIELDS = ['name', 'events', 'templateIds', 'channelIds', 'enabled', 'durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures']
 
-const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED', 'RUN_STARTED', 'RUN_TIMED_OUT'] as const
+const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED', 'RUN_STARTED', 'RUN_TIMED_OUT', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES'] as const
 const EVENT_OF_STATUS: Record<string, string> = { SUCCEEDED: 'RUN_SUCCEEDED', FAILED: 'RUN_FAILED', TIMED_OUT: 'RUN_TIMED_OUT', CANCELLED: 'RUN_CANCELLED', RUNNING: 'RUN_STARTED' }
 const ruleInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
@@ -67,7 +67,19 @@ const ruleInput = z.object({
   templateIds: z.array(z.uuid()).max(1000).default([]),
   channelIds: z.array(z.uuid()).min(1, 'name at least one channel').max(100),
   enabled: z.boolean().default(true),
+  durationLimitSeconds: z.number().int().min(1, 'at least 1 second').max(30 * 86400, 'at most 30 days').nullable().default(null),
+  durationP95Factor: z.number().min(1, 'at least 1 (the p95 itself)').max(100, 'at most 100').nullable().default(null),
+  consecutiveFailures: z.number().int().min(2, 'at least 2').max(1000, 'at most 1000').nullable().default(null),
 })
+type RuleInput = z.output<typeof ruleInput>
+/** Update fields whose null means "clear". */
+export const CLEARABLE_RULE_FIELDS = ['durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures']
+
+function checkRuleThresholds(r: Pick<RuleInput, 'events' | 'durationLimitSeconds' | 'durationP95Factor'>): void {
+  if (r.events.includes('DURATION_EXCEEDED') && r.durationLimitSeconds == null && r.durationP95Factor == null) {
+    throw ValidationError.field('input.durationLimitSeconds', 'DURATION_EXCEEDED needs durationLimitSeconds or durationP95Factor')
+  }
+}
 
 export class NotificationsService {
   constructor(
@@ -128,6 +140,7 @@ export class NotificationsService {
   async createRule(actor: Actor | null, raw: unknown): Promise<NotificationRule> {
     const a = requireAdmin(actor)
     const input = parseInput(ruleInput, raw)
+    checkRuleThresholds(input)
     await this.checkRefs(input)
     return this.unique('notification rule', input.name, () =>
       audited(
@@ -143,6 +156,7 @@ export class NotificationsService {
     const input = parsePatch(ruleInput, raw)
     const existing = await this.prisma.notificationRule.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('notification rule')
+    checkRuleThresholds({ ...(existing as unknown as RuleInput), ...input })
     await this.checkRefs(input)
     const data = input.events ? { ...input, events: [...new Set(input.events)] } : input
     return this.unique('notification rule', input.name, () =>
