@@ -338,6 +338,23 @@ describe('webhook secret rotation', () => {
   })
 })
 
+describe('admins only', () => {
+  it('preview, send test and secret rotation are refused to operators and viewers', async () => {
+    const ch = await channel({ name: 'admins-only', url: `${base}/admins-only`, secretCredentialId: creds.a })
+    for (const role of ['OPERATOR', 'VIEWER'] as const) {
+      const token = await t.userToken(role)
+      const calls: Array<[string, Record<string, unknown>]> = [
+        [PREVIEW, { c: ch.id }],
+        [SEND_TEST, { c: ch.id }],
+        [`mutation($id: ID!, $c: ID!) { addNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, { id: ch.id, c: creds.b }],
+        [`mutation($id: ID!, $c: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, { id: ch.id, c: creds.a }],
+      ]
+      for (const [q, v] of calls) expect((await t.gql(q, v, token)).errors?.[0]?.extensions?.code, `${role}: ${q}`).toBe('FORBIDDEN')
+    }
+    expect(at('/admins-only')).toHaveLength(0)
+  })
+})
+
 describe('more events', () => {
   it('RUN_STARTED notifies once for a retried run (its first start), RUN_TIMED_OUT when it times out', async () => {
     const hook = await channel({ name: 'events-hook', url: `${base}/events`, secretCredentialId: creds.a })
