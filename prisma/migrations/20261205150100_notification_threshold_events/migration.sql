@@ -8,6 +8,9 @@ ALTER TABLE "notification_rule"
   ADD COLUMN "duration_p95_factor" DOUBLE PRECISION,
   ADD COLUMN "consecutive_failures" INTEGER;
 
+-- AlterTable: redeliverNotification (an admin sends a delivered or failed notification again).
+ALTER TABLE "notification_delivery" ADD COLUMN "redelivered_at" TIMESTAMPTZ(3);
+
 -- The outbox trigger (see 20261204180000_notifications and 20261205150000_notification_channels), now with
 -- two events whose condition is the RULE's, still decided in the transaction that makes the run final:
 --  - DURATION_EXCEEDED: the final run (succeeded, failed or timed out) ran longer than the rule's

@@ -216,6 +216,7 @@ describe('every operation but login needs a valid token', () => {
       'Query.notificationPreview': { query: `query($id: ID!) { notificationPreview(channelId: $id) { body } }`, variables: id(nch.id) },
       'Mutation.addNotificationChannelSecret': { query: `mutation($id: ID!, $c: ID!) { addNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, variables: { id: nch.id, c: cred.id } },
       'Mutation.retireNotificationChannelSecret': { query: `mutation($id: ID!, $c: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, variables: { id: nch.id, c: cred.id } },
+      'Mutation.redeliverNotification': { query: `mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, variables: id(Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000001').toString('base64')) },
       'Mutation.sendTestNotification': { query: `mutation($id: ID!) { sendTestNotification(channelId: $id) { ok } }`, variables: id(nch.id) },
     }
   })

@@ -301,6 +301,7 @@ describe('viewers', () => {
       deleteNotificationRule: [`mutation($id: ID!) { deleteNotificationRule(id: $id) }`, { id: fx.nrule }],
       addNotificationChannelSecret: [`mutation($id: ID!, $c: ID!) { addNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, { id: fx.nch, c: fx.cred }],
       retireNotificationChannelSecret: [`mutation($id: ID!, $c: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, { id: fx.nch, c: fx.cred }],
+      redeliverNotification: [`mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, { id: Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000001').toString('base64') }],
       sendTestNotification: [`mutation($id: ID!) { sendTestNotification(channelId: $id) { ok } }`, { id: fx.nch }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.

@@ -27,6 +27,12 @@ const receiver = http.createServer((req, res) => {
   req.on('end', () => {
     received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() })
     // Slack answers a plain "ok"; a path ending in /teapot answers 418 with a body, for "send test".
+    // A path ending in /flip answers 404 the first time, then 200 (for redelivery).
+    if (req.url?.endsWith('/flip') && at(req.url).length === 1) {
+      res.statusCode = 404
+      res.end('not yet')
+      return
+    }
     if (req.url?.endsWith('/teapot')) {
       res.statusCode = 418
       res.end('no coffee here')
@@ -335,6 +341,28 @@ describe('webhook secret rotation', () => {
     const audit = await t.ok(`query($id: ID!) { auditEvents(filter: { entityId: $id }, first: 10) { edges { node { action } } } }`, { id: ch.id })
     expect(audit.auditEvents.edges.map((e: any) => e.node.action)).toEqual(expect.arrayContaining(['notification-channel.add-secret', 'notification-channel.retire-secret']))
     expect(JSON.stringify(audit)).not.toContain(SECRET_A)
+  })
+})
+
+describe('redelivery', () => {
+  it('sends a failed notification again with the same delivery id and body, once', async () => {
+    const ch = await channel({ name: 'flip', url: `${base}/flip`, secretCredentialId: creds.a })
+    const templateId = await ruleFor('flip', ['RUN_FAILED'], [ch.id], { fail: 'x' })
+    const run = await h.trigger(templateId)
+    const [failed] = await delivered(run)
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: 404 })
+    const REDELIVER = `mutation($id: ID!) { redeliverNotification(id: $id) { id status redeliveredAt } }`
+    const r = (await t.ok(REDELIVER, { id: failed!.id })).redeliverNotification
+    expect(r).toMatchObject({ id: failed!.id, status: 'PENDING' })
+    expect(r.redeliveredAt).toBeTruthy()
+    const [again] = await delivered(run)
+    expect(again).toMatchObject({ id: failed!.id, status: 'DELIVERED', attempts: 2, lastStatusCode: 200, lastError: null })
+    const got = at('/flip')
+    expect(got).toHaveLength(2)
+    expect(got[1]!.headers['x-switchyard-delivery']).toBe(got[0]!.headers['x-switchyard-delivery'])
+    expect(got[1]!.body).toBe(got[0]!.body)
+    const token = await t.userToken('OPERATOR')
+    expect((await t.gql(REDELIVER, { id: failed!.id }, token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
   })
 })
 

@@ -96,6 +96,7 @@ builder.prismaNode('NotificationDelivery', {
     lastError: t.exposeString('lastError', { nullable: true }),
     nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true }),
     deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
+    redeliveredAt: t.expose('redeliveredAt', { type: 'DateTime', nullable: true, description: 'When an admin last asked for it to be sent again (redeliverNotification).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -229,6 +230,12 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), secretCredentialId: t.arg.id({ required: true }) },
     resolve: (_q, _r, args, ctx) =>
       ctx.services.notifications.retireChannelSecret(ctx.actor, channelArg(args.id), decodeId(String(args.secretCredentialId), 'Credential', 'secretCredentialId')),
+  }),
+  redeliverNotification: t.prismaField({
+    type: 'NotificationDelivery',
+    description: 'Sends a DELIVERED or FAILED notification again: same delivery id and body, retries bounded from now (admins only).',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.notifications.redeliver(ctx.actor, decodeId(String(args.id), 'NotificationDelivery', 'id')),
   }),
   sendTestNotification: t.field({
     type: NotificationTestResultType,

@@ -179,6 +179,31 @@ export class NotificationsService {
     )
   }
 
+  /**
+   * Sends a DELIVERED or FAILED notification again (same delivery id, so receivers can still deduplicate),
+   * with the same payload and retries bounded from now. Audited on its channel.
+   */
+  async redeliver(actor: Actor | null, id: string): Promise<NotificationDelivery> {
+    const a = requireAdmin(actor)
+    const existing = await this.prisma.notificationDelivery.findUnique({ where: { id }, include: { channel: true } })
+    if (!existing) throw new NotFoundError('notification delivery')
+    if (existing.status === 'PENDING') throw new InvalidStateError('the notification is still being delivered')
+    const row = await audited(
+      this.prisma,
+      async (tx) => {
+        const updated = await tx.notificationDelivery.update({
+          where: { id, status: { not: 'PENDING' } },
+          data: { status: 'PENDING', enqueuedAt: null, nextAttemptAt: null, deliveredAt: null, redeliveredAt: new Date(), updatedAt: new Date() },
+        })
+        // Wakes the relay in every worker at commit, as the trigger does for new rows.
+        await tx.$executeRawUnsafe(`SELECT pg_notify('switchyard_notification', '')`)
+        return updated
+      },
+      () => ({ actor: a, action: 'notification-delivery.redeliver', entity: entity.of('NotificationChannel', existing.channel), changes: { delivery: { new: id } } }),
+    )
+    return row
+  }
+
   /** The delivery log, newest first; optionally one run's. */
   listDeliveries(actor: Actor | null, filter: { jobRunId?: string; first: number }): Promise<NotificationDelivery[]> {
     requireAdmin(actor)

@@ -48,6 +48,7 @@ export function backoffMs(retry: NotificationRetry, attempt: number): number {
 interface DeliveryRow {
   id: string
   payload: RunPayload
+  /** When the row was written, or redelivered: the give-up deadline counts from it. */
   created_at: Date
   channel_id: string
 }
@@ -138,7 +139,7 @@ export class WebhookDelivery {
         `UPDATE notification_delivery d SET next_attempt_at = now() + make_interval(secs => $2)
           WHERE d.id = $1 AND d.status = 'PENDING'
             AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now() + interval '1 second')
-          RETURNING d.id, d.payload, d.created_at, d.channel_id`,
+          RETURNING d.id, d.payload, COALESCE(d.redelivered_at, d.created_at) AS created_at, d.channel_id`,
         [id, LEASE_SECONDS],
       )
       const row = rows[0]
