@@ -344,6 +344,19 @@ describe('webhook secret rotation', () => {
   })
 })
 
+describe('changing kind', () => {
+  it('lets go of the old kind\'s credentials, so they can be deleted', async () => {
+    const secret = await credential('throwaway-secret', 'webhook', 'throwaway-0123456789')
+    const ch = await channel({ name: 'kind-change', url: `${base}/kind-change`, secretCredentialId: secret })
+    expect((await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: secret })).errors?.[0]?.extensions?.code).toBe('INVALID_STATE')
+    const updated = (await t.ok(`mutation($id: ID!, $i: UpdateNotificationChannelInput!) { updateNotificationChannel(id: $id, input: $i) { kind url secretCredential { id } } }`, { id: ch.id, i: { kind: 'TEAMS' } })).updateNotificationChannel
+    expect(updated).toEqual({ kind: 'TEAMS', url: `${base}/kind-change`, secretCredential: null })
+    expect(await t.ok(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: secret })).toEqual({ deleteCredential: secret })
+    // Back to WEBHOOK needs a secret again.
+    expectFieldError(await t.gql(UPDATE_CHANNEL, { id: ch.id, i: { kind: 'WEBHOOK' } }), 'input.secretCredentialId')
+  })
+})
+
 describe('redelivery', () => {
   it('sends a failed notification again with the same delivery id and body, once', async () => {
     const ch = await channel({ name: 'flip', url: `${base}/flip`, secretCredentialId: creds.a })

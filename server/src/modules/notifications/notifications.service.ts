@@ -81,6 +81,18 @@ function checkRuleThresholds(r: Pick<RuleInput, 'events' | 'durationLimitSeconds
   }
 }
 
+/**
+ * A channel that changes kind lets go of the credentials only its old kind used, so they stop counting as
+ * "in use" (a credential in use cannot be deleted): signing secrets belong to WEBHOOK, the SMTP login to EMAIL.
+ */
+function credentialsKindDrops(from: string, to: string | undefined): Record<string, null> {
+  if (!to || to === from) return {}
+  const out: Record<string, null> = {}
+  if (to !== 'WEBHOOK') Object.assign(out, { secretCredentialId: null, secondarySecretCredentialId: null })
+  if (to !== 'EMAIL') out.smtpCredentialId = null
+  return out
+}
+
 export class NotificationsService {
   constructor(
     private readonly prisma: PrismaClient,
@@ -115,7 +127,7 @@ export class NotificationsService {
     return this.unique('notification channel', input.name, () =>
       audited(
         this.prisma,
-        (tx) => tx.notificationChannel.update({ where: { id }, data: input as Prisma.NotificationChannelUncheckedUpdateInput }),
+        (tx) => tx.notificationChannel.update({ where: { id }, data: { ...credentialsKindDrops(existing.kind, input.kind), ...input } as Prisma.NotificationChannelUncheckedUpdateInput }),
         (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: changed(existing, row, CHANNEL_FIELDS) }),
       ),
     )
