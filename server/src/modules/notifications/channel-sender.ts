@@ -5,6 +5,7 @@
  * "send test". Secrets are opened here, just before use, and never logged or returned.
  */
 import crypto from 'node:crypto'
+import tls from 'node:tls'
 import nodemailer from 'nodemailer'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { RawQuery } from '../../db/credential-use.ts'
@@ -130,7 +131,8 @@ export class ChannelSender {
       requireTLS: security === 'STARTTLS',
       ignoreTLS: security === 'NONE',
       auth: channel.smtpUsername && channel.smtpPassword ? { user: channel.smtpUsername, pass: this.box.open(channel.smtpPassword) } : undefined,
-      tls: channel.smtpCaCertificate ? { ca: [channel.smtpCaCertificate] } : undefined,
+      // A `ca` list replaces Node's trusted roots: the channel's CA is added to them, not swapped in.
+      tls: channel.smtpCaCertificate ? { ca: [...tls.rootCertificates, channel.smtpCaCertificate] } : undefined,
       connectionTimeout: ATTEMPT_TIMEOUT_MS,
       greetingTimeout: ATTEMPT_TIMEOUT_MS,
       socketTimeout: 2 * ATTEMPT_TIMEOUT_MS,
