@@ -239,6 +239,10 @@ describe('Slack, Teams and Mattermost incoming webhooks', () => {
     // Chat webhooks carry no Switchyard signature (their URL is the secret), but the delivery id.
     expect(at('/slack')[0]!.headers['x-switchyard-signature']).toBeUndefined()
     expect(at('/slack')[0]!.headers['x-switchyard-delivery']).toBeTruthy()
+    // Their URL carries the service's token: the audit trail says it was set, never what it is.
+    const audit = await t.ok(`query($id: ID!) { auditEvents(filter: { entityId: $id }, first: 5) { edges { node { action changes { field oldValue newValue redacted } } } } }`, { id: slack.id })
+    expect(JSON.stringify(audit)).not.toContain('/slack')
+    expect(audit.auditEvents.edges[0].node.changes.find((c: any) => c.field === 'url')).toMatchObject({ redacted: true, newValue: null })
   })
 
   it('failed targets are listed when a run has them', async () => {

@@ -13,7 +13,7 @@ import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUni
 import { prismaQuery } from '../../db/credential-use.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
-import { changed, created } from '../audit/changes.ts'
+import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { CHANNEL_FIELDS, channelInput, checkChannelShape, credentialsKindDrops, type ChannelInput } from './channel-input.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
@@ -46,6 +46,20 @@ function checkRuleThresholds(r: Pick<RuleInput, 'events' | 'durationLimitSeconds
   }
 }
 
+const CHAT_KINDS = new Set(['SLACK', 'TEAMS', 'MATTERMOST'])
+
+/**
+ * A channel's audit changes. A Slack/Teams/Mattermost URL carries the service's token (it is the secret):
+ * the audit trail records that it changed, never its value.
+ */
+function channelChanges(before: NotificationChannel | null, row: NotificationChannel): Changes {
+  const urlIsSecret = CHAT_KINDS.has(row.kind) || (before !== null && CHAT_KINDS.has(before.kind))
+  const fields = urlIsSecret ? CHANNEL_FIELDS.filter((f) => f !== 'url') : CHANNEL_FIELDS
+  const out = before ? changed(before, row, fields) : created(row, fields)
+  if (urlIsSecret && (before ? before.url !== row.url : row.url)) Object.assign(out, secretsChanged(['url']))
+  return out
+}
+
 export class NotificationsService {
   constructor(
     private readonly prisma: PrismaClient,
@@ -66,7 +80,7 @@ export class NotificationsService {
       audited(
         this.prisma,
         (tx) => tx.notificationChannel.create({ data: input }),
-        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: created(row, CHANNEL_FIELDS) }),
+        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: channelChanges(null, row) }),
       ),
     )
   }
@@ -81,7 +95,7 @@ export class NotificationsService {
       audited(
         this.prisma,
         (tx) => tx.notificationChannel.update({ where: { id }, data: { ...credentialsKindDrops(existing.kind, input.kind), ...input } as Prisma.NotificationChannelUncheckedUpdateInput }),
-        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: changed(existing, row, CHANNEL_FIELDS) }),
+        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row) }),
       ),
     )
   }
@@ -246,7 +260,7 @@ export class NotificationsService {
     return audited(
       this.prisma,
       (tx) => tx.notificationChannel.update({ where: { id: existing.id }, data }),
-      (row) => ({ actor: a, action, entity: entity.of('NotificationChannel', row), changes: changed(existing, row, CHANNEL_FIELDS) }),
+      (row) => ({ actor: a, action, entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row) }),
     )
   }
 
