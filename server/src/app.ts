@@ -48,6 +48,7 @@ import { WorkflowLive } from './modules/workflows/workflow-live.ts'
 import { WorkflowRunsService } from './modules/workflows/workflow-runs.service.ts'
 import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
 import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
+import { ChannelSender } from './modules/notifications/channel-sender.ts'
 import { NotificationsService } from './modules/notifications/notifications.service.ts'
 import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
@@ -108,6 +109,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const { key, generatedAt } = loadOrCreateSecretKey(config.secretKey, config.dataDir)
     if (generatedAt) logger.warn('generated a credential encryption key; back it up, and set SWITCHYARD_SECRET_KEY on every process that shares this database', { file: generatedAt })
     const box = new SecretBox(key)
+    const channelSender = new ChannelSender(box, config.publicUrl)
     for (const change of protectDataDir(config.dataDir, embedded !== null)) logger.warn('data directory was readable by other users: permissions tightened', { change })
 
     const boss = createBoss(databaseUrl, config.bossSchema, Math.max(2, Math.ceil(config.dbPoolSize / 3)))
@@ -164,7 +166,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflows,
       workflowRuns,
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
-      notifications: new NotificationsService(db.prisma),
+      notifications: new NotificationsService(db.prisma, channelSender, config.publicUrl),
       deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,
       pool: db.pool,
@@ -223,7 +225,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       await starter.start()
       stack.push(() => starter.stop())
       // Workers deliver the notification outbox too (never in a run's path: its own queue).
-      const notifications = new WebhookDelivery(db.pool, boss, listener, box, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs)
+      const notifications = new WebhookDelivery(db.pool, boss, listener, channelSender, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs)
       await notifications.start()
       stack.push(() => notifications.stop())
     }

@@ -50,6 +50,8 @@ export interface Config {
   runRetention: { days: number; failedDays: number; keepLast: number }
   /** Webhook delivery retries (modules/notifications/webhook-delivery.ts): backoff base/cap, and when to give up. */
   notificationRetry: NotificationRetry
+  /** SWITCHYARD_PUBLIC_URL: how users reach the web UI, for absolute links in notifications; null: paths only. */
+  publicUrl: string | null
   logLevel: 'debug' | 'info' | 'warn' | 'error'
   /** SWITCHYARD_RUN_AS_USER, as configured. */
   runAsUserName: string
@@ -150,6 +152,18 @@ const envSchema = z.object({
   SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS: int(1, 86400).default(900),
   SWITCHYARD_NOTIFY_GIVE_UP_HOURS: int(1, 720).default(24),
   SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS: int(0, 36500).default(30),
+  SWITCHYARD_PUBLIC_URL: z
+    .string()
+    .trim()
+    .refine((u) => {
+      try {
+        const p = new URL(u)
+        return (p.protocol === 'http:' || p.protocol === 'https:') && !p.username && !p.password && !p.search && !p.hash
+      } catch {
+        return false
+      }
+    }, 'must be the http(s) URL users open the web UI at, e.g. https://switchyard.example.com')
+    .optional(),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
@@ -286,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     auditRetentionDays: e.SWITCHYARD_AUDIT_RETENTION_DAYS,
     runRetention: { days: e.SWITCHYARD_RUN_RETENTION_DAYS, failedDays: e.SWITCHYARD_FAILED_RUN_RETENTION_DAYS, keepLast: e.SWITCHYARD_RUN_RETENTION_KEEP_LAST },
     notificationRetry: { baseMs: e.SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS * 1000, maxMs: e.SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS * 1000, giveUpMs: e.SWITCHYARD_NOTIFY_GIVE_UP_HOURS * 3600_000, logRetentionDays: e.SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS },
+    publicUrl: e.SWITCHYARD_PUBLIC_URL ? e.SWITCHYARD_PUBLIC_URL.replace(/\/+$/, '') : null,
     logLevel: e.SWITCHYARD_LOG_LEVEL,
     runAsUserName: e.SWITCHYARD_RUN_AS_USER,
     runAsUser,

@@ -215,8 +215,11 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.createNotificationRule': { query: `mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule2", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, variables: { c: nch.id } },
       'Mutation.updateNotificationRule': { query: `mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, variables: id(nrule.id) },
       'Mutation.deleteNotificationRule': { query: `mutation($id: ID!) { deleteNotificationRule(id: $id) }`, variables: id(nrule.id) },
-      // Refused before the delivery is looked up: no delivery needs to exist.
-      'Mutation.redeliverNotification': { query: `mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, variables: id(Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000000').toString('base64')) },
+      'Query.notificationPreview': { query: `query($id: ID!) { notificationPreview(channelId: $id) { body } }`, variables: id(nch.id) },
+      'Mutation.addNotificationChannelSecret': { query: `mutation($id: ID!, $c: ID!) { addNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, variables: { id: nch.id, c: cred.id } },
+      'Mutation.retireNotificationChannelSecret': { query: `mutation($id: ID!, $c: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, variables: { id: nch.id, c: cred.id } },
+      'Mutation.redeliverNotification': { query: `mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, variables: id(Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000001').toString('base64')) },
+      'Mutation.sendTestNotification': { query: `mutation($id: ID!) { sendTestNotification(channelId: $id) { ok } }`, variables: id(nch.id) },
     }
   })
 
@@ -239,7 +242,7 @@ describe('every operation but login needs a valid token', () => {
           || (SELECT json_agg(s ORDER BY id) FROM (SELECT id, url, updated_at FROM inventory_source) s)::text
           || (SELECT json_agg(w ORDER BY id) FROM (SELECT id, name, updated_at FROM workflow) w)::text
           || (SELECT count(*) FROM workflow_run)::text
-          || (SELECT json_agg(n ORDER BY id) FROM (SELECT id, url, updated_at FROM notification_channel) n)::text
+          || (SELECT json_agg(n ORDER BY id) FROM (SELECT id, url, secret_credential_id, secondary_secret_credential_id, updated_at FROM notification_channel) n)::text
           || (SELECT json_agg(n ORDER BY id) FROM (SELECT id, enabled, updated_at FROM notification_rule) n)::text
           || (SELECT count(*) FROM audit_event)::text AS s`)
     return q.rows[0].s

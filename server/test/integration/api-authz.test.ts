@@ -301,7 +301,10 @@ describe('viewers', () => {
       createNotificationRule: [`mutation($c: ID!) { createNotificationRule(input: { name: "x", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: fx.nch }],
       updateNotificationRule: [`mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, { id: fx.nrule }],
       deleteNotificationRule: [`mutation($id: ID!) { deleteNotificationRule(id: $id) }`, { id: fx.nrule }],
-      redeliverNotification: [`mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, { id: Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000000').toString('base64') }],
+      addNotificationChannelSecret: [`mutation($id: ID!, $c: ID!) { addNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, { id: fx.nch, c: fx.cred }],
+      retireNotificationChannelSecret: [`mutation($id: ID!, $c: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, { id: fx.nch, c: fx.cred }],
+      redeliverNotification: [`mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, { id: Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000001').toString('base64') }],
+      sendTestNotification: [`mutation($id: ID!) { sendTestNotification(channelId: $id) { ok } }`, { id: fx.nch }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']
@@ -323,7 +326,7 @@ describe('viewers', () => {
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM inventory_source) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, name, updated_at FROM workflow) x)::text
           || (SELECT count(*) FROM workflow_run)::text
-          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM notification_channel) x)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, secret_credential_id, secondary_secret_credential_id, updated_at FROM notification_channel) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, enabled, updated_at FROM notification_rule) x)::text
           || (SELECT count(*) FROM notification_delivery)::text
           || (SELECT count(*) FROM pgboss.job WHERE name = 'switchyard-run')::text AS s`)

@@ -245,17 +245,33 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
     },
     {
       mutation: 'updateNotificationChannel',
+      // An EMAIL channel with every field set; the webhook-only fields switch kind with the field they need.
       async create(n) {
-        const i = { name: `nch-${n}`, url: 'https://hooks.example.com/a', headers: { 'X-Team': 'ops' }, secretCredentialId: fx.creds[0] }
+        const i = {
+          name: `nch-${n}`, kind: 'EMAIL', headers: { 'X-Team': 'ops' }, smtpHost: 'smtp.example.com', smtpPort: 2525, smtpSecurity: 'TLS',
+          smtpCredentialId: fx.creds[0], smtpCaCertificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', emailFrom: 'sy@example.com',
+          emailTo: ['ops@example.com'], subjectTemplate: 'S {{ run.status }}', bodyTemplate: '{"s": {{ run.status | json }}}', htmlTemplate: '<b>{{ run.status }}</b>',
+        }
         return (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i })).createNotificationChannel.id
       },
       snapshot: (id) => row('notification_channel', id),
       update: (id, i) => mutate('updateNotificationChannel', '$id: ID!, $input: UpdateNotificationChannelInput!', { id, input: i }),
       fields: {
         name: { input: { name: 'renamed-nch' }, changes: ['name'] },
-        url: { input: { url: 'https://hooks.example.com/b' }, changes: ['url'] },
+        kind: { input: { kind: 'SLACK', url: 'https://hooks.example.com/s' }, changes: ['kind', 'url', 'smtp_credential_id'] },
+        url: { input: { kind: 'MATTERMOST', url: 'https://hooks.example.com/b' }, changes: ['kind', 'url', 'smtp_credential_id'] },
         headers: { input: { headers: { 'X-Other': '1' } }, changes: ['headers'] },
-        secretCredentialId: { input: { secretCredentialId: fx.creds[1] }, changes: ['secret_credential_id'] },
+        secretCredentialId: { input: { kind: 'WEBHOOK', url: 'https://hooks.example.com/w', secretCredentialId: fx.creds[1] }, changes: ['kind', 'url', 'secret_credential_id', 'smtp_credential_id'] },
+        smtpHost: { input: { smtpHost: 'mail.example.com' }, changes: ['smtp_host'] },
+        smtpPort: { input: { smtpPort: 465 }, changes: ['smtp_port'] },
+        smtpSecurity: { input: { smtpSecurity: 'STARTTLS' }, changes: ['smtp_security'] },
+        smtpCredentialId: { input: { smtpCredentialId: fx.creds[1] }, changes: ['smtp_credential_id'] },
+        smtpCaCertificate: { input: { smtpCaCertificate: null }, changes: ['smtp_ca_certificate'] },
+        emailFrom: { input: { emailFrom: 'Other <other@example.com>' }, changes: ['email_from'] },
+        emailTo: { input: { emailTo: ['a@example.com', 'b@example.com'] }, changes: ['email_to'] },
+        subjectTemplate: { input: { subjectTemplate: null }, changes: ['subject_template'] },
+        bodyTemplate: { input: { bodyTemplate: 'text {{ run.number }}' }, changes: ['body_template'] },
+        htmlTemplate: { input: { htmlTemplate: '<i>{{ run.status }}</i>' }, changes: ['html_template'] },
       },
     },
     {
@@ -263,7 +279,10 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       async create(n) {
         const channel = async (name: string) =>
           (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name, url: 'https://hooks.example.com/r', secretCredentialId: fx.creds[0] } })).createNotificationChannel.id as string
-        const i = { name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED'], templateIds: [fx.templates[0]], channelIds: [await channel(`nrule-ch-${n}`)], enabled: false }
+        const i = {
+          name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES'], templateIds: [fx.templates[0]],
+          channelIds: [await channel(`nrule-ch-${n}`)], enabled: false, durationLimitSeconds: 600, durationP95Factor: 2.5, consecutiveFailures: 4,
+        }
         ruleChannels.set(n, await channel(`nrule-ch2-${n}`))
         return (await t.ok(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i })).createNotificationRule.id
       },
@@ -281,6 +300,9 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
           changes: ['channel_ids'],
         },
         enabled: { input: { enabled: true }, changes: ['enabled'] },
+        durationLimitSeconds: { input: { durationLimitSeconds: null }, changes: ['duration_limit_seconds'] },
+        durationP95Factor: { input: { durationP95Factor: 3 }, changes: ['duration_p95_factor'] },
+        consecutiveFailures: { input: { consecutiveFailures: 5 }, changes: ['consecutive_failures'] },
       },
     },
     {

@@ -41,7 +41,7 @@ const WEBHOOK: ChannelKind = {
   fields: ['url', 'secretCredentialId', 'headers'],
   initial: (channel, credentials) => ({
     url: channel?.url ?? '',
-    secretCredentialId: channel?.secretCredential.id ?? credentials.find((c) => c.kind === 'PASSWORD' && c.canUse)?.id ?? '',
+    secretCredentialId: channel?.secretCredential?.id ?? credentials.find((c) => c.kind === 'PASSWORD' && c.canUse)?.id ?? '',
     headers: headerRows(channel?.headers),
   }),
   input(d) {

@@ -68,7 +68,7 @@ function ChannelsAndRules() {
               <td>
                 <span className="badge plain">{channelKind(c).label}</span>
               </td>
-              <td className="mono small truncate" style={{ maxWidth: 320 }} title={c.url}>
+              <td className="mono small truncate" style={{ maxWidth: 320 }} title={c.url ?? undefined}>
                 {c.url}
                 {Object.keys((c.headers as Record<string, unknown>) ?? {}).length ? <span className="faint"> · {Object.keys(c.headers as Record<string, unknown>).length} header(s)</span> : null}
               </td>

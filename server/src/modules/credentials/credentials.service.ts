@@ -113,9 +113,15 @@ export class CredentialsService {
     if (sources.length > 0) {
       throw new InvalidStateError(`credential "${existing.name}" is the API token of the inventory ${sources.length === 1 ? 'source' : 'sources'} ${sources.map((s) => `"${s.name}"`).join(', ')}; change ${sources.length === 1 ? 'it' : 'them'} first`)
     }
-    const channels = await this.prisma.notificationChannel.findMany({ where: { secretCredentialId: id }, select: { name: true }, orderBy: { name: 'asc' } })
+    const channels = await this.prisma.notificationChannel.findMany({
+      where: { OR: [{ secretCredentialId: id }, { secondarySecretCredentialId: id }, { smtpCredentialId: id }] },
+      select: { name: true, smtpCredentialId: true },
+      orderBy: { name: 'asc' },
+    })
     if (channels.length > 0) {
-      throw new InvalidStateError(`credential "${existing.name}" is the signing secret of the notification ${channels.length === 1 ? 'channel' : 'channels'} ${channels.map((c) => `"${c.name}"`).join(', ')}; change ${channels.length === 1 ? 'it' : 'them'} first`)
+      const smtp = channels.filter((c) => c.smtpCredentialId === id).length
+      const role = smtp === channels.length ? 'SMTP login' : smtp === 0 ? 'signing secret' : 'signing secret or SMTP login'
+      throw new InvalidStateError(`credential "${existing.name}" is the ${role} of the notification ${channels.length === 1 ? 'channel' : 'channels'} ${channels.map((c) => `"${c.name}"`).join(', ')}; change ${channels.length === 1 ? 'it' : 'them'} first`)
     }
     const templates = await this.templatesReferring(id)
     if (templates.length > 0) {

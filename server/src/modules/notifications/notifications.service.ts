@@ -1,47 +1,72 @@
 /**
- * Notification channels (webhooks), rules and the delivery log. Admins only: a channel sends run data to
- * any URL and signs it with a credential's secret. The signing secret is a PASSWORD credential's password,
- * named by id and never returned (the credential stays write-only). Deliveries themselves are written by
- * the job_run trigger and sent by webhook-delivery.ts.
+ * Notification channels, rules and the delivery log. Admins only: a channel sends run data to any URL or
+ * mailbox. Channel kinds: WEBHOOK (signed JSON), SLACK / TEAMS / MATTERMOST (their incoming-webhook
+ * layouts), EMAIL (SMTP). Secrets are PASSWORD credentials named by id and never returned (credentials
+ * stay write-only): a webhook's signing secret — two during a rotation (add/retire) — and the SMTP login.
+ * Message templates are checked when saved (syntax, unknown variables, and that a webhook's body renders
+ * to JSON). Deliveries themselves are written by the job_run trigger and sent by webhook-delivery.ts.
  */
+import crypto from 'node:crypto'
 import { z } from 'zod'
-import { httpUrlSchema } from '../http-url.ts'
 import type { NotificationChannel, NotificationDelivery, NotificationRule, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { prismaQuery } from '../../db/credential-use.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
 import { audited, entity, record } from '../audit/audit.service.ts'
-import { changed, created } from '../audit/changes.ts'
+import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
+import { CHANNEL_FIELDS, channelInput, checkChannelShape, credentialsKindDrops, type ChannelInput } from './channel-input.ts'
+import { buildMessage, type ChannelKind } from './channel-message.ts'
+import { loadSendableChannel, type ChannelSender, type SendOutcome } from './channel-sender.ts'
+import { samplePayload, type RunPayload, type TemplateField } from './message-templates.ts'
 import { NOTIFICATION_CHANNEL } from './webhook-delivery.ts'
 
-const headerName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
-const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'x-switchyard-signature', 'x-switchyard-delivery'])
+export { CLEARABLE_CHANNEL_FIELDS } from './channel-input.ts'
 
-const channelInput = z.object({
-  name: z.string().trim().min(1, 'required').max(200),
-  url: httpUrlSchema(),
-  headers: z
-    .record(z.string(), z.string().max(4000).refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks'))
-    .refine((h) => Object.keys(h).length <= 50, 'at most 50 headers')
-    .refine((h) => Object.keys(h).every((k) => headerName.test(k) && !RESERVED_HEADERS.has(k.toLowerCase())), 'header names must be tokens, and not Content-Type, Content-Length, Host or X-Switchyard-*')
-    .default({}),
-  secretCredentialId: z.uuid(),
-})
+const RULE_FIELDS = ['name', 'events', 'templateIds', 'channelIds', 'enabled', 'durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures']
 
-const CHANNEL_FIELDS = ['name', 'url', 'headers', 'secretCredentialId']
-const RULE_FIELDS = ['name', 'events', 'templateIds', 'channelIds', 'enabled']
-
-const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED'] as const
+const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED', 'RUN_STARTED', 'RUN_TIMED_OUT', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES'] as const
+const EVENT_OF_STATUS: Record<string, string> = { SUCCEEDED: 'RUN_SUCCEEDED', FAILED: 'RUN_FAILED', TIMED_OUT: 'RUN_TIMED_OUT', CANCELLED: 'RUN_CANCELLED', RUNNING: 'RUN_STARTED' }
 const ruleInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
   events: z.array(z.enum(EVENTS)).min(1, 'name at least one event').max(EVENTS.length),
   templateIds: z.array(z.uuid()).max(1000).default([]),
   channelIds: z.array(z.uuid()).min(1, 'name at least one channel').max(100),
   enabled: z.boolean().default(true),
+  durationLimitSeconds: z.number().int().min(1, 'at least 1 second').max(30 * 86400, 'at most 30 days').nullable().default(null),
+  durationP95Factor: z.number().min(1, 'at least 1 (the p95 itself)').max(100, 'at most 100').nullable().default(null),
+  consecutiveFailures: z.number().int().min(2, 'at least 2').max(1000, 'at most 1000').nullable().default(null),
 })
+type RuleInput = z.output<typeof ruleInput>
+/** Update fields whose null means "clear". */
+export const CLEARABLE_RULE_FIELDS = ['durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures']
+
+function checkRuleThresholds(r: Pick<RuleInput, 'events' | 'durationLimitSeconds' | 'durationP95Factor'>): void {
+  if (r.events.includes('DURATION_EXCEEDED') && r.durationLimitSeconds == null && r.durationP95Factor == null) {
+    throw ValidationError.field('input.durationLimitSeconds', 'DURATION_EXCEEDED needs durationLimitSeconds or durationP95Factor')
+  }
+}
+
+const CHAT_KINDS = new Set(['SLACK', 'TEAMS', 'MATTERMOST'])
+
+/**
+ * A channel's audit changes. A Slack/Teams/Mattermost URL carries the service's token (it is the secret):
+ * the audit trail records that it changed, never its value.
+ */
+function channelChanges(before: NotificationChannel | null, row: NotificationChannel): Changes {
+  const urlIsSecret = CHAT_KINDS.has(row.kind) || (before !== null && CHAT_KINDS.has(before.kind))
+  const fields = urlIsSecret ? CHANNEL_FIELDS.filter((f) => f !== 'url') : CHANNEL_FIELDS
+  const out = before ? changed(before, row, fields) : created(row, fields)
+  if (urlIsSecret && (before ? before.url !== row.url : row.url)) Object.assign(out, secretsChanged(['url']))
+  return out
+}
 
 export class NotificationsService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sender: ChannelSender,
+    private readonly publicUrl: string | null,
+  ) {}
 
   listChannels(actor: Actor | null): Promise<NotificationChannel[]> {
     requireAdmin(actor)
@@ -51,12 +76,12 @@ export class NotificationsService {
   async createChannel(actor: Actor | null, raw: unknown): Promise<NotificationChannel> {
     const a = requireAdmin(actor)
     const input = parseInput(channelInput, raw)
-    await this.checkSecret(input.secretCredentialId)
+    await this.checkChannel(input)
     return this.unique('notification channel', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.notificationChannel.create({ data: input }),
-        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: created(row, CHANNEL_FIELDS) }),
+        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: channelChanges(null, row) }),
       ),
     )
   }
@@ -66,12 +91,12 @@ export class NotificationsService {
     const input = parsePatch(channelInput, raw)
     const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('notification channel')
-    if (input.secretCredentialId) await this.checkSecret(input.secretCredentialId)
+    await this.checkChannel({ ...(existing as unknown as ChannelInput), ...input }, input)
     return this.unique('notification channel', input.name, () =>
       audited(
         this.prisma,
-        (tx) => tx.notificationChannel.update({ where: { id }, data: input as Prisma.NotificationChannelUncheckedUpdateInput }),
-        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: changed(existing, row, CHANNEL_FIELDS) }),
+        (tx) => tx.notificationChannel.update({ where: { id }, data: { ...credentialsKindDrops(existing.kind, input.kind), ...input } as Prisma.NotificationChannelUncheckedUpdateInput }),
+        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row) }),
       ),
     )
   }
@@ -95,6 +120,7 @@ export class NotificationsService {
   async createRule(actor: Actor | null, raw: unknown): Promise<NotificationRule> {
     const a = requireAdmin(actor)
     const input = parseInput(ruleInput, raw)
+    checkRuleThresholds(input)
     await this.checkRefs(input)
     return this.unique('notification rule', input.name, () =>
       audited(
@@ -110,6 +136,7 @@ export class NotificationsService {
     const input = parsePatch(ruleInput, raw)
     const existing = await this.prisma.notificationRule.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('notification rule')
+    checkRuleThresholds({ ...(existing as unknown as RuleInput), ...input })
     await this.checkRefs(input)
     const data = input.events ? { ...input, events: [...new Set(input.events)] } : input
     return this.unique('notification rule', input.name, () =>
@@ -168,10 +195,88 @@ export class NotificationsService {
     })
   }
 
-  private async checkSecret(id: string): Promise<void> {
+  /**
+   * Another signing secret for a webhook, for a rotation: while two are active every request carries a
+   * `v1=` signature for each, so receivers can switch to the new secret before the old one is retired.
+   */
+  async addChannelSecret(actor: Actor | null, id: string, credentialId: string): Promise<NotificationChannel> {
+    const a = requireAdmin(actor)
+    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('notification channel')
+    if (existing.kind !== 'WEBHOOK') throw new InvalidStateError('only WEBHOOK channels sign their requests')
+    await this.checkCredential(credentialId, 'secretCredentialId')
+    if (credentialId === existing.secretCredentialId || credentialId === existing.secondarySecretCredentialId) throw ValidationError.field('secretCredentialId', 'already an active secret of this channel')
+    if (existing.secretCredentialId && existing.secondarySecretCredentialId) throw new InvalidStateError('the channel already has two active secrets; retire one first')
+    const data = existing.secretCredentialId ? { secondarySecretCredentialId: credentialId } : { secretCredentialId: credentialId }
+    return this.writeChannel(a, existing, data, 'notification-channel.add-secret')
+  }
+
+  /** Stops signing with one of the active secrets; the last one cannot go (add its successor first). */
+  async retireChannelSecret(actor: Actor | null, id: string, credentialId: string): Promise<NotificationChannel> {
+    const a = requireAdmin(actor)
+    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
+    if (!existing) throw new NotFoundError('notification channel')
+    if (credentialId !== existing.secretCredentialId && credentialId !== existing.secondarySecretCredentialId) throw ValidationError.field('secretCredentialId', 'not an active secret of this channel')
+    if (!existing.secretCredentialId || !existing.secondarySecretCredentialId) throw new InvalidStateError('the channel\'s only secret cannot be retired; add the next one first')
+    // The remaining secret becomes the current one (signed first).
+    const data = credentialId === existing.secretCredentialId
+      ? { secretCredentialId: existing.secondarySecretCredentialId, secondarySecretCredentialId: null }
+      : { secondarySecretCredentialId: null }
+    return this.writeChannel(a, existing, data, 'notification-channel.retire-secret')
+  }
+
+  /**
+   * A channel's messages for a real run (or a sample one), rendered exactly as delivery would, with the
+   * channel's templates or `templates` given here (unsaved edits; null restores a default).
+   */
+  async preview(actor: Actor | null, id: string, opts: { jobRunId?: string; event?: string; templates?: Partial<Record<TemplateField, string | null>> }): Promise<NotificationPreview> {
+    requireAdmin(actor)
+    const channel = await this.prisma.notificationChannel.findUnique({ where: { id } })
+    if (!channel) throw new NotFoundError('notification channel')
+    const payload = await this.payloadFor(opts.jobRunId, opts.event)
+    const shape = { name: channel.name, kind: channel.kind as ChannelKind, subjectTemplate: channel.subjectTemplate, bodyTemplate: channel.bodyTemplate, htmlTemplate: channel.htmlTemplate, ...(opts.templates ?? {}) }
+    const m = await buildMessage(shape, payload, { publicUrl: this.publicUrl, deliveryId: '00000000-0000-4000-8000-00000000d00d', fieldPrefix: 'templates.' })
+    return m.kind === 'email'
+      ? { event: payload.event, subject: m.subject, text: m.text, html: m.html, body: null }
+      : { event: payload.event, subject: null, text: null, html: null, body: m.body }
+  }
+
+  /** Sends one message through the channel now (not through the outbox) and returns the receiver's answer. */
+  async sendTest(actor: Actor | null, id: string, opts: { jobRunId?: string; event?: string }): Promise<SendOutcome> {
+    requireAdmin(actor)
+    const channel = await loadSendableChannel(prismaQuery(this.prisma), id)
+    if (!channel) throw new NotFoundError('notification channel')
+    const payload = await this.payloadFor(opts.jobRunId, opts.event)
+    return this.sender.send(channel, payload, { deliveryId: crypto.randomUUID(), test: true })
+  }
+
+  private async payloadFor(jobRunId: string | undefined, event: string | undefined): Promise<RunPayload> {
+    if (!jobRunId) return samplePayload(event ?? 'RUN_FAILED')
+    const rows = await this.prisma.$queryRawUnsafe<Array<{ run: RunPayload['run'] }>>('SELECT notification_run_payload(j) AS run FROM job_run j WHERE j.id = $1::uuid', jobRunId)
+    const run = rows[0]?.run
+    if (!run) throw new NotFoundError('job run', 'jobRunId')
+    return { event: event ?? EVENT_OF_STATUS[run.status] ?? 'RUN_FAILED', run }
+  }
+
+  private writeChannel(a: Actor, existing: NotificationChannel, data: Prisma.NotificationChannelUncheckedUpdateInput, action: string): Promise<NotificationChannel> {
+    return audited(
+      this.prisma,
+      (tx) => tx.notificationChannel.update({ where: { id: existing.id }, data }),
+      (row) => ({ actor: a, action, entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row) }),
+    )
+  }
+
+  /** The channel as it will be saved (see checkChannelShape), with credentials that exist and are PASSWORDs. */
+  private async checkChannel(c: ChannelInput, given: Partial<ChannelInput> = c): Promise<void> {
+    await checkChannelShape(c, given, this.publicUrl)
+    if (given.secretCredentialId) await this.checkCredential(given.secretCredentialId, 'input.secretCredentialId')
+    if (given.smtpCredentialId) await this.checkCredential(given.smtpCredentialId, 'input.smtpCredentialId')
+  }
+
+  private async checkCredential(id: string, field: string): Promise<void> {
     const c = await this.prisma.credential.findUnique({ where: { id }, select: { kind: true } })
-    if (!c) throw ValidationError.field('input.secretCredentialId', 'no such credential')
-    if (c.kind !== 'PASSWORD') throw ValidationError.field('input.secretCredentialId', 'must be a PASSWORD credential (its password is the signing secret)')
+    if (!c) throw ValidationError.field(field, 'no such credential')
+    if (c.kind !== 'PASSWORD') throw ValidationError.field(field, 'must be a PASSWORD credential')
   }
 
   private async checkRefs(input: { templateIds?: string[]; channelIds?: string[] }): Promise<void> {
@@ -193,4 +298,12 @@ export class NotificationsService {
       throw e
     }
   }
+}
+
+export interface NotificationPreview {
+  event: string
+  subject: string | null
+  text: string | null
+  html: string | null
+  body: string | null
 }

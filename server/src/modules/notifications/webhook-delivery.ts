@@ -1,31 +1,34 @@
 /**
  * Delivers the notification outbox (notification_delivery rows written by the job_run trigger, see the
- * 20261204180000_notifications migration) to webhook channels, outside any run's path:
+ * 20261204180000_notifications migration) to channels of every kind (channel-sender.ts), outside any
+ * run's path:
  *
  *  - the relay (woken by the trigger's NOTIFY, and a periodic sweep for lost wake-ups) sends one pg-boss
  *    message per new row, in the transaction that marks the row enqueued, under SKIP LOCKED — so any
  *    number of workers relay each row once — and a new one for a row whose message was lost (overdue);
- *  - the queue's handler makes one attempt. Network errors, 408, 429 and 5xx are retried by sending the
+ *  - the queue's handler makes one attempt. Network errors, 408, 429 and 5xx (SMTP: 4xx) are retried by sending the
  *    next message with a start time (exponential backoff with full jitter) until `giveUpMs` after the
  *    row was written; anything else, or running out of time, marks it FAILED with the reason.
  * Each attempt's outcome is written to the row: that is the delivery log. The delivery id goes out as
  * `X-Switchyard-Delivery` so receivers can drop a duplicate (a worker killed after the receiver answered
  * but before the row was updated delivers again).
  */
-import crypto from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import type { NotificationRetry } from '../../config.ts'
-import type { SecretBox } from '../../crypto/secret-box.ts'
+import { poolQuery } from '../../db/credential-use.ts'
 import { inTransaction } from '../../jobs/run-queue.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Logger } from '../../util/logger.ts'
+import { loadSendableChannel, retryableHttp, type ChannelSender } from './channel-sender.ts'
+import type { RunPayload } from './message-templates.ts'
+
+export { signWebhook } from './channel-sender.ts'
 
 export const NOTIFICATION_QUEUE = 'switchyard-notification'
 export const NOTIFICATION_CHANNEL = 'switchyard_notification'
-const ATTEMPT_TIMEOUT_MS = 10_000
-/** How long an attempt holds its row (well past ATTEMPT_TIMEOUT_MS). */
+/** How long an attempt holds its row (well past the sender's timeouts). */
 const LEASE_SECONDS = 120
 /**
  * A PENDING row whose next attempt is this overdue lost its message (the worker holding it was killed, or
@@ -33,15 +36,8 @@ const LEASE_SECONDS = 120
  */
 const STALE_SECONDS = 300
 
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>` — what receivers verify. */
-export function signWebhook(secret: string, body: string, unixSeconds: number): string {
-  const mac = crypto.createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')
-  return `t=${unixSeconds},v1=${mac}`
-}
-
-export function retryable(status: number | null): boolean {
-  return status === null || status === 408 || status === 429 || status >= 500
-}
+/** The HTTP statuses worth another attempt (network errors are null). */
+export const retryable = retryableHttp
 
 /** Full jitter: uniformly 0..min(max, base·2^(attempt-1)), at least base/2 so receivers get a breather. */
 export function backoffMs(retry: NotificationRetry, attempt: number): number {
@@ -51,12 +47,10 @@ export function backoffMs(retry: NotificationRetry, attempt: number): number {
 
 interface DeliveryRow {
   id: string
-  status: string
-  payload: unknown
+  payload: RunPayload
+  /** When the row was written (a redelivery is a new row): the give-up deadline counts from it. */
   created_at: Date
-  url: string
-  headers: Record<string, string>
-  secret: Uint8Array
+  channel_id: string
 }
 
 export class WebhookDelivery {
@@ -69,7 +63,7 @@ export class WebhookDelivery {
     private readonly pool: pg.Pool,
     private readonly boss: PgBoss,
     private readonly listener: PgListener,
-    private readonly box: SecretBox,
+    private readonly sender: ChannelSender,
     private readonly retry: NotificationRetry,
     private readonly logger: Logger,
     private readonly sweepMs: number,
@@ -143,15 +137,17 @@ export class WebhookDelivery {
       // failed, deleted, leased by another attempt, or not yet due (a stale message).
       const { rows } = await this.pool.query<DeliveryRow>(
         `UPDATE notification_delivery d SET next_attempt_at = now() + make_interval(secs => $2)
-           FROM notification_channel c JOIN credential s ON s.id = c.secret_credential_id
-          WHERE d.id = $1 AND c.id = d.channel_id AND d.status = 'PENDING'
+          WHERE d.id = $1 AND d.status = 'PENDING'
             AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now() + interval '1 second')
-          RETURNING d.id, d.status, d.payload, d.created_at, c.url, c.headers, s.secret`,
+          RETURNING d.id, d.payload, d.created_at, d.channel_id`,
         [id, LEASE_SECONDS],
       )
       const row = rows[0]
       if (!row) return
-      const outcome = await this.#post(row)
+      const channel = await loadSendableChannel(poolQuery(this.pool), row.channel_id)
+      const outcome = channel
+        ? await this.sender.send(channel, row.payload, { deliveryId: row.id })
+        : { ok: false, status: null, error: 'the channel was deleted', retryable: false, response: null }
       if (outcome.ok) {
         await this.pool.query(
           `UPDATE notification_delivery SET status = 'DELIVERED', attempts = attempts + 1, last_status_code = $2, last_error = NULL,
@@ -162,7 +158,7 @@ export class WebhookDelivery {
       }
       const { rows: counted } = await this.pool.query<{ attempts: number }>('SELECT attempts + 1 AS attempts FROM notification_delivery WHERE id = $1', [id])
       const delay = backoffMs(this.retry, counted[0]?.attempts ?? 1)
-      const giveUp = !retryable(outcome.status) || Date.now() + delay > row.created_at.getTime() + this.retry.giveUpMs
+      const giveUp = !outcome.retryable || Date.now() + delay > row.created_at.getTime() + this.retry.giveUpMs
       const client = await this.pool.connect()
       try {
         await client.query('BEGIN')
@@ -186,33 +182,6 @@ export class WebhookDelivery {
     } catch (e) {
       // Left PENDING with its lease: the relay re-sends it once overdue (STALE_SECONDS).
       this.logger.error('notification delivery failed', { deliveryId: id, error: coerceError(e).message })
-    }
-  }
-
-  async #post(row: DeliveryRow): Promise<{ ok: boolean; status: number | null; error: string | null }> {
-    const body = JSON.stringify({ deliveryId: row.id, ...(row.payload as object) })
-    const secret = this.box.open(row.secret)
-    try {
-      const res = await fetch(row.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
-        headers: {
-          ...row.headers,
-          'content-type': 'application/json',
-          'user-agent': 'Switchyard-Webhook',
-          'x-switchyard-delivery': row.id,
-          'x-switchyard-signature': signWebhook(secret, body, Math.floor(Date.now() / 1000)),
-        },
-        body,
-      })
-      await res.body?.cancel().catch(() => {})
-      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: null }
-      return { ok: false, status: res.status, error: `the receiver answered ${res.status} ${res.statusText}`.trim() }
-    } catch (e) {
-      const err = coerceError(e)
-      const cause = (err as { cause?: unknown }).cause
-      return { ok: false, status: null, error: cause instanceof Error ? `${err.message}: ${cause.message}` : err.message }
     }
   }
 }
