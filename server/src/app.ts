@@ -226,7 +226,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {
-      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }), { onFired: (s) => metrics.scheduleFired(s) })
+      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }), box, { onFired: (s) => metrics.scheduleFired(s) })
       await scheduler.start()
       const sch = scheduler
       stack.push(() => sch.stop())

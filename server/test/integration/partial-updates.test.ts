@@ -72,12 +72,21 @@ async function fixtures() {
     { name: 'site', type: 'STRING', required: true },
     { name: 'token', type: 'SECRET' },
   ]
+  const templates = [await template('fx-template-1', params), await template('fx-template-2', params)]
   return {
     creds: [await cred('fx-cred-1'), await cred('fx-cred-2')],
     targets: [await target('fx-target-1'), await target('fx-target-2')],
     inventories: [await inventory('fx-inv-1')],
-    templates: [await template('fx-template-1', params), await template('fx-template-2', params)],
+    templates,
     blackouts: [await blackout('fx-blackout-1'), await blackout('fx-blackout-2'), await blackout('fx-blackout-3')],
+    // A workflow with the templates' parameters, for a schedule to switch to.
+    workflows: [
+      (
+        await t.ok(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, {
+          i: { name: 'fx-workflow-1', parameters: params, nodes: [{ key: 'a', templateId: templates[0], parameters: { site: '{{ params.site }}' } }], visibility: 'GLOBAL' },
+        })
+      ).createWorkflow.id as string,
+    ],
   }
 }
 
@@ -122,6 +131,8 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         name: { input: { name: 'renamed' }, changes: ['name'] },
         description: { input: { description: 'changed' }, changes: ['description'] },
         templateId: { input: { templateId: fx.templates[1] }, changes: ['template_id'] },
+        // The schedule then runs the workflow instead (exactly one of the two).
+        workflowId: { input: { workflowId: fx.workflows[0] }, changes: ['template_id', 'workflow_id'] },
         kind: { input: { kind: 'DAILY_AT', dailyTime: '04:30' }, changes: ['kind', 'daily_time', 'cron_expression'] },
         cronExpression: { input: { cronExpression: '0 5 * * 1' }, changes: ['cron_expression'] },
         intervalEvery: { input: { kind: 'INTERVAL', intervalEvery: 2, intervalUnit: 'HOURS' }, changes: ['kind', 'interval_seconds', 'cron_expression'] },

@@ -1,3 +1,4 @@
+import { canSeeSchedule } from '../../modules/schedules/schedules.service.ts'
 import type { WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
 import { JOIN_POLICIES, EDGE_KINDS, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
@@ -21,7 +22,10 @@ const EdgeKindEnum = builder.enumType('WorkflowEdgeKind', {
   values: EDGE_KINDS,
   description: 'ON_SUCCESS: satisfied when the parent succeeded; ON_FAILURE: when it failed or timed out; ALWAYS: any outcome but skipped.',
 })
-const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const })
+const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', {
+  description: 'MISSED and SKIPPED: a schedule slot that did not run (misfire, overlap or blackout rules), recorded with the reason in `error`.',
+  values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'MISSED', 'SKIPPED'] as const,
+})
 const NodeStatusEnum = builder.enumType('WorkflowNodeStatus', {
   values: ['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED'] as const,
   description:
@@ -127,6 +131,19 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     status: t.expose('status', { type: WorkflowRunStatusEnum }),
     trigger: t.expose('trigger', { type: RunTriggerEnum }),
     triggeredBy: t.relation('triggeredBy', { nullable: true }),
+    schedule: t.prismaField({
+      type: 'JobSchedule',
+      nullable: true,
+      description: 'The schedule that created the run, unless deleted since or private to someone else.',
+      select: { scheduleId: true },
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.scheduleId || !ctx.actor) return null
+        const access = await ctx.prisma.jobSchedule.findUnique({ where: { id: r.scheduleId }, select: { visibility: true, ownerId: true, template: { select: { visibility: true, ownerId: true } }, workflow: { select: { visibility: true, ownerId: true } } } })
+        if (!access || !canSeeSchedule(ctx.actor, access)) return null
+        return ctx.prisma.jobSchedule.findUnique({ ...query, where: { id: r.scheduleId } })
+      },
+    }),
+    slotAt: t.expose('slotAt', { type: 'DateTime', nullable: true, description: 'For scheduled runs: the slot it was created for.' }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
     error: t.exposeString('error', { nullable: true }),
     nodes: t.relation('nodes', { query: { orderBy: { position: 'asc' } } }),

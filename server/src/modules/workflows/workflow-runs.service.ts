@@ -15,9 +15,9 @@ import { created } from '../audit/changes.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { decide, mayDecide, type Decision } from './node-approvals.ts'
-import { startReadyNodes } from './node-starter.ts'
+import { startReadyNodes, type StarterDeps } from './node-starter.ts'
 import type { ApprovalConfig } from './workflow-graph.ts'
-import type { WorkflowsService } from './workflows.service.ts'
+import type { WorkflowsService, WorkflowWithGraph } from './workflows.service.ts'
 
 export class WorkflowRunsService {
   constructor(
@@ -33,41 +33,11 @@ export class WorkflowRunsService {
     if (parameters != null && (typeof parameters !== 'object' || Array.isArray(parameters))) throw ValidationError.field('parameters', 'must be an object of parameter values')
     const params = resolveParameters(wf.parameters as ParameterDefinition[], parameters ?? {})
     // A workflow is no way around a permission: every template it runs must be visible to who triggers it.
-    const templateIds = wf.nodes.flatMap((n) => (n.templateId ? [n.templateId] : []))
-    const visible = new Set((await this.prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(a)] }, select: { id: true } })).map((t) => t.id))
-    const blocked = wf.nodes.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
+    const blocked = await blockedNodes(this.prisma, wf, a)
     if (blocked.length) throw new ForbiddenError(`the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
-    const incoming = new Map<string, Array<{ from: string; kind: string }>>()
-    for (const e of wf.edges) incoming.set(e.toKey, [...(incoming.get(e.toKey) ?? []), { from: e.fromKey, kind: e.kind }])
     return retryConflicts(() =>
       this.prisma.$transaction(async (tx) => {
-        const run = await tx.workflowRun.create({
-          data: {
-            workflowId: wf.id,
-            workflowName: wf.name,
-            trigger: a.via === 'SESSION' ? 'MANUAL' : 'API',
-            triggeredById: a.userId,
-            ownerId: wf.ownerId,
-            visibility: wf.visibility,
-            parameters: params.visible as Prisma.InputJsonValue,
-            secretParameters: Object.keys(params.secrets).length ? this.box.seal(JSON.stringify(params.secrets)) : null,
-          },
-        })
-        await tx.workflowNodeRun.createMany({
-          data: wf.nodes.map((n) => ({
-            workflowRunId: run.id,
-            key: n.key,
-            position: n.position,
-            kind: n.kind,
-            templateId: n.templateId,
-            parameters: n.parameters as Prisma.InputJsonValue,
-            joinPolicy: n.joinPolicy,
-            approval: n.approval ?? Prisma.DbNull,
-            incoming: (incoming.get(n.key) ?? []) as Prisma.InputJsonValue,
-            status: incoming.has(n.key) ? 'PENDING' : 'READY',
-          })),
-        })
-        await startReadyNodes(tx, run.id, { runs: this.runs, box: this.box }, { wait: true })
+        const run = await createWorkflowRunIn(tx, { runs: this.runs, box: this.box }, { workflow: wf, actor: a, trigger: a.via === 'SESSION' ? 'MANUAL' : 'API', parameters: params })
         await record(tx, {
           actor: a,
           action: 'workflow-run.trigger',
@@ -92,15 +62,7 @@ export class WorkflowRunsService {
     if (run.status !== 'RUNNING') throw new InvalidStateError(`workflow run #${run.number} already ended (${run.status})`)
     return retryConflicts(() =>
       this.prisma.$transaction(async (tx) => {
-        // Lock order job_run → workflow_run (as when a run ends, see workflow_advance) to avoid deadlocks.
-        await tx.$queryRaw`SELECT j.id FROM job_run j JOIN workflow_node_run n ON n.job_run_id = j.id
-                            WHERE n.workflow_run_id = ${id}::uuid AND n.status = 'RUNNING' ORDER BY j.id FOR UPDATE OF j`
-        await tx.$queryRaw`SELECT id FROM workflow_run WHERE id = ${id}::uuid FOR UPDATE`
-        const marked = await tx.workflowRun.updateMany({ where: { id, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), updatedAt: new Date() } })
-        if (marked.count) {
-          const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: id, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
-          for (const n of running) await this.runs.requestCancelIn(tx, n.jobRunId!, a.userId, `cancelled with its workflow run by ${a.username}`)
-          await tx.$executeRaw`SELECT workflow_advance(${id}::uuid)`
+        if (await requestWorkflowCancelIn(tx, this.runs, id, a.userId, `cancelled with its workflow run by ${a.username}`)) {
           await record(tx, { actor: a, action: 'workflow-run.cancel', entity: { type: 'WorkflowRun', id, name: `#${run.number} ${run.workflowName}` } })
         }
         return tx.workflowRun.findUniqueOrThrow({ where: { id } })
@@ -143,4 +105,83 @@ export class WorkflowRunsService {
     if (filter.statuses?.length) and.push({ status: { in: filter.statuses } })
     return { AND: and }
   }
+}
+
+export interface NewWorkflowRun {
+  workflow: WorkflowWithGraph
+  /** Whom the node runs act as (visibility, "triggered by"); a schedule's owner for a scheduled run. */
+  actor: Actor
+  trigger: WorkflowRun['trigger']
+  /** Already validated against the workflow's parameter definitions. */
+  parameters: { visible: Record<string, unknown>; secrets: Record<string, string> }
+  scheduleId?: string | null
+  slotAt?: Date | null
+  /** Record a schedule slot that does not run: created final with this status and reason, no nodes. */
+  record?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string }
+}
+
+/**
+ * Creates a workflow run inside the caller's transaction: the graph copied into one workflow_node_run
+ * per node (roots READY, the others PENDING) and the roots started. The path every trigger takes
+ * (manual, API, schedule), so they behave alike.
+ */
+export async function createWorkflowRunIn(tx: Prisma.TransactionClient, deps: StarterDeps, p: NewWorkflowRun): Promise<WorkflowRun> {
+  const wf = p.workflow
+  const run = await tx.workflowRun.create({
+    data: {
+      workflowId: wf.id,
+      workflowName: wf.name,
+      trigger: p.trigger,
+      triggeredById: p.actor.userId,
+      ownerId: wf.ownerId,
+      visibility: wf.visibility,
+      parameters: p.parameters.visible as Prisma.InputJsonValue,
+      secretParameters: Object.keys(p.parameters.secrets).length ? deps.box.seal(JSON.stringify(p.parameters.secrets)) : null,
+      scheduleId: p.scheduleId ?? null,
+      slotAt: p.slotAt ?? null,
+      ...(p.record ? { status: p.record.status, error: p.record.reason, finishedAt: new Date() } : {}),
+    },
+  })
+  if (p.record) return run
+  const incoming = new Map<string, Array<{ from: string; kind: string }>>()
+  for (const e of wf.edges) incoming.set(e.toKey, [...(incoming.get(e.toKey) ?? []), { from: e.fromKey, kind: e.kind }])
+  await tx.workflowNodeRun.createMany({
+    data: wf.nodes.map((n) => ({
+      workflowRunId: run.id,
+      key: n.key,
+      position: n.position,
+      kind: n.kind,
+      templateId: n.templateId,
+      parameters: n.parameters as Prisma.InputJsonValue,
+      joinPolicy: n.joinPolicy,
+      approval: n.approval ?? Prisma.DbNull,
+      incoming: (incoming.get(n.key) ?? []) as Prisma.InputJsonValue,
+      status: incoming.has(n.key) ? 'PENDING' : 'READY',
+    })),
+  })
+  await startReadyNodes(tx, run.id, deps, { wait: true })
+  return run
+}
+
+/**
+ * In the caller's transaction: flags a RUNNING workflow run cancelled, cancels its running node runs and
+ * lets workflow_advance end it. Lock order job_run → workflow_run (as when a run ends) against deadlocks.
+ */
+export async function requestWorkflowCancelIn(tx: Prisma.TransactionClient, runs: RunsService, id: string, byUserId: string | null, reason: string): Promise<boolean> {
+  await tx.$queryRaw`SELECT j.id FROM job_run j JOIN workflow_node_run n ON n.job_run_id = j.id
+                      WHERE n.workflow_run_id = ${id}::uuid AND n.status = 'RUNNING' ORDER BY j.id FOR UPDATE OF j`
+  await tx.$queryRaw`SELECT id FROM workflow_run WHERE id = ${id}::uuid FOR UPDATE`
+  const marked = await tx.workflowRun.updateMany({ where: { id, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), updatedAt: new Date() } })
+  if (!marked.count) return false
+  const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: id, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
+  for (const n of running) await runs.requestCancelIn(tx, n.jobRunId!, byUserId, reason)
+  await tx.$executeRaw`SELECT workflow_advance(${id}::uuid)`
+  return true
+}
+
+/** TEMPLATE nodes whose template was deleted or is not visible to the actor (who then may not run it). */
+export async function blockedNodes(db: PrismaClient | Prisma.TransactionClient, wf: WorkflowWithGraph, actor: Actor): Promise<string[]> {
+  const templateIds = wf.nodes.flatMap((n) => (n.templateId ? [n.templateId] : []))
+  const visible = new Set((await db.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(actor)] }, select: { id: true } })).map((t) => t.id))
+  return wf.nodes.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
 }
