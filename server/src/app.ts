@@ -45,6 +45,8 @@ import { PgListener } from './pubsub/pg-listener.ts'
 import { WorkflowLive } from './modules/workflows/workflow-live.ts'
 import { WorkflowRunsService } from './modules/workflows/workflow-runs.service.ts'
 import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
+import { DependenciesService } from './modules/dependencies/dependencies.service.ts'
+import { DependencyStarter } from './modules/dependencies/dependency-starter.ts'
 import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
 import { NotificationsService } from './modules/notifications/notifications.service.ts'
 import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
@@ -158,6 +160,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       runStats: new RunStatsService(db.pool),
       live,
       schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
+      dependencies: new DependenciesService(db.prisma),
       blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),
       workflows,
       workflowRuns,
@@ -219,6 +222,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       const starter = new WorkflowStarter(db.prisma, listener, { runs, box }, logger.child({ component: 'workflows' }), heartbeatMs)
       await starter.start()
       stack.push(() => starter.stop())
+      // And the runs of template dependencies whose upstream run ended.
+      const dependents = new DependencyStarter(db.prisma, runs, listener, logger.child({ component: 'dependencies' }), heartbeatMs)
+      await dependents.start()
+      stack.push(() => dependents.stop())
       // Workers deliver the notification outbox too (never in a run's path: its own queue).
       const notifications = new WebhookDelivery(db.pool, boss, listener, box, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs)
       await notifications.start()

@@ -16,6 +16,7 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   WORKFLOW_RUN: 'Workflow run',
   NOTIFICATION_CHANNEL: 'Notification channel',
   NOTIFICATION_RULE: 'Notification rule',
+  TEMPLATE_DEPENDENCY: 'Template dependency',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -61,6 +62,7 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     case 'WORKFLOW_RUN':
     case 'NOTIFICATION_CHANNEL':
     case 'NOTIFICATION_RULE':
+    case 'TEMPLATE_DEPENDENCY':
       return null
   }
 }

@@ -1,3 +1,4 @@
+import type { DependenciesService } from '../modules/dependencies/dependencies.service.ts'
 import type pg from 'pg'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
@@ -36,6 +37,7 @@ export interface Services {
   workflowRuns: WorkflowRunsService
   workflowLive: WorkflowLive
   notifications: NotificationsService
+  dependencies: DependenciesService
   registry: ExecutorRegistry
   pool: pg.Pool
 }

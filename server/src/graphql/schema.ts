@@ -15,6 +15,7 @@ import './types/schedules.ts'
 import './types/audit.ts'
 import './types/workflows.ts'
 import './types/notifications.ts'
+import './types/dependencies.ts'
 
 export const schema = guardArguments(builder.toSchema())
 

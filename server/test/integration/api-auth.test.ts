@@ -128,6 +128,8 @@ describe('every operation but login needs a valid token', () => {
     const { createInventorySource: src } = await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "auth-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred.id })
     const { createNotificationChannel: nch } = await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred.id })
     const { createNotificationRule: nrule } = await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch.id })
+    const { createJobTemplate: tpl2 } = await t.ok(`mutation { createJobTemplate(input: { name: "auth-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)
+    const { createTemplateDependency: dep } = await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b }) { id } }`, { a: tpl.id, b: tpl2.id })
     const id = (v: string) => ({ id: v })
     ops = {
       'Query.apiTokens': { query: `{ apiTokens { id } }` },
@@ -213,6 +215,10 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.createNotificationRule': { query: `mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule2", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, variables: { c: nch.id } },
       'Mutation.updateNotificationRule': { query: `mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, variables: id(nrule.id) },
       'Mutation.deleteNotificationRule': { query: `mutation($id: ID!) { deleteNotificationRule(id: $id) }`, variables: id(nrule.id) },
+      'Query.templateDependencies': { query: `{ templateDependencies { id } }` },
+      'Mutation.createTemplateDependency': { query: `mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $b, downstreamTemplateId: $a }) { id } }`, variables: { a: tpl.id, b: tpl2.id } },
+      'Mutation.updateTemplateDependency': { query: `mutation($id: ID!) { updateTemplateDependency(id: $id, input: { enabled: false }) { id } }`, variables: id(dep.id) },
+      'Mutation.deleteTemplateDependency': { query: `mutation($id: ID!) { deleteTemplateDependency(id: $id) }`, variables: id(dep.id) },
     }
   })
 

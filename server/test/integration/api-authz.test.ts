@@ -227,7 +227,9 @@ describe('viewers', () => {
     const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
     const nch = (await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "v-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred })).createNotificationChannel.id
     const nrule = (await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "v-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch })).createNotificationRule.id
-    fx = { cred, target, inv, tpl, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
+    const tpl2 = (await t.ok(`mutation { createJobTemplate(input: { name: "v-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)).createJobTemplate.id
+    const dep = (await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b, onStatuses: [FAILED] }) { id } }`, { a: tpl, b: tpl2 })).createTemplateDependency.id
+    fx = { cred, target, inv, tpl, tpl2, dep, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
   })
 
   it('can read everything visible', async () => {
@@ -299,6 +301,9 @@ describe('viewers', () => {
       createNotificationRule: [`mutation($c: ID!) { createNotificationRule(input: { name: "x", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: fx.nch }],
       updateNotificationRule: [`mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, { id: fx.nrule }],
       deleteNotificationRule: [`mutation($id: ID!) { deleteNotificationRule(id: $id) }`, { id: fx.nrule }],
+      createTemplateDependency: [`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $b, downstreamTemplateId: $a }) { id } }`, { a: fx.tpl, b: fx.tpl2 }],
+      updateTemplateDependency: [`mutation($id: ID!) { updateTemplateDependency(id: $id, input: { enabled: false }) { id } }`, { id: fx.dep }],
+      deleteTemplateDependency: [`mutation($id: ID!) { deleteTemplateDependency(id: $id) }`, { id: fx.dep }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']

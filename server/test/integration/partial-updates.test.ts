@@ -295,6 +295,25 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       },
     },
     {
+      mutation: 'updateTemplateDependency',
+      async create(n) {
+        // Fresh ends per dependency (a pair is unique); switching an end goes to fx.templates[1].
+        const tpl = async (name: string) =>
+          (await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name, jobType: 'noop', config: {}, parameters: [{ name: 'site', type: 'STRING', required: true }], visibility: 'GLOBAL' } })).createJobTemplate.id as string
+        const i = { upstreamTemplateId: await tpl(`dep-up-${n}`), downstreamTemplateId: await tpl(`dep-down-${n}`), onStatuses: ['FAILED', 'TIMED_OUT'], parameters: { site: 'fra1' }, enabled: false }
+        return (await t.ok(`mutation($i: CreateTemplateDependencyInput!) { createTemplateDependency(input: $i) { id } }`, { i })).createTemplateDependency.id
+      },
+      snapshot: (id) => row('template_dependency', id),
+      update: (id, i) => mutate('updateTemplateDependency', '$id: ID!, $input: UpdateTemplateDependencyInput!', { id, input: i }),
+      fields: {
+        upstreamTemplateId: { input: { upstreamTemplateId: fx.templates[1] }, changes: ['upstream_template_id'] },
+        downstreamTemplateId: { input: { downstreamTemplateId: fx.templates[1] }, changes: ['downstream_template_id'] },
+        onStatuses: { input: { onStatuses: ['SUCCEEDED'] }, changes: ['on_statuses'] },
+        parameters: { input: { parameters: { site: 'ams1' } }, changes: ['parameters'] },
+        enabled: { input: { enabled: true }, changes: ['enabled'] },
+      },
+    },
+    {
       mutation: 'updateWorkflow',
       async create(n) {
         const i = {

@@ -102,6 +102,17 @@ export const JobRunRef = builder.prismaNode('JobRun', {
         return run && canSee(ctx.actor, run) ? run : null
       },
     }),
+    triggeredByRun: t.prismaField({
+      type: 'JobRun',
+      nullable: true,
+      select: { triggeredByRunId: true },
+      description: 'For trigger DEPENDENCY: the run whose final status started this one, unless deleted since or private to someone else.',
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.triggeredByRunId || !ctx.actor) return null
+        const run = await ctx.prisma.jobRun.findUnique({ ...query, where: { id: r.triggeredByRunId } })
+        return run && canSee(ctx.actor, run) ? run : null
+      },
+    }),
     visibility: t.expose('visibility', { type: VisibilityEnum }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'Parameter values; SECRET ones are masked.' }),
     status: t.expose('status', { type: RunStatusEnum }),

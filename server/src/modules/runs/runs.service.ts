@@ -46,6 +46,8 @@ export interface NewRun extends RunPlan {
   scheduleId: string | null
   slotAt?: Date | null
   retryOfId: string | null
+  /** For trigger DEPENDENCY: the upstream run whose final status started this one. */
+  triggeredByRunId?: string | null
   /** Record a slot that does not execute: created final with this status and reason. */
   record?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string }
 }
@@ -185,6 +187,7 @@ export class RunsService {
         trigger: p.trigger,
         triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
         retryOfId: p.retryOfId,
+        triggeredByRunId: p.triggeredByRunId ?? null,
         ownerId: p.template.ownerId,
         visibility: p.template.visibility,
         parameters: p.parameters as Prisma.InputJsonValue,

@@ -23,6 +23,7 @@ import { nextFireTime } from '../../schedules/fire-times.ts'
 import type { Logger } from '../../util/logger.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Actor } from '../actor.ts'
+import { applyOverlapPolicy } from '../runs/overlap.ts'
 import type { NewRun, RunPlan, RunsService } from '../runs/runs.service.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { specOf } from './schedule-input.ts'
@@ -200,20 +201,12 @@ export class Scheduler {
       return !outcome.record
     }
     const template = s.template!
-    const policy = s.overlapPolicy ?? template.overlapPolicy
-    let maxConcurrent = template.maxConcurrentRuns
-    if (policy !== 'ALLOW') {
-      const active = await tx.jobRun.findMany({ where: { templateId: template.id, status: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { number: 'asc' }, select: { id: true, number: true, status: true } })
-      if (active.length && policy === 'SKIP') {
-        await this.#record(tx, s, slot, 'SKIPPED', `skipped: run #${active[0]!.number} of this template is still ${active[0]!.status.toLowerCase()} (overlap policy SKIP)`)
-        return false
-      }
-      if (policy === 'CANCEL_PREVIOUS') {
-        for (const r of active) await this.runs.requestCancelIn(tx, r.id, null, `cancelled: superseded by schedule "${s.name}" (overlap policy CANCEL_PREVIOUS)`)
-      }
-      // QUEUE and CANCEL_PREVIOUS: the new run starts only once earlier ones have ended.
-      maxConcurrent = 1
+    const overlap = await applyOverlapPolicy(tx, this.runs, template, s.overlapPolicy ?? template.overlapPolicy, `schedule "${s.name}"`)
+    if ('skip' in overlap) {
+      await this.#record(tx, s, slot, 'SKIPPED', overlap.skip)
+      return false
     }
+    const maxConcurrent = overlap.maxConcurrent
     let plan: RunPlan
     try {
       plan = await this.runs.planRun(tx, template, withoutSecrets(template, s.parameters), s.secretParameters, null)
