@@ -16,6 +16,9 @@ import { createUiHandler } from './http/ui.ts'
 import { API_CSP, GRAPHIQL_CSP, setSecurityHeaders, UI_CSP, wantsGraphiQL } from './http/security-headers.ts'
 import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
+import { createWebhookHandler, WEBHOOK_PATH } from './http/webhooks.ts'
+import { WebhookReceiver } from './modules/webhooks/webhook-receiver.ts'
+import { WebhooksService } from './modules/webhooks/webhooks.service.ts'
 import { Metrics } from './metrics/metrics.ts'
 import { HealthChecks } from './http/health.ts'
 import { createOpsEndpoints, isOpsRequest } from './http/ops-endpoints.ts'
@@ -161,6 +164,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       live,
       schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
       dependencies: new DependenciesService(db.prisma),
+      webhooks: new WebhooksService(db.prisma),
       blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),
       workflows,
       workflowRuns,
@@ -313,6 +317,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         trustProxy: config.trustProxy,
       })
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
+      const webhooks = createWebhookHandler({ prisma: db.prisma, receiver: new WebhookReceiver(db.prisma, runs, box), logger: logger.child({ component: 'webhooks' }) })
       const healthz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const actor = await signedIn(req)
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actor ? { status: 'ok', roles, workerId } : { status: 'ok' }))
@@ -337,6 +342,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
             logger.error('artifact download failed', { error: (e as Error).message })
             if (!res.headersSent) res.writeHead(500).end()
           })
+        }
+        if (req.url?.startsWith(WEBHOOK_PATH)) {
+          setSecurityHeaders(res, API_CSP)
+          return void webhooks(req, res)
         }
         setSecurityHeaders(res, UI_CSP)
         ui.handle(req, res) // every other path: the web UI (client/)

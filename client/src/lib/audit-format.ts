@@ -17,6 +17,7 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   NOTIFICATION_CHANNEL: 'Notification channel',
   NOTIFICATION_RULE: 'Notification rule',
   TEMPLATE_DEPENDENCY: 'Template dependency',
+  WEBHOOK_ENDPOINT: 'Webhook endpoint',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -63,6 +64,7 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     case 'NOTIFICATION_CHANNEL':
     case 'NOTIFICATION_RULE':
     case 'TEMPLATE_DEPENDENCY':
+    case 'WEBHOOK_ENDPOINT':
       return null
   }
 }

@@ -1,4 +1,5 @@
 import type { DependenciesService } from '../modules/dependencies/dependencies.service.ts'
+import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts'
 import type pg from 'pg'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
@@ -38,6 +39,7 @@ export interface Services {
   workflowLive: WorkflowLive
   notifications: NotificationsService
   dependencies: DependenciesService
+  webhooks: WebhooksService
   registry: ExecutorRegistry
   pool: pg.Pool
 }

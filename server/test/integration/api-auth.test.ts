@@ -129,6 +129,7 @@ describe('every operation but login needs a valid token', () => {
     const { createNotificationChannel: nch } = await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred.id })
     const { createNotificationRule: nrule } = await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch.id })
     const { createJobTemplate: tpl2 } = await t.ok(`mutation { createJobTemplate(input: { name: "auth-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)
+    const { createWebhookEndpoint: hook } = await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "auth-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl.id })
     const { createTemplateDependency: dep } = await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b }) { id } }`, { a: tpl.id, b: tpl2.id })
     const id = (v: string) => ({ id: v })
     ops = {
@@ -216,6 +217,12 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.updateNotificationRule': { query: `mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, variables: id(nrule.id) },
       'Mutation.deleteNotificationRule': { query: `mutation($id: ID!) { deleteNotificationRule(id: $id) }`, variables: id(nrule.id) },
       'Query.templateDependencies': { query: `{ templateDependencies { id } }` },
+      'Query.webhookEndpoints': { query: `{ webhookEndpoints { id } }` },
+      'Query.webhookEndpoint': { query: `query($id: ID!) { webhookEndpoint(id: $id) { id } }`, variables: id(hook.endpoint.id) },
+      'Mutation.createWebhookEndpoint': { query: `mutation($t: ID!) { createWebhookEndpoint(input: { name: "auth-hook2", templateId: $t }) { token } }`, variables: { t: tpl.id } },
+      'Mutation.updateWebhookEndpoint': { query: `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }`, variables: id(hook.endpoint.id) },
+      'Mutation.rotateWebhookEndpointToken': { query: `mutation($id: ID!) { rotateWebhookEndpointToken(id: $id) { token } }`, variables: id(hook.endpoint.id) },
+      'Mutation.deleteWebhookEndpoint': { query: `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, variables: id(hook.endpoint.id) },
       'Mutation.createTemplateDependency': { query: `mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $b, downstreamTemplateId: $a }) { id } }`, variables: { a: tpl.id, b: tpl2.id } },
       'Mutation.updateTemplateDependency': { query: `mutation($id: ID!) { updateTemplateDependency(id: $id, input: { enabled: false }) { id } }`, variables: id(dep.id) },
       'Mutation.deleteTemplateDependency': { query: `mutation($id: ID!) { deleteTemplateDependency(id: $id) }`, variables: id(dep.id) },

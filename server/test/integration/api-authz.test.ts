@@ -229,7 +229,8 @@ describe('viewers', () => {
     const nrule = (await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "v-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch })).createNotificationRule.id
     const tpl2 = (await t.ok(`mutation { createJobTemplate(input: { name: "v-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)).createJobTemplate.id
     const dep = (await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b, onStatuses: [FAILED] }) { id } }`, { a: tpl, b: tpl2 })).createTemplateDependency.id
-    fx = { cred, target, inv, tpl, tpl2, dep, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
+    const hook = (await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "v-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl })).createWebhookEndpoint.endpoint.id
+    fx = { cred, target, inv, tpl, tpl2, dep, hook, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
   })
 
   it('can read everything visible', async () => {
@@ -304,6 +305,10 @@ describe('viewers', () => {
       createTemplateDependency: [`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $b, downstreamTemplateId: $a }) { id } }`, { a: fx.tpl, b: fx.tpl2 }],
       updateTemplateDependency: [`mutation($id: ID!) { updateTemplateDependency(id: $id, input: { enabled: false }) { id } }`, { id: fx.dep }],
       deleteTemplateDependency: [`mutation($id: ID!) { deleteTemplateDependency(id: $id) }`, { id: fx.dep }],
+      createWebhookEndpoint: [`mutation($t: ID!) { createWebhookEndpoint(input: { name: "x", templateId: $t }) { token } }`, { t: fx.tpl }],
+      updateWebhookEndpoint: [`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }`, { id: fx.hook }],
+      rotateWebhookEndpointToken: [`mutation($id: ID!) { rotateWebhookEndpointToken(id: $id) { token } }`, { id: fx.hook }],
+      deleteWebhookEndpoint: [`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: fx.hook }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']

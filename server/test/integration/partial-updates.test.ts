@@ -314,6 +314,36 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       },
     },
     {
+      mutation: 'updateWebhookEndpoint',
+      async create(n) {
+        const i = {
+          name: `hook-${n}`,
+          templateId: fx.templates[0],
+          enabled: false,
+          secretCredentialId: fx.creds[0],
+          parameterMapping: { site: { path: '/repository/name' } },
+          rateLimitPerMinute: 7,
+          maxBodyBytes: 2048,
+          replayWindowSeconds: 120,
+        }
+        return (await t.ok(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`, { i })).createWebhookEndpoint.endpoint.id
+      },
+      snapshot: (id) => row('webhook_endpoint', id),
+      update: (id, i) => mutate('updateWebhookEndpoint', '$id: ID!, $input: UpdateWebhookEndpointInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-hook' }, changes: ['name'] },
+        templateId: { input: { templateId: fx.templates[1] }, changes: ['template_id'] },
+        // The endpoint then runs the workflow instead (exactly one of the two).
+        workflowId: { input: { workflowId: fx.workflows[0] }, changes: ['template_id', 'workflow_id'] },
+        enabled: { input: { enabled: true }, changes: ['enabled'] },
+        secretCredentialId: { input: { secretCredentialId: fx.creds[1] }, changes: ['secret_credential_id'] },
+        parameterMapping: { input: { parameterMapping: { site: { value: 'fra1' } } }, changes: ['parameter_mapping'] },
+        rateLimitPerMinute: { input: { rateLimitPerMinute: 8 }, changes: ['rate_limit_per_minute'] },
+        maxBodyBytes: { input: { maxBodyBytes: 4096 }, changes: ['max_body_bytes'] },
+        replayWindowSeconds: { input: { replayWindowSeconds: 600 }, changes: ['replay_window_seconds'] },
+      },
+    },
+    {
       mutation: 'updateWorkflow',
       async create(n) {
         const i = {

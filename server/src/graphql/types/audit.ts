@@ -34,6 +34,7 @@ export const AuditEntityTypeEnum = builder.enumType('AuditEntityType', {
     NOTIFICATION_CHANNEL: { value: 'NotificationChannel', description: 'A notification channel (webhook).' },
     NOTIFICATION_RULE: { value: 'NotificationRule', description: 'A notification rule.' },
     TEMPLATE_DEPENDENCY: { value: 'TemplateDependency', description: 'A template dependency (run B after A).' },
+    WEBHOOK_ENDPOINT: { value: 'WebhookEndpoint', description: 'An inbound webhook endpoint (and each call to it).' },
   } as const,
 })
 

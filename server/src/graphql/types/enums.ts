@@ -11,8 +11,8 @@ export const RunStatusEnum = builder.enumType('RunStatus', {
   values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED'] as const,
 })
 export const RunTriggerEnum = builder.enumType('RunTrigger', {
-  description: 'DEPENDENCY: started because a run of another template ended (see JobRun.triggeredByRun).',
-  values: ['MANUAL', 'API', 'SCHEDULE', 'RETRY', 'WORKFLOW', 'DEPENDENCY'] as const,
+  description: 'DEPENDENCY: started because a run of another template ended (see JobRun.triggeredByRun). WEBHOOK: started by a call to an inbound webhook endpoint (see webhookEndpoint).',
+  values: ['MANUAL', 'API', 'SCHEDULE', 'RETRY', 'WORKFLOW', 'DEPENDENCY', 'WEBHOOK'] as const,
 })
 export const TargetStatusEnum = builder.enumType('TargetStatus', {
   values: ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'] as const,

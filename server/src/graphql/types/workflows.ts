@@ -143,6 +143,17 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
         return ctx.prisma.jobSchedule.findUnique({ ...query, where: { id: r.scheduleId } })
       },
     }),
+    webhookEndpoint: t.prismaField({
+      type: 'WebhookEndpoint',
+      nullable: true,
+      select: { webhookEndpointId: true },
+      description: 'For trigger WEBHOOK: the endpoint that was called (for its owner and admins; null for others or once deleted).',
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.webhookEndpointId || !ctx.actor) return null
+        const e = await ctx.prisma.webhookEndpoint.findUnique({ ...query, where: { id: r.webhookEndpointId } })
+        return e && (ctx.actor.role === 'ADMIN' || e.ownerId === ctx.actor.userId) ? e : null
+      },
+    }),
     slotAt: t.expose('slotAt', { type: 'DateTime', nullable: true, description: 'For scheduled runs: the slot it was created for.' }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
     error: t.exposeString('error', { nullable: true }),

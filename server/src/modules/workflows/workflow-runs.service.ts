@@ -116,6 +116,8 @@ export interface NewWorkflowRun {
   parameters: { visible: Record<string, unknown>; secrets: Record<string, string> }
   scheduleId?: string | null
   slotAt?: Date | null
+  /** For trigger WEBHOOK: the endpoint that was called. */
+  webhookEndpointId?: string | null
   /** Record a schedule slot that does not run: created final with this status and reason, no nodes. */
   record?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string }
 }
@@ -139,6 +141,7 @@ export async function createWorkflowRunIn(tx: Prisma.TransactionClient, deps: St
       secretParameters: Object.keys(p.parameters.secrets).length ? deps.box.seal(JSON.stringify(p.parameters.secrets)) : null,
       scheduleId: p.scheduleId ?? null,
       slotAt: p.slotAt ?? null,
+      webhookEndpointId: p.webhookEndpointId ?? null,
       ...(p.record ? { status: p.record.status, error: p.record.reason, finishedAt: new Date() } : {}),
     },
   })
