@@ -150,6 +150,30 @@ describe('firing', () => {
     expect(lastRun.status).toBe('SUCCEEDED')
   })
 
+  it('misfire and blackout rules apply: a slot missed past the grace period is recorded MISSED, one in a blackout SKIPPED', async () => {
+    const id = await wf.create({ name: 'rules', nodes: [{ key: 'a', templateId: ok }] })
+    const missed = (await t.ok(CREATE, { i: { name: 'missed-sched', workflowId: id, kind: 'INTERVAL', intervalEvery: 1, intervalUnit: 'HOURS', misfirePolicy: 'SKIP', misfireGraceSeconds: 60 } })).createJobSchedule
+    // As if every scheduler had been down for 5 minutes: the slot is long past its grace period.
+    await t.app.db.pool.query(`UPDATE job_schedule SET next_run_at = now() - interval '5 minutes' WHERE id = $1`, [Buffer.from(missed.id, 'base64').toString().split(':')[1]])
+    await t.app.db.pool.query(`SELECT pg_notify('switchyard_schedule', '')`)
+    const [m] = await eventually(async () => {
+      const r = await scheduledRuns(missed.id)
+      return r.length ? r : null
+    }, { timeoutMs: 15_000, what: 'the missed slot to be recorded' })
+    expect(m).toMatchObject({ status: 'MISSED', error: expect.stringMatching(/^missed: the scheduler did not run at .* \(misfire policy SKIP\)$/) })
+
+    const bw = (await t.ok(`mutation($i: BlackoutWindowInput!) { createBlackoutWindow(input: $i) { id } }`, { i: { name: 'freeze', kind: 'ABSOLUTE', startAt: new Date(Date.now() - 60_000).toISOString(), endAt: new Date(Date.now() + 3_600_000).toISOString() } })).createBlackoutWindow.id
+    const frozen = (await t.ok(CREATE, { i: { name: 'frozen-sched', workflowId: id, kind: 'INTERVAL', intervalEvery: 1, blackoutIds: [bw] } })).createJobSchedule
+    const [b] = await eventually(async () => {
+      const r = await scheduledRuns(frozen.id)
+      return r.length ? r : null
+    }, { timeoutMs: 15_000, what: 'a slot in the blackout' })
+    await t.ok(PAUSE, { id: frozen.id })
+    expect(b).toMatchObject({ status: 'SKIPPED', error: 'skipped: blackout window "freeze"' })
+    const read = (await t.ok(`query($id: ID!) { workflowRun(id: $id) { status nodes { key } schedule { name } } }`, { id: Buffer.from(`WorkflowRun:${b!.id}`).toString('base64') })).workflowRun
+    expect(read).toEqual({ status: 'SKIPPED', nodes: [], schedule: { name: 'frozen-sched' } })
+  })
+
   it("a slot whose owner may no longer see a node's template is recorded FAILED with the reason, never run", async () => {
     const operator = await t.userToken('OPERATOR', 'ws-owner')
     const adminsOnly = await wf.template('admins-only-later', 'test-outcome', {})
