@@ -18,6 +18,7 @@ import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
 import { createWebhookHandler, WEBHOOK_PATH } from './http/webhooks.ts'
 import { WebhookReceiver } from './modules/webhooks/webhook-receiver.ts'
+import { deleteExpiredWebhookCalls } from './modules/webhooks/call-retention.ts'
 import { WebhooksService } from './modules/webhooks/webhooks.service.ts'
 import { Metrics } from './metrics/metrics.ts'
 import { HealthChecks } from './http/health.ts'
@@ -249,6 +250,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
+        { name: 'webhook call log retention', run: () => deleteExpiredWebhookCalls(db.pool, config.auditRetentionDays) },
       ])
       await reaper.start()
       const r = reaper

@@ -151,6 +151,20 @@ describe('calling a template endpoint', () => {
   })
 })
 
+describe('the call log', () => {
+  it('is kept as long as the audit log, then deleted by housekeeping', async () => {
+    const made = (await t.ok(CREATE, { i: { name: 'aging', templateId: echo, parameterMapping: MAPPING } })).createWebhookEndpoint
+    expect((await post(made.path, '{')).status).toBe(400)
+    expect((await post(made.path, '{')).status).toBe(400)
+    const id = decodeGlobalID(made.endpoint.id).id
+    await t.app.db.pool.query(`UPDATE webhook_call SET received_at = now() - interval '400 days' WHERE id = (SELECT id FROM webhook_call WHERE endpoint_id = $1 LIMIT 1)`, [id])
+    const { deleteExpiredWebhookCalls } = await import('../../src/modules/webhooks/call-retention.ts')
+    expect(await deleteExpiredWebhookCalls(t.app.db.pool, 365)).toBe(1)
+    const { rows } = await t.app.db.pool.query(`SELECT count(*)::int AS n FROM webhook_call WHERE endpoint_id = $1`, [id])
+    expect(rows[0].n).toBe(1)
+  })
+})
+
 describe('a signed workflow endpoint', () => {
   it('verifies the HMAC over the raw body within the replay window, dedupes delivery ids, and starts the workflow', async () => {
     const w = await wf.create({ name: 'hook-flow', parameters: [{ name: 'repo', type: 'STRING', required: true }], nodes: [{ key: 'a', templateId: echo, parameters: { repo: '{{ params.repo }}' } }] })
