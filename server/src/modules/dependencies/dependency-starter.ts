@@ -112,6 +112,8 @@ export class DependencyStarter {
     })
     const { dependency: dep, upstreamRun } = t
     const failed = (why: string) => ({ status: 'FAILED' as const, reason: `could not start: ${why}` })
+    // Disabled after A's run ended but before a worker got here: the dependency's current state decides.
+    if (!dep.enabled) return { status: 'SKIPPED', reason: 'skipped: the dependency was disabled' }
     const owner = dep.owner
     if (owner.disabled) return failed(`the dependency's owner ${owner.username} is disabled`)
     if (owner.role === 'VIEWER') return failed(`the dependency's owner ${owner.username} is a viewer and may not run templates`)
