@@ -72,6 +72,12 @@ describe('what a schedule fires', () => {
     expectFieldError(await t.gql(CREATE, { i: { ...base, visibility: 'GLOBAL' } }, operator), 'input.visibility')
     const priv = (await t.ok(CREATE, { i: { ...base, visibility: 'PRIVATE' } }, operator)).createJobSchedule.id
     expectFieldError(await t.gql(UPDATE, { id: priv, i: { visibility: 'GLOBAL' } }, operator), 'input.visibility')
+    // A workflow whose templates the schedule's owner cannot see is refused when chosen.
+    const adminsOnly = await wf.template('ws-admins-only', 'test-outcome', {}, { visibility: 'PRIVATE' })
+    const hiddenNodes = await wf.create({ name: 'hidden-nodes', nodes: [{ key: 'secret-step', templateId: adminsOnly }] })
+    const refused = await t.gql(CREATE, { i: { ...base, workflowId: hiddenNodes } }, operator)
+    expectFieldError(refused, 'input.workflowId')
+    expect(refused.errors![0]!.extensions!.fields![0]!.message).toContain('secret-step')
     // Someone else cannot target it at all.
     const other = await t.userToken('OPERATOR', 'ws-other')
     const hidden = await t.gql(CREATE, { i: { ...base, visibility: 'PRIVATE' } }, other)

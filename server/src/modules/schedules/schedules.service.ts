@@ -18,6 +18,7 @@ import { changed, created, secretsChanged, type Changes } from '../audit/changes
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { parseInput, parsePatch } from '../validation.ts'
+import { blockedNodes } from '../workflows/workflow-runs.service.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { INTERVAL_UNITS, scheduleFields, specOf, timingProblems, type TimingFields } from './schedule-input.ts'
 
@@ -275,8 +276,12 @@ export class SchedulesService {
     const workflowId = input.workflowId ?? (input.templateId ? null : existing?.workflowId)
     if (templateId) return { kind: 'template', row: await this.visibleTemplate(actor, templateId) }
     if (!workflowId) throw ValidationError.field('input.templateId', 'required: the job template (templateId) or the workflow (workflowId) the schedule runs')
-    const w = await this.prisma.workflow.findUnique({ where: { id: workflowId } })
+    const w = await this.prisma.workflow.findUnique({ where: { id: workflowId }, include: { nodes: true, edges: true } })
     if (!w || !canSee(actor, w)) throw new NotFoundError('workflow', 'input.workflowId')
+    // Its slots run as the schedule's owner: a workflow they could not trigger is refused when chosen, not at
+    // each slot. (Only when chosen: a template made private later must not stop its owner pausing the schedule.)
+    const blocked = input.workflowId ? await blockedNodes(this.prisma, w, actor) : []
+    if (blocked.length) throw ValidationError.field('input.workflowId', `the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
     return { kind: 'workflow', row: w }
   }
 
