@@ -14,6 +14,7 @@ import { changed, created } from '../audit/changes.ts'
 import { requireMayUse } from '../credentials/credential-access.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { parseInput, parsePatch } from '../validation.ts'
+import { blockedNodes } from '../workflows/workflow-runs.service.ts'
 import { mappingProblems, mappingSchema, type PayloadMapping } from './payload-mapping.ts'
 
 export const WEBHOOK_PATH = '/hooks/'
@@ -156,8 +157,11 @@ export class WebhooksService {
       return { kind: 'template', row: t }
     }
     if (!workflowId) throw ValidationError.field('input.templateId', 'required: the job template (templateId) or the workflow (workflowId) the endpoint runs')
-    const w = await this.prisma.workflow.findUnique({ where: { id: workflowId } })
+    const w = await this.prisma.workflow.findUnique({ where: { id: workflowId }, include: { nodes: true, edges: true } })
     if (!w || !canSee(actor, w)) throw new NotFoundError('workflow', 'input.workflowId')
+    // Calls run as the owner: a workflow they could not trigger is refused when chosen (and 403 per call after).
+    const blocked = input.workflowId ? await blockedNodes(this.prisma, w, actor) : []
+    if (blocked.length) throw ValidationError.field('input.workflowId', `the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
     return { kind: 'workflow', row: w }
   }
 
