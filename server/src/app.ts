@@ -16,6 +16,10 @@ import { createUiHandler } from './http/ui.ts'
 import { API_CSP, GRAPHIQL_CSP, setSecurityHeaders, UI_CSP, wantsGraphiQL } from './http/security-headers.ts'
 import { tokenFromHeader } from './auth/tokens.ts'
 import { ARTIFACTS_PATH, createArtifactHandler } from './http/artifacts.ts'
+import { createWebhookHandler, WEBHOOK_PATH } from './http/webhooks.ts'
+import { WebhookReceiver } from './modules/webhooks/webhook-receiver.ts'
+import { deleteExpiredWebhookCalls } from './modules/webhooks/call-retention.ts'
+import { WebhooksService } from './modules/webhooks/webhooks.service.ts'
 import { Metrics } from './metrics/metrics.ts'
 import { HealthChecks } from './http/health.ts'
 import { createOpsEndpoints, isOpsRequest } from './http/ops-endpoints.ts'
@@ -47,6 +51,8 @@ import { PgListener } from './pubsub/pg-listener.ts'
 import { WorkflowLive } from './modules/workflows/workflow-live.ts'
 import { WorkflowRunsService } from './modules/workflows/workflow-runs.service.ts'
 import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
+import { DependenciesService } from './modules/dependencies/dependencies.service.ts'
+import { DependencyStarter } from './modules/dependencies/dependency-starter.ts'
 import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
 import { ChannelSender } from './modules/notifications/channel-sender.ts'
 import { NotificationsService } from './modules/notifications/notifications.service.ts'
@@ -162,6 +168,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       runStats: new RunStatsService(db.pool),
       live,
       schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
+      dependencies: new DependenciesService(db.prisma),
+      webhooks: new WebhooksService(db.prisma),
       blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),
       workflows,
       workflowRuns,
@@ -224,6 +232,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       const starter = new WorkflowStarter(db.prisma, listener, { runs, box }, logger.child({ component: 'workflows' }), heartbeatMs)
       await starter.start()
       stack.push(() => starter.stop())
+      // And the runs of template dependencies whose upstream run ended.
+      const dependents = new DependencyStarter(db.prisma, runs, listener, logger.child({ component: 'dependencies' }), heartbeatMs)
+      await dependents.start()
+      stack.push(() => dependents.stop())
       // Workers deliver the notification outbox too (never in a run's path: its own queue).
       const notifications = new WebhookDelivery(db.pool, boss, listener, channelSender, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs)
       await notifications.start()
@@ -231,7 +243,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {
-      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }), { onFired: (s) => metrics.scheduleFired(s) })
+      scheduler = new Scheduler(db.prisma, runs, listener, logger.child({ component: 'scheduler' }), box, { onFired: (s) => metrics.scheduleFired(s) })
       await scheduler.start()
       const sch = scheduler
       stack.push(() => sch.stop())
@@ -243,6 +255,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
+        { name: 'webhook call log retention', run: () => deleteExpiredWebhookCalls(db.pool, config.auditRetentionDays) },
       ])
       await reaper.start()
       const r = reaper
@@ -311,6 +324,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         trustProxy: config.trustProxy,
       })
       const artifacts = createArtifactHandler({ prisma: db.prisma, users })
+      const webhooks = createWebhookHandler({ prisma: db.prisma, receiver: new WebhookReceiver(db.prisma, runs, box), logger: logger.child({ component: 'webhooks' }) })
       const healthz = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const actor = await signedIn(req)
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actor ? { status: 'ok', roles, workerId } : { status: 'ok' }))
@@ -335,6 +349,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
             logger.error('artifact download failed', { error: (e as Error).message })
             if (!res.headersSent) res.writeHead(500).end()
           })
+        }
+        if (req.url?.startsWith(WEBHOOK_PATH)) {
+          setSecurityHeaders(res, API_CSP)
+          return void webhooks(req, res)
         }
         setSecurityHeaders(res, UI_CSP)
         ui.handle(req, res) // every other path: the web UI (client/)

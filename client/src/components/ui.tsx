@@ -103,7 +103,7 @@ export function statusLabel(status: string): string {
   return status.charAt(0) + status.slice(1).toLowerCase().replace('_', ' ')
 }
 
-const TRIGGER_LABEL: Record<string, string> = { MANUAL: 'Manual', API: 'API', SCHEDULE: 'Schedule', RETRY: 'Retry', WORKFLOW: 'Workflow' }
+const TRIGGER_LABEL: Record<string, string> = { MANUAL: 'Manual', API: 'API', SCHEDULE: 'Schedule', RETRY: 'Retry', WORKFLOW: 'Workflow', DEPENDENCY: 'Dependency', WEBHOOK: 'Webhook' }
 
 /** How a run was started, in words ("API", not "Api"). */
 export function triggerLabel(trigger: string): string {

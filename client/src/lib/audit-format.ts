@@ -16,6 +16,8 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   WORKFLOW_RUN: 'Workflow run',
   NOTIFICATION_CHANNEL: 'Notification channel',
   NOTIFICATION_RULE: 'Notification rule',
+  TEMPLATE_DEPENDENCY: 'Template dependency',
+  WEBHOOK_ENDPOINT: 'Webhook endpoint',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -63,6 +65,8 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     // No pages in the UI yet for these (managed through the API).
     case 'WORKFLOW':
     case 'WORKFLOW_RUN':
+    case 'TEMPLATE_DEPENDENCY':
+    case 'WEBHOOK_ENDPOINT':
       return null
   }
 }

@@ -4,7 +4,7 @@
  * API's JobRunFilter.
  */
 export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED'] as const
-export const RUN_TRIGGERS = ['MANUAL', 'API', 'SCHEDULE', 'RETRY', 'WORKFLOW'] as const
+export const RUN_TRIGGERS = ['MANUAL', 'API', 'SCHEDULE', 'RETRY', 'WORKFLOW', 'DEPENDENCY', 'WEBHOOK'] as const
 export type RunStatus = (typeof RUN_STATUSES)[number]
 export type RunTrigger = (typeof RUN_TRIGGERS)[number]
 

@@ -1,3 +1,5 @@
+import type { DependenciesService } from '../modules/dependencies/dependencies.service.ts'
+import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts'
 import type pg from 'pg'
 import type { DeviceResultsService } from '../modules/checkmk/device-results.service.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
@@ -38,6 +40,8 @@ export interface Services {
   workflowLive: WorkflowLive
   notifications: NotificationsService
   deviceResults: DeviceResultsService
+  dependencies: DependenciesService
+  webhooks: WebhooksService
   registry: ExecutorRegistry
   pool: pg.Pool
 }

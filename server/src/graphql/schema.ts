@@ -16,6 +16,8 @@ import './types/schedules.ts'
 import './types/audit.ts'
 import './types/workflows.ts'
 import './types/notifications.ts'
+import './types/dependencies.ts'
+import './types/webhooks.ts'
 
 export const schema = guardArguments(builder.toSchema())
 

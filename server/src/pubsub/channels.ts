@@ -22,6 +22,8 @@ export const CHANNELS = {
   workflowRun: 'switchyard_workflow_run',
   /** `<workflowRunId>` — nodes of the workflow run became READY: a worker starts their runs. */
   workflowReady: 'switchyard_workflow_ready',
+  /** (empty) — a run's final outcome queued template dependency triggers: a worker starts their runs. */
+  dependency: 'switchyard_dependency',
 } as const
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS]
 

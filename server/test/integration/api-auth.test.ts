@@ -128,6 +128,9 @@ describe('every operation but login needs a valid token', () => {
     const { createInventorySource: src } = await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "auth-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred.id })
     const { createNotificationChannel: nch } = await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred.id })
     const { createNotificationRule: nrule } = await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch.id })
+    const { createJobTemplate: tpl2 } = await t.ok(`mutation { createJobTemplate(input: { name: "auth-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)
+    const { createWebhookEndpoint: hook } = await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "auth-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl.id })
+    const { createTemplateDependency: dep } = await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b }) { id } }`, { a: tpl.id, b: tpl2.id })
     const id = (v: string) => ({ id: v })
     ops = {
       'Query.apiTokens': { query: `{ apiTokens { id } }` },
@@ -220,6 +223,16 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.retireNotificationChannelSecret': { query: `mutation($id: ID!, $c: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, variables: { id: nch.id, c: cred.id } },
       'Mutation.redeliverNotification': { query: `mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, variables: id(Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000001').toString('base64')) },
       'Mutation.sendTestNotification': { query: `mutation($id: ID!) { sendTestNotification(channelId: $id) { ok } }`, variables: id(nch.id) },
+      'Query.templateDependencies': { query: `{ templateDependencies { id } }` },
+      'Query.webhookEndpoints': { query: `{ webhookEndpoints { id } }` },
+      'Query.webhookEndpoint': { query: `query($id: ID!) { webhookEndpoint(id: $id) { id } }`, variables: id(hook.endpoint.id) },
+      'Mutation.createWebhookEndpoint': { query: `mutation($t: ID!) { createWebhookEndpoint(input: { name: "auth-hook2", templateId: $t }) { token } }`, variables: { t: tpl.id } },
+      'Mutation.updateWebhookEndpoint': { query: `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }`, variables: id(hook.endpoint.id) },
+      'Mutation.rotateWebhookEndpointToken': { query: `mutation($id: ID!) { rotateWebhookEndpointToken(id: $id) { token } }`, variables: id(hook.endpoint.id) },
+      'Mutation.deleteWebhookEndpoint': { query: `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, variables: id(hook.endpoint.id) },
+      'Mutation.createTemplateDependency': { query: `mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $b, downstreamTemplateId: $a }) { id } }`, variables: { a: tpl.id, b: tpl2.id } },
+      'Mutation.updateTemplateDependency': { query: `mutation($id: ID!) { updateTemplateDependency(id: $id, input: { enabled: false }) { id } }`, variables: id(dep.id) },
+      'Mutation.deleteTemplateDependency': { query: `mutation($id: ID!) { deleteTemplateDependency(id: $id) }`, variables: id(dep.id) },
     }
   })
 

@@ -227,7 +227,10 @@ describe('viewers', () => {
     const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
     const nch = (await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "v-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred })).createNotificationChannel.id
     const nrule = (await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "v-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch })).createNotificationRule.id
-    fx = { cred, target, inv, tpl, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
+    const tpl2 = (await t.ok(`mutation { createJobTemplate(input: { name: "v-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)).createJobTemplate.id
+    const dep = (await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b, onStatuses: [FAILED] }) { id } }`, { a: tpl, b: tpl2 })).createTemplateDependency.id
+    const hook = (await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "v-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl })).createWebhookEndpoint.endpoint.id
+    fx = { cred, target, inv, tpl, tpl2, dep, hook, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
   })
 
   it('can read everything visible', async () => {
@@ -305,6 +308,13 @@ describe('viewers', () => {
       retireNotificationChannelSecret: [`mutation($id: ID!, $c: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $c) { id } }`, { id: fx.nch, c: fx.cred }],
       redeliverNotification: [`mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, { id: Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000001').toString('base64') }],
       sendTestNotification: [`mutation($id: ID!) { sendTestNotification(channelId: $id) { ok } }`, { id: fx.nch }],
+      createTemplateDependency: [`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $b, downstreamTemplateId: $a }) { id } }`, { a: fx.tpl, b: fx.tpl2 }],
+      updateTemplateDependency: [`mutation($id: ID!) { updateTemplateDependency(id: $id, input: { enabled: false }) { id } }`, { id: fx.dep }],
+      deleteTemplateDependency: [`mutation($id: ID!) { deleteTemplateDependency(id: $id) }`, { id: fx.dep }],
+      createWebhookEndpoint: [`mutation($t: ID!) { createWebhookEndpoint(input: { name: "x", templateId: $t }) { token } }`, { t: fx.tpl }],
+      updateWebhookEndpoint: [`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }`, { id: fx.hook }],
+      rotateWebhookEndpointToken: [`mutation($id: ID!) { rotateWebhookEndpointToken(id: $id) { token } }`, { id: fx.hook }],
+      deleteWebhookEndpoint: [`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: fx.hook }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']

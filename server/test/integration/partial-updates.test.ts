@@ -72,12 +72,21 @@ async function fixtures() {
     { name: 'site', type: 'STRING', required: true },
     { name: 'token', type: 'SECRET' },
   ]
+  const templates = [await template('fx-template-1', params), await template('fx-template-2', params)]
   return {
     creds: [await cred('fx-cred-1'), await cred('fx-cred-2')],
     targets: [await target('fx-target-1'), await target('fx-target-2')],
     inventories: [await inventory('fx-inv-1')],
-    templates: [await template('fx-template-1', params), await template('fx-template-2', params)],
+    templates,
     blackouts: [await blackout('fx-blackout-1'), await blackout('fx-blackout-2'), await blackout('fx-blackout-3')],
+    // A workflow with the templates' parameters, for a schedule to switch to.
+    workflows: [
+      (
+        await t.ok(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, {
+          i: { name: 'fx-workflow-1', parameters: params, nodes: [{ key: 'a', templateId: templates[0], parameters: { site: '{{ params.site }}' } }], visibility: 'GLOBAL' },
+        })
+      ).createWorkflow.id as string,
+    ],
   }
 }
 
@@ -122,6 +131,8 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         name: { input: { name: 'renamed' }, changes: ['name'] },
         description: { input: { description: 'changed' }, changes: ['description'] },
         templateId: { input: { templateId: fx.templates[1] }, changes: ['template_id'] },
+        // The schedule then runs the workflow instead (exactly one of the two).
+        workflowId: { input: { workflowId: fx.workflows[0] }, changes: ['template_id', 'workflow_id'] },
         kind: { input: { kind: 'DAILY_AT', dailyTime: '04:30' }, changes: ['kind', 'daily_time', 'cron_expression'] },
         cronExpression: { input: { cronExpression: '0 5 * * 1' }, changes: ['cron_expression'] },
         intervalEvery: { input: { kind: 'INTERVAL', intervalEvery: 2, intervalUnit: 'HOURS' }, changes: ['kind', 'interval_seconds', 'cron_expression'] },
@@ -303,6 +314,55 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         durationLimitSeconds: { input: { durationLimitSeconds: null }, changes: ['duration_limit_seconds'] },
         durationP95Factor: { input: { durationP95Factor: 3 }, changes: ['duration_p95_factor'] },
         consecutiveFailures: { input: { consecutiveFailures: 5 }, changes: ['consecutive_failures'] },
+      },
+    },
+    {
+      mutation: 'updateTemplateDependency',
+      async create(n) {
+        // Fresh ends per dependency (a pair is unique); switching an end goes to fx.templates[1].
+        const tpl = async (name: string) =>
+          (await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name, jobType: 'noop', config: {}, parameters: [{ name: 'site', type: 'STRING', required: true }], visibility: 'GLOBAL' } })).createJobTemplate.id as string
+        const i = { upstreamTemplateId: await tpl(`dep-up-${n}`), downstreamTemplateId: await tpl(`dep-down-${n}`), onStatuses: ['FAILED', 'TIMED_OUT'], parameters: { site: 'fra1' }, enabled: false }
+        return (await t.ok(`mutation($i: CreateTemplateDependencyInput!) { createTemplateDependency(input: $i) { id } }`, { i })).createTemplateDependency.id
+      },
+      snapshot: (id) => row('template_dependency', id),
+      update: (id, i) => mutate('updateTemplateDependency', '$id: ID!, $input: UpdateTemplateDependencyInput!', { id, input: i }),
+      fields: {
+        upstreamTemplateId: { input: { upstreamTemplateId: fx.templates[1] }, changes: ['upstream_template_id'] },
+        downstreamTemplateId: { input: { downstreamTemplateId: fx.templates[1] }, changes: ['downstream_template_id'] },
+        onStatuses: { input: { onStatuses: ['SUCCEEDED'] }, changes: ['on_statuses'] },
+        parameters: { input: { parameters: { site: 'ams1' } }, changes: ['parameters'] },
+        enabled: { input: { enabled: true }, changes: ['enabled'] },
+      },
+    },
+    {
+      mutation: 'updateWebhookEndpoint',
+      async create(n) {
+        const i = {
+          name: `hook-${n}`,
+          templateId: fx.templates[0],
+          enabled: false,
+          secretCredentialId: fx.creds[0],
+          parameterMapping: { site: { path: '/repository/name' } },
+          rateLimitPerMinute: 7,
+          maxBodyBytes: 2048,
+          replayWindowSeconds: 120,
+        }
+        return (await t.ok(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`, { i })).createWebhookEndpoint.endpoint.id
+      },
+      snapshot: (id) => row('webhook_endpoint', id),
+      update: (id, i) => mutate('updateWebhookEndpoint', '$id: ID!, $input: UpdateWebhookEndpointInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-hook' }, changes: ['name'] },
+        templateId: { input: { templateId: fx.templates[1] }, changes: ['template_id'] },
+        // The endpoint then runs the workflow instead (exactly one of the two).
+        workflowId: { input: { workflowId: fx.workflows[0] }, changes: ['template_id', 'workflow_id'] },
+        enabled: { input: { enabled: true }, changes: ['enabled'] },
+        secretCredentialId: { input: { secretCredentialId: fx.creds[1] }, changes: ['secret_credential_id'] },
+        parameterMapping: { input: { parameterMapping: { site: { value: 'fra1' } } }, changes: ['parameter_mapping'] },
+        rateLimitPerMinute: { input: { rateLimitPerMinute: 8 }, changes: ['rate_limit_per_minute'] },
+        maxBodyBytes: { input: { maxBodyBytes: 4096 }, changes: ['max_body_bytes'] },
+        replayWindowSeconds: { input: { replayWindowSeconds: 600 }, changes: ['replay_window_seconds'] },
       },
     },
     {

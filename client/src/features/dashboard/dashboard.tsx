@@ -228,7 +228,7 @@ function NextScheduledRuns({ refreshKey }: { refreshKey: number }) {
                   <Link href={`/schedules/${s.id}`} style={{ fontWeight: 550 }}>
                     {s.name}
                   </Link>
-                  <div className="small faint">{s.template.name}</div>
+                  <div className="small faint">{s.template?.name ?? (s.workflow ? `workflow ${s.workflow.name}` : '')}</div>
                 </td>
                 <td className="small muted">{s.summary}</td>
                 <td className="small nowrap" title={formatDateTime(s.nextRunAt)}>

@@ -60,6 +60,8 @@ export const RunDetailFragment = graphql(
     visibility
     result
     retryOf { id number }
+    triggeredByRun { id number templateName status }
+    webhookEndpoint { id name }
     retries { id number status }
     cancelledBy { id username }
     targets {

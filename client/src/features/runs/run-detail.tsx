@@ -83,6 +83,14 @@ export function RunDetail({ id }: { id: string }) {
                     of <Link href={`/runs/${run.retryOf.id}`}>#{run.retryOf.number}</Link>
                   </>
                 ) : null}
+                {run.triggeredByRun ? (
+                  <>
+                    {' '}
+                    after <Link href={`/runs/${run.triggeredByRun.id}`}>#{run.triggeredByRun.number}</Link> {run.triggeredByRun.templateName}{' '}
+                    <span className="muted">({statusLabel(run.triggeredByRun.status).toLowerCase()})</span>
+                  </>
+                ) : null}
+                {run.webhookEndpoint ? <> · webhook {run.webhookEndpoint.name}</> : null}
               </span>
             </div>
             {run.retries.length ? (

@@ -27,6 +27,7 @@ export const ScheduleFields = graphql(`
     updatedAt
     owner { id username }
     template { id name parameters { name type label description required default choices } }
+    workflow { id name }
     blackouts { id name }
   }
 `)
@@ -100,6 +101,6 @@ export const DeleteScheduleMutation = graphql(`
 
 export const UpcomingSchedulesQuery = graphql(`
   query UpcomingSchedules {
-    jobSchedules(active: true) { id name nextRunAt summary timezone template { id name } }
+    jobSchedules(active: true) { id name nextRunAt summary timezone template { id name } workflow { id name } }
   }
 `)

@@ -64,7 +64,10 @@ function ScheduleForm({
   const { canWrite } = useSessionContext()
   const [name, setName] = useState(schedule?.name ?? '')
   const [description, setDescription] = useState(schedule?.description ?? '')
-  const [templateId, setTemplateId] = useState(schedule?.template.id ?? initialTemplateId ?? templates[0]!.id)
+  // A schedule of a workflow is edited here for everything but its target (set through the API);
+  // its workflow's parameters are not shown, so the stored overrides are kept as they are.
+  const runsWorkflow = schedule?.workflow ?? null
+  const [templateId, setTemplateId] = useState(schedule?.template?.id ?? initialTemplateId ?? templates[0]!.id)
   const [visibility, setVisibility] = useState<'GLOBAL' | 'PRIVATE'>(schedule?.visibility ?? 'GLOBAL')
   const [active, setActive] = useState(schedule?.active ?? true)
   const [timing, setTiming] = useState<TimingDraft>(() => (schedule ? timingFromSchedule(schedule) : newTiming()))
@@ -113,10 +116,9 @@ function ScheduleForm({
       ...input,
       name: name.trim(),
       description,
-      templateId,
+      ...(runsWorkflow ? {} : { templateId, parameters }),
       visibility,
       active,
-      parameters,
       misfirePolicy,
       misfireGraceSeconds: num(misfireGrace),
       misfireMaxRuns: num(misfireMax),
@@ -152,6 +154,11 @@ function ScheduleForm({
                 <Field label="Name" required error={err('name')}>
                   {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} placeholder="nightly disk report" autoFocus={!schedule} />}
                 </Field>
+                {runsWorkflow ? (
+                  <Field label="Workflow" error={err('workflowId')}>
+                    {(p) => <input {...p} name="workflow" value={runsWorkflow.name} readOnly />}
+                  </Field>
+                ) : (
                 <Field label="Template" required error={err('templateId')}>
                   {(p) => (
                     <select {...p} name="templateId" value={templateId} onChange={(e) => setTemplateId(e.target.value)}>
@@ -163,6 +170,7 @@ function ScheduleForm({
                     </select>
                   )}
                 </Field>
+                )}
               </div>
               <Field label="Description" error={err('description')}>
                 {(p) => <input {...p} name="description" value={description} onChange={(e) => setDescription(e.target.value)} />}
@@ -266,7 +274,7 @@ function ScheduleForm({
               </div>
             </div>
           </Panel>
-          {template?.parameters.length ? (
+          {!runsWorkflow && template?.parameters.length ? (
             <Panel title="Parameters" actions={<span className="small muted">Blank: the template&apos;s default</span>}>
               <div className="grid-2">
                 {template.parameters.map((p) => (

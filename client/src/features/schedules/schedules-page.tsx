@@ -89,9 +89,15 @@ export function SchedulesPage() {
                 <div className="small faint">{KIND_LABEL[s.kind]}</div>
               </td>
               <td>
-                <Link href={`/templates/${s.template.id}`} className="small">
-                  {s.template.name}
-                </Link>
+                {s.template ? (
+                  <Link href={`/templates/${s.template.id}`} className="small">
+                    {s.template.name}
+                  </Link>
+                ) : s.workflow ? (
+                  <Link href={`/workflows/${s.workflow.id}`} className="small">
+                    workflow {s.workflow.name}
+                  </Link>
+                ) : null}
               </td>
               <td className="small" style={{ maxWidth: 260 }}>
                 <div>{s.summary}</div>

@@ -33,6 +33,8 @@ export const AuditEntityTypeEnum = builder.enumType('AuditEntityType', {
     WORKFLOW_RUN: { value: 'WorkflowRun', description: 'A workflow run.' },
     NOTIFICATION_CHANNEL: { value: 'NotificationChannel', description: 'A notification channel (webhook).' },
     NOTIFICATION_RULE: { value: 'NotificationRule', description: 'A notification rule.' },
+    TEMPLATE_DEPENDENCY: { value: 'TemplateDependency', description: 'A template dependency (run B after A).' },
+    WEBHOOK_ENDPOINT: { value: 'WebhookEndpoint', description: 'An inbound webhook endpoint (and each call to it).' },
   } as const,
 })
 

@@ -10,7 +10,10 @@ export const RunStatusEnum = builder.enumType('RunStatus', {
   description: 'QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED | TIMED_OUT. MISSED and SKIPPED record schedule slots that did not run.',
   values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'MISSED', 'SKIPPED'] as const,
 })
-export const RunTriggerEnum = builder.enumType('RunTrigger', { values: ['MANUAL', 'API', 'SCHEDULE', 'RETRY', 'WORKFLOW'] as const })
+export const RunTriggerEnum = builder.enumType('RunTrigger', {
+  description: 'DEPENDENCY: started because a run of another template ended (see JobRun.triggeredByRun). WEBHOOK: started by a call to an inbound webhook endpoint (see webhookEndpoint).',
+  values: ['MANUAL', 'API', 'SCHEDULE', 'RETRY', 'WORKFLOW', 'DEPENDENCY', 'WEBHOOK'] as const,
+})
 export const TargetStatusEnum = builder.enumType('TargetStatus', {
   values: ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'] as const,
 })

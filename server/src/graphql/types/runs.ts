@@ -102,6 +102,28 @@ export const JobRunRef = builder.prismaNode('JobRun', {
         return run && canSee(ctx.actor, run) ? run : null
       },
     }),
+    webhookEndpoint: t.prismaField({
+      type: 'WebhookEndpoint',
+      nullable: true,
+      select: { webhookEndpointId: true },
+      description: 'For trigger WEBHOOK: the endpoint that was called (for its owner and admins; null for others or once deleted).',
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.webhookEndpointId || !ctx.actor) return null
+        const e = await ctx.prisma.webhookEndpoint.findUnique({ ...query, where: { id: r.webhookEndpointId } })
+        return e && (ctx.actor.role === 'ADMIN' || e.ownerId === ctx.actor.userId) ? e : null
+      },
+    }),
+    triggeredByRun: t.prismaField({
+      type: 'JobRun',
+      nullable: true,
+      select: { triggeredByRunId: true },
+      description: 'For trigger DEPENDENCY: the run whose final status started this one, unless deleted since or private to someone else.',
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.triggeredByRunId || !ctx.actor) return null
+        const run = await ctx.prisma.jobRun.findUnique({ ...query, where: { id: r.triggeredByRunId } })
+        return run && canSee(ctx.actor, run) ? run : null
+      },
+    }),
     visibility: t.expose('visibility', { type: VisibilityEnum }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'Parameter values; SECRET ones are masked.' }),
     status: t.expose('status', { type: RunStatusEnum }),

@@ -59,13 +59,28 @@ builder.prismaNode('JobSchedule', {
     description: t.exposeString('description'),
     template: t.prismaField({
       type: 'JobTemplate',
+      nullable: true,
+      description: 'The job template it runs; null when it runs a workflow.',
       select: { templateId: true },
       // Schedules are only reachable when their template is visible too (see visibleSchedules), so the
       // check never fails through the API; it keeps a new access path from exposing a private template.
       resolve: async (query, s, _a, ctx) => {
+        if (!s.templateId) return null
         const template = await ctx.prisma.jobTemplate.findUnique({ ...query, where: { id: s.templateId } })
         if (!template || !ctx.actor || !canSee(ctx.actor, template)) throw new NotFoundError('job template', 'template')
         return template
+      },
+    }),
+    workflow: t.prismaField({
+      type: 'Workflow',
+      nullable: true,
+      description: 'The workflow it runs; null when it runs a job template.',
+      select: { workflowId: true },
+      resolve: async (query, s, _a, ctx) => {
+        if (!s.workflowId) return null
+        const workflow = await ctx.prisma.workflow.findUnique({ ...query, where: { id: s.workflowId } })
+        if (!workflow || !ctx.actor || !canSee(ctx.actor, workflow)) throw new NotFoundError('workflow', 'workflow')
+        return workflow
       },
     }),
     kind: t.expose('kind', { type: ScheduleKindEnum }),
@@ -82,7 +97,7 @@ builder.prismaNode('JobSchedule', {
     misfirePolicy: t.expose('misfirePolicy', { type: MisfirePolicyEnum }),
     misfireGraceSeconds: t.exposeInt('misfireGraceSeconds'),
     misfireMaxRuns: t.exposeInt('misfireMaxRuns'),
-    overlapPolicy: t.expose('overlapPolicy', { type: OverlapPolicyEnum, nullable: true, description: 'null: the template\'s.' }),
+    overlapPolicy: t.expose('overlapPolicy', { type: OverlapPolicyEnum, nullable: true, description: 'null: the template\'s (ALLOW for a workflow).' }),
     visibility: t.expose('visibility', { type: VisibilityEnum }),
     owner: t.relation('owner'),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true, description: 'The next slot; null when paused or finished.' }),
@@ -113,7 +128,8 @@ const scheduleInput = (name: string, required: boolean) =>
     fields: (t) => ({
       name: t.string({ required }),
       description: t.string(),
-      templateId: t.id({ required }),
+      templateId: t.id({ description: 'The job template to run; exactly one of templateId and workflowId (on update, giving one replaces the other).' }),
+      workflowId: t.id({ description: 'The workflow to run (its runs record the schedule and trigger SCHEDULE).' }),
       kind: t.field({ type: ScheduleKindEnum, required }),
       cronExpression: t.string(),
       intervalEvery: t.int(),
@@ -141,6 +157,7 @@ const PreviewScheduleInput = scheduleInput('PreviewScheduleInput', false)
 function scheduleArgs(input: Record<string, unknown>) {
   const out: Record<string, unknown> = withoutNulls(input, ['startAt', 'endAt', 'overlapPolicy', 'cronExpression', 'dailyTime', 'onceAt'])
   if (input.templateId) out.templateId = decodeId(String(input.templateId), 'JobTemplate', 'input.templateId')
+  if (input.workflowId) out.workflowId = decodeId(String(input.workflowId), 'Workflow', 'input.workflowId')
   if (input.blackoutIds) out.blackoutIds = decodeIds((input.blackoutIds as unknown[]).map(String), 'BlackoutWindow', 'input.blackoutIds')
   return out
 }
@@ -163,9 +180,13 @@ builder.queryFields((t) => ({
   jobSchedules: t.prismaField({
     type: ['JobSchedule'],
     description: 'Schedules you can see, soonest next run first.',
-    args: { templateIds: t.arg.idList(), active: t.arg.boolean(), search: t.arg.string() },
+    args: { templateIds: t.arg.idList(), workflowIds: t.arg.idList(), active: t.arg.boolean(), search: t.arg.string() },
     resolve: (query, _r, args, ctx) =>
-      ctx.services.schedules.list(ctx.actor, { templateIds: decodeIds(args.templateIds?.map(String), 'JobTemplate', 'templateIds'), active: args.active, search: args.search }, query),
+      ctx.services.schedules.list(
+        ctx.actor,
+        { templateIds: decodeIds(args.templateIds?.map(String), 'JobTemplate', 'templateIds'), workflowIds: decodeIds(args.workflowIds?.map(String), 'Workflow', 'workflowIds'), active: args.active, search: args.search },
+        query,
+      ),
   }),
   jobSchedule: t.prismaField({
     type: 'JobSchedule',
@@ -212,7 +233,7 @@ builder.mutationFields((t) => ({
   }),
   runJobScheduleNow: t.prismaField({
     type: 'JobRun',
-    description: 'Runs the schedule\'s template with its parameters now (in addition to its slots).',
+    description: 'Runs the schedule\'s template with its parameters now (in addition to its slots). A workflow schedule is refused (INVALID_STATE): trigger the workflow.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_q, _r, args, ctx) => ctx.services.schedules.runNow(ctx.actor, decodeId(String(args.id), 'JobSchedule', 'id')),
   }),

@@ -1,3 +1,4 @@
+import { canSeeSchedule } from '../../modules/schedules/schedules.service.ts'
 import type { WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
 import { JOIN_POLICIES, EDGE_KINDS, NODE_KINDS, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
@@ -27,7 +28,10 @@ const EdgeKindEnum = builder.enumType('WorkflowEdgeKind', {
   values: EDGE_KINDS,
   description: 'ON_SUCCESS: satisfied when the parent succeeded; ON_FAILURE: when it failed or timed out; ALWAYS: any outcome but skipped.',
 })
-const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const })
+const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', {
+  description: 'MISSED and SKIPPED: a schedule slot that did not run (misfire, overlap or blackout rules), recorded with the reason in `error`.',
+  values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'MISSED', 'SKIPPED'] as const,
+})
 const NodeStatusEnum = builder.enumType('WorkflowNodeStatus', {
   values: ['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED'] as const,
   description:
@@ -146,6 +150,30 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     status: t.expose('status', { type: WorkflowRunStatusEnum }),
     trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'MANUAL or API: triggered by a user; RETRY: made by retryWorkflowRun; WORKFLOW: a nested run, started by a WORKFLOW node.' }),
     triggeredBy: t.relation('triggeredBy', { nullable: true }),
+    schedule: t.prismaField({
+      type: 'JobSchedule',
+      nullable: true,
+      description: 'The schedule that created the run, unless deleted since or private to someone else.',
+      select: { scheduleId: true },
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.scheduleId || !ctx.actor) return null
+        const access = await ctx.prisma.jobSchedule.findUnique({ where: { id: r.scheduleId }, select: { visibility: true, ownerId: true, template: { select: { visibility: true, ownerId: true } }, workflow: { select: { visibility: true, ownerId: true } } } })
+        if (!access || !canSeeSchedule(ctx.actor, access)) return null
+        return ctx.prisma.jobSchedule.findUnique({ ...query, where: { id: r.scheduleId } })
+      },
+    }),
+    webhookEndpoint: t.prismaField({
+      type: 'WebhookEndpoint',
+      nullable: true,
+      select: { webhookEndpointId: true },
+      description: 'For trigger WEBHOOK: the endpoint that was called (for its owner and admins; null for others or once deleted).',
+      resolve: async (query, r, _a, ctx) => {
+        if (!r.webhookEndpointId || !ctx.actor) return null
+        const e = await ctx.prisma.webhookEndpoint.findUnique({ ...query, where: { id: r.webhookEndpointId } })
+        return e && (ctx.actor.role === 'ADMIN' || e.ownerId === ctx.actor.userId) ? e : null
+      },
+    }),
+    slotAt: t.expose('slotAt', { type: 'DateTime', nullable: true, description: 'For scheduled runs: the slot it was created for.' }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
     error: t.exposeString('error', { nullable: true }),
     nodes: t.relation('nodes', { query: { orderBy: { position: 'asc' } } }),

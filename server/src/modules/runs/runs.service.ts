@@ -47,6 +47,10 @@ export interface NewRun extends RunPlan {
   scheduleId: string | null
   slotAt?: Date | null
   retryOfId: string | null
+  /** For trigger DEPENDENCY: the upstream run whose final status started this one. */
+  triggeredByRunId?: string | null
+  /** For trigger WEBHOOK: the endpoint that was called. */
+  webhookEndpointId?: string | null
   /** Record a slot that does not execute: created final with this status and reason. */
   record?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string }
 }
@@ -188,6 +192,8 @@ export class RunsService {
         trigger: p.trigger,
         triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
         retryOfId: p.retryOfId,
+        triggeredByRunId: p.triggeredByRunId ?? null,
+        webhookEndpointId: p.webhookEndpointId ?? null,
         ownerId: p.template.ownerId,
         visibility: p.template.visibility,
         parameters: p.parameters as Prisma.InputJsonValue,

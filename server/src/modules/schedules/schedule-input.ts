@@ -17,7 +17,9 @@ const weekday = z.number().int().min(0, '0 (Sunday) to 6 (Saturday)').max(6, '0 
 export const scheduleFields = z.object({
   name: z.string().trim().min(1, 'required').max(200),
   description: z.string().max(5000).default(''),
-  templateId: z.uuid(),
+  // Exactly one of the two (checked with the stored row on update, see schedules.service.ts).
+  templateId: z.uuid().nullish(),
+  workflowId: z.uuid().nullish(),
   kind: z.enum(['CRON', 'INTERVAL', 'DAILY_AT', 'ONCE']),
   cronExpression: z.string().trim().nullish(),
   intervalEvery: z.number().int().min(1, 'must be at least 1').nullish(),

@@ -13,6 +13,7 @@
  * and keeps exactly-once in one place (the row lock + unique slot). Runs are still queued on pg-boss.
  */
 import type { JobSchedule, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import type { SecretBox } from '../../crypto/secret-box.ts'
 import { DomainError } from '../../errors.ts'
 import { specFromTemplate } from '../../jobs/run-spec.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
@@ -22,10 +23,12 @@ import { nextFireTime } from '../../schedules/fire-times.ts'
 import type { Logger } from '../../util/logger.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Actor } from '../actor.ts'
+import { applyOverlapPolicy } from '../runs/overlap.ts'
 import type { NewRun, RunPlan, RunsService } from '../runs/runs.service.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { specOf } from './schedule-input.ts'
 import { withoutSecrets } from './schedules.service.ts'
+import { fireWorkflowSlot, recordWorkflowSlot, type DueWorkflow } from './workflow-slots.ts'
 
 const MAX_SLEEP_MS = 30_000
 /** Missed slots recorded individually; older ones are summarised on the oldest record. */
@@ -33,7 +36,7 @@ const MAX_MISSED_RECORDS = 100
 /** Slots enumerated per handling (a per-second schedule after a long outage). */
 const MAX_SLOTS = 100_000
 
-type DueSchedule = JobSchedule & { template: JobTemplate; blackouts: Array<{ blackout: Parameters<typeof toBlackout>[0] }> }
+type DueSchedule = JobSchedule & { template: JobTemplate | null; workflow: DueWorkflow | null; blackouts: Array<{ blackout: Parameters<typeof toBlackout>[0] }> }
 
 export interface SchedulerOptions {
   /** Parallel loops per process. */
@@ -55,6 +58,7 @@ export class Scheduler {
     private readonly runs: RunsService,
     private readonly listener: PgListener,
     private readonly logger: Logger,
+    private readonly box: SecretBox,
     private readonly options: SchedulerOptions = {},
   ) {}
 
@@ -119,7 +123,7 @@ export class Scheduler {
         if (!taken) return
         const schedules = (await tx.jobSchedule.findMany({
           where: { id: { in: due.map((d) => d.id) } },
-          include: { template: true, blackouts: { include: { blackout: true } } },
+          include: { template: true, workflow: { include: { nodes: { orderBy: { position: 'asc' } }, edges: { orderBy: { position: 'asc' } } } }, blackouts: { include: { blackout: true } } },
           orderBy: { nextRunAt: 'asc' },
         })) as DueSchedule[]
         for (const schedule of schedules) {
@@ -190,21 +194,19 @@ export class Scheduler {
       await this.#record(tx, s, slot, 'SKIPPED', `skipped: blackout window "${blackout.name}"`)
       return false
     }
-    const template = s.template
-    const policy = s.overlapPolicy ?? template.overlapPolicy
-    let maxConcurrent = template.maxConcurrentRuns
-    if (policy !== 'ALLOW') {
-      const active = await tx.jobRun.findMany({ where: { templateId: template.id, status: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { number: 'asc' }, select: { id: true, number: true, status: true } })
-      if (active.length && policy === 'SKIP') {
-        await this.#record(tx, s, slot, 'SKIPPED', `skipped: run #${active[0]!.number} of this template is still ${active[0]!.status.toLowerCase()} (overlap policy SKIP)`)
-        return false
-      }
-      if (policy === 'CANCEL_PREVIOUS') {
-        for (const r of active) await this.runs.requestCancelIn(tx, r.id, null, `cancelled: superseded by schedule "${s.name}" (overlap policy CANCEL_PREVIOUS)`)
-      }
-      // QUEUE and CANCEL_PREVIOUS: the new run starts only once earlier ones have ended.
-      maxConcurrent = 1
+    if (s.workflow) {
+      const outcome = await fireWorkflowSlot(tx, { runs: this.runs, box: this.box }, s, s.workflow, slot)
+      if (outcome.record) await this.#record(tx, s, slot, outcome.record.status, outcome.record.reason)
+      else if (catchUp) this.logger.info('catch-up workflow run for a missed slot', { scheduleId: s.id, slot: slot.toISOString() })
+      return !outcome.record
     }
+    const template = s.template!
+    const overlap = await applyOverlapPolicy(tx, this.runs, template, s.overlapPolicy ?? template.overlapPolicy, `schedule "${s.name}"`)
+    if ('skip' in overlap) {
+      await this.#record(tx, s, slot, 'SKIPPED', overlap.skip)
+      return false
+    }
+    const maxConcurrent = overlap.maxConcurrent
     let plan: RunPlan
     try {
       plan = await this.runs.planRun(tx, template, withoutSecrets(template, s.parameters), s.secretParameters, null)
@@ -223,7 +225,8 @@ export class Scheduler {
 
   async #record(tx: Prisma.TransactionClient, s: DueSchedule, slot: Date, status: 'MISSED' | 'SKIPPED' | 'FAILED', reason: string): Promise<void> {
     if (await this.#exists(tx, s.id, slot)) return
-    const t = s.template
+    if (s.workflow) return recordWorkflowSlot(tx, { runs: this.runs, box: this.box }, s, s.workflow, slot, { status, reason })
+    const t = s.template!
     await this.runs.createRunIn(tx, {
       template: { id: t.id, name: t.name, jobType: t.jobType, ownerId: t.ownerId, visibility: t.visibility },
       spec: specFromTemplate(t, false),
@@ -244,6 +247,6 @@ export class Scheduler {
 
   /** The unique (schedule, slot) makes a second run impossible; checking first keeps the transaction alive. */
   async #exists(tx: Prisma.TransactionClient, scheduleId: string, slot: Date): Promise<boolean> {
-    return (await tx.jobRun.count({ where: { scheduleId, slotAt: slot } })) > 0
+    return (await tx.jobRun.count({ where: { scheduleId, slotAt: slot } })) + (await tx.workflowRun.count({ where: { scheduleId, slotAt: slot } })) > 0
   }
 }

@@ -3,9 +3,9 @@
  * `nextRunAt` from now and bumps `version` under the row's lock, so the very next slot follows the
  * new definition and nothing computed for the old one can fire (the scheduler locks the same row).
  */
-import type { JobSchedule, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
+import type { JobSchedule, JobTemplate, Prisma, PrismaClient, Workflow } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
-import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.ts'
+import { InvalidStateError, NotFoundError, ValidationError, type FieldProblem } from '../../errors.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { blackoutAt, type Blackout } from '../../schedules/blackout.ts'
@@ -18,11 +18,13 @@ import { changed, created, secretsChanged, type Changes } from '../audit/changes
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { parseInput, parsePatch } from '../validation.ts'
+import { blockedNodes } from '../workflows/workflow-runs.service.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { INTERVAL_UNITS, scheduleFields, specOf, timingProblems, type TimingFields } from './schedule-input.ts'
 
 export interface ScheduleFilter {
   templateIds?: string[] | null
+  workflowIds?: string[] | null
   active?: boolean | null
   search?: string | null
 }
@@ -35,7 +37,7 @@ export interface UpcomingSlot {
 
 /** The stored fields the audit trail compares (blackouts and secret parameters are added apart). */
 const AUDITED_FIELDS = [
-  'name', 'description', 'templateId', 'kind', 'cronExpression', 'intervalSeconds', 'dailyTime', 'daysOfWeek', 'onceAt', 'timezone', 'startAt', 'endAt',
+  'name', 'description', 'templateId', 'workflowId', 'kind', 'cronExpression', 'intervalSeconds', 'dailyTime', 'daysOfWeek', 'onceAt', 'timezone', 'startAt', 'endAt',
   'active', 'parameters', 'misfirePolicy', 'misfireGraceSeconds', 'misfireMaxRuns', 'overlapPolicy', 'visibility',
 ]
 
@@ -51,6 +53,7 @@ export class SchedulesService {
     const a = requireActor(actor)
     const and: Prisma.JobScheduleWhereInput[] = [visibleSchedules(a)]
     if (filter.templateIds?.length) and.push({ templateId: { in: filter.templateIds } })
+    if (filter.workflowIds?.length) and.push({ workflowId: { in: filter.workflowIds } })
     if (filter.active !== null && filter.active !== undefined) and.push({ active: filter.active })
     if (filter.search?.trim()) and.push({ name: { contains: filter.search.trim(), mode: 'insensitive' } })
     return this.prisma.jobSchedule.findMany({ orderBy: [{ nextRunAt: { sort: 'asc', nulls: 'last' } }, { name: 'asc' }], ...query, where: { AND: and } })
@@ -58,9 +61,9 @@ export class SchedulesService {
 
   async get(actor: Actor | null, id: string, field = 'id'): Promise<JobSchedule> {
     const a = requireActor(actor)
-    const row = await this.prisma.jobSchedule.findUnique({ where: { id }, include: { template: { select: { visibility: true, ownerId: true } } } })
+    const row = await this.prisma.jobSchedule.findUnique({ where: { id }, include: { template: { select: { visibility: true, ownerId: true } }, workflow: { select: { visibility: true, ownerId: true } } } })
     if (!row || !canSeeSchedule(a, row)) throw new NotFoundError('schedule', field)
-    const { template: _template, ...schedule } = row
+    const { template: _template, workflow: _workflow, ...schedule } = row
     return schedule
   }
 
@@ -68,19 +71,21 @@ export class SchedulesService {
     const a = requireWriter(actor)
     const input = parseInput(scheduleFields, raw)
     requireCanSetVisibility(a, input.visibility)
-    const template = await this.visibleTemplate(a, input.templateId)
+    const fired = await this.firedThing(a, input, null)
+    checkOverlapFor(fired, input.overlapPolicy)
     const now = new Date()
     const timing = this.timing(input, null, now)
     rejectPastOnce(timing, now)
-    const params = this.sealParameters(template, input.parameters, null)
+    const params = this.sealParameters(fired.row, input.parameters, null)
     await this.checkBlackouts(input.blackoutIds)
     const row = await this.prisma.$transaction(async (tx) => {
-      await lockTemplateAndCheckExposure(tx, template.id, input.visibility)
+      await lockAndCheckExposure(tx, fired, input.visibility)
       const schedule = await tx.jobSchedule.create({
         data: {
           name: input.name,
           description: input.description,
-          templateId: template.id,
+          templateId: fired.kind === 'template' ? fired.row.id : null,
+          workflowId: fired.kind === 'workflow' ? fired.row.id : null,
           ...timing,
           active: input.active,
           parameters: params.visible as Prisma.InputJsonValue,
@@ -115,17 +120,19 @@ export class SchedulesService {
     // visibility, overrides or blackout links to their create-time defaults).
     const input = parsePatch(scheduleFields, raw)
     if (input.visibility) requireCanSetVisibility(a, input.visibility)
-    const template = await this.visibleTemplate(a, input.templateId ?? existing.templateId)
+    const fired = await this.firedThing(a, input, existing)
+    const retargeted = (input.templateId != null && input.templateId !== existing.templateId) || (input.workflowId != null && input.workflowId !== existing.workflowId)
+    checkOverlapFor(fired, input.overlapPolicy === undefined ? existing.overlapPolicy : input.overlapPolicy)
     const now = new Date()
     const timing = this.timing(input, existing, now)
     // A ONCE time in the past never fires: refused whenever the edit touches the timing or resumes.
     if (TIMING_INPUTS.some((k) => input[k] !== undefined) || input.active === true) rejectPastOnce(timing, now)
-    const params = input.parameters !== undefined || input.templateId ? this.sealParameters(template, input.parameters ?? (existing.parameters as Record<string, unknown>), existing) : null
+    const params = input.parameters !== undefined || retargeted ? this.sealParameters(fired.row, input.parameters ?? (existing.parameters as Record<string, unknown>), existing) : null
     if (input.blackoutIds) await this.checkBlackouts(input.blackoutIds)
     return this.prisma.$transaction(async (tx) => {
       // Lock first: a scheduler tick holding this schedule finishes before the edit applies.
       await tx.$queryRaw`SELECT id FROM job_schedule WHERE id = ${id}::uuid FOR UPDATE`
-      await lockTemplateAndCheckExposure(tx, template.id, input.visibility ?? existing.visibility)
+      await lockAndCheckExposure(tx, fired, input.visibility ?? existing.visibility)
       const blackoutsBefore = input.blackoutIds ? (await tx.jobScheduleBlackout.findMany({ where: { scheduleId: id }, select: { blackoutId: true } })).map((b) => b.blackoutId) : []
       const active = input.active ?? existing.active
       const updated = await tx.jobSchedule.update({
@@ -133,7 +140,8 @@ export class SchedulesService {
         data: {
           name: input.name,
           description: input.description,
-          templateId: template.id,
+          templateId: fired.kind === 'template' ? fired.row.id : null,
+          workflowId: fired.kind === 'workflow' ? fired.row.id : null,
           ...timing,
           active,
           ...(params ? { parameters: params.visible as Prisma.InputJsonValue, secretParameters: params.sealed } : {}),
@@ -182,6 +190,7 @@ export class SchedulesService {
   async runNow(actor: Actor | null, id: string) {
     const a = requireWriter(actor)
     const schedule = await this.get(a, id)
+    if (!schedule.templateId) throw new InvalidStateError(`schedule "${schedule.name}" runs a workflow: trigger the workflow (triggerWorkflowRun) to run it now`)
     const template = await this.visibleTemplate(a, schedule.templateId)
     const plan = await this.runs.planRun(this.prisma, template, withoutSecrets(template, schedule.parameters), schedule.secretParameters, null)
     return this.prisma.$transaction(async (tx) => {
@@ -257,8 +266,27 @@ export class SchedulesService {
     return t
   }
 
+  /**
+   * What the schedule fires: exactly one of a template or a workflow, visible to the actor. On update,
+   * giving one replaces the other; giving neither keeps the stored one.
+   */
+  private async firedThing(actor: Actor, input: { templateId?: string | null; workflowId?: string | null }, existing: JobSchedule | null): Promise<FiredThing> {
+    if (input.templateId && input.workflowId) throw ValidationError.field('input.workflowId', 'a schedule runs a job template or a workflow, not both: give templateId or workflowId')
+    const templateId = input.templateId ?? (input.workflowId ? null : existing?.templateId)
+    const workflowId = input.workflowId ?? (input.templateId ? null : existing?.workflowId)
+    if (templateId) return { kind: 'template', row: await this.visibleTemplate(actor, templateId) }
+    if (!workflowId) throw ValidationError.field('input.templateId', 'required: the job template (templateId) or the workflow (workflowId) the schedule runs')
+    const w = await this.prisma.workflow.findUnique({ where: { id: workflowId }, include: { nodes: true, edges: true } })
+    if (!w || !canSee(actor, w)) throw new NotFoundError('workflow', 'input.workflowId')
+    // Its slots run as the schedule's owner: a workflow they could not trigger is refused when chosen, not at
+    // each slot. (Only when chosen: a template made private later must not stop its owner pausing the schedule.)
+    const blocked = input.workflowId ? await blockedNodes(this.prisma, w, actor) : []
+    if (blocked.length) throw ValidationError.field('input.workflowId', `the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
+    return { kind: 'workflow', row: w }
+  }
+
   /** Validates parameter overrides against the template; secret values are sealed, never stored in clear. */
-  private sealParameters(template: JobTemplate, given: Record<string, unknown>, existing: JobSchedule | null) {
+  private sealParameters(template: { parameters: unknown }, given: Record<string, unknown>, existing: JobSchedule | null) {
     const defs = template.parameters as ParameterDefinition[]
     const kept = existing?.secretParameters ? (JSON.parse(this.box.open(existing.secretParameters)) as Record<string, string>) : {}
     // A masked value coming back from a form means "keep the stored secret".
@@ -280,17 +308,39 @@ export class SchedulesService {
   }
 }
 
-/** Schedules an actor may see: visible themselves, and of a template the actor may see too. */
+/** Schedules an actor may see: visible themselves, and of a template (or workflow) the actor may see too. */
 export function visibleSchedules(actor: Actor): Prisma.JobScheduleWhereInput {
-  return { AND: [visibleTo(actor), { template: visibleTo(actor) }] }
+  return { AND: [visibleTo(actor), { OR: [{ template: visibleTo(actor) }, { workflow: visibleTo(actor) }] }] }
 }
 
 /**
  * A schedule exposes its template (`jobSchedule.template`): it is visible only to those who can see
  * both. (Rows saved before GLOBAL schedules of PRIVATE templates were refused stay hidden that way.)
  */
-export function canSeeSchedule(actor: Actor, row: { visibility: 'GLOBAL' | 'PRIVATE'; ownerId: string | null; template: { visibility: 'GLOBAL' | 'PRIVATE'; ownerId: string | null } }): boolean {
-  return canSee(actor, row) && canSee(actor, row.template)
+type Visible = { visibility: 'GLOBAL' | 'PRIVATE'; ownerId: string | null }
+export function canSeeSchedule(actor: Actor, row: Visible & { template: Visible | null; workflow?: Visible | null }): boolean {
+  const fired = row.template ?? row.workflow
+  return canSee(actor, row) && !!fired && canSee(actor, fired)
+}
+
+type FiredThing = { kind: 'template'; row: JobTemplate } | { kind: 'workflow'; row: Workflow }
+
+/**
+ * A workflow run cannot wait in a queue the way a job run waits for a concurrency slot (its nodes start
+ * at once), so QUEUE is refused rather than silently behaving like ALLOW.
+ */
+function checkOverlapFor(fired: FiredThing, policy: string | null | undefined): void {
+  if (fired.kind === 'workflow' && policy === 'QUEUE') {
+    throw ValidationError.field('input.overlapPolicy', 'QUEUE is not available for a workflow schedule: choose ALLOW, SKIP or CANCEL_PREVIOUS')
+  }
+}
+
+async function lockAndCheckExposure(tx: Prisma.TransactionClient, fired: FiredThing, visibility: 'GLOBAL' | 'PRIVATE'): Promise<void> {
+  if (fired.kind === 'template') return lockTemplateAndCheckExposure(tx, fired.row.id, visibility)
+  const [w] = await tx.$queryRaw<Array<{ visibility: 'GLOBAL' | 'PRIVATE'; name: string }>>`SELECT visibility::text AS visibility, name FROM workflow WHERE id = ${fired.row.id}::uuid FOR SHARE`
+  if (w && !exposesNoMoreThan({ visibility }, w)) {
+    throw ValidationError.field('input.visibility', `a GLOBAL schedule cannot run the PRIVATE workflow "${w.name}": keep the schedule PRIVATE or make the workflow GLOBAL first`)
+  }
 }
 
 /**
@@ -327,7 +377,7 @@ function specNext(timing: TimingFields, now: Date): Date | null {
 }
 
 /** The schedule's stored parameters minus SECRET ones (those come sealed, separately). */
-export function withoutSecrets(template: JobTemplate, parameters: unknown): Record<string, unknown> {
+export function withoutSecrets(template: { parameters: unknown }, parameters: unknown): Record<string, unknown> {
   const secret = new Set((template.parameters as ParameterDefinition[]).filter((d) => d.type === 'SECRET').map((d) => d.name))
   return Object.fromEntries(Object.entries((parameters as Record<string, unknown>) ?? {}).filter(([k]) => !secret.has(k)))
 }

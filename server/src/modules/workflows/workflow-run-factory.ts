@@ -21,6 +21,13 @@ export interface NewWorkflowRun {
   parentNodeRunId?: string | null
   depth?: number
   retryOfId?: string | null
+  /** The schedule slot this run is for (trigger SCHEDULE). */
+  scheduleId?: string | null
+  slotAt?: Date | null
+  /** For trigger WEBHOOK: the endpoint that was called. */
+  webhookEndpointId?: string | null
+  /** A schedule slot that does not run: the run is created final with this status and reason (pass no nodes). */
+  final?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string } | null
 }
 
 export async function insertWorkflowRun(tx: Prisma.TransactionClient, p: NewWorkflowRun): Promise<WorkflowRun> {
@@ -38,8 +45,13 @@ export async function insertWorkflowRun(tx: Prisma.TransactionClient, p: NewWork
       parentNodeRunId: p.parentNodeRunId ?? null,
       depth: p.depth ?? 0,
       retryOfId: p.retryOfId ?? null,
+      scheduleId: p.scheduleId ?? null,
+      slotAt: p.slotAt ?? null,
+      webhookEndpointId: p.webhookEndpointId ?? null,
+      ...(p.final ? { status: p.final.status, error: p.final.reason, finishedAt: new Date() } : {}),
     },
   })
+  if (p.final) return run
   const incoming = new Map<string, Array<{ from: string; kind: string }>>()
   for (const e of p.edges) incoming.set(e.toKey, [...(incoming.get(e.toKey) ?? []), { from: e.fromKey, kind: e.kind }])
   await tx.workflowNodeRun.createMany({ data: p.nodes.map((n) => nodeRunData(run.id, n, incoming.get(n.key) ?? [])) })

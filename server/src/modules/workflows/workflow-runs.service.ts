@@ -15,11 +15,11 @@ import { created } from '../audit/changes.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { decide, mayDecide, type Decision } from './node-approvals.ts'
-import { startReadyNodes } from './node-starter.ts'
+import { startReadyNodes, type StarterDeps } from './node-starter.ts'
 import { insertWorkflowRun } from './workflow-run-factory.ts'
 import { retryWorkflowRun } from './workflow-retry.ts'
 import type { ApprovalConfig } from './workflow-graph.ts'
-import type { WorkflowsService } from './workflows.service.ts'
+import type { WorkflowsService, WorkflowWithGraph } from './workflows.service.ts'
 
 export class WorkflowRunsService {
   constructor(
@@ -35,22 +35,11 @@ export class WorkflowRunsService {
     if (parameters != null && (typeof parameters !== 'object' || Array.isArray(parameters))) throw ValidationError.field('parameters', 'must be an object of parameter values')
     const params = resolveParameters(wf.parameters as ParameterDefinition[], parameters ?? {})
     // A workflow is no way around a permission: every template it runs must be visible to who triggers it.
-    const templateIds = wf.nodes.flatMap((n) => (n.templateId ? [n.templateId] : []))
-    const visible = new Set((await this.prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(a)] }, select: { id: true } })).map((t) => t.id))
-    const blocked = wf.nodes.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
+    const blocked = await blockedNodes(this.prisma, wf, a)
     if (blocked.length) throw new ForbiddenError(`the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
     return retryConflicts(() =>
       this.prisma.$transaction(async (tx) => {
-        const run = await insertWorkflowRun(tx, {
-          workflow: wf,
-          nodes: wf.nodes,
-          edges: wf.edges,
-          trigger: a.via === 'SESSION' ? 'MANUAL' : 'API',
-          triggeredById: a.userId,
-          parameters: params.visible,
-          secretParameters: Object.keys(params.secrets).length ? this.box.seal(JSON.stringify(params.secrets)) : null,
-        })
-        await startReadyNodes(tx, run.id, { runs: this.runs, box: this.box }, { wait: true })
+        const run = await createWorkflowRunIn(tx, { runs: this.runs, box: this.box }, { workflow: wf, actor: a, trigger: a.via === 'SESSION' ? 'MANUAL' : 'API', parameters: params })
         await record(tx, {
           actor: a,
           action: 'workflow-run.trigger',
@@ -76,25 +65,7 @@ export class WorkflowRunsService {
     if (run.status !== 'RUNNING') throw new InvalidStateError(`workflow run #${run.number} already ended (${run.status})`)
     return retryConflicts(() =>
       this.prisma.$transaction(async (tx) => {
-        // The run and its running nested runs, deepest first: the lock order of a nested run ending (it
-        // locks its parent after itself), after the job runs (as when a run ends, see workflow_advance).
-        const tree = await tx.$queryRaw<Array<{ id: string }>>`
-          WITH RECURSIVE t AS (
-            SELECT id, 0 AS level FROM workflow_run WHERE id = ${id}::uuid
-            UNION ALL
-            SELECT c.id, t.level + 1 FROM t JOIN workflow_node_run n ON n.workflow_run_id = t.id JOIN workflow_run c ON c.parent_node_run_id = n.id
-             WHERE c.status = 'RUNNING' AND t.level < 10)
-          SELECT id::text FROM t ORDER BY level DESC, id`
-        const ids = tree.map((r) => r.id)
-        await tx.$queryRaw`SELECT j.id FROM job_run j JOIN workflow_node_run n ON n.job_run_id = j.id
-                            WHERE n.workflow_run_id = ANY(${ids}::uuid[]) AND n.status = 'RUNNING' ORDER BY j.id FOR UPDATE OF j`
-        for (const runId of ids) await tx.$queryRaw`SELECT id FROM workflow_run WHERE id = ${runId}::uuid FOR UPDATE`
-        if (run.parentNodeRunId) await tx.$queryRaw`SELECT r.id FROM workflow_run r JOIN workflow_node_run n ON n.workflow_run_id = r.id WHERE n.id = ${run.parentNodeRunId}::uuid FOR UPDATE OF r`
-        const marked = await tx.workflowRun.updateMany({ where: { id: { in: ids }, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), updatedAt: new Date() } })
-        if (marked.count) {
-          const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: { in: ids }, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
-          for (const n of running) await this.runs.requestCancelIn(tx, n.jobRunId!, a.userId, `cancelled with its workflow run by ${a.username}`)
-          for (const runId of ids) await tx.$executeRaw`SELECT workflow_advance(${runId}::uuid)`
+        if (await requestWorkflowCancelIn(tx, this.runs, id, a.userId, `cancelled with its workflow run by ${a.username}`)) {
           await record(tx, { actor: a, action: 'workflow-run.cancel', entity: { type: 'WorkflowRun', id, name: `#${run.number} ${run.workflowName}` } })
         }
         return tx.workflowRun.findUniqueOrThrow({ where: { id } })
@@ -143,4 +114,81 @@ export class WorkflowRunsService {
     if (filter.statuses?.length) and.push({ status: { in: filter.statuses } })
     return { AND: and }
   }
+}
+
+export interface WorkflowRunRequest {
+  workflow: WorkflowWithGraph
+  /** Whom the node runs act as (visibility, "triggered by"); a schedule's owner for a scheduled run. */
+  actor: Actor
+  trigger: WorkflowRun['trigger']
+  /** Already validated against the workflow's parameter definitions. */
+  parameters: { visible: Record<string, unknown>; secrets: Record<string, string> }
+  scheduleId?: string | null
+  slotAt?: Date | null
+  /** For trigger WEBHOOK: the endpoint that was called. */
+  webhookEndpointId?: string | null
+  /** Record a schedule slot that does not run: created final with this status and reason, no nodes. */
+  record?: { status: 'MISSED' | 'SKIPPED' | 'FAILED'; reason: string }
+}
+
+/**
+ * Creates a workflow run inside the caller's transaction: the graph copied into one workflow_node_run
+ * per node (roots READY, the others PENDING) and the roots started. The path every trigger takes
+ * (manual, API, schedule), so they behave alike.
+ */
+export async function createWorkflowRunIn(tx: Prisma.TransactionClient, deps: StarterDeps, p: WorkflowRunRequest): Promise<WorkflowRun> {
+  const wf = p.workflow
+  const run = await insertWorkflowRun(tx, {
+    workflow: wf,
+    nodes: p.record ? [] : wf.nodes,
+    edges: p.record ? [] : wf.edges,
+    trigger: p.trigger,
+    triggeredById: p.actor.userId,
+    parameters: p.parameters.visible,
+    secretParameters: Object.keys(p.parameters.secrets).length ? deps.box.seal(JSON.stringify(p.parameters.secrets)) : null,
+    scheduleId: p.scheduleId ?? null,
+    slotAt: p.slotAt ?? null,
+    webhookEndpointId: p.webhookEndpointId ?? null,
+    final: p.record ?? null,
+  })
+  if (p.record) return run
+  await startReadyNodes(tx, run.id, deps, { wait: true })
+  return run
+}
+
+/**
+ * In the caller's transaction: flags a RUNNING workflow run cancelled — with every running nested run
+ * below it — cancels their running node runs and skips the nodes that have not started; each run ends
+ * CANCELLED once its running nodes have stopped (workflow_advance decides it). False when the run had
+ * already ended or was being cancelled.
+ */
+export async function requestWorkflowCancelIn(tx: Prisma.TransactionClient, runs: RunsService, id: string, byUserId: string | null, reason: string): Promise<boolean> {
+  // The run and its running nested runs, deepest first: the lock order of a nested run ending (it locks
+  // its parent after itself), after the job runs (as when a run ends, see workflow_advance).
+  const tree = await tx.$queryRaw<Array<{ id: string }>>`
+    WITH RECURSIVE t AS (
+      SELECT id, 0 AS level FROM workflow_run WHERE id = ${id}::uuid
+      UNION ALL
+      SELECT c.id, t.level + 1 FROM t JOIN workflow_node_run n ON n.workflow_run_id = t.id JOIN workflow_run c ON c.parent_node_run_id = n.id
+       WHERE c.status = 'RUNNING' AND t.level < 10)
+    SELECT id::text FROM t ORDER BY level DESC, id`
+  const ids = tree.map((r) => r.id)
+  await tx.$queryRaw`SELECT j.id FROM job_run j JOIN workflow_node_run n ON n.job_run_id = j.id
+                      WHERE n.workflow_run_id = ANY(${ids}::uuid[]) AND n.status = 'RUNNING' ORDER BY j.id FOR UPDATE OF j`
+  for (const runId of ids) await tx.$queryRaw`SELECT id FROM workflow_run WHERE id = ${runId}::uuid FOR UPDATE`
+  const parent = await tx.workflowRun.findUnique({ where: { id }, select: { parentNodeRunId: true } })
+  if (parent?.parentNodeRunId) await tx.$queryRaw`SELECT r.id FROM workflow_run r JOIN workflow_node_run n ON n.workflow_run_id = r.id WHERE n.id = ${parent.parentNodeRunId}::uuid FOR UPDATE OF r`
+  const marked = await tx.workflowRun.updateMany({ where: { id: { in: ids }, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), updatedAt: new Date() } })
+  if (!marked.count) return false
+  const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: { in: ids }, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
+  for (const n of running) await runs.requestCancelIn(tx, n.jobRunId!, byUserId, reason)
+  for (const runId of ids) await tx.$executeRaw`SELECT workflow_advance(${runId}::uuid)`
+  return true
+}
+
+/** TEMPLATE nodes whose template was deleted or is not visible to the actor (who then may not run it). */
+export async function blockedNodes(db: PrismaClient | Prisma.TransactionClient, wf: WorkflowWithGraph, actor: Actor): Promise<string[]> {
+  const templateIds = wf.nodes.flatMap((n) => (n.templateId ? [n.templateId] : []))
+  const visible = new Set((await db.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(actor)] }, select: { id: true } })).map((t) => t.id))
+  return wf.nodes.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
 }

@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, ValidationError, isUniqueViolation, type 
 import { canSee, requireActor, requireCanEdit, requireCanSetVisibility, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
+import { checkWorkflowCanBecomePrivate } from '../schedules/schedule-exposure.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { referencesOf, type Reference } from './expressions.ts'
 import { parseInput, parsePatch } from '../validation.ts'
@@ -83,6 +84,7 @@ export class WorkflowsService {
       return await audited(
         this.prisma,
         async (tx) => {
+          if (patch.visibility === 'PRIVATE' && existing.visibility !== 'PRIVATE') await checkWorkflowCanBecomePrivate(tx, existing)
           const row = await tx.workflow.update({
             where: { id },
             data: { name: patch.name, description: patch.description, visibility: patch.visibility, parameters: patch.parameters as Prisma.InputJsonValue | undefined, updatedAt: new Date() },
