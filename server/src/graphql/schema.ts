@@ -14,6 +14,7 @@ import './types/live.ts'
 import './types/schedules.ts'
 import './types/audit.ts'
 import './types/workflows.ts'
+import './types/workflow-feeds.ts'
 import './types/notifications.ts'
 
 export const schema = guardArguments(builder.toSchema())

@@ -21,7 +21,7 @@ const EdgeKindEnum = builder.enumType('WorkflowEdgeKind', {
   values: EDGE_KINDS,
   description: 'ON_SUCCESS: satisfied when the parent succeeded; ON_FAILURE: when it failed or timed out; ALWAYS: any outcome but skipped.',
 })
-const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const })
+export const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const })
 const NodeStatusEnum = builder.enumType('WorkflowNodeStatus', {
   values: ['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED', 'SKIPPED'] as const,
   description:
@@ -73,7 +73,7 @@ builder.prismaNode('Workflow', {
   }),
 })
 
-builder.prismaNode('WorkflowNodeRun', {
+export const WorkflowNodeRunRef = builder.prismaNode('WorkflowNodeRun', {
   id: { field: 'id' },
   fields: (t) => ({
     key: t.exposeString('key'),
