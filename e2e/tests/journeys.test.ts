@@ -628,7 +628,8 @@ describe('workflow journey', () => {
 
     // The second user sees it counted in the nav, and approves it from the inbox.
     const second = await signIn('approver', 'approver-password-1')
-    await expect.poll(() => second.page.getByTestId('approvals-count').textContent()).toMatch(/^1/)
+    await second.page.getByTestId('approvals-count').waitFor()
+    expect(await second.page.getByTestId('approvals-count').textContent()).toMatch(/^1 awaiting/)
     await nav(second.page).getByRole('link', { name: /Approvals/ }).click()
     await second.page.locator('[data-approval="approval-1"]').waitFor()
     expect(await axeBothThemes(second.page, 'approvals inbox')).toEqual([])
@@ -643,7 +644,7 @@ describe('workflow journey', () => {
     await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
     for (const key of ['node-1', 'approval-1', 'node-2', 'node-3']) await graph.locator(`[data-node="${key}"][data-status="SUCCEEDED"]`).waitFor()
     expect(await p.getByTestId('workflow-run-nodes').textContent()).toContain('approver approved: “go ahead”')
-    await expect.poll(() => p.getByTestId('workflow-events').textContent()).toMatch(/Awaiting approval[\s\S]*Succeeded/)
+    await expect.poll(() => p.getByTestId('workflow-events').textContent(), { timeout: 10_000 }).toMatch(/Awaiting approval[\s\S]*Succeeded/)
     await screenshot(p, 'workflow-run-done')
 
     // On a phone: the graph scrolls inside its panel; the page itself does not scroll sideways.

@@ -26,6 +26,7 @@ export function NodeEditor({
   onChange,
   onRename,
   errorFor,
+  exactError,
   readOnly,
 }: {
   node: NodeDraft
@@ -39,6 +40,8 @@ export function NodeEditor({
   onChange(n: NodeDraft): void
   onRename(key: string): void
   errorFor(path: string): string | undefined
+  /** The message for exactly this path (not the ones below it, which have their own fields). */
+  exactError(path: string): string | undefined
   readOnly: boolean
 }) {
   const err = (k: string) => errorFor(`nodes.${index}.${k}`)
@@ -102,15 +105,15 @@ export function NodeEditor({
               ))}
             </div>
           ) : null}
-          {err('parameters') && !tpl?.parameters.some((p) => err(`parameters.${p.name}`)) ? (
+          {exactError(`nodes.${index}.parameters`) ? (
             <div className="error small" role="alert" style={{ color: 'var(--err)' }}>
-              {err('parameters')}
+              {exactError(`nodes.${index}.parameters`)}
             </div>
           ) : null}
         </>
       ) : (
         <>
-          <fieldset className="fieldset" aria-invalid={!!err('approval.approverRoles') || undefined}>
+          <fieldset className="fieldset">
             <legend className="section-title">Approvers</legend>
             <div className="row" style={{ flexWrap: 'wrap', gap: 12 }}>
               {ROLES.map((r) => (
@@ -129,9 +132,9 @@ export function NodeEditor({
                 ))}
               </div>
             ) : null}
-            {err('approval.approverRoles') || err('approval.approverUserIds') || err('approval') ? (
+            {err('approval.approverRoles') || err('approval.approverUserIds') || exactError(`nodes.${index}.approval`) ? (
               <div className="error" role="alert">
-                {err('approval.approverRoles') ?? err('approval.approverUserIds') ?? err('approval')}
+                {[err('approval.approverRoles'), err('approval.approverUserIds'), exactError(`nodes.${index}.approval`)].filter(Boolean).join(' ')}
               </div>
             ) : (
               <div className="hint">Viewers never decide, whatever is chosen here.{users ? '' : ' Only admins can list users to name individual approvers.'}</div>

@@ -207,7 +207,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
                   </li>
                 ))}
               </ul>
-              {err('nodes') && !nodes.some((_, i) => nodeHasProblem(i)) ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{err('nodes')}</div> : null}
+              {errors.fields.nodes ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{errors.fields.nodes}</div> : null}
             </div>
           </div>
           <div className="stack">
@@ -228,6 +228,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
                   setEdges(r.edges)
                 }}
                 errorFor={err}
+                exactError={(path) => errors.fields[path]}
               />
             ) : (
               <p className="muted">Add a node, or choose one to edit it.</p>

@@ -86,8 +86,9 @@ export function WorkflowGraph({ nodes, edges, selected, onSelect, label }: { nod
           }
           if (n.href)
             return (
-              <Link key={n.key} href={n.href} {...common} aria-label={`${n.key}: ${n.detail}${n.status ? `, ${nodeStatusLabel(n.status).toLowerCase()}` : ''}. Open its run.`}>
+              <Link key={n.key} href={n.href} {...common}>
                 {body}
+                <span className="sr-only"> (open its run)</span>
               </Link>
             )
           if (onSelect)

@@ -103,7 +103,7 @@ export function WorkflowRunDetail({ id }: { id: string }) {
       <Panel title="Event log" flush>
         <div style={{ padding: '8px 16px' }}>
           {events.data?.length ? (
-            <ol className="event-log" aria-label="Events of this workflow run" data-testid="workflow-events">
+            <ol className="event-log" aria-label="Events of this workflow run" data-testid="workflow-events" tabIndex={0}>
               {events.data.map((e) => (
                 <li key={e.seq}>
                   <time dateTime={e.at} className="mono faint">
