@@ -605,6 +605,7 @@ describe('workflow journey', () => {
     await p.getByText('required for a TEMPLATE node').waitFor()
     await p.locator('select[name="templateId"]').selectOption({ label: 'wf noop' })
     expect(await p.getByTestId('workflow-edges').locator('.wf-edge-row').count()).toBe(3)
+    await p.getByTestId('workflow-graph').scrollIntoViewIfNeeded()
     await screenshot(p, 'workflow-editor')
     expect(await axeBothThemes(p, 'workflow editor')).toEqual([])
     await p.getByRole('button', { name: 'Create workflow' }).click()
@@ -645,10 +646,15 @@ describe('workflow journey', () => {
     for (const key of ['node-1', 'approval-1', 'node-2', 'node-3']) await graph.locator(`[data-node="${key}"][data-status="SUCCEEDED"]`).waitFor()
     expect(await p.getByTestId('workflow-run-nodes').textContent()).toContain('approver approved: “go ahead”')
     await expect.poll(() => p.getByTestId('workflow-events').textContent(), { timeout: 10_000 }).toMatch(/Awaiting approval[\s\S]*Succeeded/)
+    await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
     await screenshot(p, 'workflow-run-done')
 
     // On a phone: the graph scrolls inside its panel; the page itself does not scroll sideways.
     await p.setViewportSize({ width: 390, height: 844 })
+    await p.getByRole('button', { name: 'Menu' }).waitFor()
+    // The drawer slides away when the layout turns into the phone one: wait for that to end.
+    await p.locator('#sidebar').evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished)))
+    await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
     expect(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true)
     await screenshot(p, 'workflow-run-phone')
     expect(await axeBothThemes(p, 'workflow run (phone)')).toEqual([])
@@ -662,6 +668,11 @@ describe('workflow journey', () => {
     // The workflow runs list and the dashboard show it.
     await p.goto('/workflow-runs?status=SUCCEEDED')
     await p.locator('tr[data-workflow-run="1"][data-status="SUCCEEDED"]').waitFor()
+    expect(await axeBothThemes(p, 'workflow runs')).toEqual([])
+    await p.goto('/workflows')
+    await p.locator('tr[data-workflow="e2e deploy"]').waitFor()
+    expect(await axeBothThemes(p, 'workflows')).toEqual([])
+    await screenshot(p, 'workflows')
     await p.goto('/dashboard')
     await p.getByTestId('dashboard-workflow-runs').locator('tr[data-workflow-run="1"]').waitFor()
     await screenshot(p, 'dashboard-workflow-runs')
