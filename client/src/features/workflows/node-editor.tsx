@@ -51,7 +51,8 @@ export function NodeEditor({
   const extraParams = Object.keys(node.parameters).filter((k) => !tpl?.parameters.some((p) => p.name === k))
   const pickable = users ?? knownUsers
   return (
-    <fieldset className="fieldset" disabled={readOnly} data-testid="node-editor" aria-label={`Node ${node.key || index + 1}`}>
+    <fieldset className="fieldset wf-node-editor" disabled={readOnly} data-testid="node-editor">
+      <legend>Node {node.key ? <span className="mono">{node.key}</span> : index + 1}</legend>
       <div className="grid-2">
         <Field label="Key" required error={err('key')} hint="Unique; edges and expressions name the node by it.">
           {(p) => <input {...p} name="nodeKey" className="mono" value={node.key} onChange={(e) => onRename(e.target.value)} />}
@@ -113,7 +114,7 @@ export function NodeEditor({
         </>
       ) : (
         <>
-          <fieldset className="fieldset">
+          <fieldset className="fieldset wf-plain">
             <legend className="section-title">Approvers</legend>
             <div className="row" style={{ flexWrap: 'wrap', gap: 12 }}>
               {ROLES.map((r) => (

@@ -91,7 +91,16 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
     setSelected(r.nodes.length ? Math.min(i, r.nodes.length - 1) : null)
     setErrors(NO_ERRORS)
   }
-  const setEdge = (i: number, patch: Partial<EdgeDraft>) => setEdges(edges.map((e, j) => (j === i ? { ...e, ...patch } : e)))
+  const setEdge = (i: number, patch: Partial<EdgeDraft>) => {
+    setEdges(edges.map((e, j) => (j === i ? { ...e, ...patch } : e)))
+    clearErrors(`edges.${i}`)
+  }
+  // Editing a node or an edge clears what the API said about it (the next save checks it again).
+  const clearErrors = (prefix: string) => {
+    const about = (k: string) => k === prefix || k.startsWith(`${prefix}.`)
+    if (Object.keys(errors.fields).some(about)) setErrors((e) => ({ ...e, fields: Object.fromEntries(Object.entries(e.fields).filter(([k]) => !about(k))) }))
+  }
+  const clearNodeErrors = (i: number) => clearErrors(`nodes.${i}`)
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
@@ -221,8 +230,12 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
                 users={users}
                 knownUsers={knownUsers}
                 readOnly={!canWrite}
-                onChange={(n) => setNodes(nodes.map((x, j) => (j === selected ? n : x)))}
+                onChange={(n) => {
+                  setNodes(nodes.map((x, j) => (j === selected ? n : x)))
+                  clearNodeErrors(selected)
+                }}
                 onRename={(key) => {
+                  clearNodeErrors(selected)
                   const r = renameNode(nodes, edges, selected, key)
                   setNodes(r.nodes)
                   setEdges(r.edges)
