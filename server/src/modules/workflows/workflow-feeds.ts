@@ -24,13 +24,30 @@ export interface WorkflowRunFilter {
 /** Remembers the last state pushed per run, bounded (oldest forgotten first). */
 const FEED_MEMORY = 1000
 
+export interface FeedOptions {
+  /** After a wake-up, the run feed waits this long (not cut short by more wake-ups): a burst, one read. */
+  runsBatchMs: number
+  /**
+   * The same for the inbox, which is open in every console tab (the menu shows its count) and woken by
+   * every workflow change, so it coalesces harder and polls rarely.
+   */
+  inboxBatchMs: number
+  /** The inbox re-reads this often even without notifications (covers ones lost in a reconnect). */
+  inboxSafetyPollMs: number
+}
+
+const DEFAULTS: FeedOptions = { runsBatchMs: 50, inboxBatchMs: 250, inboxSafetyPollMs: 30_000 }
+
+/** A pause the loop's wake-ups do not cut short (the subscriber leaving still ends the loop right after). */
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
 export class WorkflowFeeds {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly runs: WorkflowRunsService,
     private readonly listener: PgListener,
     private readonly logger: Logger,
-    private readonly options: { batchWindowMs: number; safetyPollMs: number } = { batchWindowMs: 50, safetyPollMs: 5000 },
+    private readonly options: FeedOptions = DEFAULTS,
   ) {}
 
   runsChanged(actor: Actor | null, filter: WorkflowRunFilter): AsyncIterable<WorkflowRun> {
@@ -48,7 +65,7 @@ export class WorkflowFeeds {
         while (!wakeup.stopped) {
           if (!wakeup.pending) await wakeup.sleep(3_600_000)
           // Coalesce: a node start, its advance and the run's end often come within milliseconds.
-          await wakeup.sleep(this.options.batchWindowMs)
+          if (!wakeup.stopped) await pause(this.options.runsBatchMs)
           wakeup.pending = false
           if (wakeup.stopped || !dirty.size) continue
           const ids = [...dirty]
@@ -95,8 +112,8 @@ export class WorkflowFeeds {
             last = key
             await push(list)
           }
-          if (!wakeup.pending) await wakeup.sleep(this.options.safetyPollMs)
-          if (wakeup.pending) await wakeup.sleep(this.options.batchWindowMs)
+          if (!wakeup.pending) await wakeup.sleep(this.options.inboxSafetyPollMs)
+          if (wakeup.pending && !wakeup.stopped) await pause(this.options.inboxBatchMs)
         }
         stop()
       } catch (e) {
