@@ -76,6 +76,22 @@ describe('pendingApprovalsChanged', () => {
     expect([...mine.errors, ...admin.errors, ...view.errors]).toEqual([])
   })
 
+  it('sends the list again when a decision does not settle the node (1 of 2 approvals)', async () => {
+    const DECIDED = `subscription { pendingApprovalsChanged { id decisions { username decision } } }`
+    type Decided = { pendingApprovalsChanged: Array<{ id: string; decisions: Array<{ username: string; decision: string }> }> }
+    const id = await wf.create({ name: 'two-keys', nodes: [{ key: 'gate', kind: 'APPROVAL', approval: { approverRoles: ['OPERATOR'], minApprovals: 2, timeoutSeconds: 3600 } }] })
+    const theirs = follow<Decided>(op2, DECIDED)
+    const runId = await wf.trigger(id)
+    const gate = await eventually(async () => theirs.items.at(-1)?.pendingApprovalsChanged[0], { what: 'the approval in op2\'s inbox' })
+    await t.ok(`mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { status } }`, { id: gate.id }, op1)
+    await eventually(async () => theirs.items.at(-1)!.pendingApprovalsChanged[0]?.decisions.length === 1, { what: 'op1\'s approval in op2\'s inbox' })
+    expect(theirs.items.at(-1)!.pendingApprovalsChanged[0]!.decisions).toEqual([{ username: 'op1', decision: 'APPROVE' }])
+    await t.ok(`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: runId })
+    await eventually(async () => theirs.items.at(-1)!.pendingApprovalsChanged.length === 0, { what: 'the inbox to empty' })
+    theirs.dispose()
+    expect(theirs.errors).toEqual([])
+  })
+
   it('is refused without a session', async () => {
     const anon = follow<Inbox>('', INBOX)
     await eventually(async () => anon.errors.length > 0, { what: 'the refusal' })

@@ -107,7 +107,9 @@ export class WorkflowFeeds {
         while (!wakeup.stopped) {
           wakeup.pending = false
           const list = await this.runs.pendingApprovals(a)
-          const key = list.map((n) => `${n.id}:${n.status}`).join(',')
+          // A decision that does not settle the node (1 of 2 approvals) changes what the inbox shows too.
+          const decisions = list.length ? await this.prisma.workflowApproval.count({ where: { nodeRunId: { in: list.map((n) => n.id) } } }) : 0
+          const key = `${list.map((n) => `${n.id}:${n.status}`).join(',')}|${decisions}`
           if (key !== last) {
             last = key
             await push(list)
