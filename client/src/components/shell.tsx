@@ -8,6 +8,7 @@ import { usePathname } from 'next/navigation'
 import { useEffect, useState, type ReactNode } from 'react'
 import { usePendingApprovals } from '@/features/workflows/use-pending-approvals'
 import { connectionLabel } from '@/lib/connection-state'
+import { awaitingDecisionBy } from '@/lib/workflow-runs'
 import { Icons, Logo } from './icons'
 import { useConnection, useSessionContext } from './session-provider'
 import { ThemeToggle } from './theme'
@@ -62,12 +63,13 @@ function ConnectionIndicator() {
 }
 
 /** How many approvals await the user (live), beside the nav entry; nothing for viewers, who never decide. */
-function ApprovalsCount({ pause }: { pause: boolean }) {
+function ApprovalsCount({ pause, username }: { pause: boolean; username: string }) {
   const { list } = usePendingApprovals(pause)
-  if (!list?.length) return null
+  const count = list ? awaitingDecisionBy(list, username).length : 0
+  if (!count) return null
   return (
     <span className="nav-count" data-testid="approvals-count">
-      {list.length}
+      {count}
       <span className="sr-only"> awaiting your decision</span>
     </span>
   )
@@ -108,7 +110,7 @@ export function Shell({ children }: { children: ReactNode }) {
                 <Link href={item.href} aria-current={pathname === item.href || pathname.startsWith(`${item.href}/`) ? 'page' : undefined}>
                   <item.icon />
                   {item.label}
-                  {item.href === '/approvals' ? <ApprovalsCount pause={role === 'VIEWER'} /> : null}
+                  {item.href === '/approvals' ? <ApprovalsCount pause={role === 'VIEWER'} username={session.user.username} /> : null}
                 </Link>
               )}
             </div>

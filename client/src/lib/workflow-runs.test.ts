@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mergeWorkflowRuns, nodeSummary, type LiveWorkflowRun } from './workflow-runs'
+import { awaitingDecisionBy, mergeWorkflowRuns, nodeSummary, type LiveWorkflowRun } from './workflow-runs'
 
 const run = (number: number, status: string, eventSeq: number): LiveWorkflowRun => ({ id: `r${number}`, number, status, eventSeq, nodes: [] })
 
@@ -23,5 +23,12 @@ describe('mergeWorkflowRuns', () => {
 describe('nodeSummary', () => {
   it('counts finished nodes and those awaiting approval', () => {
     expect(nodeSummary({ nodes: [{ status: 'SUCCEEDED' }, { status: 'AWAITING_APPROVAL' }, { status: 'PENDING' }, { status: 'SKIPPED' }] })).toBe('2 of 4 nodes done, 1 awaiting approval')
+  })
+})
+
+describe('awaitingDecisionBy', () => {
+  it('leaves out approvals the user already decided', () => {
+    const list = [{ id: 'a', decisions: [{ username: 'op1' }] }, { id: 'b', decisions: [] }, { id: 'c', decisions: [{ username: 'op2' }] }]
+    expect(awaitingDecisionBy(list, 'op1').map((a) => a.id)).toEqual(['b', 'c'])
   })
 })

@@ -29,3 +29,11 @@ export function nodeSummary(r: Pick<LiveWorkflowRun, 'nodes'>): string {
   const waiting = r.nodes.filter((n) => n.status === 'AWAITING_APPROVAL').length
   return `${done} of ${r.nodes.length} nodes done${waiting ? `, ${waiting} awaiting approval` : ''}`
 }
+
+/**
+ * Approvals still waiting for this user: the server's inbox lists every approval the user may decide,
+ * including one they approved that waits for more approvers (each user decides once).
+ */
+export function awaitingDecisionBy<T extends { decisions: ReadonlyArray<{ username: string }> }>(list: readonly T[], username: string): T[] {
+  return list.filter((a) => !a.decisions.some((d) => d.username === username))
+}

@@ -18,7 +18,7 @@ import { usePendingApprovals } from './use-pending-approvals'
 
 export function ApprovalsPage() {
   useTitle('Approvals')
-  const { canWrite } = useSessionContext()
+  const { canWrite, session } = useSessionContext()
   const { state } = useConnection()
   // The query answers at once; the subscription then keeps the list current.
   const [first] = useQuery({ query: PendingApprovalsQuery, requestPolicy: 'network-only' })
@@ -58,7 +58,14 @@ export function ApprovalsPage() {
                   {a.deadlineAt ? <> · decide by {formatDateTime(a.deadlineAt)}</> : null}
                   {a.approval && a.approval.minApprovals > 1 ? <> · {a.decisions.filter((d) => d.decision === 'APPROVE').length} of {a.approval.minApprovals} approvals</> : null}
                 </div>
-                <ApprovalDecision nodeRunId={a.id} label={`${a.workflowRun.workflowName} #${a.workflowRun.number}, ${a.key}`} />
+                {a.decisions.some((d) => d.username === session.user.username) ? (
+                  // Each user decides once; the node waits for the others.
+                  <p className="small" style={{ margin: 0 }}>
+                    You approved it; it waits for {a.approval ? a.approval.minApprovals - a.decisions.filter((d) => d.decision === 'APPROVE').length : 'more'} more approval(s).
+                  </p>
+                ) : (
+                  <ApprovalDecision nodeRunId={a.id} label={`${a.workflowRun.workflowName} #${a.workflowRun.number}, ${a.key}`} />
+                )}
               </div>
             </Panel>
           ))}
