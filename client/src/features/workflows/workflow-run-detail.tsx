@@ -29,8 +29,10 @@ export function WorkflowRunDetail({ id }: { id: string }) {
     return prev.some((p) => p.seq === e.seq) ? prev : [...prev, e].sort((a, b) => a.seq - b.seq)
   })
   const [cancelled, setCancelled] = useState<Run | null>(null)
-  // Whichever copy has seen the most events wins (the subscription normally, a mutation's answer right after it).
-  const run = [live.data?.workflowRunUpdated, cancelled, query.data?.workflowRun].filter((r): r is Run => !!r).sort((a, b) => b.eventSeq - a.eventSeq || (a.status === 'RUNNING' ? 1 : -1))[0]
+  // Whichever copy has seen the most events wins (the subscription normally, a mutation's answer right
+  // after it); on a tie the cancel answer, then the query (refetched after a decision that changes no
+  // node state, which the subscription does not resend).
+  const run = [cancelled, query.data?.workflowRun, live.data?.workflowRunUpdated].filter((r): r is Run => !!r).reduce<Run | undefined>((best, r) => (!best || r.eventSeq > best.eventSeq ? r : best), undefined)
   useTitle(run ? `Workflow run #${run.number}` : 'Workflow run')
   const { state: connection } = useConnection()
 
