@@ -38,6 +38,9 @@ export interface FeedOptions {
 
 const DEFAULTS: FeedOptions = { runsBatchMs: 50, inboxBatchMs: 250, inboxSafetyPollMs: 30_000 }
 
+/** Consecutive failed reads (the database unreachable) a feed rides out, a second apart, before it fails. */
+const MAX_READ_FAILURES = 5
+
 /** A pause the loop's wake-ups do not cut short (the subscriber leaving still ends the loop right after). */
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -61,16 +64,30 @@ export class WorkflowFeeds {
         wakeup.poke()
       })
       void stop.then(() => wakeup.stop())
+      let failures = 0
       try {
         while (!wakeup.stopped) {
-          if (!wakeup.pending) await wakeup.sleep(3_600_000)
+          // (A subscriber who left while the loop was pushing must not leave it asleep for an hour.)
+          if (!wakeup.pending && !wakeup.stopped) await wakeup.sleep(3_600_000)
           // Coalesce: a node start, its advance and the run's end often come within milliseconds.
           if (!wakeup.stopped) await pause(this.options.runsBatchMs)
           wakeup.pending = false
           if (wakeup.stopped || !dirty.size) continue
           const ids = [...dirty]
           dirty.clear()
-          const rows = await this.prisma.workflowRun.findMany({ where: { AND: [where, { id: { in: ids } }] }, orderBy: { number: 'asc' } })
+          let rows: WorkflowRun[]
+          try {
+            rows = await this.prisma.workflowRun.findMany({ where: { AND: [where, { id: { in: ids } }] }, orderBy: { number: 'asc' } })
+            failures = 0
+          } catch (e) {
+            if (++failures >= MAX_READ_FAILURES) throw e
+            // Keep the changes for the next try rather than losing them.
+            ids.forEach((id) => dirty.add(id))
+            wakeup.pending = true
+            this.logger.warn('workflowRunsChanged read failed; retrying', { error: coerceError(e).message })
+            await pause(1000)
+            continue
+          }
           for (const run of rows) {
             // The same state twice (a decision that did not settle the node) is not news to a list.
             const key = `${run.status}|${run.eventSeq}|${run.updatedAt.toISOString()}|${run.cancelRequestedAt?.toISOString() ?? ''}`
@@ -104,17 +121,28 @@ export class WorkflowFeeds {
       void stop.then(() => wakeup.stop())
       try {
         let last: string | null = null
+        let failures = 0
         while (!wakeup.stopped) {
           wakeup.pending = false
-          const list = await this.runs.pendingApprovals(a)
-          // A decision that does not settle the node (1 of 2 approvals) changes what the inbox shows too.
-          const decisions = list.length ? await this.prisma.workflowApproval.count({ where: { nodeRunId: { in: list.map((n) => n.id) } } }) : 0
+          let list: WorkflowNodeRun[]
+          let decisions: number
+          try {
+            list = await this.runs.pendingApprovals(a)
+            // A decision that does not settle the node (1 of 2 approvals) changes what the inbox shows too.
+            decisions = list.length ? await this.prisma.workflowApproval.count({ where: { nodeRunId: { in: list.map((n) => n.id) } } }) : 0
+            failures = 0
+          } catch (e) {
+            if (++failures >= MAX_READ_FAILURES) throw e
+            this.logger.warn('pendingApprovalsChanged read failed; retrying', { error: coerceError(e).message })
+            await pause(1000)
+            continue
+          }
           const key = `${list.map((n) => `${n.id}:${n.status}`).join(',')}|${decisions}`
           if (key !== last) {
             last = key
             await push(list)
           }
-          if (!wakeup.pending) await wakeup.sleep(this.options.inboxSafetyPollMs)
+          if (!wakeup.pending && !wakeup.stopped) await wakeup.sleep(this.options.inboxSafetyPollMs)
           if (wakeup.pending && !wakeup.stopped) await pause(this.options.inboxBatchMs)
         }
         stop()
