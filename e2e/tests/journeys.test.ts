@@ -664,6 +664,9 @@ describe('workflow journey', () => {
     await graph.locator('[data-node="node-2"]').click()
     await p.waitForURL(/\/runs\/[^/]+$/)
     await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor()
+    // … which links back to its workflow run and node.
+    await p.getByRole('link', { name: 'e2e deploy #1' }).waitFor()
+    expect(await p.locator('.run-meta').textContent()).toContain('node node-2')
 
     // The workflow runs list and the dashboard show it.
     await p.goto('/workflow-runs?status=SUCCEEDED')

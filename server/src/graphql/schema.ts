@@ -15,6 +15,7 @@ import './types/schedules.ts'
 import './types/audit.ts'
 import './types/workflows.ts'
 import './types/workflow-feeds.ts'
+import './types/workflow-job-runs.ts'
 import './types/notifications.ts'
 
 export const schema = guardArguments(builder.toSchema())

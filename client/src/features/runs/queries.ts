@@ -61,6 +61,7 @@ export const RunDetailFragment = graphql(
     result
     retryOf { id number }
     retries { id number status }
+    workflowNode { key workflowRun { id number workflowName } }
     cancelledBy { id username }
     targets {
       id
