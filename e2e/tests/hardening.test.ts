@@ -182,12 +182,12 @@ describe('console hardening', () => {
     const nav = p.getByRole('navigation', { name: 'Main' })
     expect(await nav.isVisible()).toBe(false)
     await p.getByRole('button', { name: 'Menu' }).click()
-    await nav.getByRole('link', { name: 'Runs' }).waitFor()
+    await nav.getByRole('link', { name: 'Runs', exact: true }).waitFor()
     expect(await p.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true)
     expect(await p.getByRole('button', { name: /Switch to (light|dark) theme/ }).isVisible()).toBe(true)
     expect(await axeBothThemes(p, 'phone menu')).toEqual([])
     await screenshot(p, 'phone-menu')
-    await nav.getByRole('link', { name: 'Runs' }).click()
+    await nav.getByRole('link', { name: 'Runs', exact: true }).click()
     await p.waitForURL(/\/runs$/)
     await expect.poll(() => nav.isVisible()).toBe(false)
     await c.close()
@@ -442,6 +442,10 @@ describe('console hardening', () => {
       ['inventory sources', '/inventory-sources', 'main h1'],
       ['notifications', '/notifications', '[data-testid="channels-table"], main .empty'],
       ['delivery log', '/notifications/deliveries', '[data-testid="deliveries-table"], main .empty'],
+      ['workflows', '/workflows', 'main h1'],
+      ['new workflow', '/workflows/new', '[data-testid="workflow-graph"]'],
+      ['workflow runs', '/workflow-runs', 'main h1'],
+      ['approvals', '/approvals', 'main h1'],
     ]
     for (const [name, url, ready] of pages) {
       await page.goto(url)

@@ -935,3 +935,127 @@ describe('inventory sources journey', () => {
     await context.close()
   })
 })
+
+describe('workflow journey', () => {
+  /** A page signed in through the login form (so its own session and live connection). */
+  async function signIn(username: string, password: string) {
+    const p = await newPage(browser, server.url)
+    await p.page.goto('/login')
+    await p.page.locator('input[name="username"]').fill(username)
+    await p.page.locator('input[name="password"]').fill(password)
+    await p.page.getByRole('button', { name: 'Sign in' }).click()
+    await p.page.waitForURL(/\/dashboard$/)
+    return p
+  }
+
+  it('builds a 4-node workflow in the graph editor, runs it, has it approved by a second user, and watches it finish live', async () => {
+    await server.gql(`mutation { createJobTemplate(input: { name: "wf noop", jobType: "noop", visibility: GLOBAL, config: {} }) { id } }`)
+    await server.gql(`mutation { createUser(input: { username: "approver", password: "approver-password-1", role: OPERATOR }) { id } }`)
+    const admin = await signIn('admin', ADMIN_PASSWORD)
+    const p = admin.page
+
+    await nav(p).getByRole('link', { name: 'Workflows', exact: true }).click()
+    await p.getByText('No workflows yet').waitFor()
+    await p.getByRole('link', { name: 'New workflow' }).first().click()
+    await p.waitForURL(/\/workflows\/new$/)
+    await p.locator('input[name="name"]').fill('e2e deploy')
+    // node-1 (the starting node) → approval-1 → node-2 and node-3 (both after the approval).
+    await p.locator('select[name="templateId"]').selectOption({ label: 'wf noop' })
+    await p.getByRole('button', { name: 'Approval node' }).click()
+    await p.locator('textarea').last().fill('Deploy {{ params.site }}?')
+    await p.getByRole('button', { name: 'Template node' }).click()
+    await p.locator('select[name="templateId"]').selectOption({ label: 'wf noop' })
+    await p.getByTestId('workflow-nodes').getByRole('button', { name: 'approval-1', exact: true }).click()
+    await p.getByRole('button', { name: 'Template node' }).click()
+    // node-3 has no template yet, and the message names a parameter the workflow lacks: the API says
+    // both, next to the fields, and opens the first node it names.
+    await p.getByTestId('workflow-graph').getByRole('button', { name: /node-1/ }).click()
+    await p.getByRole('button', { name: 'Create workflow' }).click()
+    await p.getByText('the workflow has no parameter "site"').waitFor()
+    expect(await p.locator('input[name="nodeKey"]').inputValue()).toBe('approval-1')
+    expect(await p.getByTestId('workflow-graph').locator('[data-node="node-3"]').textContent()).toContain('Has a problem')
+    await p.getByRole('button', { name: 'Add parameter' }).click()
+    await p.locator('#param-0-name').fill('site')
+    await p.locator('#param-0-default').fill('ams')
+    await p.getByTestId('workflow-nodes').getByRole('button', { name: 'node-3', exact: true }).click()
+    await p.getByText('required for a TEMPLATE node').waitFor()
+    await p.locator('select[name="templateId"]').selectOption({ label: 'wf noop' })
+    expect(await p.getByTestId('workflow-edges').locator('.wf-edge-row').count()).toBe(3)
+    await p.getByTestId('workflow-graph').scrollIntoViewIfNeeded()
+    await screenshot(p, 'workflow-editor')
+    expect(await axeBothThemes(p, 'workflow editor')).toEqual([])
+    await p.getByRole('button', { name: 'Create workflow' }).click()
+    await p.waitForURL(/\/workflows\/(?!new)[^/]+$/)
+
+    // Run it: the approval waits, and the admin who triggered it may not approve it.
+    await p.getByRole('main').getByRole('button', { name: 'Run now' }).click()
+    const dialog = p.getByRole('dialog')
+    expect(await dialog.locator('input[name="site"]').inputValue()).toBe('ams')
+    await dialog.getByRole('button', { name: 'Run workflow' }).click()
+    await p.waitForURL(/\/workflow-runs\/[^/]+$/)
+    const graph = p.getByTestId('workflow-graph')
+    await graph.locator('[data-node="approval-1"][data-status="AWAITING_APPROVAL"]').waitFor()
+    expect(await graph.locator('[data-node="approval-1"]').textContent()).toContain('Awaiting approval')
+    expect(await graph.locator('[data-node="node-1"]').textContent()).toContain('Succeeded')
+    await p.getByText('Deploy ams?').waitFor()
+    await screenshot(p, 'workflow-run-awaiting')
+    expect(await axeBothThemes(p, 'workflow run')).toEqual([])
+    await p.getByTestId('approval-decision').getByRole('button', { name: 'Approve', exact: true }).click()
+    await p.getByText(/self-approval is not allowed/).waitFor()
+
+    // The second user sees it counted in the nav, and approves it from the inbox.
+    const second = await signIn('approver', 'approver-password-1')
+    await second.page.getByTestId('approvals-count').waitFor()
+    expect(await second.page.getByTestId('approvals-count').textContent()).toMatch(/^1 awaiting/)
+    await nav(second.page).getByRole('link', { name: /Approvals/ }).click()
+    await second.page.locator('[data-approval="approval-1"]').waitFor()
+    expect(await axeBothThemes(second.page, 'approvals inbox')).toEqual([])
+    await screenshot(second.page, 'approvals-inbox')
+    await second.page.getByLabel(/Comment on e2e deploy/).fill('go ahead')
+    await second.page.getByRole('button', { name: 'Approve', exact: true }).click()
+    await second.page.getByText('Nothing to approve').waitFor()
+    // The menu's count follows from the live inbox feed.
+    await second.page.getByTestId('approvals-count').waitFor({ state: 'detached' })
+    await second.context.close()
+
+    // The first page follows live, to the end.
+    await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
+    for (const key of ['node-1', 'approval-1', 'node-2', 'node-3']) await graph.locator(`[data-node="${key}"][data-status="SUCCEEDED"]`).waitFor()
+    expect(await p.getByTestId('workflow-run-nodes').textContent()).toContain('approver approved: “go ahead”')
+    await expect.poll(() => p.getByTestId('workflow-events').textContent(), { timeout: 10_000 }).toMatch(/Awaiting approval[\s\S]*Succeeded/)
+    await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
+    await screenshot(p, 'workflow-run-done')
+
+    // On a phone: the graph scrolls inside its panel; the page itself does not scroll sideways.
+    await p.setViewportSize({ width: 390, height: 844 })
+    await p.getByRole('button', { name: 'Menu' }).waitFor()
+    // The drawer slides away when the layout turns into the phone one: wait for that to end.
+    await p.locator('#sidebar').evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished)))
+    await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
+    expect(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true)
+    await screenshot(p, 'workflow-run-phone')
+    expect(await axeBothThemes(p, 'workflow run (phone)')).toEqual([])
+    await p.setViewportSize({ width: 1280, height: 800 })
+
+    // A node opens its job run (logs as for any run).
+    await graph.locator('[data-node="node-2"]').click()
+    await p.waitForURL(/\/runs\/[^/]+$/)
+    await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor()
+    // … which links back to its workflow run and node.
+    await p.getByRole('link', { name: 'e2e deploy #1' }).waitFor()
+    expect(await p.locator('.run-meta').textContent()).toContain('node node-2')
+
+    // The workflow runs list and the dashboard show it.
+    await p.goto('/workflow-runs?status=SUCCEEDED')
+    await p.locator('tr[data-workflow-run="1"][data-status="SUCCEEDED"]').waitFor()
+    expect(await axeBothThemes(p, 'workflow runs')).toEqual([])
+    await p.goto('/workflows')
+    await p.locator('tr[data-workflow="e2e deploy"]').waitFor()
+    expect(await axeBothThemes(p, 'workflows')).toEqual([])
+    await screenshot(p, 'workflows')
+    await p.goto('/dashboard')
+    await p.getByTestId('dashboard-workflow-runs').locator('tr[data-workflow-run="1"]').waitFor()
+    await screenshot(p, 'dashboard-workflow-runs')
+    await admin.context.close()
+  })
+})

@@ -49,6 +49,7 @@ import { Scheduler } from './modules/schedules/scheduler.ts'
 import { SchedulesService } from './modules/schedules/schedules.service.ts'
 import { PgListener } from './pubsub/pg-listener.ts'
 import { WorkflowLive } from './modules/workflows/workflow-live.ts'
+import { WorkflowFeeds } from './modules/workflows/workflow-feeds.ts'
 import { WorkflowRunsService } from './modules/workflows/workflow-runs.service.ts'
 import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
 import { DependenciesService } from './modules/dependencies/dependencies.service.ts'
@@ -174,6 +175,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflows,
       workflowRuns,
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
+      workflowFeeds: new WorkflowFeeds(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-feeds' })),
       notifications: new NotificationsService(db.prisma, channelSender, config.publicUrl),
       deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,

@@ -6,7 +6,9 @@
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useEffect, useState, type ReactNode } from 'react'
+import { usePendingApprovals } from '@/features/workflows/use-pending-approvals'
 import { connectionLabel } from '@/lib/connection-state'
+import { awaitingDecisionBy } from '@/lib/workflow-runs'
 import { Icons, Logo } from './icons'
 import { useConnection, useSessionContext } from './session-provider'
 import { ThemeToggle } from './theme'
@@ -21,7 +23,10 @@ export const SCHEDULES_AVAILABLE = true
 const NAV: Array<{ section?: string; href: string; label: string; icon: () => ReactNode; disabled?: boolean; adminOnly?: boolean }> = [
   { href: '/dashboard', label: 'Dashboard', icon: Icons.dashboard },
   { href: '/runs', label: 'Runs', icon: Icons.runs },
+  { href: '/workflow-runs', label: 'Workflow runs', icon: Icons.workflowRuns },
+  { href: '/approvals', label: 'Approvals', icon: Icons.check },
   { section: 'Automation', href: '/templates', label: 'Templates', icon: Icons.templates },
+  { href: '/workflows', label: 'Workflows', icon: Icons.workflows },
   { href: '/schedules', label: 'Schedules', icon: Icons.schedules, disabled: !SCHEDULES_AVAILABLE },
   { section: 'Infrastructure', href: '/targets', label: 'Targets', icon: Icons.targets },
   { href: '/inventories', label: 'Inventories', icon: Icons.inventories },
@@ -55,6 +60,19 @@ function ConnectionIndicator() {
   return (
     <span className="live-dot" data-state={state} role="status" aria-live="polite" title="Live updates from the server" data-testid="live-state">
       {label}
+    </span>
+  )
+}
+
+/** How many approvals await the user (live), beside the nav entry; nothing for viewers, who never decide. */
+function ApprovalsCount({ pause, username }: { pause: boolean; username: string }) {
+  const { list } = usePendingApprovals(pause)
+  const count = list ? awaitingDecisionBy(list, username).length : 0
+  if (!count) return null
+  return (
+    <span className="nav-count" data-testid="approvals-count">
+      {count}
+      <span className="sr-only"> awaiting your decision</span>
     </span>
   )
 }
@@ -94,6 +112,7 @@ export function Shell({ children }: { children: ReactNode }) {
                 <Link href={item.href} aria-current={pathname === item.href || pathname.startsWith(`${item.href}/`) ? 'page' : undefined}>
                   <item.icon />
                   {item.label}
+                  {item.href === '/approvals' ? <ApprovalsCount pause={role === 'VIEWER'} username={session.user.username} /> : null}
                 </Link>
               )}
             </div>

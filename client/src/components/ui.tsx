@@ -95,12 +95,14 @@ const STATUS_CLASS: Record<string, string> = {
   RUNNING: 'accent running',
   QUEUED: 'info',
   PENDING: 'info',
+  READY: 'info',
+  AWAITING_APPROVAL: 'warn',
   MISSED: '',
   SKIPPED: '',
 }
 
 export function statusLabel(status: string): string {
-  return status.charAt(0) + status.slice(1).toLowerCase().replace('_', ' ')
+  return status.charAt(0) + status.slice(1).toLowerCase().replaceAll('_', ' ')
 }
 
 const TRIGGER_LABEL: Record<string, string> = { MANUAL: 'Manual', API: 'API', SCHEDULE: 'Schedule', RETRY: 'Retry', WORKFLOW: 'Workflow', DEPENDENCY: 'Dependency', WEBHOOK: 'Webhook' }

@@ -20,6 +20,7 @@ import type { SchedulesService } from '../modules/schedules/schedules.service.ts
 import type { WorkflowsService } from '../modules/workflows/workflows.service.ts'
 import type { WorkflowRunsService } from '../modules/workflows/workflow-runs.service.ts'
 import type { WorkflowLive } from '../modules/workflows/workflow-live.ts'
+import type { WorkflowFeeds } from '../modules/workflows/workflow-feeds.ts'
 import type { NotificationsService } from '../modules/notifications/notifications.service.ts'
 
 export interface Services {
@@ -38,6 +39,7 @@ export interface Services {
   workflows: WorkflowsService
   workflowRuns: WorkflowRunsService
   workflowLive: WorkflowLive
+  workflowFeeds: WorkflowFeeds
   notifications: NotificationsService
   deviceResults: DeviceResultsService
   dependencies: DependenciesService

@@ -194,6 +194,36 @@ describe('PRIVATE templates and their runs', () => {
     }
   })
 
+  it('workflowRunsChanged does not deliver private workflow runs to others (pendingApprovalsChanged: workflow-feeds.test.ts)', async () => {
+    const tpl = (await t.ok(CREATE, { i: { name: 'wf-step', jobType: 'noop', config: {}, visibility: 'GLOBAL' } }, alice)).createJobTemplate
+    const wf = async (name: string, visibility: string) => (await t.ok(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, { i: { name, visibility, nodes: [{ key: 'a', templateId: tpl.id }] } }, alice)).createWorkflow.id as string
+    const [globWf, privWf] = [await wf('wf-global', 'GLOBAL'), await wf('wf-private', 'PRIVATE')]
+    const runWf = async (id: string) => (await t.ok(`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id }, alice)).triggerWorkflowRun.id as string
+    const items: Array<{ id: string; workflowName: string }> = []
+    const dispose = t.wsClient(bob).subscribe<{ workflowRunsChanged: { id: string; workflowName: string } }>(
+      { query: `subscription { workflowRunsChanged { id workflowName } }` },
+      { next: (m) => m.data && items.push(m.data.workflowRunsChanged), error: () => {}, complete: () => {} },
+    )
+    try {
+      const warm = new Set<string>()
+      await eventually(
+        async () => {
+          if (items.some((i) => warm.has(i.id))) return true
+          warm.add(await runWf(globWf))
+          return false
+        },
+        { intervalMs: 300, what: 'workflowRunsChanged to deliver a GLOBAL workflow run' },
+      )
+      const p = await runWf(privWf)
+      const g = await runWf(globWf)
+      await eventually(async () => items.some((i) => i.id === g), { what: 'the second GLOBAL workflow run' })
+      expect(items.map((i) => i.id)).not.toContain(p)
+      expect(items.filter((i) => i.workflowName === 'wf-private')).toEqual([])
+    } finally {
+      dispose()
+    }
+  })
+
   // A GLOBAL run stays visible after its template became PRIVATE, but the template behind it must not.
   it('a run does not reveal a template that has since become PRIVATE', async () => {
     const tpl = (await t.ok(CREATE, { i: { name: 'soon-private', jobType: 'noop', config: { message: 'internal detail' }, visibility: 'GLOBAL' } }, alice)).createJobTemplate

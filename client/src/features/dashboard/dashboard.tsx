@@ -21,6 +21,7 @@ import { isFinal, RunRowFragment, RunsChangedSubscription, type RunRow } from '@
 import { UpcomingSchedulesQuery } from '@/features/schedules/queries'
 import { formatDateTime } from '@/lib/format'
 import { RunsTable } from '@/features/runs/runs-table'
+import { WorkflowRunsPanel } from '@/features/workflows/workflow-runs-panel'
 
 const DashboardQuery = graphql(
   `
@@ -200,6 +201,7 @@ export function Dashboard() {
         </Panel>
         {SCHEDULES_AVAILABLE ? <NextScheduledRuns refreshKey={stats.total} /> : null}
       </div>
+      <WorkflowRunsPanel />
     </>
   )
 }

@@ -63,6 +63,7 @@ export const RunDetailFragment = graphql(
     triggeredByRun { id number templateName status }
     webhookEndpoint { id name }
     retries { id number status }
+    workflowNode { key workflowRun { id number workflowName } }
     cancelledBy { id username }
     targets {
       id

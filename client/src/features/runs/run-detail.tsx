@@ -77,6 +77,12 @@ export function RunDetail({ id }: { id: string }) {
                     · <Link href={`/schedules/${run.schedule.id}`}>{run.schedule.name}</Link>
                   </>
                 ) : null}
+                {run.workflowNode ? (
+                  <>
+                    {' '}
+                    · <Link href={`/workflow-runs/${run.workflowNode.workflowRun.id}`}>{run.workflowNode.workflowRun.workflowName} #{run.workflowNode.workflowRun.number}</Link>, node <span className="mono">{run.workflowNode.key}</span>
+                  </>
+                ) : null}
                 {run.retryOf ? (
                   <>
                     {' '}

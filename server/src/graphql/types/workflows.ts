@@ -28,7 +28,7 @@ const EdgeKindEnum = builder.enumType('WorkflowEdgeKind', {
   values: EDGE_KINDS,
   description: 'ON_SUCCESS: satisfied when the parent succeeded; ON_FAILURE: when it failed or timed out; ALWAYS: any outcome but skipped.',
 })
-const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', {
+export const WorkflowRunStatusEnum = builder.enumType('WorkflowRunStatus', {
   description: 'MISSED and SKIPPED: a schedule slot that did not run (misfire, overlap or blackout rules), recorded with the reason in `error`.',
   values: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'MISSED', 'SKIPPED'] as const,
 })
@@ -94,7 +94,7 @@ builder.prismaNode('Workflow', {
   }),
 })
 
-builder.prismaNode('WorkflowNodeRun', {
+export const WorkflowNodeRunRef = builder.prismaNode('WorkflowNodeRun', {
   id: { field: 'id' },
   fields: (t) => ({
     key: t.exposeString('key'),

@@ -18,7 +18,7 @@ const FINAL_RUN = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED'])
  * How a subscription loop sleeps: until a NOTIFY for its run pokes it, the subscriber leaves, or the safety
  * poll passes. A poke that comes while the loop is reading is remembered (`pending`), so it reads again.
  */
-class Wakeup {
+export class Wakeup {
   pending = false
   stopped = false
   #wake: (() => void) | null = null

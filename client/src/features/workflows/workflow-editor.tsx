@@ -1,0 +1,328 @@
+'use client'
+/**
+ * Create or edit a workflow: its name, visibility and parameters, and its graph — drawn (click a node
+ * to edit it) and listed (the keyboard- and screen-reader-friendly way to the same nodes and edges).
+ * The API checks the whole graph on save (cycles with their path, unknown templates, references to
+ * parameters or nodes that are not there); each problem shows under the field and on the node or edge
+ * it names, and the first node with a problem opens.
+ */
+import Link from 'next/link'
+import { useRouter } from 'next/navigation'
+import { useMemo, useRef, useState, type FormEvent } from 'react'
+import { useMutation, useQuery } from 'urql'
+import { Icons } from '@/components/icons'
+import { Segmented } from '@/components/inputs'
+import { useSessionContext } from '@/components/session-provider'
+import { useTitle } from '@/components/shell'
+import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } from '@/components/ui'
+import { fixSummary, useFocusFirstError } from '@/components/use-focus-first-error'
+import { ParametersEditor } from '@/features/templates/parameters-editor'
+import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
+import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
+import { EDGE_KINDS, localNodeErrors, newNode, nodeToDraft, nodeToInput, removeNode, renameNode, type EdgeDraft, type EdgeKind, type NodeDraft, type NodeKind } from '@/lib/workflow-draft'
+import { NodeEditor } from './node-editor'
+import { ApproverUsersQuery, CreateWorkflowMutation, UpdateWorkflowMutation, WorkflowEditorOptionsQuery, WorkflowQuery, type TemplateOption, type Workflow } from './queries'
+import { DeleteWorkflowButton, RunWorkflowDialog } from './run-workflow-dialog'
+import { WorkflowGraph } from './workflow-graph'
+
+export function WorkflowEditor({ id }: { id: string | null }) {
+  useTitle(id ? 'Edit workflow' : 'New workflow')
+  const { isAdmin } = useSessionContext()
+  const [options] = useQuery({ query: WorkflowEditorOptionsQuery, requestPolicy: 'network-only' })
+  const [users] = useQuery({ query: ApproverUsersQuery, pause: !isAdmin })
+  const [wf] = useQuery({ query: WorkflowQuery, variables: { id: id ?? '' }, pause: !id, requestPolicy: 'network-only' })
+  const error = options.error ?? wf.error
+  if (error) {
+    const e = toFormErrors(error)
+    return (
+      <>
+        <BackLink href="/workflows">Workflows</BackLink>
+        <EmptyState title={e.code === 'NOT_FOUND' ? 'Workflow not found' : 'Could not load the workflow'}>{e.code === 'NOT_FOUND' ? 'It was deleted, or it is private to someone else.' : e.form}</EmptyState>
+      </>
+    )
+  }
+  if (!options.data || (id && !wf.data)) return <Skeleton rows={8} />
+  return <WorkflowForm workflow={wf.data?.workflow ?? null} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
+}
+
+function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | null; templates: readonly TemplateOption[]; users: ReadonlyArray<{ id: string; username: string }> | null }) {
+  const router = useRouter()
+  const { canWrite } = useSessionContext()
+  const [name, setName] = useState(workflow?.name ?? '')
+  const [description, setDescription] = useState(workflow?.description ?? '')
+  const [visibility, setVisibility] = useState<'GLOBAL' | 'PRIVATE'>(workflow?.visibility ?? 'GLOBAL')
+  const [params, setParams] = useState<ParameterDraft[]>(() => (workflow?.parameters ?? []).map(toDraft))
+  const [nodes, setNodes] = useState<NodeDraft[]>(() => workflow?.nodes.map((n) => nodeToDraft(n)) ?? [newNode([], 'TEMPLATE')])
+  const [edges, setEdges] = useState<EdgeDraft[]>(() => workflow?.edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind })) ?? [])
+  const [selected, setSelected] = useState<number | null>(0)
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
+  const [runOpen, setRunOpen] = useState(false)
+  const [createState, create] = useMutation(CreateWorkflowMutation)
+  const [updateState, update] = useMutation(UpdateWorkflowMutation)
+  const busy = createState.fetching || updateState.fetching
+  const err = (path: string) => fieldError(errors, path)
+  const formRef = useRef<HTMLFormElement>(null)
+  const focusFirstError = useFocusFirstError(formRef)
+  const knownUsers = useMemo(() => workflow?.nodes.flatMap((n) => n.approval?.approvers ?? []) ?? [], [workflow])
+  const templateName = (id: string) => templates.find((t) => t.id === id)?.name ?? workflow?.nodes.find((n) => n.template?.id === id)?.template?.name ?? 'no template chosen'
+  const nodeHasProblem = (i: number) => Object.keys(errors.fields).some((k) => k === `nodes.${i}` || k.startsWith(`nodes.${i}.`))
+  const edgeProblemsFor = (key: string) => edges.some((e, i) => (e.from === key || e.to === key) && err(`edges.${i}`))
+
+  const fail = (e: FormErrors) => {
+    setErrors(e)
+    // Open the first node the API found a problem in, so its fields (and messages) are on screen.
+    const first = nodes.findIndex((_, i) => Object.keys(e.fields).some((k) => k === `nodes.${i}` || k.startsWith(`nodes.${i}.`)))
+    if (first >= 0) setSelected(first)
+    focusFirstError()
+  }
+
+  const addNode = (kind: NodeKind) => {
+    const n = newNode(nodes, kind)
+    // A new node follows the selected one, which is how graphs are mostly built.
+    const parent = selected != null ? nodes[selected] : nodes.at(-1)
+    setNodes([...nodes, n])
+    if (parent) setEdges([...edges, { from: parent.key, to: n.key, kind: 'ON_SUCCESS' }])
+    setSelected(nodes.length)
+  }
+  const dropNode = (i: number) => {
+    const r = removeNode(nodes, edges, i)
+    setNodes(r.nodes)
+    setEdges(r.edges)
+    setSelected(r.nodes.length ? Math.min(i, r.nodes.length - 1) : null)
+    setErrors(NO_ERRORS)
+  }
+  const setEdge = (i: number, patch: Partial<EdgeDraft>) => {
+    setEdges(edges.map((e, j) => (j === i ? { ...e, ...patch } : e)))
+    clearErrors(`edges.${i}`)
+  }
+  // Editing a node or an edge clears what the API said about it (the next save checks it again).
+  const clearErrors = (prefix: string) => {
+    const about = (k: string) => k === prefix || k.startsWith(`${prefix}.`)
+    if (Object.keys(errors.fields).some(about)) setErrors((e) => ({ ...e, fields: Object.fromEntries(Object.entries(e.fields).filter(([k]) => !about(k))) }))
+  }
+  const clearNodeErrors = (i: number) => clearErrors(`nodes.${i}`)
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    const local: Record<string, string> = localNodeErrors(nodes)
+    if (!name.trim()) local.name = 'Enter a name for the workflow.'
+    if (Object.keys(local).length) return fail({ form: fixSummary(Object.keys(local).length), fields: local, code: null })
+    const input = {
+      name: name.trim(),
+      description,
+      visibility,
+      parameters: params.map(toInput),
+      nodes: nodes.map((n) => nodeToInput(n, templates.find((t) => t.id === n.templateId)?.parameters)),
+      edges: edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind })),
+    }
+    setErrors(NO_ERRORS)
+    const shown = ['name', 'description', 'visibility', 'parameters', 'nodes', 'edges']
+    if (workflow) {
+      const r = await update({ id: workflow.id, input })
+      if (r.data) router.push('/workflows')
+      else fail(withUnclaimed(toFormErrors(r.error), shown))
+    } else {
+      const r = await create({ input })
+      if (r.data) router.push(`/workflows/${encodeURIComponent(r.data.createWorkflow.id)}`)
+      else fail(withUnclaimed(toFormErrors(r.error), shown))
+    }
+  }
+
+  const sel = selected != null ? nodes[selected] : undefined
+  const graphNodes = nodes.map((n, i) => ({ key: n.key, detail: n.kind === 'APPROVAL' ? 'Approval' : templateName(n.templateId), problem: nodeHasProblem(i) || edgeProblemsFor(n.key) }))
+
+  return (
+    <form ref={formRef} onSubmit={submit} noValidate className="stack" aria-label={workflow ? 'Edit workflow' : 'New workflow'}>
+      <BackLink href="/workflows">Workflows</BackLink>
+      <PageHeader
+        title={workflow ? workflow.name : 'New workflow'}
+        subtitle={workflow ? `${workflow.nodes.length} nodes · owned by ${workflow.owner.username}` : 'Chain templates and approvals into a graph.'}
+        actions={
+          workflow && canWrite ? (
+            <>
+              <Link className="btn" href={`/workflow-runs?workflow=${encodeURIComponent(workflow.id)}`}>
+                <Icons.runs /> Runs
+              </Link>
+              <button type="button" className="btn" onClick={() => setRunOpen(true)}>
+                <Icons.play /> Run now
+              </button>
+              <DeleteWorkflowButton workflow={workflow} onDeleted={() => router.push('/workflows')} />
+            </>
+          ) : null
+        }
+      />
+      <ErrorAlert message={errors.form} />
+      <Panel title="General">
+        <div className="fieldset">
+          <Field label="Name" required error={err('name')}>
+            {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} placeholder="deploy with approval" autoFocus={!workflow} />}
+          </Field>
+          <Field label="Description" error={err('description')}>
+            {(p) => <textarea {...p} rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />}
+          </Field>
+          <Field label="Visibility" error={err('visibility')} hint={visibility === 'GLOBAL' ? 'Everyone can see and run it.' : 'Only you (and admins) can see and run it.'}>
+            {() => (
+              <Segmented
+                label="Visibility"
+                value={visibility}
+                onChange={setVisibility}
+                options={[
+                  { value: 'GLOBAL', label: 'Global' },
+                  { value: 'PRIVATE', label: 'Private' },
+                ]}
+              />
+            )}
+          </Field>
+        </div>
+      </Panel>
+      <Panel title="Workflow parameters">
+        <ParametersEditor value={params} onChange={setParams} errorFor={err} />
+      </Panel>
+      <Panel
+        title="Graph"
+        actions={
+          canWrite ? (
+            <span className="row" style={{ gap: 6 }}>
+              <button type="button" className="btn sm" onClick={() => addNode('TEMPLATE')}>
+                <Icons.plus /> Template node
+              </button>
+              <button type="button" className="btn sm" onClick={() => addNode('APPROVAL')}>
+                <Icons.plus /> Approval node
+              </button>
+            </span>
+          ) : null
+        }
+      >
+        <div className="wf-editor">
+          <div className="stack">
+            <WorkflowGraph label="Workflow graph: choose a node to edit it" nodes={graphNodes} edges={edges} selected={sel?.key ?? null} onSelect={(k) => setSelected(nodes.findIndex((n) => n.key === k))} />
+            <div>
+              <h3 className="section-title" id="wf-nodes-title">
+                Nodes ({nodes.length})
+              </h3>
+              <ul className="wf-list" aria-labelledby="wf-nodes-title" data-testid="workflow-nodes">
+                {nodes.map((n, i) => (
+                  <li key={i} data-node-row={n.key}>
+                    <button type="button" className="btn sm ghost" aria-pressed={selected === i} onClick={() => setSelected(i)}>
+                      <span className="mono">{n.key || `(node ${i + 1})`}</span>
+                    </button>
+                    <span className="small muted">{n.kind === 'APPROVAL' ? 'Approval' : templateName(n.templateId)}</span>
+                    {nodeHasProblem(i) ? <span className="badge err">Has a problem</span> : null}
+                    {canWrite ? (
+                      <button type="button" className="btn sm ghost icon" aria-label={`Remove node ${n.key || i + 1}`} onClick={() => dropNode(i)}>
+                        <Icons.trash />
+                      </button>
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+              {errors.fields.nodes ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{errors.fields.nodes}</div> : null}
+            </div>
+          </div>
+          <div className="stack">
+            {sel && selected != null ? (
+              <NodeEditor
+                key={selected}
+                node={sel}
+                index={selected}
+                hasParents={edges.some((e) => e.to === sel.key)}
+                templates={templates}
+                users={users}
+                knownUsers={knownUsers}
+                readOnly={!canWrite}
+                onChange={(n) => {
+                  setNodes(nodes.map((x, j) => (j === selected ? n : x)))
+                  clearNodeErrors(selected)
+                }}
+                onRename={(key) => {
+                  clearNodeErrors(selected)
+                  const r = renameNode(nodes, edges, selected, key)
+                  setNodes(r.nodes)
+                  setEdges(r.edges)
+                }}
+                errorFor={err}
+                exactError={(path) => errors.fields[path]}
+              />
+            ) : (
+              <p className="muted">Add a node, or choose one to edit it.</p>
+            )}
+          </div>
+        </div>
+      </Panel>
+      <Panel title={`Edges (${edges.length})`}>
+        <div className="stack" style={{ gap: 10 }} data-testid="workflow-edges">
+          {edges.length === 0 ? <p className="muted small" style={{ margin: 0 }}>No edges: every node runs at once when the workflow starts.</p> : null}
+          {edges.map((e, i) => (
+            <div key={i} className="stack" style={{ gap: 4 }}>
+              <div className="wf-edge-row">
+                <Field label={`Edge ${i + 1} from`} error={err(`edges.${i}.from`)}>
+                  {(p) => (
+                    <select {...p} value={e.from} onChange={(ev) => setEdge(i, { from: ev.target.value })}>
+                      {!nodes.some((n) => n.key === e.from) ? <option value={e.from}>{e.from || '(none)'}</option> : null}
+                      {nodes.map((n) => (
+                        <option key={n.key} value={n.key}>
+                          {n.key}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+                <Field label="to" error={err(`edges.${i}.to`)}>
+                  {(p) => (
+                    <select {...p} value={e.to} onChange={(ev) => setEdge(i, { to: ev.target.value })}>
+                      {!nodes.some((n) => n.key === e.to) ? <option value={e.to}>{e.to || '(none)'}</option> : null}
+                      {nodes.map((n) => (
+                        <option key={n.key} value={n.key}>
+                          {n.key}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+                <Field label="when" error={err(`edges.${i}.kind`)}>
+                  {(p) => (
+                    <select {...p} value={e.kind} onChange={(ev) => setEdge(i, { kind: ev.target.value as EdgeKind })}>
+                      {EDGE_KINDS.map((k) => (
+                        <option key={k.value} value={k.value}>
+                          {k.label}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+                {canWrite ? (
+                  <button type="button" className="btn ghost icon" style={{ marginBottom: 4 }} aria-label={`Remove edge ${i + 1} (${e.from} to ${e.to})`} onClick={() => setEdges(edges.filter((_, j) => j !== i))}>
+                    <Icons.trash />
+                  </button>
+                ) : null}
+              </div>
+              {errors.fields[`edges.${i}`] ? (
+                <div className="error small" role="alert" style={{ color: 'var(--err)' }}>
+                  {errors.fields[`edges.${i}`]}
+                </div>
+              ) : null}
+            </div>
+          ))}
+          {canWrite && nodes.length > 1 ? (
+            <div>
+              <button type="button" className="btn sm" onClick={() => setEdges([...edges, { from: nodes[0]!.key, to: nodes[1]!.key, kind: 'ON_SUCCESS' }])}>
+                <Icons.plus /> Add edge
+              </button>
+            </div>
+          ) : null}
+        </div>
+      </Panel>
+      {canWrite ? (
+        <div className="form-actions">
+          <Link className="btn" href="/workflows">
+            Cancel
+          </Link>
+          <button type="submit" className="btn primary" disabled={busy}>
+            {busy ? 'Saving…' : workflow ? 'Save changes' : 'Create workflow'}
+          </button>
+        </div>
+      ) : null}
+      {runOpen && workflow ? <RunWorkflowDialog workflow={workflow} onClose={() => setRunOpen(false)} /> : null}
+    </form>
+  )
+}

@@ -1,0 +1,39 @@
+/** Workflow run lists kept current by a live feed (pure, so the merge rules are unit-tested). */
+export interface LiveWorkflowRun {
+  id: string
+  number: number
+  status: string
+  eventSeq: number
+  nodes: ReadonlyArray<{ status: string }>
+}
+
+/**
+ * A page of runs with the feed's copies merged in: a changed run replaces its row when it has seen at
+ * least as many events (an older copy arriving late never wins), a new one joins (unless `addNew` is
+ * off, e.g. on an older page), rows failing `keep` (the status filter) leave; newest first.
+ */
+export function mergeWorkflowRuns<T extends LiveWorkflowRun>(page: readonly T[], live: ReadonlyMap<string, T>, keep: (r: T) => boolean, addNew = true): T[] {
+  const byId = new Map(page.map((r) => [r.id, r]))
+  for (const r of live.values()) {
+    const known = byId.get(r.id)
+    if (known ? r.eventSeq >= known.eventSeq : addNew) byId.set(r.id, r)
+  }
+  return [...byId.values()].filter(keep).sort((a, b) => b.number - a.number)
+}
+
+const OPEN = new Set(['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL'])
+
+/** "3 of 4 nodes done", with how many wait for approval. */
+export function nodeSummary(r: Pick<LiveWorkflowRun, 'nodes'>): string {
+  const done = r.nodes.filter((n) => !OPEN.has(n.status)).length
+  const waiting = r.nodes.filter((n) => n.status === 'AWAITING_APPROVAL').length
+  return `${done} of ${r.nodes.length} nodes done${waiting ? `, ${waiting} awaiting approval` : ''}`
+}
+
+/**
+ * Approvals still waiting for this user: the server's inbox lists every approval the user may decide,
+ * including one they approved that waits for more approvers (each user decides once).
+ */
+export function awaitingDecisionBy<T extends { decisions: ReadonlyArray<{ username: string }> }>(list: readonly T[], username: string): T[] {
+  return list.filter((a) => !a.decisions.some((d) => d.username === username))
+}
