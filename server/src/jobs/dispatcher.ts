@@ -23,7 +23,8 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
-import { AbortReason, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './executors/types.ts'
+import { AbortReason, type ExecutionOutcome, type RunLogSink, type RunTargetHandle, type TargetReport } from './executors/types.ts'
+import { OUTPUT_MASK, parseOutputs } from './step-outputs.ts'
 import { inTransaction, RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
 
 const INTAKE_POLL_MS = 1000
@@ -223,6 +224,9 @@ export class Dispatcher {
     const budget = new LogBudget(spec.logLimitLines ?? this.#d.logLimits.lines, spec.logLimitBytes ?? this.#d.logLimits.bytes)
     let sink = createRunLogSink(logs, run.id, [], budget)
     let mask = (text: string) => text
+    let secretValues: string[] = []
+    // What the executor writes to: the sink is replaced when secrets become known (SECRET step outputs).
+    const runLog: RunLogSink = { output: (...a) => sink.output(...a), system: (...a) => sink.system(...a) }
     try {
       if (run.attempt > 1) {
         // The limit is per run: a retry may store only what earlier attempts left of it.
@@ -280,7 +284,7 @@ export class Dispatcher {
       const credentials = new Map(
         (await durable('loading credentials', () => store.loadCredentials(pool, refIds))).map((c) => [c.id, decryptCredential(box, c)] as const),
       )
-      const secretValues = [
+      secretValues = [
         ...Object.values(secrets),
         ...targets.flatMap((t) => credentialSecrets(t.credential)),
         ...[...credentials.values()].flatMap((c) => credentialSecrets(c)),
@@ -298,6 +302,31 @@ export class Dispatcher {
         lastWrite.set(id, next)
         return next
       }
+      /** A successful target's outputs file: parsed against the declarations, problems logged, SECRET values sealed. */
+      const publishOutputs = (id: string, file: Buffer) => {
+        const parsed = parseOutputs(file, spec.outputs ?? [])
+        for (const problem of parsed.problems) sink.system(problem, { level: 'WARNING', runTargetId: id })
+        const newSecrets = [...parsed.secret].map((k) => parsed.values[k] as string).filter((v) => v.length > 0)
+        if (newSecrets.length) {
+          secretValues = [...secretValues, ...newSecrets]
+          sink = createRunLogSink(logs, run.id, secretValues, budget)
+          mask = createSecretMasker(secretValues)
+        }
+        const names = Object.keys(parsed.values)
+        const needles = newSecrets.flatMap(needlesOf)
+        if (!names.length) return { stored: null, newSecrets: needles }
+        const visible: Record<string, unknown> = {}
+        const sealed: Record<string, unknown> = {}
+        for (const name of names) {
+          if (parsed.secret.has(name)) {
+            visible[name] = OUTPUT_MASK
+            sealed[name] = parsed.values[name]
+          } else visible[mask(name)] = maskDeep(parsed.values[name], mask)
+        }
+        const secretNames = names.filter((n) => parsed.secret.has(n))
+        sink.system(`published ${names.length} ${names.length === 1 ? 'output' : 'outputs'}: ${names.join(', ')}${secretNames.length ? ` (SECRET: ${secretNames.join(', ')})` : ''}`, { runTargetId: id })
+        return { stored: { visible, sealed: secretNames.length ? box.seal(JSON.stringify(sealed)) : null }, newSecrets: needles }
+      }
 
       outcome = await executor.execute({
         runId: run.id,
@@ -308,7 +337,7 @@ export class Dispatcher {
         targets,
         maxParallelTargets: spec.maxParallelTargets,
         signal: controller.signal,
-        log: sink,
+        log: runLog,
         handshakeLimiter: this.#d.handshakeLimiter,
         sshConnectFailed: (kind) => this.#d.metrics?.sshConnectFailed(kind),
         sandbox: this.#d.sandbox,
@@ -324,8 +353,16 @@ export class Dispatcher {
           // A target cut short because this worker is shutting down was not run to its end: it stays
           // open, so the requeued attempt runs it again (recorded CANCELLED, the retry skipped it).
           if (report.status !== 'SUCCEEDED' && abortCause(controller.signal) === 'shutdown') return
+          // Parsed before the report is masked: a SECRET output's value joins the masker first.
+          const published = report.status === 'SUCCEEDED' && report.outputsFile ? publishOutputs(id, report.outputsFile) : null
           writes.push(
-            chain(id, () =>
+            chain(id, async () => {
+              if (published?.newSecrets.length) {
+                // The step may have printed the value before publishing it: mask the lines already stored.
+                await logs.flush()
+                await durable('masking secret outputs in the log', () => store.maskStoredLog(pool, run.id, published.newSecrets, mask))
+              }
+            }).then(() =>
               durable('recording a target result', () => store
                 // Masked here, the one place a target's report is written: the log sink masks the log, and
                 // the tail, error and result are copies of the same output.
@@ -336,6 +373,7 @@ export class Dispatcher {
                   retryable: report.retryable ?? false,
                   outputTail: mask(report.outputTail ?? ''),
                   result: maskDeep(report.result, mask),
+                  outputs: published?.stored ?? null,
                 })
                 .then(() => store.refreshProgress(pool, run.id)))
                 .then(() => this.#notifier.touch(run.id)),
@@ -483,6 +521,11 @@ export class Dispatcher {
     await store.finishRun(client, fence, { status: 'FAILED', error, result })
     return `run failed: ${error}`
   }
+}
+
+/** Substrings that select log lines which may hold a secret (each line of a multi-line one, as the masker does). */
+function needlesOf(secret: string): string[] {
+  return secret.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l.length >= 3)
 }
 
 function abortCause(signal: AbortSignal): AbortReason['cause'] | null {

@@ -16,6 +16,7 @@ import type { RunsService } from '../runs/runs.service.ts'
 import type { ParameterDefinition } from '../templates/parameters.ts'
 import { ExpressionError, resolveValue, type NodeOutcome, type ResolveContext } from './expressions.ts'
 import type { ApprovalConfig } from './workflow-graph.ts'
+import { runOutputs } from '../../jobs/step-outputs.ts'
 
 export interface StarterDeps {
   runs: RunsService
@@ -62,11 +63,14 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
       more = true
     }
     if (!ready.length) break
-    const all = await tx.workflowNodeRun.findMany({ where: { workflowRunId }, select: { key: true, status: true, jobRun: { select: { result: true } } } })
+    const all = await tx.workflowNodeRun.findMany({
+      where: { workflowRunId },
+      select: { key: true, status: true, jobRun: { select: { result: true, targets: { select: { name: true, outputs: true, secretOutputs: true }, orderBy: { position: 'asc' } } } } },
+    })
     const ctx: ResolveContext = {
       params: { ...run.parameters, ...secrets },
       secretParams: new Set(Object.keys(secrets)),
-      nodes: new Map<string, NodeOutcome>(all.map((n) => [n.key, { status: n.status, result: n.jobRun?.result ?? null }])),
+      nodes: new Map<string, NodeOutcome>(all.map((n) => [n.key, { status: n.status, result: n.jobRun?.result ?? null, ...nodeOutputs(n.jobRun?.targets ?? [], deps.box) }])),
     }
     let failed = false
     for (const node of ready) {
@@ -102,7 +106,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
 async function awaitApproval(tx: Prisma.TransactionClient, node: { id: string; approval: unknown }, ctx: ResolveContext): Promise<void> {
   const config = node.approval as ApprovalConfig
   const message = resolveValue(config.message, ctx)
-  if (message.secret) throw new ExpressionError('an approval message may not show a SECRET parameter')
+  if (message.secret) throw new ExpressionError('an approval message may not show a SECRET parameter or SECRET step output')
   const now = new Date()
   await tx.workflowNodeRun.update({
     where: { id: node.id },
@@ -128,13 +132,29 @@ async function startNode(
     const r = resolveValue(raw, ctx)
     // A SECRET workflow parameter stays secret: only a SECRET template parameter (stored sealed) may take it.
     if (r.secret && defs.find((d) => d.name === name)?.type !== 'SECRET') {
-      throw new ExpressionError(`parameter "${name}" would receive a SECRET workflow parameter but is not a SECRET parameter of "${template.name}"`)
+      throw new ExpressionError(`parameter "${name}" would receive a SECRET workflow parameter or SECRET step output but is not a SECRET parameter of "${template.name}"`)
     }
     values[name] = r.value
   }
   const plan = await deps.runs.planRun(tx, template, values, null, null)
   const jobRun = await deps.runs.createRunIn(tx, { ...plan, actor, trigger: 'WORKFLOW', scheduleId: null, retryOfId: null })
   return jobRun.id
+}
+
+/**
+ * A node's step outputs for expressions: the run-level view with SECRET values unsealed, and the same view
+ * holding only those (so a reference can tell it reaches a secret and must go into a SECRET parameter).
+ */
+function nodeOutputs(targets: Array<{ name: string; outputs: unknown; secretOutputs: Uint8Array | null }>, box: SecretBox): Pick<NodeOutcome, 'outputs' | 'secretOutputs'> {
+  const opened = targets.map((t) => {
+    const secret = t.secretOutputs ? (JSON.parse(box.open(t.secretOutputs)) as Record<string, unknown>) : null
+    const visible = t.outputs as Record<string, unknown> | null
+    return { name: t.name, clear: visible ? { ...visible, ...secret } : null, secret }
+  })
+  return {
+    outputs: runOutputs(opened.map((t) => ({ name: t.name, outputs: t.clear }))),
+    secretOutputs: runOutputs(opened.map((t) => ({ name: t.name, outputs: t.secret }))),
+  }
 }
 
 /** Node runs act as the user who triggered the workflow run (visibility and the run's "triggered by"). */

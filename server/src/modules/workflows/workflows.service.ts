@@ -10,6 +10,7 @@ import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { referencesOf, type Reference } from './expressions.ts'
+import type { OutputDeclaration } from '../../jobs/step-outputs.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { graphProblems, workflowSchema, type EdgeInput, type NodeInput, type WorkflowInput } from './workflow-graph.ts'
 
@@ -115,11 +116,16 @@ export class WorkflowsService {
     const secretParams = new Set(input.parameters.filter((p) => p.type === 'SECRET').map((p) => p.name))
     const ids = [...new Set(input.nodes.flatMap((n) => (n.templateId ? [n.templateId] : [])))]
     const templates = new Map((await this.prisma.jobTemplate.findMany({ where: { id: { in: ids } } })).map((t) => [t.id, t]))
+    // SECRET step outputs each node's template declares: they go into SECRET parameters only.
+    const secretOutputs = new Map(
+      input.nodes.map((n) => [n.key, new Set(((n.templateId ? templates.get(n.templateId)?.outputs : null) as OutputDeclaration[] | null ?? []).filter((o) => o.kind === 'SECRET').map((o) => o.name))]),
+    )
+    const isSecret = (r: Reference) => (r.kind === 'param' && secretParams.has(r.name)) || (r.kind === 'node' && r.field === 'outputs' && reachesSecret(r.path, secretOutputs.get(r.key)))
     input.nodes.forEach((n, i) => {
       if (n.kind !== 'TEMPLATE' || !n.templateId) return
       const t = templates.get(n.templateId)
       if (!t || !canSee(actor, t)) return void problems.push({ field: `input.nodes.${i}.templateId`, message: 'no such job template (or it is not visible to you)' })
-      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], t.name, secretParams, `input.nodes.${i}.parameters`))
+      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], t.name, isSecret, `input.nodes.${i}.parameters`))
     })
     const userIds = [...new Set(input.nodes.flatMap((n) => n.approval?.approverUserIds ?? []))]
     const users = new Set((await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id))
@@ -138,7 +144,7 @@ export class WorkflowsService {
  * secret — a SECRET template parameter takes a SECRET workflow parameter (a literal would be stored
  * in clear in the workflow), and a SECRET workflow parameter goes nowhere else.
  */
-function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], template: string, secretParams: ReadonlySet<string>, base: string): FieldProblem[] {
+function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], template: string, isSecret: (r: Reference) => boolean, base: string): FieldProblem[] {
   const problems: FieldProblem[] = []
   for (const name of Object.keys(values)) {
     if (!defs.some((d) => d.name === name)) problems.push({ field: `${base}.${name}`, message: `template "${template}" has no parameter "${name}"` })
@@ -156,11 +162,14 @@ function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinit
     } catch {
       continue // malformed: reported by graphProblems
     }
-    const secretRef = refs.some((r) => r.kind === 'param' && secretParams.has(r.name))
+    const secretRef = refs.some(isSecret)
     if (def.type === 'SECRET' && !(refs.length === 1 && secretRef && typeof value === 'string' && /^\{\{[^{}]*\}\}$/.test(value.trim()))) {
-      problems.push({ field, message: 'a SECRET parameter takes exactly one SECRET workflow parameter, {{ params.<name> }} (anything else would be stored or shown in clear)' })
+      problems.push({
+        field,
+        message: 'a SECRET parameter takes exactly one SECRET workflow parameter, {{ params.<name> }}, or one SECRET step output, {{ nodes.<key>.outputs.<name> }} (anything else would be stored or shown in clear)',
+      })
     } else if (def.type !== 'SECRET' && secretRef) {
-      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of "${template}": a SECRET workflow parameter may not go into it` })
+      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of "${template}": a SECRET workflow parameter or SECRET step output may not go into it` })
     } else if (!refs.length) {
       try {
         resolveParameters([def], { [def.name]: value }, base)
@@ -171,6 +180,15 @@ function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinit
     }
   }
   return problems
+}
+
+/**
+ * Whether an outputs path names a declared SECRET output as far as save can tell (`outputs.<name>`,
+ * `outputs.<target>.<name>`, or all outputs); the node starter checks the real values again.
+ */
+function reachesSecret(path: readonly string[], secret: ReadonlySet<string> | undefined): boolean {
+  if (!secret?.size) return false
+  return path.length === 0 || secret.has(path[0]!) || secret.has(path.at(-1)!)
 }
 
 function nodeOf(n: WorkflowNode): NodeInput {
