@@ -143,8 +143,10 @@ export const JobRunRef = builder.prismaNode('JobRun', {
       description:
         'Step outputs of the run: with one target, that target\'s outputs; with several, an object keyed by target name ' +
         `(targets that published none are left out); null when no target published any. ${OUTPUTS_DOC}`,
-      select: { targets: { select: { name: true, outputs: true }, orderBy: { position: 'asc' } } },
-      resolve: (r) => runOutputs(r.targets as TargetOutputs[]),
+      // Loaded here (one query, only when asked for): a relation in `select` is not loaded for rows the
+      // root resolvers fetch without Pothos' query.
+      resolve: async (r, _a, ctx) =>
+        runOutputs((await ctx.prisma.runTarget.findMany({ where: { runId: r.id }, select: { name: true, outputs: true }, orderBy: { position: 'asc' } })) as TargetOutputs[]),
     }),
     error: t.exposeString('error', { nullable: true }),
     logLineCount: t.int({ resolve: (r) => Number(r.logSeq) }),
