@@ -9,7 +9,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
-import { startSshd, type TestSshd } from '../harness/sshd.ts'
+import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 import { workflowHelpers } from '../harness/workflow-helpers.ts'
 
 let t: TestApp
@@ -44,6 +44,7 @@ beforeAll(async () => {
   const cred = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ssh', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
   const target = async (name: string, host: string, tags: string[]) =>
     (await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name, host, port: sshd.port, credentialId: cred, tags } })).createTarget.id
+  ids.cred = cred
   ids.one = await target('db.example.net', sshd.hosts[0]!, ['one', 'both'])
   ids.two = await target('db-2', sshd.hosts[1]!, ['both'])
 })
@@ -68,6 +69,10 @@ describe('a step publishes outputs', () => {
         ],
       },
     })
+    // A notification rule for it: the payload carries the outputs as the API shows them.
+    const url = `http://127.0.0.1:${await unusedLoopbackPort()}/hook`
+    const channel = (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name: 'hook', url, secretCredentialId: ids.cred } })).createNotificationChannel.id
+    await t.ok(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i: { name: 'on success', events: ['RUN_SUCCEEDED'], channelIds: [channel], templateIds: [tpl] } })
     const id = await trigger(tpl)
     const r = await waitFor(id, ['SUCCEEDED', 'FAILED'])
     expect(r.status, JSON.stringify(r)).toBe('SUCCEEDED')
@@ -84,6 +89,10 @@ describe('a step publishes outputs', () => {
     expect(text).toContain('printing the token: ••••••')
     expect(log.find((l) => l.text.startsWith('published 7 outputs'))?.text).toContain('(SECRET: token)')
     expect(r.targets[0].outputTail).toContain('printing the token: ••••••')
+    const deliveries = (await t.ok(`query($run: ID) { notificationDeliveries(jobRunId: $run) { payload } }`, { run: id })).notificationDeliveries
+    expect(deliveries).toHaveLength(1)
+    expect(deliveries[0].payload.run.outputs).toEqual(expected)
+    expect(JSON.stringify(deliveries)).not.toContain(SECRET)
     expect(await storedColumns(id)).not.toContain(SECRET)
   })
 
@@ -100,6 +109,12 @@ describe('a step publishes outputs', () => {
       'db.example.net': { name: 'db.example.net', n: 2, list: ['x'] },
       'db-2': { name: 'db-2', n: 2, list: ['x'] },
     })
+    // The same view in SQL (notification payloads): compare with what the outbox function computes.
+    const { rows } = await t.app.db.pool.query(
+      `SELECT CASE WHEN count(*) = 1 THEN (array_agg(t.outputs))[1] ELSE jsonb_object_agg(t.name, t.outputs) FILTER (WHERE t.outputs IS NOT NULL) END AS o FROM run_target t WHERE t.run_id = $1`,
+      [runUuid(r.id)],
+    )
+    expect(rows[0].o).toEqual(r.outputs)
   })
 
   it('only the final successful attempt publishes: a failed attempt\'s outputs are discarded', async () => {
