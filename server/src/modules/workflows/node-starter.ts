@@ -63,14 +63,20 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
       more = true
     }
     if (!ready.length) break
+    // Step outputs (targets' rows, sealed secrets opened) are loaded only when a starting node refers to them.
+    const wantsOutputs = ready.some((n) => JSON.stringify([n.parameters, n.approval]).includes('outputs'))
     const all = await tx.workflowNodeRun.findMany({
       where: { workflowRunId },
-      select: { key: true, status: true, jobRun: { select: { result: true, targets: { select: { name: true, outputs: true, secretOutputs: true }, orderBy: { position: 'asc' } } } } },
+      select: {
+        key: true,
+        status: true,
+        jobRun: { select: { result: true, targets: wantsOutputs ? { select: { name: true, outputs: true, secretOutputs: true }, orderBy: { position: 'asc' } } : false } },
+      },
     })
     const ctx: ResolveContext = {
       params: { ...run.parameters, ...secrets },
       secretParams: new Set(Object.keys(secrets)),
-      nodes: new Map<string, NodeOutcome>(all.map((n) => [n.key, { status: n.status, result: n.jobRun?.result ?? null, ...nodeOutputs(n.jobRun?.targets ?? [], deps.box) }])),
+      nodes: new Map<string, NodeOutcome>(all.map((n) => [n.key, { status: n.status, result: n.jobRun?.result ?? null, ...(wantsOutputs ? nodeOutputs(n.jobRun?.targets ?? [], deps.box) : {}) }])),
     }
     let failed = false
     for (const node of ready) {
