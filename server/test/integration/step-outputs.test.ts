@@ -177,6 +177,8 @@ describe('template output declarations', () => {
     expectFieldError(await t.gql(CREATE, { i: { ...base, outputs: [{ name: 'a' }, { name: 'a', kind: 'NUMBER' }] } }), 'input.outputs.1.name')
     expectFieldError(await t.gql(CREATE, { i: { ...base, outputs: Array.from({ length: 201 }, (_, i) => ({ name: `o${i}` })) } }), 'input.outputs')
     expectFieldError(await t.gql(CREATE, { i: { ...base, jobType: 'noop', config: {}, outputs: [{ name: 'a' }] } }), 'input.outputs')
+    const { jobTypes } = await t.ok(`{ jobTypes { type publishesOutputs } }`)
+    expect(jobTypes.filter((j: { publishesOutputs: boolean }) => j.publishesOutputs).map((j: { type: string }) => j.type).sort()).toEqual(['command', 'script'])
     const d = await t.ok(CREATE, { i: { ...base, outputs: [{ name: 'a' }, { name: 'tok', kind: 'SECRET', description: 'd' }] } })
     expect(d.createJobTemplate.outputs).toEqual([{ name: 'a', kind: 'STRING', description: '' }, { name: 'tok', kind: 'SECRET', description: 'd' }])
     // Changing the job type to one without outputs while declarations remain is refused.

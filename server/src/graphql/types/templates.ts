@@ -18,6 +18,9 @@ const JobType = builder.objectRef<JobTypeAuthoring>('JobType').implement({
     executesWorkerCode: t.exposeBoolean('executesWorkerCode', {
       description: 'Its config is code that runs on the worker itself (e.g. a playbook): only the roles in SWITCHYARD_WORKER_CODE_ROLES may author such templates.',
     }),
+    publishesOutputs: t.exposeBoolean('publishesOutputs', {
+      description: 'Its targets may publish step outputs through $SWITCHYARD_OUTPUTS; only templates of such types may declare outputs.',
+    }),
     canAuthor: t.exposeBoolean('canAuthor', { description: 'Whether you may create templates of this type (or change one to it).' }),
     authorRefusal: t.exposeString('authorRefusal', { nullable: true, description: 'Why you may not author templates of this type, in words; null when you may.' }),
     configSchema: t.expose('configSchema', { type: 'JSON', description: 'JSON Schema (draft 2020-12) of the config.' }),
