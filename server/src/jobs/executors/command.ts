@@ -22,7 +22,8 @@ const configSchema = z.object({
     .describe(
       'Commands run one after another on each target, each in a fresh shell of its own (so `cd` and shell ' +
         'variables do not carry over). Placeholders such as `{{ params.name }}`, `{{ name }}`, `{{ target.name }}` ' +
-        'or `{{ target.attributes.location }}` are replaced by single-quoted values.',
+        'or `{{ target.attributes.location }}` are replaced by single-quoted values. To publish step outputs, write `key=value` ' +
+        'lines (or one JSON object) to the file named by $SWITCHYARD_OUTPUTS.',
     ),
   continueOnError: z
     .boolean()

@@ -26,7 +26,10 @@ const configSchema = z
       .string()
       .refine((s) => s.trim().length > 0, 'the script must not be empty')
       .refine((s) => Buffer.byteLength(s) <= 1024 * 1024, 'the script must be at most 1 MiB')
-      .describe('The script body, uploaded as is (no placeholders are replaced in it: pass values as arguments or env).'),
+      .describe(
+        'The script body, uploaded as is (no placeholders are replaced in it: pass values as arguments or env). To publish step ' +
+          'outputs, write `key=value` lines (or one JSON object) to the file named by $SWITCHYARD_OUTPUTS.',
+      ),
     interpreter: z
       .enum(INTERPRETERS)
       .default('sh')
