@@ -59,6 +59,7 @@ export const RunDetailFragment = graphql(
     droppedLogBytes
     visibility
     result
+    outputs
     retryOf { id number }
     retries { id number status }
     cancelledBy { id username }
