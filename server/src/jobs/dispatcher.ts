@@ -362,8 +362,7 @@ export class Dispatcher {
                 await logs.flush()
                 await durable('masking secret outputs in the log', () => store.maskStoredLog(pool, run.id, published.newSecrets, mask))
               }
-            }).then(() =>
-              durable('recording a target result', () => store
+              await durable('recording a target result', () => store
                 // Masked here, the one place a target's report is written: the log sink masks the log, and
                 // the tail, error and result are copies of the same output.
                 .markTargetFinished(pool, id, {
@@ -376,8 +375,8 @@ export class Dispatcher {
                   outputs: published?.stored ?? null,
                 })
                 .then(() => store.refreshProgress(pool, run.id)))
-                .then(() => this.#notifier.touch(run.id)),
-            ),
+              return this.#notifier.touch(run.id)
+            }),
           )
         },
         upsertTargets: async (found) => {
