@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core'
 import { startSshd, type TestSshd } from '../../server/test/harness/sshd.ts'
 import { launchBrowser, newPage, screenshot } from '../harness/browser.ts'
 import { ADMIN_PASSWORD, ARTIFACTS, startServer, type E2eServer } from '../harness/server.ts'
+import { axeBothThemes } from '../harness/axe.ts'
 
 let server: E2eServer
 let sshd: TestSshd
@@ -555,6 +556,42 @@ describe('operator (SWITCHYARD_WORKER_CODE_ROLES=ADMIN, the default)', () => {
     await p.goto(`/templates/${encodeURIComponent(createJobTemplate.id)}`)
     await p.getByText(/You may not save templates of this type/).waitFor()
     await expect.poll(() => p.getByText(/executes code on the worker: only ADMIN may/).count()).toBeGreaterThan(0)
+    await context.close()
+  })
+})
+
+describe('step outputs', () => {
+  it('declares a SECRET output in the template form and sees the run publish it, masked', async () => {
+    const { createCredential } = await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'outputs-login', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })
+    await server.gql(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'outputs-host', host: sshd.hosts[0], port: sshd.port, credentialId: createCredential.id } })
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('admin')
+    await p.locator('input[name="password"]').fill(ADMIN_PASSWORD)
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+    await p.goto('/templates/new')
+    await p.locator('select[name="jobType"]').selectOption('command')
+    await p.locator('input[name="name"]').fill('e2e outputs')
+    await p.getByLabel('Command 1', { exact: true }).fill('echo "site=ams" >> "$SWITCHYARD_OUTPUTS"; echo "token=tk-$((6*7))-e2e" >> "$SWITCHYARD_OUTPUTS"')
+    await p.getByRole('button', { name: 'Add output' }).click()
+    await p.locator('#output-0-name').fill('token')
+    await p.locator('#output-0-kind').selectOption('SECRET')
+    await p.locator('#output-0-description').fill('generated on the host')
+    await p.getByRole('group', { name: 'Targets' }).getByLabel('outputs-host').check()
+    expect(await axeBothThemes(p, 'template form (outputs)')).toEqual([])
+    await p.getByRole('button', { name: 'Create template' }).click()
+    await p.waitForURL(/\/templates\/(?!new)[^/]+$/)
+    await p.getByRole('main').getByRole('button', { name: 'Run now', exact: true }).click()
+    await p.getByRole('dialog').getByRole('button', { name: 'Run now' }).click()
+    await p.waitForURL(/\/runs\/[^/]+$/)
+    await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
+    const outputs = p.getByTestId('run-outputs')
+    await outputs.waitFor()
+    await expect.poll(() => outputs.textContent()).toContain('ams')
+    expect(await outputs.textContent()).toContain('••••••')
+    expect(await p.locator('main').textContent()).not.toContain('tk-42-e2e')
+    expect(await axeBothThemes(p, 'run with outputs')).toEqual([])
     await context.close()
   })
 })
