@@ -144,7 +144,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const audit = new AuditService(db.pool)
-    const workflows = new WorkflowsService(db.prisma)
+    const workflows = new WorkflowsService(db.prisma, registry)
     const workflowRuns = new WorkflowRunsService(db.prisma, workflows, runs, box)
     const services: Services = {
       users,

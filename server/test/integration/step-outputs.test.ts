@@ -224,6 +224,13 @@ describe('outputs flow into downstream workflow nodes', () => {
       await t.gql(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, { i: { name: 'bad-ref', nodes: [{ key: 'a', templateId: producer }, { key: 'b', templateId: consumer, parameters: { host: '{{ nodes.a.outputs..x }}' } }], edges: [{ from: 'a', to: 'b', kind: 'ON_SUCCESS' }] } }),
       'input.nodes.1.parameters.host',
     )
+    // A job type that publishes no outputs: a reference to its outputs could never resolve.
+    const noop = await createTemplate({ name: 'quiet', jobType: 'noop', config: {} })
+    const r2 = await t.gql(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, {
+      i: { name: 'no-outputs', nodes: [{ key: 'q', templateId: noop }, { key: 'b', templateId: consumer, parameters: { host: 'x-{{ nodes.q.outputs.h }}' } }], edges: [{ from: 'q', to: 'b', kind: 'ON_SUCCESS' }] },
+    })
+    expectFieldError(r2, 'input.nodes.1.parameters.host')
+    expect(JSON.stringify(r2.errors)).toContain('runs job type noop, which publishes no step outputs')
   })
 
   it('node B gets A\'s outputs and status; the SECRET one works on the target but is masked in logs, API, events and columns', async () => {

@@ -11,6 +11,7 @@ import { changed, created } from '../audit/changes.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { referencesOf, type Reference } from './expressions.ts'
 import type { OutputDeclaration } from '../../jobs/step-outputs.ts'
+import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { graphProblems, workflowSchema, type EdgeInput, type NodeInput, type WorkflowInput } from './workflow-graph.ts'
 
@@ -19,7 +20,11 @@ const AUDITED_FIELDS = ['name', 'description', 'parameters', 'visibility']
 export type WorkflowWithGraph = Workflow & { nodes: WorkflowNode[]; edges: WorkflowEdge[] }
 
 export class WorkflowsService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** Tells which job types publish step outputs (a reference to another's outputs can never resolve). */
+    private readonly registry?: ExecutorRegistry,
+  ) {}
 
   list(actor: Actor | null, query: Omit<Prisma.WorkflowFindManyArgs, 'where'> = {}): Promise<Workflow[]> {
     const a = requireActor(actor)
@@ -121,6 +126,7 @@ export class WorkflowsService {
       input.nodes.map((n) => [n.key, new Set(((n.templateId ? templates.get(n.templateId)?.outputs : null) as OutputDeclaration[] | null ?? []).filter((o) => o.kind === 'SECRET').map((o) => o.name))]),
     )
     const isSecret = (r: Reference) => (r.kind === 'param' && secretParams.has(r.name)) || (r.kind === 'node' && r.field === 'outputs' && reachesSecret(r.path, secretOutputs.get(r.key)))
+    if (this.registry) problems.push(...outputReferenceProblems(this.registry, input, templates))
     input.nodes.forEach((n, i) => {
       if (n.kind !== 'TEMPLATE' || !n.templateId) return
       const t = templates.get(n.templateId)
@@ -136,6 +142,30 @@ export class WorkflowsService {
     )
     if (problems.length) throw new ValidationError(problems)
   }
+}
+
+/** Step outputs only come from job types that publish them: `{{ nodes.scan.outputs.x }}` on a noop never resolves. */
+function outputReferenceProblems(registry: ExecutorRegistry, input: WorkflowInput, templates: ReadonlyMap<string, { jobType: string }>): FieldProblem[] {
+  const jobTypeOf = new Map(input.nodes.map((n) => [n.key, n.templateId ? templates.get(n.templateId)?.jobType : undefined]))
+  const problems: FieldProblem[] = []
+  input.nodes.forEach((n, i) => {
+    const values: Array<[string, unknown]> = Object.entries(n.parameters).map(([name, v]) => [`input.nodes.${i}.parameters.${name}`, v])
+    if (n.approval?.message) values.push([`input.nodes.${i}.approval.message`, n.approval.message])
+    for (const [field, value] of values) {
+      let refs: Reference[] = []
+      try {
+        refs = referencesOf(value)
+      } catch {
+        continue // malformed: reported by graphProblems
+      }
+      for (const r of refs) {
+        if (r.kind !== 'node' || r.field !== 'outputs') continue
+        const jobType = jobTypeOf.get(r.key)
+        if (jobType && !registry.get(jobType)?.publishesOutputs) problems.push({ field, message: `{{ ${r.text} }}: node "${r.key}" runs job type ${jobType}, which publishes no step outputs` })
+      }
+    }
+  })
+  return problems
 }
 
 /**
