@@ -24,7 +24,7 @@ import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
 import { AbortReason, type ExecutionOutcome, type RunLogSink, type RunTargetHandle, type TargetReport } from './executors/types.ts'
-import { OUTPUT_MASK, parseOutputs } from './step-outputs.ts'
+import { targetOutputs } from './target-outputs.ts'
 import { inTransaction, RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
 
 const INTAKE_POLL_MS = 1000
@@ -302,30 +302,16 @@ export class Dispatcher {
         lastWrite.set(id, next)
         return next
       }
-      /** A successful target's outputs file: parsed against the declarations, problems logged, SECRET values sealed. */
+      /** A successful target's outputs file: SECRET values join the masker first, then what is stored is masked. */
       const publishOutputs = (id: string, file: Buffer) => {
-        const parsed = parseOutputs(file, spec.outputs ?? [])
-        for (const problem of parsed.problems) sink.system(problem, { level: 'WARNING', runTargetId: id })
-        const newSecrets = [...parsed.secret].map((k) => parsed.values[k] as string).filter((v) => v.length > 0)
-        if (newSecrets.length) {
-          secretValues = [...secretValues, ...newSecrets]
+        const published = targetOutputs(file, spec.outputs ?? [], box, (found) => {
+          secretValues = [...secretValues, ...found]
           sink = createRunLogSink(logs, run.id, secretValues, budget)
           mask = createSecretMasker(secretValues)
-        }
-        const names = Object.keys(parsed.values)
-        const needles = newSecrets.flatMap(needlesOf)
-        if (!names.length) return { stored: null, newSecrets: needles }
-        const visible: Record<string, unknown> = {}
-        const sealed: Record<string, unknown> = {}
-        for (const name of names) {
-          if (parsed.secret.has(name)) {
-            visible[name] = OUTPUT_MASK
-            sealed[name] = parsed.values[name]
-          } else visible[mask(name)] = maskDeep(parsed.values[name], mask)
-        }
-        const secretNames = names.filter((n) => parsed.secret.has(n))
-        sink.system(`published ${names.length} ${names.length === 1 ? 'output' : 'outputs'}: ${names.join(', ')}${secretNames.length ? ` (SECRET: ${secretNames.join(', ')})` : ''}`, { runTargetId: id })
-        return { stored: { visible, sealed: secretNames.length ? box.seal(JSON.stringify(sealed)) : null }, newSecrets: needles }
+        }, (text) => mask(text))
+        for (const warning of published.warnings) sink.system(warning, { level: 'WARNING', runTargetId: id })
+        if (published.summary) sink.system(published.summary, { runTargetId: id })
+        return published
       }
 
       outcome = await executor.execute({
@@ -357,10 +343,10 @@ export class Dispatcher {
           const published = report.status === 'SUCCEEDED' && report.outputsFile ? publishOutputs(id, report.outputsFile) : null
           writes.push(
             chain(id, async () => {
-              if (published?.newSecrets.length) {
+              if (published?.needles.length) {
                 // The step may have printed the value before publishing it: mask the lines already stored.
                 await logs.flush()
-                await durable('masking secret outputs in the log', () => store.maskStoredLog(pool, run.id, published.newSecrets, mask))
+                await durable('masking secret outputs in the log', () => store.maskStoredLog(pool, run.id, published.needles, mask))
               }
               await durable('recording a target result', () => store
                 // Masked here, the one place a target's report is written: the log sink masks the log, and
@@ -520,11 +506,6 @@ export class Dispatcher {
     await store.finishRun(client, fence, { status: 'FAILED', error, result })
     return `run failed: ${error}`
   }
-}
-
-/** Substrings that select log lines which may hold a secret (each line of a multi-line one, as the masker does). */
-function needlesOf(secret: string): string[] {
-  return secret.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l.length >= 3)
 }
 
 function abortCause(signal: AbortSignal): AbortReason['cause'] | null {
