@@ -439,6 +439,9 @@ describe('console hardening', () => {
       ['account', '/account', '[data-testid="profile-role"]'],
       ['users', '/users', 'tr[data-user]'],
       ['audit', '/audit', '[data-testid="audit-table"]'],
+      ['inventory sources', '/inventory-sources', 'main h1'],
+      ['notifications', '/notifications', '[data-testid="channels-table"], main .empty'],
+      ['delivery log', '/notifications/deliveries', '[data-testid="deliveries-table"], main .empty'],
     ]
     for (const [name, url, ready] of pages) {
       await page.goto(url)

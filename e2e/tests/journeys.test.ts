@@ -3,14 +3,18 @@
  * the built UI on one origin), real Postgres, a real OpenSSH server on loopback, Debian's Chromium.
  * Each step waits on what the page shows (never on time); screenshots go to e2e/artifacts/screenshots.
  */
+import crypto from 'node:crypto'
 import { rmSync } from 'node:fs'
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
-import { startSshd, type TestSshd } from '../../server/test/harness/sshd.ts'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { nautobotInstalled, startNautobot, type TestNautobot } from '../../server/test/harness/nautobot.ts'
+import { startSshd, unusedLoopbackPort, type TestSshd } from '../../server/test/harness/sshd.ts'
+import { axeBothThemes } from '../harness/axe.ts'
 import { launchBrowser, newPage, screenshot } from '../harness/browser.ts'
 import { ADMIN_PASSWORD, ARTIFACTS, startServer, type E2eServer } from '../harness/server.ts'
-import { axeBothThemes } from '../harness/axe.ts'
 
 let server: E2eServer
 let sshd: TestSshd
@@ -556,6 +560,378 @@ describe('operator (SWITCHYARD_WORKER_CODE_ROLES=ADMIN, the default)', () => {
     await p.goto(`/templates/${encodeURIComponent(createJobTemplate.id)}`)
     await p.getByText(/You may not save templates of this type/).waitFor()
     await expect.poll(() => p.getByText(/executes code on the worker: only ADMIN may/).count()).toBeGreaterThan(0)
+    await context.close()
+  })
+})
+
+/** A page signed in as the admin (the session the login page would store), at a desktop or phone size. */
+async function adminPage(viewport?: { width: number; height: number }): Promise<{ page: Page; context: BrowserContext }> {
+  const p = await newPage(browser, server.url)
+  if (viewport) await p.page.setViewportSize(viewport)
+  await p.page.addInitScript((t) => {
+    localStorage.setItem('switchyard.session', JSON.stringify({ token: t, expiresAt: new Date(Date.now() + 3600e3).toISOString(), user: { id: 'x', username: 'admin', role: 'ADMIN' } }))
+  }, server.adminToken)
+  return p
+}
+
+/** The page fits the phone's width (tables scroll inside their panel, the page itself never sideways). */
+const fitsWidth = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)
+
+interface Received {
+  path: string
+  headers: IncomingHttpHeaders
+  body: string
+}
+
+/**
+ * A webhook receiver on loopback: records every request; `/hook` answers 500 to its first request and 200
+ * after (so the delivery log shows a retry), `/job` always answers 500 (a failing `http` run).
+ */
+async function startReceiver(): Promise<{ url: string; received: Received[]; stop(): Promise<void> }> {
+  const received: Received[] = []
+  let hooks = 0
+  const srv: Server = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (c: string) => (body += c))
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, body })
+      const ok = req.url === '/hook' && ++hooks > 1
+      res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' }).end(ok ? 'thanks' : 'receiver down for a moment')
+    })
+  })
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const { port } = srv.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, received, stop: () => new Promise((r) => srv.close(() => r())) }
+}
+
+describe('notifications journey', () => {
+  it('creates a webhook channel and a RUN_FAILED rule in the UI; a failing run shows up in the delivery log, retried until delivered', async () => {
+    const receiver = await startReceiver()
+    const secret = 'e2e-webhook-signing-secret'
+    await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e hook secret', kind: 'PASSWORD', username: 'hook', password: secret } })
+    await server.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
+      i: { name: 'e2e notify failing', jobType: 'http', visibility: 'GLOBAL', config: { url: `${receiver.url}/job` }, targetSelector: {} },
+    })
+    const { page: p, context } = await adminPage()
+    try {
+      await p.goto('/notifications')
+      await p.getByText('No channels yet').waitFor()
+      expect(await axeBothThemes(p, 'notifications (empty)')).toEqual([])
+
+      // A channel: the API's URL error and the form's header check show under their fields.
+      await p.getByRole('button', { name: 'Add a channel' }).click()
+      const dialog = p.getByRole('dialog')
+      await dialog.locator('input[name="name"]').fill('e2e hook')
+      await dialog.locator('input[name="url"]').fill('ftp://hooks.example.net/x')
+      await dialog.locator('select[name="secretCredentialId"]').selectOption({ label: 'e2e hook secret' })
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const urlField = dialog.locator('.field', { has: p.locator('input[name="url"]') })
+      await expect.poll(() => urlField.locator('.error').textContent()).toMatch(/http:\/\/ or https:\/\//)
+      expect(await dialog.locator('input[name="url"]').getAttribute('aria-invalid')).toBe('true')
+      await dialog.locator('input[name="url"]').fill(`${receiver.url}/hook`)
+      await dialog.getByRole('button', { name: 'Add header' }).click()
+      await dialog.locator('input[name="headers.0.value"]').fill('network')
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const headersField = dialog.locator('.field', { has: p.locator('input[name="headers.0.name"]') })
+      await expect.poll(() => headersField.locator('.error').textContent()).toBe('Every header needs a name.')
+      await dialog.locator('input[name="headers.0.name"]').fill('X-Team')
+      expect(await axeBothThemes(p, 'new channel dialog')).toEqual([])
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const channelRow = p.locator('tr[data-channel="e2e hook"]')
+      await channelRow.waitFor()
+      // The signing secret is write-only: the list says it is set, never what it is.
+      expect(await channelRow.textContent()).toContain('set')
+      expect(await p.content()).not.toContain(secret)
+
+      // Editing shows the secret as "set", with Replace.
+      await channelRow.getByRole('button', { name: 'Edit e2e hook' }).click()
+      await dialog.getByTestId('secretCredentialId-state').waitFor()
+      expect(await dialog.getByTestId('secretCredentialId-state').textContent()).toContain('e2e hook secret')
+      await dialog.getByRole('button', { name: 'Replace signing secret' }).click()
+      await dialog.locator('select[name="secretCredentialId"]').waitFor()
+      await dialog.getByRole('button', { name: 'Cancel' }).click()
+
+      // A rule: at least one event (the API's message under Events), for the chosen template.
+      await p.getByRole('button', { name: 'Add a rule' }).click()
+      await dialog.locator('input[name="name"]').fill('e2e failures')
+      await dialog.locator('input[name="events.RUN_FAILED"]').uncheck()
+      await dialog.getByRole('button', { name: 'Create rule' }).click()
+      const eventsField = dialog.locator('.field', { has: p.getByRole('group', { name: 'Events' }) })
+      await expect.poll(() => eventsField.locator('.error').textContent()).toMatch(/at least one event/)
+      await dialog.locator('input[name="events.RUN_FAILED"]').check()
+      await dialog.getByRole('group', { name: 'Templates' }).getByRole('button', { name: 'Chosen templates' }).click()
+      await dialog.getByRole('group', { name: 'Chosen templates' }).getByLabel('e2e notify failing').check()
+      expect(await dialog.locator('input[name="channels.e2e hook"]').isChecked()).toBe(true) // the only channel
+      await dialog.getByRole('button', { name: 'Create rule' }).click()
+      const ruleRow = p.locator('tr[data-rule="e2e failures"]')
+      await ruleRow.waitFor()
+      expect(await ruleRow.textContent()).toContain('Run failed')
+      expect(await ruleRow.textContent()).toContain('e2e notify failing')
+      expect(await ruleRow.getByRole('switch').isChecked()).toBe(true)
+      expect(await axeBothThemes(p, 'notifications')).toEqual([])
+      await screenshot(p, 'notifications')
+      await p.getByRole('navigation', { name: 'Notifications' }).getByRole('link', { name: 'Delivery log' }).click()
+      await p.waitForURL(/\/notifications\/deliveries$/)
+      await p.getByText('Nothing delivered yet').waitFor()
+
+      // The failing template, run from the UI.
+      await p.goto('/templates')
+      await p.locator('tr[data-template="e2e notify failing"]').getByRole('button', { name: 'Run now' }).click()
+      await p.getByRole('dialog').getByRole('button', { name: 'Run now' }).click()
+      await p.waitForURL(/\/runs\/[^/]+$/)
+      await p.locator('.page-head [data-status="FAILED"]').waitFor({ timeout: 60_000 })
+
+      // The run's delivery log (linked from the run): the first attempt met a 500; the log refreshes by
+      // itself until it is delivered.
+      await p.getByRole('link', { name: 'delivery log' }).click()
+      await p.waitForURL(/\/notifications\/deliveries\?run=/)
+      await p.getByRole('button', { name: "Show every run's deliveries" }).waitFor()
+      const row = p.locator('[data-testid="deliveries-table"] tr[data-event="RUN_FAILED"][data-channel="e2e hook"]')
+      await row.waitFor({ timeout: 30_000 })
+      expect(await row.textContent()).toContain('e2e notify failing')
+      await p.locator('tr[data-channel="e2e hook"][data-status="DELIVERED"]').waitFor({ timeout: 60_000 })
+      expect(await row.getByTestId('delivery-attempts').textContent()).toBe('2')
+      expect(await row.getByTestId('delivery-answer').textContent()).toBe('HTTP 200')
+      expect(await row.textContent()).toMatch(/delivered after \d+/)
+
+      // What the receiver got: the same delivery twice, signed with the secret, with the channel's header.
+      const hooks = receiver.received.filter((r) => r.path === '/hook')
+      expect(hooks).toHaveLength(2)
+      for (const h of hooks) {
+        const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(h.headers['x-switchyard-signature'])) ?? []
+        expect(v1).toBe(crypto.createHmac('sha256', secret).update(`${t}.${h.body}`).digest('hex'))
+        expect(h.headers['x-team']).toBe('network')
+      }
+      expect(hooks[0]!.headers['x-switchyard-delivery']).toBe(hooks[1]!.headers['x-switchyard-delivery'])
+      expect(JSON.parse(hooks[0]!.body)).toMatchObject({ event: 'RUN_FAILED' })
+
+      // Redeliver: the same notification again, as a new delivery at the top of the log.
+      await row.getByRole('button', { name: /^Redeliver run failed of run #\d+ to e2e hook$/ }).click()
+      await expect.poll(() => row.count()).toBe(2)
+      await expect.poll(() => p.locator('tr[data-channel="e2e hook"][data-status="DELIVERED"]').count(), { timeout: 30_000 }).toBe(2)
+      expect(await row.first().getByTestId('delivery-attempts').textContent()).toBe('1')
+      await expect.poll(() => receiver.received.filter((r) => r.path === '/hook').length).toBe(3)
+      const resent = receiver.received.filter((r) => r.path === '/hook')[2]!
+      expect(resent.headers['x-switchyard-delivery']).not.toBe(hooks[0]!.headers['x-switchyard-delivery'])
+      expect(JSON.parse(resent.body).run).toEqual(JSON.parse(hooks[0]!.body).run)
+
+      // Filters live in the URL.
+      await p.locator('[data-delivery-status-filter="FAILED"]').click()
+      await p.waitForURL(/status=FAILED/)
+      await p.getByText('No deliveries match these filters').waitFor()
+      await p.getByRole('button', { name: 'Clear filters' }).first().click()
+      await row.first().waitFor()
+      expect(await axeBothThemes(p, 'delivery log')).toEqual([])
+      await screenshot(p, 'notification-deliveries')
+
+      // On a phone: the same log, scrolling inside its panel.
+      await p.setViewportSize({ width: 390, height: 844 })
+      await expect.poll(() => nav(p).isVisible()).toBe(false)
+      await row.first().waitFor()
+      expect(await fitsWidth(p)).toBe(true)
+      expect(await axeBothThemes(p, 'delivery log (phone)')).toEqual([])
+      await screenshot(p, 'notification-deliveries-phone')
+    } finally {
+      await context.close()
+      await receiver.stop()
+    }
+  })
+
+  it('shows notifications only to admins', async () => {
+    await server.gql(`mutation { createUser(input: { username: "notify-op", password: "notify-op-password-1", role: OPERATOR }) { id } }`)
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('notify-op')
+    await p.locator('input[name="password"]').fill('notify-op-password-1')
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+    expect(await nav(p).getByRole('link', { name: 'Notifications' }).count()).toBe(0)
+    await p.goto('/notifications/deliveries')
+    await p.getByText('Admins only').waitFor()
+    await context.close()
+  })
+})
+
+describe('inventory sources journey', () => {
+  it('shows form problems under their fields, and an unreachable source in words (test and dry run)', async () => {
+    await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e nautobot token', kind: 'PASSWORD', username: 'api', password: 'not-a-real-token-0123456789' } })
+    const closed = await unusedLoopbackPort()
+    const { page: p, context } = await adminPage()
+    try {
+      await p.goto('/inventory-sources')
+      await p.getByText('No inventory sources yet').waitFor()
+      expect(await axeBothThemes(p, 'inventory sources (empty)')).toEqual([])
+      await p.getByRole('button', { name: 'New inventory source' }).click()
+      const dialog = p.getByRole('dialog')
+      const field = (name: string) => dialog.locator('.field', { has: p.locator(`[name="${name}"]`) })
+      await dialog.locator('input[name="name"]').fill('e2e unreachable')
+      await dialog.locator('input[name="url"]').fill('ftp://nautobot.example.net')
+      await dialog.locator('input[name="defaultPort"]').fill('twenty-two')
+      await dialog.locator('input[name="maxDeletePercent"]').fill('150')
+      // The form's own checks first: nothing is sent while they fail.
+      await dialog.getByRole('button', { name: 'Create source' }).click()
+      await expect.poll(() => field('defaultPort').locator('.error').textContent()).toMatch(/whole number/)
+      expect(await field('maxDeletePercent').locator('.error').textContent()).toMatch(/between 0 and 100/)
+      expect(await dialog.locator('.alert.error').first().textContent()).toBe('2 fields need attention: see the messages under them.')
+      // Then the API's, each under its field.
+      await dialog.locator('input[name="defaultPort"]').fill('22')
+      await dialog.locator('input[name="maxDeletePercent"]').fill('25')
+      await dialog.getByLabel('Extra tags').fill('bad!tag ')
+      await dialog.getByRole('button', { name: 'Create source' }).click()
+      await expect.poll(() => field('url').locator('.error').textContent()).toMatch(/http:\/\/ or https:\/\//)
+      await expect.poll(() => dialog.locator('.field', { hasText: 'Extra tags' }).locator('.error').textContent()).toMatch(/^Entry 1: /)
+      expect(await axeBothThemes(p, 'inventory source dialog')).toEqual([])
+      await screenshot(p, 'inventory-source-form-errors')
+      await dialog.getByRole('button', { name: 'Remove bad!tag' }).click()
+      await dialog.locator('input[name="url"]').fill(`http://127.0.0.1:${closed}`)
+      await dialog.getByRole('group', { name: 'Mode' }).getByRole('button', { name: 'Authoritative' }).click()
+      await dialog.getByRole('button', { name: 'Create source' }).click()
+      const row = p.locator('tr[data-source="e2e unreachable"]')
+      await row.waitFor()
+      expect(await row.textContent()).toContain('never synced')
+      expect(await row.textContent()).toContain('Authoritative')
+
+      await row.getByRole('link', { name: 'e2e unreachable', exact: true }).click()
+      await p.waitForURL(/\/inventory-sources\/[^/]+$/)
+      await p.getByRole('button', { name: 'Test connection' }).click()
+      const test = p.getByTestId('test-result')
+      await test.waitFor()
+      expect(await test.getAttribute('data-ok')).toBe('false')
+      expect(await test.textContent()).toMatch(/^Connection failed\. /)
+      await p.getByRole('button', { name: 'Dry run' }).click()
+      await expect.poll(() => p.getByTestId('preview-error').textContent()).toMatch(/^The dry run failed: /)
+      // Sync now offers force only with a warning that says what it can do.
+      await p.getByRole('button', { name: 'Sync now' }).click()
+      const sync = p.getByRole('dialog')
+      expect(await sync.getByTestId('force-warning').count()).toBe(0)
+      await sync.locator('input[name="force"]').check()
+      await expect.poll(() => sync.getByTestId('force-warning').textContent()).toMatch(/removes every target whose device is gone/)
+      expect(await sync.getByRole('button', { name: 'Force sync' }).count()).toBe(1)
+      expect(await axeBothThemes(p, 'sync dialog')).toEqual([])
+      await sync.getByRole('button', { name: 'Keep it' }).click()
+      expect(await axeBothThemes(p, 'inventory source')).toEqual([])
+      await screenshot(p, 'inventory-source-unreachable')
+      // On a phone the owner's actions wrap; nothing runs off the side.
+      await p.setViewportSize({ width: 390, height: 844 })
+      await expect.poll(() => nav(p).isVisible()).toBe(false) // the sidebar has slid away into the menu
+      expect(await fitsWidth(p)).toBe(true)
+      await screenshot(p, 'inventory-source-phone')
+    } finally {
+      await context.close()
+    }
+  })
+
+  // The real Nautobot (scripts/test-peers/nautobot.sh installs it; .ci/run does): a source made in the UI,
+  // tested, dry-run and synced, and the targets it made.
+  it.skipIf(!nautobotInstalled())('syncs a real Nautobot: test, dry-run diff, sync now, the targets it made', async () => {
+    let nb: TestNautobot | null = null
+    const { page: p, context } = await adminPage()
+    try {
+      nb = await startNautobot()
+      const ids: Record<string, string> = {}
+      ids.active = (await nb.rest('GET', '/api/extras/statuses/?name=Active')).results[0].id
+      ids.namespace = (await nb.rest('GET', '/api/ipam/namespaces/?name=Global')).results[0].id
+      const locationType = await nb.rest('POST', '/api/dcim/location-types/', { name: 'Site', content_types: ['dcim.device', 'ipam.prefix'] })
+      ids.location = (await nb.rest('POST', '/api/dcim/locations/', { name: 'ams1', location_type: locationType.id, status: ids.active })).id
+      ids.role = (await nb.rest('POST', '/api/extras/roles/', { name: 'leaf', content_types: ['dcim.device'] })).id
+      ids.platform = (await nb.rest('POST', '/api/dcim/platforms/', { name: 'eos' })).id
+      const manufacturer = await nb.rest('POST', '/api/dcim/manufacturers/', { name: 'Acme' })
+      ids.deviceType = (await nb.rest('POST', '/api/dcim/device-types/', { manufacturer: manufacturer.id, model: 'Box 1' })).id
+      await nb.rest('POST', '/api/ipam/prefixes/', { prefix: '10.42.0.0/24', status: ids.active, namespace: ids.namespace, type: 'network' })
+      const device = async (name: string, ip?: string) => {
+        const d = await nb!.rest('POST', '/api/dcim/devices/', { name, device_type: ids.deviceType, role: ids.role, location: ids.location, status: ids.active, platform: ids.platform })
+        if (!ip) return d.id as string
+        const iface = await nb!.rest('POST', '/api/dcim/interfaces/', { device: d.id, name: 'mgmt0', type: 'virtual', status: ids.active })
+        const addr = await nb!.rest('POST', '/api/ipam/ip-addresses/', { address: ip, status: ids.active, namespace: ids.namespace })
+        await nb!.rest('POST', '/api/ipam/ip-address-to-interface/', { ip_address: addr.id, interface: iface.id })
+        await nb!.rest('PATCH', `/api/dcim/devices/${d.id}/`, { primary_ip4: addr.id })
+        return d.id as string
+      }
+      await device('leaf1', '10.42.0.1/24')
+      await device('leaf2', '10.42.0.2/24')
+      await device('leaf3-no-ip')
+      await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e real nautobot token', kind: 'PASSWORD', username: 'api', password: nb.token } })
+
+      await p.goto('/inventory-sources')
+      await p.getByRole('button', { name: 'New inventory source' }).click()
+      const dialog = p.getByRole('dialog')
+      await dialog.locator('input[name="name"]').fill('e2e nautobot')
+      await dialog.locator('input[name="url"]').fill(nb.url)
+      await dialog.locator('select[name="tokenCredentialId"]').selectOption({ label: 'e2e real nautobot token' })
+      await dialog.locator('textarea[name="filter.locations"]').fill('ams1')
+      await dialog.getByLabel('Extra tags').fill('nautobot ')
+      await dialog.getByRole('button', { name: 'Create source' }).click()
+      await p.locator('tr[data-source="e2e nautobot"]').getByRole('link', { name: 'e2e nautobot', exact: true }).click()
+      await p.waitForURL(/\/inventory-sources\/[^/]+$/)
+      expect(await p.getByTestId('source-filter').textContent()).toBe('Locations ams1')
+
+      await p.getByRole('button', { name: 'Test connection' }).click()
+      await expect.poll(() => p.getByTestId('test-result').getAttribute('data-ok'), { timeout: 60_000 }).toBe('true')
+      expect(await p.getByTestId('test-result').textContent()).toMatch(/^Connection works\. Connected to Nautobot .*the filter selects 3 devices/)
+
+      await p.getByRole('button', { name: 'Dry run' }).click()
+      const preview = p.getByTestId('sync-preview')
+      await preview.waitFor({ timeout: 60_000 })
+      expect(await preview.locator('[data-count="create"] .value').textContent()).toBe('2')
+      expect(await preview.locator('[data-count="skipped"] .value').textContent()).toBe('1')
+      expect(await p.getByTestId('preview-summary').textContent()).toBe('The source returned 3 devices. A sync now would create 2 targets.')
+      expect(await preview.locator('tr[data-diff="create"][data-name="leaf1"]').textContent()).toContain('10.42.0.1:22')
+      expect(await preview.locator('tr[data-diff="skipped"][data-name="leaf3-no-ip"]').textContent()).toMatch(/no primary IP/)
+      expect(await axeBothThemes(p, 'dry run')).toEqual([])
+      await screenshot(p, 'inventory-source-dry-run')
+
+      await p.getByRole('button', { name: 'Sync now' }).click()
+      await p.getByRole('dialog').getByRole('button', { name: 'Start sync' }).click()
+      const run = p.getByTestId('sync-run')
+      await p.locator('[data-testid="sync-run"][data-status="SUCCEEDED"]').waitFor({ timeout: 90_000 })
+      await expect.poll(() => p.getByTestId('last-sync').textContent()).toMatch(/2 created, 1 skipped/)
+      expect(await p.getByTestId('source-targets').textContent()).toBe('2 targets')
+
+      // A device changed in Nautobot: the dry run shows the field, old → new.
+      const leaf2 = (await nb.rest('GET', '/api/dcim/devices/?name=leaf2')).results[0].id
+      const spine = (await nb.rest('POST', '/api/extras/roles/', { name: 'spine', content_types: ['dcim.device'] })).id
+      await nb.rest('PATCH', `/api/dcim/devices/${leaf2}/`, { role: spine })
+      await p.getByRole('button', { name: 'Dry run' }).click()
+      const update = p.locator('tr[data-diff="update"][data-name="leaf2"]')
+      await update.waitFor({ timeout: 60_000 })
+      expect(await update.locator('li[data-field="attributes.role"]').textContent()).toMatch(/leaf → spine/)
+      await screenshot(p, 'inventory-source-update-diff')
+
+      // The run it started is linked; the targets page says where its targets come from.
+      await run.getByRole('link').click()
+      await p.waitForURL(/\/runs\/[^/]+$/)
+      await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor()
+      await p.goto('/targets')
+      await p.locator('tr[data-target="leaf1"]').waitFor()
+      expect(await p.locator('tr[data-target="leaf1"] [data-testid="target-source"]').textContent()).toBe('synced from e2e nautobot')
+    } finally {
+      await context.close()
+      await nb?.stop()
+    }
+  })
+
+  it('lets a viewer see sources without changing them', async () => {
+    await server.gql(`mutation { createUser(input: { username: "source-viewer", password: "source-viewer-password-1", role: VIEWER }) { id } }`)
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.setViewportSize({ width: 390, height: 844 })
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('source-viewer')
+    await p.locator('input[name="password"]').fill('source-viewer-password-1')
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+    await p.goto('/inventory-sources')
+    const row = p.locator('tr[data-source="e2e unreachable"]')
+    await row.waitFor()
+    expect(await p.getByRole('button', { name: 'New inventory source' }).count()).toBe(0)
+    expect(await fitsWidth(p)).toBe(true)
+    await screenshot(p, 'inventory-sources-phone')
+    await row.getByRole('link', { name: 'e2e unreachable', exact: true }).click()
+    await p.getByText(/may change, test or sync this source/).waitFor()
+    expect(await p.getByRole('button', { name: 'Sync now' }).count()).toBe(0)
+    expect(await p.getByRole('button', { name: 'Test connection' }).count()).toBe(0)
+    expect(await fitsWidth(p)).toBe(true)
+    expect(await axeBothThemes(p, 'inventory source (viewer, phone)')).toEqual([])
     await context.close()
   })
 })

@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -28,10 +28,11 @@ import { runLogThroughput, type LogOptions } from './scenarios/log-throughput.ts
 import { runPgBossRaw, type PgBossRawOptions } from './scenarios/pgboss-raw.ts'
 import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
+import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -48,6 +49,7 @@ export interface BenchSettings {
   log: LogOptions
   schedules: ScheduleLatenessOptions
   workflow: WorkflowAdvanceOptions
+  checkmk: CheckmkDevicesOptions
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -78,6 +80,8 @@ function parseArgs(argv: string[]): BenchSettings {
     schedules: quick ? { counts: [1000], windowSeconds: 10, idleSeconds: 5 } : { counts: [1000, 10_000], windowSeconds: 30, idleSeconds: 10 },
     // The issue's shape (1 + 100 + 1 + 98 = 200 nodes) at every size: it is what the figures are about.
     workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000 },
+    // The issue's size: compare + sync_devices of 10,000 devices against the Checkmk contract server.
+    checkmk: { devices: quick ? 1000 : 10_000, chunkSize: 500, timeoutMs: 600_000 },
   }
 }
 
@@ -148,6 +152,14 @@ async function main(): Promise<void> {
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
 
+  let checkmk: CheckmkDevicesResult | null = null
+  if (has('checkmk')) {
+    process.stderr.write(`Checkmk compare/sync of ${settings.checkmk.devices} devices… `)
+    const s = now()
+    checkmk = await runCheckmkDevices(settings.checkmk)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
+
   const report = {
     startedAt: started.toISOString(),
     loadAverageAtStart,
@@ -160,12 +172,13 @@ async function main(): Promise<void> {
     rounds,
     schedules,
     workflow,
+    checkmk,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

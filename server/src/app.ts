@@ -21,6 +21,8 @@ import { HealthChecks } from './http/health.ts'
 import { createOpsEndpoints, isOpsRequest } from './http/ops-endpoints.ts'
 import type { Services } from './graphql/context.ts'
 import { Dispatcher } from './jobs/dispatcher.ts'
+import { CheckmkDevices } from './modules/checkmk/device-results.ts'
+import { DeviceResultsService } from './modules/checkmk/device-results.service.ts'
 import { createDefaultRegistry, type ExecutorRegistry } from './jobs/executors/registry.ts'
 import { Reaper } from './jobs/reaper.ts'
 import { createBoss, RunQueue } from './jobs/run-queue.ts'
@@ -139,7 +141,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     stack.push(() => logs.close())
 
     const inventorySync = new InventorySync(db.prisma, box)
-    const registry = options.registry ?? createDefaultRegistry({ inventorySync })
+    const registry = options.registry ?? createDefaultRegistry({ inventorySync, checkmkDevices: new CheckmkDevices(db.prisma, inventorySync) })
     const users = new UsersService(db.prisma, config.sessionTtlHours, config.loginThrottle)
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
@@ -163,6 +165,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflowRuns,
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       notifications: new NotificationsService(db.prisma),
+      deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,
       pool: db.pool,
     }

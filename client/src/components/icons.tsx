@@ -41,6 +41,8 @@ export const Icons = {
   users: () => (<Svg><circle cx="9" cy="8" r="4" /><path d="M2 21a7 7 0 0 1 14 0M16 4.1a4 4 0 0 1 0 7.8M22 21a7 7 0 0 0-4.5-6.5" /></Svg>),
   copy: () => (<Svg><rect x="9" y="9" width="12" height="12" rx="2" /><path d="M5 15H4a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1h10a1 1 0 0 1 1 1v1" /></Svg>),
   check: () => (<Svg><path d="M20 6 9 17l-5-5" /></Svg>),
+  bell: () => (<Svg><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" /><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" /></Svg>),
+  source: () => (<Svg><ellipse cx="12" cy="5" rx="8" ry="3" /><path d="M4 5v6c0 1.7 3.6 3 8 3s8-1.3 8-3V5M4 11v6c0 1.7 3.6 3 8 3" /><path d="m17 16 3 3-3 3M14 19h6" /></Svg>),
 }
 
 export function Logo() {

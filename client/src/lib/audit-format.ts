@@ -54,13 +54,15 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
       return '/credentials'
     case 'USER':
       return '/users'
-    case 'API_TOKEN':
-    // No pages in the UI yet for these (managed through the API).
     case 'INVENTORY_SOURCE':
-    case 'WORKFLOW':
-    case 'WORKFLOW_RUN':
+      return `/inventory-sources/${encodeURIComponent(id)}`
     case 'NOTIFICATION_CHANNEL':
     case 'NOTIFICATION_RULE':
+      return '/notifications'
+    case 'API_TOKEN':
+    // No pages in the UI yet for these (managed through the API).
+    case 'WORKFLOW':
+    case 'WORKFLOW_RUN':
       return null
   }
 }

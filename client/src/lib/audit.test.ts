@@ -47,6 +47,9 @@ describe('audit event display', () => {
     expect(entityHref('JOB_TEMPLATE', 't1', 'template.delete')).toBeNull()
     expect(entityHref('API_TOKEN', 'k1', 'token.create')).toBeNull()
     expect(entityHref('USER', null, 'login.failed')).toBeNull()
+    expect(entityHref('INVENTORY_SOURCE', 'SW52ZW50b3J5U291cmNlOjE=', 'inventory-source.update')).toBe('/inventory-sources/SW52ZW50b3J5U291cmNlOjE%3D')
+    expect(entityHref('NOTIFICATION_CHANNEL', 'n1', 'notification-channel.redeliver')).toBe('/notifications')
+    expect(entityHref('NOTIFICATION_RULE', 'n1', 'notification-rule.delete')).toBeNull()
   })
 
   it('describes changes: secrets by name only, creations by new value, updates old → new', () => {

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import type { DeviceResultsService } from '../modules/checkmk/device-results.service.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
 import type { ExecutorRegistry } from '../jobs/executors/registry.ts'
@@ -36,6 +37,7 @@ export interface Services {
   workflowRuns: WorkflowRunsService
   workflowLive: WorkflowLive
   notifications: NotificationsService
+  deviceResults: DeviceResultsService
   registry: ExecutorRegistry
   pool: pg.Pool
 }

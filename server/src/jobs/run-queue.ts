@@ -89,6 +89,22 @@ export class RunQueue {
   }
 }
 
+/**
+ * Messages for many new runs in one statement (a workflow's fan-out), in the caller's transaction, and
+ * one wake-up for the workers (unless `wake: false`: then the caller sends CHANNELS.queued). The same message options as `enqueue` (no deferral: new runs start now).
+ */
+export async function enqueueMany(queue: RunQueue, tx: TransactionLike, runs: ReadonlyArray<{ runId: string; timeoutSeconds: number | null }>, options: { wake?: boolean } = {}): Promise<void> {
+  if (!runs.length) return
+  const db = fromPrisma(tx)
+  await queue.boss.insert(
+    RUN_QUEUE,
+    runs.map((r) => ({ data: { runId: r.runId } satisfies RunMessage, retryLimit: 0, expireInSeconds: Math.min(MAX_EXPIRY_SECONDS, (r.timeoutSeconds ?? MAX_EXPIRY_SECONDS) + 300) })),
+    { db },
+  )
+  // The caller may send the workers' wake-up with its own notifications (one statement fewer).
+  if (options.wake !== false) await db.executeSql(`SELECT pg_notify('${CHANNELS.queued}', '')::text`)
+}
+
 export function createBoss(connectionString: string, schema: string, max: number): PgBoss {
   return new PgBoss({
     connectionString,

@@ -162,6 +162,7 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.deleteWorkflow': { query: `mutation($id: ID!) { deleteWorkflow(id: $id) }`, variables: id(wf.id) },
       'Mutation.triggerWorkflowRun': { query: `mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, variables: id(wf.id) },
       'Mutation.cancelWorkflowRun': { query: `mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, variables: id(wr.id) },
+      'Mutation.retryWorkflowRun': { query: `mutation($id: ID!) { retryWorkflowRun(id: $id) { id } }`, variables: id(wr.id) },
       'Mutation.approveWorkflowNode': { query: `mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
       'Mutation.rejectWorkflowNode': { query: `mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
       'Query.inventorySource': { query: `query($id: ID!) { inventorySource(id: $id) { id } }`, variables: id(src.id) },
@@ -197,6 +198,7 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.forgetTargetHostKey': { query: `mutation($id: ID!) { forgetTargetHostKey(id: $id) { id } }`, variables: id(target.id) },
       'Mutation.logout': { query: `mutation { logout }` },
       'Mutation.retryJobRun': { query: `mutation($id: ID!) { retryJobRun(id: $id) { id } }`, variables: id(run.id) },
+      'Mutation.syncSelectedDevices': { query: `mutation($id: ID!) { syncSelectedDevices(runId: $id, devices: ["r1"]) { id } }`, variables: id(run.id) },
       'Mutation.revokeApiToken': { query: `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, variables: id(tok.apiToken.id) },
       'Mutation.triggerJobRun': { query: `mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, variables: id(tpl.id) },
       'Mutation.updateCredential': { query: `mutation($id: ID!) { updateCredential(id: $id, input: { name: "hijacked" }) { id } }`, variables: id(cred.id) },
@@ -213,6 +215,8 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.createNotificationRule': { query: `mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule2", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, variables: { c: nch.id } },
       'Mutation.updateNotificationRule': { query: `mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, variables: id(nrule.id) },
       'Mutation.deleteNotificationRule': { query: `mutation($id: ID!) { deleteNotificationRule(id: $id) }`, variables: id(nrule.id) },
+      // Refused before the delivery is looked up: no delivery needs to exist.
+      'Mutation.redeliverNotification': { query: `mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, variables: id(Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000000').toString('base64')) },
     }
   })
 

@@ -270,6 +270,7 @@ describe('viewers', () => {
       cancelJobRun: [`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id: fx.run }],
       pinJobRun: [`mutation($id: ID!) { pinJobRun(id: $id, pinned: true) { id } }`, { id: fx.run }],
       retryJobRun: [`mutation($id: ID!) { retryJobRun(id: $id) { id } }`, { id: fx.run }],
+      syncSelectedDevices: [`mutation($id: ID!) { syncSelectedDevices(runId: $id, devices: ["r1"]) { id } }`, { id: fx.run }],
       createUser: [`mutation { createUser(input: { username: "x", password: "password-123", role: ADMIN }) { id } }`],
       updateUser: [`mutation($id: ID!) { updateUser(id: $id, input: { role: VIEWER }) { id } }`, { id: fx.user }],
       createJobSchedule: [`mutation($t: ID!) { createJobSchedule(input: { name: "x", templateId: $t, kind: CRON, cronExpression: "* * * * *" }) { id } }`, { t: fx.tpl }],
@@ -291,6 +292,7 @@ describe('viewers', () => {
       deleteWorkflow: [`mutation($id: ID!) { deleteWorkflow(id: $id) }`, { id: fx.wf }],
       triggerWorkflowRun: [`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id: fx.wf }],
       cancelWorkflowRun: [`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: fx.wr }],
+      retryWorkflowRun: [`mutation($id: ID!) { retryWorkflowRun(id: $id) { id } }`, { id: fx.wr }],
       approveWorkflowNode: [`mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
       rejectWorkflowNode: [`mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
       createNotificationChannel: [`mutation($c: ID!) { createNotificationChannel(input: { name: "x", url: "https://evil.example.com", secretCredentialId: $c }) { id } }`, { c: fx.cred }],
@@ -299,6 +301,7 @@ describe('viewers', () => {
       createNotificationRule: [`mutation($c: ID!) { createNotificationRule(input: { name: "x", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: fx.nch }],
       updateNotificationRule: [`mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, { id: fx.nrule }],
       deleteNotificationRule: [`mutation($id: ID!) { deleteNotificationRule(id: $id) }`, { id: fx.nrule }],
+      redeliverNotification: [`mutation($id: ID!) { redeliverNotification(id: $id) { id } }`, { id: Buffer.from('NotificationDelivery:00000000-0000-4000-8000-000000000000').toString('base64') }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']
@@ -322,6 +325,7 @@ describe('viewers', () => {
           || (SELECT count(*) FROM workflow_run)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM notification_channel) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, enabled, updated_at FROM notification_rule) x)::text
+          || (SELECT count(*) FROM notification_delivery)::text
           || (SELECT count(*) FROM pgboss.job WHERE name = 'switchyard-run')::text AS s`)
       ).rows[0].s
     const before = await snapshot()

@@ -144,6 +144,41 @@ describe('webhook notifications', () => {
     expect(receiver.at(gone.path)).toHaveLength(1)
   })
 
+  it('redelivers a failed notification as a new delivery with the same payload; a pending one is refused', async () => {
+    const { templateId, path } = await setup('redeliver', ['RUN_FAILED'], { fail: 'x' })
+    receiver.scripts.set(path, [404])
+    const run = await h.trigger(templateId)
+    const [failed] = await eventually(async () => {
+      const list = await deliveriesOf(run)
+      return list[0]?.status === 'FAILED' ? list : null
+    }, { what: 'a failed delivery' })
+    const REDELIVER = `mutation($id: ID!) { redeliverNotification(id: $id) { id status attempts event } }`
+    // Viewers and operators may not (admins only), naming nothing sent.
+    for (const role of ['VIEWER', 'OPERATOR'] as const) expect((await t.gql(REDELIVER, { id: failed!.id }, await t.userToken(role))).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    // The receiver is down for one more request: the redelivery stays PENDING (retrying) for a while.
+    receiver.scripts.set(path, [503])
+    const again = (await t.ok(REDELIVER, { id: failed!.id })).redeliverNotification
+    expect(again).toMatchObject({ status: 'PENDING', attempts: 0, event: 'RUN_FAILED' })
+    expect(again.id).not.toBe(failed!.id)
+    // A pending one is still being delivered: refused.
+    expect((await t.gql(REDELIVER, { id: again.id })).errors?.[0]?.extensions?.code).toBe('INVALID_STATE')
+    const list = await eventually(async () => {
+      const all = await deliveriesOf(run)
+      return all.find((d) => d.id === again.id)?.status === 'DELIVERED' ? all : null
+    }, { what: 'the redelivery' })
+    expect(list).toHaveLength(2)
+    expect(list.find((d) => d.id === failed!.id)).toMatchObject({ status: 'FAILED', attempts: 1 }) // the original stays as it was
+    const got = receiver.at(path)
+    expect(got).toHaveLength(3) // the original's 404, the redelivery's 503, then its 200
+    expect(got.slice(1).map((r) => r.headers['x-switchyard-delivery'])).toEqual([raw(again.id), raw(again.id)])
+    expect(verifySignature(got[2]!)).toBe(true)
+    const [first, second] = [got[0]!, got[2]!].map((r) => JSON.parse(r.body))
+    expect({ ...second, deliveryId: undefined }).toEqual({ ...first, deliveryId: undefined })
+    const audit = await t.ok(`{ auditEvents(first: 5, filter: { actions: ["notification-channel.redeliver"] }) { edges { node { entityName changes { field newValue } } } } }`)
+    expect(audit.auditEvents.edges[0].node.entityName).toBe('redeliver')
+    expect(audit.auditEvents.edges[0].node.changes).toContainEqual({ field: 'redeliveryOf', newValue: raw(failed!.id) })
+  })
+
   it('a rolled-back change that made a run final writes no outbox row', async () => {
     const { templateId } = await setup('rollback', ['RUN_FAILED'], {})
     const run = await h.trigger(templateId)

@@ -27,6 +27,7 @@ export function RunDetail({ id }: { id: string }) {
   const log = useRunLog(id)
   const [logTarget, setLogTarget] = useState<string | null>(null)
   const { state: connection } = useConnection()
+  const { isAdmin } = useSessionContext()
   const jobTypeLabel = useJobTypeLabel()
 
   if (!run) {
@@ -127,6 +128,14 @@ export function RunDetail({ id }: { id: string }) {
               <span className="k">Job type</span>
               <span>{jobTypeLabel(run.jobType)}</span>
             </div>
+            {isAdmin && final ? (
+              <div>
+                <span className="k">Notifications</span>
+                <span>
+                  <Link href={`/notifications/deliveries?run=${encodeURIComponent(run.id)}`}>delivery log</Link>
+                </span>
+              </div>
+            ) : null}
           </div>
           <div className="stack" style={{ gap: 6 }}>
             <div className="row small muted">

@@ -8,7 +8,7 @@ import { ConfirmDialog } from '@/components/dialog'
 import { EditDialog, useEditor, useSaveForm } from '@/components/edit-dialog'
 import { ChipsInput, KeyValueEditor } from '@/components/inputs'
 import { Icons } from '@/components/icons'
-import { CreateButton, ListPageHeader, NameCell, ResourceTable, RowActions } from '@/components/resource-table'
+import { CreateButton, ListPageHeader, ResourceTable, RowActions } from '@/components/resource-table'
 import { SearchBox, useDebouncedSearch } from '@/components/search-box'
 import { useTitle } from '@/components/shell'
 import { EmptyState, Field, Panel, Tags } from '@/components/ui'
@@ -22,6 +22,7 @@ const TargetFields = graphql(`
   fragment TargetFields on Target {
     id name host port tags attributes description hostKeyFingerprint hostKeyAlgorithm updatedAt
     credential { id name username }
+    source { id name }
   }
 `)
 type Target = ResultOf<typeof TargetFields>
@@ -68,7 +69,15 @@ export function TargetsPage() {
         >
           {(t) => (
             <tr key={t.id} data-target={t.name}>
-              <NameCell name={t.name} description={t.description} />
+              <td>
+                <div style={{ fontWeight: 600 }}>{t.name}</div>
+                {t.description ? <div className="small faint">{t.description}</div> : null}
+                {t.source ? (
+                  <div className="small muted" data-testid="target-source">
+                    synced from <Link href={`/inventory-sources/${encodeURIComponent(t.source.id)}`}>{t.source.name}</Link>
+                  </div>
+                ) : null}
+              </td>
               <td className="mono">
                 {t.host}:{t.port}
               </td>

@@ -135,6 +135,13 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateNotificationRuleInput, required: true }) },
     resolve: (_q, _r, args, ctx) => ctx.services.notifications.updateRule(ctx.actor, decodeId(String(args.id), 'NotificationRule', 'id'), ruleInput(args.input as Record<string, unknown>)),
   }),
+  redeliverNotification: t.prismaField({
+    type: 'NotificationDelivery',
+    description:
+      'Sends a DELIVERED or FAILED notification again as a new delivery (new id, its own attempts and give-up time) with the same payload; a PENDING one is INVALID_STATE. Admins only.',
+    args: { id: t.arg.id({ required: true, description: 'A NotificationDelivery id.' }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.notifications.redeliver(ctx.actor, decodeId(String(args.id), 'NotificationDelivery', 'id')),
+  }),
   deleteNotificationRule: t.id({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, args, ctx) => {

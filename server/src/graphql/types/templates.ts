@@ -54,7 +54,7 @@ interface SelectorShape {
   tags?: string[]
   namePatterns?: string[]
 }
-const TargetSelector = builder.objectRef<SelectorShape>('TargetSelector').implement({
+export const TargetSelector = builder.objectRef<SelectorShape>('TargetSelector').implement({
   fields: (t) => ({
     targets: t.prismaField({
       type: ['Target'],
@@ -122,7 +122,7 @@ const OutputDeclarationInput = builder.inputType('OutputDeclarationInput', {
   }),
 })
 
-const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
+export const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
   fields: (t) => ({
     targetIds: t.idList(),
     inventoryIds: t.idList(),

@@ -1,7 +1,10 @@
 import { runOutputs, type TargetOutputs } from '../../jobs/step-outputs.ts'
 import type { WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
-import { JOIN_POLICIES, EDGE_KINDS, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
+import { JOIN_POLICIES, EDGE_KINDS, NODE_KINDS, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
+import type { NodeOverrides } from '../../modules/workflows/node-overrides.ts'
+import { MAX_SPAWNED_RUNS } from '../../modules/workflows/workflow-run-factory.ts'
+import { NodeOverridesInput, NodeOverridesRef, overridesInput } from './workflow-overrides.ts'
 import { ValidationError } from '../../errors.ts'
 import { canSee } from '../../modules/actor.ts'
 import { builder } from '../builder.ts'
@@ -12,7 +15,10 @@ import { Parameter as ParameterDefinitionRef, ParameterInput } from './templates
 import { Approval, ApprovalInput } from './workflow-approvals.ts'
 import type { GraphQLContext } from '../context.ts'
 
-const NodeKindEnum = builder.enumType('WorkflowNodeKind', { values: ['TEMPLATE', 'APPROVAL'] as const })
+const NodeKindEnum = builder.enumType('WorkflowNodeKind', {
+  values: NODE_KINDS,
+  description: 'TEMPLATE: runs a job template (one JobRun); APPROVAL: a human gate; WORKFLOW: runs another workflow as a nested workflow run, whose outcome is the node\'s.',
+})
 const JoinPolicyEnum = builder.enumType('WorkflowJoinPolicy', {
   values: JOIN_POLICIES,
   description:
@@ -44,9 +50,20 @@ builder.prismaObject('WorkflowNode', {
         return tpl && ctx.actor && canSee(ctx.actor, tpl) ? tpl : null
       },
     }),
+    workflow: t.prismaField({
+      type: 'Workflow',
+      nullable: true,
+      description: 'WORKFLOW nodes: the nested workflow, unless it was deleted since or is not visible to you.',
+      select: { subWorkflowId: true },
+      resolve: async (_q, n, _a, ctx) => {
+        const wf = n.subWorkflowId ? await ctx.prisma.workflow.findUnique({ where: { id: n.subWorkflowId } }) : null
+        return wf && ctx.actor && canSee(ctx.actor, wf) ? wf : null
+      },
+    }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'Values: literals, or strings with {{ params.x }}, {{ nodes.<key>.status }}, {{ nodes.<key>.result.path }}.' }),
     joinPolicy: t.expose('joinPolicy', { type: JoinPolicyEnum }),
     approval: t.field({ type: Approval, nullable: true, resolve: (n) => n.approval as ApprovalConfig | null }),
+    overrides: t.field({ type: NodeOverridesRef, nullable: true, description: 'TEMPLATE nodes: what the node changes of its template.', resolve: (n) => n.overrides as NodeOverrides | null }),
   }),
 })
 
@@ -109,6 +126,8 @@ builder.prismaNode('WorkflowNodeRun', {
     deadlineAt: t.expose('deadlineAt', { type: 'DateTime', nullable: true, description: 'APPROVAL nodes: when onTimeout applies.' }),
     decisions: t.relation('decisions', { query: { orderBy: { createdAt: 'asc' } } }),
     workflowRun: t.relation('workflowRun'),
+    nestedRun: t.relation('nestedRun', { nullable: true, description: 'WORKFLOW nodes: the nested workflow run, once started.' }),
+    overrides: t.field({ type: NodeOverridesRef, nullable: true, description: 'TEMPLATE nodes: the overrides applied to its run.', resolve: (n) => n.overrides as NodeOverrides | null }),
   }),
 })
 
@@ -136,7 +155,7 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     }),
     workflowName: t.exposeString('workflowName'),
     status: t.expose('status', { type: WorkflowRunStatusEnum }),
-    trigger: t.expose('trigger', { type: RunTriggerEnum }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'MANUAL or API: triggered by a user; RETRY: made by retryWorkflowRun; WORKFLOW: a nested run, started by a WORKFLOW node.' }),
     triggeredBy: t.relation('triggeredBy', { nullable: true }),
     parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
     error: t.exposeString('error', { nullable: true }),
@@ -145,17 +164,24 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
     cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
     eventSeq: t.exposeInt('eventSeq', { description: 'The seq of its latest event (see workflowRunEvents).' }),
+    retryOf: t.relation('retryOf', { nullable: true, description: 'The run this one retries (retryWorkflowRun): its succeeded nodes were reused, the rest ran again.' }),
+    retries: t.relation('retries', { query: { orderBy: { number: 'asc' } }, description: 'Retries of this run, oldest first.' }),
+    parentNodeRun: t.relation('parentNodeRun', { nullable: true, description: 'A nested run: the WORKFLOW node (of the parent run) that started it.' }),
+    depth: t.exposeInt('depth', { description: '0 for a run triggered directly; a nested run\'s is its parent\'s + 1 (at most 5).' }),
+    spawnedRuns: t.exposeInt('spawnedRuns', { description: `Root runs: the JobRuns, nested runs and retries spawned under it so far (at most ${MAX_SPAWNED_RUNS}; nested runs and retries count against their root's).` }),
   }),
 })
 
 const NodeInput = builder.inputType('WorkflowNodeInput', {
   fields: (t) => ({
     key: t.string({ required: true, description: 'Unique in the workflow; edges and expressions name nodes by key.' }),
-    kind: t.field({ type: NodeKindEnum, description: 'Default TEMPLATE (APPROVAL is not supported yet).' }),
-    templateId: t.id(),
-    parameters: t.field({ type: 'JSON', description: 'Object of template parameter values: literals or {{ … }} expressions.' }),
-    joinPolicy: t.field({ type: JoinPolicyEnum, description: 'Default ALL_SUCCEEDED.' }),
+    kind: t.field({ type: NodeKindEnum, description: 'Default TEMPLATE.' }),
+    templateId: t.id({ description: 'Required for TEMPLATE nodes: a job template you can see.' }),
+    workflowId: t.id({ description: 'Required for WORKFLOW nodes: a workflow you can see; recursion (a workflow reaching itself) and nesting deeper than 5 are refused.' }),
+    parameters: t.field({ type: 'JSON', description: 'Object of the template\'s (WORKFLOW nodes: the nested workflow\'s) parameter values: literals or {{ … }} expressions.' }),
+    joinPolicy: t.field({ type: JoinPolicyEnum, description: 'Default ALL_SUCCEEDED. A join that can never hold (see the README) is refused at save.' }),
     approval: t.field({ type: ApprovalInput, description: 'Required for APPROVAL nodes.' }),
+    overrides: t.field({ type: NodeOverridesInput, description: 'TEMPLATE nodes: replace the template\'s targets, timeout or retry policy for this node\'s run.' }),
   }),
 })
 const EdgeInput = builder.inputType('WorkflowEdgeInput', {
@@ -191,6 +217,8 @@ function workflowInput(input: RawInput) {
       return {
         ...withoutNulls(n),
         ...(n.templateId != null ? { templateId: decodeId(String(n.templateId), 'JobTemplate', `input.nodes.${i}.templateId`) } : {}),
+        ...(n.workflowId != null ? { workflowId: decodeId(String(n.workflowId), 'Workflow', `input.nodes.${i}.workflowId`) } : {}),
+        ...(n.overrides ? { overrides: overridesInput(n.overrides as Record<string, unknown>, `input.nodes.${i}.overrides`) } : {}),
         ...(approval
           ? { approval: { ...withoutNulls(approval), ...(approval.approverUserIds ? { approverUserIds: decodeIds(approval.approverUserIds.map(String), 'User', `input.nodes.${i}.approval.approverUserIds`) } : {}) } }
           : {}),
@@ -264,8 +292,16 @@ builder.mutationFields((t) => ({
   }),
   cancelWorkflowRun: t.prismaField({
     type: 'WorkflowRun',
+    description: 'Cancels its running nodes (and nested runs) and pending approvals; skips the nodes not started.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.cancel(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
+  }),
+  retryWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    description:
+      'A new run (trigger RETRY, retryOf this one) of a FAILED or CANCELLED workflow run that re-runs only the nodes that did not succeed and those downstream of them; succeeded nodes are reused with their runs and outputs. Same permission as triggering.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.retry(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
   }),
 }))
 

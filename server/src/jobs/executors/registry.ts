@@ -14,6 +14,9 @@ import { noopExecutor } from './noop.ts'
 import { prefixScanExecutor } from './prefix-scan.ts'
 import { ansiblePlaybookExecutor } from './ansible-playbook/index.ts'
 import { createInventorySyncExecutor, type InventorySyncPort } from './inventory-sync.ts'
+import { createCompareDevicesExecutor } from './checkmk/compare-devices.ts'
+import { createSyncDevicesExecutor } from './checkmk/sync-devices.ts'
+import type { CheckmkDevicesPort } from './checkmk/port.ts'
 
 export interface JobTypeInfo {
   type: string
@@ -58,8 +61,11 @@ export class ExecutorRegistry {
   }
 }
 
-/** `inventorySync`: the database side of `inventory_sync` (without it, that job type is not offered). */
-export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort } = {}): ExecutorRegistry {
+/**
+ * `inventorySync`: the database side of `inventory_sync`; `checkmkDevices`: that of `compare_devices` and
+ * `sync_devices` (without its port, a job type is not offered).
+ */
+export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort; checkmkDevices?: CheckmkDevicesPort } = {}): ExecutorRegistry {
   return new ExecutorRegistry([
     commandExecutor as JobExecutor,
     configBackupExecutor as JobExecutor,
@@ -70,5 +76,6 @@ export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort
     prefixScanExecutor as JobExecutor,
     ansiblePlaybookExecutor as JobExecutor,
     ...(ports.inventorySync ? [createInventorySyncExecutor(ports.inventorySync) as JobExecutor] : []),
+    ...(ports.checkmkDevices ? [createCompareDevicesExecutor(ports.checkmkDevices) as JobExecutor, createSyncDevicesExecutor(ports.checkmkDevices) as JobExecutor] : []),
   ])
 }

@@ -94,6 +94,17 @@ export class InventorySync implements InventorySyncPort {
   }
 
   /**
+   * The devices of a source for another job type's run (compare_devices, sync_devices): the same owner and
+   * credential checks as a sync, then every page or a SourceError.
+   */
+  async devicesForRun(runId: string, sourceId: string, signal?: AbortSignal): Promise<NautobotDevice[]> {
+    const source = await this.prisma.inventorySource.findUnique({ where: { id: sourceId } })
+    if (!source) throw new SourceError('config.sourceId: the inventory source no longer exists', false)
+    await this.checkRunOwner(runId, source)
+    return (await this.fetch(source, signal)).devices
+  }
+
+  /**
    * At run time, for the run's owner (who may have lost rights since): they must own the source or be an
    * admin, and be allowed to use its credentials — checked before the token is opened.
    */

@@ -7,11 +7,12 @@
 import { z } from 'zod'
 import { httpUrlSchema } from '../http-url.ts'
 import type { NotificationChannel, NotificationDelivery, NotificationRule, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
-import { ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
-import { audited, entity } from '../audit/audit.service.ts'
+import { audited, entity, record } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
+import { NOTIFICATION_CHANNEL } from './webhook-delivery.ts'
 
 const headerName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'x-switchyard-signature', 'x-switchyard-delivery'])
@@ -138,6 +139,32 @@ export class NotificationsService {
       where: filter.jobRunId ? { jobRunId: filter.jobRunId } : {},
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: Math.min(Math.max(filter.first, 1), 500),
+    })
+  }
+
+  /**
+   * Sends a delivered or failed notification again, as a new outbox row with the same frozen payload: a new
+   * delivery id (receivers deduplicating by it take it as a new message, which a resend asked for by a person
+   * is), its own attempts and its own give-up time. The relay is woken in the same transaction, as the
+   * job_run trigger does. A pending one is refused: it is still being delivered.
+   */
+  async redeliver(actor: Actor | null, id: string): Promise<NotificationDelivery> {
+    const a = requireAdmin(actor)
+    const existing = await this.prisma.notificationDelivery.findUnique({ where: { id }, include: { channel: { select: { id: true, name: true } } } })
+    if (!existing) throw new NotFoundError('notification delivery')
+    if (existing.status === 'PENDING') throw new InvalidStateError('this notification is still being delivered; redeliver it once it is delivered or has failed')
+    return this.prisma.$transaction(async (tx) => {
+      const row = await tx.notificationDelivery.create({
+        data: { channelId: existing.channelId, ruleId: existing.ruleId, jobRunId: existing.jobRunId, event: existing.event, payload: existing.payload as Prisma.InputJsonValue },
+      })
+      await record(tx, {
+        actor: a,
+        action: 'notification-channel.redeliver',
+        entity: entity.of('NotificationChannel', existing.channel),
+        changes: created({ event: existing.event, redeliveryOf: existing.id, delivery: row.id }, ['event', 'redeliveryOf', 'delivery']),
+      })
+      await tx.$executeRaw`SELECT pg_notify(${NOTIFICATION_CHANNEL}, '')`
+      return row
     })
   }
 

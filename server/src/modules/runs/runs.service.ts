@@ -5,7 +5,8 @@
 import type { JobRun, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
-import type { RunQueue } from '../../jobs/run-queue.ts'
+import { enqueueMany, type RunQueue } from '../../jobs/run-queue.ts'
+import { randomUUID } from 'node:crypto'
 import { appendLinesInTransaction } from '../../logs/log-writer.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
@@ -13,7 +14,7 @@ import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } fro
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, record } from '../audit/audit.service.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
-import { resolveSelector, targetSelectorSchema } from '../targets/target-selector.ts'
+import { resolveSelector, targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { isFinalStatus, specFromTemplate, type RunSpec } from '../../jobs/run-spec.ts'
 
@@ -99,6 +100,8 @@ export class RunsService {
     parameters: unknown,
     sealedSecrets: Uint8Array | null,
     targetIds: string[] | null,
+    /** Replaces the template's selector (a workflow node's override); explicit targetIds still win. */
+    selector: TargetSelector | null = null,
   ): Promise<RunPlan> {
     const executor = this.registry.get(template.jobType)
     if (!executor) throw new InvalidStateError(`job type "${template.jobType}" is not available on this server`)
@@ -113,7 +116,7 @@ export class RunsService {
         if (missing >= 0) throw ValidationError.field(`targets.${missing}`, 'no such target')
         targets = rows.sort((x, y) => x.name.localeCompare(y.name))
       } else {
-        targets = await resolveSelector(db as PrismaClient, targetSelectorSchema.parse(template.targetSelector))
+        targets = await resolveSelector(db as PrismaClient, selector ?? targetSelectorSchema.parse(template.targetSelector))
       }
       if (!targets.length) throw ValidationError.field('targets', 'the template selects no targets; add targets to its selector or pass targets')
     } else if (targetIds?.length) {
@@ -202,6 +205,44 @@ export class RunsService {
     }
     await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
     return run
+  }
+
+  /**
+   * Creates many runs to execute in the caller's transaction, in a few statements whatever their number
+   * (a workflow's fan-out): the rows as createRunIn writes them (QUEUED), their targets, their queue
+   * messages and their change notifications. Returns their ids in the order given.
+   */
+  async createRunsIn(tx: Prisma.TransactionClient, plans: NewRun[]): Promise<string[]> {
+    if (!plans.length) return []
+    const ids = plans.map(() => randomUUID())
+    await tx.jobRun.createMany({
+      data: plans.map((p, i) => ({
+        id: ids[i],
+        templateId: p.template.id,
+        templateName: p.template.name,
+        jobType: p.template.jobType,
+        spec: p.spec as unknown as Prisma.InputJsonValue,
+        scheduleId: p.scheduleId,
+        slotAt: p.slotAt ?? null,
+        trigger: p.trigger,
+        triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
+        retryOfId: p.retryOfId,
+        ownerId: p.template.ownerId,
+        visibility: p.template.visibility,
+        parameters: p.parameters as Prisma.InputJsonValue,
+        secretParameters: p.secretParameters,
+        maxAttempts: p.spec.retry.maxAttempts,
+        targetsTotal: p.targets.length,
+        concurrencyKey: p.concurrencyKey ?? null,
+        maxConcurrent: p.maxConcurrent ?? null,
+      })),
+    })
+    const targets = plans.flatMap((p, i) => p.targets.map((t, position) => ({ runId: ids[i]!, position, ...t })))
+    if (targets.length) await tx.runTarget.createMany({ data: targets })
+    await enqueueMany(this.queue, tx, plans.map((p, i) => ({ runId: ids[i]!, timeoutSeconds: p.spec.timeoutSeconds })), { wake: false })
+    // Each run's change and the workers' wake-up, in one statement.
+    await tx.$queryRaw`SELECT pg_notify(c, p)::text AS n FROM (SELECT ${CHANNELS.run}::text AS c, id AS p FROM unnest(${ids}::text[]) AS id UNION ALL SELECT ${CHANNELS.queued}::text, '') AS m`
+    return ids
   }
 
   async cancel(actor: Actor | null, runId: string): Promise<JobRun> {

@@ -13,6 +13,14 @@ import { parameterDefinitionsSchema } from './parameters.ts'
 import { outputDeclarationsSchema, type OutputDeclaration } from '../../jobs/step-outputs.ts'
 import { requireMayUse, useOf } from '../credentials/credential-access.ts'
 
+/** How a run is timed and retried: the same rules for a template and for a workflow node's overrides of it. */
+export const runPolicyFields = {
+  timeoutSeconds: z.number().int().min(1, 'must be at least 1 second').max(7 * 86400, 'must be at most 7 days'),
+  retryMaxAttempts: z.number().int().min(1, 'at least 1 (no retry)').max(20),
+  retryDelaySeconds: z.number().int().min(0).max(86400),
+  retryBackoff: z.enum(['FIXED', 'EXPONENTIAL']),
+}
+
 const baseInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
   description: z.string().max(5000).default(''),
@@ -21,10 +29,10 @@ const baseInput = z.object({
   targetSelector: targetSelectorSchema.default({ targetIds: [], inventoryIds: [], tags: [], namePatterns: [] }),
   parameters: parameterDefinitionsSchema.default([]),
   outputs: outputDeclarationsSchema.default([]),
-  timeoutSeconds: z.number().int().min(1, 'must be at least 1 second').max(7 * 86400, 'must be at most 7 days').nullish(),
-  retryMaxAttempts: z.number().int().min(1, 'at least 1 (no retry)').max(20).default(1),
-  retryDelaySeconds: z.number().int().min(0).max(86400).default(0),
-  retryBackoff: z.enum(['FIXED', 'EXPONENTIAL']).default('FIXED'),
+  timeoutSeconds: runPolicyFields.timeoutSeconds.nullish(),
+  retryMaxAttempts: runPolicyFields.retryMaxAttempts.default(1),
+  retryDelaySeconds: runPolicyFields.retryDelaySeconds.default(0),
+  retryBackoff: runPolicyFields.retryBackoff.default('FIXED'),
   maxParallelTargets: z.number().int().min(1).max(1000).default(10),
   successThreshold: z.number().min(0, 'a percentage 0-100').max(100, 'a percentage 0-100').nullish(),
   overlapPolicy: z.enum(['ALLOW', 'SKIP', 'QUEUE', 'CANCEL_PREVIOUS']).default('ALLOW'),

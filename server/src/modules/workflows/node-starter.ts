@@ -3,19 +3,26 @@
  * row lock (so two workers never start one node twice): each TEMPLATE node's parameters are resolved
  * (expressions over the run's parameters and upstream nodes), then its JobRun is created by
  * RunsService.planRun + createRunIn — the path triggerJobRun takes, so template visibility, parameter
- * validation and concurrency limits apply — with trigger WORKFLOW and linked to the node. A node that
- * cannot start (unresolvable reference, invalid parameters, template gone or no longer visible) ends
- * FAILED with the reason, and the graph advances past it (workflow_advance) in the same transaction.
+ * validation and concurrency limits apply — with trigger WORKFLOW, the node's overrides (targets,
+ * timeout, retry) applied, and linked to the node. A WORKFLOW node starts its nested workflow run (and
+ * that run's roots) the same way. Every JobRun or nested run is first paid from the root run's budget
+ * (MAX_SPAWNED_RUNS). A node that cannot start (unresolvable reference, invalid parameters, template or
+ * workflow gone or no longer visible, nesting too deep, budget spent) ends FAILED with the reason, and
+ * the graph advances past it (workflow_advance) in the same transaction.
  */
 import type { JobTemplate, Prisma } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { DomainError } from '../../errors.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { canSee, type Actor } from '../actor.ts'
-import type { RunsService } from '../runs/runs.service.ts'
+import type { NewRun, RunsService } from '../runs/runs.service.ts'
 import type { ParameterDefinition } from '../templates/parameters.ts'
 import { ExpressionError, resolveValue, type NodeOutcome, type ResolveContext } from './expressions.ts'
 import type { ApprovalConfig } from './workflow-graph.ts'
+import { applySpecOverrides, selectorOverride, type NodeOverrides } from './node-overrides.ts'
+import { budgetExhausted, insertWorkflowRun, spendBudget } from './workflow-run-factory.ts'
+import { MAX_NESTING } from './workflow-nesting.ts'
+import { resolveParameters } from '../templates/parameters.ts'
 import { runOutputs } from '../../jobs/step-outputs.ts'
 
 export interface StarterDeps {
@@ -30,7 +37,15 @@ interface LockedRun {
   triggered_by_id: string | null
   parameters: Record<string, unknown>
   secret_parameters: Buffer | null
+  depth: number
+  root: string
+  /** Who triggered it (node runs act as them), read with the lock: null when deleted or disabled. */
+  user_id: string | null
+  username: string | null
+  role: Actor['role'] | null
 }
+
+type ReadyNode = { id: string; key: string; kind: string; templateId: string | null; subWorkflowId: string | null; parameters: unknown; overrides: unknown; approval: unknown }
 
 export interface StartOptions {
   /** Block on the workflow run's lock (the trigger, whose row is new); otherwise skip a run another
@@ -46,15 +61,20 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
   const wait = options.wait ?? false
   const limit = options.limit ?? Infinity
   const rows = await tx.$queryRawUnsafe<LockedRun[]>(
-    `SELECT id, status::text AS status, cancel_requested_at, triggered_by_id, parameters, secret_parameters FROM workflow_run WHERE id = $1::uuid FOR UPDATE${wait ? '' : ' SKIP LOCKED'}`,
+    `SELECT r.id, r.status::text AS status, r.cancel_requested_at, r.triggered_by_id, r.parameters, r.secret_parameters, r.depth, COALESCE(r.root_run_id, r.id)::text AS root,
+            u.id::text AS user_id, u.username, u.role::text AS role
+       FROM workflow_run r LEFT JOIN app_user u ON u.id = r.triggered_by_id AND NOT u.disabled
+      WHERE r.id = $1::uuid FOR UPDATE OF r${wait ? '' : ' SKIP LOCKED'}`,
     workflowRunId,
   )
   const run = rows[0]
   if (!run || run.status !== 'RUNNING' || run.cancel_requested_at) return { started: 0, more: false }
-  const actor = await actorOf(tx, run.triggered_by_id)
+  // Node runs act as the user who triggered the workflow run (visibility and the run's "triggered by").
+  const actor: Actor | null = run.user_id ? { userId: run.user_id, username: run.username!, role: run.role!, via: 'API' } : null
   const secrets = run.secret_parameters ? (JSON.parse(deps.box.open(new Uint8Array(run.secret_parameters))) as Record<string, string>) : {}
   let started = 0
   let more = false
+  let notified = false
   const templates = new Map<string, JobTemplate | null>() // a fan-out runs one template many times
   for (;;) {
     const ready = await tx.workflowNodeRun.findMany({ where: { workflowRunId, status: 'READY' }, orderBy: { position: 'asc' }, take: Number.isFinite(limit) ? limit - started + 1 : undefined })
@@ -63,22 +83,29 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
       more = true
     }
     if (!ready.length) break
-    // Step outputs (targets' rows, sealed secrets opened) are loaded only when a starting node refers to them.
-    const wantsOutputs = ready.some((n) => JSON.stringify([n.parameters, n.approval]).includes('outputs'))
-    const all = await tx.workflowNodeRun.findMany({
-      where: { workflowRunId },
-      select: {
-        key: true,
-        status: true,
-        jobRun: { select: { result: true, targets: wantsOutputs ? { select: { name: true, outputs: true, secretOutputs: true }, orderBy: { position: 'asc' } } : false } },
-      },
-    })
+    // Upstream outcomes are read only when some node refers to them (a fan-out of plain nodes skips it), and
+    // step outputs (targets' rows, sealed secrets opened) only when one refers to those.
+    const refers = ready.some((n) => JSON.stringify([n.parameters, n.approval]).includes('{{'))
+    const wantsOutputs = refers && ready.some((n) => JSON.stringify([n.parameters, n.approval]).includes('outputs'))
+    const all = refers
+      ? await tx.workflowNodeRun.findMany({
+          where: { workflowRunId },
+          select: {
+            key: true,
+            status: true,
+            jobRun: { select: { result: true, targets: wantsOutputs ? { select: { name: true, outputs: true, secretOutputs: true }, orderBy: { position: 'asc' } } : false } },
+          },
+        })
+      : []
     const ctx: ResolveContext = {
       params: { ...run.parameters, ...secrets },
       secretParams: new Set(Object.keys(secrets)),
       nodes: new Map<string, NodeOutcome>(all.map((n) => [n.key, { status: n.status, result: n.jobRun?.result ?? null, ...(wantsOutputs ? nodeOutputs(n.jobRun?.targets ?? [], deps.box) : {}) }])),
     }
+    // Every JobRun and nested run is paid for before it starts; nodes past the budget fail with the limit.
+    let budget = await spendBudget(tx, run.root, ready.filter((n) => n.kind !== 'APPROVAL').length)
     let failed = false
+    const batch: Array<{ nodeId: string; run: NewRun }> = [] // TEMPLATE nodes: created together below
     for (const node of ready) {
       try {
         if (node.kind === 'APPROVAL') {
@@ -86,15 +113,30 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
           started++
           continue
         }
+        if (budget-- <= 0) throw new ExpressionError(budgetExhausted(await rootNumber(tx, run.root)))
         if (!actor) throw new ExpressionError('the user who triggered the workflow run no longer exists or is disabled')
-        const jobRunId = await startNode(tx, node, actor, ctx, deps, templates)
-        await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'RUNNING', jobRunId, startedAt: new Date() } })
-        started++
+        if (node.kind === 'WORKFLOW') {
+          await startNested(tx, node, run, actor, ctx, deps)
+          started++
+          continue
+        }
+        batch.push({ nodeId: node.id, run: await planNode(tx, node, actor, ctx, deps, templates) })
       } catch (e) {
         if (!(e instanceof DomainError) && !(e instanceof ExpressionError)) throw e
         await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'FAILED', reason: `could not start: ${e.message}`, finishedAt: new Date() } })
         failed = true
       }
+    }
+    // One statement each for the runs, their messages and the nodes, whatever the fan-out: a node's run
+    // then starts a few round trips after its parent ended, not after every sibling's.
+    if (batch.length) {
+      const jobRunIds = await deps.runs.createRunsIn(tx, batch.map((b) => b.run))
+      await tx.$queryRaw`WITH started AS (
+                             UPDATE workflow_node_run n SET status = 'RUNNING', job_run_id = v.job, started_at = clock_timestamp()
+                               FROM unnest(${batch.map((b) => b.nodeId)}::uuid[], ${jobRunIds}::uuid[]) AS v(node, job) WHERE n.id = v.node RETURNING 1)
+                           SELECT pg_notify(${CHANNELS.workflowRun}, ${workflowRunId})::text AS n FROM (SELECT count(*) FROM started) AS c`
+      notified = true
+      started += batch.length
     }
     // Failures decide successors (ON_FAILURE edges, skips), which may leave more nodes READY: loop.
     if (failed) await tx.$executeRawUnsafe(`SELECT workflow_advance($1::uuid)`, workflowRunId)
@@ -104,7 +146,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
       break
     }
   }
-  await tx.$executeRawUnsafe(`SELECT pg_notify($1, $2)`, CHANNELS.workflowRun, workflowRunId)
+  if (!notified) await tx.$executeRawUnsafe(`SELECT pg_notify($1, $2)`, CHANNELS.workflowRun, workflowRunId)
   return { started, more }
 }
 
@@ -120,31 +162,68 @@ async function awaitApproval(tx: Prisma.TransactionClient, node: { id: string; a
   })
 }
 
-async function startNode(
+/** A TEMPLATE node's run as triggerJobRun would plan it (visibility, parameters, targets), with its overrides. */
+async function planNode(
   tx: Prisma.TransactionClient,
-  node: { id: string; key: string; templateId: string | null; parameters: unknown },
+  node: ReadyNode,
   actor: Actor,
   ctx: ResolveContext,
   deps: StarterDeps,
   templates: Map<string, JobTemplate | null>,
-): Promise<string> {
+): Promise<NewRun> {
   if (node.templateId && !templates.has(node.templateId)) templates.set(node.templateId, await tx.jobTemplate.findUnique({ where: { id: node.templateId } }))
   const template = node.templateId ? templates.get(node.templateId)! : null
   if (!template) throw new ExpressionError('its job template was deleted')
   if (!canSee(actor, template)) throw new ExpressionError(`job template "${template.name}" is not visible to ${actor.username}`)
-  const defs = template.parameters as ParameterDefinition[]
+  const values = resolveNodeValues(node, template.parameters as ParameterDefinition[], `"${template.name}"`, ctx)
+  const overrides = (node.overrides ?? null) as NodeOverrides | null
+  const plan = await deps.runs.planRun(tx, template, values, null, null, selectorOverride(overrides))
+  return { ...plan, spec: applySpecOverrides(plan.spec, overrides), actor, trigger: 'WORKFLOW', scheduleId: null, retryOfId: null }
+}
+
+/**
+ * A WORKFLOW node: its nested run is created (depth checked again: definitions may have changed since
+ * save), the node is RUNNING, and the nested run's roots start in this transaction. The nested run's
+ * outcome becomes the node's (workflow_nested_run_ended, in SQL).
+ */
+async function startNested(tx: Prisma.TransactionClient, node: ReadyNode, run: LockedRun, actor: Actor, ctx: ResolveContext, deps: StarterDeps): Promise<void> {
+  const depth = run.depth + 1
+  if (depth > MAX_NESTING) throw new ExpressionError(`nesting too deep: its workflow would run at level ${depth}, at most ${MAX_NESTING} (a nested workflow changed since this one was saved?)`)
+  const sub = node.subWorkflowId
+    ? await tx.workflow.findUnique({ where: { id: node.subWorkflowId }, include: { nodes: { orderBy: { position: 'asc' } }, edges: { orderBy: { position: 'asc' } } } })
+    : null
+  if (!sub) throw new ExpressionError('its nested workflow was deleted')
+  if (!canSee(actor, sub)) throw new ExpressionError(`workflow "${sub.name}" is not visible to ${actor.username}`)
+  const values = resolveNodeValues(node, sub.parameters as ParameterDefinition[], `workflow "${sub.name}"`, ctx)
+  const params = resolveParameters(sub.parameters as ParameterDefinition[], values, `nodes.${node.key}.parameters`)
+  const child = await insertWorkflowRun(tx, {
+    workflow: sub,
+    nodes: sub.nodes,
+    edges: sub.edges,
+    trigger: 'WORKFLOW',
+    triggeredById: run.triggered_by_id,
+    parameters: params.visible,
+    secretParameters: Object.keys(params.secrets).length ? deps.box.seal(JSON.stringify(params.secrets)) : null,
+    rootRunId: run.root,
+    parentNodeRunId: node.id,
+    depth,
+  })
+  await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'RUNNING', startedAt: new Date() } })
+  await startReadyNodes(tx, child.id, deps, { wait: true })
+}
+
+/** A node's parameter values, resolved; a SECRET workflow parameter may only go into a SECRET parameter. */
+function resolveNodeValues(node: ReadyNode, defs: ParameterDefinition[], owner: string, ctx: ResolveContext): Record<string, unknown> {
   const values: Record<string, unknown> = {}
   for (const [name, raw] of Object.entries((node.parameters ?? {}) as Record<string, unknown>)) {
     const r = resolveValue(raw, ctx)
-    // A SECRET workflow parameter stays secret: only a SECRET template parameter (stored sealed) may take it.
+    // A SECRET workflow parameter stays secret: only a SECRET parameter (stored sealed) may take it.
     if (r.secret && defs.find((d) => d.name === name)?.type !== 'SECRET') {
-      throw new ExpressionError(`parameter "${name}" would receive a SECRET workflow parameter or SECRET step output but is not a SECRET parameter of "${template.name}"`)
+      throw new ExpressionError(`parameter "${name}" would receive a SECRET workflow parameter or SECRET step output but is not a SECRET parameter of ${owner}`)
     }
     values[name] = r.value
   }
-  const plan = await deps.runs.planRun(tx, template, values, null, null)
-  const jobRun = await deps.runs.createRunIn(tx, { ...plan, actor, trigger: 'WORKFLOW', scheduleId: null, retryOfId: null })
-  return jobRun.id
+  return values
 }
 
 /**
@@ -163,9 +242,6 @@ function nodeOutputs(targets: Array<{ name: string; outputs: unknown; secretOutp
   }
 }
 
-/** Node runs act as the user who triggered the workflow run (visibility and the run's "triggered by"). */
-async function actorOf(tx: Prisma.TransactionClient, userId: string | null): Promise<Actor | null> {
-  if (!userId) return null
-  const u = await tx.user.findUnique({ where: { id: userId }, select: { id: true, username: true, role: true, disabled: true } })
-  return u && !u.disabled ? { userId: u.id, username: u.username, role: u.role, via: 'API' } : null
+async function rootNumber(tx: Prisma.TransactionClient, root: string): Promise<number> {
+  return (await tx.workflowRun.findUniqueOrThrow({ where: { id: root }, select: { number: true } })).number
 }

@@ -7,6 +7,8 @@ import { z } from 'zod'
 import type { FieldProblem } from '../../errors.ts'
 import { parameterDefinitionsSchema } from '../templates/parameters.ts'
 import { ExpressionError, referencesOf } from './expressions.ts'
+import { neverRunnableProblems } from './graph-reachability.ts'
+import { nodeOverridesSchema } from './node-overrides.ts'
 
 export const MAX_NODES = 200
 export const MAX_EDGES = 2000
@@ -33,13 +35,20 @@ export const approvalSchema = z.object({
 })
 export type ApprovalConfig = z.output<typeof approvalSchema>
 
+export const NODE_KINDS = ['TEMPLATE', 'APPROVAL', 'WORKFLOW'] as const
+
 export const nodeSchema = z.object({
   key: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64'),
-  kind: z.enum(['TEMPLATE', 'APPROVAL']).default('TEMPLATE'),
+  kind: z.enum(NODE_KINDS).default('TEMPLATE'),
   templateId: z.string().uuid().nullish(),
+  /** WORKFLOW nodes: the nested workflow. */
+  workflowId: z.string().uuid().nullish(),
+  /** TEMPLATE or WORKFLOW nodes: values of the template's (workflow's) parameters. */
   parameters: z.record(z.string(), scalar).default({}),
   joinPolicy: z.enum(JOIN_POLICIES).default('ALL_SUCCEEDED'),
   approval: approvalSchema.nullish(),
+  /** TEMPLATE nodes: replace the template's targets, timeout or retry policy. */
+  overrides: nodeOverridesSchema.nullish(),
 })
 export type NodeInput = z.output<typeof nodeSchema>
 
@@ -67,7 +76,13 @@ export function graphProblems(nodes: NodeInput[], edges: EdgeInput[], paramNames
   nodes.forEach((n, i) => {
     if (index.has(n.key)) problems.push({ field: `input.nodes.${i}.key`, message: `duplicate key "${n.key}" (also node ${index.get(n.key)})` })
     else index.set(n.key, i)
-    if (n.kind === 'APPROVAL') {
+    if (n.kind !== 'WORKFLOW' && n.workflowId) problems.push({ field: `input.nodes.${i}.workflowId`, message: 'only WORKFLOW nodes run a nested workflow' })
+    if (n.kind !== 'TEMPLATE' && n.overrides) problems.push({ field: `input.nodes.${i}.overrides`, message: 'only TEMPLATE nodes have overrides (of their template)' })
+    if (n.kind === 'WORKFLOW') {
+      if (n.templateId) problems.push({ field: `input.nodes.${i}.templateId`, message: 'a WORKFLOW node runs a workflow (workflowId), not a template' })
+      if (!n.workflowId) problems.push({ field: `input.nodes.${i}.workflowId`, message: 'required for a WORKFLOW node' })
+      if (n.approval) problems.push({ field: `input.nodes.${i}.approval`, message: 'only APPROVAL nodes have an approval' })
+    } else if (n.kind === 'APPROVAL') {
       if (n.templateId) problems.push({ field: `input.nodes.${i}.templateId`, message: 'an APPROVAL node runs no template' })
       if (Object.keys(n.parameters).length) problems.push({ field: `input.nodes.${i}.parameters`, message: 'an APPROVAL node takes no parameters (its message may use references)' })
       if (!n.approval) problems.push({ field: `input.nodes.${i}.approval`, message: 'required for an APPROVAL node (approvers and a timeout)' })
@@ -98,6 +113,7 @@ export function graphProblems(nodes: NodeInput[], edges: EdgeInput[], paramNames
     problems.push({ field: `input.edges.${cycle.edge}`, message: `this edge closes a cycle: ${cycle.path.join(' → ')}` })
     return problems // ancestry is meaningless in a cyclic graph
   }
+  if (!problems.length) problems.push(...neverRunnableProblems(nodes, edges))
   nodes.forEach((n, i) => {
     const ancestors = ancestorsOf(n.key, parents)
     const values: Array<[string, unknown]> = Object.entries(n.parameters).map(([name, v]) => [`input.nodes.${i}.parameters.${name}`, v])

@@ -16,6 +16,8 @@ import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { decide, mayDecide, type Decision } from './node-approvals.ts'
 import { startReadyNodes } from './node-starter.ts'
+import { insertWorkflowRun } from './workflow-run-factory.ts'
+import { retryWorkflowRun } from './workflow-retry.ts'
 import type { ApprovalConfig } from './workflow-graph.ts'
 import type { WorkflowsService } from './workflows.service.ts'
 
@@ -37,35 +39,16 @@ export class WorkflowRunsService {
     const visible = new Set((await this.prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(a)] }, select: { id: true } })).map((t) => t.id))
     const blocked = wf.nodes.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
     if (blocked.length) throw new ForbiddenError(`the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
-    const incoming = new Map<string, Array<{ from: string; kind: string }>>()
-    for (const e of wf.edges) incoming.set(e.toKey, [...(incoming.get(e.toKey) ?? []), { from: e.fromKey, kind: e.kind }])
     return retryConflicts(() =>
       this.prisma.$transaction(async (tx) => {
-        const run = await tx.workflowRun.create({
-          data: {
-            workflowId: wf.id,
-            workflowName: wf.name,
-            trigger: a.via === 'SESSION' ? 'MANUAL' : 'API',
-            triggeredById: a.userId,
-            ownerId: wf.ownerId,
-            visibility: wf.visibility,
-            parameters: params.visible as Prisma.InputJsonValue,
-            secretParameters: Object.keys(params.secrets).length ? this.box.seal(JSON.stringify(params.secrets)) : null,
-          },
-        })
-        await tx.workflowNodeRun.createMany({
-          data: wf.nodes.map((n) => ({
-            workflowRunId: run.id,
-            key: n.key,
-            position: n.position,
-            kind: n.kind,
-            templateId: n.templateId,
-            parameters: n.parameters as Prisma.InputJsonValue,
-            joinPolicy: n.joinPolicy,
-            approval: n.approval ?? Prisma.DbNull,
-            incoming: (incoming.get(n.key) ?? []) as Prisma.InputJsonValue,
-            status: incoming.has(n.key) ? 'PENDING' : 'READY',
-          })),
+        const run = await insertWorkflowRun(tx, {
+          workflow: wf,
+          nodes: wf.nodes,
+          edges: wf.edges,
+          trigger: a.via === 'SESSION' ? 'MANUAL' : 'API',
+          triggeredById: a.userId,
+          parameters: params.visible,
+          secretParameters: Object.keys(params.secrets).length ? this.box.seal(JSON.stringify(params.secrets)) : null,
         })
         await startReadyNodes(tx, run.id, { runs: this.runs, box: this.box }, { wait: true })
         await record(tx, {
@@ -80,8 +63,9 @@ export class WorkflowRunsService {
   }
 
   /**
-   * Cancels every node run still queued or running and skips the nodes that have not started; the
-   * workflow run ends CANCELLED once its running nodes have stopped (workflow_advance decides it).
+   * Cancels every node run still queued or running and skips the nodes that have not started — in the
+   * run and in every nested run below it; the workflow run ends CANCELLED once its running nodes have
+   * stopped (workflow_advance decides it). Cancelling a nested run alone cancels its WORKFLOW node.
    */
   async cancel(actor: Actor | null, id: string): Promise<WorkflowRun> {
     const a = requireWriter(actor)
@@ -92,20 +76,36 @@ export class WorkflowRunsService {
     if (run.status !== 'RUNNING') throw new InvalidStateError(`workflow run #${run.number} already ended (${run.status})`)
     return retryConflicts(() =>
       this.prisma.$transaction(async (tx) => {
-        // Lock order job_run → workflow_run (as when a run ends, see workflow_advance) to avoid deadlocks.
+        // The run and its running nested runs, deepest first: the lock order of a nested run ending (it
+        // locks its parent after itself), after the job runs (as when a run ends, see workflow_advance).
+        const tree = await tx.$queryRaw<Array<{ id: string }>>`
+          WITH RECURSIVE t AS (
+            SELECT id, 0 AS level FROM workflow_run WHERE id = ${id}::uuid
+            UNION ALL
+            SELECT c.id, t.level + 1 FROM t JOIN workflow_node_run n ON n.workflow_run_id = t.id JOIN workflow_run c ON c.parent_node_run_id = n.id
+             WHERE c.status = 'RUNNING' AND t.level < 10)
+          SELECT id::text FROM t ORDER BY level DESC, id`
+        const ids = tree.map((r) => r.id)
         await tx.$queryRaw`SELECT j.id FROM job_run j JOIN workflow_node_run n ON n.job_run_id = j.id
-                            WHERE n.workflow_run_id = ${id}::uuid AND n.status = 'RUNNING' ORDER BY j.id FOR UPDATE OF j`
-        await tx.$queryRaw`SELECT id FROM workflow_run WHERE id = ${id}::uuid FOR UPDATE`
-        const marked = await tx.workflowRun.updateMany({ where: { id, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), updatedAt: new Date() } })
+                            WHERE n.workflow_run_id = ANY(${ids}::uuid[]) AND n.status = 'RUNNING' ORDER BY j.id FOR UPDATE OF j`
+        for (const runId of ids) await tx.$queryRaw`SELECT id FROM workflow_run WHERE id = ${runId}::uuid FOR UPDATE`
+        if (run.parentNodeRunId) await tx.$queryRaw`SELECT r.id FROM workflow_run r JOIN workflow_node_run n ON n.workflow_run_id = r.id WHERE n.id = ${run.parentNodeRunId}::uuid FOR UPDATE OF r`
+        const marked = await tx.workflowRun.updateMany({ where: { id: { in: ids }, status: 'RUNNING', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), updatedAt: new Date() } })
         if (marked.count) {
-          const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: id, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
+          const running = await tx.workflowNodeRun.findMany({ where: { workflowRunId: { in: ids }, status: 'RUNNING', jobRunId: { not: null } }, select: { jobRunId: true } })
           for (const n of running) await this.runs.requestCancelIn(tx, n.jobRunId!, a.userId, `cancelled with its workflow run by ${a.username}`)
-          await tx.$executeRaw`SELECT workflow_advance(${id}::uuid)`
+          for (const runId of ids) await tx.$executeRaw`SELECT workflow_advance(${runId}::uuid)`
           await record(tx, { actor: a, action: 'workflow-run.cancel', entity: { type: 'WorkflowRun', id, name: `#${run.number} ${run.workflowName}` } })
         }
         return tx.workflowRun.findUniqueOrThrow({ where: { id } })
       }),
     )
+  }
+
+  /** A new run of a FAILED or CANCELLED one that re-runs only what did not succeed (workflow-retry.ts). */
+  async retry(actor: Actor | null, id: string): Promise<WorkflowRun> {
+    const a = requireWriter(actor)
+    return retryWorkflowRun({ prisma: this.prisma, runs: this.runs, box: this.box }, a, await this.get(a, id))
   }
 
   decide(actor: Actor | null, nodeRunId: string, decision: Decision, comment: string): Promise<WorkflowNodeRun> {

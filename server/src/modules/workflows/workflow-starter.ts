@@ -13,7 +13,7 @@ import type { Logger } from '../../util/logger.ts'
 import { expireApprovals } from './node-approvals.ts'
 import { startReadyNodes, type StarterDeps } from './node-starter.ts'
 
-const SLICE = 10
+const SLICE = 50
 
 export class WorkflowStarter {
   #off: (() => Promise<void>) | null = null

@@ -14,6 +14,8 @@ import type { OutputDeclaration } from '../../jobs/step-outputs.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { graphProblems, workflowSchema, type EdgeInput, type NodeInput, type WorkflowInput } from './workflow-graph.ts'
+import { normalizeOverrides, overrideProblems } from './node-overrides.ts'
+import { nestingProblems } from './workflow-nesting.ts'
 
 const AUDITED_FIELDS = ['name', 'description', 'parameters', 'visibility']
 
@@ -22,8 +24,8 @@ export type WorkflowWithGraph = Workflow & { nodes: WorkflowNode[]; edges: Workf
 export class WorkflowsService {
   constructor(
     private readonly prisma: PrismaClient,
-    /** Tells which job types publish step outputs (a reference to another's outputs can never resolve). */
-    private readonly registry?: ExecutorRegistry,
+    /** Which job types run on targets (a node's target override needs one that does) and which publish step outputs. */
+    private readonly registry: ExecutorRegistry,
   ) {}
 
   list(actor: Actor | null, query: Omit<Prisma.WorkflowFindManyArgs, 'where'> = {}): Promise<Workflow[]> {
@@ -43,7 +45,7 @@ export class WorkflowsService {
     const a = requireWriter(actor)
     const input = parseInput(workflowSchema, raw)
     requireCanSetVisibility(a, input.visibility)
-    await this.check(a, input)
+    await this.check(a, input, null)
     try {
       return await audited(
         this.prisma,
@@ -76,7 +78,7 @@ export class WorkflowsService {
       // Edges name nodes by key, so the saved ones still apply to a new node list (and are checked against it).
       edges: patch.edges ?? existing.edges.map((e) => ({ from: e.fromKey, to: e.toKey, kind: e.kind })),
     }
-    await this.check(a, merged)
+    await this.check(a, merged, id)
     const graphChanged = patch.nodes !== undefined || patch.edges !== undefined
     try {
       return await audited(
@@ -113,10 +115,12 @@ export class WorkflowsService {
   }
 
   /**
-   * Every problem at once: the graph's, then each TEMPLATE node's template (it must exist and be
-   * visible to whoever saves) and the parameter names it is given.
+   * Every problem at once: the graph's (cycles, references, nodes that can never run), then each
+   * TEMPLATE node's template (it must exist and be visible to whoever saves), the parameter names it
+   * is given and its overrides, then each WORKFLOW node's workflow (visible, not recursive, not nested
+   * too deep) and its parameters.
    */
-  private async check(actor: Actor, input: WorkflowInput): Promise<void> {
+  private async check(actor: Actor, input: WorkflowInput, selfId: string | null): Promise<void> {
     const problems: FieldProblem[] = graphProblems(input.nodes, input.edges, new Set(input.parameters.map((p) => p.name)))
     const secretParams = new Set(input.parameters.filter((p) => p.type === 'SECRET').map((p) => p.name))
     const ids = [...new Set(input.nodes.flatMap((n) => (n.templateId ? [n.templateId] : [])))]
@@ -126,13 +130,28 @@ export class WorkflowsService {
       input.nodes.map((n) => [n.key, new Set(((n.templateId ? templates.get(n.templateId)?.outputs : null) as OutputDeclaration[] | null ?? []).filter((o) => o.kind === 'SECRET').map((o) => o.name))]),
     )
     const isSecret = (r: Reference) => (r.kind === 'param' && secretParams.has(r.name)) || (r.kind === 'node' && r.field === 'outputs' && reachesSecret(r.path, secretOutputs.get(r.key)))
-    if (this.registry) problems.push(...outputReferenceProblems(this.registry, input, templates))
-    input.nodes.forEach((n, i) => {
-      if (n.kind !== 'TEMPLATE' || !n.templateId) return
+    problems.push(...outputReferenceProblems(this.registry, input, templates))
+    for (const [i, n] of input.nodes.entries()) {
+      if (n.kind !== 'TEMPLATE' || !n.templateId) continue
       const t = templates.get(n.templateId)
-      if (!t || !canSee(actor, t)) return void problems.push({ field: `input.nodes.${i}.templateId`, message: 'no such job template (or it is not visible to you)' })
-      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], t.name, isSecret, `input.nodes.${i}.parameters`))
+      if (!t || !canSee(actor, t)) {
+        problems.push({ field: `input.nodes.${i}.templateId`, message: 'no such job template (or it is not visible to you)' })
+        continue
+      }
+      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], `template "${t.name}"`, isSecret, `input.nodes.${i}.parameters`))
+      const overrides = normalizeOverrides(n.overrides)
+      if (overrides) problems.push(...(await overrideProblems(this.prisma, overrides, this.registry.get(t.jobType)?.usesTargets ?? false, t.jobType, `input.nodes.${i}.overrides`)))
+    }
+    const subIds = [...new Set(input.nodes.flatMap((n) => (n.kind === 'WORKFLOW' && n.workflowId ? [n.workflowId] : [])))]
+    const subs = new Map((await this.prisma.workflow.findMany({ where: { id: { in: subIds } } })).map((w) => [w.id, w]))
+    let nestingOk = true
+    input.nodes.forEach((n, i) => {
+      if (n.kind !== 'WORKFLOW' || !n.workflowId) return
+      const w = subs.get(n.workflowId)
+      if (!w || !canSee(actor, w)) return void ((nestingOk = false), problems.push({ field: `input.nodes.${i}.workflowId`, message: 'no such workflow (or it is not visible to you)' }))
+      problems.push(...mappingProblems(n.parameters, w.parameters as ParameterDefinition[], `workflow "${w.name}"`, isSecret, `input.nodes.${i}.parameters`))
     })
+    if (nestingOk) problems.push(...(await nestingProblems(this.prisma, selfId, input.name, input.nodes)))
     const userIds = [...new Set(input.nodes.flatMap((n) => n.approval?.approverUserIds ?? []))]
     const users = new Set((await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id))
     input.nodes.forEach((n, i) =>
@@ -174,16 +193,16 @@ function outputReferenceProblems(registry: ExecutorRegistry, input: WorkflowInpu
  * secret — a SECRET template parameter takes a SECRET workflow parameter (a literal would be stored
  * in clear in the workflow), and a SECRET workflow parameter goes nowhere else.
  */
-function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], template: string, isSecret: (r: Reference) => boolean, base: string): FieldProblem[] {
+function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], owner: string, isSecret: (r: Reference) => boolean, base: string): FieldProblem[] {
   const problems: FieldProblem[] = []
   for (const name of Object.keys(values)) {
-    if (!defs.some((d) => d.name === name)) problems.push({ field: `${base}.${name}`, message: `template "${template}" has no parameter "${name}"` })
+    if (!defs.some((d) => d.name === name)) problems.push({ field: `${base}.${name}`, message: `${owner} has no parameter "${name}"` })
   }
   for (const def of defs) {
     const value = values[def.name]
     const field = `${base}.${def.name}`
     if (value === undefined || value === null) {
-      if (def.required && def.default == null) problems.push({ field, message: `required by template "${template}"` })
+      if (def.required && def.default == null) problems.push({ field, message: `required by ${owner}` })
       continue
     }
     let refs: Reference[] = []
@@ -199,7 +218,7 @@ function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinit
         message: 'a SECRET parameter takes exactly one SECRET workflow parameter, {{ params.<name> }}, or one SECRET step output, {{ nodes.<key>.outputs.<name> }} (anything else would be stored or shown in clear)',
       })
     } else if (def.type !== 'SECRET' && secretRef) {
-      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of "${template}": a SECRET workflow parameter or SECRET step output may not go into it` })
+      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of ${owner}: a SECRET workflow parameter or SECRET step output may not go into it` })
     } else if (!refs.length) {
       try {
         resolveParameters([def], { [def.name]: value }, base)
@@ -222,7 +241,16 @@ function reachesSecret(path: readonly string[], secret: ReadonlySet<string> | un
 }
 
 function nodeOf(n: WorkflowNode): NodeInput {
-  return { key: n.key, kind: n.kind, templateId: n.templateId, parameters: n.parameters as NodeInput['parameters'], joinPolicy: n.joinPolicy, approval: n.approval as NodeInput['approval'] }
+  return {
+    key: n.key,
+    kind: n.kind,
+    templateId: n.templateId,
+    workflowId: n.subWorkflowId,
+    parameters: n.parameters as NodeInput['parameters'],
+    joinPolicy: n.joinPolicy,
+    approval: n.approval as NodeInput['approval'],
+    overrides: n.overrides as NodeInput['overrides'],
+  }
 }
 
 async function writeGraph(tx: Prisma.TransactionClient, workflowId: string, nodes: NodeInput[], edges: EdgeInput[], replace = false): Promise<void> {
@@ -231,7 +259,21 @@ async function writeGraph(tx: Prisma.TransactionClient, workflowId: string, node
     await tx.workflowNode.deleteMany({ where: { workflowId } })
   }
   await tx.workflowNode.createMany({
-    data: nodes.map((n, position) => ({ workflowId, position, key: n.key, kind: n.kind, templateId: n.templateId ?? null, parameters: n.parameters as Prisma.InputJsonValue, joinPolicy: n.joinPolicy, approval: n.approval ? (n.approval as Prisma.InputJsonValue) : Prisma.DbNull })),
+    data: nodes.map((n, position) => {
+      const overrides = normalizeOverrides(n.overrides)
+      return {
+        workflowId,
+        position,
+        key: n.key,
+        kind: n.kind,
+        templateId: n.templateId ?? null,
+        subWorkflowId: n.workflowId ?? null,
+        parameters: n.parameters as Prisma.InputJsonValue,
+        joinPolicy: n.joinPolicy,
+        approval: n.approval ? (n.approval as Prisma.InputJsonValue) : Prisma.DbNull,
+        overrides: overrides ? (overrides as Prisma.InputJsonValue) : Prisma.DbNull,
+      }
+    }),
   })
   if (edges.length) await tx.workflowEdge.createMany({ data: edges.map((e, position) => ({ workflowId, position, fromKey: e.from, toKey: e.to, kind: e.kind })) })
 }

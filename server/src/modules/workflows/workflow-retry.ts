@@ -1,0 +1,113 @@
+/**
+ * Retry from failed nodes. A retry is a NEW workflow run (trigger RETRY, `retryOf` the run it retries),
+ * so the failed attempt stays as it was — its node states, reasons and runs remain readable — and each
+ * attempt has its own event log. Chosen over re-opening the run for that reason.
+ *
+ * What re-runs: every node that did not succeed (failed, timed out, cancelled, skipped, or never
+ * started) and every node downstream of one (its inputs may change, and a handler that ran on a
+ * failure must be decided again). The rest — succeeded nodes all of whose ancestors succeeded — are
+ * copied as SUCCEEDED with their JobRun (so their outputs feed the re-run nodes exactly as before) and
+ * never run again. The graph, parameters and secret values are the retried run's (its snapshot, not the
+ * workflow as edited since). A WORKFLOW node that re-runs starts a fresh nested run.
+ *
+ * Only a FAILED or CANCELLED top-level run can be retried (a nested run is retried with its parent), by
+ * a user who could trigger it: an operator or admin who sees the run and its workflow (if it still
+ * exists) and every template of a node that will run again. The retry is paid from the root run's
+ * budget (workflow-run-factory.ts).
+ */
+import { Prisma, type PrismaClient, type WorkflowNodeRun, type WorkflowRun } from '../../generated/prisma/client.ts'
+import type { SecretBox } from '../../crypto/secret-box.ts'
+import { retryConflicts } from '../../db/transient.ts'
+import { ForbiddenError, InvalidStateError } from '../../errors.ts'
+import { canSee, visibleTo, type Actor } from '../actor.ts'
+import { record } from '../audit/audit.service.ts'
+import type { RunsService } from '../runs/runs.service.ts'
+import { startReadyNodes } from './node-starter.ts'
+import { budgetExhausted, insertWorkflowRun, nodeRunData, spendBudget } from './workflow-run-factory.ts'
+
+interface RetryDeps {
+  prisma: PrismaClient
+  runs: RunsService
+  box: SecretBox
+}
+
+export async function retryWorkflowRun(deps: RetryDeps, actor: Actor, run: WorkflowRun): Promise<WorkflowRun> {
+  const { prisma } = deps
+  if (run.parentNodeRunId) throw new InvalidStateError(`workflow run #${run.number} is nested in another workflow run: retry that one (its WORKFLOW node re-runs this workflow)`)
+  if (run.status === 'RUNNING') throw new InvalidStateError(`workflow run #${run.number} is still running; cancel it or wait for it to end`)
+  if (run.status === 'SUCCEEDED') throw new InvalidStateError(`workflow run #${run.number} succeeded: there is nothing to retry`)
+  if (run.workflowId) {
+    const wf = await prisma.workflow.findUnique({ where: { id: run.workflowId }, select: { ownerId: true, visibility: true } })
+    if (wf && !canSee(actor, wf)) throw new ForbiddenError('its workflow is not visible to you')
+  }
+  const nodes = await prisma.workflowNodeRun.findMany({ where: { workflowRunId: run.id }, orderBy: { position: 'asc' } })
+  const rerun = rerunSet(nodes)
+  const templateIds = nodes.flatMap((n) => (rerun.has(n.key) && n.templateId ? [n.templateId] : []))
+  const visible = new Set((await prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(actor)] }, select: { id: true } })).map((t) => t.id))
+  const blocked = nodes.filter((n) => rerun.has(n.key) && n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
+  if (blocked.length) throw new ForbiddenError(`the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
+  const root = run.rootRunId ?? run.id
+
+  return retryConflicts(() =>
+    prisma.$transaction(
+      async (tx) => {
+        if (!(await spendBudget(tx, root, 1))) {
+          const number = (await tx.workflowRun.findUniqueOrThrow({ where: { id: root }, select: { number: true } })).number
+          throw new InvalidStateError(budgetExhausted(number))
+        }
+        const retry = await insertWorkflowRun(tx, {
+          workflow: { id: run.workflowId, name: run.workflowName, ownerId: run.ownerId, visibility: run.visibility },
+          nodes: [],
+          edges: [],
+          trigger: 'RETRY',
+          triggeredById: actor.userId,
+          parameters: run.parameters as Record<string, unknown>,
+          secretParameters: run.secretParameters ? new Uint8Array(run.secretParameters) : null,
+          rootRunId: root,
+          retryOfId: run.id,
+        })
+        await tx.workflowNodeRun.createMany({
+          data: nodes.map((n) => {
+            const incoming = n.incoming as Array<{ from: string; kind: string }>
+            if (rerun.has(n.key)) return nodeRunData(retry.id, { ...n, overrides: n.overrides as Prisma.JsonValue }, incoming)
+            return {
+              ...nodeRunData(retry.id, n, incoming),
+              status: 'SUCCEEDED' as const,
+              reason: `reused from workflow run #${run.number}`,
+              jobRunId: n.jobRunId,
+              startedAt: n.startedAt,
+              finishedAt: n.finishedAt,
+              message: n.message,
+            }
+          }),
+        })
+        // Re-run nodes whose parents were all reused are decided now (READY or SKIPPED), then started.
+        await tx.$executeRaw`SELECT workflow_advance(${retry.id}::uuid)`
+        await startReadyNodes(tx, retry.id, { runs: deps.runs, box: deps.box }, { wait: true })
+        await record(tx, {
+          actor,
+          action: 'workflow-run.retry',
+          entity: { type: 'WorkflowRun', id: retry.id, name: `#${retry.number} ${retry.workflowName}` },
+          changes: { retryOf: { new: `#${run.number}` }, rerun: { new: nodes.filter((n) => rerun.has(n.key)).map((n) => n.key).join(', ') } },
+        })
+        return tx.workflowRun.findUniqueOrThrow({ where: { id: retry.id } })
+      },
+      { timeout: 60_000 },
+    ),
+  )
+}
+
+/** Keys of the nodes to run again: those that did not succeed, and everything downstream of them. */
+export function rerunSet(nodes: Array<Pick<WorkflowNodeRun, 'key' | 'status' | 'incoming'>>): Set<string> {
+  const children = new Map<string, string[]>()
+  for (const n of nodes) for (const e of n.incoming as Array<{ from: string }>) children.set(e.from, [...(children.get(e.from) ?? []), n.key])
+  const out = new Set<string>()
+  const todo = nodes.filter((n) => n.status !== 'SUCCEEDED').map((n) => n.key)
+  while (todo.length) {
+    const k = todo.pop()!
+    if (out.has(k)) continue
+    out.add(k)
+    todo.push(...(children.get(k) ?? []))
+  }
+  return out
+}
