@@ -23,7 +23,8 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
-import { AbortReason, type ExecutionOutcome, type RunTargetHandle, type TargetReport } from './executors/types.ts'
+import { AbortReason, type ExecutionOutcome, type RunLogSink, type RunTargetHandle, type TargetReport } from './executors/types.ts'
+import { targetOutputs } from './target-outputs.ts'
 import { inTransaction, RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
 
 const INTAKE_POLL_MS = 1000
@@ -223,6 +224,9 @@ export class Dispatcher {
     const budget = new LogBudget(spec.logLimitLines ?? this.#d.logLimits.lines, spec.logLimitBytes ?? this.#d.logLimits.bytes)
     let sink = createRunLogSink(logs, run.id, [], budget)
     let mask = (text: string) => text
+    let secretValues: string[] = []
+    // What the executor writes to: the sink is replaced when secrets become known (SECRET step outputs).
+    const runLog: RunLogSink = { output: (...a) => sink.output(...a), system: (...a) => sink.system(...a) }
     try {
       if (run.attempt > 1) {
         // The limit is per run: a retry may store only what earlier attempts left of it.
@@ -280,7 +284,7 @@ export class Dispatcher {
       const credentials = new Map(
         (await durable('loading credentials', () => store.loadCredentials(pool, refIds))).map((c) => [c.id, decryptCredential(box, c)] as const),
       )
-      const secretValues = [
+      secretValues = [
         ...Object.values(secrets),
         ...targets.flatMap((t) => credentialSecrets(t.credential)),
         ...[...credentials.values()].flatMap((c) => credentialSecrets(c)),
@@ -298,6 +302,17 @@ export class Dispatcher {
         lastWrite.set(id, next)
         return next
       }
+      /** A successful target's outputs file: SECRET values join the masker first, then what is stored is masked. */
+      const publishOutputs = (id: string, file: Buffer) => {
+        const published = targetOutputs(file, spec.outputs ?? [], box, (found) => {
+          secretValues = [...secretValues, ...found]
+          sink = createRunLogSink(logs, run.id, secretValues, budget)
+          mask = createSecretMasker(secretValues)
+        }, (text) => mask(text))
+        for (const warning of published.warnings) sink.system(warning, { level: 'WARNING', runTargetId: id })
+        if (published.summary) sink.system(published.summary, { runTargetId: id })
+        return published
+      }
 
       outcome = await executor.execute({
         runId: run.id,
@@ -308,7 +323,7 @@ export class Dispatcher {
         targets,
         maxParallelTargets: spec.maxParallelTargets,
         signal: controller.signal,
-        log: sink,
+        log: runLog,
         handshakeLimiter: this.#d.handshakeLimiter,
         sshConnectFailed: (kind) => this.#d.metrics?.sshConnectFailed(kind),
         sandbox: this.#d.sandbox,
@@ -324,9 +339,16 @@ export class Dispatcher {
           // A target cut short because this worker is shutting down was not run to its end: it stays
           // open, so the requeued attempt runs it again (recorded CANCELLED, the retry skipped it).
           if (report.status !== 'SUCCEEDED' && abortCause(controller.signal) === 'shutdown') return
+          // Parsed before the report is masked: a SECRET output's value joins the masker first.
+          const published = report.status === 'SUCCEEDED' && report.outputsFile ? publishOutputs(id, report.outputsFile) : null
           writes.push(
-            chain(id, () =>
-              durable('recording a target result', () => store
+            chain(id, async () => {
+              if (published?.needles.length) {
+                // The step may have printed the value before publishing it: mask the lines already stored.
+                await logs.flush()
+                await durable('masking secret outputs in the log', () => store.maskStoredLog(pool, run.id, published.needles, mask))
+              }
+              await durable('recording a target result', () => store
                 // Masked here, the one place a target's report is written: the log sink masks the log, and
                 // the tail, error and result are copies of the same output.
                 .markTargetFinished(pool, id, {
@@ -336,10 +358,11 @@ export class Dispatcher {
                   retryable: report.retryable ?? false,
                   outputTail: mask(report.outputTail ?? ''),
                   result: maskDeep(report.result, mask),
+                  outputs: published?.stored ?? null,
                 })
                 .then(() => store.refreshProgress(pool, run.id)))
-                .then(() => this.#notifier.touch(run.id)),
-            ),
+              return this.#notifier.touch(run.id)
+            }),
           )
         },
         upsertTargets: async (found) => {

@@ -3,6 +3,7 @@
  * so later edits to the template never change a run that is queued, running or being retried.
  */
 import type { JobTemplate } from '../generated/prisma/client.ts'
+import type { OutputDeclaration } from './step-outputs.ts'
 
 export interface RunSpec {
   config: unknown
@@ -15,6 +16,8 @@ export interface RunSpec {
   /** The template's log caps (null or absent in older runs: the worker's defaults). */
   logLimitLines?: number | null
   logLimitBytes?: number | null
+  /** The template's declared step outputs (absent in older runs: none declared). */
+  outputs?: OutputDeclaration[]
 }
 
 export function specFromTemplate(t: JobTemplate, usesTargets: boolean): RunSpec {
@@ -27,6 +30,7 @@ export function specFromTemplate(t: JobTemplate, usesTargets: boolean): RunSpec 
     usesTargets,
     logLimitLines: t.logLimitLines,
     logLimitBytes: t.logLimitBytes,
+    outputs: (t.outputs ?? []) as unknown as OutputDeclaration[],
   }
 }
 

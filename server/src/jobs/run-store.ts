@@ -228,7 +228,8 @@ export async function loadPendingTargets(db: Queryable, runId: string): Promise<
 export async function markTargetStarted(db: Queryable, runTargetId: string, attempt: number): Promise<void> {
   await db.query(
     `WITH started AS (
-       UPDATE run_target SET status = 'RUNNING', started_at = now(), finished_at = NULL, attempt = $2 WHERE id = $1 AND status = 'PENDING' RETURNING run_id
+       UPDATE run_target SET status = 'RUNNING', started_at = now(), finished_at = NULL, attempt = $2, outputs = NULL, secret_outputs = NULL
+        WHERE id = $1 AND status = 'PENDING' RETURNING run_id
      )
      UPDATE job_run SET updated_at = now() WHERE id = (SELECT run_id FROM started)`,
     [runTargetId, attempt],
@@ -238,14 +239,44 @@ export async function markTargetStarted(db: Queryable, runTargetId: string, atte
 export async function markTargetFinished(
   db: Queryable,
   runTargetId: string,
-  r: { status: string; exitCode: number | null; error: string | null; retryable: boolean; outputTail: string; result: unknown },
+  r: { status: string; exitCode: number | null; error: string | null; retryable: boolean; outputTail: string; result: unknown; outputs?: StoredOutputs | null },
 ): Promise<void> {
+  // Outputs are written with the final report or not at all: a failed attempt's never reach the row.
   await db.query(
     `UPDATE run_target SET status = $2::"TargetStatus", exit_code = $3, error = $4, retryable = $5, output_tail = $6, result = $7::jsonb,
-            finished_at = now(), started_at = COALESCE(started_at, now())
+            outputs = $8::jsonb, secret_outputs = $9, finished_at = now(), started_at = COALESCE(started_at, now())
       WHERE id = $1`,
-    [runTargetId, r.status, r.exitCode, r.error, r.retryable, r.outputTail, r.result === undefined ? null : JSON.stringify(r.result)],
+    [
+      runTargetId, r.status, r.exitCode, r.error, r.retryable, r.outputTail, r.result === undefined ? null : JSON.stringify(r.result),
+      r.outputs ? JSON.stringify(r.outputs.visible) : null, r.outputs?.sealed ? Buffer.from(r.outputs.sealed) : null,
+    ],
   )
+}
+
+/** A target's published step outputs: SECRET values masked in `visible`, their real values sealed apart. */
+export interface StoredOutputs {
+  visible: Record<string, unknown>
+  sealed: Uint8Array | null
+}
+
+/**
+ * Masks values that became secret during the run (SECRET step outputs) in the log lines already stored:
+ * a step may well have printed the value before it published it. Lines already delivered live cannot be
+ * recalled. `needles` are the plain substrings that select candidate lines; `mask` rewrites them.
+ */
+export async function maskStoredLog(db: Queryable, runId: string, needles: string[], mask: (text: string) => string): Promise<number> {
+  if (!needles.length) return 0
+  const { rows } = await db.query<{ seq: string; text: string }>(
+    `SELECT seq::text AS seq, text FROM run_log WHERE run_id = $1 AND EXISTS (SELECT 1 FROM unnest($2::text[]) n WHERE strpos(text, n) > 0)`,
+    [runId, needles],
+  )
+  const changed = rows.map((r) => ({ seq: r.seq, text: mask(r.text) })).filter((r, i) => r.text !== rows[i]!.text)
+  if (!changed.length) return 0
+  await db.query(
+    `UPDATE run_log l SET text = c.text FROM unnest($2::bigint[], $3::text[]) AS c(seq, text) WHERE l.run_id = $1 AND l.seq = c.seq`,
+    [runId, changed.map((c) => c.seq), changed.map((c) => c.text)],
+  )
+  return changed.length
 }
 
 /** Recomputes the run's progress counters from its targets (robust across retries and reaping). */

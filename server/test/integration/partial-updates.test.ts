@@ -442,6 +442,8 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         config: { input: { config: { message: 'bye' } }, changes: ['config'] },
         targetSelector: { input: { targetSelector: { tags: ['edge'] } }, changes: ['target_selector'] },
         parameters: { input: { parameters: [{ name: 'region', type: 'INT', default: 3 }] }, changes: ['parameters'] },
+        // A noop publishes no step outputs: declaring them takes a job type that does.
+        outputs: { input: { jobType: 'command', config: { commands: ['true'] }, outputs: [{ name: 'count', kind: 'NUMBER' }] }, changes: ['job_type', 'config', 'outputs'] },
         timeoutSeconds: { input: { timeoutSeconds: 60 }, changes: ['timeout_seconds'] },
         retryMaxAttempts: { input: { retryMaxAttempts: 5 }, changes: ['retry_max_attempts'] },
         retryDelaySeconds: { input: { retryDelaySeconds: 5 }, changes: ['retry_delay_seconds'] },

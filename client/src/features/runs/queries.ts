@@ -59,6 +59,7 @@ export const RunDetailFragment = graphql(
     droppedLogBytes
     visibility
     result
+    outputs
     retryOf { id number }
     triggeredByRun { id number templateName status }
     webhookEndpoint { id name }

@@ -169,7 +169,8 @@ export function RunDetail({ id }: { id: string }) {
           ) : null}
           {run.cancelRequestedAt && !final ? <div className="alert info">Cancel requested{run.cancelledBy ? ` by ${run.cancelledBy.username}` : ''} — stopping remote commands…</div> : null}
           <RunOutcome run={run} />
-          <Parameters parameters={run.parameters} />
+          <KeyValues title="Parameters" values={run.parameters} />
+          <KeyValues title="Outputs" values={run.outputs} testId="run-outputs" />
         </div>
       </Panel>
       {run.targets.length ? <TargetsTable targets={run.targets} onShowLog={setLogTarget} selected={logTarget} /> : null}
@@ -224,12 +225,13 @@ function RunStatusAnnouncer({ number, status }: { number: number; status: string
   )
 }
 
-function Parameters({ parameters }: { parameters: unknown }) {
-  const entries = parameters && typeof parameters === 'object' ? Object.entries(parameters as Record<string, unknown>) : []
+/** Parameters or step outputs (SECRET values arrive masked); with several targets, outputs are keyed by target name. */
+function KeyValues({ title, values, testId }: { title: string; values: unknown; testId?: string }) {
+  const entries = values && typeof values === 'object' ? Object.entries(values as Record<string, unknown>) : []
   if (!entries.length) return null
   return (
-    <div>
-      <div className="section-title">Parameters</div>
+    <div data-testid={testId}>
+      <div className="section-title">{title}</div>
       <dl className="kv">
         {entries.map(([k, v]) => (
           <div key={k} style={{ display: 'contents' }}>

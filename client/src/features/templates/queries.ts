@@ -29,6 +29,7 @@ export const TemplateFields = graphql(`
     updatedAt
     owner { id username }
     parameters { name type label description required default choices }
+    outputs { name kind description }
     targetSelector {
       tags
       namePatterns
@@ -60,7 +61,7 @@ export const TemplateQuery = graphql(
 
 export const TemplateFormOptionsQuery = graphql(`
   query TemplateFormOptions {
-    jobTypes { type label description usesTargets executesWorkerCode canAuthor authorRefusal configSchema }
+    jobTypes { type label description usesTargets executesWorkerCode publishesOutputs canAuthor authorRefusal configSchema }
     targets { id name host tags }
     inventories { id name }
     credentials { id name kind username canUse }

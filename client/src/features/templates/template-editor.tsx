@@ -21,6 +21,7 @@ import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
 import { ConfigForm, type CredentialOption } from './config-form'
 import { TargetSelectorEditor, type Selector } from './target-selector-editor'
 import { ParametersEditor } from './parameters-editor'
+import { OutputsEditor, type OutputDraft } from './outputs-editor'
 import type { ResultOf } from '@/lib/graphql'
 import { CreateTemplateMutation, TemplateFormOptionsQuery, TemplateQuery, UpdateTemplateMutation, type Template } from './queries'
 import { DeleteTemplateButton } from './delete-template'
@@ -85,6 +86,7 @@ function TemplateForm({
   const [configValues, setConfigValues] = useState<FormValues>(() => initialValues(fields, template?.config))
   const [extraConfig] = useState(() => unknownKeys(fields, template?.config))
   const [params, setParams] = useState<ParameterDraft[]>(() => (template?.parameters ?? []).map(toDraft))
+  const [outputs, setOutputs] = useState<OutputDraft[]>(() => (template?.outputs ?? []).map((o) => ({ name: o.name, kind: o.kind, description: o.description })))
   const [selector, setSelector] = useState<Selector>(() => ({
     targetIds: template?.targetSelector.targets.map((t) => t.id) ?? [],
     inventoryIds: template?.targetSelector.inventories.map((i) => i.id) ?? [],
@@ -153,6 +155,8 @@ function TemplateForm({
       visibility,
       config,
       parameters: params.map(toInput),
+      // Only job types that publish outputs may declare them; switching to another type clears them.
+      outputs: type?.publishesOutputs ? outputs.map((o) => ({ name: o.name.trim(), kind: o.kind, description: o.description })) : [],
       targetSelector: type?.usesTargets === false ? { targetIds: [], inventoryIds: [], tags: [], namePatterns: [] } : selector,
       timeoutSeconds: num('timeoutSeconds', timeout),
       maxParallelTargets: num('maxParallelTargets', parallel),
@@ -170,7 +174,7 @@ function TemplateForm({
       return
     }
     setErrors(NO_ERRORS)
-    const shown = ['name', 'description', 'jobType', 'visibility', 'config', 'parameters', 'targetSelector', 'timeoutSeconds', 'maxParallelTargets', 'retryMaxAttempts', 'retryDelaySeconds', 'retryBackoff', 'successThreshold', 'maxConcurrentRuns', 'logLimitLines', 'logLimitBytes', 'overlapPolicy']
+    const shown = ['name', 'description', 'jobType', 'visibility', 'config', 'parameters', 'outputs', 'targetSelector', 'timeoutSeconds', 'maxParallelTargets', 'retryMaxAttempts', 'retryDelaySeconds', 'retryBackoff', 'successThreshold', 'maxConcurrentRuns', 'logLimitLines', 'logLimitBytes', 'overlapPolicy']
     if (template) {
       // Blank timeout / threshold / limits clear them; other blanks keep the stored value.
       const r = await update({
@@ -260,6 +264,13 @@ function TemplateForm({
         <ParametersEditor value={params} onChange={setParams} errorFor={err} />
         {errors.fields.parameters ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{errors.fields.parameters}</div> : null}
       </Section>
+
+      {type?.publishesOutputs ? (
+        <Section title="Outputs" subtitle="Values each target's step publishes for later workflow nodes.">
+          <OutputsEditor value={outputs} onChange={setOutputs} errorFor={err} />
+          {errors.fields.outputs ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{errors.fields.outputs}</div> : null}
+        </Section>
+      ) : null}
 
       {type?.usesTargets !== false ? (
         <Section title="Targets" subtitle="A target is selected when it is listed, in a listed inventory, or carries every tag and matches a name pattern.">

@@ -21,3 +21,7 @@ export const LogLevelEnum = builder.enumType('LogLevel', { values: ['DEBUG', 'IN
 export const LogStreamEnum = builder.enumType('LogStream', { values: ['STDOUT', 'STDERR', 'SYSTEM'] as const })
 export const RetryBackoffEnum = builder.enumType('RetryBackoff', { values: ['FIXED', 'EXPONENTIAL'] as const })
 export const ParameterTypeEnum = builder.enumType('ParameterType', { values: ['STRING', 'INT', 'BOOL', 'CHOICE', 'SECRET'] as const })
+export const OutputKindEnum = builder.enumType('OutputKind', {
+  description: 'How a declared step output is checked and shown: SECRET values are masked everywhere and may only go into SECRET parameters.',
+  values: ['STRING', 'NUMBER', 'BOOL', 'JSON', 'SECRET'] as const,
+})

@@ -8,6 +8,9 @@ import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { LogLevelEnum, LogStreamEnum, RunStatusEnum, RunTriggerEnum, TargetStatusEnum, VisibilityEnum } from './enums.ts'
 import { encodeGlobalID } from '@pothos/plugin-relay'
+import { runOutputs, type TargetOutputs } from '../../jobs/step-outputs.ts'
+
+const OUTPUTS_DOC = 'SECRET values are masked (••••••); they reach downstream workflow nodes only as SECRET parameters.'
 
 const RunProgress = builder.objectRef<{ total: number; done: number; failed: number }>('RunProgress').implement({
   fields: (t) => ({
@@ -36,6 +39,11 @@ builder.prismaNode('RunTarget', {
     retryable: t.exposeBoolean('retryable'),
     outputTail: t.exposeString('outputTail'),
     result: t.expose('result', { type: 'JSON', nullable: true }),
+    outputs: t.expose('outputs', {
+      type: 'JSON',
+      nullable: true,
+      description: `Step outputs this target published in its final successful attempt (null: none). ${OUTPUTS_DOC}`,
+    }),
   }),
 })
 
@@ -151,6 +159,17 @@ export const JobRunRef = builder.prismaNode('JobRun', {
     progress: t.field({ type: RunProgress, resolve: (r) => ({ total: r.targetsTotal, done: r.targetsDone, failed: r.targetsFailed }) }),
     targets: t.relation('targets', { query: { orderBy: { position: 'asc' } } }),
     result: t.expose('result', { type: 'JSON', nullable: true }),
+    outputs: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        'Step outputs of the run: with one target, that target\'s outputs; with several, an object keyed by target name ' +
+        `(targets that published none are left out); null when no target published any. ${OUTPUTS_DOC}`,
+      // Loaded here (one query, only when asked for): a relation in `select` is not loaded for rows the
+      // root resolvers fetch without Pothos' query.
+      resolve: async (r, _a, ctx) =>
+        runOutputs((await ctx.prisma.runTarget.findMany({ where: { runId: r.id }, select: { name: true, outputs: true }, orderBy: { position: 'asc' } })) as TargetOutputs[]),
+    }),
     error: t.exposeString('error', { nullable: true }),
     logLineCount: t.int({ resolve: (r) => Number(r.logSeq) }),
     logTruncated: t.boolean({ description: 'Output past the run\'s log limit was dropped (see droppedLogLines).', resolve: (r) => r.logDroppedLines > 0 }),

@@ -4,7 +4,8 @@ import { withoutNulls } from '../input.ts'
 import type { JobTypeAuthoring } from '../../modules/templates/templates.service.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
 import { visibleTo } from '../../modules/actor.ts'
-import { ParameterTypeEnum, RetryBackoffEnum, VisibilityEnum } from './enums.ts'
+import type { OutputDeclaration } from '../../jobs/step-outputs.ts'
+import { OutputKindEnum, ParameterTypeEnum, RetryBackoffEnum, VisibilityEnum } from './enums.ts'
 import { OverlapPolicyEnum } from './schedules.ts'
 
 const JobType = builder.objectRef<JobTypeAuthoring>('JobType').implement({
@@ -16,6 +17,9 @@ const JobType = builder.objectRef<JobTypeAuthoring>('JobType').implement({
     usesTargets: t.exposeBoolean('usesTargets'),
     executesWorkerCode: t.exposeBoolean('executesWorkerCode', {
       description: 'Its config is code that runs on the worker itself (e.g. a playbook): only the roles in SWITCHYARD_WORKER_CODE_ROLES may author such templates.',
+    }),
+    publishesOutputs: t.exposeBoolean('publishesOutputs', {
+      description: 'Its targets may publish step outputs through $SWITCHYARD_OUTPUTS; only templates of such types may declare outputs.',
     }),
     canAuthor: t.exposeBoolean('canAuthor', { description: 'Whether you may create templates of this type (or change one to it).' }),
     authorRefusal: t.exposeString('authorRefusal', { nullable: true, description: 'Why you may not author templates of this type, in words; null when you may.' }),
@@ -32,6 +36,15 @@ export const Parameter = builder.objectRef<ParameterDefinition>('ParameterDefini
     required: t.exposeBoolean('required'),
     default: t.expose('default', { type: 'JSON', nullable: true }),
     choices: t.exposeStringList('choices', { nullable: true }),
+  }),
+})
+
+const OutputDeclarationRef = builder.objectRef<OutputDeclaration>('OutputDeclaration').implement({
+  description: 'A step output the template declares (its targets publish it through $SWITCHYARD_OUTPUTS). Undeclared keys are published too, as STRING.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    kind: t.expose('kind', { type: OutputKindEnum }),
+    description: t.exposeString('description'),
   }),
 })
 
@@ -66,6 +79,7 @@ builder.prismaNode('JobTemplate', {
     config: t.expose('config', { type: 'JSON' }),
     targetSelector: t.field({ type: TargetSelector, resolve: (tpl) => tpl.targetSelector as SelectorShape }),
     parameters: t.field({ type: [Parameter], resolve: (tpl) => tpl.parameters as ParameterDefinition[] }),
+    outputs: t.field({ type: [OutputDeclarationRef], description: 'Declared step outputs (command and script job types).', resolve: (tpl) => (tpl.outputs ?? []) as OutputDeclaration[] }),
     timeoutSeconds: t.exposeInt('timeoutSeconds', { nullable: true, description: 'Per attempt; null: no timeout.' }),
     retryMaxAttempts: t.exposeInt('retryMaxAttempts'),
     retryDelaySeconds: t.exposeInt('retryDelaySeconds'),
@@ -100,6 +114,14 @@ export const ParameterInput = builder.inputType('ParameterDefinitionInput', {
   }),
 })
 
+const OutputDeclarationInput = builder.inputType('OutputDeclarationInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'An identifier: letters, digits and _, at most 64 characters, not starting with a digit.' }),
+    kind: t.field({ type: OutputKindEnum, description: 'Default STRING.' }),
+    description: t.string(),
+  }),
+})
+
 export const TargetSelectorInput = builder.inputType('TargetSelectorInput', {
   fields: (t) => ({
     targetIds: t.idList(),
@@ -119,6 +141,7 @@ const templateFields = (required: boolean) =>
       config: t.field({ type: 'JSON', required, description: 'Validated against the job type\'s configSchema (see `jobTypes`).' }),
       targetSelector: t.field({ type: TargetSelectorInput }),
       parameters: t.field({ type: [ParameterInput] }),
+      outputs: t.field({ type: [OutputDeclarationInput], description: 'Declared step outputs (at most 200); replaces the whole list when given.' }),
       timeoutSeconds: t.int(),
       retryMaxAttempts: t.int(),
       retryDelaySeconds: t.int(),
@@ -135,7 +158,9 @@ const templateFields = (required: boolean) =>
 const CreateJobTemplateInput = templateFields(true)
 const UpdateJobTemplateInput = templateFields(false)
 
-function templateInput(input: Record<string, unknown> & { targetSelector?: Record<string, unknown> | null; parameters?: Array<Record<string, unknown>> | null }) {
+function templateInput(
+  input: Record<string, unknown> & { targetSelector?: Record<string, unknown> | null; parameters?: Array<Record<string, unknown>> | null; outputs?: Array<Record<string, unknown>> | null },
+) {
   const out: Record<string, unknown> = withoutNulls(input, ['timeoutSeconds', 'successThreshold', 'maxConcurrentRuns', 'logLimitLines', 'logLimitBytes'])
   if (input.targetSelector) {
     const s = input.targetSelector as { targetIds?: string[] | null; inventoryIds?: string[] | null; tags?: string[] | null; namePatterns?: string[] | null }
@@ -147,6 +172,7 @@ function templateInput(input: Record<string, unknown> & { targetSelector?: Recor
     }
   }
   if (input.parameters) out.parameters = input.parameters.map((p) => withoutNulls(p))
+  if (input.outputs) out.outputs = input.outputs.map((o) => withoutNulls(o))
   return out
 }
 

@@ -1,4 +1,5 @@
 import { canSeeSchedule } from '../../modules/schedules/schedules.service.ts'
+import { runOutputs, type TargetOutputs } from '../../jobs/step-outputs.ts'
 import type { WorkflowRun, WorkflowRunEvent } from '../../generated/prisma/client.ts'
 import type { ParameterDefinition } from '../../modules/templates/parameters.ts'
 import { JOIN_POLICIES, EDGE_KINDS, NODE_KINDS, type ApprovalConfig } from '../../modules/workflows/workflow-graph.ts'
@@ -110,6 +111,16 @@ export const WorkflowNodeRunRef = builder.prismaNode('WorkflowNodeRun', {
       resolve: async (_q, n, _a, ctx) => {
         const run = n.jobRunId ? await ctx.prisma.jobRun.findUnique({ where: { id: n.jobRunId } }) : null
         return run && ctx.actor && canSee(ctx.actor, run) ? run : null
+      },
+    }),
+    outputs: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The step outputs of the node\'s run (as JobRun.outputs; what `{{ nodes.<key>.outputs… }}` reads), SECRET values masked; null when none or its run is not visible to you.',
+      select: { jobRunId: true },
+      resolve: async (n, _a, ctx) => {
+        const run = n.jobRunId ? await ctx.prisma.jobRun.findUnique({ where: { id: n.jobRunId }, select: { visibility: true, ownerId: true, targets: { select: { name: true, outputs: true }, orderBy: { position: 'asc' } } } }) : null
+        return run && ctx.actor && canSee(ctx.actor, run) ? runOutputs(run.targets as TargetOutputs[]) : null
       },
     }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),

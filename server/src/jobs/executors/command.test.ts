@@ -2,6 +2,7 @@
  * The command executor against a real OpenSSH server. Only the dispatcher side (the ExecutionContext) is
  * faked (test/harness/fake-execution-context.ts); SSH, shells and processes are real.
  */
+import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,6 +52,20 @@ describe('command executor', () => {
     expect(commandExecutor.configSchema.safeParse({ commands: [] }).success).toBe(false)
     expect(commandExecutor.configSchema.safeParse({ commands: ['  '] }).success).toBe(false)
     expect(commandExecutor.configSchema.safeParse({ commands: ['ls'], env: { 'BAD-NAME': 'x' } }).success).toBe(false)
+  })
+
+  it('gives every command the same outputs file, returns its bytes on success, and removes it either way', async () => {
+    const t = target('outputs')
+    const ok = await execute(fakeContext({ commands: ['echo "a=1" >> "$SWITCHYARD_OUTPUTS"; echo "file $SWITCHYARD_OUTPUTS"', 'echo "b=2" >> "$SWITCHYARD_OUTPUTS"'], pty: true }, [t]))
+    expect(ok.reports.get(t.id)).toMatchObject({ status: 'SUCCEEDED' })
+    expect(ok.reports.get(t.id)!.outputsFile!.toString()).toBe('a=1\nb=2\n')
+    const path = ok.lines(t.id)[0]!.replace(/^file /, '').trim()
+    expect(path).toMatch(/^\/tmp\/switchyard-outputs\./)
+    expect(existsSync(path)).toBe(false)
+    const failed = await execute(fakeContext({ commands: ['echo "file $SWITCHYARD_OUTPUTS"; echo x=1 > "$SWITCHYARD_OUTPUTS"; exit 3'] }, [t]))
+    expect(failed.reports.get(t.id)).toMatchObject({ status: 'FAILED' })
+    expect(failed.reports.get(t.id)!.outputsFile).toBeUndefined()
+    expect(existsSync(failed.lines(t.id)[0]!.replace(/^file /, ''))).toBe(false)
   })
 
   it('streams stdout and stderr line by line, in order, with exit codes and a bounded tail', async () => {

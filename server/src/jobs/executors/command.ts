@@ -12,6 +12,7 @@ import { coerceError } from '../../util/errors.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
 import type { ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
 import { abortReport, execStreamed, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
+import { createOutputsFile, outputsExport, readOutputsFile, removeRemotePaths } from './outputs-file.ts'
 
 const configSchema = z.object({
   commands: z
@@ -21,7 +22,8 @@ const configSchema = z.object({
     .describe(
       'Commands run one after another on each target, each in a fresh shell of its own (so `cd` and shell ' +
         'variables do not carry over). Placeholders such as `{{ params.name }}`, `{{ name }}`, `{{ target.name }}` ' +
-        'or `{{ target.attributes.location }}` are replaced by single-quoted values.',
+        'or `{{ target.attributes.location }}` are replaced by single-quoted values. To publish step outputs, write `key=value` ' +
+        'lines (or one JSON object) to the file named by $SWITCHYARD_OUTPUTS.',
     ),
   continueOnError: z
     .boolean()
@@ -56,6 +58,7 @@ export const commandExecutor: JobExecutor<typeof configSchema> = {
   description: 'Runs shell commands over SSH on each target and streams their output.',
   configSchema,
   usesTargets: true,
+  publishesOutputs: true,
   async execute(ctx) {
     await forEachTarget(ctx, (target, finish) => runTarget(ctx, target, finish))
     return {}
@@ -119,14 +122,36 @@ async function runCommands(
   tail: OutputTail,
   log: (text: string, level?: LogLevel) => void,
 ): Promise<Omit<TargetReport, 'outputTail'>> {
-  let failure: { exitCode: number | null; error: string } | null = null
-  let lastExitCode: number | null = null
   // Where the target has a POSIX shell, commands die with the SSH session (a crashed worker must not
   // leave one running while the retry starts it again); a pty hangs up by itself.
-  const boundToSession = !ctx.config.pty && (await connection.posixShell(ctx.signal))
+  const posix = await connection.posixShell(ctx.signal)
+  const boundToSession = !ctx.config.pty && posix
+  // Step outputs need a shell to export the file's path in (network device CLIs have none).
+  const outputs = posix ? await createOutputsFile(connection, ctx.signal, log) : null
+  try {
+    const report = await runEach(ctx, connection, target, commands, tail, log, { boundToSession, outputsPath: outputs })
+    if (outputs && report.status === 'SUCCEEDED') report.outputsFile = await readOutputsFile(connection, outputs, ctx.signal)
+    return report
+  } finally {
+    if (outputs) await removeRemotePaths(connection, [outputs], log, { quiet: true })
+  }
+}
+
+async function runEach(
+  ctx: Context,
+  connection: SshConnection,
+  target: RunTargetHandle,
+  commands: RenderedCommand[],
+  tail: OutputTail,
+  log: (text: string, level?: LogLevel) => void,
+  options: { boundToSession: boolean; outputsPath: string | null },
+): Promise<Omit<TargetReport, 'outputTail'>> {
+  let failure: { exitCode: number | null; error: string } | null = null
+  let lastExitCode: number | null = null
+  const prefix = options.outputsPath ? outputsExport(options.outputsPath) : ''
   for (const [index, command] of commands.entries()) {
     log(`$ ${command.display}`)
-    const result = await execStreamed(ctx, connection, target, command.remote, tail, { pty: ctx.config.pty, boundToSession })
+    const result = await execStreamed(ctx, connection, target, prefix + command.remote, tail, { pty: ctx.config.pty, boundToSession: options.boundToSession })
     lastExitCode = result.exitCode
     const which = `command ${index + 1} of ${commands.length}`
     if (result.exitCode !== null) {

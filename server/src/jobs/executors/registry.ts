@@ -25,6 +25,8 @@ export interface JobTypeInfo {
   usesTargets: boolean
   /** The type runs user-supplied code on the worker (authoring it needs SWITCHYARD_WORKER_CODE_ROLES). */
   executesWorkerCode: boolean
+  /** Its targets may publish step outputs (templates may declare them). */
+  publishesOutputs: boolean
   configSchema: Record<string, unknown>
 }
 
@@ -53,6 +55,7 @@ export class ExecutorRegistry {
       description: e.description,
       usesTargets: e.usesTargets,
       executesWorkerCode: e.executesWorkerCode ?? false,
+      publishesOutputs: e.publishesOutputs ?? false,
       configSchema: z.toJSONSchema(e.configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
     }))
   }

@@ -16,6 +16,7 @@ import { coerceError } from '../../util/errors.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
 import type { ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
 import { abortReport, execStreamed, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
+import { outputsExport, readOutputsFile, removeRemotePaths } from './outputs-file.ts'
 
 const INTERPRETERS = ['sh', 'bash', 'python3', 'custom'] as const
 
@@ -25,7 +26,10 @@ const configSchema = z
       .string()
       .refine((s) => s.trim().length > 0, 'the script must not be empty')
       .refine((s) => Buffer.byteLength(s) <= 1024 * 1024, 'the script must be at most 1 MiB')
-      .describe('The script body, uploaded as is (no placeholders are replaced in it: pass values as arguments or env).'),
+      .describe(
+        'The script body, uploaded as is (no placeholders are replaced in it: pass values as arguments or env). To publish step ' +
+          'outputs, write `key=value` lines (or one JSON object) to the file named by $SWITCHYARD_OUTPUTS.',
+      ),
     interpreter: z
       .enum(INTERPRETERS)
       .default('sh')
@@ -78,6 +82,7 @@ export const scriptExecutor: JobExecutor<typeof configSchema> = {
   description: 'Uploads an inline script (sh, bash, python3 or a custom shebang) to each target over SFTP, runs it and removes it.',
   configSchema,
   usesTargets: true,
+  publishesOutputs: true,
   async execute(ctx) {
     await forEachTarget(ctx, (target, finish) => runTarget(ctx, target, finish))
     return {}
@@ -89,8 +94,6 @@ export const scriptExecutor: JobExecutor<typeof configSchema> = {
  * (the signal first ends the foreground child, which shares the session's process group).
  */
 const WRAPPER = `d=$1; shift; trap 'rm -rf -- "$d"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; "$@"`
-/** Budget for the cleanup exec after the run; it must fit in the session's grace period after an abort. */
-const CLEANUP_TIMEOUT_MS = 3_000
 
 async function runTarget(ctx: Context, target: RunTargetHandle, finish: (report: TargetReport) => void): Promise<void> {
   ctx.targetStarted(target.id)
@@ -140,13 +143,23 @@ async function runInTempDir(
   tail: OutputTail,
   log: Log,
 ): Promise<Omit<TargetReport, 'outputTail'>> {
-  // The random prefix lets cleanup find the directory even if the abort hit while mktemp was running.
+  // The random prefix lets cleanup find the directory (and the outputs file beside it) even if the abort
+  // hit while mktemp was running. The outputs file lives outside the directory: the wrapper removes the
+  // directory as the script exits, and the file must outlive that to be read back.
   const prefix = `switchyard-script-${randomBytes(6).toString('hex')}`
   let dir: string | null = null
+  let outputs: string | null = null
   try {
-    const made = await execCollect(connection, `umask 077 && mktemp -d "\${TMPDIR:-/tmp}/${prefix}.XXXXXXXX"`, ctx.signal)
-    dir = made.stdout.trim().split('\n').at(-1) ?? ''
-    if (made.exitCode !== 0 || !dir.startsWith('/') || !dir.includes(prefix)) {
+    const made = await execCollect(
+      connection,
+      `umask 077 && mktemp -d "\${TMPDIR:-/tmp}/${prefix}.XXXXXXXX" && mktemp "\${TMPDIR:-/tmp}/${prefix}-outputs.XXXXXXXX"`,
+      ctx.signal,
+    )
+    const lines = made.stdout.trim().split('\n')
+    dir = lines.at(-2) ?? ''
+    outputs = lines.at(-1) ?? ''
+    if (made.exitCode !== 0 || !dir.startsWith('/') || !dir.includes(prefix) || !outputs.startsWith('/') || !outputs.includes(prefix)) {
+      dir = outputs = null
       throw new Error(`could not create a temp directory on ${target.name}: ${(made.stderr.trim() || `exit code ${made.exitCode}`).slice(0, 300)}`)
     }
     const path = `${dir}/script`
@@ -155,10 +168,13 @@ async function runInTempDir(
     log(`uploaded the script (${Buffer.byteLength(body)} bytes) to ${path}`)
     const runner = ctx.config.interpreter === 'custom' ? [path] : [ctx.config.interpreter, path]
     log(`$ ${[...runner, ...args].map(shellQuote).join(' ')}`)
-    const remote = `${exports}sh -c ${shellQuote(WRAPPER)} switchyard-script ${[dir, ...runner, ...args].map(shellQuote).join(' ')}`
-    return await runStreaming(ctx, connection, target, remote, tail, log)
+    const remote = `${exports}${outputsExport(outputs)}sh -c ${shellQuote(WRAPPER)} switchyard-script ${[dir, ...runner, ...args].map(shellQuote).join(' ')}`
+    const report = await runStreaming(ctx, connection, target, remote, tail, log)
+    if (report.status === 'SUCCEEDED') report.outputsFile = await readOutputsFile(connection, outputs, ctx.signal)
+    return report
   } finally {
-    await removeTempDir(connection, dir ?? `"\${TMPDIR:-/tmp}"/${prefix}.*`, dir !== null, log)
+    if (dir && outputs) await removeRemotePaths(connection, [dir, outputs], log)
+    else await removeRemotePaths(connection, [`"\${TMPDIR:-/tmp}"/${prefix}*`], log, { quote: false, quiet: true })
   }
 }
 
@@ -184,25 +200,6 @@ async function runStreaming(
   }
   log('finished (the server reported no exit status)', 'WARNING')
   return { status: 'SUCCEEDED', exitCode: null, error: null }
-}
-
-/** A fresh exec with its own deadline: the run's signal may already be aborted (cancel, timeout). */
-async function removeTempDir(connection: SshConnection, dir: string, known: boolean, log: Log): Promise<void> {
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(), CLEANUP_TIMEOUT_MS)
-  const target = known ? shellQuote(dir) : dir
-  try {
-    const r = await execCollect(connection, `rm -rf -- ${target}`, controller.signal)
-    if (r.exitCode === 0 || r.exitCode === null) {
-      if (known) log(`removed ${dir}`)
-    } else {
-      log(`could not remove ${dir}: ${r.stderr.trim().slice(0, 300) || `exit code ${r.exitCode}`}`, 'WARNING')
-    }
-  } catch (err) {
-    log(`could not remove ${dir}: ${coerceError(err).message}`, 'WARNING')
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 async function execCollect(connection: SshConnection, command: string, signal: AbortSignal) {

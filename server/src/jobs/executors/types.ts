@@ -52,6 +52,12 @@ export interface TargetReport {
   /** Last lines of output, for the results table (bounded by the executor). */
   outputTail?: string
   result?: unknown
+  /**
+   * The bytes of the target's step outputs file ($SWITCHYARD_OUTPUTS), read after a successful run (at most
+   * one byte over the cap, so the dispatcher can tell it was too large); absent when the step had none.
+   * The dispatcher parses, masks and stores it, and only for a SUCCEEDED report (see jobs/step-outputs.ts).
+   */
+  outputsFile?: Buffer
 }
 
 export interface RunLogSink {
@@ -139,5 +145,7 @@ export interface JobExecutor<Schema extends z.ZodType = z.ZodType> {
    * right kind); the dispatcher opens them for the run and masks their secrets in the log.
    */
   credentialRefs?(config: z.output<Schema>): CredentialRef[]
+  /** Targets may publish step outputs ($SWITCHYARD_OUTPUTS, see jobs/step-outputs.ts); templates may declare them. */
+  readonly publishesOutputs?: boolean
   execute(ctx: ExecutionContext<z.output<Schema>>): Promise<ExecutionOutcome>
 }

@@ -129,7 +129,7 @@ export function samplePayload(event = 'RUN_FAILED'): RunPayload {
       jobType: 'command', status: 'FAILED', trigger: 'SCHEDULE', attempt: 2, maxAttempts: 2, createdAt: '2026-01-01T02:00:00.000Z',
       startedAt: '2026-01-01T02:00:01.000Z', finishedAt: '2026-01-01T02:03:06.000Z', durationSeconds: 185, error: 'exit code 1 on 1 target',
       failedTargets: ['sw-core-1'], targetsTotal: 3, targetsDone: 3, targetsFailed: 1, parameters: {}, result: null, scheduleId: null,
-      scheduleName: null, triggeredBy: null, link: '/runs/00000000-0000-4000-8000-000000000000',
+      scheduleName: null, triggeredBy: null, link: '/runs/00000000-0000-4000-8000-000000000000', outputs: { site: 'ams' },
     },
   }
 }

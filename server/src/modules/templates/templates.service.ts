@@ -10,6 +10,7 @@ import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch, rejectNul, zodProblems } from '../validation.ts'
 import { targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
 import { parameterDefinitionsSchema } from './parameters.ts'
+import { outputDeclarationsSchema, type OutputDeclaration } from '../../jobs/step-outputs.ts'
 import { requireMayUse, useOf } from '../credentials/credential-access.ts'
 
 /** How a run is timed and retried: the same rules for a template and for a workflow node's overrides of it. */
@@ -27,6 +28,7 @@ const baseInput = z.object({
   config: z.unknown(),
   targetSelector: targetSelectorSchema.default({ targetIds: [], inventoryIds: [], tags: [], namePatterns: [] }),
   parameters: parameterDefinitionsSchema.default([]),
+  outputs: outputDeclarationsSchema.default([]),
   timeoutSeconds: runPolicyFields.timeoutSeconds.nullish(),
   retryMaxAttempts: runPolicyFields.retryMaxAttempts.default(1),
   retryDelaySeconds: runPolicyFields.retryDelaySeconds.default(0),
@@ -106,6 +108,7 @@ export class TemplatesService {
     requireCanSetVisibility(a, input.visibility)
     this.requireWorkerCodeRole(input.jobType, a.role)
     const config = this.validateConfig(input.jobType, input.config)
+    this.checkOutputs(input.jobType, input.outputs)
     await this.checkCredentialRefs(a, null, input.jobType, config)
     await this.checkSelector(input.targetSelector)
     try {
@@ -113,7 +116,7 @@ export class TemplatesService {
         this.prisma,
         (tx) =>
           tx.jobTemplate.create({
-            data: { ...input, config: config as Prisma.InputJsonValue, ownerId: a.userId, targetSelector: input.targetSelector, parameters: input.parameters as Prisma.InputJsonValue },
+            data: { ...input, config: config as Prisma.InputJsonValue, ownerId: a.userId, targetSelector: input.targetSelector, parameters: input.parameters as Prisma.InputJsonValue, outputs: input.outputs as Prisma.InputJsonValue },
           }),
         (row) => ({ actor: a, action: 'template.create', entity: entity.of('JobTemplate', row), changes: created(row, AUDITED_FIELDS) }),
       )
@@ -142,6 +145,7 @@ export class TemplatesService {
       if (owner && refusal) throw new ForbiddenError(`this template belongs to ${owner.username} (${owner.role}); ${refusal}`)
     }
     const config = input.config !== undefined ? this.validateConfig(jobType, input.config) : undefined
+    if (input.outputs !== undefined || input.jobType) this.checkOutputs(jobType, input.outputs ?? (existing.outputs as OutputDeclaration[]))
     if (config !== undefined) await this.checkCredentialRefs(a, existing.ownerId, jobType, config)
     if (input.targetSelector) await this.checkSelector(input.targetSelector)
     try {
@@ -155,6 +159,7 @@ export class TemplatesService {
               ...input,
               config: config as Prisma.InputJsonValue | undefined,
               parameters: input.parameters as Prisma.InputJsonValue | undefined,
+              outputs: input.outputs as Prisma.InputJsonValue | undefined,
             },
           })
         },
@@ -240,6 +245,14 @@ export class TemplatesService {
   private requireWorkerCodeRole(jobType: string, role: string): void {
     const refusal = this.workerCodeRefusal(jobType, role)
     if (refusal) throw new ForbiddenError(refusal)
+  }
+
+  /** Declared outputs only where the job type can publish them (a declaration nothing fills is a trap downstream). */
+  private checkOutputs(jobType: string, outputs: readonly OutputDeclaration[]): void {
+    if (outputs.length && !this.registry.get(jobType)?.publishesOutputs) {
+      const able = this.registry.types().filter((t) => this.registry.get(t)?.publishesOutputs)
+      throw ValidationError.field('input.outputs', `job type ${jobType} publishes no step outputs (only ${able.join(', ')} do); remove the declarations`)
+    }
   }
 
   /** Validates a config against its job type's schema; problems name `input.config.<path>`. */

@@ -23,6 +23,7 @@ import { applySpecOverrides, selectorOverride, type NodeOverrides } from './node
 import { budgetExhausted, insertWorkflowRun, spendBudget } from './workflow-run-factory.ts'
 import { MAX_NESTING } from './workflow-nesting.ts'
 import { resolveParameters } from '../templates/parameters.ts'
+import { runOutputs } from '../../jobs/step-outputs.ts'
 
 export interface StarterDeps {
   runs: RunsService
@@ -82,13 +83,24 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
       more = true
     }
     if (!ready.length) break
-    // Upstream outcomes are read only when some node refers to them (a fan-out of plain nodes skips it).
+    // Upstream outcomes are read only when some node refers to them (a fan-out of plain nodes skips it), and
+    // step outputs (targets' rows, sealed secrets opened) only when one refers to those.
     const refers = ready.some((n) => JSON.stringify([n.parameters, n.approval]).includes('{{'))
-    const all = refers ? await tx.workflowNodeRun.findMany({ where: { workflowRunId }, select: { key: true, status: true, jobRun: { select: { result: true } } } }) : []
+    const wantsOutputs = refers && ready.some((n) => JSON.stringify([n.parameters, n.approval]).includes('outputs'))
+    const all = refers
+      ? await tx.workflowNodeRun.findMany({
+          where: { workflowRunId },
+          select: {
+            key: true,
+            status: true,
+            jobRun: { select: { result: true, targets: wantsOutputs ? { select: { name: true, outputs: true, secretOutputs: true }, orderBy: { position: 'asc' } } : false } },
+          },
+        })
+      : []
     const ctx: ResolveContext = {
       params: { ...run.parameters, ...secrets },
       secretParams: new Set(Object.keys(secrets)),
-      nodes: new Map<string, NodeOutcome>(all.map((n) => [n.key, { status: n.status, result: n.jobRun?.result ?? null }])),
+      nodes: new Map<string, NodeOutcome>(all.map((n) => [n.key, { status: n.status, result: n.jobRun?.result ?? null, ...(wantsOutputs ? nodeOutputs(n.jobRun?.targets ?? [], deps.box) : {}) }])),
     }
     // Every JobRun and nested run is paid for before it starts; nodes past the budget fail with the limit.
     let budget = await spendBudget(tx, run.root, ready.filter((n) => n.kind !== 'APPROVAL').length)
@@ -142,7 +154,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
 async function awaitApproval(tx: Prisma.TransactionClient, node: { id: string; approval: unknown }, ctx: ResolveContext): Promise<void> {
   const config = node.approval as ApprovalConfig
   const message = resolveValue(config.message, ctx)
-  if (message.secret) throw new ExpressionError('an approval message may not show a SECRET parameter')
+  if (message.secret) throw new ExpressionError('an approval message may not show a SECRET parameter or SECRET step output')
   const now = new Date()
   await tx.workflowNodeRun.update({
     where: { id: node.id },
@@ -207,11 +219,27 @@ function resolveNodeValues(node: ReadyNode, defs: ParameterDefinition[], owner: 
     const r = resolveValue(raw, ctx)
     // A SECRET workflow parameter stays secret: only a SECRET parameter (stored sealed) may take it.
     if (r.secret && defs.find((d) => d.name === name)?.type !== 'SECRET') {
-      throw new ExpressionError(`parameter "${name}" would receive a SECRET workflow parameter but is not a SECRET parameter of ${owner}`)
+      throw new ExpressionError(`parameter "${name}" would receive a SECRET workflow parameter or SECRET step output but is not a SECRET parameter of ${owner}`)
     }
     values[name] = r.value
   }
   return values
+}
+
+/**
+ * A node's step outputs for expressions: the run-level view with SECRET values unsealed, and the same view
+ * holding only those (so a reference can tell it reaches a secret and must go into a SECRET parameter).
+ */
+function nodeOutputs(targets: Array<{ name: string; outputs: unknown; secretOutputs: Uint8Array | null }>, box: SecretBox): Pick<NodeOutcome, 'outputs' | 'secretOutputs'> {
+  const opened = targets.map((t) => {
+    const secret = t.secretOutputs ? (JSON.parse(box.open(t.secretOutputs)) as Record<string, unknown>) : null
+    const visible = t.outputs as Record<string, unknown> | null
+    return { name: t.name, clear: visible ? { ...visible, ...secret } : null, secret }
+  })
+  return {
+    outputs: runOutputs(opened.map((t) => ({ name: t.name, outputs: t.clear }))),
+    secretOutputs: runOutputs(opened.map((t) => ({ name: t.name, outputs: t.secret }))),
+  }
 }
 
 async function rootNumber(tx: Prisma.TransactionClient, root: string): Promise<number> {

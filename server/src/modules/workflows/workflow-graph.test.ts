@@ -49,4 +49,23 @@ describe('expressions', () => {
     expect(() => resolveValue('{{ params.nope }}', ctx)).toThrow('no value for parameter "nope"')
     expect(() => referencesOf('{{ target.name }}')).toThrow(ExpressionError)
   })
+  it('reads step outputs; a reference reaching a SECRET one is secret; dotted target names resolve', () => {
+    const out: ResolveContext = {
+      ...ctx,
+      nodes: new Map([
+        ['a', { status: 'SUCCEEDED', result: null, outputs: { host: 'db1', tok: 'pw', meta: { n: 1 } }, secretOutputs: { tok: 'pw' } }],
+        ['m', { status: 'SUCCEEDED', result: null, outputs: { 'sw1.example.net': { v: '1', k: 'x' } }, secretOutputs: { 'sw1.example.net': { k: 'x' } } }],
+        ['none', { status: 'FAILED', result: null, outputs: null }],
+      ]),
+    }
+    expect(resolveValue('{{ nodes.a.outputs.host }}', out)).toEqual({ value: 'db1', secret: false })
+    expect(resolveValue('{{ nodes.a.outputs.meta.n }}', out)).toEqual({ value: 1, secret: false })
+    expect(resolveValue('{{ nodes.a.outputs.tok }}', out)).toEqual({ value: 'pw', secret: true })
+    expect(resolveValue('{{ nodes.a.outputs }}', out).secret).toBe(true)
+    expect(resolveValue('{{ nodes.m.outputs.sw1.example.net.v }}', out)).toEqual({ value: '1', secret: false })
+    expect(resolveValue('{{ nodes.m.outputs.sw1.example.net.k }}', out)).toEqual({ value: 'x', secret: true })
+    expect(() => resolveValue('{{ nodes.a.outputs.nope }}', out)).toThrow('nodes.a.outputs has no "nope"')
+    expect(() => resolveValue('{{ nodes.none.outputs.x }}', out)).toThrow('node "none" has no outputs')
+    expect(() => referencesOf('{{ nodes.a.status.x }}')).toThrow('a status has no fields')
+  })
 })

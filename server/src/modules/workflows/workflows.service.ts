@@ -11,9 +11,10 @@ import { changed, created } from '../audit/changes.ts'
 import { checkWorkflowCanBecomePrivate } from '../schedules/schedule-exposure.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { referencesOf, type Reference } from './expressions.ts'
+import type { OutputDeclaration } from '../../jobs/step-outputs.ts'
+import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { graphProblems, workflowSchema, type EdgeInput, type NodeInput, type WorkflowInput } from './workflow-graph.ts'
-import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { normalizeOverrides, overrideProblems } from './node-overrides.ts'
 import { nestingProblems } from './workflow-nesting.ts'
 
@@ -24,7 +25,7 @@ export type WorkflowWithGraph = Workflow & { nodes: WorkflowNode[]; edges: Workf
 export class WorkflowsService {
   constructor(
     private readonly prisma: PrismaClient,
-    /** Which job types run on targets (a node's target override needs one that does). */
+    /** Which job types run on targets (a node's target override needs one that does) and which publish step outputs. */
     private readonly registry: ExecutorRegistry,
   ) {}
 
@@ -126,6 +127,12 @@ export class WorkflowsService {
     const secretParams = new Set(input.parameters.filter((p) => p.type === 'SECRET').map((p) => p.name))
     const ids = [...new Set(input.nodes.flatMap((n) => (n.templateId ? [n.templateId] : [])))]
     const templates = new Map((await this.prisma.jobTemplate.findMany({ where: { id: { in: ids } } })).map((t) => [t.id, t]))
+    // SECRET step outputs each node's template declares: they go into SECRET parameters only.
+    const secretOutputs = new Map(
+      input.nodes.map((n) => [n.key, new Set(((n.templateId ? templates.get(n.templateId)?.outputs : null) as OutputDeclaration[] | null ?? []).filter((o) => o.kind === 'SECRET').map((o) => o.name))]),
+    )
+    const isSecret = (r: Reference) => (r.kind === 'param' && secretParams.has(r.name)) || (r.kind === 'node' && r.field === 'outputs' && reachesSecret(r.path, secretOutputs.get(r.key)))
+    problems.push(...outputReferenceProblems(this.registry, input, templates))
     for (const [i, n] of input.nodes.entries()) {
       if (n.kind !== 'TEMPLATE' || !n.templateId) continue
       const t = templates.get(n.templateId)
@@ -133,7 +140,7 @@ export class WorkflowsService {
         problems.push({ field: `input.nodes.${i}.templateId`, message: 'no such job template (or it is not visible to you)' })
         continue
       }
-      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], `template "${t.name}"`, secretParams, `input.nodes.${i}.parameters`))
+      problems.push(...mappingProblems(n.parameters, t.parameters as ParameterDefinition[], `template "${t.name}"`, isSecret, `input.nodes.${i}.parameters`))
       const overrides = normalizeOverrides(n.overrides)
       if (overrides) problems.push(...(await overrideProblems(this.prisma, overrides, this.registry.get(t.jobType)?.usesTargets ?? false, t.jobType, `input.nodes.${i}.overrides`)))
     }
@@ -144,7 +151,7 @@ export class WorkflowsService {
       if (n.kind !== 'WORKFLOW' || !n.workflowId) return
       const w = subs.get(n.workflowId)
       if (!w || !canSee(actor, w)) return void ((nestingOk = false), problems.push({ field: `input.nodes.${i}.workflowId`, message: 'no such workflow (or it is not visible to you)' }))
-      problems.push(...mappingProblems(n.parameters, w.parameters as ParameterDefinition[], `workflow "${w.name}"`, secretParams, `input.nodes.${i}.parameters`))
+      problems.push(...mappingProblems(n.parameters, w.parameters as ParameterDefinition[], `workflow "${w.name}"`, isSecret, `input.nodes.${i}.parameters`))
     })
     if (nestingOk) problems.push(...(await nestingProblems(this.prisma, selfId, input.name, input.nodes)))
     const userIds = [...new Set(input.nodes.flatMap((n) => n.approval?.approverUserIds ?? []))]
@@ -158,13 +165,37 @@ export class WorkflowsService {
   }
 }
 
+/** Step outputs only come from job types that publish them: `{{ nodes.scan.outputs.x }}` on a noop never resolves. */
+function outputReferenceProblems(registry: ExecutorRegistry, input: WorkflowInput, templates: ReadonlyMap<string, { jobType: string }>): FieldProblem[] {
+  const jobTypeOf = new Map(input.nodes.map((n) => [n.key, n.templateId ? templates.get(n.templateId)?.jobType : undefined]))
+  const problems: FieldProblem[] = []
+  input.nodes.forEach((n, i) => {
+    const values: Array<[string, unknown]> = Object.entries(n.parameters).map(([name, v]) => [`input.nodes.${i}.parameters.${name}`, v])
+    if (n.approval?.message) values.push([`input.nodes.${i}.approval.message`, n.approval.message])
+    for (const [field, value] of values) {
+      let refs: Reference[] = []
+      try {
+        refs = referencesOf(value)
+      } catch {
+        continue // malformed: reported by graphProblems
+      }
+      for (const r of refs) {
+        if (r.kind !== 'node' || r.field !== 'outputs') continue
+        const jobType = jobTypeOf.get(r.key)
+        if (jobType && !registry.get(jobType)?.publishesOutputs) problems.push({ field, message: `{{ ${r.text} }}: node "${r.key}" runs job type ${jobType}, which publishes no step outputs` })
+      }
+    }
+  })
+  return problems
+}
+
 /**
  * A node's values against its template's parameters, as far as they are known at save: names the
  * template has, literals of the right type, required ones given (or defaulted), and secrets kept
  * secret — a SECRET template parameter takes a SECRET workflow parameter (a literal would be stored
  * in clear in the workflow), and a SECRET workflow parameter goes nowhere else.
  */
-function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], owner: string, secretParams: ReadonlySet<string>, base: string): FieldProblem[] {
+function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinition[], owner: string, isSecret: (r: Reference) => boolean, base: string): FieldProblem[] {
   const problems: FieldProblem[] = []
   for (const name of Object.keys(values)) {
     if (!defs.some((d) => d.name === name)) problems.push({ field: `${base}.${name}`, message: `${owner} has no parameter "${name}"` })
@@ -182,11 +213,14 @@ function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinit
     } catch {
       continue // malformed: reported by graphProblems
     }
-    const secretRef = refs.some((r) => r.kind === 'param' && secretParams.has(r.name))
+    const secretRef = refs.some(isSecret)
     if (def.type === 'SECRET' && !(refs.length === 1 && secretRef && typeof value === 'string' && /^\{\{[^{}]*\}\}$/.test(value.trim()))) {
-      problems.push({ field, message: 'a SECRET parameter takes exactly one SECRET workflow parameter, {{ params.<name> }} (anything else would be stored or shown in clear)' })
+      problems.push({
+        field,
+        message: 'a SECRET parameter takes exactly one SECRET workflow parameter, {{ params.<name> }}, or one SECRET step output, {{ nodes.<key>.outputs.<name> }} (anything else would be stored or shown in clear)',
+      })
     } else if (def.type !== 'SECRET' && secretRef) {
-      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of ${owner}: a SECRET workflow parameter may not go into it` })
+      problems.push({ field, message: `"${def.name}" is not a SECRET parameter of ${owner}: a SECRET workflow parameter or SECRET step output may not go into it` })
     } else if (!refs.length) {
       try {
         resolveParameters([def], { [def.name]: value }, base)
@@ -197,6 +231,15 @@ function mappingProblems(values: Record<string, unknown>, defs: ParameterDefinit
     }
   }
   return problems
+}
+
+/**
+ * Whether an outputs path names a declared SECRET output as far as save can tell (`outputs.<name>`,
+ * `outputs.<target>.<name>`, or all outputs); the node starter checks the real values again.
+ */
+function reachesSecret(path: readonly string[], secret: ReadonlySet<string> | undefined): boolean {
+  if (!secret?.size) return false
+  return path.length === 0 || secret.has(path[0]!) || secret.has(path.at(-1)!)
 }
 
 function nodeOf(n: WorkflowNode): NodeInput {
