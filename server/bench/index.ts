@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, idle-rss
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -29,9 +29,10 @@ import { runPgBossRaw, type PgBossRawOptions } from './scenarios/pgboss-raw.ts'
 import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
+import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } from './scenarios/idle-rss.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -48,6 +49,7 @@ export interface BenchSettings {
   log: LogOptions
   schedules: ScheduleLatenessOptions
   workflow: WorkflowAdvanceOptions
+  idleRss: IdleRssOptions
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -78,6 +80,8 @@ function parseArgs(argv: string[]): BenchSettings {
     schedules: quick ? { counts: [1000], windowSeconds: 10, idleSeconds: 5 } : { counts: [1000, 10_000], windowSeconds: 30, idleSeconds: 10 },
     // The issue's shape (1 + 100 + 1 + 98 = 200 nodes) at every size: it is what the figures are about.
     workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000 },
+    // The compiled server (what `npm start` runs) and, for comparison, the same source under tsx.
+    idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
 }
 
@@ -148,6 +152,17 @@ async function main(): Promise<void> {
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
 
+  // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
+  const idleRss: IdleRssResult[] = []
+  if (has('idle-rss')) {
+    for (const mode of settings.idleRss.modes) {
+      process.stderr.write(`idle RSS (${mode})… `)
+      const s = now()
+      idleRss.push(await runIdleRss(mode, settings.idleRss))
+      process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+    }
+  }
+
   const report = {
     startedAt: started.toISOString(),
     loadAverageAtStart,
@@ -160,12 +175,13 @@ async function main(): Promise<void> {
     rounds,
     schedules,
     workflow,
+    idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

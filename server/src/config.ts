@@ -51,6 +51,8 @@ export interface Config {
   /** Webhook delivery retries (modules/notifications/webhook-delivery.ts): backoff base/cap, and when to give up. */
   notificationRetry: NotificationRetry
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** SWITCHYARD_LOG_FORMAT: `text` lines for people, or one JSON object per line for log shippers. */
+  logFormat: 'text' | 'json'
   /** SWITCHYARD_RUN_AS_USER, as configured. */
   runAsUserName: string
   /**
@@ -151,6 +153,7 @@ const envSchema = z.object({
   SWITCHYARD_NOTIFY_GIVE_UP_HOURS: int(1, 720).default(24),
   SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS: int(0, 36500).default(30),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SWITCHYARD_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
   NODE_ENV: z.string().optional(),
@@ -287,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     runRetention: { days: e.SWITCHYARD_RUN_RETENTION_DAYS, failedDays: e.SWITCHYARD_FAILED_RUN_RETENTION_DAYS, keepLast: e.SWITCHYARD_RUN_RETENTION_KEEP_LAST },
     notificationRetry: { baseMs: e.SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS * 1000, maxMs: e.SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS * 1000, giveUpMs: e.SWITCHYARD_NOTIFY_GIVE_UP_HOURS * 3600_000, logRetentionDays: e.SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS },
     logLevel: e.SWITCHYARD_LOG_LEVEL,
+    logFormat: e.SWITCHYARD_LOG_FORMAT,
     runAsUserName: e.SWITCHYARD_RUN_AS_USER,
     runAsUser,
     workerCodeRoles,
