@@ -220,7 +220,9 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       await starter.start()
       stack.push(() => starter.stop())
       // Workers deliver the notification outbox too (never in a run's path: its own queue).
-      const notifications = new WebhookDelivery(db.pool, boss, listener, box, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs)
+      const notifications = new WebhookDelivery(db.pool, boss, listener, box, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs, (kind, outcome, requestSeconds, sinceEventSeconds) =>
+        metrics.notificationAttempt(kind, outcome, requestSeconds, sinceEventSeconds),
+      )
       await notifications.start()
       stack.push(() => notifications.stop())
     }
@@ -238,7 +240,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
-      ])
+      ], (jobType, seconds) => metrics.runFinished(jobType, 'FAILED', seconds))
       await reaper.start()
       const r = reaper
       stack.push(() => r.stop())

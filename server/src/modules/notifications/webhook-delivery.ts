@@ -18,6 +18,7 @@ import type pg from 'pg'
 import type { NotificationRetry } from '../../config.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { inTransaction } from '../../jobs/run-queue.ts'
+import type { NotificationOutcome } from '../../metrics/metrics.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Logger } from '../../util/logger.ts'
@@ -59,6 +60,9 @@ interface DeliveryRow {
   secret: Uint8Array
 }
 
+/** Told of every attempt's outcome (metrics). */
+export type AttemptObserver = (channelKind: 'webhook', outcome: NotificationOutcome, requestSeconds: number | null, sinceEventSeconds: number) => void
+
 export class WebhookDelivery {
   #off: (() => Promise<void>) | null = null
   #timer: NodeJS.Timeout | null = null
@@ -73,6 +77,7 @@ export class WebhookDelivery {
     private readonly retry: NotificationRetry,
     private readonly logger: Logger,
     private readonly sweepMs: number,
+    private readonly onAttempt: AttemptObserver = () => {},
   ) {}
 
   async start(): Promise<void> {
@@ -151,13 +156,18 @@ export class WebhookDelivery {
       )
       const row = rows[0]
       if (!row) return
+      const posted = performance.now()
       const outcome = await this.#post(row)
+      const requestSeconds = (performance.now() - posted) / 1000
+      // Counted once the outcome is recorded: an attempt whose row update fails is made again.
+      const observe = (o: NotificationOutcome) => this.onAttempt('webhook', o, requestSeconds, (Date.now() - row.created_at.getTime()) / 1000)
       if (outcome.ok) {
         await this.pool.query(
           `UPDATE notification_delivery SET status = 'DELIVERED', attempts = attempts + 1, last_status_code = $2, last_error = NULL,
                   delivered_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1`,
           [id, outcome.status],
         )
+        observe('delivered')
         return
       }
       const { rows: counted } = await this.pool.query<{ attempts: number }>('SELECT attempts + 1 AS attempts FROM notification_delivery WHERE id = $1', [id])
@@ -177,6 +187,7 @@ export class WebhookDelivery {
         const at = next[0]?.next_attempt_at
         if (at) await this.boss.send(NOTIFICATION_QUEUE, { deliveryId: id }, { db: inTransaction(client), startAfter: at })
         await client.query('COMMIT')
+        if (next[0]) observe(at ? 'retry' : 'failed')
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {})
         throw e
