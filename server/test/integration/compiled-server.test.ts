@@ -119,6 +119,9 @@ describe('the compiled server (npm run build, npm start)', () => {
     const specifiers = [...js.matchAll(/^import\s[^'"]*?from\s*"([^"]+)"|^import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm)].map((m) => m[1] ?? m[2] ?? m[3]!)
     expect(specifiers.length).toBeGreaterThan(10)
     for (const s of specifiers) expect(s, s).not.toMatch(/^\.|\.tsx?$|^tsx\b/)
+    // Prisma's query compiler is read from dist/ as WebAssembly, not kept in the heap as base64 (build.mjs).
+    expect(fs.existsSync(path.join(serverDir, 'dist', 'prisma-query-compiler.wasm'))).toBe(true)
+    expect(specifiers.filter((s) => s.includes('wasm-base64'))).toEqual([])
   })
 
   it('starts with plain Node, is ready, runs a noop job, logs JSON lines and stops cleanly', async () => {
