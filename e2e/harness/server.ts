@@ -1,9 +1,10 @@
 /**
- * Starts the real server the way `npm start` does (server/src/main.ts in its own process, serving the
- * built UI and the API on one port) against a fresh clone of the test template database.
+ * Starts the real server the way `npm start` does (the compiled server/dist/main.js with the flags of
+ * server's `start` script, in its own process, serving the built UI and the API on one port) against a
+ * fresh clone of the test template database.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTestDatabase, type TestDatabase } from '../../server/test/harness/database.ts'
@@ -27,12 +28,17 @@ export async function startServer(): Promise<E2eServer> {
   if (!existsSync(path.join(REPO, 'client', '.next', 'BUILD_ID'))) {
     throw new Error('the web UI is not built: run `npm run build --workspace @switchyard/client` (turbo does this before the e2e tests)')
   }
+  if (!existsSync(path.join(REPO, 'server', 'dist', 'main.js'))) {
+    throw new Error('the server is not built: run `npm run build --workspace @switchyard/server` (turbo does this before the e2e tests)')
+  }
+  // `node <flags> dist/main.js`, exactly as server/package.json's start script says.
+  const startArgs = (JSON.parse(readFileSync(path.join(REPO, 'server', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/).slice(1)
   const db = await createTestDatabase('e2e')
   const port = await unusedLoopbackPort()
   const dataDir = path.join(ARTIFACTS, 'data')
   mkdirSync(dataDir, { recursive: true })
   let output = ''
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, startArgs, {
     cwd: path.join(REPO, 'server'),
     env: {
       ...process.env,

@@ -239,7 +239,9 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       await dependents.start()
       stack.push(() => dependents.stop())
       // Workers deliver the notification outbox too (never in a run's path: its own queue).
-      const notifications = new WebhookDelivery(db.pool, boss, listener, channelSender, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs)
+      const notifications = new WebhookDelivery(db.pool, boss, listener, channelSender, config.notificationRetry, logger.child({ component: 'notifications' }), heartbeatMs, (kind, outcome, requestSeconds, sinceEventSeconds) =>
+        metrics.notificationAttempt(kind, outcome, requestSeconds, sinceEventSeconds),
+      )
       await notifications.start()
       stack.push(() => notifications.stop())
     }
@@ -258,7 +260,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
         { name: 'webhook call log retention', run: () => deleteExpiredWebhookCalls(db.pool, config.auditRetentionDays) },
-      ])
+      ], (jobType, seconds) => metrics.runFinished(jobType, 'FAILED', seconds))
       await reaper.start()
       const r = reaper
       stack.push(() => r.stop())

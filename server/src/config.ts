@@ -53,6 +53,8 @@ export interface Config {
   /** SWITCHYARD_PUBLIC_URL: how users reach the web UI, for absolute links in notifications; null: paths only. */
   publicUrl: string | null
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** SWITCHYARD_LOG_FORMAT: `text` lines for people, or one JSON object per line for log shippers. */
+  logFormat: 'text' | 'json'
   /** SWITCHYARD_RUN_AS_USER, as configured. */
   runAsUserName: string
   /**
@@ -165,6 +167,7 @@ const envSchema = z.object({
     }, 'must be the http(s) URL users open the web UI at, e.g. https://switchyard.example.com')
     .optional(),
   SWITCHYARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SWITCHYARD_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   SWITCHYARD_RUN_AS_USER: z.string().trim().regex(USER_NAME, 'a user name').default('nobody'),
   SWITCHYARD_WORKER_CODE_ROLES: z.string().default('ADMIN'),
   NODE_ENV: z.string().optional(),
@@ -302,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     notificationRetry: { baseMs: e.SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS * 1000, maxMs: e.SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS * 1000, giveUpMs: e.SWITCHYARD_NOTIFY_GIVE_UP_HOURS * 3600_000, logRetentionDays: e.SWITCHYARD_NOTIFY_LOG_RETENTION_DAYS },
     publicUrl: e.SWITCHYARD_PUBLIC_URL ? e.SWITCHYARD_PUBLIC_URL.replace(/\/+$/, '') : null,
     logLevel: e.SWITCHYARD_LOG_LEVEL,
+    logFormat: e.SWITCHYARD_LOG_FORMAT,
     runAsUserName: e.SWITCHYARD_RUN_AS_USER,
     runAsUser,
     workerCodeRoles,

@@ -4,7 +4,10 @@
  */
 import { ConfigError, loadConfig } from './config.ts'
 import { startApp } from './app.ts'
-import { createLogger } from './util/logger.ts'
+import { createLogger, type Logger } from './util/logger.ts'
+
+/** Set once the configuration is read, so a start-up failure is logged in the configured format. */
+let startupLogger: Logger | null = null
 
 async function main(): Promise<void> {
   let config
@@ -17,7 +20,8 @@ async function main(): Promise<void> {
     }
     throw e
   }
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.logLevel, {}, undefined, config.logFormat)
+  startupLogger = logger
   const app = await startApp(config, {
     logger,
     onInitialAdmin: (username, password) => {
@@ -50,6 +54,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  process.stderr.write(`switchyard failed to start: ${(e as Error).message}\n`)
+  // With the stack: `npm start` runs with source maps, so its frames name src/*.ts lines.
+  const error = e instanceof Error ? e : new Error(String(e))
+  if (startupLogger) startupLogger.error('switchyard failed to start', { error: error.message, stack: error.stack })
+  else process.stderr.write(`switchyard failed to start: ${error.stack ?? error.message}\n`)
   process.exit(1)
 })

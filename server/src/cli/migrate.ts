@@ -6,7 +6,7 @@ import { migrate } from '../db/migrate.ts'
 import { createLogger } from '../util/logger.ts'
 
 const config = loadConfig()
-const logger = createLogger(config.logLevel)
+const logger = createLogger(config.logLevel, {}, undefined, config.logFormat)
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger)
 const db = createDatabase(config.databaseUrl ?? embedded!.url, { max: 1 })
 try {

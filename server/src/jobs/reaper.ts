@@ -18,6 +18,9 @@ import { inTransaction, type RunQueue } from './run-queue.ts'
 import { retryDelaySeconds, type RunSpec } from './run-spec.ts'
 import { closeOpenTargets, deleteExpiredArtifacts, notifyRunChanged, refreshProgress, releaseStrandedRuns, requeueRun } from './run-store.ts'
 
+/** Told of each run the reaper made final (FAILED), after its transaction committed (metrics). */
+export type RunFailedObserver = (jobType: string, durationSeconds: number) => void
+
 export class Reaper {
   #timer: NodeJS.Timeout | null = null
   #running: Promise<unknown> = Promise.resolve()
@@ -36,6 +39,7 @@ export class Reaper {
     private readonly deadAfterSeconds: number,
     private readonly intervalMs: number,
     private readonly housekeeping: ReadonlyArray<{ name: string; run: () => Promise<unknown> }> = [],
+    private readonly onRunFailed: RunFailedObserver = () => {},
   ) {}
 
   /** Reconciles immediately (runs left RUNNING by a crashed process), then periodically. */
@@ -64,12 +68,24 @@ export class Reaper {
       const judgeHeartbeats = Date.now() >= this.#blindUntil
       const client = await this.pool.connect()
       const reaped: Array<{ runId: string; message: string }> = []
+      const failed: Array<{ jobType: string; seconds: number }> = []
       const resent: string[] = []
       try {
         await client.query('BEGIN')
         // Liveness is the worker's heartbeat (its own row, never contended), not the run row's.
-        const { rows } = await client.query<{ id: string; worker_id: string | null; attempt: number; max_attempts: number; spec: RunSpec; heartbeat_at: Date | null; concurrency_key: string | null }>(
-          `SELECT r.id, r.worker_id, r.attempt, r.max_attempts, r.spec, COALESCE(w.heartbeat_at, r.heartbeat_at) AS heartbeat_at, r.concurrency_key
+        const { rows } = await client.query<{
+          id: string
+          worker_id: string | null
+          attempt: number
+          max_attempts: number
+          spec: RunSpec
+          heartbeat_at: Date | null
+          concurrency_key: string | null
+          job_type: string
+          running_seconds: number
+        }>(
+          `SELECT r.id, r.worker_id, r.attempt, r.max_attempts, r.spec, COALESCE(w.heartbeat_at, r.heartbeat_at) AS heartbeat_at, r.concurrency_key,
+                  r.job_type, EXTRACT(EPOCH FROM now() - COALESCE(r.started_at, r.created_at))::float8 AS running_seconds
              FROM job_run r LEFT JOIN worker w ON w.id = r.worker_id
             WHERE r.status = 'RUNNING'
               AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR ($3 AND w.heartbeat_at < now() - make_interval(secs => $1)) OR r.worker_id = ANY($2::uuid[]))
@@ -95,6 +111,7 @@ export class Reaper {
             await closeOpenTargets(client, r.id, 'FAILED', why)
             await client.query(`UPDATE job_run SET status = 'FAILED', error = $2, finished_at = now(), updated_at = now() WHERE id = $1`, [r.id, why])
             reaped.push({ runId: r.id, message: `run failed: ${why}` })
+            failed.push({ jobType: r.job_type, seconds: r.running_seconds })
           }
           await refreshProgress(client, r.id)
           await this.queue.handOffSlot(client, r.concurrency_key)
@@ -120,6 +137,7 @@ export class Reaper {
       } finally {
         client.release()
       }
+      for (const f of failed) this.onRunFailed(f.jobType, f.seconds)
       for (const r of reaped) this.logger.warn('reaped run', { runId: r.runId, message: r.message })
       for (const runId of resent) this.logger.warn('re-sent a queued run that had no message left', { runId })
       const tasks = [{ name: 'artifact retention', run: () => deleteExpiredArtifacts(this.pool) }, ...this.housekeeping]

@@ -24,6 +24,12 @@ export interface MetricSources {
 
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600]
 const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600]
+/** From the event to its delivery's final outcome: retries with backoff stretch it to hours. */
+const NOTIFY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600]
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+/** What one delivery attempt came to: delivered, will be tried again, or given up (the delivery FAILED). */
+export type NotificationOutcome = 'delivered' | 'retry' | 'failed'
 
 export class Metrics {
   readonly registry = new Registry()
@@ -35,6 +41,9 @@ export class Metrics {
   readonly #logLines: Counter
   readonly #logBytes: Counter
   readonly #sshFailures: Counter<'reason'>
+  readonly #notifyAttempts: Counter<'channel_kind' | 'outcome'>
+  readonly #notifyLatency: Histogram<'channel_kind' | 'outcome'>
+  readonly #notifyRequest: Histogram<'channel_kind'>
 
   constructor() {
     const registers = [this.registry]
@@ -42,13 +51,13 @@ export class Metrics {
     this.#runsStarted = new Counter({ name: 'switchyard_runs_started_total', help: 'Run attempts this worker started, by job type.', labelNames: ['job_type'], registers })
     this.#runsFinished = new Counter({
       name: 'switchyard_runs_finished_total',
-      help: 'Runs this worker brought to a final status, by status and job type (attempts requeued for a retry are not counted).',
+      help: 'Runs this process brought to a final status, by status and job type: its worker\'s runs, and runs of dead workers its reaper failed (attempts requeued for a retry are not counted).',
       labelNames: ['status', 'job_type'],
       registers,
     })
     this.#runDuration = new Histogram({
       name: 'switchyard_run_duration_seconds',
-      help: 'Wall time of a run\'s final attempt on this worker, from claim to final status.',
+      help: 'Wall time of a run\'s final attempt, from claim to final status (for a run its reaper failed: from the attempt\'s start until then).',
       labelNames: ['status', 'job_type'],
       buckets: DURATION_BUCKETS,
       registers,
@@ -74,6 +83,26 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     })
+    this.#notifyAttempts = new Counter({
+      name: 'switchyard_notification_delivery_attempts_total',
+      help: 'Notification delivery attempts this worker made, by channel kind and outcome (delivered; retry: will be tried again; failed: given up).',
+      labelNames: ['channel_kind', 'outcome'],
+      registers,
+    })
+    this.#notifyLatency = new Histogram({
+      name: 'switchyard_notification_delivery_latency_seconds',
+      help: 'From the event (the run\'s final transition) to its delivery\'s final outcome (delivered or failed), retries included.',
+      labelNames: ['channel_kind', 'outcome'],
+      buckets: NOTIFY_BUCKETS,
+      registers,
+    })
+    this.#notifyRequest = new Histogram({
+      name: 'switchyard_notification_request_duration_seconds',
+      help: 'Duration of one delivery attempt\'s request to the receiver, whatever it answered.',
+      labelNames: ['channel_kind'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    })
   }
 
   runStarted(jobType: string, queueWaitSeconds: number | null): void {
@@ -93,6 +122,16 @@ export class Metrics {
   logWritten(lines: number, bytes: number): void {
     this.#logLines.inc(lines)
     this.#logBytes.inc(bytes)
+  }
+
+  /**
+   * One delivery attempt: its request's duration, and for a final outcome (delivered or failed) how long
+   * after the event that was.
+   */
+  notificationAttempt(channelKind: string, outcome: NotificationOutcome, requestSeconds: number | null, sinceEventSeconds: number): void {
+    this.#notifyAttempts.inc({ channel_kind: channelKind, outcome })
+    if (requestSeconds !== null) this.#notifyRequest.observe({ channel_kind: channelKind }, requestSeconds)
+    if (outcome !== 'retry') this.#notifyLatency.observe({ channel_kind: channelKind, outcome }, Math.max(0, sinceEventSeconds))
   }
 
   sshConnectFailed(reason: string): void {

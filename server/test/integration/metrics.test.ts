@@ -1,9 +1,13 @@
 /**
  * /metrics scraped by a real Prometheus (Debian's package) from a real Switchyard process: the target
  * is up (and a scrape job with the wrong bearer token is not), and after known runs — three noop runs
- * that succeed, one command run on a port where nothing listens — the key series have exactly the
- * expected values, read back through Prometheus's HTTP query API. Labels carry no ids.
+ * that succeed, one command run on a port where nothing listens (notifying two webhook receivers, one
+ * of which refuses it), a run whose worker vanished, failed by the reaper — the key series have exactly
+ * the expected values, read back through Prometheus's HTTP query API. Labels carry no ids.
  */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
@@ -17,6 +21,11 @@ let server: WorkerProcess
 let worker: WorkerProcess
 let prom: TestPrometheus
 let token = ''
+/** A webhook receiver: /ok answers 200, anything else 400 (a refusal, never retried). */
+const receiver = http.createServer((req, res) => {
+  req.resume()
+  req.on('end', () => res.writeHead(req.url === '/ok' ? 200 : 400).end())
+})
 
 async function ok(query: string, variables: Record<string, unknown> = {}): Promise<any> {
   const res = await fetch(`${server.url}/graphql`, {
@@ -50,6 +59,7 @@ async function settlesTo(expr: string, want: number): Promise<void> {
 }
 
 beforeAll(async () => {
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
   db = await createTestDatabase('metrics')
   server = await spawnWorker(db.url, 'api,worker,scheduler', { env: { SWITCHYARD_TEST_CONFIG: JSON.stringify({ SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN }) } })
   // A second process with only the worker role: no API, its ops endpoints on SWITCHYARD_OPS_PORT.
@@ -68,6 +78,7 @@ afterAll(async () => {
   await worker?.stop()
   await server?.stop()
   await db?.drop()
+  await new Promise((resolve) => receiver.close(resolve))
 })
 
 describe('Prometheus /metrics', () => {
@@ -101,7 +112,29 @@ describe('Prometheus /metrics', () => {
     const port = await unusedLoopbackPort()
     const target = (await ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'nothing-there', host: '127.0.0.1', port, credentialId: cred } })).createTarget.id
     const cmd = (await ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'refused', jobType: 'command', config: { commands: ['true'] }, targetSelector: { targetIds: [target] } } })).createJobTemplate.id
+    // Its failure notifies two webhook channels: one delivered, one refused (400: given up at once).
+    const hooks = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+    const channel = async (name: string, path: string) =>
+      (await ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name, url: `${hooks}${path}`, secretCredentialId: cred } })).createNotificationChannel.id
+    const channelIds = [await channel('accepts', '/ok'), await channel('refuses', '/no')]
+    await ok(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i: { name: 'failures', events: ['RUN_FAILED'], templateIds: [cmd], channelIds } })
     expect(await runToEnd(cmd)).toBe('FAILED')
+
+    // A noop run left RUNNING by a worker that no longer exists (no worker row): the reaper fails it.
+    const direct = new pg.Client({ connectionString: db.url })
+    await direct.connect()
+    try {
+      await direct.query(
+        `INSERT INTO job_run
+         SELECT (jsonb_populate_record(NULL::job_run, to_jsonb(r) || jsonb_build_object(
+                  'id', gen_random_uuid(), 'number', nextval(pg_get_serial_sequence('job_run', 'number')), 'status', 'RUNNING',
+                  'worker_id', gen_random_uuid(), 'attempt', 1, 'max_attempts', 1, 'started_at', now() - interval '5 seconds',
+                  'heartbeat_at', now() - interval '1 hour', 'finished_at', NULL, 'error', NULL, 'schedule_id', NULL, 'slot_at', NULL))).*
+           FROM job_run r WHERE r.job_type = 'noop' AND r.status = 'SUCCEEDED' LIMIT 1`,
+      )
+    } finally {
+      await direct.end()
+    }
 
     // One more refused run whose retry waits an hour: requeued (not finished), it stays QUEUED — queue depth 1.
     const delayed = (await ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
@@ -129,6 +162,17 @@ describe('Prometheus /metrics', () => {
     await settlesTo('sum(switchyard_run_duration_seconds_count{status="SUCCEEDED",job_type="noop"})', 4)
     await settlesTo('sum(switchyard_run_queue_wait_seconds_count{job_type="noop"})', 4)
     await settlesTo('sum(switchyard_ssh_connect_failures_total{reason="refused"})', 2)
+    // The reaped run is a finished run too (counted by the process whose reaper settled it).
+    await settlesTo('sum(switchyard_runs_finished_total{status="FAILED",job_type="noop"})', 1)
+    await settlesTo('sum(switchyard_run_duration_seconds_count{status="FAILED",job_type="noop"})', 1)
+    await settlesTo('sum(switchyard_run_duration_seconds_sum{status="FAILED",job_type="noop"}) >= bool 5', 1)
+    // Notification deliveries, by channel kind and outcome, with their latency from the event.
+    await settlesTo('sum(switchyard_notification_delivery_attempts_total{channel_kind="webhook",outcome="delivered"})', 1)
+    await settlesTo('sum(switchyard_notification_delivery_attempts_total{channel_kind="webhook",outcome="failed"})', 1)
+    await settlesTo('sum(switchyard_notification_delivery_attempts_total{outcome="retry"}) or vector(0)', 0)
+    await settlesTo('sum(switchyard_notification_delivery_latency_seconds_count{channel_kind="webhook",outcome="delivered"})', 1)
+    await settlesTo('sum(switchyard_notification_delivery_latency_seconds_count{channel_kind="webhook",outcome="failed"})', 1)
+    await settlesTo('sum(switchyard_notification_request_duration_seconds_count{channel_kind="webhook"})', 2)
     // Deployment-wide gauges: both processes see the one waiting run.
     await settlesTo('switchyard_queue_depth{job="switchyard"}', 1)
     await settlesTo('switchyard_queue_depth{job="worker"}', 1)
@@ -150,6 +194,6 @@ describe('Prometheus /metrics', () => {
     const all = await prom.query('{__name__=~"switchyard_.+"}')
     const labelValues = all.flatMap((s) => Object.entries(s.metric).filter(([k]) => !['__name__', 'job', 'instance'].includes(k)).map(([, v]) => v))
     expect(labelValues.filter((v) => /[0-9a-f]{8}-[0-9a-f]{4}-|==$/.test(v))).toEqual([])
-    expect(new Set(labelValues)).toEqual(new Set(['noop', 'command', 'SUCCEEDED', 'FAILED', 'refused', ...labelValues.filter((v) => /^[\d.e+]+$|^\+Inf$/.test(v))]))
+    expect(new Set(labelValues)).toEqual(new Set(['noop', 'command', 'SUCCEEDED', 'FAILED', 'refused', 'webhook', 'delivered', 'failed', ...labelValues.filter((v) => /^[\d.e+]+$|^\+Inf$/.test(v))]))
   }, 120_000)
 })

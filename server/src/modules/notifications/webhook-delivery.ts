@@ -18,6 +18,7 @@ import type pg from 'pg'
 import type { NotificationRetry } from '../../config.ts'
 import { poolQuery } from '../../db/credential-use.ts'
 import { inTransaction } from '../../jobs/run-queue.ts'
+import type { NotificationOutcome } from '../../metrics/metrics.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Logger } from '../../util/logger.ts'
@@ -53,6 +54,10 @@ interface DeliveryRow {
   channel_id: string
 }
 
+/** Told of every attempt's outcome (metrics). */
+/** channelKind: the channel's kind in lower case (webhook, email, slack, teams, mattermost), or deleted. */
+export type AttemptObserver = (channelKind: string, outcome: NotificationOutcome, requestSeconds: number | null, sinceEventSeconds: number) => void
+
 export class WebhookDelivery {
   #off: (() => Promise<void>) | null = null
   #timer: NodeJS.Timeout | null = null
@@ -67,6 +72,7 @@ export class WebhookDelivery {
     private readonly retry: NotificationRetry,
     private readonly logger: Logger,
     private readonly sweepMs: number,
+    private readonly onAttempt: AttemptObserver = () => {},
   ) {}
 
   async start(): Promise<void> {
@@ -145,15 +151,21 @@ export class WebhookDelivery {
       const row = rows[0]
       if (!row) return
       const channel = await loadSendableChannel(poolQuery(this.pool), row.channel_id)
+      const posted = performance.now()
       const outcome = channel
         ? await this.sender.send(channel, row.payload, { deliveryId: row.id })
         : { ok: false, status: null, error: 'the channel was deleted', retryable: false, response: null }
+      const requestSeconds = channel ? (performance.now() - posted) / 1000 : null
+      // Counted once the outcome is recorded: an attempt whose row update fails is made again.
+      const kind = channel ? channel.kind.toLowerCase() : 'deleted'
+      const observe = (o: NotificationOutcome) => this.onAttempt(kind, o, requestSeconds, (Date.now() - row.created_at.getTime()) / 1000)
       if (outcome.ok) {
         await this.pool.query(
           `UPDATE notification_delivery SET status = 'DELIVERED', attempts = attempts + 1, last_status_code = $2, last_error = NULL,
                   delivered_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1`,
           [id, outcome.status],
         )
+        observe('delivered')
         return
       }
       const { rows: counted } = await this.pool.query<{ attempts: number }>('SELECT attempts + 1 AS attempts FROM notification_delivery WHERE id = $1', [id])
@@ -173,6 +185,7 @@ export class WebhookDelivery {
         const at = next[0]?.next_attempt_at
         if (at) await this.boss.send(NOTIFICATION_QUEUE, { deliveryId: id }, { db: inTransaction(client), startAfter: at })
         await client.query('COMMIT')
+        if (next[0]) observe(at ? 'retry' : 'failed')
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {})
         throw e

@@ -1,0 +1,189 @@
+/**
+ * The production start path: `npm run build` compiles the server into dist/, and the command of
+ * `npm start` (read from package.json, so the test runs exactly that) starts it with plain Node — no
+ * TypeScript loader. The compiled server becomes ready, runs a noop job end to end and stops cleanly;
+ * no module it loads is a .ts file; with SWITCHYARD_LOG_FORMAT=json every line it logs is one JSON
+ * object; and a thrown error's stack trace names the TypeScript source line (source maps).
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
+import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
+import { unusedLoopbackPort } from '../harness/sshd.ts'
+
+const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const hook = path.join(serverDir, 'test', 'harness', 'report-typescript-imports.mjs')
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-compiled-'))
+
+/** `npm start`'s command line, split into node's arguments (it is `node [flags] dist/main.js`). */
+function startArgs(): string[] {
+  const start = (JSON.parse(fs.readFileSync(path.join(serverDir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!
+  const [bin, ...args] = start.split(/\s+/)
+  expect(bin).toBe('node')
+  return args
+}
+
+interface Started {
+  url: string
+  exit: Promise<number | null>
+  stderr(): string
+  stop(): Promise<number | null>
+}
+
+async function startCompiled(databaseUrl: string, waitReady: boolean): Promise<Started> {
+  const port = await unusedLoopbackPort()
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) }
+  delete env.NODE_OPTIONS // nothing from the test runner (vitest, tsx) may leak into the child
+  const child = spawn(process.execPath, ['--import', hook, ...startArgs()], {
+    cwd: serverDir,
+    env: {
+      ...env,
+      DATABASE_URL: databaseUrl,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SWITCHYARD_SECRET_KEY: Buffer.alloc(32, 5).toString('base64'),
+      SWITCHYARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      SWITCHYARD_DATA_DIR: dataDir,
+      SWITCHYARD_HEARTBEAT_SECONDS: '1',
+      SWITCHYARD_DB_POOL_SIZE: '4',
+      SWITCHYARD_LOG_LEVEL: 'debug', // every component's lines, to check each is JSON
+      SWITCHYARD_LOG_FORMAT: 'json',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let err = ''
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()))
+  child.stdout!.resume()
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const url = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    const code = await exit
+    clearTimeout(timer)
+    return code
+  }
+  if (waitReady) {
+    try {
+      await eventually(async () => {
+        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`)
+        return (await fetch(`${url}/readyz`)).status === 200
+      }, { timeoutMs: 60_000, what: 'the compiled server to be ready' })
+    } catch (e) {
+      await stop()
+      throw e
+    }
+  }
+  return { url, exit, stderr: () => err, stop }
+}
+
+function jsonLines(stderr: string): Array<Record<string, unknown>> {
+  return stderr
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>
+      } catch {
+        throw new Error(`not a JSON log line: ${l}`)
+      }
+    })
+}
+
+let db: TestDatabase
+beforeAll(() => {
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: serverDir, encoding: 'utf8' })
+  expect(built.status, built.stderr).toBe(0)
+}, 120_000)
+beforeAll(async () => {
+  db = await createTestDatabase('compiled')
+})
+afterAll(async () => {
+  await db?.drop()
+  fs.rmSync(dataDir, { recursive: true, force: true })
+})
+
+describe('the compiled server (npm run build, npm start)', () => {
+  it('is one JavaScript bundle with a source map that imports only packages and Node built-ins', () => {
+    expect(startArgs()).toContain('--enable-source-maps')
+    const js = fs.readFileSync(path.join(serverDir, 'dist', 'main.js'), 'utf8')
+    expect(js.trimEnd().endsWith('//# sourceMappingURL=main.js.map')).toBe(true)
+    const map = JSON.parse(fs.readFileSync(path.join(serverDir, 'dist', 'main.js.map'), 'utf8')) as { sources: string[] }
+    expect(map.sources).toContain('../src/main.ts')
+    expect(map.sources).toContain('../src/generated/prisma/client.ts')
+    const specifiers = [...js.matchAll(/^import\s[^'"]*?from\s*"([^"]+)"|^import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm)].map((m) => m[1] ?? m[2] ?? m[3]!)
+    expect(specifiers.length).toBeGreaterThan(10)
+    for (const s of specifiers) expect(s, s).not.toMatch(/^\.|\.tsx?$|^tsx\b/)
+    // Prisma's query compiler is read from dist/ as WebAssembly, not kept in the heap as base64 (build.mjs).
+    expect(fs.existsSync(path.join(serverDir, 'dist', 'prisma-query-compiler.wasm'))).toBe(true)
+    expect(specifiers.filter((s) => s.includes('wasm-base64'))).toEqual([])
+  })
+
+  it('starts with plain Node, is ready, runs a noop job, logs JSON lines and stops cleanly', async () => {
+    const server = await startCompiled(db.url, true)
+    try {
+      const readyz = (await (await fetch(`${server.url}/readyz`)).json()) as { status: string; checks: Record<string, { ok: boolean }> }
+      expect(readyz.status).toBe('ok')
+      expect(Object.values(readyz.checks).every((c) => c.ok)).toBe(true)
+
+      let token = ''
+      const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+        const res = await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ query, variables }),
+        })
+        const body = (await res.json()) as { data?: any; errors?: unknown[] }
+        if (body.errors?.length) throw new Error(JSON.stringify(body.errors))
+        return body.data
+      }
+      token = (await gql(`mutation($p: String!) { login(username: "admin", password: $p) { token } }`, { p: ADMIN_PASSWORD })).login.token
+      const tpl = (await gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'compiled noop', jobType: 'noop', config: { message: 'from dist' }, visibility: 'GLOBAL' } })).createJobTemplate
+      const run = (await gql(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id status } }`, { id: tpl.id })).triggerJobRun
+      await eventually(async () => (await gql(`query($id: ID!) { jobRun(id: $id) { status } }`, { id: run.id })).jobRun.status === 'SUCCEEDED', { what: 'the run to succeed' })
+      const log = (await gql(`query($id: ID!) { jobRunLog(runId: $id) { lines { text } } }`, { id: run.id })).jobRunLog.lines.map((l: { text: string }) => l.text)
+      expect(log).toContain('from dist')
+    } finally {
+      expect(await server.stop()).toBe(0)
+    }
+    const stderr = server.stderr()
+    expect(stderr).not.toContain('TYPESCRIPT IMPORT')
+    const lines = jsonLines(stderr)
+    for (const l of lines) {
+      expect(Object.keys(l).slice(0, 3)).toEqual(['time', 'level', 'msg'])
+      expect(new Date(l.time as string).toISOString()).toBe(l.time)
+      expect(['debug', 'info', 'warn', 'error']).toContain(l.level)
+    }
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'info', msg: 'switchyard started', roles: 'api,worker,scheduler' }))
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'shutting down', signal: 'SIGTERM' }))
+    // Component loggers carry their component as a key of their own.
+    expect(lines.some((l) => typeof l.component === 'string')).toBe(true)
+    // Neither the admin password nor the secret key is ever logged.
+    expect(stderr).not.toContain(ADMIN_PASSWORD)
+    expect(stderr).not.toContain(Buffer.alloc(32, 5).toString('base64'))
+  })
+
+  it('reports a thrown error with a stack trace at the TypeScript source line', async () => {
+    // A migration recorded as started but never finished: the server refuses to start (P3009),
+    // thrown from src/db/migrate.ts.
+    const c = new pg.Client({ connectionString: db.url })
+    await c.connect()
+    await c.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) VALUES (gen_random_uuid()::text, 'x', '99999999999999_interrupted', now())`)
+    await c.end()
+    const server = await startCompiled(db.url, false)
+    expect(await server.exit).toBe(1)
+    const failure = jsonLines(server.stderr()).find((l) => l.msg === 'switchyard failed to start')
+    expect(failure, server.stderr()).toBeDefined()
+    expect(failure!.error).toMatch(/^P3009: failed migrations in the database: 99999999999999_interrupted/)
+    const source = fs.readFileSync(path.join(serverDir, 'src', 'db', 'migrate.ts'), 'utf8').split('\n')
+    const line = source.findIndex((l) => l.includes(`new MigrationError('P3009'`)) + 1
+    expect(line).toBeGreaterThan(0)
+    expect(failure!.stack).toContain(`${path.join(serverDir, 'src', 'db', 'migrate.ts')}:${line}:`)
+    expect(failure!.stack).not.toContain('dist/main.js')
+  })
+})
