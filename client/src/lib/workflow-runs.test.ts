@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { awaitingDecisionBy, mergeWorkflowRuns, nodeSummary, type LiveWorkflowRun } from './workflow-runs'
 
-const run = (number: number, status: string, eventSeq: number): LiveWorkflowRun => ({ id: `r${number}`, number, status, eventSeq, nodes: [] })
+const run = (number: number, status: string, eventSeq: number): LiveWorkflowRun => ({ id: `r${number}`, number, status, eventSeq })
 
 describe('mergeWorkflowRuns', () => {
   it('adds new runs on top, replaces changed ones, never with an older copy', () => {
@@ -22,7 +22,8 @@ describe('mergeWorkflowRuns', () => {
 
 describe('nodeSummary', () => {
   it('counts finished nodes and those awaiting approval', () => {
-    expect(nodeSummary({ nodes: [{ status: 'SUCCEEDED' }, { status: 'AWAITING_APPROVAL' }, { status: 'PENDING' }, { status: 'SKIPPED' }] })).toBe('2 of 4 nodes done, 1 awaiting approval')
+    expect(nodeSummary({ nodeCount: 4, nodesDone: 2, nodesAwaitingApproval: 1 })).toBe('2 of 4 nodes done, 1 awaiting approval')
+    expect(nodeSummary({ nodeCount: 3, nodesDone: 3, nodesAwaitingApproval: 0 })).toBe('3 of 3 nodes done')
   })
 })
 

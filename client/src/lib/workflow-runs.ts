@@ -4,7 +4,13 @@ export interface LiveWorkflowRun {
   number: number
   status: string
   eventSeq: number
-  nodes: ReadonlyArray<{ status: string }>
+}
+
+/** A run's progress as the API counts it (WorkflowRun.nodeCount, nodesDone, nodesAwaitingApproval). */
+export interface NodeCounts {
+  nodeCount: number
+  nodesDone: number
+  nodesAwaitingApproval: number
 }
 
 /**
@@ -21,13 +27,9 @@ export function mergeWorkflowRuns<T extends LiveWorkflowRun>(page: readonly T[],
   return [...byId.values()].filter(keep).sort((a, b) => b.number - a.number)
 }
 
-const OPEN = new Set(['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL'])
-
 /** "3 of 4 nodes done", with how many wait for approval. */
-export function nodeSummary(r: Pick<LiveWorkflowRun, 'nodes'>): string {
-  const done = r.nodes.filter((n) => !OPEN.has(n.status)).length
-  const waiting = r.nodes.filter((n) => n.status === 'AWAITING_APPROVAL').length
-  return `${done} of ${r.nodes.length} nodes done${waiting ? `, ${waiting} awaiting approval` : ''}`
+export function nodeSummary(r: NodeCounts): string {
+  return `${r.nodesDone} of ${r.nodeCount} nodes done${r.nodesAwaitingApproval ? `, ${r.nodesAwaitingApproval} awaiting approval` : ''}`
 }
 
 /**

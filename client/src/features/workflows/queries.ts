@@ -104,7 +104,9 @@ export const WorkflowRunRowFragment = graphql(`
     cancelRequestedAt
     eventSeq
     error
-    nodes { id key status }
+    nodeCount
+    nodesDone
+    nodesAwaitingApproval
   }
 `)
 export type WorkflowRunRow = ResultOf<typeof WorkflowRunRowFragment>

@@ -188,6 +188,14 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     parameters: t.expose('parameters', { type: 'JSON', description: 'SECRET values masked.' }),
     error: t.exposeString('error', { nullable: true }),
     nodes: t.relation('nodes', { query: { orderBy: { position: 'asc' } } }),
+    // Counts folded into the run's own query (Prisma _count), so a page of runs can show its progress
+    // without fetching every node of every run.
+    nodeCount: t.relationCount('nodes', { description: 'How many nodes the run has.' }),
+    nodesDone: t.relationCount('nodes', {
+      where: { status: { notIn: ['PENDING', 'READY', 'RUNNING', 'AWAITING_APPROVAL'] } },
+      description: 'Nodes in a final state (succeeded, failed, skipped, cancelled, timed out).',
+    }),
+    nodesAwaitingApproval: t.relationCount('nodes', { where: { status: 'AWAITING_APPROVAL' }, description: 'APPROVAL nodes waiting for a decision.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
     cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
