@@ -8,7 +8,9 @@ import { Icons } from '@/components/icons'
 import { useConnection, useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
 import { BackLink, EmptyState, ErrorAlert, LiveDuration, PageHeader, Panel, Progress, RelativeTime, Skeleton, StatusBadge, statusLabel, triggerLabel } from '@/components/ui'
+import { DeviceResultsPanel } from '@/features/checkmk/device-results-panel'
 import { useJobTypeLabel } from '@/features/job-types/use-job-type-label'
+import { isDeviceJobType } from '@/lib/device-results'
 import { toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, type RunDetail as Run, type RunTargetRow } from './queries'
@@ -173,6 +175,7 @@ export function RunDetail({ id }: { id: string }) {
           <KeyValues title="Outputs" values={run.outputs} testId="run-outputs" />
         </div>
       </Panel>
+      {isDeviceJobType(run.jobType) ? <DeviceResultsPanel run={run} /> : null}
       {run.targets.length ? <TargetsTable targets={run.targets} onShowLog={setLogTarget} selected={logTarget} /> : null}
       {run.logTruncated ? (
         <div className="alert warn" data-testid="log-truncated">
