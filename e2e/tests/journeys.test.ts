@@ -1031,6 +1031,7 @@ describe('inventory sources journey', () => {
       await p.goto(recompared)
       await p.locator('[data-testid="device-results"] [data-count="EQUAL"]').waitFor()
       expect(await fitsWidth(p)).toBe(true)
+      await p.getByTestId('device-table').scrollIntoViewIfNeeded()
       await screenshot(p, 'checkmk-comparison-phone')
     } finally {
       await context.close()
