@@ -918,6 +918,7 @@ describe('inventory sources journey', () => {
   it.skipIf(!nautobotInstalled())('compares Nautobot with Checkmk, syncs two missing devices from the dashboard, and compares again', async () => {
     let nb: TestNautobot | null = null
     let cmk: TestCheckmk | null = null
+    let viewer: { page: Page; context: BrowserContext } | null = null
     const { page: p, context } = await adminPage()
     try {
       ;[nb, cmk] = await Promise.all([startNautobot(), startCheckmk({ activationMs: 300 })])
@@ -962,6 +963,7 @@ describe('inventory sources journey', () => {
       await p.getByRole('button', { name: 'Create template' }).click()
       await p.getByText('“nautobot role” is not a valid name: no spaces or colons.').waitFor()
       await p.locator('input[name="config.labels.0.name"]').fill('nautobot/role')
+      await screenshot(p, 'checkmk-template-form')
       await p.getByRole('button', { name: 'Create template' }).click()
       await p.waitForURL(/\/templates\/(?!new)[^/]+$/)
       expect(await p.locator('select[name="config.sourceId"] option:checked').textContent()).toBe('e2e cmk lab')
@@ -1026,14 +1028,33 @@ describe('inventory sources journey', () => {
       await p.goto('/monitoring-sync')
       await expect.poll(() => row.getByTestId('latest-counts').textContent()).toBe('2 in sync1 different1 extra')
 
-      // On a phone: the dashboard fits the width (the table scrolls inside its panel).
-      await p.setViewportSize({ width: 390, height: 844 })
-      await p.goto(recompared)
-      await p.locator('[data-testid="device-results"] [data-count="EQUAL"]').waitFor()
-      expect(await fitsWidth(p)).toBe(true)
-      await p.getByTestId('device-table').scrollIntoViewIfNeeded()
-      await screenshot(p, 'checkmk-comparison-phone')
+      await screenshot(p, 'monitoring-sync')
+
+      // A viewer, on a phone: the dashboard fits the width (the table scrolls inside its panel) and offers
+      // no selection, no Sync selected and no Run now.
+      await server.gql(`mutation { createUser(input: { username: "cmk-viewer", password: "cmk-viewer-password-1", role: VIEWER }) { id } }`)
+      viewer = await newPage(browser, server.url)
+      const v = viewer.page
+      await v.setViewportSize({ width: 390, height: 844 })
+      await v.goto('/login')
+      await v.locator('input[name="username"]').fill('cmk-viewer')
+      await v.locator('input[name="password"]').fill('cmk-viewer-password-1')
+      await v.getByRole('button', { name: 'Sign in' }).click()
+      await v.waitForURL(/\/dashboard$/)
+      await v.goto(recompared)
+      await v.locator('[data-testid="device-results"] [data-count="EQUAL"]').waitFor()
+      await expect.poll(() => v.locator('[data-testid="device-results"] tr[data-device]').count()).toBe(4)
+      expect(await v.getByRole('button', { name: 'Sync selected' }).count()).toBe(0)
+      expect(await v.locator('[data-testid="device-results"] input[type="checkbox"]').count()).toBe(0)
+      expect(await fitsWidth(v)).toBe(true)
+      await v.getByTestId('device-table').scrollIntoViewIfNeeded()
+      await screenshot(v, 'checkmk-comparison-phone')
+      await v.goto('/monitoring-sync')
+      await v.locator('tr[data-template="e2e checkmk compare"]').getByRole('link', { name: 'Open the latest run of e2e checkmk compare' }).waitFor()
+      expect(await v.getByRole('button', { name: /Run .* now/ }).count()).toBe(0)
+      expect(await fitsWidth(v)).toBe(true)
     } finally {
+      await viewer?.context.close()
       await context.close()
       await Promise.all([nb?.stop(), cmk?.stop()])
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { humanize, INCLUDE, initialValues, itemName, looseHint, parseLoose, schemaToFields, unknownKeys, valuesToConfig, type JsonSchema } from './json-schema-form'
+import { defaultHint, humanize, INCLUDE, initialValues, itemName, looseHint, parseLoose, schemaToFields, unknownKeys, valuesToConfig, type JsonSchema } from './json-schema-form'
 
 // The command job type's schema, as the server publishes it.
 const command: JsonSchema = {
@@ -366,5 +366,18 @@ describe('the Checkmk job types\' form', () => {
     expect(r.errors['config.sourceId']).toBe('Choose inventory source.')
     expect(r.errors['config.labels']).toBe('“bad key” is not a valid name: no spaces or colons.')
     expect(r.errors['config.tagGroups']).toBe('“location” is not a valid name: it starts with tag_, then letters, digits, _ or -.')
+  })
+})
+
+describe('defaultHint', () => {
+  it('says a default in words, and nothing for empty lists and maps or for switches', () => {
+    expect(defaultHint({ kind: 'string', default: '/' })).toBe('Default: /.')
+    expect(defaultHint({ kind: 'integer', default: 300 })).toBe('Default: 300.')
+    expect(defaultHint({ kind: 'string-list', default: [22, 830] })).toBe('Default: 22, 830.')
+    expect(defaultHint({ kind: 'string-list', default: [] })).toBeNull()
+    expect(defaultHint({ kind: 'string-map', default: {} })).toBeNull()
+    expect(defaultHint({ kind: 'string-map', default: { team: 'ops' } })).toBe('Default: team = ops.')
+    expect(defaultHint({ kind: 'boolean', default: true })).toBeNull()
+    expect(defaultHint({ kind: 'string' })).toBeNull()
   })
 })

@@ -351,6 +351,21 @@ export function looseText(v: unknown, types?: readonly JsonType[], pretty = fals
   return JSON.stringify(v, null, pretty ? 2 : undefined) ?? ''
 }
 
+/**
+ * "Default: …." under a field, or null when there is nothing worth saying: a switch shows its default,
+ * and an empty list or map (`[]`, `{}`) is the same as leaving the field empty.
+ */
+export function defaultHint(f: Pick<FormField, 'kind' | 'default'>): string | null {
+  const d = f.default
+  if (d === undefined || d === null || f.kind === 'boolean') return null
+  if (Array.isArray(d)) return d.length ? `Default: ${d.join(', ')}.` : null
+  if (typeof d === 'object') {
+    const entries = Object.entries(d as Record<string, unknown>)
+    return entries.length ? `Default: ${entries.map(([k, v]) => `${k} = ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}.` : null
+  }
+  return `Default: ${String(d)}.`
+}
+
 /** What the form says about how a free-form value is read. */
 export function looseHint(f: Pick<FormField, 'kind' | 'valueTypes'>): string {
   const t = f.valueTypes

@@ -245,7 +245,7 @@ function DeviceTable({ compare, rows, selectable, selected, onSelect }: { compar
                 {compare || !r.action ? <span className={`badge ${STATUS_INFO[r.status].tone}`}>{STATUS_INFO[r.status].label}</span> : <span className={`badge ${ACTION_INFO[r.action].tone}`}>{ACTION_INFO[r.action].label}</span>}
                 {r.error ? <div className="small error-text">{r.error}</div> : null}
               </td>
-              <td className="mono small">{r.folder ?? <span className="faint">—</span>}</td>
+              <td className="mono small nowrap">{r.folder ?? <span className="faint">—</span>}</td>
               <td>{r.diffs.length ? <Diffs device={r.device} diffs={r.diffs} /> : <span className="faint">—</span>}</td>
             </tr>
           ))}

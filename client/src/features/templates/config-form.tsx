@@ -9,7 +9,7 @@ import { Icons } from '@/components/icons'
 import { KeyValueEditor, StringListEditor } from '@/components/inputs'
 import { Field } from '@/components/ui'
 import { hiddenFields, hiddenItemFields, sameSource } from '@/lib/config-conditions'
-import { INCLUDE, initialValues, itemName, looseHint, type FieldValue, type FormField, type FormValues } from '@/lib/json-schema-form'
+import { defaultHint, INCLUDE, initialValues, itemName, looseHint, type FieldValue, type FormField, type FormValues } from '@/lib/json-schema-form'
 
 export interface CredentialOption {
   id: string
@@ -68,7 +68,7 @@ export function ConfigForm({
 }
 
 function hintOf(f: FormField): string | undefined {
-  const dflt = f.default !== undefined && f.kind !== 'boolean' && !(Array.isArray(f.default) && f.default.length === 0) ? `Default: ${Array.isArray(f.default) ? f.default.join(', ') : String(f.default)}.` : null
+  const dflt = defaultHint(f)
   const loose = f.kind === 'loose' || f.kind === 'value-map' ? looseHint(f) : null
   return [f.description, dflt, loose].filter(Boolean).join(' ') || undefined
 }
