@@ -153,17 +153,20 @@ export function RunDetail({ id }: { id: string }) {
               </div>
             ) : null}
           </div>
-          <div className="stack" style={{ gap: 6 }}>
-            <div className="row small muted">
-              <span className="grow" data-testid="run-progress">
-                {run.progress.done} of {run.progress.total} {run.progress.total === 1 ? 'target' : 'targets'} done
-                {failedTargets ? `, ${failedTargets} failed` : ''}
-                {cancelledTargets ? `, ${cancelledTargets} cancelled` : ''}
-              </span>
-              <span>{Math.round(run.progress.percent)}%</span>
+          {/* Device job types have no targets: their progress is the dashboard's counts below. */}
+          {isDeviceJobType(run.jobType) ? null : (
+            <div className="stack" style={{ gap: 6 }}>
+              <div className="row small muted">
+                <span className="grow" data-testid="run-progress">
+                  {run.progress.done} of {run.progress.total} {run.progress.total === 1 ? 'target' : 'targets'} done
+                  {failedTargets ? `, ${failedTargets} failed` : ''}
+                  {cancelledTargets ? `, ${cancelledTargets} cancelled` : ''}
+                </span>
+                <span>{Math.round(run.progress.percent)}%</span>
+              </div>
+              <Progress done={run.progress.done} failed={failedTargets} cancelled={cancelledTargets} total={run.progress.total} running={run.status === 'RUNNING' && !stale} large />
             </div>
-            <Progress done={run.progress.done} failed={failedTargets} cancelled={cancelledTargets} total={run.progress.total} running={run.status === 'RUNNING' && !stale} large />
-          </div>
+          )}
           {stale ? (
             <div className="alert warn" data-testid="run-stale">
               The connection to the server is lost: this run’s status and log are not updating. They refresh as soon as it is back.
