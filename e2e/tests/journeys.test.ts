@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { startCheckmk, type TestCheckmk } from '../../server/test/harness/checkmk.ts'
 import { nautobotInstalled, startNautobot, type TestNautobot } from '../../server/test/harness/nautobot.ts'
 import { startSshd, unusedLoopbackPort, type TestSshd } from '../../server/test/harness/sshd.ts'
 import { axeBothThemes } from '../harness/axe.ts'
@@ -908,6 +909,154 @@ describe('inventory sources journey', () => {
     } finally {
       await context.close()
       await nb?.stop()
+    }
+  })
+
+  // compare_devices / sync_devices against the real Nautobot and the Checkmk contract server (server/test/harness/checkmk.ts):
+  // the template made in the generated form, a comparison from the Monitoring sync page, the dashboard filtered,
+  // two missing devices synced with "Sync selected", and a new comparison showing them in sync.
+  it.skipIf(!nautobotInstalled())('compares Nautobot with Checkmk, syncs two missing devices from the dashboard, and compares again', async () => {
+    let nb: TestNautobot | null = null
+    let cmk: TestCheckmk | null = null
+    let viewer: { page: Page; context: BrowserContext } | null = null
+    const { page: p, context } = await adminPage()
+    try {
+      ;[nb, cmk] = await Promise.all([startNautobot(), startCheckmk({ activationMs: 300 })])
+      const ids: Record<string, string> = {}
+      ids.active = (await nb.rest('GET', '/api/extras/statuses/?name=Active')).results[0].id
+      ids.namespace = (await nb.rest('GET', '/api/ipam/namespaces/?name=Global')).results[0].id
+      const locationType = await nb.rest('POST', '/api/dcim/location-types/', { name: 'Site', content_types: ['dcim.device', 'ipam.prefix'] })
+      ids.location = (await nb.rest('POST', '/api/dcim/locations/', { name: 'lab-a', location_type: locationType.id, status: ids.active })).id
+      ids.role = (await nb.rest('POST', '/api/extras/roles/', { name: 'edge', content_types: ['dcim.device'] })).id
+      const manufacturer = await nb.rest('POST', '/api/dcim/manufacturers/', { name: 'Acme' })
+      ids.deviceType = (await nb.rest('POST', '/api/dcim/device-types/', { manufacturer: manufacturer.id, model: 'Box 1' })).id
+      await nb.rest('POST', '/api/ipam/prefixes/', { prefix: '10.77.0.0/24', status: ids.active, namespace: ids.namespace, type: 'network' })
+      for (const [name, ip] of [['sw1', '10.77.0.1/24'], ['sw2', '10.77.0.2/24'], ['sw3', '10.77.0.3/24']] as const) {
+        const d = await nb.rest('POST', '/api/dcim/devices/', { name, device_type: ids.deviceType, role: ids.role, location: ids.location, status: ids.active })
+        const iface = await nb.rest('POST', '/api/dcim/interfaces/', { device: d.id, name: 'mgmt0', type: 'virtual', status: ids.active })
+        const addr = await nb.rest('POST', '/api/ipam/ip-addresses/', { address: ip, status: ids.active, namespace: ids.namespace })
+        await nb.rest('POST', '/api/ipam/ip-address-to-interface/', { ip_address: addr.id, interface: iface.id })
+        await nb.rest('PATCH', `/api/dcim/devices/${d.id}/`, { primary_ip4: addr.id })
+      }
+      // Checkmk already has sw3 (managed, at an old address) and a managed host whose device is gone.
+      cmk.state.folders.add('/net')
+      cmk.state.folders.add('/net/lab-a')
+      cmk.state.hosts.set('sw3', { folder: '/net/lab-a', attributes: { ipaddress: '192.0.2.3', site: cmk.site, labels: { 'switchyard/managed': 'true', 'nautobot/role': 'edge' } }, version: 1 })
+      cmk.state.hosts.set('gone-1', { folder: '/net', attributes: { labels: { 'switchyard/managed': 'true' } }, version: 1 })
+      const token = (await server.gql<{ createCredential: { id: string } }>(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e cmk nautobot token', kind: 'PASSWORD', username: 'api', password: nb.token } })).createCredential.id
+      await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e checkmk automation', kind: 'PASSWORD', username: 'automation', password: 'automation-secret-1' } })
+      await server.gql(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i: { name: 'e2e cmk lab', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId: token } })
+
+      // The template, in the form generated from compare_devices' schema: pickers for the source and the
+      // credential, the mapping as rows; a bad label key is refused in words before a round trip.
+      await p.goto('/templates/new')
+      await p.locator('input[name="name"]').fill('e2e checkmk compare')
+      await p.locator('select[name="jobType"]').selectOption('compare_devices')
+      await p.locator('select[name="config.sourceId"]').selectOption({ label: 'e2e cmk lab' })
+      await p.locator('input[name="config.checkmk.url"]').fill(cmk.url)
+      await p.locator('select[name="config.checkmk.credentialId"]').selectOption({ label: 'e2e checkmk automation (password, automation)' })
+      await p.locator('input[name="config.folderTemplate"]').fill('/net/{{ location }}')
+      await p.locator('input[name="config.site"]').fill(cmk.site)
+      await p.getByRole('button', { name: 'Add label' }).click()
+      await p.locator('input[name="config.labels.0.name"]').fill('nautobot role')
+      await p.locator('input[name="config.labels.0.value"]').fill('{{ role }}')
+      await p.getByRole('button', { name: 'Create template' }).click()
+      await p.getByText('“nautobot role” is not a valid name: no spaces or colons.').waitFor()
+      await p.locator('input[name="config.labels.0.name"]').fill('nautobot/role')
+      await screenshot(p, 'checkmk-template-form')
+      await p.getByRole('button', { name: 'Create template' }).click()
+      await p.waitForURL(/\/templates\/(?!new)[^/]+$/)
+      expect(await p.locator('select[name="config.sourceId"] option:checked').textContent()).toBe('e2e cmk lab')
+
+      // Monitoring sync lists it; Run now compares.
+      await nav(p).getByRole('link', { name: 'Monitoring sync' }).click()
+      await p.waitForURL(/\/monitoring-sync$/)
+      const row = p.locator('tr[data-template="e2e checkmk compare"]')
+      await row.getByText('Never run').waitFor()
+      const compareNow = async () => {
+        await row.getByRole('button', { name: 'Run e2e checkmk compare now' }).click()
+        await p.getByRole('dialog').getByRole('button', { name: 'Run now' }).click()
+        await p.waitForURL(/\/runs\/[^/]+$/)
+        await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 90_000 })
+      }
+      await compareNow()
+      const dash = p.getByTestId('device-results')
+      const count = (key: string) => dash.locator(`[data-count="${key}"] .value`).textContent()
+      await expect.poll(() => count('MISSING_IN_CHECKMK')).toBe('2')
+      expect([await count('EQUAL'), await count('DIFFERENT'), await count('EXTRA_IN_CHECKMK'), await count('SKIPPED')]).toEqual(['0', '1', '1', '0'])
+      expect(await p.getByTestId('comparison-summary').textContent()).toBe('0 of 4 in sync; 2 missing in Checkmk, 1 different, 1 extra in Checkmk.')
+      // sw3's difference, field by field: Nautobot's value against Checkmk's.
+      const diff = dash.locator('tr[data-device="sw3"] tr[data-field="ipaddress"]')
+      expect(await diff.locator('td').allTextContents()).toEqual(['10.77.0.3', '192.0.2.3'])
+      // An extra host cannot be synced from here.
+      expect(await dash.getByRole('checkbox', { name: 'Select gone-1' }).isDisabled()).toBe(true)
+      expect(await axeBothThemes(p, 'comparison dashboard')).toEqual([])
+      await screenshot(p, 'checkmk-comparison')
+
+      // Filter: the search, then the Missing tile.
+      await dash.getByRole('searchbox', { name: 'Search devices' }).fill('sw')
+      await expect.poll(() => dash.locator('tr[data-device]').count()).toBe(3)
+      await dash.locator('[data-count="MISSING_IN_CHECKMK"]').click()
+      await expect.poll(() => dash.locator('tbody > tr[data-device]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device')))).toEqual(['sw1', 'sw2'])
+      expect(await dash.getByTestId('device-page').textContent()).toBe('1–2 of 2')
+      await dash.getByRole('checkbox', { name: 'Select sw1' }).check()
+      await dash.getByRole('checkbox', { name: 'Select sw2' }).check()
+      expect(await dash.getByTestId('selected-count').textContent()).toBe('2 devices selected')
+      await dash.getByRole('button', { name: 'Sync selected' }).click()
+      const dialog = p.getByRole('dialog')
+      expect(await dialog.getByTestId('sync-selected-devices').textContent()).toBe('sw1, sw2')
+      expect(await dialog.getByRole('checkbox', { name: /Activate/ }).isChecked()).toBe(true)
+      await dialog.getByRole('button', { name: 'Start sync' }).click()
+      await p.locator('[data-testid="sync-selected-run"][data-status="SUCCEEDED"]').waitFor({ timeout: 90_000 })
+      expect([...cmk.state.hosts.keys()].sort()).toEqual(['gone-1', 'sw1', 'sw2', 'sw3'])
+      // sw3 was not selected: it keeps its old address.
+      expect(cmk.state.hosts.get('sw3')!.attributes.ipaddress).toBe('192.0.2.3')
+
+      // The sync run's page: what it did per device, and the activation.
+      await p.getByTestId('sync-selected-run').getByRole('link').click()
+      await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor()
+      await expect.poll(() => count('CREATED')).toBe('2')
+      await expect.poll(() => p.getByTestId('activation-id').count()).toBe(1)
+      expect(await dash.locator('tr[data-device="sw1"]').getAttribute('data-action')).toBe('CREATED')
+
+      // A new comparison: the two are in sync now.
+      await p.goto('/monitoring-sync')
+      await compareNow()
+      const recompared = p.url()
+      await expect.poll(() => count('EQUAL')).toBe('2')
+      expect([await count('MISSING_IN_CHECKMK'), await count('DIFFERENT'), await count('EXTRA_IN_CHECKMK')]).toEqual(['0', '1', '1'])
+      await p.goto('/monitoring-sync')
+      await expect.poll(() => row.getByTestId('latest-counts').textContent()).toBe('2 in sync1 different1 extra')
+
+      await screenshot(p, 'monitoring-sync')
+
+      // A viewer, on a phone: the dashboard fits the width (the table scrolls inside its panel) and offers
+      // no selection, no Sync selected and no Run now.
+      await server.gql(`mutation { createUser(input: { username: "cmk-viewer", password: "cmk-viewer-password-1", role: VIEWER }) { id } }`)
+      viewer = await newPage(browser, server.url)
+      const v = viewer.page
+      await v.setViewportSize({ width: 390, height: 844 })
+      await v.goto('/login')
+      await v.locator('input[name="username"]').fill('cmk-viewer')
+      await v.locator('input[name="password"]').fill('cmk-viewer-password-1')
+      await v.getByRole('button', { name: 'Sign in' }).click()
+      await v.waitForURL(/\/dashboard$/)
+      await v.goto(recompared)
+      await v.locator('[data-testid="device-results"] [data-count="EQUAL"]').waitFor()
+      await expect.poll(() => v.locator('[data-testid="device-results"] tr[data-device]').count()).toBe(4)
+      expect(await v.getByRole('button', { name: 'Sync selected' }).count()).toBe(0)
+      expect(await v.locator('[data-testid="device-results"] input[type="checkbox"]').count()).toBe(0)
+      expect(await fitsWidth(v)).toBe(true)
+      await v.getByTestId('device-table').scrollIntoViewIfNeeded()
+      await screenshot(v, 'checkmk-comparison-phone')
+      await v.goto('/monitoring-sync')
+      await v.locator('tr[data-template="e2e checkmk compare"]').getByRole('link', { name: 'Open the latest run of e2e checkmk compare' }).waitFor()
+      expect(await v.getByRole('button', { name: /Run .* now/ }).count()).toBe(0)
+      expect(await fitsWidth(v)).toBe(true)
+    } finally {
+      await viewer?.context.close()
+      await context.close()
+      await Promise.all([nb?.stop(), cmk?.stop()])
     }
   })
 

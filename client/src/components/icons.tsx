@@ -44,6 +44,7 @@ export const Icons = {
   workflowRuns: () => (<Svg><circle cx="6" cy="6" r="3" /><circle cx="18" cy="18" r="3" /><path d="M9 6h5a4 4 0 0 1 4 4v5" /></Svg>),
   check: () => (<Svg><path d="M20 6 9 17l-5-5" /></Svg>),
   bell: () => (<Svg><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" /><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" /></Svg>),
+  monitor: () => (<Svg><rect x="2" y="3" width="20" height="14" rx="2" /><path d="M8 21h8M12 17v4" /><path d="m6 10 3 3 3-5 3 4 3-2" /></Svg>),
   source: () => (<Svg><ellipse cx="12" cy="5" rx="8" ry="3" /><path d="M4 5v6c0 1.7 3.6 3 8 3s8-1.3 8-3V5M4 11v6c0 1.7 3.6 3 8 3" /><path d="m17 16 3 3-3 3M14 19h6" /></Svg>),
 }
 

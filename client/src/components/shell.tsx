@@ -31,6 +31,7 @@ const NAV: Array<{ section?: string; href: string; label: string; icon: () => Re
   { section: 'Infrastructure', href: '/targets', label: 'Targets', icon: Icons.targets },
   { href: '/inventories', label: 'Inventories', icon: Icons.inventories },
   { href: '/inventory-sources', label: 'Inventory sources', icon: Icons.source },
+  { href: '/monitoring-sync', label: 'Monitoring sync', icon: Icons.monitor },
   { href: '/credentials', label: 'Credentials', icon: Icons.credentials },
   { section: 'Alerting', href: '/notifications', label: 'Notifications', icon: Icons.bell, adminOnly: true },
   { section: 'Access', href: '/account', label: 'Account', icon: Icons.user },

@@ -1,5 +1,5 @@
-import { expect, it } from 'vitest'
-import { hiddenFields, hiddenItemFields, remoteKind, withoutHiddenItems } from './config-conditions'
+import { describe, expect, it } from 'vitest'
+import { hiddenFields, hiddenItemFields, remoteKind, sameSource, withoutHiddenItems } from './config-conditions'
 import type { FormField } from './json-schema-form'
 
 it('tells the kinds of Git remote apart as config_backup does', () => {
@@ -43,4 +43,21 @@ it('shows an http body only for methods that send one, and the body check’s eq
   expect(hiddenFields('http', { method: 'POST' }).has('body')).toBe(false)
   expect(hiddenFields('http', { check: { jsonPath: '' } }).has('check.equals')).toBe(true)
   expect(hiddenFields('http', { check: { jsonPath: 'data.state' } }).has('check.equals')).toBe(false)
+})
+
+describe('sync_devices', () => {
+  it('shows the removal safety valve only with removeExtra, and activation only outside a dry run', () => {
+    expect([...hiddenFields('sync_devices', {})].sort()).toEqual(['activationTimeoutSeconds', 'force', 'maxRemoveFraction'])
+    expect([...hiddenFields('sync_devices', { removeExtra: true, activate: true })]).toEqual([])
+    expect([...hiddenFields('sync_devices', { dryRun: true, activate: true })].sort()).toEqual(['activate', 'activationTimeoutSeconds', 'force', 'maxRemoveFraction'])
+  })
+
+  it('matches an inventory source by its global id or its bare UUID', () => {
+    const uuid = '0b6f3c4e-8d2a-4f7e-9a51-3c2d1e0f9a8b'
+    const globalId = btoa(`InventorySource:${uuid}`)
+    expect(sameSource(globalId, globalId)).toBe(true)
+    expect(sameSource(globalId, uuid.toUpperCase())).toBe(true)
+    expect(sameSource(globalId, 'other')).toBe(false)
+    expect(sameSource('not base64!', uuid)).toBe(false)
+  })
 })

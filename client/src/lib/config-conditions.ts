@@ -57,6 +57,15 @@ const RULES: Record<string, Rules> = {
   script: {
     fields: { shebang: (v) => str(v.interpreter) === 'custom' },
   },
+  // sync_devices ignores the removal safety valve without removeExtra, and activation in a dry run.
+  sync_devices: {
+    fields: {
+      maxRemoveFraction: (v) => v.removeExtra === true,
+      force: (v) => v.removeExtra === true,
+      activate: (v) => v.dryRun !== true,
+      activationTimeoutSeconds: (v) => v.activate === true && v.dryRun !== true,
+    },
+  },
   file_transfer: {
     // Item fields say which direction they belong to ("Upload: …", "Download: …").
     items: {
@@ -91,4 +100,17 @@ export function withoutHiddenItems(jobType: string, fields: readonly FormField[]
     out[f.key] = (values[f.key] as FormValues[]).map((row) => Object.fromEntries(Object.entries(row).map(([k, x]) => [k, hidden.has(k) ? (typeof x === 'boolean' ? false : '') : x])))
   }
   return out
+}
+
+/**
+ * Whether an inventory source's global id (base64 of `InventorySource:<uuid>`) and a config's value name
+ * the same source — the server also takes the bare UUID (checkmk/config.ts).
+ */
+export function sameSource(globalId: string, value: string): boolean {
+  if (globalId === value) return true
+  try {
+    return atob(globalId) === `InventorySource:${value.trim().toLowerCase()}`
+  } catch {
+    return false
+  }
 }

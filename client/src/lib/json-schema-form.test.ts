@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { humanize, INCLUDE, initialValues, itemName, looseHint, parseLoose, schemaToFields, unknownKeys, valuesToConfig, type JsonSchema } from './json-schema-form'
+import { defaultHint, humanize, INCLUDE, initialValues, itemName, looseHint, parseLoose, schemaToFields, unknownKeys, valuesToConfig, type JsonSchema } from './json-schema-form'
 
 // The command job type's schema, as the server publishes it.
 const command: JsonSchema = {
@@ -324,5 +324,60 @@ describe('objects, unions and free-form values (http, prefix_scan, ansible_playb
     expect(parseLoose('7', ['integer', 'string'])).toBe(7)
     expect(parseLoose('not json')).toBe('not json')
     expect(parseLoose('null', ['string', 'null'])).toBeNull()
+  })
+})
+
+// sync_devices' schema as the server publishes it (compare_devices has the same fields but the run options).
+const syncDevices = {"type": "object", "properties": {"sourceId": {"type": "string", "format": "inventory-source-id", "description": "The Nautobot inventory source whose devices (and device filter) are used (its id as the API shows it, or its UUID)."}, "devices": {"description": "Only these device names (e.g. the ones selected on the comparison); unset: every device of the source.", "maxItems": 10000, "type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}, "checkmk": {"type": "object", "properties": {"url": {"type": "string", "maxLength": 2000, "format": "uri", "description": "The Checkmk site URL; the REST API is under /check_mk/api/1.0/."}, "credentialId": {"type": "string", "format": "credential-id", "description": "A PASSWORD credential: the automation user name and its secret."}, "tlsVerify": {"default": true, "type": "boolean"}}, "required": ["url", "credentialId"], "additionalProperties": false}, "folderTemplate": {"default": "/", "format": "single-line", "description": "Folder path from device fields, e.g. /network/{{ location }}/{{ role }} (variables: name, location, role, platform, status, tags).", "type": "string", "minLength": 1, "maxLength": 500}, "site": {"description": "The site that monitors the hosts; unset: not managed.", "anyOf": [{"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[-\\w]+$"}, {"type": "null"}]}, "labels": {"default": {}, "description": "Host label key → value template, e.g. {\"nautobot/role\": \"{{ role }}\"}.", "type": "object", "propertyNames": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\s:]+$"}, "additionalProperties": {"type": "string", "maxLength": 500}}, "tagGroups": {"default": {}, "description": "Tag group attribute → tag id template, e.g. {\"tag_criticality\": \"prod\"}.", "type": "object", "propertyNames": {"type": "string", "pattern": "^tag_[-\\w]+$"}, "additionalProperties": {"type": "string", "maxLength": 200}}, "dryRun": {"default": false, "description": "Compute and record what would be done; change nothing.", "type": "boolean"}, "removeExtra": {"default": false, "description": "Delete hosts Switchyard manages whose device is gone from Nautobot (never other hosts).", "type": "boolean"}, "activate": {"default": false, "description": "Activate pending changes after the sync and wait for the activation.", "type": "boolean"}, "activationTimeoutSeconds": {"default": 300, "type": "integer", "minimum": 5, "maximum": 3600}, "chunkSize": {"default": 500, "description": "Hosts per bulk create/update/delete request.", "type": "integer", "minimum": 1, "maximum": 2000}, "maxRemoveFraction": {"default": 0.2, "description": "With removeExtra: refuse the sync when it would remove more than this share of the managed hosts (or any, when the source has no devices) unless forced.", "type": "number", "minimum": 0, "maximum": 1}, "force": {"default": false, "description": "Apply a removal the safety valve would refuse.", "type": "boolean"}}, "required": ["sourceId", "checkmk"], "additionalProperties": false} as JsonSchema
+
+describe('the Checkmk job types\' form', () => {
+  const fields = schemaToFields(syncDevices)
+  const kinds = Object.fromEntries(fields.map((f) => [f.key, f.kind]))
+  const byKey = (k: string) => fields.find((f) => f.key === k)!
+
+  it('picks the inventory source and the credential, and keeps URLs and folder templates on one line', () => {
+    expect(kinds).toMatchObject({ sourceId: 'inventory-source', devices: 'string-list', checkmk: 'object', folderTemplate: 'string', site: 'string', labels: 'string-map', tagGroups: 'string-map', dryRun: 'boolean', maxRemoveFraction: 'number' })
+    expect(byKey('sourceId').label).toBe('Inventory source')
+    const checkmk = byKey('checkmk').fields!
+    expect(checkmk.map((f) => [f.key, f.kind, f.label])).toEqual([
+      ['url', 'string', 'URL'],
+      ['credentialId', 'credential', 'Credential'],
+      ['tlsVerify', 'boolean', 'TLS verify'],
+    ])
+  })
+
+  it('sends a whole config, leaving out what is empty so the defaults apply', () => {
+    const values = initialValues(fields, {})
+    expect(values.site).toBe('')
+    const filled = { ...values, sourceId: 'SW52ZW50b3J5U291cmNlOjE=', checkmk: { ...(values.checkmk as object), url: 'https://cmk.example/site', credentialId: 'Q3JlZDox' }, labels: [['nautobot/role', '{{ role }}']] as Array<[string, string]>, tagGroups: [['tag_location', '{{ location }}']] as Array<[string, string]> }
+    const r = valuesToConfig(fields, filled)
+    expect(r.errors).toEqual({})
+    expect(r.config).toMatchObject({ sourceId: 'SW52ZW50b3J5U291cmNlOjE=', checkmk: { url: 'https://cmk.example/site', credentialId: 'Q3JlZDox', tlsVerify: true }, labels: { 'nautobot/role': '{{ role }}' }, tagGroups: { tag_location: '{{ location }}' } })
+    expect(r.config).not.toHaveProperty('site')
+    expect(r.config).not.toHaveProperty('folderTemplate')
+    expect(r.config).not.toHaveProperty('devices')
+    // An existing config's null site reads as empty, and a set one comes back as text.
+    expect(initialValues(fields, { site: null }).site).toBe('')
+    expect(valuesToConfig(fields, { ...filled, site: 'mysite' }).config.site).toBe('mysite')
+  })
+
+  it('asks for the source, and says in words what a label key or tag group may be', () => {
+    const r = valuesToConfig(fields, { ...initialValues(fields, {}), labels: [['bad key', 'x']], tagGroups: [['location', 'x']] })
+    expect(r.errors['config.sourceId']).toBe('Choose inventory source.')
+    expect(r.errors['config.labels']).toBe('“bad key” is not a valid name: no spaces or colons.')
+    expect(r.errors['config.tagGroups']).toBe('“location” is not a valid name: it starts with tag_, then letters, digits, _ or -.')
+  })
+})
+
+describe('defaultHint', () => {
+  it('says a default in words, and nothing for empty lists and maps or for switches', () => {
+    expect(defaultHint({ kind: 'string', default: '/' })).toBe('Default: /.')
+    expect(defaultHint({ kind: 'integer', default: 300 })).toBe('Default: 300.')
+    expect(defaultHint({ kind: 'string-list', default: [22, 830] })).toBe('Default: 22, 830.')
+    expect(defaultHint({ kind: 'string-list', default: [] })).toBeNull()
+    expect(defaultHint({ kind: 'string-map', default: {} })).toBeNull()
+    expect(defaultHint({ kind: 'string-map', default: { team: 'ops' } })).toBe('Default: team = ops.')
+    expect(defaultHint({ kind: 'boolean', default: true })).toBeNull()
+    expect(defaultHint({ kind: 'string' })).toBeNull()
   })
 })

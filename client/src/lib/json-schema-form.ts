@@ -39,6 +39,7 @@ export interface JsonSchema {
 export type FieldKind =
   | 'string'
   | 'credential'
+  | 'inventory-source'
   | 'text'
   | 'integer'
   | 'number'
@@ -128,9 +129,11 @@ export function humanize(key: string): string {
 function labelFor(key: string, s: JsonSchema): string {
   if (s.title) return s.title
   if (s.format === 'credential-id') {
-    const what = key.replace(/CredentialId$|Id$/, '')
+    // `credentialId` alone is just "Credential", not "Credential credential".
+    const what = key.replace(/(?:^c|C)redentialId$|Id$/, '')
     return what && what !== key ? `${humanize(what)} credential` : 'Credential'
   }
+  if (s.format === 'inventory-source-id') return 'Inventory source'
   return humanize(key)
 }
 
@@ -222,6 +225,10 @@ function kindOf(s: JsonSchema): FieldKind {
     case 'string':
       // A stored credential's id (see the server's credential-ref.ts): picked from a list, not typed.
       if (s.format === 'credential-id') return 'credential'
+      // An inventory source's id (compare_devices, sync_devices): picked from the sources, not typed.
+      if (s.format === 'inventory-source-id') return 'inventory-source'
+      // A URL or a one-line template stays one line however long it may be.
+      if (s.format === 'uri' || s.format === 'single-line') return 'string'
       return (s.maxLength ?? 0) > 200 || s.format === 'multiline' ? 'text' : 'string'
     case 'integer':
       return 'integer'
@@ -246,10 +253,24 @@ function kindOf(s: JsonSchema): FieldKind {
   }
 }
 
+/**
+ * `X | null` (a nullish property, e.g. Checkmk's `site`) is edited as X: left empty it is not sent, so the
+ * server's default (usually null) applies. The outer schema's description, title and default are kept.
+ */
+export function withoutNull(s: JsonSchema): JsonSchema {
+  const alts = s.anyOf ?? s.oneOf
+  if (!alts || alts.length !== 2) return s
+  const rest = alts.filter((a) => a.type !== 'null')
+  if (rest.length !== 1) return s
+  const { anyOf: _a, oneOf: _o, ...outer } = s
+  return { ...rest[0]!, ...outer }
+}
+
 export function schemaToFields(schema: JsonSchema | null | undefined, base = 'config'): FormField[] {
   if (!schema || typeof schema !== 'object' || !schema.properties) return []
   const required = new Set(schema.required ?? [])
-  const fields = Object.entries(schema.properties).map(([key, s]) => {
+  const fields = Object.entries(schema.properties).map(([key, raw]) => {
+    const s = withoutNull(raw)
     const kind = kindOf(s)
     const path = `${base}.${key}`
     const field: FormField = { key, path, label: labelFor(key, s), kind, required: required.has(key) }
@@ -328,6 +349,21 @@ export function parseLoose(text: string, types?: readonly JsonType[]): unknown {
 export function looseText(v: unknown, types?: readonly JsonType[], pretty = false): string {
   if (typeof v === 'string') return parseLoose(v, types) === v ? v : JSON.stringify(v)
   return JSON.stringify(v, null, pretty ? 2 : undefined) ?? ''
+}
+
+/**
+ * "Default: …." under a field, or null when there is nothing worth saying: a switch shows its default,
+ * and an empty list or map (`[]`, `{}`) is the same as leaving the field empty.
+ */
+export function defaultHint(f: Pick<FormField, 'kind' | 'default'>): string | null {
+  const d = f.default
+  if (d === undefined || d === null || f.kind === 'boolean') return null
+  if (Array.isArray(d)) return d.length ? `Default: ${d.join(', ')}.` : null
+  if (typeof d === 'object') {
+    const entries = Object.entries(d as Record<string, unknown>)
+    return entries.length ? `Default: ${entries.map(([k, v]) => `${k} = ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}.` : null
+  }
+  return `Default: ${String(d)}.`
 }
 
 /** What the form says about how a free-form value is read. */
@@ -457,7 +493,7 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
         for (const [k, x] of rows) {
           const key = k.trim()
           if (!key) fail(`Every value needs a name (the value “${x}” has none).`)
-          else if (f.keyPattern && !new RegExp(f.keyPattern).test(key)) fail(`“${key}” is not a valid name: use letters, digits and _, not starting with a digit.`)
+          else if (f.keyPattern && !new RegExp(f.keyPattern).test(key)) fail(keyPatternMessage(key, f.keyPattern))
           else if (key in map) fail(`“${key}” is given twice; keep one.`)
           map[key] = x
         }
@@ -474,7 +510,7 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
         for (const [k, x] of rows) {
           const key = k.trim()
           if (!key) fail(`Every value needs a name (the value “${x}” has none).`)
-          else if (f.keyPattern && !new RegExp(f.keyPattern).test(key)) fail(`“${key}” is not a valid name: use letters, digits and _, not starting with a digit.`)
+          else if (f.keyPattern && !new RegExp(f.keyPattern).test(key)) fail(keyPatternMessage(key, f.keyPattern))
           else if (key in map) fail(`“${key}” is given twice; keep one.`)
           map[key] = parseLoose(x, f.valueTypes)
         }
@@ -540,7 +576,7 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
       default: {
         const text = typeof v === 'string' ? v : ''
         if (text === '') {
-          if (f.required) fail(f.kind === 'credential' || f.kind === 'enum' ? `Choose ${f.label.toLowerCase()}.` : `Enter ${f.label.toLowerCase()}.`)
+          if (f.required) fail(f.kind === 'credential' || f.kind === 'enum' || f.kind === 'inventory-source' ? `Choose ${f.label.toLowerCase()}.` : `Enter ${f.label.toLowerCase()}.`)
           break
         }
         if (f.maxLength !== undefined && text.length > f.maxLength) fail(`Too long: ${text.length} characters, at most ${f.maxLength} allowed.`)
@@ -550,6 +586,19 @@ export function valuesToConfig(fields: readonly FormField[], values: FormValues,
     }
   }
   return { config, errors }
+}
+
+/** Names the schemas' key patterns ask for, in words; others are quoted as they are. */
+const KEY_RULES: Record<string, string> = {
+  '^[A-Za-z_][A-Za-z0-9_]*$': 'use letters, digits and _, not starting with a digit',
+  '^[^\\s:]+$': 'no spaces or colons',
+  '^tag_[-\\w]+$': 'it starts with tag_, then letters, digits, _ or -',
+}
+
+/** Why a map entry's name is refused. */
+export function keyPatternMessage(key: string, pattern: string): string {
+  const rule = KEY_RULES[pattern]
+  return rule ? `“${key}” is not a valid name: ${rule}.` : `“${key}” is not a valid name here (it must match ${pattern}).`
 }
 
 /** What one entry of a list is called in messages: "Commands" → "command". */

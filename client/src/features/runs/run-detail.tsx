@@ -8,7 +8,9 @@ import { Icons } from '@/components/icons'
 import { useConnection, useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
 import { BackLink, EmptyState, ErrorAlert, LiveDuration, PageHeader, Panel, Progress, RelativeTime, Skeleton, StatusBadge, statusLabel, triggerLabel } from '@/components/ui'
+import { DeviceResultsPanel } from '@/features/checkmk/device-results-panel'
 import { useJobTypeLabel } from '@/features/job-types/use-job-type-label'
+import { isDeviceJobType } from '@/lib/device-results'
 import { toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, type RunDetail as Run, type RunTargetRow } from './queries'
@@ -151,17 +153,20 @@ export function RunDetail({ id }: { id: string }) {
               </div>
             ) : null}
           </div>
-          <div className="stack" style={{ gap: 6 }}>
-            <div className="row small muted">
-              <span className="grow" data-testid="run-progress">
-                {run.progress.done} of {run.progress.total} {run.progress.total === 1 ? 'target' : 'targets'} done
-                {failedTargets ? `, ${failedTargets} failed` : ''}
-                {cancelledTargets ? `, ${cancelledTargets} cancelled` : ''}
-              </span>
-              <span>{Math.round(run.progress.percent)}%</span>
+          {/* Device job types have no targets: their progress is the dashboard's counts below. */}
+          {isDeviceJobType(run.jobType) ? null : (
+            <div className="stack" style={{ gap: 6 }}>
+              <div className="row small muted">
+                <span className="grow" data-testid="run-progress">
+                  {run.progress.done} of {run.progress.total} {run.progress.total === 1 ? 'target' : 'targets'} done
+                  {failedTargets ? `, ${failedTargets} failed` : ''}
+                  {cancelledTargets ? `, ${cancelledTargets} cancelled` : ''}
+                </span>
+                <span>{Math.round(run.progress.percent)}%</span>
+              </div>
+              <Progress done={run.progress.done} failed={failedTargets} cancelled={cancelledTargets} total={run.progress.total} running={run.status === 'RUNNING' && !stale} large />
             </div>
-            <Progress done={run.progress.done} failed={failedTargets} cancelled={cancelledTargets} total={run.progress.total} running={run.status === 'RUNNING' && !stale} large />
-          </div>
+          )}
           {stale ? (
             <div className="alert warn" data-testid="run-stale">
               The connection to the server is lost: this run’s status and log are not updating. They refresh as soon as it is back.
@@ -173,6 +178,7 @@ export function RunDetail({ id }: { id: string }) {
           <KeyValues title="Outputs" values={run.outputs} testId="run-outputs" />
         </div>
       </Panel>
+      {isDeviceJobType(run.jobType) ? <DeviceResultsPanel run={run} /> : null}
       {run.targets.length ? <TargetsTable targets={run.targets} onShowLog={setLogTarget} selected={logTarget} /> : null}
       {run.logTruncated ? (
         <div className="alert warn" data-testid="log-truncated">

@@ -8,8 +8,8 @@
 import { Icons } from '@/components/icons'
 import { KeyValueEditor, StringListEditor } from '@/components/inputs'
 import { Field } from '@/components/ui'
-import { hiddenFields, hiddenItemFields } from '@/lib/config-conditions'
-import { INCLUDE, initialValues, itemName, looseHint, type FieldValue, type FormField, type FormValues } from '@/lib/json-schema-form'
+import { hiddenFields, hiddenItemFields, sameSource } from '@/lib/config-conditions'
+import { defaultHint, INCLUDE, initialValues, itemName, looseHint, type FieldValue, type FormField, type FormValues } from '@/lib/json-schema-form'
 
 export interface CredentialOption {
   id: string
@@ -20,12 +20,19 @@ export interface CredentialOption {
   canUse?: boolean
 }
 
+/** An inventory source a config may name (compare_devices, sync_devices). */
+export interface SourceOption {
+  id: string
+  name: string
+}
+
 interface Common {
   jobType: string
   /** The whole config's values (conditions look at other fields). */
   all: FormValues
   errorFor(path: string): string | undefined
   credentials: readonly CredentialOption[]
+  sources: readonly SourceOption[]
   /** Fields that do not apply: top-level keys and dotted keys inside objects (`check.equals`). */
   hidden: ReadonlySet<string>
 }
@@ -37,6 +44,7 @@ export function ConfigForm({
   onChange,
   errorFor,
   credentials = [],
+  sources = [],
 }: {
   jobType: string
   fields: readonly FormField[]
@@ -44,6 +52,7 @@ export function ConfigForm({
   onChange(v: FormValues): void
   errorFor(path: string): string | undefined
   credentials?: readonly CredentialOption[]
+  sources?: readonly SourceOption[]
 }) {
   if (!fields.length) return <p className="muted small">This job type has no settings.</p>
   const hidden = hiddenFields(jobType, values)
@@ -52,14 +61,14 @@ export function ConfigForm({
       {fields
         .filter((f) => !hidden.has(f.key))
         .map((f) => (
-          <ConfigField key={f.key} f={f} path={f.path} keyPath={f.key} value={values[f.key]} onChange={(v) => onChange({ ...values, [f.key]: v })} common={{ jobType, all: values, errorFor, credentials, hidden }} />
+          <ConfigField key={f.key} f={f} path={f.path} keyPath={f.key} value={values[f.key]} onChange={(v) => onChange({ ...values, [f.key]: v })} common={{ jobType, all: values, errorFor, credentials, sources, hidden }} />
         ))}
     </div>
   )
 }
 
 function hintOf(f: FormField): string | undefined {
-  const dflt = f.default !== undefined && f.kind !== 'boolean' && !(Array.isArray(f.default) && f.default.length === 0) ? `Default: ${Array.isArray(f.default) ? f.default.join(', ') : String(f.default)}.` : null
+  const dflt = defaultHint(f)
   const loose = f.kind === 'loose' || f.kind === 'value-map' ? looseHint(f) : null
   return [f.description, dflt, loose].filter(Boolean).join(' ') || undefined
 }
@@ -149,6 +158,24 @@ function ConfigField({ f, path, keyPath, value: v, onChange: set, common }: { f:
                   </option>
                 ))}
                 {value && !known ? <option value={value}>A credential you cannot see</option> : null}
+              </select>
+            )
+          }
+          case 'inventory-source': {
+            const value = typeof v === 'string' ? v : ''
+            const known = common.sources.some((x) => x.id === value)
+            // Saved through the API as a bare UUID: the source it names, by name.
+            const byUuid = known ? undefined : common.sources.find((x) => sameSource(x.id, value))
+            return (
+              <select {...p} name={path} value={value} onChange={(e) => set(e.target.value)}>
+                <option value="">{f.required ? (common.sources.length ? 'Choose an inventory source…' : 'No inventory sources yet — add one first') : '(none)'}</option>
+                {common.sources.map((x) => (
+                  <option key={x.id} value={x.id}>
+                    {x.name}
+                  </option>
+                ))}
+                {/* A UUID typed through the API, or a source deleted since: kept, and said so. */}
+                {value && !known ? <option value={value}>{byUuid ? byUuid.name : `An inventory source that no longer exists (${value})`}</option> : null}
               </select>
             )
           }

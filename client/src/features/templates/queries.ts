@@ -65,6 +65,7 @@ export const TemplateFormOptionsQuery = graphql(`
     targets { id name host tags }
     inventories { id name }
     credentials { id name kind username canUse }
+    inventorySources { id name }
   }
 `)
 

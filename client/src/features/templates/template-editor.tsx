@@ -18,7 +18,7 @@ import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } 
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { initialValues, schemaToFields, unknownKeys, valuesToConfig, type FormValues, type JsonSchema } from '@/lib/json-schema-form'
 import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
-import { ConfigForm, type CredentialOption } from './config-form'
+import { ConfigForm, type CredentialOption, type SourceOption } from './config-form'
 import { TargetSelectorEditor, type Selector } from './target-selector-editor'
 import { ParametersEditor } from './parameters-editor'
 import { OutputsEditor, type OutputDraft } from './outputs-editor'
@@ -42,7 +42,7 @@ export function TemplateEditor({ id }: { id: string | null }) {
     )
   }
   if (!options.data || (id && !tpl.data)) return <Skeleton rows={8} />
-  return <TemplateForm template={tpl.data?.jobTemplate ?? null} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} credentials={options.data.credentials} />
+  return <TemplateForm template={tpl.data?.jobTemplate ?? null} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} credentials={options.data.credentials} sources={options.data.inventorySources} />
 }
 
 
@@ -67,12 +67,14 @@ function TemplateForm({
   targets,
   inventories,
   credentials,
+  sources,
 }: {
   template: Template | null
   jobTypes: readonly JobTypeOption[]
   targets: ReadonlyArray<{ id: string; name: string; host: string; tags: readonly string[] }>
   inventories: ReadonlyArray<{ id: string; name: string }>
   credentials: readonly CredentialOption[]
+  sources: readonly SourceOption[]
 }) {
   const router = useRouter()
   const { canWrite } = useSessionContext()
@@ -256,7 +258,7 @@ function TemplateForm({
       </Section>
 
       <Section title={`${type?.label ?? 'Job'} settings`} subtitle="Generated from the job type's schema.">
-        <ConfigForm jobType={jobType} fields={fields} values={configValues} onChange={editConfig} errorFor={err} credentials={credentials} />
+        <ConfigForm jobType={jobType} fields={fields} values={configValues} onChange={editConfig} errorFor={err} credentials={credentials} sources={sources} />
         {err('config') && !fields.some((f) => err(f.path)) ? <div className="error small" role="alert" style={{ color: 'var(--err)' }}>{err('config')}</div> : null}
       </Section>
 

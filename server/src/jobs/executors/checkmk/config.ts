@@ -43,7 +43,8 @@ export const mappingFields = {
     .string()
     .trim()
     .refine((v) => sourceUuid(v) !== null, 'must be the id of an inventory source')
-    .describe('The Nautobot inventory source whose devices (and device filter) are used (its id as the API shows it, or its UUID).'),
+    // The format makes the console offer a picker of inventory sources instead of a text box.
+    .meta({ format: 'inventory-source-id', description: 'The Nautobot inventory source whose devices (and device filter) are used (its id as the API shows it, or its UUID).' }),
   devices: z
     .array(z.string().trim().min(1).max(200))
     .max(10_000)
@@ -51,7 +52,7 @@ export const mappingFields = {
     .describe('Only these device names (e.g. the ones selected on the comparison); unset: every device of the source.'),
   checkmk: z
     .object({
-      url: siteUrl.describe('The Checkmk site URL; the REST API is under /check_mk/api/1.0/.'),
+      url: siteUrl.meta({ format: 'uri', description: 'The Checkmk site URL; the REST API is under /check_mk/api/1.0/.' }),
       credentialId: credentialIdField('A PASSWORD credential: the automation user name and its secret.'),
       tlsVerify: z.boolean().default(true),
     })
@@ -62,7 +63,8 @@ export const mappingFields = {
     .min(1)
     .max(500)
     .default('/')
-    .describe('Folder path from device fields, e.g. /network/{{ location }}/{{ role }} (variables: name, location, role, platform, status, tags).'),
+    // One line, however long it may be (the console gives long strings a text box otherwise).
+    .meta({ format: 'single-line', description: 'Folder path from device fields, e.g. /network/{{ location }}/{{ role }} (variables: name, location, role, platform, status, tags).' }),
   site: z.string().trim().min(1).max(100).regex(/^[-\w]+$/, 'a Checkmk site id').nullish().describe('The site that monitors the hosts; unset: not managed.'),
   labels: z.record(labelKey, z.string().max(500)).default({}).describe('Host label key → value template, e.g. {"nautobot/role": "{{ role }}"}.'),
   tagGroups: z
