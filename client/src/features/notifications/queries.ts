@@ -3,8 +3,12 @@ import { graphql, type ResultOf } from '@/lib/graphql'
 
 export const ChannelFields = graphql(`
   fragment NotificationChannelFields on NotificationChannel {
-    id name url headers updatedAt
+    id name kind url headers updatedAt
     secretCredential { id name }
+    secondarySecretCredential { id name }
+    smtpHost smtpPort smtpSecurity smtpCaCertificate emailFrom emailTo
+    smtpCredential { id name username }
+    subjectTemplate bodyTemplate htmlTemplate
   }
 `)
 export type Channel = ResultOf<typeof ChannelFields>
@@ -12,6 +16,7 @@ export type Channel = ResultOf<typeof ChannelFields>
 export const RuleFields = graphql(`
   fragment NotificationRuleFields on NotificationRule {
     id name enabled events templateIds updatedAt
+    durationLimitSeconds durationP95Factor consecutiveFailures
     channels { id name }
   }
 `)
