@@ -25,6 +25,7 @@ describe('email channel form', () => {
     const { input, errors } = emailInput({ smtpHost: ' mx.example.com ', smtpPort: '', smtpSecurity: 'NONE', smtpCredentialId: '', smtpCaCertificate: '  ', emailFrom: ' sy@example.com ', emailTo: 'a@example.com' })
     expect(errors).toEqual({})
     expect(input).toEqual({ url: null, smtpHost: 'mx.example.com', smtpPort: null, smtpSecurity: 'NONE', smtpCredentialId: null, smtpCaCertificate: null, emailFrom: 'sy@example.com', emailTo: ['a@example.com'] })
+    expect(emailInput(emailDraft(null)).input).toMatchObject({ smtpHost: null, emailFrom: null, emailTo: [] })
     expect(emailInput({ ...emailDraft(null), smtpPort: '2525', smtpCaCertificate: '-----BEGIN CERTIFICATE-----\nabc' }).input).toMatchObject({ smtpPort: 2525, smtpCaCertificate: '-----BEGIN CERTIFICATE-----\nabc\n' })
   })
 

@@ -89,12 +89,13 @@ const ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/
 
 export type EmailInput = {
   url: null
-  smtpHost: string
+  /** Blank is null, so the API's answer is "required" rather than "not a host name". */
+  smtpHost: string | null
   smtpPort: number | null
   smtpSecurity: SmtpSecurityValue
   smtpCredentialId: string | null
   smtpCaCertificate: string | null
-  emailFrom: string
+  emailFrom: string | null
   emailTo: string[]
 }
 
@@ -118,12 +119,12 @@ export function emailInput(d: EmailDraft): { input: EmailInput; errors: Record<s
   return {
     input: {
       url: null,
-      smtpHost: d.smtpHost.trim(),
+      smtpHost: d.smtpHost.trim() || null,
       smtpPort,
       smtpSecurity: d.smtpSecurity,
       smtpCredentialId: d.smtpCredentialId || null,
       smtpCaCertificate: ca ? `${ca}\n` : null,
-      emailFrom: d.emailFrom.trim(),
+      emailFrom: d.emailFrom.trim() || null,
       emailTo,
     },
     errors,

@@ -207,7 +207,7 @@ function PreviewPane({
           </div>
         ) : preview ? (
           preview.body != null ? (
-            <pre className="tail preview-body" data-testid="preview-body">
+            <pre className="tail preview-body" tabIndex={0} data-testid="preview-body">
               {prettyJson(preview.body)}
             </pre>
           ) : (
@@ -216,7 +216,7 @@ function PreviewPane({
                 <span className="small faint">Subject </span>
                 <strong>{preview.subject}</strong>
               </div>
-              <pre className="tail preview-body" data-testid="preview-text">
+              <pre className="tail preview-body" tabIndex={0} data-testid="preview-text">
                 {preview.text}
               </pre>
               {preview.html != null ? <iframe className="preview-html" title="HTML part of the message" sandbox="" srcDoc={htmlPreviewDoc(preview.html)} data-testid="preview-html" /> : null}
@@ -241,7 +241,7 @@ function PreviewPane({
               <div className="small" style={{ marginTop: 6 }}>
                 The {channel.kind === 'EMAIL' ? 'server' : 'receiver'} answered:
               </div>
-              <pre className="tail" data-testid="test-response">
+              <pre className="tail" tabIndex={0} data-testid="test-response">
                 {test.response}
               </pre>
             </>
