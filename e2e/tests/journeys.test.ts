@@ -796,19 +796,19 @@ describe('notifications journey', () => {
       await row.getByRole('link', { name: 'e2e mail' }).click()
       await p.waitForURL(/\/notifications\/channels\/[^/]+$/)
       const preview = p.getByTestId('message-preview')
-      await expect.poll(() => preview.getByTestId('preview-subject').textContent()).toContain('nightly-backup #42 failed')
+      await expect.poll(() => preview.getByTestId('preview-subject').textContent(), { timeout: 15_000 }).toContain('nightly-backup #42 failed')
       await preview.locator('select[name="previewRun"]').selectOption(run.id)
-      await expect.poll(() => preview.getByTestId('preview-subject').textContent()).toContain(`e2e mail failing #${run.number} failed`)
+      await expect.poll(() => preview.getByTestId('preview-subject').textContent(), { timeout: 15_000 }).toContain(`e2e mail failing #${run.number} failed`)
       expect(await preview.getByTestId('preview-text').textContent()).toMatch(/Error: request failed: ECONNREFUSED[\s\S]*Run: \/runs\/[0-9a-f-]{36}/)
       expect(await preview.getByTestId('preview-html').getAttribute('sandbox')).toBe('')
 
       // A template problem shows under its field as you type; a good template re-renders the preview.
       await p.locator('input[name="subjectTemplate"]').fill('{{ nope }} failed')
       const subjectField = p.locator('.field', { has: p.locator('input[name="subjectTemplate"]') })
-      await expect.poll(() => subjectField.locator('.error').textContent()).toMatch(/unknown variable "nope"/)
+      await expect.poll(() => subjectField.locator('.error').textContent(), { timeout: 15_000 }).toMatch(/unknown variable "nope"/)
       await p.locator('input[name="subjectTemplate"]').fill('[{{ channel.name }}] {{ run.templateName }} #{{ run.number }} {{ eventLabel }}')
       await p.locator('textarea[name="htmlTemplate"]').fill('<h1>{{ run.templateName }}</h1><p>{{ run.error }}</p><script>document.title = "pwned"</script>')
-      await expect.poll(() => preview.getByTestId('preview-subject').textContent()).toContain(`[e2e mail] e2e mail failing #${run.number} failed`)
+      await expect.poll(() => preview.getByTestId('preview-subject').textContent(), { timeout: 15_000 }).toContain(`[e2e mail] e2e mail failing #${run.number} failed`)
       await expect.poll(() => subjectField.locator('.error').count()).toBe(0)
       await p.getByRole('button', { name: 'Save templates' }).click()
       await p.getByText('Templates saved.').waitFor()
@@ -865,6 +865,60 @@ describe('notifications journey', () => {
     } finally {
       await context.close()
       await smtp.stop()
+    }
+  })
+
+  it('sets up a Slack channel (its URL is the secret): the preview is the JSON body, send test says what the receiver answered', async () => {
+    const receiver = await startReceiver()
+    const { page: p, context } = await adminPage()
+    try {
+      await p.goto('/notifications')
+      await p.getByRole('heading', { name: 'Channels', exact: true }).waitFor()
+      await p.getByRole('button', { name: /^(Add a channel|New channel)$/ }).first().click()
+      const dialog = p.getByRole('dialog')
+      await dialog.locator('input[name="name"]').fill('e2e slack')
+      await dialog.locator('select[name="kind"]').selectOption('SLACK')
+      await dialog.getByText('This URL is the secret').waitFor()
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const urlField = dialog.locator('.field', { has: p.locator('input[name="url"]') })
+      await expect.poll(() => urlField.locator('.error').textContent()).toMatch(/required for a SLACK channel/)
+      await dialog.locator('input[name="url"]').fill(`${receiver.url}/hook`)
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const row = p.locator('tr[data-channel="e2e slack"]')
+      await row.waitFor()
+      expect(await row.getByTestId('channel-kind').textContent()).toBe('Slack')
+      // The list shows only the host: the path carries the token.
+      expect(await row.textContent()).toContain(`${new URL(receiver.url).host}/…`)
+      expect(await row.textContent()).not.toContain('/hook')
+
+      await row.getByRole('link', { name: 'e2e slack' }).click()
+      const preview = p.getByTestId('message-preview')
+      await preview.locator('[data-testid="preview-body"], [data-testid="preview-error"]').first().waitFor()
+      await expect.poll(() => preview.getByTestId('preview-body').textContent(), { timeout: 15_000 }).toContain('"blocks"')
+      expect(await p.locator('textarea[name="htmlTemplate"]').count()).toBe(0)
+      await p.locator('input[name="subjectTemplate"]').fill('{{ run.templateName }} {{ eventLabel }} ({{ channel.name }})')
+      await expect.poll(() => preview.getByTestId('preview-body').textContent(), { timeout: 15_000 }).toContain('nightly-backup failed (e2e slack)')
+      expect(await axeBothThemes(p, 'slack channel page')).toEqual([])
+
+      // The receiver answers 500 first, then 200: both in words, with its reply.
+      await preview.getByRole('button', { name: 'Send test' }).click()
+      const result = p.getByTestId('test-result')
+      await result.waitFor({ timeout: 30_000 })
+      expect(await result.getAttribute('data-ok')).toBe('false')
+      expect(await result.textContent()).toContain('The receiver refused the test message (HTTP 500).')
+      expect(await result.textContent()).toContain('A real delivery would try again later.')
+      expect(await result.getByTestId('test-response').textContent()).toBe('receiver down for a moment')
+      await preview.getByRole('button', { name: 'Send test' }).click()
+      await expect.poll(() => p.getByTestId('test-result').getAttribute('data-ok'), { timeout: 30_000 }).toBe('true')
+      expect(await p.getByTestId('test-result').textContent()).toContain('The receiver accepted the test message (HTTP 200).')
+      const sent = receiver.received.filter((r) => r.path === '/hook')
+      expect(sent).toHaveLength(2)
+      // Unsaved title edits are previewed, not sent: the test used the saved (default) title.
+      expect(sent[1]!.body).not.toContain('(e2e slack)')
+      expect(JSON.parse(sent[1]!.body).blocks).toBeInstanceOf(Array)
+    } finally {
+      await context.close()
+      await receiver.stop()
     }
   })
 

@@ -18,7 +18,8 @@ function chatKind(value: string, label: string): ChannelKind {
     label,
     fields: ['url'],
     initial: (channel) => ({ url: channel?.kind === value ? (channel.url ?? '') : '' }),
-    input: (d) => ({ input: { url: String(d.url).trim() }, errors: {} }),
+    // Blank is null, so the API answers "required" rather than "not a URL".
+    input: (d) => ({ input: { url: String(d.url).trim() || null }, errors: {} }),
     Section({ draft, set, err }) {
       return (
         <>
