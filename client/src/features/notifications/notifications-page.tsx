@@ -98,7 +98,13 @@ function ChannelsAndRules() {
               <td className="small">
                 <RelativeTime iso={c.updatedAt} />
               </td>
-              <RowActions name={c.name} onEdit={channelKind(c) ? () => channelEditor.edit(c) : undefined} onDelete={() => channelDeletion.ask(c)} />
+              {/* A kind this console does not know (a newer server) is not edited as another: its page shows it. */}
+              <RowActions
+                name={c.name}
+                onEdit={channelKind(c) ? () => channelEditor.edit(c) : undefined}
+                editHref={channelKind(c) ? undefined : `/notifications/channels/${encodeURIComponent(c.id)}`}
+                onDelete={() => channelDeletion.ask(c)}
+              />
             </tr>
           )}
         </ResourceTable>
