@@ -795,6 +795,10 @@ describe('notifications journey', () => {
       // The channel's page: the preview renders the sample run, then the real one.
       await row.getByRole('link', { name: 'e2e mail' }).click()
       await p.waitForURL(/\/notifications\/channels\/[^/]+$/)
+      const settings = p.getByTestId('channel-settings')
+      expect(await settings.textContent()).toContain(`127.0.0.1:${smtp.port}`)
+      expect(await settings.textContent()).toContain('STARTTLS · own CA certificate trusted')
+      expect(await settings.textContent()).toContain(`credential “e2e smtp login” (${smtpLogin.user})`)
       const preview = p.getByTestId('message-preview')
       await expect.poll(() => preview.getByTestId('preview-subject').textContent(), { timeout: 15_000 }).toContain('nightly-backup #42 failed')
       await preview.locator('select[name="previewRun"]').selectOption(run.id)
@@ -892,6 +896,7 @@ describe('notifications journey', () => {
       expect(await row.textContent()).not.toContain('/hook')
 
       await row.getByRole('link', { name: 'e2e slack' }).click()
+      expect(await p.getByTestId('channel-settings').textContent()).not.toContain('/hook')
       const preview = p.getByTestId('message-preview')
       await preview.locator('[data-testid="preview-body"], [data-testid="preview-error"]').first().waitFor()
       await expect.poll(() => preview.getByTestId('preview-body').textContent(), { timeout: 15_000 }).toContain('"blocks"')

@@ -11,9 +11,9 @@ import { useConfirmAction } from '@/components/confirm-action'
 import { ConfirmDialog } from '@/components/dialog'
 import { Icons } from '@/components/icons'
 import { useTitle } from '@/components/shell'
-import { BackLink, EmptyState, Skeleton } from '@/components/ui'
+import { BackLink, EmptyState, Panel, Skeleton } from '@/components/ui'
 import { toFormErrors } from '@/lib/errors'
-import { channelDestination, channelKindLabel } from '@/lib/notification-channels'
+import { channelDestination, channelKindLabel, defaultSmtpPort, SMTP_SECURITY_LABELS, type SmtpSecurityValue } from '@/lib/notification-channels'
 import { ChannelForm, channelKind } from './channel-form'
 import { MessageEditor } from './message-editor'
 import { NotificationsFrame } from './notifications-frame'
@@ -36,6 +36,7 @@ export function ChannelPage({ id }: { id: string }) {
   return (
     <NotificationsFrame
       tab="channels"
+      back={<BackLink href="/notifications">Channels and rules</BackLink>}
       title={
         channel ? (
           <span className="run-head">
@@ -64,7 +65,6 @@ export function ChannelPage({ id }: { id: string }) {
         ) : null
       }
     >
-      <BackLink href="/notifications">Channels and rules</BackLink>
       {!channel ? (
         result.error || result.data ? (
           <EmptyState title={result.data ? 'Channel not found' : 'Could not load this channel'}>{result.data ? 'It was deleted, or the link is wrong.' : toFormErrors(result.error).form}</EmptyState>
@@ -73,7 +73,14 @@ export function ChannelPage({ id }: { id: string }) {
         )
       ) : (
         <>
-          {channel.kind === 'WEBHOOK' ? <SigningSecrets channel={channel} credentials={credentials} onChanged={reload} /> : null}
+          {channel.kind === 'WEBHOOK' ? (
+            <div className="grid-2" style={{ alignItems: 'start' }}>
+              <ChannelSettings channel={channel} />
+              <SigningSecrets channel={channel} credentials={credentials} onChanged={reload} />
+            </div>
+          ) : (
+            <ChannelSettings channel={channel} />
+          )}
           <MessageEditor key={`${channel.id}:${channel.kind}`} channel={channel} runs={runs} onSaved={reload} />
         </>
       )}
@@ -92,5 +99,48 @@ export function ChannelPage({ id }: { id: string }) {
         Its delivery log goes with it, and rules stop sending to it (a rule left without channels sends nothing).
       </ConfirmDialog>
     </NotificationsFrame>
+  )
+}
+
+/** Where the channel sends, as saved (secrets by credential name only; a chat URL not at all: it is the secret). */
+function ChannelSettings({ channel: c }: { channel: Channel }) {
+  const security = (c.smtpSecurity ?? 'STARTTLS') as SmtpSecurityValue
+  return (
+    <Panel title="Settings">
+      <dl className="kv" data-testid="channel-settings">
+        {c.kind === 'EMAIL' ? (
+          <>
+            <dt>SMTP server</dt>
+            <dd className="mono">
+              {c.smtpHost}:{c.smtpPort ?? defaultSmtpPort(security)}
+            </dd>
+            <dt>Security</dt>
+            <dd>{SMTP_SECURITY_LABELS[security] ?? security}{c.smtpCaCertificate ? ' · own CA certificate trusted' : ''}</dd>
+            <dt>Login</dt>
+            <dd>{c.smtpCredential ? `set — credential “${c.smtpCredential.name}” (${c.smtpCredential.username})` : 'none (no SMTP AUTH)'}</dd>
+            <dt>From</dt>
+            <dd>{c.emailFrom}</dd>
+            <dt>To</dt>
+            <dd>{c.emailTo.join(', ')}</dd>
+          </>
+        ) : c.kind === 'WEBHOOK' ? (
+          <>
+            <dt>URL</dt>
+            <dd className="mono" style={{ overflowWrap: 'anywhere' }}>
+              {c.url}
+            </dd>
+            <dt>Headers</dt>
+            <dd className="mono small">{Object.keys((c.headers as Record<string, unknown>) ?? {}).join(', ') || <span className="faint">none</span>}</dd>
+          </>
+        ) : (
+          <>
+            <dt>Webhook URL</dt>
+            <dd>
+              set — {channelDestination(c)} <span className="small faint">(the whole URL is the secret: Edit channel shows it)</span>
+            </dd>
+          </>
+        )}
+      </dl>
+    </Panel>
   )
 }

@@ -17,6 +17,7 @@ export function NotificationsFrame({
   children,
   title,
   subtitle,
+  back,
 }: {
   tab: (typeof TABS)[number]['key']
   actions?: ReactNode
@@ -24,6 +25,8 @@ export function NotificationsFrame({
   /** A page below a tab (one channel) names itself; the tabs stay for the way back. */
   title?: ReactNode
   subtitle?: ReactNode
+  /** A way back above the title (a sub-page). */
+  back?: ReactNode
 }) {
   const { isAdmin, session } = useSessionContext()
   if (!isAdmin) {
@@ -40,6 +43,7 @@ export function NotificationsFrame({
   }
   return (
     <>
+      {back}
       <PageHeader title={title ?? 'Notifications'} subtitle={subtitle ?? 'Run outcomes sent where people will see them, with every delivery attempt logged.'} actions={actions} />
       <nav className="tabs" aria-label="Notifications">
         {TABS.map((t) => (
