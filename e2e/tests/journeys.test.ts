@@ -817,6 +817,7 @@ describe('notifications journey', () => {
       await p.getByRole('button', { name: 'Save templates' }).click()
       await p.getByText('Templates saved.').waitFor()
       expect(await axeBothThemes(p, 'email channel page')).toEqual([])
+      await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
       await screenshot(p, 'notification-channel-email')
 
       // Send test: one real mail through STARTTLS with the login, the answer in words.
@@ -838,6 +839,7 @@ describe('notifications journey', () => {
       await preview.getByTestId('preview-subject').waitFor()
       expect(await fitsWidth(p)).toBe(true)
       expect(await axeBothThemes(p, 'email channel page (phone)')).toEqual([])
+      await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
       await screenshot(p, 'notification-channel-email-phone')
       await p.setViewportSize({ width: 1280, height: 900 })
 

@@ -30,7 +30,7 @@ const WEBHOOK: ChannelKind = {
     const { headers, error } = headersInput(d.headers as Array<[string, string]>)
     const errors: Record<string, string> = {}
     if (error) errors.headers = error
-    return { input: { url: String(d.url).trim() || null, secretCredentialId: String(d.secretCredentialId), headers }, errors }
+    return { input: { url: String(d.url).trim() || null, secretCredentialId: String(d.secretCredentialId) || null, headers }, errors }
   },
   Section({ channel, draft, set, err, credentials }) {
     return (
