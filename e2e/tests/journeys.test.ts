@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startCheckmk, type TestCheckmk } from '../../server/test/harness/checkmk.ts'
 import { nautobotInstalled, startNautobot, type TestNautobot } from '../../server/test/harness/nautobot.ts'
+import { decodeHeader, startSmtpServer } from '../../server/test/harness/smtp-server.ts'
 import { startSshd, unusedLoopbackPort, type TestSshd } from '../../server/test/harness/sshd.ts'
 import { axeBothThemes } from '../harness/axe.ts'
 import { launchBrowser, newPage, screenshot } from '../harness/browser.ts'
@@ -736,6 +737,233 @@ describe('notifications journey', () => {
     } finally {
       await context.close()
       await receiver.stop()
+    }
+  })
+
+  it('sets up an EMAIL channel against a real SMTP server, previews it against a real run, sends a test that arrives, and rules on the new events', async () => {
+    const smtpLogin = { user: 'e2e-mailer', password: 'e2e-smtp-password-1' }
+    const smtp = await startSmtpServer({ mode: 'starttls', auth: smtpLogin })
+    await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e smtp login', kind: 'PASSWORD', username: smtpLogin.user, password: smtpLogin.password } })
+    const closed = await unusedLoopbackPort()
+    const tpl = await server.gql<{ createJobTemplate: { id: string } }>(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
+      i: { name: 'e2e mail failing', jobType: 'http', visibility: 'GLOBAL', config: { url: `http://127.0.0.1:${closed}/down` }, targetSelector: {} },
+    })
+    const run = (await server.gql<{ triggerJobRun: { id: string; number: number } }>(`mutation($t: ID!) { triggerJobRun(templateId: $t) { id number } }`, { t: tpl.createJobTemplate.id })).triggerJobRun
+    await expect
+      .poll(async () => (await server.gql<{ jobRun: { status: string } }>(`query($id: ID!) { jobRun(id: $id) { status } }`, { id: run.id })).jobRun.status, { timeout: 60_000 })
+      .toMatch(/FAILED|TIMED_OUT/)
+    const { page: p, context } = await adminPage()
+    try {
+      await p.goto('/notifications')
+      await p.getByRole('heading', { name: 'Channels', exact: true }).waitFor()
+      await p.getByRole('button', { name: /^(Add a channel|New channel)$/ }).first().click()
+      const dialog = p.getByRole('dialog')
+      await dialog.locator('input[name="name"]').fill('e2e mail')
+      await dialog.locator('select[name="kind"]').selectOption('EMAIL')
+      await dialog.locator('input[name="smtpHost"]').fill('127.0.0.1')
+      await dialog.locator('input[name="smtpPort"]').fill(String(smtp.port))
+      expect(await dialog.getByRole('group', { name: 'Security' }).getByRole('button', { name: 'STARTTLS' }).getAttribute('aria-pressed')).toBe('true')
+      await dialog.locator('select[name="smtpCredentialId"]').selectOption({ label: `e2e smtp login (${smtpLogin.user})` })
+      await dialog.locator('textarea[name="smtpCaCertificate"]').fill(smtp.certificate!)
+      await dialog.locator('textarea[name="emailTo"]').fill('noc@example.test\nnot-an-address')
+      // The form's own check first (under Recipients), then the API's (under From).
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const toField = dialog.locator('.field', { has: p.locator('textarea[name="emailTo"]') })
+      await expect.poll(() => toField.locator('.error').textContent()).toBe('“not-an-address” is not an email address.')
+      await dialog.locator('textarea[name="emailTo"]').fill('noc@example.test\nOn-call <oncall@example.test>')
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const fromField = dialog.locator('.field', { has: p.locator('input[name="emailFrom"]') })
+      await expect.poll(() => fromField.locator('.error').textContent()).toMatch(/required for an EMAIL channel/)
+      expect(await dialog.locator('input[name="emailFrom"]').getAttribute('aria-invalid')).toBe('true')
+      await dialog.locator('input[name="emailFrom"]').fill('Switchyard <switchyard@example.test>')
+      expect(await axeBothThemes(p, 'new email channel dialog')).toEqual([])
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const row = p.locator('tr[data-channel="e2e mail"]')
+      await row.waitFor()
+      expect(await row.getByTestId('channel-kind').textContent()).toBe('Email')
+      expect(await row.textContent()).toContain(`127.0.0.1:${smtp.port} → noc@example.test +1`)
+      expect(await row.textContent()).toContain('login “e2e smtp login”')
+      expect(await p.content()).not.toContain(smtpLogin.password)
+
+      // Editing an EMAIL channel opens its own form, as saved.
+      await row.getByRole('button', { name: 'Edit e2e mail' }).click()
+      expect(await dialog.locator('select[name="kind"]').inputValue()).toBe('EMAIL')
+      expect(await dialog.locator('input[name="smtpHost"]').inputValue()).toBe('127.0.0.1')
+      expect(await dialog.locator('textarea[name="emailTo"]').inputValue()).toBe('noc@example.test\nOn-call <oncall@example.test>')
+      expect(await dialog.locator('input[name="url"]').count()).toBe(0)
+      await dialog.getByRole('button', { name: 'Cancel' }).click()
+
+      // The channel's page: the preview renders the sample run, then the real one.
+      await row.getByRole('link', { name: 'e2e mail' }).click()
+      await p.waitForURL(/\/notifications\/channels\/[^/]+$/)
+      const settings = p.getByTestId('channel-settings')
+      expect(await settings.textContent()).toContain(`127.0.0.1:${smtp.port}`)
+      expect(await settings.textContent()).toContain('STARTTLS · own CA certificate trusted')
+      expect(await settings.textContent()).toContain(`credential “e2e smtp login” (${smtpLogin.user})`)
+      const preview = p.getByTestId('message-preview')
+      await expect.poll(() => preview.getByTestId('preview-subject').textContent(), { timeout: 15_000 }).toContain('nightly-backup #42 failed')
+      await preview.locator('select[name="previewRun"]').selectOption(run.id)
+      await expect.poll(() => preview.getByTestId('preview-subject').textContent(), { timeout: 15_000 }).toContain(`e2e mail failing #${run.number} failed`)
+      expect(await preview.getByTestId('preview-text').textContent()).toMatch(/Error: request failed: ECONNREFUSED[\s\S]*Run: \/runs\/[0-9a-f-]{36}/)
+      expect(await preview.getByTestId('preview-html').getAttribute('sandbox')).toBe('')
+
+      // A template problem shows under its field as you type; a good template re-renders the preview.
+      await p.locator('input[name="subjectTemplate"]').fill('{{ nope }} failed')
+      const subjectField = p.locator('.field', { has: p.locator('input[name="subjectTemplate"]') })
+      await expect.poll(() => subjectField.locator('.error').textContent(), { timeout: 15_000 }).toMatch(/unknown variable "nope"/)
+      await p.locator('input[name="subjectTemplate"]').fill('[{{ channel.name }}] {{ run.templateName }} #{{ run.number }} {{ eventLabel }}')
+      await p.locator('textarea[name="htmlTemplate"]').fill('<h1>{{ run.templateName }}</h1><p>{{ run.error }}</p><script>document.title = "pwned"</script>')
+      await expect.poll(() => preview.getByTestId('preview-subject').textContent(), { timeout: 15_000 }).toContain(`[e2e mail] e2e mail failing #${run.number} failed`)
+      await expect.poll(() => subjectField.locator('.error').count()).toBe(0)
+      await p.getByRole('button', { name: 'Save templates' }).click()
+      await p.getByText('Templates saved.').waitFor()
+      expect(await axeBothThemes(p, 'email channel page')).toEqual([])
+      await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
+      await screenshot(p, 'notification-channel-email')
+
+      // Send test: one real mail through STARTTLS with the login, the answer in words.
+      await preview.getByRole('button', { name: 'Send test' }).click()
+      const result = p.getByTestId('test-result')
+      await result.waitFor({ timeout: 30_000 })
+      expect(await result.getAttribute('data-ok')).toBe('true')
+      expect(await result.textContent()).toContain('The mail server accepted the test message (SMTP 250).')
+      await expect.poll(async () => (await smtp.mails()).length, { timeout: 15_000 }).toBe(1)
+      const [mail] = await smtp.mails()
+      expect(mail!.tls).toBe(true)
+      expect(mail!.login).toBe(smtpLogin.user)
+      expect(mail!.rcptTos).toEqual(['noc@example.test', 'oncall@example.test'])
+      expect(decodeHeader(mail!.headers.subject ?? '')).toBe(`[e2e mail] e2e mail failing #${run.number} failed`)
+      expect(mail!.html).toContain('<h1>e2e mail failing</h1>')
+
+      // On a phone: the editor and the preview stack, nothing sideways.
+      await p.setViewportSize({ width: 390, height: 844 })
+      await preview.getByTestId('preview-subject').waitFor()
+      expect(await fitsWidth(p)).toBe(true)
+      expect(await axeBothThemes(p, 'email channel page (phone)')).toEqual([])
+      await p.locator('.main').evaluate((el) => el.scrollTo(0, 0))
+      await screenshot(p, 'notification-channel-email-phone')
+      await p.setViewportSize({ width: 1280, height: 900 })
+
+      // A rule on the new events: each threshold's problem under it.
+      await p.goto('/notifications')
+      await p.getByRole('heading', { name: 'Rules', exact: true }).waitFor()
+      await p.getByRole('button', { name: /^(Add a rule|New rule)$/ }).first().click()
+      await dialog.locator('input[name="name"]').fill('e2e slow or flapping')
+      await dialog.locator('input[name="events.RUN_FAILED"]').uncheck()
+      await dialog.locator('input[name="events.DURATION_EXCEEDED"]').check()
+      await dialog.locator('input[name="events.CONSECUTIVE_FAILURES"]').check()
+      await dialog.locator('input[name="consecutiveFailures"]').fill('1')
+      await dialog.locator('input[name="channels.e2e mail"]').check()
+      await dialog.getByRole('button', { name: 'Create rule' }).click()
+      const limitField = dialog.locator('.field', { has: p.locator('input[name="durationLimitSeconds"]') })
+      const streakField = dialog.locator('.field', { has: p.locator('input[name="consecutiveFailures"]') })
+      await expect.poll(() => limitField.locator('.error').textContent()).toMatch(/Give a limit/)
+      expect(await streakField.locator('.error').textContent()).toBe('Between 2 and 1000.')
+      await dialog.locator('input[name="durationLimitSeconds"]').fill('15m')
+      await dialog.locator('input[name="consecutiveFailures"]').fill('4')
+      expect(await axeBothThemes(p, 'rule dialog with thresholds')).toEqual([])
+      await dialog.getByRole('button', { name: 'Create rule' }).click()
+      const ruleRow = p.locator('tr[data-rule="e2e slow or flapping"]')
+      await ruleRow.waitFor()
+      expect(await ruleRow.textContent()).toContain('Ran too long (> 15 min)')
+      expect(await ruleRow.textContent()).toContain('4 failures in a row')
+      const saved = await server.gql<{ notificationRules: Array<{ name: string; durationLimitSeconds: number | null; consecutiveFailures: number | null }> }>(`{ notificationRules { name durationLimitSeconds consecutiveFailures } }`)
+      expect(saved.notificationRules.find((r) => r.name === 'e2e slow or flapping')).toMatchObject({ durationLimitSeconds: 900, consecutiveFailures: 4 })
+    } finally {
+      await context.close()
+      await smtp.stop()
+    }
+  })
+
+  it('sets up a Slack channel (its URL is the secret): the preview is the JSON body, send test says what the receiver answered', async () => {
+    const receiver = await startReceiver()
+    const { page: p, context } = await adminPage()
+    try {
+      await p.goto('/notifications')
+      await p.getByRole('heading', { name: 'Channels', exact: true }).waitFor()
+      await p.getByRole('button', { name: /^(Add a channel|New channel)$/ }).first().click()
+      const dialog = p.getByRole('dialog')
+      await dialog.locator('input[name="name"]').fill('e2e slack')
+      await dialog.locator('select[name="kind"]').selectOption('SLACK')
+      await dialog.getByText('This URL is the secret').waitFor()
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const urlField = dialog.locator('.field', { has: p.locator('input[name="url"]') })
+      await expect.poll(() => urlField.locator('.error').textContent()).toMatch(/required for a SLACK channel/)
+      await dialog.locator('input[name="url"]').fill(`${receiver.url}/hook`)
+      await dialog.getByRole('button', { name: 'Create channel' }).click()
+      const row = p.locator('tr[data-channel="e2e slack"]')
+      await row.waitFor()
+      expect(await row.getByTestId('channel-kind').textContent()).toBe('Slack')
+      // The list shows only the host: the path carries the token.
+      expect(await row.textContent()).toContain(`${new URL(receiver.url).host}/…`)
+      expect(await row.textContent()).not.toContain('/hook')
+
+      await row.getByRole('link', { name: 'e2e slack' }).click()
+      expect(await p.getByTestId('channel-settings').textContent()).not.toContain('/hook')
+      const preview = p.getByTestId('message-preview')
+      await preview.locator('[data-testid="preview-body"], [data-testid="preview-error"]').first().waitFor()
+      await expect.poll(() => preview.getByTestId('preview-body').textContent(), { timeout: 15_000 }).toContain('"blocks"')
+      expect(await p.locator('textarea[name="htmlTemplate"]').count()).toBe(0)
+      await p.locator('input[name="subjectTemplate"]').fill('{{ run.templateName }} {{ eventLabel }} ({{ channel.name }})')
+      await expect.poll(() => preview.getByTestId('preview-body').textContent(), { timeout: 15_000 }).toContain('nightly-backup failed (e2e slack)')
+      expect(await axeBothThemes(p, 'slack channel page')).toEqual([])
+
+      // The receiver answers 500 first, then 200: both in words, with its reply.
+      await preview.getByRole('button', { name: 'Send test' }).click()
+      const result = p.getByTestId('test-result')
+      await result.waitFor({ timeout: 30_000 })
+      expect(await result.getAttribute('data-ok')).toBe('false')
+      expect(await result.textContent()).toContain('The receiver refused the test message (HTTP 500).')
+      expect(await result.textContent()).toContain('A real delivery would try again later.')
+      expect(await result.getByTestId('test-response').textContent()).toBe('receiver down for a moment')
+      await preview.getByRole('button', { name: 'Send test' }).click()
+      await expect.poll(() => p.getByTestId('test-result').getAttribute('data-ok'), { timeout: 30_000 }).toBe('true')
+      expect(await p.getByTestId('test-result').textContent()).toContain('The receiver accepted the test message (HTTP 200).')
+      const sent = receiver.received.filter((r) => r.path === '/hook')
+      expect(sent).toHaveLength(2)
+      // Unsaved title edits are previewed, not sent: the test used the saved (default) title.
+      expect(sent[1]!.body).not.toContain('(e2e slack)')
+      expect(JSON.parse(sent[1]!.body).blocks).toBeInstanceOf(Array)
+    } finally {
+      await context.close()
+      await receiver.stop()
+    }
+  })
+
+  it('rotates a webhook signing secret: add the next one, retire the old one', async () => {
+    const cred = async (name: string) =>
+      (await server.gql<{ createCredential: { id: string } }>(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name, kind: 'PASSWORD', username: 'hook', password: `${name}-secret-value` } })).createCredential.id
+    const oldId = await cred('e2e rotate old')
+    await cred('e2e rotate new')
+    const ch = await server.gql<{ createNotificationChannel: { id: string } }>(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, {
+      i: { name: 'e2e rotating hook', url: 'https://hooks.example.test/x', secretCredentialId: oldId },
+    })
+    const { page: p, context } = await adminPage()
+    try {
+      await p.goto(`/notifications/channels/${ch.createNotificationChannel.id}`)
+      const secrets = p.getByTestId('signing-secrets')
+      await secrets.locator('[data-secret="current"]').waitFor()
+      expect(await secrets.textContent()).toContain('e2e rotate old')
+      // Nothing to retire while only one secret signs.
+      expect(await secrets.getByRole('button', { name: /^Retire/ }).count()).toBe(0)
+      await p.getByRole('button', { name: 'Add next secret' }).click()
+      const addField = p.locator('.field', { has: p.locator('select[name="nextSecretCredentialId"]') })
+      await expect.poll(() => addField.locator('.error').textContent()).toMatch(/Choose the credential/)
+      await p.locator('select[name="nextSecretCredentialId"]').selectOption({ label: 'e2e rotate new' })
+      await p.getByRole('button', { name: 'Add next secret' }).click()
+      await secrets.locator('[data-secret="next"]').waitFor()
+      expect(await secrets.locator('[data-secret="next"]').textContent()).toContain('e2e rotate new')
+      expect(await axeBothThemes(p, 'webhook channel page (rotating)')).toEqual([])
+      await secrets.getByRole('button', { name: 'Retire current secret “e2e rotate old”' }).click()
+      await expect.poll(() => secrets.locator('[data-secret="next"]').count()).toBe(0)
+      expect(await secrets.locator('[data-secret="current"]').textContent()).toContain('e2e rotate new')
+      await p.getByText('“e2e rotate old” no longer signs.').waitFor()
+      const { notificationChannels } = await server.gql<{ notificationChannels: Array<{ name: string; secretCredential: { name: string }; secondarySecretCredential: null | { name: string } }> }>(
+        `{ notificationChannels { name secretCredential { name } secondarySecretCredential { name } } }`,
+      )
+      expect(notificationChannels.find((c) => c.name === 'e2e rotating hook')).toMatchObject({ secretCredential: { name: 'e2e rotate new' }, secondarySecretCredential: null })
+    } finally {
+      await context.close()
     }
   })
 

@@ -4,7 +4,16 @@
  * delivery's timing in words.
  */
 
-export const NOTIFICATION_EVENTS = ['RUN_FAILED', 'RUN_SUCCEEDED', 'RUN_CANCELLED', 'RUN_RECOVERED'] as const
+export const NOTIFICATION_EVENTS = [
+  'RUN_FAILED',
+  'RUN_TIMED_OUT',
+  'CONSECUTIVE_FAILURES',
+  'DURATION_EXCEEDED',
+  'RUN_RECOVERED',
+  'RUN_SUCCEEDED',
+  'RUN_STARTED',
+  'RUN_CANCELLED',
+] as const
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number]
 
 const EVENT_LABELS: Record<string, string> = {
@@ -12,6 +21,10 @@ const EVENT_LABELS: Record<string, string> = {
   RUN_SUCCEEDED: 'Run succeeded',
   RUN_CANCELLED: 'Run cancelled',
   RUN_RECOVERED: 'Run recovered',
+  RUN_STARTED: 'Run started',
+  RUN_TIMED_OUT: 'Run timed out',
+  DURATION_EXCEEDED: 'Ran too long',
+  CONSECUTIVE_FAILURES: 'Failures in a row',
 }
 
 const EVENT_HINTS: Record<string, string> = {
@@ -19,6 +32,10 @@ const EVENT_HINTS: Record<string, string> = {
   RUN_SUCCEEDED: 'Every success.',
   RUN_CANCELLED: 'Cancelled by someone or by a schedule policy.',
   RUN_RECOVERED: 'A success after the template’s previous outcome was a failure.',
+  RUN_STARTED: 'The run’s first attempt started (a retry never notifies again).',
+  RUN_TIMED_OUT: 'Ended timed out (“Run failed” covers this too).',
+  DURATION_EXCEEDED: 'Ended after running longer than a limit, or than a multiple of the template’s usual (p95) duration.',
+  CONSECUTIVE_FAILURES: 'The template failed this many times in a row since its last success (once per streak).',
 }
 
 /** An event in words; an event this console does not know yet (a newer server) as its name, readable. */

@@ -1,46 +1,28 @@
 'use client'
 /**
  * Create or edit a notification channel. The common part (name, kind) is here; each kind brings its own
- * section from CHANNEL_KINDS: its fields, how they start from a saved channel, and what they add to the
- * API's input. Webhooks are the kind the API has today; another kind (email, chat webhooks) is one more
- * entry with its own section.
+ * section from CHANNEL_KINDS (channel-kind.ts): its fields, how they start from a saved channel, and what
+ * they add to the API's input. Webhooks are here; email and the chat kinds have their own modules.
+ * Message templates, the preview, "Send test" and signing-secret rotation are on the channel's page.
  */
-import { useState, type ReactNode } from 'react'
+import { useState } from 'react'
 import { EditDialog, useSaveForm } from '@/components/edit-dialog'
-import { KeyValueEditor, Segmented } from '@/components/inputs'
+import { KeyValueEditor } from '@/components/inputs'
 import { Field } from '@/components/ui'
 import { fixSummary } from '@/components/use-focus-first-error'
 import { headerRows, headersInput } from '@/lib/notifications'
+import type { ChannelKind, Draft } from './channel-kind'
+import { MATTERMOST, SLACK, TEAMS } from './chat-section'
+import { EMAIL } from './email-section'
 import { CreateChannel, UpdateChannel, type Channel, type ChannelCredential } from './queries'
 import { SecretCredentialField } from './secret-credential-field'
-
-type Draft = Record<string, unknown>
-
-interface SectionProps {
-  channel: Channel | null
-  draft: Draft
-  set(patch: Draft): void
-  err(field: string): string | undefined
-  credentials: readonly ChannelCredential[]
-}
-
-export interface ChannelKind {
-  value: string
-  label: string
-  /** The fields this kind shows (the API's names), so errors for them land under them. */
-  fields: readonly string[]
-  initial(channel: Channel | null, credentials: readonly ChannelCredential[]): Draft
-  /** The kind's part of the API input, or field problems to show first. */
-  input(draft: Draft): { input: Record<string, unknown>; errors: Record<string, string> }
-  Section(props: SectionProps): ReactNode
-}
 
 const WEBHOOK: ChannelKind = {
   value: 'WEBHOOK',
   label: 'Webhook',
   fields: ['url', 'secretCredentialId', 'headers'],
   initial: (channel, credentials) => ({
-    url: channel?.url ?? '',
+    url: channel?.kind === 'WEBHOOK' ? (channel.url ?? '') : '',
     secretCredentialId: channel?.secretCredential?.id ?? credentials.find((c) => c.kind === 'PASSWORD' && c.canUse)?.id ?? '',
     headers: headerRows(channel?.headers),
   }),
@@ -48,7 +30,7 @@ const WEBHOOK: ChannelKind = {
     const { headers, error } = headersInput(d.headers as Array<[string, string]>)
     const errors: Record<string, string> = {}
     if (error) errors.headers = error
-    return { input: { url: String(d.url).trim(), secretCredentialId: String(d.secretCredentialId), headers }, errors }
+    return { input: { url: String(d.url).trim() || null, secretCredentialId: String(d.secretCredentialId) || null, headers }, errors }
   },
   Section({ channel, draft, set, err, credentials }) {
     return (
@@ -87,27 +69,27 @@ const WEBHOOK: ChannelKind = {
 }
 
 /** Every channel kind this console can edit. */
-export const CHANNEL_KINDS: readonly ChannelKind[] = [WEBHOOK]
+export const CHANNEL_KINDS: readonly ChannelKind[] = [WEBHOOK, EMAIL, SLACK, TEAMS, MATTERMOST]
 
-/** A saved channel's kind (channels carry no kind field yet: every one is a webhook). */
-export function channelKind(channel: Channel | null): ChannelKind {
-  const named = channel && 'kind' in channel ? CHANNEL_KINDS.find((k) => k.value === (channel as { kind?: string }).kind) : undefined
-  return named ?? WEBHOOK
+/** A saved channel's kind; a kind this console does not know (a newer server) is null: it is not edited as another. */
+export function channelKind(channel: Pick<Channel, 'kind'> | null): ChannelKind | null {
+  if (!channel) return WEBHOOK
+  return CHANNEL_KINDS.find((k) => k.value === channel.kind) ?? null
 }
 
 export function ChannelForm({ channel, credentials, onClose, onSaved }: { channel: Channel | null; credentials: readonly ChannelCredential[]; onClose(): void; onSaved(): void }) {
-  const [kind, setKind] = useState<ChannelKind>(() => channelKind(channel))
+  const [kind, setKind] = useState<ChannelKind>(() => channelKind(channel) ?? WEBHOOK)
   const [name, setName] = useState(channel?.name ?? '')
   const [drafts, setDrafts] = useState<Record<string, Draft>>(() => ({ [kind.value]: kind.initial(channel, credentials) }))
   const draft = drafts[kind.value] ?? kind.initial(null, credentials)
-  const form = useSaveForm(CreateChannel, UpdateChannel, { id: channel?.id, shown: ['name', ...kind.fields], onSaved })
+  const form = useSaveForm(CreateChannel, UpdateChannel, { id: channel?.id, shown: ['name', 'kind', ...kind.fields], onSaved })
   const { err } = form
 
   const submit = () => {
     const { input, errors } = kind.input(draft)
     const count = Object.keys(errors).length
     if (count) return form.setErrors({ form: fixSummary(count), fields: errors, code: null })
-    return form.save({ name: name.trim(), ...input } as Parameters<typeof form.save>[0])
+    return form.save({ name: name.trim(), kind: kind.value, ...input } as Parameters<typeof form.save>[0])
   }
 
   return (
@@ -115,22 +97,26 @@ export function ChannelForm({ channel, credentials, onClose, onSaved }: { channe
       <Field label="Name" required error={err('name')}>
         {(p) => <input {...p} name="name" value={name} placeholder="network on-call" onChange={(e) => setName(e.target.value)} autoFocus />}
       </Field>
-      {CHANNEL_KINDS.length > 1 || !channel ? (
-        <Field label="Kind">
-          {() => (
-            <Segmented
-              label="Kind"
-              value={kind.value}
-              onChange={(v) => {
-                const next = CHANNEL_KINDS.find((k) => k.value === v)!
-                setKind(next)
-                setDrafts((d) => (d[next.value] ? d : { ...d, [next.value]: next.initial(null, credentials) }))
-              }}
-              options={CHANNEL_KINDS.map((k) => ({ value: k.value, label: k.label }))}
-            />
-          )}
-        </Field>
-      ) : null}
+      <Field label="Kind" error={err('kind')} hint={channel && kind.value !== channel.kind ? `Saving makes this a ${kind.label.toLowerCase()} channel; settings of the other kind stop being used.` : undefined}>
+        {(p) => (
+          <select
+            {...p}
+            name="kind"
+            value={kind.value}
+            onChange={(e) => {
+              const next = CHANNEL_KINDS.find((k) => k.value === e.target.value)!
+              setKind(next)
+              setDrafts((d) => (d[next.value] ? d : { ...d, [next.value]: next.initial(null, credentials) }))
+            }}
+          >
+            {CHANNEL_KINDS.map((k) => (
+              <option key={k.value} value={k.value}>
+                {k.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
       <fieldset className="form-section">
         <legend className="section-title">{kind.label}</legend>
         <kind.Section channel={channel} draft={draft} set={(patch) => setDrafts((d) => ({ ...d, [kind.value]: { ...draft, ...patch } }))} err={err} credentials={credentials} />

@@ -11,7 +11,23 @@ const TABS = [
   { key: 'deliveries', href: '/notifications/deliveries', label: 'Delivery log' },
 ] as const
 
-export function NotificationsFrame({ tab, actions, children }: { tab: (typeof TABS)[number]['key']; actions?: ReactNode; children: ReactNode }) {
+export function NotificationsFrame({
+  tab,
+  actions,
+  children,
+  title,
+  subtitle,
+  back,
+}: {
+  tab: (typeof TABS)[number]['key']
+  actions?: ReactNode
+  children: ReactNode
+  /** A page below a tab (one channel) names itself; the tabs stay for the way back. */
+  title?: ReactNode
+  subtitle?: ReactNode
+  /** A way back above the title (a sub-page). */
+  back?: ReactNode
+}) {
   const { isAdmin, session } = useSessionContext()
   if (!isAdmin) {
     return (
@@ -27,7 +43,8 @@ export function NotificationsFrame({ tab, actions, children }: { tab: (typeof TA
   }
   return (
     <>
-      <PageHeader title="Notifications" subtitle="Run outcomes sent where people will see them, with every delivery attempt logged." actions={actions} />
+      {back}
+      <PageHeader title={title ?? 'Notifications'} subtitle={subtitle ?? 'Run outcomes sent where people will see them, with every delivery attempt logged.'} actions={actions} />
       <nav className="tabs" aria-label="Notifications">
         {TABS.map((t) => (
           <Link key={t.key} href={t.href} aria-current={t.key === tab ? 'page' : undefined}>

@@ -4,6 +4,7 @@
  * and rules — which run outcomes of which templates go to which channels. The delivery log is the
  * neighbouring tab. There is no subscription for channels or rules: the lists refresh after each change.
  */
+import Link from 'next/link'
 import { useState } from 'react'
 import { useMutation, useQuery } from 'urql'
 import { useConfirmAction } from '@/components/confirm-action'
@@ -14,7 +15,8 @@ import { CreateButton, NameCell, ResourceTable, RowActions } from '@/components/
 import { useTitle } from '@/components/shell'
 import { EmptyState, ErrorAlert, Panel, RelativeTime } from '@/components/ui'
 import { errorMessage } from '@/lib/errors'
-import { eventLabel } from '@/lib/notifications'
+import { channelDestination, channelKindLabel } from '@/lib/notification-channels'
+import { eventBadgeClass, ruleEventLabel } from '@/lib/notification-rules'
 import { ChannelForm, channelKind } from './channel-form'
 import { NotificationsFrame } from './notifications-frame'
 import { DeleteChannel, DeleteRule, NotificationsQuery, UpdateRule, type Channel, type Rule } from './queries'
@@ -31,6 +33,20 @@ export function NotificationsPage() {
       <ChannelsAndRules />
     </NotificationsFrame>
   )
+}
+
+/** What secures a channel, for the list: a webhook's signing secret(s), an email's SMTP login, a chat URL. */
+function ChannelSecretCell({ channel: c }: { channel: Channel }) {
+  if (c.kind === 'WEBHOOK') {
+    return (
+      <span className="row">
+        <SecretState credential={c.secretCredential} />
+        {c.secondarySecretCredential ? <span className="badge info plain" title={`Also signing with “${c.secondarySecretCredential.name}”`}>rotating: 2 secrets</span> : null}
+      </span>
+    )
+  }
+  if (c.kind === 'EMAIL') return c.smtpCredential ? <span className="small">login “{c.smtpCredential.name}”</span> : <span className="small muted">no login</span>
+  return <span className="small muted">in the URL</span>
 }
 
 function ChannelsAndRules() {
@@ -58,27 +74,37 @@ function ChannelsAndRules() {
           headers={['Name', 'Kind', 'Destination', 'Secret', 'Updated']}
           empty={
             <EmptyState title="No channels yet" icon={<Icons.inbox />} action={<CreateButton label="Add a channel" onClick={channelEditor.create} />}>
-              A channel is where notifications go: a webhook receives each run outcome as signed JSON.
+              A channel is where notifications go: a webhook receives each run outcome as signed JSON; email, Slack, Teams and Mattermost channels get a message people read.
             </EmptyState>
           }
         >
           {(c) => (
-            <tr key={c.id} data-channel={c.name}>
-              <NameCell name={c.name} description={null} />
+            <tr key={c.id} data-channel={c.name} data-kind={c.kind}>
               <td>
-                <span className="badge plain">{channelKind(c).label}</span>
-              </td>
-              <td className="mono small truncate" style={{ maxWidth: 320 }} title={c.url ?? undefined}>
-                {c.url}
-                {Object.keys((c.headers as Record<string, unknown>) ?? {}).length ? <span className="faint"> · {Object.keys(c.headers as Record<string, unknown>).length} header(s)</span> : null}
+                <Link href={`/notifications/channels/${encodeURIComponent(c.id)}`} style={{ fontWeight: 600 }}>
+                  {c.name}
+                </Link>
               </td>
               <td>
-                <SecretState credential={c.secretCredential} />
+                <span className="badge plain" data-testid="channel-kind">{channelKindLabel(c.kind)}</span>
+              </td>
+              <td className="mono small truncate" style={{ maxWidth: 320 }} title={c.kind === 'WEBHOOK' || c.kind === 'EMAIL' ? channelDestination(c) : undefined}>
+                {channelDestination(c)}
+                {c.kind === 'WEBHOOK' && Object.keys((c.headers as Record<string, unknown>) ?? {}).length ? <span className="faint"> · {Object.keys(c.headers as Record<string, unknown>).length} header(s)</span> : null}
+              </td>
+              <td>
+                <ChannelSecretCell channel={c} />
               </td>
               <td className="small">
                 <RelativeTime iso={c.updatedAt} />
               </td>
-              <RowActions name={c.name} onEdit={() => channelEditor.edit(c)} onDelete={() => channelDeletion.ask(c)} />
+              {/* A kind this console does not know (a newer server) is not edited as another: its page shows it. */}
+              <RowActions
+                name={c.name}
+                onEdit={channelKind(c) ? () => channelEditor.edit(c) : undefined}
+                editHref={channelKind(c) ? undefined : `/notifications/channels/${encodeURIComponent(c.id)}`}
+                onDelete={() => channelDeletion.ask(c)}
+              />
             </tr>
           )}
         </ResourceTable>
@@ -127,8 +153,8 @@ function ChannelsAndRules() {
               <td>
                 <span className="event-list">
                   {r.events.map((e) => (
-                    <span key={e} className={`badge plain ${e === 'RUN_FAILED' ? 'err' : e === 'RUN_RECOVERED' || e === 'RUN_SUCCEEDED' ? 'ok' : ''}`}>
-                      {eventLabel(e)}
+                    <span key={e} className={`badge plain ${eventBadgeClass(e)}`}>
+                      {ruleEventLabel(e, r)}
                     </span>
                   ))}
                 </span>

@@ -3,8 +3,12 @@ import { graphql, type ResultOf } from '@/lib/graphql'
 
 export const ChannelFields = graphql(`
   fragment NotificationChannelFields on NotificationChannel {
-    id name url headers updatedAt
+    id name kind url headers updatedAt
     secretCredential { id name }
+    secondarySecretCredential { id name }
+    smtpHost smtpPort smtpSecurity smtpCaCertificate emailFrom emailTo
+    smtpCredential { id name username }
+    subjectTemplate bodyTemplate htmlTemplate
   }
 `)
 export type Channel = ResultOf<typeof ChannelFields>
@@ -12,6 +16,7 @@ export type Channel = ResultOf<typeof ChannelFields>
 export const RuleFields = graphql(`
   fragment NotificationRuleFields on NotificationRule {
     id name enabled events templateIds updatedAt
+    durationLimitSeconds durationP95Factor consecutiveFailures
     channels { id name }
   }
 `)
@@ -67,3 +72,37 @@ export const RedeliverNotification = graphql(`mutation RedeliverNotification($id
 
 /** Runs ending: each may have written deliveries (the outbox row commits with the run's final state). */
 export const RunsEnding = graphql(`subscription NotificationRunsChanged { jobRunsChanged { id status updatedAt } }`)
+
+/** One channel's page: the channel (from the list: there is no single-channel query), credentials, recent runs. */
+export const ChannelPageQuery = graphql(
+  `query NotificationChannelPage {
+    notificationChannels { ...NotificationChannelFields }
+    credentials { id name username kind canUse }
+    jobRuns(first: 20) { edges { node { id number templateName status createdAt } } }
+  }`,
+  [ChannelFields],
+)
+export type RecentRun = ResultOf<typeof ChannelPageQuery>['jobRuns']['edges'][number]['node']
+
+/** What the channel would send, rendered by the server exactly as delivery does (unsaved templates allowed). */
+export const NotificationPreviewQuery = graphql(`
+  query NotificationPreview($channelId: ID!, $jobRunId: ID, $event: NotificationEvent, $templates: NotificationTemplatesInput) {
+    notificationPreview(channelId: $channelId, jobRunId: $jobRunId, event: $event, templates: $templates) { event subject text html body }
+  }
+`)
+export type Preview = ResultOf<typeof NotificationPreviewQuery>['notificationPreview']
+
+export const SendTestNotification = graphql(`
+  mutation SendTestNotification($channelId: ID!, $jobRunId: ID, $event: NotificationEvent) {
+    sendTestNotification(channelId: $channelId, jobRunId: $jobRunId, event: $event) { ok statusCode error response retryable }
+  }
+`)
+
+export const AddChannelSecret = graphql(
+  `mutation AddNotificationChannelSecret($id: ID!, $secretCredentialId: ID!) { addNotificationChannelSecret(id: $id, secretCredentialId: $secretCredentialId) { ...NotificationChannelFields } }`,
+  [ChannelFields],
+)
+export const RetireChannelSecret = graphql(
+  `mutation RetireNotificationChannelSecret($id: ID!, $secretCredentialId: ID!) { retireNotificationChannelSecret(id: $id, secretCredentialId: $secretCredentialId) { ...NotificationChannelFields } }`,
+  [ChannelFields],
+)
