@@ -204,7 +204,7 @@ function EndpointCard({
       </div>
       <details>
         <summary>How to call it</summary>
-        <pre className="snippet" tabIndex={0} aria-label={`Example call of ${e.name} with curl`}>
+        <pre className="snippet" tabIndex={0}>
           {curlSnippet({ url: placeholderUrl, signed: !!e.secretCredential, body: exampleBody(rows, target.parameters) })}
         </pre>
         <p className="small muted" style={{ margin: '6px 0 0' }}>

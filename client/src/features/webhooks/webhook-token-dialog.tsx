@@ -60,7 +60,7 @@ export function WebhookTokenDialog({ token, rotated, parameters, onClose }: { to
         </Field>
         <div className="stack" style={{ gap: 6 }}>
           <h3 className="section-title">How to call it</h3>
-          <pre className="snippet" data-testid="webhook-snippet" tabIndex={0} aria-label="Example call with curl">
+          <pre className="snippet" data-testid="webhook-snippet" tabIndex={0}>
             {curlSnippet({ url, signed: token.signed, body: exampleBody(token.rows, parameters) })}
           </pre>
           <p className="small muted" style={{ margin: 0 }}>
