@@ -1101,7 +1101,7 @@ describe('triggers journey', () => {
     const params = [{ name: 'repo', type: 'STRING', required: true }, { name: 'env', type: 'STRING', required: false, default: 'lab' }]
     const { createJobTemplate: a } = await server.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'e2e hook target', jobType: 'noop', visibility: 'GLOBAL', config: {}, parameters: params } })
     const { createJobTemplate: b } = await server.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'e2e after hook', jobType: 'noop', visibility: 'GLOBAL', config: {} } })
-    await server.gql(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, { i: { name: 'e2e scheduled flow', visibility: 'GLOBAL', nodes: [{ key: 'n1', kind: 'TEMPLATE', templateId: b.id }] } })
+    const { createWorkflow: flow } = await server.gql(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, { i: { name: 'e2e scheduled flow', visibility: 'GLOBAL', nodes: [{ key: 'n1', kind: 'TEMPLATE', templateId: b.id }] } })
     const { page: p, context } = await adminPage()
     try {
       // A webhook endpoint for A: the API's limit error shows under its field first.
@@ -1205,6 +1205,7 @@ describe('triggers journey', () => {
       await triggerRow.waitFor({ timeout: 60_000 })
       expect(await triggerRow.getByRole('link', { name: `Run #${upstream.number}` }).count()).toBe(1)
       expect(await axeBothThemes(p, 'template with a dependency')).toEqual([])
+      await p.getByTestId('dependencies').scrollIntoViewIfNeeded()
       await screenshot(p, 'template-dependencies')
       await triggerRow.getByRole('link').last().click()
       await p.waitForURL(/\/runs\/[^/]+$/)
@@ -1227,6 +1228,7 @@ describe('triggers journey', () => {
       await p.setViewportSize({ width: 390, height: 844 })
       await expect.poll(() => nav(p).isVisible()).toBe(false)
       await card.waitFor()
+      await card.scrollIntoViewIfNeeded()
       expect(await fitsWidth(p)).toBe(true)
       expect(await axeBothThemes(p, 'template triggers (phone)')).toEqual([])
       await screenshot(p, 'template-triggers-phone')
@@ -1243,6 +1245,22 @@ describe('triggers journey', () => {
       await p.getByRole('button', { name: 'Create schedule' }).click()
       await p.waitForURL(/\/schedules$/)
       await p.getByRole('link', { name: 'workflow e2e scheduled flow' }).waitFor()
+
+      // A workflow has webhook endpoints too: a call starts a workflow run, linked from the call.
+      await p.goto(`/workflows/${flow.id}`)
+      await p.getByTestId('webhook-endpoints').getByRole('button', { name: 'Create an endpoint' }).click()
+      await dialog.locator('input[name="name"]').fill('e2e flow hook')
+      await dialog.getByRole('button', { name: 'Create endpoint' }).click()
+      const flowUrl = await urlBox.inputValue()
+      await p.getByRole('dialog').getByRole('button', { name: 'Done' }).click()
+      const flowCall = await fetch(flowUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+      expect(flowCall.status).toBe(202)
+      const flowRun = ((await flowCall.json()) as { workflowRun: { id: string; number: number } }).workflowRun
+      const flowRow = p.locator('[data-webhook="e2e flow hook"]').getByTestId('webhook-calls').locator('tr[data-outcome="STARTED"]')
+      await flowRow.waitFor({ timeout: 20_000 })
+      await flowRow.getByRole('link', { name: `Workflow run #${flowRun.number}` }).click()
+      await p.waitForURL(new RegExp(`/workflow-runs/${flowRun.id}$`))
+      await expect.poll(() => p.locator('.run-meta').textContent()).toMatch(/Webhook[\s\S]*e2e flow hook/)
     } finally {
       await context.close()
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dependencyEnds, dependencySentence, dependencyStatusLabel, directionFrom, statusesInWords, triggerStatusLabel } from './dependencies'
+import { dependencyEnds, dependencySentence, dependencySentenceParts, dependencyStatusLabel, directionFrom, statusesInWords, triggerStatusLabel } from './dependencies'
 
 describe('template dependencies in words', () => {
   it('says the statuses in a fixed order', () => {
@@ -18,6 +18,7 @@ describe('template dependencies in words', () => {
     expect(dependencyEnds('a', 'TRIGGERS', 'b')).toEqual({ upstreamTemplateId: 'a', downstreamTemplateId: 'b' })
     expect(dependencySentence('AFTER', 'backup', ['SUCCEEDED', 'FAILED'])).toBe('Runs after backup succeeds or fails.')
     expect(dependencySentence('TRIGGERS', 'report', ['SUCCEEDED'])).toBe('Starts report when this template succeeds.')
+    expect(dependencySentenceParts('AFTER', ['FAILED'])).toEqual({ before: 'Runs after ', after: ' fails.' })
   })
 
   it('names what came of a trigger', () => {

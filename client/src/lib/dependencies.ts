@@ -38,7 +38,15 @@ export function dependencyEnds(templateId: string, direction: Direction, otherId
   return direction === 'AFTER' ? { upstreamTemplateId: otherId, downstreamTemplateId: templateId } : { upstreamTemplateId: templateId, downstreamTemplateId: otherId }
 }
 
-/** One sentence: "Runs after backup succeeds or fails." / "Starts report when this template succeeds." */
+/**
+ * The sentence around the other template's name (the page links the name): "Runs after ‹backup›
+ * succeeds or fails." / "Starts ‹report› when this template succeeds."
+ */
+export function dependencySentenceParts(direction: Direction, statuses: readonly string[]): { before: string; after: string } {
+  return direction === 'AFTER' ? { before: 'Runs after ', after: ` ${statusesInWords(statuses)}.` } : { before: 'Starts ', after: ` when this template ${statusesInWords(statuses)}.` }
+}
+
 export function dependencySentence(direction: Direction, otherName: string, statuses: readonly string[]): string {
-  return direction === 'AFTER' ? `Runs after ${otherName} ${statusesInWords(statuses)}.` : `Starts ${otherName} when this template ${statusesInWords(statuses)}.`
+  const { before, after } = dependencySentenceParts(direction, statuses)
+  return `${before}${otherName}${after}`
 }

@@ -13,7 +13,7 @@ import { useEditor } from '@/components/edit-dialog'
 import { Icons } from '@/components/icons'
 import { useSessionContext } from '@/components/session-provider'
 import { EmptyState, ErrorAlert, Panel, RelativeTime, Skeleton, StatusBadge } from '@/components/ui'
-import { dependencySentence, directionFrom, triggerStatusLabel, type Direction } from '@/lib/dependencies'
+import { dependencySentenceParts, directionFrom, triggerStatusLabel, type Direction } from '@/lib/dependencies'
 import { errorMessage, toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { DependencyForm } from './dependency-form'
@@ -75,14 +75,14 @@ export function DependenciesPanel({ template }: { template: { id: string; name: 
                     const other = direction === 'AFTER' ? d.upstream : d.downstream
                     const enabled = flipping[d.id] ?? d.enabled
                     const params = Object.entries((d.parameters ?? {}) as Record<string, unknown>)
+                    const sentence = dependencySentenceParts(direction, d.onStatuses)
                     return (
                       <article key={d.id} className="trigger-card" data-dependency={other.name} data-direction={direction}>
                         <div className="trigger-card-head">
                           <span className="grow">
-                            {direction === 'AFTER' ? 'Runs after ' : 'Starts '}
+                            {sentence.before}
                             <Link href={`/templates/${other.id}`}>{other.name}</Link>
-                            {' — '}
-                            <span className="muted">{dependencySentence(direction, other.name, d.onStatuses)}</span>
+                            {sentence.after}
                           </span>
                           <span className={`badge ${enabled ? 'ok' : ''}`}>{enabled ? 'Enabled' : 'Disabled'}</span>
                         </div>
