@@ -1245,6 +1245,10 @@ describe('triggers journey', () => {
       await p.getByRole('button', { name: 'Create schedule' }).click()
       await p.waitForURL(/\/schedules$/)
       await p.getByRole('link', { name: 'workflow e2e scheduled flow' }).waitFor()
+      // It has no run-now of its own: the row's Run now… opens the workflow.
+      const flowSchedule = p.locator('tr[data-schedule="e2e nightly flow"]')
+      expect(await flowSchedule.getByRole('link', { name: /^Run now: e2e nightly flow/ }).getAttribute('href')).toBe(`/workflows/${flow.id}`)
+      expect(await axeBothThemes(p, 'schedules with a workflow schedule')).toEqual([])
 
       // A workflow has webhook endpoints too: a call starts a workflow run, linked from the call.
       await p.goto(`/workflows/${flow.id}`)

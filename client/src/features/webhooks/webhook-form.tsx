@@ -184,6 +184,7 @@ export function WebhookForm({
         value={secretId}
         onChange={setSecretId}
         error={err('secretCredentialId')}
+        noneLabel="(none: calls are not signed)"
         hint="Optional: a password credential whose password signs calls (X-Switchyard-Signature). Without one, anyone with the URL can call it."
       />
       <div className="grid-3">
