@@ -1244,7 +1244,7 @@ describe('triggers journey', () => {
       expect(await axeBothThemes(p, 'workflow schedule form')).toEqual([])
       await p.getByRole('button', { name: 'Create schedule' }).click()
       await p.waitForURL(/\/schedules$/)
-      await p.getByRole('link', { name: 'workflow e2e scheduled flow' }).waitFor()
+      await p.getByRole('link', { name: 'workflow e2e scheduled flow', exact: true }).waitFor()
       // It has no run-now of its own: the row's Run now… opens the workflow.
       const flowSchedule = p.locator('tr[data-schedule="e2e nightly flow"]')
       expect(await flowSchedule.getByRole('link', { name: /^Run now: e2e nightly flow/ }).getAttribute('href')).toBe(`/workflows/${flow.id}`)
