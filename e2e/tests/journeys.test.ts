@@ -1223,6 +1223,23 @@ describe('triggers journey', () => {
       expect(rotated).not.toBe(url)
       await p.getByRole('dialog').getByRole('button', { name: 'Done' }).click()
       expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404)
+      // Disabled, the new URL answers 404 too; enabled again, it starts runs.
+      const post = () => fetch(rotated, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repository: { name: 'x' } }) })
+      // The switch is disabled while its change is saved; the badge follows it.
+      const onOff = card.getByRole('switch', { name: 'e2e push enabled' })
+      await onOff.uncheck()
+      await expect.poll(() => onOff.isDisabled()).toBe(false)
+      await card.locator('.badge', { hasText: 'Disabled' }).waitFor()
+      expect((await post()).status).toBe(404)
+      await onOff.check()
+      await expect.poll(() => onOff.isDisabled()).toBe(false)
+      await card.locator('.badge', { hasText: 'Enabled' }).waitFor()
+      expect((await post()).status).toBe(202)
+      // Editing shows the saved mapping as rows.
+      await card.getByRole('button', { name: 'Edit e2e push' }).click()
+      expect(await dialog.locator('input[name="mapping.0.text"]').inputValue()).toMatch(/^(\/repository\/name|prod)$/)
+      expect(await dialog.locator('select[name="mapping.1.source"]').count()).toBe(1)
+      await dialog.getByRole('button', { name: 'Cancel' }).click()
 
       // On a phone: the template page with its triggers fits the width.
       await p.setViewportSize({ width: 390, height: 844 })
