@@ -1472,3 +1472,195 @@ describe('step outputs', () => {
     await context.close()
   })
 })
+
+describe('triggers journey', () => {
+  it('creates a webhook endpoint and a dependency in the UI; a POST to the shown URL starts A, and B runs after it', async () => {
+    const params = [{ name: 'repo', type: 'STRING', required: true }, { name: 'env', type: 'STRING', required: false, default: 'lab' }]
+    const { createJobTemplate: a } = await server.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'e2e hook target', jobType: 'noop', visibility: 'GLOBAL', config: {}, parameters: params } })
+    const { createJobTemplate: b } = await server.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'e2e after hook', jobType: 'noop', visibility: 'GLOBAL', config: {} } })
+    const { createWorkflow: flow } = await server.gql(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, { i: { name: 'e2e scheduled flow', visibility: 'GLOBAL', nodes: [{ key: 'n1', kind: 'TEMPLATE', templateId: b.id }] } })
+    const { page: p, context } = await adminPage()
+    try {
+      // A webhook endpoint for A: the API's limit error shows under its field first.
+      await p.goto(`/templates/${a.id}`)
+      const hooks = p.getByTestId('webhook-endpoints')
+      await hooks.getByText('No webhook endpoints').waitFor()
+      await hooks.getByRole('button', { name: 'Create an endpoint' }).click()
+      const dialog = p.getByRole('dialog')
+      await dialog.locator('input[name="name"]').fill('e2e push')
+      // The required parameter without a default starts as a row of its own.
+      expect(await dialog.locator('select[name="mapping.0.parameter"]').inputValue()).toBe('repo')
+      await dialog.locator('input[name="mapping.0.text"]').fill('/repository/name')
+      await dialog.getByRole('button', { name: 'Map a parameter' }).click()
+      await dialog.locator('select[name="mapping.1.source"]').selectOption('value')
+      await dialog.locator('input[name="mapping.1.text"]').fill('prod')
+      await dialog.locator('input[name="rateLimitPerMinute"]').fill('0')
+      await dialog.getByRole('button', { name: 'Create endpoint' }).click()
+      const rateField = dialog.locator('.field', { has: p.locator('input[name="rateLimitPerMinute"]') })
+      await expect.poll(() => rateField.locator('.error').textContent()).toMatch(/at least 1/)
+      expect(await axeBothThemes(p, 'new webhook endpoint dialog')).toEqual([])
+      await dialog.locator('input[name="rateLimitPerMinute"]').fill('60')
+      await dialog.getByRole('button', { name: 'Create endpoint' }).click()
+
+      // The URL, shown once, with a warning and a snippet that uses it.
+      const urlBox = p.getByTestId('new-webhook-url')
+      await urlBox.waitFor()
+      await p.getByText('Copy this URL now: you won’t see it again.').waitFor()
+      const url = await urlBox.inputValue()
+      expect(url).toMatch(new RegExp(`^${server.url}/hooks/whk_[A-Za-z0-9_-]+$`))
+      expect(await p.getByTestId('webhook-snippet').textContent()).toContain(url)
+      expect(await p.getByTestId('webhook-snippet').textContent()).toContain('"repository":{"name":"repo"}')
+      expect(await axeBothThemes(p, 'webhook URL shown once')).toEqual([])
+      await screenshot(p, 'webhook-created')
+      await p.getByRole('dialog').getByRole('button', { name: 'Done' }).click()
+      await urlBox.waitFor({ state: 'detached' })
+      expect(await p.content()).not.toContain(url)
+
+      // Another system calls it.
+      const call = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-switchyard-delivery': 'e2e-delivery-1' }, body: JSON.stringify({ repository: { name: 'net-configs' } }) })
+      expect(call.status).toBe(202)
+      const started = (await call.json()) as { status: string; run: { id: string; number: number } }
+      expect(started.status).toBe('STARTED')
+
+      // The call shows up in the endpoint's recent calls, linked to its run.
+      const card = p.locator('[data-webhook="e2e push"]')
+      const callRow = card.getByTestId('webhook-calls').locator('tr[data-outcome="STARTED"]')
+      await callRow.waitFor({ timeout: 20_000 })
+      expect(await callRow.textContent()).toContain('e2e-delivery-1')
+      expect(await callRow.textContent()).toContain('202')
+      expect(await card.textContent()).toContain('repo ← /repository/name')
+      expect(await axeBothThemes(p, 'template with a webhook endpoint')).toEqual([])
+      await card.scrollIntoViewIfNeeded()
+      await screenshot(p, 'webhook-endpoint-calls')
+      await callRow.getByRole('link', { name: `Run #${started.run.number}` }).click()
+      await p.waitForURL(new RegExp(`/runs/${started.run.id}$`))
+      await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
+      const meta = p.locator('.run-meta')
+      await expect.poll(() => meta.textContent()).toContain('Webhook')
+      expect(await meta.getByRole('link', { name: 'e2e push' }).getAttribute('href')).toBe(`/templates/${a.id}`)
+      expect(await p.getByRole('main').textContent()).toContain('net-configs')
+
+      // A dependency in the UI: B runs after A succeeds.
+      await p.goto(`/templates/${b.id}`)
+      const deps = p.getByTestId('dependencies')
+      await deps.getByText('No dependencies').waitFor()
+      await deps.getByRole('button', { name: 'Add a dependency' }).click()
+      await dialog.locator('select[name="otherTemplateId"]').selectOption({ label: 'e2e hook target' })
+      expect(await dialog.locator('input[name="onStatuses.SUCCEEDED"]').isChecked()).toBe(true)
+      expect(await axeBothThemes(p, 'new dependency dialog')).toEqual([])
+      await dialog.getByRole('button', { name: 'Create dependency' }).click()
+      const dep = deps.locator('[data-dependency="e2e hook target"][data-direction="AFTER"]')
+      await dep.waitFor()
+      expect(await dep.textContent()).toContain('Runs after e2e hook target succeeds.')
+
+      // A runs after B would close a cycle: the API's path shows next to the template field.
+      await p.goto(`/templates/${a.id}`)
+      await p.getByTestId('dependencies').locator('[data-dependency="e2e after hook"][data-direction="TRIGGERS"]').waitFor()
+      await p.getByRole('button', { name: 'New dependency' }).click()
+      await dialog.locator('select[name="otherTemplateId"]').selectOption({ label: 'e2e after hook' })
+      await dialog.getByRole('button', { name: 'Create dependency' }).click()
+      const otherField = dialog.locator('.field', { has: p.locator('select[name="otherTemplateId"]') })
+      // A would run with these values: its required parameter is checked first, under its field.
+      const repoField = dialog.locator('.field', { has: p.locator('input[name="param.repo"]') })
+      await expect.poll(() => repoField.locator('.error').textContent()).toMatch(/required/)
+      await dialog.locator('input[name="param.repo"]').fill('from-b')
+      await dialog.getByRole('button', { name: 'Create dependency' }).click()
+      await expect.poll(() => otherField.locator('.error').textContent()).toMatch(/close a cycle: .*e2e hook target.*e2e after hook/)
+      expect(await dialog.locator('select[name="otherTemplateId"]').getAttribute('aria-invalid')).toBe('true')
+      // The same link again, the other way round, is refused as a duplicate.
+      await dialog.getByRole('button', { name: 'e2e hook target starts another' }).click()
+      await dialog.getByRole('button', { name: 'Create dependency' }).click()
+      await expect.poll(() => otherField.locator('.error').textContent()).toMatch(/already depends/)
+      await dialog.getByRole('button', { name: 'Cancel' }).click()
+
+      // The webhook again: A runs, then B after it, linked both ways.
+      const second = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-switchyard-delivery': 'e2e-delivery-2' }, body: JSON.stringify({ repository: { name: 'edge' } }) })
+      expect(second.status).toBe(202)
+      const upstream = ((await second.json()) as { run: { id: string; number: number } }).run
+      await p.goto(`/templates/${b.id}`)
+      const triggerRow = p.getByTestId('dependencies').getByTestId('dependency-triggers').locator('tr[data-trigger-status="STARTED"]')
+      await triggerRow.waitFor({ timeout: 60_000 })
+      expect(await triggerRow.getByRole('link', { name: `Run #${upstream.number}` }).count()).toBe(1)
+      expect(await axeBothThemes(p, 'template with a dependency')).toEqual([])
+      await p.getByTestId('dependencies').scrollIntoViewIfNeeded()
+      await screenshot(p, 'template-dependencies')
+      await triggerRow.getByRole('link').last().click()
+      await p.waitForURL(/\/runs\/[^/]+$/)
+      expect(p.url()).not.toContain(upstream.id)
+      await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
+      await expect.poll(() => p.locator('.run-meta').textContent()).toMatch(/Dependency[\s\S]*after #\d+ e2e hook target/)
+      expect(await p.locator('.run-meta').getByRole('link', { name: `#${upstream.number}` }).getAttribute('href')).toBe(`/runs/${upstream.id}`)
+
+      // Rotating the token shows a new URL once; the old one is refused.
+      await p.goto(`/templates/${a.id}`)
+      await card.getByRole('button', { name: 'Rotate token' }).click()
+      await p.getByRole('dialog').getByRole('button', { name: 'Rotate token' }).click()
+      await urlBox.waitFor()
+      const rotated = await urlBox.inputValue()
+      expect(rotated).not.toBe(url)
+      await p.getByRole('dialog').getByRole('button', { name: 'Done' }).click()
+      expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404)
+      // Disabled, the new URL answers 404 too; enabled again, it starts runs.
+      const post = () => fetch(rotated, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repository: { name: 'x' } }) })
+      // The switch is disabled while its change is saved; the badge follows it.
+      const onOff = card.getByRole('switch', { name: 'e2e push enabled' })
+      await onOff.uncheck()
+      await expect.poll(() => onOff.isDisabled()).toBe(false)
+      await card.locator('.badge', { hasText: 'Disabled' }).waitFor()
+      expect((await post()).status).toBe(404)
+      await onOff.check()
+      await expect.poll(() => onOff.isDisabled()).toBe(false)
+      await card.locator('.badge', { hasText: 'Enabled' }).waitFor()
+      expect((await post()).status).toBe(202)
+      // Editing shows the saved mapping as rows.
+      await card.getByRole('button', { name: 'Edit e2e push' }).click()
+      expect(await dialog.locator('input[name="mapping.0.text"]').inputValue()).toMatch(/^(\/repository\/name|prod)$/)
+      expect(await dialog.locator('select[name="mapping.1.source"]').count()).toBe(1)
+      await dialog.getByRole('button', { name: 'Cancel' }).click()
+
+      // On a phone: the template page with its triggers fits the width.
+      await p.setViewportSize({ width: 390, height: 844 })
+      await expect.poll(() => nav(p).isVisible()).toBe(false)
+      await card.waitFor()
+      await card.scrollIntoViewIfNeeded()
+      expect(await fitsWidth(p)).toBe(true)
+      expect(await axeBothThemes(p, 'template triggers (phone)')).toEqual([])
+      await screenshot(p, 'template-triggers-phone')
+      await p.setViewportSize({ width: 1280, height: 800 })
+
+      // A schedule can run a workflow: no QUEUE offered for it.
+      await p.goto('/schedules/new')
+      await p.locator('input[name="name"]').fill('e2e nightly flow')
+      await p.getByRole('group', { name: 'Runs' }).getByRole('button', { name: 'A workflow' }).click()
+      await p.locator('select[name="workflowId"]').selectOption({ label: 'e2e scheduled flow' })
+      const overlapValues = await p.locator('select[name="overlapPolicy"] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+      expect(overlapValues).not.toContain('QUEUE')
+      expect(await axeBothThemes(p, 'workflow schedule form')).toEqual([])
+      await p.getByRole('button', { name: 'Create schedule' }).click()
+      await p.waitForURL(/\/schedules$/)
+      await p.getByRole('link', { name: 'workflow e2e scheduled flow', exact: true }).waitFor()
+      // It has no run-now of its own: the row's Run now… opens the workflow.
+      const flowSchedule = p.locator('tr[data-schedule="e2e nightly flow"]')
+      expect(await flowSchedule.getByRole('link', { name: /^Run now: e2e nightly flow/ }).getAttribute('href')).toBe(`/workflows/${flow.id}`)
+      expect(await axeBothThemes(p, 'schedules with a workflow schedule')).toEqual([])
+
+      // A workflow has webhook endpoints too: a call starts a workflow run, linked from the call.
+      await p.goto(`/workflows/${flow.id}`)
+      await p.getByTestId('webhook-endpoints').getByRole('button', { name: 'Create an endpoint' }).click()
+      await dialog.locator('input[name="name"]').fill('e2e flow hook')
+      await dialog.getByRole('button', { name: 'Create endpoint' }).click()
+      const flowUrl = await urlBox.inputValue()
+      await p.getByRole('dialog').getByRole('button', { name: 'Done' }).click()
+      const flowCall = await fetch(flowUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+      expect(flowCall.status).toBe(202)
+      const flowRun = ((await flowCall.json()) as { workflowRun: { id: string; number: number } }).workflowRun
+      const flowRow = p.locator('[data-webhook="e2e flow hook"]').getByTestId('webhook-calls').locator('tr[data-outcome="STARTED"]')
+      await flowRow.waitFor({ timeout: 20_000 })
+      await flowRow.getByRole('link', { name: `Workflow run #${flowRun.number}` }).click()
+      await p.waitForURL(new RegExp(`/workflow-runs/${flowRun.id}$`))
+      await expect.poll(() => p.locator('.run-meta').textContent()).toMatch(/Webhook[\s\S]*e2e flow hook/)
+    } finally {
+      await context.close()
+    }
+  })
+})

@@ -12,3 +12,8 @@ export function graphqlHttpUrl(): string {
 export function graphqlWsUrl(): string {
   return graphqlHttpUrl().replace(/^http/, 'ws')
 }
+
+/** The API server's origin: where inbound webhook URLs (`/hooks/…`) live. */
+export function apiOrigin(): string {
+  return configured || (typeof window === 'undefined' ? 'http://127.0.0.1:4000' : window.location.origin)
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { initialRunValues, runParameters, toDraft, toInput, type ParameterDefinition } from './parameters'
+import { initialRunValues, overrideInput, overrideValues, runParameters, toDraft, toInput, type ParameterDefinition } from './parameters'
 
 const defs: ParameterDefinition[] = [
   { name: 'mount', type: 'STRING', required: false, default: '/' },
@@ -34,5 +34,22 @@ describe('run values', () => {
     expect(runParameters(defs, v)).toEqual({ parameters: { mount: '/', dry: true, env: 'staging' }, errors: { 'parameters.count': 'required' } })
     expect(runParameters(defs, { ...v, count: '3', token: 's3cret' }).parameters).toEqual({ mount: '/', count: 3, dry: true, env: 'staging', token: 's3cret' })
     expect(runParameters(defs, { ...v, count: 'x' }).errors).toEqual({ 'parameters.count': 'must be a whole number' })
+  })
+})
+
+describe('override values (schedules, dependencies)', () => {
+  const defs: ParameterDefinition[] = [
+    { name: 'site', type: 'STRING', required: true },
+    { name: 'n', type: 'INT', required: false, default: 2 },
+    { name: 'dry', type: 'BOOL', required: false },
+    { name: 'pw', type: 'SECRET', required: false },
+  ]
+  it('shows stored values as text, blank where none is stored', () => {
+    expect(overrideValues(defs, { site: 'ams', n: 3, dry: false })).toEqual({ site: 'ams', n: '3', dry: false, pw: '' })
+    expect(overrideValues(defs, null)).toEqual({ site: '', n: '', dry: '', pw: '' })
+  })
+  it('leaves blanks out so defaults apply, sends whole numbers as numbers, and SECRETs only when allowed', () => {
+    expect(overrideInput(defs, { site: 'ams', n: ' 5 ', dry: '', pw: 'x' })).toEqual({ site: 'ams', n: 5, pw: 'x' })
+    expect(overrideInput(defs, { site: '', n: 'five', dry: true, pw: 'x' }, { secrets: false })).toEqual({ n: 'five', dry: true })
   })
 })

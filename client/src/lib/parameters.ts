@@ -95,3 +95,33 @@ export function runParameters(defs: readonly ParameterDefinition[], values: RunV
   }
   return { parameters, errors }
 }
+
+/**
+ * Stored values (a dependency's or a schedule's parameters) as the form's text fields: every parameter of
+ * the definitions, blank when not set (so its default applies).
+ */
+export function overrideValues(defs: readonly ParameterDefinition[], stored: unknown): RunValues {
+  const s = (stored && typeof stored === 'object' ? stored : {}) as Record<string, unknown>
+  const out: RunValues = {}
+  for (const d of defs) {
+    const v = s[d.name]
+    out[d.name] = v === undefined || v === null ? '' : typeof v === 'boolean' ? v : String(v)
+  }
+  return out
+}
+
+/**
+ * The form's values back as parameter values: blanks left out (the template's default applies), whole
+ * numbers for INT as numbers; anything else as typed, for the API to check and name. SECRET parameters are
+ * never sent (a dependency may not set them; the template's default is used).
+ */
+export function overrideInput(defs: readonly ParameterDefinition[], values: RunValues, { secrets = true }: { secrets?: boolean } = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const d of defs) {
+    if (d.type === 'SECRET' && !secrets) continue
+    const v = values[d.name]
+    if (v === undefined || v === '') continue
+    out[d.name] = d.type === 'INT' && typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v
+  }
+  return out
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatInZone, newTiming, splitInterval, timingFromSchedule, timingInput } from './schedule-form'
+import { formatInZone, newTiming, overlapOptions, splitInterval, targetInput, timingFromSchedule, timingInput } from './schedule-form'
 
 describe('schedule timing form', () => {
   it('sends only the fields of the chosen kind', () => {
@@ -22,5 +22,18 @@ describe('schedule timing form', () => {
   it('shows fire times in the schedule zone with its offset', () => {
     expect(formatInZone('2026-07-01T00:30:00Z', 'Europe/Berlin')).toMatch(/02:30:00 GMT\+2/)
     expect(formatInZone('2026-01-01T00:30:00Z', 'Asia/Kathmandu')).toMatch(/06:15:00 GMT\+5:45/)
+  })
+})
+
+describe('schedule target', () => {
+  it('sends the template or the workflow, never both', () => {
+    expect(targetInput('TEMPLATE', 't1')).toEqual({ templateId: 't1' })
+    expect(targetInput('WORKFLOW', 'w1')).toEqual({ workflowId: 'w1' })
+  })
+
+  it('offers QUEUE only for templates (a workflow slot cannot wait)', () => {
+    expect(overlapOptions('TEMPLATE').map((o) => o.value)).toEqual(['', 'ALLOW', 'SKIP', 'QUEUE', 'CANCEL_PREVIOUS'])
+    expect(overlapOptions('WORKFLOW').map((o) => o.value)).toEqual(['', 'ALLOW', 'SKIP', 'CANCEL_PREVIOUS'])
+    expect(overlapOptions('WORKFLOW')[0]!.label).toMatch(/Run anyway/)
   })
 })

@@ -124,3 +124,26 @@ export function formatInZone(iso: string, timeZone: string): string {
     return new Date(iso).toISOString()
   }
 }
+
+/** What a schedule runs: a job template or a workflow (exactly one; the API names `templateId`/`workflowId`). */
+export type TargetKind = 'TEMPLATE' | 'WORKFLOW'
+
+export function targetInput(kind: TargetKind, id: string): { templateId: string } | { workflowId: string } {
+  return kind === 'TEMPLATE' ? { templateId: id } : { workflowId: id }
+}
+
+export type OverlapChoice = '' | 'ALLOW' | 'SKIP' | 'QUEUE' | 'CANCEL_PREVIOUS'
+
+/**
+ * The overlap choices for the target. A workflow has no policy of its own (none means run anyway) and
+ * cannot queue a slot behind a running run, so QUEUE is not offered (the API refuses it as well).
+ */
+export function overlapOptions(kind: TargetKind): Array<{ value: OverlapChoice; label: string }> {
+  return [
+    { value: '', label: kind === 'TEMPLATE' ? 'Template’s policy' : 'Run anyway (default)' },
+    { value: 'ALLOW', label: 'Run anyway' },
+    { value: 'SKIP', label: 'Skip the slot' },
+    ...(kind === 'TEMPLATE' ? [{ value: 'QUEUE' as const, label: 'Queue behind it' }] : []),
+    { value: 'CANCEL_PREVIOUS', label: kind === 'TEMPLATE' ? 'Cancel the earlier run' : 'Cancel the running workflow runs' },
+  ]
+}

@@ -25,6 +25,7 @@ export function SecretCredentialField({
   error,
   required,
   hint,
+  noneLabel = '(choose a password credential)',
 }: {
   label: string
   /** The input's name (the API's field, e.g. `secretCredentialId`). */
@@ -37,6 +38,8 @@ export function SecretCredentialField({
   error?: string | undefined
   required?: boolean
   hint: string
+  /** The empty choice's text (an optional secret says what none means). */
+  noneLabel?: string
 }) {
   const [replacing, setReplacing] = useState(false)
   const passwords = credentials.filter((c) => c.kind === 'PASSWORD')
@@ -52,7 +55,7 @@ export function SecretCredentialField({
         showPicker ? (
           <div className="secret-row">
             <select {...p} name={name} value={value} onChange={(e) => onChange(e.target.value)}>
-              <option value="">(choose a password credential)</option>
+              <option value="">{noneLabel}</option>
               {passwords.map((c) => (
                 <option key={c.id} value={c.id} disabled={!c.canUse && c.id !== value}>
                   {c.name}

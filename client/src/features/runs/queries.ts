@@ -62,7 +62,7 @@ export const RunDetailFragment = graphql(
     outputs
     retryOf { id number }
     triggeredByRun { id number templateName status }
-    webhookEndpoint { id name }
+    webhookEndpoint { id name template { id } workflow { id } }
     retries { id number status }
     workflowNode { key workflowRun { id number workflowName } }
     cancelledBy { id username }

@@ -14,6 +14,7 @@ import { isDeviceJobType } from '@/lib/device-results'
 import { toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, type RunDetail as Run, type RunTargetRow } from './queries'
+import { WebhookLink } from '@/features/webhooks/webhook-link'
 import { RunLog } from './run-log'
 import { useRunLog } from './use-run-log'
 
@@ -98,7 +99,14 @@ export function RunDetail({ id }: { id: string }) {
                     <span className="muted">({statusLabel(run.triggeredByRun.status).toLowerCase()})</span>
                   </>
                 ) : null}
-                {run.webhookEndpoint ? <> · webhook {run.webhookEndpoint.name}</> : null}
+                {run.webhookEndpoint ? (
+                  <>
+                    {' '}
+                    · webhook <WebhookLink endpoint={run.webhookEndpoint} />
+                  </>
+                ) : run.trigger === 'WEBHOOK' ? (
+                  <span className="muted"> (an inbound webhook endpoint: its owner and admins see which)</span>
+                ) : null}
               </span>
             </div>
             {run.retries.length ? (

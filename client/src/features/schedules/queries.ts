@@ -27,7 +27,7 @@ export const ScheduleFields = graphql(`
     updatedAt
     owner { id username }
     template { id name parameters { name type label description required default choices } }
-    workflow { id name }
+    workflow { id name parameters { name type label description required default choices } }
     blackouts { id name }
   }
 `)
@@ -54,6 +54,7 @@ export const ScheduleQuery = graphql(
 export const ScheduleFormOptionsQuery = graphql(`
   query ScheduleFormOptions {
     jobTemplates { id name parameters { name type label description required default choices } }
+    workflows { id name parameters { name type label description required default choices } }
     blackoutWindows { id name description }
   }
 `)

@@ -14,12 +14,12 @@ import { useTitle } from '@/components/shell'
 import { useFocusFirstError } from '@/components/use-focus-first-error'
 import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } from '@/components/ui'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
-import { initialRunValues, type ParameterDefinition, type RunValues } from '@/lib/parameters'
-import { newTiming, timingFromSchedule, timingInput, WEEKDAYS, type IntervalUnit, type ScheduleKind, type TimingDraft } from '@/lib/schedule-form'
+import { overrideInput, overrideValues, type ParameterDefinition, type RunValues } from '@/lib/parameters'
+import { newTiming, overlapOptions, targetInput, timingFromSchedule, timingInput, WEEKDAYS, type IntervalUnit, type OverlapChoice, type ScheduleKind, type TargetKind, type TimingDraft } from '@/lib/schedule-form'
 import { SchedulePreview } from './schedule-preview'
 import { CreateScheduleMutation, PreviewScheduleQuery, ScheduleFormOptionsQuery, ScheduleQuery, UpdateScheduleMutation, type Schedule } from './queries'
 
-export function ScheduleEditor({ id, templateId }: { id: string | null; templateId?: string | null }) {
+export function ScheduleEditor({ id, templateId, workflowId }: { id: string | null; templateId?: string | null; workflowId?: string | null }) {
   useTitle(id ? 'Edit schedule' : 'New schedule')
   const [options] = useQuery({ query: ScheduleFormOptionsQuery, requestPolicy: 'network-only' })
   const [existing] = useQuery({ query: ScheduleQuery, variables: { id: id ?? '' }, pause: !id, requestPolicy: 'network-only' })
@@ -34,55 +34,73 @@ export function ScheduleEditor({ id, templateId }: { id: string | null; template
     )
   }
   if (!options.data || (id && !existing.data)) return <Skeleton rows={8} />
-  if (!options.data.jobTemplates.length)
+  if (!options.data.jobTemplates.length && !options.data.workflows.length)
     return (
       <>
         <BackLink href="/schedules">Schedules</BackLink>
-        <EmptyState title="No templates to schedule" action={<Link className="btn primary" href="/templates/new">Create a template</Link>}>
-          A schedule runs a template. Create one first.
+        <EmptyState title="Nothing to schedule yet" action={<Link className="btn primary" href="/templates/new">Create a template</Link>}>
+          A schedule runs a template or a workflow. Create one first.
         </EmptyState>
       </>
     )
-  return <ScheduleForm schedule={existing.data?.jobSchedule ?? null} templates={options.data.jobTemplates} blackouts={options.data.blackoutWindows} initialTemplateId={templateId ?? null} />
+  return (
+    <ScheduleForm
+      schedule={existing.data?.jobSchedule ?? null}
+      templates={options.data.jobTemplates}
+      workflows={options.data.workflows}
+      blackouts={options.data.blackoutWindows}
+      initial={workflowId ? { kind: 'WORKFLOW', id: workflowId } : templateId ? { kind: 'TEMPLATE', id: templateId } : null}
+    />
+  )
 }
 
 type Misfire = 'SKIP' | 'RUN_ONCE' | 'RUN_ALL'
-type Overlap = '' | 'ALLOW' | 'SKIP' | 'QUEUE' | 'CANCEL_PREVIOUS'
+type Runnable = { id: string; name: string; parameters: readonly ParameterDefinition[] }
 
 function ScheduleForm({
   schedule,
   templates,
+  workflows,
   blackouts,
-  initialTemplateId,
+  initial,
 }: {
   schedule: Schedule | null
-  templates: ReadonlyArray<{ id: string; name: string; parameters: readonly ParameterDefinition[] }>
+  templates: readonly Runnable[]
+  workflows: readonly Runnable[]
   blackouts: ReadonlyArray<{ id: string; name: string; description: string }>
-  initialTemplateId: string | null
+  initial: { kind: TargetKind; id: string } | null
 }) {
   const router = useRouter()
   const { canWrite } = useSessionContext()
   const [name, setName] = useState(schedule?.name ?? '')
   const [description, setDescription] = useState(schedule?.description ?? '')
-  // A schedule of a workflow is edited here for everything but its target (set through the API);
-  // its workflow's parameters are not shown, so the stored overrides are kept as they are.
-  const runsWorkflow = schedule?.workflow ?? null
-  const [templateId, setTemplateId] = useState(schedule?.template?.id ?? initialTemplateId ?? templates[0]!.id)
+  // What it runs: a template or a workflow. Switching keeps each kind's choice, so switching back is harmless.
+  const [targetKind, setTargetKind] = useState<TargetKind>(schedule ? (schedule.workflow ? 'WORKFLOW' : 'TEMPLATE') : (initial?.kind ?? (templates.length ? 'TEMPLATE' : 'WORKFLOW')))
+  const [templateId, setTemplateId] = useState(schedule?.template?.id ?? (initial?.kind === 'TEMPLATE' ? initial.id : templates[0]?.id) ?? '')
+  const [workflowId, setWorkflowId] = useState(schedule?.workflow?.id ?? (initial?.kind === 'WORKFLOW' ? initial.id : workflows[0]?.id) ?? '')
   const [visibility, setVisibility] = useState<'GLOBAL' | 'PRIVATE'>(schedule?.visibility ?? 'GLOBAL')
   const [active, setActive] = useState(schedule?.active ?? true)
   const [timing, setTiming] = useState<TimingDraft>(() => (schedule ? timingFromSchedule(schedule) : newTiming()))
   const [misfirePolicy, setMisfirePolicy] = useState<Misfire>(schedule?.misfirePolicy ?? 'SKIP')
   const [misfireGrace, setMisfireGrace] = useState(String(schedule?.misfireGraceSeconds ?? 60))
   const [misfireMax, setMisfireMax] = useState(String(schedule?.misfireMaxRuns ?? 10))
-  const [overlap, setOverlap] = useState<Overlap>(schedule?.overlapPolicy ?? '')
+  const [overlap, setOverlap] = useState<OverlapChoice>(schedule?.overlapPolicy ?? '')
   const [blackoutIds, setBlackoutIds] = useState<string[]>(schedule?.blackouts.map((b) => b.id) ?? [])
-  const template = templates.find((t) => t.id === templateId)
+  // The chosen template or workflow (a saved one you can no longer list keeps its name and parameters).
+  const target: Runnable | undefined =
+    targetKind === 'TEMPLATE'
+      ? (templates.find((t) => t.id === templateId) ?? (schedule?.template?.id === templateId ? schedule.template : undefined))
+      : (workflows.find((w) => w.id === workflowId) ?? (schedule?.workflow?.id === workflowId ? schedule.workflow : undefined))
   const [params, setParams] = useState<RunValues>(() => {
     const stored = (schedule?.parameters ?? {}) as Record<string, unknown>
-    const base: RunValues = Object.fromEntries(Object.keys(initialRunValues(template?.parameters ?? [])).map((k) => [k, '']))
-    for (const [k, v] of Object.entries(stored)) base[k] = typeof v === 'boolean' ? v : String(v)
+    const base: RunValues = { ...overrideValues(target?.parameters ?? [], stored) }
+    for (const [k, v] of Object.entries(stored)) base[k] ??= typeof v === 'boolean' ? v : String(v)
     return base
   })
+  const overlapChoices = overlapOptions(targetKind)
+  // A choice the target does not offer (QUEUE after switching to a workflow) stays visible, so the API's
+  // refusal has a value to sit next to.
+  if (!overlapChoices.some((o) => o.value === overlap)) overlapChoices.push({ value: overlap, label: 'Queue behind it (not available for a workflow)' })
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
   const [createState, create] = useMutation(CreateScheduleMutation)
   const [updateState, update] = useMutation(UpdateScheduleMutation)
@@ -105,18 +123,14 @@ function ScheduleForm({
   const focusFirstError = useFocusFirstError(formRef)
   const submit = async (e: FormEvent) => {
     e.preventDefault()
-    const parameters: Record<string, unknown> = {}
-    for (const p of template?.parameters ?? []) {
-      const v = params[p.name]
-      if (v === undefined || v === '') continue
-      parameters[p.name] = p.type === 'INT' && typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v
-    }
+    const parameters = overrideInput(target?.parameters ?? [], params)
     const num = (v: string) => (v.trim() === '' || !Number.isFinite(Number(v)) ? undefined : Number(v))
     const body = {
       ...input,
       name: name.trim(),
       description,
-      ...(runsWorkflow ? {} : { templateId, parameters }),
+      ...targetInput(targetKind, targetKind === 'TEMPLATE' ? templateId : workflowId),
+      parameters,
       visibility,
       active,
       misfirePolicy,
@@ -125,7 +139,7 @@ function ScheduleForm({
       overlapPolicy: overlap || null,
       blackoutIds,
     }
-    const shown = ['name', 'description', 'templateId', 'visibility', 'active', 'parameters', 'kind', 'cronExpression', 'intervalEvery', 'intervalUnit', 'dailyTime', 'daysOfWeek', 'onceAt', 'timezone', 'startAt', 'endAt', 'misfirePolicy', 'misfireGraceSeconds', 'misfireMaxRuns', 'overlapPolicy', 'blackoutIds']
+    const shown = ['name', 'description', 'templateId', 'workflowId', 'visibility', 'active', 'parameters', 'kind', 'cronExpression', 'intervalEvery', 'intervalUnit', 'dailyTime', 'daysOfWeek', 'onceAt', 'timezone', 'startAt', 'endAt', 'misfirePolicy', 'misfireGraceSeconds', 'misfireMaxRuns', 'overlapPolicy', 'blackoutIds']
     const r = schedule ? await update({ id: schedule.id, input: body }) : await create({ input: body })
     if (r.error) {
       setErrors(withUnclaimed(toFormErrors(r.error), shown))
@@ -144,7 +158,7 @@ function ScheduleForm({
   return (
     <form ref={formRef} onSubmit={submit} noValidate className="stack">
       <BackLink href="/schedules">Schedules</BackLink>
-      <PageHeader title={schedule ? schedule.name : 'New schedule'} subtitle={schedule ? `Owned by ${schedule.owner.username}` : 'Run a template on a timetable.'} />
+      <PageHeader title={schedule ? schedule.name : 'New schedule'} subtitle={schedule ? `Owned by ${schedule.owner.username}` : 'Run a template or a workflow on a timetable.'} />
       <ErrorAlert message={errors.form} />
       <div className="form-layout">
         <div className="stack">
@@ -154,22 +168,48 @@ function ScheduleForm({
                 <Field label="Name" required error={err('name')}>
                   {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} placeholder="nightly disk report" autoFocus={!schedule} />}
                 </Field>
-                {runsWorkflow ? (
-                  <Field label="Workflow" error={err('workflowId')}>
-                    {(p) => <input {...p} name="workflow" value={runsWorkflow.name} readOnly />}
-                  </Field>
-                ) : (
-                <Field label="Template" required error={err('templateId')}>
-                  {(p) => (
-                    <select {...p} name="templateId" value={templateId} onChange={(e) => setTemplateId(e.target.value)}>
-                      {templates.map((t) => (
-                        <option key={t.id} value={t.id}>
-                          {t.name}
-                        </option>
-                      ))}
-                    </select>
+                <Field label="Runs">
+                  {() => (
+                    <Segmented<TargetKind>
+                      label="Runs"
+                      value={targetKind}
+                      onChange={(k) => {
+                        setTargetKind(k)
+                        setErrors(NO_ERRORS)
+                      }}
+                      options={[
+                        { value: 'TEMPLATE', label: 'A job template' },
+                        { value: 'WORKFLOW', label: 'A workflow' },
+                      ]}
+                    />
                   )}
                 </Field>
+                {targetKind === 'WORKFLOW' ? (
+                  <Field label="Workflow" required error={err('workflowId')} hint={workflows.length ? 'Each slot starts a workflow run.' : 'No workflows yet.'}>
+                    {(p) => (
+                      <select {...p} name="workflowId" value={workflowId} onChange={(e) => setWorkflowId(e.target.value)}>
+                        {!workflows.some((w) => w.id === workflowId) ? <option value={workflowId}>{target?.name ?? '(choose a workflow)'}</option> : null}
+                        {workflows.map((w) => (
+                          <option key={w.id} value={w.id}>
+                            {w.name}
+                          </option>
+                        ))}
+                      </select>
+                    )}
+                  </Field>
+                ) : (
+                  <Field label="Template" required error={err('templateId')} hint={templates.length ? undefined : 'No templates yet.'}>
+                    {(p) => (
+                      <select {...p} name="templateId" value={templateId} onChange={(e) => setTemplateId(e.target.value)}>
+                        {!templates.some((t) => t.id === templateId) ? <option value={templateId}>{target?.name ?? '(choose a template)'}</option> : null}
+                        {templates.map((t) => (
+                          <option key={t.id} value={t.id}>
+                            {t.name}
+                          </option>
+                        ))}
+                      </select>
+                    )}
+                  </Field>
                 )}
               </div>
               <Field label="Description" error={err('description')}>
@@ -274,10 +314,10 @@ function ScheduleForm({
               </div>
             </div>
           </Panel>
-          {!runsWorkflow && template?.parameters.length ? (
-            <Panel title="Parameters" actions={<span className="small muted">Blank: the template&apos;s default</span>}>
+          {target?.parameters.length ? (
+            <Panel title="Parameters" actions={<span className="small muted">Blank: the {targetKind === 'TEMPLATE' ? 'template' : 'workflow'}&apos;s default</span>}>
               <div className="grid-2">
-                {template.parameters.map((p) => (
+                {target.parameters.map((p) => (
                   <Field key={p.name} label={p.label || p.name} error={err(`parameters.${p.name}`)} hint={p.description ?? undefined}>
                     {(a) =>
                       p.type === 'BOOL' ? (
@@ -327,14 +367,14 @@ function ScheduleForm({
               <Field label="Max catch-up runs" error={err('misfireMaxRuns')}>
                 {(p) => <input {...p} inputMode="numeric" value={misfireMax} onChange={(e) => setMisfireMax(e.target.value)} disabled={misfirePolicy !== 'RUN_ALL'} />}
               </Field>
-              <Field label="While a run is still going" error={err('overlapPolicy')}>
+              <Field label="While a run is still going" error={err('overlapPolicy')} hint={targetKind === 'WORKFLOW' ? 'Looks at the workflow’s running runs; a workflow slot cannot queue.' : undefined}>
                 {(p) => (
-                  <select {...p} value={overlap} onChange={(e) => setOverlap(e.target.value as Overlap)}>
-                    <option value="">Template&apos;s policy</option>
-                    <option value="ALLOW">Run anyway</option>
-                    <option value="SKIP">Skip the slot</option>
-                    <option value="QUEUE">Queue behind it</option>
-                    <option value="CANCEL_PREVIOUS">Cancel the earlier run</option>
+                  <select {...p} name="overlapPolicy" value={overlap} onChange={(e) => setOverlap(e.target.value as OverlapChoice)}>
+                    {overlapChoices.map((o) => (
+                      <option key={o.value} value={o.value}>
+                        {o.label}
+                      </option>
+                    ))}
                   </select>
                 )}
               </Field>

@@ -138,6 +138,12 @@ export function SchedulesPage() {
                 </label>
               </td>
               <RowActions name={s.name} editHref={`/schedules/${s.id}`} onDelete={() => deletion.ask(s)}>
+                {s.workflow ? (
+                  // A workflow schedule has no "run now" of its own (the API refuses it): run the workflow from its page.
+                  <Link className="btn sm" href={`/workflows/${s.workflow.id}`} aria-label={`Run now: ${s.name} (opens workflow ${s.workflow.name})`} title="Runs are started from the workflow's page">
+                    <Icons.play /> Run now…
+                  </Link>
+                ) : (
                 <button
                   type="button"
                   className="btn sm"
@@ -151,7 +157,8 @@ export function SchedulesPage() {
                   }}
                 >
                   <Icons.play /> Run now
-                </button>{' '}
+                </button>
+                )}{' '}
               </RowActions>
             </tr>
           )}

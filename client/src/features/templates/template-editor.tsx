@@ -26,6 +26,8 @@ import type { ResultOf } from '@/lib/graphql'
 import { CreateTemplateMutation, TemplateFormOptionsQuery, TemplateQuery, UpdateTemplateMutation, type Template } from './queries'
 import { DeleteTemplateButton } from './delete-template'
 import { RunNowDialog } from './run-now-dialog'
+import { DependenciesPanel } from '@/features/dependencies/dependencies-panel'
+import { WebhookEndpointsPanel } from '@/features/webhooks/webhook-endpoints-panel'
 
 export function TemplateEditor({ id }: { id: string | null }) {
   useTitle(id ? 'Edit template' : 'New template')
@@ -42,7 +44,17 @@ export function TemplateEditor({ id }: { id: string | null }) {
     )
   }
   if (!options.data || (id && !tpl.data)) return <Skeleton rows={8} />
-  return <TemplateForm template={tpl.data?.jobTemplate ?? null} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} credentials={options.data.credentials} sources={options.data.inventorySources} />
+  const template = tpl.data?.jobTemplate ?? null
+  const form = <TemplateForm template={template} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} credentials={options.data.credentials} sources={options.data.inventorySources} />
+  if (!template) return form
+  // What else starts this template: other templates' runs and inbound webhooks (outside the form: each has its own dialogs).
+  return (
+    <div className="stack">
+      {form}
+      <DependenciesPanel template={template} />
+      <WebhookEndpointsPanel target={{ kind: 'TEMPLATE', id: template.id, name: template.name, parameters: template.parameters }} />
+    </div>
+  )
 }
 
 

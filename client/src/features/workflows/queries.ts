@@ -162,6 +162,8 @@ export const WorkflowRunDetailFragment = graphql(
     workflowName
     workflow { id name edges { from to kind } }
     triggeredBy { id username }
+    schedule { id name }
+    webhookEndpoint { id name template { id } workflow { id } }
     parameters
     error
     createdAt

@@ -24,6 +24,7 @@ import { NodeEditor } from './node-editor'
 import { ApproverUsersQuery, CreateWorkflowMutation, UpdateWorkflowMutation, WorkflowEditorOptionsQuery, WorkflowQuery, type TemplateOption, type Workflow } from './queries'
 import { DeleteWorkflowButton, RunWorkflowDialog } from './run-workflow-dialog'
 import { WorkflowGraph } from './workflow-graph'
+import { WebhookEndpointsPanel } from '@/features/webhooks/webhook-endpoints-panel'
 
 export function WorkflowEditor({ id }: { id: string | null }) {
   useTitle(id ? 'Edit workflow' : 'New workflow')
@@ -42,7 +43,15 @@ export function WorkflowEditor({ id }: { id: string | null }) {
     )
   }
   if (!options.data || (id && !wf.data)) return <Skeleton rows={8} />
-  return <WorkflowForm workflow={wf.data?.workflow ?? null} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
+  const workflow = wf.data?.workflow ?? null
+  const form = <WorkflowForm workflow={workflow} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
+  if (!workflow) return form
+  return (
+    <div className="stack">
+      {form}
+      <WebhookEndpointsPanel target={{ kind: 'WORKFLOW', id: workflow.id, name: workflow.name, parameters: workflow.parameters }} />
+    </div>
+  )
 }
 
 function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | null; templates: readonly TemplateOption[]; users: ReadonlyArray<{ id: string; username: string }> | null }) {
@@ -142,6 +151,9 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
             <>
               <Link className="btn" href={`/workflow-runs?workflow=${encodeURIComponent(workflow.id)}`}>
                 <Icons.runs /> Runs
+              </Link>
+              <Link className="btn" href={`/schedules/new?workflow=${encodeURIComponent(workflow.id)}`}>
+                <Icons.schedules /> Schedule
               </Link>
               <button type="button" className="btn" onClick={() => setRunOpen(true)}>
                 <Icons.play /> Run now

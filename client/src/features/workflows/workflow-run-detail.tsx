@@ -13,6 +13,7 @@ import { ConfirmDialog } from '@/components/dialog'
 import { Icons } from '@/components/icons'
 import { useConnection, useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
+import { WebhookLink } from '@/features/webhooks/webhook-link'
 import { BackLink, EmptyState, ErrorAlert, PageHeader, Panel, RelativeTime, Skeleton, StatusBadge, triggerLabel } from '@/components/ui'
 import { errorMessage, toFormErrors } from '@/lib/errors'
 import { formatDateTime, formatLogTime } from '@/lib/format'
@@ -72,6 +73,18 @@ export function WorkflowRunDetail({ id }: { id: string }) {
             <span>
               {triggerLabel(run.trigger)}
               {run.triggeredBy ? ` by ${run.triggeredBy.username}` : ''}
+              {run.schedule ? (
+                <>
+                  {' '}
+                  · <Link href={`/schedules/${run.schedule.id}`}>{run.schedule.name}</Link>
+                </>
+              ) : null}
+              {run.webhookEndpoint ? (
+                <>
+                  {' '}
+                  · webhook <WebhookLink endpoint={run.webhookEndpoint} />
+                </>
+              ) : null}
             </span>
           </div>
           <div>

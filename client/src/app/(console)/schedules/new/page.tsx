@@ -5,7 +5,7 @@ import { ScheduleEditor } from '@/features/schedules/schedule-editor'
 
 function NewSchedule() {
   const params = useSearchParams()
-  return <ScheduleEditor id={null} templateId={params.get('template')} />
+  return <ScheduleEditor id={null} templateId={params.get('template')} workflowId={params.get('workflow')} />
 }
 
 export default function Page() {
