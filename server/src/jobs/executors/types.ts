@@ -38,6 +38,8 @@ export interface RunTargetHandle {
   readonly port: number
   readonly tags: readonly string[]
   readonly attributes: Readonly<Record<string, unknown>>
+  /** The inventory source the target came from (its `nautobot_id` attribute names the device there); null when made by hand. */
+  readonly sourceId?: string | null
   readonly credential: DecryptedCredential | null
   /** Host key recorded at first contact (trust on first use), if any. */
   readonly knownHostKey: { fingerprint: string; algorithm: string | null } | null

@@ -105,6 +105,17 @@ export class InventorySync implements InventorySyncPort {
   }
 
   /**
+   * A source's connection for another job type's run that writes to it (config_backup, prefix_scan write-back):
+   * the same owner and credential checks as a sync, before the token is opened.
+   */
+  async connectionForRun(runId: string, sourceId: string, signal?: AbortSignal): Promise<{ source: InventorySource; conn: NautobotConnection }> {
+    const source = await this.prisma.inventorySource.findUnique({ where: { id: sourceId } })
+    if (!source) throw new SourceError('the inventory source no longer exists', false)
+    await this.checkRunOwner(runId, source)
+    return { source, conn: await this.connection(source, signal) }
+  }
+
+  /**
    * At run time, for the run's owner (who may have lost rights since): they must own the source or be an
    * admin, and be allowed to use its credentials — checked before the token is opened.
    */
