@@ -25,6 +25,7 @@ let sshd: TestSshd
 let dir = ''
 let repo = ''
 let sourceId = ''
+let adminTokenCredentialId = ''
 const ids: Record<string, string> = {}
 const servers: Server[] = []
 const ports: number[] = []
@@ -87,6 +88,7 @@ beforeAll(async () => {
   const cred = async (name: string, username: string, password: string) =>
     (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name, kind: 'PASSWORD', username, password } })).createCredential.id
   const tokenCredentialId = await cred('nautobot-token', 'api', nb.token)
+  adminTokenCredentialId = tokenCredentialId
   const sshCredentialId = await cred('lab-ssh', sshd.user, sshd.password)
   sourceId = (
     await t.ok(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, {
@@ -220,13 +222,23 @@ describe('write-back to Nautobot', () => {
     expect(again.log.join('\n')).not.toContain(nb.token)
   })
 
-  it('checks at run time that the owner may use the source and its token', async () => {
+  it('checks the right to use the source and its token at save and again when the run starts', async () => {
     const operator = await t.userToken('OPERATOR')
-    const tpl = (
-      await t.ok(CREATE_TPL, { i: { name: 'op-scan', jobType: 'prefix_scan', visibility: 'PRIVATE', config: { ports, nautobot: { sourceId, prefixField: 'scan_me' } } } }, operator)
-    ).createJobTemplate.id
+    const scan = (name: string, sid: string) => ({ i: { name, jobType: 'prefix_scan', visibility: 'PRIVATE', config: { ports, nautobot: { sourceId: sid, prefixField: 'scan_me' } } } })
+    // At save: another user's source is refused, naming the field; so is one that does not exist.
+    const refused = await t.gql(CREATE_TPL, scan('op-scan', sourceId), operator)
+    expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(refused)).toBe('FORBIDDEN')
+    expect(JSON.stringify(refused.errors)).toContain('input.config.nautobot.sourceId')
+    expectFieldError(await t.gql(CREATE_TPL, scan('op-scan', '00000000-0000-4000-8000-000000000000'), operator), 'input.config.nautobot.sourceId')
+
+    // The operator's own source and token: saved. Then an admin points the source at a token the operator
+    // may not use — the run refuses before the token is opened.
+    const own = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'op-token', kind: 'PASSWORD', username: 'api', password: nb.token } }, operator)).createCredential.id
+    const opSource = (await t.ok(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i: { name: 'op-nautobot', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId: own } }, operator)).createInventorySource.id
+    const tpl = (await t.ok(CREATE_TPL, scan('op-scan', opSource), operator)).createJobTemplate.id
+    await t.ok(`mutation($id: ID!, $i: UpdateInventorySourceInput!) { updateInventorySource(id: $id, input: $i) { id } }`, { id: opSource, i: { tokenCredentialId: adminTokenCredentialId } })
     const r = await run(tpl, operator)
     expect(r.status).toBe('FAILED')
-    expect(r.error).toMatch(/nautobot: cannot read the prefixes to scan: not started: .* may not/)
+    expect(r.error).toMatch(/nautobot: cannot read the prefixes to scan: not started: .* may no longer use credential "nautobot-token"/)
   })
 })

@@ -100,6 +100,7 @@ export function createPrefixScanExecutor(options: PrefixScanOptions = {}): JobEx
     description: 'Scans IPv4/IPv6 prefixes for live hosts by TCP connect (and optionally ping), optionally creating Targets for them.',
     configSchema,
     usesTargets: false,
+    sourceRefs: (config) => (config.nautobot ? [{ path: ['nautobot', 'sourceId'], id: sourceUuid(config.nautobot.sourceId)! }] : []),
     execute: (ctx) => execute(ctx, options.pingCommand ?? 'ping', options.nautobot),
   }
 }
