@@ -66,7 +66,7 @@ interface Host {
 }
 
 /** For each namespace, the most specific prefix that holds the address (its mask length and namespace). */
-function homes(address: string, prefixes: ReadonlyArray<{ p: NautobotPrefix; range: AddressRange; length: number }>) {
+export function homes(address: string, prefixes: ReadonlyArray<{ p: NautobotPrefix; range: AddressRange; length: number }>) {
   const at = parsePrefix(address)!
   const best = new Map<string, { p: NautobotPrefix; length: number }>()
   for (const x of prefixes) {
