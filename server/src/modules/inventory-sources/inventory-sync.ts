@@ -123,7 +123,7 @@ export class InventorySync implements InventorySyncPort {
     const run = await this.prisma.jobRun.findUnique({ where: { id: runId }, select: { ownerId: true } })
     const owner = run?.ownerId ? await this.prisma.user.findUnique({ where: { id: run.ownerId } }) : null
     if (!owner || owner.disabled) throw new SourceError('not started: the run has no active owner', false)
-    if (owner.role !== 'ADMIN' && source.ownerId !== owner.id) throw new SourceError(`not started: ${owner.username} may not sync inventory source "${source.name}" (only its owner or an admin)`, false)
+    if (owner.role !== 'ADMIN' && source.ownerId !== owner.id) throw new SourceError(`not started: ${owner.username} may not use inventory source "${source.name}" (only its owner or an admin)`, false)
     const ids = [source.tokenCredentialId, ...(source.defaultCredentialId ? [source.defaultCredentialId] : [])]
     const use = await credentialUse(prismaQuery(this.prisma), owner.id, ids)
     const refused = [...use.values()].filter((c) => !c.usable)
