@@ -16,7 +16,7 @@ import { startTestApp, type TestApp } from '../harness/app.ts'
 import { startNautobot, type TestNautobot } from '../harness/nautobot.ts'
 import { giveToRunAsUser } from '../harness/run-as.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
-import { startSshd, type TestSshd } from '../harness/sshd.ts'
+import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 
 const exec = promisify(execFile)
 let t: TestApp
@@ -174,6 +174,21 @@ describe('write-back to Nautobot', () => {
     expect(s['nb-1'].error).toMatch(/^backup stored, but the Nautobot write-back failed: .*no_such_field/)
     expect(s['nb-1'].result.commit).toMatch(/^[0-9a-f]{40}$/)
     expect(s['hand-made'].status).toBe('SUCCEEDED') // skipped is not a failure
+  })
+
+  it('a Nautobot that is down fails only the write-back, with the reason, on each of its targets', async () => {
+    const UPDATE_SOURCE = `mutation($id: ID!, $i: UpdateInventorySourceInput!) { updateInventorySource(id: $id, input: $i) { id } }`
+    await t.ok(UPDATE_SOURCE, { id: sourceId, i: { url: `http://127.0.0.1:${await unusedLoopbackPort()}` } })
+    try {
+      const r = await run(await backupTemplate('nb-down', { customField: 'last_backup' }))
+      expect(r.status).toBe('SUCCEEDED')
+      const n1 = byName(r.targets)['nb-1']
+      expect(n1).toMatchObject({ status: 'SUCCEEDED', result: { nautobot: { status: 'FAILED' } } })
+      expect(n1.result.nautobot.reason).toMatch(/^cannot reach Nautobot at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+      expect(r.result.commit).toMatch(/^[0-9a-f]{40}$/)
+    } finally {
+      await t.ok(UPDATE_SOURCE, { id: sourceId, i: { url: nb.url } })
+    }
   })
 
   it('prefix_scan takes prefixes from Nautobot and writes live addresses and the scan date back, idempotently', async () => {
