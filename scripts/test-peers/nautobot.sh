@@ -37,6 +37,12 @@ if [ ! -f "$DIR/installed.ok" ]; then
   "$VENV/bin/nautobot-server" --version >/dev/null
   touch "$DIR/installed.ok"
 fi
+# Celery's database result backend (CELERY_RESULT_BACKEND below) needs SQLAlchemy, which Nautobot does not
+# pull in (2.0: 2.1 defaults to psycopg 3, the venv has psycopg2): without it every REST call that queues a task (creating a custom field) answers HTTP 500.
+if ! "$VENV/bin/python" -c 'import sqlalchemy, sys; sys.exit(sqlalchemy.__version__.startswith("2.0.") is False)' 2>/dev/null; then
+  log "installing SQLAlchemy (celery's database result backend) into $VENV"
+  "$VENV/bin/pip" install --quiet "SQLAlchemy>=2,<2.1"
+fi
 
 # 2. Secrets generated once: Django's SECRET_KEY and the test superuser's API token.
 [ -s "$DIR/secret_key" ] || "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' >"$DIR/secret_key"

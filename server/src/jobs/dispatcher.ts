@@ -264,6 +264,7 @@ export class Dispatcher {
         port: r.port,
         tags: r.tags ?? [],
         attributes: r.attributes ?? {},
+        sourceId: r.source_id,
         credential: r.credential_kind ? decryptCredential(box, { kind: r.credential_kind, username: r.credential_username!, secret: r.credential_secret!, passphrase: r.credential_passphrase }) : null,
         knownHostKey: r.host_key_fingerprint ? { fingerprint: r.host_key_fingerprint, algorithm: r.host_key_algorithm } : null,
       }))

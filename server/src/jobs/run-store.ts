@@ -167,6 +167,7 @@ export interface PendingTargetRow {
   port: number
   tags: string[] | null
   attributes: Record<string, unknown> | null
+  source_id: string | null
   host_key_fingerprint: string | null
   host_key_algorithm: string | null
   credential_kind: 'PASSWORD' | 'PRIVATE_KEY' | null
@@ -208,7 +209,7 @@ export async function loadRunOwner(db: Queryable, runId: string): Promise<{ user
 export async function loadPendingTargets(db: Queryable, runId: string): Promise<PendingTargetRow[]> {
   const { rows } = await db.query<PendingTargetRow>(
     `SELECT rt.id, rt.target_id, rt.name, COALESCE(t.host, rt.host) AS host, COALESCE(t.port, rt.port) AS port,
-            t.tags, t.attributes, t.host_key_fingerprint, t.host_key_algorithm,
+            t.tags, t.attributes, t.source_id, t.host_key_fingerprint, t.host_key_algorithm,
             c.kind AS credential_kind, c.username AS credential_username, c.secret AS credential_secret, c.passphrase AS credential_passphrase
        FROM run_target rt
        LEFT JOIN target t ON t.id = rt.target_id

@@ -14,6 +14,9 @@ import { z } from 'zod'
 import { coerceError } from '../../util/errors.ts'
 import { Semaphore } from '../../util/semaphore.ts'
 import { countAddresses, enumerateAddresses, mergeRanges, parsePrefix, type AddressRange } from './prefix-scan-addresses.ts'
+import { sourceUuid } from './checkmk/config.ts'
+import type { NautobotPrefix, NautobotSession, NautobotWriteBackPort } from './nautobot-port.ts'
+import { nautobotPrefixes, nautobotScanSchema, writeScanResults } from './prefix-scan-nautobot.ts'
 import type { AbortReason, DiscoveredTarget, ExecutionContext, ExecutionOutcome, JobExecutor } from './types.ts'
 
 /** Hosts listed in the run result at most (the counts are always complete). */
@@ -44,9 +47,9 @@ const configSchema = z
   .object({
     prefixes: z
       .array(z.string().trim().refine((p) => parsePrefix(p) !== null, 'must be an IPv4 or IPv6 prefix in CIDR notation (e.g. 192.0.2.0/24) or an address'))
-      .min(1)
       .max(256)
-      .describe('Prefixes to scan, in CIDR notation (`192.0.2.0/24`, `2001:db8::/120`) or single addresses. Overlaps are scanned once.'),
+      .default([])
+      .describe('Prefixes to scan, in CIDR notation (`192.0.2.0/24`, `2001:db8::/120`) or single addresses. Overlaps are scanned once. May be empty when `nautobot` gives them.'),
     ports: z.array(z.number().int().min(1).max(65535)).min(1).max(100).default([22]).describe('TCP ports tried on every address.'),
     timeoutMs: z.number().int().min(10).max(60_000).default(1000).describe('Limit for one TCP connect (and for reverse DNS) in milliseconds.'),
     retries: z.number().int().min(0).max(5).default(0).describe('Extra connect attempts when a port is filtered (timeout or error other than refused).'),
@@ -57,9 +60,11 @@ const configSchema = z
     icmp: z.boolean().default(false).describe('Also ping each address with the system `ping -c1 -W1`; skipped with a log line when ping is missing or not permitted.'),
     progressEvery: z.number().int().min(1).max(1_048_576).default(256).describe('Write a progress line to the run log every this many addresses.'),
     createTargets: createTargetsSchema.optional(),
+    nautobot: nautobotScanSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (!c.prefixes.length && !c.nautobot) ctx.addIssue({ code: 'custom', path: ['prefixes'], message: 'give at least one prefix, or take them from Nautobot (nautobot)' })
     const ranges = c.prefixes.map((p) => parsePrefix(p, c))
     if (ranges.some((r) => r === null)) return
     const count = countAddresses(mergeRanges(ranges as AddressRange[]))
@@ -84,6 +89,8 @@ export interface ScannedHost {
 export interface PrefixScanOptions {
   /** The ping program (tests put a fake one here). */
   pingCommand?: string
+  /** Reading prefixes from and writing results to Nautobot (`nautobot`); without it such a run fails. */
+  nautobot?: NautobotWriteBackPort
 }
 
 export function createPrefixScanExecutor(options: PrefixScanOptions = {}): JobExecutor<typeof configSchema> {
@@ -93,17 +100,41 @@ export function createPrefixScanExecutor(options: PrefixScanOptions = {}): JobEx
     description: 'Scans IPv4/IPv6 prefixes for live hosts by TCP connect (and optionally ping), optionally creating Targets for them.',
     configSchema,
     usesTargets: false,
-    execute: (ctx) => execute(ctx, options.pingCommand ?? 'ping'),
+    sourceRefs: (config) => (config.nautobot ? [{ path: ['nautobot', 'sourceId'], id: sourceUuid(config.nautobot.sourceId)! }] : []),
+    execute: (ctx) => execute(ctx, options.pingCommand ?? 'ping', options.nautobot),
   }
 }
 
 export const prefixScanExecutor = createPrefixScanExecutor()
 
-async function execute(ctx: Context, pingCommand: string): Promise<ExecutionOutcome> {
+async function execute(ctx: Context, pingCommand: string, nautobotPort: NautobotWriteBackPort | undefined): Promise<ExecutionOutcome> {
   const { config, signal } = ctx
-  const ranges: AddressRange[] = mergeRanges(config.prefixes.map((p) => parsePrefix(p, config)!))
+  let session: NautobotSession | null = null
+  let fromNautobot: NautobotPrefix[] = []
+  if (config.nautobot) {
+    try {
+      if (!nautobotPort) throw new Error('this worker has no Nautobot access')
+      const sourceId = sourceUuid(config.nautobot.sourceId)!
+      session = await nautobotPort.open({ runId: ctx.runId, sourceId, signal })
+      fromNautobot = await nautobotPrefixes(session, config.nautobot)
+    } catch (err) {
+      const e = coerceError(err)
+      const error = `nautobot: cannot read the prefixes to scan: ${e.message}`
+      ctx.log.system(error, { level: 'ERROR' })
+      return { ok: false, error, retryable: (e as { transient?: unknown }).transient === true }
+    }
+    ctx.log.system(`Nautobot (${session.sourceName}): ${fromNautobot.length} prefix${fromNautobot.length === 1 ? '' : 'es'} with ${config.nautobot.prefixField} set${fromNautobot.length ? `: ${fromNautobot.slice(0, 20).map((p) => p.prefix).join(', ')}${fromNautobot.length > 20 ? ', …' : ''}` : ''}`)
+  }
+  const prefixTexts = [...config.prefixes, ...fromNautobot.map((p) => p.prefix)]
+  const ranges: AddressRange[] = mergeRanges(prefixTexts.map((p) => parsePrefix(p, config)!))
   const total = Number(countAddresses(ranges))
-  ctx.log.system(`scanning ${total} address${total === 1 ? '' : 'es'} in ${config.prefixes.join(', ')} on port${config.ports.length === 1 ? '' : 's'} ${config.ports.join(', ')}`)
+  // Checked at save for the prefixes in the template; Nautobot's are known only now.
+  if (total > config.maxAddresses) {
+    const error = `the prefixes hold ${total} addresses, more than maxAddresses (${config.maxAddresses})`
+    ctx.log.system(error, { level: 'ERROR' })
+    return { ok: false, error }
+  }
+  ctx.log.system(`scanning ${total} address${total === 1 ? '' : 'es'} in ${prefixTexts.join(', ') || 'no prefix'} on port${config.ports.length === 1 ? '' : 's'} ${config.ports.join(', ')}`)
   const ping = config.icmp ? await probePing(ctx.sandbox, pingCommand, signal) : null
   if (config.icmp && !ping?.ok) ctx.log.system(`ICMP skipped: ${ping?.reason ?? 'ping unavailable'}`, { level: 'WARNING' })
 
@@ -200,7 +231,16 @@ async function execute(ctx: Context, pingCommand: string): Promise<ExecutionOutc
     }
     ctx.log.system(`created or updated ${targetIds.length} target${targetIds.length === 1 ? '' : 's'}: ${discovered.slice(0, 20).map((t) => t.name).join(', ')}${discovered.length > 20 ? ', …' : ''}`)
   }
-  return { ok: true, result: result(targetIds ? { targetsUpserted: targetIds.length } : {}) }
+  const extra: Record<string, unknown> = targetIds ? { targetsUpserted: targetIds.length } : {}
+  if (session && config.nautobot) {
+    const written = await writeScanResults(ctx, session, fromNautobot, [...found].sort(byAddress), new Date())
+    extra.nautobot = { source: session.sourceName, ...written }
+    if (written.failures && config.nautobot.strict) {
+      const error = `scan done, but ${written.failures} write${written.failures === 1 ? '' : 's'} to Nautobot failed`
+      return { ok: false, error, result: result(extra) }
+    }
+  }
+  return { ok: true, result: result(extra) }
 }
 
 function byAddress(a: ScannedHost, b: ScannedHost): number {

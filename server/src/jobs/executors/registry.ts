@@ -9,9 +9,10 @@ import { commandExecutor } from './command.ts'
 import { httpExecutor } from './http.ts'
 import { scriptExecutor } from './script.ts'
 import { fileTransferExecutor } from './file-transfer.ts'
-import { configBackupExecutor } from './config-backup/index.ts'
+import { createConfigBackupExecutor } from './config-backup/index.ts'
 import { noopExecutor } from './noop.ts'
-import { prefixScanExecutor } from './prefix-scan.ts'
+import { createPrefixScanExecutor } from './prefix-scan.ts'
+import type { NautobotWriteBackPort } from './nautobot-port.ts'
 import { ansiblePlaybookExecutor } from './ansible-playbook/index.ts'
 import { createInventorySyncExecutor, type InventorySyncPort } from './inventory-sync.ts'
 import { createCompareDevicesExecutor } from './checkmk/compare-devices.ts'
@@ -63,17 +64,18 @@ export class ExecutorRegistry {
 
 /**
  * `inventorySync`: the database side of `inventory_sync`; `checkmkDevices`: that of `compare_devices` and
- * `sync_devices` (without its port, a job type is not offered).
+ * `sync_devices` (without its port, a job type is not offered); `nautobot`: the write-back of `config_backup` and
+ * `prefix_scan` (without it, those options skip or fail with a reason).
  */
-export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort; checkmkDevices?: CheckmkDevicesPort } = {}): ExecutorRegistry {
+export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort; checkmkDevices?: CheckmkDevicesPort; nautobot?: NautobotWriteBackPort } = {}): ExecutorRegistry {
   return new ExecutorRegistry([
     commandExecutor as JobExecutor,
-    configBackupExecutor as JobExecutor,
+    createConfigBackupExecutor({ nautobot: ports.nautobot }) as JobExecutor,
     noopExecutor as JobExecutor,
     scriptExecutor as JobExecutor,
     fileTransferExecutor as JobExecutor,
     httpExecutor as JobExecutor,
-    prefixScanExecutor as JobExecutor,
+    createPrefixScanExecutor({ nautobot: ports.nautobot }) as JobExecutor,
     ansiblePlaybookExecutor as JobExecutor,
     ...(ports.inventorySync ? [createInventorySyncExecutor(ports.inventorySync) as JobExecutor] : []),
     ...(ports.checkmkDevices ? [createCompareDevicesExecutor(ports.checkmkDevices) as JobExecutor, createSyncDevicesExecutor(ports.checkmkDevices) as JobExecutor] : []),

@@ -38,6 +38,8 @@ export interface RunTargetHandle {
   readonly port: number
   readonly tags: readonly string[]
   readonly attributes: Readonly<Record<string, unknown>>
+  /** The inventory source the target came from (its `nautobot_id` attribute names the device there); null when made by hand. */
+  readonly sourceId?: string | null
   readonly credential: DecryptedCredential | null
   /** Host key recorded at first contact (trust on first use), if any. */
   readonly knownHostKey: { fingerprint: string; algorithm: string | null } | null
@@ -145,6 +147,12 @@ export interface JobExecutor<Schema extends z.ZodType = z.ZodType> {
    * right kind); the dispatcher opens them for the run and masks their secrets in the log.
    */
   credentialRefs?(config: z.output<Schema>): CredentialRef[]
+  /**
+   * The inventory sources a (valid) config uses (their URL and API token). The template service checks at
+   * save that each exists and that the one saving (and the template's owner) may use it — own it or be an
+   * admin, and be allowed to use its token credential; the run checks again before the token is opened.
+   */
+  sourceRefs?(config: z.output<Schema>): Array<{ path: ReadonlyArray<string | number>; id: string }>
   /** Targets may publish step outputs ($SWITCHYARD_OUTPUTS, see jobs/step-outputs.ts); templates may declare them. */
   readonly publishesOutputs?: boolean
   execute(ctx: ExecutionContext<z.output<Schema>>): Promise<ExecutionOutcome>

@@ -105,6 +105,17 @@ export class InventorySync implements InventorySyncPort {
   }
 
   /**
+   * A source's connection for another job type's run that writes to it (config_backup, prefix_scan write-back):
+   * the same owner and credential checks as a sync, before the token is opened.
+   */
+  async connectionForRun(runId: string, sourceId: string, signal?: AbortSignal): Promise<{ source: InventorySource; conn: NautobotConnection }> {
+    const source = await this.prisma.inventorySource.findUnique({ where: { id: sourceId } })
+    if (!source) throw new SourceError('the inventory source no longer exists', false)
+    await this.checkRunOwner(runId, source)
+    return { source, conn: await this.connection(source, signal) }
+  }
+
+  /**
    * At run time, for the run's owner (who may have lost rights since): they must own the source or be an
    * admin, and be allowed to use its credentials — checked before the token is opened.
    */
@@ -112,7 +123,7 @@ export class InventorySync implements InventorySyncPort {
     const run = await this.prisma.jobRun.findUnique({ where: { id: runId }, select: { ownerId: true } })
     const owner = run?.ownerId ? await this.prisma.user.findUnique({ where: { id: run.ownerId } }) : null
     if (!owner || owner.disabled) throw new SourceError('not started: the run has no active owner', false)
-    if (owner.role !== 'ADMIN' && source.ownerId !== owner.id) throw new SourceError(`not started: ${owner.username} may not sync inventory source "${source.name}" (only its owner or an admin)`, false)
+    if (owner.role !== 'ADMIN' && source.ownerId !== owner.id) throw new SourceError(`not started: ${owner.username} may not use inventory source "${source.name}" (only its owner or an admin)`, false)
     const ids = [source.tokenCredentialId, ...(source.defaultCredentialId ? [source.defaultCredentialId] : [])]
     const use = await credentialUse(prismaQuery(this.prisma), owner.id, ids)
     const refused = [...use.values()].filter((c) => !c.usable)

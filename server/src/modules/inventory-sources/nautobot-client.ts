@@ -14,6 +14,8 @@ export class SourceError extends Error {
     message: string,
     /** Network trouble and 5xx may pass; a rejected token or a bad answer will not by retrying. */
     readonly transient: boolean,
+    /** The HTTP status Nautobot answered, when it answered at all (404: the object is gone). */
+    readonly status?: number,
   ) {
     super(message)
     this.name = 'SourceError'
@@ -129,7 +131,8 @@ function postJson(conn: NautobotConnection, path: string, payload: unknown): Pro
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024
 
-function request(conn: NautobotConnection, method: string, path: string, body: string | null): Promise<unknown> {
+/** One REST call: JSON in and out, every failure a SourceError (the token goes only into the header). */
+export function request(conn: NautobotConnection, method: string, path: string, body: string | null): Promise<unknown> {
   const url = new URL(path.replace(/^\//, ''), conn.url.endsWith('/') ? conn.url : `${conn.url}/`)
   const where = `Nautobot at ${conn.url}`
   const isHttps = url.protocol === 'https:'
@@ -160,8 +163,8 @@ function request(conn: NautobotConnection, method: string, path: string, body: s
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
         const status = res.statusCode ?? 0
-        if (status === 401 || status === 403) return reject(new SourceError(`${where} rejected the API token (HTTP ${status}${detailOf(text)})`, false))
-        if (status >= 300) return reject(new SourceError(`${where} answered HTTP ${status}${detailOf(text)}`, status >= 500 || status === 429 || status === 408))
+        if (status === 401 || status === 403) return reject(new SourceError(`${where} rejected the API token (HTTP ${status}${detailOf(text)})`, false, status))
+        if (status >= 300) return reject(new SourceError(`${where} answered HTTP ${status}${detailOf(text)}`, status >= 500 || status === 429 || status === 408, status))
         try {
           resolve(JSON.parse(text))
         } catch {
@@ -185,6 +188,8 @@ function detailOf(text: string): string {
   try {
     const j = JSON.parse(text) as { detail?: unknown }
     if (typeof j.detail === 'string') return `: ${excerpt(j.detail, 200)}`
+    // A refused write answers field → messages ({"custom_fields": ["…"]}): worth showing as it is.
+    if (j && typeof j === 'object') return `: ${excerpt(JSON.stringify(j), 300)}`
   } catch {
     /* not JSON: say nothing more than the status */
   }

@@ -110,6 +110,7 @@ export class TemplatesService {
     const config = this.validateConfig(input.jobType, input.config)
     this.checkOutputs(input.jobType, input.outputs)
     await this.checkCredentialRefs(a, null, input.jobType, config)
+    await this.checkSourceRefs(a, null, input.jobType, config)
     await this.checkSelector(input.targetSelector)
     try {
       return await audited(
@@ -147,6 +148,7 @@ export class TemplatesService {
     const config = input.config !== undefined ? this.validateConfig(jobType, input.config) : undefined
     if (input.outputs !== undefined || input.jobType) this.checkOutputs(jobType, input.outputs ?? (existing.outputs as OutputDeclaration[]))
     if (config !== undefined) await this.checkCredentialRefs(a, existing.ownerId, jobType, config)
+    if (config !== undefined) await this.checkSourceRefs(a, existing.ownerId, jobType, config)
     if (input.targetSelector) await this.checkSelector(input.targetSelector)
     try {
       return await audited(
@@ -223,6 +225,34 @@ export class TemplatesService {
       const owner = await this.prisma.user.findUnique({ where: { id: ownerId }, select: { username: true } })
       await requireMayUse(this.prisma, ownerId, named, (name) => `the template's owner "${owner?.username ?? '?'}" may not use credential "${name}"`)
     }
+  }
+
+  /**
+   * Inventory sources the config uses (prefix_scan's Nautobot): each must exist, and the one saving — and
+   * the template's owner, when an admin edits someone else's — must own it or be an admin and may use its
+   * API token credential, since runs open that token on the owner's behalf (checked again at run time).
+   */
+  private async checkSourceRefs(actor: Actor, ownerId: string | null, jobType: string, config: unknown): Promise<void> {
+    const refs = this.registry.get(jobType)?.sourceRefs?.(config) ?? []
+    if (!refs.length) return
+    const sources = await this.prisma.inventorySource.findMany({ where: { id: { in: refs.map((r) => r.id) } } })
+    const users = [{ id: actor.userId, role: actor.role, who: 'you' }]
+    if (ownerId && ownerId !== actor.userId) {
+      const owner = await this.prisma.user.findUnique({ where: { id: ownerId }, select: { username: true, role: true } })
+      users.push({ id: ownerId, role: owner?.role ?? 'VIEWER', who: `the template's owner "${owner?.username ?? '?'}"` })
+    }
+    const missing = refs.filter((r) => !sources.some((s) => s.id === r.id))
+    if (missing.length) throw new ValidationError(missing.map((r) => ({ field: ['input.config', ...r.path].join('.'), message: 'no such inventory source' })))
+    const problems: FieldProblem[] = []
+    for (const ref of refs) {
+      const field = ['input.config', ...ref.path].join('.')
+      const source = sources.find((s) => s.id === ref.id)!
+      for (const u of users) {
+        if (u.role !== 'ADMIN' && source.ownerId !== u.id) problems.push({ field, message: `${u.who} may not use inventory source "${source.name}" (only its owner or an admin)` })
+        else await requireMayUse(this.prisma, u.id, [{ field, id: source.tokenCredentialId }], (name) => `${u.who} may not use credential "${name}", the API token of inventory source "${source.name}"`)
+      }
+    }
+    if (problems.length) throw ForbiddenError.fields(problems)
   }
 
   /**

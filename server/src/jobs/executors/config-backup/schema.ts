@@ -8,6 +8,7 @@ import { remoteKind } from '../../../git/remote.ts'
 import { credentialIdField, credentialUuid, type CredentialRef } from '../credential-ref.ts'
 import type { ExecutionContext } from '../types.ts'
 import { placeholders } from './placeholders.ts'
+import { customFieldKey, customFieldType } from '../nautobot-port.ts'
 
 const PATH_ROOTS = new Set(['target', 'date', 'command', 'params', 'run'])
 const MESSAGE_ROOTS = new Set(['targets', 'changed', 'unchanged', 'failed', 'date', 'run', 'branch'])
@@ -80,6 +81,18 @@ export const configSchema = z
       .max(65536)
       .optional()
       .describe('For an HTTPS repository: the PEM certificate of the CA (or of the self-signed server) to trust instead of the system\'s CAs.'),
+    nautobotWriteBack: z
+      .object({
+        customField: customFieldKey.describe('The key of the device custom field to set (create it in Nautobot on content type dcim.device, type Date, Date/time or Text).'),
+        fieldType: customFieldType.default('datetime').describe('The custom field\'s type in Nautobot: `datetime` (UTC, whole seconds), `date` (YYYY-MM-DD) or `text` (ISO 8601 time).'),
+        strict: z.boolean().default(false).describe('A failed write fails the target (its backup stays stored); otherwise it is a warning on the target.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Sets a Nautobot device custom field to the backup time on every backed-up target that came from a Nautobot inventory source; ' +
+          'each target\'s result says written, unchanged, skipped (why) or failed (why).',
+      ),
     backupTimeAttribute: z
       .string()
       .trim()

@@ -96,10 +96,10 @@ export function gitRemote(ctx: Context): GitRemote {
 }
 
 /** Sets `backupTimeAttribute` on every target whose backup is now in the repository (changed or unchanged). */
-export async function recordBackupTime(ctx: Context, stored: Fetched[]): Promise<void> {
+export async function recordBackupTime(ctx: Context, stored: Fetched[], when: Date): Promise<void> {
   const attribute = ctx.config.backupTimeAttribute
   if (!attribute) return
-  const at = new Date().toISOString()
+  const at = when.toISOString()
   for (const f of stored) {
     try {
       await ctx.setTargetAttributes(f.target.id, { [attribute]: at })
