@@ -16,6 +16,13 @@ export const WorkflowFields = graphql(`
       parameters
       template { id name }
       workflow { id name }
+      overrides {
+        targetSelector { targets { id name } inventories { id name } tags namePatterns }
+        timeoutSeconds
+        retryMaxAttempts
+        retryDelaySeconds
+        retryBackoff
+      }
       approval {
         approverRoles
         approvers { id username }
@@ -49,13 +56,22 @@ export const WorkflowQuery = graphql(
   [WorkflowFields],
 )
 
-/** What the editor's pickers offer: templates (with their parameters) to run in TEMPLATE nodes. */
+/**
+ * What the editor's pickers offer: templates (with their parameters) for TEMPLATE nodes, workflows (with
+ * theirs) for WORKFLOW nodes, and the targets, inventories and job types a node's target override needs.
+ */
 export const WorkflowEditorOptionsQuery = graphql(`
   query WorkflowEditorOptions {
-    jobTemplates { id name jobType parameters { name type label description required default choices } }
+    jobTemplates { id name jobType timeoutSeconds retryMaxAttempts retryDelaySeconds retryBackoff parameters { name type label description required default choices } }
+    workflows { id name parameters { name type label description required default choices } }
+    jobTypes { type usesTargets }
+    targets { id name host tags }
+    inventories { id name }
   }
 `)
-export type TemplateOption = ResultOf<typeof WorkflowEditorOptionsQuery>['jobTemplates'][number]
+export type EditorOptions = ResultOf<typeof WorkflowEditorOptionsQuery>
+export type TemplateOption = EditorOptions['jobTemplates'][number]
+export type WorkflowOption = EditorOptions['workflows'][number]
 
 /** Approver users to pick from (admins only may list users; others keep the ones already chosen). */
 export const ApproverUsersQuery = graphql(`

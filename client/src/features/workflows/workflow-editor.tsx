@@ -21,7 +21,7 @@ import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } f
 import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
 import { EDGE_KINDS, localNodeErrors, newNode, nodeToDraft, nodeToInput, removeNode, renameNode, type EdgeDraft, type EdgeKind, type NodeDraft, type NodeKind } from '@/lib/workflow-draft'
 import { NodeEditor } from './node-editor'
-import { ApproverUsersQuery, CreateWorkflowMutation, UpdateWorkflowMutation, WorkflowEditorOptionsQuery, WorkflowQuery, type TemplateOption, type Workflow } from './queries'
+import { ApproverUsersQuery, CreateWorkflowMutation, UpdateWorkflowMutation, WorkflowEditorOptionsQuery, WorkflowQuery, type EditorOptions, type TemplateOption, type Workflow } from './queries'
 import { DeleteWorkflowButton, RunWorkflowDialog } from './run-workflow-dialog'
 import { WorkflowGraph } from './workflow-graph'
 
@@ -42,10 +42,10 @@ export function WorkflowEditor({ id }: { id: string | null }) {
     )
   }
   if (!options.data || (id && !wf.data)) return <Skeleton rows={8} />
-  return <WorkflowForm workflow={wf.data?.workflow ?? null} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
+  return <WorkflowForm workflow={wf.data?.workflow ?? null} options={options.data} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
 }
 
-function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | null; templates: readonly TemplateOption[]; users: ReadonlyArray<{ id: string; username: string }> | null }) {
+function WorkflowForm({ workflow, options, templates, users }: { workflow: Workflow | null; options: EditorOptions; templates: readonly TemplateOption[]; users: ReadonlyArray<{ id: string; username: string }> | null }) {
   const router = useRouter()
   const { canWrite } = useSessionContext()
   const [name, setName] = useState(workflow?.name ?? '')
@@ -64,6 +64,11 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
   const formRef = useRef<HTMLFormElement>(null)
   const focusFirstError = useFocusFirstError(formRef)
   const knownUsers = useMemo(() => workflow?.nodes.flatMap((n) => n.approval?.approvers ?? []) ?? [], [workflow])
+  // A workflow may not run itself (the API also refuses longer loops, on the node's workflowId).
+  const workflows = useMemo(() => options.workflows.filter((w) => w.id !== workflow?.id), [options, workflow])
+  const nestedName = (id: string) => options.workflows.find((w) => w.id === id)?.name ?? workflow?.nodes.find((n) => n.workflow?.id === id)?.workflow?.name
+  const nodeDetail = (n: NodeDraft) => (n.kind === 'APPROVAL' ? 'Approval' : n.kind === 'WORKFLOW' ? `Workflow: ${n.workflowId ? (nestedName(n.workflowId) ?? 'not visible') : 'none chosen'}` : templateName(n.templateId))
+  const paramDefs = (n: NodeDraft) => (n.kind === 'WORKFLOW' ? options.workflows.find((w) => w.id === n.workflowId)?.parameters : templates.find((t) => t.id === n.templateId)?.parameters)
   const templateName = (id: string) => templates.find((t) => t.id === id)?.name ?? workflow?.nodes.find((n) => n.template?.id === id)?.template?.name ?? 'no template chosen'
   const nodeHasProblem = (i: number) => Object.keys(errors.fields).some((k) => k === `nodes.${i}` || k.startsWith(`nodes.${i}.`))
   const edgeProblemsFor = (key: string) => edges.some((e, i) => (e.from === key || e.to === key) && err(`edges.${i}`))
@@ -112,7 +117,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
       description,
       visibility,
       parameters: params.map(toInput),
-      nodes: nodes.map((n) => nodeToInput(n, templates.find((t) => t.id === n.templateId)?.parameters)),
+      nodes: nodes.map((n) => nodeToInput(n, paramDefs(n))),
       edges: edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind })),
     }
     setErrors(NO_ERRORS)
@@ -129,7 +134,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
   }
 
   const sel = selected != null ? nodes[selected] : undefined
-  const graphNodes = nodes.map((n, i) => ({ key: n.key, detail: n.kind === 'APPROVAL' ? 'Approval' : templateName(n.templateId), problem: nodeHasProblem(i) || edgeProblemsFor(n.key) }))
+  const graphNodes = nodes.map((n, i) => ({ key: n.key, detail: nodeDetail(n), problem: nodeHasProblem(i) || edgeProblemsFor(n.key) }))
 
   return (
     <form ref={formRef} onSubmit={submit} noValidate className="stack" aria-label={workflow ? 'Edit workflow' : 'New workflow'}>
@@ -186,6 +191,9 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
               <button type="button" className="btn sm" onClick={() => addNode('TEMPLATE')}>
                 <Icons.plus /> Template node
               </button>
+              <button type="button" className="btn sm" onClick={() => addNode('WORKFLOW')}>
+                <Icons.plus /> Workflow node
+              </button>
               <button type="button" className="btn sm" onClick={() => addNode('APPROVAL')}>
                 <Icons.plus /> Approval node
               </button>
@@ -206,7 +214,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
                     <button type="button" className="btn sm ghost" aria-pressed={selected === i} onClick={() => setSelected(i)}>
                       <span className="mono">{n.key || `(node ${i + 1})`}</span>
                     </button>
-                    <span className="small muted">{n.kind === 'APPROVAL' ? 'Approval' : templateName(n.templateId)}</span>
+                    <span className="small muted">{nodeDetail(n)}</span>
                     {nodeHasProblem(i) ? <span className="badge err">Has a problem</span> : null}
                     {canWrite ? (
                       <button type="button" className="btn sm ghost icon" aria-label={`Remove node ${n.key || i + 1}`} onClick={() => dropNode(i)}>
@@ -227,6 +235,9 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
                 index={selected}
                 hasParents={edges.some((e) => e.to === sel.key)}
                 templates={templates}
+                workflows={workflows}
+                options={options}
+                nestedName={sel.workflowId ? nestedName(sel.workflowId) : undefined}
                 users={users}
                 knownUsers={knownUsers}
                 readOnly={!canWrite}
