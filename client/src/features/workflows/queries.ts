@@ -160,6 +160,8 @@ export const NodeRunFragment = graphql(`
     message
     deadlineAt
     jobRun { id number status templateName }
+    nestedRun { id number status workflowName }
+    outputs
     approval { approverRoles approvers { id username } minApprovals allowSelfApproval }
     decisions { username decision comment createdAt }
   }
@@ -182,6 +184,9 @@ export const WorkflowRunDetailFragment = graphql(
     finishedAt
     cancelRequestedAt
     eventSeq
+    retryOf { id number status }
+    retries { id number status }
+    parentNodeRun { key workflowRun { id number workflowName } }
     nodes { ...NodeRun }
   }
 `,
@@ -222,6 +227,13 @@ export const CancelWorkflowRunMutation = graphql(
 `,
   [WorkflowRunDetailFragment],
 )
+
+/** A new run re-running what did not succeed (the page goes to it). */
+export const RetryWorkflowRunMutation = graphql(`
+  mutation RetryWorkflowRun($id: ID!) {
+    retryWorkflowRun(id: $id) { id number status }
+  }
+`)
 
 export const ApprovalFragment = graphql(
   `
@@ -270,4 +282,8 @@ export const RejectNodeMutation = graphql(
   [NodeRunFragment],
 )
 
-export const FINAL_WORKFLOW_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED'])
+/** MISSED and SKIPPED: schedule slots that never ran (final from the start, with the reason in `error`). */
+export const FINAL_WORKFLOW_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'MISSED', 'SKIPPED'])
+export const NOT_RUN_STATUSES = new Set(['MISSED', 'SKIPPED'])
+/** Statuses a workflow run can be retried from (retryWorkflowRun). */
+export const RETRYABLE_WORKFLOW_STATUSES = new Set(['FAILED', 'CANCELLED'])
