@@ -284,6 +284,5 @@ export const RejectNodeMutation = graphql(
 
 /** MISSED and SKIPPED: schedule slots that never ran (final from the start, with the reason in `error`). */
 export const FINAL_WORKFLOW_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'MISSED', 'SKIPPED'])
-export const NOT_RUN_STATUSES = new Set(['MISSED', 'SKIPPED'])
 /** Statuses a workflow run can be retried from (retryWorkflowRun). */
 export const RETRYABLE_WORKFLOW_STATUSES = new Set(['FAILED', 'CANCELLED'])

@@ -18,9 +18,10 @@ import { useTitle } from '@/components/shell'
 import { BackLink, EmptyState, ErrorAlert, PageHeader, Panel, RelativeTime, Skeleton, StatusBadge, triggerLabel } from '@/components/ui'
 import { errorMessage, toFormErrors } from '@/lib/errors'
 import { formatDateTime, formatLogTime } from '@/lib/format'
+import { notRunReason } from '@/lib/not-run'
 import { nodeStatusLabel } from '@/lib/workflow-draft'
 import { ApprovalDecision } from './approval-decision'
-import { CancelWorkflowRunMutation, FINAL_WORKFLOW_STATUSES, NOT_RUN_STATUSES, WorkflowRunEventsSubscription, WorkflowRunQuery, WorkflowRunUpdatedSubscription, type NodeRun, type WorkflowRunDetail as Run, type WorkflowRunEvent } from './queries'
+import { CancelWorkflowRunMutation, FINAL_WORKFLOW_STATUSES, WorkflowRunEventsSubscription, WorkflowRunQuery, WorkflowRunUpdatedSubscription, type NodeRun, type WorkflowRunDetail as Run, type WorkflowRunEvent } from './queries'
 import { WorkflowGraph } from './workflow-graph'
 import { RetryFailedNodesButton, RunRelations } from './workflow-run-relations'
 
@@ -106,9 +107,9 @@ export function WorkflowRunDetail({ id }: { id: string }) {
             </div>
           ) : null}
         </div>
-        {run.error && NOT_RUN_STATUSES.has(run.status) ? (
+        {notRunReason(run) ? (
           <div className="alert info" data-testid="workflow-run-not-run">
-            {nodeStatusLabel(run.status)}: {run.error}
+            {nodeStatusLabel(run.status)}: {notRunReason(run)}
           </div>
         ) : run.error ? (
           <ErrorAlert message={run.error} />

@@ -2,7 +2,8 @@
 import Link from 'next/link'
 import { LiveDuration, RelativeTime, StatusBadge, triggerLabel } from '@/components/ui'
 import { nodeSummary } from '@/lib/workflow-runs'
-import { NOT_RUN_STATUSES, type WorkflowRunRow } from './queries'
+import { notRunReason } from '@/lib/not-run'
+import type { WorkflowRunRow } from './queries'
 
 export function WorkflowRunsTable({ runs, compact }: { runs: readonly WorkflowRunRow[]; compact?: boolean }) {
   return (
@@ -32,7 +33,7 @@ export function WorkflowRunsTable({ runs, compact }: { runs: readonly WorkflowRu
                 <StatusBadge status={r.status} />
               </td>
               {/* A schedule slot that never ran has no nodes to count: say why it did not run. */}
-              <td className="small">{NOT_RUN_STATUSES.has(r.status) ? <span className="muted">{r.error ?? 'Not run'}</span> : nodeSummary(r)}</td>
+              <td className="small">{notRunReason(r) ?? nodeSummary(r)}</td>
               {compact ? null : (
                 <td className="small">
                   {triggerLabel(r.trigger)}
