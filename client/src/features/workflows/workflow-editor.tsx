@@ -19,7 +19,8 @@ import { fixSummary, useFocusFirstError } from '@/components/use-focus-first-err
 import { ParametersEditor } from '@/features/templates/parameters-editor'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
-import { EDGE_KINDS, localNodeErrors, newNode, nodeToDraft, nodeToInput, removeNode, renameNode, type EdgeDraft, type EdgeKind, type NodeDraft, type NodeKind } from '@/lib/workflow-draft'
+import { localNodeErrors, newNode, nodeToDraft, nodeToInput, removeNode, renameNode, type EdgeDraft, type NodeDraft, type NodeKind } from '@/lib/workflow-draft'
+import { EdgesPanel } from './edges-panel'
 import { NodeEditor } from './node-editor'
 import { ApproverUsersQuery, CreateWorkflowMutation, UpdateWorkflowMutation, WorkflowEditorOptionsQuery, WorkflowQuery, type EditorOptions, type TemplateOption, type Workflow } from './queries'
 import { DeleteWorkflowButton, RunWorkflowDialog } from './run-workflow-dialog'
@@ -95,10 +96,6 @@ function WorkflowForm({ workflow, options, templates, users }: { workflow: Workf
     setEdges(r.edges)
     setSelected(r.nodes.length ? Math.min(i, r.nodes.length - 1) : null)
     setErrors(NO_ERRORS)
-  }
-  const setEdge = (i: number, patch: Partial<EdgeDraft>) => {
-    setEdges(edges.map((e, j) => (j === i ? { ...e, ...patch } : e)))
-    clearErrors(`edges.${i}`)
   }
   // Editing a node or an edge clears what the API said about it (the next save checks it again).
   const clearErrors = (prefix: string) => {
@@ -260,69 +257,19 @@ function WorkflowForm({ workflow, options, templates, users }: { workflow: Workf
           </div>
         </div>
       </Panel>
-      <Panel title={`Edges (${edges.length})`}>
-        <div className="stack" style={{ gap: 10 }} data-testid="workflow-edges">
-          {edges.length === 0 ? <p className="muted small" style={{ margin: 0 }}>No edges: every node runs at once when the workflow starts.</p> : null}
-          {edges.map((e, i) => (
-            <div key={i} className="stack" style={{ gap: 4 }}>
-              <div className="wf-edge-row">
-                <Field label={`Edge ${i + 1} from`} error={err(`edges.${i}.from`)}>
-                  {(p) => (
-                    <select {...p} value={e.from} onChange={(ev) => setEdge(i, { from: ev.target.value })}>
-                      {!nodes.some((n) => n.key === e.from) ? <option value={e.from}>{e.from || '(none)'}</option> : null}
-                      {nodes.map((n) => (
-                        <option key={n.key} value={n.key}>
-                          {n.key}
-                        </option>
-                      ))}
-                    </select>
-                  )}
-                </Field>
-                <Field label="to" error={err(`edges.${i}.to`)}>
-                  {(p) => (
-                    <select {...p} value={e.to} onChange={(ev) => setEdge(i, { to: ev.target.value })}>
-                      {!nodes.some((n) => n.key === e.to) ? <option value={e.to}>{e.to || '(none)'}</option> : null}
-                      {nodes.map((n) => (
-                        <option key={n.key} value={n.key}>
-                          {n.key}
-                        </option>
-                      ))}
-                    </select>
-                  )}
-                </Field>
-                <Field label="when" error={err(`edges.${i}.kind`)}>
-                  {(p) => (
-                    <select {...p} value={e.kind} onChange={(ev) => setEdge(i, { kind: ev.target.value as EdgeKind })}>
-                      {EDGE_KINDS.map((k) => (
-                        <option key={k.value} value={k.value}>
-                          {k.label}
-                        </option>
-                      ))}
-                    </select>
-                  )}
-                </Field>
-                {canWrite ? (
-                  <button type="button" className="btn ghost icon" style={{ marginBottom: 4 }} aria-label={`Remove edge ${i + 1} (${e.from} to ${e.to})`} onClick={() => setEdges(edges.filter((_, j) => j !== i))}>
-                    <Icons.trash />
-                  </button>
-                ) : null}
-              </div>
-              {errors.fields[`edges.${i}`] ? (
-                <div className="error small" role="alert" style={{ color: 'var(--err)' }}>
-                  {errors.fields[`edges.${i}`]}
-                </div>
-              ) : null}
-            </div>
-          ))}
-          {canWrite && nodes.length > 1 ? (
-            <div>
-              <button type="button" className="btn sm" onClick={() => setEdges([...edges, { from: nodes[0]!.key, to: nodes[1]!.key, kind: 'ON_SUCCESS' }])}>
-                <Icons.plus /> Add edge
-              </button>
-            </div>
-          ) : null}
-        </div>
-      </Panel>
+      <EdgesPanel
+        edges={edges}
+        nodes={nodes}
+        canWrite={canWrite}
+        errorFor={err}
+        exactError={(path) => errors.fields[path]}
+        onChange={(i, patch) => {
+          setEdges(edges.map((e, j) => (j === i ? { ...e, ...patch } : e)))
+          clearErrors(`edges.${i}`)
+        }}
+        onRemove={(i) => setEdges(edges.filter((_, j) => j !== i))}
+        onAdd={() => setEdges([...edges, { from: nodes[0]!.key, to: nodes[1]!.key, kind: 'ON_SUCCESS' }])}
+      />
       {canWrite ? (
         <div className="form-actions">
           <Link className="btn" href="/workflows">
