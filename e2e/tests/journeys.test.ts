@@ -1084,7 +1084,7 @@ describe('workflow retry journey', () => {
     })
     const saved = async () => {
       const { workflow } = await server.gql(
-        `query($id: ID!) { workflow(id: $id) { updatedAt parameters { name type default } edges { from to kind } nodes { key kind joinPolicy parameters template { id } workflow { id } approval { timeoutSeconds } overrides { targetSelector { targets { id } inventories { id } tags namePatterns } timeoutSeconds retryMaxAttempts retryDelaySeconds retryBackoff } } } }`,
+        `query($id: ID!) { workflow(id: $id) { updatedAt parameters { name type default } edges { from to kind } nodes { key kind joinPolicy parameters template { id } workflow { id } approval { timeoutSeconds } overrides { targetSelector { targetIds inventoryIds tags namePatterns } timeoutSeconds retryMaxAttempts retryDelaySeconds retryBackoff } } } }`,
         { id: parent },
       )
       return workflow as { updatedAt: string } & Record<string, unknown>

@@ -69,7 +69,7 @@ describe('workflow drafts', () => {
         parameters: { count: 3, label: '3', flags: { a: [1, 2] }, on: false, expr: '{{ params.site }}' },
         template: { id: 'T1' },
         workflow: null,
-        overrides: { targetSelector: { targets: [{ id: 'X1' }], inventories: [{ id: 'I1' }], tags: ['edge'], namePatterns: ['sw-*'] }, timeoutSeconds: 30, retryMaxAttempts: 3, retryDelaySeconds: null, retryBackoff: 'EXPONENTIAL' as const },
+        overrides: { targetSelector: { targetIds: ['X1'], inventoryIds: ['I1'], tags: ['edge'], namePatterns: ['sw-*'] }, timeoutSeconds: 30, retryMaxAttempts: 3, retryDelaySeconds: null, retryBackoff: 'EXPONENTIAL' as const },
         approval: null,
       },
       { key: 'nested', kind: 'WORKFLOW' as const, joinPolicy: 'ANY_SUCCEEDED' as const, parameters: { site: '{{ nodes.backup.outputs.site }}', n: 2 }, template: null, workflow: { id: 'W2' }, overrides: null, approval: null },

@@ -98,7 +98,7 @@ export function newNode(nodes: readonly NodeDraft[], kind: NodeKind): NodeDraft 
 }
 
 export interface SavedOverrides {
-  targetSelector: { targets: ReadonlyArray<{ id: string }>; inventories: ReadonlyArray<{ id: string }>; tags: readonly string[]; namePatterns: readonly string[] } | null
+  targetSelector: { targetIds: readonly string[]; inventoryIds: readonly string[]; tags: readonly string[]; namePatterns: readonly string[] } | null
   timeoutSeconds: number | null
   retryMaxAttempts: number | null
   retryDelaySeconds: number | null
@@ -114,7 +114,7 @@ export function overridesToDraft(o: SavedOverrides | null | undefined): Override
   const s = o.targetSelector
   return {
     replaceTargets: !!s,
-    selector: s ? { targetIds: s.targets.map((t) => t.id), inventoryIds: s.inventories.map((i) => i.id), tags: [...s.tags], namePatterns: [...s.namePatterns] } : emptySelector(),
+    selector: s ? { targetIds: [...s.targetIds], inventoryIds: [...s.inventoryIds], tags: [...s.tags], namePatterns: [...s.namePatterns] } : emptySelector(),
     timeoutSeconds: str(o.timeoutSeconds),
     retryMaxAttempts: str(o.retryMaxAttempts),
     retryDelaySeconds: str(o.retryDelaySeconds),

@@ -17,7 +17,7 @@ export const WorkflowFields = graphql(`
       template { id name }
       workflow { id name }
       overrides {
-        targetSelector { targets { id name } inventories { id name } tags namePatterns }
+        targetSelector { targetIds inventoryIds tags namePatterns }
         timeoutSeconds
         retryMaxAttempts
         retryDelaySeconds
