@@ -113,14 +113,13 @@ export const WorkflowRunRowFragment = graphql(`
     status
     trigger
     workflowName
-    workflow { id name }
     triggeredBy { id username }
     createdAt
     finishedAt
-    cancelRequestedAt
     eventSeq
     error
-    nodes { id key status }
+    # Statuses only: a page of 500 rows × every node's fields would pass the API's cost limit.
+    nodes { status }
   }
 `)
 export type WorkflowRunRow = ResultOf<typeof WorkflowRunRowFragment>
