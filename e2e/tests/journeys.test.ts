@@ -1161,6 +1161,32 @@ describe('workflow retry journey', () => {
     expect(await p.getByRole('button', { name: 'Retry failed nodes' }).count()).toBe(0)
     await context.close()
   })
+  it('shows a workflow schedule slot skipped by a blackout window as Skipped, with the reason, in the runs list', async () => {
+    const { createWorkflow } = await server.gql(`mutation { createWorkflow(input: { name: "blacked out", visibility: GLOBAL, nodes: [{ key: "a", kind: APPROVAL, approval: { timeoutSeconds: 60, approverRoles: [ADMIN] } }] }) { id } }`)
+    const now = Date.now()
+    const { createBlackoutWindow } = await server.gql(`mutation($i: BlackoutWindowInput!) { createBlackoutWindow(input: $i) { id } }`, { i: { name: 'e2e freeze', kind: 'ABSOLUTE', startAt: new Date(now - 60_000).toISOString(), endAt: new Date(now + 3_600_000).toISOString() } })
+    const { createJobSchedule } = await server.gql(`mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`, { i: { name: 'e2e frozen', workflowId: createWorkflow.id, kind: 'INTERVAL', intervalEvery: 2, intervalUnit: 'SECONDS', blackoutIds: [createBlackoutWindow.id] } })
+    const skipped = async () => (await server.gql(`query($w: ID) { workflowRuns(workflowId: $w, statuses: [SKIPPED], first: 1) { totalCount } }`, { w: createWorkflow.id })).workflowRuns.totalCount as number
+    await expect.poll(skipped, { timeout: 30_000 }).toBeGreaterThan(0)
+    await server.gql(`mutation($id: ID!) { updateJobSchedule(id: $id, input: { active: false }) { id } }`, { id: createJobSchedule.id })
+
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('admin')
+    await p.locator('input[name="password"]').fill(ADMIN_PASSWORD)
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+    await p.goto(`/workflow-runs?workflow=${encodeURIComponent(createWorkflow.id)}&status=SKIPPED`)
+    const row = p.locator('tr[data-status="SKIPPED"]').first()
+    await row.waitFor()
+    expect(await row.textContent()).toMatch(/Skipped.*e2e freeze/)
+    expect(await axeBothThemes(p, 'skipped workflow runs')).toEqual([])
+    await row.getByRole('link').first().click()
+    await p.getByTestId('workflow-run-not-run').waitFor()
+    expect(await p.getByTestId('workflow-run-not-run').textContent()).toMatch(/^Skipped: .*e2e freeze/)
+    expect(await p.locator('.page-head [data-status="SKIPPED"]').textContent()).toBe('Skipped')
+    await context.close()
+  })
 })
 
 describe('step outputs', () => {
