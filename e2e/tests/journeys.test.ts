@@ -1437,6 +1437,135 @@ describe('workflow journey', () => {
   })
 })
 
+describe('workflow retry journey', () => {
+  it('keeps an API-made workflow (overrides, a nested workflow) unchanged through the editor, and retries a failed node after the template is fixed', async () => {
+    const { createCredential } = await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'retry-login', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })
+    const { createTarget } = await server.gql(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'retry-host', host: sshd.hosts[0], port: sshd.port, credentialId: createCredential.id } })
+    const template = (i: Record<string, unknown>) => server.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { visibility: 'GLOBAL', ...i } }).then((r) => r.createJobTemplate.id as string)
+    // The template selects no target by itself: the node's override names the host.
+    const produce = await template({ name: 'retry produce', jobType: 'command', config: { commands: ['echo "site=ams" >> "$SWITCHYARD_OUTPUTS"'] }, targetSelector: { tags: ['retry-nothing'] } })
+    // Fails until its parameter's default is fixed (the node gives it no value, so the default applies).
+    const gateParams = (mode: string) => [{ name: 'mode', type: 'STRING', default: mode }]
+    const gate = await template({ name: 'retry gate', jobType: 'command', config: { commands: ['test {{ mode }} = ok'] }, targetSelector: { targetIds: [createTarget.id] }, parameters: gateParams('broken') })
+    const noop = await template({ name: 'retry noop', jobType: 'noop', config: {} })
+    const wf = (i: Record<string, unknown>) => server.gql(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, { i: { visibility: 'GLOBAL', ...i } }).then((r) => r.createWorkflow.id as string)
+    const child = await wf({ name: 'retry child', parameters: [{ name: 'site', type: 'STRING', required: true }], nodes: [{ key: 'inner', templateId: noop }] })
+    const parent = await wf({
+      name: 'retry parent',
+      nodes: [
+        { key: 'produce', templateId: produce, overrides: { targetSelector: { targetIds: [createTarget.id] }, timeoutSeconds: 120, retryMaxAttempts: 1, retryBackoff: 'EXPONENTIAL' } },
+        { key: 'nested', kind: 'WORKFLOW', workflowId: child, parameters: { site: '{{ nodes.produce.outputs.site }}' } },
+        { key: 'gate', templateId: gate, joinPolicy: 'ALL_DONE' },
+      ],
+      edges: [{ from: 'produce', to: 'nested' }, { from: 'nested', to: 'gate' }],
+    })
+    const saved = async () => {
+      const { workflow } = await server.gql(
+        `query($id: ID!) { workflow(id: $id) { updatedAt parameters { name type default } edges { from to kind } nodes { key kind joinPolicy parameters template { id } workflow { id } approval { timeoutSeconds } overrides { targetSelector { targetIds inventoryIds tags namePatterns } timeoutSeconds retryMaxAttempts retryDelaySeconds retryBackoff } } } }`,
+        { id: parent },
+      )
+      return workflow as { updatedAt: string } & Record<string, unknown>
+    }
+    const before = await saved()
+
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('admin')
+    await p.locator('input[name="password"]').fill(ADMIN_PASSWORD)
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+
+    // The editor shows the overrides and the nested workflow; saving it untouched changes nothing.
+    await p.goto(`/workflows/${parent}`)
+    const overrides = p.getByTestId('node-overrides')
+    await overrides.waitFor()
+    expect(await overrides.locator('legend').textContent()).toContain('4 set')
+    expect(await overrides.getByRole('group', { name: 'Targets' }).getByLabel('retry-host').isChecked()).toBe(true)
+    expect(await p.locator('input[name="overrideTimeoutSeconds"]').inputValue()).toBe('120')
+    expect(await axeBothThemes(p, 'workflow editor (overrides)')).toEqual([])
+    await p.getByTestId('workflow-nodes').getByRole('button', { name: 'nested', exact: true }).click()
+    expect(await p.locator('select[name="workflowId"] option:checked').textContent()).toBe('retry child')
+    expect(await p.getByTestId('workflow-graph').locator('[data-node="nested"]').textContent()).toContain('Workflow: retry child')
+    await p.getByRole('button', { name: 'Save changes' }).click()
+    await p.waitForURL(/\/workflows$/)
+    const after = await saved()
+    expect(after.updatedAt).not.toBe(before.updatedAt)
+    expect({ ...after, updatedAt: null }).toEqual({ ...before, updatedAt: null })
+
+    // The child may not run its parent: the API's recursion error shows on the node.
+    await p.goto(`/workflows/${child}`)
+    await p.getByRole('button', { name: 'Workflow node' }).click()
+    await p.locator('select[name="workflowId"]').selectOption({ label: 'retry parent' })
+    await p.getByRole('button', { name: 'Save changes' }).click()
+    await p.getByText(/recursion: .*retry child.*retry parent.*retry child/).waitFor()
+    expect(await p.getByTestId('workflow-graph').locator('[data-node="workflow-1"]').textContent()).toContain('Has a problem')
+
+    // Run the parent: produce publishes its output, the nested run succeeds, the gate fails.
+    await p.goto(`/workflows/${parent}`)
+    await p.getByRole('main').getByRole('button', { name: 'Run now' }).click()
+    await p.getByRole('dialog').getByRole('button', { name: 'Run workflow' }).click()
+    await p.waitForURL(/\/workflow-runs\/[^/]+$/)
+    const firstRunUrl = p.url()
+    await p.locator('.page-head [data-status="FAILED"]').waitFor({ timeout: 60_000 })
+    // Run numbers are global (other journeys ran workflows too).
+    const first = /Workflow run #(\d+)/.exec((await p.locator('.page-head').textContent()) ?? '')![1]
+    const nodesTable = p.getByTestId('workflow-run-nodes')
+    await expect.poll(() => nodesTable.locator('tr[data-node="produce"]').getByTestId('node-outputs').textContent()).toContain('ams')
+    await nodesTable.locator('tr[data-node="gate"] [data-status="FAILED"]').waitFor()
+    const nestedLink = nodesTable.locator('tr[data-node="nested"]').getByTestId('nested-run-link')
+    expect(await nestedLink.textContent()).toMatch(/Workflow run #\d+/)
+    expect(await axeBothThemes(p, 'failed workflow run')).toEqual([])
+    await screenshot(p, 'workflow-run-failed')
+
+    // Fix the template, then retry: only the gate runs again, and the retry succeeds.
+    await server.gql(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: gate, i: { parameters: gateParams('ok') } })
+    await p.getByRole('button', { name: 'Retry failed nodes' }).click()
+    await p.waitForURL((u) => /\/workflow-runs\/[^/]+$/.test(u.pathname) && u.toString() !== firstRunUrl)
+    await p.getByTestId('workflow-run-retry-of').waitFor()
+    expect(await p.getByTestId('workflow-run-retry-of').textContent()).toContain(`#${first} (failed)`)
+    await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
+    expect(await p.getByTestId('workflow-run-nodes').locator('tr[data-node="produce"]').textContent()).toContain(`reused from workflow run #${first}`)
+    expect(await axeBothThemes(p, 'retried workflow run')).toEqual([])
+    await screenshot(p, 'workflow-run-retried')
+
+    // The failed run lists its retry; the nested run links back to its parent.
+    await p.goto(firstRunUrl)
+    await p.getByTestId('workflow-run-retries').getByRole('link', { name: /#\d+ \(succeeded\)/ }).waitFor()
+    expect(await p.getByRole('button', { name: 'Retry failed nodes' }).count()).toBe(1)
+    await p.getByTestId('workflow-run-nodes').locator('tr[data-node="nested"]').getByTestId('nested-run-link').click()
+    await p.getByTestId('workflow-run-parent').waitFor()
+    expect(await p.getByTestId('workflow-run-parent').textContent()).toContain('retry parent')
+    expect(await p.getByRole('button', { name: 'Retry failed nodes' }).count()).toBe(0)
+    await context.close()
+  })
+  it('shows a workflow schedule slot skipped by a blackout window as Skipped, with the reason, in the runs list', async () => {
+    const { createWorkflow } = await server.gql(`mutation { createWorkflow(input: { name: "blacked out", visibility: GLOBAL, nodes: [{ key: "a", kind: APPROVAL, approval: { timeoutSeconds: 60, approverRoles: [ADMIN] } }] }) { id } }`)
+    const now = Date.now()
+    const { createBlackoutWindow } = await server.gql(`mutation($i: BlackoutWindowInput!) { createBlackoutWindow(input: $i) { id } }`, { i: { name: 'e2e freeze', kind: 'ABSOLUTE', startAt: new Date(now - 60_000).toISOString(), endAt: new Date(now + 3_600_000).toISOString() } })
+    const { createJobSchedule } = await server.gql(`mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`, { i: { name: 'e2e frozen', workflowId: createWorkflow.id, kind: 'INTERVAL', intervalEvery: 2, intervalUnit: 'SECONDS', blackoutIds: [createBlackoutWindow.id] } })
+    const skipped = async () => (await server.gql(`query($w: ID) { workflowRuns(workflowId: $w, statuses: [SKIPPED], first: 1) { totalCount } }`, { w: createWorkflow.id })).workflowRuns.totalCount as number
+    await expect.poll(skipped, { timeout: 30_000 }).toBeGreaterThan(0)
+    await server.gql(`mutation($id: ID!) { updateJobSchedule(id: $id, input: { active: false }) { id } }`, { id: createJobSchedule.id })
+
+    const { page: p, context } = await newPage(browser, server.url)
+    await p.goto('/login')
+    await p.locator('input[name="username"]').fill('admin')
+    await p.locator('input[name="password"]').fill(ADMIN_PASSWORD)
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(/\/dashboard$/)
+    await p.goto(`/workflow-runs?workflow=${encodeURIComponent(createWorkflow.id)}&status=SKIPPED`)
+    const row = p.locator('tr[data-status="SKIPPED"]').first()
+    await row.waitFor()
+    expect(await row.textContent()).toMatch(/Skipped.*e2e freeze/)
+    expect(await axeBothThemes(p, 'skipped workflow runs')).toEqual([])
+    await row.getByRole('link').first().click()
+    await p.getByTestId('workflow-run-not-run').waitFor()
+    expect(await p.getByTestId('workflow-run-not-run').textContent()).toMatch(/^Skipped: .*e2e freeze/)
+    expect(await p.locator('.page-head [data-status="SKIPPED"]').textContent()).toBe('Skipped')
+    await context.close()
+  })
+})
+
 describe('step outputs', () => {
   it('declares a SECRET output in the template form and sees the run publish it, masked', async () => {
     const { createCredential } = await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'outputs-login', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { freshKey, localNodeErrors, newNode, nodeStatusLabel, nodeToDraft, nodeToInput, parameterValue, removeNode, renameNode, type EdgeDraft, type NodeDraft } from './workflow-draft'
+import { freshKey, localNodeErrors, overridesToInput, newNode, nodeStatusLabel, nodeToDraft, nodeToInput, parameterValue, removeNode, renameNode, type EdgeDraft, type NodeDraft } from './workflow-draft'
 
 const nodes = (): NodeDraft[] => {
   const a = newNode([], 'TEMPLATE')
@@ -39,6 +39,7 @@ describe('workflow drafts', () => {
       joinPolicy: 'ALL_SUCCEEDED',
       templateId: 'T1',
       parameters: { count: 3, flag: true, msg: '{{ params.site }}', n2: '{{ nodes.a.result.count }}' },
+      overrides: null,
     })
     expect(parameterValue({ type: 'STRING' }, '12')).toBe('12')
     const a = nodeToInput({ ...newNode([], 'APPROVAL'), approval: { ...newNode([], 'APPROVAL').approval, minApprovals: '2', approverUserIds: ['U1'], message: 'ok?' } })
@@ -56,5 +57,49 @@ describe('workflow drafts', () => {
   it('labels statuses in words', () => {
     expect(nodeStatusLabel('AWAITING_APPROVAL')).toBe('Awaiting approval')
     expect(nodeStatusLabel('TIMED_OUT')).toBe('Timed out')
+  })
+
+  it('round-trips saved nodes unchanged: overrides, WORKFLOW nodes, values of any type', () => {
+    // As the API returns them (WorkflowFields), and the input that saved them.
+    const saved = [
+      {
+        key: 'backup',
+        kind: 'TEMPLATE' as const,
+        joinPolicy: 'ALL_SUCCEEDED' as const,
+        parameters: { count: 3, label: '3', flags: { a: [1, 2] }, on: false, expr: '{{ params.site }}' },
+        template: { id: 'T1' },
+        workflow: null,
+        overrides: { targetSelector: { targetIds: ['X1'], inventoryIds: ['I1'], tags: ['edge'], namePatterns: ['sw-*'] }, timeoutSeconds: 30, retryMaxAttempts: 3, retryDelaySeconds: null, retryBackoff: 'EXPONENTIAL' as const },
+        approval: null,
+      },
+      { key: 'nested', kind: 'WORKFLOW' as const, joinPolicy: 'ANY_SUCCEEDED' as const, parameters: { site: '{{ nodes.backup.outputs.site }}', n: 2 }, template: null, workflow: { id: 'W2' }, overrides: null, approval: null },
+      { key: 'plain', kind: 'TEMPLATE' as const, joinPolicy: 'ALL_DONE' as const, parameters: {}, template: { id: 'T2' }, workflow: null, overrides: null, approval: null },
+    ]
+    const defs = [{ name: 'count', type: 'INT' as const }, { name: 'label', type: 'STRING' as const }, { name: 'on', type: 'BOOL' as const }]
+    const inputs = saved.map((n) => nodeToInput(nodeToDraft(n), n.kind === 'TEMPLATE' ? defs : [{ name: 'n', type: 'INT' as const }]))
+    expect(inputs).toEqual([
+      {
+        key: 'backup',
+        kind: 'TEMPLATE',
+        joinPolicy: 'ALL_SUCCEEDED',
+        templateId: 'T1',
+        parameters: { count: 3, label: '3', flags: { a: [1, 2] }, on: false, expr: '{{ params.site }}' },
+        overrides: { targetSelector: { targetIds: ['X1'], inventoryIds: ['I1'], tags: ['edge'], namePatterns: ['sw-*'] }, timeoutSeconds: 30, retryMaxAttempts: 3, retryDelaySeconds: null, retryBackoff: 'EXPONENTIAL' },
+      },
+      { key: 'nested', kind: 'WORKFLOW', joinPolicy: 'ANY_SUCCEEDED', workflowId: 'W2', parameters: { site: '{{ nodes.backup.outputs.site }}', n: 2 } },
+      { key: 'plain', kind: 'TEMPLATE', joinPolicy: 'ALL_DONE', templateId: 'T2', parameters: {}, overrides: null },
+    ])
+    // An edited value is typed from the text again; a blanked one goes (the default applies).
+    const d = nodeToDraft(saved[0]!)
+    expect(nodeToInput({ ...d, parameters: { ...d.parameters, count: '4', label: '' } }, defs).parameters).toEqual({ count: 4, flags: { a: [1, 2] }, on: false, expr: '{{ params.site }}' })
+  })
+
+  it('sends overrides only when one is set, and checks their numbers locally', () => {
+    const n = newNode([], 'TEMPLATE')
+    expect(overridesToInput(n.overrides)).toBeNull()
+    expect(overridesToInput({ ...n.overrides, retryDelaySeconds: ' 5 ' })).toEqual({ targetSelector: null, timeoutSeconds: null, retryMaxAttempts: null, retryDelaySeconds: 5, retryBackoff: null })
+    expect(overridesToInput({ ...n.overrides, replaceTargets: true, selector: { targetIds: [], inventoryIds: [], tags: ['a'], namePatterns: [] } })?.targetSelector).toEqual({ targetIds: [], inventoryIds: [], tags: ['a'], namePatterns: [] })
+    expect(localNodeErrors([{ ...n, overrides: { ...n.overrides, timeoutSeconds: '1m' } }])).toEqual({ 'nodes.0.overrides.timeoutSeconds': '“1m” is not a whole number.' })
+    expect(newNode([], 'WORKFLOW').key).toBe('workflow-1')
   })
 })

@@ -14,7 +14,7 @@ import { useTitle } from '@/components/shell'
 import { EmptyState, PageHeader, Panel, RelativeTime, StatusBadge } from '@/components/ui'
 import { RunNowDialog } from '@/features/templates/run-now-dialog'
 import { actionTiles, statusTiles } from '@/lib/device-results'
-import { ComparisonTemplatesQuery, LatestTemplateRunQuery } from './queries'
+import { ComparisonTemplatesQuery, LatestTemplateRunQuery, RunDeviceCountsQuery } from './queries'
 import type { ResultOf } from '@/lib/graphql'
 
 type ComparisonTemplate = ResultOf<typeof ComparisonTemplatesQuery>['jobTemplates'][number]
@@ -64,8 +64,10 @@ export function MonitoringSyncPage() {
 function TemplateRow({ template: t, canWrite, onRun }: { template: ComparisonTemplate; canWrite: boolean; onRun(): void }) {
   const [latest] = useQuery({ query: LatestTemplateRunQuery, variables: { templateId: t.id }, context: CTX_RUNS, requestPolicy: 'cache-and-network' })
   const run = latest.data?.jobRuns.edges[0]?.node
+  const [countsResult] = useQuery({ query: RunDeviceCountsQuery, variables: { id: run?.id ?? '' }, pause: !run, context: CTX_RUNS, requestPolicy: 'cache-and-network' })
+  const counts = run && countsResult.data?.jobRun.id === run.id ? countsResult.data.jobRun.deviceResults.counts : null
   const compare = t.jobType === 'compare_devices'
-  const tiles = run ? (compare ? statusTiles(run.deviceResults.counts) : actionTiles(run.deviceResults.counts)).filter((x) => x.count > 0) : []
+  const tiles = counts ? (compare ? statusTiles(counts) : actionTiles(counts)).filter((x) => x.count > 0) : []
   return (
     <tr data-template={t.name}>
       <td>

@@ -37,8 +37,7 @@ export const ComparisonTemplatesQuery = graphql(`
   }
 `)
 
-export const LatestTemplateRunQuery = graphql(
-  `
+export const LatestTemplateRunQuery = graphql(`
   query LatestTemplateRun($templateId: ID!) {
     jobRuns(filter: { templateIds: [$templateId] }, first: 1) {
       edges {
@@ -48,9 +47,19 @@ export const LatestTemplateRunQuery = graphql(
           status
           createdAt
           finishedAt
-          deviceResults(first: 1) { counts { ...DeviceCounts } }
         }
       }
+    }
+  }
+`)
+
+/** A run's device counts alone (asked apart from the run list: nested inside it the query is too deep). */
+export const RunDeviceCountsQuery = graphql(
+  `
+  query RunDeviceCounts($id: ID!) {
+    jobRun(id: $id) {
+      id
+      deviceResults(first: 1) { counts { ...DeviceCounts } }
     }
   }
 `,

@@ -5,6 +5,7 @@ import { useState } from 'react'
 import { useMutation, useQuery, useSubscription } from 'urql'
 import { ConfirmDialog } from '@/components/dialog'
 import { Icons } from '@/components/icons'
+import { KeyValues } from '@/components/key-values'
 import { useConnection, useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
 import { BackLink, EmptyState, ErrorAlert, LiveDuration, PageHeader, Panel, Progress, RelativeTime, Skeleton, StatusBadge, statusLabel, triggerLabel } from '@/components/ui'
@@ -235,25 +236,6 @@ function RunStatusAnnouncer({ number, status }: { number: number; status: string
   return (
     <div className="sr-only" role="status" aria-live="polite" data-testid="run-announcer">
       {said.text}
-    </div>
-  )
-}
-
-/** Parameters or step outputs (SECRET values arrive masked); with several targets, outputs are keyed by target name. */
-function KeyValues({ title, values, testId }: { title: string; values: unknown; testId?: string }) {
-  const entries = values && typeof values === 'object' ? Object.entries(values as Record<string, unknown>) : []
-  if (!entries.length) return null
-  return (
-    <div data-testid={testId}>
-      <div className="section-title">{title}</div>
-      <dl className="kv">
-        {entries.map(([k, v]) => (
-          <div key={k} style={{ display: 'contents' }}>
-            <dt className="mono">{k}</dt>
-            <dd className="mono">{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
-          </div>
-        ))}
-      </dl>
     </div>
   )
 }

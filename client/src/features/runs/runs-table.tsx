@@ -3,6 +3,7 @@ import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { LiveDuration, Progress, RelativeTime, StatusBadge, triggerLabel } from '@/components/ui'
 import { useJobTypeLabel } from '@/features/job-types/use-job-type-label'
+import { notRunReason } from '@/lib/not-run'
 import type { RunRow } from './queries'
 
 export function RunsTable({ runs, flash, compact }: { runs: readonly RunRow[]; flash?: ReadonlySet<string>; compact?: boolean }) {
@@ -49,21 +50,26 @@ export function RunsTable({ runs, flash, compact }: { runs: readonly RunRow[]; f
                 <StatusBadge status={r.status} />
               </td>
               <td style={{ minWidth: 120 }}>
-                <div className="row small muted">
-                  <div className="grow">
-                    {/* The list has counts only: a cancelled run's unfinished targets show as cancelled, not failed (its page has the exact split). */}
-                    <Progress
-                      done={r.progress.done}
-                      failed={r.status === 'CANCELLED' ? 0 : r.progress.failed}
-                      cancelled={r.status === 'CANCELLED' ? r.progress.failed : 0}
-                      total={r.progress.total}
-                      running={r.status === 'RUNNING'}
-                    />
+                {/* A schedule slot that never ran has no progress: say why it did not run. */}
+                {notRunReason(r) ? (
+                  <span className="small muted">{notRunReason(r)}</span>
+                ) : (
+                  <div className="row small muted">
+                    <div className="grow">
+                      {/* The list has counts only: a cancelled run's unfinished targets show as cancelled, not failed (its page has the exact split). */}
+                      <Progress
+                        done={r.progress.done}
+                        failed={r.status === 'CANCELLED' ? 0 : r.progress.failed}
+                        cancelled={r.status === 'CANCELLED' ? r.progress.failed : 0}
+                        total={r.progress.total}
+                        running={r.status === 'RUNNING'}
+                      />
+                    </div>
+                    <span className="nowrap">
+                      {r.progress.done}/{r.progress.total}
+                    </span>
                   </div>
-                  <span className="nowrap">
-                    {r.progress.done}/{r.progress.total}
-                  </span>
-                </div>
+                )}
               </td>
               {compact ? null : (
                 <td className="small">

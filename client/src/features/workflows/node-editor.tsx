@@ -1,13 +1,17 @@
 'use client'
 /**
- * The selected node's settings: its key and kind; for TEMPLATE nodes the template and a value (literal
- * or `{{ … }}` expression) per template parameter; for APPROVAL nodes who approves, how many, the
+ * The selected node's settings: its key and kind; for TEMPLATE nodes the template, a value (literal
+ * or `{{ … }}` expression) per template parameter and the overrides; for WORKFLOW nodes the nested
+ * workflow and a value per parameter of it; for APPROVAL nodes who approves, how many, the
  * deadline and what it does, and the message; the join policy when it has parents. API errors appear
  * under the fields they name (`nodes.<i>.…`).
  */
 import { Field } from '@/components/ui'
 import { JOIN_POLICIES, type NodeDraft, type OnTimeout, type Role } from '@/lib/workflow-draft'
-import type { TemplateOption } from './queries'
+import { NodeOverridesEditor } from './node-overrides-editor'
+import type { EditorOptions, TemplateOption, WorkflowOption } from './queries'
+
+type ParamDef = TemplateOption['parameters'][number]
 
 const ROLES: readonly Role[] = ['ADMIN', 'OPERATOR', 'VIEWER']
 const ON_TIMEOUT: ReadonlyArray<{ value: OnTimeout; label: string }> = [
@@ -21,6 +25,8 @@ export function NodeEditor({
   index,
   hasParents,
   templates,
+  workflows,
+  options,
   users,
   knownUsers,
   onChange,
@@ -28,11 +34,15 @@ export function NodeEditor({
   errorFor,
   exactError,
   readOnly,
+  nestedName,
 }: {
   node: NodeDraft
   index: number
   hasParents: boolean
   templates: readonly TemplateOption[]
+  /** Workflows a WORKFLOW node may run (every visible one but the workflow being edited). */
+  workflows: readonly WorkflowOption[]
+  options: Pick<EditorOptions, 'targets' | 'inventories' | 'jobTypes'>
   /** Users to pick approvers from (null: this user may not list users). */
   users: ReadonlyArray<{ id: string; username: string }> | null
   /** Approvers already chosen, with names (from the saved workflow). */
@@ -43,12 +53,14 @@ export function NodeEditor({
   /** The message for exactly this path (not the ones below it, which have their own fields). */
   exactError(path: string): string | undefined
   readOnly: boolean
+  /** WORKFLOW nodes: the saved nested workflow's name, when it is not among `workflows`. */
+  nestedName?: string | undefined
 }) {
   const err = (k: string) => errorFor(`nodes.${index}.${k}`)
   const tpl = templates.find((t) => t.id === node.templateId)
+  const sub = workflows.find((w) => w.id === node.workflowId)
   const a = node.approval
   const setA = (patch: Partial<NodeDraft['approval']>) => onChange({ ...node, approval: { ...a, ...patch } })
-  const extraParams = Object.keys(node.parameters).filter((k) => !tpl?.parameters.some((p) => p.name === k))
   const pickable = users ?? knownUsers
   return (
     <fieldset className="fieldset wf-node-editor" disabled={readOnly} data-testid="node-editor">
@@ -61,6 +73,7 @@ export function NodeEditor({
           {(p) => (
             <select {...p} value={node.kind} onChange={(e) => onChange({ ...node, kind: e.target.value as NodeDraft['kind'] })}>
               <option value="TEMPLATE">Run a template</option>
+              <option value="WORKFLOW">Run a workflow</option>
               <option value="APPROVAL">Wait for approval</option>
             </select>
           )}
@@ -93,24 +106,33 @@ export function NodeEditor({
               </select>
             )}
           </Field>
-          {tpl?.parameters.length || extraParams.length ? (
-            <div className="stack" style={{ gap: 8 }}>
-              <div className="section-title">Parameter values</div>
-              <p className="muted small" style={{ margin: 0 }}>
-                A value, or an expression: <code>{'{{ params.name }}'}</code>, <code>{'{{ nodes.<key>.status }}'}</code>, <code>{'{{ nodes.<key>.result.path }}'}</code>. Blank: the template’s default.
-              </p>
-              {[...(tpl?.parameters ?? []), ...extraParams.map((name) => ({ name, type: 'STRING' as const, label: null, required: false, default: null, description: 'Not a parameter of this template.' }))].map((p) => (
-                <Field key={p.name} label={p.label || p.name} required={p.required} error={err(`parameters.${p.name}`)} hint={p.description ?? `${p.type.toLowerCase()}${p.default != null ? `, default ${String(p.default)}` : ''}`}>
-                  {(f) => <input {...f} className="mono" value={node.parameters[p.name] ?? ''} placeholder={p.default != null ? String(p.default) : ''} onChange={(e) => onChange({ ...node, parameters: { ...node.parameters, [p.name]: e.target.value } })} />}
-                </Field>
-              ))}
-            </div>
-          ) : null}
-          {exactError(`nodes.${index}.parameters`) ? (
-            <div className="error small" role="alert" style={{ color: 'var(--err)' }}>
-              {exactError(`nodes.${index}.parameters`)}
-            </div>
-          ) : null}
+          <ParameterRows node={node} index={index} defs={tpl?.parameters ?? []} of="template" onChange={onChange} errorFor={errorFor} exactError={exactError} />
+          <NodeOverridesEditor
+            value={node.overrides}
+            onChange={(overrides) => onChange({ ...node, overrides })}
+            template={tpl}
+            usesTargets={!tpl || (options.jobTypes.find((j) => j.type === tpl.jobType)?.usesTargets ?? true)}
+            targets={options.targets}
+            inventories={options.inventories}
+            errorFor={(k) => err(`overrides.${k}`)}
+          />
+        </>
+      ) : node.kind === 'WORKFLOW' ? (
+        <>
+          <Field label="Workflow" required error={err('workflowId')} hint="Runs as a nested workflow run; its outcome is this node’s.">
+            {(p) => (
+              <select {...p} name="workflowId" value={node.workflowId} onChange={(e) => onChange({ ...node, workflowId: e.target.value })}>
+                <option value="">Choose a workflow…</option>
+                {node.workflowId && !sub ? <option value={node.workflowId}>{nestedName ?? 'the saved workflow'}</option> : null}
+                {workflows.map((w) => (
+                  <option key={w.id} value={w.id}>
+                    {w.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <ParameterRows node={node} index={index} defs={sub?.parameters ?? []} of="workflow" onChange={onChange} errorFor={errorFor} exactError={exactError} />
         </>
       ) : (
         <>
@@ -172,5 +194,49 @@ export function NodeEditor({
         </>
       )}
     </fieldset>
+  )
+}
+
+/** A value per parameter of the node's template or nested workflow, then values it has for no such parameter. */
+function ParameterRows({
+  node,
+  index,
+  defs,
+  of,
+  onChange,
+  errorFor,
+  exactError,
+}: {
+  node: NodeDraft
+  index: number
+  defs: readonly ParamDef[]
+  of: 'template' | 'workflow'
+  onChange(n: NodeDraft): void
+  errorFor(path: string): string | undefined
+  exactError(path: string): string | undefined
+}) {
+  const extra = Object.keys(node.parameters).filter((k) => !defs.some((p) => p.name === k))
+  const rows: ParamDef[] = [...defs, ...extra.map((name) => ({ name, type: 'STRING' as const, label: null, required: false, default: null, choices: null, description: `Not a parameter of this ${of}.` }))]
+  return (
+    <>
+      {rows.length ? (
+        <div className="stack" style={{ gap: 8 }}>
+          <div className="section-title">Parameter values</div>
+          <p className="muted small" style={{ margin: 0 }}>
+            A value, or an expression: <code>{'{{ params.name }}'}</code>, <code>{'{{ nodes.<key>.status }}'}</code>, <code>{'{{ nodes.<key>.result.path }}'}</code>, <code>{'{{ nodes.<key>.outputs.name }}'}</code>. Blank: the {of}’s default.
+          </p>
+          {rows.map((p) => (
+            <Field key={p.name} label={p.label || p.name} required={p.required} error={errorFor(`nodes.${index}.parameters.${p.name}`)} hint={p.description ?? `${p.type.toLowerCase()}${p.default != null ? `, default ${String(p.default)}` : ''}`}>
+              {(f) => <input {...f} className="mono" value={node.parameters[p.name] ?? ''} placeholder={p.default != null ? String(p.default) : ''} onChange={(e) => onChange({ ...node, parameters: { ...node.parameters, [p.name]: e.target.value } })} />}
+            </Field>
+          ))}
+        </div>
+      ) : null}
+      {exactError(`nodes.${index}.parameters`) ? (
+        <div className="error small" role="alert" style={{ color: 'var(--err)' }}>
+          {exactError(`nodes.${index}.parameters`)}
+        </div>
+      ) : null}
+    </>
   )
 }

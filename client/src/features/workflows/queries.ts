@@ -16,6 +16,13 @@ export const WorkflowFields = graphql(`
       parameters
       template { id name }
       workflow { id name }
+      overrides {
+        targetSelector { targetIds inventoryIds tags namePatterns }
+        timeoutSeconds
+        retryMaxAttempts
+        retryDelaySeconds
+        retryBackoff
+      }
       approval {
         approverRoles
         approvers { id username }
@@ -49,13 +56,22 @@ export const WorkflowQuery = graphql(
   [WorkflowFields],
 )
 
-/** What the editor's pickers offer: templates (with their parameters) to run in TEMPLATE nodes. */
+/**
+ * What the editor's pickers offer: templates (with their parameters) for TEMPLATE nodes, workflows (with
+ * theirs) for WORKFLOW nodes, and the targets, inventories and job types a node's target override needs.
+ */
 export const WorkflowEditorOptionsQuery = graphql(`
   query WorkflowEditorOptions {
-    jobTemplates { id name jobType parameters { name type label description required default choices } }
+    jobTemplates { id name jobType timeoutSeconds retryMaxAttempts retryDelaySeconds retryBackoff parameters { name type label description required default choices } }
+    workflows { id name parameters { name type label description required default choices } }
+    jobTypes { type usesTargets }
+    targets { id name host tags }
+    inventories { id name }
   }
 `)
-export type TemplateOption = ResultOf<typeof WorkflowEditorOptionsQuery>['jobTemplates'][number]
+export type EditorOptions = ResultOf<typeof WorkflowEditorOptionsQuery>
+export type TemplateOption = EditorOptions['jobTemplates'][number]
+export type WorkflowOption = EditorOptions['workflows'][number]
 
 /** Approver users to pick from (admins only may list users; others keep the ones already chosen). */
 export const ApproverUsersQuery = graphql(`
@@ -97,11 +113,9 @@ export const WorkflowRunRowFragment = graphql(`
     status
     trigger
     workflowName
-    workflow { id name }
     triggeredBy { id username }
     createdAt
     finishedAt
-    cancelRequestedAt
     eventSeq
     error
     nodeCount
@@ -146,6 +160,8 @@ export const NodeRunFragment = graphql(`
     message
     deadlineAt
     jobRun { id number status templateName }
+    nestedRun { id number status workflowName }
+    outputs
     approval { approverRoles approvers { id username } minApprovals allowSelfApproval }
     decisions { username decision comment createdAt }
   }
@@ -170,6 +186,9 @@ export const WorkflowRunDetailFragment = graphql(
     finishedAt
     cancelRequestedAt
     eventSeq
+    retryOf { id number status }
+    retries { id number status }
+    parentNodeRun { key workflowRun { id number workflowName } }
     nodes { ...NodeRun }
   }
 `,
@@ -210,6 +229,13 @@ export const CancelWorkflowRunMutation = graphql(
 `,
   [WorkflowRunDetailFragment],
 )
+
+/** A new run re-running what did not succeed (the page goes to it). */
+export const RetryWorkflowRunMutation = graphql(`
+  mutation RetryWorkflowRun($id: ID!) {
+    retryWorkflowRun(id: $id) { id number status }
+  }
+`)
 
 export const ApprovalFragment = graphql(
   `
@@ -258,4 +284,7 @@ export const RejectNodeMutation = graphql(
   [NodeRunFragment],
 )
 
-export const FINAL_WORKFLOW_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED'])
+/** MISSED and SKIPPED: schedule slots that never ran (final from the start, with the reason in `error`). */
+export const FINAL_WORKFLOW_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'MISSED', 'SKIPPED'])
+/** Statuses a workflow run can be retried from (retryWorkflowRun). */
+export const RETRYABLE_WORKFLOW_STATUSES = new Set(['FAILED', 'CANCELLED'])

@@ -19,9 +19,10 @@ import { fixSummary, useFocusFirstError } from '@/components/use-focus-first-err
 import { ParametersEditor } from '@/features/templates/parameters-editor'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
-import { EDGE_KINDS, localNodeErrors, newNode, nodeToDraft, nodeToInput, removeNode, renameNode, type EdgeDraft, type EdgeKind, type NodeDraft, type NodeKind } from '@/lib/workflow-draft'
+import { localNodeErrors, newNode, nodeToDraft, nodeToInput, removeNode, renameNode, type EdgeDraft, type NodeDraft, type NodeKind } from '@/lib/workflow-draft'
+import { EdgesPanel } from './edges-panel'
 import { NodeEditor } from './node-editor'
-import { ApproverUsersQuery, CreateWorkflowMutation, UpdateWorkflowMutation, WorkflowEditorOptionsQuery, WorkflowQuery, type TemplateOption, type Workflow } from './queries'
+import { ApproverUsersQuery, CreateWorkflowMutation, UpdateWorkflowMutation, WorkflowEditorOptionsQuery, WorkflowQuery, type EditorOptions, type TemplateOption, type Workflow } from './queries'
 import { DeleteWorkflowButton, RunWorkflowDialog } from './run-workflow-dialog'
 import { WorkflowGraph } from './workflow-graph'
 import { WebhookEndpointsPanel } from '@/features/webhooks/webhook-endpoints-panel'
@@ -44,7 +45,7 @@ export function WorkflowEditor({ id }: { id: string | null }) {
   }
   if (!options.data || (id && !wf.data)) return <Skeleton rows={8} />
   const workflow = wf.data?.workflow ?? null
-  const form = <WorkflowForm workflow={workflow} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
+  const form = <WorkflowForm workflow={workflow} options={options.data} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
   if (!workflow) return form
   return (
     <div className="stack">
@@ -54,7 +55,7 @@ export function WorkflowEditor({ id }: { id: string | null }) {
   )
 }
 
-function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | null; templates: readonly TemplateOption[]; users: ReadonlyArray<{ id: string; username: string }> | null }) {
+function WorkflowForm({ workflow, options, templates, users }: { workflow: Workflow | null; options: EditorOptions; templates: readonly TemplateOption[]; users: ReadonlyArray<{ id: string; username: string }> | null }) {
   const router = useRouter()
   const { canWrite } = useSessionContext()
   const [name, setName] = useState(workflow?.name ?? '')
@@ -73,6 +74,11 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
   const formRef = useRef<HTMLFormElement>(null)
   const focusFirstError = useFocusFirstError(formRef)
   const knownUsers = useMemo(() => workflow?.nodes.flatMap((n) => n.approval?.approvers ?? []) ?? [], [workflow])
+  // A workflow may not run itself (the API also refuses longer loops, on the node's workflowId).
+  const workflows = useMemo(() => options.workflows.filter((w) => w.id !== workflow?.id), [options, workflow])
+  const nestedName = (id: string) => options.workflows.find((w) => w.id === id)?.name ?? workflow?.nodes.find((n) => n.workflow?.id === id)?.workflow?.name
+  const nodeDetail = (n: NodeDraft) => (n.kind === 'APPROVAL' ? 'Approval' : n.kind === 'WORKFLOW' ? `Workflow: ${n.workflowId ? (nestedName(n.workflowId) ?? 'not visible') : 'none chosen'}` : templateName(n.templateId))
+  const paramDefs = (n: NodeDraft) => (n.kind === 'WORKFLOW' ? options.workflows.find((w) => w.id === n.workflowId)?.parameters : templates.find((t) => t.id === n.templateId)?.parameters)
   const templateName = (id: string) => templates.find((t) => t.id === id)?.name ?? workflow?.nodes.find((n) => n.template?.id === id)?.template?.name ?? 'no template chosen'
   const nodeHasProblem = (i: number) => Object.keys(errors.fields).some((k) => k === `nodes.${i}` || k.startsWith(`nodes.${i}.`))
   const edgeProblemsFor = (key: string) => edges.some((e, i) => (e.from === key || e.to === key) && err(`edges.${i}`))
@@ -100,10 +106,6 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
     setSelected(r.nodes.length ? Math.min(i, r.nodes.length - 1) : null)
     setErrors(NO_ERRORS)
   }
-  const setEdge = (i: number, patch: Partial<EdgeDraft>) => {
-    setEdges(edges.map((e, j) => (j === i ? { ...e, ...patch } : e)))
-    clearErrors(`edges.${i}`)
-  }
   // Editing a node or an edge clears what the API said about it (the next save checks it again).
   const clearErrors = (prefix: string) => {
     const about = (k: string) => k === prefix || k.startsWith(`${prefix}.`)
@@ -121,7 +123,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
       description,
       visibility,
       parameters: params.map(toInput),
-      nodes: nodes.map((n) => nodeToInput(n, templates.find((t) => t.id === n.templateId)?.parameters)),
+      nodes: nodes.map((n) => nodeToInput(n, paramDefs(n))),
       edges: edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind })),
     }
     setErrors(NO_ERRORS)
@@ -138,7 +140,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
   }
 
   const sel = selected != null ? nodes[selected] : undefined
-  const graphNodes = nodes.map((n, i) => ({ key: n.key, detail: n.kind === 'APPROVAL' ? 'Approval' : templateName(n.templateId), problem: nodeHasProblem(i) || edgeProblemsFor(n.key) }))
+  const graphNodes = nodes.map((n, i) => ({ key: n.key, detail: nodeDetail(n), problem: nodeHasProblem(i) || edgeProblemsFor(n.key) }))
 
   return (
     <form ref={formRef} onSubmit={submit} noValidate className="stack" aria-label={workflow ? 'Edit workflow' : 'New workflow'}>
@@ -198,6 +200,9 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
               <button type="button" className="btn sm" onClick={() => addNode('TEMPLATE')}>
                 <Icons.plus /> Template node
               </button>
+              <button type="button" className="btn sm" onClick={() => addNode('WORKFLOW')}>
+                <Icons.plus /> Workflow node
+              </button>
               <button type="button" className="btn sm" onClick={() => addNode('APPROVAL')}>
                 <Icons.plus /> Approval node
               </button>
@@ -218,7 +223,7 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
                     <button type="button" className="btn sm ghost" aria-pressed={selected === i} onClick={() => setSelected(i)}>
                       <span className="mono">{n.key || `(node ${i + 1})`}</span>
                     </button>
-                    <span className="small muted">{n.kind === 'APPROVAL' ? 'Approval' : templateName(n.templateId)}</span>
+                    <span className="small muted">{nodeDetail(n)}</span>
                     {nodeHasProblem(i) ? <span className="badge err">Has a problem</span> : null}
                     {canWrite ? (
                       <button type="button" className="btn sm ghost icon" aria-label={`Remove node ${n.key || i + 1}`} onClick={() => dropNode(i)}>
@@ -239,6 +244,9 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
                 index={selected}
                 hasParents={edges.some((e) => e.to === sel.key)}
                 templates={templates}
+                workflows={workflows}
+                options={options}
+                nestedName={sel.workflowId ? nestedName(sel.workflowId) : undefined}
                 users={users}
                 knownUsers={knownUsers}
                 readOnly={!canWrite}
@@ -261,69 +269,19 @@ function WorkflowForm({ workflow, templates, users }: { workflow: Workflow | nul
           </div>
         </div>
       </Panel>
-      <Panel title={`Edges (${edges.length})`}>
-        <div className="stack" style={{ gap: 10 }} data-testid="workflow-edges">
-          {edges.length === 0 ? <p className="muted small" style={{ margin: 0 }}>No edges: every node runs at once when the workflow starts.</p> : null}
-          {edges.map((e, i) => (
-            <div key={i} className="stack" style={{ gap: 4 }}>
-              <div className="wf-edge-row">
-                <Field label={`Edge ${i + 1} from`} error={err(`edges.${i}.from`)}>
-                  {(p) => (
-                    <select {...p} value={e.from} onChange={(ev) => setEdge(i, { from: ev.target.value })}>
-                      {!nodes.some((n) => n.key === e.from) ? <option value={e.from}>{e.from || '(none)'}</option> : null}
-                      {nodes.map((n) => (
-                        <option key={n.key} value={n.key}>
-                          {n.key}
-                        </option>
-                      ))}
-                    </select>
-                  )}
-                </Field>
-                <Field label="to" error={err(`edges.${i}.to`)}>
-                  {(p) => (
-                    <select {...p} value={e.to} onChange={(ev) => setEdge(i, { to: ev.target.value })}>
-                      {!nodes.some((n) => n.key === e.to) ? <option value={e.to}>{e.to || '(none)'}</option> : null}
-                      {nodes.map((n) => (
-                        <option key={n.key} value={n.key}>
-                          {n.key}
-                        </option>
-                      ))}
-                    </select>
-                  )}
-                </Field>
-                <Field label="when" error={err(`edges.${i}.kind`)}>
-                  {(p) => (
-                    <select {...p} value={e.kind} onChange={(ev) => setEdge(i, { kind: ev.target.value as EdgeKind })}>
-                      {EDGE_KINDS.map((k) => (
-                        <option key={k.value} value={k.value}>
-                          {k.label}
-                        </option>
-                      ))}
-                    </select>
-                  )}
-                </Field>
-                {canWrite ? (
-                  <button type="button" className="btn ghost icon" style={{ marginBottom: 4 }} aria-label={`Remove edge ${i + 1} (${e.from} to ${e.to})`} onClick={() => setEdges(edges.filter((_, j) => j !== i))}>
-                    <Icons.trash />
-                  </button>
-                ) : null}
-              </div>
-              {errors.fields[`edges.${i}`] ? (
-                <div className="error small" role="alert" style={{ color: 'var(--err)' }}>
-                  {errors.fields[`edges.${i}`]}
-                </div>
-              ) : null}
-            </div>
-          ))}
-          {canWrite && nodes.length > 1 ? (
-            <div>
-              <button type="button" className="btn sm" onClick={() => setEdges([...edges, { from: nodes[0]!.key, to: nodes[1]!.key, kind: 'ON_SUCCESS' }])}>
-                <Icons.plus /> Add edge
-              </button>
-            </div>
-          ) : null}
-        </div>
-      </Panel>
+      <EdgesPanel
+        edges={edges}
+        nodes={nodes}
+        canWrite={canWrite}
+        errorFor={err}
+        exactError={(path) => errors.fields[path]}
+        onChange={(i, patch) => {
+          setEdges(edges.map((e, j) => (j === i ? { ...e, ...patch } : e)))
+          clearErrors(`edges.${i}`)
+        }}
+        onRemove={(i) => setEdges(edges.filter((_, j) => j !== i))}
+        onAdd={() => setEdges([...edges, { from: nodes[0]!.key, to: nodes[1]!.key, kind: 'ON_SUCCESS' }])}
+      />
       {canWrite ? (
         <div className="form-actions">
           <Link className="btn" href="/workflows">

@@ -2,7 +2,8 @@
 /**
  * One workflow run, live: the graph coloured by node state (each node says its state in words and opens
  * its job run, logs included), the node list with reasons and approvals (approve or reject here), and
- * the run's event log. `workflowRunUpdated` keeps the run current and `workflowRunEvents` streams the
+ * the run's event log; nodes link to their job run or nested workflow run and show their step outputs
+ * (SECRET values arrive masked). Failed or cancelled runs offer **Retry failed nodes**. `workflowRunUpdated` keeps the run current and `workflowRunEvents` streams the
  * log (a reconnect re-subscribes; events are kept by seq, so nothing shows twice). While the connection
  * is down, a running run is marked as "last known".
  */
@@ -11,16 +12,19 @@ import { useMemo, useState } from 'react'
 import { useMutation, useQuery, useSubscription } from 'urql'
 import { ConfirmDialog } from '@/components/dialog'
 import { Icons } from '@/components/icons'
+import { KeyValues } from '@/components/key-values'
 import { useConnection, useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
 import { WebhookLink } from '@/features/webhooks/webhook-link'
 import { BackLink, EmptyState, ErrorAlert, PageHeader, Panel, RelativeTime, Skeleton, StatusBadge, triggerLabel } from '@/components/ui'
 import { errorMessage, toFormErrors } from '@/lib/errors'
 import { formatDateTime, formatLogTime } from '@/lib/format'
+import { notRunReason } from '@/lib/not-run'
 import { nodeStatusLabel } from '@/lib/workflow-draft'
 import { ApprovalDecision } from './approval-decision'
 import { CancelWorkflowRunMutation, FINAL_WORKFLOW_STATUSES, WorkflowRunEventsSubscription, WorkflowRunQuery, WorkflowRunUpdatedSubscription, type NodeRun, type WorkflowRunDetail as Run, type WorkflowRunEvent } from './queries'
 import { WorkflowGraph } from './workflow-graph'
+import { RetryFailedNodesButton, RunRelations } from './workflow-run-relations'
 
 export function WorkflowRunDetail({ id }: { id: string }) {
   const [query, refetch] = useQuery({ query: WorkflowRunQuery, variables: { id }, requestPolicy: 'cache-and-network' })
@@ -64,7 +68,12 @@ export function WorkflowRunDetail({ id }: { id: string }) {
             <StatusBadge status={run.status} stale={stale} />
           </span>
         }
-        actions={<CancelButton run={run} onCancelled={setCancelled} />}
+        actions={
+          <>
+            <CancelButton run={run} onCancelled={setCancelled} />
+            <RetryFailedNodesButton run={run} />
+          </>
+        }
       />
       <Panel>
         <div className="run-meta">
@@ -103,6 +112,7 @@ export function WorkflowRunDetail({ id }: { id: string }) {
               {run.nodes.filter((n) => n.finishedAt || n.status === 'SKIPPED').length} of {run.nodes.length} done
             </span>
           </div>
+          <RunRelations run={run} />
           {run.cancelRequestedAt && !final ? (
             <div>
               <span className="k">Cancel</span>
@@ -110,8 +120,14 @@ export function WorkflowRunDetail({ id }: { id: string }) {
             </div>
           ) : null}
         </div>
-        {run.error ? <ErrorAlert message={run.error} /> : null}
-        <Parameters parameters={run.parameters} />
+        {notRunReason(run) ? (
+          <div className="alert info" data-testid="workflow-run-not-run">
+            {nodeStatusLabel(run.status)}: {notRunReason(run)}
+          </div>
+        ) : run.error ? (
+          <ErrorAlert message={run.error} />
+        ) : null}
+        <KeyValues title="Parameters" values={run.parameters} />
       </Panel>
       <RunGraph run={run} stale={stale} />
       <NodesPanel run={run} onDecided={() => refetch({ requestPolicy: 'network-only' })} />
@@ -149,9 +165,9 @@ function RunGraph({ run, stale }: { run: Run; stale: boolean }) {
   }, [run])
   const nodes = run.nodes.map((n) => ({
     key: n.key,
-    detail: n.kind === 'APPROVAL' ? 'Approval' : (n.jobRun?.templateName ?? 'Template'),
+    detail: n.kind === 'APPROVAL' ? 'Approval' : n.kind === 'WORKFLOW' ? `Workflow${n.nestedRun ? `: ${n.nestedRun.workflowName}` : ''}` : (n.jobRun?.templateName ?? 'Template'),
     status: n.status,
-    href: n.jobRun ? `/runs/${n.jobRun.id}` : undefined,
+    href: n.jobRun ? `/runs/${n.jobRun.id}` : n.nestedRun ? `/workflow-runs/${n.nestedRun.id}` : undefined,
   }))
   return (
     <Panel title="Graph">
@@ -182,7 +198,17 @@ function NodesPanel({ run, onDecided }: { run: Run; onDecided(): void }) {
                 <td>
                   <StatusBadge status={n.status} />
                 </td>
-                <td>{n.jobRun ? <Link href={`/runs/${n.jobRun.id}`}>#{n.jobRun.number}</Link> : <span className="faint">—</span>}</td>
+                <td>
+                  {n.jobRun ? (
+                    <Link href={`/runs/${n.jobRun.id}`}>#{n.jobRun.number}</Link>
+                  ) : n.nestedRun ? (
+                    <Link href={`/workflow-runs/${n.nestedRun.id}`} data-testid="nested-run-link">
+                      Workflow run #{n.nestedRun.number}
+                    </Link>
+                  ) : (
+                    <span className="faint">—</span>
+                  )}
+                </td>
                 <td className="small">
                   <NodeDetails node={n} canDecide={canWrite && n.status === 'AWAITING_APPROVAL'} onDecided={onDecided} />
                 </td>
@@ -199,6 +225,7 @@ function NodeDetails({ node, canDecide, onDecided }: { node: NodeRun; canDecide:
   return (
     <div className="stack" style={{ gap: 6 }}>
       {node.reason ? <div>{node.reason}</div> : null}
+      <KeyValues title="Outputs" values={node.outputs} testId="node-outputs" />
       {node.kind === 'APPROVAL' ? (
         <>
           {node.message ? <div className="muted">“{node.message}”</div> : null}
@@ -260,24 +287,6 @@ function StatusAnnouncer({ number, status }: { number: number; status: string })
   return (
     <div className="sr-only" role="status" aria-live="polite" data-testid="workflow-run-announcer">
       {said.text}
-    </div>
-  )
-}
-
-function Parameters({ parameters }: { parameters: unknown }) {
-  const entries = parameters && typeof parameters === 'object' ? Object.entries(parameters as Record<string, unknown>) : []
-  if (!entries.length) return null
-  return (
-    <div style={{ marginTop: 12 }}>
-      <div className="section-title">Parameters</div>
-      <dl className="kv">
-        {entries.map(([k, v]) => (
-          <div key={k} style={{ display: 'contents' }}>
-            <dt className="mono">{k}</dt>
-            <dd className="mono">{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
-          </div>
-        ))}
-      </dl>
     </div>
   )
 }

@@ -11,7 +11,7 @@ import { WorkflowRunsQuery, WorkflowsQuery } from './queries'
 import { mergeWorkflowRuns, useLiveWorkflowRuns } from './use-live-workflow-runs'
 import { WorkflowRunsTable } from './workflow-runs-table'
 
-const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const
+const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'MISSED', 'SKIPPED'] as const
 type Status = (typeof STATUSES)[number]
 const PAGE_SIZE = 50
 

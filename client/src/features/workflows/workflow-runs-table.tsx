@@ -2,6 +2,7 @@
 import Link from 'next/link'
 import { LiveDuration, RelativeTime, StatusBadge, triggerLabel } from '@/components/ui'
 import { nodeSummary } from '@/lib/workflow-runs'
+import { notRunReason } from '@/lib/not-run'
 import type { WorkflowRunRow } from './queries'
 
 export function WorkflowRunsTable({ runs, compact }: { runs: readonly WorkflowRunRow[]; compact?: boolean }) {
@@ -31,7 +32,8 @@ export function WorkflowRunsTable({ runs, compact }: { runs: readonly WorkflowRu
               <td>
                 <StatusBadge status={r.status} />
               </td>
-              <td className="small">{nodeSummary(r)}</td>
+              {/* A schedule slot that never ran has no nodes to count: say why it did not run. */}
+              <td className="small">{notRunReason(r) ?? nodeSummary(r)}</td>
               {compact ? null : (
                 <td className="small">
                   {triggerLabel(r.trigger)}

@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay'
 import { builder } from '../builder.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
@@ -63,6 +64,17 @@ export const TargetSelector = builder.objectRef<SelectorShape>('TargetSelector')
     inventories: t.prismaField({
       type: ['Inventory'],
       resolve: (query, s, _a, ctx) => ctx.prisma.inventory.findMany({ ...query, where: { id: { in: s.inventoryIds ?? [] } }, orderBy: { name: 'asc' } }),
+    }),
+    // The ids alone, one level shallower than targets { id }: a workflow node's override selector sits
+    // four levels down (workflow > nodes > overrides > targetSelector), and forms that send a selector
+    // back need only the ids. Like `targets`, only ones that still exist.
+    targetIds: t.idList({
+      description: 'The ids of `targets` (listed targets that still exist), for forms that send the selector back.',
+      resolve: async (s, _a, ctx) => (await ctx.prisma.target.findMany({ where: { id: { in: s.targetIds ?? [] } }, select: { id: true }, orderBy: { name: 'asc' } })).map((r) => encodeGlobalID('Target', r.id)),
+    }),
+    inventoryIds: t.idList({
+      description: 'The ids of `inventories` (listed inventories that still exist), for forms that send the selector back.',
+      resolve: async (s, _a, ctx) => (await ctx.prisma.inventory.findMany({ where: { id: { in: s.inventoryIds ?? [] } }, select: { id: true }, orderBy: { name: 'asc' } })).map((r) => encodeGlobalID('Inventory', r.id)),
     }),
     tags: t.stringList({ resolve: (s) => s.tags ?? [] }),
     namePatterns: t.stringList({ resolve: (s) => s.namePatterns ?? [] }),
