@@ -55,7 +55,8 @@ export async function runLogThroughput(o: LogOptions): Promise<LogResult> {
     withApp(db, { roles: 'api,worker', registry: createBenchRegistry() }, async (a) => {
       await a.gql(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: 'bench-target', host: '127.0.0.1', tags: ['bench'] } })
       const template = (lines: number) =>
-        createTemplate(a, { name: `bench emit ${lines}`, jobType: 'bench-emit', config: { lines, chunk: o.chunk }, targetSelector: { tags: ['bench'] } })
+        // Room for every line (the server's default per-run limit is 100,000 lines, and the run logs a few of its own).
+        createTemplate(a, { name: `bench emit ${lines}`, jobType: 'bench-emit', config: { lines, chunk: o.chunk }, targetSelector: { tags: ['bench'] }, logLimitLines: lines * 2 + 1000 })
       const warmTpl = await template(o.warmupLines)
       const tpl = await template(o.lines)
 
