@@ -81,11 +81,18 @@ describe('pendingApprovalsChanged', () => {
     type Decided = { pendingApprovalsChanged: Array<{ id: string; decisions: Array<{ username: string; decision: string }> }> }
     const id = await wf.create({ name: 'two-keys', nodes: [{ key: 'gate', kind: 'APPROVAL', approval: { approverRoles: ['OPERATOR'], minApprovals: 2, timeoutSeconds: 3600 } }] })
     const theirs = follow<Decided>(op2, DECIDED)
+    const mine = follow<Decided>(op1, DECIDED)
     const runId = await wf.trigger(id)
     const gate = await eventually(async () => theirs.items.at(-1)?.pendingApprovalsChanged[0], { what: 'the approval in op2\'s inbox' })
+    await eventually(async () => mine.items.at(-1)?.pendingApprovalsChanged[0]?.id === gate.id, { what: 'the approval in op1\'s inbox' })
     await t.ok(`mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { status } }`, { id: gate.id }, op1)
     await eventually(async () => theirs.items.at(-1)!.pendingApprovalsChanged[0]?.decisions.length === 1, { what: 'op1\'s approval in op2\'s inbox' })
     expect(theirs.items.at(-1)!.pendingApprovalsChanged[0]!.decisions).toEqual([{ username: 'op1', decision: 'APPROVE' }])
+    // op1 has decided: the approval leaves op1's inbox (and the pendingApprovals query) while it waits for op2.
+    await eventually(async () => mine.items.at(-1)!.pendingApprovalsChanged.length === 0, { what: 'op1\'s inbox without the approval op1 gave' })
+    expect((await t.ok(`{ pendingApprovals { id } }`, {}, op1)).pendingApprovals).toEqual([])
+    expect((await t.ok(`{ pendingApprovals { id } }`, {}, op2)).pendingApprovals).toEqual([{ id: gate.id }])
+    mine.dispose()
     await t.ok(`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id: runId })
     await eventually(async () => theirs.items.at(-1)!.pendingApprovalsChanged.length === 0, { what: 'the inbox to empty' })
     theirs.dispose()

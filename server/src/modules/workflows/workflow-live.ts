@@ -34,6 +34,9 @@ export class Wakeup {
   }
 
   async sleep(ms: number): Promise<void> {
+    // Stopped before this sleep began (the subscriber left while the loop was reading): no wait at all,
+    // or the departed subscriber's listener would live on for up to `ms`.
+    if (this.stopped) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms)
       this.#wake = () => {

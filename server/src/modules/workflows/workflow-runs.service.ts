@@ -83,11 +83,12 @@ export class WorkflowRunsService {
     return decide(this.prisma, actor, nodeRunId, decision, comment)
   }
 
-  /** Approvals awaiting a decision that the actor may take (self-approval rules included). */
+  /** Approvals awaiting a decision that the actor may take (self-approval rules included) and has not taken yet. */
   async pendingApprovals(actor: Actor | null, query: Omit<Prisma.WorkflowNodeRunFindManyArgs, 'where' | 'orderBy'> = {}): Promise<WorkflowNodeRun[]> {
     const a = requireActor(actor)
     const rows = await this.prisma.workflowNodeRun.findMany({
-      where: { status: 'AWAITING_APPROVAL', workflowRun: visibleTo(a) },
+      // One who approved already (the node waits for more approvers) has nothing left to decide there.
+      where: { status: 'AWAITING_APPROVAL', workflowRun: visibleTo(a), decisions: { none: { userId: a.userId } } },
       select: { id: true, approval: true, workflowRun: { select: { triggeredById: true } } },
       take: 500,
     })
