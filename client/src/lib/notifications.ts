@@ -13,6 +13,8 @@ export const NOTIFICATION_EVENTS = [
   'RUN_SUCCEEDED',
   'RUN_STARTED',
   'RUN_CANCELLED',
+  'SCHEDULE_SLOT_MISSED',
+  'SCHEDULE_SLOT_SKIPPED',
 ] as const
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number]
 
@@ -25,6 +27,8 @@ const EVENT_LABELS: Record<string, string> = {
   RUN_TIMED_OUT: 'Run timed out',
   DURATION_EXCEEDED: 'Ran too long',
   CONSECUTIVE_FAILURES: 'Failures in a row',
+  SCHEDULE_SLOT_MISSED: 'Schedule slot missed',
+  SCHEDULE_SLOT_SKIPPED: 'Schedule slot skipped',
 }
 
 const EVENT_HINTS: Record<string, string> = {
@@ -36,6 +40,8 @@ const EVENT_HINTS: Record<string, string> = {
   RUN_TIMED_OUT: 'Ended timed out (“Run failed” covers this too).',
   DURATION_EXCEEDED: 'Ended after running longer than a limit, or than a multiple of the template’s usual (p95) duration.',
   CONSECUTIVE_FAILURES: 'The template failed this many times in a row since its last success (once per streak).',
+  SCHEDULE_SLOT_MISSED: 'A schedule’s slot did not run: the scheduler was down past the grace period and the misfire policy gave it up.',
+  SCHEDULE_SLOT_SKIPPED: 'A schedule’s slot did not run because of a blackout window or the overlap policy.',
 }
 
 /** An event in words; an event this console does not know yet (a newer server) as its name, readable. */

@@ -340,3 +340,62 @@ describe('webhook notifications', () => {
     expect(JSON.stringify(audit)).not.toContain(SECRET)
   })
 })
+
+describe('schedule slot notifications', () => {
+  // Workflow schedules' slots are recorded in workflow_run, which has no outbox trigger: job schedules only.
+  const CREATE_SCH = `mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`
+  const CREATE_BLACKOUT = `mutation($i: BlackoutWindowInput!) { createBlackoutWindow(input: $i) { id } }`
+
+  /** `setup`'s rule for `event`, plus a second channel whose rule names every other run event: it must stay quiet. */
+  async function slotSetup(name: string, event: string) {
+    const s = await setup(name, [event], { fail: 'never runs' })
+    const quiet = (await t.ok(CREATE_CHANNEL, { i: { name: `${name}-quiet`, url: `${receiver.url}/${name}-quiet`, secretCredentialId } })).createNotificationChannel
+    const others = ['RUN_STARTED', 'RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_TIMED_OUT', 'SCHEDULE_SLOT_MISSED', 'SCHEDULE_SLOT_SKIPPED'].filter((e) => e !== event)
+    await t.ok(CREATE_RULE, { i: { name: `${name}-quiet`, events: others, templateIds: [s.templateId], channelIds: [quiet.id] } })
+    return { ...s, quietPath: `/${name}-quiet` }
+  }
+
+  async function slotRuns(scheduleId: string) {
+    const { rows } = await t.app.db.pool.query<{ id: string; status: string }>(`SELECT id, status FROM job_run WHERE schedule_id = $1`, [raw(scheduleId)])
+    return rows
+  }
+
+  async function expectOneSlotDelivery(path: string, quietPath: string, scheduleId: string, event: string, status: string, scheduleName: string) {
+    await eventually(async () => receiver.at(path).length > 0, { what: `the ${event} delivery` })
+    const runs = await slotRuns(scheduleId)
+    expect(runs.map((r) => r.status)).toEqual([status])
+    const { rows } = await t.app.db.pool.query(`SELECT event::text, status::text FROM notification_delivery WHERE job_run_id = $1`, [runs[0]!.id])
+    // A moment for a stray second delivery (or one to the quiet channel) to show up before counting.
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(receiver.at(path)).toHaveLength(1)
+    expect(receiver.at(quietPath)).toHaveLength(0)
+    expect(rows).toEqual([{ event, status: 'DELIVERED' }])
+    const body = JSON.parse(receiver.at(path)[0]!.body)
+    expect(verifySignature(receiver.at(path)[0]!)).toBe(true)
+    expect(body).toMatchObject({ event, run: { id: runs[0]!.id, status, trigger: 'SCHEDULE', scheduleId: raw(scheduleId), scheduleName } })
+    return body
+  }
+
+  it('a slot the misfire policy gives up (MISSED) delivers exactly one SCHEDULE_SLOT_MISSED with the schedule', async () => {
+    const { templateId, path, quietPath } = await slotSetup('slot-missed', 'SCHEDULE_SLOT_MISSED')
+    // Once a year, misfire policy SKIP, 1 s of grace; then the scheduler is told its next slot was long
+    // ago (as after an outage): that one slot is recorded MISSED, and the next is next year.
+    const sch = (await t.ok(CREATE_SCH, { i: { name: 'yearly report', templateId, kind: 'CRON', cronExpression: '0 0 1 1 *', timezone: 'UTC', misfirePolicy: 'SKIP', misfireGraceSeconds: 1 } })).createJobSchedule
+    const slot = new Date(Date.UTC(new Date().getUTCFullYear(), 0, 1))
+    await t.app.db.pool.query(`UPDATE job_schedule SET next_run_at = $1, last_slot_at = $2 WHERE id = $3`, [slot, new Date(slot.getTime() - 1), raw(sch.id)])
+    const body = await expectOneSlotDelivery(path, quietPath, sch.id, 'SCHEDULE_SLOT_MISSED', 'MISSED', 'yearly report')
+    expect(body.run.error).toMatch(/^missed: the scheduler did not run at .* \(misfire policy SKIP\)/)
+  })
+
+  it('a slot in a blackout window (SKIPPED) delivers exactly one SCHEDULE_SLOT_SKIPPED with the schedule', async () => {
+    const { templateId, path, quietPath } = await slotSetup('slot-skipped', 'SCHEDULE_SLOT_SKIPPED')
+    const now = Date.now()
+    const bw = (await t.ok(CREATE_BLACKOUT, { i: { name: 'freeze', kind: 'RECURRING', timezone: 'UTC', startTime: new Date(now - 60_000).toISOString().slice(11, 16), durationMinutes: 30 } })).createBlackoutWindow.id
+    // Daily at a second a few seconds from now: one slot, inside the window, then tomorrow's.
+    const at = new Date(now + 4000)
+    const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`
+    const sch = (await t.ok(CREATE_SCH, { i: { name: 'nightly sync', templateId, kind: 'CRON', cronExpression: cron, timezone: 'UTC', blackoutIds: [bw] } })).createJobSchedule
+    const body = await expectOneSlotDelivery(path, quietPath, sch.id, 'SCHEDULE_SLOT_SKIPPED', 'SKIPPED', 'nightly sync')
+    expect(body.run.error).toBe('skipped: blackout window "freeze"')
+  })
+})

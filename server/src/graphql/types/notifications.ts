@@ -15,6 +15,8 @@ const NotificationEventEnum = builder.enumType('NotificationEvent', {
     RUN_TIMED_OUT: { description: 'The run ended TIMED_OUT (RUN_FAILED covers this too).' },
     DURATION_EXCEEDED: { description: "The run ended after running longer than the rule's durationLimitSeconds, or durationP95Factor × the template's p95." },
     CONSECUTIVE_FAILURES: { description: "The template's failure streak reached the rule's consecutiveFailures (once per streak)." },
+    SCHEDULE_SLOT_MISSED: { description: "A schedule's slot was recorded MISSED: the scheduler was down past the grace period and the misfire policy did not run it." },
+    SCHEDULE_SLOT_SKIPPED: { description: "A schedule's slot was recorded SKIPPED: a blackout window or the overlap policy kept it from running." },
   } as const,
 })
 const ChannelKindEnum = builder.enumType('NotificationChannelKind', {

@@ -19,7 +19,7 @@ const ADAPTIVE_COLOR: Record<Tone, string> = { good: 'Good', bad: 'Attention', w
 
 function tone(event: string): Tone {
   if (event === 'RUN_SUCCEEDED' || event === 'RUN_RECOVERED') return 'good'
-  if (event === 'RUN_CANCELLED' || event === 'DURATION_EXCEEDED') return 'warn'
+  if (event === 'RUN_CANCELLED' || event === 'DURATION_EXCEEDED' || event === 'SCHEDULE_SLOT_MISSED' || event === 'SCHEDULE_SLOT_SKIPPED') return 'warn'
   if (event === 'RUN_STARTED') return 'info'
   return 'bad'
 }

@@ -55,6 +55,8 @@ export const EVENT_LABEL: Record<string, string> = {
   RUN_TIMED_OUT: 'timed out',
   DURATION_EXCEEDED: 'ran longer than its limit',
   CONSECUTIVE_FAILURES: 'keeps failing',
+  SCHEDULE_SLOT_MISSED: 'was missed by its schedule',
+  SCHEDULE_SLOT_SKIPPED: 'was skipped by its schedule',
 }
 
 export const DEFAULT_TEMPLATES: Record<TemplateField, string> = {

@@ -25,8 +25,8 @@ export { CLEARABLE_CHANNEL_FIELDS } from './channel-input.ts'
 
 const RULE_FIELDS = ['name', 'events', 'templateIds', 'channelIds', 'enabled', 'durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures']
 
-const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED', 'RUN_STARTED', 'RUN_TIMED_OUT', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES'] as const
-const EVENT_OF_STATUS: Record<string, string> = { SUCCEEDED: 'RUN_SUCCEEDED', FAILED: 'RUN_FAILED', TIMED_OUT: 'RUN_TIMED_OUT', CANCELLED: 'RUN_CANCELLED', RUNNING: 'RUN_STARTED' }
+const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED', 'RUN_STARTED', 'RUN_TIMED_OUT', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES', 'SCHEDULE_SLOT_MISSED', 'SCHEDULE_SLOT_SKIPPED'] as const
+const EVENT_OF_STATUS: Record<string, string> = { SUCCEEDED: 'RUN_SUCCEEDED', FAILED: 'RUN_FAILED', TIMED_OUT: 'RUN_TIMED_OUT', CANCELLED: 'RUN_CANCELLED', RUNNING: 'RUN_STARTED', MISSED: 'SCHEDULE_SLOT_MISSED', SKIPPED: 'SCHEDULE_SLOT_SKIPPED' }
 const ruleInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
   events: z.array(z.enum(EVENTS)).min(1, 'name at least one event').max(EVENTS.length),
