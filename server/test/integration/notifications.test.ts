@@ -364,12 +364,14 @@ describe('schedule slot notifications', () => {
     await eventually(async () => receiver.at(path).length > 0, { what: `the ${event} delivery` })
     const runs = await slotRuns(scheduleId)
     expect(runs.map((r) => r.status)).toEqual([status])
-    const { rows } = await t.app.db.pool.query(`SELECT event::text, status::text FROM notification_delivery WHERE job_run_id = $1`, [runs[0]!.id])
+    // The receiver answers before the worker records the delivery: wait for the row to say DELIVERED.
+    const deliveries = async () => (await t.app.db.pool.query(`SELECT event::text, status::text FROM notification_delivery WHERE job_run_id = $1`, [runs[0]!.id])).rows
+    await eventually(async () => (await deliveries()).every((r) => r.status === 'DELIVERED'), { what: `the ${event} delivery recorded` })
     // A moment for a stray second delivery (or one to the quiet channel) to show up before counting.
     await new Promise((r) => setTimeout(r, 1500))
     expect(receiver.at(path)).toHaveLength(1)
     expect(receiver.at(quietPath)).toHaveLength(0)
-    expect(rows).toEqual([{ event, status: 'DELIVERED' }])
+    expect(await deliveries()).toEqual([{ event, status: 'DELIVERED' }])
     const body = JSON.parse(receiver.at(path)[0]!.body)
     expect(verifySignature(receiver.at(path)[0]!)).toBe(true)
     expect(body).toMatchObject({ event, run: { id: runs[0]!.id, status, trigger: 'SCHEDULE', scheduleId: raw(scheduleId), scheduleName } })
