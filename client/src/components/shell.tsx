@@ -8,7 +8,6 @@ import { usePathname } from 'next/navigation'
 import { useEffect, useState, type ReactNode } from 'react'
 import { usePendingApprovals } from '@/features/workflows/use-pending-approvals'
 import { connectionLabel } from '@/lib/connection-state'
-import { awaitingDecisionBy } from '@/lib/workflow-runs'
 import { Icons, Logo } from './icons'
 import { useConnection, useSessionContext } from './session-provider'
 import { ThemeToggle } from './theme'
@@ -66,9 +65,10 @@ function ConnectionIndicator() {
 }
 
 /** How many approvals await the user (live), beside the nav entry; nothing for viewers, who never decide. */
-function ApprovalsCount({ pause, username }: { pause: boolean; username: string }) {
+function ApprovalsCount({ pause }: { pause: boolean }) {
   const { list } = usePendingApprovals(pause)
-  const count = list ? awaitingDecisionBy(list, username).length : 0
+  // The server's inbox already leaves out approvals the user gave (pendingApprovals).
+  const count = list?.length ?? 0
   if (!count) return null
   return (
     <span className="nav-count" data-testid="approvals-count">
@@ -113,7 +113,7 @@ export function Shell({ children }: { children: ReactNode }) {
                 <Link href={item.href} aria-current={pathname === item.href || pathname.startsWith(`${item.href}/`) ? 'page' : undefined}>
                   <item.icon />
                   {item.label}
-                  {item.href === '/approvals' ? <ApprovalsCount pause={role === 'VIEWER'} username={session.user.username} /> : null}
+                  {item.href === '/approvals' ? <ApprovalsCount pause={role === 'VIEWER'} /> : null}
                 </Link>
               )}
             </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { awaitingDecisionBy, mergeWorkflowRuns, nodeSummary, type LiveWorkflowRun } from './workflow-runs'
+import { mergeWorkflowRuns, nodeSummary, type LiveWorkflowRun } from './workflow-runs'
 
 const run = (number: number, status: string, eventSeq: number): LiveWorkflowRun => ({ id: `r${number}`, number, status, eventSeq })
 
@@ -24,12 +24,5 @@ describe('nodeSummary', () => {
   it('counts finished nodes and those awaiting approval', () => {
     expect(nodeSummary({ nodeCount: 4, nodesDone: 2, nodesAwaitingApproval: 1 })).toBe('2 of 4 nodes done, 1 awaiting approval')
     expect(nodeSummary({ nodeCount: 3, nodesDone: 3, nodesAwaitingApproval: 0 })).toBe('3 of 3 nodes done')
-  })
-})
-
-describe('awaitingDecisionBy', () => {
-  it('leaves out approvals the user already decided', () => {
-    const list = [{ id: 'a', decisions: [{ username: 'op1' }] }, { id: 'b', decisions: [] }, { id: 'c', decisions: [{ username: 'op2' }] }]
-    expect(awaitingDecisionBy(list, 'op1').map((a) => a.id)).toEqual(['b', 'c'])
   })
 })

@@ -31,11 +31,3 @@ export function mergeWorkflowRuns<T extends LiveWorkflowRun>(page: readonly T[],
 export function nodeSummary(r: NodeCounts): string {
   return `${r.nodesDone} of ${r.nodeCount} nodes done${r.nodesAwaitingApproval ? `, ${r.nodesAwaitingApproval} awaiting approval` : ''}`
 }
-
-/**
- * Approvals still waiting for this user: the server's inbox lists every approval the user may decide,
- * including one they approved that waits for more approvers (each user decides once).
- */
-export function awaitingDecisionBy<T extends { decisions: ReadonlyArray<{ username: string }> }>(list: readonly T[], username: string): T[] {
-  return list.filter((a) => !a.decisions.some((d) => d.username === username))
-}

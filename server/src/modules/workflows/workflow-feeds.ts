@@ -67,8 +67,8 @@ export class WorkflowFeeds {
       let failures = 0
       try {
         while (!wakeup.stopped) {
-          // (A subscriber who left while the loop was pushing must not leave it asleep for an hour.)
-          if (!wakeup.pending && !wakeup.stopped) await wakeup.sleep(3_600_000)
+          // Wakeup.sleep returns at once for a subscriber who left while the loop was pushing.
+          if (!wakeup.pending) await wakeup.sleep(3_600_000)
           // Coalesce: a node start, its advance and the run's end often come within milliseconds.
           if (!wakeup.stopped) await pause(this.options.runsBatchMs)
           wakeup.pending = false
@@ -142,7 +142,7 @@ export class WorkflowFeeds {
             last = key
             await push(list)
           }
-          if (!wakeup.pending && !wakeup.stopped) await wakeup.sleep(this.options.inboxSafetyPollMs)
+          if (!wakeup.pending) await wakeup.sleep(this.options.inboxSafetyPollMs)
           if (wakeup.pending && !wakeup.stopped) await pause(this.options.inboxBatchMs)
         }
         stop()
