@@ -130,7 +130,16 @@ export const WorkflowNodeRunRef = builder.prismaNode('WorkflowNodeRun', {
     deadlineAt: t.expose('deadlineAt', { type: 'DateTime', nullable: true, description: 'APPROVAL nodes: when onTimeout applies.' }),
     decisions: t.relation('decisions', { query: { orderBy: { createdAt: 'asc' } } }),
     workflowRun: t.relation('workflowRun'),
-    nestedRun: t.relation('nestedRun', { nullable: true, description: 'WORKFLOW nodes: the nested workflow run, once started.' }),
+    nestedRun: t.prismaField({
+      type: 'WorkflowRun',
+      nullable: true,
+      description: 'WORKFLOW nodes: the nested workflow run, once started — for a node a retry reused, the original nested run it stands for — unless it is not visible to you.',
+      select: { nestedRunId: true },
+      resolve: async (query, n, _a, ctx) => {
+        const run = n.nestedRunId ? await ctx.prisma.workflowRun.findUnique({ ...query, where: { id: n.nestedRunId } }) : null
+        return run && ctx.actor && canSee(ctx.actor, run) ? run : null
+      },
+    }),
     overrides: t.field({ type: NodeOverridesRef, nullable: true, description: 'TEMPLATE nodes: the overrides applied to its run.', resolve: (n) => n.overrides as NodeOverrides | null }),
   }),
 })
