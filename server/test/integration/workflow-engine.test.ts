@@ -259,6 +259,27 @@ describe('retry of nested runs', () => {
     expect(rows[0]).toEqual({ job_runs: 11, runs: 7 })
   })
 
+  it('a cancelled nested run is retried from its cancelled node, with the same SECRET parameter', async () => {
+    const held = await wf.template('nr-held', 'test-outcome', { wait: 'nr-held' })
+    const child = await wf.create({ name: 'nr-held-child', parameters: [{ name: 'key', type: 'SECRET', required: true }], nodes: [node('first', ok), node('h', held)], edges: [edge('first', 'h')] })
+    const parent = await wf.create({ name: 'nr-held-parent', parameters: [{ name: 'key', type: 'SECRET', required: true }], nodes: [nested('sub', child, { parameters: { key: '{{ params.key }}' } })] })
+    const id = await wf.trigger(parent, { key: 's3cret' })
+    await gates.reached('nr-held')
+    await t.ok(`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id })
+    expect((await wf.waitEnd(id)).status).toBe('CANCELLED')
+    const old = await level((await level(id)).node('sub').nestedRun!.id)
+    expect(states(old)).toEqual(['first:SUCCEEDED', 'h:CANCELLED'])
+    const retry = (await t.ok(RETRY, { id })).retryWorkflowRun.id
+    await gates.reached('nr-held')
+    gates.release('nr-held')
+    expect((await wf.waitEnd(retry)).status).toBe('SUCCEEDED')
+    const again = await level((await level(retry)).node('sub').nestedRun!.id)
+    // The secret resolved to the value the cancelled run had: its succeeded node stands.
+    expect(again.retryOf).toEqual({ id: old.id })
+    expect(again.node('first').jobRun!.id).toBe(old.node('first').jobRun!.id)
+    expect(states(again)).toEqual(['first:SUCCEEDED', 'h:SUCCEEDED'])
+  })
+
   it('a re-run WORKFLOW node whose parameters now resolve differently starts a fresh nested run', async () => {
     const flaky = await wf.template('nr-flaky-up', 'test-outcome', { fail: 'up' })
     const inner = await wf.template('nr-flaky-in', 'test-outcome', { fail: 'in' })
