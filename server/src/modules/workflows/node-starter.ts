@@ -6,9 +6,10 @@
  * validation and concurrency limits apply — with trigger WORKFLOW, the node's overrides (targets,
  * timeout, retry) applied, and linked to the node. A WORKFLOW node starts its nested workflow run (and
  * that run's roots) the same way — or, in a retry, retries the nested run that failed (startNested).
- * Every JobRun or nested run is first paid from the root run's budget (MAX_SPAWNED_RUNS). A node that cannot start (unresolvable reference, invalid parameters, template or
- * workflow gone or no longer visible, nesting too deep, budget spent) ends FAILED with the reason, and
- * the graph advances past it (workflow_advance) in the same transaction.
+ * Every JobRun or nested run is first paid from the root run's budget (MAX_SPAWNED_RUNS). A node that
+ * cannot start (unresolvable reference, invalid parameters, template or workflow gone or no longer
+ * visible, nesting too deep, budget spent) ends FAILED with the reason, and the graph advances past it
+ * (workflow_advance) in the same transaction.
  */
 import { isDeepStrictEqual } from 'node:util'
 import type { JobTemplate, Prisma, WorkflowRun } from '../../generated/prisma/client.ts'
