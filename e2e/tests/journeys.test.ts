@@ -1513,7 +1513,8 @@ describe('workflow retry journey', () => {
     await expect.poll(() => nodesTable.locator('tr[data-node="produce"]').getByTestId('node-outputs').textContent()).toContain('ams')
     await nodesTable.locator('tr[data-node="gate"] [data-status="FAILED"]').waitFor()
     const nestedLink = nodesTable.locator('tr[data-node="nested"]').getByTestId('nested-run-link')
-    expect(await nestedLink.textContent()).toMatch(/Workflow run #\d+/)
+    const nestedText = await nestedLink.textContent()
+    expect(nestedText).toMatch(/Workflow run #\d+/)
     expect(await axeBothThemes(p, 'failed workflow run')).toEqual([])
     await screenshot(p, 'workflow-run-failed')
 
@@ -1525,6 +1526,8 @@ describe('workflow retry journey', () => {
     expect(await p.getByTestId('workflow-run-retry-of').textContent()).toContain(`#${first} (failed)`)
     await p.locator('.page-head [data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 })
     expect(await p.getByTestId('workflow-run-nodes').locator('tr[data-node="produce"]').textContent()).toContain(`reused from workflow run #${first}`)
+    // The reused WORKFLOW node links to the nested run it stands for, the first run's.
+    expect(await p.getByTestId('workflow-run-nodes').locator('tr[data-node="nested"]').getByTestId('nested-run-link').textContent()).toBe(nestedText)
     expect(await axeBothThemes(p, 'retried workflow run')).toEqual([])
     await screenshot(p, 'workflow-run-retried')
 

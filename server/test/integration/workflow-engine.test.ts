@@ -4,6 +4,7 @@
  * run time, visibility), the budget of runs per root run, never-runnable joins refused at save, and
  * TEMPLATE node overrides (targets, timeout, retry).
  */
+import { decodeGlobalID } from '@pothos/plugin-relay'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError } from '../harness/run-helpers.ts'
@@ -178,6 +179,124 @@ describe('nested WORKFLOW nodes', () => {
     expect(rows.map((r) => r.depth)).toEqual([1, 2, 3, 4, 5])
     expect(rows.every((r) => r.status === 'FAILED')).toBe(true)
     expect(rows.at(-1)!.reason).toContain('nesting too deep: its workflow would run at level 6, at most 5')
+  })
+})
+
+describe('retry of nested runs', () => {
+  const NESTED = `query($id: ID!) { workflowRun(id: $id) { id number status trigger depth spawnedRuns retryOf { id }
+    nodes { key status reason jobRun { id } nestedRun { id number status retryOf { id } } } } }`
+  type Level = { id: string; number: number; status: string; trigger: string; depth: number; spawnedRuns: number; retryOf: { id: string } | null; nodes: Array<{ key: string; status: string; reason: string | null; jobRun: { id: string } | null; nestedRun: { id: string; number: number; status: string; retryOf: { id: string } | null } | null }> }
+  const level = async (id: string): Promise<Level & { node: (key: string) => Level['nodes'][number] }> => {
+    const r = (await t.ok(NESTED, { id })).workflowRun as Level
+    return { ...r, node: (key: string) => r.nodes.find((n) => n.key === key)! }
+  }
+  const states = (l: Level) => l.nodes.map((n) => `${n.key}:${n.status}`)
+  const setFail = (templateId: string, fail: string | null) =>
+    t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: templateId, i: { config: fail ? { fail } : {} } })
+
+  it('re-runs only what failed inside the nested runs, level by level, reusing their succeeded nodes; the budget counts every run once', async () => {
+    const flaky = await wf.template('deep-flaky', 'test-outcome', { fail: 'deep down' })
+    // Three levels: root → mid → leaf; the leaf's l2 fails, which fails every level above it.
+    const leaf = await wf.create({ name: 'nr-leaf', nodes: [node('l1', ok), node('l2', flaky), node('l3', ok), node('l4', ok)], edges: [edge('l1', 'l2'), edge('l2', 'l3')] })
+    const mid = await wf.create({
+      name: 'nr-mid',
+      parameters: [{ name: 'who', type: 'STRING', required: true }],
+      nodes: [node('m1', echo, { parameters: { msg: '{{ params.who }}' } }), nested('leaf', leaf), node('m2', echo, { parameters: { msg: 'after {{ nodes.m1.result.parameters.msg }}' } }), node('m3', ok)],
+      edges: [edge('m1', 'leaf'), edge('leaf', 'm2')],
+    })
+    const side = await wf.create({ name: 'nr-side', nodes: [node('s', ok)] })
+    const root = await wf.create({
+      name: 'nr-root',
+      nodes: [node('a', ok), nested('mid', mid, { parameters: { who: '{{ nodes.a.result.hosts.0 }}' } }), nested('side', side), node('z', ok)],
+      edges: [edge('a', 'mid'), edge('mid', 'z')],
+    })
+    const first = await wf.waitEnd(await wf.trigger(root))
+    expect(first.status).toBe('FAILED')
+    const r1 = await level(first.id)
+    expect(states(r1)).toEqual(['a:SUCCEEDED', 'mid:FAILED', 'side:SUCCEEDED', 'z:SKIPPED'])
+    const m1 = await level(r1.node('mid').nestedRun!.id)
+    expect(states(m1)).toEqual(['m1:SUCCEEDED', 'leaf:FAILED', 'm2:SKIPPED', 'm3:SUCCEEDED'])
+    const l1 = await level(m1.node('leaf').nestedRun!.id)
+    expect(states(l1)).toEqual(['l1:SUCCEEDED', 'l2:FAILED', 'l3:SKIPPED', 'l4:SUCCEEDED'])
+    // a, mid's run, m1, leaf's run, l1, l2, l4, m3, side's run, s: 10 runs.
+    expect(r1.spawnedRuns).toBe(10)
+
+    await setFail(flaky, null)
+    const retried = (await t.ok(RETRY, { id: first.id })).retryWorkflowRun
+    const second = await wf.waitEnd(retried.id)
+    expect(second.status).toBe('SUCCEEDED')
+    const r2 = await level(second.id)
+    expect(states(r2)).toEqual(['a:SUCCEEDED', 'mid:SUCCEEDED', 'side:SUCCEEDED', 'z:SUCCEEDED'])
+    expect(r2.node('a').jobRun!.id).toBe(r1.node('a').jobRun!.id)
+    // The reused WORKFLOW node links to the nested run it stands for (the original), like a started one.
+    expect(r2.node('side')).toMatchObject({ reason: `reused from workflow run #${r1.number}`, nestedRun: { id: r1.node('side').nestedRun!.id, status: 'SUCCEEDED' } })
+    // mid re-ran as a retry of its failed nested run, not a fresh one.
+    const m2 = await level(r2.node('mid').nestedRun!.id)
+    expect(m2).toMatchObject({ status: 'SUCCEEDED', trigger: 'WORKFLOW', depth: 1, retryOf: { id: m1.id } })
+    expect(states(m2)).toEqual(['m1:SUCCEEDED', 'leaf:SUCCEEDED', 'm2:SUCCEEDED', 'm3:SUCCEEDED'])
+    expect(m2.node('m1')).toMatchObject({ reason: `reused from workflow run #${m1.number}`, jobRun: { id: m1.node('m1').jobRun!.id } })
+    expect(m2.node('m3').jobRun!.id).toBe(m1.node('m3').jobRun!.id)
+    // m2 ran with the reused m1's output.
+    const m2Run = (await t.ok(`query($id: ID!) { jobRun(id: $id) { parameters } }`, { id: m2.node('m2').jobRun!.id })).jobRun
+    expect(m2Run.parameters).toEqual({ msg: 'after a' })
+    // And one level further down.
+    const l2 = await level(m2.node('leaf').nestedRun!.id)
+    expect(l2).toMatchObject({ status: 'SUCCEEDED', depth: 2, retryOf: { id: l1.id } })
+    expect(states(l2)).toEqual(['l1:SUCCEEDED', 'l2:SUCCEEDED', 'l3:SUCCEEDED', 'l4:SUCCEEDED'])
+    expect(l2.node('l1').jobRun!.id).toBe(l1.node('l1').jobRun!.id)
+    expect(l2.node('l4').jobRun!.id).toBe(l1.node('l4').jobRun!.id)
+    expect(l2.node('l2').jobRun!.id).not.toBe(l1.node('l2').jobRun!.id)
+    // The failed attempts are kept as they were.
+    expect(states(await level(l1.id))).toEqual(['l1:SUCCEEDED', 'l2:FAILED', 'l3:SKIPPED', 'l4:SUCCEEDED'])
+    // The budget: the retry, mid's nested retry, leaf's nested retry, l2, l3, m2 and z — 7 more, on the one root.
+    expect((await level(first.id)).spawnedRuns).toBe(17)
+    const { rows } = await t.app.db.pool.query(
+      `SELECT count(DISTINCT n.job_run_id)::int AS job_runs, count(DISTINCT r.id)::int AS runs
+         FROM workflow_run r LEFT JOIN workflow_node_run n ON n.workflow_run_id = r.id WHERE r.id = $1 OR r.root_run_id = $1`,
+      [decodeGlobalID(first.id).id],
+    )
+    // Every run under the root paid once: 11 job runs (reused ones not again) + 6 workflow runs besides the root.
+    expect(rows[0]).toEqual({ job_runs: 11, runs: 7 })
+  })
+
+  it('a cancelled nested run is retried from its cancelled node, with the same SECRET parameter', async () => {
+    const held = await wf.template('nr-held', 'test-outcome', { wait: 'nr-held' })
+    const child = await wf.create({ name: 'nr-held-child', parameters: [{ name: 'key', type: 'SECRET', required: true }], nodes: [node('first', ok), node('h', held)], edges: [edge('first', 'h')] })
+    const parent = await wf.create({ name: 'nr-held-parent', parameters: [{ name: 'key', type: 'SECRET', required: true }], nodes: [nested('sub', child, { parameters: { key: '{{ params.key }}' } })] })
+    const id = await wf.trigger(parent, { key: 's3cret' })
+    await gates.reached('nr-held')
+    await t.ok(`mutation($id: ID!) { cancelWorkflowRun(id: $id) { id } }`, { id })
+    expect((await wf.waitEnd(id)).status).toBe('CANCELLED')
+    const old = await level((await level(id)).node('sub').nestedRun!.id)
+    expect(states(old)).toEqual(['first:SUCCEEDED', 'h:CANCELLED'])
+    const retry = (await t.ok(RETRY, { id })).retryWorkflowRun.id
+    await gates.reached('nr-held')
+    gates.release('nr-held')
+    expect((await wf.waitEnd(retry)).status).toBe('SUCCEEDED')
+    const again = await level((await level(retry)).node('sub').nestedRun!.id)
+    // The secret resolved to the value the cancelled run had: its succeeded node stands.
+    expect(again.retryOf).toEqual({ id: old.id })
+    expect(again.node('first').jobRun!.id).toBe(old.node('first').jobRun!.id)
+    expect(states(again)).toEqual(['first:SUCCEEDED', 'h:SUCCEEDED'])
+  })
+
+  it('a re-run WORKFLOW node whose parameters now resolve differently starts a fresh nested run', async () => {
+    const flaky = await wf.template('nr-flaky-up', 'test-outcome', { fail: 'up' })
+    const inner = await wf.template('nr-flaky-in', 'test-outcome', { fail: 'in' })
+    const child = await wf.create({ name: 'nr-child', parameters: [{ name: 'st', type: 'STRING', required: true }], nodes: [node('c1', ok), node('c2', inner)] })
+    const parent = await wf.create({ name: 'nr-parent', nodes: [node('x', flaky), nested('sub', child, { parameters: { st: '{{ nodes.x.status }}' } })], edges: [edge('x', 'sub', 'ALWAYS')] })
+    const first = await level((await wf.waitEnd(await wf.trigger(parent))).id)
+    expect(states(first)).toEqual(['x:FAILED', 'sub:FAILED'])
+    const old = await level(first.node('sub').nestedRun!.id)
+    await setFail(flaky, null)
+    await setFail(inner, null)
+    const second = await level((await wf.waitEnd((await t.ok(RETRY, { id: first.id })).retryWorkflowRun.id)).id)
+    expect(states(second)).toEqual(['x:SUCCEEDED', 'sub:SUCCEEDED'])
+    // x now SUCCEEDED: sub's parameter st changed, so its old run's c1 does not stand for this one.
+    const fresh = await level(second.node('sub').nestedRun!.id)
+    expect(fresh.retryOf).toBeNull()
+    expect(fresh.node('c1').reason).toBeNull()
+    expect(fresh.node('c1').jobRun!.id).not.toBe(old.node('c1').jobRun!.id)
   })
 })
 

@@ -130,7 +130,16 @@ export const WorkflowNodeRunRef = builder.prismaNode('WorkflowNodeRun', {
     deadlineAt: t.expose('deadlineAt', { type: 'DateTime', nullable: true, description: 'APPROVAL nodes: when onTimeout applies.' }),
     decisions: t.relation('decisions', { query: { orderBy: { createdAt: 'asc' } } }),
     workflowRun: t.relation('workflowRun'),
-    nestedRun: t.relation('nestedRun', { nullable: true, description: 'WORKFLOW nodes: the nested workflow run, once started.' }),
+    nestedRun: t.prismaField({
+      type: 'WorkflowRun',
+      nullable: true,
+      description: 'WORKFLOW nodes: the nested workflow run, once started — for a node a retry reused, the original nested run it stands for — unless it is not visible to you.',
+      select: { nestedRunId: true },
+      resolve: async (query, n, _a, ctx) => {
+        const run = n.nestedRunId ? await ctx.prisma.workflowRun.findUnique({ ...query, where: { id: n.nestedRunId } }) : null
+        return run && ctx.actor && canSee(ctx.actor, run) ? run : null
+      },
+    }),
     overrides: t.field({ type: NodeOverridesRef, nullable: true, description: 'TEMPLATE nodes: the overrides applied to its run.', resolve: (n) => n.overrides as NodeOverrides | null }),
   }),
 })
@@ -159,7 +168,7 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     }),
     workflowName: t.exposeString('workflowName'),
     status: t.expose('status', { type: WorkflowRunStatusEnum }),
-    trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'MANUAL or API: triggered by a user; RETRY: made by retryWorkflowRun; WORKFLOW: a nested run, started by a WORKFLOW node.' }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'MANUAL or API: triggered by a user; RETRY: made by retryWorkflowRun; WORKFLOW: a nested run, started by a WORKFLOW node (retryOf set when it retries that node\'s earlier nested run).' }),
     triggeredBy: t.relation('triggeredBy', { nullable: true }),
     schedule: t.prismaField({
       type: 'JobSchedule',
@@ -200,7 +209,7 @@ export const WorkflowRunRef = builder.prismaNode('WorkflowRun', {
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
     cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
     eventSeq: t.exposeInt('eventSeq', { description: 'The seq of its latest event (see workflowRunEvents).' }),
-    retryOf: t.relation('retryOf', { nullable: true, description: 'The run this one retries (retryWorkflowRun): its succeeded nodes were reused, the rest ran again.' }),
+    retryOf: t.relation('retryOf', { nullable: true, description: 'The run this one retries (retryWorkflowRun, or — for a nested run — its WORKFLOW node re-run in a retry of the parent): its succeeded nodes were reused, the rest ran again.' }),
     retries: t.relation('retries', { query: { orderBy: { number: 'asc' } }, description: 'Retries of this run, oldest first.' }),
     parentNodeRun: t.relation('parentNodeRun', { nullable: true, description: 'A nested run: the WORKFLOW node (of the parent run) that started it.' }),
     depth: t.exposeInt('depth', { description: '0 for a run triggered directly; a nested run\'s is its parent\'s + 1 (at most 5).' }),
@@ -335,7 +344,7 @@ builder.mutationFields((t) => ({
   retryWorkflowRun: t.prismaField({
     type: 'WorkflowRun',
     description:
-      'A new run (trigger RETRY, retryOf this one) of a FAILED or CANCELLED workflow run that re-runs only the nodes that did not succeed and those downstream of them; succeeded nodes are reused with their runs and outputs. Same permission as triggering.',
+      'A new run (trigger RETRY, retryOf this one) of a FAILED or CANCELLED workflow run that re-runs only the nodes that did not succeed and those downstream of them; succeeded nodes are reused with their runs and outputs. A re-run WORKFLOW node retries its failed or cancelled nested run the same way when its parameters resolve as before, else starts a fresh one. Same permission as triggering.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_q, _r, args, ctx) => ctx.services.workflowRuns.retry(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
   }),

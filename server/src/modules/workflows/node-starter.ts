@@ -5,12 +5,14 @@
  * RunsService.planRun + createRunIn — the path triggerJobRun takes, so template visibility, parameter
  * validation and concurrency limits apply — with trigger WORKFLOW, the node's overrides (targets,
  * timeout, retry) applied, and linked to the node. A WORKFLOW node starts its nested workflow run (and
- * that run's roots) the same way. Every JobRun or nested run is first paid from the root run's budget
- * (MAX_SPAWNED_RUNS). A node that cannot start (unresolvable reference, invalid parameters, template or
- * workflow gone or no longer visible, nesting too deep, budget spent) ends FAILED with the reason, and
- * the graph advances past it (workflow_advance) in the same transaction.
+ * that run's roots) the same way — or, in a retry, retries the nested run that failed (startNested).
+ * Every JobRun or nested run is first paid from the root run's budget (MAX_SPAWNED_RUNS). A node that
+ * cannot start (unresolvable reference, invalid parameters, template or workflow gone or no longer
+ * visible, nesting too deep, budget spent) ends FAILED with the reason, and the graph advances past it
+ * (workflow_advance) in the same transaction.
  */
-import type { JobTemplate, Prisma } from '../../generated/prisma/client.ts'
+import { isDeepStrictEqual } from 'node:util'
+import type { JobTemplate, Prisma, WorkflowRun } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { DomainError } from '../../errors.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
@@ -22,6 +24,7 @@ import type { ApprovalConfig } from './workflow-graph.ts'
 import { applySpecOverrides, selectorOverride, type NodeOverrides } from './node-overrides.ts'
 import { budgetExhausted, insertWorkflowRun, spendBudget } from './workflow-run-factory.ts'
 import { MAX_NESTING } from './workflow-nesting.ts'
+import { copyNodesForRetry, rerunSet } from './retry-copy.ts'
 import { resolveParameters } from '../templates/parameters.ts'
 import { runOutputs } from '../../jobs/step-outputs.ts'
 
@@ -39,6 +42,8 @@ interface LockedRun {
   secret_parameters: Buffer | null
   depth: number
   root: string
+  /** The run this one retries: its WORKFLOW nodes may retry their nested runs (startNested). */
+  retry_of: string | null
   /** Who triggered it (node runs act as them), read with the lock: null when deleted or disabled. */
   user_id: string | null
   username: string | null
@@ -61,7 +66,7 @@ export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunI
   const wait = options.wait ?? false
   const limit = options.limit ?? Infinity
   const rows = await tx.$queryRawUnsafe<LockedRun[]>(
-    `SELECT r.id, r.status::text AS status, r.cancel_requested_at, r.triggered_by_id, r.parameters, r.secret_parameters, r.depth, COALESCE(r.root_run_id, r.id)::text AS root,
+    `SELECT r.id, r.status::text AS status, r.cancel_requested_at, r.triggered_by_id, r.parameters, r.secret_parameters, r.depth, COALESCE(r.root_run_id, r.id)::text AS root, r.retry_of_id::text AS retry_of,
             u.id::text AS user_id, u.username, u.role::text AS role
        FROM workflow_run r LEFT JOIN app_user u ON u.id = r.triggered_by_id AND NOT u.disabled
       WHERE r.id = $1::uuid FOR UPDATE OF r${wait ? '' : ' SKIP LOCKED'}`,
@@ -184,7 +189,11 @@ async function planNode(
 /**
  * A WORKFLOW node: its nested run is created (depth checked again: definitions may have changed since
  * save), the node is RUNNING, and the nested run's roots start in this transaction. The nested run's
- * outcome becomes the node's (workflow_nested_run_ended, in SQL).
+ * outcome becomes the node's (workflow_nested_run_ended, in SQL). In a retry (workflow-retry.ts), a node
+ * whose nested run did not succeed retries that run instead — when its parameters resolve to the same
+ * values as before (else the old run's results would not hold for the new inputs): the new nested run
+ * has `retryOf` the old one, copies its succeeded nodes and re-runs the rest, each of its WORKFLOW nodes
+ * doing the same one level down.
  */
 async function startNested(tx: Prisma.TransactionClient, node: ReadyNode, run: LockedRun, actor: Actor, ctx: ResolveContext, deps: StarterDeps): Promise<void> {
   const depth = run.depth + 1
@@ -196,10 +205,12 @@ async function startNested(tx: Prisma.TransactionClient, node: ReadyNode, run: L
   if (!canSee(actor, sub)) throw new ExpressionError(`workflow "${sub.name}" is not visible to ${actor.username}`)
   const values = resolveNodeValues(node, sub.parameters as ParameterDefinition[], `workflow "${sub.name}"`, ctx)
   const params = resolveParameters(sub.parameters as ParameterDefinition[], values, `nodes.${node.key}.parameters`)
+  const prior = run.retry_of ? await retriableNestedRun(tx, run.retry_of, node.key, params, deps.box) : null
   const child = await insertWorkflowRun(tx, {
-    workflow: sub,
-    nodes: sub.nodes,
-    edges: sub.edges,
+    // A retry re-runs the old nested run's graph (its snapshot), as a top-level retry does.
+    workflow: prior ? { id: prior.workflowId, name: prior.workflowName, ownerId: prior.ownerId, visibility: prior.visibility } : sub,
+    nodes: prior ? [] : sub.nodes,
+    edges: prior ? [] : sub.edges,
     trigger: 'WORKFLOW',
     triggeredById: run.triggered_by_id,
     parameters: params.visible,
@@ -207,9 +218,35 @@ async function startNested(tx: Prisma.TransactionClient, node: ReadyNode, run: L
     rootRunId: run.root,
     parentNodeRunId: node.id,
     depth,
+    retryOfId: prior?.id ?? null,
   })
-  await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'RUNNING', startedAt: new Date() } })
+  // RUNNING before the retry's nodes are decided: if they leave nothing to run, the nested run ends at
+  // once and its outcome must land on a RUNNING node (workflow_nested_run_ended).
+  await tx.workflowNodeRun.update({ where: { id: node.id }, data: { status: 'RUNNING', startedAt: new Date(), nestedRunId: child.id } })
+  if (prior) {
+    const nodes = await tx.workflowNodeRun.findMany({ where: { workflowRunId: prior.id }, orderBy: { position: 'asc' } })
+    await copyNodesForRetry(tx, prior, nodes, rerunSet(nodes), child.id)
+  }
   await startReadyNodes(tx, child.id, deps, { wait: true })
+}
+
+/**
+ * The nested run a re-run WORKFLOW node retries: the one the same node of the retried run stands for,
+ * if it ended FAILED or CANCELLED and ran with the parameter values (secret ones included) the node
+ * resolves to now. Null: start a fresh nested run.
+ */
+async function retriableNestedRun(
+  tx: Prisma.TransactionClient,
+  retryOf: string,
+  key: string,
+  params: { visible: Record<string, unknown>; secrets: Record<string, string> },
+  box: SecretBox,
+): Promise<WorkflowRun | null> {
+  const old = await tx.workflowNodeRun.findUnique({ where: { workflowRunId_key: { workflowRunId: retryOf, key } }, select: { linkedRun: true } })
+  const prior = old?.linkedRun
+  if (!prior || (prior.status !== 'FAILED' && prior.status !== 'CANCELLED')) return null
+  const secrets = prior.secretParameters ? (JSON.parse(box.open(new Uint8Array(prior.secretParameters))) as Record<string, string>) : {}
+  return isDeepStrictEqual(prior.parameters, params.visible) && isDeepStrictEqual(secrets, params.secrets) ? prior : null
 }
 
 /** A node's parameter values, resolved; a SECRET workflow parameter may only go into a SECRET parameter. */

@@ -8,14 +8,20 @@
  * failure must be decided again). The rest — succeeded nodes all of whose ancestors succeeded — are
  * copied as SUCCEEDED with their JobRun (so their outputs feed the re-run nodes exactly as before) and
  * never run again. The graph, parameters and secret values are the retried run's (its snapshot, not the
- * workflow as edited since). A WORKFLOW node that re-runs starts a fresh nested run.
+ * workflow as edited since). A reused WORKFLOW node keeps its link to the nested run it stands for.
  *
- * Only a FAILED or CANCELLED top-level run can be retried (a nested run is retried with its parent), by
- * a user who could trigger it: an operator or admin who sees the run and its workflow (if it still
- * exists) and every template of a node that will run again. The retry is paid from the root run's
- * budget (workflow-run-factory.ts).
+ * A WORKFLOW node that re-runs retries its nested run the same way when that run did not succeed and the
+ * node's parameters resolve to the same values as before (node-starter.ts): a new nested run with
+ * `retryOf` the old one, which re-runs only what failed inside it — recursively, level by level. With
+ * other inputs (an upstream node re-ran and produced other outputs) its old results would not hold, so
+ * it starts a fresh nested run, as it does when the old nested run succeeded or never started.
+ *
+ * Only a FAILED or CANCELLED top-level run can be retried through the API (a nested run is retried
+ * through its parent), by a user who could trigger it: an operator or admin who sees the run and its
+ * workflow (if it still exists) and every template of a node that will run again. The retry, its nested
+ * retries and every run they start are paid from the root run's budget (workflow-run-factory.ts).
  */
-import { Prisma, type PrismaClient, type WorkflowNodeRun, type WorkflowRun } from '../../generated/prisma/client.ts'
+import type { PrismaClient, WorkflowRun } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { ForbiddenError, InvalidStateError } from '../../errors.ts'
@@ -23,7 +29,8 @@ import { canSee, visibleTo, type Actor } from '../actor.ts'
 import { record } from '../audit/audit.service.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import { startReadyNodes } from './node-starter.ts'
-import { budgetExhausted, insertWorkflowRun, nodeRunData, spendBudget } from './workflow-run-factory.ts'
+import { budgetExhausted, insertWorkflowRun, spendBudget } from './workflow-run-factory.ts'
+import { copyNodesForRetry, rerunSet } from './retry-copy.ts'
 
 interface RetryDeps {
   prisma: PrismaClient
@@ -66,23 +73,7 @@ export async function retryWorkflowRun(deps: RetryDeps, actor: Actor, run: Workf
           rootRunId: root,
           retryOfId: run.id,
         })
-        await tx.workflowNodeRun.createMany({
-          data: nodes.map((n) => {
-            const incoming = n.incoming as Array<{ from: string; kind: string }>
-            if (rerun.has(n.key)) return nodeRunData(retry.id, { ...n, overrides: n.overrides as Prisma.JsonValue }, incoming)
-            return {
-              ...nodeRunData(retry.id, n, incoming),
-              status: 'SUCCEEDED' as const,
-              reason: `reused from workflow run #${run.number}`,
-              jobRunId: n.jobRunId,
-              startedAt: n.startedAt,
-              finishedAt: n.finishedAt,
-              message: n.message,
-            }
-          }),
-        })
-        // Re-run nodes whose parents were all reused are decided now (READY or SKIPPED), then started.
-        await tx.$executeRaw`SELECT workflow_advance(${retry.id}::uuid)`
+        await copyNodesForRetry(tx, run, nodes, rerun, retry.id)
         await startReadyNodes(tx, retry.id, { runs: deps.runs, box: deps.box }, { wait: true })
         await record(tx, {
           actor,
@@ -95,19 +86,4 @@ export async function retryWorkflowRun(deps: RetryDeps, actor: Actor, run: Workf
       { timeout: 60_000 },
     ),
   )
-}
-
-/** Keys of the nodes to run again: those that did not succeed, and everything downstream of them. */
-export function rerunSet(nodes: Array<Pick<WorkflowNodeRun, 'key' | 'status' | 'incoming'>>): Set<string> {
-  const children = new Map<string, string[]>()
-  for (const n of nodes) for (const e of n.incoming as Array<{ from: string }>) children.set(e.from, [...(children.get(e.from) ?? []), n.key])
-  const out = new Set<string>()
-  const todo = nodes.filter((n) => n.status !== 'SUCCEEDED').map((n) => n.key)
-  while (todo.length) {
-    const k = todo.pop()!
-    if (out.has(k)) continue
-    out.add(k)
-    todo.push(...(children.get(k) ?? []))
-  }
-  return out
 }
