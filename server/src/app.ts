@@ -59,6 +59,8 @@ import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
 import { ChannelSender } from './modules/notifications/channel-sender.ts'
 import { NotificationsService } from './modules/notifications/notifications.service.ts'
 import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
+import { TicketsService } from './modules/tickets/tickets.service.ts'
+import { TicketDelivery } from './modules/tickets/ticket-delivery.ts'
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
@@ -178,6 +180,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       workflowFeeds: new WorkflowFeeds(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-feeds' })),
       notifications: new NotificationsService(db.prisma, channelSender, config.publicUrl),
+      tickets: new TicketsService(db.prisma, box, config.publicUrl),
       deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,
       pool: db.pool,
@@ -245,6 +248,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       )
       await notifications.start()
       stack.push(() => notifications.stop())
+      // And the tickets' outbox (creates, comments, closes in the trackers), likewise on its own queue.
+      const tickets = new TicketDelivery(db.pool, boss, listener, box, config.notificationRetry, config.publicUrl, logger.child({ component: 'tickets' }), heartbeatMs)
+      await tickets.start()
+      stack.push(() => tickets.stop())
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {

@@ -1,0 +1,261 @@
+/**
+ * Tickets end to end: a real Redmine (Debian's package, scripts/test-peers/redmine.sh) receiving issues,
+ * comments and status changes through its REST API; a local HTTP receiver as the generic webhook tracker
+ * (signatures verified, 500s retried); real Postgres (the job_run trigger writes the ticket outbox) and real
+ * workers delivering through pg-boss.
+ */
+import crypto from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { REDMINE_PROJECT, startRedmine, type TestRedmine } from '../harness/redmine.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
+import { createTestRegistry } from '../harness/test-executors.ts'
+
+interface Received {
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+/** The generic tracker: records every POST and answers from a script of status codes, then 200 with an id. */
+class TrackerReceiver {
+  readonly received: Received[] = []
+  script: number[] = []
+  next = 100
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString()
+      this.received.push({ headers: req.headers, body })
+      const status = this.script.shift() ?? 200
+      res.statusCode = status
+      res.setHeader('content-type', 'application/json')
+      if (status !== 200) return res.end('{"error":"down"}')
+      const action = JSON.parse(body).action
+      res.end(action === 'create' ? JSON.stringify({ id: `T-${++this.next}`, url: `https://tracker.example/T-${this.next}` }) : '{}')
+    })
+  })
+  url = ''
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/tickets`
+  }
+}
+
+const SECRET = 'tracker-signing-secret-0123456789'
+const receiver = new TrackerReceiver()
+let t: TestApp
+let redmine: TestRedmine
+let redmineTrackerId = ''
+let keyCredentialId = ''
+const h = runHelpers(() => t, { runFields: 'id status attempt' })
+
+const CREATE_CREDENTIAL = `mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`
+const CREATE_TRACKER = `mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id name kind url project credential { id } } }`
+const CREATE_RULE = `mutation($i: CreateTicketRuleInput!) { createTicketRule(input: $i) { id trigger priority closeOnRecovery } }`
+const RUN_TICKETS = `query($id: ID!) { jobRun(id: $id) { id status tickets { id externalId url title description priority status dedupKey actions { kind reason status attempts lastStatusCode lastError } } } }`
+
+beforeAll(async () => {
+  await receiver.start()
+  ;[redmine, t] = await Promise.all([
+    startRedmine(),
+    startTestApp({ registry: createTestRegistry(), env: { SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS: '1', SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS: '2', SWITCHYARD_PUBLIC_URL: 'https://switchyard.example' } }),
+  ])
+  keyCredentialId = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'redmine-key', kind: 'PASSWORD', username: 'admin', password: redmine.apiKey } })).createCredential.id
+  redmineTrackerId = (await t.ok(CREATE_TRACKER, { i: { name: 'redmine', kind: 'REDMINE', url: redmine.url, credentialId: keyCredentialId, project: REDMINE_PROJECT } })).createTicketTracker.id
+}, 180_000)
+afterAll(async () => {
+  await t?.stop()
+  await redmine?.stop()
+  await new Promise((resolve) => receiver.server.close(resolve))
+})
+
+async function ticketsOf(runId: string) {
+  return (await t.ok(RUN_TICKETS, { id: runId })).jobRun.tickets as Array<Record<string, any>>
+}
+
+/** The run's tickets once every action of each is no longer PENDING. */
+async function settledTickets(runId: string, count = 1) {
+  return eventually(async () => {
+    const list = await ticketsOf(runId)
+    return list.length === count && list.every((x) => x.actions.every((a: { status: string }) => a.status !== 'PENDING')) ? list : null
+  }, { what: `the tickets of ${runId} to settle`, timeoutMs: 60_000 })
+}
+
+async function setConfig(templateId: string, config: Record<string, unknown>) {
+  await t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: templateId, i: { config } })
+}
+
+async function issue(id: string) {
+  return (await redmine.rest('GET', `/issues/${id}.json?include=journals`)).issue as { id: number; subject: string; description: string; status: { id: number; name: string; is_closed?: boolean }; priority: { name: string }; journals: Array<{ notes: string }> }
+}
+async function closedStatusIds(): Promise<Set<number>> {
+  const r = await redmine.rest('GET', '/issue_statuses.json')
+  return new Set(r.issue_statuses.filter((s: { is_closed: boolean }) => s.is_closed).map((s: { id: number }) => s.id))
+}
+
+describe('Redmine tracker (real Redmine)', () => {
+  it('checks the API key and the project when the tracker is saved, each error on its field', async () => {
+    const bad = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'wrong-key', kind: 'PASSWORD', username: 'x', password: 'f'.repeat(40) } })).createCredential.id
+    expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: redmine.url, credentialId: bad, project: REDMINE_PROJECT } }), 'input.credentialId')
+    expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: redmine.url, credentialId: keyCredentialId, project: 'no-such-project' } }), 'input.project')
+    expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: redmine.url, credentialId: keyCredentialId } }), 'input.project')
+    expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: 'ftp://x', credentialId: keyCredentialId, project: 'p' } }), 'input.url')
+    // Nothing was written by the refused saves.
+    expect((await t.ok(`{ ticketTrackers { name } }`)).ticketTrackers.map((x: { name: string }) => x.name)).toEqual(['redmine'])
+  })
+
+  it('auto-ticket: a failure opens one issue, a repeat comments on it, the recovery comments and closes it', async () => {
+    const templateId = await h.createTemplate({ name: 'backup-nightly', jobType: 'test-outcome', config: { fail: 'disk full on /backup' } })
+    await t.ok(CREATE_RULE, { i: { name: 'backups', trackerId: redmineTrackerId, templateIds: [templateId], priority: 'HIGH' } })
+
+    const run1 = await h.trigger(templateId)
+    await h.waitFor(run1, ['FAILED'])
+    const [ticket] = await settledTickets(run1)
+    expect(ticket).toMatchObject({ status: 'OPEN', priority: 'HIGH', actions: [{ kind: 'CREATE', status: 'DONE', attempts: 1 }] })
+    expect(ticket!.externalId).toMatch(/^\d+$/)
+    expect(ticket!.url).toBe(`${redmine.url}/issues/${ticket!.externalId}`)
+    const created = await issue(ticket!.externalId)
+    expect(created.subject).toMatch(/^backup-nightly: run #\d+ failed$/)
+    expect(created.description).toContain('Error: disk full on /backup')
+    expect(created.description).toContain(`https://switchyard.example/runs/`)
+    expect(created.priority.name).toBe('High')
+
+    // A second failure: the same ticket, a comment, no second issue.
+    const run2 = await h.trigger(templateId)
+    await h.waitFor(run2, ['FAILED'])
+    const [again] = await eventually(async () => {
+      const list = await ticketsOf(run2)
+      return list[0]?.actions.length === 2 && list[0].actions.every((a: { status: string }) => a.status === 'DONE') ? list : null
+    }, { what: 'the repeat comment' })
+    expect(again!.id).toBe(ticket!.id)
+    expect(again!.actions[1]).toMatchObject({ kind: 'COMMENT', reason: 'FAILED_AGAIN', status: 'DONE' })
+    const commented = await issue(ticket!.externalId)
+    expect(commented.journals.map((j) => j.notes).filter(Boolean)).toEqual([expect.stringMatching(/^Failed again: run #\d+ of "backup-nightly" ended FAILED/)])
+    const issuesInProject = await redmine.rest('GET', `/issues.json?project_id=${REDMINE_PROJECT}&status_id=*&subject=~backup-nightly`)
+    expect(issuesInProject.total_count).toBe(1)
+
+    // Recovery: a comment, and the issue is closed.
+    await setConfig(templateId, {})
+    const run3 = await h.trigger(templateId)
+    await h.waitFor(run3, ['SUCCEEDED'])
+    const [recovered] = await eventually(async () => {
+      const list = await ticketsOf(run3)
+      return list[0]?.actions.length === 4 && list[0].actions.every((a: { status: string }) => a.status === 'DONE') ? list : null
+    }, { what: 'the recovery comment and close' })
+    expect(recovered).toMatchObject({ id: ticket!.id, status: 'CLOSED' })
+    expect(recovered!.actions.slice(2).map((a: { kind: string; reason: string | null }) => [a.kind, a.reason])).toEqual([['COMMENT', 'RECOVERED'], ['CLOSE', null]])
+    const closed = await issue(ticket!.externalId)
+    expect((await closedStatusIds()).has(closed.status.id)).toBe(true)
+    expect(closed.journals.map((j) => j.notes).filter(Boolean)[1]).toMatch(/^Recovered: run #\d+ of "backup-nightly" succeeded/)
+
+    // The next failure opens a new ticket (the old one is closed).
+    await setConfig(templateId, { fail: 'disk full again' })
+    const run4 = await h.trigger(templateId)
+    await h.waitFor(run4, ['FAILED'])
+    const [fresh] = await settledTickets(run4)
+    expect(fresh!.id).not.toBe(ticket!.id)
+    expect(fresh!.externalId).not.toBe(ticket!.externalId)
+    expect((await issue(fresh!.externalId)).status.name).toBe('New')
+  })
+
+  it('create ticket from a failed run: the draft, field errors, the issue, then close and reopen', async () => {
+    const templateId = await h.createTemplate({ name: 'config-push', jobType: 'test-outcome', config: { fail: 'router refused commit' } })
+    const run = await h.trigger(templateId)
+    await h.waitFor(run, ['FAILED'])
+    const draft = (await t.ok(`query($r: ID!) { ticketDraft(jobRunId: $r) { title description priority } }`, { r: run })).ticketDraft
+    expect(draft.title).toMatch(/^config-push: run #\d+ failed$/)
+    expect(draft.description).toContain('Error: router refused commit')
+    expect(draft.priority).toBe('NORMAL')
+
+    const CREATE = `mutation($i: CreateTicketInput!) { createTicket(input: $i) { id title priority externalId } }`
+    expectFieldError(await t.gql(CREATE, { i: { jobRunId: run, trackerId: redmineTrackerId, title: '  ', description: 'x' } }), 'input.title')
+    expectFieldError(await t.gql(CREATE, { i: { jobRunId: run, trackerId: redmineTrackerId, title: 'x'.repeat(256) } }), 'input.title')
+    const okTemplate = await h.createTemplate({ name: 'fine', jobType: 'test-outcome', config: {} })
+    const okRun = await h.trigger(okTemplate)
+    await h.waitFor(okRun, ['SUCCEEDED'])
+    expectFieldError(await t.gql(CREATE, { i: { jobRunId: okRun, trackerId: redmineTrackerId, title: 'x' } }), 'input.jobRunId')
+    expectFieldError(await t.gql(`query($r: ID!) { ticketDraft(jobRunId: $r) { title } }`, { r: okRun }), 'jobRunId')
+
+    const operator = await t.userToken('OPERATOR')
+    const made = (await t.ok(CREATE, { i: { jobRunId: run, trackerId: redmineTrackerId, title: draft.title, description: draft.description, priority: 'URGENT' } }, operator)).createTicket
+    expect(made).toMatchObject({ title: draft.title, priority: 'URGENT', externalId: null })
+    const [ticket] = await settledTickets(run)
+    const created = await issue(ticket!.externalId)
+    expect(created.subject).toBe(draft.title)
+    expect(created.priority.name).toBe('Urgent')
+
+    await t.ok(`mutation($id: ID!) { closeTicket(id: $id) { status } }`, { id: ticket!.id }, operator)
+    await eventually(async () => (await closedStatusIds()).has((await issue(ticket!.externalId)).status.id), { what: 'the issue closed in Redmine' })
+    const again = await t.gql(`mutation($id: ID!) { closeTicket(id: $id) { status } }`, { id: ticket!.id }, operator)
+    expect(again.errors?.[0]?.extensions?.code).toBe('INVALID_STATE')
+    await t.ok(`mutation($id: ID!) { reopenTicket(id: $id) { status } }`, { id: ticket!.id }, operator)
+    await eventually(async () => !(await closedStatusIds()).has((await issue(ticket!.externalId)).status.id), { what: 'the issue reopened in Redmine' })
+
+    const audit = (await t.ok(`{ auditEvents(first: 50, filter: { entityTypes: [TICKET] }) { edges { node { action } } } }`)).auditEvents.edges.map((e: { node: { action: string } }) => e.node.action)
+    expect(audit).toEqual(expect.arrayContaining(['ticket.create', 'ticket.close', 'ticket.reopen']))
+  })
+})
+
+function verify(r: Received): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(r.headers['x-switchyard-signature']))
+  if (!m) return false
+  const expected = crypto.createHmac('sha256', SECRET).update(`${m[1]}.${r.body}`).digest('hex')
+  return crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(m[2]!))
+}
+
+describe('generic webhook tracker (local receiver)', () => {
+  it('signs every action, retries 500s, and opens a ticket only at N consecutive failures', async () => {
+    const secretId = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'tracker-secret', kind: 'PASSWORD', username: 'x', password: SECRET } })).createCredential.id
+    const trackerId = (await t.ok(CREATE_TRACKER, { i: { name: 'generic', kind: 'WEBHOOK', url: receiver.url, credentialId: secretId } })).createTicketTracker.id
+    const templateId = await h.createTemplate({ name: 'sync-dns', jobType: 'test-outcome', config: { fail: 'zone transfer refused' } })
+    await t.ok(CREATE_RULE, { i: { name: 'dns', trackerId, templateIds: [templateId], trigger: 'CONSECUTIVE_FAILURES', consecutiveFailures: 2, closeOnRecovery: false } })
+
+    const run1 = await h.trigger(templateId)
+    await h.waitFor(run1, ['FAILED'])
+    expect(await ticketsOf(run1)).toEqual([])
+
+    receiver.script = [500, 500]
+    const run2 = await h.trigger(templateId)
+    await h.waitFor(run2, ['FAILED'])
+    const [ticket] = await settledTickets(run2)
+    expect(ticket).toMatchObject({ externalId: 'T-101', url: 'https://tracker.example/T-101', actions: [{ kind: 'CREATE', status: 'DONE', attempts: 3 }] })
+    expect(receiver.received).toHaveLength(3)
+    for (const r of receiver.received) expect(verify(r)).toBe(true)
+    expect(verify({ ...receiver.received[2]!, body: receiver.received[2]!.body.replace('sync-dns', 'sync-dhcp') })).toBe(false)
+    // One delivery id across the retries: the receiver can drop a repeat.
+    expect(new Set(receiver.received.map((r) => r.headers['x-switchyard-delivery'])).size).toBe(1)
+    const body = JSON.parse(receiver.received[2]!.body)
+    expect(body).toMatchObject({ action: 'create', ticket: { title: expect.stringMatching(/^sync-dns: run #\d+ failed$/), priority: 'NORMAL', dedupKey: expect.stringContaining('template:') } })
+    expect(body.ticket.description).toContain('Error: zone transfer refused')
+
+    // Recovery without closing: one comment, the ticket stays open.
+    await setConfig(templateId, {})
+    const run3 = await h.trigger(templateId)
+    await h.waitFor(run3, ['SUCCEEDED'])
+    const [after] = await eventually(async () => {
+      const list = await ticketsOf(run3)
+      return list[0]?.actions.length === 2 && list[0].actions[1].status === 'DONE' ? list : null
+    }, { what: 'the recovery comment' })
+    expect(after).toMatchObject({ id: ticket!.id, status: 'OPEN' })
+    const last = JSON.parse(receiver.received.at(-1)!.body)
+    expect(last).toMatchObject({ action: 'comment', ticket: { externalId: 'T-101' }, comment: expect.stringMatching(/^Recovered: /) })
+    expect(verify(receiver.received.at(-1)!)).toBe(true)
+  })
+
+  it('a create the tracker refuses (4xx) fails at once with the reason, and never fails the run', async () => {
+    const secretId = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'tracker-secret-2', kind: 'PASSWORD', username: 'x', password: SECRET } })).createCredential.id
+    const trackerId = (await t.ok(CREATE_TRACKER, { i: { name: 'generic-2', kind: 'WEBHOOK', url: receiver.url, credentialId: secretId } })).createTicketTracker.id
+    const templateId = await h.createTemplate({ name: 'refused', jobType: 'test-outcome', config: { fail: 'x' } })
+    await t.ok(CREATE_RULE, { i: { name: 'refused', trackerId, templateIds: [templateId] } })
+    receiver.script = [422]
+    const run = await h.trigger(templateId)
+    expect((await h.waitFor(run, ['FAILED', 'SUCCEEDED'])).status).toBe('FAILED')
+    const [ticket] = await settledTickets(run)
+    expect(ticket!.externalId).toBeNull()
+    expect(ticket!.actions[0]).toMatchObject({ kind: 'CREATE', status: 'FAILED', attempts: 1, lastStatusCode: 422 })
+    expect(ticket!.actions[0].lastError).toContain('422')
+  })
+})
