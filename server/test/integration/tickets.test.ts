@@ -97,6 +97,20 @@ async function closedStatusIds(): Promise<Set<number>> {
 }
 
 describe('Redmine tracker (real Redmine)', () => {
+  it('admins manage trackers and rules; operators only list trackers; the API key credential cannot be deleted while used', async () => {
+    const operator = await t.userToken('OPERATOR')
+    expect((await t.ok(`{ ticketTrackers { name kind project } }`, {}, operator)).ticketTrackers).toEqual([{ name: 'redmine', kind: 'REDMINE', project: REDMINE_PROJECT }])
+    const refused = await t.gql(CREATE_TRACKER, { i: { name: 'op', kind: 'WEBHOOK', url: receiver.url, credentialId: keyCredentialId } }, operator)
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    expect((await t.gql(`{ ticketRules { id } }`, {}, operator)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    const del = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: keyCredentialId })
+    expect(del.errors?.[0]?.extensions?.code).toBe('INVALID_STATE')
+    expect(del.errors?.[0]?.message).toContain('ticket tracker "redmine"')
+    // The key is write-only: nothing of it in the tracker's audit entry.
+    const audit = await t.app.db.pool.query(`SELECT changes::text AS c FROM audit_event WHERE action = 'ticket-tracker.create'`)
+    expect(audit.rows.map((r) => r.c).join('')).not.toContain(redmine.apiKey)
+  })
+
   it('checks the API key and the project when the tracker is saved, each error on its field', async () => {
     const bad = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'wrong-key', kind: 'PASSWORD', username: 'x', password: 'f'.repeat(40) } })).createCredential.id
     expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: redmine.url, credentialId: bad, project: REDMINE_PROJECT } }), 'input.credentialId')
