@@ -259,6 +259,44 @@ describe('generic webhook tracker (local receiver)', () => {
     expect(verify(receiver.received.at(-1)!)).toBe(true)
   })
 
+  it('two runs of a template failing at the same moment open one ticket: the second waits on the open-ticket index and comments', async () => {
+    const secretId = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'tracker-secret-3', kind: 'PASSWORD', username: 'x', password: SECRET } })).createCredential.id
+    const trackerId = (await t.ok(CREATE_TRACKER, { i: { name: 'generic-3', kind: 'WEBHOOK', url: receiver.url, credentialId: secretId } })).createTicketTracker.id
+    const templateId = await h.createTemplate({ name: 'racing', jobType: 'test-outcome', config: { fail: 'x' } })
+    await t.ok(CREATE_RULE, { i: { name: 'racing', trackerId, templateIds: [templateId] } })
+    const raw = Buffer.from(templateId, 'base64').toString().split(':')[1]!
+    // Two runs ended by two transactions that overlap (as two workers would), written directly so the
+    // overlap is certain: the first holds its new ticket uncommitted while the second ends its run.
+    const insert = `INSERT INTO job_run (template_id, template_name, job_type, spec, trigger, status) VALUES ($1, 'racing', 'test-outcome', '{}', 'API', 'QUEUED') RETURNING id`
+    const [a, b] = [(await t.app.db.pool.query(insert, [raw])).rows[0].id, (await t.app.db.pool.query(insert, [raw])).rows[0].id]
+    const c1 = await t.app.db.pool.connect()
+    const c2 = await t.app.db.pool.connect()
+    try {
+      await c1.query('BEGIN')
+      await c1.query(`UPDATE job_run SET status = 'FAILED', finished_at = now() WHERE id = $1`, [a])
+      await c2.query('BEGIN')
+      const second = c2.query(`UPDATE job_run SET status = 'FAILED', finished_at = now() WHERE id = $1`, [b])
+      // The second is blocked until the first commits (the unique index on the open ticket's dedup key).
+      const waiting = await eventually(async () => (await t.app.db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE job_run SET status%'`)).rows[0].n === 1, { what: 'the second update to wait' })
+      expect(waiting).toBe(true)
+      await c1.query('COMMIT')
+      await second
+      await c2.query('COMMIT')
+    } finally {
+      c1.release()
+      c2.release()
+    }
+    const tickets = await t.app.db.pool.query(`SELECT t.id, array_agg(r.job_run_id ORDER BY r.created_at) AS runs FROM ticket t JOIN ticket_run r ON r.ticket_id = t.id WHERE t.template_id = $1 GROUP BY t.id`, [raw])
+    expect(tickets.rows).toHaveLength(1)
+    expect([...tickets.rows[0].runs].sort()).toEqual([a, b].sort())
+    const actions = await t.app.db.pool.query(`SELECT kind::text, reason, job_run_id FROM ticket_action WHERE ticket_id = $1 ORDER BY seq`, [tickets.rows[0].id])
+    expect(actions.rows).toEqual([{ kind: 'CREATE', reason: null, job_run_id: a }, { kind: 'COMMENT', reason: 'FAILED_AGAIN', job_run_id: b }])
+    // Both reach the tracker, in order (the comment names the issue the create made).
+    await settledTickets(Buffer.from(`JobRun:${b}`).toString('base64'))
+    const last = JSON.parse(receiver.received.at(-1)!.body)
+    expect(last).toMatchObject({ action: 'comment', ticket: { externalId: expect.stringMatching(/^T-/) } })
+  })
+
   it('a create the tracker refuses (4xx) fails at once with the reason, and never fails the run', async () => {
     const secretId = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'tracker-secret-2', kind: 'PASSWORD', username: 'x', password: SECRET } })).createCredential.id
     const trackerId = (await t.ok(CREATE_TRACKER, { i: { name: 'generic-2', kind: 'WEBHOOK', url: receiver.url, credentialId: secretId } })).createTicketTracker.id
