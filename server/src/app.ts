@@ -61,6 +61,7 @@ import { NotificationsService } from './modules/notifications/notifications.serv
 import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
 import { TicketsService } from './modules/tickets/tickets.service.ts'
 import { TicketDelivery } from './modules/tickets/ticket-delivery.ts'
+import { deleteExpiredTicketActions } from './modules/tickets/action-retention.ts'
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
@@ -267,6 +268,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
+        { name: 'ticket action log retention', run: () => deleteExpiredTicketActions(db.pool, config.notificationRetry.logRetentionDays) },
         { name: 'webhook call log retention', run: () => deleteExpiredWebhookCalls(db.pool, config.auditRetentionDays) },
       ], (jobType, seconds) => metrics.runFinished(jobType, 'FAILED', seconds))
       await reaper.start()

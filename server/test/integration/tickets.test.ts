@@ -12,6 +12,7 @@ import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { REDMINE_PROJECT, startRedmine, type TestRedmine } from '../harness/redmine.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { createTestRegistry } from '../harness/test-executors.ts'
+import { deleteExpiredTicketActions } from '../../src/modules/tickets/action-retention.ts'
 
 interface Received {
   headers: http.IncomingHttpHeaders
@@ -309,5 +310,30 @@ describe('generic webhook tracker (local receiver)', () => {
     expect(ticket!.externalId).toBeNull()
     expect(ticket!.actions[0]).toMatchObject({ kind: 'CREATE', status: 'FAILED', attempts: 1, lastStatusCode: 422 })
     expect(ticket!.actions[0].lastError).toContain('422')
+  })
+})
+
+describe('ticket action log retention', () => {
+  it('deletes finished comments and closes past the retention, never a CREATE or a PENDING action', async () => {
+    const pool = t.app.db.pool
+    const { rows } = await pool.query(`SELECT id FROM ticket LIMIT 1`)
+    const ticketId = rows[0].id
+    // Marked enqueued with its next attempt far ahead, so the relay leaves the PENDING one alone meanwhile.
+    const add = async (kind: string, status: string) =>
+      (
+        await pool.query(
+          `INSERT INTO ticket_action (ticket_id, kind, status, created_at, enqueued_at, next_attempt_at)
+           VALUES ($1, $2::"TicketActionKind", $3::"TicketActionStatus", now() - interval '40 days', now(), now() + interval '1 day') RETURNING id`,
+          [ticketId, kind, status],
+        )
+      ).rows[0].id
+    const old = [await add('COMMENT', 'DONE'), await add('CLOSE', 'FAILED')]
+    const kept = [await add('CREATE', 'DONE'), await add('COMMENT', 'PENDING')]
+    expect(await deleteExpiredTicketActions(pool, 0)).toBe(0)
+    expect(await deleteExpiredTicketActions(pool, 30)).toBe(2)
+    const left = (await pool.query(`SELECT id FROM ticket_action WHERE id = ANY($1::uuid[])`, [[...old, ...kept]])).rows.map((r) => r.id)
+    expect(left.sort()).toEqual([...kept].sort())
+    // Not left for a later relay sweep to send.
+    await pool.query(`DELETE FROM ticket_action WHERE id = ANY($1::uuid[])`, [kept])
   })
 })
