@@ -1797,7 +1797,11 @@ describe('triggers journey', () => {
 
 describe('tickets journey', () => {
   it.skipIf(!redmineInstalled())('adds a Redmine tracker in the UI (its refusal under the field), then creates a ticket from a failed run that lands in the real Redmine', async () => {
-    const [redmine, receiver] = await Promise.all([startRedmine(), startReceiver()])
+    const receiver = await startReceiver()
+    const redmine = await startRedmine().catch(async (e) => {
+      await receiver.stop()
+      throw e
+    })
     const { page: p, context } = await adminPage()
     try {
       await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e redmine key', kind: 'PASSWORD', username: 'admin', password: redmine.apiKey } })

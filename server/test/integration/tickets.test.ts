@@ -60,10 +60,15 @@ const RUN_TICKETS = `query($id: ID!) { jobRun(id: $id) { id status tickets { id 
 
 beforeAll(async () => {
   await receiver.start()
-  ;[redmine, t] = await Promise.all([
+  // Settled, not Promise.all: when one fails to start, afterAll still stops the other.
+  const [rm, app] = await Promise.allSettled([
     startRedmine(),
     startTestApp({ registry: createTestRegistry(), env: { SWITCHYARD_NOTIFY_RETRY_BASE_SECONDS: '1', SWITCHYARD_NOTIFY_RETRY_MAX_SECONDS: '2', SWITCHYARD_PUBLIC_URL: 'https://switchyard.example' } }),
   ])
+  if (rm.status === 'fulfilled') redmine = rm.value
+  if (app.status === 'fulfilled') t = app.value
+  if (rm.status === 'rejected') throw rm.reason
+  if (app.status === 'rejected') throw app.reason
   keyCredentialId = (await t.ok(CREATE_CREDENTIAL, { i: { name: 'redmine-key', kind: 'PASSWORD', username: 'admin', password: redmine.apiKey } })).createCredential.id
   redmineTrackerId = (await t.ok(CREATE_TRACKER, { i: { name: 'redmine', kind: 'REDMINE', url: redmine.url, credentialId: keyCredentialId, project: REDMINE_PROJECT } })).createTicketTracker.id
 }, 180_000)
@@ -220,6 +225,37 @@ function verify(r: Received): boolean {
   const expected = crypto.createHmac('sha256', SECRET).update(`${m[1]}.${r.body}`).digest('hex')
   return crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(m[2]!))
 }
+
+describe('the draft', () => {
+  it("lists the run's failed targets with their errors and the last 40 log lines", async () => {
+    const pool = t.app.db.pool
+    const run = (
+      await pool.query(
+        `INSERT INTO job_run (template_name, job_type, spec, trigger, status, error, targets_total, targets_failed, started_at, finished_at, log_seq)
+         VALUES ('core-switches', 'command', '{}', 'API', 'FAILED', '2 of 3 targets failed', 3, 2, now() - interval '95 seconds', now(), 50) RETURNING id`,
+      )
+    ).rows[0].id
+    await pool.query(
+      `INSERT INTO run_target (run_id, position, name, host, port, status, exit_code, error) VALUES
+         ($1, 0, 'sw-ams-1', '10.0.0.1', 22, 'SUCCEEDED', 0, NULL),
+         ($1, 1, 'sw-ams-2', '10.0.0.2', 22, 'FAILED', 1, 'permission denied'),
+         ($1, 2, 'sw-fra-1', '10.0.0.3', 22, 'TIMED_OUT', NULL, 'timed out after 30 s')`,
+      [run],
+    )
+    await pool.query(`INSERT INTO run_log (run_id, seq, ts, level, stream, text) SELECT $1, g, now(), 'INFO', 'STDOUT', 'line ' || g FROM generate_series(1, 50) g`, [run])
+    const draft = (await t.ok(`query($r: ID!) { ticketDraft(jobRunId: $r) { title description } }`, { r: Buffer.from(`JobRun:${run}`).toString('base64') })).ticketDraft
+    expect(draft.title).toMatch(/^core-switches: run #\d+ failed$/)
+    const d: string = draft.description
+    expect(d).toMatch(/ended FAILED after 95 s/)
+    expect(d).toContain('Error: 2 of 3 targets failed')
+    expect(d).toContain('Failed targets (2 of 3):\n- sw-ams-2 (10.0.0.2): FAILED, exit code 1: permission denied\n- sw-fra-1 (10.0.0.3): TIMED_OUT: timed out after 30 s')
+    expect(d).not.toContain('sw-ams-1')
+    expect(d).toContain('Log (last 40 lines):')
+    expect(d).toContain('line 11\nline 12')
+    expect(d).toMatch(/line 50\n<\/pre>$/)
+    expect(d).not.toMatch(/line 10\n/)
+  })
+})
 
 describe('generic webhook tracker (local receiver)', () => {
   it('signs every action, retries 500s, and opens a ticket only at N consecutive failures', async () => {
