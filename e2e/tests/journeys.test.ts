@@ -1859,6 +1859,13 @@ describe('tickets journey', () => {
       expect(issue.priority.name).toBe('High')
       expect(await axeBothThemes(p, 'run with a ticket')).toEqual([])
       await screenshot(p, 'run-ticket')
+      // On a phone: the run with its ticket and the trackers page fit the screen's width.
+      await p.setViewportSize({ width: 390, height: 844 })
+      await p.getByTestId('ticket-link').waitFor()
+      expect(await fitsWidth(p)).toBe(true)
+      await p.goto('/notifications/tickets')
+      await p.locator('tr[data-tracker="e2e redmine"]').waitFor()
+      expect(await fitsWidth(p)).toBe(true)
     } finally {
       await context.close()
       await redmine.stop()
