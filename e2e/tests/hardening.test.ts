@@ -442,6 +442,7 @@ describe('console hardening', () => {
       ['inventory sources', '/inventory-sources', 'main h1'],
       ['notifications', '/notifications', '[data-testid="channels-table"], main .empty'],
       ['delivery log', '/notifications/deliveries', '[data-testid="deliveries-table"], main .empty'],
+      ['ticket trackers', '/notifications/tickets', '[data-testid="trackers-table"], main .empty'],
       ['workflows', '/workflows', 'main h1'],
       ['new workflow', '/workflows/new', '[data-testid="workflow-graph"]'],
       ['workflow runs', '/workflow-runs', 'main h1'],

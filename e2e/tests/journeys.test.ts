@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startCheckmk, type TestCheckmk } from '../../server/test/harness/checkmk.ts'
 import { nautobotInstalled, startNautobot, type TestNautobot } from '../../server/test/harness/nautobot.ts'
+import { REDMINE_PROJECT, redmineInstalled, startRedmine } from '../../server/test/harness/redmine.ts'
 import { decodeHeader, startSmtpServer } from '../../server/test/harness/smtp-server.ts'
 import { startSshd, unusedLoopbackPort, type TestSshd } from '../../server/test/harness/sshd.ts'
 import { axeBothThemes } from '../harness/axe.ts'
@@ -1793,6 +1794,85 @@ describe('triggers journey', () => {
       await expect.poll(() => p.locator('.run-meta').textContent()).toMatch(/Webhook[\s\S]*e2e flow hook/)
     } finally {
       await context.close()
+    }
+  })
+})
+
+describe('tickets journey', () => {
+  it.skipIf(!redmineInstalled())('adds a Redmine tracker in the UI (its refusal under the field), then creates a ticket from a failed run that lands in the real Redmine', async () => {
+    const receiver = await startReceiver()
+    const redmine = await startRedmine().catch(async (e) => {
+      await receiver.stop()
+      throw e
+    })
+    const { page: p, context } = await adminPage()
+    try {
+      await server.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'e2e redmine key', kind: 'PASSWORD', username: 'admin', password: redmine.apiKey } })
+      const tpl = await server.gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
+        i: { name: 'e2e ticket failing', jobType: 'http', visibility: 'GLOBAL', config: { url: `${receiver.url}/job` }, targetSelector: {} },
+      })
+
+      // The tracker: Redmine answers 404 for an unknown project, shown under Project.
+      await p.goto('/notifications/tickets')
+      await p.getByText('No ticket trackers yet').waitFor()
+      expect(await axeBothThemes(p, 'tickets admin (empty)')).toEqual([])
+      await p.getByRole('button', { name: 'Add a tracker' }).click()
+      const dialog = p.getByRole('dialog')
+      await dialog.locator('input[name="name"]').fill('e2e redmine')
+      await dialog.locator('input[name="url"]').fill(redmine.url)
+      await dialog.locator('select[name="credentialId"]').selectOption({ label: 'e2e redmine key' })
+      await dialog.locator('input[name="project"]').fill('no-such-project')
+      await dialog.getByRole('button', { name: 'Create tracker' }).click()
+      const projectField = dialog.locator('.field', { has: p.locator('input[name="project"]') })
+      await expect.poll(() => projectField.locator('.error').textContent()).toMatch(/no project "no-such-project"/)
+      expect(await dialog.locator('input[name="project"]').getAttribute('aria-invalid')).toBe('true')
+      await dialog.locator('input[name="project"]').fill(REDMINE_PROJECT)
+      expect(await axeBothThemes(p, 'new tracker dialog')).toEqual([])
+      await dialog.getByRole('button', { name: 'Create tracker' }).click()
+      const trackerRow = p.locator('tr[data-tracker="e2e redmine"]')
+      await trackerRow.waitFor()
+      expect(await trackerRow.textContent()).toContain('Redmine')
+      expect(await p.content()).not.toContain(redmine.apiKey)
+
+      // A failed run: Create ticket, prefilled; an empty title is refused under its field.
+      const run = await server.gql(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: tpl.createJobTemplate.id })
+      await p.goto(`/runs/${run.triggerJobRun.id}`)
+      await p.locator('.page-head [data-status="FAILED"]').waitFor({ timeout: 60_000 })
+      await p.getByRole('button', { name: 'Create ticket' }).click()
+      const title = dialog.locator('input[name="title"]')
+      await expect.poll(() => title.inputValue()).toMatch(/^e2e ticket failing: run #\d+ failed$/)
+      const prefilled = await title.inputValue()
+      expect(await dialog.locator('textarea[name="description"]').inputValue()).toContain('Run #')
+      await title.fill('')
+      await dialog.getByRole('button', { name: 'Create ticket' }).click()
+      const titleField = dialog.locator('.field', { has: p.locator('input[name="title"]') })
+      await expect.poll(() => titleField.locator('.error').textContent()).toBe('A title is required.')
+      await title.fill(prefilled)
+      await dialog.locator('select[name="priority"]').selectOption('HIGH')
+      expect(await axeBothThemes(p, 'create ticket dialog')).toEqual([])
+      await dialog.getByRole('button', { name: 'Create ticket' }).click()
+
+      // The ticket shows on the run with its Redmine link once Redmine made the issue.
+      const link = p.getByTestId('ticket-link')
+      await link.waitFor({ timeout: 60_000 })
+      const href = (await link.getAttribute('href'))!
+      expect(href).toMatch(new RegExp(`^${redmine.url}/issues/\\d+$`))
+      const issue = (await redmine.rest('GET', `/issues/${href.split('/').pop()}.json`)).issue
+      expect(issue.subject).toBe(prefilled)
+      expect(issue.priority.name).toBe('High')
+      expect(await axeBothThemes(p, 'run with a ticket')).toEqual([])
+      await screenshot(p, 'run-ticket')
+      // On a phone: the run with its ticket and the trackers page fit the screen's width.
+      await p.setViewportSize({ width: 390, height: 844 })
+      await p.getByTestId('ticket-link').waitFor()
+      expect(await fitsWidth(p)).toBe(true)
+      await p.goto('/notifications/tickets')
+      await p.locator('tr[data-tracker="e2e redmine"]').waitFor()
+      expect(await fitsWidth(p)).toBe(true)
+    } finally {
+      await context.close()
+      await redmine.stop()
+      await receiver.stop()
     }
   })
 })

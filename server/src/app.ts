@@ -59,6 +59,9 @@ import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
 import { ChannelSender } from './modules/notifications/channel-sender.ts'
 import { NotificationsService } from './modules/notifications/notifications.service.ts'
 import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
+import { TicketsService } from './modules/tickets/tickets.service.ts'
+import { TicketDelivery } from './modules/tickets/ticket-delivery.ts'
+import { deleteExpiredTicketActions } from './modules/tickets/action-retention.ts'
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
@@ -178,6 +181,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       workflowFeeds: new WorkflowFeeds(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-feeds' })),
       notifications: new NotificationsService(db.prisma, channelSender, config.publicUrl),
+      tickets: new TicketsService(db.prisma, box, config.publicUrl),
       deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,
       pool: db.pool,
@@ -245,6 +249,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       )
       await notifications.start()
       stack.push(() => notifications.stop())
+      // And the tickets' outbox (creates, comments, closes in the trackers), likewise on its own queue.
+      const tickets = new TicketDelivery(db.pool, boss, listener, box, config.notificationRetry, config.publicUrl, logger.child({ component: 'tickets' }), heartbeatMs)
+      await tickets.start()
+      stack.push(() => tickets.stop())
     }
     let scheduler: Scheduler | null = null
     if (config.roles.has('scheduler')) {
@@ -260,6 +268,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
+        { name: 'ticket action log retention', run: () => deleteExpiredTicketActions(db.pool, config.notificationRetry.logRetentionDays) },
         { name: 'webhook call log retention', run: () => deleteExpiredWebhookCalls(db.pool, config.auditRetentionDays) },
       ], (jobType, seconds) => metrics.runFinished(jobType, 'FAILED', seconds))
       await reaper.start()

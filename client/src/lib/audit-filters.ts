@@ -18,6 +18,7 @@ export const AUDIT_FAMILIES = [
   { value: 'target', label: 'Targets', actions: ['target.'] },
   { value: 'inventory', label: 'Inventories', actions: ['inventory.'] },
   { value: 'credential', label: 'Credentials', actions: ['credential.'] },
+  { value: 'ticket', label: 'Tickets, trackers and ticket rules', actions: ['ticket.', 'ticket-tracker.', 'ticket-rule.'] },
   { value: 'user', label: 'Users', actions: ['user.'] },
   { value: 'password', label: 'Password changes', actions: ['password.'] },
   { value: 'token', label: 'API tokens', actions: ['token.'] },
@@ -25,7 +26,7 @@ export const AUDIT_FAMILIES = [
 ] as const
 export type AuditFamily = (typeof AUDIT_FAMILIES)[number]['value']
 
-export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN', 'INVENTORY_SOURCE', 'WORKFLOW', 'WORKFLOW_RUN', 'NOTIFICATION_CHANNEL', 'NOTIFICATION_RULE', 'TEMPLATE_DEPENDENCY', 'WEBHOOK_ENDPOINT'] as const
+export const AUDIT_ENTITY_TYPES = ['JOB_TEMPLATE', 'JOB_SCHEDULE', 'BLACKOUT_WINDOW', 'JOB_RUN', 'TARGET', 'INVENTORY', 'CREDENTIAL', 'USER', 'API_TOKEN', 'INVENTORY_SOURCE', 'WORKFLOW', 'WORKFLOW_RUN', 'NOTIFICATION_CHANNEL', 'NOTIFICATION_RULE', 'TEMPLATE_DEPENDENCY', 'WEBHOOK_ENDPOINT', 'TICKET_TRACKER', 'TICKET_RULE', 'TICKET'] as const
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number]
 
 export interface AuditFilterState {

@@ -18,6 +18,9 @@ export const ENTITY_LABELS: Record<AuditEntityType, string> = {
   NOTIFICATION_RULE: 'Notification rule',
   TEMPLATE_DEPENDENCY: 'Template dependency',
   WEBHOOK_ENDPOINT: 'Webhook endpoint',
+  TICKET_TRACKER: 'Ticket tracker',
+  TICKET_RULE: 'Auto-ticket rule',
+  TICKET: 'Ticket',
 }
 
 const VIA_LABELS: Record<string, string> = { SESSION: 'Session', API_TOKEN: 'API token', SCHEDULE: 'Schedule', SYSTEM: 'System' }
@@ -61,6 +64,12 @@ export function entityHref(type: AuditEntityType, id: string | null, action: str
     case 'NOTIFICATION_CHANNEL':
     case 'NOTIFICATION_RULE':
       return '/notifications'
+    case 'TICKET_TRACKER':
+    case 'TICKET_RULE':
+      return '/notifications/tickets'
+    // A ticket is shown on its runs' pages; the audit entry does not name them.
+    case 'TICKET':
+      return null
     case 'API_TOKEN':
     // No pages in the UI yet for these (managed through the API).
     case 'WORKFLOW':

@@ -22,6 +22,7 @@ import type { WorkflowRunsService } from '../modules/workflows/workflow-runs.ser
 import type { WorkflowLive } from '../modules/workflows/workflow-live.ts'
 import type { WorkflowFeeds } from '../modules/workflows/workflow-feeds.ts'
 import type { NotificationsService } from '../modules/notifications/notifications.service.ts'
+import type { TicketsService } from '../modules/tickets/tickets.service.ts'
 
 export interface Services {
   users: UsersService
@@ -41,6 +42,7 @@ export interface Services {
   workflowLive: WorkflowLive
   workflowFeeds: WorkflowFeeds
   notifications: NotificationsService
+  tickets: TicketsService
   deviceResults: DeviceResultsService
   dependencies: DependenciesService
   webhooks: WebhooksService

@@ -20,6 +20,7 @@ import './types/workflow-job-runs.ts'
 import './types/notifications.ts'
 import './types/dependencies.ts'
 import './types/webhooks.ts'
+import './types/tickets.ts'
 
 export const schema = guardArguments(builder.toSchema())
 

@@ -131,8 +131,23 @@ describe('every operation but login needs a valid token', () => {
     const { createJobTemplate: tpl2 } = await t.ok(`mutation { createJobTemplate(input: { name: "auth-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)
     const { createWebhookEndpoint: hook } = await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "auth-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl.id })
     const { createTemplateDependency: dep } = await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b }) { id } }`, { a: tpl.id, b: tpl2.id })
+    const { createTicketTracker: trk } = await t.ok(`mutation($c: ID!) { createTicketTracker(input: { name: "auth-trk", kind: WEBHOOK, url: "https://tracker.example.com/x", credentialId: $c }) { id } }`, { c: cred.id })
+    const { createTicketRule: trule } = await t.ok(`mutation($k: ID!) { createTicketRule(input: { name: "auth-trule", trackerId: $k }) { id } }`, { k: trk.id })
+    const ticketId = Buffer.from('Ticket:00000000-0000-4000-8000-000000000001').toString('base64')
     const id = (v: string) => ({ id: v })
     ops = {
+      'Query.ticketTrackers': { query: `{ ticketTrackers { id } }` },
+      'Query.ticketRules': { query: `{ ticketRules { id } }` },
+      'Query.ticketDraft': { query: `query($id: ID!) { ticketDraft(jobRunId: $id) { title } }`, variables: id(run.id) },
+      'Mutation.createTicketTracker': { query: `mutation($c: ID!) { createTicketTracker(input: { name: "auth-trk2", kind: WEBHOOK, url: "https://evil.example.com", credentialId: $c }) { id } }`, variables: { c: cred.id } },
+      'Mutation.updateTicketTracker': { query: `mutation($id: ID!) { updateTicketTracker(id: $id, input: { url: "https://evil.example.com" }) { id } }`, variables: id(trk.id) },
+      'Mutation.deleteTicketTracker': { query: `mutation($id: ID!) { deleteTicketTracker(id: $id) }`, variables: id(trk.id) },
+      'Mutation.createTicketRule': { query: `mutation($k: ID!) { createTicketRule(input: { name: "auth-trule2", trackerId: $k }) { id } }`, variables: { k: trk.id } },
+      'Mutation.updateTicketRule': { query: `mutation($id: ID!) { updateTicketRule(id: $id, input: { enabled: false }) { id } }`, variables: id(trule.id) },
+      'Mutation.deleteTicketRule': { query: `mutation($id: ID!) { deleteTicketRule(id: $id) }`, variables: id(trule.id) },
+      'Mutation.createTicket': { query: `mutation($r: ID!, $k: ID!) { createTicket(input: { jobRunId: $r, trackerId: $k, title: "x" }) { id } }`, variables: { r: run.id, k: trk.id } },
+      'Mutation.closeTicket': { query: `mutation($id: ID!) { closeTicket(id: $id) { id } }`, variables: id(ticketId) },
+      'Mutation.reopenTicket': { query: `mutation($id: ID!) { reopenTicket(id: $id) { id } }`, variables: id(ticketId) },
       'Query.apiTokens': { query: `{ apiTokens { id } }` },
       'Query.auditEvents': { query: `{ auditEvents(first: 5) { edges { node { id action } } } }` },
       'Query.credential': { query: `query($id: ID!) { credential(id: $id) { id } }`, variables: id(cred.id) },
@@ -257,6 +272,9 @@ describe('every operation but login needs a valid token', () => {
           || (SELECT count(*) FROM workflow_run)::text
           || (SELECT json_agg(n ORDER BY id) FROM (SELECT id, url, secret_credential_id, secondary_secret_credential_id, updated_at FROM notification_channel) n)::text
           || (SELECT json_agg(n ORDER BY id) FROM (SELECT id, enabled, updated_at FROM notification_rule) n)::text
+          || (SELECT json_agg(k ORDER BY id) FROM (SELECT id, url, updated_at FROM ticket_tracker) k)::text
+          || (SELECT json_agg(k ORDER BY id) FROM (SELECT id, enabled, updated_at FROM ticket_rule) k)::text
+          || (SELECT count(*) FROM ticket)::text
           || (SELECT count(*) FROM audit_event)::text AS s`)
     return q.rows[0].s
   }

@@ -260,7 +260,10 @@ describe('viewers', () => {
     const tpl2 = (await t.ok(`mutation { createJobTemplate(input: { name: "v-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)).createJobTemplate.id
     const dep = (await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b, onStatuses: [FAILED] }) { id } }`, { a: tpl, b: tpl2 })).createTemplateDependency.id
     const hook = (await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "v-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl })).createWebhookEndpoint.endpoint.id
-    fx = { cred, target, inv, tpl, tpl2, dep, hook, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule }
+    const trk = (await t.ok(`mutation($c: ID!) { createTicketTracker(input: { name: "v-trk", kind: WEBHOOK, url: "https://tracker.example.com/x", credentialId: $c }) { id } }`, { c: cred })).createTicketTracker.id
+    const trule = (await t.ok(`mutation($k: ID!) { createTicketRule(input: { name: "v-trule", trackerId: $k }) { id } }`, { k: trk })).createTicketRule.id
+    const ticket = Buffer.from('Ticket:00000000-0000-4000-8000-000000000001').toString('base64')
+    fx = { cred, target, inv, tpl, tpl2, dep, hook, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule, trk, trule, ticket }
   })
 
   it('can read everything visible', async () => {
@@ -345,6 +348,15 @@ describe('viewers', () => {
       updateWebhookEndpoint: [`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }`, { id: fx.hook }],
       rotateWebhookEndpointToken: [`mutation($id: ID!) { rotateWebhookEndpointToken(id: $id) { token } }`, { id: fx.hook }],
       deleteWebhookEndpoint: [`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: fx.hook }],
+      createTicketTracker: [`mutation($c: ID!) { createTicketTracker(input: { name: "x", kind: WEBHOOK, url: "https://evil.example.com", credentialId: $c }) { id } }`, { c: fx.cred }],
+      updateTicketTracker: [`mutation($id: ID!) { updateTicketTracker(id: $id, input: { url: "https://evil.example.com" }) { id } }`, { id: fx.trk }],
+      deleteTicketTracker: [`mutation($id: ID!) { deleteTicketTracker(id: $id) }`, { id: fx.trk }],
+      createTicketRule: [`mutation($k: ID!) { createTicketRule(input: { name: "x", trackerId: $k }) { id } }`, { k: fx.trk }],
+      updateTicketRule: [`mutation($id: ID!) { updateTicketRule(id: $id, input: { enabled: false }) { id } }`, { id: fx.trule }],
+      deleteTicketRule: [`mutation($id: ID!) { deleteTicketRule(id: $id) }`, { id: fx.trule }],
+      createTicket: [`mutation($r: ID!, $k: ID!) { createTicket(input: { jobRunId: $r, trackerId: $k, title: "x" }) { id } }`, { r: fx.run, k: fx.trk }],
+      closeTicket: [`mutation($id: ID!) { closeTicket(id: $id) { id } }`, { id: fx.ticket }],
+      reopenTicket: [`mutation($id: ID!) { reopenTicket(id: $id) { id } }`, { id: fx.ticket }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']
@@ -369,6 +381,9 @@ describe('viewers', () => {
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, secret_credential_id, secondary_secret_credential_id, updated_at FROM notification_channel) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, enabled, updated_at FROM notification_rule) x)::text
           || (SELECT count(*) FROM notification_delivery)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM ticket_tracker) x)::text
+          || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, enabled, updated_at FROM ticket_rule) x)::text
+          || (SELECT count(*) FROM ticket)::text
           || (SELECT count(*) FROM pgboss.job WHERE name = 'switchyard-run')::text AS s`)
       ).rows[0].s
     const before = await snapshot()

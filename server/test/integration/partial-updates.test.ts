@@ -92,6 +92,7 @@ async function fixtures() {
 
 /** The second channel each created rule can switch to, by creation number. */
 const ruleChannels = new Map<number, string>()
+const ruleTrackers = new Map<number, string>()
 
 function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
   const scheduleLinks = async (id: string) =>
@@ -314,6 +315,52 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         durationLimitSeconds: { input: { durationLimitSeconds: null }, changes: ['duration_limit_seconds'] },
         durationP95Factor: { input: { durationP95Factor: 3 }, changes: ['duration_p95_factor'] },
         consecutiveFailures: { input: { consecutiveFailures: 5 }, changes: ['consecutive_failures'] },
+      },
+    },
+    {
+      mutation: 'updateTicketTracker',
+      // A WEBHOOK tracker (saving a REDMINE one calls Redmine) with the Redmine-only fields set too.
+      async create(n) {
+        const i = { name: `trk-${n}`, kind: 'WEBHOOK', url: 'https://tracker.example.com/a', credentialId: fx.creds[0], project: 'ops', redmineTrackerId: 1, closedStatusId: 5 }
+        return (await t.ok(`mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id } }`, { i })).createTicketTracker.id
+      },
+      snapshot: (id) => row('ticket_tracker', id),
+      update: (id, i) => mutate('updateTicketTracker', '$id: ID!, $input: UpdateTicketTrackerInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-trk' }, changes: ['name'] },
+        kind: { input: { kind: 'WEBHOOK' }, changes: [] },
+        url: { input: { url: 'https://tracker.example.com/b' }, changes: ['url'] },
+        credentialId: { input: { credentialId: fx.creds[1] }, changes: ['credential_id'] },
+        project: { input: { project: 'network' }, changes: ['project'] },
+        redmineTrackerId: { input: { redmineTrackerId: null }, changes: ['redmine_tracker_id'] },
+        closedStatusId: { input: { closedStatusId: 6 }, changes: ['closed_status_id'] },
+      },
+    },
+    {
+      mutation: 'updateTicketRule',
+      async create(n) {
+        const tracker = async (name: string) =>
+          (await t.ok(`mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id } }`, { i: { name, kind: 'WEBHOOK', url: 'https://tracker.example.com/r', credentialId: fx.creds[0] } })).createTicketTracker.id as string
+        const i = { name: `trule-${n}`, trackerId: await tracker(`trule-trk-${n}`), templateIds: [fx.templates[0]], trigger: 'CONSECUTIVE_FAILURES', consecutiveFailures: 4, priority: 'HIGH', closeOnRecovery: false, enabled: false }
+        ruleTrackers.set(n, await tracker(`trule-trk2-${n}`))
+        return (await t.ok(`mutation($i: CreateTicketRuleInput!) { createTicketRule(input: $i) { id } }`, { i })).createTicketRule.id
+      },
+      snapshot: (id) => row('ticket_rule', id),
+      update: (id, i) => mutate('updateTicketRule', '$id: ID!, $input: UpdateTicketRuleInput!', { id, input: i }),
+      fields: {
+        name: { input: { name: 'renamed-trule' }, changes: ['name'] },
+        trackerId: {
+          get input() {
+            return { trackerId: [...ruleTrackers.values()].at(-1) }
+          },
+          changes: ['tracker_id'],
+        },
+        templateIds: { input: { templateIds: [fx.templates[1]] }, changes: ['template_ids'] },
+        trigger: { input: { trigger: 'FAILED' }, changes: ['trigger'] },
+        consecutiveFailures: { input: { consecutiveFailures: null }, changes: ['consecutive_failures'] },
+        priority: { input: { priority: 'URGENT' }, changes: ['priority'] },
+        closeOnRecovery: { input: { closeOnRecovery: true }, changes: ['close_on_recovery'] },
+        enabled: { input: { enabled: true }, changes: ['enabled'] },
       },
     },
     {

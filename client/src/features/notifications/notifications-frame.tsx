@@ -9,6 +9,7 @@ import { EmptyState, PageHeader, Panel } from '@/components/ui'
 const TABS = [
   { key: 'channels', href: '/notifications', label: 'Channels and rules' },
   { key: 'deliveries', href: '/notifications/deliveries', label: 'Delivery log' },
+  { key: 'tickets', href: '/notifications/tickets', label: 'Tickets' },
 ] as const
 
 export function NotificationsFrame({

@@ -16,6 +16,7 @@ import { toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, type RunDetail as Run, type RunTargetRow } from './queries'
 import { WebhookLink } from '@/features/webhooks/webhook-link'
+import { RunTickets } from '@/features/tickets/run-tickets'
 import { RunLog } from './run-log'
 import { useRunLog } from './use-run-log'
 
@@ -187,6 +188,7 @@ export function RunDetail({ id }: { id: string }) {
           <KeyValues title="Outputs" values={run.outputs} testId="run-outputs" />
         </div>
       </Panel>
+      {final ? <RunTickets runId={run.id} failed={run.status === 'FAILED' || run.status === 'TIMED_OUT'} /> : null}
       {isDeviceJobType(run.jobType) ? <DeviceResultsPanel run={run} /> : null}
       {run.targets.length ? <TargetsTable targets={run.targets} onShowLog={setLogTarget} selected={logTarget} /> : null}
       {run.logTruncated ? (

@@ -35,6 +35,9 @@ export const AuditEntityTypeEnum = builder.enumType('AuditEntityType', {
     NOTIFICATION_RULE: { value: 'NotificationRule', description: 'A notification rule.' },
     TEMPLATE_DEPENDENCY: { value: 'TemplateDependency', description: 'A template dependency (run B after A).' },
     WEBHOOK_ENDPOINT: { value: 'WebhookEndpoint', description: 'An inbound webhook endpoint (and each call to it).' },
+    TICKET_TRACKER: { value: 'TicketTracker', description: 'A ticket tracker (Redmine, generic webhook).' },
+    TICKET_RULE: { value: 'TicketRule', description: 'An auto-ticket rule.' },
+    TICKET: { value: 'Ticket', description: 'A ticket in a tracker.' },
   } as const,
 })
 

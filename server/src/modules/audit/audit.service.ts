@@ -14,7 +14,7 @@ import { auditText, type Changes } from './changes.ts'
 export type AuditVia = 'SESSION' | 'API_TOKEN' | 'SCHEDULE' | 'SYSTEM'
 
 /** Entity types are the GraphQL type names, so an event's global entity id can be rebuilt and filtered on. */
-export const AUDIT_ENTITY_TYPES = ['User', 'ApiToken', 'Credential', 'Target', 'Inventory', 'InventorySource', 'JobTemplate', 'JobSchedule', 'BlackoutWindow', 'JobRun', 'Workflow', 'WorkflowRun', 'NotificationChannel', 'NotificationRule', 'TemplateDependency', 'WebhookEndpoint'] as const
+export const AUDIT_ENTITY_TYPES = ['User', 'ApiToken', 'Credential', 'Target', 'Inventory', 'InventorySource', 'JobTemplate', 'JobSchedule', 'BlackoutWindow', 'JobRun', 'Workflow', 'WorkflowRun', 'NotificationChannel', 'NotificationRule', 'TemplateDependency', 'WebhookEndpoint', 'TicketTracker', 'TicketRule', 'Ticket'] as const
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number]
 
 export interface AuditEntity {

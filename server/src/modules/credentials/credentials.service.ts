@@ -123,6 +123,10 @@ export class CredentialsService {
       const role = smtp === channels.length ? 'SMTP login' : smtp === 0 ? 'signing secret' : 'signing secret or SMTP login'
       throw new InvalidStateError(`credential "${existing.name}" is the ${role} of the notification ${channels.length === 1 ? 'channel' : 'channels'} ${channels.map((c) => `"${c.name}"`).join(', ')}; change ${channels.length === 1 ? 'it' : 'them'} first`)
     }
+    const trackers = await this.prisma.ticketTracker.findMany({ where: { credentialId: id }, select: { name: true }, orderBy: { name: 'asc' } })
+    if (trackers.length > 0) {
+      throw new InvalidStateError(`credential "${existing.name}" is the API key or secret of the ticket ${trackers.length === 1 ? 'tracker' : 'trackers'} ${trackers.map((t) => `"${t.name}"`).join(', ')}; change ${trackers.length === 1 ? 'it' : 'them'} first`)
+    }
     const hooks = await this.prisma.webhookEndpoint.findMany({ where: { secretCredentialId: id }, select: { name: true }, orderBy: { name: 'asc' } })
     if (hooks.length > 0) {
       throw new InvalidStateError(`credential "${existing.name}" is the signing secret of the webhook ${hooks.length === 1 ? 'endpoint' : 'endpoints'} ${hooks.map((h) => `"${h.name}"`).join(', ')}; change ${hooks.length === 1 ? 'it' : 'them'} first`)
