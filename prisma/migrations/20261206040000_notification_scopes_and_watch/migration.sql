@@ -20,9 +20,22 @@ ALTER TABLE "notification_rule"
 ALTER TABLE "notification_delivery"
   ALTER COLUMN "job_run_id" DROP NOT NULL,
   ADD COLUMN "workflow_run_id" UUID;
--- "Was this run already notified for this rule and event" (DURATION_EXCEEDED once per run) and the
--- delivery log of one run.
+-- The delivery log of one run.
 CREATE INDEX "notification_delivery_job_run_id_idx" ON "notification_delivery"("job_run_id");
+
+-- DURATION_EXCEEDED is notified once per run and rule, whether the watch notices it while the run runs or
+-- the outbox trigger at its end: each claims (run, rule) here first (INSERT … ON CONFLICT DO NOTHING), so of
+-- two concurrent claimants one waits on the key and then finds it taken.
+CREATE TABLE "notification_duration_claim" (
+    "job_run_id" UUID NOT NULL,
+    "rule_id" UUID NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "notification_duration_claim_pkey" PRIMARY KEY ("job_run_id", "rule_id")
+);
+CREATE INDEX "notification_duration_claim_rule_id_idx" ON "notification_duration_claim"("rule_id");
+ALTER TABLE "notification_duration_claim" ADD CONSTRAINT "notification_duration_claim_job_run_id_fkey" FOREIGN KEY ("job_run_id") REFERENCES "job_run"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "notification_duration_claim" ADD CONSTRAINT "notification_duration_claim_rule_id_fkey" FOREIGN KEY ("rule_id") REFERENCES "notification_rule"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- Whether a rule covers a job run. Empty scope lists: every run. Otherwise the run matches when ANY list
 -- does: its template, its schedule, a tag of its template, or the workflow (or the workflow's schedule)
@@ -52,8 +65,8 @@ $$;
 --  - every rule's scope test is notification_rule_in_scope (was: template_ids only);
 --  - CONFIG_CHANGED: a config_backup run that ended with a commit (result.commit), with the changed
 --    targets' diff summaries in `details`;
---  - DURATION_EXCEEDED at the end is left out for a rule that already notified it while the run was still
---    running (notification_watch below): once per run and rule.
+--  - DURATION_EXCEEDED only for the rules whose (run, rule) claim it wins (notification_duration_claim):
+--    none that notification_watch below already notified while the run was still running.
 CREATE OR REPLACE FUNCTION notification_job_run_ended() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -65,6 +78,7 @@ DECLARE
   v_p95 double precision;
   v_streak int;
   v_config jsonb;
+  v_claimed uuid[] := ARRAY[]::uuid[];
 BEGIN
   BEGIN
     v_events := CASE NEW.status::text
@@ -101,6 +115,17 @@ BEGIN
                    AND started_at IS NOT NULL AND finished_at IS NOT NULL
                  ORDER BY created_at DESC LIMIT 100) recent;
       END IF;
+      -- The rules it exceeded, claimed in a fixed order (two claimants never wait on each other crosswise).
+      WITH c AS (
+        INSERT INTO notification_duration_claim (job_run_id, rule_id)
+        SELECT NEW.id, r.id FROM notification_rule r
+         WHERE r.enabled AND 'DURATION_EXCEEDED' = ANY (r.events::text[]) AND notification_rule_in_scope(r, NEW)
+           AND (   (r.duration_limit_seconds IS NOT NULL AND v_duration > r.duration_limit_seconds)
+                OR (r.duration_p95_factor IS NOT NULL AND v_p95 IS NOT NULL AND v_duration > r.duration_p95_factor * v_p95))
+         ORDER BY r.id
+        ON CONFLICT DO NOTHING
+        RETURNING rule_id)
+      SELECT COALESCE(array_agg(rule_id), ARRAY[]::uuid[]) INTO v_claimed FROM c;
       v_events := array_append(v_events, 'DURATION_EXCEEDED');
     END IF;
     IF NEW.status IN ('FAILED', 'TIMED_OUT') AND NEW.template_id IS NOT NULL AND EXISTS (
@@ -140,11 +165,7 @@ BEGIN
       JOIN notification_channel c ON c.id = ANY (r.channel_ids)
      WHERE r.enabled AND e.event = ANY (v_events)
        AND notification_rule_in_scope(r, NEW)
-       AND (e.event <> 'DURATION_EXCEEDED'
-            OR ((   (r.duration_limit_seconds IS NOT NULL AND v_duration > r.duration_limit_seconds)
-                 OR (r.duration_p95_factor IS NOT NULL AND v_p95 IS NOT NULL AND v_duration > r.duration_p95_factor * v_p95))
-                AND NOT EXISTS (SELECT 1 FROM notification_delivery d
-                                 WHERE d.job_run_id = NEW.id AND d.rule_id = r.id AND d.event = 'DURATION_EXCEEDED')))
+       AND (e.event <> 'DURATION_EXCEEDED' OR r.id = ANY (v_claimed))
        AND (e.event <> 'CONSECUTIVE_FAILURES' OR v_streak = COALESCE(r.consecutive_failures, 3));
     GET DIAGNOSTICS v_count = ROW_COUNT;
     IF v_count > 0 THEN
@@ -248,7 +269,7 @@ CREATE TRIGGER worker_notification_outbox
 -- process; one at a time through a transaction-level advisory lock, the others skip the tick). Returns the
 -- number of deliveries written. Cheap when no rule asks: each part starts from the rules that want it.
 --  - DURATION_EXCEEDED while a run is still RUNNING: past the rule's absolute limit, or factor × the
---    template's p95 (as at the end); once per run and rule (a delivery row for it says so).
+--    template's p95 (as at the end); once per run and rule (notification_duration_claim).
 --  - QUEUE_BACKLOG: the oldest never-started QUEUED run in the rule's scope has waited longer than the rule's
 --    queue_backlog_seconds. Edge-triggered: raised once (backlog_raised_at), cleared when no queued run in
 --    scope is older than the threshold, then it may fire again.
@@ -265,28 +286,35 @@ BEGIN
     RETURN 0;
   END IF;
   IF EXISTS (SELECT 1 FROM notification_rule WHERE enabled AND 'DURATION_EXCEEDED' = ANY (events::text[])) THEN
+    WITH over AS (
+      SELECT j AS j, j.id AS run_id, r.id AS rule_id, r.channel_ids, r.duration_limit_seconds AS limit_seconds,
+             r.duration_p95_factor AS factor, extract(epoch FROM now() - j.started_at) AS running, p.p95
+        FROM job_run j
+        JOIN notification_rule r ON r.enabled AND 'DURATION_EXCEEDED' = ANY (r.events::text[])
+        LEFT JOIN LATERAL (
+          SELECT CASE WHEN count(*) >= 5 THEN percentile_cont(0.95) WITHIN GROUP (ORDER BY d) END AS p95
+            FROM (SELECT extract(epoch FROM h.finished_at - h.started_at) AS d FROM job_run h
+                   WHERE h.template_id = j.template_id AND h.status = 'SUCCEEDED'
+                     AND h.started_at IS NOT NULL AND h.finished_at IS NOT NULL
+                   ORDER BY h.created_at DESC LIMIT 100) recent
+           WHERE r.duration_p95_factor IS NOT NULL AND j.template_id IS NOT NULL) p ON true
+       WHERE j.status = 'RUNNING' AND j.started_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM notification_duration_claim k WHERE k.job_run_id = j.id AND k.rule_id = r.id)
+         AND notification_rule_in_scope(r, j)
+         AND (   (r.duration_limit_seconds IS NOT NULL AND now() - j.started_at > make_interval(secs => r.duration_limit_seconds))
+              OR (r.duration_p95_factor IS NOT NULL AND p.p95 IS NOT NULL AND extract(epoch FROM now() - j.started_at) > r.duration_p95_factor * p.p95))),
+    claimed AS (
+      INSERT INTO notification_duration_claim (job_run_id, rule_id)
+      SELECT run_id, rule_id FROM over ORDER BY run_id, rule_id
+      ON CONFLICT DO NOTHING
+      RETURNING job_run_id, rule_id)
     INSERT INTO notification_delivery (channel_id, rule_id, job_run_id, event, payload)
     SELECT c.id, x.rule_id, x.run_id, 'DURATION_EXCEEDED',
            jsonb_build_object('event', 'DURATION_EXCEEDED', 'run', notification_run_payload(x.j), 'details', jsonb_build_object(
              'durationSeconds', round(x.running::numeric, 3), 'limitSeconds', x.limit_seconds,
              'p95Seconds', round(x.p95::numeric, 3), 'p95Factor', x.factor, 'stillRunning', true))
-      FROM (SELECT j AS j, j.id AS run_id, r.id AS rule_id, r.channel_ids, r.duration_limit_seconds AS limit_seconds,
-                   r.duration_p95_factor AS factor, extract(epoch FROM now() - j.started_at) AS running, p.p95
-              FROM job_run j
-              JOIN notification_rule r ON r.enabled AND 'DURATION_EXCEEDED' = ANY (r.events::text[])
-              LEFT JOIN LATERAL (
-                SELECT CASE WHEN count(*) >= 5 THEN percentile_cont(0.95) WITHIN GROUP (ORDER BY d) END AS p95
-                  FROM (SELECT extract(epoch FROM h.finished_at - h.started_at) AS d FROM job_run h
-                         WHERE h.template_id = j.template_id AND h.status = 'SUCCEEDED'
-                           AND h.started_at IS NOT NULL AND h.finished_at IS NOT NULL
-                         ORDER BY h.created_at DESC LIMIT 100) recent
-                 WHERE r.duration_p95_factor IS NOT NULL AND j.template_id IS NOT NULL) p ON true
-             WHERE j.status = 'RUNNING' AND j.started_at IS NOT NULL
-               AND notification_rule_in_scope(r, j)
-               AND (   (r.duration_limit_seconds IS NOT NULL AND now() - j.started_at > make_interval(secs => r.duration_limit_seconds))
-                    OR (r.duration_p95_factor IS NOT NULL AND p.p95 IS NOT NULL AND extract(epoch FROM now() - j.started_at) > r.duration_p95_factor * p.p95))
-               AND NOT EXISTS (SELECT 1 FROM notification_delivery d
-                                WHERE d.job_run_id = j.id AND d.rule_id = r.id AND d.event = 'DURATION_EXCEEDED')) x
+      FROM over x
+      JOIN claimed k ON k.job_run_id = x.run_id AND k.rule_id = x.rule_id
       JOIN notification_channel c ON c.id = ANY (x.channel_ids);
     GET DIAGNOSTICS v_count = ROW_COUNT;
     v_total := v_total + v_count;

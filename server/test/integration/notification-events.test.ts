@@ -147,6 +147,8 @@ describe('events found by watching', () => {
     await h.waitFor(run, ['SUCCEEDED'])
     // Ended past the limit, but already notified for this rule: no second delivery.
     expect(await rulesNotified(run, 'DURATION_EXCEEDED')).toEqual(['d-running'])
+    // The watch claimed (run, rule) before notifying; the end's trigger found the claim taken.
+    expect((await t.app.db.pool.query(`SELECT count(*)::int AS n FROM notification_duration_claim WHERE job_run_id = $1`, [raw(run)])).rows[0].n).toBe(1)
   })
 
   it('QUEUE_BACKLOG fires once while the oldest queued run waits past the threshold, and re-arms when the queue drains', async () => {
