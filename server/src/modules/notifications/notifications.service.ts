@@ -155,7 +155,8 @@ export class NotificationsService {
     if (!existing) throw new NotFoundError('notification rule')
     checkRuleThresholds({ ...(existing as unknown as RuleInput), ...input })
     await this.checkRefs(input)
-    const data = ruleData(input)
+    // A changed rule judges the queue afresh: a backlog it had raised notifies again if it still holds.
+    const data = { ...ruleData(input), backlogRaisedAt: null }
     return this.unique('notification rule', input.name, () =>
       audited(
         this.prisma,
