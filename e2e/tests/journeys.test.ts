@@ -668,7 +668,7 @@ describe('notifications journey', () => {
       // A tag the API refuses: its message under the tags field.
       await dialog.locator('input[name="tags"]').fill('bad!tag')
       await dialog.getByRole('button', { name: 'Create rule' }).click()
-      const tagsField = dialog.locator('.field', { has: dialog.locator('input[name="tags"]') })
+      const tagsField = dialog.locator('.field', { has: p.locator('input[name="tags"]') })
       await expect.poll(() => tagsField.locator('.error').textContent()).toMatch(/tags use letters/)
       await dialog.locator('input[name="tags"]').fill('')
       await dialog.getByRole('button', { name: 'Create rule' }).click()
