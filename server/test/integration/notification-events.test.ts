@@ -170,6 +170,16 @@ describe('events found by watching', () => {
     // Drained: the alert is cleared, so the next backlog notifies again.
     await eventually(async () => (await t.app.db.pool.query(`SELECT backlog_raised_at FROM notification_rule WHERE id = $1`, [raw(r.id)])).rows[0].backlog_raised_at === null, { what: 'the backlog alert cleared' })
     expect(receiver.at('/q-backlog')).toHaveLength(1)
+    // A new backlog notifies again.
+    await t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: tpl, i: { config: { wait: 'backlog-hold-2' } } })
+    const third = await h.trigger(tpl)
+    await gates.reached('backlog-hold-2')
+    const fourth = await h.trigger(tpl)
+    const bodies = await deliveredTo('/q-backlog', 2)
+    expect(bodies[1]).toMatchObject({ event: 'QUEUE_BACKLOG', run: { id: raw(fourth) } })
+    gates.release('backlog-hold-2')
+    await h.waitFor(third, ['SUCCEEDED'])
+    await h.waitFor(fourth, ['SUCCEEDED'])
   })
 
   it('WORKER_DOWN when a worker process is killed (not when one stops gracefully), WORKER_RECOVERED when it beats again', async () => {
