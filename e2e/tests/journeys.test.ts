@@ -663,9 +663,15 @@ describe('notifications journey', () => {
       const eventsField = dialog.locator('.field', { has: p.getByRole('group', { name: 'Events' }) })
       await expect.poll(() => eventsField.locator('.error').textContent()).toMatch(/at least one event/)
       await dialog.locator('input[name="events.RUN_FAILED"]').check()
-      await dialog.getByRole('group', { name: 'Templates' }).getByRole('button', { name: 'Chosen templates' }).click()
+      await dialog.getByRole('group', { name: 'Runs' }).getByRole('button', { name: 'Chosen ones' }).click()
       await dialog.getByRole('group', { name: 'Chosen templates' }).getByLabel('e2e notify failing').check()
       expect(await dialog.locator('input[name="channels.e2e hook"]').isChecked()).toBe(true) // the only channel
+      // A tag the API refuses: its message under the tags field.
+      await dialog.locator('input[name="tags"]').fill('bad!tag')
+      await dialog.getByRole('button', { name: 'Create rule' }).click()
+      const tagsField = dialog.locator('.field', { has: p.locator('input[name="tags"]') })
+      await expect.poll(() => tagsField.locator('.error').textContent()).toMatch(/tags use letters/)
+      await dialog.locator('input[name="tags"]').fill('')
       await dialog.getByRole('button', { name: 'Create rule' }).click()
       const ruleRow = p.locator('tr[data-rule="e2e failures"]')
       await ruleRow.waitFor()

@@ -70,6 +70,18 @@ export const emitExecutor: JobExecutor<typeof emitConfig> = {
   },
 }
 
+/** `bench-fail`: fails at once (no targets), for the notification benchmark's failing runs. */
+export const failExecutor: JobExecutor<typeof probeConfig> = {
+  type: 'bench-fail',
+  label: 'Benchmark failure',
+  description: 'Fails at once (benchmark only).',
+  configSchema: probeConfig,
+  usesTargets: false,
+  async execute() {
+    return { ok: false, error: 'bench failure', retryable: false }
+  },
+}
+
 export function createBenchRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry([noopExecutor as JobExecutor, probeExecutor as JobExecutor, emitExecutor as JobExecutor])
+  return new ExecutorRegistry([noopExecutor as JobExecutor, probeExecutor as JobExecutor, emitExecutor as JobExecutor, failExecutor as JobExecutor])
 }

@@ -56,6 +56,7 @@ import { WorkflowStarter } from './modules/workflows/workflow-starter.ts'
 import { DependenciesService } from './modules/dependencies/dependencies.service.ts'
 import { DependencyStarter } from './modules/dependencies/dependency-starter.ts'
 import { WebhookDelivery } from './modules/notifications/webhook-delivery.ts'
+import { runNotificationWatch } from './modules/notifications/notification-watch.ts'
 import { ChannelSender } from './modules/notifications/channel-sender.ts'
 import { NotificationsService } from './modules/notifications/notifications.service.ts'
 import { deleteExpiredDeliveries } from './modules/notifications/delivery-retention.ts'
@@ -269,6 +270,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
         { name: 'ticket action log retention', run: () => deleteExpiredTicketActions(db.pool, config.notificationRetry.logRetentionDays) },
+        // Long-running runs and queue backlogs, for notification rules that ask (cheap when none does).
+        { name: 'notification watch', run: () => runNotificationWatch(db.pool) },
         { name: 'webhook call log retention', run: () => deleteExpiredWebhookCalls(db.pool, config.auditRetentionDays) },
       ], (jobType, seconds) => metrics.runFinished(jobType, 'FAILED', seconds))
       await reaper.start()

@@ -14,19 +14,22 @@ describe('rule thresholds', () => {
     expect(formatLimit(7200)).toBe('2h')
     expect(formatLimit(90)).toBe('90s')
     expect(formatLimit(null)).toBe('')
-    expect(thresholdDraft({ durationLimitSeconds: 600, durationP95Factor: 1.5, consecutiveFailures: null })).toEqual({ durationLimit: '10m', durationP95Factor: '1.5', consecutiveFailures: '' })
+    expect(thresholdDraft({ durationLimitSeconds: 600, durationP95Factor: 1.5, consecutiveFailures: null })).toEqual({ durationLimit: '10m', durationP95Factor: '1.5', consecutiveFailures: '', queueBacklog: '' })
+    expect(thresholdDraft({ queueBacklogSeconds: 300 }).queueBacklog).toBe('5m')
   })
 
   it('become the API input for the chosen events; an event not chosen clears its thresholds', () => {
-    const d = { durationLimit: '15m', durationP95Factor: '2', consecutiveFailures: '5' }
-    expect(thresholdInput(['DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES'], d)).toEqual({ input: { durationLimitSeconds: 900, durationP95Factor: 2, consecutiveFailures: 5 }, errors: {} })
-    expect(thresholdInput(['RUN_FAILED'], d)).toEqual({ input: { durationLimitSeconds: null, durationP95Factor: null, consecutiveFailures: null }, errors: {} })
+    const d = { durationLimit: '15m', durationP95Factor: '2', consecutiveFailures: '5', queueBacklog: '10m' }
+    expect(thresholdInput(['DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES', 'QUEUE_BACKLOG'], d)).toEqual({ input: { durationLimitSeconds: 900, durationP95Factor: 2, consecutiveFailures: 5, queueBacklogSeconds: 600 }, errors: {} })
+    expect(thresholdInput(['RUN_FAILED'], d)).toEqual({ input: { durationLimitSeconds: null, durationP95Factor: null, consecutiveFailures: null, queueBacklogSeconds: null }, errors: {} })
     expect(thresholdInput(['CONSECUTIVE_FAILURES'], { ...d, consecutiveFailures: '' }).input.consecutiveFailures).toBeNull()
     expect(thresholdInput(['DURATION_EXCEEDED'], { ...d, durationLimit: '' }).input).toMatchObject({ durationLimitSeconds: null, durationP95Factor: 2 })
   })
 
   it('name the field to fix', () => {
-    const none = { durationLimit: '', durationP95Factor: '', consecutiveFailures: '' }
+    const none = { durationLimit: '', durationP95Factor: '', consecutiveFailures: '', queueBacklog: '' }
+    expect(thresholdInput(['QUEUE_BACKLOG'], none).errors.queueBacklogSeconds).toMatch(/How long/)
+    expect(thresholdInput(['QUEUE_BACKLOG'], { ...none, queueBacklog: '8d' }).errors.queueBacklogSeconds).toMatch(/7 days/)
     expect(thresholdInput(['DURATION_EXCEEDED'], none).errors).toEqual({ durationLimitSeconds: 'Give a limit, a multiple of the p95, or both.' })
     expect(thresholdInput(['DURATION_EXCEEDED'], { ...none, durationLimit: 'soon' }).errors.durationLimitSeconds).toMatch(/such as 600/)
     expect(thresholdInput(['DURATION_EXCEEDED'], { ...none, durationLimit: '31d' }).errors.durationLimitSeconds).toMatch(/30 days/)
@@ -42,6 +45,7 @@ describe('rule thresholds', () => {
     expect(ruleEventLabel('CONSECUTIVE_FAILURES', { consecutiveFailures: null })).toBe('3 failures in a row')
     expect(ruleEventLabel('CONSECUTIVE_FAILURES', { consecutiveFailures: 5 })).toBe('5 failures in a row')
     expect(ruleEventLabel('RUN_TIMED_OUT', {})).toBe('Run timed out')
+    expect(ruleEventLabel('QUEUE_BACKLOG', { queueBacklogSeconds: 300 })).toBe('Queue backlog (> 5 min)')
     expect(eventBadgeClass('RUN_TIMED_OUT')).toBe('err')
     expect(eventBadgeClass('RUN_STARTED')).toBe('')
   })

@@ -13,12 +13,15 @@ export interface ThresholdDraft {
   durationP95Factor: string
   /** Blank: the server's default, 3. */
   consecutiveFailures: string
+  /** QUEUE_BACKLOG: "300", "5m" (required with it). */
+  queueBacklog: string
 }
 
 export interface RuleThresholds {
   durationLimitSeconds?: number | null
   durationP95Factor?: number | null
   consecutiveFailures?: number | null
+  queueBacklogSeconds?: number | null
 }
 
 export const DEFAULT_CONSECUTIVE_FAILURES = 3
@@ -46,6 +49,7 @@ export function thresholdDraft(rule: RuleThresholds | null): ThresholdDraft {
     durationLimit: formatLimit(rule?.durationLimitSeconds),
     durationP95Factor: rule?.durationP95Factor != null ? String(rule.durationP95Factor) : '',
     consecutiveFailures: rule?.consecutiveFailures != null ? String(rule.consecutiveFailures) : '',
+    queueBacklog: formatLimit(rule?.queueBacklogSeconds),
   }
 }
 
@@ -55,7 +59,7 @@ export function thresholdDraft(rule: RuleThresholds | null): ThresholdDraft {
  */
 export function thresholdInput(events: readonly string[], d: ThresholdDraft): { input: Required<RuleThresholds>; errors: Record<string, string> } {
   const errors: Record<string, string> = {}
-  const input: Required<RuleThresholds> = { durationLimitSeconds: null, durationP95Factor: null, consecutiveFailures: null }
+  const input: Required<RuleThresholds> = { durationLimitSeconds: null, durationP95Factor: null, consecutiveFailures: null, queueBacklogSeconds: null }
   if (events.includes('DURATION_EXCEEDED')) {
     if (d.durationLimit.trim()) {
       const s = parseLimit(d.durationLimit)
@@ -77,6 +81,13 @@ export function thresholdInput(events: readonly string[], d: ThresholdDraft): { 
     else if (Number(t) < 2 || Number(t) > 1000) errors.consecutiveFailures = 'Between 2 and 1000.'
     else input.consecutiveFailures = Number(t)
   }
+  if (events.includes('QUEUE_BACKLOG')) {
+    const s = parseLimit(d.queueBacklog)
+    if (!d.queueBacklog.trim()) errors.queueBacklogSeconds = 'How long may the oldest queued run wait? e.g. 5m.'
+    else if (s === null) errors.queueBacklogSeconds = 'Write a duration such as 300, 90s, 5m or 1h.'
+    else if (s < 1 || s > 7 * 86400) errors.queueBacklogSeconds = 'Between 1 second and 7 days.'
+    else input.queueBacklogSeconds = s
+  }
   return { input, errors }
 }
 
@@ -95,13 +106,14 @@ export function ruleEventLabel(event: string, rule: RuleThresholds): string {
     return parts.length ? `${eventLabel(event)} (${parts.join(' or ')})` : eventLabel(event)
   }
   if (event === 'CONSECUTIVE_FAILURES') return `${rule.consecutiveFailures ?? DEFAULT_CONSECUTIVE_FAILURES} failures in a row`
+  if (event === 'QUEUE_BACKLOG' && rule.queueBacklogSeconds != null) return `${eventLabel(event)} (> ${limitWords(rule.queueBacklogSeconds)})`
   return eventLabel(event)
 }
 
 /** A badge tone for an event in lists: bad news red, good news green. */
 export function eventBadgeClass(event: string): string {
-  if (event === 'RUN_FAILED' || event === 'RUN_TIMED_OUT' || event === 'CONSECUTIVE_FAILURES') return 'err'
-  if (event === 'DURATION_EXCEEDED') return 'warn'
-  if (event === 'RUN_RECOVERED' || event === 'RUN_SUCCEEDED') return 'ok'
+  if (event === 'RUN_FAILED' || event === 'RUN_TIMED_OUT' || event === 'CONSECUTIVE_FAILURES' || event === 'WORKER_DOWN') return 'err'
+  if (event === 'DURATION_EXCEEDED' || event === 'QUEUE_BACKLOG') return 'warn'
+  if (event === 'RUN_RECOVERED' || event === 'RUN_SUCCEEDED' || event === 'WORKER_RECOVERED') return 'ok'
   return ''
 }

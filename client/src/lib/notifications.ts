@@ -15,6 +15,10 @@ export const NOTIFICATION_EVENTS = [
   'RUN_CANCELLED',
   'SCHEDULE_SLOT_MISSED',
   'SCHEDULE_SLOT_SKIPPED',
+  'CONFIG_CHANGED',
+  'QUEUE_BACKLOG',
+  'WORKER_DOWN',
+  'WORKER_RECOVERED',
 ] as const
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number]
 
@@ -29,6 +33,10 @@ const EVENT_LABELS: Record<string, string> = {
   CONSECUTIVE_FAILURES: 'Failures in a row',
   SCHEDULE_SLOT_MISSED: 'Schedule slot missed',
   SCHEDULE_SLOT_SKIPPED: 'Schedule slot skipped',
+  CONFIG_CHANGED: 'Configuration changed',
+  QUEUE_BACKLOG: 'Queue backlog',
+  WORKER_DOWN: 'Worker down',
+  WORKER_RECOVERED: 'Worker back',
 }
 
 const EVENT_HINTS: Record<string, string> = {
@@ -38,10 +46,14 @@ const EVENT_HINTS: Record<string, string> = {
   RUN_RECOVERED: 'A success after the template’s previous outcome was a failure.',
   RUN_STARTED: 'The run’s first attempt started (a retry never notifies again).',
   RUN_TIMED_OUT: 'Ended timed out (“Run failed” covers this too).',
-  DURATION_EXCEEDED: 'Ended after running longer than a limit, or than a multiple of the template’s usual (p95) duration.',
+  DURATION_EXCEEDED: 'Running longer than a limit, or than a multiple of the template’s usual (p95) duration: noticed while it still runs, once per run.',
   CONSECUTIVE_FAILURES: 'The template failed this many times in a row since its last success (once per streak).',
   SCHEDULE_SLOT_MISSED: 'A schedule’s slot did not run: the scheduler was down past the grace period and the misfire policy gave it up.',
   SCHEDULE_SLOT_SKIPPED: 'A schedule’s slot did not run because of a blackout window or the overlap policy.',
+  CONFIG_CHANGED: 'A configuration backup committed changes (with each changed device’s diff summary).',
+  QUEUE_BACKLOG: 'The oldest queued run has waited longer than a limit (once, until the queue drains).',
+  WORKER_DOWN: 'A worker process stopped heartbeating (any rule scope; a graceful stop does not count).',
+  WORKER_RECOVERED: 'A worker that was down heartbeats again.',
 }
 
 /** An event in words; an event this console does not know yet (a newer server) as its name, readable. */

@@ -13,6 +13,7 @@ import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { startGitHttpsServer } from '../harness/git-https-server.ts'
 import { giveToRunAsUser } from '../harness/run-as.ts'
 import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
+import { WebhookReceiver } from '../harness/webhook-receiver.ts'
 
 const exec = promisify(execFile)
 let t: TestApp
@@ -20,6 +21,7 @@ let sshd: TestSshd
 let dir: string
 let repo: string
 let credentialId: string
+const receiver = new WebhookReceiver()
 const ids: Record<string, string> = {}
 
 const CREATE = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
@@ -27,6 +29,7 @@ const RUN = `query($id: ID!) { jobRun(id: $id) { id status error result targets 
 
 beforeAll(async () => {
   sshd = await startSshd({ count: 2 })
+  await receiver.start()
   t = await startTestApp()
   dir = await mkdtemp(join(tmpdir(), 'switchyard-backup-it-'))
   await chmod(dir, 0o755)
@@ -45,6 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.stop()
+  await receiver.stop()
   await sshd?.stop()
   if (dir) await rm(dir, { recursive: true, force: true })
 })
@@ -105,6 +109,10 @@ describe('config_backup through the API', () => {
         },
       })
     ).createJobTemplate.id
+    // CONFIG_CHANGED: a webhook rule for this template, to a local receiver.
+    const signing = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'hook secret', kind: 'PASSWORD', username: 'hook', password: 'webhook-signing-secret-0123456789' } })).createCredential.id
+    const channel = (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name: 'config changes', url: `${receiver.url}/changes`, secretCredentialId: signing } })).createNotificationChannel.id
+    await t.ok(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i: { name: 'config changes', events: ['CONFIG_CHANGED'], templateIds: [tpl], channelIds: [channel] } })
 
     const r = await runTemplate(tpl)
     expect(r.status).toBe('FAILED') // one of three targets is unreachable
@@ -115,6 +123,15 @@ describe('config_backup through the API', () => {
     expect(byName['core-2']).toMatchObject({ status: 'SUCCEEDED', result: { changed: true } })
     expect(byName.gone.status).toBe('FAILED')
     expect(byName.gone.error).toMatch(/refused/)
+    // The commit notified CONFIG_CHANGED once, with the diff summary of each changed target.
+    await eventually(async () => receiver.at('/changes').length > 0, { what: 'the CONFIG_CHANGED delivery' })
+    expect(receiver.bodies('/changes')).toEqual([
+      expect.objectContaining({
+        event: 'CONFIG_CHANGED',
+        run: expect.objectContaining({ id: Buffer.from(r.id, 'base64').toString().split(':')[1], templateName: 'nightly backup' }),
+        details: { commit: head, changed: 2, unchanged: 0, failed: 1, changedTargets: [{ name: 'core-1', diffSummary: '+1 -0' }, { name: 'core-2', diffSummary: '+1 -0' }] },
+      }),
+    ])
     expect((await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, 'show', 'main:dc1/core-2/running-config.txt'])).stdout).toBe('hostname core-2\n')
     expect((await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, 'log', '-1', '--format=%s', 'main'])).stdout).toMatch(/^Config backup: 3 targets, 2 changed, 1 failed \(run /)
     // backupTimeAttribute: on the targets whose backup was stored, not on the failed one; other attributes kept.
@@ -134,6 +151,9 @@ describe('config_backup through the API', () => {
     // An unchanged backup is still a backup: the time moves on.
     expect(Date.parse((await attrs(ids.core1!)).lastBackupAt)).toBeGreaterThan(Date.parse(stamp))
     expect((await exec('git', ['-c', 'safe.directory=*', '--git-dir', repo, 'rev-parse', 'main'])).stdout.trim()).toBe(head)
+    // Nothing committed: no CONFIG_CHANGED (the outbox row would be written with the run's final status).
+    const { rows } = await t.app.db.pool.query(`SELECT count(*)::int AS n FROM notification_delivery WHERE event = 'CONFIG_CHANGED'`)
+    expect(rows[0].n).toBe(1)
   })
 
   it('pushes to an https remote with a stored credential: checked at save, masked in the log, protected from deletion', async () => {

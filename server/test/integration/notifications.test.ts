@@ -343,7 +343,7 @@ describe('webhook notifications', () => {
 })
 
 describe('schedule slot notifications', () => {
-  // Workflow schedules' slots are recorded in workflow_run, which has no outbox trigger: job schedules only.
+  // Template schedules' slots (workflow schedules' slots: notification-events.test.ts).
   const CREATE_SCH = `mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`
   const CREATE_BLACKOUT = `mutation($i: BlackoutWindowInput!) { createBlackoutWindow(input: $i) { id } }`
 

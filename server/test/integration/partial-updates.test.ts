@@ -292,8 +292,9 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         const channel = async (name: string) =>
           (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name, url: 'https://hooks.example.com/r', secretCredentialId: fx.creds[0] } })).createNotificationChannel.id as string
         const i = {
-          name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES'], templateIds: [fx.templates[0]],
-          channelIds: [await channel(`nrule-ch-${n}`)], enabled: false, durationLimitSeconds: 600, durationP95Factor: 2.5, consecutiveFailures: 4,
+          name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES', 'QUEUE_BACKLOG'], templateIds: [fx.templates[0]],
+          workflowIds: [fx.workflows[0]], scheduleIds: [await createSchedule(10_000 + n)], tags: ['core'],
+          channelIds: [await channel(`nrule-ch-${n}`)], enabled: false, durationLimitSeconds: 600, durationP95Factor: 2.5, consecutiveFailures: 4, queueBacklogSeconds: 300,
         }
         ruleChannels.set(n, await channel(`nrule-ch2-${n}`))
         return (await t.ok(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i })).createNotificationRule.id
@@ -304,6 +305,10 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         name: { input: { name: 'renamed-nrule' }, changes: ['name'] },
         events: { input: { events: ['RUN_SUCCEEDED'] }, changes: ['events'] },
         templateIds: { input: { templateIds: [fx.templates[1]] }, changes: ['template_ids'] },
+        workflowIds: { input: { workflowIds: [] }, changes: ['workflow_ids'] },
+        scheduleIds: { input: { scheduleIds: [] }, changes: ['schedule_ids'] },
+        tags: { input: { tags: ['edge', 'core'] }, changes: ['tags'] },
+        queueBacklogSeconds: { input: { queueBacklogSeconds: 60 }, changes: ['queue_backlog_seconds'] },
         // Read when sent: the other channel of the rule just created.
         channelIds: {
           get input() {
@@ -477,6 +482,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
           logLimitLines: 1000,
           logLimitBytes: 100000,
           visibility: 'GLOBAL',
+          tags: ['core'],
         }
         return (await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i })).createJobTemplate.id
       },
@@ -502,6 +508,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         logLimitLines: { input: { logLimitLines: 2000 }, changes: ['log_limit_lines'] },
         logLimitBytes: { input: { logLimitBytes: 200000 }, changes: ['log_limit_bytes'] },
         visibility: { input: { visibility: 'PRIVATE' }, changes: ['visibility'] },
+        tags: { input: { tags: ['edge'] }, changes: ['tags'] },
       },
     },
     {

@@ -152,6 +152,12 @@ function DeliveriesTable({ rows, onRedeliver, busyId }: { rows: readonly Deliver
                   <Link href={`/runs/${encodeURIComponent(d.jobRun.id)}`}>
                     #{d.jobRun.number} {d.jobRun.templateName}
                   </Link>
+                ) : d.workflowRun ? (
+                  <Link href={`/workflow-runs/${encodeURIComponent(d.workflowRun.id)}`}>
+                    #{d.workflowRun.number} {d.workflowRun.workflowName}
+                  </Link>
+                ) : d.event === 'WORKER_DOWN' || d.event === 'WORKER_RECOVERED' ? (
+                  <span className="faint">a worker (no run)</span>
                 ) : (
                   <span className="faint">deleted run</span>
                 )}
@@ -179,7 +185,7 @@ function DeliveriesTable({ rows, onRedeliver, busyId }: { rows: readonly Deliver
                     onClick={() => onRedeliver(d)}
                     disabled={busyId === d.id}
                     title="Send it again as a new delivery"
-                    aria-label={`Redeliver ${eventLabel(d.event).toLowerCase()}${d.jobRun ? ` of run #${d.jobRun.number}` : ''} to ${d.channel.name}`}
+                    aria-label={`Redeliver ${eventLabel(d.event).toLowerCase()}${d.jobRun ? ` of run #${d.jobRun.number}` : d.workflowRun ? ` of workflow run #${d.workflowRun.number}` : ''} to ${d.channel.name}`}
                   >
                     <Icons.retry /> {busyId === d.id ? 'Sending…' : 'Redeliver'}
                   </button>

@@ -61,7 +61,15 @@ function ChannelsAndRules() {
   const [ruleError, setRuleError] = useState<string | null>(null)
   const data = result.data
   const channels = data?.notificationChannels
-  const templateName = (id: string) => data?.jobTemplates.find((t) => t.id === id)?.name
+  const nameIn = (list: ReadonlyArray<{ id: string; name: string }> | undefined, id: string) => list?.find((t) => t.id === id)?.name ?? '(hidden or deleted)'
+  // The rule's scope in words: "backup (template); nightly (workflow); tag core".
+  const ruleScope = (r: Rule) =>
+    [
+      ...r.templateIds.map((id) => nameIn(data?.jobTemplates, id)),
+      ...r.workflowIds.map((id) => `${nameIn(data?.workflows, id)} (workflow)`),
+      ...r.scheduleIds.map((id) => `${nameIn(data?.jobSchedules, id)} (schedule)`),
+      ...r.tags.map((t) => `tag ${t}`),
+    ].join(', ')
 
   return (
     <>
@@ -121,10 +129,10 @@ function ChannelsAndRules() {
           error={result.error}
           testId="rules-table"
           scroll
-          headers={['Name', 'On', 'Events', 'Templates', 'Channels']}
+          headers={['Name', 'On', 'Events', 'Runs', 'Channels']}
           empty={
             <EmptyState title="No rules yet" icon={<Icons.inbox />} action={channels?.length ? <CreateButton label="Add a rule" onClick={ruleEditor.create} /> : undefined}>
-              A rule sends chosen run outcomes (failed, recovered …) of every template or of chosen ones to channels.{channels?.length ? '' : ' Add a channel first.'}
+              A rule sends chosen events (failed, recovered, worker down …) of every run or of chosen templates, workflows, schedules or tags to channels.{channels?.length ? '' : ' Add a channel first.'}
             </EmptyState>
           }
         >
@@ -159,7 +167,7 @@ function ChannelsAndRules() {
                   ))}
                 </span>
               </td>
-              <td className="small">{r.templateIds.length ? r.templateIds.map((id) => templateName(id) ?? '(hidden or deleted)').join(', ') : <span className="muted">every template</span>}</td>
+              <td className="small">{ruleScope(r) || <span className="muted">every run</span>}</td>
               <td className="small">{r.channels.map((c) => c.name).join(', ')}</td>
               <RowActions name={r.name} onEdit={() => ruleEditor.edit(r)} onDelete={() => ruleDeletion.ask(r)} />
             </tr>
@@ -169,7 +177,15 @@ function ChannelsAndRules() {
 
       {channelEditor.isOpen ? <ChannelForm channel={channelEditor.item} credentials={data?.credentials ?? []} onClose={channelEditor.close} onSaved={channelEditor.saved} /> : null}
       {ruleEditor.isOpen ? (
-        <RuleForm rule={ruleEditor.item} channels={channels ?? []} templates={data?.jobTemplates ?? []} onClose={ruleEditor.close} onSaved={ruleEditor.saved} />
+        <RuleForm
+          rule={ruleEditor.item}
+          channels={channels ?? []}
+          templates={data?.jobTemplates ?? []}
+          workflows={data?.workflows ?? []}
+          schedules={data?.jobSchedules ?? []}
+          onClose={ruleEditor.close}
+          onSaved={ruleEditor.saved}
+        />
       ) : null}
       <ConfirmDialog {...channelDeletion.dialog} title={`Delete channel “${channelDeletion.item?.name}”?`} confirmLabel="Delete channel" danger>
         Its delivery log goes with it, and rules stop sending to it (a rule left without channels sends nothing).

@@ -15,8 +15,8 @@ export type Channel = ResultOf<typeof ChannelFields>
 
 export const RuleFields = graphql(`
   fragment NotificationRuleFields on NotificationRule {
-    id name enabled events templateIds updatedAt
-    durationLimitSeconds durationP95Factor consecutiveFailures
+    id name enabled events templateIds workflowIds scheduleIds tags updatedAt
+    durationLimitSeconds durationP95Factor consecutiveFailures queueBacklogSeconds
     channels { id name }
   }
 `)
@@ -28,12 +28,15 @@ export const NotificationsQuery = graphql(
     notificationRules { ...NotificationRuleFields }
     credentials { id name username kind canUse }
     jobTemplates { id name }
+    workflows { id name }
+    jobSchedules { id name }
   }`,
   [ChannelFields, RuleFields],
 )
 export type NotificationsData = ResultOf<typeof NotificationsQuery>
 export type ChannelCredential = NotificationsData['credentials'][number]
 export type TemplateOption = NotificationsData['jobTemplates'][number]
+export type ScopeOption = { id: string; name: string }
 
 export const CreateChannel = graphql(
   `mutation CreateNotificationChannel($input: CreateNotificationChannelInput!) { createNotificationChannel(input: $input) { ...NotificationChannelFields } }`,
@@ -61,6 +64,7 @@ export const DeliveriesQuery = graphql(`
       id event status attempts lastStatusCode lastError createdAt updatedAt deliveredAt nextAttemptAt
       channel { id name }
       jobRun { id number templateName status }
+      workflowRun { id number workflowName }
     }
     notificationChannels { id name }
   }

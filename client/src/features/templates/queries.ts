@@ -12,6 +12,7 @@ export const TemplateFields = graphql(`
     id
     name
     description
+    tags
     jobType
     config
     visibility

@@ -92,6 +92,7 @@ function TemplateForm({
   const { canWrite } = useSessionContext()
   const [name, setName] = useState(template?.name ?? '')
   const [description, setDescription] = useState(template?.description ?? '')
+  const [tags, setTags] = useState((template?.tags ?? []).join(', '))
   // A new template starts on a type the user may author (the server refuses the others).
   const [jobType, setJobType] = useState(template?.jobType ?? (jobTypes.find((t) => t.canAuthor) ?? jobTypes[0])?.type ?? '')
   const [visibility, setVisibility] = useState<'GLOBAL' | 'PRIVATE'>(template?.visibility ?? 'GLOBAL')
@@ -165,6 +166,8 @@ function TemplateForm({
     const input = {
       name: name.trim(),
       description,
+      // "backup, nightly" → ["backup", "nightly"]; the API checks each (errors name tags.<i>).
+      tags: [...new Set(tags.split(/[\s,]+/).map((t) => t.trim()).filter(Boolean))],
       jobType,
       visibility,
       config,
@@ -188,7 +191,7 @@ function TemplateForm({
       return
     }
     setErrors(NO_ERRORS)
-    const shown = ['name', 'description', 'jobType', 'visibility', 'config', 'parameters', 'outputs', 'targetSelector', 'timeoutSeconds', 'maxParallelTargets', 'retryMaxAttempts', 'retryDelaySeconds', 'retryBackoff', 'successThreshold', 'maxConcurrentRuns', 'logLimitLines', 'logLimitBytes', 'overlapPolicy']
+    const shown = ['name', 'description', 'tags', 'jobType', 'visibility', 'config', 'parameters', 'outputs', 'targetSelector', 'timeoutSeconds', 'maxParallelTargets', 'retryMaxAttempts', 'retryDelaySeconds', 'retryBackoff', 'successThreshold', 'maxConcurrentRuns', 'logLimitLines', 'logLimitBytes', 'overlapPolicy']
     if (template) {
       // Blank timeout / threshold / limits clear them; other blanks keep the stored value.
       const r = await update({
@@ -253,6 +256,9 @@ function TemplateForm({
         </div>
         <Field label="Description" error={err('description')}>
           {(p) => <textarea {...p} name="description" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="What this job does and when to use it" />}
+        </Field>
+        <Field label="Tags" error={err('tags')} hint="Labels for grouping, separated by commas; notification rules can choose templates by tag.">
+          {(p) => <input {...p} name="tags" value={tags} onChange={(e) => setTags(e.target.value)} placeholder="backup, nightly" autoComplete="off" />}
         </Field>
         <Field label="Visibility" error={err('visibility')} hint={visibility === 'GLOBAL' ? 'Everyone can see and run it.' : 'Only you (and admins) can see and run it.'}>
           {() => (

@@ -13,10 +13,14 @@ const NotificationEventEnum = builder.enumType('NotificationEvent', {
     RUN_RECOVERED: { description: "A success after the template's previous outcome was a failure." },
     RUN_STARTED: { description: 'The run started its first attempt (a retry never notifies again).' },
     RUN_TIMED_OUT: { description: 'The run ended TIMED_OUT (RUN_FAILED covers this too).' },
-    DURATION_EXCEEDED: { description: "The run ended after running longer than the rule's durationLimitSeconds, or durationP95Factor × the template's p95." },
+    DURATION_EXCEEDED: { description: "The run has run longer than the rule's durationLimitSeconds, or durationP95Factor × the template's p95: noticed while it is still running (checked every few seconds) or at its end, once per run." },
     CONSECUTIVE_FAILURES: { description: "The template's failure streak reached the rule's consecutiveFailures (once per streak)." },
     SCHEDULE_SLOT_MISSED: { description: "A schedule's slot was recorded MISSED: the scheduler was down past the grace period and the misfire policy did not run it." },
     SCHEDULE_SLOT_SKIPPED: { description: "A schedule's slot was recorded SKIPPED: a blackout window or the overlap policy kept it from running." },
+    CONFIG_CHANGED: { description: 'A config_backup run ended with a commit (some configuration changed); `details` has the commit and each changed target\'s diff summary.' },
+    WORKER_DOWN: { description: 'A worker process stopped heartbeating and the reaper marked it down (a graceful stop does not notify). Has no run; rules notify whatever their scope.' },
+    WORKER_RECOVERED: { description: 'A worker that was marked down heartbeats again.' },
+    QUEUE_BACKLOG: { description: "The oldest queued run in the rule's scope has waited longer than the rule's queueBacklogSeconds (once until the backlog clears)." },
   } as const,
 })
 const ChannelKindEnum = builder.enumType('NotificationChannelKind', {
@@ -65,11 +69,16 @@ builder.prismaNode('NotificationChannel', {
 
 builder.prismaNode('NotificationRule', {
   id: { field: 'id' },
-  description: 'Which final run outcomes, of which templates (none listed: all), notify which channels.',
+  description:
+    'Which events notify which channels. Scope: templateIds, workflowIds, scheduleIds and tags (template tags); a run is in scope when any of them matches it, and every run when all are empty. Worker events ignore the scope.',
   fields: (t) => ({
     name: t.exposeString('name'),
     events: t.field({ type: [NotificationEventEnum], resolve: (r) => r.events }),
-    templateIds: t.idList({ description: 'Empty: every template.', resolve: (r) => r.templateIds.map((id) => encodeId('JobTemplate', id)) }),
+    templateIds: t.idList({ description: 'Runs of these templates.', resolve: (r) => r.templateIds.map((id) => encodeId('JobTemplate', id)) }),
+    workflowIds: t.idList({ description: "Runs of these workflows' nodes, and these workflows' schedule slots.", resolve: (r) => r.workflowIds.map((id) => encodeId('Workflow', id)) }),
+    scheduleIds: t.idList({ description: 'Runs and slots of these schedules (for a workflow schedule: its workflow runs\' nodes too).', resolve: (r) => r.scheduleIds.map((id) => encodeId('JobSchedule', id)) }),
+    tags: t.exposeStringList('tags', { description: 'Runs of templates carrying any of these tags.' }),
+    queueBacklogSeconds: t.exposeInt('queueBacklogSeconds', { nullable: true, description: 'QUEUE_BACKLOG: the oldest queued run in scope waiting longer than this notifies.' }),
     channels: t.prismaField({
       type: ['NotificationChannel'],
       resolve: (query, r, _a, ctx) => ctx.prisma.notificationChannel.findMany({ ...query, where: { id: { in: r.channelIds } }, orderBy: { name: 'asc' } }),
@@ -90,7 +99,18 @@ builder.prismaNode('NotificationDelivery', {
     event: t.expose('event', { type: NotificationEventEnum }),
     channel: t.relation('channel'),
     ruleId: t.id({ nullable: true, resolve: (d) => (d.ruleId ? encodeId('NotificationRule', d.ruleId) : null) }),
-    jobRun: t.prismaField({ type: 'JobRun', nullable: true, description: 'Null once retention deleted the run.', resolve: (query, d, _a, ctx) => ctx.prisma.jobRun.findUnique({ ...query, where: { id: d.jobRunId } }) }),
+    jobRun: t.prismaField({
+      type: 'JobRun',
+      nullable: true,
+      description: 'Null once retention deleted the run, and for events about no job run (a workflow schedule slot: workflowRun; a worker).',
+      resolve: (query, d, _a, ctx) => (d.jobRunId ? ctx.prisma.jobRun.findUnique({ ...query, where: { id: d.jobRunId } }) : null),
+    }),
+    workflowRun: t.prismaField({
+      type: 'WorkflowRun',
+      nullable: true,
+      description: "A workflow schedule slot's event: the MISSED or SKIPPED workflow run.",
+      resolve: (query, d, _a, ctx) => (d.workflowRunId ? ctx.prisma.workflowRun.findUnique({ ...query, where: { id: d.workflowRunId } }) : null),
+    }),
     payload: t.field({ type: 'JSON', description: 'The JSON body sent (besides deliveryId).', resolve: (d) => d.payload as never }),
     status: t.expose('status', { type: DeliveryStatusEnum }),
     attempts: t.exposeInt('attempts'),
@@ -126,12 +146,16 @@ const UpdateNotificationChannelInput = builder.inputType('UpdateNotificationChan
 const ruleFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<object>, 'InputObject'>, create: boolean) => ({
   name: t.string({ required: create }),
   events: t.field({ type: [NotificationEventEnum], required: create }),
-  templateIds: t.idList({ description: 'Empty or omitted (on create): every template.' }),
+  templateIds: t.idList({ description: 'Scope: runs of these templates. All scope lists empty or omitted (on create): every run.' }),
+  workflowIds: t.idList({ description: "Scope: runs of these workflows' nodes and these workflows' schedule slots." }),
+  scheduleIds: t.idList({ description: 'Scope: runs and slots of these schedules.' }),
+  tags: t.stringList({ description: 'Scope: runs of templates carrying any of these tags.' }),
   channelIds: t.idList({ required: create }),
   enabled: t.boolean({ description: 'Default true.' }),
   durationLimitSeconds: t.int({ description: 'DURATION_EXCEEDED: absolute limit in seconds.' }),
   durationP95Factor: t.float({ description: "DURATION_EXCEEDED: k in k × the template's p95." }),
   consecutiveFailures: t.int({ description: 'CONSECUTIVE_FAILURES: streak length (default 3).' }),
+  queueBacklogSeconds: t.int({ description: 'QUEUE_BACKLOG (required with it): how long the oldest queued run may wait.' }),
 })
 const CreateNotificationRuleInput = builder.inputType('CreateNotificationRuleInput', { fields: (t) => ruleFields(t as never, true) })
 const UpdateNotificationRuleInput = builder.inputType('UpdateNotificationRuleInput', { description: 'Omitted fields keep their value.', fields: (t) => ruleFields(t as never, false) })
@@ -175,6 +199,8 @@ const runArg = (raw: unknown) => (raw ? decodeId(String(raw), 'JobRun', 'jobRunI
 function ruleInput(input: Record<string, unknown>, update = false) {
   const out: Record<string, unknown> = withoutNulls(input, update ? CLEARABLE_RULE_FIELDS : [])
   if (out.templateIds != null) out.templateIds = decodeIds(out.templateIds as string[], 'JobTemplate', 'input.templateIds')
+  if (out.workflowIds != null) out.workflowIds = decodeIds(out.workflowIds as string[], 'Workflow', 'input.workflowIds')
+  if (out.scheduleIds != null) out.scheduleIds = decodeIds(out.scheduleIds as string[], 'JobSchedule', 'input.scheduleIds')
   if (out.channelIds != null) out.channelIds = decodeIds(out.channelIds as string[], 'NotificationChannel', 'input.channelIds')
   return out
 }

@@ -88,6 +88,7 @@ builder.prismaNode('JobTemplate', {
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     jobType: t.exposeString('jobType'),
+    tags: t.exposeStringList('tags', { description: 'Labels for grouping (notification rules select templates by tag).' }),
     config: t.expose('config', { type: 'JSON' }),
     targetSelector: t.field({ type: TargetSelector, resolve: (tpl) => tpl.targetSelector as SelectorShape }),
     parameters: t.field({ type: [Parameter], resolve: (tpl) => tpl.parameters as ParameterDefinition[] }),
@@ -165,6 +166,7 @@ const templateFields = (required: boolean) =>
       logLimitLines: t.int(),
       logLimitBytes: t.int(),
       visibility: t.field({ type: VisibilityEnum }),
+      tags: t.stringList({ description: 'Labels (letters, digits and _ . : / = -); replaces the whole list when given.' }),
     }),
   })
 const CreateJobTemplateInput = templateFields(true)

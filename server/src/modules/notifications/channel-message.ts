@@ -33,7 +33,7 @@ export async function buildMessage(channel: ChannelShape, payload: RunPayload, o
     case 'WEBHOOK': {
       if (!channel.bodyTemplate) {
         // The documented default body: the frozen payload, plus the run page's absolute URL.
-        return { kind: 'http', body: JSON.stringify({ deliveryId: opts.deliveryId, ...(opts.test ? { test: true } : {}), ...payload, run: { ...payload.run, url: ctx.run.url } }) }
+        return { kind: 'http', body: JSON.stringify({ deliveryId: opts.deliveryId, ...(opts.test ? { test: true } : {}), ...payload, run: payload.run ? { ...payload.run, url: ctx.run.url } : null }) }
       }
       const body = await renderTemplate('bodyTemplate', channel.bodyTemplate, ctx, `${p}bodyTemplate`)
       try {

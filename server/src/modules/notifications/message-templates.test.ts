@@ -53,3 +53,28 @@ describe('message templates', () => {
     expect(ok).toEqual({ kind: 'http', body: '{"s": "FAILED"}' })
   })
 })
+
+describe('default messages for events without a run or with figures', () => {
+  const kinds = ['WEBHOOK', 'EMAIL', 'SLACK', 'TEAMS', 'MATTERMOST'] as const
+  const opts = { publicUrl: null, deliveryId: 'd-2' }
+
+  it('a worker event (no run) names the worker in every channel kind, never an empty run', async () => {
+    const payload = samplePayload('WORKER_DOWN')
+    expect(payload.run).toBeNull()
+    for (const kind of kinds) {
+      const m = await buildMessage({ name: 'ops', kind }, payload, opts)
+      const text = m.kind === 'email' ? `${m.subject}\n${m.text}\n${m.html}` : m.body
+      expect(text, kind).toContain(kind === 'WEBHOOK' ? '"hostname":"worker-1"' : 'worker-1')
+      expect(text, kind).not.toMatch(/ #\s|undefined|\/runs\//)
+    }
+    const mail = await buildMessage({ name: 'ops', kind: 'EMAIL' }, payload, opts)
+    expect(mail.kind === 'email' && mail.subject).toBe('Worker worker-1 (pid 4242) is down (no heartbeat)')
+  })
+
+  it('CONFIG_CHANGED lists the commit and each changed target; QUEUE_BACKLOG the wait', async () => {
+    const changed = await buildMessage({ name: 'ops', kind: 'EMAIL' }, samplePayload('CONFIG_CHANGED'), opts)
+    expect(changed.kind === 'email' && changed.text).toMatch(/Commit: 4b825dc6.*\nsw-core-1: \+3 -1/s)
+    const backlog = await buildMessage({ name: 'ops', kind: 'SLACK' }, samplePayload('QUEUE_BACKLOG'), opts)
+    expect(backlog.kind === 'http' && backlog.body).toContain('312s (limit 300s, 14 queued)')
+  })
+})

@@ -43,7 +43,7 @@ export const RUN_FIELDS = new Set([
   'id', 'number', 'templateId', 'templateName', 'jobType', 'status', 'trigger', 'attempt', 'maxAttempts',
   'createdAt', 'startedAt', 'finishedAt', 'durationSeconds', 'duration', 'error', 'failedTargets',
   'targetsTotal', 'targetsDone', 'targetsFailed', 'parameters', 'result', 'scheduleId', 'scheduleName',
-  'triggeredBy', 'link', 'url',
+  'triggeredBy', 'link', 'url', 'outputs', 'workflowId', 'workflowName',
 ])
 
 export const EVENT_LABEL: Record<string, string> = {
@@ -57,23 +57,31 @@ export const EVENT_LABEL: Record<string, string> = {
   CONSECUTIVE_FAILURES: 'keeps failing',
   SCHEDULE_SLOT_MISSED: 'was missed by its schedule',
   SCHEDULE_SLOT_SKIPPED: 'was skipped by its schedule',
+  CONFIG_CHANGED: 'committed configuration changes',
+  WORKER_DOWN: 'is down (no heartbeat)',
+  WORKER_RECOVERED: 'is back (heartbeating again)',
+  QUEUE_BACKLOG: 'has waited in the queue longer than the limit',
 }
 
 export const DEFAULT_TEMPLATES: Record<TemplateField, string> = {
-  subjectTemplate: '{% if test %}[test] {% endif %}{{ run.templateName }} #{{ run.number }} {{ eventLabel }}',
+  subjectTemplate: '{% if test %}[test] {% endif %}{% if run.id %}{{ run.templateName }} #{{ run.number }}{% else %}{{ details.subject }}{% endif %} {{ eventLabel }}',
   bodyTemplate: [
-    '{{ run.templateName }} #{{ run.number }} {{ eventLabel }}.',
+    // Worker events have no run: the worker's facts instead.
+    '{% if run.id == nil %}{{ details.subject }} {{ eventLabel }}.\nLast heartbeat: {{ details.lastHeartbeatAt }}\nRuns it was running: {{ details.runningRuns }}{% else %}{{ run.templateName }} #{{ run.number }} {{ eventLabel }}.',
     'Status: {{ run.status }}{% if run.duration %} after {{ run.duration }}{% endif %} (attempt {{ run.attempt }} of {{ run.maxAttempts }})',
-    '{% if details.consecutiveFailures %}Failures in a row: {{ details.consecutiveFailures }}\n{% endif %}{% if event == "DURATION_EXCEEDED" %}Limit: {% if details.limitSeconds %}{{ details.limitSeconds }}s {% endif %}{% if details.p95Seconds %}{{ details.p95Factor }} × p95 of {{ details.p95Seconds }}s{% endif %}\n{% endif %}{% if run.failedTargets.size > 0 %}Failed targets: {{ run.failedTargets | join: ", " }}\n{% endif %}{% if run.error %}Error: {{ run.error }}\n{% endif %}Run: {{ run.url | default: run.link }}',
+    '{% if details.consecutiveFailures %}Failures in a row: {{ details.consecutiveFailures }}\n{% endif %}{% if event == "DURATION_EXCEEDED" %}Limit: {% if details.limitSeconds %}{{ details.limitSeconds }}s {% endif %}{% if details.p95Seconds %}{{ details.p95Factor }} × p95 of {{ details.p95Seconds }}s{% endif %}\n{% endif %}{% if run.failedTargets.size > 0 %}Failed targets: {{ run.failedTargets | join: ", " }}\n{% endif %}{% if run.error %}Error: {{ run.error }}\n{% endif %}{% if event == "CONFIG_CHANGED" %}Commit: {{ details.commit }}\n{% for t in details.changedTargets %}{{ t.name }}: {{ t.diffSummary }}\n{% endfor %}{% endif %}{% if event == "QUEUE_BACKLOG" %}Oldest queued for {{ details.queuedSeconds }}s (limit {{ details.thresholdSeconds }}s); {{ details.queuedRuns }} queued\n{% endif %}Run: {{ run.url | default: run.link }}{% endif %}',
   ].join('\n'),
   htmlTemplate: [
+    '{% if run.id == nil %}<p><strong>{{ details.subject }}</strong> {{ eventLabel }}.</p><p>Last heartbeat: {{ details.lastHeartbeatAt }}; runs it was running: {{ details.runningRuns }}</p>{% else %}',
     '<p><strong>{{ run.templateName }} #{{ run.number }}</strong> {{ eventLabel }}.</p>',
     '<table><tr><th align="left">Status</th><td>{{ run.status }}</td></tr>',
     '{% if run.duration %}<tr><th align="left">Duration</th><td>{{ run.duration }}</td></tr>{% endif %}',
     '<tr><th align="left">Attempt</th><td>{{ run.attempt }} of {{ run.maxAttempts }}</td></tr>',
     '{% if run.failedTargets.size > 0 %}<tr><th align="left">Failed targets</th><td>{{ run.failedTargets | join: ", " }}</td></tr>{% endif %}',
     '{% if run.error %}<tr><th align="left">Error</th><td><pre>{{ run.error }}</pre></td></tr>{% endif %}</table>',
-    '{% if run.url %}<p><a href="{{ run.url }}">Open the run</a></p>{% else %}<p>Run: {{ run.link }}</p>{% endif %}',
+    '{% if event == "CONFIG_CHANGED" %}<p>Commit {{ details.commit }}</p><ul>{% for t in details.changedTargets %}<li>{{ t.name }}: {{ t.diffSummary }}</li>{% endfor %}</ul>{% endif %}',
+    '{% if event == "QUEUE_BACKLOG" %}<p>Oldest queued for {{ details.queuedSeconds }}s (limit {{ details.thresholdSeconds }}s); {{ details.queuedRuns }} queued.</p>{% endif %}',
+    '{% if run.url %}<p><a href="{{ run.url }}">Open the run</a></p>{% else %}<p>Run: {{ run.link }}</p>{% endif %}{% endif %}',
   ].join('\n'),
 }
 
@@ -81,8 +89,10 @@ export interface RunPayload {
   event: string
   /** The figures behind a threshold event (DURATION_EXCEEDED, CONSECUTIVE_FAILURES). */
   details?: Record<string, unknown>
-  run: Record<string, unknown> & { id: string; status: string; link: string; durationSeconds?: number | null; failedTargets?: string[] }
+  /** Null for events about no run (a worker's). */
+  run: RunRecord | null
 }
+export type RunRecord = Record<string, unknown> & { id: string; status: string; link: string; durationSeconds?: number | null; failedTargets?: string[] }
 
 /** "1h 02m", "3m 05s", "4.2s". */
 export function formatDuration(seconds: number | null | undefined): string | null {
@@ -118,14 +128,32 @@ export function messageContext(payload: RunPayload, opts: { publicUrl: string | 
     test: opts.test ?? false,
     channel: { name: opts.channelName },
     details: payload.details ?? {},
-    run: { ...run, url: runUrl(opts.publicUrl, run.link), duration: formatDuration(run.durationSeconds as number | null) },
+    run: run ? { ...run, url: runUrl(opts.publicUrl, run.link), duration: formatDuration(run.durationSeconds as number | null) } : {},
+  }
+}
+
+const SAMPLE_DETAILS: Record<string, Record<string, unknown>> = {
+  DURATION_EXCEEDED: { durationSeconds: 185, limitSeconds: 120, p95Seconds: null, p95Factor: null },
+  CONSECUTIVE_FAILURES: { consecutiveFailures: 3 },
+  CONFIG_CHANGED: { commit: '4b825dc642cb6eb9a060e54bf8d69288fbee4904', changed: 1, unchanged: 2, failed: 0, changedTargets: [{ name: 'sw-core-1', diffSummary: '+3 -1' }] },
+  QUEUE_BACKLOG: { queuedSeconds: 312, thresholdSeconds: 300, queuedRuns: 14 },
+}
+
+/** What a worker event carries (it has no run). */
+function sampleWorkerPayload(event: string): RunPayload {
+  return {
+    event,
+    run: null,
+    details: { subject: 'Worker worker-1 (pid 4242)', workerId: '00000000-0000-4000-8000-0000000000aa', hostname: 'worker-1', pid: 4242, roles: ['worker'], startedAt: '2026-01-01T00:00:00.000Z', lastHeartbeatAt: '2026-01-01T02:00:00.000Z', runningRuns: 1 },
   }
 }
 
 /** A run as the preview and save-time checks see one when no real run is given. */
-export function samplePayload(event = 'RUN_FAILED'): RunPayload {
+export function samplePayload(event = 'RUN_FAILED'): RunPayload & { run: RunRecord } {
+  if (event === 'WORKER_DOWN' || event === 'WORKER_RECOVERED') return sampleWorkerPayload(event) as RunPayload & { run: RunRecord }
   return {
     event,
+    ...(SAMPLE_DETAILS[event] ? { details: SAMPLE_DETAILS[event] } : {}),
     run: {
       id: '00000000-0000-4000-8000-000000000000', number: 42, templateId: '00000000-0000-4000-8000-000000000001', templateName: 'nightly-backup',
       jobType: 'command', status: 'FAILED', trigger: 'SCHEDULE', attempt: 2, maxAttempts: 2, createdAt: '2026-01-01T02:00:00.000Z',

@@ -15,6 +15,7 @@ import { requireAdmin, type Actor } from '../actor.ts'
 import { audited, entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
+import { tag } from '../targets/targets.service.ts'
 import { CHANNEL_FIELDS, channelInput, checkChannelShape, credentialsKindDrops, type ChannelInput } from './channel-input.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
 import { loadSendableChannel, type ChannelSender, type SendOutcome } from './channel-sender.ts'
@@ -23,28 +24,44 @@ import { NOTIFICATION_CHANNEL } from './webhook-delivery.ts'
 
 export { CLEARABLE_CHANNEL_FIELDS } from './channel-input.ts'
 
-const RULE_FIELDS = ['name', 'events', 'templateIds', 'channelIds', 'enabled', 'durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures']
+const RULE_FIELDS = ['name', 'events', 'templateIds', 'workflowIds', 'scheduleIds', 'tags', 'channelIds', 'enabled', 'durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures', 'queueBacklogSeconds']
 
-const EVENTS = ['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED', 'RUN_STARTED', 'RUN_TIMED_OUT', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES', 'SCHEDULE_SLOT_MISSED', 'SCHEDULE_SLOT_SKIPPED'] as const
+const EVENTS = [
+  'RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_RECOVERED', 'RUN_STARTED', 'RUN_TIMED_OUT', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES',
+  'SCHEDULE_SLOT_MISSED', 'SCHEDULE_SLOT_SKIPPED', 'CONFIG_CHANGED', 'WORKER_DOWN', 'WORKER_RECOVERED', 'QUEUE_BACKLOG',
+] as const
 const EVENT_OF_STATUS: Record<string, string> = { SUCCEEDED: 'RUN_SUCCEEDED', FAILED: 'RUN_FAILED', TIMED_OUT: 'RUN_TIMED_OUT', CANCELLED: 'RUN_CANCELLED', RUNNING: 'RUN_STARTED', MISSED: 'SCHEDULE_SLOT_MISSED', SKIPPED: 'SCHEDULE_SLOT_SKIPPED' }
 const ruleInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
   events: z.array(z.enum(EVENTS)).min(1, 'name at least one event').max(EVENTS.length),
   templateIds: z.array(z.uuid()).max(1000).default([]),
+  workflowIds: z.array(z.uuid()).max(1000).default([]),
+  scheduleIds: z.array(z.uuid()).max(1000).default([]),
+  tags: z.array(tag).max(100).default([]),
   channelIds: z.array(z.uuid()).min(1, 'name at least one channel').max(100),
   enabled: z.boolean().default(true),
   durationLimitSeconds: z.number().int().min(1, 'at least 1 second').max(30 * 86400, 'at most 30 days').nullable().default(null),
   durationP95Factor: z.number().min(1, 'at least 1 (the p95 itself)').max(100, 'at most 100').nullable().default(null),
   consecutiveFailures: z.number().int().min(2, 'at least 2').max(1000, 'at most 1000').nullable().default(null),
+  queueBacklogSeconds: z.number().int().min(1, 'at least 1 second').max(7 * 86400, 'at most 7 days').nullable().default(null),
 })
 type RuleInput = z.output<typeof ruleInput>
 /** Update fields whose null means "clear". */
-export const CLEARABLE_RULE_FIELDS = ['durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures']
+export const CLEARABLE_RULE_FIELDS = ['durationLimitSeconds', 'durationP95Factor', 'consecutiveFailures', 'queueBacklogSeconds']
 
-function checkRuleThresholds(r: Pick<RuleInput, 'events' | 'durationLimitSeconds' | 'durationP95Factor'>): void {
+function checkRuleThresholds(r: Pick<RuleInput, 'events' | 'durationLimitSeconds' | 'durationP95Factor' | 'queueBacklogSeconds'>): void {
   if (r.events.includes('DURATION_EXCEEDED') && r.durationLimitSeconds == null && r.durationP95Factor == null) {
     throw ValidationError.field('input.durationLimitSeconds', 'DURATION_EXCEEDED needs durationLimitSeconds or durationP95Factor')
   }
+  if (r.events.includes('QUEUE_BACKLOG') && r.queueBacklogSeconds == null) {
+    throw ValidationError.field('input.queueBacklogSeconds', 'QUEUE_BACKLOG needs queueBacklogSeconds (how long the oldest queued run may wait)')
+  }
+}
+
+const dedupe = <T,>(xs: T[] | undefined): T[] | undefined => (xs ? [...new Set(xs)] : xs)
+/** Lists stored as sets (a repeated id or tag would only be noise in the audit trail). */
+function ruleData<T extends Partial<RuleInput>>(input: T): T {
+  return { ...input, events: dedupe(input.events), templateIds: dedupe(input.templateIds), workflowIds: dedupe(input.workflowIds), scheduleIds: dedupe(input.scheduleIds), tags: dedupe(input.tags) }
 }
 
 const CHAT_KINDS = new Set(['SLACK', 'TEAMS', 'MATTERMOST'])
@@ -125,7 +142,7 @@ export class NotificationsService {
     return this.unique('notification rule', input.name, () =>
       audited(
         this.prisma,
-        (tx) => tx.notificationRule.create({ data: { ...input, events: [...new Set(input.events)] } }),
+        (tx) => tx.notificationRule.create({ data: ruleData(input) }),
         (row) => ({ actor: a, action: 'notification-rule.create', entity: entity.of('NotificationRule', row), changes: created(row, RULE_FIELDS) }),
       ),
     )
@@ -138,7 +155,8 @@ export class NotificationsService {
     if (!existing) throw new NotFoundError('notification rule')
     checkRuleThresholds({ ...(existing as unknown as RuleInput), ...input })
     await this.checkRefs(input)
-    const data = input.events ? { ...input, events: [...new Set(input.events)] } : input
+    // A changed rule judges the queue afresh: a backlog it had raised notifies again if it still holds.
+    const data = { ...ruleData(input), backlogRaisedAt: null }
     return this.unique('notification rule', input.name, () =>
       audited(
         this.prisma,
@@ -279,7 +297,15 @@ export class NotificationsService {
     if (c.kind !== 'PASSWORD') throw ValidationError.field(field, 'must be a PASSWORD credential')
   }
 
-  private async checkRefs(input: { templateIds?: string[]; channelIds?: string[] }): Promise<void> {
+  private async checkRefs(input: { templateIds?: string[]; workflowIds?: string[]; scheduleIds?: string[]; channelIds?: string[] }): Promise<void> {
+    if (input.workflowIds?.length) {
+      const found = await this.prisma.workflow.count({ where: { id: { in: input.workflowIds } } })
+      if (found !== new Set(input.workflowIds).size) throw ValidationError.field('input.workflowIds', 'no such workflow')
+    }
+    if (input.scheduleIds?.length) {
+      const found = await this.prisma.jobSchedule.count({ where: { id: { in: input.scheduleIds } } })
+      if (found !== new Set(input.scheduleIds).size) throw ValidationError.field('input.scheduleIds', 'no such schedule')
+    }
     if (input.channelIds?.length) {
       const found = await this.prisma.notificationChannel.count({ where: { id: { in: input.channelIds } } })
       if (found !== new Set(input.channelIds).size) throw ValidationError.field('input.channelIds', 'no such notification channel')

@@ -78,7 +78,9 @@ export class WebhookDelivery {
   async start(): Promise<void> {
     // pg-boss retries nothing itself: the handler decides (status code, deadline) and schedules the next attempt.
     await this.boss.createQueue(NOTIFICATION_QUEUE, { retryLimit: 0, deleteAfterSeconds: 3 * 86400 })
-    await this.boss.work<{ deliveryId: string }>(NOTIFICATION_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 10 }, async (jobs) => {
+    // A full batch fetches the next at once (no polling pause): a burst of failures drains at the
+    // receivers' pace, not at batchSize per polling interval.
+    await this.boss.work<{ deliveryId: string }>(NOTIFICATION_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 10, burstWhenBatchFull: true }, async (jobs) => {
       await Promise.all(jobs.map((j) => this.attempt(j.data.deliveryId)))
     })
     this.#off = await this.listener.on(NOTIFICATION_CHANNEL, () => this.relay())
@@ -122,7 +124,8 @@ export class WebhookDelivery {
             ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
           [STALE_SECONDS],
         )
-        for (const r of rows) await this.boss.send(NOTIFICATION_QUEUE, { deliveryId: r.id }, { db: inTransaction(client) })
+        // One statement for the batch's messages (not one round trip per row).
+        if (rows.length) await this.boss.insert(NOTIFICATION_QUEUE, rows.map((r) => ({ data: { deliveryId: r.id }, retryLimit: 0 })), { db: inTransaction(client) })
         if (rows.length) await client.query('UPDATE notification_delivery SET enqueued_at = now(), next_attempt_at = now() WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)])
         await client.query('COMMIT')
         more = rows.length === 100

@@ -9,6 +9,7 @@ import { audited, entity } from '../audit/audit.service.ts'
 import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch, rejectNul, zodProblems } from '../validation.ts'
 import { targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
+import { tag } from '../targets/targets.service.ts'
 import { parameterDefinitionsSchema } from './parameters.ts'
 import { outputDeclarationsSchema, type OutputDeclaration } from '../../jobs/step-outputs.ts'
 import { requireMayUse, useOf } from '../credentials/credential-access.ts'
@@ -40,6 +41,8 @@ const baseInput = z.object({
   logLimitLines: z.number().int().min(1, 'at least 1 (null: the server default)').max(2_147_483_647).nullish(),
   logLimitBytes: z.number().int().min(1, 'at least 1 (null: the server default)').max(2_147_483_647).nullish(),
   visibility: z.enum(['GLOBAL', 'PRIVATE']).default('PRIVATE'),
+  // Labels for grouping (notification rules select templates by tag), stored as a set.
+  tags: z.array(tag).max(50).default([]).transform((xs) => [...new Set(xs)]),
 })
 
 /**

@@ -1,0 +1,227 @@
+/**
+ * Notification rule scopes and the events that are not a run's final status: DURATION_EXCEEDED while the
+ * run still runs, QUEUE_BACKLOG, WORKER_DOWN / WORKER_RECOVERED, and a workflow schedule's MISSED slot.
+ * Real Postgres (the triggers and notification_watch write the outbox), real workers delivering to a
+ * real local HTTP receiver, a real worker process SIGKILLed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
+import { spawnWorker } from '../harness/spawn-worker.ts'
+import { createTestRegistry, gates } from '../harness/test-executors.ts'
+import { WebhookReceiver } from '../harness/webhook-receiver.ts'
+import { workflowHelpers } from '../harness/workflow-helpers.ts'
+import { CHANNELS } from '../../src/pubsub/channels.ts'
+
+const receiver = new WebhookReceiver()
+let t: TestApp
+let secretCredentialId = ''
+const h = runHelpers(() => t, { runFields: 'id status attempt' })
+const wf = workflowHelpers(() => t)
+const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!
+
+const CREATE_CHANNEL = `mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`
+const RULE_FIELDS = 'id name events templateIds workflowIds scheduleIds tags queueBacklogSeconds durationLimitSeconds'
+const CREATE_RULE = `mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { ${RULE_FIELDS} } }`
+const UPDATE_RULE = `mutation($id: ID!, $i: UpdateNotificationRuleInput!) { updateNotificationRule(id: $id, input: $i) { ${RULE_FIELDS} } }`
+
+beforeAll(async () => {
+  await receiver.start()
+  t = await startTestApp({ registry: createTestRegistry() })
+  secretCredentialId = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'webhook-secret', kind: 'PASSWORD', username: 'webhook', password: 'webhook-signing-secret-0123456789' } })).createCredential.id
+}, 120_000)
+afterAll(async () => {
+  await t?.stop()
+  await receiver.stop()
+})
+
+async function channel(name: string): Promise<string> {
+  return (await t.ok(CREATE_CHANNEL, { i: { name, url: `${receiver.url}/${name}`, secretCredentialId } })).createNotificationChannel.id
+}
+
+/** A rule with its own channel (at /<name>). */
+async function rule(name: string, input: Record<string, unknown>) {
+  return (await t.ok(CREATE_RULE, { i: { name, channelIds: [await channel(name)], ...input } })).createNotificationRule
+}
+
+/** The rules (by name) that wrote a delivery about a run, sorted. */
+async function rulesNotified(runId: string, event?: string): Promise<string[]> {
+  const { rows } = await t.app.db.pool.query<{ name: string }>(
+    `SELECT r.name FROM notification_delivery d JOIN notification_rule r ON r.id = d.rule_id WHERE d.job_run_id = $1 AND ($2::text IS NULL OR d.event::text = $2) ORDER BY r.name`,
+    [raw(runId), event ?? null],
+  )
+  return rows.map((r) => r.name)
+}
+
+async function deliveredTo(path: string, n = 1) {
+  await eventually(async () => receiver.at(path).length >= n, { what: `${n} deliveries at ${path}` })
+  return receiver.bodies(path)
+}
+
+describe('rule scopes', () => {
+  it('a rule fires only for the templates, tags, workflows and schedules it names; none named: every run', async () => {
+    const tagged = await h.createTemplate({ name: 'scoped-tagged', jobType: 'test-outcome', config: { fail: 'x' }, tags: ['backup', 'backup', 'nightly'] })
+    const plain = await h.createTemplate({ name: 'scoped-plain', jobType: 'test-outcome', config: { fail: 'x' } })
+    const other = await h.createTemplate({ name: 'scoped-other', jobType: 'test-outcome', config: { fail: 'x' } })
+    const scheduled = await h.createTemplate({ name: 'scoped-scheduled', jobType: 'test-outcome', config: { fail: 'x' } })
+    const { jobTemplate } = await t.ok(`query($id: ID!) { jobTemplate(id: $id) { tags } }`, { id: tagged })
+    expect(jobTemplate.tags).toEqual(['backup', 'nightly'])
+    const workflow = await wf.create({ name: 'scoped-flow', nodes: [{ key: 'a', templateId: plain }], edges: [] })
+    const schedule = (await t.ok(`mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`, { i: { name: 'scoped-sch', templateId: scheduled, kind: 'CRON', cronExpression: '0 0 1 1 *', timezone: 'UTC' } })).createJobSchedule.id
+
+    const events = ['RUN_FAILED']
+    const byTemplate = await rule('s-template', { events, templateIds: [tagged] })
+    expect(byTemplate.templateIds).toEqual([tagged])
+    const byTag = await rule('s-tag', { events, tags: ['nightly'] })
+    expect(byTag.tags).toEqual(['nightly'])
+    const byWorkflow = await rule('s-workflow', { events, workflowIds: [workflow] })
+    expect(byWorkflow.workflowIds).toEqual([workflow])
+    const bySchedule = await rule('s-schedule', { events, scheduleIds: [schedule] })
+    expect(bySchedule.scheduleIds).toEqual([schedule])
+    await rule('s-all', { events })
+
+    const taggedRun = await h.trigger(tagged)
+    await h.waitFor(taggedRun, ['FAILED'])
+    expect(await rulesNotified(taggedRun)).toEqual(['s-all', 's-tag', 's-template'])
+
+    const otherRun = await h.trigger(other)
+    await h.waitFor(otherRun, ['FAILED'])
+    expect(await rulesNotified(otherRun)).toEqual(['s-all'])
+
+    // The workflow's node runs `plain`: in the workflow's scope; `plain` run on its own is not.
+    const flowRun = await wf.waitEnd(await wf.trigger(workflow))
+    const nodeRun = (await t.app.db.pool.query<{ job_run_id: string }>(`SELECT job_run_id FROM workflow_node_run WHERE workflow_run_id = $1`, [raw(flowRun.id)])).rows[0]!.job_run_id
+    expect(await rulesNotified(Buffer.from(`JobRun:${nodeRun}`).toString('base64'))).toEqual(['s-all', 's-workflow'])
+    const plainRun = await h.trigger(plain)
+    await h.waitFor(plainRun, ['FAILED'])
+    expect(await rulesNotified(plainRun)).toEqual(['s-all'])
+
+    // The schedule's run (run now sets its schedule); the same template triggered by hand is not in scope.
+    const schRun = (await t.ok(`mutation($id: ID!) { runJobScheduleNow(id: $id) { id } }`, { id: schedule })).runJobScheduleNow.id
+    await h.waitFor(schRun, ['FAILED'])
+    expect(await rulesNotified(schRun)).toEqual(['s-all', 's-schedule'])
+    const handRun = await h.trigger(scheduled)
+    await h.waitFor(handRun, ['FAILED'])
+    expect(await rulesNotified(handRun)).toEqual(['s-all'])
+
+    // And what the receivers got agrees with the rows.
+    const tagBodies = await deliveredTo('/s-tag')
+    expect(tagBodies.map((b) => b.run.id)).toEqual([raw(taggedRun)])
+
+    // A partial update keeps every scope it was not given.
+    const updated = (await t.ok(UPDATE_RULE, { id: byTag.id, i: { templateIds: [other] } })).updateNotificationRule
+    expect(updated).toMatchObject({ tags: ['nightly'], templateIds: [other], events: ['RUN_FAILED'] })
+  })
+
+  it('refuses unknown scopes, bad tags and missing thresholds, naming the field', async () => {
+    const ch = await channel('s-invalid')
+    const base = { name: 's-bad', events: ['RUN_FAILED'], channelIds: [ch] }
+    const missing = (type: string) => Buffer.from(`${type}:00000000-0000-4000-8000-000000000099`).toString('base64')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { ...base, workflowIds: [missing('Workflow')] } }), 'input.workflowIds')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { ...base, scheduleIds: [missing('JobSchedule')] } }), 'input.scheduleIds')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { ...base, scheduleIds: [missing('JobTemplate')] } }), 'input.scheduleIds.0')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { ...base, tags: ['has space'] } }), 'input.tags.0')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { ...base, events: ['QUEUE_BACKLOG'] } }), 'input.queueBacklogSeconds')
+    expectFieldError(await t.gql(CREATE_RULE, { i: { ...base, events: ['QUEUE_BACKLOG'], queueBacklogSeconds: 0 } }), 'input.queueBacklogSeconds')
+    // Nothing half-written.
+    expect((await t.app.db.pool.query(`SELECT count(*)::int AS n FROM notification_rule WHERE name = 's-bad'`)).rows[0].n).toBe(0)
+    // Clearing the threshold of a QUEUE_BACKLOG rule is refused too.
+    const ok = (await t.ok(CREATE_RULE, { i: { ...base, events: ['QUEUE_BACKLOG'], queueBacklogSeconds: 60 } })).createNotificationRule
+    expectFieldError(await t.gql(UPDATE_RULE, { id: ok.id, i: { queueBacklogSeconds: null } }), 'input.queueBacklogSeconds')
+    await t.ok(`mutation($id: ID!) { deleteNotificationRule(id: $id) }`, { id: ok.id })
+  })
+})
+
+describe('events found by watching', () => {
+  it('DURATION_EXCEEDED fires while the run is still running, once, and not again when it ends', async () => {
+    const tpl = await h.createTemplate({ name: 'slow', jobType: 'test-outcome', config: { wait: 'slow-run' } })
+    await rule('d-running', { events: ['DURATION_EXCEEDED'], templateIds: [tpl], durationLimitSeconds: 1 })
+    const run = await h.trigger(tpl)
+    await gates.reached('slow-run')
+    const [body] = await deliveredTo('/d-running')
+    // Still running when it was noticed (the gate is closed, so it cannot have ended).
+    expect((await t.ok(`query($id: ID!) { jobRun(id: $id) { status } }`, { id: run })).jobRun.status).toBe('RUNNING')
+    expect(body).toMatchObject({ event: 'DURATION_EXCEEDED', run: { id: raw(run), status: 'RUNNING' }, details: { limitSeconds: 1, stillRunning: true } })
+    expect(body.details.durationSeconds).toBeGreaterThan(1)
+    gates.release('slow-run')
+    await h.waitFor(run, ['SUCCEEDED'])
+    // Ended past the limit, but already notified for this rule: no second delivery.
+    expect(await rulesNotified(run, 'DURATION_EXCEEDED')).toEqual(['d-running'])
+    // The watch claimed (run, rule) before notifying; the end's trigger found the claim taken.
+    expect((await t.app.db.pool.query(`SELECT count(*)::int AS n FROM notification_duration_claim WHERE job_run_id = $1`, [raw(run)])).rows[0].n).toBe(1)
+  })
+
+  it('QUEUE_BACKLOG fires once while the oldest queued run waits past the threshold, and re-arms when the queue drains', async () => {
+    const tpl = await h.createTemplate({ name: 'one-at-a-time', jobType: 'test-outcome', config: { wait: 'backlog-hold' }, maxConcurrentRuns: 1 })
+    const r = await rule('q-backlog', { events: ['QUEUE_BACKLOG'], templateIds: [tpl], queueBacklogSeconds: 1 })
+    const first = await h.trigger(tpl)
+    await gates.reached('backlog-hold')
+    const second = await h.trigger(tpl)
+    const [body] = await deliveredTo('/q-backlog')
+    expect(body).toMatchObject({ event: 'QUEUE_BACKLOG', run: { id: raw(second), status: 'QUEUED' }, details: { thresholdSeconds: 1, queuedRuns: 1 } })
+    expect(body.details.queuedSeconds).toBeGreaterThan(1)
+    // Edge-triggered: a few more watch passes (one per second here) write nothing more.
+    const passes = async () => (await t.app.db.pool.query(`SELECT count(*)::int AS n FROM notification_delivery WHERE rule_id = $1`, [raw(r.id)])).rows[0].n
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(await passes()).toBe(1)
+    gates.release('backlog-hold')
+    await h.waitFor(first, ['SUCCEEDED'])
+    await h.waitFor(second, ['SUCCEEDED'])
+    // Drained: the alert is cleared, so the next backlog notifies again.
+    await eventually(async () => (await t.app.db.pool.query(`SELECT backlog_raised_at FROM notification_rule WHERE id = $1`, [raw(r.id)])).rows[0].backlog_raised_at === null, { what: 'the backlog alert cleared' })
+    expect(receiver.at('/q-backlog')).toHaveLength(1)
+    // A new backlog notifies again.
+    await t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: tpl, i: { config: { wait: 'backlog-hold-2' } } })
+    const third = await h.trigger(tpl)
+    await gates.reached('backlog-hold-2')
+    const fourth = await h.trigger(tpl)
+    const bodies = await deliveredTo('/q-backlog', 2)
+    expect(bodies[1]).toMatchObject({ event: 'QUEUE_BACKLOG', run: { id: raw(fourth) } })
+    gates.release('backlog-hold-2')
+    await h.waitFor(third, ['SUCCEEDED'])
+    await h.waitFor(fourth, ['SUCCEEDED'])
+  })
+
+  it('WORKER_DOWN when a worker process is killed (not when one stops gracefully), WORKER_RECOVERED when it beats again', async () => {
+    await rule('w-down', { events: ['WORKER_DOWN', 'WORKER_RECOVERED'], templateIds: [] })
+    const graceful = await spawnWorker(t.db.url, 'worker')
+    await graceful.stop()
+    const doomed = await spawnWorker(t.db.url, 'worker')
+    await doomed.kill()
+    const [down] = await deliveredTo('/w-down')
+    expect(down).toMatchObject({ event: 'WORKER_DOWN', run: null, details: { workerId: doomed.workerId, runningRuns: 0 } })
+    expect(down.details.pid).toBe(doomed.child.pid)
+    const { rows } = await t.app.db.pool.query(`SELECT event::text, job_run_id FROM notification_delivery d JOIN notification_rule r ON r.id = d.rule_id WHERE r.name = 'w-down'`)
+    expect(rows).toEqual([{ event: 'WORKER_DOWN', job_run_id: null }])
+    // A worker cut off from the database that reaches it again clears the mark with its beat (the same
+    // statement as WorkerPresence.beat): recovered.
+    await t.app.db.pool.query('UPDATE worker SET heartbeat_at = now(), stopped_at = NULL WHERE id = $1', [doomed.workerId])
+    const both = await deliveredTo('/w-down', 2)
+    expect(both[1]).toMatchObject({ event: 'WORKER_RECOVERED', details: { workerId: doomed.workerId } })
+    // And the delivery log shows it without a run.
+    const log = (await t.ok(`{ notificationDeliveries(first: 50) { event jobRun { id } workflowRun { id } } }`)).notificationDeliveries
+    expect(log.filter((d: { event: string }) => d.event.startsWith('WORKER_'))).toEqual([
+      { event: 'WORKER_RECOVERED', jobRun: null, workflowRun: null },
+      { event: 'WORKER_DOWN', jobRun: null, workflowRun: null },
+    ])
+  })
+
+  it("a workflow schedule's MISSED slot notifies SCHEDULE_SLOT_MISSED with the workflow run, in the workflow's scope", async () => {
+    const tpl = await h.createTemplate({ name: 'wf-slot-node', jobType: 'test-outcome', config: {} })
+    const workflow = await wf.create({ name: 'wf-slot-flow', nodes: [{ key: 'a', templateId: tpl }], edges: [] })
+    await rule('wf-slot', { events: ['SCHEDULE_SLOT_MISSED'], workflowIds: [workflow] })
+    await rule('wf-slot-other-template', { events: ['SCHEDULE_SLOT_MISSED'], templateIds: [tpl] })
+    const sch = (await t.ok(`mutation($i: CreateJobScheduleInput!) { createJobSchedule(input: $i) { id } }`, { i: { name: 'yearly flow', workflowId: workflow, kind: 'CRON', cronExpression: '0 0 1 1 *', timezone: 'UTC', misfirePolicy: 'SKIP', misfireGraceSeconds: 1 } })).createJobSchedule
+    const slot = new Date(Date.UTC(new Date().getUTCFullYear(), 0, 1))
+    await t.app.db.pool.query(`UPDATE job_schedule SET next_run_at = $1, last_slot_at = $2 WHERE id = $3`, [slot, new Date(slot.getTime() - 1), raw(sch.id)])
+    await t.app.db.pool.query(`SELECT pg_notify($1, $2)`, [CHANNELS.schedule, raw(sch.id)])
+    const [body] = await deliveredTo('/wf-slot')
+    const wr = (await t.app.db.pool.query(`SELECT id, status::text FROM workflow_run WHERE schedule_id = $1`, [raw(sch.id)])).rows
+    expect(wr).toEqual([{ id: body.run.id, status: 'MISSED' }])
+    expect(body).toMatchObject({ event: 'SCHEDULE_SLOT_MISSED', run: { workflowName: 'wf-slot-flow', status: 'MISSED', scheduleName: 'yearly flow', link: `/workflow-runs/${wr[0].id}` } })
+    // A template rule does not name workflows: silent.
+    expect(receiver.at('/wf-slot-other-template')).toHaveLength(0)
+    const log = (await t.ok(`{ notificationDeliveries(first: 50) { event workflowRun { id status } } }`)).notificationDeliveries
+    expect(log.find((d: { event: string }) => d.event === 'SCHEDULE_SLOT_MISSED').workflowRun.status).toBe('MISSED')
+  })
+})
