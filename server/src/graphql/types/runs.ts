@@ -193,6 +193,19 @@ export const JobRunRef = builder.prismaNode('JobRun', {
   }),
 })
 
+/** The newest visible run of each template asked for in this turn, in one query (see RunsService.latestVisibleRuns). */
+const latestRunsOf = (ctx: GraphQLContext, templateIds: readonly string[]) => ctx.services.runs.latestVisibleRuns(ctx.actor, templateIds)
+
+builder.prismaObjectField('JobTemplate', 'latestRun', (t) =>
+  t.prismaField({
+    type: 'JobRun',
+    nullable: true,
+    description: 'The newest run of this template that you can see (as `jobRuns` filtered by it, first: 1); null when none. Batched: a list of templates costs one query for all their latest runs.',
+    select: { id: true },
+    resolve: async (_q, tpl, _a, ctx) => (await batchLoad(ctx, latestRunsOf, tpl.id)) ?? null,
+  }),
+)
+
 export const LogLineRef = builder.objectRef<StoredLogLine>('LogLine').implement({
   fields: (t) => ({
     seq: t.exposeInt('seq', { description: 'Position in the run log (1, 2, 3 …); use it as the `after` cursor.' }),
