@@ -5,6 +5,7 @@ import { ValidationError } from '../../errors.ts'
 import { canSee } from '../../modules/actor.ts'
 import { canSeeSchedule } from '../../modules/schedules/schedules.service.ts'
 import { builder } from '../builder.ts'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../argument-guard.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { LogLevelEnum, LogStreamEnum, RunStatusEnum, RunTriggerEnum, TargetStatusEnum, VisibilityEnum } from './enums.ts'
 import { encodeGlobalID } from '@pothos/plugin-relay'
@@ -261,8 +262,8 @@ builder.queryFields((t) => ({
       type: 'JobRun',
       cursor: 'number',
       description: 'Runs you can see, newest first.',
-      defaultSize: 50,
-      maxSize: 500,
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
       args: { filter: t.arg({ type: JobRunFilterInput }) },
       resolve: (query, _r, args, ctx) =>
         ctx.prisma.jobRun.findMany({ ...query, where: ctx.services.runs.whereFor(ctx.actor, runFilter(args.filter)), orderBy: { number: 'desc' } }),
