@@ -5,8 +5,9 @@ import { useState } from 'react'
 import { useMutation } from 'urql'
 import { Modal } from '@/components/dialog'
 import { Icons } from '@/components/icons'
-import { ErrorAlert, Field } from '@/components/ui'
-import { fieldError, toFormErrors, withUnclaimed, NO_ERRORS, type FormErrors } from '@/lib/errors'
+import { ParameterValuesForm } from '@/components/parameter-values-form'
+import { ErrorAlert } from '@/components/ui'
+import { toFormErrors, withUnclaimed, NO_ERRORS, type FormErrors } from '@/lib/errors'
 import { initialRunValues, runParameters, type ParameterDefinition, type RunValues } from '@/lib/parameters'
 import { TriggerRunMutation } from './queries'
 
@@ -50,47 +51,7 @@ export function RunNowDialog({ template, onClose }: { template: { id: string; na
       }
     >
       <ErrorAlert message={errors.form} />
-      {template.parameters.length === 0 ? <p className="muted" style={{ margin: 0 }}>This template has no parameters. The run starts on the template’s targets.</p> : null}
-      {template.parameters.map((p, i) => {
-        const v = values[p.name]
-        const error = fieldError(errors, `parameters.${p.name}`)
-        const set = (x: string | boolean) => setValues({ ...values, [p.name]: x })
-        if (p.type === 'BOOL')
-          return (
-            <div key={p.name} className="field">
-              <label className="check">
-                <input type="checkbox" checked={v === true} onChange={(e) => set(e.target.checked)} /> {p.label || p.name}
-              </label>
-              {error ? <div className="error" role="alert">{error}</div> : p.description ? <div className="hint">{p.description}</div> : null}
-            </div>
-          )
-        return (
-          <Field key={p.name} label={p.label || p.name} required={p.required} error={error} hint={p.description ?? (p.type === 'SECRET' ? 'Masked in logs and never shown again.' : undefined)}>
-            {(a) =>
-              p.type === 'CHOICE' ? (
-                <select {...a} value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)}>
-                  {!p.required ? <option value="">(default)</option> : null}
-                  {(p.choices ?? []).map((c) => (
-                    <option key={c}>{c}</option>
-                  ))}
-                </select>
-              ) : (
-                <input
-                  {...a}
-                  name={p.name}
-                  autoFocus={i === 0}
-                  className={p.type === 'SECRET' ? undefined : 'mono'}
-                  type={p.type === 'SECRET' ? 'password' : 'text'}
-                  autoComplete={p.type === 'SECRET' ? 'new-password' : 'off'}
-                  inputMode={p.type === 'INT' ? 'numeric' : undefined}
-                  value={typeof v === 'string' ? v : ''}
-                  onChange={(e) => set(e.target.value)}
-                />
-              )
-            }
-          </Field>
-        )
-      })}
+      <ParameterValuesForm parameters={template.parameters} values={values} errors={errors} onChange={setValues} empty="This template has no parameters. The run starts on the template’s targets." />
     </Modal>
   )
 }
