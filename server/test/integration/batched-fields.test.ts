@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../harness/app.ts'
 import { countQueries } from '../harness/query-counter.ts'
+import { workflowHelpers } from '../harness/workflow-helpers.ts'
 
 let t: TestApp
 const MASK = '••••••'
@@ -142,5 +143,37 @@ describe('JobTemplate.latestRun and JobRun.deviceResultCounts in a list (the mon
     } finally {
       counter.stop()
     }
+  })
+})
+
+describe('a workflow run\'s nodes with their runs and outputs', () => {
+  // Prisma batches the per-node findUnique calls of one tick itself; this keeps it that way.
+  let full: TestApp
+  const wf = workflowHelpers(() => full)
+  beforeAll(async () => {
+    full = await startTestApp()
+  })
+  afterAll(async () => {
+    await full?.stop()
+  })
+
+  it('cost the same number of queries for 2 nodes as for 6', async () => {
+    const tpl = await wf.template('noop', 'noop', {})
+    const counts: number[] = []
+    for (const n of [2, 6]) {
+      const id = await wf.create({ name: `parallel-${n}`, nodes: Array.from({ length: n }, (_, i) => ({ key: `n${i}`, templateId: tpl })) })
+      const run = await wf.trigger(id)
+      expect((await wf.waitEnd(run)).status).toBe('SUCCEEDED')
+      const counter = countQueries(full.app.db.pool, /"(run_target|job_run)"/)
+      try {
+        const nodes = (await full.ok(`query($id: ID!) { workflowRun(id: $id) { nodes { key outputs jobRun { id outputs } } } }`, { id: run })).workflowRun.nodes
+        expect(nodes).toHaveLength(n)
+        expect(nodes.every((x: { jobRun: unknown; outputs: unknown }) => x.jobRun && x.outputs === null)).toBe(true)
+        counts.push(counter.count)
+      } finally {
+        counter.stop()
+      }
+    }
+    expect(counts[1]).toBe(counts[0])
   })
 })
