@@ -15,6 +15,8 @@ import { nulProblems } from '../modules/validation.ts'
 export const MAX_FILTER_CHARS = 200
 export const MAX_FILTER_ITEMS = 500
 export const MAX_PAGE_SIZE = 500
+/** A connection's page when neither `first` nor `last` is given (every connection uses it; the cost estimate counts it). */
+export const DEFAULT_PAGE_SIZE = 50
 /** Arguments of queries that carry a whole input object (previews): checked by their service's schema instead. */
 const NOT_FILTERS = new Set(['input', 'parameters'])
 

@@ -4,13 +4,13 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { parse, validate as graphqlValidate, Kind, type DocumentNode, type GraphQLError } from 'graphql'
+import { buildSchema, parse, validate as graphqlValidate, visit, Kind, type DocumentNode, type GraphQLError } from 'graphql'
 import { envelop, useSchema, type Plugin } from 'graphql-yoga'
 import { describe, expect, it } from 'vitest'
 import { loadConfig, REPO_ROOT } from '../config.ts'
 import { isIntrospection, maxNesting, queryLimitPlugins, type QueryLimits } from './limits.ts'
 import { operationCost } from './operation-cost.ts'
-import { MAX_PAGE_SIZE } from './argument-guard.ts'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './argument-guard.ts'
 import { schema } from './schema.ts'
 
 function sourceFiles(dir: string): string[] {
@@ -106,6 +106,58 @@ describe('query limits', () => {
     const cycle = (n: number) => `{ jobTemplates { ${'schedules { template { '.repeat(n)}id${' } }'.repeat(n)} } }`
     expect(operationCost(schema, parse(cycle(3)), undefined, {})).toBeGreaterThan(defaults.maxCost)
     expect(operationCost(schema, parse(cycle(1)), undefined, {})).toBeLessThan(defaults.maxCost / 50)
+  })
+
+  it('never cost less for a larger page: every web client operation, for every size of its Int variables', () => {
+    const sizes = [0, 1, 2, 5, 10, 20, 50, 100, 500, 1000, MAX_PAGE_SIZE * 4]
+    const problems: string[] = []
+    for (const op of ops) {
+      const doc = parse(op.text)
+      const intVars: string[] = []
+      visit(doc, {
+        VariableDefinition(d) {
+          const named = d.type.kind === Kind.NON_NULL_TYPE ? d.type.type : d.type
+          if (named.kind === Kind.NAMED_TYPE && named.name.value === 'Int') intVars.push(d.variable.name.value)
+        },
+      })
+      if (!intVars.length) continue
+      const cost = (v: number | null | undefined) => operationCost(schema, doc, op.name, v === undefined ? {} : Object.fromEntries(intVars.map((n) => [n, v])))
+      const costs = sizes.map((k) => cost(k))
+      costs.forEach((c, i) => {
+        if (i && c < costs[i - 1]!) problems.push(`${op.name}: ${intVars.join(',')}=${sizes[i]} costs ${c} < ${costs[i - 1]} at ${sizes[i - 1]}`)
+      })
+      // Left out or null, the server loads its default page (at least DEFAULT_PAGE_SIZE): never cheaper than that page.
+      if (cost(undefined) < cost(DEFAULT_PAGE_SIZE)) problems.push(`${op.name}: omitted costs ${cost(undefined)} < ${cost(DEFAULT_PAGE_SIZE)} at ${DEFAULT_PAGE_SIZE}`)
+      if (cost(null) !== cost(undefined)) problems.push(`${op.name}: null costs ${cost(null)}, omitted ${cost(undefined)}`)
+    }
+    expect(problems).toEqual([])
+  })
+
+  it('cost a connection without a size as its default page, and multiply lists inside each item of a paged list', () => {
+    // Reported: jobRuns(first: 5) cost more than a larger page given as a variable the estimate did not see.
+    const runs = 'query($n: Int) { jobRuns(first: $n) { edges { node { id targets { id } } } } }'
+    const at = (n: number | null | undefined) => operationCost(schema, parse(runs), undefined, n === undefined ? {} : { n })
+    expect(at(5)).toBeLessThan(at(20))
+    expect(at(20)).toBeLessThan(at(undefined))
+    expect(at(undefined)).toBeCloseTo(at(DEFAULT_PAGE_SIZE))
+    expect(at(null)).toBeCloseTo(at(DEFAULT_PAGE_SIZE))
+    expect(operationCost(schema, parse('{ jobRuns { edges { node { id } } } }'), undefined, {})).toBeCloseTo(operationCost(schema, parse(`{ jobRuns(first: ${DEFAULT_PAGE_SIZE}) { edges { node { id } } } }`), undefined, {}))
+    // A paged list's items are the page; a list of rows inside each item is not (no such field in the
+    // real schema yet, so a small one shows it).
+    const small = buildSchema(`
+      interface Node { id: ID! }
+      type Item implements Node { id: ID! children: [Item!]! }
+      type Page { items: [Item!]! }
+      type Query { items(first: Int = 10): [Item!]! page(first: Int): Page! }
+    `)
+    const cost = (q: string, n: number) => operationCost(small, parse(q), undefined, { n })
+    const nested = 'query($n: Int) { items(first: $n) { id children { id } } }'
+    const flat = 'query($n: Int) { items(first: $n) { id } }'
+    // Each of the n items loads its own list of children (10 nominal): the nested list multiplies.
+    expect(cost(nested, 5)).toBeGreaterThan(cost(flat, 5) * 5)
+    expect(cost(nested, 5)).toBeLessThan(cost(nested, 20))
+    // A page object's list is its page: counted once, by `first`.
+    expect(cost('query($n: Int) { page(first: $n) { items { id } } }', 5) * 4).toBeCloseTo(cost('query($n: Int) { page(first: $n) { items { id } } }', 20))
   })
 
   it('estimate a chain of fragments that each spread the next twice without expanding it 2^n times', () => {

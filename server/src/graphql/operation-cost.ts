@@ -7,12 +7,17 @@
  * by variable was as cheap as a single object. This estimate uses Armor's formula (an object costs 2,
  * a scalar 1, each level deeper ×1.5, fragments as if written inline) and multiplies a field's subtree
  * by how many items it can return:
- * - `first`/`last` as given — literal, variable or the argument's default; connections cap it at the
- *   page limit, since the argument guard refuses more before anything is loaded;
+ * - `first`/`last` as given — literal, variable or the argument's default; a connection without
+ *   either (or with null) loads its default page (DEFAULT_PAGE_SIZE) and counts so; connections cap
+ *   it at the page limit, since the argument guard refuses more before anything is loaded;
  * - a list of rows (Node types: targets, schedules, runs' targets…) without paging arguments:
- *   `listSize`, a nominal size — unless it sits directly inside a paged field (a connection's `edges`),
- *   which was counted already. Lists of plain values inside a row (an audit event's changes, a
- *   template's parameters) are part of that row and count once.
+ *   `listSize`, a nominal size — unless it is the page of a paged object (a connection's `edges`, a
+ *   log page's `lines`), which was counted already. Lists inside each item of a page (a run's targets
+ *   in `jobRuns(first: 20)`, a delivery's rows in `notificationDeliveries(first: 5)`) multiply again.
+ *   Lists of plain values inside a row (an audit event's changes, a template's parameters) are part
+ *   of that row and count once.
+ * So the cost never falls as a page grows: no page size is cheaper than a smaller one, and leaving
+ * the size out costs what the server then loads.
  * It runs when the operation executes (HTTP) or subscribes (HTTP and graphql-ws alike), when the
  * variables are known.
  */
@@ -36,7 +41,7 @@ import {
   type SelectionSetNode,
 } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
-import { MAX_PAGE_SIZE } from './argument-guard.ts'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './argument-guard.ts'
 
 export interface OperationCostOptions {
   maxCost: number
@@ -87,13 +92,17 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
         } else {
           value = valueFromAST(given.value, arg.type)
         }
+        // An explicit null: the resolvers fall back to the argument's default (`args.first ?? …`).
+        if (value === null || value === undefined) value = arg.defaultValue
       }
       // Not an integer: coercion refuses it before anything runs.
       if (typeof value === 'number' && Number.isInteger(value)) size = Math.max(size ?? 1, value)
     }
+    const connection = getNamedType(field.type).name.endsWith('Connection')
+    // A connection asked without a size loads its default page (Pothos' defaultSize).
+    if (size === null && connection && field.args.some((a) => a.name === 'first')) size = DEFAULT_PAGE_SIZE
     if (size === null) return null
-    const capped = getNamedType(field.type).name.endsWith('Connection') ? Math.min(size, MAX_PAGE_SIZE) : size
-    return Math.max(1, capped)
+    return Math.max(1, connection ? Math.min(size, MAX_PAGE_SIZE) : size)
   }
 
   // A fragment's cost depends only on where it is spread (in a page or not): computed once each, so a
@@ -134,7 +143,9 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
     const paged = pageSize(node, field)
     const isList = isListType(getNullableType(field.type))
     const multiplier = paged ?? (isList && !inPage && isRows(type) ? listSize : 1)
-    return multiplier * (OBJECT_COST + selectionCost(node.selectionSet, type, paged !== null, seen))
+    // Only an object that holds a page (a connection, a log page) has its page inside; a paged list's
+    // items are the page, and the lists inside each item multiply like anywhere else.
+    return multiplier * (OBJECT_COST + selectionCost(node.selectionSet, type, paged !== null && !isList, seen))
   }
 
   return selectionCost(operation.selectionSet, root, false, new Set()) / DEPTH_FACTOR

@@ -30,36 +30,16 @@ export const SyncSelectedDevicesMutation = graphql(`
   }
 `)
 
-/** The comparison templates, each with its latest run and that run's counts. */
-export const ComparisonTemplatesQuery = graphql(`
-  query ComparisonTemplates {
-    jobTemplates(jobTypes: ["compare_devices", "sync_devices"]) { id name description jobType parameters { name type label description required default choices } }
-  }
-`)
-
-export const LatestTemplateRunQuery = graphql(`
-  query LatestTemplateRun($templateId: ID!) {
-    jobRuns(filter: { templateIds: [$templateId] }, first: 1) {
-      edges {
-        node {
-          id
-          number
-          status
-          createdAt
-          finishedAt
-        }
-      }
-    }
-  }
-`)
-
-/** A run's device counts alone (asked apart from the run list: nested inside it the query is too deep). */
-export const RunDeviceCountsQuery = graphql(
+/**
+ * The comparison templates, each with its latest run and that run's counts — one request for the whole
+ * page (the server batches latestRun and deviceResultCounts across the templates).
+ */
+export const ComparisonTemplatesQuery = graphql(
   `
-  query RunDeviceCounts($id: ID!) {
-    jobRun(id: $id) {
-      id
-      deviceResults(first: 1) { counts { ...DeviceCounts } }
+  query ComparisonTemplates {
+    jobTemplates(jobTypes: ["compare_devices", "sync_devices"]) {
+      id name description jobType parameters { name type label description required default choices }
+      latestRun { id number status createdAt finishedAt deviceResultCounts { ...DeviceCounts } }
     }
   }
 `,

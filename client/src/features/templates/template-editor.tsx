@@ -10,11 +10,12 @@ import { useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react
 import { useMutation, useQuery } from 'urql'
 import { Segmented } from '@/components/inputs'
 import { Icons } from '@/components/icons'
+import { EditorLoadError, EditorShell, VisibilityField } from '@/components/editor-shell'
 import { useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
 import { fixSummary, useFocusFirstError } from '@/components/use-focus-first-error'
 import { hiddenFields, withoutHiddenItems } from '@/lib/config-conditions'
-import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } from '@/components/ui'
+import { Field, Panel, Skeleton } from '@/components/ui'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { initialValues, schemaToFields, unknownKeys, valuesToConfig, type FormValues, type JsonSchema } from '@/lib/json-schema-form'
 import { toDraft, toInput, type ParameterDraft } from '@/lib/parameters'
@@ -29,20 +30,14 @@ import { RunNowDialog } from './run-now-dialog'
 import { DependenciesPanel } from '@/features/dependencies/dependencies-panel'
 import { WebhookEndpointsPanel } from '@/features/webhooks/webhook-endpoints-panel'
 
+const LIST = { href: '/templates', title: 'Templates', noun: 'template' }
+
 export function TemplateEditor({ id }: { id: string | null }) {
   useTitle(id ? 'Edit template' : 'New template')
   const [options] = useQuery({ query: TemplateFormOptionsQuery, requestPolicy: 'network-only' })
   const [tpl] = useQuery({ query: TemplateQuery, variables: { id: id ?? '' }, pause: !id, requestPolicy: 'network-only' })
   const error = options.error ?? tpl.error
-  if (error) {
-    const e = toFormErrors(error)
-    return (
-      <>
-        <BackLink href="/templates">Templates</BackLink>
-        <EmptyState title={e.code === 'NOT_FOUND' ? 'Template not found' : 'Could not load the template'}>{e.code === 'NOT_FOUND' ? 'It was deleted, or it is private to someone else.' : e.form}</EmptyState>
-      </>
-    )
-  }
+  if (error) return <EditorLoadError list={LIST} error={error} />
   if (!options.data || (id && !tpl.data)) return <Skeleton rows={8} />
   const template = tpl.data?.jobTemplate ?? null
   const form = <TemplateForm template={template} jobTypes={options.data.jobTypes} targets={options.data.targets} inventories={options.data.inventories} credentials={options.data.credentials} sources={options.data.inventorySources} />
@@ -216,26 +211,31 @@ function TemplateForm({
   }
 
   return (
-    <form ref={formRef} onSubmit={submit} noValidate className="stack" aria-label={template ? 'Edit template' : 'New template'}>
-      <BackLink href="/templates">Templates</BackLink>
-      <PageHeader
-        title={template ? template.name : 'New template'}
-        subtitle={template ? `${type?.label ?? template.jobType} · owned by ${template.owner.username}` : 'Define what to run, where, and how.'}
-        actions={
-          template && canWrite ? (
-            <>
-              <Link className="btn" href={`/schedules/new?template=${encodeURIComponent(template.id)}`}>
-                <Icons.schedules /> Schedule
-              </Link>
-              <button type="button" className="btn" onClick={() => setRunOpen(true)}>
-                <Icons.play /> Run now
-              </button>
-              <DeleteTemplateButton template={template} onDeleted={() => router.push('/templates')} />
-            </>
-          ) : null
-        }
-      />
-      <ErrorAlert message={errors.form} />
+    <EditorShell
+      list={LIST}
+      editing={!!template}
+      formRef={formRef}
+      onSubmit={submit}
+      title={template ? template.name : 'New template'}
+      subtitle={template ? `${type?.label ?? template.jobType} · owned by ${template.owner.username}` : 'Define what to run, where, and how.'}
+      actions={
+        template && canWrite ? (
+          <>
+            <Link className="btn" href={`/schedules/new?template=${encodeURIComponent(template.id)}`}>
+              <Icons.schedules /> Schedule
+            </Link>
+            <button type="button" className="btn" onClick={() => setRunOpen(true)}>
+              <Icons.play /> Run now
+            </button>
+            <DeleteTemplateButton template={template} onDeleted={() => router.push('/templates')} />
+          </>
+        ) : null
+      }
+      formError={errors.form}
+      canWrite={canWrite}
+      busy={busy}
+      after={runOpen && template ? <RunNowDialog template={template} onClose={() => setRunOpen(false)} /> : null}
+    >
       <Section title="General">
         <div className="grid-2">
           <Field label="Name" required error={err('name')}>
@@ -260,19 +260,7 @@ function TemplateForm({
         <Field label="Tags" error={err('tags')} hint="Labels for grouping, separated by commas; notification rules can choose templates by tag.">
           {(p) => <input {...p} name="tags" value={tags} onChange={(e) => setTags(e.target.value)} placeholder="backup, nightly" autoComplete="off" />}
         </Field>
-        <Field label="Visibility" error={err('visibility')} hint={visibility === 'GLOBAL' ? 'Everyone can see and run it.' : 'Only you (and admins) can see and run it.'}>
-          {() => (
-            <Segmented
-              label="Visibility"
-              value={visibility}
-              onChange={setVisibility}
-              options={[
-                { value: 'GLOBAL', label: 'Global' },
-                { value: 'PRIVATE', label: 'Private' },
-              ]}
-            />
-          )}
-        </Field>
+                <VisibilityField value={visibility} onChange={setVisibility} error={err('visibility')} />
       </Section>
 
       <Section title={`${type?.label ?? 'Job'} settings`} subtitle="Generated from the job type's schema.">
@@ -349,19 +337,7 @@ function TemplateForm({
           </Field>
         </div>
       </Section>
-
-      {canWrite ? (
-        <div className="form-actions">
-          <Link className="btn" href="/templates">
-            Cancel
-          </Link>
-          <button type="submit" className="btn primary" disabled={busy}>
-            {busy ? 'Saving…' : template ? 'Save changes' : 'Create template'}
-          </button>
-        </div>
-      ) : null}
-      {runOpen && template ? <RunNowDialog template={template} onClose={() => setRunOpen(false)} /> : null}
-    </form>
+    </EditorShell>
   )
 }
 

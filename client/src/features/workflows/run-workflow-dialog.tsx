@@ -1,91 +1,29 @@
 'use client'
 /** "Run now" for a workflow (asks for its parameters, triggers it, opens the live run) and "Delete". */
-import { useRouter } from 'next/navigation'
 import { useState } from 'react'
 import { useMutation } from 'urql'
-import { ConfirmDialog, Modal } from '@/components/dialog'
+import { ConfirmDialog } from '@/components/dialog'
 import { Icons } from '@/components/icons'
-import { ErrorAlert, Field } from '@/components/ui'
-import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
-import { initialRunValues, runParameters, type ParameterDefinition, type RunValues } from '@/lib/parameters'
+import { RunParametersDialog } from '@/components/run-parameters-dialog'
+import { toFormErrors } from '@/lib/errors'
+import type { ParameterDefinition } from '@/lib/parameters'
 import { DeleteWorkflowMutation, TriggerWorkflowMutation } from './queries'
 
 export function RunWorkflowDialog({ workflow, onClose }: { workflow: { id: string; name: string; parameters: readonly ParameterDefinition[] }; onClose(): void }) {
-  const router = useRouter()
-  const [values, setValues] = useState<RunValues>(() => initialRunValues(workflow.parameters))
-  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
   const [state, trigger] = useMutation(TriggerWorkflowMutation)
-
-  const submit = async () => {
-    const { parameters, errors: local } = runParameters(workflow.parameters, values)
-    if (Object.keys(local).length) return setErrors({ form: null, fields: local, code: null })
-    const r = await trigger({ workflowId: workflow.id, parameters }, { additionalTypenames: ['WorkflowRun'] })
-    if (r.data) {
-      onClose()
-      router.push(`/workflow-runs/${r.data.triggerWorkflowRun.id}`)
-    } else setErrors(withUnclaimed(toFormErrors(r.error), workflow.parameters.map((p) => `parameters.${p.name}`)))
-  }
-
   return (
-    <Modal
-      open
-      title={`Run “${workflow.name}”`}
+    <RunParametersDialog
+      name={workflow.name}
+      parameters={workflow.parameters}
+      submitLabel="Run workflow"
+      empty="This workflow has no parameters."
+      busy={state.fetching}
       onClose={onClose}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={state.fetching} autoFocus={!workflow.parameters.length}>
-            <Icons.play /> {state.fetching ? 'Starting…' : 'Run workflow'}
-          </button>
-        </>
-      }
-    >
-      <ErrorAlert message={errors.form} />
-      {workflow.parameters.length === 0 ? <p className="muted" style={{ margin: 0 }}>This workflow has no parameters.</p> : null}
-      {workflow.parameters.map((p, i) => {
-        const v = values[p.name]
-        const error = fieldError(errors, `parameters.${p.name}`)
-        const set = (x: string | boolean) => setValues({ ...values, [p.name]: x })
-        if (p.type === 'BOOL')
-          return (
-            <div key={p.name} className="field">
-              <label className="check">
-                <input type="checkbox" checked={v === true} onChange={(e) => set(e.target.checked)} /> {p.label || p.name}
-              </label>
-              {error ? <div className="error" role="alert">{error}</div> : p.description ? <div className="hint">{p.description}</div> : null}
-            </div>
-          )
-        return (
-          <Field key={p.name} label={p.label || p.name} required={p.required} error={error} hint={p.description ?? (p.type === 'SECRET' ? 'Masked in logs and never shown again.' : undefined)}>
-            {(a) =>
-              p.type === 'CHOICE' ? (
-                <select {...a} value={typeof v === 'string' ? v : ''} onChange={(e) => set(e.target.value)}>
-                  {!p.required ? <option value="">(default)</option> : null}
-                  {(p.choices ?? []).map((c) => (
-                    <option key={c}>{c}</option>
-                  ))}
-                </select>
-              ) : (
-                <input
-                  {...a}
-                  name={p.name}
-                  autoFocus={i === 0}
-                  className={p.type === 'SECRET' ? undefined : 'mono'}
-                  type={p.type === 'SECRET' ? 'password' : 'text'}
-                  autoComplete={p.type === 'SECRET' ? 'new-password' : 'off'}
-                  inputMode={p.type === 'INT' ? 'numeric' : undefined}
-                  value={typeof v === 'string' ? v : ''}
-                  onChange={(e) => set(e.target.value)}
-                />
-              )
-            }
-          </Field>
-        )
-      })}
-    </Modal>
+      start={async (parameters) => {
+        const r = await trigger({ workflowId: workflow.id, parameters }, { additionalTypenames: ['WorkflowRun'] })
+        return r.data ? { href: `/workflow-runs/${r.data.triggerWorkflowRun.id}` } : { error: r.error }
+      }}
+    />
   )
 }
 

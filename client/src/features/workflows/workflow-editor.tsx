@@ -11,10 +11,10 @@ import { useRouter } from 'next/navigation'
 import { useMemo, useRef, useState, type FormEvent } from 'react'
 import { useMutation, useQuery } from 'urql'
 import { Icons } from '@/components/icons'
-import { Segmented } from '@/components/inputs'
+import { EditorLoadError, EditorShell, VisibilityField } from '@/components/editor-shell'
 import { useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
-import { BackLink, EmptyState, ErrorAlert, Field, PageHeader, Panel, Skeleton } from '@/components/ui'
+import { Field, Panel, Skeleton } from '@/components/ui'
 import { fixSummary, useFocusFirstError } from '@/components/use-focus-first-error'
 import { ParametersEditor } from '@/features/templates/parameters-editor'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
@@ -27,6 +27,8 @@ import { DeleteWorkflowButton, RunWorkflowDialog } from './run-workflow-dialog'
 import { WorkflowGraph } from './workflow-graph'
 import { WebhookEndpointsPanel } from '@/features/webhooks/webhook-endpoints-panel'
 
+const LIST = { href: '/workflows', title: 'Workflows', noun: 'workflow' }
+
 export function WorkflowEditor({ id }: { id: string | null }) {
   useTitle(id ? 'Edit workflow' : 'New workflow')
   const { isAdmin } = useSessionContext()
@@ -34,15 +36,7 @@ export function WorkflowEditor({ id }: { id: string | null }) {
   const [users] = useQuery({ query: ApproverUsersQuery, pause: !isAdmin })
   const [wf] = useQuery({ query: WorkflowQuery, variables: { id: id ?? '' }, pause: !id, requestPolicy: 'network-only' })
   const error = options.error ?? wf.error
-  if (error) {
-    const e = toFormErrors(error)
-    return (
-      <>
-        <BackLink href="/workflows">Workflows</BackLink>
-        <EmptyState title={e.code === 'NOT_FOUND' ? 'Workflow not found' : 'Could not load the workflow'}>{e.code === 'NOT_FOUND' ? 'It was deleted, or it is private to someone else.' : e.form}</EmptyState>
-      </>
-    )
-  }
+  if (error) return <EditorLoadError list={LIST} error={error} />
   if (!options.data || (id && !wf.data)) return <Skeleton rows={8} />
   const workflow = wf.data?.workflow ?? null
   const form = <WorkflowForm workflow={workflow} options={options.data} templates={options.data.jobTemplates} users={users.data?.users.filter((u) => !u.disabled && u.role !== 'VIEWER') ?? null} />
@@ -143,29 +137,34 @@ function WorkflowForm({ workflow, options, templates, users }: { workflow: Workf
   const graphNodes = nodes.map((n, i) => ({ key: n.key, detail: nodeDetail(n), problem: nodeHasProblem(i) || edgeProblemsFor(n.key) }))
 
   return (
-    <form ref={formRef} onSubmit={submit} noValidate className="stack" aria-label={workflow ? 'Edit workflow' : 'New workflow'}>
-      <BackLink href="/workflows">Workflows</BackLink>
-      <PageHeader
-        title={workflow ? workflow.name : 'New workflow'}
-        subtitle={workflow ? `${workflow.nodes.length} nodes · owned by ${workflow.owner.username}` : 'Chain templates and approvals into a graph.'}
-        actions={
-          workflow && canWrite ? (
-            <>
-              <Link className="btn" href={`/workflow-runs?workflow=${encodeURIComponent(workflow.id)}`}>
-                <Icons.runs /> Runs
-              </Link>
-              <Link className="btn" href={`/schedules/new?workflow=${encodeURIComponent(workflow.id)}`}>
-                <Icons.schedules /> Schedule
-              </Link>
-              <button type="button" className="btn" onClick={() => setRunOpen(true)}>
-                <Icons.play /> Run now
-              </button>
-              <DeleteWorkflowButton workflow={workflow} onDeleted={() => router.push('/workflows')} />
-            </>
-          ) : null
-        }
-      />
-      <ErrorAlert message={errors.form} />
+    <EditorShell
+      list={LIST}
+      editing={!!workflow}
+      formRef={formRef}
+      onSubmit={submit}
+      title={workflow ? workflow.name : 'New workflow'}
+      subtitle={workflow ? `${workflow.nodes.length} nodes · owned by ${workflow.owner.username}` : 'Chain templates and approvals into a graph.'}
+      actions={
+        workflow && canWrite ? (
+          <>
+            <Link className="btn" href={`/workflow-runs?workflow=${encodeURIComponent(workflow.id)}`}>
+              <Icons.runs /> Runs
+            </Link>
+            <Link className="btn" href={`/schedules/new?workflow=${encodeURIComponent(workflow.id)}`}>
+              <Icons.schedules /> Schedule
+            </Link>
+            <button type="button" className="btn" onClick={() => setRunOpen(true)}>
+              <Icons.play /> Run now
+            </button>
+            <DeleteWorkflowButton workflow={workflow} onDeleted={() => router.push('/workflows')} />
+          </>
+        ) : null
+      }
+      formError={errors.form}
+      canWrite={canWrite}
+      busy={busy}
+      after={runOpen && workflow ? <RunWorkflowDialog workflow={workflow} onClose={() => setRunOpen(false)} /> : null}
+    >
       <Panel title="General">
         <div className="fieldset">
           <Field label="Name" required error={err('name')}>
@@ -174,19 +173,7 @@ function WorkflowForm({ workflow, options, templates, users }: { workflow: Workf
           <Field label="Description" error={err('description')}>
             {(p) => <textarea {...p} rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />}
           </Field>
-          <Field label="Visibility" error={err('visibility')} hint={visibility === 'GLOBAL' ? 'Everyone can see and run it.' : 'Only you (and admins) can see and run it.'}>
-            {() => (
-              <Segmented
-                label="Visibility"
-                value={visibility}
-                onChange={setVisibility}
-                options={[
-                  { value: 'GLOBAL', label: 'Global' },
-                  { value: 'PRIVATE', label: 'Private' },
-                ]}
-              />
-            )}
-          </Field>
+          <VisibilityField value={visibility} onChange={setVisibility} error={err('visibility')} />
         </div>
       </Panel>
       <Panel title="Workflow parameters">
@@ -282,17 +269,6 @@ function WorkflowForm({ workflow, options, templates, users }: { workflow: Workf
         onRemove={(i) => setEdges(edges.filter((_, j) => j !== i))}
         onAdd={() => setEdges([...edges, { from: nodes[0]!.key, to: nodes[1]!.key, kind: 'ON_SUCCESS' }])}
       />
-      {canWrite ? (
-        <div className="form-actions">
-          <Link className="btn" href="/workflows">
-            Cancel
-          </Link>
-          <button type="submit" className="btn primary" disabled={busy}>
-            {busy ? 'Saving…' : workflow ? 'Save changes' : 'Create workflow'}
-          </button>
-        </div>
-      ) : null}
-      {runOpen && workflow ? <RunWorkflowDialog workflow={workflow} onClose={() => setRunOpen(false)} /> : null}
-    </form>
+    </EditorShell>
   )
 }

@@ -3,6 +3,7 @@ import { AUDIT_ENTITY_TYPES, type AuditFilter } from '../../modules/audit/audit.
 import { SECRET_CHANGED } from '../../modules/audit/changes.ts'
 import { requireAdmin } from '../../modules/actor.ts'
 import { builder } from '../builder.ts'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../argument-guard.ts'
 import { decodeId, decodeIdOf } from '../ids.ts'
 
 export const AuditViaEnum = builder.enumType('AuditVia', {
@@ -141,8 +142,8 @@ builder.queryFields((t) => ({
       type: 'AuditEvent',
       cursor: 'id',
       description: 'The audit trail, newest first (admins only; others get FORBIDDEN): who changed what, when, and how. Kept for `SWITCHYARD_AUDIT_RETENTION_DAYS`.',
-      defaultSize: 50,
-      maxSize: 500,
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
       args: { filter: t.arg({ type: AuditEventFilterInput, description: 'Which events; all when omitted.' }) },
       resolve: (query, _r, args, ctx) => {
         requireAdmin(ctx.actor) // before looking at the filter: non-admins learn nothing, not even about bad input

@@ -8,6 +8,8 @@ import { COMPARISON_STATUSES, SYNC_ACTIONS, type DeviceResultCounts } from '../.
 import { builder } from '../builder.ts'
 import { decodeId } from '../ids.ts'
 import { JobRunRef } from './runs.ts'
+import { batchLoad } from '../batch-loader.ts'
+import type { GraphQLContext } from '../context.ts'
 
 const DeviceComparisonStatusEnum = builder.enumType('DeviceComparisonStatus', {
   values: COMPARISON_STATUSES,
@@ -57,11 +59,23 @@ const DeviceResultCountsRef = builder.objectRef<DeviceResultCounts>('DeviceResul
 
 const DeviceResultPageRef = builder.objectRef<{ runId: string; rows: DeviceResult[]; totalCount: number }>('DeviceResultPage').implement({
   fields: (t) => ({
-    counts: t.field({ type: DeviceResultCountsRef, resolve: (p, _a, ctx) => ctx.services.deviceResults.counts(p.runId) }),
+    counts: t.field({ type: DeviceResultCountsRef, resolve: (p, _a, ctx) => countsOf(ctx, p.runId) }),
     totalCount: t.exposeInt('totalCount', { description: 'Devices matching the filter.' }),
     devices: t.field({ type: [DeviceResultRef], resolve: (p) => p.rows }),
   }),
 })
+
+/** Counts of each run asked for in this turn, loaded together (a list of runs costs two queries, not two each). */
+const countsOfRuns = (ctx: GraphQLContext, runIds: readonly string[]) => ctx.services.deviceResults.countsOfRuns(runIds)
+const countsOf = async (ctx: GraphQLContext, runId: string) => (await batchLoad(ctx, countsOfRuns, runId))!
+
+builder.objectField(JobRunRef, 'deviceResultCounts', (t) =>
+  t.field({
+    type: DeviceResultCountsRef,
+    description: 'compare_devices / sync_devices: the per-device results counted by status and action, for the whole run (zeros for other job types); as deviceResults.counts without loading a page.',
+    resolve: (run, _a, ctx) => countsOf(ctx, run.id),
+  }),
+)
 
 builder.objectField(JobRunRef, 'deviceResults', (t) =>
   t.field({

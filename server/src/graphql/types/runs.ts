@@ -5,10 +5,25 @@ import { ValidationError } from '../../errors.ts'
 import { canSee } from '../../modules/actor.ts'
 import { canSeeSchedule } from '../../modules/schedules/schedules.service.ts'
 import { builder } from '../builder.ts'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../argument-guard.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { LogLevelEnum, LogStreamEnum, RunStatusEnum, RunTriggerEnum, TargetStatusEnum, VisibilityEnum } from './enums.ts'
 import { encodeGlobalID } from '@pothos/plugin-relay'
 import { runOutputs, type TargetOutputs } from '../../jobs/step-outputs.ts'
+import { batchLoad } from '../batch-loader.ts'
+import type { GraphQLContext } from '../context.ts'
+
+/** The targets' outputs of each run, in target order (runs without targets: no entry). */
+export async function targetOutputsOfRuns(ctx: GraphQLContext, runIds: readonly string[]): Promise<Map<string, TargetOutputs[]>> {
+  const rows = await ctx.prisma.runTarget.findMany({ where: { runId: { in: [...runIds] } }, select: { runId: true, name: true, outputs: true }, orderBy: [{ runId: 'asc' }, { position: 'asc' }] })
+  const byRun = new Map<string, TargetOutputs[]>()
+  for (const { runId, ...t } of rows) {
+    const list = byRun.get(runId) ?? []
+    list.push(t as TargetOutputs)
+    byRun.set(runId, list)
+  }
+  return byRun
+}
 
 const OUTPUTS_DOC = 'SECRET values are masked (••••••); they reach downstream workflow nodes only as SECRET parameters.'
 
@@ -165,10 +180,9 @@ export const JobRunRef = builder.prismaNode('JobRun', {
       description:
         'Step outputs of the run: with one target, that target\'s outputs; with several, an object keyed by target name ' +
         `(targets that published none are left out); null when no target published any. ${OUTPUTS_DOC}`,
-      // Loaded here (one query, only when asked for): a relation in `select` is not loaded for rows the
-      // root resolvers fetch without Pothos' query.
-      resolve: async (r, _a, ctx) =>
-        runOutputs((await ctx.prisma.runTarget.findMany({ where: { runId: r.id }, select: { name: true, outputs: true }, orderBy: { position: 'asc' } })) as TargetOutputs[]),
+      // Loaded here, only when asked for (a relation in `select` is not loaded for rows the root
+      // resolvers fetch without Pothos' query), and batched: a page of runs costs one query, not one each.
+      resolve: async (r, _a, ctx) => runOutputs((await batchLoad(ctx, targetOutputsOfRuns, r.id)) ?? []),
     }),
     error: t.exposeString('error', { nullable: true }),
     logLineCount: t.int({ resolve: (r) => Number(r.logSeq) }),
@@ -179,6 +193,19 @@ export const JobRunRef = builder.prismaNode('JobRun', {
     artifacts: t.relation('artifacts', { query: { orderBy: { createdAt: 'asc' } } }),
   }),
 })
+
+/** The newest visible run of each template asked for in this turn, in one query (see RunsService.latestVisibleRuns). */
+const latestRunsOf = (ctx: GraphQLContext, templateIds: readonly string[]) => ctx.services.runs.latestVisibleRuns(ctx.actor, templateIds)
+
+builder.prismaObjectField('JobTemplate', 'latestRun', (t) =>
+  t.prismaField({
+    type: 'JobRun',
+    nullable: true,
+    description: 'The newest run of this template that you can see (as `jobRuns` filtered by it, first: 1); null when none. Batched: a list of templates costs one query for all their latest runs.',
+    select: { id: true },
+    resolve: async (_q, tpl, _a, ctx) => (await batchLoad(ctx, latestRunsOf, tpl.id)) ?? null,
+  }),
+)
 
 export const LogLineRef = builder.objectRef<StoredLogLine>('LogLine').implement({
   fields: (t) => ({
@@ -235,8 +262,8 @@ builder.queryFields((t) => ({
       type: 'JobRun',
       cursor: 'number',
       description: 'Runs you can see, newest first.',
-      defaultSize: 50,
-      maxSize: 500,
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
       args: { filter: t.arg({ type: JobRunFilterInput }) },
       resolve: (query, _r, args, ctx) =>
         ctx.prisma.jobRun.findMany({ ...query, where: ctx.services.runs.whereFor(ctx.actor, runFilter(args.filter)), orderBy: { number: 'desc' } }),

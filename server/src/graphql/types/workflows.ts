@@ -9,6 +9,7 @@ import { NodeOverridesInput, NodeOverridesRef, overridesInput } from './workflow
 import { ValidationError } from '../../errors.ts'
 import { canSee } from '../../modules/actor.ts'
 import { builder } from '../builder.ts'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../argument-guard.ts'
 import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
 import { RunTriggerEnum, VisibilityEnum } from './enums.ts'
@@ -290,8 +291,8 @@ builder.queryFields((t) => ({
       type: 'WorkflowRun',
       cursor: 'number',
       description: 'Workflow runs you can see, newest first.',
-      defaultSize: 50,
-      maxSize: 500,
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
       args: { workflowId: t.arg.id(), statuses: t.arg({ type: [WorkflowRunStatusEnum] }) },
       resolve: (query, _r, args, ctx) => ctx.prisma.workflowRun.findMany({ ...query, where: runWhere(ctx, args), orderBy: { number: 'desc' } }),
       totalCount: (_p, args, ctx) => ctx.prisma.workflowRun.count({ where: runWhere(ctx, args) }),

@@ -63,28 +63,19 @@ export class DeviceResultsService {
     return { rows, totalCount }
   }
 
-  /** Counts for the whole run (unfiltered): one grouped query per column. */
+  /** Counts for the whole run (unfiltered). */
   async counts(runId: string): Promise<DeviceResultCounts> {
+    return (await this.countsOfRuns([runId])).get(runId)!
+  }
+
+  /** Counts for each of the runs (unfiltered): one grouped query per column, for all of them at once. */
+  async countsOfRuns(runIds: readonly string[]): Promise<Map<string, DeviceResultCounts>> {
+    const where = { runId: { in: [...runIds] } }
     const [byStatus, byAction] = await Promise.all([
-      this.prisma.deviceResult.groupBy({ by: ['status'], where: { runId }, _count: { _all: true } }),
-      this.prisma.deviceResult.groupBy({ by: ['action'], where: { runId }, _count: { _all: true } }),
+      this.prisma.deviceResult.groupBy({ by: ['runId', 'status'], where, _count: { _all: true } }),
+      this.prisma.deviceResult.groupBy({ by: ['runId', 'action'], where, _count: { _all: true } }),
     ])
-    const s = (k: string) => byStatus.find((g) => g.status === k)?._count._all ?? 0
-    const a = (k: string) => byAction.find((g) => g.action === k)?._count._all ?? 0
-    return {
-      total: byStatus.reduce((n, g) => n + g._count._all, 0),
-      equal: s('EQUAL'),
-      different: s('DIFFERENT'),
-      missingInCheckmk: s('MISSING_IN_CHECKMK'),
-      extraInCheckmk: s('EXTRA_IN_CHECKMK'),
-      skipped: s('SKIPPED'),
-      created: a('CREATED'),
-      updated: a('UPDATED'),
-      unchanged: a('UNCHANGED'),
-      removed: a('REMOVED'),
-      failed: a('FAILED'),
-      actionSkipped: a('SKIPPED'),
-    }
+    return new Map(runIds.map((runId) => [runId, countsOf(byStatus.filter((g) => g.runId === runId), byAction.filter((g) => g.runId === runId))]))
   }
 
   /**
@@ -130,5 +121,26 @@ export class DeviceResultsService {
         return run
       }),
     )
+  }
+}
+
+type Grouped<K extends string> = Array<{ _count: { _all: number } } & { [key in K]: string | null }>
+
+function countsOf(byStatus: Grouped<'status'>, byAction: Grouped<'action'>): DeviceResultCounts {
+  const s = (k: string) => byStatus.find((g) => g.status === k)?._count._all ?? 0
+  const a = (k: string) => byAction.find((g) => g.action === k)?._count._all ?? 0
+  return {
+    total: byStatus.reduce((n, g) => n + g._count._all, 0),
+    equal: s('EQUAL'),
+    different: s('DIFFERENT'),
+    missingInCheckmk: s('MISSING_IN_CHECKMK'),
+    extraInCheckmk: s('EXTRA_IN_CHECKMK'),
+    skipped: s('SKIPPED'),
+    created: a('CREATED'),
+    updated: a('UPDATED'),
+    unchanged: a('UNCHANGED'),
+    removed: a('REMOVED'),
+    failed: a('FAILED'),
+    actionSkipped: a('SKIPPED'),
   }
 }

@@ -311,6 +311,26 @@ export class RunsService {
     })
   }
 
+  /**
+   * The newest run (by number, as `jobRuns` orders) of each template that the actor can see, in one
+   * query for all of them (templates without such a run: no entry).
+   */
+  async latestVisibleRuns(actor: Actor | null, templateIds: readonly string[]): Promise<Map<string, JobRun>> {
+    const a = requireActor(actor)
+    if (!templateIds.length) return new Map()
+    const admin = a.role === 'ADMIN'
+    const latest = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT l.id FROM unnest(${[...templateIds]}::uuid[]) AS k(template_id)
+      CROSS JOIN LATERAL (
+        SELECT r.id FROM job_run r
+         WHERE r.template_id = k.template_id AND (${admin} OR r.visibility = 'GLOBAL' OR r.owner_id = ${admin ? null : a.userId}::uuid)
+         ORDER BY r.number DESC LIMIT 1
+      ) l`
+    if (!latest.length) return new Map()
+    const runs = await this.prisma.jobRun.findMany({ where: { id: { in: latest.map((r) => r.id) } } })
+    return new Map(runs.map((r) => [r.templateId!, r]))
+  }
+
   async get(actor: Actor | null, runId: string): Promise<JobRun> {
     return this.getVisible(requireActor(actor), runId, 'id')
   }
