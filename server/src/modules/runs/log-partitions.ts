@@ -27,6 +27,7 @@ import type pg from 'pg'
 import type { RunRetention } from './run-retention.ts'
 
 const LOCK_KEY = 'switchyard-log-partitions'
+const LOCK_NOT_AVAILABLE = '55P03'
 const WEEK_MS = 7 * 86_400_000
 /** Partition bounds are multiples of a week from this Monday 00:00 UTC (the migration uses the same grid). */
 const ORIGIN_MS = Date.UTC(2000, 0, 3)
@@ -133,14 +134,20 @@ export class LogPartitions {
       const to = from + WEEK_MS
       const name = `run_log_${new Date(from).toISOString().slice(0, 10).replaceAll('-', '')}`
       const [a, b] = [literal(new Date(from)), literal(new Date(to))]
-      await this.#inTransaction(client, async () => {
+      const attached = await this.#inTransaction(client, async () => {
         await client.query(`CREATE TABLE ${name} (LIKE run_log INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION, CONSTRAINT ${name}_pkey PRIMARY KEY (run_id, seq))`)
         // The CHECK lets ATTACH skip proving the range over the table's rows.
         await client.query(`ALTER TABLE ${name} ADD CONSTRAINT ${name}_range CHECK (ts >= ${a} AND ts < ${b})`)
         // Lines that landed in DEFAULT for want of this range (maintenance that did not run for weeks).
         await client.query(`WITH moved AS (DELETE FROM run_log_default WHERE ts >= ${a} AND ts < ${b} RETURNING *) INSERT INTO ${name} SELECT * FROM moved`)
         await client.query(`ALTER TABLE run_log ATTACH PARTITION ${name} FOR VALUES FROM (${a}) TO (${b})`)
+        return true
+      }).catch((e: unknown) => {
+        // ATTACH waits for readers of the DEFAULT partition (every log read scans it): next pass.
+        if ((e as { code?: string }).code === LOCK_NOT_AVAILABLE) return false
+        throw e
       })
+      if (!attached) break
       created.push(name)
       from = to
     }
@@ -206,9 +213,14 @@ export class LogPartitions {
         await client.query(`ALTER TABLE ${staging} RENAME TO ${name}`)
       }
       return true
+    }).catch((e: unknown) => {
+      // A long reader or writer held run_log past lock_timeout: try again next pass.
+      if ((e as { code?: string }).code === LOCK_NOT_AVAILABLE) return false
+      return e instanceof Error ? e : new Error(String(e))
     })
-    if (!swapped) {
+    if (swapped !== true) {
       if (staging) await client.query(`DROP TABLE IF EXISTS ${staging}`)
+      if (swapped instanceof Error) throw swapped
       return null
     }
     // Outside the lock: the detached table is no part of run_log any more.
