@@ -17,6 +17,13 @@
  * CASCADE), as before; with the younger age as the drop horizon, partitions usually go first and the
  * cascade finds nothing there.
  *
+ * Lock order. Attaching or detaching a partition adds or removes the foreign key's triggers on job_run,
+ * which takes SHARE ROW EXCLUSIVE on job_run. A log writer updates job_run (reserving sequence
+ * numbers) and then inserts into run_log in one transaction; were we to lock run_log first and job_run
+ * second, a writer between its two statements would deadlock with us (and lose its batch: the bench
+ * hit exactly that). So every transaction here that changes partitions locks job_run first, then
+ * run_log — the writers' order. While it holds them (milliseconds) job_run writes wait.
+ *
  * One process at a time (a session advisory lock, released if the process dies). Crash-safe: each
  * step is one transaction; a copy or detached table left by a crash has a name this module sweeps
  * (`run_log_staging_*`, `run_log_detached_*`) at the start of the next pass. The short transactions
@@ -135,6 +142,7 @@ export class LogPartitions {
       const name = `run_log_${new Date(from).toISOString().slice(0, 10).replaceAll('-', '')}`
       const [a, b] = [literal(new Date(from)), literal(new Date(to))]
       const attached = await this.#inTransaction(client, async () => {
+        await client.query(`LOCK TABLE job_run IN SHARE ROW EXCLUSIVE MODE`)
         await client.query(`CREATE TABLE ${name} (LIKE run_log INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION, CONSTRAINT ${name}_pkey PRIMARY KEY (run_id, seq))`)
         // The CHECK lets ATTACH skip proving the range over the table's rows.
         await client.query(`ALTER TABLE ${name} ADD CONSTRAINT ${name}_range CHECK (ts >= ${a} AND ts < ${b})`)
@@ -188,6 +196,7 @@ export class LogPartitions {
     }
     const detached = `run_log_detached_${suffix}`
     const swapped = await this.#inTransaction(client, async () => {
+      await client.query(`LOCK TABLE job_run IN SHARE ROW EXCLUSIVE MODE`)
       await client.query(`LOCK TABLE ONLY run_log IN ACCESS EXCLUSIVE MODE`)
       // Under the lock nothing changes any more: give up if a kept run's lines changed since the copy
       // (only a writer with a badly skewed clock could add some) or a run of it became kept (pinned).
