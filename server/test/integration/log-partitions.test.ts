@@ -210,6 +210,45 @@ describe('log partitions', () => {
     expect(await lineCount([ids.kept!])).toBe(3)
   })
 
+  it('a log writer between its two statements (reserve on job_run, insert into run_log) and a swap do not deadlock: the swap waits, the writer commits', async () => {
+    const retention = new RunRetention(pool, { days: 90, failedDays: 180, keepLast: 0 })
+    const gridOnly = new LogPartitions(pool, new RunRetention(pool, { days: 0, failedDays: 0, keepLast: 0 }))
+    await gridOnly.maintain(new Date(Date.now() - 200 * DAY))
+    await gridOnly.maintain()
+    const ids = await seed([
+      { name: 'gone', daysAgo: 150 },
+      { name: 'kept', daysAgo: 150, pinned: true },
+      { name: 'live', daysAgo: 0, status: 'RUNNING' },
+    ])
+    const part = (await where(ids.gone!))[0]!
+    const writer = await pool.connect()
+    try {
+      // What the writer's statement does first: reserve sequence numbers on the run's row.
+      await writer.query('BEGIN')
+      await writer.query(`UPDATE job_run SET log_seq = log_seq + 1 WHERE id = $1`, [ids.live])
+      const maintenance = new LogPartitions(pool, retention, { lockTimeoutMs: 30_000 }).maintain()
+      // The maintenance reaches its lock and waits for the writer's transaction.
+      const { rows: me } = await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+      for (;;) {
+        const { rows } = await pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
+          [me[0]!.pid],
+        )
+        if (rows.length) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      // Then the insert, which a run_log lock taken before job_run's would make deadlock.
+      await writer.query(`INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text) VALUES ($1, 4, now(), 'INFO', 'STDOUT', NULL, 'during the swap')`, [ids.live])
+      await writer.query('COMMIT')
+      expect((await maintenance).swapped).toEqual([part])
+    } finally {
+      writer.release()
+    }
+    expect(await lineCount([ids.gone!])).toBe(0)
+    expect(await lineCount([ids.kept!])).toBe(3)
+    expect(await lineCount([ids.live!])).toBe(4)
+  })
+
   it('a line whose time no partition covers lands in DEFAULT and moves into the partition made for it later; retention off drops nothing', async () => {
     const parts = new LogPartitions(pool, new RunRetention(pool, { days: 0, failedDays: 0, keepLast: 0 }))
     await parts.maintain(new Date(Date.now() - 200 * DAY))
