@@ -126,7 +126,7 @@ export class LogPartitions {
         WHERE n.nspname = current_schema() AND c.relkind = 'r' AND NOT c.relispartition
           AND (c.relname LIKE 'run\\_log\\_staging\\_%' OR c.relname LIKE 'run\\_log\\_detached\\_%')`,
     )
-    for (const r of rows) await client.query(`DROP TABLE IF EXISTS ${ident(r.name)}`)
+    for (const r of rows) await this.#dropTable(client, r.name)
     return rows.map((r) => r.name)
   }
 
@@ -152,7 +152,7 @@ export class LogPartitions {
         return true
       }).catch((e: unknown) => {
         // ATTACH waits for readers of the DEFAULT partition (every log read scans it): next pass.
-        if ((e as { code?: string }).code === LOCK_NOT_AVAILABLE) return false
+        if (isLockTimeout(e)) return false
         throw e
       })
       if (!attached) break
@@ -168,6 +168,18 @@ export class LogPartitions {
    * are (nothing to free).
    */
   async #release(client: pg.PoolClient, p: LogPartition): Promise<'dropped' | 'swapped' | null> {
+    const leftovers: string[] = []
+    try {
+      return await this.#releaseOnce(client, p, leftovers)
+    } catch (e) {
+      // A long reader or writer held run_log or job_run past lock_timeout: try again next pass.
+      if (!isLockTimeout(e)) throw e
+      for (const t of leftovers) await this.#dropTable(client, t)
+      return null
+    }
+  }
+
+  async #releaseOnce(client: pg.PoolClient, p: LogPartition, leftovers: string[]): Promise<'dropped' | 'swapped' | null> {
     // The runs with lines in it: a skip scan over its (run_id, seq) key, one index probe per run.
     const { rows } = await client.query<{ run_id: string }>(
       `WITH RECURSIVE ids(run_id) AS (
@@ -185,6 +197,7 @@ export class LogPartitions {
       // Copied outside the exclusive lock: writers and readers go on meanwhile. The copy gets its key,
       // range check and foreign key (validated here) so attaching it later needs no scan at all.
       staging = `run_log_staging_${suffix}`
+      leftovers.push(staging)
       await this.#inTransaction(client, async () => {
         await client.query(`CREATE TABLE ${staging} (LIKE run_log INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION)`)
         await client.query(`INSERT INTO ${staging} SELECT * FROM ${ident(p.name)} WHERE run_id = ANY($1::uuid[])`, [kept])
@@ -220,21 +233,29 @@ export class LogPartitions {
         const name = `${partitionName(p)}_kept_${suffix}`
         await client.query(`ALTER TABLE ${staging} DROP CONSTRAINT ${staging}_range`)
         await client.query(`ALTER TABLE ${staging} RENAME TO ${name}`)
+        await client.query(`ALTER TABLE ${name} RENAME CONSTRAINT ${staging}_pkey TO ${name}_pkey`)
+        await client.query(`ALTER TABLE ${name} RENAME CONSTRAINT ${staging}_run_id_fkey TO ${name}_run_id_fkey`)
       }
       return true
-    }).catch((e: unknown) => {
-      // A long reader or writer held run_log past lock_timeout: try again next pass.
-      if ((e as { code?: string }).code === LOCK_NOT_AVAILABLE) return false
-      return e instanceof Error ? e : new Error(String(e))
     })
-    if (swapped !== true) {
-      if (staging) await client.query(`DROP TABLE IF EXISTS ${staging}`)
-      if (swapped instanceof Error) throw swapped
+    if (!swapped) {
+      if (staging) await this.#dropTable(client, staging)
       return null
     }
-    // Outside the lock: the detached table is no part of run_log any more.
-    await client.query(`DROP TABLE ${detached}`)
+    // Outside the lock on run_log: the detached table is no part of it any more.
+    await this.#dropTable(client, detached)
     return staging ? 'swapped' : 'dropped'
+  }
+
+  /**
+   * Drops a table of ours that is no partition. Its foreign key's triggers live on job_run, so the drop
+   * waits for job_run's writers, and job_run's writers would queue behind the waiting drop: bounded by
+   * lock_timeout, and on a timeout the table stays for the next pass's sweep (its name says what it is).
+   */
+  async #dropTable(client: pg.PoolClient, name: string): Promise<void> {
+    await this.#inTransaction(client, () => client.query(`DROP TABLE IF EXISTS ${ident(name)}`)).catch((e: unknown) => {
+      if (!isLockTimeout(e)) throw e
+    })
   }
 
   async #inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
@@ -268,6 +289,10 @@ export async function listPartitions(db: Pick<pg.Pool, 'query'>): Promise<LogPar
     parts.push({ name: r.name, fromSql: m[1]!, toSql: m[2]!, from: parse(m[1]!), to })
   }
   return parts.sort((a, b) => a.to.getTime() - b.to.getTime())
+}
+
+function isLockTimeout(e: unknown): boolean {
+  return (e as { code?: string } | null)?.code === LOCK_NOT_AVAILABLE
 }
 
 function weekStart(ms: number): number {
