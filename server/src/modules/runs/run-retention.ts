@@ -1,6 +1,11 @@
 /**
  * Run retention: deletes final runs past their age (their targets, logs and artifacts go with them by
- * ON DELETE CASCADE), a small batch per statement so no worker or API request waits on it.
+ * ON DELETE CASCADE), a small batch per statement so no worker or API request waits on it. Most log
+ * lines are gone before that: log-partitions.ts drops their week's partition first (it asks keptAmong
+ * which runs' lines to keep), so the cascade finds little left to delete row by row.
+ *
+ * The statement that deletes a batch also adds the runs to their hour's statistics roll-up
+ * (run_stats_hourly), so the dashboard's history survives and a crash can neither lose nor double a run.
  *
  * What is never deleted:
  * - a run that is not final (QUEUED, RUNNING);
