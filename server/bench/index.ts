@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, idle-rss
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, retention, idle-rss
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -30,11 +30,12 @@ import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
 import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
+import { formatRetention, runRetention, type RetentionOptions, type RetentionResult } from './scenarios/retention.ts'
 import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } from './scenarios/idle-rss.ts'
 import { formatNotifications, runNotifications, type NotificationsOptions, type NotificationsResult } from './scenarios/notifications.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'notifications', 'idle-rss'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'notifications', 'retention', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -54,6 +55,7 @@ export interface BenchSettings {
   checkmk: CheckmkDevicesOptions
   notifications: NotificationsOptions
   idleRss: IdleRssOptions
+  retention: RetentionOptions
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -89,6 +91,9 @@ function parseArgs(argv: string[]): BenchSettings {
     // The issue's size: 1,000 failing runs, with and without a webhook rule, in the same round.
     notifications: { runs: 1000 / k, concurrency: 8, rounds: Number(arg('rounds') ?? (quick ? 1 : 3)), timeoutMs: 300_000 },
     // The compiled server (what `npm start` runs) and, for comparison, the same source under tsx.
+    // 2,000,000 log lines freed per method and round (1,000 runs × 2,000 lines) in retention's default
+    // batches of 500 runs, a writer going on meanwhile.
+    retention: quick ? { rounds: 1, runs: 100, linesPerRun: 2000, batch: 50, idleMs: 1000 } : { rounds, runs: 1000, linesPerRun: 2000, batch: 500, idleMs: 3000 },
     idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
 }
@@ -174,6 +179,13 @@ async function main(): Promise<void> {
     notifications = await runNotifications(settings.notifications)
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
+  let retention: RetentionResult | null = null
+  if (has('retention')) {
+    process.stderr.write(`freeing old logs (delete vs drop partition), ${settings.retention.rounds} round(s)… `)
+    const s = now()
+    retention = await runRetention(settings.retention)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
   // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
   const idleRss: IdleRssResult[] = []
   if (has('idle-rss')) {
@@ -199,13 +211,14 @@ async function main(): Promise<void> {
     workflow,
     checkmk,
     notifications,
+    retention,
     idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (notifications ? formatNotifications(notifications) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

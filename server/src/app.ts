@@ -41,6 +41,7 @@ import { NautobotWriteBack } from './modules/inventory-sources/nautobot-writebac
 import { RunLive } from './modules/runs/run-live.ts'
 import { RunsService } from './modules/runs/runs.service.ts'
 import { RunRetention } from './modules/runs/run-retention.ts'
+import { LogPartitions } from './modules/runs/log-partitions.ts'
 import { RunStatsService } from './modules/runs/run-stats.service.ts'
 import { TargetsService } from './modules/targets/targets.service.ts'
 import { TemplatesService } from './modules/templates/templates.service.ts'
@@ -264,9 +265,12 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     }
     if (config.roles.has('worker') || config.roles.has('scheduler')) {
       const runRetention = new RunRetention(db.pool, config.runRetention)
+      const logPartitions = new LogPartitions(db.pool, runRetention)
       reaper = new Reaper(db.pool, queue, logger.child({ component: 'reaper' }), config.workerDeadAfterSeconds, heartbeatMs, [
         { name: 'audit retention', run: () => audit.deleteExpired(config.auditRetentionDays) },
         { name: 'login throttle cleanup', run: () => users.deleteStaleLoginThrottles() },
+        // Before run retention: logs of expired runs go with their partition, so deleting the runs finds few lines left.
+        { name: 'log partitions', run: () => logPartitions.runIfDue() },
         { name: 'run retention', run: () => runRetention.runIfDue() },
         { name: 'notification delivery log retention', run: () => deleteExpiredDeliveries(db.pool, config.notificationRetry.logRetentionDays) },
         { name: 'ticket action log retention', run: () => deleteExpiredTicketActions(db.pool, config.notificationRetry.logRetentionDays) },

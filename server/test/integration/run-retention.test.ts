@@ -222,3 +222,94 @@ describe('retention, in batches and one process at a time', () => {
     expect(after.nodes.find((n: { key: string }) => n.key === 'first')).toEqual({ key: 'first', status: 'SUCCEEDED', jobRun: null })
   })
 })
+
+describe('statistics roll-ups', () => {
+  const STATS = `query($f: JobRunStatsFilter!) {
+    jobRunStats(filter: $f) {
+      total succeeded failed successRate
+      byStatus { status count }
+      duration { count avgMs p50Ms p95Ms maxMs }
+      buckets { start total succeeded failed avgDurationMs }
+      failingTemplates(limit: 10) { templateName failed total }
+    }
+  }`
+
+  it('deleted runs still count in the statistics (no loss, no double count, filters apply), and a delete and its roll-up commit together', async () => {
+    await t.app.db.pool.query(`DELETE FROM job_run WHERE status NOT IN ('QUEUED', 'RUNNING')`)
+    await t.app.db.pool.query(`DELETE FROM run_stats_hourly`)
+    const tpl = await createTemplate({ name: 'ret-stats', jobType: 'noop', config: {} })
+    const other = await createTemplate({ name: 'ret-stats-other', jobType: 'noop', config: {} })
+    const runs: string[] = []
+    for (let i = 0; i < 20; i++) {
+      runs.push(await trigger(tpl))
+      await waitFor(runs.at(-1)!, 'SUCCEEDED')
+    }
+    const otherRun = await trigger(other)
+    await waitFor(otherRun, 'SUCCEEDED')
+    // Known durations 100 ms … 2 s; five of them failed. All 100 days old but the failures (200: past 180).
+    for (const [i, r] of runs.entries()) {
+      await t.app.db.pool.query(
+        `UPDATE job_run SET started_at = created_at, finished_at = created_at + make_interval(secs => $2), status = $3::"RunStatus" WHERE id = $1`,
+        [uuid(r), (i + 1) / 10, i % 4 === 0 ? 'FAILED' : 'SUCCEEDED'],
+      )
+      await age(r, i % 4 === 0 ? 200 : 100)
+    }
+    await age(otherRun, 100)
+    const until = new Date(Date.now() + 3_600_000).toISOString()
+    const filters = [
+      { since: new Date(Date.now() - 210 * 86_400_000).toISOString(), until, bucket: 'DAY' },
+      { since: new Date(Date.now() - 210 * 86_400_000).toISOString(), until, bucket: 'DAY', templateIds: [tpl] },
+      { since: new Date(Date.now() - 100 * 86_400_000 - 7_200_000).toISOString(), until: new Date(Date.now() - 99 * 86_400_000).toISOString(), bucket: 'HOUR', triggers: ['MANUAL'] },
+      { since: new Date(Date.now() - 210 * 86_400_000).toISOString(), until, bucket: 'DAY', triggers: ['SCHEDULE'] },
+    ]
+    const snapshot = async () => Promise.all(filters.map(async (f) => (await t.ok(STATS, { f }, vic)).jobRunStats))
+    const before = await snapshot()
+    expect(before[0].total).toBeGreaterThanOrEqual(21)
+    expect(before[1].total).toBe(20)
+    expect(before[3].total).toBe(0)
+
+    const retention = new RunRetention(t.app.db.pool, { days: 90, failedDays: 180, keepLast: 2 }, { batch: 7 })
+    const count = async () => (await t.app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_run WHERE template_id = $1`, [uuid(tpl)])).rows[0]!.n
+    // A failure while writing the roll-up (here: a trigger that refuses it) undoes the batch's delete too.
+    await t.app.db.pool.query(`CREATE FUNCTION refuse_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
+    await t.app.db.pool.query(`CREATE TRIGGER refuse_rollup BEFORE INSERT ON run_stats_hourly FOR EACH ROW EXECUTE FUNCTION refuse_rollup()`)
+    await expect(retention.deleteExpired()).rejects.toThrow(/refused/)
+    expect(await count()).toBe(20)
+    expect((await t.app.db.pool.query(`SELECT * FROM run_stats_hourly`)).rows).toEqual([])
+    await t.app.db.pool.query(`DROP TRIGGER refuse_rollup ON run_stats_hourly; DROP FUNCTION refuse_rollup()`)
+
+    // Batches of 7 add to the same hourly rows (the runs were created within minutes).
+    expect(await retention.deleteExpired()).toBe(18) // its last 2 stay, and the other template's only run
+    expect(await count()).toBe(2)
+    const { rows: rolled } = await t.app.db.pool.query<{ runs: number; timed: number }>(`SELECT sum(runs)::int AS runs, sum(timed_runs)::int AS timed FROM run_stats_hourly`)
+    expect(rolled[0]).toEqual({ runs: 18, timed: 18 })
+
+    const after = await snapshot()
+    for (const [i, b] of before.entries()) {
+      const a = after[i]
+      expect({ ...a, duration: null }, `filter ${i}`).toEqual({ ...b, duration: null, buckets: b.buckets.map((x: { avgDurationMs: number | null }, j: number) => ({ ...x, avgDurationMs: a.buckets[j].avgDurationMs })) })
+      expect(a.buckets.map((x: { avgDurationMs: number | null }) => x.avgDurationMs?.toFixed(0) ?? null)).toEqual(b.buckets.map((x: { avgDurationMs: number | null }) => x.avgDurationMs?.toFixed(0) ?? null))
+      expect(a.duration.count).toBe(b.duration.count)
+      expect(a.duration.maxMs).toBe(b.duration.maxMs)
+      if (b.duration.count) {
+        expect(a.duration.avgMs).toBeCloseTo(b.duration.avgMs, 2)
+        // Percentiles of deleted runs come from the histogram: within 15 % of the exact ones here.
+        for (const k of ['p50Ms', 'p95Ms']) expect(Math.abs(a.duration[k] - b.duration[k]) / b.duration[k], `${k} of filter ${i}`).toBeLessThan(0.15)
+      } else {
+        expect(a.duration).toEqual(b.duration)
+      }
+    }
+    // A viewer who may not see a PRIVATE run's statistics does not see its roll-up either.
+    const priv = await createTemplate({ name: 'ret-stats-private', jobType: 'noop', config: {}, visibility: 'PRIVATE' })
+    const privRun = await trigger(priv)
+    await waitFor(privRun, 'SUCCEEDED')
+    await age(privRun, 100)
+    const f = { ...filters[0], templateIds: [priv] }
+    expect((await t.ok(STATS, { f }, alice)).jobRunStats.total).toBe(1)
+    expect(await retention.deleteExpired()).toBe(0) // the last 2 of its template: kept
+    await t.app.db.pool.query(`DELETE FROM run_stats_hourly`)
+    expect(await new RunRetention(t.app.db.pool, { days: 90, failedDays: 180, keepLast: 0 }).deleteExpired()).toBe(4)
+    expect((await t.ok(STATS, { f }, alice)).jobRunStats.total).toBe(1)
+    expect((await t.ok(STATS, { f }, bob)).jobRunStats.total).toBe(0)
+  })
+})

@@ -46,8 +46,8 @@ const JobRunDurationStats = builder.objectRef<RunStats['duration']>('JobRunDurat
   fields: (t) => ({
     count: t.exposeInt('count', { description: 'Runs the durations are taken from.' }),
     avgMs: t.exposeFloat('avgMs', { nullable: true, description: 'Mean duration.' }),
-    p50Ms: t.exposeFloat('p50Ms', { nullable: true, description: 'Median duration (continuous percentile: interpolated between the two middle runs).' }),
-    p95Ms: t.exposeFloat('p95Ms', { nullable: true, description: '95th percentile duration (continuous, interpolated).' }),
+    p50Ms: t.exposeFloat('p50Ms', { nullable: true, description: 'Median duration (continuous percentile: interpolated between the two middle runs). When the range includes runs retention deleted, read from their duration histogram (within about 9 %).' }),
+    p95Ms: t.exposeFloat('p95Ms', { nullable: true, description: '95th percentile duration (continuous, interpolated; from the duration histogram, within about 9 %, when the range includes runs retention deleted).' }),
     maxMs: t.exposeFloat('maxMs', { nullable: true, description: 'Longest duration.' }),
   }),
 })
@@ -83,7 +83,7 @@ const FailingTemplateRef = builder.objectRef<FailingTemplate>('JobRunStatsTempla
 })
 
 const JobRunStatsRef = builder.objectRef<RunStats>('JobRunStats').implement({
-  description: 'Statistics of the runs you can see that were created in a range (see JobRunStatsFilter). Counts only ever include runs `jobRuns` would list for you.',
+  description: 'Statistics of the runs you can see that were created in a range (see JobRunStatsFilter). Counts only ever include runs `jobRuns` would list for you, and runs retention deleted that it would have listed (kept as hourly roll-ups: such a run counts at the start of its creation hour).',
   fields: (t) => ({
     since: t.field({ type: 'DateTime', description: 'Start of the range actually used: `filter.since` truncated to its UTC bucket.', resolve: (s) => s.range.since }),
     until: t.field({ type: 'DateTime', description: 'End of the range (exclusive): `filter.until`, or the time of the request.', resolve: (s) => s.range.until }),
