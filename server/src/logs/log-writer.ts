@@ -1,6 +1,6 @@
 /**
- * Batches log lines and persists them: per flush, one multi-row INSERT per run (rows shipped as
- * arrays through unnest) that also reserves the run's sequence numbers, and one NOTIFY per run
+ * Batches log lines and persists them: per flush, one statement for every run in the batch (rows shipped
+ * as arrays through unnest) that also reserves each run's sequence numbers, and one NOTIFY per run
  * carrying only the last sequence number. Never one INSERT or NOTIFY per line.
  *
  * Sequence numbers come from job_run.log_seq inside the same statement, so lines from any process
@@ -48,7 +48,8 @@ const MAX_LINE_CHARS = 64 * 1024
 const MAX_ATTEMPTS = 5
 const MAX_BACKOFF_MS = 5000
 
-function cleanText(text: string): string {
+/** What a stored line's text becomes: no NUL (Postgres text cannot hold it), at most MAX_LINE_CHARS. */
+export function cleanText(text: string): string {
   const t = text.replace(NUL, '\uFFFD')
   return t.length > MAX_LINE_CHARS ? t.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : t
 }
@@ -64,6 +65,31 @@ WITH reserved AS (
   RETURNING seq
 )
 SELECT pg_notify('${CHANNELS.log}', $1 || ':' || (SELECT base + $2 FROM reserved))::text AS notified, (SELECT base + $2 FROM reserved) AS last_seq`
+
+/**
+ * The lines of many runs in one statement (the writer's flush): each run's sequence numbers are reserved
+ * by one UPDATE of its job_run row, taken in run id order (`locked`: every writer locks job_run rows in
+ * the same order, so two processes writing to the same runs cannot deadlock), the rows inserted in the
+ * order given, and one NOTIFY per run with its last seq: a flush costs the same three statements
+ * (BEGIN, this, COMMIT) however many runs it carries.
+ */
+const INSERT_MANY_SQL = `
+WITH batch AS (
+  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::uuid[], $6::text[]) WITH ORDINALITY AS u(run_id, ts, level, stream, target_id, text, ord)
+), counts AS (
+  SELECT run_id, count(*)::int AS n FROM batch GROUP BY run_id
+), locked AS (
+  SELECT r.id FROM job_run r WHERE r.id IN (SELECT run_id FROM counts) ORDER BY r.id FOR UPDATE
+), reserved AS (
+  UPDATE job_run r SET log_seq = r.log_seq + c.n FROM counts c, locked l
+   WHERE r.id = c.run_id AND l.id = c.run_id
+   RETURNING r.id, r.log_seq - c.n AS base, r.log_seq AS last_seq
+), inserted AS (
+  INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
+  SELECT b.run_id, reserved.base + row_number() OVER (PARTITION BY b.run_id ORDER BY b.ord), b.ts, b.level::"LogLevel", b.stream::"LogStream", b.target_id, b.text
+    FROM batch b JOIN reserved ON reserved.id = b.run_id
+)
+SELECT id, pg_notify('${CHANNELS.log}', id || ':' || last_seq)::text AS notified FROM reserved`
 
 /**
  * Appends lines inside the caller's transaction. Used for a run's last words (the line that explains
@@ -164,18 +190,29 @@ export class LogWriter {
       try {
         client = await this.#pool.connect()
         client.on('error', onClientError)
-        await client.query('BEGIN')
+        const runIds: string[] = new Array(lines)
+        const ts: Date[] = new Array(lines)
+        const levels: string[] = new Array(lines)
+        const streams: string[] = new Array(lines)
+        const targetIds: Array<string | null> = new Array(lines)
+        const texts: string[] = new Array(lines)
+        let i = 0
         for (const [runId, runLines] of groups) {
-          await client.query(INSERT_SQL, [
-            runId,
-            runLines.length,
-            runLines.map((l) => l.ts),
-            runLines.map((l) => l.level),
-            runLines.map((l) => l.stream),
-            runLines.map((l) => l.targetId),
-            runLines.map((l) => l.text),
-          ])
+          for (const l of runLines) {
+            runIds[i] = runId
+            ts[i] = l.ts
+            levels[i] = l.level
+            streams[i] = l.stream
+            targetIds[i] = l.targetId
+            texts[i] = l.text
+            i++
+          }
         }
+        // In a transaction although it is one statement: a connection lost while the statement waits (on
+        // a run's row lock, say) must roll it back. In autocommit Postgres would finish and commit it
+        // anyway, and the retry would store the lines twice.
+        await client.query('BEGIN')
+        await client.query(INSERT_MANY_SQL, [runIds, ts, levels, streams, targetIds, texts])
         await client.query('COMMIT')
         client.off('error', onClientError)
         client.release()
