@@ -243,4 +243,39 @@ describe('LogWriter', () => {
     expect(rows[1]!.text.length).toBeLessThan(70_000)
     expect(rows[1]!.text.endsWith('…[truncated]')).toBe(true)
   })
+
+  it('stores every field of every line as given when one flush carries several runs (texts an array literal must escape, each level, stream and target, the time)', async () => {
+    const [r1, r2, r3] = [await newRun(), await newRun(), await newRun()]
+    const { rows: targets } = await admin.query(
+      `INSERT INTO run_target (run_id, position, name, host, port) VALUES ($1, 0, 'a', 'h', 22), ($1, 1, 'b', 'h', 22) RETURNING id`,
+      [r1],
+    )
+    const [t1, t2] = targets.map((t: { id: string }) => t.id)
+    const { pool, inserts } = countingPool(db.url)
+    const writer = new LogWriter(pool, recordingLogger().logger, { flushIntervalMs: 60_000 })
+    const texts = ['plain', 'a "quoted" word', 'back\\slash \\" both', '{braces},commas', 'NULL', '', ' ', 'ünï©ødé 🚀', 'tab\there', "it's"]
+    const levels = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const
+    const streams = ['STDOUT', 'STDERR', 'SYSTEM'] as const
+    const given = new Map<string, Array<{ text: string; level: string; stream: string; targetId: string | null; ts: number }>>([[r1, []], [r2, []], [r3, []]])
+    const t0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
+    let i = 0
+    for (const text of texts) {
+      for (const run of [r2, r1, r3]) {
+        const l = { runId: run, text, level: levels[i % 4]!, stream: streams[i % 3]!, targetId: run === r1 ? [t1, t2, null][i % 3]! : null, ts: t0 + i * 1001 }
+        writer.append(l)
+        given.get(run)!.push(l)
+        i++
+      }
+    }
+    await writer.close()
+    await pool.end()
+    expect(inserts()).toBe(1)
+    for (const [run, lines] of given) {
+      const { rows } = await admin.query(
+        `SELECT seq::int, text, level::text, stream::text, target_id, (extract(epoch FROM ts) * 1000)::float8 AS ms FROM run_log WHERE run_id = $1 ORDER BY seq`,
+        [run],
+      )
+      expect(rows).toEqual(lines.map((l, k) => ({ seq: k + 1, text: l.text, level: l.level, stream: l.stream, target_id: l.targetId, ms: l.ts })))
+    }
+  })
 })

@@ -27,7 +27,8 @@ export interface PendingLine {
   level: LogLevel
   stream: LogStreamName
   text: string
-  ts: Date
+  /** When the line was appended, epoch milliseconds. */
+  ts: number
 }
 
 export interface LogWriterOptions {
@@ -50,7 +51,7 @@ const MAX_BACKOFF_MS = 5000
 
 /** What a stored line's text becomes: no NUL (Postgres text cannot hold it), at most MAX_LINE_CHARS. */
 export function cleanText(text: string): string {
-  const t = text.replace(NUL, '\uFFFD')
+  const t = text.includes('\u0000') ? text.replace(NUL, '\uFFFD') : text
   return t.length > MAX_LINE_CHARS ? t.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : t
 }
 
@@ -72,24 +73,77 @@ SELECT pg_notify('${CHANNELS.log}', $1 || ':' || (SELECT base + $2 FROM reserved
  * the same order, so two processes writing to the same runs cannot deadlock), the rows inserted in the
  * order given, and one NOTIFY per run with its last seq: a flush costs the same three statements
  * (BEGIN, this, COMMIT) however many runs it carries.
+ *
+ * The per-line arrays are compact (see encodeBatch): times as epoch milliseconds, level, stream and
+ * target as small numbers, the run as the index of its group ($1/$2: each group's run and line count,
+ * the lines of group i following those of group i - 1).
  */
 const INSERT_MANY_SQL = `
-WITH batch AS (
-  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::uuid[], $6::text[]) WITH ORDINALITY AS u(run_id, ts, level, stream, target_id, text, ord)
-), counts AS (
-  SELECT run_id, count(*)::int AS n FROM batch GROUP BY run_id
+WITH groups AS (
+  SELECT g.run_id, g.n::int AS n, g.i::int AS i, (sum(g.n) OVER (ORDER BY g.i) - g.n)::int AS first
+    FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS g(run_id, n, i)
 ), locked AS (
-  SELECT r.id FROM job_run r WHERE r.id IN (SELECT run_id FROM counts) ORDER BY r.id FOR UPDATE
+  SELECT r.id FROM job_run r WHERE r.id = ANY($1::uuid[]) ORDER BY r.id FOR UPDATE
 ), reserved AS (
-  UPDATE job_run r SET log_seq = r.log_seq + c.n FROM counts c, locked l
-   WHERE r.id = c.run_id AND l.id = c.run_id
-   RETURNING r.id, r.log_seq - c.n AS base, r.log_seq AS last_seq
+  UPDATE job_run r SET log_seq = r.log_seq + g.n FROM groups g, locked l
+   WHERE r.id = g.run_id AND l.id = g.run_id
+   RETURNING r.id, r.log_seq - g.n AS base, r.log_seq AS last_seq, g.i, g.first
 ), inserted AS (
   INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
-  SELECT b.run_id, reserved.base + row_number() OVER (PARTITION BY b.run_id ORDER BY b.ord), b.ts, b.level::"LogLevel", b.stream::"LogStream", b.target_id, b.text
-    FROM batch b JOIN reserved ON reserved.id = b.run_id
+  SELECT reserved.id, reserved.base + (u.ord - reserved.first), to_timestamp(0) + u.ms * interval '1 millisecond',
+         (ARRAY['DEBUG', 'INFO', 'WARNING', 'ERROR'])[u.level]::"LogLevel", (ARRAY['STDOUT', 'STDERR', 'SYSTEM'])[u.stream]::"LogStream",
+         ($8::uuid[])[u.target], u.text
+    FROM unnest($3::int[], $4::float8[], $5::int[], $6::int[], $7::int[], $9::text[]) WITH ORDINALITY AS u(grp, ms, level, stream, target, text, ord)
+    JOIN reserved ON reserved.i = u.grp
 )
 SELECT id, pg_notify('${CHANNELS.log}', id || ':' || last_seq)::text AS notified FROM reserved`
+
+const LEVEL_CODE: Record<LogLevel, number> = { DEBUG: 1, INFO: 2, WARNING: 3, ERROR: 4 }
+const STREAM_CODE: Record<LogStreamName, number> = { STDOUT: 1, STDERR: 2, SYSTEM: 3 }
+
+/** A Postgres array literal of strings, built directly (pg's own encoder runs two regexes per element). */
+function textArrayLiteral(texts: readonly string[]): string {
+  const parts = new Array<string>(texts.length)
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i]!
+    parts[i] = '"' + (t.includes('\\') || t.includes('"') ? t.replace(/\\/g, '\\\\').replace(/"/g, '\\"') : t) + '"'
+  }
+  return '{' + parts.join(',') + '}'
+}
+
+/** The parameters of INSERT_MANY_SQL for these groups (lines in order within each group). */
+function encodeBatch(groups: ReadonlyArray<[string, PendingLine[]]>): unknown[] {
+  const grp: number[] = []
+  const ms: number[] = []
+  const levels: number[] = []
+  const streams: number[] = []
+  const targets: number[] = []
+  const texts: string[] = []
+  const targetIndex = new Map<string, number>()
+  for (const [g, [, lines]] of groups.entries()) {
+    for (const l of lines) {
+      grp.push(g + 1)
+      ms.push(l.ts)
+      levels.push(LEVEL_CODE[l.level])
+      streams.push(STREAM_CODE[l.stream])
+      let t = 0
+      if (l.targetId !== null) {
+        t = targetIndex.get(l.targetId) ?? 0
+        if (!t) targetIndex.set(l.targetId, (t = targetIndex.size + 1))
+      }
+      targets.push(t)
+      texts.push(l.text)
+    }
+  }
+  const ints = (a: number[]) => '{' + a.join(',') + '}'
+  return [
+    groups.map(([runId]) => runId),
+    groups.map(([, lines]) => lines.length),
+    ints(grp), ints(ms), ints(levels), ints(streams), ints(targets),
+    [...targetIndex.keys()],
+    textArrayLiteral(texts),
+  ]
+}
 
 /**
  * Appends lines inside the caller's transaction. Used for a run's last words (the line that explains
@@ -132,7 +186,7 @@ export class LogWriter {
     this.#onWritten = options.onWritten ?? null
   }
 
-  append(line: Omit<PendingLine, 'ts'> & { ts?: Date }): void {
+  append(line: Omit<PendingLine, 'ts'> & { ts?: number }): void {
     if (this.#closed) {
       // Output that trails in after shutdown (a stream still draining) must not throw into an
       // executor's event handler and take the process down.
@@ -140,7 +194,7 @@ export class LogWriter {
       if (this.#droppedAfterClose === 1) this.#logger.warn('log line appended after the log writer closed; dropped', { runId: line.runId })
       return
     }
-    this.#pending.push({ ...line, text: cleanText(line.text), ts: line.ts ?? new Date() })
+    this.#pending.push({ runId: line.runId, targetId: line.targetId, level: line.level, stream: line.stream, text: cleanText(line.text), ts: line.ts ?? Date.now() })
     if (this.#pending.length >= this.#maxBatchLines) void this.flush()
     else this.#timer ??= setTimeout(() => void this.flush(), this.#flushIntervalMs)
   }
@@ -190,29 +244,11 @@ export class LogWriter {
       try {
         client = await this.#pool.connect()
         client.on('error', onClientError)
-        const runIds: string[] = new Array(lines)
-        const ts: Date[] = new Array(lines)
-        const levels: string[] = new Array(lines)
-        const streams: string[] = new Array(lines)
-        const targetIds: Array<string | null> = new Array(lines)
-        const texts: string[] = new Array(lines)
-        let i = 0
-        for (const [runId, runLines] of groups) {
-          for (const l of runLines) {
-            runIds[i] = runId
-            ts[i] = l.ts
-            levels[i] = l.level
-            streams[i] = l.stream
-            targetIds[i] = l.targetId
-            texts[i] = l.text
-            i++
-          }
-        }
         // In a transaction although it is one statement: a connection lost while the statement waits (on
         // a run's row lock, say) must roll it back. In autocommit Postgres would finish and commit it
         // anyway, and the retry would store the lines twice.
         await client.query('BEGIN')
-        await client.query(INSERT_MANY_SQL, [runIds, ts, levels, streams, targetIds, texts])
+        await client.query(INSERT_MANY_SQL, encodeBatch(groups))
         await client.query('COMMIT')
         client.off('error', onClientError)
         client.release()
