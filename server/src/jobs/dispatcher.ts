@@ -11,7 +11,7 @@ import type { SecretBox } from '../crypto/secret-box.ts'
 import { credentialSecrets, decryptCredential } from '../crypto/credential-secret.ts'
 import type { LogWriter } from '../logs/log-writer.ts'
 import { createRunLogSink, createSecretMasker, droppedLogMessage, LogBudget, maskDeep } from '../logs/run-log-sink.ts'
-import { appendLinesInTransaction, cleanText } from '../logs/log-writer.ts'
+import { appendLinesInTransaction, cleanText, type PendingLine } from '../logs/log-writer.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
 import { CHANNELS } from '../pubsub/channels.ts'
 import type { Logger } from '../util/logger.ts'
@@ -421,10 +421,17 @@ export class Dispatcher {
     // Per-target writes and every log line land before the final status, so a client that sees the
     // run end can read its complete log and results.
     await Promise.allSettled(writes)
-    await logs.flush()
+    // A run that will end in one statement takes its unflushed lines along in it (one flush fewer per
+    // run); otherwise, or when some of its lines are already being flushed, everything is flushed first.
+    const carried = this.#verdictWithoutTargets(run, spec, abortCause(controller.signal), outcome, crash, budget) ? logs.takePending(run.id) : null
+    if (!carried) await logs.flush()
     // The final status must land: retried for as long as this process lives (if it dies, the reaper
     // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
-    const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget), { logger: log, what: 'settling the run', attempts: Infinity })
+    const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget, carried ?? []), {
+      logger: log,
+      what: 'settling the run',
+      attempts: Infinity,
+    })
     if (status) this.#d.metrics?.runFinished(run.jobType, status, (performance.now() - startedAt) / 1000)
   }
 
@@ -437,14 +444,18 @@ export class Dispatcher {
     crash: Error | null,
     mask: (text: string) => string,
     budget: LogBudget,
+    /** Lines of the run taken from the log writer unwritten (LogWriter.takePending): written first. */
+    carried: PendingLine[],
   ): Promise<string | null> {
     const cause = abortCause(signal)
     const atOnce = this.#verdictWithoutTargets(run, spec, cause, outcome, crash, budget)
     if (atOnce) {
       const ended = await store.finishRunAtOnce(this.#d.pool, fence, atOnce, [
-        { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', text: cleanText(mask(atOnce.message)) },
+        ...carried,
+        { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', stream: 'SYSTEM', targetId: null, text: cleanText(mask(atOnce.message)), ts: Date.now() },
       ])
       if (ended.finished) {
+        this.#d.logs.noteWritten(carried)
         // The freed slot goes to a waiting run of the same key in a transaction of its own (a crash in
         // between leaves it to the reaper's sweep of stranded runs, as for any missed hand-off).
         // Not retried here: a retry of #settle would find the run final and write its last line again.
@@ -499,7 +510,8 @@ export class Dispatcher {
       // its final status (not with a requeue).
       let dropped = { lines: budget.droppedLines, bytes: budget.droppedBytes }
       if (budget.droppedLines > 0 || run.attempt > 1) dropped = await store.addDroppedLog(client, run.id, budget.droppedLines, budget.droppedBytes)
-      const lastWords: Parameters<typeof appendLinesInTransaction>[2] = []
+      // Lines taken from the log writer for the one-statement ending go with the last words here instead.
+      const lastWords: Parameters<typeof appendLinesInTransaction>[2] = carried.map((l) => ({ targetId: l.targetId, stream: l.stream, level: l.level, text: l.text }))
       if (requeueAfter === null && dropped.lines > 0) {
         lastWords.push({ targetId: null, stream: 'SYSTEM', level: 'WARNING', text: droppedLogMessage(dropped.lines, dropped.bytes, { lines: budget.maxLines, bytes: budget.maxBytes }) })
       }

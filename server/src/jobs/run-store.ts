@@ -375,8 +375,8 @@ export async function finishRun(
 
 /**
  * A run without targets ends in one statement, outside any transaction (one statement is atomic): its
- * final status (fenced like finishRun), its last log lines (sequence numbers reserved on the same row
- * update), the run's change and log NOTIFYs, and whether runs of its concurrency key wait for the slot
+ * final status (fenced like finishRun), its last log lines — output the log writer had not flushed yet,
+ * then the line about how it ended (sequence numbers reserved on the same row update) — the run's change and log NOTIFYs, and whether runs of its concurrency key wait for the slot
  * it frees (the caller then hands it over). `finished` is false when the fence did not match: nothing
  * was written then, and the caller falls back to the transactional path.
  */
@@ -384,7 +384,7 @@ export async function finishRunAtOnce(
   db: Queryable,
   fence: RunFence,
   r: { status: string; error: string | null; result: unknown },
-  lines: Array<{ level: string; text: string }>,
+  lines: Array<{ level: string; stream: string; targetId: string | null; text: string; ts: number }>,
 ): Promise<{ finished: boolean; waiting: boolean }> {
   const { rows } = await db.query<{ finished: boolean; waiting: boolean }>(
     `WITH fin AS (
@@ -393,8 +393,8 @@ export async function finishRunAtOnce(
         RETURNING id, concurrency_key, log_seq - $7 AS base, log_seq AS last_seq
      ), lines AS (
        INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
-       SELECT fin.id, fin.base + u.ord, now(), u.level::"LogLevel", 'SYSTEM', NULL, u.text
-         FROM fin, unnest($8::text[], $9::text[]) WITH ORDINALITY AS u(level, text, ord)
+       SELECT fin.id, fin.base + u.ord, to_timestamp(0) + u.ms * interval '1 millisecond', u.level::"LogLevel", u.stream::"LogStream", u.target_id, u.text
+         FROM fin, unnest($8::text[], $9::text[], $10::text[], $11::uuid[], $12::float8[]) WITH ORDINALITY AS u(level, text, stream, target_id, ms, ord)
      )
      SELECT true AS finished,
             pg_notify('${CHANNELS.run}', fin.id::text)::text AS run_notified,
@@ -404,7 +404,7 @@ export async function finishRunAtOnce(
        FROM fin`,
     [
       fence.runId, fence.workerId, fence.attempt, r.status, r.error, r.result === undefined ? null : JSON.stringify(r.result),
-      lines.length, lines.map((l) => l.level), lines.map((l) => l.text),
+      lines.length, lines.map((l) => l.level), lines.map((l) => l.text), lines.map((l) => l.stream), lines.map((l) => l.targetId), lines.map((l) => l.ts),
     ],
   )
   return rows[0] ? { finished: true, waiting: rows[0].waiting } : { finished: false, waiting: false }

@@ -278,4 +278,35 @@ describe('LogWriter', () => {
       expect(rows).toEqual(lines.map((l, k) => ({ seq: k + 1, text: l.text, level: l.level, stream: l.stream, target_id: l.targetId, ms: l.ts })))
     }
   })
+
+  it('hands a run its unflushed lines (takePending) only while none of its lines are on their way, and keeps the others', async () => {
+    const [r1, r2] = [await newRun(), await newRun()]
+    const { pool } = countingPool(db.url)
+    const writer = new LogWriter(pool, recordingLogger().logger, { flushIntervalMs: 60_000 })
+    const blocker = await admin.connect()
+    try {
+      writer.append(line(r1, 'a1'))
+      writer.append(line(r2, 'b1'))
+      writer.append(line(r1, 'a2'))
+      expect(writer.takePending(r1)!.map((l) => l.text)).toEqual(['a1', 'a2'])
+      expect(writer.takePending(r1)).toEqual([])
+      // A flush of r2's line waits on r2's row: r2's next line must not overtake it, r1's may be taken.
+      await blocker.query('BEGIN')
+      await blocker.query('SELECT 1 FROM job_run WHERE id = $1 FOR UPDATE', [r2])
+      const flushed = writer.flush()
+      writer.append(line(r2, 'b2'))
+      writer.append(line(r1, 'a3'))
+      expect(writer.takePending(r2)).toBeNull()
+      expect(writer.takePending(r1)!.map((l) => l.text)).toEqual(['a3'])
+      await blocker.query('COMMIT')
+      await flushed
+      expect(writer.takePending(r2)!.map((l) => l.text)).toEqual(['b2'])
+      await writer.close()
+      expect((await stored(r2)).map((r) => r.text)).toEqual(['b1'])
+      expect(await stored(r1)).toEqual([])
+    } finally {
+      blocker.release()
+      await pool.end()
+    }
+  })
 })

@@ -174,6 +174,8 @@ export class LogWriter {
   #pending: PendingLine[] = []
   #timer: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
+  /** Run id → flushes queued or in flight with lines of the run. */
+  readonly #unwritten = new Map<string, number>()
   #closed = false
   #droppedAfterClose = 0
 
@@ -207,11 +209,45 @@ export class LogWriter {
     }
     const batch = this.#pending
     this.#pending = []
+    if (!batch.length) return this.#flushing
+    // Runs with lines in this batch: takePending must not overtake them.
+    const runs = new Set<string>()
+    for (const l of batch) runs.add(l.runId)
+    for (const r of runs) this.#unwritten.set(r, (this.#unwritten.get(r) ?? 0) + 1)
     // Flushes are chained so batches commit in append order.
     this.#flushing = this.#flushing
-      .then(() => (batch.length ? this.#write(batch) : undefined))
+      .then(() => this.#write(batch))
       .catch((e) => this.#logger.error('log flush failed', { error: coerceError(e).message })) // keeps the chain alive
+      .finally(() => {
+        for (const r of runs) {
+          const n = this.#unwritten.get(r)! - 1
+          if (n) this.#unwritten.set(r, n)
+          else this.#unwritten.delete(r)
+        }
+      })
     return this.#flushing
+  }
+
+  /** Counts lines taken with takePending and written by the caller, as if this writer had written them (metrics). */
+  noteWritten(lines: readonly PendingLine[]): void {
+    if (!this.#onWritten || !lines.length) return
+    let bytes = 0
+    for (const l of lines) bytes += Buffer.byteLength(l.text)
+    this.#onWritten(lines.length, bytes)
+  }
+
+  /**
+   * Hands over the run's pending lines, in order, for the caller to write itself (a run's final
+   * statement carries them, saving a flush): they are then no longer this writer's. Null when lines of
+   * the run are already on their way (a flush in flight): the caller must flush() and write none.
+   */
+  takePending(runId: string): PendingLine[] | null {
+    if (this.#unwritten.has(runId)) return null
+    const mine: PendingLine[] = []
+    const rest: PendingLine[] = []
+    for (const l of this.#pending) (l.runId === runId ? mine : rest).push(l)
+    if (mine.length) this.#pending = rest
+    return mine
   }
 
   async close(): Promise<void> {
