@@ -88,7 +88,8 @@ export async function claimRun(pool: pg.Pool, runId: string, workerId: string): 
   // The common case in one statement (no transaction around it: one UPDATE is atomic): a QUEUED run
   // without a concurrency limit. Anything else — a limit to check under its lock, a run already RUNNING
   // under this worker (a lost answer), a run no longer queued — takes the full path below.
-  const { rows: fast } = await pool.query(CLAIM_UNLIMITED_SQL, [runId, workerId])
+  // Named: prepared once per connection, so Postgres does not parse and plan it for every run.
+  const { rows: fast } = await pool.query({ name: 'switchyard-claim-unlimited', text: CLAIM_UNLIMITED_SQL, values: [runId, workerId] })
   if (fast[0]) return { claimed: toClaimed(fast[0]) }
   const client = await pool.connect()
   try {
@@ -386,8 +387,10 @@ export async function finishRunAtOnce(
   r: { status: string; error: string | null; result: unknown },
   lines: Array<{ level: string; stream: string; targetId: string | null; text: string; ts: number }>,
 ): Promise<{ finished: boolean; waiting: boolean }> {
-  const { rows } = await db.query<{ finished: boolean; waiting: boolean }>(
-    `WITH fin AS (
+  // Named: prepared once per connection (see claimRun).
+  const { rows } = await db.query<{ finished: boolean; waiting: boolean }>({
+    name: 'switchyard-finish-run-at-once',
+    text: `WITH fin AS (
        UPDATE job_run SET status = $4::"RunStatus", error = $5, result = $6::jsonb, finished_at = now(), updated_at = now(), log_seq = log_seq + $7
         WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'RUNNING'
         RETURNING id, concurrency_key, log_seq - $7 AS base, log_seq AS last_seq
@@ -402,11 +405,11 @@ export async function finishRunAtOnce(
             fin.concurrency_key IS NOT NULL AND EXISTS (
               SELECT 1 FROM job_run w WHERE w.concurrency_key = fin.concurrency_key AND w.status = 'QUEUED' AND w.waiting_since IS NOT NULL) AS waiting
        FROM fin`,
-    [
+    values: [
       fence.runId, fence.workerId, fence.attempt, r.status, r.error, r.result === undefined ? null : JSON.stringify(r.result),
       lines.length, lines.map((l) => l.level), lines.map((l) => l.text), lines.map((l) => l.stream), lines.map((l) => l.targetId), lines.map((l) => l.ts),
     ],
-  )
+  })
   return rows[0] ? { finished: true, waiting: rows[0].waiting } : { finished: false, waiting: false }
 }
 

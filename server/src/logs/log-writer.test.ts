@@ -42,7 +42,8 @@ function countingPool(url: string, applicationName = 'logwriter-test'): { pool: 
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...a: unknown[]) => unknown
     ;(client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && args[0].includes('INSERT INTO run_log')) inserts++
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | null)?.text
+      if (text?.includes('INSERT INTO run_log')) inserts++
       return query(...args)
     }
   })

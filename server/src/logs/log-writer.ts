@@ -284,7 +284,8 @@ export class LogWriter {
         // a run's row lock, say) must roll it back. In autocommit Postgres would finish and commit it
         // anyway, and the retry would store the lines twice.
         await client.query('BEGIN')
-        await client.query(INSERT_MANY_SQL, encodeBatch(groups))
+        // Named: prepared once per connection, so Postgres does not parse and plan it for every flush.
+        await client.query({ name: 'switchyard-log-insert-many', text: INSERT_MANY_SQL, values: encodeBatch(groups) })
         await client.query('COMMIT')
         client.off('error', onClientError)
         client.release()
