@@ -9,6 +9,8 @@
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
  *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, retention, idle-rss
+ *   npm run bench -- --only e2e --e2e-modes service,split   only these end-to-end modes
+ *   npm run bench -- --only e2e --statements   also list the statements each end-to-end run sends
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -79,7 +81,7 @@ function parseArgs(argv: string[]): BenchSettings {
     quietBudgetMs: waitIdle ? 90_000 : 0,
     scenarios: scenarios as Scenario[],
     pgboss: { jobs: 20_000 / k, insertBatch: 1000, singleSends: 2000 / k, concurrency: 8, batchSize: 250, localConcurrency: 2, poolSize: 10 },
-    e2e: { modes: ['service', 'http', 'split', 'spread'], runs: 1000 / k, concurrency: 8, warmupRuns: 100 / k, spreadTemplates: 20, timeoutMs: 120_000 },
+    e2e: { modes: (arg('e2e-modes')?.split(',').map((m) => m.trim()) ?? ['service', 'http', 'split', 'spread']) as TriggerMode[], runs: 1000 / k, concurrency: 8, warmupRuns: 100 / k, spreadTemplates: 20, timeoutMs: 120_000 },
     latency: { samples: 200 / k, warmup: 20 / k, idleGapMs: 20, timeoutMs: 10_000 },
     log: { lines: 100_000 / k, chunk: 500, warmupLines: 5000 / k, timeoutMs: 120_000 },
     // Long (it waits on wall-clock slots): measured once, after the rounds.
@@ -144,7 +146,15 @@ async function main(): Promise<void> {
       return v
     }
     if (has('pgboss')) r.pgboss = await step('raw pg-boss', () => runPgBossRaw(settings.pgboss))
-    if (has('e2e')) for (const mode of settings.e2e.modes) r.e2e[mode] = await step(`end-to-end no-op runs (${mode})`, () => runE2E(mode, settings.e2e))
+    if (has('e2e')) {
+      for (const mode of settings.e2e.modes) {
+        const e = (r.e2e[mode] = await step(`end-to-end no-op runs (${mode})`, () => runE2E(mode, settings.e2e)))
+        if (process.argv.includes('--statements')) {
+          process.stderr.write(`  ${e.statementsPerRun.toFixed(2)} statements per run; the most frequent (per run):\n`)
+          for (const [per, text] of e.topStatements) process.stderr.write(`    ${per.toFixed(3).padStart(7)}  ${text}\n`)
+        }
+      }
+    }
     if (has('latency')) r.latency = await step('trigger → start latency', () => runLatency(settings.latency))
     if (has('log')) r.log = await step('log throughput', () => runLogThroughput(settings.log))
     rounds.push(r)

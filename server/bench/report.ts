@@ -67,6 +67,7 @@ export function summarise(rounds: RoundResult[]): Summary {
     add(`e2e.${m}.vsSendWork`, 'ratio to pg-boss batch send + work/complete', '×', (r) => (e(r) && r.pgboss ? e(r)!.runsPerSec / r.pgboss.sendWorkPerSec : undefined))
     add(`e2e.${m}.vsSingleSend`, 'ratio to pg-boss single send', '×', (r) => (e(r) && r.pgboss ? e(r)!.runsPerSec / r.pgboss.singleSendPerSec : undefined))
     add(`e2e.${m}.pgCpuPerRun`, 'Postgres backend CPU per run', 'ms', (r) => (e(r) ? (e(r)!.cpu.postgresPct * 10) / e(r)!.runsPerSec : undefined))
+    add(`e2e.${m}.statementsPerRun`, m === 'split' ? 'SQL statements per run (API process only)' : 'SQL statements per run (whole process)', 'stmts', (r) => e(r)?.statementsPerRun)
     cpu(`e2e.${m}`, (r) => e(r)?.cpu, m === 'split' ? 'API process (triggers, subscription)' : 'app process (API + worker + benchmark client)')
   }
 
@@ -161,7 +162,7 @@ export function formatReport(r: ReportInput): string {
     )
     for (const m of modes) {
       out.push(`  ${m}: ${MODE_LABEL[m]}`)
-      out.push(...rows(['runsPerSec', 'dbRunsPerSec', 'triggerPerSec', 'vsWorkComplete', 'vsSendWork', 'vsSingleSend', 'pgCpuPerRun'].map((k) => `e2e.${m}.${k}`), '    '))
+      out.push(...rows(['runsPerSec', 'dbRunsPerSec', 'triggerPerSec', 'vsWorkComplete', 'vsSendWork', 'vsSingleSend', 'pgCpuPerRun', 'statementsPerRun'].map((k) => `e2e.${m}.${k}`), '    '))
       out.push(...cpuRows(`e2e.${m}`, '    '))
     }
   }

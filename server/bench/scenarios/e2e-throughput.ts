@@ -19,6 +19,7 @@ import { cpuSince, cpuSnapshot, type CpuUse } from '../lib/cpu.ts'
 import { track, withDatabase } from '../lib/resources.ts'
 import { spawnBenchWorker } from '../lib/worker-process.ts'
 import { now } from '../lib/stats.ts'
+import { countStatements, topStatements } from '../lib/statements.ts'
 
 export type TriggerMode = 'service' | 'http' | 'split' | 'spread'
 
@@ -46,6 +47,10 @@ export interface E2EResult {
   events: number
   /** CPU use during the measured phase. */
   cpu: CpuUse
+  /** SQL statements this process sent during the measured phase, per run (not the split mode's worker process). */
+  statementsPerRun: number
+  /** The most frequent of them: [per run, statement text]. */
+  topStatements: Array<[number, string]>
   /** The app's pool and concurrency settings, as its config resolved them. */
   appConfig: Record<string, unknown>
 }
@@ -74,7 +79,9 @@ export async function runE2E(mode: TriggerMode, o: E2EOptions): Promise<E2EResul
         await measure(trigger, feed, o.warmupRuns, o.concurrency, o.timeoutMs)
         feed.reset()
         const cpuStart = await cpuSnapshot({ children, database: db.name })
+        const stopCounting = countStatements()
         const r = await measure(trigger, feed, o.runs, o.concurrency, o.timeoutMs)
+        const statements = stopCounting()
         const cpu = await cpuSince(cpuStart)
         const { rows } = await a.app.db.pool.query<{ ms: number; n: number; bad: number }>(
           `SELECT extract(epoch FROM max(finished_at) - min(created_at)) * 1000 AS ms, count(*)::int AS n,
@@ -94,6 +101,8 @@ export async function runE2E(mode: TriggerMode, o: E2EOptions): Promise<E2EResul
           dbRunsPerSec: (o.runs / Number(row.ms)) * 1000,
           events: feed.events,
           cpu,
+          statementsPerRun: statements.total / o.runs,
+          topStatements: topStatements(statements, o.runs),
           appConfig: pickConfig(a),
         }
       } finally {

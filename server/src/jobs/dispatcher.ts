@@ -11,7 +11,7 @@ import type { SecretBox } from '../crypto/secret-box.ts'
 import { credentialSecrets, decryptCredential } from '../crypto/credential-secret.ts'
 import type { LogWriter } from '../logs/log-writer.ts'
 import { createRunLogSink, createSecretMasker, droppedLogMessage, LogBudget, maskDeep } from '../logs/run-log-sink.ts'
-import { appendLinesInTransaction } from '../logs/log-writer.ts'
+import { appendLinesInTransaction, cleanText, type PendingLine } from '../logs/log-writer.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
 import { CHANNELS } from '../pubsub/channels.ts'
 import type { Logger } from '../util/logger.ts'
@@ -72,6 +72,9 @@ export class Dispatcher {
   readonly #claiming = new Set<string>()
   /** Messages fetched whose run is not yet claimed (they count against capacity). */
   #starting = 0
+  /** Messages whose run ended, to be marked completed (#complete). */
+  readonly #toComplete: string[] = []
+  #completing: Promise<void> | null = null
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps
@@ -107,6 +110,7 @@ export class Dispatcher {
     }, graceMs)
     await Promise.allSettled([...this.#active.values()].map((a) => a.done))
     clearTimeout(timer)
+    await this.#completing
     await this.#notifier.flush()
     for (const off of this.#unlisteners.splice(0)) await off()
   }
@@ -151,11 +155,30 @@ export class Dispatcher {
     else this.#wakePending = true
   }
 
+  /**
+   * Marks messages completed, many per statement: ids finished while one completion is in flight go
+   * together in the next. A completion lost to a crash is harmless — the run row is the truth, and a
+   * redelivered message finds its run no longer QUEUED.
+   */
+  #complete(jobId: string): void {
+    this.#toComplete.push(jobId)
+    if (this.#completing) return
+    this.#completing = (async () => {
+      while (this.#toComplete.length) {
+        // One tick's worth of finished runs go together.
+        await new Promise<void>((r) => setImmediate(r))
+        const ids = this.#toComplete.splice(0, 500)
+        await this.#d.boss.complete(RUN_QUEUE, ids).catch(() => {})
+      }
+      this.#completing = null
+    })()
+  }
+
   async #handle(jobId: string, runId: string): Promise<void> {
     this.#starting++
     try {
       await this.execute(runId, () => this.#starting--)
-      await this.#d.boss.complete(RUN_QUEUE, jobId).catch(() => {})
+      this.#complete(jobId)
     } catch (e) {
       await this.#d.boss.fail(RUN_QUEUE, jobId, { error: coerceError(e).message }).catch(() => {})
     } finally {
@@ -398,10 +421,17 @@ export class Dispatcher {
     // Per-target writes and every log line land before the final status, so a client that sees the
     // run end can read its complete log and results.
     await Promise.allSettled(writes)
-    await logs.flush()
+    // A run that will end in one statement takes its unflushed lines along in it (one flush fewer per
+    // run); otherwise, or when some of its lines are already being flushed, everything is flushed first.
+    const carried = this.#verdictWithoutTargets(run, spec, abortCause(controller.signal), outcome, crash, budget) ? logs.takePending(run.id) : null
+    if (!carried) await logs.flush()
     // The final status must land: retried for as long as this process lives (if it dies, the reaper
     // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
-    const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget), { logger: log, what: 'settling the run', attempts: Infinity })
+    const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget, carried ?? []), {
+      logger: log,
+      what: 'settling the run',
+      attempts: Infinity,
+    })
     if (status) this.#d.metrics?.runFinished(run.jobType, status, (performance.now() - startedAt) / 1000)
   }
 
@@ -414,8 +444,29 @@ export class Dispatcher {
     crash: Error | null,
     mask: (text: string) => string,
     budget: LogBudget,
+    /** Lines of the run taken from the log writer unwritten (LogWriter.takePending): written first. */
+    carried: PendingLine[],
   ): Promise<string | null> {
     const cause = abortCause(signal)
+    const atOnce = this.#verdictWithoutTargets(run, spec, cause, outcome, crash, budget)
+    if (atOnce) {
+      const ended = await store.finishRunAtOnce(this.#d.pool, fence, atOnce, [
+        ...carried,
+        { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', stream: 'SYSTEM', targetId: null, text: cleanText(mask(atOnce.message)), ts: Date.now() },
+      ])
+      if (ended.finished) {
+        this.#d.logs.noteWritten(carried)
+        // The freed slot goes to a waiting run of the same key in a transaction of its own (a crash in
+        // between leaves it to the reaper's sweep of stranded runs, as for any missed hand-off).
+        // Not retried here: a retry of #settle would find the run final and write its last line again.
+        if (ended.waiting) {
+          await this.#handOffSlot(run.concurrencyKey).catch((e) => this.#d.logger.warn('handing a freed slot over failed; the reaper will', { runId: run.id, error: coerceError(e).message }))
+        }
+        return atOnce.status
+      }
+      // The fence did not match (the run was reaped and requeued meanwhile): the full path below finds
+      // that out again and writes what it always wrote.
+    }
     let finalStatus: string | null = null
     const client = await this.#d.pool.connect()
     let message: string
@@ -459,7 +510,8 @@ export class Dispatcher {
       // its final status (not with a requeue).
       let dropped = { lines: budget.droppedLines, bytes: budget.droppedBytes }
       if (budget.droppedLines > 0 || run.attempt > 1) dropped = await store.addDroppedLog(client, run.id, budget.droppedLines, budget.droppedBytes)
-      const lastWords: Parameters<typeof appendLinesInTransaction>[2] = []
+      // Lines taken from the log writer for the one-statement ending go with the last words here instead.
+      const lastWords: Parameters<typeof appendLinesInTransaction>[2] = carried.map((l) => ({ targetId: l.targetId, stream: l.stream, level: l.level, text: l.text }))
       if (requeueAfter === null && dropped.lines > 0) {
         lastWords.push({ targetId: null, stream: 'SYSTEM', level: 'WARNING', text: droppedLogMessage(dropped.lines, dropped.bytes, { lines: budget.maxLines, bytes: budget.maxBytes }) })
       }
@@ -476,6 +528,48 @@ export class Dispatcher {
     }
     if (requeueAfter !== null) this.#d.logger.info('run requeued', { runId: run.id, delaySeconds: requeueAfter })
     return finalStatus
+  }
+
+  /**
+   * The final state of a run without targets that ends at its first attempt with nothing dropped from its
+   * log and no retry to schedule — the common case, settled in one statement (store.finishRunAtOnce).
+   * Null for everything else, which takes the transactional path of #settle. The statuses and messages
+   * are #settle's own for the same cases.
+   */
+  #verdictWithoutTargets(
+    run: store.ClaimedRun,
+    spec: RunSpec,
+    cause: AbortReason['cause'] | null,
+    outcome: ExecutionOutcome,
+    crash: Error | null,
+    budget: LogBudget,
+  ): { status: string; error: string | null; result: unknown; message: string } | null {
+    if (spec.usesTargets || run.attempt !== 1 || budget.droppedLines > 0 || cause === 'shutdown') return null
+    if (cause === 'cancelled') return { status: 'CANCELLED', error: 'cancelled', result: outcome.result, message: 'run cancelled' }
+    if (cause === 'timeout') {
+      const error = `timed out after ${spec.timeoutSeconds}s`
+      return { status: 'TIMED_OUT', error, result: outcome.result, message: `run ${error}` }
+    }
+    const ok = crash ? false : outcome.ok !== false && !outcome.error
+    if (ok) return { status: 'SUCCEEDED', error: null, result: outcome.result, message: 'run succeeded' }
+    const retryable = crash ? false : outcome.retryable === true
+    if (retryable && run.attempt < run.maxAttempts) return null
+    const error = crash ? crash.message : outcome.error ?? 'failed'
+    return { status: 'FAILED', error, result: outcome.result, message: `run failed: ${error}` }
+  }
+
+  async #handOffSlot(key: string | null): Promise<void> {
+    const client = await this.#d.pool.connect()
+    try {
+      await client.query('BEGIN')
+      await this.#d.queue.handOffSlot(client, key)
+      await client.query('COMMIT')
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw e
+    } finally {
+      client.release()
+    }
   }
 
   /** Requeues for another attempt when allowed (enqueue in the same transaction), else FAILED. */

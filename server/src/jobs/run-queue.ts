@@ -73,7 +73,10 @@ export class RunQueue {
    * the run's timeout: the message stays "active" while the run executes, so its expiry must outlast
    * it (pg-boss caps expiry at 24 h; a longer run is still safe, see the class comment).
    */
-  async enqueue(runId: string, options: ({ tx: TransactionLike; db?: undefined } | { db: Db; tx?: undefined }) & { startAfter?: Date; timeoutSeconds?: number | null }): Promise<void> {
+  async enqueue(
+    runId: string,
+    options: ({ tx: TransactionLike; db?: undefined } | { db: Db; tx?: undefined }) & { startAfter?: Date; timeoutSeconds?: number | null; wake?: boolean },
+  ): Promise<void> {
     const db = options.db ?? fromPrisma(options.tx!)
     const expireInSeconds = Math.min(MAX_EXPIRY_SECONDS, (options.timeoutSeconds ?? MAX_EXPIRY_SECONDS) + 300)
     // pg-boss rejects options that are present but undefined, so only set what is known.
@@ -85,7 +88,8 @@ export class RunQueue {
       ...(options.startAfter && options.startAfter.getTime() > Date.now() ? { startAfter: options.startAfter } : {}),
     })
     // Delivered at commit when `db` is the caller's transaction, so a worker never looks too early.
-    await db.executeSql(`SELECT pg_notify('${CHANNELS.queued}', '')::text`)
+    // `wake: false`: the caller sends CHANNELS.queued with its own notifications (one statement fewer).
+    if (options.wake !== false) await db.executeSql(`SELECT pg_notify('${CHANNELS.queued}', '')::text`)
   }
 }
 

@@ -62,6 +62,16 @@ const CLAIM_SQL = `
   )
   SELECT claimed.*, pg_notify('${CHANNELS.run}', claimed.id::text) FROM claimed`
 
+/** CLAIM_SQL for a run without a concurrency limit only (the fast path of claimRun). */
+const CLAIM_UNLIMITED_SQL = `
+  WITH claimed AS (
+    UPDATE job_run SET status = 'RUNNING', attempt = attempt + 1, started_at = COALESCE(started_at, now()),
+           heartbeat_at = now(), worker_id = $2, updated_at = now(), waiting_since = NULL
+     WHERE id = $1 AND status = 'QUEUED' AND (concurrency_key IS NULL OR max_concurrent IS NULL)
+     RETURNING ${CLAIM_COLUMNS}
+  )
+  SELECT claimed.*, pg_notify('${CHANNELS.run}', claimed.id::text) FROM claimed`
+
 /** Serialises claims and hand-offs of runs sharing a concurrency key (per transaction). */
 async function lockConcurrencyKey(db: Queryable, key: string): Promise<void> {
   await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['switchyard-concurrency:' + key])
@@ -75,6 +85,12 @@ export type ClaimResult = { claimed: ClaimedRun } | { claimed: null; waiting: bo
  * the same key ends and hands it the slot (releaseWaitingRuns), so nothing polls meanwhile.
  */
 export async function claimRun(pool: pg.Pool, runId: string, workerId: string): Promise<ClaimResult> {
+  // The common case in one statement (no transaction around it: one UPDATE is atomic): a QUEUED run
+  // without a concurrency limit. Anything else — a limit to check under its lock, a run already RUNNING
+  // under this worker (a lost answer), a run no longer queued — takes the full path below.
+  // Named: prepared once per connection, so Postgres does not parse and plan it for every run.
+  const { rows: fast } = await pool.query({ name: 'switchyard-claim-unlimited', text: CLAIM_UNLIMITED_SQL, values: [runId, workerId] })
+  if (fast[0]) return { claimed: toClaimed(fast[0]) }
   const client = await pool.connect()
   try {
     await client.query('BEGIN')
@@ -356,6 +372,45 @@ export async function finishRun(
     [fence.runId, fence.workerId, fence.attempt, r.status, r.error, r.result === undefined ? null : JSON.stringify(r.result)],
   )
   return rowCount === 1
+}
+
+/**
+ * A run without targets ends in one statement, outside any transaction (one statement is atomic): its
+ * final status (fenced like finishRun), its last log lines — output the log writer had not flushed yet,
+ * then the line about how it ended (sequence numbers reserved on the same row update) — the run's change and log NOTIFYs, and whether runs of its concurrency key wait for the slot
+ * it frees (the caller then hands it over). `finished` is false when the fence did not match: nothing
+ * was written then, and the caller falls back to the transactional path.
+ */
+export async function finishRunAtOnce(
+  db: Queryable,
+  fence: RunFence,
+  r: { status: string; error: string | null; result: unknown },
+  lines: Array<{ level: string; stream: string; targetId: string | null; text: string; ts: number }>,
+): Promise<{ finished: boolean; waiting: boolean }> {
+  // Named: prepared once per connection (see claimRun).
+  const { rows } = await db.query<{ finished: boolean; waiting: boolean }>({
+    name: 'switchyard-finish-run-at-once',
+    text: `WITH fin AS (
+       UPDATE job_run SET status = $4::"RunStatus", error = $5, result = $6::jsonb, finished_at = now(), updated_at = now(), log_seq = log_seq + $7
+        WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'RUNNING'
+        RETURNING id, concurrency_key, log_seq - $7 AS base, log_seq AS last_seq
+     ), lines AS (
+       INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
+       SELECT fin.id, fin.base + u.ord, to_timestamp(0) + u.ms * interval '1 millisecond', u.level::"LogLevel", u.stream::"LogStream", u.target_id, u.text
+         FROM fin, unnest($8::text[], $9::text[], $10::text[], $11::uuid[], $12::float8[]) WITH ORDINALITY AS u(level, text, stream, target_id, ms, ord)
+     )
+     SELECT true AS finished,
+            pg_notify('${CHANNELS.run}', fin.id::text)::text AS run_notified,
+            pg_notify('${CHANNELS.log}', fin.id::text || ':' || fin.last_seq)::text AS log_notified,
+            fin.concurrency_key IS NOT NULL AND EXISTS (
+              SELECT 1 FROM job_run w WHERE w.concurrency_key = fin.concurrency_key AND w.status = 'QUEUED' AND w.waiting_since IS NOT NULL) AS waiting
+       FROM fin`,
+    values: [
+      fence.runId, fence.workerId, fence.attempt, r.status, r.error, r.result === undefined ? null : JSON.stringify(r.result),
+      lines.length, lines.map((l) => l.level), lines.map((l) => l.text), lines.map((l) => l.stream), lines.map((l) => l.targetId), lines.map((l) => l.ts),
+    ],
+  })
+  return rows[0] ? { finished: true, waiting: rows[0].waiting } : { finished: false, waiting: false }
 }
 
 /**

@@ -47,4 +47,24 @@ describe('classifyLine', () => {
     expect(classifyLine('STDERR', 'fatal: repository not found')).toBe('ERROR')
     expect(classifyLine('STDERR', 'debug: verbose output')).toBe('DEBUG')
   })
+
+  it('answers as blanking counts of nothing first on every line would (the skipped blanking changes no answer)', () => {
+    // The rule as first written: blank out counts of nothing on every line, then look for problem words.
+    const reference = (stream: 'STDOUT' | 'STDERR', text: string) => {
+      const words = text.replace(/\b(?:0|no|zero|without)\s+[a-z]+\b|\b[a-z]+\s*[=:]\s*0+(?![\w.])/gi, ' ')
+      if (/\b(errors?|err|fatal|failed|failures?|panic|critical|exceptions?|denied|unreachable|traceback)\b/i.test(words) || /[a-z](Error|Exception)\b/.test(words)) return 'ERROR'
+      if (/\b(warn|warnings?|deprecated|retrying)\b/i.test(words) || /[a-z]Warning\b/.test(words)) return 'WARNING'
+      if (/^\s*\[?(debug|trace)\b[:\]]?/i.test(text)) return 'DEBUG'
+      return stream === 'STDERR' ? 'WARNING' : 'INFO'
+    }
+    // Random lines from pieces that sit at the edges of both patterns.
+    const pieces = ['0', 'no', 'zero', 'without', 'errors', 'error', 'Error', 'xError', 'failed', 'failed=0', 'failed=1', 'errors: 0', 'warn', 'warnings',
+      'DeprecationWarning', 'debug', '[trace]', '=', ':', ' ', '  ', '.', '0.5', 'x', 'ok=3', 'err', '-', 'Exception', 'noerrors', '0errors', 'e0', '_', 'traceback']
+    let seed = 42
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n)
+    for (let i = 0; i < 20_000; i++) {
+      const text = Array.from({ length: 1 + rand(7) }, () => pieces[rand(pieces.length)]).join(rand(3) ? ' ' : '')
+      for (const stream of ['STDOUT', 'STDERR'] as const) expect([text, classifyLine(stream, text)]).toEqual([text, reference(stream, text)])
+    }
+  })
 })

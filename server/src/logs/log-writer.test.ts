@@ -42,7 +42,8 @@ function countingPool(url: string, applicationName = 'logwriter-test'): { pool: 
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...a: unknown[]) => unknown
     ;(client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && args[0].includes('INSERT INTO run_log')) inserts++
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | null)?.text
+      if (text?.includes('INSERT INTO run_log')) inserts++
       return query(...args)
     }
   })
@@ -87,9 +88,10 @@ describe('LogWriter', () => {
       }
       await writer.flush()
       await ended
-      // 12,000 lines: flushed at 5000 pending lines and at the end, one INSERT and one NOTIFY per run per flush.
-      expect(inserts()).toBeLessThanOrEqual(6)
-      expect(notes.length).toBe(inserts())
+      // 12,000 lines: flushed at 5000 pending lines and at the end, one INSERT per flush (for both runs)
+      // and one NOTIFY per run per flush.
+      expect(inserts()).toBeLessThanOrEqual(3)
+      expect(notes.length).toBe(2 * inserts())
       for (const [id, prefix] of [[r1, 'one'], [r2, 'two']] as const) {
         const rows = await stored(id)
         expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 6000 }, (_, i) => i + 1))
@@ -241,5 +243,71 @@ describe('LogWriter', () => {
     expect(rows[0]!.text).toBe('a\uFFFDb')
     expect(rows[1]!.text.length).toBeLessThan(70_000)
     expect(rows[1]!.text.endsWith('…[truncated]')).toBe(true)
+  })
+
+  it('stores every field of every line as given when one flush carries several runs (texts an array literal must escape, each level, stream and target, the time)', async () => {
+    const [r1, r2, r3] = [await newRun(), await newRun(), await newRun()]
+    const { rows: targets } = await admin.query(
+      `INSERT INTO run_target (run_id, position, name, host, port) VALUES ($1, 0, 'a', 'h', 22), ($1, 1, 'b', 'h', 22) RETURNING id`,
+      [r1],
+    )
+    const [t1, t2] = targets.map((t: { id: string }) => t.id)
+    const { pool, inserts } = countingPool(db.url)
+    const writer = new LogWriter(pool, recordingLogger().logger, { flushIntervalMs: 60_000 })
+    const texts = ['plain', 'a "quoted" word', 'back\\slash \\" both', '{braces},commas', 'NULL', '', ' ', 'ünï©ødé 🚀', 'tab\there', "it's"]
+    const levels = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const
+    const streams = ['STDOUT', 'STDERR', 'SYSTEM'] as const
+    const given = new Map<string, Array<{ text: string; level: string; stream: string; targetId: string | null; ts: number }>>([[r1, []], [r2, []], [r3, []]])
+    const t0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
+    let i = 0
+    for (const text of texts) {
+      for (const run of [r2, r1, r3]) {
+        const l = { runId: run, text, level: levels[i % 4]!, stream: streams[i % 3]!, targetId: run === r1 ? [t1, t2, null][i % 3]! : null, ts: t0 + i * 1001 }
+        writer.append(l)
+        given.get(run)!.push(l)
+        i++
+      }
+    }
+    await writer.close()
+    await pool.end()
+    expect(inserts()).toBe(1)
+    for (const [run, lines] of given) {
+      const { rows } = await admin.query(
+        `SELECT seq::int, text, level::text, stream::text, target_id, (extract(epoch FROM ts) * 1000)::float8 AS ms FROM run_log WHERE run_id = $1 ORDER BY seq`,
+        [run],
+      )
+      expect(rows).toEqual(lines.map((l, k) => ({ seq: k + 1, text: l.text, level: l.level, stream: l.stream, target_id: l.targetId, ms: l.ts })))
+    }
+  })
+
+  it('hands a run its unflushed lines (takePending) only while none of its lines are on their way, and keeps the others', async () => {
+    const [r1, r2] = [await newRun(), await newRun()]
+    const { pool } = countingPool(db.url)
+    const writer = new LogWriter(pool, recordingLogger().logger, { flushIntervalMs: 60_000 })
+    const blocker = await admin.connect()
+    try {
+      writer.append(line(r1, 'a1'))
+      writer.append(line(r2, 'b1'))
+      writer.append(line(r1, 'a2'))
+      expect(writer.takePending(r1)!.map((l) => l.text)).toEqual(['a1', 'a2'])
+      expect(writer.takePending(r1)).toEqual([])
+      // A flush of r2's line waits on r2's row: r2's next line must not overtake it, r1's may be taken.
+      await blocker.query('BEGIN')
+      await blocker.query('SELECT 1 FROM job_run WHERE id = $1 FOR UPDATE', [r2])
+      const flushed = writer.flush()
+      writer.append(line(r2, 'b2'))
+      writer.append(line(r1, 'a3'))
+      expect(writer.takePending(r2)).toBeNull()
+      expect(writer.takePending(r1)!.map((l) => l.text)).toEqual(['a3'])
+      await blocker.query('COMMIT')
+      await flushed
+      expect(writer.takePending(r2)!.map((l) => l.text)).toEqual(['b2'])
+      await writer.close()
+      expect((await stored(r2)).map((r) => r.text)).toEqual(['b1'])
+      expect(await stored(r1)).toEqual([])
+    } finally {
+      blocker.release()
+      await pool.end()
+    }
   })
 })

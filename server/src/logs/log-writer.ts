@@ -1,6 +1,6 @@
 /**
- * Batches log lines and persists them: per flush, one multi-row INSERT per run (rows shipped as
- * arrays through unnest) that also reserves the run's sequence numbers, and one NOTIFY per run
+ * Batches log lines and persists them: per flush, one statement for every run in the batch (rows shipped
+ * as arrays through unnest) that also reserves each run's sequence numbers, and one NOTIFY per run
  * carrying only the last sequence number. Never one INSERT or NOTIFY per line.
  *
  * Sequence numbers come from job_run.log_seq inside the same statement, so lines from any process
@@ -27,7 +27,8 @@ export interface PendingLine {
   level: LogLevel
   stream: LogStreamName
   text: string
-  ts: Date
+  /** When the line was appended, epoch milliseconds. */
+  ts: number
 }
 
 export interface LogWriterOptions {
@@ -48,8 +49,9 @@ const MAX_LINE_CHARS = 64 * 1024
 const MAX_ATTEMPTS = 5
 const MAX_BACKOFF_MS = 5000
 
-function cleanText(text: string): string {
-  const t = text.replace(NUL, '\uFFFD')
+/** What a stored line's text becomes: no NUL (Postgres text cannot hold it), at most MAX_LINE_CHARS. */
+export function cleanText(text: string): string {
+  const t = text.includes('\u0000') ? text.replace(NUL, '\uFFFD') : text
   return t.length > MAX_LINE_CHARS ? t.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : t
 }
 
@@ -64,6 +66,84 @@ WITH reserved AS (
   RETURNING seq
 )
 SELECT pg_notify('${CHANNELS.log}', $1 || ':' || (SELECT base + $2 FROM reserved))::text AS notified, (SELECT base + $2 FROM reserved) AS last_seq`
+
+/**
+ * The lines of many runs in one statement (the writer's flush): each run's sequence numbers are reserved
+ * by one UPDATE of its job_run row, taken in run id order (`locked`: every writer locks job_run rows in
+ * the same order, so two processes writing to the same runs cannot deadlock), the rows inserted in the
+ * order given, and one NOTIFY per run with its last seq: a flush costs the same three statements
+ * (BEGIN, this, COMMIT) however many runs it carries.
+ *
+ * The per-line arrays are compact (see encodeBatch): times as epoch milliseconds, level, stream and
+ * target as small numbers, the run as the index of its group ($1/$2: each group's run and line count,
+ * the lines of group i following those of group i - 1).
+ */
+const INSERT_MANY_SQL = `
+WITH groups AS (
+  SELECT g.run_id, g.n::int AS n, g.i::int AS i, (sum(g.n) OVER (ORDER BY g.i) - g.n)::int AS first
+    FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS g(run_id, n, i)
+), locked AS (
+  SELECT r.id FROM job_run r WHERE r.id = ANY($1::uuid[]) ORDER BY r.id FOR UPDATE
+), reserved AS (
+  UPDATE job_run r SET log_seq = r.log_seq + g.n FROM groups g, locked l
+   WHERE r.id = g.run_id AND l.id = g.run_id
+   RETURNING r.id, r.log_seq - g.n AS base, r.log_seq AS last_seq, g.i, g.first
+), inserted AS (
+  INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
+  SELECT reserved.id, reserved.base + (u.ord - reserved.first), to_timestamp(0) + u.ms * interval '1 millisecond',
+         (ARRAY['DEBUG', 'INFO', 'WARNING', 'ERROR'])[u.level]::"LogLevel", (ARRAY['STDOUT', 'STDERR', 'SYSTEM'])[u.stream]::"LogStream",
+         ($8::uuid[])[u.target], u.text
+    FROM unnest($3::int[], $4::float8[], $5::int[], $6::int[], $7::int[], $9::text[]) WITH ORDINALITY AS u(grp, ms, level, stream, target, text, ord)
+    JOIN reserved ON reserved.i = u.grp
+)
+SELECT id, pg_notify('${CHANNELS.log}', id || ':' || last_seq)::text AS notified FROM reserved`
+
+const LEVEL_CODE: Record<LogLevel, number> = { DEBUG: 1, INFO: 2, WARNING: 3, ERROR: 4 }
+const STREAM_CODE: Record<LogStreamName, number> = { STDOUT: 1, STDERR: 2, SYSTEM: 3 }
+
+/** A Postgres array literal of strings, built directly (pg's own encoder runs two regexes per element). */
+function textArrayLiteral(texts: readonly string[]): string {
+  const parts = new Array<string>(texts.length)
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i]!
+    parts[i] = '"' + (t.includes('\\') || t.includes('"') ? t.replace(/\\/g, '\\\\').replace(/"/g, '\\"') : t) + '"'
+  }
+  return '{' + parts.join(',') + '}'
+}
+
+/** The parameters of INSERT_MANY_SQL for these groups (lines in order within each group). */
+function encodeBatch(groups: ReadonlyArray<[string, PendingLine[]]>): unknown[] {
+  const grp: number[] = []
+  const ms: number[] = []
+  const levels: number[] = []
+  const streams: number[] = []
+  const targets: number[] = []
+  const texts: string[] = []
+  const targetIndex = new Map<string, number>()
+  for (const [g, [, lines]] of groups.entries()) {
+    for (const l of lines) {
+      grp.push(g + 1)
+      ms.push(l.ts)
+      levels.push(LEVEL_CODE[l.level])
+      streams.push(STREAM_CODE[l.stream])
+      let t = 0
+      if (l.targetId !== null) {
+        t = targetIndex.get(l.targetId) ?? 0
+        if (!t) targetIndex.set(l.targetId, (t = targetIndex.size + 1))
+      }
+      targets.push(t)
+      texts.push(l.text)
+    }
+  }
+  const ints = (a: number[]) => '{' + a.join(',') + '}'
+  return [
+    groups.map(([runId]) => runId),
+    groups.map(([, lines]) => lines.length),
+    ints(grp), ints(ms), ints(levels), ints(streams), ints(targets),
+    [...targetIndex.keys()],
+    textArrayLiteral(texts),
+  ]
+}
 
 /**
  * Appends lines inside the caller's transaction. Used for a run's last words (the line that explains
@@ -94,6 +174,8 @@ export class LogWriter {
   #pending: PendingLine[] = []
   #timer: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
+  /** Run id → flushes queued or in flight with lines of the run. */
+  readonly #unwritten = new Map<string, number>()
   #closed = false
   #droppedAfterClose = 0
 
@@ -106,7 +188,7 @@ export class LogWriter {
     this.#onWritten = options.onWritten ?? null
   }
 
-  append(line: Omit<PendingLine, 'ts'> & { ts?: Date }): void {
+  append(line: Omit<PendingLine, 'ts'> & { ts?: number }): void {
     if (this.#closed) {
       // Output that trails in after shutdown (a stream still draining) must not throw into an
       // executor's event handler and take the process down.
@@ -114,7 +196,7 @@ export class LogWriter {
       if (this.#droppedAfterClose === 1) this.#logger.warn('log line appended after the log writer closed; dropped', { runId: line.runId })
       return
     }
-    this.#pending.push({ ...line, text: cleanText(line.text), ts: line.ts ?? new Date() })
+    this.#pending.push({ runId: line.runId, targetId: line.targetId, level: line.level, stream: line.stream, text: cleanText(line.text), ts: line.ts ?? Date.now() })
     if (this.#pending.length >= this.#maxBatchLines) void this.flush()
     else this.#timer ??= setTimeout(() => void this.flush(), this.#flushIntervalMs)
   }
@@ -127,11 +209,45 @@ export class LogWriter {
     }
     const batch = this.#pending
     this.#pending = []
+    if (!batch.length) return this.#flushing
+    // Runs with lines in this batch: takePending must not overtake them.
+    const runs = new Set<string>()
+    for (const l of batch) runs.add(l.runId)
+    for (const r of runs) this.#unwritten.set(r, (this.#unwritten.get(r) ?? 0) + 1)
     // Flushes are chained so batches commit in append order.
     this.#flushing = this.#flushing
-      .then(() => (batch.length ? this.#write(batch) : undefined))
+      .then(() => this.#write(batch))
       .catch((e) => this.#logger.error('log flush failed', { error: coerceError(e).message })) // keeps the chain alive
+      .finally(() => {
+        for (const r of runs) {
+          const n = this.#unwritten.get(r)! - 1
+          if (n) this.#unwritten.set(r, n)
+          else this.#unwritten.delete(r)
+        }
+      })
     return this.#flushing
+  }
+
+  /** Counts lines taken with takePending and written by the caller, as if this writer had written them (metrics). */
+  noteWritten(lines: readonly PendingLine[]): void {
+    if (!this.#onWritten || !lines.length) return
+    let bytes = 0
+    for (const l of lines) bytes += Buffer.byteLength(l.text)
+    this.#onWritten(lines.length, bytes)
+  }
+
+  /**
+   * Hands over the run's pending lines, in order, for the caller to write itself (a run's final
+   * statement carries them, saving a flush): they are then no longer this writer's. Null when lines of
+   * the run are already on their way (a flush in flight): the caller must flush() and write none.
+   */
+  takePending(runId: string): PendingLine[] | null {
+    if (this.#unwritten.has(runId)) return null
+    const mine: PendingLine[] = []
+    const rest: PendingLine[] = []
+    for (const l of this.#pending) (l.runId === runId ? mine : rest).push(l)
+    if (mine.length) this.#pending = rest
+    return mine
   }
 
   async close(): Promise<void> {
@@ -164,18 +280,12 @@ export class LogWriter {
       try {
         client = await this.#pool.connect()
         client.on('error', onClientError)
+        // In a transaction although it is one statement: a connection lost while the statement waits (on
+        // a run's row lock, say) must roll it back. In autocommit Postgres would finish and commit it
+        // anyway, and the retry would store the lines twice.
         await client.query('BEGIN')
-        for (const [runId, runLines] of groups) {
-          await client.query(INSERT_SQL, [
-            runId,
-            runLines.length,
-            runLines.map((l) => l.ts),
-            runLines.map((l) => l.level),
-            runLines.map((l) => l.stream),
-            runLines.map((l) => l.targetId),
-            runLines.map((l) => l.text),
-          ])
-        }
+        // Named: prepared once per connection, so Postgres does not parse and plan it for every flush.
+        await client.query({ name: 'switchyard-log-insert-many', text: INSERT_MANY_SQL, values: encodeBatch(groups) })
         await client.query('COMMIT')
         client.off('error', onClientError)
         client.release()

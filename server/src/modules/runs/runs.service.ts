@@ -207,9 +207,12 @@ export class RunsService {
     })
     if (!p.record) {
       if (p.targets.length) await tx.runTarget.createMany({ data: p.targets.map((t, position) => ({ runId: run.id, position, ...t })) })
-      await this.queue.enqueue(run.id, { tx, timeoutSeconds: p.spec.timeoutSeconds })
+      await this.queue.enqueue(run.id, { tx, timeoutSeconds: p.spec.timeoutSeconds, wake: false })
+      // The run's change and the workers' wake-up in one statement.
+      await tx.$queryRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})::text AS r, pg_notify(${CHANNELS.queued}, '')::text AS q`
+    } else {
+      await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
     }
-    await tx.$executeRaw`SELECT pg_notify(${CHANNELS.run}, ${run.id})`
     return run
   }
 
