@@ -5,11 +5,13 @@
  * "send test". Secrets are opened here, just before use, and never logged or returned.
  */
 import crypto from 'node:crypto'
+import net from 'node:net'
 import tls from 'node:tls'
 import nodemailer from 'nodemailer'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { RawQuery } from '../../db/credential-use.ts'
 import { DomainError } from '../../errors.ts'
+import { isOutboundDenied, type OutboundPolicy } from '../../net/outbound-policy.ts'
 import { coerceError } from '../../util/errors.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
 import type { RunPayload } from './message-templates.ts'
@@ -84,6 +86,7 @@ export class ChannelSender {
   constructor(
     private readonly box: SecretBox,
     private readonly publicUrl: string | null,
+    private readonly outbound: OutboundPolicy,
   ) {}
 
   async send(channel: SendableChannel, payload: RunPayload, opts: { deliveryId: string | null; test?: boolean }): Promise<SendOutcome> {
@@ -108,14 +111,16 @@ export class ChannelSender {
       headers['x-switchyard-signature'] = signWebhook(channel.secrets.map((s) => this.box.open(s)), body, Math.floor(Date.now() / 1000))
     }
     try {
-      const res = await fetch(channel.url, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), headers, body })
+      // The dispatcher checks the address the URL's host resolves to when it connects (the SSRF guard).
+      const res = await fetch(channel.url, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), headers, body, dispatcher: this.outbound.dispatcher } as RequestInit)
       const response = (await res.text().catch(() => '')).slice(0, MAX_RESPONSE_CHARS)
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: null, retryable: false, response }
       return { ok: false, status: res.status, error: `the receiver answered ${res.status} ${res.statusText}`.trim(), retryable: retryableHttp(res.status), response }
     } catch (e) {
       const err = coerceError(e)
       const cause = (err as { cause?: unknown }).cause
-      return { ok: false, status: null, error: cause instanceof Error ? `${err.message}: ${cause.message}` : err.message, retryable: true, response: null }
+      // A denied address is denied next time too: no retry.
+      return { ok: false, status: null, error: cause instanceof Error ? `${err.message}: ${cause.message}` : err.message, retryable: !isOutboundDenied(err), response: null }
     }
   }
 
@@ -124,8 +129,18 @@ export class ChannelSender {
       return { ok: false, status: null, error: 'the channel lacks SMTP host, sender or recipients', retryable: false, response: null }
     }
     const security = channel.smtpSecurity ?? 'STARTTLS'
+    // nodemailer resolves names itself: the host is resolved (and checked) here and the address given to it,
+    // with the name kept for TLS (SNI and certificate checks).
+    let address: string
+    try {
+      address = await this.outbound.resolve(channel.smtpHost)
+    } catch (e) {
+      const err = coerceError(e)
+      return { ok: false, status: null, error: `SMTP: ${err.message}`, retryable: !isOutboundDenied(err), response: null }
+    }
     const transport = nodemailer.createTransport({
-      host: channel.smtpHost,
+      host: address,
+      ...(net.isIP(channel.smtpHost.replace(/^\[|\]$/g, '')) ? {} : { servername: channel.smtpHost }),
       port: channel.smtpPort ?? (security === 'TLS' ? 465 : 587),
       secure: security === 'TLS',
       requireTLS: security === 'STARTTLS',

@@ -14,6 +14,8 @@ import { prismaQuery } from '../../db/credential-use.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
 import { audited, entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
+import { checkOutboundTarget } from '../http-url.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { CHANNEL_FIELDS, channelInput, checkChannelShape, credentialsKindDrops, type ChannelInput } from './channel-input.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
@@ -66,6 +68,7 @@ export class NotificationsService {
     private readonly prisma: PrismaClient,
     private readonly sender: ChannelSender,
     private readonly publicUrl: string | null,
+    private readonly outbound?: OutboundPolicy,
   ) {}
 
   listChannels(actor: Actor | null): Promise<NotificationChannel[]> {
@@ -269,6 +272,8 @@ export class NotificationsService {
   /** The channel as it will be saved (see checkChannelShape), with credentials that exist and are PASSWORDs. */
   private async checkChannel(c: ChannelInput, given: Partial<ChannelInput> = c): Promise<void> {
     await checkChannelShape(c, given, this.publicUrl)
+    if (given.url) await checkOutboundTarget(this.outbound, 'input.url', given.url)
+    if (given.smtpHost) await checkOutboundTarget(this.outbound, 'input.smtpHost', given.smtpHost)
     if (given.secretCredentialId) await this.checkCredential(given.secretCredentialId, 'input.secretCredentialId')
     if (given.smtpCredentialId) await this.checkCredential(given.smtpCredentialId, 'input.smtpCredentialId')
   }
