@@ -62,6 +62,7 @@ import { deleteExpiredDeliveries } from './modules/notifications/delivery-retent
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
+import { sealPlainChatUrls } from './modules/notifications/channel-url.ts'
 import { OutboundPolicy } from './net/outbound-policy.ts'
 import type { Logger } from './util/logger.ts'
 import { Semaphore } from './util/semaphore.ts'
@@ -118,6 +119,9 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const { key, generatedAt } = loadOrCreateSecretKey(config.secretKey, config.dataDir)
     if (generatedAt) logger.warn('generated a credential encryption key; back it up, and set SWITCHYARD_SECRET_KEY on every process that shares this database', { file: generatedAt })
     const box = new SecretBox(key)
+    // Chat webhook URLs left in clear by older versions are sealed (write-only) once the key is known.
+    const sealedUrls = await sealPlainChatUrls(db.pool, box)
+    if (sealedUrls) logger.info('sealed chat webhook URLs stored in clear', { channels: sealedUrls })
     const outbound = new OutboundPolicy(config.outbound.denyCidrs, config.outbound.allowCidrs)
     stack.push(() => outbound.close())
     const channelSender = new ChannelSender(box, config.publicUrl, outbound)
@@ -180,7 +184,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflowRuns,
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       workflowFeeds: new WorkflowFeeds(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-feeds' })),
-      notifications: new NotificationsService(db.prisma, channelSender, config.publicUrl, outbound),
+      notifications: new NotificationsService(db.prisma, channelSender, box, config.publicUrl, outbound),
       deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,
       pool: db.pool,

@@ -43,8 +43,9 @@ describe('channel destination', () => {
     expect(channelDestination({ kind: 'WEBHOOK', url: 'https://h.example/x' })).toBe('https://h.example/x')
     expect(channelDestination({ kind: 'EMAIL', smtpHost: 'mx', smtpSecurity: 'TLS', emailTo: ['a@x', 'b@x', 'c@x'] })).toBe('mx:465 → a@x +2')
     expect(channelDestination({ kind: 'EMAIL', smtpHost: 'mx', smtpPort: 25, smtpSecurity: 'NONE', emailTo: ['a@x'] })).toBe('mx:25 → a@x')
-    expect(channelDestination({ kind: 'SLACK', url: 'https://hooks.slack.com/services/T/B/SECRET' })).toBe('hooks.slack.com/…')
-    expect(channelDestination({ kind: 'TEAMS', url: 'not a url' })).toBe('(URL set)')
+    expect(channelDestination({ kind: 'SLACK', url: null, urlHost: 'hooks.slack.com', hasUrl: true })).toBe('hooks.slack.com/…')
+    expect(channelDestination({ kind: 'TEAMS', url: null, urlHost: null, hasUrl: true })).toBe('(URL set)')
+    expect(channelDestination({ kind: 'MATTERMOST', url: null, urlHost: null, hasUrl: false })).toBe('(no URL)')
   })
 })
 

@@ -134,11 +134,13 @@ export function emailInput(d: EmailDraft): { input: EmailInput; errors: Record<s
 export interface ChannelSummaryLike extends EmailChannelLike {
   kind?: string | null
   url?: string | null
+  urlHost?: string | null
+  hasUrl?: boolean
 }
 
 /**
- * Where a channel sends, for a list cell. A chat channel's URL carries the service's token (it is the
- * secret), so the list shows only its host; the form shows it whole to the admin editing it.
+ * Where a channel sends, for a list cell. A chat channel's URL carries the service's token: the API never
+ * returns it (write-only), only its host. A webhook URL comes with its query values masked.
  */
 export function channelDestination(c: ChannelSummaryLike): string {
   const kind = c.kind ?? 'WEBHOOK'
@@ -150,11 +152,8 @@ export function channelDestination(c: ChannelSummaryLike): string {
     return `${c.smtpHost ?? '?'}:${port}${rcpt}`
   }
   if (isChatKind(kind)) {
-    try {
-      return `${new URL(c.url ?? '').host}/…`
-    } catch {
-      return '(URL set)'
-    }
+    if (c.hasUrl === false) return '(no URL)'
+    return c.urlHost ? `${c.urlHost}/…` : '(URL set)'
   }
   return c.url ?? ''
 }

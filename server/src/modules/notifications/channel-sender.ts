@@ -14,6 +14,7 @@ import { DomainError } from '../../errors.ts'
 import { isOutboundDenied, type OutboundPolicy } from '../../net/outbound-policy.ts'
 import { coerceError } from '../../util/errors.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
+import { openUrl } from './channel-url.ts'
 import type { RunPayload } from './message-templates.ts'
 
 const ATTEMPT_TIMEOUT_MS = 10_000
@@ -34,6 +35,8 @@ export interface SendableChannel {
   name: string
   kind: ChannelKind
   url: string | null
+  /** A chat kind's URL, sealed (channel-url.ts); opened just before the request. */
+  urlSealed: Uint8Array | null
   headers: Record<string, string>
   secrets: Uint8Array[]
   smtpHost: string | null
@@ -65,7 +68,7 @@ export function retryableHttp(status: number | null): boolean {
 }
 
 const CHANNEL_SQL = `
-  SELECT c.id, c.name, c.kind::text AS kind, c.url, c.headers,
+  SELECT c.id, c.name, c.kind::text AS kind, c.url, c.url_sealed AS "urlSealed", c.headers,
          array_remove(ARRAY[s1.secret, s2.secret], NULL) AS secrets,
          c.smtp_host AS "smtpHost", c.smtp_port AS "smtpPort", c.smtp_security::text AS "smtpSecurity",
          sc.username AS "smtpUsername", sc.secret AS "smtpPassword", c.smtp_ca_certificate AS "smtpCaCertificate",
@@ -103,7 +106,8 @@ export class ChannelSender {
   }
 
   async #post(channel: SendableChannel, body: string, deliveryId: string | null): Promise<SendOutcome> {
-    if (!channel.url) return { ok: false, status: null, error: 'the channel has no URL', retryable: false, response: null }
+    const url = openUrl(this.box, channel)
+    if (!url) return { ok: false, status: null, error: 'the channel has no URL', retryable: false, response: null }
     const headers: Record<string, string> = { ...channel.headers, 'content-type': 'application/json', 'user-agent': 'Switchyard-Webhook' }
     if (deliveryId) headers['x-switchyard-delivery'] = deliveryId
     if (channel.kind === 'WEBHOOK') {
@@ -112,7 +116,7 @@ export class ChannelSender {
     }
     try {
       // The dispatcher checks the address the URL's host resolves to when it connects (the SSRF guard).
-      const res = await fetch(channel.url, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), headers, body, dispatcher: this.outbound.dispatcher } as RequestInit)
+      const res = await fetch(url, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), headers, body, dispatcher: this.outbound.dispatcher } as RequestInit)
       const response = (await res.text().catch(() => '')).slice(0, MAX_RESPONSE_CHARS)
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: null, retryable: false, response }
       return { ok: false, status: res.status, error: `the receiver answered ${res.status} ${res.statusText}`.trim(), retryable: retryableHttp(res.status), response }
