@@ -62,6 +62,7 @@ import { deleteExpiredDeliveries } from './modules/notifications/delivery-retent
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
+import { RunWatchService } from './modules/runs/run-watch.service.ts'
 import { sealPlainChatUrls } from './modules/notifications/channel-url.ts'
 import { OutboundPolicy } from './net/outbound-policy.ts'
 import type { Logger } from './util/logger.ts'
@@ -176,6 +177,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       runs,
       runStats: new RunStatsService(db.pool),
       live,
+      runWatch: new RunWatchService(db.prisma, runs, listener, logger.child({ component: 'run-watch' })),
       schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
       dependencies: new DependenciesService(db.prisma),
       webhooks: new WebhooksService(db.prisma),

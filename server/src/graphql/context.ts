@@ -1,3 +1,4 @@
+import type { RunWatchService } from '../modules/runs/run-watch.service.ts'
 import type { DependenciesService } from '../modules/dependencies/dependencies.service.ts'
 import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts'
 import type pg from 'pg'
@@ -34,6 +35,7 @@ export interface Services {
   runs: RunsService
   runStats: RunStatsService
   live: RunLive
+  runWatch: RunWatchService
   schedules: SchedulesService
   blackouts: BlackoutsService
   workflows: WorkflowsService
