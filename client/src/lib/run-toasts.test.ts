@@ -29,6 +29,13 @@ describe('run toasts', () => {
     expect(s.toasts.map((t) => t.runId)).toEqual(['r2'])
   })
 
+  it('do not toast a run whose page is open (it shows the end), nor later', () => {
+    let s = toastReducer(empty, { type: 'ended', run: run('r7'), quiet: true })
+    expect(s.toasts).toEqual([])
+    s = toastReducer(s, { type: 'ended', run: run('r7') })
+    expect(s.toasts).toEqual([])
+  })
+
   it(`keep at most ${MAX_TOASTS} on screen, the newest`, () => {
     let s = empty
     for (let i = 1; i <= 6; i++) s = toastReducer(s, { type: 'ended', run: run(`r${i}`) })

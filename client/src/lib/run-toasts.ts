@@ -66,13 +66,15 @@ export interface ToastState {
   seen: string[]
 }
 
-export type ToastAction = { type: 'ended'; run: EndedRun } | { type: 'dismiss'; runId: string } | { type: 'dismissAll' }
+/** `quiet`: the run's own page is open, which shows its end already: remembered, not toasted. */
+export type ToastAction = { type: 'ended'; run: EndedRun; quiet?: boolean } | { type: 'dismiss'; runId: string } | { type: 'dismissAll' }
 
 export function toastReducer(state: ToastState, action: ToastAction): ToastState {
   switch (action.type) {
     case 'ended': {
       if (state.seen.includes(action.run.id)) return state
       const seen = [...state.seen, action.run.id].slice(-SEEN_LIMIT)
+      if (action.quiet) return { ...state, seen }
       return { seen, toasts: [...state.toasts, toastFor(action.run)].slice(-MAX_TOASTS) }
     }
     case 'dismiss':

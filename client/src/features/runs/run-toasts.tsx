@@ -3,10 +3,12 @@
  * Toasts for runs the user started or watches, as they end (myJobRunsEnded), on every console page.
  * Polite live region (announced without interrupting), each toast says the outcome in words and links
  * to the run, stays until dismissed (no timer to race: WCAG 2.2.1), and its Dismiss button and link
- * are in the tab order; Escape on a toast dismisses it. A run is toasted once per browser tab session,
+ * are in the tab order; Escape on a toast dismisses it. The run whose page is open is not toasted (the
+ * page shows its end). A run is toasted once per browser tab session,
  * however often the server sends it (see lib/run-toasts.ts).
  */
 import Link from 'next/link'
+import { usePathname } from 'next/navigation'
 import { useEffect, useReducer, useState } from 'react'
 import { useSubscription } from 'urql'
 import { loadSeen, saveSeen, toastReducer, type EndedRun, type ToastState } from '@/lib/run-toasts'
@@ -26,12 +28,13 @@ export function RunToasts() {
   // Ends since the page opened: a resumed subscription (after a lost connection) sends what ended
   // meanwhile, and the reducer drops runs already shown.
   const [since] = useState(() => new Date().toISOString())
+  const pathname = usePathname()
   const [state, dispatch] = useReducer(toastReducer, undefined, (): ToastState => ({ toasts: [], seen: loadSeen(sessionStore()) }))
   // Every message is kept (not only the latest), so two ends arriving together both become toasts.
   const [r] = useSubscription({ query: MyRunsEndedSubscription, variables: { since } }, (prev: EndedRun[] | undefined, data) => [...(prev ?? []).slice(-20), data.myJobRunsEnded])
   useEffect(() => {
     // Re-dispatching runs already handled is harmless: the reducer shows each run once.
-    for (const run of r.data ?? []) dispatch({ type: 'ended', run })
+    for (const run of r.data ?? []) dispatch({ type: 'ended', run, quiet: pathname === `/runs/${run.id}` })
   }, [r.data])
   useEffect(() => saveSeen(sessionStore(), state.seen), [state.seen])
 
