@@ -284,8 +284,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     if (!runAsUser) problems.push(`SWITCHYARD_RUN_AS_USER: no user "${name}" on this system (create it, e.g. useradd --system --no-create-home ${name}, or name an existing unprivileged user)`)
     else if (runAsUser.uid === 0 || runAsUser.gid === 0) problems.push(`SWITCHYARD_RUN_AS_USER: "${name}" is root (uid or gid 0); name an unprivileged user`)
   }
-  const deny = parseCidrList(parsed.success ? (parsed.data.SWITCHYARD_OUTBOUND_DENY_CIDRS ?? DEFAULT_DENY_CIDRS.join(',')) : '')
-  const allow = parseCidrList(parsed.success ? parsed.data.SWITCHYARD_OUTBOUND_ALLOW_CIDRS : '')
+  // Read from the raw values, so their problems are reported even when other settings fail to parse.
+  const deny = parseCidrList(env.SWITCHYARD_OUTBOUND_DENY_CIDRS ?? DEFAULT_DENY_CIDRS.join(','))
+  const allow = parseCidrList(env.SWITCHYARD_OUTBOUND_ALLOW_CIDRS ?? '')
   for (const p of deny.problems) problems.push(`SWITCHYARD_OUTBOUND_DENY_CIDRS: ${p}`)
   for (const p of allow.problems) problems.push(`SWITCHYARD_OUTBOUND_ALLOW_CIDRS: ${p}`)
   const outbound = { denyCidrs: deny.cidrs, allowCidrs: allow.cidrs }
