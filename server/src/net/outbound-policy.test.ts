@@ -6,6 +6,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CheckmkClient, CheckmkError } from '../checkmk/checkmk-client.ts'
 import { request as nautobotRequest } from '../modules/inventory-sources/nautobot-client.ts'
 import { DEFAULT_DENY_CIDRS, isOutboundDenied, OutboundPolicy, parseCidrList } from './outbound-policy.ts'
 
@@ -110,6 +111,18 @@ describe('connect-time enforcement against real listeners', () => {
     const port = (denied.address() as AddressInfo).port
     await expect(nautobotRequest({ ...conn, url: `http://rebind.test:${port}` }, 'GET', '/api/status/', null)).rejects.toThrow(/rebind\.test resolves to 127\.0\.0\.2/)
     await expect(nautobotRequest({ ...conn, url: deniedBase }, 'GET', '/api/status/', null)).rejects.toThrow(/127\.0\.0\.2 is an address outbound connections may not reach/)
+    expect(hits.filter((h) => h.startsWith('denied'))).toEqual([])
+  })
+
+  it('the Checkmk client (node:http) is guarded the same way, and the refusal is not retried', async () => {
+    const port = (denied.address() as AddressInfo).port
+    const conn = { username: 'automation', secret: 's', tlsVerify: true, outbound: policy }
+    for (const url of [`http://rebind.test:${port}/site`, `${deniedBase}/site`]) {
+      const e = (await new CheckmkClient({ ...conn, url }).listHosts().then(() => null, (x: unknown) => x)) as CheckmkError
+      expect(e).toBeInstanceOf(CheckmkError)
+      expect(e.message).toMatch(/outbound connections may not reach/)
+      expect(e.transient).toBe(false)
+    }
     expect(hits.filter((h) => h.startsWith('denied'))).toEqual([])
   })
 

@@ -79,6 +79,6 @@ export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort
     createPrefixScanExecutor({ nautobot: ports.nautobot }) as JobExecutor,
     ansiblePlaybookExecutor as JobExecutor,
     ...(ports.inventorySync ? [createInventorySyncExecutor(ports.inventorySync) as JobExecutor] : []),
-    ...(ports.checkmkDevices ? [createCompareDevicesExecutor(ports.checkmkDevices) as JobExecutor, createSyncDevicesExecutor(ports.checkmkDevices) as JobExecutor] : []),
+    ...(ports.checkmkDevices ? [createCompareDevicesExecutor(ports.checkmkDevices, ports.outbound) as JobExecutor, createSyncDevicesExecutor(ports.checkmkDevices, ports.outbound) as JobExecutor] : []),
   ])
 }
