@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { channelDestination, channelKindLabel, emailDraft, emailInput, parseRecipients, testResultWords } from './notification-channels'
+import { channelDestination, channelKindLabel, chatUrlInput, emailDraft, emailInput, parseRecipients, testResultWords } from './notification-channels'
 
 describe('channel kinds', () => {
   it('are words, a newer kind as its name', () => {
@@ -35,6 +35,14 @@ describe('email channel form', () => {
     expect(errors.emailTo).toBe('“not-an-address” is not an email address.')
     expect(errors.smtpCaCertificate).toMatch(/PEM/)
     expect(emailInput({ ...emailDraft(null), smtpPort: '25.5' }).errors.smtpPort).toBeDefined()
+  })
+})
+
+describe('chat URL input', () => {
+  it('keeps a stored (write-only) URL when left blank, replaces it when one is typed, and asks for one when none is stored', () => {
+    expect(chatUrlInput({ url: '  ', keepUrl: true })).toEqual({})
+    expect(chatUrlInput({ url: ' https://hooks.slack.com/services/T/B/new ', keepUrl: true })).toEqual({ url: 'https://hooks.slack.com/services/T/B/new' })
+    expect(chatUrlInput({ url: '', keepUrl: false })).toEqual({ url: null })
   })
 })
 

@@ -191,3 +191,14 @@ function sentence(s: string): string {
   if (!t) return t
   return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.')
 }
+
+/**
+ * A chat channel's URL field → the API input. The stored URL is write-only (never shown): a blank field
+ * keeps it (url omitted); with none stored, blank is null, so the API answers "required" rather than
+ * "not a URL".
+ */
+export function chatUrlInput(draft: { url?: unknown; keepUrl?: unknown }): { url?: string | null } {
+  const url = String(draft.url ?? '').trim()
+  if (url) return { url }
+  return draft.keepUrl ? {} : { url: null }
+}

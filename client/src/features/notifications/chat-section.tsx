@@ -5,6 +5,7 @@
  * one leaves the field blank, and blank keeps the stored URL.
  */
 import { Field } from '@/components/ui'
+import { chatUrlInput } from '@/lib/notification-channels'
 import type { ChannelKind } from './channel-kind'
 
 const HINTS: Record<string, { placeholder: string; hint: string }> = {
@@ -21,12 +22,7 @@ function chatKind(value: string, label: string): ChannelKind {
     label,
     fields: ['url'],
     initial: (channel) => ({ url: '', keepUrl: !!(channel && CHAT_VALUES.includes(channel.kind) && channel.hasUrl), urlHost: channel?.urlHost ?? null }),
-    // Blank keeps a stored URL (omitted from the input); with none stored, blank is null, so the API
-    // answers "required" rather than "not a URL".
-    input: (d) => {
-      const url = String(d.url).trim()
-      return { input: url || !d.keepUrl ? { url: url || null } : {}, errors: {} }
-    },
+    input: (d) => ({ input: chatUrlInput(d), errors: {} }),
     Section({ draft, set, err }) {
       const keep = !!draft.keepUrl
       const hint = keep ? `A URL for ${draft.urlHost ?? 'this channel'} is stored and never shown. Leave blank to keep it, or paste a new one to replace it. ${HINTS[value]!.hint}` : HINTS[value]!.hint
