@@ -63,6 +63,7 @@ import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
 import { RunWatchService } from './modules/runs/run-watch.service.ts'
+import { WorkflowRunWatchService } from './modules/workflows/workflow-run-watch.service.ts'
 import { sealPlainChatUrls } from './modules/notifications/channel-url.ts'
 import { OutboundPolicy } from './net/outbound-policy.ts'
 import type { Logger } from './util/logger.ts'
@@ -184,6 +185,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),
       workflows,
       workflowRuns,
+      workflowRunWatch: new WorkflowRunWatchService(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-run-watch' })),
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       workflowFeeds: new WorkflowFeeds(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-feeds' })),
       notifications: new NotificationsService(db.prisma, channelSender, box, config.publicUrl, outbound),

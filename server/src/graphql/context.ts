@@ -1,4 +1,5 @@
 import type { RunWatchService } from '../modules/runs/run-watch.service.ts'
+import type { WorkflowRunWatchService } from '../modules/workflows/workflow-run-watch.service.ts'
 import type { DependenciesService } from '../modules/dependencies/dependencies.service.ts'
 import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts'
 import type pg from 'pg'
@@ -36,6 +37,7 @@ export interface Services {
   runStats: RunStatsService
   live: RunLive
   runWatch: RunWatchService
+  workflowRunWatch: WorkflowRunWatchService
   schedules: SchedulesService
   blackouts: BlackoutsService
   workflows: WorkflowsService

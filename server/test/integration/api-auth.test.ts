@@ -187,6 +187,8 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.pinJobRun': { query: `mutation($id: ID!) { pinJobRun(id: $id, pinned: true) { id } }`, variables: id(run.id) },
       'Mutation.watchJobRun': { query: `mutation($id: ID!) { watchJobRun(id: $id) { id } }`, variables: id(run.id) },
       'Mutation.unwatchJobRun': { query: `mutation($id: ID!) { unwatchJobRun(id: $id) { id } }`, variables: id(run.id) },
+      'Mutation.watchWorkflowRun': { query: `mutation($id: ID!) { watchWorkflowRun(id: $id) { id } }`, variables: id(wr.id) },
+      'Mutation.unwatchWorkflowRun': { query: `mutation($id: ID!) { unwatchWorkflowRun(id: $id) { id } }`, variables: id(wr.id) },
       'Mutation.changePassword': { query: `mutation { changePassword(currentPassword: "wrong-password", newPassword: "new-password-1") }` },
       'Mutation.createApiToken': { query: `mutation { createApiToken(input: { name: "x" }) { token } }` },
       'Mutation.createCredential': { query: `mutation { createCredential(input: { name: "auth-c2", kind: PASSWORD, username: "u", password: "pw" }) { id } }` },

@@ -349,7 +349,7 @@ describe('viewers', () => {
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     // watchJobRun/unwatchJobRun change only the caller's own watch list (of runs they may see: below).
-    const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken', 'watchJobRun', 'unwatchJobRun']
+    const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken', 'watchJobRun', 'unwatchJobRun', 'watchWorkflowRun', 'unwatchWorkflowRun']
     const m = await t.ok(`{ __type(name: "Mutation") { fields { name } } }`)
     expect(m.__type.fields.map((f: { name: string }) => f.name).filter((n: string) => !own.includes(n)).sort()).toEqual(Object.keys(ops).sort())
 

@@ -115,6 +115,43 @@ describe('myJobRunsEnded', () => {
     resumed.dispose()
   })
 
+  it('workflow runs: started or watched ones are told once as they end in the worker process; watchedByMe', async () => {
+    const wf = (await t.ok(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, {
+      i: { name: 'held-flow', visibility: 'GLOBAL', nodes: [{ key: 'a', templateId, parameters: { key: '{{ params.key }}' } }], parameters: [{ name: 'key', type: 'STRING', required: true }] },
+    })).createWorkflow.id as string
+    const WF_ENDED = `subscription { myWorkflowRunsEnded { id status watchedByMe } }`
+    type WfEnded = { myWorkflowRunsEnded: { id: string; status: string; watchedByMe: boolean } }
+    const aliceFeed = subscribe<WfEnded>(t.wsClient(alice), WF_ENDED, {})
+    const bobFeed = subscribe<WfEnded>(t.wsClient(bob), WF_ENDED, {})
+    const trig = async (token: string, key: string) => {
+      const id = (await t.ok(`mutation($w: ID!, $p: JSON) { triggerWorkflowRun(workflowId: $w, parameters: $p) { id } }`, { w: wf, p: { key } }, token)).triggerWorkflowRun.id as string
+      await arrived(key)
+      return id
+    }
+    const mine = await trig(alice, 'wf-alice')
+    const theirs = await trig(bob, 'wf-bob')
+    const unwatched = await trig(bob, 'wf-bob-2')
+    expect((await t.ok(`mutation($id: ID!) { watchWorkflowRun(id: $id) { id watchedByMe } }`, { id: theirs }, alice)).watchWorkflowRun).toEqual({ id: theirs, watchedByMe: true })
+    await t.ok(`mutation($id: ID!) { watchWorkflowRun(id: $id) { id } }`, { id: unwatched }, alice)
+    expect((await t.ok(`mutation($id: ID!) { unwatchWorkflowRun(id: $id) { id watchedByMe } }`, { id: unwatched }, alice)).unwatchWorkflowRun.watchedByMe).toBe(false)
+    release('wf-alice')
+    release('wf-bob', 500)
+    release('wf-bob-2')
+    await bobFeed.waitFor((items) => items.length >= 2, 'bob: both of his workflow runs')
+    // A last one of Alice's: ends are read in finished_at order, so anything else of hers came first.
+    const last = await trig(alice, 'wf-alice-2')
+    release('wf-alice-2')
+    await aliceFeed.waitFor((items) => items.some((i) => i.myWorkflowRunsEnded.id === last), 'alice: her last workflow run')
+    const byId = Object.fromEntries(aliceFeed.items.map((i) => [i.myWorkflowRunsEnded.id, i.myWorkflowRunsEnded]))
+    expect(Object.keys(byId).sort()).toEqual([mine, theirs, last].sort())
+    expect(aliceFeed.items).toHaveLength(3)
+    expect(byId[theirs]).toMatchObject({ status: 'FAILED', watchedByMe: true })
+    expect(byId[mine]).toMatchObject({ status: 'SUCCEEDED', watchedByMe: false })
+    expect(bobFeed.items.map((i) => i.myWorkflowRunsEnded.id).sort()).toEqual([theirs, unwatched].sort())
+    aliceFeed.dispose()
+    bobFeed.dispose()
+  })
+
   it('a run one may not see cannot be watched, and the feed needs a signed-in user', async () => {
     const priv = (await t.ok(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, {
       i: { name: 'bobs-own', jobType: 'noop', visibility: 'PRIVATE', config: {} },

@@ -1,10 +1,11 @@
 /**
  * Watching runs and the "my runs ended" feed (the console's toasts): see modules/runs/run-watch.service.ts.
  */
-import type { JobRun } from '../../generated/prisma/client.ts'
+import type { JobRun, WorkflowRun } from '../../generated/prisma/client.ts'
 import { builder } from '../builder.ts'
 import { decodeId } from '../ids.ts'
 import { JobRunRef } from './runs.ts'
+import { WorkflowRunRef } from './workflows.ts'
 
 builder.objectField(JobRunRef, 'watchedByMe', (t) =>
   t.boolean({
@@ -13,7 +14,26 @@ builder.objectField(JobRunRef, 'watchedByMe', (t) =>
   }),
 )
 
+builder.objectField(WorkflowRunRef, 'watchedByMe', (t) =>
+  t.boolean({
+    description: 'You watch this workflow run (watchWorkflowRun): its end shows up in myWorkflowRunsEnded.',
+    resolve: (run, _a, ctx) => ctx.services.workflowRunWatch.isWatching(ctx.actor, run.id),
+  }),
+)
+
 builder.mutationFields((t) => ({
+  watchWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    description: 'Watch a workflow run you may see: when it ends, myWorkflowRunsEnded tells you. Idempotent.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRunWatch.watch(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
+  }),
+  unwatchWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    description: 'Stop watching a workflow run (those you started still notify you). Idempotent.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.workflowRunWatch.unwatch(ctx.actor, decodeId(String(args.id), 'WorkflowRun', 'id')),
+  }),
   watchJobRun: t.prismaField({
     type: 'JobRun',
     description: 'Watch a run you may see: when it ends, myJobRunsEnded tells you (the console shows a toast). Idempotent.',
@@ -36,5 +56,13 @@ builder.subscriptionFields((t) => ({
     args: { since: t.arg({ type: 'DateTime' }) },
     subscribe: (_r, args, ctx) => ctx.services.runWatch.myRunsEnded(ctx.actor, (args.since as Date | null | undefined) ?? null),
     resolve: (run: JobRun) => run,
+  }),
+  myWorkflowRunsEnded: t.field({
+    type: WorkflowRunRef,
+    description:
+      'Workflow runs you started or watch, each once when it ends (SUCCEEDED, FAILED, CANCELLED), while you may see them; `since` as in myJobRunsEnded.',
+    args: { since: t.arg({ type: 'DateTime' }) },
+    subscribe: (_r, args, ctx) => ctx.services.workflowRunWatch.myWorkflowRunsEnded(ctx.actor, (args.since as Date | null | undefined) ?? null),
+    resolve: (run: WorkflowRun) => run,
   }),
 }))
