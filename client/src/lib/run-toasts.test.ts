@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatRunDuration, loadSeen, MAX_TOASTS, saveSeen, SEEN_KEY, toastFor, toastReducer, type EndedRun, type ToastState } from './run-toasts'
+import { endedWorkflowRun, formatRunDuration, loadSeen, MAX_TOASTS, saveSeen, SEEN_KEY, toastFor, toastReducer, type EndedRun, type ToastState } from './run-toasts'
 
 const run = (id: string, status = 'SUCCEEDED', extra: Partial<EndedRun> = {}): EndedRun => ({ id, number: Number(id.replace(/\D/g, '')) || 1, status, templateName: 'nightly-backup', ...extra })
 const empty: ToastState = { toasts: [], seen: [] }
@@ -15,6 +15,11 @@ describe('run toasts', () => {
     expect(toastFor(run('r6', 'FAILED', { error: 'x'.repeat(500) })).detail.length).toBeLessThan(160)
     expect(formatRunDuration(250)).toBe('250 ms')
     expect(formatRunDuration(2 * 3600_000 + 5 * 60_000)).toBe('2 h 05 min')
+  })
+
+  it('link a workflow run to its page, with its duration from its times', () => {
+    const t = toastFor(endedWorkflowRun({ id: 'w9', number: 9, status: 'FAILED', workflowName: 'nightly', createdAt: '2026-12-05T01:00:00Z', finishedAt: '2026-12-05T01:02:03Z', error: 'node b failed' }))
+    expect(t).toMatchObject({ href: '/workflow-runs/w9', title: 'Workflow run #9 · nightly', statusWord: 'Failed', detail: 'Failed after 2 min 03 s: node b failed' })
   })
 
   it('show each run once, however often it is sent (a resumed subscription repeats ends)', () => {

@@ -5,9 +5,12 @@
  */
 
 export interface EndedRun {
+  /** A job run (default) or a workflow run. */
+  kind?: 'job' | 'workflow'
   id: string
   number: number
   status: string
+  /** The template's name (a workflow run: the workflow's). */
   templateName: string
   durationMs?: number | null
   error?: string | null
@@ -46,10 +49,11 @@ export function toastFor(run: EndedRun): RunToast {
   const w = WORDS[run.status] ?? { word: run.status.charAt(0) + run.status.slice(1).toLowerCase().replaceAll('_', ' '), tone: 'warn' as const }
   const after = run.durationMs != null ? ` after ${formatRunDuration(run.durationMs)}` : ''
   const why = run.status !== 'SUCCEEDED' && run.error ? `: ${run.error.length > 140 ? `${run.error.slice(0, 139)}…` : run.error}` : ''
+  const workflow = run.kind === 'workflow'
   return {
     runId: run.id,
-    href: `/runs/${run.id}`,
-    title: `Run #${run.number} · ${run.templateName}`,
+    href: workflow ? `/workflow-runs/${run.id}` : `/runs/${run.id}`,
+    title: `${workflow ? 'Workflow run' : 'Run'} #${run.number} · ${run.templateName}`,
     statusWord: w.word,
     detail: `${w.word}${after}${why}`,
     tone: w.tone,
@@ -102,4 +106,10 @@ export function saveSeen(storage: Pick<Storage, 'setItem'> | null, seen: readonl
   } catch {
     // Storage full or blocked: toasts still work, a reload may show one again.
   }
+}
+
+/** A workflow run as myWorkflowRunsEnded sends it, as a toast's run (duration from its times). */
+export function endedWorkflowRun(w: { id: string; number: number; status: string; workflowName: string; createdAt: string; finishedAt: string | null; error: string | null }): EndedRun {
+  const ms = w.finishedAt ? Date.parse(w.finishedAt) - Date.parse(w.createdAt) : null
+  return { kind: 'workflow', id: w.id, number: w.number, status: w.status, templateName: w.workflowName, durationMs: ms !== null && Number.isFinite(ms) ? ms : null, error: w.error }
 }

@@ -122,6 +122,8 @@ describe('myJobRunsEnded', () => {
     const WF_ENDED = `subscription { myWorkflowRunsEnded { id status watchedByMe } }`
     type WfEnded = { myWorkflowRunsEnded: { id: string; status: string; watchedByMe: boolean } }
     const aliceFeed = subscribe<WfEnded>(t.wsClient(alice), WF_ENDED, {})
+    // From now (without `since` a feed also sends what ended in the last seconds: the runs of the test above).
+    const aliceJobs = subscribe<Ended>(t.wsClient(alice), ENDED, { since: new Date().toISOString() })
     const bobFeed = subscribe<WfEnded>(t.wsClient(bob), WF_ENDED, {})
     const trig = async (token: string, key: string) => {
       const id = (await t.ok(`mutation($w: ID!, $p: JSON) { triggerWorkflowRun(workflowId: $w, parameters: $p) { id } }`, { w: wf, p: { key } }, token)).triggerWorkflowRun.id as string
@@ -148,6 +150,13 @@ describe('myJobRunsEnded', () => {
     expect(byId[theirs]).toMatchObject({ status: 'FAILED', watchedByMe: true })
     expect(byId[mine]).toMatchObject({ status: 'SUCCEEDED', watchedByMe: false })
     expect(bobFeed.items.map((i) => i.myWorkflowRunsEnded.id).sort()).toEqual([theirs, unwatched].sort())
+    // The node runs of her workflow runs are not toasted as job runs (the workflow run is): a job run of
+    // hers that ends after them is the first thing her job feed sends.
+    const sentinel = await start(alice, 'sentinel')
+    release('sentinel')
+    await aliceJobs.waitFor((items) => ids(aliceJobs).includes(sentinel), 'alice: the sentinel job run')
+    expect(ids(aliceJobs), JSON.stringify(aliceJobs.items)).toEqual([sentinel])
+    aliceJobs.dispose()
     aliceFeed.dispose()
     bobFeed.dispose()
   })

@@ -143,6 +143,25 @@ export const UnwatchRunMutation = graphql(`
   }
 `)
 
+export const WatchWorkflowRunMutation = graphql(`
+  mutation WatchWorkflowRun($id: ID!) {
+    watchWorkflowRun(id: $id) { id watchedByMe }
+  }
+`)
+
+export const UnwatchWorkflowRunMutation = graphql(`
+  mutation UnwatchWorkflowRun($id: ID!) {
+    unwatchWorkflowRun(id: $id) { id watchedByMe }
+  }
+`)
+
+/** Workflow runs the user started or watches, as they end (toasts too). */
+export const MyWorkflowRunsEndedSubscription = graphql(`
+  subscription MyWorkflowRunsEnded($since: DateTime) {
+    myWorkflowRunsEnded(since: $since) { id number status workflowName finishedAt createdAt error }
+  }
+`)
+
 /** Runs the user started or watches, as they end (the toasts; see features/runs/run-toasts.tsx). */
 export const MyRunsEndedSubscription = graphql(`
   subscription MyRunsEnded($since: DateTime) {

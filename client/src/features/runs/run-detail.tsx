@@ -14,9 +14,10 @@ import { useJobTypeLabel } from '@/features/job-types/use-job-type-label'
 import { isDeviceJobType } from '@/lib/device-results'
 import { toFormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
-import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, UnwatchRunMutation, WatchRunMutation, type RunDetail as Run, type RunTargetRow } from './queries'
+import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubscription, type RunDetail as Run, type RunTargetRow } from './queries'
 import { WebhookLink } from '@/features/webhooks/webhook-link'
 import { RunLog } from './run-log'
+import { WatchToggle } from './watch-toggle'
 import { useRunLog } from './use-run-log'
 
 export function RunDetail({ id }: { id: string }) {
@@ -67,7 +68,7 @@ export function RunDetail({ id }: { id: string }) {
         }
         actions={
           <>
-            <WatchToggle run={run} />
+            <WatchToggle kind="job" id={run.id} watchedByMe={run.watchedByMe} final={isFinal(run.status)} />
             <RunActions run={run} onCancelled={setCancelled} />
           </>
         }
@@ -316,39 +317,6 @@ function TargetRow({ t, open, onToggle, onShowLog, selected }: { t: RunTargetRow
           </td>
         </tr>
       ) : null}
-    </>
-  )
-}
-
-/**
- * Watch a running run: its end shows a toast, in every tab and on every device of the user (the watch
- * is kept on the server). Runs one started notify anyway. Viewers may watch too: it changes nothing shared.
- */
-function WatchToggle({ run }: { run: Run }) {
-  const [watching, setWatching] = useState<boolean | null>(null)
-  const [watchState, watch] = useMutation(WatchRunMutation)
-  const [unwatchState, unwatch] = useMutation(UnwatchRunMutation)
-  const [error, setError] = useState<string | null>(null)
-  if (isFinal(run.status)) return null
-  const on = watching ?? run.watchedByMe
-  const toggle = async () => {
-    setError(null)
-    const r = on ? await unwatch({ id: run.id }) : await watch({ id: run.id })
-    const result = r.data ? ('watchJobRun' in r.data ? r.data.watchJobRun : r.data.unwatchJobRun) : null
-    if (result) setWatching(result.watchedByMe)
-    else setError(toFormErrors(r.error).form ?? 'Could not change watching')
-  }
-  return (
-    <>
-      {error ? <span className="small" style={{ color: 'var(--err)', alignSelf: 'center' }} role="alert">{error}</span> : null}
-      {on ? (
-        <span className="small muted" style={{ alignSelf: 'center' }} data-testid="watch-state">
-          You will be notified when it ends.
-        </span>
-      ) : null}
-      <button type="button" className="btn" onClick={() => void toggle()} disabled={watchState.fetching || unwatchState.fetching} data-testid="watch-toggle">
-        <Icons.bell /> {on ? 'Stop watching' : 'Watch'}
-      </button>
     </>
   )
 }

@@ -1,6 +1,7 @@
 'use client'
 /**
- * Toasts for runs the user started or watches, as they end (myJobRunsEnded), on every console page.
+ * Toasts for job runs and workflow runs the user started or watches, as they end (myJobRunsEnded,
+ * myWorkflowRunsEnded), on every console page.
  * Polite live region (announced without interrupting), each toast says the outcome in words and links
  * to the run, stays until dismissed (no timer to race: WCAG 2.2.1), and its Dismiss button and link
  * are in the tab order; Escape on a toast dismisses it. The run whose page is open is not toasted (the
@@ -11,8 +12,8 @@ import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useEffect, useReducer, useState } from 'react'
 import { useSubscription } from 'urql'
-import { loadSeen, saveSeen, toastReducer, type EndedRun, type ToastState } from '@/lib/run-toasts'
-import { MyRunsEndedSubscription } from './queries'
+import { endedWorkflowRun, loadSeen, saveSeen, toastReducer, type EndedRun, type ToastState } from '@/lib/run-toasts'
+import { MyRunsEndedSubscription, MyWorkflowRunsEndedSubscription } from './queries'
 
 const TONE_BADGE = { ok: 'ok', err: 'err', warn: 'warn' } as const
 
@@ -32,10 +33,14 @@ export function RunToasts() {
   const [state, dispatch] = useReducer(toastReducer, undefined, (): ToastState => ({ toasts: [], seen: loadSeen(sessionStore()) }))
   // Every message is kept (not only the latest), so two ends arriving together both become toasts.
   const [r] = useSubscription({ query: MyRunsEndedSubscription, variables: { since } }, (prev: EndedRun[] | undefined, data) => [...(prev ?? []).slice(-20), data.myJobRunsEnded])
+  const [w] = useSubscription({ query: MyWorkflowRunsEndedSubscription, variables: { since } }, (prev: EndedRun[] | undefined, data) => [...(prev ?? []).slice(-20), endedWorkflowRun(data.myWorkflowRunsEnded)])
   useEffect(() => {
     // Re-dispatching runs already handled is harmless: the reducer shows each run once.
     for (const run of r.data ?? []) dispatch({ type: 'ended', run, quiet: pathname === `/runs/${run.id}` })
   }, [r.data])
+  useEffect(() => {
+    for (const run of w.data ?? []) dispatch({ type: 'ended', run, quiet: pathname === `/workflow-runs/${run.id}` })
+  }, [w.data])
   useEffect(() => saveSeen(sessionStore(), state.seen), [state.seen])
 
   return (

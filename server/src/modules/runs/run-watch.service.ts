@@ -63,7 +63,9 @@ export class RunWatchService {
               visible,
               { status: { in: [...FINAL] } },
               { finishedAt: { gt: after } },
-              { OR: [{ triggeredById: a.userId }, { watches: { some: { userId: a.userId } } }] },
+              // A workflow's node runs act as whoever started it: the workflow run's own end tells them
+              // (myWorkflowRunsEnded); its nodes only when watched one by one.
+              { OR: [{ triggeredById: a.userId, trigger: { not: 'WORKFLOW' } }, { watches: { some: { userId: a.userId } } }] },
             ],
           },
           // Newest first, so a burst bigger than a page drops its oldest ends, never the new ones.
