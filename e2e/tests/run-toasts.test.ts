@@ -54,7 +54,7 @@ afterAll(async () => {
 })
 
 async function signedIn(): Promise<{ page: Page; context: BrowserContext }> {
-  const p = await newPage(browser, server.url)
+  const p = await newPage(browser, server.url, { runToasts: true })
   await p.page.addInitScript((t) => {
     localStorage.setItem('switchyard.session', JSON.stringify({ token: t, expiresAt: new Date(Date.now() + 3600e3).toISOString(), user: { id: 'x', username: 'admin', role: 'ADMIN' } }))
   }, server.adminToken)
@@ -160,6 +160,24 @@ describe('run toasts', () => {
       await p.reload()
       await expect.poll(() => p.getByTestId('live-state').textContent(), { timeout: 15_000 }).toBe('Live')
       expect(await toasts.count()).toBe(0)
+
+      // The Account page turns them off for this browser: a run that ends then shows no toast, and the
+      // region is gone; turned on again, the next one does.
+      await p.setViewportSize({ width: 1440, height: 900 })
+      await p.goto('/account')
+      const toggle = p.getByRole('switch', { name: 'Show a toast when a run I started or watch ends' })
+      expect(await toggle.isChecked()).toBe(true)
+      await toggle.uncheck()
+      expect(await p.getByTestId('toast-region').count()).toBe(0)
+      expect(await axeBothThemes(p, 'account with the toast switch')).toEqual([])
+      await p.reload()
+      expect(await p.getByRole('switch', { name: 'Show a toast when a run I started or watch ends' }).isChecked()).toBe(false)
+      await p.getByRole('switch', { name: 'Show a toast when a run I started or watch ends' }).check()
+      await p.getByTestId('toast-region').waitFor({ state: 'attached' })
+      const again = (await server.gql(`mutation($t: ID!) { triggerJobRun(templateId: $t, parameters: { key: "again" }) { id } }`, { t: templateId })).triggerJobRun.id as string
+      await arrived('again')
+      release('again')
+      await p.locator(`[data-testid="toast"][data-run="${again}"]`).waitFor({ timeout: 30_000 })
     } finally {
       await context.close()
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { endedWorkflowRun, formatRunDuration, loadSeen, MAX_TOASTS, saveSeen, SEEN_KEY, toastFor, toastReducer, type EndedRun, type ToastState } from './run-toasts'
+import { endedWorkflowRun, formatRunDuration, loadSeen, MAX_TOASTS, saveSeen, SEEN_KEY, setToastsEnabled, toastFor, toastReducer, toastsEnabled, type EndedRun, type ToastState } from './run-toasts'
 
 const run = (id: string, status = 'SUCCEEDED', extra: Partial<EndedRun> = {}): EndedRun => ({ id, number: Number(id.replace(/\D/g, '')) || 1, status, templateName: 'nightly-backup', ...extra })
 const empty: ToastState = { toasts: [], seen: [] }
@@ -46,6 +46,17 @@ describe('run toasts', () => {
     for (let i = 1; i <= 6; i++) s = toastReducer(s, { type: 'ended', run: run(`r${i}`) })
     expect(s.toasts.map((t) => t.runId)).toEqual(['r3', 'r4', 'r5', 'r6'])
     expect(toastReducer(s, { type: 'dismissAll' }).toasts).toEqual([])
+  })
+
+  it('are on unless this browser turned them off', () => {
+    const store = new Map<string, string>()
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) }
+    expect(toastsEnabled(storage)).toBe(true)
+    setToastsEnabled(storage, false)
+    expect(toastsEnabled(storage)).toBe(false)
+    setToastsEnabled(storage, true)
+    expect(toastsEnabled(storage)).toBe(true)
+    expect(toastsEnabled(null)).toBe(true)
   })
 
   it('remember shown runs across a reload, and survive broken storage', () => {

@@ -113,3 +113,27 @@ export function endedWorkflowRun(w: { id: string; number: number; status: string
   const ms = w.finishedAt ? Date.parse(w.finishedAt) - Date.parse(w.createdAt) : null
   return { kind: 'workflow', id: w.id, number: w.number, status: w.status, templateName: w.workflowName, durationMs: ms !== null && Number.isFinite(ms) ? ms : null, error: w.error }
 }
+
+/**
+ * Whether this browser shows run toasts (the Account page's switch; on unless turned off). Kept in the
+ * browser, not the account: a wall display may want none while a laptop wants them.
+ */
+export const ENABLED_KEY = 'switchyard.toasts'
+/** Sent on window when the switch changes in this tab (other tabs get the storage event). */
+export const ENABLED_EVENT = 'switchyard-toasts-changed'
+
+export function toastsEnabled(storage: Pick<Storage, 'getItem'> | null): boolean {
+  try {
+    return storage?.getItem(ENABLED_KEY) !== 'off'
+  } catch {
+    return true
+  }
+}
+
+export function setToastsEnabled(storage: Pick<Storage, 'setItem'> | null, on: boolean): void {
+  try {
+    storage?.setItem(ENABLED_KEY, on ? 'on' : 'off')
+  } catch {
+    // Storage blocked: the switch does not stick.
+  }
+}

@@ -5,14 +5,14 @@
  * Polite live region (announced without interrupting), each toast says the outcome in words and links
  * to the run, stays until dismissed (no timer to race: WCAG 2.2.1), and its Dismiss button and link
  * are in the tab order; Escape on a toast dismisses it. The run whose page is open is not toasted (the
- * page shows its end). A run is toasted once per browser tab session,
+ * page shows its end). The Account page turns them off for this browser. A run is toasted once per browser tab session,
  * however often the server sends it (see lib/run-toasts.ts).
  */
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useEffect, useReducer, useState } from 'react'
 import { useSubscription } from 'urql'
-import { endedWorkflowRun, loadSeen, saveSeen, toastReducer, type EndedRun, type ToastState } from '@/lib/run-toasts'
+import { ENABLED_EVENT, endedWorkflowRun, loadSeen, saveSeen, setToastsEnabled, toastReducer, toastsEnabled, type EndedRun, type ToastState } from '@/lib/run-toasts'
 import { MyRunsEndedSubscription, MyWorkflowRunsEndedSubscription } from './queries'
 
 const TONE_BADGE = { ok: 'ok', err: 'err', warn: 'warn' } as const
@@ -25,7 +25,39 @@ function sessionStore(): Storage | null {
   }
 }
 
+function localStore(): Storage | null {
+  try {
+    return typeof window === 'undefined' ? null : window.localStorage
+  } catch {
+    return null
+  }
+}
+
+/** This browser's switch (Account page), followed live across tabs. */
+export function useToastsEnabled(): [boolean, (on: boolean) => void] {
+  const [on, setOn] = useState(() => toastsEnabled(localStore()))
+  useEffect(() => {
+    const sync = () => setOn(toastsEnabled(localStore()))
+    window.addEventListener('storage', sync)
+    window.addEventListener(ENABLED_EVENT, sync)
+    return () => {
+      window.removeEventListener('storage', sync)
+      window.removeEventListener(ENABLED_EVENT, sync)
+    }
+  }, [])
+  const set = (value: boolean) => {
+    setToastsEnabled(localStore(), value)
+    window.dispatchEvent(new Event(ENABLED_EVENT))
+  }
+  return [on, set]
+}
+
 export function RunToasts() {
+  const [enabled] = useToastsEnabled()
+  return enabled ? <RunToastRegion /> : null
+}
+
+function RunToastRegion() {
   // Ends since the page opened: a resumed subscription (after a lost connection) sends what ended
   // meanwhile, and the reducer drops runs already shown.
   const [since] = useState(() => new Date().toISOString())
