@@ -168,7 +168,7 @@ describe('run toasts', () => {
       const toggle = p.getByRole('switch', { name: 'Show a toast when a run I started or watch ends' })
       expect(await toggle.isChecked()).toBe(true)
       await toggle.uncheck()
-      expect(await p.getByTestId('toast-region').count()).toBe(0)
+      await expect.poll(() => p.getByTestId('toast-region').count()).toBe(0)
       expect(await axeBothThemes(p, 'account with the toast switch')).toEqual([])
       await p.reload()
       expect(await p.getByRole('switch', { name: 'Show a toast when a run I started or watch ends' }).isChecked()).toBe(false)
