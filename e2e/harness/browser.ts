@@ -12,8 +12,17 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS })
 }
 
-export async function newPage(browser: Browser, baseURL: string): Promise<{ context: BrowserContext; page: Page }> {
+/**
+ * `runToasts`: show the console's run toasts (the Account page's per-browser switch). Off unless asked:
+ * the journeys of other features start runs and click on at once, and a toast of a run that just ended
+ * would sit over what they click or match their text queries; tests/run-toasts.test.ts turns them on.
+ */
+export async function newPage(browser: Browser, baseURL: string, options: { runToasts?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL, viewport: { width: 1440, height: 900 }, colorScheme: 'dark', acceptDownloads: true })
+  // Only when the browser has no choice yet, so a test that flips the switch keeps its choice across loads.
+  await context.addInitScript((on) => {
+    if (localStorage.getItem('switchyard.toasts') === null) localStorage.setItem('switchyard.toasts', on ? 'on' : 'off')
+  }, options.runToasts ?? false)
   context.setDefaultTimeout(20_000)
   const page = await context.newPage()
   const errors: string[] = []

@@ -67,6 +67,10 @@ import { deleteExpiredTicketActions } from './modules/tickets/action-retention.t
 import { WorkflowsService } from './modules/workflows/workflows.service.ts'
 import { protectDataDir } from './sandbox/data-dir.ts'
 import { ProcessSandbox } from './sandbox/process-sandbox.ts'
+import { RunWatchService } from './modules/runs/run-watch.service.ts'
+import { WorkflowRunWatchService } from './modules/workflows/workflow-run-watch.service.ts'
+import { sealPlainChatUrls } from './modules/notifications/channel-url.ts'
+import { OutboundPolicy } from './net/outbound-policy.ts'
 import type { Logger } from './util/logger.ts'
 import { Semaphore } from './util/semaphore.ts'
 
@@ -122,7 +126,12 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const { key, generatedAt } = loadOrCreateSecretKey(config.secretKey, config.dataDir)
     if (generatedAt) logger.warn('generated a credential encryption key; back it up, and set SWITCHYARD_SECRET_KEY on every process that shares this database', { file: generatedAt })
     const box = new SecretBox(key)
-    const channelSender = new ChannelSender(box, config.publicUrl)
+    // Chat webhook URLs left in clear by older versions are sealed (write-only) once the key is known.
+    const sealedUrls = await sealPlainChatUrls(db.pool, box)
+    if (sealedUrls) logger.info('sealed chat webhook URLs stored in clear', { channels: sealedUrls })
+    const outbound = new OutboundPolicy(config.outbound.denyCidrs, config.outbound.allowCidrs)
+    stack.push(() => outbound.close())
+    const channelSender = new ChannelSender(box, config.publicUrl, outbound)
     for (const change of protectDataDir(config.dataDir, embedded !== null)) logger.warn('data directory was readable by other users: permissions tightened', { change })
 
     const boss = createBoss(databaseUrl, config.bossSchema, Math.max(2, Math.ceil(config.dbPoolSize / 3)))
@@ -155,8 +164,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const logs = new LogWriter(db.pool, logger.child({ component: 'logs' }), { onWritten: (lines, bytes) => metrics.logWritten(lines, bytes) })
     stack.push(() => logs.close())
 
-    const inventorySync = new InventorySync(db.prisma, box)
-    const registry = options.registry ?? createDefaultRegistry({ inventorySync, checkmkDevices: new CheckmkDevices(db.prisma, inventorySync), nautobot: new NautobotWriteBack(inventorySync) })
+    const inventorySync = new InventorySync(db.prisma, box, outbound)
+    const registry = options.registry ?? createDefaultRegistry({ inventorySync, checkmkDevices: new CheckmkDevices(db.prisma, inventorySync), nautobot: new NautobotWriteBack(inventorySync), outbound })
     const users = new UsersService(db.prisma, config.sessionTtlHours, config.loginThrottle)
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
@@ -169,20 +178,22 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       credentials: new CredentialsService(db.prisma, box, registry),
       targets: new TargetsService(db.prisma),
       inventories: new InventoriesService(db.prisma),
-      inventorySources: new InventorySourcesService(db.prisma, inventorySync, runs),
+      inventorySources: new InventorySourcesService(db.prisma, inventorySync, runs, outbound),
       templates: new TemplatesService(db.prisma, registry, config.workerCodeRoles),
       runs,
       runStats: new RunStatsService(db.pool),
       live,
+      runWatch: new RunWatchService(db.prisma, runs, listener, logger.child({ component: 'run-watch' })),
       schedules: new SchedulesService(db.prisma, box, runs, config.defaultTimezone),
       dependencies: new DependenciesService(db.prisma),
       webhooks: new WebhooksService(db.prisma),
       blackouts: new BlackoutsService(db.prisma, config.defaultTimezone),
       workflows,
       workflowRuns,
+      workflowRunWatch: new WorkflowRunWatchService(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-run-watch' })),
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       workflowFeeds: new WorkflowFeeds(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-feeds' })),
-      notifications: new NotificationsService(db.prisma, channelSender, config.publicUrl),
+      notifications: new NotificationsService(db.prisma, channelSender, box, config.publicUrl, outbound),
       tickets: new TicketsService(db.prisma, box, config.publicUrl),
       deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,

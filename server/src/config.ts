@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { DEFAULT_DENY_CIDRS, parseCidrList } from './net/outbound-policy.ts'
 import type { RunAsUser } from './sandbox/process-sandbox.ts'
 
 export const ROLES = ['api', 'worker', 'scheduler'] as const
@@ -78,6 +79,8 @@ export interface Config {
   metricsToken: string | null
   /** Port of an ops-only listener (/livez, /readyz, /metrics) in a process without the api role; null: none. */
   opsPort: number | null
+  /** SSRF guard for outbound HTTP/SMTP (net/outbound-policy.ts): addresses denied, and exceptions to that. */
+  outbound: { denyCidrs: string[]; allowCidrs: string[] }
 }
 
 export const USER_ROLES = ['ADMIN', 'OPERATOR', 'VIEWER'] as const
@@ -195,6 +198,9 @@ const envSchema = z.object({
   SWITCHYARD_OPS_PORT: int(0, 65535).optional(),
   SWITCHYARD_LOG_LIMIT_LINES: int(1, 2_147_483_647).default(100_000),
   SWITCHYARD_LOG_LIMIT_BYTES: int(1, 2_147_483_647).default(50 * 1024 * 1024),
+  // Unset: the default deny list (metadata/link-local); set to an empty string: deny nothing.
+  SWITCHYARD_OUTBOUND_DENY_CIDRS: z.string().optional(),
+  SWITCHYARD_OUTBOUND_ALLOW_CIDRS: z.string().default(''),
 })
 
 /** The user's uid and primary gid, through NSS (`getent`), else /etc/passwd. */
@@ -278,6 +284,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     if (!runAsUser) problems.push(`SWITCHYARD_RUN_AS_USER: no user "${name}" on this system (create it, e.g. useradd --system --no-create-home ${name}, or name an existing unprivileged user)`)
     else if (runAsUser.uid === 0 || runAsUser.gid === 0) problems.push(`SWITCHYARD_RUN_AS_USER: "${name}" is root (uid or gid 0); name an unprivileged user`)
   }
+  // Read from the raw values, so their problems are reported even when other settings fail to parse.
+  const deny = parseCidrList(env.SWITCHYARD_OUTBOUND_DENY_CIDRS ?? DEFAULT_DENY_CIDRS.join(','))
+  const allow = parseCidrList(env.SWITCHYARD_OUTBOUND_ALLOW_CIDRS ?? '')
+  for (const p of deny.problems) problems.push(`SWITCHYARD_OUTBOUND_DENY_CIDRS: ${p}`)
+  for (const p of allow.problems) problems.push(`SWITCHYARD_OUTBOUND_ALLOW_CIDRS: ${p}`)
+  const outbound = { denyCidrs: deny.cidrs, allowCidrs: allow.cidrs }
   if (problems.length || !parsed.success) throw new ConfigError(problems)
   const e = parsed.data
   return {
@@ -335,5 +347,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     logLimits: { lines: e.SWITCHYARD_LOG_LIMIT_LINES, bytes: e.SWITCHYARD_LOG_LIMIT_BYTES },
     metricsToken: e.SWITCHYARD_METRICS_TOKEN ?? null,
     opsPort: e.SWITCHYARD_OPS_PORT ?? null,
+    outbound,
   }
 }

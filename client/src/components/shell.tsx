@@ -6,6 +6,7 @@
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useEffect, useState, type ReactNode } from 'react'
+import { RunToasts } from '@/features/runs/run-toasts'
 import { usePendingApprovals } from '@/features/workflows/use-pending-approvals'
 import { connectionLabel } from '@/lib/connection-state'
 import { Icons, Logo } from './icons'
@@ -153,6 +154,7 @@ export function Shell({ children }: { children: ReactNode }) {
           {children}
         </main>
       </div>
+      <RunToasts />
     </div>
   )
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { channelDestination, channelKindLabel, emailDraft, emailInput, parseRecipients, testResultWords } from './notification-channels'
+import { channelDestination, channelKindLabel, chatUrlInput, emailDraft, emailInput, parseRecipients, testResultWords } from './notification-channels'
 
 describe('channel kinds', () => {
   it('are words, a newer kind as its name', () => {
@@ -38,13 +38,22 @@ describe('email channel form', () => {
   })
 })
 
+describe('chat URL input', () => {
+  it('keeps a stored (write-only) URL when left blank, replaces it when one is typed, and asks for one when none is stored', () => {
+    expect(chatUrlInput({ url: '  ', keepUrl: true })).toEqual({})
+    expect(chatUrlInput({ url: ' https://hooks.slack.com/services/T/B/new ', keepUrl: true })).toEqual({ url: 'https://hooks.slack.com/services/T/B/new' })
+    expect(chatUrlInput({ url: '', keepUrl: false })).toEqual({ url: null })
+  })
+})
+
 describe('channel destination', () => {
   it('shows a webhook URL, an email server and recipients, and only the host of a chat URL (it is the secret)', () => {
     expect(channelDestination({ kind: 'WEBHOOK', url: 'https://h.example/x' })).toBe('https://h.example/x')
     expect(channelDestination({ kind: 'EMAIL', smtpHost: 'mx', smtpSecurity: 'TLS', emailTo: ['a@x', 'b@x', 'c@x'] })).toBe('mx:465 → a@x +2')
     expect(channelDestination({ kind: 'EMAIL', smtpHost: 'mx', smtpPort: 25, smtpSecurity: 'NONE', emailTo: ['a@x'] })).toBe('mx:25 → a@x')
-    expect(channelDestination({ kind: 'SLACK', url: 'https://hooks.slack.com/services/T/B/SECRET' })).toBe('hooks.slack.com/…')
-    expect(channelDestination({ kind: 'TEAMS', url: 'not a url' })).toBe('(URL set)')
+    expect(channelDestination({ kind: 'SLACK', url: null, urlHost: 'hooks.slack.com', hasUrl: true })).toBe('hooks.slack.com/…')
+    expect(channelDestination({ kind: 'TEAMS', url: null, urlHost: null, hasUrl: true })).toBe('(URL set)')
+    expect(channelDestination({ kind: 'MATTERMOST', url: null, urlHost: null, hasUrl: false })).toBe('(no URL)')
   })
 })
 

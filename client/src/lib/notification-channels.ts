@@ -134,11 +134,13 @@ export function emailInput(d: EmailDraft): { input: EmailInput; errors: Record<s
 export interface ChannelSummaryLike extends EmailChannelLike {
   kind?: string | null
   url?: string | null
+  urlHost?: string | null
+  hasUrl?: boolean
 }
 
 /**
- * Where a channel sends, for a list cell. A chat channel's URL carries the service's token (it is the
- * secret), so the list shows only its host; the form shows it whole to the admin editing it.
+ * Where a channel sends, for a list cell. A chat channel's URL carries the service's token: the API never
+ * returns it (write-only), only its host. A webhook URL comes with its query values masked.
  */
 export function channelDestination(c: ChannelSummaryLike): string {
   const kind = c.kind ?? 'WEBHOOK'
@@ -150,11 +152,8 @@ export function channelDestination(c: ChannelSummaryLike): string {
     return `${c.smtpHost ?? '?'}:${port}${rcpt}`
   }
   if (isChatKind(kind)) {
-    try {
-      return `${new URL(c.url ?? '').host}/…`
-    } catch {
-      return '(URL set)'
-    }
+    if (c.hasUrl === false) return '(no URL)'
+    return c.urlHost ? `${c.urlHost}/…` : '(URL set)'
   }
   return c.url ?? ''
 }
@@ -191,4 +190,15 @@ function sentence(s: string): string {
   const t = s.trim()
   if (!t) return t
   return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.')
+}
+
+/**
+ * A chat channel's URL field → the API input. The stored URL is write-only (never shown): a blank field
+ * keeps it (url omitted); with none stored, blank is null, so the API answers "required" rather than
+ * "not a URL".
+ */
+export function chatUrlInput(draft: { url?: unknown; keepUrl?: unknown }): { url?: string | null } {
+  const url = String(draft.url ?? '').trim()
+  if (url) return { url }
+  return draft.keepUrl ? {} : { url: null }
 }

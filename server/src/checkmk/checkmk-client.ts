@@ -9,6 +9,8 @@
  */
 import http from 'node:http'
 import https from 'node:https'
+import net from 'node:net'
+import { isOutboundDenied, OutboundDeniedError, type OutboundPolicy } from '../net/outbound-policy.ts'
 import { excerpt } from '../util/excerpt.ts'
 
 export class CheckmkError extends Error {
@@ -32,6 +34,8 @@ export interface CheckmkConnection {
   tlsVerify: boolean
   timeoutMs?: number
   signal?: AbortSignal
+  /** The SSRF guard: the address the site's name resolves to is checked when connecting. */
+  outbound?: OutboundPolicy
 }
 
 /** The attributes of a host as Checkmk stores them (only what was set on the host itself). */
@@ -194,9 +198,15 @@ export class CheckmkClient {
       },
       timeout: timeoutMs,
       signal: this.conn.signal,
+      ...(this.conn.outbound ? { lookup: this.conn.outbound.lookup } : {}),
       ...(isHttps ? { rejectUnauthorized: this.conn.tlsVerify } : {}),
     }
     return new Promise((resolve, reject) => {
+      // A literal IP skips the lookup: checked here.
+      const literal = url.hostname.replace(/^\[|\]$/g, '')
+      if (this.conn.outbound && net.isIP(literal) && this.conn.outbound.denies(literal)) {
+        return reject(new CheckmkError(`cannot reach ${where} (${new OutboundDeniedError(literal, literal).message})`, null, false))
+      }
       const req = (isHttps ? https : http).request(url, options, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
@@ -225,6 +235,7 @@ export class CheckmkClient {
       req.on('error', (e: Error & { code?: string }) => {
         if (e instanceof CheckmkError) return reject(e)
         if (e.name === 'AbortError') return reject(new CheckmkError(`request to ${where} aborted`, null, true))
+        if (isOutboundDenied(e)) return reject(new CheckmkError(`cannot reach ${where} (${e.message})`, null, false))
         const tls = /CERT|SSL|TLS|self.signed|unable to verify/i.test(`${e.code ?? ''} ${e.message}`)
         reject(new CheckmkError(tls ? `${where}: TLS verification failed (${e.message})` : `cannot reach ${where} (${e.code ?? e.message})`, null, !tls))
       })

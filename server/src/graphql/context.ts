@@ -1,3 +1,5 @@
+import type { RunWatchService } from '../modules/runs/run-watch.service.ts'
+import type { WorkflowRunWatchService } from '../modules/workflows/workflow-run-watch.service.ts'
 import type { DependenciesService } from '../modules/dependencies/dependencies.service.ts'
 import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts'
 import type pg from 'pg'
@@ -35,6 +37,8 @@ export interface Services {
   runs: RunsService
   runStats: RunStatsService
   live: RunLive
+  runWatch: RunWatchService
+  workflowRunWatch: WorkflowRunWatchService
   schedules: SchedulesService
   blackouts: BlackoutsService
   workflows: WorkflowsService

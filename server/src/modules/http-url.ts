@@ -1,5 +1,7 @@
 /** The URL field of things Switchyard calls over HTTP (inventory sources, notification channels). */
 import { z } from 'zod'
+import { ValidationError } from '../errors.ts'
+import type { OutboundPolicy } from '../net/outbound-policy.ts'
 
 /**
  * An http:// or https:// URL with no user or password in it (secrets belong in a stored credential, which
@@ -19,4 +21,14 @@ export function httpUrlSchema(options: { base?: boolean } = {}) {
         return false
       }
     }, `must be ${rule}`)
+}
+
+/**
+ * The save-time half of the SSRF guard (net/outbound-policy.ts): a URL or host whose address the outbound
+ * policy denies is refused naming the field. The connection is checked again when it is made.
+ */
+export async function checkOutboundTarget(policy: OutboundPolicy | undefined, field: string, urlOrHost: string | null | undefined): Promise<void> {
+  if (!policy || !urlOrHost) return
+  const problem = await policy.problemWith(urlOrHost)
+  if (problem) throw ValidationError.field(field, problem)
 }

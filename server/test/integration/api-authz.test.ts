@@ -157,6 +157,7 @@ describe('PRIVATE templates and their runs', () => {
       const logs = await wsRun(ws, `subscription($id: ID!) { jobRunLogAppended(runId: $id) { lines { text } } }`, { id: run.id })
       expect(logs.errors?.[0]?.extensions?.code, JSON.stringify(logs)).toBe('NOT_FOUND')
       expect(JSON.stringify(logs)).not.toContain('private work')
+      expectError(await t.gql(`mutation($id: ID!) { watchJobRun(id: $id) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
     }
     for (const token of [bob]) {
       expectError(await t.gql(`mutation($id: ID!) { retryJobRun(id: $id) { id } }`, { id: run.id }, token), 'NOT_FOUND', 'id')
@@ -359,7 +360,8 @@ describe('viewers', () => {
       reopenTicket: [`mutation($id: ID!) { reopenTicket(id: $id) { id } }`, { id: fx.ticket }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
-    const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken']
+    // watchJobRun/unwatchJobRun change only the caller's own watch list (of runs they may see: below).
+    const own = ['login', 'logout', 'changePassword', 'createApiToken', 'revokeApiToken', 'watchJobRun', 'unwatchJobRun', 'watchWorkflowRun', 'unwatchWorkflowRun']
     const m = await t.ok(`{ __type(name: "Mutation") { fields { name } } }`)
     expect(m.__type.fields.map((f: { name: string }) => f.name).filter((n: string) => !own.includes(n)).sort()).toEqual(Object.keys(ops).sort())
 

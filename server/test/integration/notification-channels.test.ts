@@ -347,8 +347,9 @@ describe('changing kind', () => {
     const secret = await credential('throwaway-secret', 'webhook', 'throwaway-0123456789')
     const ch = await channel({ name: 'kind-change', url: `${base}/kind-change`, secretCredentialId: secret })
     expect((await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: secret })).errors?.[0]?.extensions?.code).toBe('INVALID_STATE')
-    const updated = (await t.ok(`mutation($id: ID!, $i: UpdateNotificationChannelInput!) { updateNotificationChannel(id: $id, input: $i) { kind url secretCredential { id } } }`, { id: ch.id, i: { kind: 'TEAMS' } })).updateNotificationChannel
-    expect(updated).toEqual({ kind: 'TEAMS', url: `${base}/kind-change`, secretCredential: null })
+    const updated = (await t.ok(`mutation($id: ID!, $i: UpdateNotificationChannelInput!) { updateNotificationChannel(id: $id, input: $i) { kind url urlHost hasUrl secretCredential { id } } }`, { id: ch.id, i: { kind: 'TEAMS' } })).updateNotificationChannel
+    // The URL is kept, now write-only (a chat URL carries the service's token): only its host is shown.
+    expect(updated).toEqual({ kind: 'TEAMS', url: null, urlHost: new URL(base).host, hasUrl: true, secretCredential: null })
     expect(await t.ok(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: secret })).toEqual({ deleteCredential: secret })
     // Back to WEBHOOK needs a secret again.
     expectFieldError(await t.gql(UPDATE_CHANNEL, { id: ch.id, i: { kind: 'WEBHOOK' } }), 'input.secretCredentialId')

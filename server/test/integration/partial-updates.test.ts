@@ -270,10 +270,11 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       update: (id, i) => mutate('updateNotificationChannel', '$id: ID!, $input: UpdateNotificationChannelInput!', { id, input: i }),
       fields: {
         name: { input: { name: 'renamed-nch' }, changes: ['name'] },
-        kind: { input: { kind: 'SLACK', url: 'https://hooks.example.com/s' }, changes: ['kind', 'url', 'smtp_credential_id'] },
-        url: { input: { kind: 'MATTERMOST', url: 'https://hooks.example.com/b' }, changes: ['kind', 'url', 'smtp_credential_id'] },
+        // A chat URL is write-only: stored sealed (url_sealed), with its host shown (url_host); url stays null.
+        kind: { input: { kind: 'SLACK', url: 'https://hooks.example.com/s' }, changes: ['kind', 'url_sealed', 'url_host', 'smtp_credential_id'] },
+        url: { input: { kind: 'MATTERMOST', url: 'https://hooks.example.com/b' }, changes: ['kind', 'url_sealed', 'url_host', 'smtp_credential_id'] },
         headers: { input: { headers: { 'X-Other': '1' } }, changes: ['headers'] },
-        secretCredentialId: { input: { kind: 'WEBHOOK', url: 'https://hooks.example.com/w', secretCredentialId: fx.creds[1] }, changes: ['kind', 'url', 'secret_credential_id', 'smtp_credential_id'] },
+        secretCredentialId: { input: { kind: 'WEBHOOK', url: 'https://hooks.example.com/w', secretCredentialId: fx.creds[1] }, changes: ['kind', 'url', 'url_host', 'secret_credential_id', 'smtp_credential_id'] },
         smtpHost: { input: { smtpHost: 'mail.example.com' }, changes: ['smtp_host'] },
         smtpPort: { input: { smtpPort: 465 }, changes: ['smtp_port'] },
         smtpSecurity: { input: { smtpSecurity: 'STARTTLS' }, changes: ['smtp_security'] },

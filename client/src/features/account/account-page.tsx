@@ -10,6 +10,7 @@ import { passwordFormErrors, roleBadgeClass, roleDescription, roleLabel } from '
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
 import { formatDateTime } from '@/lib/format'
 import { graphql } from '@/lib/graphql'
+import { useToastsEnabled } from '@/features/runs/run-toasts'
 import { ApiTokensPanel } from './api-tokens'
 
 const MeQuery = graphql(`query Me { me { id username role disabled createdAt } }`)
@@ -62,8 +63,24 @@ export function AccountPage() {
         </Panel>
         <ChangePasswordPanel username={me?.username ?? session.user.username} />
       </div>
+      <ToastsPanel />
       <ApiTokensPanel role={role} />
     </>
+  )
+}
+
+/** The run toasts switch, for this browser (features/runs/run-toasts.tsx). */
+function ToastsPanel() {
+  const [on, setOn] = useToastsEnabled()
+  return (
+    <Panel title="Notifications in this browser">
+      <div className="stack">
+        <label className="check">
+          <input type="checkbox" role="switch" name="runToasts" checked={on} onChange={(e) => setOn(e.target.checked)} /> Show a toast when a run I started or watch ends
+        </label>
+        <div className="small faint">Kept in this browser only: a wall display can have none while your laptop shows them.</div>
+      </div>
+    </Panel>
   )
 }
 

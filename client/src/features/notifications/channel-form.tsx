@@ -35,7 +35,7 @@ const WEBHOOK: ChannelKind = {
   Section({ channel, draft, set, err, credentials }) {
     return (
       <>
-        <Field label="URL" required error={err('url')} hint="Run outcomes are POSTed here as JSON.">
+        <Field label="URL" required error={err('url')} hint="Run outcomes are POSTed here as JSON. Query values are shown masked (•••) once saved, as they often carry tokens; leave them masked to keep them.">
           {(p) => <input {...p} name="url" className="mono" value={String(draft.url)} placeholder="https://hooks.example.net/switchyard" autoComplete="off" onChange={(e) => set({ url: e.target.value })} />}
         </Field>
         <SecretCredentialField

@@ -136,7 +136,7 @@ function ChannelSettings({ channel: c }: { channel: Channel }) {
           <>
             <dt>Webhook URL</dt>
             <dd>
-              set — {channelDestination(c)} <span className="small faint">(the whole URL is the secret: Edit channel shows it)</span>
+              set — {channelDestination(c)} <span className="small faint">(write-only: the URL carries the service’s token, so it is never shown; Edit channel replaces it)</span>
             </dd>
           </>
         )}

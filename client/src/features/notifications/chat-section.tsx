@@ -1,9 +1,11 @@
 'use client'
 /**
  * The chat channel kinds (Slack, Microsoft Teams, Mattermost): an incoming-webhook URL, which carries the
- * service's token — it is the secret, so the form says so and the channel list shows only its host.
+ * service's token. The API keeps it write-only (never returned, only its host): editing a channel that has
+ * one leaves the field blank, and blank keeps the stored URL.
  */
 import { Field } from '@/components/ui'
+import { chatUrlInput } from '@/lib/notification-channels'
 import type { ChannelKind } from './channel-kind'
 
 const HINTS: Record<string, { placeholder: string; hint: string }> = {
@@ -12,22 +14,25 @@ const HINTS: Record<string, { placeholder: string; hint: string }> = {
   MATTERMOST: { placeholder: 'https://mattermost.example.com/hooks/xxxx', hint: 'The incoming-webhook URL; messages are attachments coloured by outcome.' },
 }
 
+const CHAT_VALUES: readonly string[] = ['SLACK', 'TEAMS', 'MATTERMOST']
+
 function chatKind(value: string, label: string): ChannelKind {
   return {
     value,
     label,
     fields: ['url'],
-    initial: (channel) => ({ url: channel?.kind === value ? (channel.url ?? '') : '' }),
-    // Blank is null, so the API answers "required" rather than "not a URL".
-    input: (d) => ({ input: { url: String(d.url).trim() || null }, errors: {} }),
+    initial: (channel) => ({ url: '', keepUrl: !!(channel && CHAT_VALUES.includes(channel.kind) && channel.hasUrl), urlHost: channel?.urlHost ?? null }),
+    input: (d) => ({ input: chatUrlInput(d), errors: {} }),
     Section({ draft, set, err }) {
+      const keep = !!draft.keepUrl
+      const hint = keep ? `A URL for ${draft.urlHost ?? 'this channel'} is stored and never shown. Leave blank to keep it, or paste a new one to replace it. ${HINTS[value]!.hint}` : HINTS[value]!.hint
       return (
         <>
-          <Field label="Webhook URL" required error={err('url')} hint={HINTS[value]!.hint}>
+          <Field label={keep ? 'New webhook URL' : 'Webhook URL'} required={!keep} error={err('url')} hint={hint}>
             {(p) => <input {...p} name="url" className="mono" value={String(draft.url)} placeholder={HINTS[value]!.placeholder} autoComplete="off" spellCheck={false} onChange={(e) => set({ url: e.target.value })} />}
           </Field>
           <div className="alert warn small" role="note">
-            This URL is the secret: anyone who has it can post to the channel. These requests are not signed; keep the URL out of tickets and chats. The audit log records only that it changed.
+            This URL is the secret: anyone who has it can post to the channel. These requests are not signed; keep the URL out of tickets and chats. Switchyard stores it encrypted and never shows it again; the audit log records only that it changed.
           </div>
         </>
       )

@@ -3,7 +3,7 @@ import { graphql, type ResultOf } from '@/lib/graphql'
 
 export const ChannelFields = graphql(`
   fragment NotificationChannelFields on NotificationChannel {
-    id name kind url headers updatedAt
+    id name kind url urlHost hasUrl headers updatedAt
     secretCredential { id name }
     secondarySecretCredential { id name }
     smtpHost smtpPort smtpSecurity smtpCaCertificate emailFrom emailTo

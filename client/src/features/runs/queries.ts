@@ -66,6 +66,7 @@ export const RunDetailFragment = graphql(
     retries { id number status }
     workflowNode { key workflowRun { id number workflowName } }
     cancelledBy { id username }
+    watchedByMe
     targets {
       id
       name
@@ -127,6 +128,44 @@ export const CancelRunMutation = graphql(
 export const RetryRunMutation = graphql(`
   mutation RetryRun($id: ID!, $onlyFailedTargets: Boolean) {
     retryJobRun(id: $id, onlyFailedTargets: $onlyFailedTargets) { id number }
+  }
+`)
+
+export const WatchRunMutation = graphql(`
+  mutation WatchRun($id: ID!) {
+    watchJobRun(id: $id) { id watchedByMe }
+  }
+`)
+
+export const UnwatchRunMutation = graphql(`
+  mutation UnwatchRun($id: ID!) {
+    unwatchJobRun(id: $id) { id watchedByMe }
+  }
+`)
+
+export const WatchWorkflowRunMutation = graphql(`
+  mutation WatchWorkflowRun($id: ID!) {
+    watchWorkflowRun(id: $id) { id watchedByMe }
+  }
+`)
+
+export const UnwatchWorkflowRunMutation = graphql(`
+  mutation UnwatchWorkflowRun($id: ID!) {
+    unwatchWorkflowRun(id: $id) { id watchedByMe }
+  }
+`)
+
+/** Workflow runs the user started or watches, as they end (toasts too). */
+export const MyWorkflowRunsEndedSubscription = graphql(`
+  subscription MyWorkflowRunsEnded($since: DateTime) {
+    myWorkflowRunsEnded(since: $since) { id number status workflowName finishedAt createdAt error }
+  }
+`)
+
+/** Runs the user started or watches, as they end (the toasts; see features/runs/run-toasts.tsx). */
+export const MyRunsEndedSubscription = graphql(`
+  subscription MyRunsEnded($since: DateTime) {
+    myJobRunsEnded(since: $since) { id number status templateName durationMs error }
   }
 `)
 

@@ -18,6 +18,7 @@ import { CancelRunMutation, isFinal, RetryRunMutation, RunQuery, RunUpdatedSubsc
 import { WebhookLink } from '@/features/webhooks/webhook-link'
 import { RunTickets } from '@/features/tickets/run-tickets'
 import { RunLog } from './run-log'
+import { WatchToggle } from './watch-toggle'
 import { useRunLog } from './use-run-log'
 
 export function RunDetail({ id }: { id: string }) {
@@ -66,7 +67,12 @@ export function RunDetail({ id }: { id: string }) {
             <StatusBadge status={run.status} stale={stale} />
           </span>
         }
-        actions={<RunActions run={run} onCancelled={setCancelled} />}
+        actions={
+          <>
+            <WatchToggle kind="job" id={run.id} watchedByMe={run.watchedByMe} final={isFinal(run.status)} />
+            <RunActions run={run} onCancelled={setCancelled} />
+          </>
+        }
       />
       <Panel>
         <div className="stack">

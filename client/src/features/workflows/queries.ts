@@ -185,6 +185,7 @@ export const WorkflowRunDetailFragment = graphql(
     createdAt
     finishedAt
     cancelRequestedAt
+    watchedByMe
     eventSeq
     retryOf { id number status }
     retries { id number status }

@@ -15,6 +15,7 @@ import { Icons } from '@/components/icons'
 import { KeyValues } from '@/components/key-values'
 import { useConnection, useSessionContext } from '@/components/session-provider'
 import { useTitle } from '@/components/shell'
+import { WatchToggle } from '@/features/runs/watch-toggle'
 import { WebhookLink } from '@/features/webhooks/webhook-link'
 import { BackLink, EmptyState, ErrorAlert, PageHeader, Panel, RelativeTime, Skeleton, StatusBadge, triggerLabel } from '@/components/ui'
 import { errorMessage, toFormErrors } from '@/lib/errors'
@@ -70,6 +71,7 @@ export function WorkflowRunDetail({ id }: { id: string }) {
         }
         actions={
           <>
+            <WatchToggle kind="workflow" id={run.id} watchedByMe={run.watchedByMe} final={FINAL_WORKFLOW_STATUSES.has(run.status)} />
             <CancelButton run={run} onCancelled={setCancelled} />
             <RetryFailedNodesButton run={run} />
           </>

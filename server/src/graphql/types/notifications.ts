@@ -4,6 +4,7 @@ import { decodeId, decodeIds } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
 import { CLEARABLE_CHANNEL_FIELDS, CLEARABLE_RULE_FIELDS, type NotificationPreview } from '../../modules/notifications/notifications.service.ts'
 import type { SendOutcome } from '../../modules/notifications/channel-sender.ts'
+import { shownUrl } from '../../modules/notifications/channel-url.ts'
 
 const NotificationEventEnum = builder.enumType('NotificationEvent', {
   values: {
@@ -48,7 +49,14 @@ builder.prismaNode('NotificationChannel', {
   fields: (t) => ({
     name: t.exposeString('name'),
     kind: t.expose('kind', { type: ChannelKindEnum }),
-    url: t.exposeString('url', { nullable: true, description: 'Null for EMAIL channels.' }),
+    url: t.string({
+      nullable: true,
+      description:
+        'WEBHOOK: the URL with its query values (and fragment) masked as •••, which often carry tokens; sending it back unchanged keeps the stored URL. Null for SLACK/TEAMS/MATTERMOST (their URL carries the service token: write-only, see urlHost and hasUrl) and EMAIL.',
+      resolve: (c) => shownUrl(c),
+    }),
+    urlHost: t.exposeString('urlHost', { nullable: true, description: 'The URL\'s host[:port] (every kind but EMAIL).' }),
+    hasUrl: t.boolean({ description: 'A URL is stored (for a chat kind, whose URL is write-only: an update without url keeps it).', resolve: (c) => c.url !== null || c.urlSealed !== null }),
     headers: t.field({ type: 'JSON' as never, description: 'Extra request headers, name → value.', resolve: (c) => c.headers as never }),
     secretCredential: t.relation('secretCredential', { nullable: true, description: 'WEBHOOK: the PASSWORD credential whose password is the current signing secret (never returned).' }),
     secondarySecretCredential: t.relation('secondarySecretCredential', { nullable: true, description: 'WEBHOOK, during a rotation: the second active signing secret (addNotificationChannelSecret / retireNotificationChannelSecret).' }),
@@ -126,7 +134,7 @@ builder.prismaNode('NotificationDelivery', {
 const channelFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<object>, 'InputObject'>, create: boolean) => ({
   name: t.string({ required: create }),
   kind: t.field({ type: ChannelKindEnum, description: create ? 'Default WEBHOOK.' : undefined }),
-  url: t.string({ description: 'Required except for EMAIL.' }),
+  url: t.string({ description: create ? 'Required except for EMAIL. SLACK/TEAMS/MATTERMOST: write-only (stored sealed, never returned).' : 'Omitted: the stored URL is kept (a chat URL is write-only; a WEBHOOK URL sent back as shown, query masked, is unchanged).' }),
   headers: t.field({ type: 'JSON' as never, description: 'Extra request headers, name → value.' }),
   secretCredentialId: t.id({ description: 'WEBHOOK (required): a PASSWORD credential whose password is the signing secret.' }),
   smtpHost: t.string({ description: 'EMAIL (required).' }),

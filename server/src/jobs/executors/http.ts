@@ -8,6 +8,7 @@
  * `auth`; the run log masks secret values. The result records status, time and a truncated body.
  */
 import { z } from 'zod'
+import { isOutboundDenied, type OutboundPolicy } from '../../net/outbound-policy.ts'
 import { coerceError } from '../../util/errors.ts'
 import { compileUserRegex, userRegexProblem } from '../../util/safe-regex.ts'
 import { renderTemplate } from '../../util/template.ts'
@@ -123,6 +124,14 @@ type Context = ExecutionContext<HttpConfig>
 /** The most of a body read for the check; larger bodies are cut (and a JSON check on them fails). */
 const CHECK_LIMIT_BYTES = 1024 * 1024
 
+/**
+ * `outbound`: the SSRF guard (net/outbound-policy.ts), applied to every connection the request makes,
+ * redirects included; absent (unit tests), requests go out unchecked.
+ */
+export function createHttpExecutor(outbound?: OutboundPolicy): JobExecutor<typeof configSchema> {
+  return { ...httpExecutor, execute: (ctx) => execute(ctx, outbound) }
+}
+
 export const httpExecutor: JobExecutor<typeof configSchema> = {
   type: 'http',
   label: 'HTTP request',
@@ -138,7 +147,7 @@ export const httpExecutor: JobExecutor<typeof configSchema> = {
 
 class PermanentError extends Error {}
 
-async function execute(ctx: Context): Promise<ExecutionOutcome> {
+async function execute(ctx: Context, outbound?: OutboundPolicy): Promise<ExecutionOutcome> {
   const { config } = ctx
   let request: { url: URL; init: RequestInit; secrets: string[] }
   try {
@@ -160,7 +169,7 @@ async function execute(ctx: Context): Promise<ExecutionOutcome> {
   let response: Response
   let body: { bytes: Buffer; truncated: boolean }
   try {
-    response = await fetch(url, { ...init, signal })
+    response = await fetch(url, { ...init, signal, ...(outbound ? { dispatcher: outbound.dispatcher } : {}) } as RequestInit)
     body = await readBody(response, CHECK_LIMIT_BYTES)
   } catch (thrown) {
     const durationMs = Math.round(performance.now() - started)
@@ -170,7 +179,8 @@ async function execute(ctx: Context): Promise<ExecutionOutcome> {
     }
     const error = timeout.aborted ? `request timed out after ${config.timeoutSeconds}s` : `request failed: ${describeFetchError(thrown)}`
     ctx.log.system(hide(error), { level: 'ERROR' })
-    return { ok: false, error: hide(error), retryable: true, result: { ...base, durationMs } }
+    // A denied address stays denied: retrying cannot help.
+    return { ok: false, error: hide(error), retryable: !isOutboundDenied(thrown), result: { ...base, durationMs } }
   }
   const durationMs = Math.round(performance.now() - started)
   const text = body.bytes.toString('utf8')

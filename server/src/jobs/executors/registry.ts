@@ -6,7 +6,8 @@
 import { z } from 'zod'
 import type { JobExecutor } from './types.ts'
 import { commandExecutor } from './command.ts'
-import { httpExecutor } from './http.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
+import { createHttpExecutor, httpExecutor } from './http.ts'
 import { scriptExecutor } from './script.ts'
 import { fileTransferExecutor } from './file-transfer.ts'
 import { createConfigBackupExecutor } from './config-backup/index.ts'
@@ -67,17 +68,17 @@ export class ExecutorRegistry {
  * `sync_devices` (without its port, a job type is not offered); `nautobot`: the write-back of `config_backup` and
  * `prefix_scan` (without it, those options skip or fail with a reason).
  */
-export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort; checkmkDevices?: CheckmkDevicesPort; nautobot?: NautobotWriteBackPort } = {}): ExecutorRegistry {
+export function createDefaultRegistry(ports: { inventorySync?: InventorySyncPort; checkmkDevices?: CheckmkDevicesPort; nautobot?: NautobotWriteBackPort; outbound?: OutboundPolicy } = {}): ExecutorRegistry {
   return new ExecutorRegistry([
     commandExecutor as JobExecutor,
     createConfigBackupExecutor({ nautobot: ports.nautobot }) as JobExecutor,
     noopExecutor as JobExecutor,
     scriptExecutor as JobExecutor,
     fileTransferExecutor as JobExecutor,
-    httpExecutor as JobExecutor,
+    (ports.outbound ? createHttpExecutor(ports.outbound) : httpExecutor) as JobExecutor,
     createPrefixScanExecutor({ nautobot: ports.nautobot }) as JobExecutor,
     ansiblePlaybookExecutor as JobExecutor,
     ...(ports.inventorySync ? [createInventorySyncExecutor(ports.inventorySync) as JobExecutor] : []),
-    ...(ports.checkmkDevices ? [createCompareDevicesExecutor(ports.checkmkDevices) as JobExecutor, createSyncDevicesExecutor(ports.checkmkDevices) as JobExecutor] : []),
+    ...(ports.checkmkDevices ? [createCompareDevicesExecutor(ports.checkmkDevices, ports.outbound) as JobExecutor, createSyncDevicesExecutor(ports.checkmkDevices, ports.outbound) as JobExecutor] : []),
   ])
 }

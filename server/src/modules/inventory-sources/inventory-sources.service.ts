@@ -5,7 +5,8 @@
  * API token or the default credential for new targets — needs the right to use it (db/credential-use.ts).
  */
 import { z } from 'zod'
-import { httpUrlSchema } from '../http-url.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
+import { checkOutboundTarget, httpUrlSchema } from '../http-url.ts'
 import type { InventorySource, JobRun, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import { ConflictError, DomainError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { retryConflicts } from '../../db/transient.ts'
@@ -67,6 +68,7 @@ export class InventorySourcesService {
     private readonly prisma: PrismaClient,
     private readonly sync: InventorySync,
     private readonly runs: RunsService,
+    private readonly outbound?: OutboundPolicy,
   ) {}
 
   list(actor: Actor | null): Promise<InventorySource[]> {
@@ -84,6 +86,7 @@ export class InventorySourcesService {
   async create(actor: Actor | null, raw: unknown): Promise<InventorySource> {
     const a = requireWriter(actor)
     const input = parseInput(createInput, raw)
+    await checkOutboundTarget(this.outbound, 'input.url', input.url)
     await this.checkCredentials(a, input)
     try {
       return await audited(
@@ -103,6 +106,7 @@ export class InventorySourcesService {
     const existing = await this.prisma.inventorySource.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('inventory source')
     const a = requireCanEdit(actor, existing, 'inventory source')
+    await checkOutboundTarget(this.outbound, 'input.url', input.url)
     // A new URL sends the token elsewhere: re-check the right to use it, as a target's move does.
     const token = input.tokenCredentialId ?? (input.url !== undefined && input.url !== existing.url ? existing.tokenCredentialId : undefined)
     await this.checkCredentials(a, { tokenCredentialId: token, defaultCredentialId: input.defaultCredentialId }, input.tokenCredentialId ? 'input.tokenCredentialId' : 'input.url')

@@ -14,6 +14,7 @@ import { retryConflicts } from '../../db/transient.ts'
 import type { InventorySyncPort, InventorySyncRequest, InventorySyncSummary } from '../../jobs/executors/inventory-sync.ts'
 import { auditValue } from '../audit/changes.ts'
 import { fetchNautobotDevices, SourceError, type DeviceFilter, type NautobotConnection, type NautobotDevice } from './nautobot-client.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
 import { planSync, type ExistingTarget, type SourceMapping, type SyncPlan } from './sync-plan.ts'
 
 export function mappingOf(s: InventorySource): SourceMapping {
@@ -24,6 +25,7 @@ export class InventorySync implements InventorySyncPort {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly box: SecretBox,
+    private readonly outbound?: OutboundPolicy,
   ) {}
 
   /** The connection for a source, its token opened. The token never leaves this module except to Nautobot. */
@@ -32,7 +34,7 @@ export class InventorySync implements InventorySyncPort {
     if (!c) throw new SourceError(`the source's API token credential no longer exists`, false)
     const opened = decryptCredential(this.box, c)
     if (opened.kind !== 'PASSWORD') throw new SourceError(`the source's API token credential "${c.name}" is not a PASSWORD credential`, false)
-    return { url: source.url, token: opened.password, tlsVerify: source.tlsVerify, caCertificate: source.caCertificate, signal }
+    return { url: source.url, token: opened.password, tlsVerify: source.tlsVerify, caCertificate: source.caCertificate, signal, outbound: this.outbound }
   }
 
   async fetch(source: InventorySource, signal?: AbortSignal): Promise<{ devices: NautobotDevice[]; pages: number }> {

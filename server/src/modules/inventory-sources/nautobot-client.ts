@@ -6,7 +6,9 @@
  */
 import http from 'node:http'
 import https from 'node:https'
+import net from 'node:net'
 import { z } from 'zod'
+import { isOutboundDenied, OutboundDeniedError, type OutboundPolicy } from '../../net/outbound-policy.ts'
 import { excerpt } from '../../util/excerpt.ts'
 
 export class SourceError extends Error {
@@ -38,6 +40,8 @@ export interface NautobotConnection {
   /** Per request. */
   timeoutMs?: number
   signal?: AbortSignal
+  /** The SSRF guard: the address Nautobot's name resolves to is checked when connecting. */
+  outbound?: OutboundPolicy
 }
 
 export interface NautobotDevice {
@@ -145,9 +149,13 @@ export function request(conn: NautobotConnection, method: string, path: string, 
     },
     timeout: conn.timeoutMs ?? 30_000,
     signal: conn.signal,
+    ...(conn.outbound ? { lookup: conn.outbound.lookup } : {}),
     ...(isHttps ? { rejectUnauthorized: conn.tlsVerify, ...(conn.caCertificate ? { ca: conn.caCertificate } : {}) } : {}),
   }
   return new Promise((resolve, reject) => {
+    // A literal IP skips the lookup: checked here.
+    const literal = url.hostname.replace(/^\[|\]$/g, '')
+    if (conn.outbound && net.isIP(literal) && conn.outbound.denies(literal)) return reject(new SourceError(`cannot reach ${where} (${new OutboundDeniedError(literal, literal).message})`, false))
     const req = (isHttps ? https : http).request(url, options, (res) => {
       const chunks: Buffer[] = []
       let size = 0
@@ -176,6 +184,7 @@ export function request(conn: NautobotConnection, method: string, path: string, 
     req.on('error', (e: Error & { code?: string }) => {
       if (e instanceof SourceError) return reject(e)
       if (e.name === 'AbortError') return reject(new SourceError(`request to ${where} aborted`, true))
+      if (isOutboundDenied(e)) return reject(new SourceError(`cannot reach ${where} (${e.message})`, false))
       const tls = /CERT|SSL|TLS|self.signed|unable to verify/i.test(`${e.code ?? ''} ${e.message}`)
       reject(new SourceError(tls ? `${where}: TLS verification failed (${e.message}); set a CA certificate or turn TLS verification off` : `cannot reach ${where} (${e.code ?? e.message})`, !tls))
     })

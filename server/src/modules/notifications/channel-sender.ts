@@ -5,13 +5,16 @@
  * "send test". Secrets are opened here, just before use, and never logged or returned.
  */
 import crypto from 'node:crypto'
+import net from 'node:net'
 import tls from 'node:tls'
 import nodemailer from 'nodemailer'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { RawQuery } from '../../db/credential-use.ts'
 import { DomainError } from '../../errors.ts'
+import { isOutboundDenied, type OutboundPolicy } from '../../net/outbound-policy.ts'
 import { coerceError } from '../../util/errors.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
+import { openUrl } from './channel-url.ts'
 import type { RunPayload } from './message-templates.ts'
 
 const ATTEMPT_TIMEOUT_MS = 10_000
@@ -32,6 +35,8 @@ export interface SendableChannel {
   name: string
   kind: ChannelKind
   url: string | null
+  /** A chat kind's URL, sealed (channel-url.ts); opened just before the request. */
+  urlSealed: Uint8Array | null
   headers: Record<string, string>
   secrets: Uint8Array[]
   smtpHost: string | null
@@ -63,7 +68,7 @@ export function retryableHttp(status: number | null): boolean {
 }
 
 const CHANNEL_SQL = `
-  SELECT c.id, c.name, c.kind::text AS kind, c.url, c.headers,
+  SELECT c.id, c.name, c.kind::text AS kind, c.url, c.url_sealed AS "urlSealed", c.headers,
          array_remove(ARRAY[s1.secret, s2.secret], NULL) AS secrets,
          c.smtp_host AS "smtpHost", c.smtp_port AS "smtpPort", c.smtp_security::text AS "smtpSecurity",
          sc.username AS "smtpUsername", sc.secret AS "smtpPassword", c.smtp_ca_certificate AS "smtpCaCertificate",
@@ -84,6 +89,7 @@ export class ChannelSender {
   constructor(
     private readonly box: SecretBox,
     private readonly publicUrl: string | null,
+    private readonly outbound: OutboundPolicy,
   ) {}
 
   async send(channel: SendableChannel, payload: RunPayload, opts: { deliveryId: string | null; test?: boolean }): Promise<SendOutcome> {
@@ -100,7 +106,8 @@ export class ChannelSender {
   }
 
   async #post(channel: SendableChannel, body: string, deliveryId: string | null): Promise<SendOutcome> {
-    if (!channel.url) return { ok: false, status: null, error: 'the channel has no URL', retryable: false, response: null }
+    const url = openUrl(this.box, channel)
+    if (!url) return { ok: false, status: null, error: 'the channel has no URL', retryable: false, response: null }
     const headers: Record<string, string> = { ...channel.headers, 'content-type': 'application/json', 'user-agent': 'Switchyard-Webhook' }
     if (deliveryId) headers['x-switchyard-delivery'] = deliveryId
     if (channel.kind === 'WEBHOOK') {
@@ -108,14 +115,16 @@ export class ChannelSender {
       headers['x-switchyard-signature'] = signWebhook(channel.secrets.map((s) => this.box.open(s)), body, Math.floor(Date.now() / 1000))
     }
     try {
-      const res = await fetch(channel.url, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), headers, body })
+      // The dispatcher checks the address the URL's host resolves to when it connects (the SSRF guard).
+      const res = await fetch(url, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), headers, body, dispatcher: this.outbound.dispatcher } as RequestInit)
       const response = (await res.text().catch(() => '')).slice(0, MAX_RESPONSE_CHARS)
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: null, retryable: false, response }
       return { ok: false, status: res.status, error: `the receiver answered ${res.status} ${res.statusText}`.trim(), retryable: retryableHttp(res.status), response }
     } catch (e) {
       const err = coerceError(e)
       const cause = (err as { cause?: unknown }).cause
-      return { ok: false, status: null, error: cause instanceof Error ? `${err.message}: ${cause.message}` : err.message, retryable: true, response: null }
+      // A denied address is denied next time too: no retry.
+      return { ok: false, status: null, error: cause instanceof Error ? `${err.message}: ${cause.message}` : err.message, retryable: !isOutboundDenied(err), response: null }
     }
   }
 
@@ -124,8 +133,18 @@ export class ChannelSender {
       return { ok: false, status: null, error: 'the channel lacks SMTP host, sender or recipients', retryable: false, response: null }
     }
     const security = channel.smtpSecurity ?? 'STARTTLS'
+    // nodemailer resolves names itself: the host is resolved (and checked) here and the address given to it,
+    // with the name kept for TLS (SNI and certificate checks).
+    let address: string
+    try {
+      address = await this.outbound.resolve(channel.smtpHost)
+    } catch (e) {
+      const err = coerceError(e)
+      return { ok: false, status: null, error: `SMTP: ${err.message}`, retryable: !isOutboundDenied(err), response: null }
+    }
     const transport = nodemailer.createTransport({
-      host: channel.smtpHost,
+      host: address,
+      ...(net.isIP(channel.smtpHost.replace(/^\[|\]$/g, '')) ? {} : { servername: channel.smtpHost }),
       port: channel.smtpPort ?? (security === 'TLS' ? 465 : 587),
       secure: security === 'TLS',
       requireTLS: security === 'STARTTLS',

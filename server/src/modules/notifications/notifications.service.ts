@@ -14,10 +14,14 @@ import { prismaQuery } from '../../db/credential-use.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
 import { audited, entity, record } from '../audit/audit.service.ts'
 import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
+import type { SecretBox } from '../../crypto/secret-box.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
+import { checkOutboundTarget } from '../http-url.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { tag } from '../targets/targets.service.ts'
 import { CHANNEL_FIELDS, channelInput, checkChannelShape, credentialsKindDrops, type ChannelInput } from './channel-input.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
+import { maskQuery, openUrl, shownUrl, storedUrl } from './channel-url.ts'
 import { loadSendableChannel, type ChannelSender, type SendOutcome } from './channel-sender.ts'
 import { samplePayload, type RunPayload, type TemplateField } from './message-templates.ts'
 import { NOTIFICATION_CHANNEL } from './webhook-delivery.ts'
@@ -64,17 +68,16 @@ function ruleData<T extends Partial<RuleInput>>(input: T): T {
   return { ...input, events: dedupe(input.events), templateIds: dedupe(input.templateIds), workflowIds: dedupe(input.workflowIds), scheduleIds: dedupe(input.scheduleIds), tags: dedupe(input.tags) }
 }
 
-const CHAT_KINDS = new Set(['SLACK', 'TEAMS', 'MATTERMOST'])
-
 /**
- * A channel's audit changes. A Slack/Teams/Mattermost URL carries the service's token (it is the secret):
- * the audit trail records that it changed, never its value.
+ * A channel's audit changes, with the URL as the API shows it: a Slack/Teams/Mattermost URL carries the
+ * service's token, so the trail records only that it changed (and the host); a webhook URL's query values
+ * are masked (a change hidden by the mask is recorded as "changed").
  */
-function channelChanges(before: NotificationChannel | null, row: NotificationChannel): Changes {
-  const urlIsSecret = CHAT_KINDS.has(row.kind) || (before !== null && CHAT_KINDS.has(before.kind))
-  const fields = urlIsSecret ? CHANNEL_FIELDS.filter((f) => f !== 'url') : CHANNEL_FIELDS
-  const out = before ? changed(before, row, fields) : created(row, fields)
-  if (urlIsSecret && (before ? before.url !== row.url : row.url)) Object.assign(out, secretsChanged(['url']))
+function channelChanges(before: NotificationChannel | null, row: NotificationChannel, urlChanged: boolean): Changes {
+  const view = (c: NotificationChannel) => ({ ...c, url: shownUrl(c) })
+  const fields = [...CHANNEL_FIELDS, 'urlHost']
+  const out = before ? changed(view(before), view(row), fields) : created(view(row), fields)
+  if (urlChanged && !out.url) Object.assign(out, secretsChanged(['url']))
   return out
 }
 
@@ -82,7 +85,9 @@ export class NotificationsService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly sender: ChannelSender,
+    private readonly box: SecretBox,
     private readonly publicUrl: string | null,
+    private readonly outbound?: OutboundPolicy,
   ) {}
 
   listChannels(actor: Actor | null): Promise<NotificationChannel[]> {
@@ -97,8 +102,8 @@ export class NotificationsService {
     return this.unique('notification channel', input.name, () =>
       audited(
         this.prisma,
-        (tx) => tx.notificationChannel.create({ data: input }),
-        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: channelChanges(null, row) }),
+        (tx) => tx.notificationChannel.create({ data: { ...input, ...storedUrl(this.box, input.kind, input.url) } }),
+        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: channelChanges(null, row, !!input.url) }),
       ),
     )
   }
@@ -108,12 +113,20 @@ export class NotificationsService {
     const input = parsePatch(channelInput, raw)
     const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('notification channel')
-    await this.checkChannel({ ...(existing as unknown as ChannelInput), ...input }, input)
+    const existingUrl = openUrl(this.box, existing)
+    // A webhook URL sent back as the API showed it (query values masked) is the stored one, unchanged.
+    if (input.url && existing.url && input.url !== existing.url && input.url === maskQuery(existing.url)) delete input.url
+    // No url given: the stored one is kept (a chat URL is never shown, so a form cannot send it back).
+    const url = input.url !== undefined ? input.url : existingUrl
+    await this.checkChannel({ ...(existing as unknown as ChannelInput), ...input, url }, input)
+    const kind = input.kind ?? existing.kind
+    const storage = input.url !== undefined || (input.kind !== undefined && input.kind !== existing.kind) ? storedUrl(this.box, kind, url) : {}
+    const urlChanged = input.url !== undefined && input.url !== existingUrl
     return this.unique('notification channel', input.name, () =>
       audited(
         this.prisma,
-        (tx) => tx.notificationChannel.update({ where: { id }, data: { ...credentialsKindDrops(existing.kind, input.kind), ...input } as Prisma.NotificationChannelUncheckedUpdateInput }),
-        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row) }),
+        (tx) => tx.notificationChannel.update({ where: { id }, data: { ...credentialsKindDrops(existing.kind, input.kind), ...input, ...storage } as Prisma.NotificationChannelUncheckedUpdateInput }),
+        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row, urlChanged) }),
       ),
     )
   }
@@ -280,13 +293,15 @@ export class NotificationsService {
     return audited(
       this.prisma,
       (tx) => tx.notificationChannel.update({ where: { id: existing.id }, data }),
-      (row) => ({ actor: a, action, entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row) }),
+      (row) => ({ actor: a, action, entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row, false) }),
     )
   }
 
   /** The channel as it will be saved (see checkChannelShape), with credentials that exist and are PASSWORDs. */
   private async checkChannel(c: ChannelInput, given: Partial<ChannelInput> = c): Promise<void> {
     await checkChannelShape(c, given, this.publicUrl)
+    if (given.url) await checkOutboundTarget(this.outbound, 'input.url', given.url)
+    if (given.smtpHost) await checkOutboundTarget(this.outbound, 'input.smtpHost', given.smtpHost)
     if (given.secretCredentialId) await this.checkCredential(given.secretCredentialId, 'input.secretCredentialId')
     if (given.smtpCredentialId) await this.checkCredential(given.smtpCredentialId, 'input.smtpCredentialId')
   }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { CheckmkClient } from '../../../checkmk/checkmk-client.ts'
+import type { OutboundPolicy } from '../../../net/outbound-policy.ts'
 import { compareDevices, type DeviceComparison, type HostMapping } from '../../../checkmk/host-plan.ts'
 import { coerceError } from '../../../util/errors.ts'
 import { requireCredential } from '../credential-ref.ts'
@@ -19,10 +20,10 @@ export function mappingOf(c: CompareConfig): HostMapping {
   return { folderTemplate: c.folderTemplate, site: c.site ?? null, labels: c.labels, tagGroups: c.tagGroups }
 }
 
-export function clientFor(ctx: ExecutionContext<CompareConfig>): CheckmkClient {
+export function clientFor(ctx: ExecutionContext<CompareConfig>, outbound?: OutboundPolicy): CheckmkClient {
   const credential = requireCredential(ctx.credentials, ctx.config.checkmk.credentialId, 'config.checkmk.credentialId')
   if (credential.kind !== 'PASSWORD') throw new Error('config.checkmk.credentialId: must be a PASSWORD credential (automation user and secret)')
-  return new CheckmkClient({ url: ctx.config.checkmk.url, username: credential.username, secret: credential.password, tlsVerify: ctx.config.checkmk.tlsVerify, signal: ctx.signal })
+  return new CheckmkClient({ url: ctx.config.checkmk.url, username: credential.username, secret: credential.password, tlsVerify: ctx.config.checkmk.tlsVerify, signal: ctx.signal, outbound })
 }
 
 /** Devices from Nautobot and hosts from Checkmk, compared. Both reads complete before anything is judged. */
@@ -51,7 +52,8 @@ export function failure(ctx: ExecutionContext<unknown>, e: unknown) {
   return { ok: false, error: err.message, retryable: (err as { transient?: unknown }).transient === true }
 }
 
-export function createCompareDevicesExecutor(port: CheckmkDevicesPort): JobExecutor<typeof configSchema> {
+/** `outbound`: the SSRF guard for the Checkmk site's requests (net/outbound-policy.ts). */
+export function createCompareDevicesExecutor(port: CheckmkDevicesPort, outbound?: OutboundPolicy): JobExecutor<typeof configSchema> {
   return {
     type: 'compare_devices',
     label: 'Compare devices (Nautobot → Checkmk)',
@@ -61,7 +63,7 @@ export function createCompareDevicesExecutor(port: CheckmkDevicesPort): JobExecu
     credentialRefs: checkmkCredentialRefs,
     async execute(ctx) {
       try {
-        const client = clientFor(ctx)
+        const client = clientFor(ctx, outbound)
         const comparisons = await readAndCompare(ctx, port, client)
         const rows = comparisons.map(comparisonRow)
         await port.recordResults(ctx.runId, rows)

@@ -19,6 +19,7 @@ import { diffHost, isManaged, type DeviceComparison, type DesiredHost } from '..
 import { coerceError } from '../../../util/errors.ts'
 import type { ExecutionContext, JobExecutor } from '../types.ts'
 import { checkmkCredentialRefs, mappingFields, refineMapping } from './config.ts'
+import type { OutboundPolicy } from '../../../net/outbound-policy.ts'
 import { clientFor, comparisonRow, failure, readAndCompare } from './compare-devices.ts'
 import type { CheckmkDevicesPort, DeviceResultRow, SyncAction } from './port.ts'
 
@@ -45,7 +46,8 @@ type SyncConfig = z.output<typeof configSchema>
 const EDIT_ATTEMPTS = 3
 const EDIT_PARALLEL = 8
 
-export function createSyncDevicesExecutor(port: CheckmkDevicesPort): JobExecutor<typeof configSchema> {
+/** `outbound`: the SSRF guard for the Checkmk site's requests (net/outbound-policy.ts). */
+export function createSyncDevicesExecutor(port: CheckmkDevicesPort, outbound?: OutboundPolicy): JobExecutor<typeof configSchema> {
   return {
     type: 'sync_devices',
     label: 'Sync devices (Nautobot → Checkmk)',
@@ -55,7 +57,7 @@ export function createSyncDevicesExecutor(port: CheckmkDevicesPort): JobExecutor
     credentialRefs: checkmkCredentialRefs,
     async execute(ctx) {
       try {
-        const client = clientFor(ctx)
+        const client = clientFor(ctx, outbound)
         const comparisons = await readAndCompare(ctx, port, client)
         const rows = new Map<string, DeviceResultRow>()
         const set = (c: DeviceComparison, action: SyncAction | null, error: string | null = c.reason) => rows.set(c.device, { ...comparisonRow(c), action, error })

@@ -1,0 +1,93 @@
+/**
+ * The SSRF guard through the running product: saving a channel, an SMTP host or an inventory source that
+ * points at a denied address is refused naming the field; and a connection made later — a channel saved
+ * before the operator tightened the policy, an http run redirected to a denied address — is refused when
+ * it connects (here SWITCHYARD_OUTBOUND_DENY_CIDRS adds 127.0.0.2, where a real listener waits and must
+ * never be reached). Loopback 127.0.0.1 stays allowed.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_DENY_CIDRS } from '../../src/net/outbound-policy.ts'
+import { startTestApp, type TestApp } from '../harness/app.ts'
+import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
+
+let t: TestApp
+const h = runHelpers(() => t, { runFields: 'id status attempt error' })
+const hits: string[] = []
+let denied: http.Server
+let allowed: http.Server
+let deniedBase = ''
+let allowedBase = ''
+
+beforeAll(async () => {
+  denied = http.createServer((req, res) => {
+    hits.push(`denied ${req.url}`)
+    res.end('should never be reached')
+  })
+  await new Promise<void>((r) => denied.listen(0, '127.0.0.2', r))
+  deniedBase = `http://127.0.0.2:${(denied.address() as AddressInfo).port}`
+  allowed = http.createServer((req, res) => {
+    hits.push(`allowed ${req.url}`)
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: `${deniedBase}/after-redirect` })
+      return res.end()
+    }
+    res.end('ok')
+  })
+  await new Promise<void>((r) => allowed.listen(0, '127.0.0.1', r))
+  allowedBase = `http://127.0.0.1:${(allowed.address() as AddressInfo).port}`
+  t = await startTestApp({ env: { SWITCHYARD_OUTBOUND_DENY_CIDRS: [...DEFAULT_DENY_CIDRS, '127.0.0.2/32'].join(',') } })
+}, 120_000)
+afterAll(async () => {
+  await t?.stop()
+  await new Promise((r) => denied.close(r))
+  await new Promise((r) => allowed.close(r))
+})
+
+const CREATE_CHANNEL = `mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`
+
+async function password(name: string): Promise<string> {
+  return (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name, kind: 'PASSWORD', username: 'x', password: 'secret-value-123456' } })).createCredential.id
+}
+
+describe('outbound policy', () => {
+  it('save: channel URLs, SMTP hosts and inventory source URLs at denied addresses are refused naming the field', async () => {
+    const secret = await password('sign')
+    const webhook = { name: 'w', kind: 'WEBHOOK', secretCredentialId: secret }
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { ...webhook, url: 'http://169.254.169.254/latest/meta-data/' } }), 'input.url')
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { ...webhook, url: `${deniedBase}/hook` } }), 'input.url')
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: 's', kind: 'SLACK', url: 'http://[fd00:ec2::254]/services/x' } }), 'input.url')
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: 'm', kind: 'EMAIL', smtpHost: '169.254.169.254', emailFrom: 'a@example.com', emailTo: ['b@example.com'] } }), 'input.smtpHost')
+    const r = await t.gql(CREATE_CHANNEL, { i: { ...webhook, url: 'http://169.254.169.254/' } })
+    expect(r.errors?.[0]?.extensions?.fields?.[0]?.message).toMatch(/169\.254\.169\.254.*SWITCHYARD_OUTBOUND_DENY_CIDRS/)
+    const token = await password('nb-token')
+    expectFieldError(await t.gql(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i: { name: 'nb', kind: 'NAUTOBOT', url: 'http://169.254.169.254', tokenCredentialId: token } }), 'input.url')
+    // Loopback stays allowed: internal systems and the tests' receivers.
+    expect((await t.ok(CREATE_CHANNEL, { i: { ...webhook, name: 'loopback', url: `${allowedBase}/hook` } })).createNotificationChannel.id).toBeTruthy()
+    expect(hits).toEqual([])
+  })
+
+  it('connect: a channel saved before the policy changed is refused when it sends, permanently', async () => {
+    const client = new pg.Client({ connectionString: t.db.url })
+    await client.connect()
+    // As if saved under an older, looser policy: the row is written directly.
+    const { rows } = await client.query<{ id: string }>(`INSERT INTO notification_channel (name, kind, url, headers, updated_at) VALUES ('old-slack', 'SLACK', $1, '{}', now()) RETURNING id`, [`${deniedBase}/services/T/B/x`])
+    await client.end()
+    const id = Buffer.from(`NotificationChannel:${rows[0]!.id}`).toString('base64')
+    const out = (await t.ok(`mutation($c: ID!) { sendTestNotification(channelId: $c) { ok statusCode error retryable } }`, { c: id })).sendTestNotification
+    expect(out).toMatchObject({ ok: false, statusCode: null, retryable: false })
+    expect(out.error).toMatch(/127\.0\.0\.2 is an address outbound connections may not reach/)
+    expect(hits.filter((x) => x.startsWith('denied'))).toEqual([])
+  })
+
+  it('connect: an http run redirected to a denied address fails without retry and never reaches it', async () => {
+    const tpl = await h.createTemplate({ name: 'http-redirect', jobType: 'http', config: { url: `${allowedBase}/redirect` }, retryMaxAttempts: 3, retryDelaySeconds: 0 })
+    const r = await h.waitFor(await h.trigger(tpl), ['SUCCEEDED', 'FAILED'])
+    expect(r).toMatchObject({ status: 'FAILED', attempt: 1 })
+    expect(r.error).toMatch(/127\.0\.0\.2/)
+    expect(hits).toContain('allowed /redirect')
+    expect(hits.filter((x) => x.startsWith('denied'))).toEqual([])
+  })
+})
