@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, idle-rss
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, ssh-fanout, subscribers, idle-rss
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -30,10 +30,12 @@ import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
 import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
+import { formatSshFanout, runSshFanout, type SshFanoutOptions, type SshFanoutResult } from './scenarios/ssh-fanout.ts'
+import { formatSubscribers, runSubscribers, type SubscribersOptions, type SubscribersResult } from './scenarios/subscribers.ts'
 import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } from './scenarios/idle-rss.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'idle-rss'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'ssh-fanout', 'subscribers', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -51,6 +53,8 @@ export interface BenchSettings {
   schedules: ScheduleLatenessOptions
   workflow: WorkflowAdvanceOptions
   checkmk: CheckmkDevicesOptions
+  sshFanout: SshFanoutOptions
+  subscribers: SubscribersOptions
   idleRss: IdleRssOptions
 }
 
@@ -85,6 +89,8 @@ function parseArgs(argv: string[]): BenchSettings {
     // The issue's size: compare + sync_devices of 10,000 devices against the Checkmk contract server.
     checkmk: { devices: quick ? 1000 : 10_000, chunkSize: 500, timeoutMs: 600_000 },
     // The compiled server (what `npm start` runs) and, for comparison, the same source under tsx.
+    sshFanout: { targets: quick ? 100 : 500, maxParallelTargets: 50, singleRuns: quick ? 3 : 5, command: 'uname -n', timeoutMs: 600_000 },
+    subscribers: { subscribers: quick ? 100 : 1000, processes: 2, linesPerSec: quick ? 1000 : 10_000, seconds: quick ? 5 : 10, timeoutMs: 300_000 },
     idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
 }
@@ -163,6 +169,20 @@ async function main(): Promise<void> {
     checkmk = await runCheckmkDevices(settings.checkmk)
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
+  let sshFanout: SshFanoutResult | null = null
+  if (has('ssh-fanout')) {
+    process.stderr.write(`SSH fan-out to ${settings.sshFanout.targets} targets… `)
+    const s = now()
+    sshFanout = await runSshFanout(settings.sshFanout)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
+  let subscribers: SubscribersResult | null = null
+  if (has('subscribers')) {
+    process.stderr.write(`${settings.subscribers.subscribers} log subscribers… `)
+    const s = now()
+    subscribers = await runSubscribers(settings.subscribers)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
   // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
   const idleRss: IdleRssResult[] = []
   if (has('idle-rss')) {
@@ -187,13 +207,15 @@ async function main(): Promise<void> {
     schedules,
     workflow,
     checkmk,
+    sshFanout,
+    subscribers,
     idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + formatSshFanout(sshFanout) + formatSubscribers(subscribers) + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {
