@@ -9,6 +9,7 @@
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
  *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, ssh-fanout, subscribers, idle-rss
+ *   npm run bench -- --only subscribers --subscribers 300 --lines-per-sec 2000
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -90,7 +91,13 @@ function parseArgs(argv: string[]): BenchSettings {
     checkmk: { devices: quick ? 1000 : 10_000, chunkSize: 500, timeoutMs: 600_000 },
     // The compiled server (what `npm start` runs) and, for comparison, the same source under tsx.
     sshFanout: { targets: quick ? 100 : 500, maxParallelTargets: 50, singleRuns: quick ? 3 : 5, command: 'uname -n', timeoutMs: 600_000 },
-    subscribers: { subscribers: quick ? 100 : 1000, processes: 2, linesPerSec: quick ? 1000 : 10_000, seconds: quick ? 5 : 10, timeoutMs: 300_000 },
+    subscribers: {
+      subscribers: Number(arg('subscribers') ?? (quick ? 100 : 1000)),
+      processes: 2,
+      linesPerSec: Number(arg('lines-per-sec') ?? (quick ? 1000 : 10_000)),
+      seconds: quick ? 5 : 10,
+      timeoutMs: 300_000,
+    },
     idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
 }
