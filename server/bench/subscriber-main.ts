@@ -24,7 +24,9 @@ const args = JSON.parse(process.argv[2]!) as Args
 const QUERY = `subscription($id: ID!) { jobRunLogAppended(runId: $id, after: 0) { lastSeq lines { seq stream text } } }`
 const BUCKETS = 60_000
 const histogram = new Uint32Array(BUCKETS + 1)
-const epochNow = () => performance.timeOrigin + performance.now()
+// Date.now(), not performance.timeOrigin + now(): each process fixes its timeOrigin at start, and a clock
+// adjustment between two starts would put a constant offset between the processes.
+const epochNow = () => Date.now()
 
 interface Sub {
   received: number

@@ -80,7 +80,7 @@ const pacedEmitExecutor: JobExecutor<typeof pacedConfig> = {
     while (written < total) {
       ctx.signal.throwIfAborted()
       const due = Math.min(total, Math.floor(((now() - start) / 1000) * ctx.config.linesPerSec) + 1)
-      const t = (performance.timeOrigin + performance.now()).toFixed(1)
+      const t = Date.now() // the wall clock, as the subscriber processes read it
       for (; written < due; written++) ctx.log.output(target.id, 'STDOUT', `t=${t} line ${written + 1} of ${total}: interface Gi0/${written % 48} up`)
       await sleep(10)
     }

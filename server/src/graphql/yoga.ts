@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
 import type { ApiLimits, WebSecurity } from '../config.ts'
 import { isAllowedOrigin } from '../http/origins.ts'
+import { sharedSubscriptionEvents } from './shared-events.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
@@ -93,6 +94,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
       ...queryLimitPlugins(limits),
       introspectionPolicyPlugin(web.introspection),
       typedValidationErrors,
+      sharedSubscriptionEvents(),
     ],
     logging: {
       debug: (...a) => logger.debug(short(a[0])),

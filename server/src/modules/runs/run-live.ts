@@ -12,6 +12,7 @@
 import { Repeater } from 'graphql-yoga'
 import type pg from 'pg'
 import type { JobRun, PrismaClient } from '../../generated/prisma/client.ts'
+import { markShared } from '../../util/shared-event.ts'
 import { readLogLines, type StoredLogLine } from '../../logs/log-reader.ts'
 import { CHANNELS, decodeLogAppended } from '../../pubsub/channels.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
@@ -283,7 +284,7 @@ export class RunLive {
               if (!lines.length || loop.stopped) break
               const batch = withinChars(lines, maxCharsPerBatch)
               cursor = batch.at(-1)!.seq
-              await push({ runId, lines: batch, lastSeq: cursor })
+              await push(batch === lines ? sharedBatch(runId, lines) : { runId, lines: batch, lastSeq: cursor })
               if (lines.length < maxLinesPerBatch && batch.length === lines.length) break
             }
             failures = 0
@@ -400,6 +401,19 @@ export class RunLive {
       }
     })
   }
+}
+
+const sharedBatches = new WeakMap<StoredLogLine[], LogBatch>()
+
+/**
+ * The one batch object for lines of a shared read, so every subscriber that took the read pushes the
+ * same event and GraphQL executes it once for all of them (graphql/shared-events.ts): nothing under
+ * LogBatch depends on who is asking (visibility was checked when the subscription started).
+ */
+function sharedBatch(runId: string, lines: StoredLogLine[]): LogBatch {
+  let batch = sharedBatches.get(lines)
+  if (!batch) sharedBatches.set(lines, (batch = markShared({ runId, lines, lastSeq: lines.at(-1)!.seq })))
+  return batch
 }
 
 /** The first lines whose text fits in `maxChars` (always at least one). */
