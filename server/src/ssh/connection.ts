@@ -4,7 +4,8 @@
  * the session down afterwards — on success, failure and abort alike.
  */
 import { createHash } from 'node:crypto'
-import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2'
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2'
+import { lazyModule } from '../util/lazy-module.ts'
 import type { DecryptedCredential } from '../jobs/executors/types.ts'
 import { boundToSession, isPosixProbeOutput, POSIX_PROBE, posixShellLikely } from './session-bound.ts'
 import type { Semaphore } from '../util/semaphore.ts'
@@ -82,6 +83,9 @@ const ABORT_GRACE_MS = 5_000
 /** How long a polite disconnect may take before the socket is destroyed. */
 const END_GRACE_MS = 2_000
 
+/** Loaded on the first connection (a process that never runs an SSH job never loads it). */
+const ssh2 = lazyModule<typeof import('ssh2')>('ssh2')
+
 export async function withSshConnection<T>(
   endpoint: SshEndpoint,
   options: SshConnectOptions,
@@ -89,7 +93,7 @@ export async function withSshConnection<T>(
 ): Promise<T> {
   const { signal } = options
   if (signal.aborted) throw SshError.cancelled(signal.reason)
-  const client = new Client()
+  const client = new (ssh2().Client)()
   // ssh2 emits 'error' at any time (even after we stopped caring); an emitter without a listener would
   // crash the process. The connection object reads the last error to explain a dropped session.
   let lastError: Error | undefined

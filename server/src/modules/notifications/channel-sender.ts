@@ -6,13 +6,16 @@
  */
 import crypto from 'node:crypto'
 import tls from 'node:tls'
-import nodemailer from 'nodemailer'
+import { lazyModule } from '../../util/lazy-module.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { RawQuery } from '../../db/credential-use.ts'
 import { DomainError } from '../../errors.ts'
 import { coerceError } from '../../util/errors.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
 import type { RunPayload } from './message-templates.ts'
+
+/** Loaded with the first e-mail (see util/lazy-module.ts). */
+const nodemailer = lazyModule<typeof import('nodemailer')>('nodemailer')
 
 const ATTEMPT_TIMEOUT_MS = 10_000
 /** How much of the receiver's answer is kept (send test shows it; the delivery log keeps errors only). */
@@ -124,7 +127,7 @@ export class ChannelSender {
       return { ok: false, status: null, error: 'the channel lacks SMTP host, sender or recipients', retryable: false, response: null }
     }
     const security = channel.smtpSecurity ?? 'STARTTLS'
-    const transport = nodemailer.createTransport({
+    const transport = nodemailer().createTransport({
       host: channel.smtpHost,
       port: channel.smtpPort ?? (security === 'TLS' ? 465 : 587),
       secure: security === 'TLS',
