@@ -389,6 +389,27 @@ export class SshConnection {
   }
 
   /**
+   * `posixShell()` with `command` run in the same exec right after the probe (one round trip and one
+   * remote shell fewer per target). `after` holds the command's output and exit code when it ran in a
+   * POSIX shell; null when no probe was sent (already known, or not a POSIX-likely server: then
+   * nothing was sent at all) or the probe showed no POSIX shell (its output is then meaningless).
+   */
+  async posixShellThen(signal: AbortSignal, command: string): Promise<{ posix: boolean; after: { stdout: string; stderr: string; exitCode: number | null } | null }> {
+    const software = (this.client as unknown as { _remoteVer?: string })._remoteVer
+    if (this.#posix || !posixShellLikely(software)) return { posix: await this.posixShell(signal), after: null }
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    const run = this.exec(`${POSIX_PROBE}; ${command}`, { signal, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) })
+    this.#posix = run.then(() => isPosixProbeOutput(Buffer.concat(out).toString('utf8')))
+    const r = await run
+    const stdout = Buffer.concat(out).toString('utf8')
+    if (!isPosixProbeOutput(stdout)) return { posix: false, after: null }
+    // The probe prints two lines first; what follows is the command's.
+    const rest = stdout.replace(/^[\s\S]*?switchyard-sh\r?\n?/, '')
+    return { posix: true, after: { stdout: rest, stderr: Buffer.concat(err).toString('utf8'), exitCode: r.exitCode } }
+  }
+
+  /**
    * Opens an SFTP session on this connection's (already authenticated) SSH session, for the `script` and
    * `file_transfer` job types (see ssh/sftp.ts, which always ends it); the only way to reach SFTP without
    * a second login.
