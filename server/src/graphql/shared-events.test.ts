@@ -5,8 +5,9 @@
 import { createSchema, createYoga, Repeater } from 'graphql-yoga'
 import { parse, type ExecutionResult } from 'graphql'
 import { describe, expect, it } from 'vitest'
+import WebSocket, { WebSocketServer } from 'ws'
 import { markShared } from '../util/shared-event.ts'
-import { sharedSubscriptionEvents } from './shared-events.ts'
+import { sendSharedPayloads, sharedPayloadReplacer, sharedSubscriptionEvents, splitSharedMessage } from './shared-events.ts'
 
 function setup() {
   let resolved = 0
@@ -91,5 +92,52 @@ describe('shared subscription events', () => {
     await Promise.all([a.return(undefined), b.return(undefined), c.return(undefined)])
     const ended = await a.next()
     expect(ended.done).toBe(true)
+  })
+})
+
+describe('shared payloads on the WebSocket', () => {
+  it('serialises a shared result once and sends it as one text message equal to the plain JSON', async () => {
+    const s = setup()
+    const { subscribe: sub, schema, contextFactory } = s.yoga.getEnveloped({})
+    const document = parse('subscription { events { n double } }')
+    const it = (await sub({ schema, document, contextValue: await contextFactory() })) as AsyncGenerator<ExecutionResult>
+    const next = it.next()
+    await new Promise((r) => setTimeout(r, 10))
+    for (const p of s.pushers) void p(markShared({ n: 7 }))
+    const result = (await next).value as ExecutionResult
+    // What graphql-ws sends: a copy of the result without `errors`, through its replacer.
+    const message = (id: string) => ({ id, type: 'next', payload: { ...result } })
+    const plain = JSON.stringify(message('1'))
+    const marked = JSON.stringify(message('1'), sharedPayloadReplacer)
+    expect(marked).not.toContain('"double"')
+    const split = splitSharedMessage(marked)!
+    expect(split.before + split.payload.toString() + split.after).toBe(plain)
+    expect(splitSharedMessage(JSON.stringify(message('2'), sharedPayloadReplacer))!.payload).toBe(split.payload) // one Buffer for all
+    // Not shared: left alone.
+    expect(JSON.stringify({ id: '3', type: 'next', payload: { data: { events: { n: 1 } } } }, sharedPayloadReplacer)).toBe('{"id":"3","type":"next","payload":{"data":{"events":{"n":1}}}}')
+    expect(splitSharedMessage(plain)).toBeNull()
+
+    // Over a real socket the three fragments arrive as one text message.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+    await new Promise((r) => wss.once('listening', r))
+    wss.on('connection', (socket) => {
+      sendSharedPayloads(socket as never)
+      socket.send(JSON.stringify(message('9'), sharedPayloadReplacer), () => socket.send('{"after":true}'))
+    })
+    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`)
+    const received: Array<{ text: string; binary: boolean }> = []
+    await new Promise<void>((resolve) =>
+      client.on('message', (data, binary) => {
+        received.push({ text: String(data), binary })
+        if (received.length === 2) resolve()
+      }),
+    )
+    expect(received).toEqual([
+      { text: JSON.stringify(message('9')), binary: false },
+      { text: '{"after":true}', binary: false },
+    ])
+    client.close()
+    await new Promise((r) => wss.close(r))
+    await it.return(undefined)
   })
 })
