@@ -85,7 +85,9 @@ async function openAll(): Promise<void> {
           }
         },
         error: (e) => {
-          sub.error ??= e instanceof Error ? e.message : JSON.stringify(e)
+          // graphql-ws reports a closed socket with its CloseEvent (code, reason), which JSON shows as {}.
+          const close = e as { code?: number; reason?: string }
+          sub.error ??= e instanceof Error ? e.message : close.code !== undefined ? `socket closed ${close.code} ${close.reason ?? ''}`.trim() : JSON.stringify(e)
           end()
         },
         complete: end,
