@@ -8,9 +8,10 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, retention, idle-rss
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, retention, ssh-fanout, subscribers, idle-rss
  *   npm run bench -- --only e2e --e2e-modes service,split   only these end-to-end modes
  *   npm run bench -- --only e2e --statements   also list the statements each end-to-end run sends
+ *   npm run bench -- --only subscribers --subscribers 300 --lines-per-sec 2000
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -33,11 +34,13 @@ import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptio
 import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
 import { formatRetention, runRetention, type RetentionOptions, type RetentionResult } from './scenarios/retention.ts'
+import { formatSshFanout, runSshFanout, type SshFanoutOptions, type SshFanoutResult } from './scenarios/ssh-fanout.ts'
+import { formatSubscribers, runSubscribers, type SubscribersOptions, type SubscribersResult } from './scenarios/subscribers.ts'
 import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } from './scenarios/idle-rss.ts'
 import { formatNotifications, runNotifications, type NotificationsOptions, type NotificationsResult } from './scenarios/notifications.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'notifications', 'retention', 'idle-rss'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'notifications', 'retention', 'ssh-fanout', 'subscribers', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -56,6 +59,8 @@ export interface BenchSettings {
   workflow: WorkflowAdvanceOptions
   checkmk: CheckmkDevicesOptions
   notifications: NotificationsOptions
+  sshFanout: SshFanoutOptions
+  subscribers: SubscribersOptions
   idleRss: IdleRssOptions
   retention: RetentionOptions
 }
@@ -96,6 +101,14 @@ function parseArgs(argv: string[]): BenchSettings {
     // 2,000,000 log lines freed per method and round (1,000 runs × 2,000 lines) in retention's default
     // batches of 500 runs, a writer going on meanwhile.
     retention: quick ? { rounds: 1, runs: 100, linesPerRun: 2000, batch: 50, idleMs: 1000 } : { rounds, runs: 1000, linesPerRun: 2000, batch: 500, idleMs: 3000 },
+    sshFanout: { targets: quick ? 100 : 500, maxParallelTargets: 50, singleRuns: quick ? 3 : 5, command: 'uname -n', timeoutMs: 600_000 },
+    subscribers: {
+      subscribers: Number(arg('subscribers') ?? (quick ? 100 : 1000)),
+      processes: 2,
+      linesPerSec: Number(arg('lines-per-sec') ?? (quick ? 1000 : 10_000)),
+      seconds: quick ? 5 : 10,
+      timeoutMs: 300_000,
+    },
     idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
 }
@@ -196,6 +209,20 @@ async function main(): Promise<void> {
     retention = await runRetention(settings.retention)
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
+  let sshFanout: SshFanoutResult | null = null
+  if (has('ssh-fanout')) {
+    process.stderr.write(`SSH fan-out to ${settings.sshFanout.targets} targets… `)
+    const s = now()
+    sshFanout = await runSshFanout(settings.sshFanout)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
+  let subscribers: SubscribersResult | null = null
+  if (has('subscribers')) {
+    process.stderr.write(`${settings.subscribers.subscribers} log subscribers… `)
+    const s = now()
+    subscribers = await runSubscribers(settings.subscribers)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
   // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
   const idleRss: IdleRssResult[] = []
   if (has('idle-rss')) {
@@ -222,13 +249,15 @@ async function main(): Promise<void> {
     checkmk,
     notifications,
     retention,
+    sshFanout,
+    subscribers,
     idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + formatSshFanout(sshFanout) + formatSubscribers(subscribers) + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

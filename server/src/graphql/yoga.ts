@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
 import type { ApiLimits, WebSecurity } from '../config.ts'
 import { isAllowedOrigin } from '../http/origins.ts'
+import { sendSharedPayloads, sharedPayloadReplacer, sharedSubscriptionEvents } from './shared-events.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
@@ -93,6 +94,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
       ...queryLimitPlugins(limits),
       introspectionPolicyPlugin(web.introspection),
       typedValidationErrors,
+      sharedSubscriptionEvents(),
     ],
     logging: {
       debug: (...a) => logger.debug(short(a[0])),
@@ -140,6 +142,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
     const disposable = useServer<Record<string, unknown>, WsExtra>(
       {
         connectionInitWaitTimeout: limits.wsConnectionInitTimeoutMs,
+        // A log batch shared by many subscribers is serialised once for all of them (shared-events.ts).
+        jsonMessageReplacer: sharedPayloadReplacer,
         execute: (args: ExecutionArgs) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
         subscribe: (args: ExecutionArgs) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
         // Authenticate once per connection: `connectionParams: { authorization: 'Bearer <token>' }`.
@@ -231,6 +235,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
     // stack trace. Such errors are the peer going away: replaced by a debug line through our logger.
     // (useServer's 'connection' listener ran first and added its handler; ws throws without one.)
     wss.on('connection', (socket) => {
+      sendSharedPayloads(socket as never)
       socket.removeAllListeners('error')
       socket.on('error', (e) => {
         logger.debug('WebSocket error', { error: e.message, code: (e as NodeJS.ErrnoException).code })

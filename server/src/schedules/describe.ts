@@ -1,6 +1,9 @@
 /** Schedules in words, for lists and previews ("At 02:30 AM, only on Monday (Europe/Berlin)"). */
-import cronstrue from 'cronstrue'
+import { lazyModule } from '../util/lazy-module.ts'
 import type { ScheduleSpec } from './fire-times.ts'
+
+/** Loaded the first time a CRON schedule is described (util/lazy-module.ts). */
+const cronstrue = lazyModule<typeof import('cronstrue')>('cronstrue')
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
 
@@ -20,7 +23,7 @@ export function describeSchedule(spec: ScheduleSpec): string {
   let text: string
   switch (t.kind) {
     case 'CRON':
-      text = cronstrue.toString(t.expression, { use24HourTimeFormat: true, verbose: false, throwExceptionOnParseError: false })
+      text = cronstrue().toString(t.expression, { use24HourTimeFormat: true, verbose: false, throwExceptionOnParseError: false })
       if (/W/i.test(t.expression.split(/\s+/).at(-3) ?? '') && /error/i.test(text)) text = `Cron "${t.expression}"`
       break
     case 'DAILY_AT':

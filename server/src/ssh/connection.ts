@@ -4,7 +4,8 @@
  * the session down afterwards — on success, failure and abort alike.
  */
 import { createHash } from 'node:crypto'
-import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2'
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2'
+import { lazyModule } from '../util/lazy-module.ts'
 import type { DecryptedCredential } from '../jobs/executors/types.ts'
 import { boundToSession, isPosixProbeOutput, POSIX_PROBE, posixShellLikely } from './session-bound.ts'
 import type { Semaphore } from '../util/semaphore.ts'
@@ -82,6 +83,9 @@ const ABORT_GRACE_MS = 5_000
 /** How long a polite disconnect may take before the socket is destroyed. */
 const END_GRACE_MS = 2_000
 
+/** Loaded on the first connection (a process that never runs an SSH job never loads it). */
+const ssh2 = lazyModule<typeof import('ssh2')>('ssh2')
+
 export async function withSshConnection<T>(
   endpoint: SshEndpoint,
   options: SshConnectOptions,
@@ -89,7 +93,7 @@ export async function withSshConnection<T>(
 ): Promise<T> {
   const { signal } = options
   if (signal.aborted) throw SshError.cancelled(signal.reason)
-  const client = new Client()
+  const client = new (ssh2().Client)()
   // ssh2 emits 'error' at any time (even after we stopped caring); an emitter without a listener would
   // crash the process. The connection object reads the last error to explain a dropped session.
   let lastError: Error | undefined
@@ -382,6 +386,27 @@ export class SshConnection {
       return r.exitCode === 0 && isPosixProbeOutput(Buffer.concat(out).toString('utf8'))
     })()
     return this.#posix
+  }
+
+  /**
+   * `posixShell()` with `command` run in the same exec right after the probe (one round trip and one
+   * remote shell fewer per target). `after` holds the command's output and exit code when it ran in a
+   * POSIX shell; null when no probe was sent (already known, or not a POSIX-likely server: then
+   * nothing was sent at all) or the probe showed no POSIX shell (its output is then meaningless).
+   */
+  async posixShellThen(signal: AbortSignal, command: string): Promise<{ posix: boolean; after: { stdout: string; stderr: string; exitCode: number | null } | null }> {
+    const software = (this.client as unknown as { _remoteVer?: string })._remoteVer
+    if (this.#posix || !posixShellLikely(software)) return { posix: await this.posixShell(signal), after: null }
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    const run = this.exec(`${POSIX_PROBE}; ${command}`, { signal, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) })
+    this.#posix = run.then(() => isPosixProbeOutput(Buffer.concat(out).toString('utf8')))
+    const r = await run
+    const stdout = Buffer.concat(out).toString('utf8')
+    if (!isPosixProbeOutput(stdout)) return { posix: false, after: null }
+    // The probe prints two lines first; what follows is the command's.
+    const rest = stdout.replace(/^[\s\S]*?switchyard-sh\r?\n?/, '')
+    return { posix: true, after: { stdout: rest, stderr: Buffer.concat(err).toString('utf8'), exitCode: r.exitCode } }
   }
 
   /**

@@ -29,7 +29,10 @@ const START_TIMEOUT_MS = 15_000
 export interface SshdOptions {
   /** Loopback addresses to listen on (each one a distinct "host"). Default: one, 127.0.0.2. */
   hosts?: string[]
-  /** Alternative to `hosts`: listen on 127.0.0.2 … 127.0.0.(count+1). */
+  /**
+   * Alternative to `hosts`: listen on `count` loopback addresses from 127.0.0.2 upwards (past
+   * 127.0.0.254 they continue in 127.0.1.x, …, skipping .0 and .255).
+   */
   count?: number
   /** 0 (default) picks a free port. */
   port?: number
@@ -52,6 +55,8 @@ export interface TestSshd {
   hostKeyAlgorithm: string
   /** sshd's own log so far (LogLevel VERBOSE), for diagnosing a failing test. */
   log(): string
+  /** The listening sshd processes (one per 16 hosts); their children serve the connections. */
+  pids: number[]
   stop(): Promise<void>
 }
 
@@ -59,7 +64,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   if (!existsSync(SSHD)) {
     throw new Error(`${SSHD} not found: install OpenSSH server (apt-get install -y openssh-server) to run SSH tests`)
   }
-  const hosts = options.hosts ?? Array.from({ length: options.count ?? 1 }, (_, i) => `127.0.0.${i + 2}`)
+  const hosts = options.hosts ?? loopbackHosts(options.count ?? 1)
   for (const host of hosts) {
     if (!host.startsWith('127.')) throw new Error(`test sshd only listens on loopback, got ${host}`)
   }
@@ -83,7 +88,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     const authorizedKeys = join(dir, 'authorized_keys')
     await writeFile(authorizedKeys, (await readFile(`${clientKey}.pub`, 'utf8')) + (await readFile(`${encryptedKey}.pub`, 'utf8')), { mode: 0o644 })
 
-    const { child, port, log } = await spawnSshd(dir, hosts, hostKeyPath, authorizedKeys, options.port ?? 0)
+    const { children, port, log } = await spawnSshd(dir, hosts, hostKeyPath, authorizedKeys, options.port ?? 0)
     let stopped = false
     return {
       port,
@@ -97,10 +102,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       hostPublicKey: (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' '),
       hostKeyAlgorithm: hostKeyType === '(ED25519)' ? 'ssh-ed25519' : hostKeyType,
       log,
+      pids: children.map((c) => c.pid!),
       async stop() {
         if (stopped) return
         stopped = true
-        await stopProcess(child)
+        await Promise.all(children.map((child) => stopProcess(child)))
         await rm(dir, { recursive: true, force: true })
       },
     }
@@ -110,39 +116,66 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   }
 }
 
+/**
+ * OpenSSH listens on at most 16 sockets per process (MAX_LISTEN_SOCKS): more hosts than that get one
+ * sshd per group of 16 addresses, all on the same port with the same host key, so to the code under
+ * test they are still one port and one key on many hosts.
+ */
+const LISTEN_SOCKETS_PER_SSHD = 16
+
+/** `count` distinct loopback addresses from 127.0.0.2 (all of 127.0.0.0/8 reaches `lo` on Linux). */
+export function loopbackHosts(count: number): string[] {
+  const hosts: string[] = []
+  for (let n = 2; hosts.length < count; n++) {
+    const last = n & 255
+    if (last === 0 || last === 255) continue
+    if (n >= 1 << 24) throw new Error(`no more loopback addresses after ${hosts.length}`)
+    hosts.push(`127.${(n >> 16) & 255}.${(n >> 8) & 255}.${last}`)
+  }
+  return hosts
+}
+
 async function spawnSshd(dir: string, hosts: string[], hostKey: string, authorizedKeys: string, requestedPort: number) {
   const attempts = requestedPort === 0 ? 5 : 1
+  const groups: string[][] = []
+  for (let i = 0; i < hosts.length; i += LISTEN_SOCKETS_PER_SSHD) groups.push(hosts.slice(i, i + LISTEN_SOCKETS_PER_SSHD))
   let lastError: Error | undefined
   for (let attempt = 0; attempt < attempts; attempt++) {
     // Port 0 is not something sshd understands: pick one that is free now (a race with other processes
     // is possible, hence the retries).
     const port = requestedPort || (await unusedLoopbackPort(hosts[0]))
-    const configPath = join(dir, 'sshd_config')
-    await writeFile(configPath, await sshdConfig(dir, hosts, port, hostKey, authorizedKeys))
-    const child = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
-    let log = ''
-    child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (text: string) => {
-      // Bounded: a long test run with VERBOSE logging must not grow memory without limit.
-      log = (log + text).slice(-256 * 1024)
-    })
+    const started: Array<{ child: ChildProcess; log: () => string }> = []
     try {
-      await waitUntilListening(child, hosts, port, () => log)
-      return { child, port, log: () => log }
+      for (const [index, group] of groups.entries()) {
+        const suffix = groups.length > 1 ? `.${index}` : ''
+        const configPath = join(dir, `sshd_config${suffix}`)
+        await writeFile(configPath, await sshdConfig(dir, group, port, hostKey, authorizedKeys, suffix))
+        const child = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+        let log = ''
+        child.stderr!.setEncoding('utf8')
+        child.stderr!.on('data', (text: string) => {
+          // Bounded: a long test run with VERBOSE logging must not grow memory without limit.
+          log = (log + text).slice(-256 * 1024)
+        })
+        started.push({ child, log: () => log })
+        await waitUntilListening(child, group, port, () => log)
+      }
+      const log = () => started.map((s) => s.log()).join('')
+      return { children: started.map((s) => s.child), port, log }
     } catch (err) {
       lastError = err as Error
-      await stopProcess(child)
+      for (const s of started) await stopProcess(s.child)
     }
   }
   throw lastError ?? new Error('sshd did not start')
 }
 
-async function sshdConfig(dir: string, hosts: string[], port: number, hostKey: string, authorizedKeys: string): Promise<string> {
+async function sshdConfig(dir: string, hosts: string[], port: number, hostKey: string, authorizedKeys: string, suffix = ''): Promise<string> {
   const lines = [
     `Port ${port}`,
     ...hosts.map((host) => `ListenAddress ${host}`),
     `HostKey ${hostKey}`,
-    `PidFile ${join(dir, 'sshd.pid')}`,
+    `PidFile ${join(dir, `sshd${suffix}.pid`)}`,
     'UsePAM no',
     'StrictModes no',
     'PasswordAuthentication yes',
@@ -160,9 +193,13 @@ async function sshdConfig(dir: string, hosts: string[], port: number, hostKey: s
     'Subsystem sftp internal-sftp',
   ]
   // OpenSSH >= 9.8 penalises sources that fail authentication; tests fail it on purpose, repeatedly.
-  if (await sshdAccepts(dir, lines, 'PerSourcePenalties no')) lines.push('PerSourcePenalties no')
+  penaltiesOption ??= sshdAccepts(dir, lines, 'PerSourcePenalties no')
+  if (await penaltiesOption) lines.push('PerSourcePenalties no')
   return lines.join('\n') + '\n'
 }
+
+/** Whether this sshd knows PerSourcePenalties: asked once per process (a group of sshds asks 30 times). */
+let penaltiesOption: Promise<boolean> | undefined
 
 async function sshdAccepts(dir: string, lines: string[], option: string): Promise<boolean> {
   const probe = join(dir, 'sshd_config.probe')

@@ -12,7 +12,7 @@ import { coerceError } from '../../util/errors.ts'
 import { renderTemplate, shellQuote } from '../../util/template.ts'
 import type { ExecutionContext, JobExecutor, LogLevel, RunTargetHandle, TargetReport } from './types.ts'
 import { abortReport, execStreamed, OutputTail, forEachTarget, withTargetConnection } from './target-support.ts'
-import { createOutputsFile, outputsExport, readOutputsFile, removeRemotePaths } from './outputs-file.ts'
+import { outputsExport, probeShellAndCreateOutputsFile, readAndRemoveOutputsFile, removeRemotePaths } from './outputs-file.ts'
 
 const configSchema = z.object({
   commands: z
@@ -124,16 +124,20 @@ async function runCommands(
 ): Promise<Omit<TargetReport, 'outputTail'>> {
   // Where the target has a POSIX shell, commands die with the SSH session (a crashed worker must not
   // leave one running while the retry starts it again); a pty hangs up by itself.
-  const posix = await connection.posixShell(ctx.signal)
+  // Step outputs need a shell to export the file's path in (network device CLIs have none). The probe
+  // and the file cost one exec; reading and removing it one more: three round trips per target in all.
+  const { posix, outputsPath: outputs } = await probeShellAndCreateOutputsFile(connection, ctx.signal, log)
   const boundToSession = !ctx.config.pty && posix
-  // Step outputs need a shell to export the file's path in (network device CLIs have none).
-  const outputs = posix ? await createOutputsFile(connection, ctx.signal, log) : null
+  let removed = false
   try {
     const report = await runEach(ctx, connection, target, commands, tail, log, { boundToSession, outputsPath: outputs })
-    if (outputs && report.status === 'SUCCEEDED') report.outputsFile = await readOutputsFile(connection, outputs, ctx.signal)
+    if (outputs && report.status === 'SUCCEEDED') {
+      report.outputsFile = await readAndRemoveOutputsFile(connection, outputs, ctx.signal)
+      removed = true
+    }
     return report
   } finally {
-    if (outputs) await removeRemotePaths(connection, [outputs], log, { quiet: true })
+    if (outputs && !removed) await removeRemotePaths(connection, [outputs], log, { quiet: true })
   }
 }
 

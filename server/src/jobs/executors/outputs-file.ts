@@ -20,12 +20,29 @@ export function outputsExport(path: string): string {
   return `export ${OUTPUTS_ENV}=${shellQuote(path)}; `
 }
 
+const MKTEMP = `umask 077 && mktemp "\${TMPDIR:-/tmp}/switchyard-outputs.XXXXXXXXXX"`
+
 /** Creates the file (empty, 0600) under $TMPDIR or /tmp; null (with a warning) when it cannot. */
 export async function createOutputsFile(connection: SshConnection, signal: AbortSignal, log: TargetLog): Promise<string | null> {
-  const r = await execBytes(connection, `umask 077 && mktemp "\${TMPDIR:-/tmp}/switchyard-outputs.XXXXXXXXXX"`, signal)
-  const path = r.stdout.toString('utf8').trim().split('\n').at(-1) ?? ''
+  const r = await execBytes(connection, MKTEMP, signal)
+  return createdPath({ stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), exitCode: r.exitCode }, log)
+}
+
+/**
+ * Whether the target has a POSIX shell and, if so, a new outputs file — in one exec when the shell is
+ * not known yet (the probe and mktemp together: on a fan-out to hundreds of targets every exec is a
+ * round trip and a remote shell per target).
+ */
+export async function probeShellAndCreateOutputsFile(connection: SshConnection, signal: AbortSignal, log: TargetLog): Promise<{ posix: boolean; outputsPath: string | null }> {
+  const { posix, after } = await connection.posixShellThen(signal, MKTEMP)
+  if (!posix) return { posix, outputsPath: null }
+  return { posix, outputsPath: after ? createdPath(after, log) : await createOutputsFile(connection, signal, log) }
+}
+
+function createdPath(r: { stdout: string; stderr: string; exitCode: number | null }, log: TargetLog): string | null {
+  const path = r.stdout.trim().split('\n').at(-1) ?? ''
   if (r.exitCode !== 0 || !path.startsWith('/')) {
-    log(`step outputs are not available on this target (could not create a temp file: ${(r.stderr.toString('utf8').trim() || `exit code ${r.exitCode}`).slice(0, 300)})`, 'WARNING')
+    log(`step outputs are not available on this target (could not create a temp file: ${(r.stderr.trim() || `exit code ${r.exitCode}`).slice(0, 300)})`, 'WARNING')
     return null
   }
   return path
@@ -34,6 +51,17 @@ export async function createOutputsFile(connection: SshConnection, signal: Abort
 /** The file's first OUTPUTS_MAX_BYTES + 1 bytes (one over the cap tells the parser it was too large). */
 export async function readOutputsFile(connection: SshConnection, path: string, signal: AbortSignal): Promise<Buffer> {
   const r = await execBytes(connection, `head -c ${OUTPUTS_MAX_BYTES + 1} -- ${shellQuote(path)}`, signal)
+  if (r.exitCode !== 0) throw new Error(`could not read the step outputs file: ${r.stderr.toString('utf8').trim().slice(0, 300) || `exit code ${r.exitCode}`}`)
+  return r.stdout
+}
+
+/**
+ * Reads the file like readOutputsFile and removes it in the same exec (a successful target's last
+ * round trip); the removal runs whether or not the read succeeded.
+ */
+export async function readAndRemoveOutputsFile(connection: SshConnection, path: string, signal: AbortSignal): Promise<Buffer> {
+  const q = shellQuote(path)
+  const r = await execBytes(connection, `head -c ${OUTPUTS_MAX_BYTES + 1} -- ${q}; s=$?; rm -f -- ${q}; exit $s`, signal)
   if (r.exitCode !== 0) throw new Error(`could not read the step outputs file: ${r.stderr.toString('utf8').trim().slice(0, 300) || `exit code ${r.exitCode}`}`)
   return r.stdout
 }

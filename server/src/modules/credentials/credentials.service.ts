@@ -3,7 +3,7 @@
  * (password or private key, and the key's passphrase) is encrypted with the configured key and is
  * write-only: nothing here returns it (workers open it with crypto/credential-secret.ts).
  */
-import ssh2 from 'ssh2'
+import { lazyModule } from '../../util/lazy-module.ts'
 import { z } from 'zod'
 import type { Credential, CredentialUseGrant, Prisma, PrismaClient, User } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
@@ -248,8 +248,10 @@ export class CredentialsService {
 }
 
 /** Rejects keys ssh2 cannot use now rather than at 3 a.m. during a run. Messages never echo the key. */
+const ssh2 = lazyModule<typeof import('ssh2')>('ssh2')
+
 function checkPrivateKey(key: string, passphrase: string | undefined): void {
-  const parsed = ssh2.utils.parseKey(key, passphrase)
+  const parsed = ssh2().utils.parseKey(key, passphrase)
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase|decrypt/i.test(parsed.message)
     throw ValidationError.field(

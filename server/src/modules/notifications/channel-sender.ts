@@ -7,7 +7,7 @@
 import crypto from 'node:crypto'
 import net from 'node:net'
 import tls from 'node:tls'
-import nodemailer from 'nodemailer'
+import { lazyModule } from '../../util/lazy-module.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { RawQuery } from '../../db/credential-use.ts'
 import { DomainError } from '../../errors.ts'
@@ -16,6 +16,9 @@ import { coerceError } from '../../util/errors.ts'
 import { buildMessage, type ChannelKind } from './channel-message.ts'
 import { openUrl } from './channel-url.ts'
 import type { RunPayload } from './message-templates.ts'
+
+/** Loaded with the first e-mail (see util/lazy-module.ts). */
+const nodemailer = lazyModule<typeof import('nodemailer')>('nodemailer')
 
 const ATTEMPT_TIMEOUT_MS = 10_000
 /** How much of the receiver's answer is kept (send test shows it; the delivery log keeps errors only). */
@@ -142,7 +145,7 @@ export class ChannelSender {
       const err = coerceError(e)
       return { ok: false, status: null, error: `SMTP: ${err.message}`, retryable: !isOutboundDenied(err), response: null }
     }
-    const transport = nodemailer.createTransport({
+    const transport = nodemailer().createTransport({
       host: address,
       ...(net.isIP(channel.smtpHost.replace(/^\[|\]$/g, '')) ? {} : { servername: channel.smtpHost }),
       port: channel.smtpPort ?? (security === 'TLS' ? 465 : 587),

@@ -9,7 +9,8 @@
  *   details.{…the figures of a threshold event: durationSeconds, limitSeconds, p95Seconds, p95Factor, consecutiveFailures}
  * Unknown variables are refused when the template is saved (static analysis), naming the field.
  */
-import { Liquid, type Template } from 'liquidjs'
+import type { Liquid, Template } from 'liquidjs'
+import { lazyModule } from '../../util/lazy-module.ts'
 import { ValidationError } from '../../errors.ts'
 
 export const TEMPLATE_FIELDS = ['subjectTemplate', 'bodyTemplate', 'htmlTemplate'] as const
@@ -22,20 +23,30 @@ export const MAX_OUTPUT_CHARS = 100_000
 
 const LIMITS = { parseLimit: MAX_TEMPLATE_CHARS, renderLimit: 250, memoryLimit: 4_000_000 }
 const common = { ...LIMITS, templates: {}, ownPropertyOnly: true, strictFilters: true, jsTruthy: false }
-const plain = new Liquid(common)
-/** HTML bodies escape every output by default (`| raw` opts out). */
-const html = new Liquid({ ...common, outputEscape: 'escape' })
+/**
+ * The two engines, built on first use: liquidjs is loaded only by a process that checks or renders a
+ * message template (see util/lazy-module.ts).
+ */
+const liquid = lazyModule<typeof import('liquidjs')>('liquidjs')
+let engines: { plain: Liquid; html: Liquid } | null = null
 
-// Templates come from the database, never files: the tags that would read one are refused when parsing.
-for (const engine of [plain, html]) {
-  for (const tag of ['include', 'render', 'layout']) {
-    engine.registerTag(tag, {
-      parse() {
-        throw new Error(`{% ${tag} %} is not available (templates cannot read files)`)
-      },
-      render() {},
-    })
+function createEngines(): { plain: Liquid; html: Liquid } {
+  const { Liquid: LiquidEngine } = liquid()
+  const plain = new LiquidEngine(common)
+  /** HTML bodies escape every output by default (`| raw` opts out). */
+  const html = new LiquidEngine({ ...common, outputEscape: 'escape' })
+  // Templates come from the database, never files: the tags that would read one are refused when parsing.
+  for (const engine of [plain, html]) {
+    for (const tag of ['include', 'render', 'layout']) {
+      engine.registerTag(tag, {
+        parse() {
+          throw new Error(`{% ${tag} %} is not available (templates cannot read files)`)
+        },
+        render() {},
+      })
+    }
   }
+  return { plain, html }
 }
 
 const ROOTS = new Set(['event', 'eventLabel', 'deliveryId', 'test', 'channel', 'run', 'details'])
@@ -165,7 +176,8 @@ export function samplePayload(event = 'RUN_FAILED'): RunPayload & { run: RunReco
 }
 
 function engineFor(field: TemplateField): Liquid {
-  return field === 'htmlTemplate' ? html : plain
+  engines ??= createEngines()
+  return field === 'htmlTemplate' ? engines.html : engines.plain
 }
 
 function fieldError(field: string, message: string): ValidationError {

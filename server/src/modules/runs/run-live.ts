@@ -12,6 +12,7 @@
 import { Repeater } from 'graphql-yoga'
 import type pg from 'pg'
 import type { JobRun, PrismaClient } from '../../generated/prisma/client.ts'
+import { markShared } from '../../util/shared-event.ts'
 import { readLogLines, type StoredLogLine } from '../../logs/log-reader.ts'
 import { CHANNELS, decodeLogAppended } from '../../pubsub/channels.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
@@ -134,7 +135,63 @@ class LoopControl {
   }
 }
 
+/**
+ * Reads shared between log subscriptions of the same run. A notification wakes every subscription of
+ * the run at once; without sharing, 1,000 subscribers each read the run's status and the same new
+ * lines (2,000 queries per batch). A subscription may take the result of a read already under way
+ * only if that read started after everything it has been woken for — after the run's last
+ * notification and after the subscription registered — so it can never miss a line a notification
+ * announced. Ticks order those events strictly (one thread); only reads in flight are kept.
+ */
+class SharedReads {
+  #tick = 0
+  /** Per run with subscribers: the tick of its latest notification, and how many subscribe. */
+  readonly #runs = new Map<string, { notified: number; subscribers: number }>()
+  readonly #inflight = new Map<string, { started: number; promise: Promise<unknown> }>()
+
+  /** Registers a subscription of the run; returns its registration tick and the unregister function. */
+  register(runId: string): { registered: number; off: () => void } {
+    let r = this.#runs.get(runId)
+    if (!r) this.#runs.set(runId, (r = { notified: 0, subscribers: 0 }))
+    r.subscribers++
+    const entry = r
+    return {
+      registered: ++this.#tick,
+      off: () => {
+        if (--entry.subscribers === 0 && this.#runs.get(runId) === entry) this.#runs.delete(runId)
+      },
+    }
+  }
+
+  reconnected(): void {
+    const tick = ++this.#tick
+    for (const r of this.#runs.values()) r.notified = tick
+  }
+
+  notified(runId: string): void {
+    const r = this.#runs.get(runId)
+    if (r) r.notified = ++this.#tick
+  }
+
+  read<T>(runId: string, key: string, registered: number, fn: () => Promise<T>): Promise<T> {
+    const k = `${runId}\0${key}`
+    const since = Math.max(registered, this.#runs.get(runId)?.notified ?? 0)
+    const current = this.#inflight.get(k)
+    if (current && current.started > since) return current.promise as Promise<T>
+    const started = ++this.#tick
+    const promise = fn()
+    const entry = { started, promise }
+    this.#inflight.set(k, entry)
+    const forget = () => {
+      if (this.#inflight.get(k) === entry) this.#inflight.delete(k)
+    }
+    promise.then(forget, forget)
+    return promise
+  }
+}
+
 export class RunLive {
+  readonly #shared = new SharedReads()
   readonly #logWake = new Wakeups()
   readonly #runWake = new Wakeups()
   readonly #changed = new Set<(runId: string) => void>()
@@ -162,14 +219,20 @@ export class RunLive {
       await this.listener.on(CHANNELS.log, (payload) => {
         this.#notificationsReceived++
         const e = decodeLogAppended(payload)
-        if (e) this.#logWake.fire(e.runId)
+        if (e) {
+          this.#shared.notified(e.runId)
+          this.#logWake.fire(e.runId)
+        }
       }),
       await this.listener.on(CHANNELS.run, (runId) => {
         this.#notificationsReceived++
+        this.#shared.notified(runId)
         this.#runWake.fire(runId)
         this.#changed.forEach((fn) => fn(runId))
       }),
       this.listener.onReconnect(() => {
+        // Notifications may have been missed: no read under way may be shared any more.
+        this.#shared.reconnected()
         this.#logWake.fireAll()
         this.#runWake.fireAll()
         // Dashboards cannot re-read "everything that changed": they refetch their lists on reconnect.
@@ -198,8 +261,10 @@ export class RunLive {
     const { batchWindowMs, maxLinesPerBatch, maxCharsPerBatch, safetyPollMs } = this.#options
     return new Repeater<LogBatch>(async (push, stop) => {
       const loop = new LoopControl(stop, this.#timers)
+      const shared = this.#shared.register(runId)
       const offLog = this.#logWake.add(runId, loop.poke)
       const offRun = this.#runWake.add(runId, loop.poke)
+      const filterKey = `${filter.minLevel ?? ''}|${filter.targetId ?? ''}`
       let cursor = afterSeq
       let failures = 0
       try {
@@ -209,14 +274,17 @@ export class RunLive {
           try {
             // Read the run's state before the lines: if it is final here, every line it will ever have
             // is already committed (the last one commits with the status), so draining then ending is safe.
-            const run = await this.prisma.jobRun.findUnique({ where: { id: runId }, select: { status: true } })
+            const run = await this.#shared.read(runId, 'status', shared.registered, () => this.prisma.jobRun.findUnique({ where: { id: runId }, select: { status: true } }))
             const final = !run || isFinalStatus(run.status)
             while (!loop.stopped) {
-              const lines = await readLogLines(this.pool, { runId, afterSeq: cursor, limit: maxLinesPerBatch, minLevel: filter.minLevel, targetId: filter.targetId })
+              const from = cursor
+              const lines = await this.#shared.read(runId, `lines|${from}|${filterKey}`, shared.registered, () =>
+                readLogLines(this.pool, { runId, afterSeq: from, limit: maxLinesPerBatch, minLevel: filter.minLevel, targetId: filter.targetId }),
+              )
               if (!lines.length || loop.stopped) break
               const batch = withinChars(lines, maxCharsPerBatch)
               cursor = batch.at(-1)!.seq
-              await push({ runId, lines: batch, lastSeq: cursor })
+              await push(batch === lines ? sharedBatch(runId, lines) : { runId, lines: batch, lastSeq: cursor })
               if (lines.length < maxLinesPerBatch && batch.length === lines.length) break
             }
             failures = 0
@@ -237,6 +305,7 @@ export class RunLive {
       } finally {
         offLog()
         offRun()
+        shared.off()
       }
     })
   }
@@ -332,6 +401,19 @@ export class RunLive {
       }
     })
   }
+}
+
+const sharedBatches = new WeakMap<StoredLogLine[], LogBatch>()
+
+/**
+ * The one batch object for lines of a shared read, so every subscriber that took the read pushes the
+ * same event and GraphQL executes it once for all of them (graphql/shared-events.ts): nothing under
+ * LogBatch depends on who is asking (visibility was checked when the subscription started).
+ */
+function sharedBatch(runId: string, lines: StoredLogLine[]): LogBatch {
+  let batch = sharedBatches.get(lines)
+  if (!batch) sharedBatches.set(lines, (batch = markShared({ runId, lines, lastSeq: lines.at(-1)!.seq })))
+  return batch
 }
 
 /** The first lines whose text fits in `maxChars` (always at least one). */
