@@ -194,7 +194,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       workflowLive: new WorkflowLive(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-live' })),
       workflowFeeds: new WorkflowFeeds(db.prisma, workflowRuns, listener, logger.child({ component: 'workflow-feeds' })),
       notifications: new NotificationsService(db.prisma, channelSender, box, config.publicUrl, outbound),
-      tickets: new TicketsService(db.prisma, box, config.publicUrl),
+      tickets: new TicketsService(db.prisma, box, config.publicUrl, outbound),
       deviceResults: new DeviceResultsService(db.prisma, runs),
       registry,
       pool: db.pool,
@@ -263,7 +263,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       await notifications.start()
       stack.push(() => notifications.stop())
       // And the tickets' outbox (creates, comments, closes in the trackers), likewise on its own queue.
-      const tickets = new TicketDelivery(db.pool, boss, listener, box, config.notificationRetry, config.publicUrl, logger.child({ component: 'tickets' }), heartbeatMs)
+      const tickets = new TicketDelivery(db.pool, boss, listener, box, config.notificationRetry, config.publicUrl, logger.child({ component: 'tickets' }), heartbeatMs, outbound)
       await tickets.start()
       stack.push(() => tickets.stop())
     }

@@ -123,6 +123,9 @@ describe('Redmine tracker (real Redmine)', () => {
     expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: redmine.url, credentialId: keyCredentialId, project: 'no-such-project' } }), 'input.project')
     expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: redmine.url, credentialId: keyCredentialId } }), 'input.project')
     expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r2', kind: 'REDMINE', url: 'ftp://x', credentialId: keyCredentialId, project: 'p' } }), 'input.url')
+    // The outbound policy (SSRF guard) refuses a cloud-metadata address at save, on either kind.
+    expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r3', kind: 'WEBHOOK', url: 'http://169.254.169.254/latest/', credentialId: keyCredentialId } }), 'input.url')
+    expectFieldError(await t.gql(CREATE_TRACKER, { i: { name: 'r3', kind: 'REDMINE', url: 'http://169.254.169.254/', credentialId: keyCredentialId, project: REDMINE_PROJECT } }), 'input.url')
     // Nothing was written by the refused saves.
     expect((await t.ok(`{ ticketTrackers { name } }`)).ticketTrackers.map((x: { name: string }) => x.name)).toEqual(['redmine'])
   })

@@ -17,6 +17,7 @@ async function call<T>(t: TrackerSettings, method: string, path: string, body?: 
     method,
     headers: { 'X-Redmine-API-Key': t.secret, Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), 'User-Agent': 'Switchyard-Tickets' },
     body: body === undefined ? undefined : JSON.stringify(body),
+    outbound: t.outbound,
   })
   if (!text.trim()) return null
   try {

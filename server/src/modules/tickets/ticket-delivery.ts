@@ -26,6 +26,7 @@ import type { Logger } from '../../util/logger.ts'
 import { backoffMs } from '../notifications/webhook-delivery.ts'
 import { redmineAdapter } from './redmine-adapter.ts'
 import { runComment, ticketDraft } from './ticket-draft.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
 import { TrackerError, type TicketPriority, type TrackerAdapter, type TrackerSettings } from './tracker-adapter.ts'
 import { webhookTrackerAdapter } from './webhook-tracker-adapter.ts'
 
@@ -82,6 +83,7 @@ export class TicketDelivery {
     private readonly publicUrl: string | null,
     private readonly logger: Logger,
     private readonly sweepMs: number,
+    private readonly outbound: OutboundPolicy | null = null,
     private readonly adapters: Record<TrackerSettings['kind'], TrackerAdapter> = ADAPTERS,
   ) {}
 
@@ -206,7 +208,7 @@ export class TicketDelivery {
     const ticket = ((await query(TICKET_SQL, [action.ticket_id])) as Array<TicketRow & { secret: Uint8Array | null }>)[0]
     if (!ticket) throw new TrackerError('the ticket was deleted', null, false)
     if (!ticket.secret) throw new TrackerError("the tracker's credential is gone", null, false)
-    const settings: TrackerSettings = { ...ticket.tracker, secret: this.box.open(ticket.secret) }
+    const settings: TrackerSettings = { ...ticket.tracker, secret: this.box.open(ticket.secret), outbound: this.outbound }
     const adapter = this.adapters[settings.kind]
     const ctx = { deliveryId: action.id, ticketId: ticket.id }
     if (action.kind === 'CREATE') {

@@ -18,6 +18,8 @@ import { parseInput, parsePatch } from '../validation.ts'
 import { ticketDraft, type TicketDraft } from './ticket-draft.ts'
 import { TICKET_CHANNEL } from './ticket-delivery.ts'
 import { TrackerError, trackerFetch } from './tracker-adapter.ts'
+import { checkOutboundTarget } from '../http-url.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
 import { RULE_FIELDS, TRACKER_FIELDS, checkTrackerShape, ruleInput, ticketInput, trackerInput, type TrackerInput } from './tracker-input.ts'
 
 export { CLEARABLE_RULE_FIELDS, CLEARABLE_TRACKER_FIELDS } from './tracker-input.ts'
@@ -30,6 +32,7 @@ export class TicketsService {
     private readonly prisma: PrismaClient,
     private readonly box: SecretBox,
     private readonly publicUrl: string | null,
+    private readonly outbound: OutboundPolicy | null = null,
   ) {}
 
   /** Operators see them too: the "Create ticket" dialog offers them (no secret is ever part of a tracker). */
@@ -214,10 +217,11 @@ export class TicketsService {
     const c = await this.prisma.credential.findUnique({ where: { id: t.credentialId }, select: { kind: true, secret: true } })
     if (!c) throw ValidationError.field('input.credentialId', 'no such credential')
     if (c.kind !== 'PASSWORD') throw ValidationError.field('input.credentialId', 'must be a PASSWORD credential (its password is the API key or signing secret)')
+    await checkOutboundTarget(this.outbound ?? undefined, 'input.url', t.url)
     if (t.kind !== 'REDMINE') return
     const base = t.url.replace(/\/+$/, '')
     try {
-      await trackerFetch(`${base}/projects/${encodeURIComponent(t.project!)}.json`, { method: 'GET', headers: { 'X-Redmine-API-Key': this.box.open(c.secret), Accept: 'application/json' } })
+      await trackerFetch(`${base}/projects/${encodeURIComponent(t.project!)}.json`, { method: 'GET', headers: { 'X-Redmine-API-Key': this.box.open(c.secret), Accept: 'application/json' }, outbound: this.outbound })
     } catch (e) {
       if (!(e instanceof TrackerError)) throw e
       if (e.status === 401 || e.status === 403) throw ValidationError.field('input.credentialId', `Redmine refused the API key (HTTP ${e.status}); is the REST API enabled?`)

@@ -6,6 +6,7 @@
  */
 import { retryableHttp } from '../notifications/channel-sender.ts'
 import { coerceError } from '../../util/errors.ts'
+import { isOutboundDenied, type OutboundPolicy } from '../../net/outbound-policy.ts'
 
 export type TicketPriority = 'LOW' | 'NORMAL' | 'HIGH' | 'URGENT'
 
@@ -19,6 +20,8 @@ export interface TrackerSettings {
   project: string | null
   redmineTrackerId: number | null
   closedStatusId: number | null
+  /** The operator's outbound policy (SSRF guard), checked on the resolved address at connect time. */
+  outbound?: OutboundPolicy | null
 }
 
 export interface IssueDraft {
@@ -63,14 +66,16 @@ export class TrackerError extends Error {
 const ATTEMPT_TIMEOUT_MS = 15_000
 
 /** One HTTP call to a tracker: a non-2xx answer or a network error becomes a TrackerError. */
-export async function trackerFetch(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
+export async function trackerFetch(url: string, init: { method: string; headers: Record<string, string>; body?: string; outbound?: OutboundPolicy | null }): Promise<{ status: number; text: string }> {
+  const { outbound, ...request } = init
   let res: Response
   try {
-    res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS) })
+    res = await fetch(url, { ...request, redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), ...(outbound ? { dispatcher: outbound.dispatcher } : {}) } as RequestInit)
   } catch (e) {
     const err = coerceError(e)
     const cause = (err as { cause?: unknown }).cause
-    throw new TrackerError(cause instanceof Error ? `${err.message}: ${cause.message}` : err.message, null, true)
+    // A denied address stays denied: no retry.
+    throw new TrackerError(cause instanceof Error ? `${err.message}: ${cause.message}` : err.message, null, !isOutboundDenied(cause) && !isOutboundDenied(err))
   }
   const text = await res.text().catch(() => '')
   if (res.status < 200 || res.status >= 300) {

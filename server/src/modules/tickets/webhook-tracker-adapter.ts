@@ -19,6 +19,7 @@ async function post(t: TrackerSettings, ctx: ActionContext, payload: Record<stri
       'x-switchyard-signature': signWebhook(t.secret, body, Math.floor(Date.now() / 1000)),
     },
     body,
+    outbound: t.outbound,
   })
   return text
 }
