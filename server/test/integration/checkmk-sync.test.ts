@@ -108,6 +108,31 @@ describe('compare_devices and sync_devices (real Nautobot, Checkmk by contract)'
     expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: 'ftp://x', credentialId: cmkCredentialId } }) } }), 'input.config.checkmk.url')
   })
 
+  it('checks the inventory source and the Checkmk credential at save, not only at run time', async () => {
+    const CREATE = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
+    for (const jobType of ['compare_devices', 'sync_devices']) {
+      const base = { name: `refs-${jobType}`, jobType, visibility: 'GLOBAL' }
+      // A source that does not exist (a well-formed id of nothing).
+      const gone = await t.gql(CREATE, { i: { ...base, config: config({ sourceId: '00000000-0000-4000-8000-000000000000' }) } })
+      expectFieldError(gone, 'input.config.sourceId')
+      expect(gone.errors?.[0]?.message).toContain('no such inventory source')
+      // A Checkmk credential of the wrong kind, and one that does not exist.
+      const key = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
+        i: { name: `key-${jobType}`, kind: 'PRIVATE_KEY', username: 'u', privateKey: (await import('node:crypto')).generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) },
+      })).createCredential.id
+      expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: key } }) } }), 'input.config.checkmk.credentialId')
+      expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: '00000000-0000-4000-8000-000000000000' } }) } }), 'input.config.checkmk.credentialId')
+      // An operator may not build on a source someone else owns (its token is opened for the template's runs).
+      const operator = await t.userToken('OPERATOR')
+      const own = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: `op-cmk-${jobType}`, kind: 'PASSWORD', username: 'automation', password: 'x' } }, operator)).createCredential.id
+      const refused = await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: own } }) } }, operator)
+      expect(refused.errors?.[0]?.extensions, JSON.stringify(refused)).toMatchObject({ code: 'FORBIDDEN', field: 'input.config.sourceId' })
+      expect(refused.errors?.[0]?.message).toContain('inventory source "lab"')
+    }
+    const names = (await t.ok(`{ jobTemplates { name } }`)).jobTemplates.map((x: { name: string }) => x.name)
+    expect(names.filter((n: string) => n.startsWith('refs-'))).toEqual([])
+  })
+
   it('compare: missing, extra (managed hosts only), skipped — stored per device and filterable', async () => {
     const r = await run('compare_devices')
     expect(r, JSON.stringify(r)).toMatchObject({ status: 'SUCCEEDED', result: { equal: 0, different: 0, missingInCheckmk: 4, extraInCheckmk: 1, skipped: 1, inSync: false } })

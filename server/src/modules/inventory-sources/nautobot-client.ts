@@ -49,6 +49,8 @@ export interface NautobotDevice {
   location: string | null
   status: string | null
   tags: string[]
+  /** Custom field key → value (only when the query asked for them). */
+  customFields?: Record<string, unknown>
 }
 
 const named = z.object({ name: z.string() }).nullable().optional()
@@ -62,6 +64,8 @@ const deviceSchema = z.object({
   location: named,
   status: named,
   tags: z.array(z.object({ name: z.string() })).default([]),
+  // Nautobot's GraphQL answers a JSON field as a JSON string (graphene's JSONString); accept an object too.
+  _custom_field_data: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable().optional(),
 })
 const answerSchema = z.object({
   data: z.object({ devices: z.array(deviceSchema) }).nullable().optional(),
@@ -71,17 +75,24 @@ const answerSchema = z.object({
 /** Filter key → the Nautobot DeviceFilterSet argument it becomes (names or ids both work there). */
 const FILTER_ARGS: Record<keyof DeviceFilter, string> = { locations: 'location', roles: 'role', platforms: 'platform', statuses: 'status', tags: 'tags' }
 
-export function devicesQuery(filter: DeviceFilter): { query: string; variables: Record<string, unknown> } {
+export function devicesQuery(filter: DeviceFilter, customFields = false): { query: string; variables: Record<string, unknown> } {
   const used = (Object.keys(FILTER_ARGS) as Array<keyof DeviceFilter>).filter((k) => filter[k]?.length)
   const decl = ['$limit: Int', '$offset: Int', ...used.map((k) => `$${k}: [String]`)].join(', ')
   const args = ['limit: $limit', 'offset: $offset', ...used.map((k) => `${FILTER_ARGS[k]}: $${k}`)].join(', ')
-  const query = `query SwitchyardDevices(${decl}) { devices(${args}) { id name primary_ip4 { address } primary_ip6 { address } platform { name } role { name } location { name } status { name } tags { name } } }`
+  const query = `query SwitchyardDevices(${decl}) { devices(${args}) { id name primary_ip4 { address } primary_ip6 { address } platform { name } role { name } location { name } status { name } tags { name }${customFields ? ' _custom_field_data' : ''} } }`
   return { query, variables: Object.fromEntries(used.map((k) => [k, filter[k]])) }
 }
 
 /** Every device the filter selects, all pages, or a SourceError. */
-export async function fetchNautobotDevices(conn: NautobotConnection, filter: DeviceFilter, pageSize = 500, maxDevices = 200_000): Promise<{ devices: NautobotDevice[]; pages: number }> {
-  const { query, variables } = devicesQuery(filter)
+export async function fetchNautobotDevices(
+  conn: NautobotConnection,
+  filter: DeviceFilter,
+  pageSize = 500,
+  maxDevices = 200_000,
+  /** Ask for the devices' custom fields (a mapping uses them). */
+  customFields = false,
+): Promise<{ devices: NautobotDevice[]; pages: number }> {
+  const { query, variables } = devicesQuery(filter, customFields)
   const devices: NautobotDevice[] = []
   const seen = new Set<string>()
   for (let page = 0; ; page++) {
@@ -104,12 +115,25 @@ export async function fetchNautobotDevices(conn: NautobotConnection, filter: Dev
         location: d.location?.name ?? null,
         status: d.status?.name ?? null,
         tags: d.tags.map((t) => t.name),
+        ...(customFields ? { customFields: customFieldData(d._custom_field_data, d.id) } : {}),
       })
     }
     if (rows.length > pageSize) throw new SourceError(`Nautobot returned ${rows.length} devices for a page of ${pageSize}: it ignores paging — nothing was changed`, false)
     if (rows.length < pageSize) return { devices, pages: page + 1 }
     if (devices.length >= maxDevices) throw new SourceError(`the source selects more than ${maxDevices} devices; narrow its filter`, false)
   }
+}
+
+function customFieldData(raw: string | Record<string, unknown> | null | undefined, deviceId: string): Record<string, unknown> {
+  if (raw === null || raw === undefined) return {}
+  if (typeof raw !== 'string') return raw
+  try {
+    const parsed = JSON.parse(raw) as unknown
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>
+  } catch {
+    /* reported below */
+  }
+  throw new SourceError(`Nautobot returned custom field data for device ${deviceId} that is not a JSON object — nothing was changed`, false)
 }
 
 /** Nautobot's version (GET /api/status/): proves the URL and the token. */
