@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestApp, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { startNautobot, type TestNautobot } from '../harness/nautobot.ts'
 import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
@@ -450,6 +450,32 @@ describe('sync before a run when the source is older than its TTL', () => {
     const syncs = logs.flat().filter((l) => l.endsWith('syncing it before the run'))
     expect(syncs, logs.map((l) => l.join('\n')).join('\n---\n')).toHaveLength(1)
     expect(logs.flat().filter((l) => l.startsWith('nothing changed: 1 target is up to date'))).toHaveLength(1)
+  })
+
+  it('a run waiting for another process\'s sync of the source reuses it instead of syncing again', async () => {
+    await backdate(ttlSource)
+    // Another process holds the source's sync lock (as a worker elsewhere would during its sync).
+    const holder = await t.app.db.pool.connect()
+    const key = `switchyard:inventory-source-sync:${decodeUuid(ttlSource)}`
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key])
+      const waiting = await Promise.all([api.trigger(template), api.trigger(template)])
+      for (const id of waiting) {
+        await eventually(async () => (await api.logLines(id)).some((l) => l.text === "waiting for another run's sync of this run's inventory source"), { what: `run ${id} waiting for the lock` })
+      }
+      // …which finishes its sync; then it lets go.
+      await t.app.db.pool.query(`UPDATE inventory_source SET last_sync_at = now() WHERE id = $1`, [decodeUuid(ttlSource)])
+      await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+      for (const id of waiting) {
+        const run = await api.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+        const text = (await api.logLines(id)).map((l) => l.text)
+        expect(run.status, text.join('\n')).toBe('SUCCEEDED')
+        expect(text).toContainEqual(expect.stringMatching(/^inventory source "ttl" was synced \d+ s ago while this run waited for that sync; using it$/))
+        expect(text.join('\n')).not.toContain('syncing it before the run')
+      }
+    } finally {
+      holder.release()
+    }
   })
 
   it('a failing sync: the run goes on with the last-known targets and a WARNING, or fails when the source requires it', async () => {
