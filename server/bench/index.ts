@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, idle-rss
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, nautobot, idle-rss
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
  */
 import fs from 'node:fs'
@@ -29,11 +29,12 @@ import { runPgBossRaw, type PgBossRawOptions } from './scenarios/pgboss-raw.ts'
 import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
 import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
+import { formatNautobotSync, runNautobotSync, type NautobotSyncOptions, type NautobotSyncResult } from './scenarios/nautobot-sync.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
 import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } from './scenarios/idle-rss.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'idle-rss'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'nautobot', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -51,6 +52,7 @@ export interface BenchSettings {
   schedules: ScheduleLatenessOptions
   workflow: WorkflowAdvanceOptions
   checkmk: CheckmkDevicesOptions
+  nautobot: NautobotSyncOptions
   idleRss: IdleRssOptions
 }
 
@@ -84,6 +86,8 @@ function parseArgs(argv: string[]): BenchSettings {
     workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000 },
     // The issue's size: compare + sync_devices of 10,000 devices against the Checkmk contract server.
     checkmk: { devices: quick ? 1000 : 10_000, chunkSize: 500, timeoutMs: 600_000 },
+    // The issue's size: dry run + sync of at least 2,000 devices loaded into the real Nautobot.
+    nautobot: { devices: quick ? 200 : 2000, chunk: 250, timeoutMs: 600_000 },
     // The compiled server (what `npm start` runs) and, for comparison, the same source under tsx.
     idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
@@ -163,6 +167,13 @@ async function main(): Promise<void> {
     checkmk = await runCheckmkDevices(settings.checkmk)
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
+  let nautobot: NautobotSyncResult | null = null
+  if (has('nautobot')) {
+    process.stderr.write(`Nautobot inventory sync of ${settings.nautobot.devices} devices (loading them first)… `)
+    const s = now()
+    nautobot = await runNautobotSync(settings.nautobot)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
   // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
   const idleRss: IdleRssResult[] = []
   if (has('idle-rss')) {
@@ -187,13 +198,14 @@ async function main(): Promise<void> {
     schedules,
     workflow,
     checkmk,
+    nautobot,
     idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (nautobot ? formatNautobotSync(nautobot) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

@@ -3,6 +3,7 @@
  * nautobot.ts, through its REST API), hosts in the Checkmk contract server (harness checkmk.ts: the 2.4.0
  * REST semantics on loopback), templates and runs through the GraphQL API, executed by the app's worker.
  */
+import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../harness/app.ts'
 import { startCheckmk, type TestCheckmk } from '../harness/checkmk.ts'
@@ -118,7 +119,7 @@ describe('compare_devices and sync_devices (real Nautobot, Checkmk by contract)'
       expect(gone.errors?.[0]?.message).toContain('no such inventory source')
       // A Checkmk credential of the wrong kind, and one that does not exist.
       const key = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
-        i: { name: `key-${jobType}`, kind: 'PRIVATE_KEY', username: 'u', privateKey: (await import('node:crypto')).generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) },
+        i: { name: `key-${jobType}`, kind: 'PRIVATE_KEY', username: 'u', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) },
       })).createCredential.id
       expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: key } }) } }), 'input.config.checkmk.credentialId')
       expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: '00000000-0000-4000-8000-000000000000' } }) } }), 'input.config.checkmk.credentialId')
