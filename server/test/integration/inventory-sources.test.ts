@@ -461,7 +461,7 @@ describe('sync before a run when the source is older than its TTL', () => {
       await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key])
       const waiting = await Promise.all([api.trigger(template), api.trigger(template)])
       for (const id of waiting) {
-        await eventually(async () => (await api.logLines(id)).some((l) => l.text === "waiting for another run's sync of this run's inventory source"), { what: `run ${id} waiting for the lock` })
+        await eventually(async () => (await api.logLines(id)).some((l) => l.text === 'waiting for another run\'s sync of inventory source "ttl"'), { what: `run ${id} waiting for the lock` })
       }
       // …which finishes its sync; then it lets go.
       await t.app.db.pool.query(`UPDATE inventory_source SET last_sync_at = now() WHERE id = $1`, [decodeUuid(ttlSource)])

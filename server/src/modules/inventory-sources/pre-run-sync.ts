@@ -51,7 +51,7 @@ export class PreRunSync {
   }
 
   private async refresh(candidate: StaleCandidate, req: BeforeTargetsRequest): Promise<void> {
-    await this.withSourceLock(candidate.id, req, async (waited) => {
+    await this.withSourceLock(candidate, req, async (waited) => {
       // Re-read under the lock: the sync another run did while this one waited is reused.
       const source = await this.prisma.inventorySource.findUnique({ where: { id: candidate.id } })
       if (!source || source.syncBeforeRunMaxAgeSeconds === null) return
@@ -75,34 +75,40 @@ export class PreRunSync {
     })
   }
 
-  /** Holds the source's advisory lock (a session lock on a pooled connection) around `fn`; polls so a cancel is noticed. */
-  private async withSourceLock(sourceId: string, req: BeforeTargetsRequest, fn: (waited: boolean) => Promise<void>): Promise<void> {
-    const client = await this.pool.connect()
-    const key = `switchyard:inventory-source-sync:${sourceId}`
-    let locked = false
+  /**
+   * Holds the source's advisory lock (a session lock on a pooled connection) around `fn`. A run that has to
+   * wait polls with a connection borrowed per try, so many waiting runs do not hold the pool, and it notices
+   * a cancel between tries.
+   */
+  private async withSourceLock(source: StaleCandidate, req: BeforeTargetsRequest, fn: (waited: boolean) => Promise<void>): Promise<void> {
+    const key = `switchyard:inventory-source-sync:${source.id}`
     let waited = false
-    try {
-      for (;;) {
-        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key])
-        if (rows[0]?.ok) {
-          locked = true
-          break
-        }
-        if (!waited) req.log(`waiting for another run's sync of this run's inventory source`)
-        waited = true
-        if (req.signal.aborted) throw new Error('cancelled while waiting for the inventory source sync')
-        await new Promise((r) => setTimeout(r, LOCK_POLL_MS))
+    let client: pg.PoolClient
+    for (;;) {
+      client = await this.pool.connect()
+      let ok = false
+      try {
+        ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key])).rows[0]?.ok === true
+      } catch (e) {
+        client.release(coerceError(e))
+        throw e
       }
+      if (ok) break
+      client.release()
+      if (!waited) req.log(`waiting for another run's sync of inventory source "${source.name}"`)
+      waited = true
+      if (req.signal.aborted) throw new Error(`cancelled while waiting for the sync of inventory source "${source.name}"`)
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS))
+    }
+    try {
       await fn(waited)
     } finally {
-      let broken = false
-      if (locked) {
-        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => {
-          broken = true
-        })
-      }
+      let broken: Error | undefined
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((e: unknown) => {
+        broken = coerceError(e)
+      })
       // A connection whose unlock failed may still hold the lock: destroy it rather than pool it.
-      client.release(broken ? new Error('advisory unlock failed') : undefined)
+      client.release(broken)
     }
   }
 }
