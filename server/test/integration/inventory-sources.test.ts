@@ -379,9 +379,16 @@ describe('custom-field mapping (custom fields made through Nautobot\'s REST API)
     expect((await targets()).find((x) => x.name === 'cf1')!.attributes).toMatchObject({ site_code: 'FRA-2' })
   })
 
+  it('the connection test names mapped custom fields Nautobot does not have', async () => {
+    expect((await t.ok(TEST, { id: cfSource })).testInventorySource.message).toBe('connected to Nautobot 3.2.7: the filter selects 2 devices')
+    await t.ok(UPDATE, { id: cfSource, i: { customFieldMappings: [{ customField: 'site_code', attribute: 'site_code' }, { customField: 'no_such_field', tagPrefix: 'x' }] } })
+    const r = (await t.ok(TEST, { id: cfSource })).testInventorySource
+    expect(r).toMatchObject({ ok: true, message: 'connected to Nautobot 3.2.7: the filter selects 2 devices; Nautobot has no device custom field "no_such_field" (the mapping sets nothing from it)' })
+  })
+
   it('an update keeps the mappings when not given, and replaces them when given', async () => {
     const kept = (await t.ok(UPDATE, { id: cfSource, i: { description: 'x' } })).updateInventorySource
-    expect(kept.customFieldMappings).toHaveLength(3)
+    expect(kept.customFieldMappings).toHaveLength(2)
     const replaced = (await t.ok(UPDATE, { id: cfSource, i: { customFieldMappings: [{ customField: 'site_code', attribute: 'site_code' }] } })).updateInventorySource
     expect(replaced.customFieldMappings).toEqual([{ customField: 'site_code', attribute: 'site_code', tagPrefix: null }])
   })

@@ -16,9 +16,9 @@ import { requireMayUse } from '../credentials/credential-access.ts'
 import { runAuditChanges, type RunsService } from '../runs/runs.service.ts'
 import { tag } from '../targets/targets.service.ts'
 import { parseInput, parsePatch } from '../validation.ts'
-import { nautobotVersion, SourceError } from './nautobot-client.ts'
+import { deviceCustomFieldKeys, nautobotVersion, SourceError } from './nautobot-client.ts'
 import type { InventorySync } from './inventory-sync.ts'
-import { MANAGED_ATTRIBUTES, type SyncPlan } from './sync-plan.ts'
+import { customFieldMappingsOf, MANAGED_ATTRIBUTES, type SyncPlan } from './sync-plan.ts'
 
 const filterValues = z.array(z.string().trim().min(1).max(200)).max(100).default([])
 const filterSchema = z
@@ -207,7 +207,14 @@ export class InventorySourcesService {
         throw e
       })
       const { devices } = await this.sync.fetch(source)
-      return { ok: true, message: `connected to Nautobot${version ? ` ${version}` : ''}: the filter selects ${devices.length} ${devices.length === 1 ? 'device' : 'devices'}`, version, deviceCount: devices.length }
+      // A mapped key Nautobot does not have reads as unset on every device: worth saying here.
+      const mapped = customFieldMappingsOf(source).map((m) => m.customField)
+      const known = mapped.length ? new Set(await deviceCustomFieldKeys(conn)) : new Set<string>()
+      const unknown = [...new Set(mapped.filter((k) => !known.has(k)))]
+      const message =
+        `connected to Nautobot${version ? ` ${version}` : ''}: the filter selects ${devices.length} ${devices.length === 1 ? 'device' : 'devices'}` +
+        (unknown.length ? `; Nautobot has no device custom field ${unknown.map((k) => `"${k}"`).join(', ')} (the mapping sets nothing from it)` : '')
+      return { ok: true, message, version, deviceCount: devices.length }
     } catch (e) {
       if (e instanceof SourceError) return { ok: false, message: e.message, version: null, deviceCount: null }
       throw e

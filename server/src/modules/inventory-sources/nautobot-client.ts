@@ -142,6 +142,18 @@ export async function nautobotVersion(conn: NautobotConnection): Promise<string 
   return typeof body?.['nautobot-version'] === 'string' ? body['nautobot-version'] : null
 }
 
+/** The keys of the custom fields Nautobot has for devices (GET /api/extras/custom-fields/, every page). */
+export async function deviceCustomFieldKeys(conn: NautobotConnection): Promise<string[]> {
+  const keys: string[] = []
+  for (let offset = 0; offset < 100_000; offset += 1000) {
+    const body = (await request(conn, 'GET', `/api/extras/custom-fields/?content_types=dcim.device&limit=1000&offset=${offset}`, null)) as { results?: Array<{ key?: unknown }>; next?: unknown }
+    if (!Array.isArray(body?.results)) throw new SourceError(`Nautobot at ${conn.url} answered the custom field list with something else`, false)
+    for (const r of body.results) if (typeof r.key === 'string') keys.push(r.key)
+    if (!body.next) break
+  }
+  return keys
+}
+
 /** `10.0.0.1/24` → `10.0.0.1`; `2001:db8::1/64` → `2001:db8::1`. */
 export function stripPrefixLength(address: string | null): string | null {
   if (!address) return null
