@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, retention, ssh-fanout, subscribers, idle-rss
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, nautobot, notifications, retention, ssh-fanout, subscribers, idle-rss
  *   npm run bench -- --only e2e --e2e-modes service,split   only these end-to-end modes
  *   npm run bench -- --only e2e --statements   also list the statements each end-to-end run sends
  *   npm run bench -- --only subscribers --subscribers 300 --lines-per-sec 2000
@@ -32,6 +32,7 @@ import { runPgBossRaw, type PgBossRawOptions } from './scenarios/pgboss-raw.ts'
 import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
 import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
+import { formatNautobotSync, runNautobotSync, type NautobotSyncOptions, type NautobotSyncResult } from './scenarios/nautobot-sync.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
 import { formatRetention, runRetention, type RetentionOptions, type RetentionResult } from './scenarios/retention.ts'
 import { formatSshFanout, runSshFanout, type SshFanoutOptions, type SshFanoutResult } from './scenarios/ssh-fanout.ts'
@@ -40,7 +41,7 @@ import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } fr
 import { formatNotifications, runNotifications, type NotificationsOptions, type NotificationsResult } from './scenarios/notifications.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'notifications', 'retention', 'ssh-fanout', 'subscribers', 'idle-rss'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'nautobot', 'notifications', 'retention', 'ssh-fanout', 'subscribers', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -61,6 +62,7 @@ export interface BenchSettings {
   notifications: NotificationsOptions
   sshFanout: SshFanoutOptions
   subscribers: SubscribersOptions
+  nautobot: NautobotSyncOptions
   idleRss: IdleRssOptions
   retention: RetentionOptions
 }
@@ -97,6 +99,8 @@ function parseArgs(argv: string[]): BenchSettings {
     checkmk: { devices: quick ? 1000 : 10_000, chunkSize: 500, timeoutMs: 600_000 },
     // The issue's size: 1,000 failing runs, with and without a webhook rule, in the same round.
     notifications: { runs: 1000 / k, concurrency: 8, rounds: Number(arg('rounds') ?? (quick ? 1 : 3)), timeoutMs: 300_000 },
+    // The issue's size: dry run + sync of at least 2,000 devices loaded into the real Nautobot.
+    nautobot: { devices: quick ? 200 : 2000, chunk: 250, timeoutMs: 600_000 },
     // The compiled server (what `npm start` runs) and, for comparison, the same source under tsx.
     // 2,000,000 log lines freed per method and round (1,000 runs × 2,000 lines) in retention's default
     // batches of 500 runs, a writer going on meanwhile.
@@ -223,6 +227,13 @@ async function main(): Promise<void> {
     subscribers = await runSubscribers(settings.subscribers)
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
+  let nautobot: NautobotSyncResult | null = null
+  if (has('nautobot')) {
+    process.stderr.write(`Nautobot inventory sync of ${settings.nautobot.devices} devices (loading them first)… `)
+    const s = now()
+    nautobot = await runNautobotSync(settings.nautobot)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
   // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
   const idleRss: IdleRssResult[] = []
   if (has('idle-rss')) {
@@ -251,13 +262,14 @@ async function main(): Promise<void> {
     retention,
     sshFanout,
     subscribers,
+    nautobot,
     idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + formatSshFanout(sshFanout) + formatSubscribers(subscribers) + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (nautobot ? formatNautobotSync(nautobot) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + formatSshFanout(sshFanout) + formatSubscribers(subscribers) + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

@@ -37,6 +37,7 @@ import { CredentialsService } from './modules/credentials/credentials.service.ts
 import { InventoriesService } from './modules/inventories/inventories.service.ts'
 import { InventorySourcesService } from './modules/inventory-sources/inventory-sources.service.ts'
 import { InventorySync } from './modules/inventory-sources/inventory-sync.ts'
+import { PreRunSync } from './modules/inventory-sources/pre-run-sync.ts'
 import { NautobotWriteBack } from './modules/inventory-sources/nautobot-writeback.ts'
 import { RunLive } from './modules/runs/run-live.ts'
 import { RunsService } from './modules/runs/runs.service.ts'
@@ -165,6 +166,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     stack.push(() => logs.close())
 
     const inventorySync = new InventorySync(db.prisma, box, outbound)
+    const preRunSync = new PreRunSync(db.prisma, db.pool, inventorySync)
     const registry = options.registry ?? createDefaultRegistry({ inventorySync, checkmkDevices: new CheckmkDevices(db.prisma, inventorySync), nautobot: new NautobotWriteBack(inventorySync), outbound })
     const users = new UsersService(db.prisma, config.sessionTtlHours, config.loginThrottle)
     const runs = new RunsService(db.prisma, registry, box, queue)
@@ -235,6 +237,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         workerCodeRoles: config.workerCodeRoles,
         logLimits: config.logLimits,
         metrics,
+        beforeTargets: (req) => preRunSync.beforeTargets(req),
       })
     }
     // Its own connection: liveness must not queue behind the work it vouches for.

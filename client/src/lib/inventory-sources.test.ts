@@ -14,6 +14,9 @@ const source: SourceLike = {
   extraTags: ['nautobot'],
   syncMode: 'AUTHORITATIVE',
   maxDeleteFraction: 0.125,
+  customFieldMappings: [{ customField: 'site_code', attribute: 'site_code', tagPrefix: null }],
+  syncBeforeRunMaxAgeSeconds: 900,
+  syncBeforeRunRequired: true,
 }
 
 describe('inventory source form', () => {
@@ -39,7 +42,22 @@ describe('inventory source form', () => {
       extraTags: ['nautobot'],
       syncMode: 'AUTHORITATIVE',
       maxDeleteFraction: 0.125,
+      customFieldMappings: [{ customField: 'site_code', attribute: 'site_code', tagPrefix: null }],
+      syncBeforeRunMaxAgeSeconds: 900,
+      syncBeforeRunRequired: true,
     })
+  })
+
+  it('takes the TTL in minutes (off: null) and drops empty mapping rows', () => {
+    const s = sourceFormState(source)
+    expect(s).toMatchObject({ syncBeforeRun: true, syncBeforeRunMinutes: '15' })
+    expect(sourceInput({ ...s, syncBeforeRun: false }).input.syncBeforeRunMaxAgeSeconds).toBeNull()
+    expect(sourceInput({ ...s, syncBeforeRunMinutes: '0.5' }).errors.syncBeforeRunMaxAgeSeconds).toMatch(/between 1 and 43200/)
+    expect(sourceInput({ ...s, syncBeforeRunMinutes: 'soon' }).errors.syncBeforeRunMaxAgeSeconds).toBeDefined()
+    // A turned-off TTL is not checked.
+    expect(sourceInput({ ...s, syncBeforeRun: false, syncBeforeRunMinutes: 'soon' }).errors).toEqual({})
+    const rows = [{ customField: ' tier ', attribute: '', tagPrefix: 'tier' }, { customField: '', attribute: ' ', tagPrefix: '' }]
+    expect(sourceInput({ ...s, customFieldMappings: rows }).input.customFieldMappings).toEqual([{ customField: 'tier', attribute: null, tagPrefix: 'tier' }])
   })
 
   it('shows the share as a percentage and takes it back as a fraction without float noise', () => {

@@ -18,6 +18,13 @@ export const FILTER_LABELS: Record<FilterKey, string> = {
 
 export type SyncMode = 'ADDITIVE' | 'AUTHORITATIVE'
 
+/** One custom-field mapping row as typed (empty attribute / prefix: not mapped there). */
+export interface MappingRow {
+  customField: string
+  attribute: string
+  tagPrefix: string
+}
+
 /** What the form edits (text as typed: the port and the share are parsed on submit). */
 export interface SourceFormState {
   name: string
@@ -33,6 +40,11 @@ export interface SourceFormState {
   syncMode: SyncMode
   /** The safety valve as a percentage (the API takes a fraction). */
   maxDeletePercent: string
+  customFieldMappings: MappingRow[]
+  syncBeforeRun: boolean
+  /** The TTL in minutes (the API takes seconds). */
+  syncBeforeRunMinutes: string
+  syncBeforeRunRequired: boolean
 }
 
 export interface SourceLike {
@@ -48,6 +60,9 @@ export interface SourceLike {
   extraTags: readonly string[]
   syncMode: SyncMode
   maxDeleteFraction: number
+  customFieldMappings: ReadonlyArray<{ customField: string; attribute: string | null; tagPrefix: string | null }>
+  syncBeforeRunMaxAgeSeconds: number | null
+  syncBeforeRunRequired: boolean
 }
 
 /** A share as the form shows it: 0.2 → "20", 0.125 → "12.5". */
@@ -70,6 +85,10 @@ export function sourceFormState(source: SourceLike | null, defaults: { tokenCred
       extraTags: [],
       syncMode: 'ADDITIVE',
       maxDeletePercent: '20',
+      customFieldMappings: [],
+      syncBeforeRun: false,
+      syncBeforeRunMinutes: '60',
+      syncBeforeRunRequired: false,
     }
   }
   return {
@@ -85,6 +104,10 @@ export function sourceFormState(source: SourceLike | null, defaults: { tokenCred
     extraTags: [...source.extraTags],
     syncMode: source.syncMode,
     maxDeletePercent: fractionToPercent(source.maxDeleteFraction),
+    customFieldMappings: source.customFieldMappings.map((m) => ({ customField: m.customField, attribute: m.attribute ?? '', tagPrefix: m.tagPrefix ?? '' })),
+    syncBeforeRun: source.syncBeforeRunMaxAgeSeconds !== null,
+    syncBeforeRunMinutes: source.syncBeforeRunMaxAgeSeconds !== null ? String(Math.round((source.syncBeforeRunMaxAgeSeconds / 60) * 100) / 100) : '60',
+    syncBeforeRunRequired: source.syncBeforeRunRequired,
   }
 }
 
@@ -102,7 +125,13 @@ export interface SourceInput {
   extraTags: string[]
   syncMode: SyncMode
   maxDeleteFraction: number
+  customFieldMappings: Array<{ customField: string; attribute: string | null; tagPrefix: string | null }>
+  syncBeforeRunMaxAgeSeconds: number | null
+  syncBeforeRunRequired: boolean
 }
+
+/** Longest TTL the API takes: 30 days. */
+const MAX_TTL_MINUTES = 30 * 24 * 60
 
 /**
  * The API input for the form, or the problems to show first, keyed by the API's field names (so one
@@ -116,6 +145,14 @@ export function sourceInput(s: SourceFormState): { input: SourceInput; errors: R
   const percent = Number(s.maxDeletePercent.trim().replace(/%$/, ''))
   if (!s.maxDeletePercent.trim() || !Number.isFinite(percent) || percent < 0 || percent > 100) errors.maxDeleteFraction = 'Enter a share between 0 and 100 %.'
   const trimmedList = (xs: readonly string[]) => xs.map((x) => x.trim()).filter(Boolean)
+  const minutes = Number(s.syncBeforeRunMinutes.trim())
+  if (s.syncBeforeRun && (!s.syncBeforeRunMinutes.trim() || !Number.isFinite(minutes) || minutes < 1 || minutes > MAX_TTL_MINUTES)) {
+    errors.syncBeforeRunMaxAgeSeconds = `Enter a number of minutes between 1 and ${MAX_TTL_MINUTES} (30 days).`
+  }
+  // Rows left wholly empty are dropped; the API checks the rest and names the row's field.
+  const mappings = s.customFieldMappings
+    .map((m) => ({ customField: m.customField.trim(), attribute: m.attribute.trim() || null, tagPrefix: m.tagPrefix.trim() || null }))
+    .filter((m) => m.customField || m.attribute || m.tagPrefix)
   return {
     input: {
       kind: 'NAUTOBOT',
@@ -132,6 +169,9 @@ export function sourceInput(s: SourceFormState): { input: SourceInput; errors: R
       syncMode: s.syncMode,
       // Rounded so 12.5 % is 0.125, not 0.12500000000000003.
       maxDeleteFraction: Math.round(percent * 100) / 10000,
+      customFieldMappings: mappings,
+      syncBeforeRunMaxAgeSeconds: s.syncBeforeRun ? Math.round(minutes * 60) : null,
+      syncBeforeRunRequired: s.syncBeforeRunRequired,
     },
     errors,
   }

@@ -35,7 +35,7 @@ export interface BenchApp {
   ws(): WsClient
 }
 
-export async function withApp<T>(db: TestDatabase, options: { roles: string; registry: ExecutorRegistry }, fn: (a: BenchApp) => Promise<T>): Promise<T> {
+export async function withApp<T>(db: TestDatabase, options: { roles: string; registry?: ExecutorRegistry }, fn: (a: BenchApp) => Promise<T>): Promise<T> {
   const app = await startApp(benchConfig(db.url, options.roles), { logger, registry: options.registry })
   const sockets: WsClient[] = []
   const stop = track('app', async () => {

@@ -10,7 +10,6 @@
  * Postgres statement the process sent during the step (counted at pg's Client.query, so it includes the
  * dispatcher, the log writer and pg-boss's own polling) per device.
  */
-import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { createDatabase } from '../../src/db/database.ts'
 import { createCompareDevicesExecutor } from '../../src/jobs/executors/checkmk/compare-devices.ts'
@@ -88,8 +87,12 @@ export function runCheckmkDevices(o: CheckmkDevicesOptions): Promise<CheckmkDevi
         const cred = await a.gql<{ createCredential: { id: string } }>(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
           i: { name: 'checkmk', kind: 'PASSWORD', username: 'automation', password: 'automation-secret-1' },
         })
+        // The port hands out generated devices; the template still names a real source (checked at save).
+        const source = await a.gql<{ createInventorySource: { id: string } }>(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, {
+          i: { name: 'bench source', kind: 'NAUTOBOT', url: 'http://127.0.0.1:9', tokenCredentialId: cred.createCredential.id },
+        })
         const config = {
-          sourceId: randomUUID(),
+          sourceId: source.createInventorySource.id,
           checkmk: { url: cmk.url, credentialId: cred.createCredential.id },
           folderTemplate: '/network/{{ location }}/{{ role }}',
           site: cmk.site,

@@ -23,7 +23,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
-import { AbortReason, type ExecutionOutcome, type RunLogSink, type RunTargetHandle, type TargetReport } from './executors/types.ts'
+import { AbortReason, type ExecutionOutcome, type LogLevel, type RunLogSink, type RunTargetHandle, type TargetReport } from './executors/types.ts'
 import { targetOutputs } from './target-outputs.ts'
 import { inTransaction, RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
 
@@ -31,6 +31,13 @@ const INTAKE_POLL_MS = 1000
 import { meetsSuccessRule, retryDelaySeconds, type RunSpec } from './run-spec.ts'
 import * as store from './run-store.ts'
 import { RunChangeNotifier } from './run-change-notifier.ts'
+
+/** What `beforeTargets` gets: the run, its abort signal and its log. */
+export interface BeforeTargetsRequest {
+  runId: string
+  signal: AbortSignal
+  log: (text: string, level?: LogLevel) => void
+}
 
 export interface DispatcherDeps {
   pool: pg.Pool
@@ -53,6 +60,11 @@ export interface DispatcherDeps {
   /** Default caps on a run's stored log (SWITCHYARD_LOG_LIMIT_LINES/_BYTES); a template may set its own. */
   logLimits: { lines: number; bytes: number }
   metrics?: Metrics
+  /**
+   * Work before a run's targets are loaded: inventory sources older than their TTL sync first
+   * (modules/inventory-sources/pre-run-sync.ts). Throwing fails the run before anything ran.
+   */
+  beforeTargets?: (req: BeforeTargetsRequest) => Promise<void>
 }
 
 interface ActiveRun {
@@ -278,6 +290,9 @@ export class Dispatcher {
       // (like log lines and the settlement): giving up early would lose an acknowledged result and end
       // the run FAILED for nothing. If the process dies instead, the reaper takes over.
       const durable = <T,>(what: string, fn: () => Promise<T>) => retryTransient(fn, { logger: log, what, attempts: Infinity })
+      if (spec.usesTargets && this.#d.beforeTargets) {
+        await this.#d.beforeTargets({ runId: run.id, signal: controller.signal, log: (text, level) => runLog.system(text, level ? { level } : undefined) })
+      }
       const rows = spec.usesTargets ? await durable('loading the targets', () => store.loadPendingTargets(pool, run.id)) : []
       const targets: RunTargetHandle[] = rows.map((r) => ({
         id: r.id,

@@ -3,6 +3,7 @@
  * nautobot.ts, through its REST API), hosts in the Checkmk contract server (harness checkmk.ts: the 2.4.0
  * REST semantics on loopback), templates and runs through the GraphQL API, executed by the app's worker.
  */
+import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../harness/app.ts'
 import { startCheckmk, type TestCheckmk } from '../harness/checkmk.ts'
@@ -106,6 +107,31 @@ describe('compare_devices and sync_devices (real Nautobot, Checkmk by contract)'
     expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ tagGroups: { criticality: 'prod' } }) } }), 'input.config.tagGroups.criticality')
     expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ labels: { 'switchyard/managed': 'x' } }) } }), 'input.config.labels.switchyard/managed')
     expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: 'ftp://x', credentialId: cmkCredentialId } }) } }), 'input.config.checkmk.url')
+  })
+
+  it('checks the inventory source and the Checkmk credential at save, not only at run time', async () => {
+    const CREATE = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
+    for (const jobType of ['compare_devices', 'sync_devices']) {
+      const base = { name: `refs-${jobType}`, jobType, visibility: 'GLOBAL' }
+      // A source that does not exist (a well-formed id of nothing).
+      const gone = await t.gql(CREATE, { i: { ...base, config: config({ sourceId: '00000000-0000-4000-8000-000000000000' }) } })
+      expectFieldError(gone, 'input.config.sourceId')
+      expect(gone.errors?.[0]?.message).toContain('no such inventory source')
+      // A Checkmk credential of the wrong kind, and one that does not exist.
+      const key = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
+        i: { name: `key-${jobType}`, kind: 'PRIVATE_KEY', username: 'u', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) },
+      })).createCredential.id
+      expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: key } }) } }), 'input.config.checkmk.credentialId')
+      expectFieldError(await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: '00000000-0000-4000-8000-000000000000' } }) } }), 'input.config.checkmk.credentialId')
+      // An operator may not build on a source someone else owns (its token is opened for the template's runs).
+      const operator = await t.userToken('OPERATOR')
+      const own = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: `op-cmk-${jobType}`, kind: 'PASSWORD', username: 'automation', password: 'x' } }, operator)).createCredential.id
+      const refused = await t.gql(CREATE, { i: { ...base, config: config({ checkmk: { url: cmk.url, credentialId: own } }) } }, operator)
+      expect(refused.errors?.[0]?.extensions, JSON.stringify(refused)).toMatchObject({ code: 'FORBIDDEN', field: 'input.config.sourceId' })
+      expect(refused.errors?.[0]?.message).toContain('inventory source "lab"')
+    }
+    const names = (await t.ok(`{ jobTemplates { name } }`)).jobTemplates.map((x: { name: string }) => x.name)
+    expect(names.filter((n: string) => n.startsWith('refs-'))).toEqual([])
   })
 
   it('compare: missing, extra (managed hosts only), skipped — stored per device and filterable', async () => {

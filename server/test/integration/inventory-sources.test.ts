@@ -5,14 +5,16 @@
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestApp, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { startNautobot, type TestNautobot } from '../harness/nautobot.ts'
-import { unusedLoopbackPort } from '../harness/sshd.ts'
+import { startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
 import { fetchNautobotDevices } from '../../src/modules/inventory-sources/nautobot-client.ts'
 
 let t: TestApp
 let nb: TestNautobot
+/** A global id (`InventorySource:<uuid>`, base64) to the row's UUID, for SQL. */
+const decodeUuid = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':')[1]!
 const api = runHelpers(() => t, { runFields: 'id status error result jobType templateName' })
 
 /** Nautobot ids of what the tests load. */
@@ -20,7 +22,7 @@ const ids: Record<string, string> = {}
 let tokenCredentialId = ''
 let sshCredentialId = ''
 
-const SOURCE_FIELDS = 'id name url kind syncMode maxDeleteFraction tlsVerify defaultPort extraTags targetCount lastSyncAt lastSyncResult filter { locations roles platforms statuses tags } tokenCredential { id name } defaultCredential { id name }'
+const SOURCE_FIELDS = 'id name url kind syncMode maxDeleteFraction tlsVerify defaultPort extraTags targetCount lastSyncAt lastSyncResult filter { locations roles platforms statuses tags } tokenCredential { id name } defaultCredential { id name } customFieldMappings { customField attribute tagPrefix } syncBeforeRunMaxAgeSeconds syncBeforeRunRequired'
 const CREATE = `mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { ${SOURCE_FIELDS} } }`
 const UPDATE = `mutation($id: ID!, $i: UpdateInventorySourceInput!) { updateInventorySource(id: $id, input: $i) { ${SOURCE_FIELDS} } }`
 const TEST = `mutation($id: ID!) { testInventorySource(id: $id) { ok message version deviceCount } }`
@@ -296,5 +298,213 @@ describe('inventory sources (Nautobot)', () => {
     const r = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: tokenCredentialId })
     expect(r.errors?.[0]?.extensions?.code, JSON.stringify(r)).toBe('INVALID_STATE')
     expect(r.errors?.[0]?.message).toContain('inventory source')
+  })
+})
+
+describe('custom-field mapping (custom fields made through Nautobot\'s REST API)', () => {
+  let cfSource = ''
+
+  beforeAll(async () => {
+    const locationType = (await nb.rest('GET', '/api/dcim/location-types/?name=Site')).results[0].id
+    ids['location:site-cf'] = (await nb.rest('POST', '/api/dcim/locations/', { name: 'site-cf', location_type: locationType, status: ids.active })).id
+    await nb.rest('POST', '/api/extras/custom-fields/', { label: 'Site code', key: 'site_code', type: 'text', content_types: ['dcim.device'] })
+    await nb.rest('POST', '/api/extras/custom-fields/', { label: 'Rack units', key: 'rack_units', type: 'integer', content_types: ['dcim.device'] })
+    const services = await nb.rest('POST', '/api/extras/custom-fields/', { label: 'Services', key: 'services', type: 'multi-select', content_types: ['dcim.device'] })
+    for (const [i, value] of ['ssh', 'snmp', 'netconf'].entries()) await nb.rest('POST', '/api/extras/custom-field-choices/', { custom_field: services.id, value, weight: 100 + i })
+    await nb.rest('POST', '/api/ipam/prefixes/', { prefix: '10.10.0.0/24', status: ids.active, namespace: ids.namespace, type: 'network' })
+    await addDevice('cf1', { location: 'site-cf', role: 'core', platform: 'ios', ip: '10.10.0.1/24' })
+    await addDevice('cf2', { location: 'site-cf', role: 'edge', ip: '10.10.0.2/24' })
+    await nb.rest('PATCH', `/api/dcim/devices/${ids['device:cf1']}/`, { custom_fields: { site_code: 'AMS-1', rack_units: 2, services: ['ssh', 'snmp'] } })
+  }, 120_000)
+
+  it('validates mappings at save, naming the field', async () => {
+    const base = { name: 'cf-bad', kind: 'NAUTOBOT', url: nb.url, tokenCredentialId }
+    expectFieldError(await t.gql(CREATE, { i: { ...base, customFieldMappings: [{ customField: 'site code', attribute: 'site_code' }] } }), 'input.customFieldMappings.0.customField')
+    expectFieldError(await t.gql(CREATE, { i: { ...base, customFieldMappings: [{ customField: 'site_code', attribute: 'platform' }] } }), 'input.customFieldMappings.0.attribute')
+    expectFieldError(await t.gql(CREATE, { i: { ...base, customFieldMappings: [{ customField: 'site_code', attribute: '1x' }] } }), 'input.customFieldMappings.0.attribute')
+    expectFieldError(await t.gql(CREATE, { i: { ...base, customFieldMappings: [{ customField: 'site_code' }] } }), 'input.customFieldMappings.0.attribute')
+    expectFieldError(await t.gql(CREATE, { i: { ...base, customFieldMappings: [{ customField: 'site_code', tagPrefix: 'has space' }] } }), 'input.customFieldMappings.0.tagPrefix')
+    expectFieldError(
+      await t.gql(CREATE, { i: { ...base, customFieldMappings: [{ customField: 'site_code', attribute: 'site' }, { customField: 'rack_units', attribute: 'site' }] } }),
+      'input.customFieldMappings.1.attribute',
+    )
+    expectFieldError(await t.gql(CREATE, { i: { ...base, syncBeforeRunMaxAgeSeconds: 1 } }), 'input.syncBeforeRunMaxAgeSeconds')
+    expect((await t.ok(`{ inventorySources { name } }`)).inventorySources.map((x: { name: string }) => x.name)).not.toContain('cf-bad')
+  })
+
+  it('maps custom fields into attributes and tags: shown by the dry run, applied by the sync', async () => {
+    const source = await createSource({
+      name: 'cf',
+      filter: { locations: ['site-cf'] },
+      customFieldMappings: [
+        { customField: 'site_code', attribute: 'site_code', tagPrefix: 'site' },
+        { customField: 'rack_units', attribute: 'rack_units' },
+        { customField: 'services', tagPrefix: 'svc' },
+      ],
+    })
+    cfSource = source.id
+    expect(source.customFieldMappings).toEqual([
+      { customField: 'site_code', attribute: 'site_code', tagPrefix: 'site' },
+      { customField: 'rack_units', attribute: 'rack_units', tagPrefix: null },
+      { customField: 'services', attribute: null, tagPrefix: 'svc' },
+    ])
+    const p = (await t.ok(PREVIEW, { id: cfSource })).previewInventorySync
+    const cf1 = p.create.find((c: { name: string }) => c.name === 'cf1')
+    expect(cf1.attributes).toMatchObject({ site_code: 'AMS-1', rack_units: 2, platform: 'ios' })
+    expect(cf1.tags).toEqual(expect.arrayContaining(['site:AMS-1', 'svc:ssh', 'svc:snmp', 'role:core']))
+    // Unset custom fields: a null attribute, no tag.
+    const cf2 = p.create.find((c: { name: string }) => c.name === 'cf2')
+    expect(cf2.attributes).toMatchObject({ site_code: null, rack_units: null })
+    expect(cf2.tags.filter((tg: string) => /^(site|svc):/.test(tg))).toEqual([])
+    const { run } = await sync(cfSource)
+    expect(run.result).toMatchObject({ created: 2 })
+    const made = (await targets()).find((x) => x.name === 'cf1')!
+    expect(made.attributes).toMatchObject({ site_code: 'AMS-1', rack_units: 2 })
+    expect(made.tags).toEqual(expect.arrayContaining(['site:AMS-1', 'svc:snmp', 'svc:ssh']))
+    expect((await t.ok(PREVIEW, { id: cfSource })).previewInventorySync.changesNothing).toBe(true)
+  })
+
+  it('a changed custom field is a field change in the dry run, then updated', async () => {
+    await nb.rest('PATCH', `/api/dcim/devices/${ids['device:cf1']}/`, { custom_fields: { site_code: 'FRA-2', services: ['netconf'] } })
+    const p = (await t.ok(PREVIEW, { id: cfSource })).previewInventorySync
+    expect(p.update).toHaveLength(1)
+    const changes = Object.fromEntries(p.update[0].changes.map((c: { field: string; old: unknown; new: unknown }) => [c.field, c]))
+    expect(changes['attributes.site_code']).toEqual({ field: 'attributes.site_code', old: 'AMS-1', new: 'FRA-2' })
+    expect(changes.tags.old).toEqual(expect.arrayContaining(['site:AMS-1', 'svc:ssh']))
+    expect(changes.tags.new).toEqual(expect.arrayContaining(['site:FRA-2', 'svc:netconf']))
+    expect(changes.tags.new).not.toContain('svc:ssh')
+    expect(Object.keys(changes).sort()).toEqual(['attributes.site_code', 'tags'])
+    const { run } = await sync(cfSource)
+    expect(run.result).toMatchObject({ updated: 1, unchanged: 1 })
+    expect((await targets()).find((x) => x.name === 'cf1')!.attributes).toMatchObject({ site_code: 'FRA-2' })
+  })
+
+  it('the connection test names mapped custom fields Nautobot does not have', async () => {
+    expect((await t.ok(TEST, { id: cfSource })).testInventorySource.message).toBe('connected to Nautobot 3.2.7: the filter selects 2 devices')
+    await t.ok(UPDATE, { id: cfSource, i: { customFieldMappings: [{ customField: 'site_code', attribute: 'site_code' }, { customField: 'no_such_field', tagPrefix: 'x' }] } })
+    const r = (await t.ok(TEST, { id: cfSource })).testInventorySource
+    expect(r).toMatchObject({ ok: true, message: 'connected to Nautobot 3.2.7: the filter selects 2 devices; Nautobot has no device custom field "no_such_field" (the mapping sets nothing from it)' })
+  })
+
+  it('an update keeps the mappings when not given, and replaces them when given', async () => {
+    const kept = (await t.ok(UPDATE, { id: cfSource, i: { description: 'x' } })).updateInventorySource
+    expect(kept.customFieldMappings).toHaveLength(2)
+    const replaced = (await t.ok(UPDATE, { id: cfSource, i: { customFieldMappings: [{ customField: 'site_code', attribute: 'site_code' }] } })).updateInventorySource
+    expect(replaced.customFieldMappings).toEqual([{ customField: 'site_code', attribute: 'site_code', tagPrefix: null }])
+  })
+})
+
+describe('sync before a run when the source is older than its TTL', () => {
+  let sshd: TestSshd
+  let ttlSource = ''
+  let template = ''
+  const RUN_FIELDS = 'id status error targets { name host status }'
+
+  async function runAndWait(templateId: string) {
+    const id = await api.trigger(templateId)
+    await api.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+    const run = (await t.ok(`query($id: ID!) { jobRun(id: $id) { ${RUN_FIELDS} } }`, { id })).jobRun
+    return { run, log: await api.logLines(id) }
+  }
+  const backdate = (id: string) => t.app.db.pool.query(`UPDATE inventory_source SET last_sync_at = now() - interval '1 hour' WHERE id = $1`, [decodeUuid(id)])
+
+  beforeAll(async () => {
+    sshd = await startSshd() // listens on 127.0.0.2 only: 127.0.0.3 refuses
+    const locationType = (await nb.rest('GET', '/api/dcim/location-types/?name=Site')).results[0].id
+    ids['location:site-ttl'] = (await nb.rest('POST', '/api/dcim/locations/', { name: 'site-ttl', location_type: locationType, status: ids.active })).id
+    await nb.rest('POST', '/api/ipam/prefixes/', { prefix: '127.0.0.0/8', status: ids.active, namespace: ids.namespace, type: 'network' })
+    await addDevice('ttl1', { location: 'site-ttl', role: 'core', ip: '127.0.0.3/8' })
+    const login = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: { name: 'ttl-login', kind: 'PASSWORD', username: sshd.user, password: sshd.password } })).createCredential.id
+    const source = await createSource({ name: 'ttl', filter: { locations: ['site-ttl'] }, defaultPort: sshd.port, defaultCredentialId: login, syncBeforeRunMaxAgeSeconds: 600 })
+    ttlSource = source.id
+    expect(source).toMatchObject({ syncBeforeRunMaxAgeSeconds: 600, syncBeforeRunRequired: false })
+    expect((await sync(ttlSource)).run.status).toBe('SUCCEEDED')
+    template = await api.createTemplate({ name: 'on-ttl-targets', jobType: 'command', config: { commands: ['echo ran on {{ target.name }}'] }, targetSelector: { tags: ['location:site-ttl'] } })
+  }, 120_000)
+
+  afterAll(async () => {
+    await sshd?.stop()
+  })
+
+  it('a fresh source is not synced again', async () => {
+    // The device moved, but the inventory is younger than the TTL: the run uses what it has (and fails to connect).
+    await setPrimaryIp('ttl1', '127.0.0.2/8')
+    const { run, log } = await runAndWait(template)
+    expect(run.targets).toEqual([{ name: 'ttl1', host: '127.0.0.3', status: 'FAILED' }])
+    expect(log.map((l) => l.text).join('\n')).not.toContain('syncing it before the run')
+  })
+
+  it('a stale source is synced first, and the run uses the synced address', async () => {
+    await backdate(ttlSource)
+    const { run, log } = await runAndWait(template)
+    const text = log.map((l) => l.text)
+    expect(run.status, text.join('\n')).toBe('SUCCEEDED')
+    expect(text).toContainEqual(expect.stringMatching(/^inventory source "ttl" was last synced 60 min ago, more than its 600 s limit: syncing it before the run$/))
+    expect(text).toContain('sync applied: 0 created, 1 updated, 0 removed, 0 unchanged, 0 skipped')
+    expect(text).toContainEqual(expect.stringContaining('ran on ttl1'))
+    expect((await targets()).find((x) => x.name === 'ttl1')!.host).toBe('127.0.0.2')
+    const s = (await t.ok(`query($id: ID!) { inventorySource(id: $id) { lastSyncAt lastSyncRun { id } } }`, { id: ttlSource })).inventorySource
+    expect(s.lastSyncRun.id).toBe(run.id)
+  })
+
+  it('concurrent runs of a stale source: one syncs, the others reuse it', async () => {
+    await backdate(ttlSource)
+    const ids = await Promise.all([api.trigger(template), api.trigger(template), api.trigger(template)])
+    const logs = await Promise.all(ids.map(async (id) => {
+      await api.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+      return (await api.logLines(id)).map((l) => l.text)
+    }))
+    const syncs = logs.flat().filter((l) => l.endsWith('syncing it before the run'))
+    expect(syncs, logs.map((l) => l.join('\n')).join('\n---\n')).toHaveLength(1)
+    expect(logs.flat().filter((l) => l.startsWith('nothing changed: 1 target is up to date'))).toHaveLength(1)
+  })
+
+  it('a run waiting for another process\'s sync of the source reuses it instead of syncing again', async () => {
+    await backdate(ttlSource)
+    // Another process holds the source's sync lock (as a worker elsewhere would during its sync).
+    const holder = await t.app.db.pool.connect()
+    const key = `switchyard:inventory-source-sync:${decodeUuid(ttlSource)}`
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key])
+      const waiting = await Promise.all([api.trigger(template), api.trigger(template)])
+      for (const id of waiting) {
+        await eventually(async () => (await api.logLines(id)).some((l) => l.text === 'waiting for another run\'s sync of inventory source "ttl"'), { what: `run ${id} waiting for the lock` })
+      }
+      // …which finishes its sync; then it lets go.
+      await t.app.db.pool.query(`UPDATE inventory_source SET last_sync_at = now() WHERE id = $1`, [decodeUuid(ttlSource)])
+      await holder.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+      for (const id of waiting) {
+        const run = await api.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+        const text = (await api.logLines(id)).map((l) => l.text)
+        expect(run.status, text.join('\n')).toBe('SUCCEEDED')
+        expect(text).toContainEqual(expect.stringMatching(/^inventory source "ttl" was synced \d+ s ago while this run waited for that sync; using it$/))
+        expect(text.join('\n')).not.toContain('syncing it before the run')
+      }
+    } finally {
+      holder.release()
+    }
+  })
+
+  it('a failing sync: the run goes on with the last-known targets and a WARNING, or fails when the source requires it', async () => {
+    const port = await unusedLoopbackPort()
+    await t.ok(UPDATE, { id: ttlSource, i: { url: `http://127.0.0.1:${port}` } })
+    await backdate(ttlSource)
+    const { run, log } = await runAndWait(template)
+    expect(run.status).toBe('SUCCEEDED')
+    const warning = log.find((l) => l.level === 'WARNING')
+    expect(warning?.text).toMatch(/^the sync of inventory source "ttl" before the run failed: cannot reach Nautobot at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); the run goes on with its targets as last synced 60 min ago \(/)
+
+    await t.ok(UPDATE, { id: ttlSource, i: { syncBeforeRunRequired: true } })
+    const failed = await runAndWait(template)
+    expect(failed.run.status).toBe('FAILED')
+    expect(failed.run.error).toMatch(/^not started: the sync of inventory source "ttl" before the run failed: cannot reach Nautobot/)
+    expect(failed.run.targets.map((x: { status: string }) => x.status)).not.toContain('SUCCEEDED')
+
+    // Off: null turns it off, and the run does not try.
+    const off = (await t.ok(UPDATE, { id: ttlSource, i: { syncBeforeRunMaxAgeSeconds: null } })).updateInventorySource
+    expect(off).toMatchObject({ syncBeforeRunMaxAgeSeconds: null, syncBeforeRunRequired: true })
+    const plain = await runAndWait(template)
+    expect(plain.run.status).toBe('SUCCEEDED')
+    expect(plain.log.map((l) => l.text).join('\n')).not.toContain('before the run')
   })
 })

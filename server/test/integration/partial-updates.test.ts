@@ -233,6 +233,9 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
           extraTags: ['nautobot'],
           syncMode: 'AUTHORITATIVE',
           maxDeleteFraction: 0.5,
+          customFieldMappings: [{ customField: 'site_code', attribute: 'site_code', tagPrefix: 'site' }],
+          syncBeforeRunMaxAgeSeconds: 3600,
+          syncBeforeRunRequired: false,
         }
         return (await t.ok(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i })).createInventorySource.id
       },
@@ -253,6 +256,9 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         extraTags: { input: { extraTags: ['other'] }, changes: ['extra_tags'] },
         syncMode: { input: { syncMode: 'ADDITIVE' }, changes: ['sync_mode'] },
         maxDeleteFraction: { input: { maxDeleteFraction: 0.1 }, changes: ['max_delete_fraction'] },
+        customFieldMappings: { input: { customFieldMappings: [{ customField: 'tier', tagPrefix: 'tier' }] }, changes: ['custom_field_mappings'] },
+        syncBeforeRunMaxAgeSeconds: { input: { syncBeforeRunMaxAgeSeconds: 600 }, changes: ['sync_before_run_max_age_seconds'] },
+        syncBeforeRunRequired: { input: { syncBeforeRunRequired: true }, changes: ['sync_before_run_required'] },
       },
     },
     {

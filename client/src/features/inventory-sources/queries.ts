@@ -7,6 +7,8 @@ export const InventorySourceFields = graphql(`
     lastSyncAt lastSyncResult
     lastSyncRun { id number status }
     filter { locations roles platforms statuses tags }
+    customFieldMappings { customField attribute tagPrefix }
+    syncBeforeRunMaxAgeSeconds syncBeforeRunRequired
     tokenCredential { id name }
     defaultCredential { id name username }
     owner { id username }

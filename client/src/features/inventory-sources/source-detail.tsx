@@ -171,6 +171,27 @@ export function InventorySourceDetail({ id }: { id: string }) {
             <dd>{source.syncMode === 'AUTHORITATIVE' ? 'Authoritative: also removes targets whose device left the source' : 'Additive: creates and updates, never removes'}</dd>
             <dt>Safety valve</dt>
             <dd>refuses removing more than {fractionToPercent(source.maxDeleteFraction)} % of its targets</dd>
+            <dt>Custom fields</dt>
+            <dd data-testid="source-custom-fields">
+              {source.customFieldMappings.length ? (
+                <ul style={{ margin: 0, paddingLeft: 16 }}>
+                  {source.customFieldMappings.map((m) => (
+                    <li key={m.customField + (m.attribute ?? '') + (m.tagPrefix ?? '')}>
+                      <span className="mono">{m.customField}</span> →{' '}
+                      {[m.attribute ? `attribute ${m.attribute}` : '', m.tagPrefix ? `tags ${m.tagPrefix}:<value>` : ''].filter(Boolean).join(' and ')}
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <span className="faint">none mapped</span>
+              )}
+            </dd>
+            <dt>Before runs</dt>
+            <dd data-testid="source-ttl">
+              {source.syncBeforeRunMaxAgeSeconds === null
+                ? <span className="faint">runs use the targets as last synced</span>
+                : `synced first when older than ${ttlWords(source.syncBeforeRunMaxAgeSeconds)}; if that fails, ${source.syncBeforeRunRequired ? 'the run fails' : 'the run goes on with a warning'}`}
+            </dd>
             <dt>Last sync</dt>
             <dd>
               <LastSync source={source} />
@@ -217,4 +238,11 @@ function TestResultAlert({ result }: { result: TestResult }) {
       {result.ok && result.message.slice(-1) !== '.' ? '.' : ''}
     </div>
   )
+}
+
+/** 900 → "15 min", 7200 → "2 h", 45 → "45 s". */
+function ttlWords(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`
+  if (seconds % 60 === 0) return `${seconds / 60} min`
+  return `${seconds} s`
 }

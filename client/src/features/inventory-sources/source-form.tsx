@@ -9,10 +9,13 @@ import { EditDialog, useSaveForm } from '@/components/edit-dialog'
 import { ChipsInput, Segmented } from '@/components/inputs'
 import { Field } from '@/components/ui'
 import { fixSummary } from '@/components/use-focus-first-error'
-import { FILTER_KEYS, FILTER_LABELS, sourceFormState, sourceInput, type FilterKey, type SourceFormState } from '@/lib/inventory-sources'
+import { FILTER_KEYS, FILTER_LABELS, sourceFormState, sourceInput, type FilterKey, type MappingRow, type SourceFormState } from '@/lib/inventory-sources'
 import { CreateInventorySource, UpdateInventorySource, type InventorySource, type SourceCredential } from './queries'
 
-const SHOWN = ['name', 'description', 'kind', 'url', 'tokenCredentialId', 'tlsVerify', 'caCertificate', 'filter', 'defaultPort', 'defaultCredentialId', 'extraTags', 'syncMode', 'maxDeleteFraction']
+const SHOWN = [
+  'name', 'description', 'kind', 'url', 'tokenCredentialId', 'tlsVerify', 'caCertificate', 'filter', 'defaultPort', 'defaultCredentialId', 'extraTags', 'syncMode', 'maxDeleteFraction',
+  'customFieldMappings', 'syncBeforeRunMaxAgeSeconds', 'syncBeforeRunRequired',
+]
 
 const FILTER_PLACEHOLDERS: Record<FilterKey, string> = {
   locations: 'AMS1',
@@ -28,6 +31,7 @@ export function SourceForm({ source, credentials, onClose, onSaved }: { source: 
   const set = (patch: Partial<SourceFormState>) => setState((prev) => ({ ...prev, ...patch }))
   const form = useSaveForm(CreateInventorySource, UpdateInventorySource, { id: source?.id, shown: SHOWN, onSaved })
   const { err } = form
+  const setRow = (i: number, patch: Partial<MappingRow>) => set({ customFieldMappings: s.customFieldMappings.map((m, j) => (j === i ? { ...m, ...patch } : m)) })
 
   const submit = () => {
     const { input, errors } = sourceInput(s)
@@ -137,6 +141,41 @@ export function SourceForm({ source, credentials, onClose, onSaved }: { source: 
           {(p) => <ChipsInput id={p.id} value={s.extraTags} onChange={(v) => set({ extraTags: v })} placeholder="nautobot" invalid={p['aria-invalid']} describedBy={p['aria-describedby']} />}
         </Field>
       </Section>
+      <Section
+        title="Custom fields"
+        hint="Nautobot device custom fields (by key) become target attributes and/or tags prefix:value (one per value of a multi-select field). The source keeps them up to date like platform and role."
+      >
+        {err('customFieldMappings') ? (
+          <div className="error" role="alert">
+            {err('customFieldMappings')}
+          </div>
+        ) : null}
+        {s.customFieldMappings.map((m, i) => (
+          <div key={i} className="grid-3" role="group" aria-label={`Custom field mapping ${i + 1}`}>
+            <Field label="Custom field key" error={err(`customFieldMappings.${i}.customField`)}>
+              {(p) => <input {...p} name={`customFieldMappings.${i}.customField`} className="mono" value={m.customField} placeholder="site_code" onChange={(e) => setRow(i, { customField: e.target.value })} />}
+            </Field>
+            <Field label="Attribute" error={err(`customFieldMappings.${i}.attribute`)}>
+              {(p) => <input {...p} name={`customFieldMappings.${i}.attribute`} className="mono" value={m.attribute} placeholder="site_code" onChange={(e) => setRow(i, { attribute: e.target.value })} />}
+            </Field>
+            <Field label="Tag prefix" error={err(`customFieldMappings.${i}.tagPrefix`)}>
+              {(p) => (
+                <div className="row" style={{ gap: 8 }}>
+                  <input {...p} name={`customFieldMappings.${i}.tagPrefix`} className="mono" value={m.tagPrefix} placeholder="site" onChange={(e) => setRow(i, { tagPrefix: e.target.value })} />
+                  <button type="button" className="btn ghost" aria-label={`Remove custom field mapping ${i + 1}`} onClick={() => set({ customFieldMappings: s.customFieldMappings.filter((_, j) => j !== i) })}>
+                    Remove
+                  </button>
+                </div>
+              )}
+            </Field>
+          </div>
+        ))}
+        <div>
+          <button type="button" className="btn" onClick={() => set({ customFieldMappings: [...s.customFieldMappings, { customField: '', attribute: '', tagPrefix: '' }] })}>
+            Add custom field mapping
+          </button>
+        </div>
+      </Section>
       <Section title="Sync">
         <Field label="Mode" error={err('syncMode')} hint={s.syncMode === 'ADDITIVE' ? 'Creates and updates targets; never removes any.' : 'Also removes the targets this source created whose device left it.'}>
           {() => (
@@ -158,6 +197,22 @@ export function SourceForm({ source, credentials, onClose, onSaved }: { source: 
         >
           {(p) => <input {...p} name="maxDeletePercent" inputMode="decimal" style={{ maxWidth: 160 }} value={s.maxDeletePercent} onChange={(e) => set({ maxDeletePercent: e.target.value })} />}
         </Field>
+        <label className="check">
+          <input type="checkbox" name="syncBeforeRun" checked={s.syncBeforeRun} onChange={(e) => set({ syncBeforeRun: e.target.checked })} />
+          Sync before a run that uses this source’s targets when the last sync is too old
+        </label>
+        {s.syncBeforeRun ? (
+          <>
+            <Field label="Older than (minutes)" error={err('syncBeforeRunMaxAgeSeconds')} hint="Runs that start within this time of the last sync use the targets as they are.">
+              {(p) => <input {...p} name="syncBeforeRunMinutes" inputMode="decimal" style={{ maxWidth: 160 }} value={s.syncBeforeRunMinutes} onChange={(e) => set({ syncBeforeRunMinutes: e.target.value })} />}
+            </Field>
+            <label className="check">
+              <input type="checkbox" name="syncBeforeRunRequired" checked={s.syncBeforeRunRequired} onChange={(e) => set({ syncBeforeRunRequired: e.target.checked })} />
+              Fail the run when that sync fails (otherwise the run uses the last-known targets and logs a warning)
+            </label>
+            {err('syncBeforeRunRequired') ? <div className="error" role="alert">{err('syncBeforeRunRequired')}</div> : null}
+          </>
+        ) : null}
       </Section>
       <Field label="Description" error={err('description')}>
         {(p) => <input {...p} name="description" value={s.description} onChange={(e) => set({ description: e.target.value })} />}

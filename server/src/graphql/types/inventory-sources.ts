@@ -1,7 +1,7 @@
 import { builder } from '../builder.ts'
 import { decodeId } from '../ids.ts'
 import { withoutNulls } from '../input.ts'
-import type { FieldChange, SyncPlan } from '../../modules/inventory-sources/sync-plan.ts'
+import { customFieldMappingsOf, type CustomFieldMapping, type FieldChange, type SyncPlan } from '../../modules/inventory-sources/sync-plan.ts'
 import type { SourceTestResult } from '../../modules/inventory-sources/inventory-sources.service.ts'
 
 const InventorySourceKindEnum = builder.enumType('InventorySourceKind', { values: ['NAUTOBOT'] as const })
@@ -29,6 +29,15 @@ const InventorySourceFilterRef = builder.objectRef<SourceFilter>('InventorySourc
   }),
 })
 
+const CustomFieldMappingRef = builder.objectRef<CustomFieldMapping>('InventoryCustomFieldMapping').implement({
+  description: 'A Nautobot device custom field mapped to a target attribute and/or tags `<tagPrefix>:<value>` (one per value of a multi-select field).',
+  fields: (t) => ({
+    customField: t.string({ description: "The custom field's key in Nautobot.", resolve: (m) => m.customField }),
+    attribute: t.string({ nullable: true, description: 'The target attribute it sets (managed by the source like platform or role).', resolve: (m) => m.attribute ?? null }),
+    tagPrefix: t.string({ nullable: true, description: 'Tags `<tagPrefix>:<value>`; null: no tags.', resolve: (m) => m.tagPrefix ?? null }),
+  }),
+})
+
 builder.prismaNode('InventorySource', {
   id: { field: 'id' },
   description: 'Where targets come from besides hand entry: a Nautobot, read through its GraphQL API and synced by `inventory_sync` runs.',
@@ -46,6 +55,14 @@ builder.prismaNode('InventorySource', {
     extraTags: t.exposeStringList('extraTags', { description: 'Added to every target of this source.' }),
     syncMode: t.expose('syncMode', { type: InventorySyncModeEnum }),
     maxDeleteFraction: t.exposeFloat('maxDeleteFraction', { description: 'An authoritative sync removing a larger share of the source\'s targets is refused unless forced.' }),
+    customFieldMappings: t.field({ type: [CustomFieldMappingRef], resolve: (s) => customFieldMappingsOf(s) }),
+    syncBeforeRunMaxAgeSeconds: t.exposeInt('syncBeforeRunMaxAgeSeconds', {
+      nullable: true,
+      description: "A run whose targets come from this source first syncs it when its last applied sync is older than this many seconds; null: never.",
+    }),
+    syncBeforeRunRequired: t.exposeBoolean('syncBeforeRunRequired', {
+      description: 'When that sync fails: true fails the run; false (default) runs on the last-known targets and logs a WARNING naming the source and the error.',
+    }),
     owner: t.relation('owner', { nullable: true, description: 'Who may change, sync or delete it (and admins).' }),
     targetCount: t.int({ description: 'Targets this source created that still exist.', resolve: (s, _a, ctx) => ctx.prisma.target.count({ where: { sourceId: s.id } }) }),
     lastSyncAt: t.expose('lastSyncAt', { type: 'DateTime', nullable: true }),
@@ -71,6 +88,14 @@ const InventorySourceFilterInput = builder.inputType('InventorySourceFilterInput
   }),
 })
 
+const CustomFieldMappingInput = builder.inputType('InventoryCustomFieldMappingInput', {
+  fields: (t) => ({
+    customField: t.string({ required: true, description: "The custom field's key in Nautobot." }),
+    attribute: t.string({ description: 'Target attribute to set.' }),
+    tagPrefix: t.string({ description: 'Tags `<tagPrefix>:<value>`.' }),
+  }),
+})
+
 const inputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<object>, 'InputObject'>, create: boolean) => ({
   name: t.string({ required: create }),
   description: t.string(),
@@ -85,6 +110,9 @@ const inputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.Ex
   extraTags: t.stringList(),
   syncMode: t.field({ type: InventorySyncModeEnum, description: 'Default ADDITIVE.' }),
   maxDeleteFraction: t.float({ description: '0..1, default 0.2.' }),
+  customFieldMappings: t.field({ type: [CustomFieldMappingInput], description: 'Replaces the whole list.' }),
+  syncBeforeRunMaxAgeSeconds: t.int({ description: 'Seconds (10 s to 30 days); null turns the sync before runs off.' }),
+  syncBeforeRunRequired: t.boolean({ description: 'Default false: a failed sync before a run lets the run go on with a WARNING.' }),
 })
 
 const CreateInventorySourceInput = builder.inputType('CreateInventorySourceInput', { fields: (t) => inputFields(t as never, true) })
@@ -94,10 +122,11 @@ const UpdateInventorySourceInput = builder.inputType('UpdateInventorySourceInput
 })
 
 function sourceInput(input: Record<string, unknown>) {
-  const out: Record<string, unknown> = withoutNulls(input, ['caCertificate', 'defaultCredentialId'])
+  const out: Record<string, unknown> = withoutNulls(input, ['caCertificate', 'defaultCredentialId', 'syncBeforeRunMaxAgeSeconds'])
   if (out.tokenCredentialId != null) out.tokenCredentialId = decodeId(String(out.tokenCredentialId), 'Credential', 'input.tokenCredentialId')
   if (out.defaultCredentialId != null) out.defaultCredentialId = decodeId(String(out.defaultCredentialId), 'Credential', 'input.defaultCredentialId')
   if (out.filter) out.filter = withoutNulls(out.filter as Record<string, unknown>)
+  if (Array.isArray(out.customFieldMappings)) out.customFieldMappings = out.customFieldMappings.map((m: Record<string, unknown>) => withoutNulls(m))
   return out
 }
 

@@ -10,6 +10,13 @@ import type { ProcessSandbox } from '../../sandbox/process-sandbox.ts'
 import type { Semaphore } from '../../util/semaphore.ts'
 import type { CredentialRef } from './credential-ref.ts'
 
+/** An inventory source a config names: where in the config, its UUID, and the kinds the job type can read. */
+export interface SourceRef {
+  path: ReadonlyArray<string | number>
+  id: string
+  kinds?: ReadonlyArray<'NAUTOBOT'>
+}
+
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'
 export type OutputStream = 'STDOUT' | 'STDERR'
 export type FinalTargetStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT' | 'SKIPPED'
@@ -152,7 +159,7 @@ export interface JobExecutor<Schema extends z.ZodType = z.ZodType> {
    * save that each exists and that the one saving (and the template's owner) may use it — own it or be an
    * admin, and be allowed to use its token credential; the run checks again before the token is opened.
    */
-  sourceRefs?(config: z.output<Schema>): Array<{ path: ReadonlyArray<string | number>; id: string }>
+  sourceRefs?(config: z.output<Schema>): SourceRef[]
   /** Targets may publish step outputs ($SWITCHYARD_OUTPUTS, see jobs/step-outputs.ts); templates may declare them. */
   readonly publishesOutputs?: boolean
   execute(ctx: ExecutionContext<z.output<Schema>>): Promise<ExecutionOutcome>

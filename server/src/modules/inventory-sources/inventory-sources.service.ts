@@ -17,14 +17,53 @@ import { requireMayUse } from '../credentials/credential-access.ts'
 import { runAuditChanges, type RunsService } from '../runs/runs.service.ts'
 import { tag } from '../targets/targets.service.ts'
 import { parseInput, parsePatch } from '../validation.ts'
-import { nautobotVersion, SourceError } from './nautobot-client.ts'
+import { deviceCustomFieldKeys, nautobotVersion, SourceError } from './nautobot-client.ts'
 import type { InventorySync } from './inventory-sync.ts'
-import type { SyncPlan } from './sync-plan.ts'
+import { customFieldMappingsOf, MANAGED_ATTRIBUTES, type SyncPlan } from './sync-plan.ts'
 
 const filterValues = z.array(z.string().trim().min(1).max(200)).max(100).default([])
 const filterSchema = z
   .object({ locations: filterValues, roles: filterValues, platforms: filterValues, statuses: filterValues, tags: filterValues })
   .strict()
+
+const customFieldMapping = z
+  .object({
+    customField: z
+      .string()
+      .trim()
+      .min(1, 'required')
+      .max(50)
+      .regex(/^[A-Za-z0-9_]+$/, "a Nautobot custom field key (letters, digits and _, as in the field's Key)"),
+    attribute: z
+      .string()
+      .trim()
+      .max(100)
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'attribute names are identifiers (letters, digits and _, not starting with a digit)')
+      .refine((a) => !(MANAGED_ATTRIBUTES as readonly string[]).includes(a), `the source sets ${MANAGED_ATTRIBUTES.join(', ')} itself; choose another name`)
+      .nullish(),
+    tagPrefix: z
+      .string()
+      .trim()
+      .max(50)
+      .regex(/^[a-zA-Z0-9_./=-]+$/, 'a tag prefix uses letters, digits and _ . / = - (the tag is prefix:value)')
+      .nullish(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (!m.attribute && !m.tagPrefix) ctx.addIssue({ code: 'custom', path: ['attribute'], message: 'map the custom field to an attribute, a tag prefix or both' })
+  })
+
+const customFieldMappings = z
+  .array(customFieldMapping)
+  .max(50, 'at most 50 custom field mappings')
+  .superRefine((list, ctx) => {
+    const seen = new Map<string, number>()
+    list.forEach((m, i) => {
+      if (!m.attribute) return
+      if (seen.has(m.attribute)) ctx.addIssue({ code: 'custom', path: [i, 'attribute'], message: `attribute "${m.attribute}" is already set by mapping ${seen.get(m.attribute)! + 1}` })
+      else seen.set(m.attribute, i)
+    })
+  })
 
 const createInput = z.object({
   name: z.string().trim().min(1, 'required').max(200),
@@ -44,9 +83,20 @@ const createInput = z.object({
   extraTags: z.array(tag).max(50).default([]),
   syncMode: z.enum(['ADDITIVE', 'AUTHORITATIVE']).default('ADDITIVE'),
   maxDeleteFraction: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').default(0.2),
+  customFieldMappings: customFieldMappings.default([]),
+  syncBeforeRunMaxAgeSeconds: z.number().int().min(10, 'at least 10 seconds').max(30 * 86_400, 'at most 30 days').nullish(),
+  syncBeforeRunRequired: z.boolean().default(false),
 })
 
-const AUDITED_FIELDS = ['name', 'description', 'kind', 'url', 'tokenCredentialId', 'tlsVerify', 'caCertificate', 'filter', 'defaultPort', 'defaultCredentialId', 'extraTags', 'syncMode', 'maxDeleteFraction']
+const AUDITED_FIELDS = [
+  'name', 'description', 'kind', 'url', 'tokenCredentialId', 'tlsVerify', 'caCertificate', 'filter', 'defaultPort', 'defaultCredentialId', 'extraTags', 'syncMode', 'maxDeleteFraction',
+  'customFieldMappings', 'syncBeforeRunMaxAgeSeconds', 'syncBeforeRunRequired',
+]
+
+/** Stored without empty optional parts, so an unchanged mapping compares (and audits) as unchanged. */
+function normalizedMappings(list: z.output<typeof customFieldMappings>): Prisma.InputJsonValue {
+  return list.map((m) => ({ customField: m.customField, attribute: m.attribute || null, tagPrefix: m.tagPrefix || null }))
+}
 
 export interface SourceTestResult {
   ok: boolean
@@ -91,7 +141,16 @@ export class InventorySourcesService {
     try {
       return await audited(
         this.prisma,
-        (tx) => tx.inventorySource.create({ data: { ...input, caCertificate: input.caCertificate ?? null, defaultCredentialId: input.defaultCredentialId ?? null, ownerId: a.userId } }),
+        (tx) => tx.inventorySource.create({
+          data: {
+            ...input,
+            caCertificate: input.caCertificate ?? null,
+            defaultCredentialId: input.defaultCredentialId ?? null,
+            syncBeforeRunMaxAgeSeconds: input.syncBeforeRunMaxAgeSeconds ?? null,
+            customFieldMappings: normalizedMappings(input.customFieldMappings),
+            ownerId: a.userId,
+          },
+        }),
         (row) => ({ actor: a, action: 'inventory-source.create', entity: entity.of('InventorySource', row), changes: created(row, AUDITED_FIELDS) }),
       )
     } catch (e) {
@@ -113,7 +172,14 @@ export class InventorySourcesService {
     try {
       return await audited(
         this.prisma,
-        (tx) => tx.inventorySource.update({ where: { id }, data: input as Prisma.InventorySourceUncheckedUpdateInput }),
+        (tx) =>
+          tx.inventorySource.update({
+            where: { id },
+            data: {
+              ...input,
+              ...(input.customFieldMappings ? { customFieldMappings: normalizedMappings(input.customFieldMappings) } : {}),
+            } as Prisma.InventorySourceUncheckedUpdateInput,
+          }),
         (row) => ({ actor: a, action: 'inventory-source.update', entity: entity.of('InventorySource', row), changes: changed(existing, row, AUDITED_FIELDS) }),
       )
     } catch (e) {
@@ -145,7 +211,14 @@ export class InventorySourcesService {
         throw e
       })
       const { devices } = await this.sync.fetch(source)
-      return { ok: true, message: `connected to Nautobot${version ? ` ${version}` : ''}: the filter selects ${devices.length} ${devices.length === 1 ? 'device' : 'devices'}`, version, deviceCount: devices.length }
+      // A mapped key Nautobot does not have reads as unset on every device: worth saying here.
+      const mapped = customFieldMappingsOf(source).map((m) => m.customField)
+      const known = mapped.length ? new Set(await deviceCustomFieldKeys(conn)) : new Set<string>()
+      const unknown = [...new Set(mapped.filter((k) => !known.has(k)))]
+      const message =
+        `connected to Nautobot${version ? ` ${version}` : ''}: the filter selects ${devices.length} ${devices.length === 1 ? 'device' : 'devices'}` +
+        (unknown.length ? `; Nautobot has no device custom field ${unknown.map((k) => `"${k}"`).join(', ')} (the mapping sets nothing from it)` : '')
+      return { ok: true, message, version, deviceCount: devices.length }
     } catch (e) {
       if (e instanceof SourceError) return { ok: false, message: e.message, version: null, deviceCount: null }
       throw e

@@ -15,11 +15,19 @@ import type { InventorySyncPort, InventorySyncRequest, InventorySyncSummary } fr
 import { auditValue } from '../audit/changes.ts'
 import { fetchNautobotDevices, SourceError, type DeviceFilter, type NautobotConnection, type NautobotDevice } from './nautobot-client.ts'
 import type { OutboundPolicy } from '../../net/outbound-policy.ts'
-import { planSync, type ExistingTarget, type SourceMapping, type SyncPlan } from './sync-plan.ts'
+import { customFieldMappingsOf, planSync, type ExistingTarget, type SourceMapping, type SyncPlan } from './sync-plan.ts'
 
 export function mappingOf(s: InventorySource): SourceMapping {
-  return { id: s.id, syncMode: s.syncMode, defaultPort: s.defaultPort, extraTags: s.extraTags, maxDeleteFraction: s.maxDeleteFraction }
+  return {
+    id: s.id,
+    syncMode: s.syncMode,
+    defaultPort: s.defaultPort,
+    extraTags: s.extraTags,
+    maxDeleteFraction: s.maxDeleteFraction,
+    customFieldMappings: customFieldMappingsOf(s),
+  }
 }
+
 
 export class InventorySync implements InventorySyncPort {
   constructor(
@@ -40,7 +48,7 @@ export class InventorySync implements InventorySyncPort {
   async fetch(source: InventorySource, signal?: AbortSignal): Promise<{ devices: NautobotDevice[]; pages: number }> {
     const conn = await this.connection(source, signal)
     try {
-      return await fetchNautobotDevices(conn, source.filter as DeviceFilter)
+      return await fetchNautobotDevices(conn, source.filter as DeviceFilter, 500, 200_000, customFieldMappingsOf(source).length > 0)
     } catch (e) {
       if (e instanceof SourceError) throw new SourceError(e.message.split(conn.token).join('••••••'), e.transient)
       throw e
@@ -57,11 +65,29 @@ export class InventorySync implements InventorySyncPort {
     const source = await this.prisma.inventorySource.findUnique({ where: { id: req.sourceId } })
     if (!source) throw new SourceError('the inventory source no longer exists', false)
     await this.checkRunOwner(req.runId, source)
+    return this.apply(source, req, 'inventory sync')
+  }
+
+  /**
+   * The sync a run does before it starts because the source is older than its TTL (pre-run-sync.ts). The
+   * source's owner set that TTL, so the sync acts for the source as its owner — who must still be active and
+   * allowed to use its credentials — not for the run's owner (who may merely use its targets). Never forced.
+   */
+  async syncBeforeRun(req: Omit<InventorySyncRequest, 'force'>): Promise<InventorySyncSummary> {
+    const source = await this.prisma.inventorySource.findUnique({ where: { id: req.sourceId } })
+    if (!source) throw new SourceError('the inventory source no longer exists', false)
+    const owner = source.ownerId ? await this.prisma.user.findUnique({ where: { id: source.ownerId } }) : null
+    if (!owner || owner.disabled) throw new SourceError(`the source "${source.name}" has no active owner to sync it for`, false)
+    await this.checkCredentialUse(owner, source)
+    return this.apply(source, { ...req, force: false }, 'sync before run')
+  }
+
+  private async apply(source: InventorySource, req: InventorySyncRequest, what: string): Promise<InventorySyncSummary> {
     req.log(`fetching devices from Nautobot at ${source.url} (source "${source.name}", ${source.syncMode.toLowerCase()})`)
     const { devices, pages } = await this.fetch(source, req.signal)
     req.log(`fetched ${devices.length} ${devices.length === 1 ? 'device' : 'devices'} in ${pages} ${pages === 1 ? 'page' : 'pages'}`)
     const run = await this.prisma.jobRun.findUnique({ where: { id: req.runId }, select: { number: true } })
-    const byRun = `run #${run?.number ?? '?'} (inventory sync: ${source.name})`.slice(0, 200)
+    const byRun = `run #${run?.number ?? '?'} (${what}: ${source.name})`.slice(0, 200)
 
     const plan = await retryConflicts(() =>
       this.prisma.$transaction(
@@ -126,6 +152,10 @@ export class InventorySync implements InventorySyncPort {
     const owner = run?.ownerId ? await this.prisma.user.findUnique({ where: { id: run.ownerId } }) : null
     if (!owner || owner.disabled) throw new SourceError('not started: the run has no active owner', false)
     if (owner.role !== 'ADMIN' && source.ownerId !== owner.id) throw new SourceError(`not started: ${owner.username} may not use inventory source "${source.name}" (only its owner or an admin)`, false)
+    await this.checkCredentialUse(owner, source)
+  }
+
+  private async checkCredentialUse(owner: { id: string; username: string }, source: InventorySource): Promise<void> {
     const ids = [source.tokenCredentialId, ...(source.defaultCredentialId ? [source.defaultCredentialId] : [])]
     const use = await credentialUse(prismaQuery(this.prisma), owner.id, ids)
     const refused = [...use.values()].filter((c) => !c.usable)

@@ -53,6 +53,8 @@ export interface NautobotDevice {
   location: string | null
   status: string | null
   tags: string[]
+  /** Custom field key → value (only when the query asked for them). */
+  customFields?: Record<string, unknown>
 }
 
 const named = z.object({ name: z.string() }).nullable().optional()
@@ -66,6 +68,8 @@ const deviceSchema = z.object({
   location: named,
   status: named,
   tags: z.array(z.object({ name: z.string() })).default([]),
+  // Nautobot's GraphQL answers a JSON field as a JSON string (graphene's JSONString); accept an object too.
+  _custom_field_data: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable().optional(),
 })
 const answerSchema = z.object({
   data: z.object({ devices: z.array(deviceSchema) }).nullable().optional(),
@@ -75,17 +79,24 @@ const answerSchema = z.object({
 /** Filter key → the Nautobot DeviceFilterSet argument it becomes (names or ids both work there). */
 const FILTER_ARGS: Record<keyof DeviceFilter, string> = { locations: 'location', roles: 'role', platforms: 'platform', statuses: 'status', tags: 'tags' }
 
-export function devicesQuery(filter: DeviceFilter): { query: string; variables: Record<string, unknown> } {
+export function devicesQuery(filter: DeviceFilter, customFields = false): { query: string; variables: Record<string, unknown> } {
   const used = (Object.keys(FILTER_ARGS) as Array<keyof DeviceFilter>).filter((k) => filter[k]?.length)
   const decl = ['$limit: Int', '$offset: Int', ...used.map((k) => `$${k}: [String]`)].join(', ')
   const args = ['limit: $limit', 'offset: $offset', ...used.map((k) => `${FILTER_ARGS[k]}: $${k}`)].join(', ')
-  const query = `query SwitchyardDevices(${decl}) { devices(${args}) { id name primary_ip4 { address } primary_ip6 { address } platform { name } role { name } location { name } status { name } tags { name } } }`
+  const query = `query SwitchyardDevices(${decl}) { devices(${args}) { id name primary_ip4 { address } primary_ip6 { address } platform { name } role { name } location { name } status { name } tags { name }${customFields ? ' _custom_field_data' : ''} } }`
   return { query, variables: Object.fromEntries(used.map((k) => [k, filter[k]])) }
 }
 
 /** Every device the filter selects, all pages, or a SourceError. */
-export async function fetchNautobotDevices(conn: NautobotConnection, filter: DeviceFilter, pageSize = 500, maxDevices = 200_000): Promise<{ devices: NautobotDevice[]; pages: number }> {
-  const { query, variables } = devicesQuery(filter)
+export async function fetchNautobotDevices(
+  conn: NautobotConnection,
+  filter: DeviceFilter,
+  pageSize = 500,
+  maxDevices = 200_000,
+  /** Ask for the devices' custom fields (a mapping uses them). */
+  customFields = false,
+): Promise<{ devices: NautobotDevice[]; pages: number }> {
+  const { query, variables } = devicesQuery(filter, customFields)
   const devices: NautobotDevice[] = []
   const seen = new Set<string>()
   for (let page = 0; ; page++) {
@@ -108,6 +119,7 @@ export async function fetchNautobotDevices(conn: NautobotConnection, filter: Dev
         location: d.location?.name ?? null,
         status: d.status?.name ?? null,
         tags: d.tags.map((t) => t.name),
+        ...(customFields ? { customFields: customFieldData(d._custom_field_data, d.id) } : {}),
       })
     }
     if (rows.length > pageSize) throw new SourceError(`Nautobot returned ${rows.length} devices for a page of ${pageSize}: it ignores paging — nothing was changed`, false)
@@ -116,10 +128,34 @@ export async function fetchNautobotDevices(conn: NautobotConnection, filter: Dev
   }
 }
 
+function customFieldData(raw: string | Record<string, unknown> | null | undefined, deviceId: string): Record<string, unknown> {
+  if (raw === null || raw === undefined) return {}
+  if (typeof raw !== 'string') return raw
+  try {
+    const parsed = JSON.parse(raw) as unknown
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>
+  } catch {
+    /* reported below */
+  }
+  throw new SourceError(`Nautobot returned custom field data for device ${deviceId} that is not a JSON object — nothing was changed`, false)
+}
+
 /** Nautobot's version (GET /api/status/): proves the URL and the token. */
 export async function nautobotVersion(conn: NautobotConnection): Promise<string | null> {
   const body = (await request(conn, 'GET', '/api/status/', null)) as { 'nautobot-version'?: unknown }
   return typeof body?.['nautobot-version'] === 'string' ? body['nautobot-version'] : null
+}
+
+/** The keys of the custom fields Nautobot has for devices (GET /api/extras/custom-fields/, every page). */
+export async function deviceCustomFieldKeys(conn: NautobotConnection): Promise<string[]> {
+  const keys: string[] = []
+  for (let offset = 0; offset < 100_000; offset += 1000) {
+    const body = (await request(conn, 'GET', `/api/extras/custom-fields/?content_types=dcim.device&limit=1000&offset=${offset}`, null)) as { results?: Array<{ key?: unknown }>; next?: unknown }
+    if (!Array.isArray(body?.results)) throw new SourceError(`Nautobot at ${conn.url} answered the custom field list with something else`, false)
+    for (const r of body.results) if (typeof r.key === 'string') keys.push(r.key)
+    if (!body.next) break
+  }
+  return keys
 }
 
 /** `10.0.0.1/24` → `10.0.0.1`; `2001:db8::1/64` → `2001:db8::1`. */

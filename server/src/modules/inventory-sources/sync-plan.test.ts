@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { NautobotDevice } from './nautobot-client.ts'
 import { stripPrefixLength } from './nautobot-client.ts'
-import { planSync, tagValue, type ExistingTarget, type SourceMapping } from './sync-plan.ts'
+import { attributeValue, desiredTarget, planSync, tagValue, type ExistingTarget, type SourceMapping } from './sync-plan.ts'
 
 const SOURCE = 'aaaaaaaa-0000-4000-8000-000000000001'
 const mapping = (o: Partial<SourceMapping> = {}): SourceMapping => ({ id: SOURCE, syncMode: 'AUTHORITATIVE', defaultPort: 22, extraTags: [], maxDeleteFraction: 0.5, ...o })
@@ -44,5 +44,30 @@ describe('planSync', () => {
     expect(tagValue('Data Center #1')).toBe('Data-Center-1')
     expect(stripPrefixLength('10.1.2.3/24')).toBe('10.1.2.3')
     expect(stripPrefixLength('2001:db8::1/64')).toBe('2001:db8::1')
+  })
+})
+
+describe('custom-field mappings', () => {
+  const cf = mapping({ customFieldMappings: [{ customField: 'site_code', attribute: 'site', tagPrefix: 'site' }, { customField: 'services', tagPrefix: 'svc' }, { customField: 'units', attribute: 'units' }] })
+
+  it('sets attributes with their type and one tag per value; unset fields give null and no tag', () => {
+    const d = desiredTarget(device('a', '10.0.0.1', { customFields: { site_code: 'AMS 1', services: ['ssh', 'snmp'], units: 2 } }), cf)
+    expect(d).toMatchObject({ attributes: { site: 'AMS 1', units: 2 }, tags: ['site:AMS-1', 'svc:snmp', 'svc:ssh'] })
+    const none = desiredTarget(device('b', '10.0.0.2', { customFields: {} }), cf)
+    expect(none).toMatchObject({ attributes: { site: null, units: null }, tags: [] })
+  })
+
+  it('diffs a mapped attribute like a fixed one; an attribute no mapping names is left alone', () => {
+    const existing = target('a', { attributes: { nautobot_id: 'id-a', platform: null, role: null, location: null, status: 'Active', site: 'AMS', units: null, mine: 'x' }, tags: ['site:AMS'] })
+    const plan = planSync([device('a', '10.0.0.1', { customFields: { site_code: 'FRA' } })], [existing], cf)
+    expect(plan.update[0]!.changes.map((c) => c.field)).toEqual(['tags', 'attributes.site'])
+    expect(plan.update[0]!.changes[1]).toEqual({ field: 'attributes.site', old: 'AMS', new: 'FRA' })
+  })
+
+  it('turns lists and objects into text', () => {
+    expect(attributeValue(['a', 1, { b: 2 }])).toBe('a, 1, {"b":2}')
+    expect(attributeValue({ x: 1 })).toBe('{"x":1}')
+    expect(attributeValue(undefined)).toBeNull()
+    expect(attributeValue(false)).toBe(false)
   })
 })

@@ -4,14 +4,25 @@
  *
  * A source manages, on the targets it created: host, port, tags, and the attributes in MANAGED_ATTRIBUTES.
  * Other attributes and the credential (set from the source's default on creation) are left as people set them.
+ * Custom-field mappings add attributes (managed like the fixed ones) and `<prefix>:<value>` tags.
  */
 import net from 'node:net'
 import type { NautobotDevice } from './nautobot-client.ts'
 
 export const MANAGED_ATTRIBUTES = ['nautobot_id', 'platform', 'role', 'location', 'status'] as const
 
+/** A Nautobot device custom field (its key) → a target attribute, a tag prefix, or both. */
+export interface CustomFieldMapping {
+  customField: string
+  attribute?: string | null
+  tagPrefix?: string | null
+}
+
+export type AttributeValue = string | number | boolean | null
+
 export interface SourceMapping {
   id: string
+  customFieldMappings?: readonly CustomFieldMapping[]
   syncMode: 'ADDITIVE' | 'AUTHORITATIVE'
   defaultPort: number
   extraTags: readonly string[]
@@ -23,7 +34,7 @@ export interface DesiredTarget {
   host: string
   port: number
   tags: string[]
-  attributes: Record<string, string | null>
+  attributes: Record<string, AttributeValue>
 }
 
 export interface ExistingTarget {
@@ -73,19 +84,45 @@ export function desiredTarget(device: NautobotDevice, m: SourceMapping): Desired
   if (device.role && tagValue(device.role)) tags.add(`role:${tagValue(device.role)}`)
   if (device.location && tagValue(device.location)) tags.add(`location:${tagValue(device.location)}`)
   if (device.platform && tagValue(device.platform)) tags.add(`platform:${tagValue(device.platform)}`)
-  return {
-    name,
-    host: device.primaryIp,
-    port: m.defaultPort,
-    tags: [...tags].sort(),
-    attributes: { nautobot_id: device.id, platform: device.platform, role: device.role, location: device.location, status: device.status },
+  const attributes: Record<string, AttributeValue> = { nautobot_id: device.id, platform: device.platform, role: device.role, location: device.location, status: device.status }
+  for (const cf of m.customFieldMappings ?? []) {
+    const raw = device.customFields?.[cf.customField]
+    if (cf.attribute) attributes[cf.attribute] = attributeValue(raw)
+    if (cf.tagPrefix) {
+      // A multi-select field gives one tag per value; an unset field gives none.
+      for (const v of Array.isArray(raw) ? raw : [raw]) {
+        const text = v === null || v === undefined || v === '' ? '' : tagValue(typeof v === 'object' ? JSON.stringify(v) : String(v))
+        if (text) tags.add(`${cf.tagPrefix}:${text}`.slice(0, 100))
+      }
+    }
   }
+  return { name, host: device.primaryIp, port: m.defaultPort, tags: [...tags].sort(), attributes }
+}
+
+/** A custom field's value as a target attribute: scalars as they are, a list joined, anything else as JSON. */
+export function attributeValue(v: unknown): AttributeValue {
+  if (v === undefined || v === null) return null
+  if (typeof v === 'string' || typeof v === 'boolean') return v
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v)
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(', ').slice(0, 2000)
+  return JSON.stringify(v).slice(0, 2000)
+}
+
+/** A source row's stored mappings (validated when saved). */
+export function customFieldMappingsOf(s: { customFieldMappings: unknown }): CustomFieldMapping[] {
+  return Array.isArray(s.customFieldMappings) ? (s.customFieldMappings as CustomFieldMapping[]) : []
+}
+
+/** The attributes a source manages on its targets: the fixed ones and those its custom-field mappings name. */
+export function managedAttributes(m: SourceMapping): string[] {
+  return [...MANAGED_ATTRIBUTES, ...(m.customFieldMappings ?? []).flatMap((c) => (c.attribute ? [c.attribute] : []))]
 }
 
 export function planSync(devices: readonly NautobotDevice[], targets: readonly ExistingTarget[], m: SourceMapping): SyncPlan {
   const plan: SyncPlan = { deviceCount: devices.length, create: [], update: [], remove: [], unchanged: [], skipped: [], ownedBefore: 0, refusal: null }
   const byName = new Map(targets.map((t) => [t.name, t]))
   const wanted = new Set<string>()
+  const managed = managedAttributes(m)
   for (const device of devices) {
     const d = desiredTarget(device, m)
     if ('skip' in d) {
@@ -106,7 +143,7 @@ export function planSync(devices: readonly NautobotDevice[], targets: readonly E
       plan.skipped.push({ name: d.name, reason: existing.sourceId ? 'a target with this name belongs to another inventory source' : 'a target with this name was made by hand; the source leaves it alone' })
       continue
     }
-    const changes = fieldChanges(existing, d)
+    const changes = fieldChanges(existing, d, managed)
     if (changes.length) plan.update.push({ id: existing.id, name: d.name, changes, next: d })
     else plan.unchanged.push(d.name)
   }
@@ -123,14 +160,14 @@ export function planSync(devices: readonly NautobotDevice[], targets: readonly E
   return plan
 }
 
-function fieldChanges(t: ExistingTarget, d: DesiredTarget): FieldChange[] {
+function fieldChanges(t: ExistingTarget, d: DesiredTarget, managed: readonly string[]): FieldChange[] {
   const changes: FieldChange[] = []
   if (t.host !== d.host) changes.push({ field: 'host', old: t.host, new: d.host })
   if (t.port !== d.port) changes.push({ field: 'port', old: t.port, new: d.port })
   const oldTags = [...t.tags].sort()
   if (oldTags.join('\u0000') !== d.tags.join('\u0000')) changes.push({ field: 'tags', old: oldTags, new: d.tags })
   const attrs = (t.attributes && typeof t.attributes === 'object' ? t.attributes : {}) as Record<string, unknown>
-  for (const k of MANAGED_ATTRIBUTES) {
+  for (const k of managed) {
     if ((attrs[k] ?? null) !== (d.attributes[k] ?? null)) changes.push({ field: `attributes.${k}`, old: attrs[k] ?? null, new: d.attributes[k] ?? null })
   }
   return changes

@@ -231,7 +231,7 @@ export class TemplatesService {
   }
 
   /**
-   * Inventory sources the config uses (prefix_scan's Nautobot): each must exist, and the one saving — and
+   * Inventory sources the config uses (prefix_scan's Nautobot, compare_devices / sync_devices): each must exist, be of a kind the job type reads, and the one saving — and
    * the template's owner, when an admin edits someone else's — must own it or be an admin and may use its
    * API token credential, since runs open that token on the owner's behalf (checked again at run time).
    */
@@ -246,6 +246,14 @@ export class TemplatesService {
     }
     const missing = refs.filter((r) => !sources.some((s) => s.id === r.id))
     if (missing.length) throw new ValidationError(missing.map((r) => ({ field: ['input.config', ...r.path].join('.'), message: 'no such inventory source' })))
+    // A source the job type cannot read (the kinds it names) is a mistake in the config, not a permission.
+    const wrongKind = refs.flatMap((r) => {
+      const source = sources.find((s) => s.id === r.id)!
+      return r.kinds && !r.kinds.includes(source.kind)
+        ? [{ field: ['input.config', ...r.path].join('.'), message: `inventory source "${source.name}" is a ${source.kind} source; job type ${jobType} reads ${r.kinds.join(' or ')}` }]
+        : []
+    })
+    if (wrongKind.length) throw new ValidationError(wrongKind)
     const problems: FieldProblem[] = []
     for (const ref of refs) {
       const field = ['input.config', ...ref.path].join('.')

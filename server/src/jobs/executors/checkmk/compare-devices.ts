@@ -10,7 +10,7 @@ import { compareDevices, type DeviceComparison, type HostMapping } from '../../.
 import { coerceError } from '../../../util/errors.ts'
 import { requireCredential } from '../credential-ref.ts'
 import type { ExecutionContext, JobExecutor } from '../types.ts'
-import { checkmkCredentialRefs, mappingFields, refineMapping, sourceUuid } from './config.ts'
+import { checkmkCredentialRefs, checkmkSourceRefs, mappingFields, refineMapping, sourceUuid } from './config.ts'
 import type { CheckmkDevicesPort, DeviceResultRow } from './port.ts'
 
 const configSchema = z.object(mappingFields).strict().superRefine(refineMapping)
@@ -61,6 +61,7 @@ export function createCompareDevicesExecutor(port: CheckmkDevicesPort, outbound?
     configSchema,
     usesTargets: false,
     credentialRefs: checkmkCredentialRefs,
+    sourceRefs: checkmkSourceRefs,
     async execute(ctx) {
       try {
         const client = clientFor(ctx, outbound)

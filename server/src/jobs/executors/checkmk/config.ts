@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { mappingProblems, MANAGED_LABEL } from '../../../checkmk/host-plan.ts'
 import { credentialIdField, credentialUuid, type CredentialRef } from '../credential-ref.ts'
+import type { SourceRef } from '../types.ts'
 
 const siteUrl = z
   .string()
@@ -79,6 +80,11 @@ export function refineMapping(config: MappingConfig, ctx: z.RefinementCtx): void
   for (const p of mappingProblems({ folderTemplate: config.folderTemplate, labels: config.labels, tagGroups: config.tagGroups, site: config.site ?? null })) {
     ctx.addIssue({ code: 'custom', path: p.path, message: p.message })
   }
+}
+
+/** The inventory source the config reads (checked at template save: exists, usable by the one saving, a Nautobot). */
+export function checkmkSourceRefs(config: { sourceId: string }): SourceRef[] {
+  return [{ path: ['sourceId'], id: sourceUuid(config.sourceId)!, kinds: ['NAUTOBOT'] }]
 }
 
 export function checkmkCredentialRefs(config: { checkmk: { credentialId: string } }): CredentialRef[] {

@@ -18,7 +18,7 @@ import { CheckmkError, type BulkOutcome, type CheckmkClient, type HostAttributes
 import { diffHost, isManaged, type DeviceComparison, type DesiredHost } from '../../../checkmk/host-plan.ts'
 import { coerceError } from '../../../util/errors.ts'
 import type { ExecutionContext, JobExecutor } from '../types.ts'
-import { checkmkCredentialRefs, mappingFields, refineMapping } from './config.ts'
+import { checkmkCredentialRefs, checkmkSourceRefs, mappingFields, refineMapping } from './config.ts'
 import type { OutboundPolicy } from '../../../net/outbound-policy.ts'
 import { clientFor, comparisonRow, failure, readAndCompare } from './compare-devices.ts'
 import type { CheckmkDevicesPort, DeviceResultRow, SyncAction } from './port.ts'
@@ -55,6 +55,7 @@ export function createSyncDevicesExecutor(port: CheckmkDevicesPort, outbound?: O
     configSchema,
     usesTargets: false,
     credentialRefs: checkmkCredentialRefs,
+    sourceRefs: checkmkSourceRefs,
     async execute(ctx) {
       try {
         const client = clientFor(ctx, outbound)
