@@ -87,7 +87,8 @@ function parseArgs(argv: string[]): BenchSettings {
     // Long (it waits on wall-clock slots): measured once, after the rounds.
     schedules: quick ? { counts: [1000], windowSeconds: 10, idleSeconds: 5 } : { counts: [1000, 10_000], windowSeconds: 30, idleSeconds: 10 },
     // The shape (1 + 100 + 1 + 98 = 200 nodes) at every size: it is what the figures are about.
-    workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000 },
+    // At the default 20 worker slots and at 100 (≥ the fan-out): engine latency apart from slot queueing.
+    workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000, slots: [null, 100] },
     // The size: compare + sync_devices of 10,000 devices against the Checkmk contract server.
     checkmk: { devices: quick ? 1000 : 10_000, chunkSize: 500, timeoutMs: 600_000 },
     // The size: 1,000 failing runs, with and without a webhook rule, in the same round.
