@@ -48,6 +48,11 @@ export interface WorkflowSlotsResult {
   claim: Distribution
   /** The queue wait of nodes claimable while every slot was taken (n = how many). */
   slotWait: Distribution
+  /** Engine latency of the fan-out's nodes (created in slices of 50 under the workflow run's lock) and the join. */
+  fanEngine: Distribution
+  joinEngine: Distribution
+  /** Start transaction began → node claimable (creating a slice's runs). */
+  startTx: Distribution
   /** The chain only (one ready node at a time: nothing to wait behind). */
   chainEngine: Distribution
   chainStart: Distribution
@@ -99,7 +104,7 @@ function runOnce(o: WorkflowAdvanceOptions, slots: number | null): Promise<Workf
       const parents = new Map<string, string[]>()
       for (const e of edges) parents.set(e.to, [...(parents.get(e.to) ?? []), e.from])
       const width = a.app.config.workerConcurrency
-      const f = { start: [] as number[], engine: [] as number[], created: [] as number[], queueWait: [] as number[], claim: [] as number[], slotWait: [] as number[], chainEngine: [] as number[], chainStart: [] as number[] }
+      const f = { start: [] as number[], engine: [] as number[], created: [] as number[], queueWait: [] as number[], claim: [] as number[], slotWait: [] as number[], fanEngine: [] as number[], joinEngine: [] as number[], startTx: [] as number[], chainEngine: [] as number[], chainStart: [] as number[] }
       const runs: WorkflowSlotsResult['runs'] = []
       const cpuStart = await cpuSnapshot({ database: db.name })
       for (let r = 0; r < o.runs; r++) {
@@ -140,6 +145,9 @@ function runOnce(o: WorkflowAdvanceOptions, slots: number | null): Promise<Workf
             f.queueWait.push(n.fetched.getTime() - claimable)
             f.claim.push(n.started.getTime() - n.fetched.getTime())
             if (busyAt(claimable) >= width) f.slotWait.push(n.fetched.getTime() - claimable)
+            f.startTx.push(claimable - n.created.getTime())
+            if (key.startsWith('f')) f.fanEngine.push(claimable - ready)
+            if (key === 'join') f.joinEngine.push(claimable - ready)
             if (key.startsWith('c')) {
               f.chainEngine.push(claimable - ready)
               f.chainStart.push(n.started.getTime() - ready)
@@ -158,6 +166,9 @@ function runOnce(o: WorkflowAdvanceOptions, slots: number | null): Promise<Workf
         queueWait: d(f.queueWait),
         claim: d(f.claim),
         slotWait: d(f.slotWait),
+        fanEngine: d(f.fanEngine),
+        joinEngine: d(f.joinEngine),
+        startTx: d(f.startTx),
         chainEngine: d(f.chainEngine),
         chainStart: d(f.chainStart),
         runs,
@@ -177,10 +188,13 @@ export function formatWorkflowAdvance(r: WorkflowAdvanceResult): string {
     lines.push(row('start: parent finished → node run started', c.start) + '  goal p99 ≤ 100 ms')
     lines.push(row('  engine: parent finished → node run claimable', c.engine))
     lines.push(row('    of which parent finished → start tx began', c.created))
+    lines.push(row('    of which start tx began → claimable', c.startTx))
+    lines.push(row('    fan-out nodes only', c.fanEngine))
+    lines.push(row('    the join', c.joinEngine))
+    lines.push(row('    chain only (one ready node at a time)', c.chainEngine))
     lines.push(row('  queue wait: claimable → fetched by the worker', c.queueWait))
     lines.push(row('    of which nodes claimable with every slot taken', c.slotWait))
     lines.push(row('  claim: fetched → run started', c.claim))
-    lines.push(row('  chain only: engine', c.chainEngine))
     lines.push(row('  chain only: start', c.chainStart))
     for (const [i, run] of c.runs.entries()) {
       lines.push(`  run ${i + 1}: wall ${ms(run.wallMs)}, critical path (sum of node run times) ${ms(run.criticalPathMs)}, orchestration ${ms(run.wallMs - run.criticalPathMs)}`)
