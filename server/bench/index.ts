@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, retention, idle-rss
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, notifications, retention, outbox, idle-rss
  *   npm run bench -- --only e2e --e2e-modes service,split   only these end-to-end modes
  *   npm run bench -- --only e2e --statements   also list the statements each end-to-end run sends
  *   npm run bench -- --no-wait-idle    don't wait for other work on the machine to calm down first
@@ -31,13 +31,14 @@ import { runPgBossRaw, type PgBossRawOptions } from './scenarios/pgboss-raw.ts'
 import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
 import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
+import { formatOutboxTrigger, runOutboxTrigger, type OutboxTriggerOptions, type OutboxTriggerResult } from './scenarios/outbox-trigger.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
 import { formatRetention, runRetention, type RetentionOptions, type RetentionResult } from './scenarios/retention.ts'
 import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } from './scenarios/idle-rss.ts'
 import { formatNotifications, runNotifications, type NotificationsOptions, type NotificationsResult } from './scenarios/notifications.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'notifications', 'retention', 'idle-rss'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'notifications', 'retention', 'outbox', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -58,6 +59,7 @@ export interface BenchSettings {
   notifications: NotificationsOptions
   idleRss: IdleRssOptions
   retention: RetentionOptions
+  outbox: OutboxTriggerOptions
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -97,6 +99,8 @@ function parseArgs(argv: string[]): BenchSettings {
     // 2,000,000 log lines freed per method and round (1,000 runs × 2,000 lines) in retention's default
     // batches of 500 runs, a writer going on meanwhile.
     retention: quick ? { rounds: 1, runs: 100, linesPerRun: 2000, batch: 50, idleMs: 1000 } : { rounds, runs: 1000, linesPerRun: 2000, batch: 500, idleMs: 3000 },
+    // What the outbox trigger costs a run with no notification rule enabled, before/after its early exit.
+    outbox: { runs: quick ? 500 : 2000, rounds: quick ? 2 : 3 },
     idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
 }
@@ -197,6 +201,13 @@ async function main(): Promise<void> {
     retention = await runRetention(settings.retention)
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
+  let outbox: OutboxTriggerResult | null = null
+  if (has('outbox')) {
+    process.stderr.write(`outbox trigger, ${settings.outbox.runs} runs × ${settings.outbox.rounds} rounds… `)
+    const s = now()
+    outbox = await runOutboxTrigger(settings.outbox)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
   // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
   const idleRss: IdleRssResult[] = []
   if (has('idle-rss')) {
@@ -223,13 +234,14 @@ async function main(): Promise<void> {
     checkmk,
     notifications,
     retention,
+    outbox,
     idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + (outbox ? formatOutboxTrigger(outbox) : '') + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {
