@@ -8,7 +8,7 @@
  *   npm run bench                      3 rounds, full sizes (~2-3 minutes)
  *   npm run bench -- --rounds 5
  *   npm run bench -- --quick           1 round, small sizes (smoke test)
- *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, nautobot, notifications, retention, ssh-fanout, subscribers, idle-rss
+ *   npm run bench -- --only e2e,log    scenarios: pgboss, e2e, latency, log, schedules, workflow, checkmk, nautobot, notifications, retention, outbox, ssh-fanout, subscribers, idle-rss
  *   npm run bench -- --only e2e --e2e-modes service,split   only these end-to-end modes
  *   npm run bench -- --only e2e --statements   also list the statements each end-to-end run sends
  *   npm run bench -- --only subscribers --subscribers 300 --lines-per-sec 2000
@@ -33,6 +33,7 @@ import { runLatency, type LatencyOptions } from './scenarios/start-latency.ts'
 import { formatScheduleLateness, runScheduleLateness, type ScheduleLatenessOptions, type ScheduleLatenessResult } from './scenarios/schedule-lateness.ts'
 import { formatCheckmkDevices, runCheckmkDevices, type CheckmkDevicesOptions, type CheckmkDevicesResult } from './scenarios/checkmk-devices.ts'
 import { formatNautobotSync, runNautobotSync, type NautobotSyncOptions, type NautobotSyncResult } from './scenarios/nautobot-sync.ts'
+import { formatOutboxTrigger, runOutboxTrigger, type OutboxTriggerOptions, type OutboxTriggerResult } from './scenarios/outbox-trigger.ts'
 import { formatWorkflowAdvance, runWorkflowAdvance, type WorkflowAdvanceOptions, type WorkflowAdvanceResult } from './scenarios/workflow-advance.ts'
 import { formatRetention, runRetention, type RetentionOptions, type RetentionResult } from './scenarios/retention.ts'
 import { formatSshFanout, runSshFanout, type SshFanoutOptions, type SshFanoutResult } from './scenarios/ssh-fanout.ts'
@@ -41,7 +42,7 @@ import { formatIdleRss, runIdleRss, type IdleRssOptions, type IdleRssResult } fr
 import { formatNotifications, runNotifications, type NotificationsOptions, type NotificationsResult } from './scenarios/notifications.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'nautobot', 'notifications', 'retention', 'ssh-fanout', 'subscribers', 'idle-rss'] as const
+const SCENARIOS = ['pgboss', 'e2e', 'latency', 'log', 'schedules', 'workflow', 'checkmk', 'nautobot', 'notifications', 'retention', 'outbox', 'ssh-fanout', 'subscribers', 'idle-rss'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -65,6 +66,7 @@ export interface BenchSettings {
   nautobot: NautobotSyncOptions
   idleRss: IdleRssOptions
   retention: RetentionOptions
+  outbox: OutboxTriggerOptions
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -94,7 +96,8 @@ function parseArgs(argv: string[]): BenchSettings {
     // Long (it waits on wall-clock slots): measured once, after the rounds.
     schedules: quick ? { counts: [1000], windowSeconds: 10, idleSeconds: 5 } : { counts: [1000, 10_000], windowSeconds: 30, idleSeconds: 10 },
     // The issue's shape (1 + 100 + 1 + 98 = 200 nodes) at every size: it is what the figures are about.
-    workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000 },
+    // At the default 20 worker slots and at 100 (≥ the fan-out): engine latency apart from slot queueing.
+    workflow: { runs: quick ? 1 : 3, fanOut: 100, chain: 98, timeoutMs: 300_000, slots: [null, 100] },
     // The issue's size: compare + sync_devices of 10,000 devices against the Checkmk contract server.
     checkmk: { devices: quick ? 1000 : 10_000, chunkSize: 500, timeoutMs: 600_000 },
     // The issue's size: 1,000 failing runs, with and without a webhook rule, in the same round.
@@ -113,6 +116,8 @@ function parseArgs(argv: string[]): BenchSettings {
       seconds: quick ? 5 : 10,
       timeoutMs: 300_000,
     },
+    // What the outbox trigger costs a run with no notification rule enabled, before/after its early exit.
+    outbox: { runs: quick ? 500 : 2000, rounds: quick ? 2 : 3 },
     idleRss: { modes: argv.includes('--idle-rss-tsx') ? ['compiled', 'tsx'] : ['compiled'], samples: quick ? 3 : 7, sampleIntervalMs: 1000, idleTimeoutMs: 30_000 },
   }
 }
@@ -234,6 +239,13 @@ async function main(): Promise<void> {
     nautobot = await runNautobotSync(settings.nautobot)
     process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
   }
+  let outbox: OutboxTriggerResult | null = null
+  if (has('outbox')) {
+    process.stderr.write(`outbox trigger, ${settings.outbox.runs} runs × ${settings.outbox.rounds} rounds… `)
+    const s = now()
+    outbox = await runOutboxTrigger(settings.outbox)
+    process.stderr.write(`${((now() - s) / 1000).toFixed(1)} s\n`)
+  }
   // Its own processes, after the rounds (it needs the machine quiet rather than interleaving).
   const idleRss: IdleRssResult[] = []
   if (has('idle-rss')) {
@@ -263,13 +275,14 @@ async function main(): Promise<void> {
     sshFanout,
     subscribers,
     nautobot,
+    outbox,
     idleRss,
     appProblems,
   }
   const dir = path.join(here, 'results')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (nautobot ? formatNautobotSync(nautobot) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + formatSshFanout(sshFanout) + formatSubscribers(subscribers) + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
+  process.stdout.write(formatReport(report) + (schedules ? formatScheduleLateness(schedules) : '') + (workflow ? formatWorkflowAdvance(workflow) : '') + (checkmk ? formatCheckmkDevices(checkmk) : '') + (nautobot ? formatNautobotSync(nautobot) : '') + (notifications ? formatNotifications(notifications) : '') + (retention ? formatRetention(retention) : '') + (outbox ? formatOutboxTrigger(outbox) : '') + formatSshFanout(sshFanout) + formatSubscribers(subscribers) + formatIdleRss(idleRss) + `\nJSON: ${path.relative(process.cwd(), path.join(dir, 'latest.json'))}\n`)
 }
 
 try {

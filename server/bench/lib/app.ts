@@ -35,8 +35,8 @@ export interface BenchApp {
   ws(): WsClient
 }
 
-export async function withApp<T>(db: TestDatabase, options: { roles: string; registry?: ExecutorRegistry }, fn: (a: BenchApp) => Promise<T>): Promise<T> {
-  const app = await startApp(benchConfig(db.url, options.roles), { logger, registry: options.registry })
+export async function withApp<T>(db: TestDatabase, options: { roles: string; registry?: ExecutorRegistry; env?: Record<string, string> }, fn: (a: BenchApp) => Promise<T>): Promise<T> {
+  const app = await startApp(benchConfig(db.url, options.roles, options.env), { logger, registry: options.registry })
   const sockets: WsClient[] = []
   const stop = track('app', async () => {
     for (const s of sockets) await s.dispose()

@@ -20,6 +20,7 @@ export function benchEnv(databaseUrl: string): Record<string, string> {
   }
 }
 
-export function benchConfig(databaseUrl: string, roles: string): Config {
-  return loadConfig(benchEnv(databaseUrl), ['--role', roles])
+/** `env`: settings a scenario varies on purpose (e.g. SWITCHYARD_WORKER_CONCURRENCY), over the defaults. */
+export function benchConfig(databaseUrl: string, roles: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ ...benchEnv(databaseUrl), ...env }, ['--role', roles])
 }

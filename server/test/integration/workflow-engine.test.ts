@@ -6,10 +6,11 @@
  */
 import { decodeGlobalID } from '@pothos/plugin-relay'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestApp, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError } from '../harness/run-helpers.ts'
 import { createTestRegistry, gates } from '../harness/test-executors.ts'
 import { workflowHelpers } from '../harness/workflow-helpers.ts'
+import { CHANNELS } from '../../src/pubsub/channels.ts'
 
 let t: TestApp
 const wf = workflowHelpers(() => t)
@@ -383,3 +384,40 @@ describe('TEMPLATE node overrides', () => {
   })
 })
 
+
+describe('the workflow starter', () => {
+  it('queues on a workflow run another transaction holds, rather than skipping it, and starts its READY nodes once it is free', async () => {
+    const held = await wf.template('lock-held', 'test-outcome', { wait: 'lock-held' })
+    const id = await wf.create({ name: 'lock-wait', nodes: [node('a', held), node('b', ok)], edges: [edge('a', 'b')] })
+    const run = await wf.trigger(id)
+    const runId = decodeGlobalID(run).id
+    await gates.reached('lock-held')
+    const holder = await t.app.db.pool.connect()
+    try {
+      // The run's lock held, as a sibling's settle holds it at commit (workflow_advance) while a fan-out's
+      // next slice is due; b made READY by the holder and the starters told.
+      await holder.query('BEGIN')
+      await holder.query(`SELECT 1 FROM workflow_run WHERE id = $1 FOR UPDATE`, [runId])
+      await holder.query(`UPDATE workflow_node_run SET status = 'READY' WHERE workflow_run_id = $1 AND key = 'b'`, [runId])
+      await t.app.db.pool.query(`SELECT pg_notify($1, $2)`, [CHANNELS.workflowReady, runId])
+      // A starter waits in the queue for the lock (a skipping starter found the run locked at every wake-up
+      // while settles kept taking the lock one after another).
+      await eventually(
+        async () => (await t.app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM workflow_run r LEFT JOIN app_user%'`)).rowCount! > 0,
+        { what: 'a starter waiting for the workflow run lock' },
+      )
+      await holder.query('COMMIT')
+    } catch (e) {
+      await holder.query('ROLLBACK')
+      gates.release('lock-held')
+      throw e
+    } finally {
+      holder.release()
+    }
+    await eventually(async () => (await wf.read(run)).nodes.find((n) => n.key === 'b')!.status !== 'READY', { what: 'b started' })
+    gates.release('lock-held')
+    const end = await wf.waitEnd(run)
+    expect(end.status).toBe('SUCCEEDED')
+    expect(end.nodes.map((n) => `${n.key}:${n.status}`)).toEqual(['a:SUCCEEDED', 'b:SUCCEEDED'])
+  })
+})

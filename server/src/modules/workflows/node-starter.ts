@@ -53,9 +53,9 @@ interface LockedRun {
 type ReadyNode = { id: string; key: string; kind: string; templateId: string | null; subWorkflowId: string | null; parameters: unknown; overrides: unknown; approval: unknown }
 
 export interface StartOptions {
-  /** Block on the workflow run's lock (the trigger, whose row is new); otherwise skip a run another
-   * transaction holds — it either starts the nodes itself or will NOTIFY again when it commits
-   * (workflow_advance notifies whenever it leaves nodes READY). */
+  /** Block on the workflow run's lock (the trigger, whose row is new; the WorkflowStarter, see there);
+   * otherwise skip a run another transaction holds — it either starts the nodes itself or will NOTIFY
+   * again when it commits (workflow_advance notifies whenever it leaves nodes READY). */
   wait?: boolean
   /** Start at most this many nodes (a fan-out is committed in slices, so its first runs start early). */
   limit?: number

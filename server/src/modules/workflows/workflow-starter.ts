@@ -82,8 +82,13 @@ export class WorkflowStarter {
       this.#pending.delete(id)
       try {
         // A slice per transaction: a fan-out's first runs start while the rest are still being created.
+        // Waiting for the run's lock, not skipping it: the first slice's runs end while the next slice is
+        // due, and each of their settles holds the lock at commit (workflow_advance), one after another —
+        // a starter that skipped a locked run found it locked at every wake-up until all those settles
+        // were through (bench: a fan-out of 100 at 100 worker slots, its second slice 200–300 ms late).
+        // A starter in another process woken for the same run waits too, then finds nothing READY.
         for (let more = true; more && !this.#stopped; ) {
-          more = (await retryConflicts(() => this.prisma.$transaction((tx) => startReadyNodes(tx, id, this.deps, { limit: SLICE }), { timeout: 60_000 }))).more
+          more = (await retryConflicts(() => this.prisma.$transaction((tx) => startReadyNodes(tx, id, this.deps, { limit: SLICE, wait: true }), { timeout: 60_000 }))).more
         }
       } catch (e) {
         // Left READY: the next sweep retries it.
