@@ -6,10 +6,10 @@
  * different weekly partitions), each with one pinned run whose lines must stay. A writer appends
  * 100-line batches to a running run every 10 ms throughout (the product's insert statement).
  * - delete: retention with a 120-day age deletes set A in batches of `batch` runs, its lines going by
- *   ON DELETE CASCADE (row by row: what retention did before partitions), then the VACUUM that
+ *   retention's delete by run id (row by row: what retention did before partitions), then the VACUUM that
  *   reclaims the dead rows (timed apart);
  * - drop: partition maintenance with a 90-day age frees set B's week (swapping it for a copy holding
- *   the pinned run's lines), then retention deletes set B's runs (no lines left to cascade to).
+ *   the pinned run's lines), then retention deletes set B's runs (no lines left to delete).
  * Reported: wall time of each, the writer's batch latency before (idle), during delete and during
  * drop, and the bytes each leaves on disk (DELETE leaves dead rows until VACUUM; a drop frees them).
  */
@@ -193,7 +193,7 @@ export function formatRetention(r: RetentionResult): string {
   const rs = r.rounds
   const med = (f: (x: RetentionRound) => number) => median(rs.map(f))
   const lines = ['', `6. Freeing old logs: ${rs[0]?.lines.toLocaleString('en')} lines per method (${r.options.runs} runs × ${r.options.linesPerRun.toLocaleString('en')}), medians of ${rs.length} round(s)`]
-  lines.push(`  DELETE (retention batches of ${r.options.batch} runs, cascade) ${ms(med((x) => x.deleteMs)).padStart(10)}   leaves ${mib(med((x) => x.bytesAfterDelete))} on disk; then VACUUM ${ms(med((x) => x.vacuumMs))}`)
+  lines.push(`  DELETE (retention batches of ${r.options.batch} runs, with their lines) ${ms(med((x) => x.deleteMs)).padStart(10)}   leaves ${mib(med((x) => x.bytesAfterDelete))} on disk; then VACUUM ${ms(med((x) => x.vacuumMs))}`)
   lines.push(`  drop partition + delete the runs       ${ms(med((x) => x.dropMs)).padStart(10)}   (maintenance ${ms(med((x) => x.dropMaintainMs))}, runs ${ms(med((x) => x.dropRunsMs))}); week ${mib(med((x) => x.bytesBefore))} → ${mib(med((x) => x.bytesAfterDrop))} (the pinned run's lines)`)
   lines.push(`  ratio delete / drop (per round)        ${rs.map((x) => (x.deleteMs / x.dropMs).toFixed(1) + '×').join(', ')}; with the VACUUM ${rs.map((x) => ((x.deleteMs + x.vacuumMs) / x.dropMs).toFixed(1) + '×').join(', ')}`)
   const w = (label: string, f: (x: RetentionRound) => Distribution) =>

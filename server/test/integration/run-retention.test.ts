@@ -52,6 +52,11 @@ async function waitFor(runId: string, status: string): Promise<void> {
 function uuid(runId: string): string {
   return Buffer.from(runId, 'base64').toString('utf8').split(':')[1]!
 }
+/** A clean slate of final runs; run_log has no foreign key, so their lines are deleted by hand too. */
+async function clearFinalRuns(): Promise<void> {
+  const { rows } = await t.app.db.pool.query<{ id: string }>(`DELETE FROM job_run WHERE status NOT IN ('QUEUED', 'RUNNING') RETURNING id`)
+  await t.app.db.pool.query(`DELETE FROM run_log WHERE run_id = ANY($1::uuid[])`, [rows.map((r) => r.id)])
+}
 async function age(runId: string, days: number): Promise<void> {
   await t.app.db.pool.query(
     `UPDATE job_run SET created_at = created_at - make_interval(days => $2), finished_at = finished_at - make_interval(days => $2) WHERE id = $1`,
@@ -157,10 +162,9 @@ describe('retention', () => {
 })
 
 describe('retention, in batches and one process at a time', () => {
-  const FINAL = `status NOT IN ('QUEUED', 'RUNNING')`
 
   it('deletes a bounded number of batches per pass, and nothing while another process holds the lock', async () => {
-    await t.app.db.pool.query(`DELETE FROM job_run WHERE ${FINAL}`)
+    await clearFinalRuns()
     const tpl = await createTemplate({ name: 'ret-batch', jobType: 'noop', config: {} })
     const runs: string[] = []
     for (let i = 0; i < 5; i++) {
@@ -193,7 +197,7 @@ describe('retention, in batches and one process at a time', () => {
   })
 
   it('keeps the runs of a workflow run in progress; once it ended they go, and its node rows stay', async () => {
-    await t.app.db.pool.query(`DELETE FROM job_run WHERE ${FINAL}`)
+    await clearFinalRuns()
     const tpl = await createTemplate({ name: 'ret-wf-step', jobType: 'noop', config: {} })
     const wf = (
       await t.ok(`mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }`, {
@@ -235,7 +239,7 @@ describe('statistics roll-ups', () => {
   }`
 
   it('deleted runs still count in the statistics (no loss, no double count, filters apply), and a delete and its roll-up commit together', async () => {
-    await t.app.db.pool.query(`DELETE FROM job_run WHERE status NOT IN ('QUEUED', 'RUNNING')`)
+    await clearFinalRuns()
     await t.app.db.pool.query(`DELETE FROM run_stats_hourly`)
     const tpl = await createTemplate({ name: 'ret-stats', jobType: 'noop', config: {} })
     const other = await createTemplate({ name: 'ret-stats-other', jobType: 'noop', config: {} })

@@ -13,16 +13,17 @@
  * copy them under the exclusive lock and make every later partition creation scan them.
  * A partition none of whose runs is kept is simply detached and dropped.
  *
- * Lines of runs retention deletes before their partition goes are deleted with the run (ON DELETE
- * CASCADE), as before; with the younger age as the drop horizon, partitions usually go first and the
- * cascade finds nothing there.
+ * Lines of runs retention deletes before their partition goes are deleted with the run, in the same
+ * transaction (run-retention.ts; run_log has no foreign key to job_run since migration 20261206110000);
+ * with the younger age as the drop horizon, partitions usually go first and that delete finds nothing
+ * there.
  *
- * Lock order. Attaching or detaching a partition adds or removes the foreign key's triggers on job_run,
- * which takes SHARE ROW EXCLUSIVE on job_run. A log writer updates job_run (reserving sequence
- * numbers) and then inserts into run_log in one transaction; were we to lock run_log first and job_run
- * second, a writer between its two statements would deadlock with us (and lose its batch: the bench
- * hit exactly that). So every transaction here that changes partitions locks job_run first, then
- * run_log — the writers' order. While it holds them (milliseconds) job_run writes wait.
+ * Lock order. A log writer updates job_run (reserving sequence numbers) and then inserts into run_log
+ * in one transaction. Every transaction here that changes partitions locks job_run first (SHARE ROW
+ * EXCLUSIVE: no run changes, so no run gets pinned while we decide whose lines to keep), then run_log —
+ * the writers' order; locking run_log first would deadlock with a writer between its two statements
+ * (it did while the foreign key's triggers on job_run made ATTACH/DETACH lock job_run). While it holds
+ * them (milliseconds) job_run writes wait.
  *
  * One process at a time (a session advisory lock, released if the process dies). Crash-safe: each
  * step is one transaction; a copy or detached table left by a crash has a name this module sweeps
@@ -194,8 +195,8 @@ export class LogPartitions {
     const suffix = `${Date.now()}`
     let staging: string | null = null
     if (kept.length) {
-      // Copied outside the exclusive lock: writers and readers go on meanwhile. The copy gets its key,
-      // range check and foreign key (validated here) so attaching it later needs no scan at all.
+      // Copied outside the exclusive lock: writers and readers go on meanwhile. The copy gets its key
+      // and range check here so attaching it later needs no scan at all.
       staging = `run_log_staging_${suffix}`
       leftovers.push(staging)
       await this.#inTransaction(client, async () => {
@@ -203,9 +204,7 @@ export class LogPartitions {
         await client.query(`INSERT INTO ${staging} SELECT * FROM ${ident(p.name)} WHERE run_id = ANY($1::uuid[])`, [kept])
         await client.query(`ALTER TABLE ${staging} ADD CONSTRAINT ${staging}_pkey PRIMARY KEY (run_id, seq)`)
         await client.query(`ALTER TABLE ${staging} ADD CONSTRAINT ${staging}_range CHECK (${rangeCheck(p)})`)
-        await client.query(`ALTER TABLE ${staging} ADD CONSTRAINT ${staging}_run_id_fkey FOREIGN KEY (run_id) REFERENCES job_run(id) ON DELETE CASCADE ON UPDATE CASCADE NOT VALID`)
       })
-      await client.query(`ALTER TABLE ${staging} VALIDATE CONSTRAINT ${staging}_run_id_fkey`)
     }
     const detached = `run_log_detached_${suffix}`
     const swapped = await this.#inTransaction(client, async () => {
@@ -234,7 +233,6 @@ export class LogPartitions {
         await client.query(`ALTER TABLE ${staging} DROP CONSTRAINT ${staging}_range`)
         await client.query(`ALTER TABLE ${staging} RENAME TO ${name}`)
         await client.query(`ALTER TABLE ${name} RENAME CONSTRAINT ${staging}_pkey TO ${name}_pkey`)
-        await client.query(`ALTER TABLE ${name} RENAME CONSTRAINT ${staging}_run_id_fkey TO ${name}_run_id_fkey`)
       }
       return true
     })
@@ -248,9 +246,9 @@ export class LogPartitions {
   }
 
   /**
-   * Drops a table of ours that is no partition. Its foreign key's triggers live on job_run, so the drop
-   * waits for job_run's writers, and job_run's writers would queue behind the waiting drop: bounded by
-   * lock_timeout, and on a timeout the table stays for the next pass's sweep (its name says what it is).
+   * Drops a table of ours that is no partition. A reader that still holds it (a log query that started
+   * before the detach) makes the drop wait: bounded by lock_timeout, and on a timeout the table stays
+   * for the next pass's sweep (its name says what it is).
    */
   async #dropTable(client: pg.PoolClient, name: string): Promise<void> {
     await this.#inTransaction(client, () => client.query(`DROP TABLE IF EXISTS ${ident(name)}`)).catch((e: unknown) => {

@@ -1,8 +1,16 @@
 /**
- * Run retention: deletes final runs past their age (their targets, logs and artifacts go with them by
- * ON DELETE CASCADE), a small batch per statement so no worker or API request waits on it. Most log
- * lines are gone before that: log-partitions.ts drops their week's partition first (it asks keptAmong
- * which runs' lines to keep), so the cascade finds little left to delete row by row.
+ * Run retention: deletes final runs past their age (their targets and artifacts go with them by ON
+ * DELETE CASCADE; their log lines are deleted explicitly, see below), a small batch per transaction so
+ * no worker or API request waits on it. Most log lines are gone before that: log-partitions.ts drops
+ * their week's partition first (it asks keptAmong which runs' lines to keep), so the delete finds little
+ * left to delete row by row.
+ *
+ * run_log has no foreign key to job_run (checking it cost half of Postgres's CPU per logged line), so
+ * this is the one place that keeps "no line without its run": the batch's lines are deleted by a second
+ * statement of the batch's transaction, after the runs. A second statement, not one more step of the
+ * first: it sees lines committed after the first statement's snapshot, and a log writer cannot add any
+ * later, because it inserts only after updating the run's row, which the first statement deleted (the
+ * writer waits for our commit and then updates nothing; see log-writer.ts).
  *
  * The statement that deletes a batch also adds the runs to their hour's statistics roll-up
  * (run_stats_hourly), so the dashboard's history survives and a crash can neither lose nor double a run.
@@ -137,7 +145,7 @@ export class RunRetention {
       }
       // The statistics of the deleted runs are added to their hour's roll-up in the same statement, so
       // a crash leaves either both or neither: a run is never counted twice nor lost from the history.
-      const { rows: done } = await client.query<{ deleted: number }>(
+      const { rows: done } = await client.query<{ ids: string[] }>(
         `WITH doomed AS (
            SELECT r.id FROM job_run r
             WHERE ${EXPIRED}
@@ -146,7 +154,7 @@ export class RunRetention {
             FOR UPDATE OF r SKIP LOCKED),
          gone AS (
            DELETE FROM job_run WHERE id IN (SELECT id FROM doomed)
-           RETURNING created_at, template_id, template_name, schedule_id, trigger, status, visibility, owner_id,
+           RETURNING id, created_at, template_id, template_name, schedule_id, trigger, status, visibility, owner_id,
                      ${RUN_DURATION_MS} AS duration_ms),
          rolled AS (
            INSERT INTO run_stats_hourly AS h (hour, template_id, template_name, schedule_id, trigger, status, visibility, owner_id,
@@ -159,11 +167,13 @@ export class RunRetention {
                          duration_ms_sum = h.duration_ms_sum + excluded.duration_ms_sum,
                          duration_ms_max = greatest(h.duration_ms_max, excluded.duration_ms_max),
                          duration_hist = run_duration_hist_merge(h.duration_hist, excluded.duration_hist))
-         SELECT count(*)::int AS deleted FROM gone`,
+         SELECT coalesce(array_agg(id), '{}')::text[] AS ids FROM gone`,
         [youngestDays, FINAL_RUN_STATUSES, FAILED, days, failedDays, keepLast, batch],
       )
+      const ids = done[0]!.ids
+      if (ids.length) await deleteRunLogs(client, ids)
       await client.query('COMMIT')
-      return done[0]!.deleted
+      return ids.length
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {})
       throw e
@@ -171,4 +181,14 @@ export class RunRetention {
       client.release()
     }
   }
+}
+
+/**
+ * Deletes these runs' log lines; call it in the transaction that deleted the runs, after deleting them
+ * (run_log has no foreign key, so nothing else does). One probe of each partition's (run_id, seq) key
+ * per run: the lines' times are not known, so no partition can be skipped, but most are small or gone.
+ */
+export async function deleteRunLogs(db: Pick<pg.PoolClient, 'query'>, runIds: string[]): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM run_log WHERE run_id = ANY($1::uuid[])`, [runIds])
+  return rowCount ?? 0
 }
