@@ -240,6 +240,21 @@ describe('inventory sources (Nautobot)', () => {
     expect(aboutTargets.filter((q) => /^\s*UPDATE target\b/.test(q))).toHaveLength(1)
   })
 
+  it('a moved device forgets its trusted host key and keeps attributes set by hand; an unmoved one keeps both', async () => {
+    // As if both had been reached once (trust on first use) and an operator had noted a rack on each.
+    await t.app.db.pool.query(
+      `UPDATE target SET host_key_fingerprint = 'SHA256:old-' || name, host_key_algorithm = 'ssh-ed25519', attributes = attributes || jsonb_build_object('rack', 'B-' || name) WHERE name IN ('r1', 'r2')`,
+    )
+    await setPrimaryIp('r2', '10.9.0.22/24')
+    const { run } = await sync(sourceId)
+    expect(run.result).toMatchObject({ updated: 1 })
+    const { rows } = await t.app.db.pool.query(`SELECT name, host, host_key_fingerprint AS fp, host_key_algorithm AS alg, attributes FROM target WHERE name IN ('r1', 'r2') ORDER BY name`)
+    expect(rows).toEqual([
+      { name: 'r1', host: '10.9.0.1', fp: 'SHA256:old-r1', alg: 'ssh-ed25519', attributes: expect.objectContaining({ rack: 'B-r1', role: 'core' }) },
+      { name: 'r2', host: '10.9.0.22', fp: null, alg: null, attributes: expect.objectContaining({ rack: 'B-r2', role: 'core', platform: 'junos' }) },
+    ])
+  })
+
   it('a device removed from Nautobot: the authoritative sync removes only its own target', async () => {
     await nb.rest('DELETE', `/api/dcim/devices/${ids['device:r3']}/`)
     const p = (await t.ok(PREVIEW, { id: sourceId })).previewInventorySync
