@@ -6,6 +6,7 @@ import pg from 'pg'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient } from '../generated/prisma/client.ts'
 import type { Logger } from '../util/logger.ts'
+import { serialTransactions } from './serial-transactions.ts'
 
 export type Prisma = PrismaClient
 export { PrismaClient }
@@ -32,7 +33,8 @@ export function createDatabase(url: string, options: { max?: number; application
   // log, and once more besides the caller's report): they are events, kept as debug detail. Whoever
   // catches the error reports it, once.
   const prisma = new PrismaClient({
-    adapter: new PrismaPg(pool),
+    // One statement at a time on a transaction's single client (Prisma would overlap them): see serial-transactions.ts.
+    adapter: serialTransactions(new PrismaPg(pool)),
     transactionOptions: { maxWait: 10_000, timeout: 20_000 },
     errorFormat: 'minimal',
     log: [

@@ -90,6 +90,41 @@ describe('PgListener', () => {
     }
   })
 
+  it('sends one statement at a time on its connection when many subscribe at once and the ping fires', async () => {
+    // pg@9 refuses a query on a client still executing one: count what is outstanding per client.
+    const original = pg.Client.prototype.query
+    const inFlight = new WeakMap<pg.Client, number>()
+    let most = 0
+    let listens = 0
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const result = (original as (...a: unknown[]) => unknown).apply(this, args)
+      const app = (this as unknown as { connectionParameters: { application_name?: string } }).connectionParameters.application_name
+      if (app !== 'switchyard-listen' || !(result instanceof Promise)) return result
+      if (String(args[0]).startsWith('LISTEN')) listens++
+      const n = (inFlight.get(this) ?? 0) + 1
+      inFlight.set(this, n)
+      most = Math.max(most, n)
+      return result.finally(() => inFlight.set(this, (inFlight.get(this) ?? 1) - 1))
+    } as typeof pg.Client.prototype.query
+    const listener = new PgListener(db.url, silentLogger, { pingIntervalMs: 1 })
+    try {
+      await listener.start()
+      const boxes = Array.from({ length: 8 }, () => inbox())
+      const offs = await Promise.all(boxes.map((b, i) => listener.on(`t_many_${i}`, b.handler)))
+      for (let i = 0; i < boxes.length; i++) await notify(`t_many_${i}`, `n${i}`)
+      for (const [i, b] of boxes.entries()) {
+        await b.next(1)
+        expect(b.got).toEqual([`n${i}`])
+      }
+      await Promise.all(offs.map((off) => off()))
+      expect(listens).toBe(8)
+      expect(most).toBe(1)
+    } finally {
+      pg.Client.prototype.query = original
+      await listener.stop()
+    }
+  })
+
   it('reconnects after the server ends its connection, listens again and tells onReconnect', async () => {
     const listener = new PgListener(db.url, silentLogger)
     await listener.start()

@@ -35,6 +35,12 @@ export class PgListener {
   #stopped = false
   #retryTimer: NodeJS.Timeout | null = null
   #pingTimer: NodeJS.Timeout | null = null
+  /**
+   * The last statement handed to the current connection. Subscribers arrive concurrently (a page opens
+   * several live feeds at once) and the ping fires whenever: each statement waits for the one before,
+   * because pg@9 refuses a query on a client that is still executing one (pg@8 queues it and warns).
+   */
+  #tail: Promise<unknown> = Promise.resolve()
 
   constructor(url: string, logger: Logger, options: PgListenerOptions = {}) {
     this.#url = url
@@ -93,7 +99,17 @@ export class PgListener {
   async #query(sql: string): Promise<void> {
     if (this.#connecting) await this.#connecting.catch(() => {})
     // While disconnected the LISTEN is issued on reconnect for every channel with handlers.
-    await this.#client?.query(sql).catch((e) => this.#logger.warn('listen query failed', { sql, error: coerceError(e).message }))
+    const client = this.#client
+    if (!client) return
+    await this.#inTurn(client, sql).catch((e) => this.#logger.warn('listen query failed', { sql, error: coerceError(e).message }))
+  }
+
+  /** Runs `sql` on `client` after the statements queued before it (see #tail). */
+  #inTurn(client: pg.Client, sql: string): Promise<unknown> {
+    const run = () => client.query(sql)
+    const result = this.#tail.then(run, run)
+    this.#tail = result.catch(() => {})
+    return result
   }
 
   #ping(): void {
@@ -104,8 +120,8 @@ export class PgListener {
       if (!answered) this.#lost(client, new Error(`no answer to a ping within ${this.#pingTimeoutMs} ms`))
     }, this.#pingTimeoutMs)
     deadline.unref()
-    client
-      .query('SELECT 1')
+    // Queued behind a LISTEN in flight: one that hangs as long as the deadline means a dead connection too.
+    this.#inTurn(client, 'SELECT 1')
       .catch(() => {}) // a failed connection reports itself through 'error'/'end'
       .finally(() => {
         answered = true
@@ -141,6 +157,8 @@ export class PgListener {
         void client.end().catch(() => {})
         return
       }
+      // A fresh connection owes nothing to the old one's queue (whose statements failed with it).
+      this.#tail = Promise.resolve()
       this.#client = client
     })()
     return this.#connecting

@@ -47,6 +47,31 @@ async function sync(sourceId: string, force = false) {
   return { run, log: (await api.logLines(id)).map((l) => l.text) }
 }
 
+/** The statements the app sends on checked-out clients (its transactions) until stop(). */
+function watchTransactionStatements() {
+  const texts: string[] = []
+  let on = true
+  const wrapped = new WeakSet<object>()
+  const onAcquire = (client: { query: (...a: unknown[]) => unknown }) => {
+    if (wrapped.has(client)) return
+    wrapped.add(client)
+    const original = client.query.bind(client)
+    client.query = (...args: unknown[]) => {
+      const first = args[0]
+      if (on) texts.push(typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? ''))
+      return original(...args)
+    }
+  }
+  t.app.db.pool.on('acquire', onAcquire)
+  return {
+    texts,
+    stop() {
+      on = false
+      t.app.db.pool.off('acquire', onAcquire)
+    },
+  }
+}
+
 async function createCredential(name: string, password: string, kind = 'PASSWORD'): Promise<string> {
   const input = kind === 'PASSWORD' ? { name, kind, username: 'api', password } : { name, kind, username: 'api', privateKey: password }
   return (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, { i: input })).createCredential.id
@@ -204,9 +229,30 @@ describe('inventory sources (Nautobot)', () => {
       { field: 'attributes.platform', old: 'ios', new: 'junos' },
       { field: 'attributes.role', old: 'edge', new: 'core' },
     ])
-    const { run } = await sync(sourceId)
+    const seen = watchTransactionStatements()
+    const { run } = await sync(sourceId).finally(() => seen.stop())
     expect(run.result).toMatchObject({ created: 0, updated: 1, unchanged: 2 })
     expect((await targets()).find((x) => x.name === 'r2')).toMatchObject({ attributes: { role: 'core', platform: 'junos' } })
+    // Changed targets are written in one statement per chunk, with no read of each one first: the plan's
+    // read of the source's targets and that UPDATE are all the sync sends about targets (was 1 + 2 per device).
+    const aboutTargets = seen.texts.filter((q) => /"public"\."target"|^\s*(UPDATE|INSERT INTO|DELETE FROM) target\b/.test(q))
+    expect(aboutTargets, aboutTargets.join('\n---\n')).toHaveLength(2)
+    expect(aboutTargets.filter((q) => /^\s*UPDATE target\b/.test(q))).toHaveLength(1)
+  })
+
+  it('a moved device forgets its trusted host key and keeps attributes set by hand; an unmoved one keeps both', async () => {
+    // As if both had been reached once (trust on first use) and an operator had noted a rack on each.
+    await t.app.db.pool.query(
+      `UPDATE target SET host_key_fingerprint = 'SHA256:old-' || name, host_key_algorithm = 'ssh-ed25519', attributes = attributes || jsonb_build_object('rack', 'B-' || name) WHERE name IN ('r1', 'r2')`,
+    )
+    await setPrimaryIp('r2', '10.9.0.22/24')
+    const { run } = await sync(sourceId)
+    expect(run.result).toMatchObject({ updated: 1 })
+    const { rows } = await t.app.db.pool.query(`SELECT name, host, host_key_fingerprint AS fp, host_key_algorithm AS alg, attributes FROM target WHERE name IN ('r1', 'r2') ORDER BY name`)
+    expect(rows).toEqual([
+      { name: 'r1', host: '10.9.0.1', fp: 'SHA256:old-r1', alg: 'ssh-ed25519', attributes: expect.objectContaining({ rack: 'B-r1', role: 'core' }) },
+      { name: 'r2', host: '10.9.0.22', fp: null, alg: null, attributes: expect.objectContaining({ rack: 'B-r2', role: 'core', platform: 'junos' }) },
+    ])
   })
 
   it('a device removed from Nautobot: the authoritative sync removes only its own target', async () => {

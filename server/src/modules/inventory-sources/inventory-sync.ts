@@ -176,6 +176,9 @@ function counts(plan: SyncPlan) {
   return { created: plan.create.length, updated: plan.update.length, removed: plan.remove.length, unchanged: plan.unchanged.length, skipped: plan.skipped.length }
 }
 
+/** Targets per UPDATE: a few hundred KB of JSON at most, one round trip for most sources. */
+const UPDATE_CHUNK = 1000
+
 async function applyPlan(tx: Prisma.TransactionClient, plan: SyncPlan, source: InventorySource, byRun: string): Promise<void> {
   const audit: Prisma.AuditEventCreateManyInput[] = []
   const event = (action: string, id: string, name: string, changes?: Record<string, unknown>) =>
@@ -187,21 +190,30 @@ async function applyPlan(tx: Prisma.TransactionClient, plan: SyncPlan, source: I
     })
     for (const r of rows) event('target.create', r.id, r.name, { host: { new: r.host }, port: { new: r.port }, tags: { new: auditValue(r.tags) }, source: { new: source.name } })
   }
-  for (const u of plan.update) {
-    const current = await tx.target.findUniqueOrThrow({ where: { id: u.id }, select: { attributes: true, host: true, port: true } })
-    const moved = current.host !== u.next.host || current.port !== u.next.port
-    await tx.target.update({
-      where: { id: u.id },
-      data: {
-        host: u.next.host,
-        port: u.next.port,
-        tags: u.next.tags,
-        attributes: { ...((current.attributes ?? {}) as Record<string, unknown>), ...u.next.attributes } as Prisma.InputJsonValue,
-        // a new address is a new machine: forget the host key trusted for the old one
-        ...(moved ? { hostKeyFingerprint: null, hostKeyAlgorithm: null } : {}),
-      },
-    })
-    event('target.update', u.id, u.name, Object.fromEntries(u.changes.map((c) => [c.field, { old: auditValue(c.old), new: auditValue(c.new) }])))
+  // One statement per chunk of changed targets instead of a read and a write each. The merge happens in
+  // SQL, on the value the row has now: `attributes || next` is the shallow merge the sync always did
+  // (mapped keys replaced, keys set by hand kept), and a target whose address changed forgets the host
+  // key trusted for the old one (a new address is a new machine).
+  for (let i = 0; i < plan.update.length; i += UPDATE_CHUNK) {
+    const chunk = plan.update.slice(i, i + UPDATE_CHUNK)
+    const rows = JSON.stringify(chunk.map((u) => ({ id: u.id, host: u.next.host, port: u.next.port, tags: u.next.tags, attributes: u.next.attributes })))
+    const updated = await tx.$queryRaw<Array<{ id: string }>>`
+      UPDATE target t
+         SET host = v.host, port = v.port, tags = v.tags, attributes = t.attributes || v.attributes,
+             host_key_fingerprint = CASE WHEN t.host = v.host AND t.port = v.port THEN t.host_key_fingerprint END,
+             host_key_algorithm = CASE WHEN t.host = v.host AND t.port = v.port THEN t.host_key_algorithm END,
+             updated_at = now()
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(id uuid, host text, port int, tags text[], attributes jsonb)
+       WHERE t.id = v.id
+      RETURNING t.id::text AS id`
+    // The plan was read in this transaction, but a target is not locked by the source's lock: one deleted
+    // by hand meanwhile must fail the sync (rolled back, nothing half-applied), as the per-row update did.
+    if (updated.length !== chunk.length) {
+      const seen = new Set(updated.map((r) => r.id))
+      const gone = chunk.filter((u) => !seen.has(u.id)).map((u) => u.name)
+      throw new SourceError(`target ${gone.map((n) => `"${n}"`).join(', ')} was deleted during the sync; nothing was changed (sync again)`, true)
+    }
+    for (const u of chunk) event('target.update', u.id, u.name, Object.fromEntries(u.changes.map((c) => [c.field, { old: auditValue(c.old), new: auditValue(c.new) }])))
   }
   if (plan.remove.length) {
     // Only rows still this source's: the plan was computed in this transaction, under the source's lock.
