@@ -119,7 +119,11 @@ export class Dispatcher {
     this.#working = false
     this.#wake()
     await this.#loop
-    await Promise.allSettled([...this.#batches])
+    // Runs a batch claim in flight takes are then in #active below. Bounded: a claim retries for as long as
+    // the database is unreachable, and stopping must not wait for that (the reaper settles such runs).
+    let bound: NodeJS.Timeout | undefined
+    await Promise.race([Promise.allSettled([...this.#batches]), new Promise<void>((r) => (bound = setTimeout(r, graceMs)))])
+    clearTimeout(bound)
     const timer = setTimeout(() => {
       for (const runId of this.#active.keys()) this.abort(runId, 'shutdown')
     }, graceMs)
