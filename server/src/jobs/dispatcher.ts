@@ -41,6 +41,8 @@ export interface BeforeTargetsRequest {
 
 export interface DispatcherDeps {
   pool: pg.Pool
+  /** Connections for claims only (default `pool`): a claim must not queue behind the writes of runs executing. */
+  claimPool?: pg.Pool
   boss: PgBoss
   queue: RunQueue
   registry: ExecutorRegistry
@@ -215,7 +217,7 @@ export class Dispatcher {
       let claimed: store.ClaimedRun[] = []
       try {
         if (fresh.size) {
-          claimed = await retryTransient(() => store.claimRuns(this.#d.pool, [...fresh.keys()], this.#d.workerId), {
+          claimed = await retryTransient(() => store.claimRuns(this.#d.claimPool ?? this.#d.pool, [...fresh.keys()], this.#d.workerId), {
             logger: this.#d.logger,
             what: 'claiming runs',
             attempts: Infinity,
@@ -284,7 +286,7 @@ export class Dispatcher {
     try {
       // A message whose claim fails is not delivered again (retries belong to the run), so a lost
       // connection must not drop it: retry until the database answers.
-      claimed = (await retryTransient(() => store.claimRun(this.#d.pool, runId, this.#d.workerId, options), { logger: this.#d.logger, what: 'claiming a run', attempts: Infinity })).claimed
+      claimed = (await retryTransient(() => store.claimRun(this.#d.claimPool ?? this.#d.pool, runId, this.#d.workerId, options), { logger: this.#d.logger, what: 'claiming a run', attempts: Infinity })).claimed
     } catch (e) {
       this.#d.logger.error('claim failed', { runId, error: coerceError(e).message })
       throw e
