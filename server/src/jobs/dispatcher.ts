@@ -41,6 +41,8 @@ export interface BeforeTargetsRequest {
 
 export interface DispatcherDeps {
   pool: pg.Pool
+  /** Connections for claims only (default `pool`): a claim must not queue behind the writes of runs executing. */
+  claimPool?: pg.Pool
   boss: PgBoss
   queue: RunQueue
   registry: ExecutorRegistry
@@ -87,6 +89,8 @@ export class Dispatcher {
   /** Messages whose run ended, to be marked completed (#complete). */
   readonly #toComplete: string[] = []
   #completing: Promise<void> | null = null
+  /** Batch claims in flight (#startBatch): stop() lets them hand their runs over before it waits for runs. */
+  readonly #batches = new Set<Promise<void>>()
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps
@@ -117,6 +121,11 @@ export class Dispatcher {
     this.#working = false
     this.#wake()
     await this.#loop
+    // Runs a batch claim in flight takes are then in #active below. Bounded: a claim retries for as long as
+    // the database is unreachable, and stopping must not wait for that (the reaper settles such runs).
+    let bound: NodeJS.Timeout | undefined
+    await Promise.race([Promise.allSettled([...this.#batches]), new Promise<void>((r) => (bound = setTimeout(r, graceMs)))])
+    clearTimeout(bound)
     const timer = setTimeout(() => {
       for (const runId of this.#active.keys()) this.abort(runId, 'shutdown')
     }, graceMs)
@@ -142,7 +151,7 @@ export class Dispatcher {
         try {
           const jobs = await boss.fetch<RunMessage>(RUN_QUEUE, { batchSize: Math.min(free, 50) })
           fetched = jobs.length
-          for (const job of jobs) void this.#handle(job.id, job.data.runId)
+          if (jobs.length) this.#startBatch(jobs.map((j) => ({ jobId: j.id, runId: j.data.runId })))
         } catch (e) {
           logger.warn('fetching runs failed', { error: coerceError(e).message })
         }
@@ -186,10 +195,70 @@ export class Dispatcher {
     })()
   }
 
-  async #handle(jobId: string, runId: string): Promise<void> {
+  /**
+   * Starts a fetched batch: the runs without a concurrency limit are claimed in one statement
+   * (store.claimRuns) rather than one each — a workflow's fan-out fetched 50 at a time used to send 50
+   * claims in a burst, the last of them waiting behind the others for the pool and for Postgres. Every
+   * other message (a run with a limit, a run no longer queued, a duplicate) takes the per-run path.
+   */
+  #startBatch(messages: ReadonlyArray<{ jobId: string; runId: string }>): void {
+    // Runs this process already claims or executes, and a run's second message in the batch, go the
+    // per-run way too: execute() drops them (it sees the run in #claiming or #active).
+    const fresh = new Map<string, string>() // runId → jobId
+    const others: Array<{ jobId: string; runId: string }> = []
+    for (const m of messages) {
+      if (fresh.has(m.runId) || this.#active.has(m.runId) || this.#claiming.has(m.runId)) others.push(m)
+      else fresh.set(m.runId, m.jobId)
+    }
+    // Marked claiming (and counted against capacity) in the same synchronous step as the check above.
+    for (const runId of fresh.keys()) this.#claiming.add(runId)
+    this.#starting += fresh.size
+    const batch = (async () => {
+      let claimed: store.ClaimedRun[] = []
+      try {
+        if (fresh.size) {
+          claimed = await retryTransient(() => store.claimRuns(this.#d.claimPool ?? this.#d.pool, [...fresh.keys()], this.#d.workerId), {
+            logger: this.#d.logger,
+            what: 'claiming runs',
+            attempts: Infinity,
+          })
+        }
+      } catch (e) {
+        // Nothing was claimed (one statement): every run tries again on its own path below.
+        this.#d.logger.warn('claiming a batch of runs failed; claiming them one by one', { error: coerceError(e).message })
+      }
+      // From here on nothing awaits until every run is in #active or #claiming again, so no duplicate
+      // message can slip in between.
+      for (const runId of fresh.keys()) this.#claiming.delete(runId)
+      this.#starting -= fresh.size
+      const byId = new Map(claimed.map((c) => [c.id, c]))
+      for (const [runId, jobId] of fresh) {
+        const run = byId.get(runId)
+        if (run) void this.#handleClaimed(jobId, run)
+      }
+      // Not claimed by the batch: a concurrency limit to check under its lock, a claim whose answer was
+      // lost on a retry above (RUNNING under this worker: claimRun recognises it), or a run no longer queued.
+      for (const [runId, jobId] of fresh) if (!byId.has(runId)) void this.#handle(jobId, runId, { fastPathTried: true })
+      for (const m of others) void this.#handle(m.jobId, m.runId)
+    })()
+    this.#batches.add(batch)
+    void batch.finally(() => this.#batches.delete(batch))
+  }
+
+  /** A message whose run the batch claimed: executes it, then completes the message. */
+  async #handleClaimed(jobId: string, run: store.ClaimedRun): Promise<void> {
+    try {
+      await this.#executeClaimed(run)
+      this.#complete(jobId)
+    } finally {
+      this.#wake() // a slot is free
+    }
+  }
+
+  async #handle(jobId: string, runId: string, options: { fastPathTried?: boolean } = {}): Promise<void> {
     this.#starting++
     try {
-      await this.execute(runId, () => this.#starting--)
+      await this.execute(runId, () => this.#starting--, options)
       this.#complete(jobId)
     } catch (e) {
       await this.#d.boss.fail(RUN_QUEUE, jobId, { error: coerceError(e).message }).catch(() => {})
@@ -207,7 +276,7 @@ export class Dispatcher {
    * Claims and executes one run; returns when it is settled. Throws only when the claim itself
    * fails (the run then stays QUEUED). `onClaimed` runs once the run is (or is not) claimed.
    */
-  async execute(runId: string, onClaimed: () => void = () => {}): Promise<void> {
+  async execute(runId: string, onClaimed: () => void = () => {}, options: { fastPathTried?: boolean } = {}): Promise<void> {
     // A duplicate message for a run this process is claiming or executing. Checked and marked in one
     // synchronous step, because a claim that finds the run RUNNING under this worker takes it as its
     // own (a retry after a lost acknowledgement) — two local claims in flight would both get it.
@@ -217,7 +286,7 @@ export class Dispatcher {
     try {
       // A message whose claim fails is not delivered again (retries belong to the run), so a lost
       // connection must not drop it: retry until the database answers.
-      claimed = (await retryTransient(() => store.claimRun(this.#d.pool, runId, this.#d.workerId), { logger: this.#d.logger, what: 'claiming a run', attempts: Infinity })).claimed
+      claimed = (await retryTransient(() => store.claimRun(this.#d.claimPool ?? this.#d.pool, runId, this.#d.workerId, options), { logger: this.#d.logger, what: 'claiming a run', attempts: Infinity })).claimed
     } catch (e) {
       this.#d.logger.error('claim failed', { runId, error: coerceError(e).message })
       throw e
@@ -227,6 +296,15 @@ export class Dispatcher {
       onClaimed()
     }
     if (!claimed) return
+    await this.#executeClaimed(claimed)
+  }
+
+  /**
+   * Executes a run this worker claimed; returns when it is settled. Marks it active before its first
+   * await, so a caller that just claimed it leaves no gap for a duplicate message. Never throws.
+   */
+  async #executeClaimed(claimed: store.ClaimedRun): Promise<void> {
+    const runId = claimed.id
     const controller = new AbortController()
     let settle!: () => void
     const done = new Promise<void>((r) => (settle = r))

@@ -72,6 +72,27 @@ const CLAIM_UNLIMITED_SQL = `
   )
   SELECT claimed.*, pg_notify('${CHANNELS.run}', claimed.id::text) FROM claimed`
 
+/**
+ * CLAIM_UNLIMITED_SQL for many runs at once (a fetched batch of messages): every run of `$1` that is
+ * QUEUED and has no concurrency limit, in one statement. Row locks are taken in id order so two workers
+ * claiming overlapping batches cannot deadlock; a run another claim (or a cancel) holds is waited for and
+ * then re-checked (READ COMMITTED), so it is claimed by exactly one of them or by none.
+ */
+const CLAIM_UNLIMITED_MANY_SQL = `
+  WITH candidate AS (
+    SELECT id FROM job_run
+     WHERE id = ANY($1::uuid[]) AND status = 'QUEUED' AND (concurrency_key IS NULL OR max_concurrent IS NULL)
+     ORDER BY id
+       FOR UPDATE
+  ), claimed AS (
+    UPDATE job_run r SET status = 'RUNNING', attempt = attempt + 1, started_at = COALESCE(started_at, now()),
+           heartbeat_at = now(), worker_id = $2, updated_at = now(), waiting_since = NULL
+      FROM candidate c
+     WHERE r.id = c.id AND r.status = 'QUEUED'
+     RETURNING ${CLAIM_COLUMNS.split(', ').map((c) => 'r.' + c).join(', ')}
+  )
+  SELECT claimed.*, pg_notify('${CHANNELS.run}', claimed.id::text) FROM claimed`
+
 /** Serialises claims and hand-offs of runs sharing a concurrency key (per transaction). */
 async function lockConcurrencyKey(db: Queryable, key: string): Promise<void> {
   await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['switchyard-concurrency:' + key])
@@ -84,13 +105,16 @@ export type ClaimResult = { claimed: ClaimedRun } | { claimed: null; waiting: bo
  * concurrency limit is reached: then it is marked waiting and gets no new message until a run of
  * the same key ends and hands it the slot (releaseWaitingRuns), so nothing polls meanwhile.
  */
-export async function claimRun(pool: pg.Pool, runId: string, workerId: string): Promise<ClaimResult> {
+export async function claimRun(pool: pg.Pool, runId: string, workerId: string, options: { fastPathTried?: boolean } = {}): Promise<ClaimResult> {
   // The common case in one statement (no transaction around it: one UPDATE is atomic): a QUEUED run
   // without a concurrency limit. Anything else — a limit to check under its lock, a run already RUNNING
   // under this worker (a lost answer), a run no longer queued — takes the full path below.
+  // `fastPathTried`: the caller just tried it (claimRuns over a batch), so it cannot succeed now.
   // Named: prepared once per connection, so Postgres does not parse and plan it for every run.
-  const { rows: fast } = await pool.query({ name: 'switchyard-claim-unlimited', text: CLAIM_UNLIMITED_SQL, values: [runId, workerId] })
-  if (fast[0]) return { claimed: toClaimed(fast[0]) }
+  if (!options.fastPathTried) {
+    const { rows: fast } = await pool.query({ name: 'switchyard-claim-unlimited', text: CLAIM_UNLIMITED_SQL, values: [runId, workerId] })
+    if (fast[0]) return { claimed: toClaimed(fast[0]) }
+  }
   const client = await pool.connect()
   try {
     await client.query('BEGIN')
@@ -128,6 +152,19 @@ export async function claimRun(pool: pg.Pool, runId: string, workerId: string): 
   } finally {
     client.release()
   }
+}
+
+/**
+ * claimRun's fast path for a batch of runs, in one statement: claims every run of `runIds` that is
+ * QUEUED and has no concurrency limit, and returns them (in no particular order). The others — runs with
+ * a limit, runs no longer queued (cancelled, claimed elsewhere), runs already RUNNING under this worker
+ * (an earlier answer lost) — are not touched: the caller takes each through claimRun's full path.
+ */
+export async function claimRuns(pool: pg.Pool, runIds: readonly string[], workerId: string): Promise<ClaimedRun[]> {
+  if (!runIds.length) return []
+  // Named: prepared once per connection (the array is one parameter whatever the batch size).
+  const { rows } = await pool.query({ name: 'switchyard-claim-unlimited-many', text: CLAIM_UNLIMITED_MANY_SQL, values: [runIds, workerId] })
+  return rows.map(toClaimed)
 }
 
 /**

@@ -53,23 +53,20 @@ interface LockedRun {
 type ReadyNode = { id: string; key: string; kind: string; templateId: string | null; subWorkflowId: string | null; parameters: unknown; overrides: unknown; approval: unknown }
 
 export interface StartOptions {
-  /** Block on the workflow run's lock (the trigger, whose row is new; the WorkflowStarter, see there);
-   * otherwise skip a run another transaction holds — it either starts the nodes itself or will NOTIFY
-   * again when it commits (workflow_advance notifies whenever it leaves nodes READY). */
-  wait?: boolean
   /** Start at most this many nodes (a fan-out is committed in slices, so its first runs start early). */
   limit?: number
 }
 
 /** Returns how many nodes were started, and whether READY nodes remain (over `limit`). */
 export async function startReadyNodes(tx: Prisma.TransactionClient, workflowRunId: string, deps: StarterDeps, options: StartOptions = {}): Promise<{ started: number; more: boolean }> {
-  const wait = options.wait ?? false
   const limit = options.limit ?? Infinity
+  // Waits for the workflow run's lock (never SKIP LOCKED): the trigger's row is new, and the WorkflowStarter
+  // must not skip a run its siblings' settles keep locked (see workflow-starter.ts).
   const rows = await tx.$queryRawUnsafe<LockedRun[]>(
     `SELECT r.id, r.status::text AS status, r.cancel_requested_at, r.triggered_by_id, r.parameters, r.secret_parameters, r.depth, COALESCE(r.root_run_id, r.id)::text AS root, r.retry_of_id::text AS retry_of,
             u.id::text AS user_id, u.username, u.role::text AS role
        FROM workflow_run r LEFT JOIN app_user u ON u.id = r.triggered_by_id AND NOT u.disabled
-      WHERE r.id = $1::uuid FOR UPDATE OF r${wait ? '' : ' SKIP LOCKED'}`,
+      WHERE r.id = $1::uuid FOR UPDATE OF r`,
     workflowRunId,
   )
   const run = rows[0]
@@ -227,7 +224,7 @@ async function startNested(tx: Prisma.TransactionClient, node: ReadyNode, run: L
     const nodes = await tx.workflowNodeRun.findMany({ where: { workflowRunId: prior.id }, orderBy: { position: 'asc' } })
     await copyNodesForRetry(tx, prior, nodes, rerunSet(nodes), child.id)
   }
-  await startReadyNodes(tx, child.id, deps, { wait: true })
+  await startReadyNodes(tx, child.id, deps)
 }
 
 /**

@@ -74,7 +74,7 @@ export async function retryWorkflowRun(deps: RetryDeps, actor: Actor, run: Workf
           retryOfId: run.id,
         })
         await copyNodesForRetry(tx, run, nodes, rerun, retry.id)
-        await startReadyNodes(tx, retry.id, { runs: deps.runs, box: deps.box }, { wait: true })
+        await startReadyNodes(tx, retry.id, { runs: deps.runs, box: deps.box })
         await record(tx, {
           actor,
           action: 'workflow-run.retry',

@@ -153,7 +153,7 @@ export async function createWorkflowRunIn(tx: Prisma.TransactionClient, deps: St
     final: p.record ?? null,
   })
   if (p.record) return run
-  await startReadyNodes(tx, run.id, deps, { wait: true })
+  await startReadyNodes(tx, run.id, deps)
   return run
 }
 

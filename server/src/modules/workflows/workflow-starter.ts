@@ -88,7 +88,7 @@ export class WorkflowStarter {
         // were through (bench: a fan-out of 100 at 100 worker slots, its second slice 200–300 ms late).
         // A starter in another process woken for the same run waits too, then finds nothing READY.
         for (let more = true; more && !this.#stopped; ) {
-          more = (await retryConflicts(() => this.prisma.$transaction((tx) => startReadyNodes(tx, id, this.deps, { limit: SLICE, wait: true }), { timeout: 60_000 }))).more
+          more = (await retryConflicts(() => this.prisma.$transaction((tx) => startReadyNodes(tx, id, this.deps, { limit: SLICE }), { timeout: 60_000 }))).more
         }
       } catch (e) {
         // Left READY: the next sweep retries it.
