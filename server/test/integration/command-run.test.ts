@@ -157,7 +157,9 @@ describe('command runs on real sshd targets', () => {
     const marker = 'sleep 61.73'
     const tpl = await createTemplate({
       name: 'retry-running',
-      config: { commands: [`if [ -e ${flag} ]; then echo second attempt; ${marker}; else touch ${flag}; exit 3; fi`] },
+      // The marker is spelled `61.7$((3))` in the script, so only the second attempt's sleep process matches
+      // it — the first attempt's shell (whose command line is the whole script) must not look like it.
+      config: { commands: [`if [ -e ${flag} ]; then echo second attempt; sleep 61.7$((3)); else touch ${flag}; exit 3; fi`] },
       targetSelector: { targetIds: [ids.web1] },
       retryMaxAttempts: 2,
       retryDelaySeconds: 0,
@@ -167,8 +169,8 @@ describe('command runs on real sshd targets', () => {
       await eventually(async () => (await remoteProcesses(sshd.user, marker)).length > 0, { what: 'the second attempt to run' })
       const r = await eventually(async () => {
         const run = (await t.ok(`query($id: ID!) { jobRun(id: $id) { status attempt targets { status attempt error } } }`, { id })).jobRun
-        return run.targets[0].status === 'RUNNING' ? run : null
-      }, { timeoutMs: 10_000, what: 'the target to show RUNNING' })
+        return run.attempt === 2 && run.targets[0].status === 'RUNNING' ? run : null
+      }, { timeoutMs: 10_000, what: 'the target to show RUNNING on the second attempt' })
       expect(r).toMatchObject({ status: 'RUNNING', attempt: 2, targets: [{ status: 'RUNNING', attempt: 2, error: null }] })
     } finally {
       await t.ok(`mutation($id: ID!) { cancelJobRun(id: $id) { id } }`, { id })
