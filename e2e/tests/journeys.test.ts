@@ -943,7 +943,7 @@ describe('notifications journey', () => {
     const oldId = await cred('e2e rotate old')
     await cred('e2e rotate new')
     const ch = await server.gql<{ createNotificationChannel: { id: string } }>(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, {
-      i: { name: 'e2e rotating hook', url: 'https://hooks.example.test/x', secretCredentialId: oldId },
+      i: { name: 'e2e rotating hook', url: 'http://127.0.0.1:9/hooks/x', secretCredentialId: oldId },
     })
     const { page: p, context } = await adminPage()
     try {

@@ -28,12 +28,16 @@ describe('policy rules', () => {
     expect(parseCidrList('10.0.0.0/33,nope,::/x').problems).toHaveLength(3)
   })
 
-  it('save-time check: literal and resolved addresses; unresolvable names pass (checked again at connect)', async () => {
-    const p = new OutboundPolicy(DEFAULT_DENY_CIDRS, [], async (h) => (h === 'metadata.test' ? [{ address: '169.254.169.254', family: 4 }] : Promise.reject(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }))))
+  it('save-time check: literal and resolved addresses; a name DNS says does not exist is refused, a temporary DNS failure passes (checked again at connect)', async () => {
+    const p = new OutboundPolicy(DEFAULT_DENY_CIDRS, [], async (h) =>
+      h === 'metadata.test' ? [{ address: '169.254.169.254', family: 4 }] : Promise.reject(Object.assign(new Error(h), { code: h === 'dns-down.test' ? 'EAI_AGAIN' : 'ENOTFOUND' })),
+    )
     expect(await p.problemWith('http://169.254.169.254/latest/meta-data/')).toMatch(/169\.254\.169\.254/)
     expect(await p.problemWith('http://[fd00:ec2::254]/')).toMatch(/fd00:ec2::254/)
     expect(await p.problemWith('https://metadata.test/x')).toMatch(/metadata\.test resolves to 169\.254\.169\.254/)
-    expect(await p.problemWith('smtp.nowhere.test')).toBeNull()
+    expect(await p.problemWith('smtp.nowhere.test')).toMatch(/"smtp\.nowhere\.test" does not resolve/)
+    expect(await p.problemWith('https://hooks.nowhere.test/x')).toMatch(/"hooks\.nowhere\.test" does not resolve/)
+    expect(await p.problemWith('dns-down.test')).toBeNull()
     expect(await p.problemWith('http://127.0.0.1:8080/')).toBeNull()
   })
 })

@@ -150,8 +150,10 @@ export class OutboundPolicy {
   }
 
   /**
-   * The check made when a URL or host is saved: null when fine, else why not. A name that does not resolve
-   * from here is let through (an API host may not see the worker's DNS); the connection is checked again.
+   * The check made when a URL or host is saved: null when fine, else why not. A name DNS says does not
+   * exist (ENOTFOUND) is refused — almost always a typo, better named now than at the first failed
+   * delivery; a temporary DNS failure (EAI_AGAIN) or a receiver that is down is let through, since the
+   * thing may well be reachable when it is used. The connection is checked again when it is made.
    */
   async problemWith(urlOrHost: string): Promise<string | null> {
     let host = urlOrHost
@@ -164,7 +166,9 @@ export class OutboundPolicy {
       await this.resolve(host)
       return null
     } catch (e) {
-      return isOutboundDenied(e) ? (e as Error).message : null
+      if (isOutboundDenied(e)) return (e as Error).message
+      if ((e as { code?: string }).code === 'ENOTFOUND') return `the host "${host}" does not resolve from here (check the name)`
+      return null
     }
   }
 

@@ -125,13 +125,13 @@ describe('every operation but login needs a valid token', () => {
     // Finished before the snapshots below: a node run still moving would look like a change.
     await eventually(async () => ['SUCCEEDED', 'FAILED'].includes((await t.ok(`query($id: ID!) { workflowRun(id: $id) { status } }`, { id: wr.id })).workflowRun.status), { what: 'the workflow run to finish' })
     const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
-    const { createInventorySource: src } = await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "auth-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred.id })
-    const { createNotificationChannel: nch } = await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred.id })
+    const { createInventorySource: src } = await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "auth-src", kind: NAUTOBOT, url: "http://127.0.0.1:9/nautobot", tokenCredentialId: $c }) { id } }`, { c: cred.id })
+    const { createNotificationChannel: nch } = await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch", url: "http://127.0.0.1:9/hooks/x", secretCredentialId: $c }) { id } }`, { c: cred.id })
     const { createNotificationRule: nrule } = await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch.id })
     const { createJobTemplate: tpl2 } = await t.ok(`mutation { createJobTemplate(input: { name: "auth-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)
     const { createWebhookEndpoint: hook } = await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "auth-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl.id })
     const { createTemplateDependency: dep } = await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b }) { id } }`, { a: tpl.id, b: tpl2.id })
-    const { createTicketTracker: trk } = await t.ok(`mutation($c: ID!) { createTicketTracker(input: { name: "auth-trk", kind: WEBHOOK, url: "https://tracker.example.com/x", credentialId: $c }) { id } }`, { c: cred.id })
+    const { createTicketTracker: trk } = await t.ok(`mutation($c: ID!) { createTicketTracker(input: { name: "auth-trk", kind: WEBHOOK, url: "http://127.0.0.1:9/tracker/x", credentialId: $c }) { id } }`, { c: cred.id })
     const { createTicketRule: trule } = await t.ok(`mutation($k: ID!) { createTicketRule(input: { name: "auth-trule", trackerId: $k }) { id } }`, { k: trk.id })
     const ticketId = Buffer.from('Ticket:00000000-0000-4000-8000-000000000001').toString('base64')
     const id = (v: string) => ({ id: v })
@@ -139,8 +139,8 @@ describe('every operation but login needs a valid token', () => {
       'Query.ticketTrackers': { query: `{ ticketTrackers { id } }` },
       'Query.ticketRules': { query: `{ ticketRules { id } }` },
       'Query.ticketDraft': { query: `query($id: ID!) { ticketDraft(jobRunId: $id) { title } }`, variables: id(run.id) },
-      'Mutation.createTicketTracker': { query: `mutation($c: ID!) { createTicketTracker(input: { name: "auth-trk2", kind: WEBHOOK, url: "https://evil.example.com", credentialId: $c }) { id } }`, variables: { c: cred.id } },
-      'Mutation.updateTicketTracker': { query: `mutation($id: ID!) { updateTicketTracker(id: $id, input: { url: "https://evil.example.com" }) { id } }`, variables: id(trk.id) },
+      'Mutation.createTicketTracker': { query: `mutation($c: ID!) { createTicketTracker(input: { name: "auth-trk2", kind: WEBHOOK, url: "http://127.0.0.1:9/evil", credentialId: $c }) { id } }`, variables: { c: cred.id } },
+      'Mutation.updateTicketTracker': { query: `mutation($id: ID!) { updateTicketTracker(id: $id, input: { url: "http://127.0.0.1:9/evil" }) { id } }`, variables: id(trk.id) },
       'Mutation.deleteTicketTracker': { query: `mutation($id: ID!) { deleteTicketTracker(id: $id) }`, variables: id(trk.id) },
       'Mutation.createTicketRule': { query: `mutation($k: ID!) { createTicketRule(input: { name: "auth-trule2", trackerId: $k }) { id } }`, variables: { k: trk.id } },
       'Mutation.updateTicketRule': { query: `mutation($id: ID!) { updateTicketRule(id: $id, input: { enabled: false }) { id } }`, variables: id(trule.id) },
@@ -184,8 +184,8 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.approveWorkflowNode': { query: `mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
       'Mutation.rejectWorkflowNode': { query: `mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, variables: id(nodeRun) },
       'Query.inventorySource': { query: `query($id: ID!) { inventorySource(id: $id) { id } }`, variables: id(src.id) },
-      'Mutation.createInventorySource': { query: `mutation($c: ID!) { createInventorySource(input: { name: "auth-src2", kind: NAUTOBOT, url: "https://n.example.com", tokenCredentialId: $c }) { id } }`, variables: { c: cred.id } },
-      'Mutation.updateInventorySource': { query: `mutation($id: ID!) { updateInventorySource(id: $id, input: { url: "https://evil.example.com" }) { id } }`, variables: id(src.id) },
+      'Mutation.createInventorySource': { query: `mutation($c: ID!) { createInventorySource(input: { name: "auth-src2", kind: NAUTOBOT, url: "http://127.0.0.1:9/n", tokenCredentialId: $c }) { id } }`, variables: { c: cred.id } },
+      'Mutation.updateInventorySource': { query: `mutation($id: ID!) { updateInventorySource(id: $id, input: { url: "http://127.0.0.1:9/evil" }) { id } }`, variables: id(src.id) },
       'Mutation.deleteInventorySource': { query: `mutation($id: ID!) { deleteInventorySource(id: $id) }`, variables: id(src.id) },
       'Mutation.testInventorySource': { query: `mutation($id: ID!) { testInventorySource(id: $id) { ok } }`, variables: id(src.id) },
       'Mutation.previewInventorySync': { query: `mutation($id: ID!) { previewInventorySync(id: $id) { __typename } }`, variables: id(src.id) },
@@ -231,8 +231,8 @@ describe('every operation but login needs a valid token', () => {
       'Query.notificationChannels': { query: `{ notificationChannels { id } }` },
       'Query.notificationRules': { query: `{ notificationRules { id } }` },
       'Query.notificationDeliveries': { query: `{ notificationDeliveries { id } }` },
-      'Mutation.createNotificationChannel': { query: `mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch2", url: "https://evil.example.com", secretCredentialId: $c }) { id } }`, variables: { c: cred.id } },
-      'Mutation.updateNotificationChannel': { query: `mutation($id: ID!) { updateNotificationChannel(id: $id, input: { url: "https://evil.example.com" }) { id } }`, variables: id(nch.id) },
+      'Mutation.createNotificationChannel': { query: `mutation($c: ID!) { createNotificationChannel(input: { name: "auth-nch2", url: "http://127.0.0.1:9/evil", secretCredentialId: $c }) { id } }`, variables: { c: cred.id } },
+      'Mutation.updateNotificationChannel': { query: `mutation($id: ID!) { updateNotificationChannel(id: $id, input: { url: "http://127.0.0.1:9/evil" }) { id } }`, variables: id(nch.id) },
       'Mutation.deleteNotificationChannel': { query: `mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, variables: id(nch.id) },
       'Mutation.createNotificationRule': { query: `mutation($c: ID!) { createNotificationRule(input: { name: "auth-nrule2", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, variables: { c: nch.id } },
       'Mutation.updateNotificationRule': { query: `mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, variables: id(nrule.id) },

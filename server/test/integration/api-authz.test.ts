@@ -249,19 +249,19 @@ describe('viewers', () => {
     const user = (await t.ok(`mutation { createUser(input: { username: "v-subject", password: "password-123", role: OPERATOR }) { id } }`)).createUser.id
     const sch = (await t.ok(`mutation($t: ID!) { createJobSchedule(input: { name: "v-sch", templateId: $t, kind: CRON, cronExpression: "0 0 1 1 *", visibility: GLOBAL }) { id } }`, { t: tpl })).createJobSchedule.id
     const bw = (await t.ok(`mutation { createBlackoutWindow(input: { name: "v-bw", kind: RECURRING, startTime: "01:00", durationMinutes: 30 }) { id } }`)).createBlackoutWindow.id
-    const src = (await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "v-src", kind: NAUTOBOT, url: "https://nautobot.example.com", tokenCredentialId: $c }) { id } }`, { c: cred })).createInventorySource.id
+    const src = (await t.ok(`mutation($c: ID!) { createInventorySource(input: { name: "v-src", kind: NAUTOBOT, url: "http://127.0.0.1:9/nautobot", tokenCredentialId: $c }) { id } }`, { c: cred })).createInventorySource.id
     const wf = (await t.ok(`mutation($t: ID!) { createWorkflow(input: { name: "v-wf", visibility: GLOBAL, nodes: [{ key: "a", templateId: $t }] }) { id } }`, { t: tpl })).createWorkflow.id
     const wr = (await t.ok(`mutation($id: ID!) { triggerWorkflowRun(workflowId: $id) { id } }`, { id: wf })).triggerWorkflowRun.id
     // Finished before the snapshots below: a node run still moving would look like a change.
     await eventually(async () => ['SUCCEEDED', 'FAILED'].includes((await t.ok(`query($id: ID!) { workflowRun(id: $id) { status } }`, { id: wr })).workflowRun.status), { what: 'the workflow run to finish' })
     // Well-formed, never issued: a viewer is refused before the node run is looked up.
     const nodeRun = Buffer.from('WorkflowNodeRun:00000000-0000-4000-8000-000000000001').toString('base64')
-    const nch = (await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "v-nch", url: "https://hooks.example.com/x", secretCredentialId: $c }) { id } }`, { c: cred })).createNotificationChannel.id
+    const nch = (await t.ok(`mutation($c: ID!) { createNotificationChannel(input: { name: "v-nch", url: "http://127.0.0.1:9/hooks/x", secretCredentialId: $c }) { id } }`, { c: cred })).createNotificationChannel.id
     const nrule = (await t.ok(`mutation($c: ID!) { createNotificationRule(input: { name: "v-nrule", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: nch })).createNotificationRule.id
     const tpl2 = (await t.ok(`mutation { createJobTemplate(input: { name: "v-tpl2", jobType: "noop", config: {}, visibility: GLOBAL }) { id } }`)).createJobTemplate.id
     const dep = (await t.ok(`mutation($a: ID!, $b: ID!) { createTemplateDependency(input: { upstreamTemplateId: $a, downstreamTemplateId: $b, onStatuses: [FAILED] }) { id } }`, { a: tpl, b: tpl2 })).createTemplateDependency.id
     const hook = (await t.ok(`mutation($t: ID!) { createWebhookEndpoint(input: { name: "v-hook", templateId: $t }) { endpoint { id } } }`, { t: tpl })).createWebhookEndpoint.endpoint.id
-    const trk = (await t.ok(`mutation($c: ID!) { createTicketTracker(input: { name: "v-trk", kind: WEBHOOK, url: "https://tracker.example.com/x", credentialId: $c }) { id } }`, { c: cred })).createTicketTracker.id
+    const trk = (await t.ok(`mutation($c: ID!) { createTicketTracker(input: { name: "v-trk", kind: WEBHOOK, url: "http://127.0.0.1:9/tracker/x", credentialId: $c }) { id } }`, { c: cred })).createTicketTracker.id
     const trule = (await t.ok(`mutation($k: ID!) { createTicketRule(input: { name: "v-trule", trackerId: $k }) { id } }`, { k: trk })).createTicketRule.id
     const ticket = Buffer.from('Ticket:00000000-0000-4000-8000-000000000001').toString('base64')
     fx = { cred, target, inv, tpl, tpl2, dep, hook, run: done, user, sch, bw, src, wf, wr, nodeRun, nch, nrule, trk, trule, ticket }
@@ -318,8 +318,8 @@ describe('viewers', () => {
       createBlackoutWindow: [`mutation { createBlackoutWindow(input: { name: "x", kind: RECURRING, startTime: "01:00", durationMinutes: 5 }) { id } }`],
       updateBlackoutWindow: [`mutation($id: ID!) { updateBlackoutWindow(id: $id, input: { name: "x" }) { id } }`, { id: fx.bw }],
       deleteBlackoutWindow: [`mutation($id: ID!) { deleteBlackoutWindow(id: $id) }`, { id: fx.bw }],
-      createInventorySource: [`mutation($c: ID!) { createInventorySource(input: { name: "x", kind: NAUTOBOT, url: "https://n.example.com", tokenCredentialId: $c }) { id } }`, { c: fx.cred }],
-      updateInventorySource: [`mutation($id: ID!) { updateInventorySource(id: $id, input: { url: "https://evil.example.com" }) { id } }`, { id: fx.src }],
+      createInventorySource: [`mutation($c: ID!) { createInventorySource(input: { name: "x", kind: NAUTOBOT, url: "http://127.0.0.1:9/n", tokenCredentialId: $c }) { id } }`, { c: fx.cred }],
+      updateInventorySource: [`mutation($id: ID!) { updateInventorySource(id: $id, input: { url: "http://127.0.0.1:9/evil" }) { id } }`, { id: fx.src }],
       deleteInventorySource: [`mutation($id: ID!) { deleteInventorySource(id: $id) }`, { id: fx.src }],
       testInventorySource: [`mutation($id: ID!) { testInventorySource(id: $id) { ok } }`, { id: fx.src }],
       previewInventorySync: [`mutation($id: ID!) { previewInventorySync(id: $id) { __typename } }`, { id: fx.src }],
@@ -332,8 +332,8 @@ describe('viewers', () => {
       retryWorkflowRun: [`mutation($id: ID!) { retryWorkflowRun(id: $id) { id } }`, { id: fx.wr }],
       approveWorkflowNode: [`mutation($id: ID!) { approveWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
       rejectWorkflowNode: [`mutation($id: ID!) { rejectWorkflowNode(nodeRunId: $id) { id } }`, { id: fx.nodeRun }],
-      createNotificationChannel: [`mutation($c: ID!) { createNotificationChannel(input: { name: "x", url: "https://evil.example.com", secretCredentialId: $c }) { id } }`, { c: fx.cred }],
-      updateNotificationChannel: [`mutation($id: ID!) { updateNotificationChannel(id: $id, input: { url: "https://evil.example.com" }) { id } }`, { id: fx.nch }],
+      createNotificationChannel: [`mutation($c: ID!) { createNotificationChannel(input: { name: "x", url: "http://127.0.0.1:9/evil", secretCredentialId: $c }) { id } }`, { c: fx.cred }],
+      updateNotificationChannel: [`mutation($id: ID!) { updateNotificationChannel(id: $id, input: { url: "http://127.0.0.1:9/evil" }) { id } }`, { id: fx.nch }],
       deleteNotificationChannel: [`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, { id: fx.nch }],
       createNotificationRule: [`mutation($c: ID!) { createNotificationRule(input: { name: "x", events: [RUN_FAILED], channelIds: [$c] }) { id } }`, { c: fx.nch }],
       updateNotificationRule: [`mutation($id: ID!) { updateNotificationRule(id: $id, input: { enabled: false }) { id } }`, { id: fx.nrule }],
@@ -349,8 +349,8 @@ describe('viewers', () => {
       updateWebhookEndpoint: [`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }`, { id: fx.hook }],
       rotateWebhookEndpointToken: [`mutation($id: ID!) { rotateWebhookEndpointToken(id: $id) { token } }`, { id: fx.hook }],
       deleteWebhookEndpoint: [`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: fx.hook }],
-      createTicketTracker: [`mutation($c: ID!) { createTicketTracker(input: { name: "x", kind: WEBHOOK, url: "https://evil.example.com", credentialId: $c }) { id } }`, { c: fx.cred }],
-      updateTicketTracker: [`mutation($id: ID!) { updateTicketTracker(id: $id, input: { url: "https://evil.example.com" }) { id } }`, { id: fx.trk }],
+      createTicketTracker: [`mutation($c: ID!) { createTicketTracker(input: { name: "x", kind: WEBHOOK, url: "http://127.0.0.1:9/evil", credentialId: $c }) { id } }`, { c: fx.cred }],
+      updateTicketTracker: [`mutation($id: ID!) { updateTicketTracker(id: $id, input: { url: "http://127.0.0.1:9/evil" }) { id } }`, { id: fx.trk }],
       deleteTicketTracker: [`mutation($id: ID!) { deleteTicketTracker(id: $id) }`, { id: fx.trk }],
       createTicketRule: [`mutation($k: ID!) { createTicketRule(input: { name: "x", trackerId: $k }) { id } }`, { k: fx.trk }],
       updateTicketRule: [`mutation($id: ID!) { updateTicketRule(id: $id, input: { enabled: false }) { id } }`, { id: fx.trule }],

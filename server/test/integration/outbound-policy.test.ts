@@ -69,6 +69,24 @@ describe('outbound policy', () => {
     expect(hits).toEqual([])
   })
 
+  it('save: a host name that does not exist in DNS is refused naming the field (a typo, caught before the first delivery)', async () => {
+    const secret = await password('sign-nx')
+    // `.invalid` never resolves (RFC 2606).
+    const r = await t.gql(CREATE_CHANNEL, { i: { name: 'nx', kind: 'WEBHOOK', secretCredentialId: secret, url: 'https://hooks.no-such-host.invalid/x' } })
+    expectFieldError(r, 'input.url')
+    expect(r.errors?.[0]?.extensions?.fields?.[0]?.message).toMatch(/hooks\.no-such-host\.invalid.*does not resolve/)
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: 'nx-chat', kind: 'SLACK', url: 'https://chat.no-such-host.invalid/services/x' } }), 'input.url')
+    expectFieldError(await t.gql(CREATE_CHANNEL, { i: { name: 'nx-mail', kind: 'EMAIL', smtpHost: 'smtp.no-such-host.invalid', emailFrom: 'a@example.com', emailTo: ['b@example.com'] } }), 'input.smtpHost')
+    const token = await password('nb-token-nx')
+    expectFieldError(await t.gql(`mutation($i: CreateInventorySourceInput!) { createInventorySource(input: $i) { id } }`, { i: { name: 'nb-nx', kind: 'NAUTOBOT', url: 'https://nautobot.no-such-host.invalid', tokenCredentialId: token } }), 'input.url')
+    expectFieldError(await t.gql(`mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id } }`, { i: { name: 'trk-nx', kind: 'WEBHOOK', url: 'https://tracker.no-such-host.invalid/x', credentialId: secret } }), 'input.url')
+    // An update is checked the same way; nothing was written by the refused calls.
+    const id = (await t.ok(CREATE_CHANNEL, { i: { name: 'nx-ok', kind: 'WEBHOOK', secretCredentialId: secret, url: `${allowedBase}/hook` } })).createNotificationChannel.id
+    expectFieldError(await t.gql(`mutation($id: ID!, $i: UpdateNotificationChannelInput!) { updateNotificationChannel(id: $id, input: $i) { id } }`, { id, i: { url: 'https://x.no-such-host.invalid/' } }), 'input.url')
+    const { rows } = await t.app.db.pool.query(`SELECT name FROM notification_channel WHERE name LIKE 'nx%' ORDER BY name`)
+    expect(rows).toEqual([{ name: 'nx-ok' }])
+  })
+
   it('connect: a channel saved before the policy changed is refused when it sends, permanently', async () => {
     const client = new pg.Client({ connectionString: t.db.url })
     await client.connect()

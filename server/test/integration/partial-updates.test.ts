@@ -223,7 +223,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
           name: `src-${n}`,
           description: 'lab nautobot',
           kind: 'NAUTOBOT',
-          url: 'https://nautobot.example.com',
+          url: 'http://127.0.0.1:9/nautobot',
           tokenCredentialId: fx.creds[0],
           tlsVerify: false,
           caCertificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
@@ -246,7 +246,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
         description: { input: { description: 'changed' }, changes: ['description'] },
         // The only kind there is: re-sending it changes nothing else.
         kind: { input: { kind: 'NAUTOBOT' }, changes: [] },
-        url: { input: { url: 'https://other.example.com' }, changes: ['url'] },
+        url: { input: { url: 'http://127.0.0.1:9/other' }, changes: ['url'] },
         tokenCredentialId: { input: { tokenCredentialId: fx.creds[1] }, changes: ['token_credential_id'] },
         tlsVerify: { input: { tlsVerify: true }, changes: ['tls_verify'] },
         caCertificate: { input: { caCertificate: '-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n' }, changes: ['ca_certificate'] },
@@ -266,7 +266,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       // An EMAIL channel with every field set; the webhook-only fields switch kind with the field they need.
       async create(n) {
         const i = {
-          name: `nch-${n}`, kind: 'EMAIL', headers: { 'X-Team': 'ops' }, smtpHost: 'smtp.example.com', smtpPort: 2525, smtpSecurity: 'TLS',
+          name: `nch-${n}`, kind: 'EMAIL', headers: { 'X-Team': 'ops' }, smtpHost: '127.0.0.1', smtpPort: 2525, smtpSecurity: 'TLS',
           smtpCredentialId: fx.creds[0], smtpCaCertificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', emailFrom: 'sy@example.com',
           emailTo: ['ops@example.com'], subjectTemplate: 'S {{ run.status }}', bodyTemplate: '{"s": {{ run.status | json }}}', htmlTemplate: '<b>{{ run.status }}</b>',
         }
@@ -277,11 +277,11 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       fields: {
         name: { input: { name: 'renamed-nch' }, changes: ['name'] },
         // A chat URL is write-only: stored sealed (url_sealed), with its host shown (url_host); url stays null.
-        kind: { input: { kind: 'SLACK', url: 'https://hooks.example.com/s' }, changes: ['kind', 'url_sealed', 'url_host', 'smtp_credential_id'] },
-        url: { input: { kind: 'MATTERMOST', url: 'https://hooks.example.com/b' }, changes: ['kind', 'url_sealed', 'url_host', 'smtp_credential_id'] },
+        kind: { input: { kind: 'SLACK', url: 'http://127.0.0.1:9/hooks/s' }, changes: ['kind', 'url_sealed', 'url_host', 'smtp_credential_id'] },
+        url: { input: { kind: 'MATTERMOST', url: 'http://127.0.0.1:9/hooks/b' }, changes: ['kind', 'url_sealed', 'url_host', 'smtp_credential_id'] },
         headers: { input: { headers: { 'X-Other': '1' } }, changes: ['headers'] },
-        secretCredentialId: { input: { kind: 'WEBHOOK', url: 'https://hooks.example.com/w', secretCredentialId: fx.creds[1] }, changes: ['kind', 'url', 'url_host', 'secret_credential_id', 'smtp_credential_id'] },
-        smtpHost: { input: { smtpHost: 'mail.example.com' }, changes: ['smtp_host'] },
+        secretCredentialId: { input: { kind: 'WEBHOOK', url: 'http://127.0.0.1:9/hooks/w', secretCredentialId: fx.creds[1] }, changes: ['kind', 'url', 'url_host', 'secret_credential_id', 'smtp_credential_id'] },
+        smtpHost: { input: { smtpHost: 'localhost' }, changes: ['smtp_host'] },
         smtpPort: { input: { smtpPort: 465 }, changes: ['smtp_port'] },
         smtpSecurity: { input: { smtpSecurity: 'STARTTLS' }, changes: ['smtp_security'] },
         smtpCredentialId: { input: { smtpCredentialId: fx.creds[1] }, changes: ['smtp_credential_id'] },
@@ -297,7 +297,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       mutation: 'updateNotificationRule',
       async create(n) {
         const channel = async (name: string) =>
-          (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name, url: 'https://hooks.example.com/r', secretCredentialId: fx.creds[0] } })).createNotificationChannel.id as string
+          (await t.ok(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name, url: 'http://127.0.0.1:9/hooks/r', secretCredentialId: fx.creds[0] } })).createNotificationChannel.id as string
         const i = {
           name: `nrule-${n}`, events: ['RUN_FAILED', 'RUN_RECOVERED', 'DURATION_EXCEEDED', 'CONSECUTIVE_FAILURES', 'QUEUE_BACKLOG'], templateIds: [fx.templates[0]],
           workflowIds: [fx.workflows[0]], scheduleIds: [await createSchedule(10_000 + n)], tags: ['core'],
@@ -333,7 +333,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       mutation: 'updateTicketTracker',
       // A WEBHOOK tracker (saving a REDMINE one calls Redmine) with the Redmine-only fields set too.
       async create(n) {
-        const i = { name: `trk-${n}`, kind: 'WEBHOOK', url: 'https://tracker.example.com/a', credentialId: fx.creds[0], project: 'ops', redmineTrackerId: 1, closedStatusId: 5 }
+        const i = { name: `trk-${n}`, kind: 'WEBHOOK', url: 'http://127.0.0.1:9/tracker/a', credentialId: fx.creds[0], project: 'ops', redmineTrackerId: 1, closedStatusId: 5 }
         return (await t.ok(`mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id } }`, { i })).createTicketTracker.id
       },
       snapshot: (id) => row('ticket_tracker', id),
@@ -341,7 +341,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       fields: {
         name: { input: { name: 'renamed-trk' }, changes: ['name'] },
         kind: { input: { kind: 'WEBHOOK' }, changes: [] },
-        url: { input: { url: 'https://tracker.example.com/b' }, changes: ['url'] },
+        url: { input: { url: 'http://127.0.0.1:9/tracker/b' }, changes: ['url'] },
         credentialId: { input: { credentialId: fx.creds[1] }, changes: ['credential_id'] },
         project: { input: { project: 'network' }, changes: ['project'] },
         redmineTrackerId: { input: { redmineTrackerId: null }, changes: ['redmine_tracker_id'] },
@@ -352,7 +352,7 @@ function cases(fx: Awaited<ReturnType<typeof fixtures>>): UpdateCase[] {
       mutation: 'updateTicketRule',
       async create(n) {
         const tracker = async (name: string) =>
-          (await t.ok(`mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id } }`, { i: { name, kind: 'WEBHOOK', url: 'https://tracker.example.com/r', credentialId: fx.creds[0] } })).createTicketTracker.id as string
+          (await t.ok(`mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id } }`, { i: { name, kind: 'WEBHOOK', url: 'http://127.0.0.1:9/tracker/r', credentialId: fx.creds[0] } })).createTicketTracker.id as string
         const i = { name: `trule-${n}`, trackerId: await tracker(`trule-trk-${n}`), templateIds: [fx.templates[0]], trigger: 'CONSECUTIVE_FAILURES', consecutiveFailures: 4, priority: 'HIGH', closeOnRecovery: false, enabled: false }
         ruleTrackers.set(n, await tracker(`trule-trk2-${n}`))
         return (await t.ok(`mutation($i: CreateTicketRuleInput!) { createTicketRule(input: $i) { id } }`, { i })).createTicketRule.id
