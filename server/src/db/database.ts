@@ -20,13 +20,22 @@ export interface Database {
 // Postgres BIGINT (int8) as JS number for our counters (log seq stays far below 2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v))
 
+/**
+ * Every pool the process opens must hear its clients' errors: an idle client's (e.g. Postgres restarting)
+ * reaches the pool, which replaces it; a checked-out client whose connection dies emits 'error' on the
+ * client itself — unheard, either would end the process. The query in flight fails on its own, which is
+ * how callers learn about it.
+ */
+export function survivePostgresRestarts(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
+  return pool
+}
+
 export function createDatabase(url: string, options: { max?: number; applicationName?: string; logger?: Logger } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20, application_name: options.applicationName ?? 'switchyard' })
   // An idle client's error (e.g. Postgres restarting) must not crash the process; the pool replaces it.
-  pool.on('error', () => {})
-  // A checked-out client whose connection dies emits 'error' too; unheard, that would end the process.
-  // The query in flight fails on its own, which is how callers learn about it.
-  pool.on('connect', (client) => client.on('error', () => {}))
+  survivePostgresRestarts(pool)
   // Prisma's defaults (2 s to get a connection for a transaction, 5 s to finish it) turn a briefly busy
   // pool into INTERNAL errors on ordinary mutations; waiting a little longer is the better failure mode.
   // Prisma would print its own errors and warnings to the console (multi-line, outside the structured
