@@ -85,3 +85,13 @@ export class RateLimitedError extends DomainError {
 export function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002'
 }
+
+/** Runs a write; a unique-name violation becomes a ConflictError on `input.name` ("a <what> named … already exists"). */
+export async function withUniqueName<T>(what: string, name: string | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new ConflictError('input.name', `a ${what} named "${name}" already exists`)
+    throw e
+  }
+}

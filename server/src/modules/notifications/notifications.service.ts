@@ -9,7 +9,7 @@
 import crypto from 'node:crypto'
 import { z } from 'zod'
 import type { NotificationChannel, NotificationDelivery, NotificationRule, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { InvalidStateError, NotFoundError, ValidationError, withUniqueName } from '../../errors.ts'
 import { prismaQuery } from '../../db/credential-use.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
 import { audited, entity, record } from '../audit/audit.service.ts'
@@ -99,7 +99,7 @@ export class NotificationsService {
     const a = requireAdmin(actor)
     const input = parseInput(channelInput, raw)
     await this.checkChannel(input)
-    return this.unique('notification channel', input.name, () =>
+    return withUniqueName('notification channel', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.notificationChannel.create({ data: { ...input, ...storedUrl(this.box, input.kind, input.url) } }),
@@ -122,7 +122,7 @@ export class NotificationsService {
     const kind = input.kind ?? existing.kind
     const storage = input.url !== undefined || (input.kind !== undefined && input.kind !== existing.kind) ? storedUrl(this.box, kind, url) : {}
     const urlChanged = input.url !== undefined && input.url !== existingUrl
-    return this.unique('notification channel', input.name, () =>
+    return withUniqueName('notification channel', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.notificationChannel.update({ where: { id }, data: { ...credentialsKindDrops(existing.kind, input.kind), ...input, ...storage } as Prisma.NotificationChannelUncheckedUpdateInput }),
@@ -152,7 +152,7 @@ export class NotificationsService {
     const input = parseInput(ruleInput, raw)
     checkRuleThresholds(input)
     await this.checkRefs(input)
-    return this.unique('notification rule', input.name, () =>
+    return withUniqueName('notification rule', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.notificationRule.create({ data: ruleData(input) }),
@@ -170,7 +170,7 @@ export class NotificationsService {
     await this.checkRefs(input)
     // A changed rule judges the queue afresh: a backlog it had raised notifies again if it still holds.
     const data = { ...ruleData(input), backlogRaisedAt: null }
-    return this.unique('notification rule', input.name, () =>
+    return withUniqueName('notification rule', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.notificationRule.update({ where: { id }, data }),
@@ -328,15 +328,6 @@ export class NotificationsService {
     if (input.templateIds?.length) {
       const found = await this.prisma.jobTemplate.count({ where: { id: { in: input.templateIds } } })
       if (found !== new Set(input.templateIds).size) throw ValidationError.field('input.templateIds', 'no such job template')
-    }
-  }
-
-  private async unique<T>(what: string, name: string | undefined, write: () => Promise<T>): Promise<T> {
-    try {
-      return await write()
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a ${what} named "${name}" already exists`)
-      throw e
     }
   }
 }

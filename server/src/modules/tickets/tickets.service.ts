@@ -9,7 +9,7 @@
  */
 import type { PrismaClient, Ticket, TicketRule, TicketTracker } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation, withUniqueName } from '../../errors.ts'
 import { prismaQuery } from '../../db/credential-use.ts'
 import { canSee, requireAdmin, requireActor, requireWriter, type Actor } from '../actor.ts'
 import { audited, entity } from '../audit/audit.service.ts'
@@ -45,7 +45,7 @@ export class TicketsService {
     const a = requireAdmin(actor)
     const input = parseInput(trackerInput, raw)
     await this.checkTracker(input)
-    return this.unique('ticket tracker', input.name, () =>
+    return withUniqueName('ticket tracker', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.ticketTracker.create({ data: input }),
@@ -60,7 +60,7 @@ export class TicketsService {
     const existing = await this.prisma.ticketTracker.findUnique({ where: { id } })
     if (!existing) throw new NotFoundError('ticket tracker')
     await this.checkTracker({ ...(existing as unknown as TrackerInput), ...input })
-    return this.unique('ticket tracker', input.name, () =>
+    return withUniqueName('ticket tracker', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.ticketTracker.update({ where: { id }, data: input }),
@@ -90,7 +90,7 @@ export class TicketsService {
     const a = requireAdmin(actor)
     const input = parseInput(ruleInput, raw)
     await this.checkRuleRefs(input)
-    return this.unique('ticket rule', input.name, () =>
+    return withUniqueName('ticket rule', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.ticketRule.create({ data: { ...input, templateIds: [...new Set(input.templateIds)] } }),
@@ -106,7 +106,7 @@ export class TicketsService {
     if (!existing) throw new NotFoundError('ticket rule')
     await this.checkRuleRefs(input)
     const data = input.templateIds ? { ...input, templateIds: [...new Set(input.templateIds)] } : input
-    return this.unique('ticket rule', input.name, () =>
+    return withUniqueName('ticket rule', input.name, () =>
       audited(
         this.prisma,
         (tx) => tx.ticketRule.update({ where: { id }, data }),
@@ -237,15 +237,6 @@ export class TicketsService {
     if (input.templateIds?.length) {
       const found = await this.prisma.jobTemplate.count({ where: { id: { in: input.templateIds } } })
       if (found !== new Set(input.templateIds).size) throw ValidationError.field('input.templateIds', 'no such job template')
-    }
-  }
-
-  private async unique<T>(what: string, name: string | undefined, write: () => Promise<T>): Promise<T> {
-    try {
-      return await write()
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new ConflictError('input.name', `a ${what} named "${name}" already exists`)
-      throw e
     }
   }
 }
