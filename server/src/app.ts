@@ -181,7 +181,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       targets: new TargetsService(db.prisma),
       inventories: new InventoriesService(db.prisma),
       inventorySources: new InventorySourcesService(db.prisma, inventorySync, runs, outbound),
-      templates: new TemplatesService(db.prisma, registry, config.workerCodeRoles),
+      templates: new TemplatesService(db.prisma, registry, config.workerCodeRoles, outbound),
       runs,
       runStats: new RunStatsService(db.pool),
       live,

@@ -87,6 +87,30 @@ describe('outbound policy', () => {
     expect(rows).toEqual([{ name: 'nx-ok' }])
   })
 
+  it('save: an http job template whose URL writes out a denied or non-existent host is refused naming input.config.url; a host from a parameter waits for the connection', async () => {
+    const CREATE_TPL = `mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`
+    const UPDATE_TPL = `mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`
+    const denied = await t.gql(CREATE_TPL, { i: { name: 'meta', jobType: 'http', config: { url: 'http://169.254.169.254/latest/meta-data/' } } })
+    expectFieldError(denied, 'input.config.url')
+    expect(denied.errors?.[0]?.extensions?.fields?.[0]?.message).toMatch(/169\.254\.169\.254.*SWITCHYARD_OUTBOUND_DENY_CIDRS/)
+    expectFieldError(await t.gql(CREATE_TPL, { i: { name: 'denied-loopback', jobType: 'http', config: { url: `${deniedBase}/x/{{ p }}` }, parameters: [{ name: 'p', type: 'STRING', default: 'a' }] } }), 'input.config.url')
+    const nx = await t.gql(CREATE_TPL, { i: { name: 'nx', jobType: 'http', config: { url: 'https://api.no-such-host.invalid/v1' } } })
+    expectFieldError(nx, 'input.config.url')
+    expect(nx.errors?.[0]?.extensions?.fields?.[0]?.message).toMatch(/api\.no-such-host\.invalid.*does not resolve/)
+    // The host comes from a parameter: nothing to check until the run connects (and is checked then).
+    const templated = (await t.ok(CREATE_TPL, { i: { name: 'templated', jobType: 'http', config: { url: 'http://{{ host }}/x' }, parameters: [{ name: 'host', type: 'STRING', default: '127.0.0.1' }] } })).createJobTemplate.id
+    const ok = (await t.ok(CREATE_TPL, { i: { name: 'allowed', jobType: 'http', config: { url: `${allowedBase}/ok` } } })).createJobTemplate.id
+    // An update is checked the same way, and a refused one changes nothing.
+    expectFieldError(await t.gql(UPDATE_TPL, { id: ok, i: { config: { url: 'http://[fd00:ec2::254]/x' } } }), 'input.config.url')
+    const { rows } = await t.app.db.pool.query(`SELECT name, config->>'url' AS url FROM job_template WHERE job_type = 'http' AND name IN ('meta', 'denied-loopback', 'nx', 'templated', 'allowed') ORDER BY name`)
+    expect(rows).toEqual([
+      { name: 'allowed', url: `${allowedBase}/ok` },
+      { name: 'templated', url: 'http://{{ host }}/x' },
+    ])
+    expect(templated).toBeTruthy()
+    expect(hits.filter((x) => x.startsWith('denied'))).toEqual([])
+  })
+
   it('connect: a channel saved before the policy changed is refused when it sends, permanently', async () => {
     const client = new pg.Client({ connectionString: t.db.url })
     await client.connect()

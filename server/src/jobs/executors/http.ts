@@ -138,6 +138,11 @@ export const httpExecutor: JobExecutor<typeof configSchema> = {
   description: 'Sends one HTTP request and checks the status (and optionally the body) of the response.',
   configSchema,
   usesTargets: false,
+  // The written-out origin is checked at save; a host built from parameters only when the run connects.
+  outboundRefs: (config) => {
+    const origin = fixedOrigin(config.url)
+    return origin ? [{ path: ['url'], urlOrHost: origin }] : []
+  },
   credentialRefs: (config) =>
     config.auth?.type === 'credential'
       ? [{ path: ['auth', 'credentialId'], id: credentialUuid(config.auth.credentialId)!, kinds: ['PASSWORD'], purpose: 'HTTP authentication needs a PASSWORD credential (user name + password or token)' }]

@@ -11,6 +11,12 @@ import type { Semaphore } from '../../util/semaphore.ts'
 import type { CredentialRef } from './credential-ref.ts'
 
 /** An inventory source a config names: where in the config, its UUID, and the kinds the job type can read. */
+/** A host the config connects to: `path` inside the config (for the error's field), `urlOrHost` to check. */
+export interface OutboundRef {
+  path: string[]
+  urlOrHost: string
+}
+
 export interface SourceRef {
   path: ReadonlyArray<string | number>
   id: string
@@ -160,6 +166,12 @@ export interface JobExecutor<Schema extends z.ZodType = z.ZodType> {
    * admin, and be allowed to use its token credential; the run checks again before the token is opened.
    */
   sourceRefs?(config: z.output<Schema>): SourceRef[]
+  /**
+   * The hosts a (valid) config connects to that it writes out (not built from parameters): the template
+   * service checks them against the outbound policy at save, naming the field; every connection is checked
+   * again when it is made (templated hosts only then).
+   */
+  outboundRefs?(config: z.output<Schema>): OutboundRef[]
   /** Targets may publish step outputs ($SWITCHYARD_OUTPUTS, see jobs/step-outputs.ts); templates may declare them. */
   readonly publishesOutputs?: boolean
   execute(ctx: ExecutionContext<z.output<Schema>>): Promise<ExecutionOutcome>

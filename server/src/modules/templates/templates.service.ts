@@ -13,6 +13,8 @@ import { tag } from '../targets/targets.service.ts'
 import { parameterDefinitionsSchema } from './parameters.ts'
 import { outputDeclarationsSchema, type OutputDeclaration } from '../../jobs/step-outputs.ts'
 import { requireMayUse, useOf } from '../credentials/credential-access.ts'
+import type { OutboundPolicy } from '../../net/outbound-policy.ts'
+import { checkOutboundTarget } from '../http-url.ts'
 
 /** How a run is timed and retried: the same rules for a template and for a workflow node's overrides of it. */
 export const runPolicyFields = {
@@ -86,6 +88,8 @@ export class TemplatesService {
     private readonly registry: ExecutorRegistry,
     /** SWITCHYARD_WORKER_CODE_ROLES: who may author templates whose job type executes code on the worker. */
     private readonly workerCodeRoles: WorkerCodeRoles = new Set(['ADMIN']),
+    /** The SSRF policy: hosts a config writes out are checked at save (see `JobExecutor.outboundRefs`). */
+    private readonly outbound?: OutboundPolicy,
   ) {}
 
   list(actor: Actor | null, filter: TemplateFilter = {}, query: Omit<Prisma.JobTemplateFindManyArgs, 'where'> = {}): Promise<JobTemplate[]> {
@@ -114,6 +118,7 @@ export class TemplatesService {
     this.checkOutputs(input.jobType, input.outputs)
     await this.checkCredentialRefs(a, null, input.jobType, config)
     await this.checkSourceRefs(a, null, input.jobType, config)
+    await this.checkOutboundRefs(input.jobType, config)
     await this.checkSelector(input.targetSelector)
     try {
       return await audited(
@@ -152,6 +157,7 @@ export class TemplatesService {
     if (input.outputs !== undefined || input.jobType) this.checkOutputs(jobType, input.outputs ?? (existing.outputs as OutputDeclaration[]))
     if (config !== undefined) await this.checkCredentialRefs(a, existing.ownerId, jobType, config)
     if (config !== undefined) await this.checkSourceRefs(a, existing.ownerId, jobType, config)
+    if (config !== undefined) await this.checkOutboundRefs(jobType, config)
     if (input.targetSelector) await this.checkSelector(input.targetSelector)
     try {
       return await audited(
@@ -289,6 +295,13 @@ export class TemplatesService {
   }
 
   /** Declared outputs only where the job type can publish them (a declaration nothing fills is a trap downstream). */
+  /** Hosts the config writes out, against the outbound policy (a denied address, a name DNS says does not exist). */
+  private async checkOutboundRefs(jobType: string, config: unknown): Promise<void> {
+    for (const ref of this.registry.get(jobType)?.outboundRefs?.(config) ?? []) {
+      await checkOutboundTarget(this.outbound, ['input.config', ...ref.path].join('.'), ref.urlOrHost)
+    }
+  }
+
   private checkOutputs(jobType: string, outputs: readonly OutputDeclaration[]): void {
     if (outputs.length && !this.registry.get(jobType)?.publishesOutputs) {
       const able = this.registry.types().filter((t) => this.registry.get(t)?.publishesOutputs)
