@@ -281,6 +281,28 @@ describe('retry of nested runs', () => {
     expect(states(again)).toEqual(['first:SUCCEEDED', 'h:SUCCEEDED'])
   })
 
+  it('is refused up front, naming the path, when a template that would re-run inside a nested run is not visible to the one retrying', async () => {
+    const deep = await wf.template('nr-deep-private', 'test-outcome', { fail: 'deep' })
+    const leaf = await wf.create({ name: 'nr-vis-leaf', nodes: [node('l1', ok), node('hidden', deep)], edges: [edge('l1', 'hidden')] })
+    const mid = await wf.create({ name: 'nr-vis-mid', nodes: [nested('leaf', leaf)] })
+    const root = await wf.create({ name: 'nr-vis-root', nodes: [node('a', ok), nested('mid', mid)], edges: [edge('a', 'mid')] })
+    const first = await wf.waitEnd(await wf.trigger(root))
+    expect(first.status).toBe('FAILED')
+    // The admin who owns it fixes the template and makes it private: an operator sees the runs, not it.
+    await t.ok(`mutation($id: ID!, $i: UpdateJobTemplateInput!) { updateJobTemplate(id: $id, input: $i) { id } }`, { id: deep, i: { config: {}, visibility: 'PRIVATE' } })
+    const operator = await t.userToken('OPERATOR')
+    const refused = await t.gql(RETRY, { id: first.id }, operator)
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    expect(refused.errors?.[0]?.message).toContain('not visible to you: mid → leaf → hidden')
+    // Nothing was started or spent by the refusal.
+    expect((await level(first.id)).spawnedRuns).toBe(5)
+    const { rows } = await t.app.db.pool.query(`SELECT count(*)::int AS n FROM workflow_run WHERE retry_of_id = $1`, [decodeGlobalID(first.id).id])
+    expect(rows[0].n).toBe(0)
+    // The owner may retry it; only the failed node runs again, deep down.
+    const retried = await wf.waitEnd((await t.ok(RETRY, { id: first.id })).retryWorkflowRun.id)
+    expect(retried.status).toBe('SUCCEEDED')
+  })
+
   it('a re-run WORKFLOW node whose parameters now resolve differently starts a fresh nested run', async () => {
     const flaky = await wf.template('nr-flaky-up', 'test-outcome', { fail: 'up' })
     const inner = await wf.template('nr-flaky-in', 'test-outcome', { fail: 'in' })

@@ -18,8 +18,9 @@
  *
  * Only a FAILED or CANCELLED top-level run can be retried through the API (a nested run is retried
  * through its parent), by a user who could trigger it: an operator or admin who sees the run and its
- * workflow (if it still exists) and every template of a node that will run again. The retry, its nested
- * retries and every run they start are paid from the root run's budget (workflow-run-factory.ts).
+ * workflow (if it still exists) and every template of a node that will run again, nested retries
+ * included. The retry, its nested retries and every run they start are paid from the root run's budget
+ * (workflow-run-factory.ts).
  */
 import type { PrismaClient, WorkflowRun } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
@@ -49,9 +50,7 @@ export async function retryWorkflowRun(deps: RetryDeps, actor: Actor, run: Workf
   }
   const nodes = await prisma.workflowNodeRun.findMany({ where: { workflowRunId: run.id }, orderBy: { position: 'asc' } })
   const rerun = rerunSet(nodes)
-  const templateIds = nodes.flatMap((n) => (rerun.has(n.key) && n.templateId ? [n.templateId] : []))
-  const visible = new Set((await prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(actor)] }, select: { id: true } })).map((t) => t.id))
-  const blocked = nodes.filter((n) => rerun.has(n.key) && n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
+  const blocked = await blockedTemplateNodes(prisma, actor, nodes, rerun, '')
   if (blocked.length) throw new ForbiddenError(`the job templates of these nodes were deleted or are not visible to you: ${blocked.join(', ')}`)
   const root = run.rootRunId ?? run.id
 
@@ -86,4 +85,28 @@ export async function retryWorkflowRun(deps: RetryDeps, actor: Actor, run: Workf
       { timeout: 60_000 },
     ),
   )
+}
+
+type NodeRow = Awaited<ReturnType<PrismaClient['workflowNodeRun']['findMany']>>[number]
+
+/**
+ * The TEMPLATE nodes that would run again and whose template the actor cannot see (or that was deleted),
+ * as paths (`mid → leaf → l2`): at this level, and inside every re-run WORKFLOW node whose nested run
+ * did not succeed — that nested run is retried the same way, from its own rerun set, level by level. (A
+ * nested run that will start fresh, because its node's inputs changed, is checked when its nodes start.)
+ * Checked up front so the retry is refused whole instead of failing a node three levels down.
+ */
+async function blockedTemplateNodes(prisma: PrismaClient, actor: Actor, nodes: NodeRow[], rerun: Set<string>, prefix: string): Promise<string[]> {
+  const again = nodes.filter((n) => rerun.has(n.key))
+  const templateIds = again.flatMap((n) => (n.templateId ? [n.templateId] : []))
+  const visible = new Set((await prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(actor)] }, select: { id: true } })).map((t) => t.id))
+  const blocked = again.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => `${prefix}${n.key}`)
+  for (const n of again) {
+    if (n.kind !== 'WORKFLOW' || !n.nestedRunId) continue
+    const nested = await prisma.workflowRun.findUnique({ where: { id: n.nestedRunId }, select: { id: true, status: true } })
+    if (!nested || (nested.status !== 'FAILED' && nested.status !== 'CANCELLED')) continue
+    const inner = await prisma.workflowNodeRun.findMany({ where: { workflowRunId: nested.id }, orderBy: { position: 'asc' } })
+    blocked.push(...(await blockedTemplateNodes(prisma, actor, inner, rerunSet(inner), `${prefix}${n.key} → `)))
+  }
+  return blocked
 }
