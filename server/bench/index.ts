@@ -108,7 +108,7 @@ function parseArgs(argv: string[]): BenchSettings {
     // 2,000,000 log lines freed per method and round (1,000 runs × 2,000 lines) in retention's default
     // batches of 500 runs, a writer going on meanwhile.
     retention: quick ? { rounds: 1, runs: 100, linesPerRun: 2000, batch: 50, idleMs: 1000 } : { rounds, runs: 1000, linesPerRun: 2000, batch: 500, idleMs: 3000 },
-    sshFanout: { targets: quick ? 100 : 500, maxParallelTargets: 50, singleRuns: quick ? 3 : 5, command: 'uname -n', timeoutMs: 600_000 },
+    sshFanout: { targets: quick ? 100 : 500, maxParallelTargets: 50, singleRuns: quick ? 3 : 5, command: 'uname -n', timeoutMs: 600_000, encryptedKey: argv.includes('--ssh-encrypted-key') },
     subscribers: {
       subscribers: Number(arg('subscribers') ?? (quick ? 100 : 1000)),
       processes: 2,

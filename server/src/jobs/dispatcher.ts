@@ -23,7 +23,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { ProcessSandbox } from '../sandbox/process-sandbox.ts'
 import type { ExecutorRegistry } from './executors/registry.ts'
 import { workerCodeRefusal, type WorkerCodeRoles } from './executors/worker-code.ts'
-import { AbortReason, type ExecutionOutcome, type LogLevel, type RunLogSink, type RunTargetHandle, type TargetReport } from './executors/types.ts'
+import { AbortReason, type DecryptedCredential, type ExecutionOutcome, type LogLevel, type RunLogSink, type RunTargetHandle, type TargetReport } from './executors/types.ts'
 import { targetOutputs } from './target-outputs.ts'
 import { inTransaction, RUN_QUEUE, type RunMessage, type RunQueue } from './run-queue.ts'
 
@@ -372,6 +372,18 @@ export class Dispatcher {
         await this.#d.beforeTargets({ runId: run.id, signal: controller.signal, log: (text, level) => runLog.system(text, level ? { level } : undefined) })
       }
       const rows = spec.usesTargets ? await durable('loading the targets', () => store.loadPendingTargets(pool, run.id)) : []
+      // One decrypted object per credential for the whole run: the SSH layer parses a private key once
+      // per credential object (a passphrase-protected key costs ~300 ms of CPU to open), not per target.
+      const opened = new Map<string, DecryptedCredential>()
+      const credentialOf = (r: store.PendingTargetRow): DecryptedCredential | null => {
+        if (!r.credential_kind || !r.credential_id) return null
+        let c = opened.get(r.credential_id)
+        if (!c) {
+          c = decryptCredential(box, { kind: r.credential_kind, username: r.credential_username!, secret: r.credential_secret!, passphrase: r.credential_passphrase })
+          opened.set(r.credential_id, c)
+        }
+        return c
+      }
       const targets: RunTargetHandle[] = rows.map((r) => ({
         id: r.id,
         targetId: r.target_id,
@@ -381,7 +393,7 @@ export class Dispatcher {
         tags: r.tags ?? [],
         attributes: r.attributes ?? {},
         sourceId: r.source_id,
-        credential: r.credential_kind ? decryptCredential(box, { kind: r.credential_kind, username: r.credential_username!, secret: r.credential_secret!, passphrase: r.credential_passphrase }) : null,
+        credential: credentialOf(r),
         knownHostKey: r.host_key_fingerprint ? { fingerprint: r.host_key_fingerprint, algorithm: r.host_key_algorithm } : null,
       }))
       // Credentials the config names (a Git remote's key, an API token): opened now, so a rotated secret is used.
@@ -403,7 +415,7 @@ export class Dispatcher {
       )
       secretValues = [
         ...Object.values(secrets),
-        ...targets.flatMap((t) => credentialSecrets(t.credential)),
+        ...[...opened.values()].flatMap((c) => credentialSecrets(c)),
         ...[...credentials.values()].flatMap((c) => credentialSecrets(c)),
       ]
       sink = createRunLogSink(logs, run.id, secretValues, budget)

@@ -223,6 +223,7 @@ export interface PendingTargetRow {
   source_id: string | null
   host_key_fingerprint: string | null
   host_key_algorithm: string | null
+  credential_id: string | null
   credential_kind: 'PASSWORD' | 'PRIVATE_KEY' | null
   credential_username: string | null
   credential_secret: Buffer | null
@@ -263,7 +264,7 @@ export async function loadPendingTargets(db: Queryable, runId: string): Promise<
   const { rows } = await db.query<PendingTargetRow>(
     `SELECT rt.id, rt.target_id, rt.name, COALESCE(t.host, rt.host) AS host, COALESCE(t.port, rt.port) AS port,
             t.tags, t.attributes, t.source_id, t.host_key_fingerprint, t.host_key_algorithm,
-            c.kind AS credential_kind, c.username AS credential_username, c.secret AS credential_secret, c.passphrase AS credential_passphrase
+            c.id AS credential_id, c.kind AS credential_kind, c.username AS credential_username, c.secret AS credential_secret, c.passphrase AS credential_passphrase
        FROM run_target rt
        LEFT JOIN target t ON t.id = rt.target_id
        LEFT JOIN credential c ON c.id = t.credential_id

@@ -151,14 +151,11 @@ async function spawnSshd(dir: string, hosts: string[], hostKey: string, authoriz
         const configPath = join(dir, `sshd_config${suffix}`)
         await writeFile(configPath, await sshdConfig(dir, group, port, hostKey, authorizedKeys, suffix))
         const child = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
-        let log = ''
+        const log = boundedLog(256 * 1024)
         child.stderr!.setEncoding('utf8')
-        child.stderr!.on('data', (text: string) => {
-          // Bounded: a long test run with VERBOSE logging must not grow memory without limit.
-          log = (log + text).slice(-256 * 1024)
-        })
-        started.push({ child, log: () => log })
-        await waitUntilListening(child, group, port, () => log)
+        child.stderr!.on('data', log.add)
+        started.push({ child, log: log.text })
+        await waitUntilListening(child, group, port, log.text)
       }
       const log = () => started.map((s) => s.log()).join('')
       return { children: started.map((s) => s.child), port, log }
@@ -168,6 +165,34 @@ async function spawnSshd(dir: string, hosts: string[], hostKey: string, authoriz
     }
   }
   throw lastError ?? new Error('sshd did not start')
+}
+
+/**
+ * Keeps the last ~`max` characters of a log, bounded so a long test run with VERBOSE logging does not
+ * grow memory without limit. Chunks are trimmed only once they reach twice the bound: slicing the whole
+ * tail on every chunk copied 256 KiB per log line, which a 500-host fan-out (thousands of lines, read in
+ * the benchmark's own process) paid in its CPU figure.
+ */
+function boundedLog(max: number): { add(text: string): void; text(): string } {
+  let chunks: string[] = []
+  let length = 0
+  return {
+    add(text: string) {
+      chunks.push(text)
+      length += text.length
+      if (length > 2 * max) {
+        const kept = chunks.join('').slice(-max)
+        chunks = [kept]
+        length = kept.length
+      }
+    },
+    text: () => {
+      const all = chunks.join('').slice(-max)
+      chunks = [all]
+      length = all.length
+      return all
+    },
+  }
 }
 
 async function sshdConfig(dir: string, hosts: string[], port: number, hostKey: string, authorizedKeys: string, suffix = ''): Promise<string> {

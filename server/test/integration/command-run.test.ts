@@ -4,7 +4,8 @@
  * and queued), timeout.
  */
 import { rmSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRequire } from 'node:module'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { createTestDatabase } from '../harness/database.ts'
 import { remoteProcesses, startSshd, unusedLoopbackPort, type TestSshd } from '../harness/sshd.ts'
@@ -125,6 +126,26 @@ describe('command runs on real sshd targets', () => {
     const r = await waitFor(await trigger(tpl), ['SUCCEEDED', 'FAILED'])
     expect(r.status).toBe('SUCCEEDED')
     expect(r.progress.failed).toBe(2)
+  })
+
+  it('opens a passphrase-protected key once for all the run\'s targets that use it', async () => {
+    const key = (await t.ok(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
+      i: { name: 'enc-key', kind: 'PRIVATE_KEY', username: sshd.user, privateKey: sshd.encryptedPrivateKey, passphrase: sshd.passphrase },
+    })).createCredential.id
+    for (const [i, host] of sshd.hosts.entries()) {
+      await t.ok(`mutation($i: CreateTargetInput!) { createTarget(input: $i) { id } }`, { i: { name: `enc-${i}`, host, port: sshd.port, credentialId: key, tags: ['enc'] } })
+    }
+    const tpl = await createTemplate({ name: 'encrypted key', config: { commands: ['echo enc-$(whoami)'] }, targetSelector: { tags: ['enc'] }, maxParallelTargets: 2 })
+    // Spied only now: saving the credential checked the key too. Opening it costs ~300 ms of CPU.
+    const ssh2 = createRequire(import.meta.url)('ssh2') as typeof import('ssh2')
+    const parse = vi.spyOn(ssh2.utils, 'parseKey')
+    try {
+      const r = await waitFor(await trigger(tpl), ['SUCCEEDED', 'FAILED'])
+      expect(r.targets.map((x: { status: string; outputTail: string }) => [x.status, x.outputTail])).toEqual(sshd.hosts.map(() => ['SUCCEEDED', `enc-${sshd.user}`]))
+      expect(parse).toHaveBeenCalledTimes(1)
+    } finally {
+      parse.mockRestore()
+    }
   })
 
   it('transient failures follow the retry policy; permanent ones are not retried', async () => {
