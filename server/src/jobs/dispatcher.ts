@@ -144,7 +144,7 @@ export class Dispatcher {
 
   /**
    * Takes queue messages while there is capacity: fetches as many as there are free slots, wakes
-   * at once when a run is queued (NOTIFY) or a slot frees up, and polls every second for deferred
+   * at once when a run is queued (NOTIFY) or a slot frees up while messages may be waiting for it (#slotFreed), and polls every second for deferred
    * messages (retry delays) and notifications lost during a reconnect. One loop per process, so an
    * idle worker costs one cheap query a second.
    */
