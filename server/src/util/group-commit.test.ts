@@ -62,4 +62,23 @@ describe('GroupCommit', () => {
     // Still usable afterwards.
     expect(await gc.submit(4)).toBe(40)
   })
+
+  it('when the batch may have committed unseen (not splittable), every caller gets its error and nothing is retried', async () => {
+    const ones: number[] = []
+    const lost = new Error('connection terminated')
+    const gc = new GroupCommit<number, number>({
+      max: 10,
+      many: async () => {
+        throw lost
+      },
+      one: async (i) => (ones.push(i), i),
+      splittable: (e) => e !== lost,
+    })
+    const results = await Promise.allSettled([gc.submit(1), gc.submit(2)])
+    expect(results).toEqual([
+      { status: 'rejected', reason: lost },
+      { status: 'rejected', reason: lost },
+    ])
+    expect(ones).toEqual([])
+  })
 })

@@ -15,6 +15,12 @@ export interface GroupCommitOptions<I, R> {
   one: (item: I) => Promise<R>
   /** Most items per transaction. */
   max: number
+  /**
+   * Whether a failed batch may be committed item by item. Only when the batch surely rolled back: after a
+   * lost connection its COMMIT may have succeeded unseen, and committing the items again would write them
+   * twice. Then every caller gets the batch's error, as a lone caller would. Default: always.
+   */
+  splittable?: (e: unknown) => boolean
 }
 
 interface Pending<I, R> {
@@ -52,7 +58,11 @@ export class GroupCommit<I, R> {
       let results: R[] | null = null
       try {
         results = await this.#o.many(batch.map((p) => p.item))
-      } catch {
+      } catch (e) {
+        if (this.#o.splittable && !this.#o.splittable(e)) {
+          for (const p of batch) p.reject(e)
+          return
+        }
         // Nothing of the batch committed: each item alone below, so each caller gets its own outcome.
       }
       if (results) {

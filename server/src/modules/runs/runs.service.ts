@@ -8,7 +8,7 @@ import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { enqueueMany, type RunQueue } from '../../jobs/run-queue.ts'
 import { randomUUID } from 'node:crypto'
 import { appendLinesInTransaction } from '../../logs/log-writer.ts'
-import { retryConflicts } from '../../db/transient.ts'
+import { isConflict, isTransient, retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
@@ -98,6 +98,8 @@ export class RunsService {
    */
   readonly #triggers = new GroupCommit<NewRun, JobRun>({
     max: 100,
+    // A lost connection may have lost only the COMMIT's answer: retrying each trigger could create its run twice.
+    splittable: (e) => isConflict(e) || !isTransient(e),
     one: (p) =>
       retryConflicts(() =>
         this.prisma.$transaction(async (tx) => {
