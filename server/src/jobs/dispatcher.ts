@@ -83,6 +83,12 @@ export class Dispatcher {
   #loop: Promise<void> = Promise.resolve()
   #wakeUp: (() => void) | null = null
   #wakePending = false
+  /**
+   * Whether a slot freeing up should wake the intake: only when its last look at the queue was cut short
+   * by capacity (messages may be waiting for that slot). Otherwise the queue was empty then, and what
+   * was queued since sends its own wake-up (CHANNELS.queued): a fetch per ended run would find nothing.
+   */
+  #wakeOnFreeSlot = true
   readonly #claiming = new Set<string>()
   /** Messages fetched whose run is not yet claimed (they count against capacity). */
   #starting = 0
@@ -138,7 +144,7 @@ export class Dispatcher {
 
   /**
    * Takes queue messages while there is capacity: fetches as many as there are free slots, wakes
-   * at once when a run is queued (NOTIFY) or a slot frees up, and polls every second for deferred
+   * at once when a run is queued (NOTIFY) or a slot frees up while messages may be waiting for it (#slotFreed), and polls every second for deferred
    * messages (retry delays) and notifications lost during a reconnect. One loop per process, so an
    * idle worker costs one cheap query a second.
    */
@@ -147,16 +153,20 @@ export class Dispatcher {
     while (this.#working) {
       const free = concurrency - this.#active.size - this.#starting
       let fetched = 0
+      let failed = false
       if (free > 0) {
         try {
           const jobs = await boss.fetch<RunMessage>(RUN_QUEUE, { batchSize: Math.min(free, 50) })
           fetched = jobs.length
           if (jobs.length) this.#startBatch(jobs.map((j) => ({ jobId: j.id, runId: j.data.runId })))
         } catch (e) {
+          failed = true
           logger.warn('fetching runs failed', { error: coerceError(e).message })
         }
       }
       if (fetched > 0 && fetched === Math.min(free, 50)) continue // there may be more waiting
+      // Past here the fetch came back short (the queue had no more) unless there was no free slot to fetch for.
+      this.#wakeOnFreeSlot = free <= 0 || failed
       // A wake-up that came while fetching must not be lost to the sleep below.
       if (this.#wakePending) {
         this.#wakePending = false
@@ -174,6 +184,10 @@ export class Dispatcher {
   #wake(): void {
     if (this.#wakeUp) this.#wakeUp()
     else this.#wakePending = true
+  }
+
+  #slotFreed(): void {
+    if (this.#wakeOnFreeSlot) this.#wake()
   }
 
   /**
@@ -251,7 +265,7 @@ export class Dispatcher {
       await this.#executeClaimed(run)
       this.#complete(jobId)
     } finally {
-      this.#wake() // a slot is free
+      this.#slotFreed()
     }
   }
 
@@ -263,7 +277,7 @@ export class Dispatcher {
     } catch (e) {
       await this.#d.boss.fail(RUN_QUEUE, jobId, { error: coerceError(e).message }).catch(() => {})
     } finally {
-      this.#wake() // a slot is free
+      this.#slotFreed()
     }
   }
 

@@ -44,19 +44,25 @@ type Db = PrismaClient | Prisma.TransactionClient
  * promise, so it can also be one step of a batch `$transaction([...])`.
  */
 export function record(db: Db, e: AuditEntry) {
-  return db.auditEvent.create({
-    data: {
-      actorId: e.actor?.userId ?? null,
-      actorName: auditText(e.actorName !== undefined ? e.actorName : (e.actor?.username ?? null)),
-      via: e.via ?? viaOf(e.actor),
-      action: e.action,
-      entityType: e.entity.type,
-      entityId: e.entity.id,
-      entityName: auditText(e.entity.name),
-      changes: e.changes && Object.keys(e.changes).length ? (e.changes as Prisma.InputJsonValue) : undefined,
-    },
-    select: { id: true },
-  })
+  return db.auditEvent.create({ data: eventRow(e), select: { id: true } })
+}
+
+/** Writes many events in one statement (changes made together, e.g. a group commit of triggers). */
+export async function recordMany(db: Db, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length) await db.auditEvent.createMany({ data: entries.map(eventRow) })
+}
+
+function eventRow(e: AuditEntry) {
+  return {
+    actorId: e.actor?.userId ?? null,
+    actorName: auditText(e.actorName !== undefined ? e.actorName : (e.actor?.username ?? null)),
+    via: e.via ?? viaOf(e.actor),
+    action: e.action,
+    entityType: e.entity.type,
+    entityId: e.entity.id,
+    entityName: auditText(e.entity.name),
+    changes: e.changes && Object.keys(e.changes).length ? (e.changes as Prisma.InputJsonValue) : undefined,
+  }
 }
 
 /**

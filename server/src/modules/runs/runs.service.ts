@@ -8,11 +8,12 @@ import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
 import { enqueueMany, type RunQueue } from '../../jobs/run-queue.ts'
 import { randomUUID } from 'node:crypto'
 import { appendLinesInTransaction } from '../../logs/log-writer.ts'
-import { retryConflicts } from '../../db/transient.ts'
+import { isConflict, isTransient, retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
-import { entity, record } from '../audit/audit.service.ts'
+import { entity, record, recordMany } from '../audit/audit.service.ts'
+import { GroupCommit } from '../../util/group-commit.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
 import { resolveSelector, targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
@@ -80,18 +81,42 @@ export class RunsService {
     const template = await this.prisma.jobTemplate.findUnique({ where: { id: input.templateId } })
     if (!template || !canSee(a, template)) throw new NotFoundError('job template', 'templateId')
     const plan = await this.planRun(this.prisma, template, input.parameters, null, input.targetIds ?? null)
-    return retryConflicts(() => this.prisma.$transaction(async (tx) => {
-      const run = await this.createRunIn(tx, {
-        ...plan,
-        actor: a,
-        trigger: trigger ?? (a.via === 'SESSION' ? 'MANUAL' : 'API'),
-        scheduleId: extra.scheduleId ?? null,
-        retryOfId: null,
-      })
-      await record(tx, { actor: a, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })
-      return run
-    }))
+    // Validated: what is left to fail is the write, which concurrent triggers share (#triggers).
+    return this.#triggers.submit({
+      ...plan,
+      actor: a,
+      trigger: trigger ?? (a.via === 'SESSION' ? 'MANUAL' : 'API'),
+      scheduleId: extra.scheduleId ?? null,
+      retryOfId: null,
+    })
   }
+
+  /**
+   * Triggers arriving together commit together: their runs, targets, queue messages, notifications and
+   * audit events in one transaction of one statement each (7 statements per trigger alone → 6 per batch).
+   * A batch that fails is committed trigger by trigger, so a failure is only its own caller's.
+   */
+  readonly #triggers = new GroupCommit<NewRun, JobRun>({
+    max: 100,
+    // A lost connection may have lost only the COMMIT's answer: retrying each trigger could create its run twice.
+    splittable: (e) => isConflict(e) || !isTransient(e),
+    one: (p) =>
+      retryConflicts(() =>
+        this.prisma.$transaction(async (tx) => {
+          const run = await this.createRunIn(tx, p)
+          await record(tx, { actor: p.actor, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })
+          return run
+        }),
+      ),
+    many: (plans) =>
+      retryConflicts(() =>
+        this.prisma.$transaction(async (tx) => {
+          const runs = await this.#insertRuns(tx, plans, true)
+          await recordMany(tx, runs.map((run, i) => ({ actor: plans[i]!.actor, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })))
+          return runs
+        }),
+      ),
+  })
 
   /**
    * Everything a new run of `template` needs: validated parameters (secret values split off and
@@ -222,36 +247,49 @@ export class RunsService {
    * messages and their change notifications. Returns their ids in the order given.
    */
   async createRunsIn(tx: Prisma.TransactionClient, plans: NewRun[]): Promise<string[]> {
+    return (await this.#insertRuns(tx, plans, false)).map((r) => r.id)
+  }
+
+  /** createRunsIn, returning the rows (all columns) when `returning`, else only their ids. */
+  async #insertRuns(tx: Prisma.TransactionClient, plans: NewRun[], returning: boolean): Promise<JobRun[]> {
     if (!plans.length) return []
     const ids = plans.map(() => randomUUID())
-    await tx.jobRun.createMany({
-      data: plans.map((p, i) => ({
-        id: ids[i],
-        templateId: p.template.id,
-        templateName: p.template.name,
-        jobType: p.template.jobType,
-        spec: p.spec as unknown as Prisma.InputJsonValue,
-        scheduleId: p.scheduleId,
-        slotAt: p.slotAt ?? null,
-        trigger: p.trigger,
-        triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
-        retryOfId: p.retryOfId,
-        ownerId: p.template.ownerId,
-        visibility: p.template.visibility,
-        parameters: p.parameters as Prisma.InputJsonValue,
-        secretParameters: p.secretParameters,
-        maxAttempts: p.spec.retry.maxAttempts,
-        targetsTotal: p.targets.length,
-        concurrencyKey: p.concurrencyKey ?? null,
-        maxConcurrent: p.maxConcurrent ?? null,
-      })),
-    })
+    const data = plans.map((p, i) => ({
+      id: ids[i],
+      templateId: p.template.id,
+      templateName: p.template.name,
+      jobType: p.template.jobType,
+      spec: p.spec as unknown as Prisma.InputJsonValue,
+      scheduleId: p.scheduleId,
+      slotAt: p.slotAt ?? null,
+      trigger: p.trigger,
+      triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
+      retryOfId: p.retryOfId,
+      triggeredByRunId: p.triggeredByRunId ?? null,
+      webhookEndpointId: p.webhookEndpointId ?? null,
+      ownerId: p.template.ownerId,
+      visibility: p.template.visibility,
+      parameters: p.parameters as Prisma.InputJsonValue,
+      secretParameters: p.secretParameters,
+      maxAttempts: p.spec.retry.maxAttempts,
+      targetsTotal: p.targets.length,
+      concurrencyKey: p.concurrencyKey ?? null,
+      maxConcurrent: p.maxConcurrent ?? null,
+    }))
+    let rows: JobRun[]
+    if (returning) {
+      const byId = new Map((await tx.jobRun.createManyAndReturn({ data })).map((r) => [r.id, r]))
+      rows = ids.map((id) => byId.get(id)!)
+    } else {
+      await tx.jobRun.createMany({ data })
+      rows = ids.map((id) => ({ id }) as JobRun)
+    }
     const targets = plans.flatMap((p, i) => p.targets.map((t, position) => ({ runId: ids[i]!, position, ...t })))
     if (targets.length) await tx.runTarget.createMany({ data: targets })
     await enqueueMany(this.queue, tx, plans.map((p, i) => ({ runId: ids[i]!, timeoutSeconds: p.spec.timeoutSeconds })), { wake: false })
     // Each run's change and the workers' wake-up, in one statement.
     await tx.$queryRaw`SELECT pg_notify(c, p)::text AS n FROM (SELECT ${CHANNELS.run}::text AS c, id AS p FROM unnest(${ids}::text[]) AS id UNION ALL SELECT ${CHANNELS.queued}::text, '') AS m`
-    return ids
+    return rows
   }
 
   async cancel(actor: Actor | null, runId: string): Promise<JobRun> {
