@@ -202,11 +202,15 @@ async function openAll(): Promise<void> {
     if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20))
   }
   await Promise.all(acked)
+  cpuAtReady = process.cpuUsage()
   send({ type: 'ready' })
 }
 
+/** This process's CPU from ready to report (measured here: /proc is gone once it exits). */
+let cpuAtReady: NodeJS.CpuUsage | null = null
 let reported = false
 function report(): void {
+  const cpu = process.cpuUsage(cpuAtReady ?? undefined)
   if (reported) return
   reported = true
   send({
@@ -218,6 +222,7 @@ function report(): void {
     newestHistogram: Array.from(newest),
     messages,
     fullParses,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   }, () => {
     // Only once the report has left: exiting earlier can drop it (seen on a machine at load 35).
     for (const ws of sockets) ws.terminate()

@@ -51,6 +51,8 @@ export interface SubscribersResult {
   /** `next` messages received over all subscribers, and how many of them were parsed in full. */
   messages: number
   fullParses: number
+  /** CPU of all subscriber processes from ready to their report, as each measured itself. */
+  clientCpuMs: number
   /** Emit start → last subscriber done. */
   wallMs: number
   errors: string[]
@@ -115,6 +117,7 @@ interface ChildReport {
   newestHistogram: number[]
   messages: number
   fullParses: number
+  cpuMs: number
 }
 
 export async function runSubscribers(o: SubscribersOptions): Promise<SubscribersResult> {
@@ -169,6 +172,7 @@ export async function runSubscribers(o: SubscribersOptions): Promise<Subscribers
           newestLatencyMs: { p50: percentile(newest, 0.5), p99: percentile(newest, 0.99), max: percentile(newest, 1) },
           messages: reports.reduce((n, r) => n + r.messages, 0),
           fullParses: reports.reduce((n, r) => n + r.fullParses, 0),
+          clientCpuMs: reports.reduce((n, r) => n + r.cpuMs, 0),
           wallMs,
           errors: reports.flatMap((r) => r.errors).slice(0, 5),
           cpu,
@@ -194,6 +198,6 @@ export function formatSubscribers(r: SubscribersResult | null): string {
     `  messages                         ${r.messages} (${(r.lines * r.subscribers / Math.max(1, r.messages)).toFixed(0)} lines each on average), ${r.fullParses} parsed in full`,
     `  emit start → last subscriber done ${(r.wallMs / 1000).toFixed(1)} s (emitting takes ${(r.lines / r.linesPerSec).toFixed(1)} s)`,
     ...(r.errors.length ? [`  errors: ${r.errors.join(' | ')}`] : []),
-    `  CPU: ${JSON.stringify(r.cpu)}`,
+    `  CPU: ${JSON.stringify(r.cpu)}; subscriber processes ${(r.clientCpuMs / 1000).toFixed(1)} CPU-s (${((r.clientCpuMs / r.wallMs) * 100).toFixed(0)} % of a core over the wall time)`,
   ].join('\n') + '\n'
 }
