@@ -111,7 +111,8 @@ function parseArgs(argv: string[]): BenchSettings {
     sshFanout: { targets: quick ? 100 : 500, maxParallelTargets: 50, singleRuns: quick ? 3 : 5, command: 'uname -n', timeoutMs: 600_000, encryptedKey: argv.includes('--ssh-encrypted-key') },
     subscribers: {
       subscribers: Number(arg('subscribers') ?? (quick ? 100 : 1000)),
-      processes: 2,
+      processes: Number(arg('subscriber-processes') ?? 2),
+      verifyEvery: Number(arg('verify-every') ?? 50),
       linesPerSec: Number(arg('lines-per-sec') ?? (quick ? 1000 : 10_000)),
       seconds: quick ? 5 : 10,
       timeoutMs: 300_000,

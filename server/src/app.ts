@@ -314,11 +314,11 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       clearTimeout(timer)
       return actor !== null
     }
-    let wsActivity: (() => { connections: number; operations: number }) | null = null
+    let wsActivity: (() => { connections: number; operations: number; maxBufferedBytes: number }) | null = null
     const d = dispatcher
     metrics.observe({
       worker: d ? () => d.slots() : null,
-      subscriptions: config.roles.has('api') ? () => wsActivity?.() ?? { connections: 0, operations: 0 } : null,
+      subscriptions: config.roles.has('api') ? () => wsActivity?.() ?? { connections: 0, operations: 0, maxBufferedBytes: 0 } : null,
       pool: db.pool,
       poolMax: config.dbPoolSize,
       // On the probe's connection, with its deadline: a scrape never hangs on a stalled database.

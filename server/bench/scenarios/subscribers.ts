@@ -31,6 +31,8 @@ export interface SubscribersOptions {
   linesPerSec: number
   seconds: number
   timeoutMs: number
+  /** Each subscriber parses every n-th of its messages in full (subscriber-main.ts). */
+  verifyEvery: number
 }
 
 export interface SubscribersResult {
@@ -42,7 +44,15 @@ export interface SubscribersResult {
   complete: number
   /** Fewest lines any subscriber received. */
   minReceived: number
+  /** Each line counted with its message's oldest line's latency: an upper bound per line. */
   latencyMs: { p50: number; p99: number; max: number }
+  /** … with its message's newest line's: a lower bound per line. */
+  newestLatencyMs: { p50: number; p99: number; max: number }
+  /** `next` messages received over all subscribers, and how many of them were parsed in full. */
+  messages: number
+  fullParses: number
+  /** CPU of all subscriber processes from ready to their report, as each measured itself. */
+  clientCpuMs: number
   /** Emit start → last subscriber done. */
   wallMs: number
   errors: string[]
@@ -104,6 +114,10 @@ interface ChildReport {
   complete: number
   errors: string[]
   histogram: number[]
+  newestHistogram: number[]
+  messages: number
+  fullParses: number
+  cpuMs: number
 }
 
 export async function runSubscribers(o: SubscribersOptions): Promise<SubscribersResult> {
@@ -126,7 +140,7 @@ export async function runSubscribers(o: SubscribersOptions): Promise<Subscribers
         for (let i = 0; i < o.processes; i++) {
           const count = Math.min(perChild, o.subscribers - i * perChild)
           if (count <= 0) break
-          const args = { url: a.endpoint.replace(/^http/, 'ws'), token: a.token, runGlobalId, count, expectLines: lines, timeoutMs: o.timeoutMs }
+          const args = { url: a.endpoint.replace(/^http/, 'ws'), token: a.token, runGlobalId, count, expectLines: lines, timeoutMs: o.timeoutMs, verifyEvery: o.verifyEvery }
           const child = fork(path.join(benchDir, 'subscriber-main.ts'), [JSON.stringify(args)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
           children.push(child)
           const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`subscriber process exited with ${code} before reporting`))))
@@ -143,7 +157,9 @@ export async function runSubscribers(o: SubscribersOptions): Promise<Subscribers
         const wallMs = now() - t0
         const cpu = await cpuSince(cpuStart)
         const histogram = new Array<number>(reports[0]!.histogram.length).fill(0)
+        const newest = new Array<number>(reports[0]!.newestHistogram.length).fill(0)
         for (const r of reports) r.histogram.forEach((n, i) => (histogram[i]! += n))
+        for (const r of reports) r.newestHistogram.forEach((n, i) => (newest[i]! += n))
         const received = reports.flatMap((r) => r.received)
         return {
           subscribers: o.subscribers,
@@ -153,6 +169,10 @@ export async function runSubscribers(o: SubscribersOptions): Promise<Subscribers
           complete: reports.reduce((n, r) => n + r.complete, 0),
           minReceived: Math.min(...received),
           latencyMs: { p50: percentile(histogram, 0.5), p99: percentile(histogram, 0.99), max: percentile(histogram, 1) },
+          newestLatencyMs: { p50: percentile(newest, 0.5), p99: percentile(newest, 0.99), max: percentile(newest, 1) },
+          messages: reports.reduce((n, r) => n + r.messages, 0),
+          fullParses: reports.reduce((n, r) => n + r.fullParses, 0),
+          clientCpuMs: reports.reduce((n, r) => n + r.cpuMs, 0),
           wallMs,
           errors: reports.flatMap((r) => r.errors).slice(0, 5),
           cpu,
@@ -173,9 +193,11 @@ export function formatSubscribers(r: SubscribersResult | null): string {
     '',
     `Log subscribers: ${r.subscribers} graphql-ws subscribers (in ${r.processes} processes) on one run emitting ${r.linesPerSec} lines/s, ${r.lines} lines:`,
     `  every line to every subscriber   ${r.complete}/${r.subscribers} subscribers complete and in order (fewest lines received: ${r.minReceived})`,
-    `  line → subscriber latency        p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)} (goal ≤ 500 ms), max ${ms(r.latencyMs.max)}`,
+    `  line → subscriber latency        p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)} (goal ≤ 500 ms), max ${ms(r.latencyMs.max)} (each line as its message's oldest: upper bound)`,
+    `                                   p50 ${ms(r.newestLatencyMs.p50)}, p99 ${ms(r.newestLatencyMs.p99)}, max ${ms(r.newestLatencyMs.max)} (as its message's newest: lower bound)`,
+    `  messages                         ${r.messages} (${(r.lines * r.subscribers / Math.max(1, r.messages)).toFixed(0)} lines each on average), ${r.fullParses} parsed in full`,
     `  emit start → last subscriber done ${(r.wallMs / 1000).toFixed(1)} s (emitting takes ${(r.lines / r.linesPerSec).toFixed(1)} s)`,
     ...(r.errors.length ? [`  errors: ${r.errors.join(' | ')}`] : []),
-    `  CPU: ${JSON.stringify(r.cpu)}`,
+    `  CPU: ${JSON.stringify(r.cpu)}; subscriber processes ${(r.clientCpuMs / 1000).toFixed(1)} CPU-s (${((r.clientCpuMs / r.wallMs) * 100).toFixed(0)} % of a core over the wall time)`,
   ].join('\n') + '\n'
 }

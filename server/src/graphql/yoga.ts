@@ -119,12 +119,22 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
    * (ws-sessions.ts); every `sweepMs` all are re-checked (expired tokens).
    */
   /** Signed-in WebSocket connections (their graphql-ws contexts), for the metrics scrape. */
-  const wsContexts = new Set<{ subscriptions: Record<string, unknown> }>()
-  /** Open connections and the operations running on them, counted when asked (a scrape). */
+  const wsContexts = new Set<{ subscriptions: Record<string, unknown>; extra: unknown }>()
+  /**
+   * Open connections, the operations running on them, and the most bytes queued in this process for
+   * one socket, counted when asked (a scrape). graphql-ws sends a subscription's next message only when
+   * the previous one was handed to the kernel, so a slow reader holds about one message per operation
+   * here while its log subscription falls behind and later catches up from the database by seq.
+   */
   const wsActivity = () => {
     let operations = 0
-    for (const c of wsContexts) operations += Object.keys(c.subscriptions).length
-    return { connections: wsContexts.size, operations }
+    let maxBufferedBytes = 0
+    for (const c of wsContexts) {
+      operations += Object.keys(c.subscriptions).length
+      const socket = (c.extra as { socket?: { bufferedAmount?: number } }).socket
+      maxBufferedBytes = Math.max(maxBufferedBytes, socket?.bufferedAmount ?? 0)
+    }
+    return { connections: wsContexts.size, operations, maxBufferedBytes }
   }
 
   async function attachWebSocket(server: http.Server, options: { listener?: PgListener | null; sweepMs?: number } = {}): Promise<() => Promise<void>> {

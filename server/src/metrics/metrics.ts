@@ -13,8 +13,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricSources {
   /** Runs this worker executes now, and its slots. */
   worker: (() => { running: number; slots: number }) | null
-  /** Open graphql-ws connections and the operations they run. */
-  subscriptions: (() => { connections: number; operations: number }) | null
+  /** Open graphql-ws connections, the operations they run, and the most bytes any one has queued. */
+  subscriptions: (() => { connections: number; operations: number; maxBufferedBytes: number }) | null
   /** The process's own Postgres pool (for its queries; pg-boss and LISTEN have their own connections). */
   pool: pg.Pool
   poolMax: number
@@ -150,6 +150,7 @@ export class Metrics {
     if (subscriptions) {
       new Gauge({ name: 'switchyard_ws_connections', help: 'Open graphql-ws connections (signed in).', registers, collect() { this.set(subscriptions().connections) } })
       new Gauge({ name: 'switchyard_subscriptions_active', help: 'GraphQL operations running on this process\'s WebSockets (live subscriptions).', registers, collect() { this.set(subscriptions().operations) } })
+      new Gauge({ name: 'switchyard_ws_buffered_bytes_max', help: 'Bytes queued in this process for the slowest WebSocket (a slow reader holds at most about one message per subscription).', registers, collect() { this.set(subscriptions().maxBufferedBytes) } })
     }
     new Gauge({ name: 'switchyard_db_pool_connections', help: 'Connections in this process\'s Postgres pool.', registers, collect() { this.set(pool.totalCount) } })
     new Gauge({ name: 'switchyard_db_pool_idle', help: 'Idle connections in the pool.', registers, collect() { this.set(pool.idleCount) } })
