@@ -9,10 +9,11 @@
 import crypto from 'node:crypto'
 import { z } from 'zod'
 import type { NotificationChannel, NotificationDelivery, NotificationRule, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
-import { InvalidStateError, NotFoundError, ValidationError, withUniqueName } from '../../errors.ts'
+import { InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { prismaQuery } from '../../db/credential-use.ts'
 import { requireAdmin, type Actor } from '../actor.ts'
 import { audited, entity, record } from '../audit/audit.service.ts'
+import { auditedDelete, auditedSave, mustExist, type AuditedKind } from '../audit/audited-write.ts'
 import { changed, created, secretsChanged, type Changes } from '../audit/changes.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { OutboundPolicy } from '../../net/outbound-policy.ts'
@@ -81,6 +82,9 @@ function channelChanges(before: NotificationChannel | null, row: NotificationCha
   return out
 }
 
+const CHANNEL: AuditedKind = { what: 'notification channel', type: 'NotificationChannel', action: 'notification-channel' }
+const RULE: AuditedKind = { what: 'notification rule', type: 'NotificationRule', action: 'notification-rule' }
+
 export class NotificationsService {
   constructor(
     private readonly prisma: PrismaClient,
@@ -99,20 +103,14 @@ export class NotificationsService {
     const a = requireAdmin(actor)
     const input = parseInput(channelInput, raw)
     await this.checkChannel(input)
-    return withUniqueName('notification channel', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.notificationChannel.create({ data: { ...input, ...storedUrl(this.box, input.kind, input.url) } }),
-        (row) => ({ actor: a, action: 'notification-channel.create', entity: entity.of('NotificationChannel', row), changes: channelChanges(null, row, !!input.url) }),
-      ),
-    )
+    const data = { ...input, ...storedUrl(this.box, input.kind, input.url) }
+    return auditedSave(this.prisma, a, CHANNEL, 'create', input.name, (tx) => tx.notificationChannel.create({ data }), (row) => channelChanges(null, row, !!input.url))
   }
 
   async updateChannel(actor: Actor | null, id: string, raw: unknown): Promise<NotificationChannel> {
     const a = requireAdmin(actor)
     const input = parsePatch(channelInput, raw)
-    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('notification channel')
+    const existing = await mustExist(CHANNEL, this.prisma.notificationChannel.findUnique({ where: { id } }))
     const existingUrl = openUrl(this.box, existing)
     // A webhook URL sent back as the API showed it (query values masked) is the stored one, unchanged.
     if (input.url && existing.url && input.url !== existing.url && input.url === maskQuery(existing.url)) delete input.url
@@ -122,24 +120,13 @@ export class NotificationsService {
     const kind = input.kind ?? existing.kind
     const storage = input.url !== undefined || (input.kind !== undefined && input.kind !== existing.kind) ? storedUrl(this.box, kind, url) : {}
     const urlChanged = input.url !== undefined && input.url !== existingUrl
-    return withUniqueName('notification channel', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.notificationChannel.update({ where: { id }, data: { ...credentialsKindDrops(existing.kind, input.kind), ...input, ...storage } as Prisma.NotificationChannelUncheckedUpdateInput }),
-        (row) => ({ actor: a, action: 'notification-channel.update', entity: entity.of('NotificationChannel', row), changes: channelChanges(existing, row, urlChanged) }),
-      ),
-    )
+    const data = { ...credentialsKindDrops(existing.kind, input.kind), ...input, ...storage } as Prisma.NotificationChannelUncheckedUpdateInput
+    return auditedSave(this.prisma, a, CHANNEL, 'update', input.name, (tx) => tx.notificationChannel.update({ where: { id }, data }), (row) => channelChanges(existing, row, urlChanged))
   }
 
   async deleteChannel(actor: Actor | null, id: string): Promise<void> {
     const a = requireAdmin(actor)
-    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('notification channel')
-    await audited(
-      this.prisma,
-      (tx) => tx.notificationChannel.delete({ where: { id } }),
-      (row) => ({ actor: a, action: 'notification-channel.delete', entity: entity.of('NotificationChannel', row) }),
-    )
+    await auditedDelete(this.prisma, a, CHANNEL, this.prisma.notificationChannel.findUnique({ where: { id } }), (tx) => tx.notificationChannel.delete({ where: { id } }))
   }
 
   listRules(actor: Actor | null): Promise<NotificationRule[]> {
@@ -152,42 +139,23 @@ export class NotificationsService {
     const input = parseInput(ruleInput, raw)
     checkRuleThresholds(input)
     await this.checkRefs(input)
-    return withUniqueName('notification rule', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.notificationRule.create({ data: ruleData(input) }),
-        (row) => ({ actor: a, action: 'notification-rule.create', entity: entity.of('NotificationRule', row), changes: created(row, RULE_FIELDS) }),
-      ),
-    )
+    return auditedSave(this.prisma, a, RULE, 'create', input.name, (tx) => tx.notificationRule.create({ data: ruleData(input) }), (row) => created(row, RULE_FIELDS))
   }
 
   async updateRule(actor: Actor | null, id: string, raw: unknown): Promise<NotificationRule> {
     const a = requireAdmin(actor)
     const input = parsePatch(ruleInput, raw)
-    const existing = await this.prisma.notificationRule.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('notification rule')
+    const existing = await mustExist(RULE, this.prisma.notificationRule.findUnique({ where: { id } }))
     checkRuleThresholds({ ...(existing as unknown as RuleInput), ...input })
     await this.checkRefs(input)
     // A changed rule judges the queue afresh: a backlog it had raised notifies again if it still holds.
     const data = { ...ruleData(input), backlogRaisedAt: null }
-    return withUniqueName('notification rule', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.notificationRule.update({ where: { id }, data }),
-        (row) => ({ actor: a, action: 'notification-rule.update', entity: entity.of('NotificationRule', row), changes: changed(existing, row, RULE_FIELDS) }),
-      ),
-    )
+    return auditedSave(this.prisma, a, RULE, 'update', input.name, (tx) => tx.notificationRule.update({ where: { id }, data }), (row) => changed(existing, row, RULE_FIELDS))
   }
 
   async deleteRule(actor: Actor | null, id: string): Promise<void> {
     const a = requireAdmin(actor)
-    const existing = await this.prisma.notificationRule.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('notification rule')
-    await audited(
-      this.prisma,
-      (tx) => tx.notificationRule.delete({ where: { id } }),
-      (row) => ({ actor: a, action: 'notification-rule.delete', entity: entity.of('NotificationRule', row) }),
-    )
+    await auditedDelete(this.prisma, a, RULE, this.prisma.notificationRule.findUnique({ where: { id } }), (tx) => tx.notificationRule.delete({ where: { id } }))
   }
 
   /** The delivery log, newest first; optionally one run's. */
@@ -232,8 +200,7 @@ export class NotificationsService {
    */
   async addChannelSecret(actor: Actor | null, id: string, credentialId: string): Promise<NotificationChannel> {
     const a = requireAdmin(actor)
-    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('notification channel')
+    const existing = await mustExist(CHANNEL, this.prisma.notificationChannel.findUnique({ where: { id } }))
     if (existing.kind !== 'WEBHOOK') throw new InvalidStateError('only WEBHOOK channels sign their requests')
     await this.checkCredential(credentialId, 'secretCredentialId')
     if (credentialId === existing.secretCredentialId || credentialId === existing.secondarySecretCredentialId) throw ValidationError.field('secretCredentialId', 'already an active secret of this channel')
@@ -245,8 +212,7 @@ export class NotificationsService {
   /** Stops signing with one of the active secrets; the last one cannot go (add its successor first). */
   async retireChannelSecret(actor: Actor | null, id: string, credentialId: string): Promise<NotificationChannel> {
     const a = requireAdmin(actor)
-    const existing = await this.prisma.notificationChannel.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('notification channel')
+    const existing = await mustExist(CHANNEL, this.prisma.notificationChannel.findUnique({ where: { id } }))
     if (credentialId !== existing.secretCredentialId && credentialId !== existing.secondarySecretCredentialId) throw ValidationError.field('secretCredentialId', 'not an active secret of this channel')
     if (!existing.secretCredentialId || !existing.secondarySecretCredentialId) throw new InvalidStateError('the channel\'s only secret cannot be retired; add the next one first')
     // The remaining secret becomes the current one (signed first).

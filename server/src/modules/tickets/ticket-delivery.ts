@@ -2,7 +2,7 @@
  * Delivers the tickets' outbox (ticket_action rows, written by the job_run trigger of the 20261206030000_tickets
  * migration or by TicketsService) to the trackers, outside any run's path — the notification outbox's shape
  * (webhook-delivery.ts) with one addition: a ticket's actions go in order (`seq`), since a comment needs the
- * issue its CREATE made. So the relay only enqueues the oldest PENDING action of each ticket, and each
+ * issue its CREATE made. So the relay (outbox-relay.ts) only enqueues the oldest PENDING action of each ticket, and each
  * finished action wakes the relay for the next.
  *
  * Retries: network errors, 408, 429 and 5xx are tried again with exponential backoff and full jitter until
@@ -19,11 +19,10 @@ import type pg from 'pg'
 import type { NotificationRetry } from '../../config.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { poolQuery } from '../../db/credential-use.ts'
-import { inTransaction } from '../../jobs/run-queue.ts'
+import { OutboxRelay } from '../outbox-relay.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
 import type { Logger } from '../../util/logger.ts'
-import { backoffMs } from '../notifications/webhook-delivery.ts'
 import { redmineAdapter } from './redmine-adapter.ts'
 import { runComment, ticketDraft } from './ticket-draft.ts'
 import type { OutboundPolicy } from '../../net/outbound-policy.ts'
@@ -33,7 +32,6 @@ import { webhookTrackerAdapter } from './webhook-tracker-adapter.ts'
 export const TICKET_QUEUE = 'switchyard-ticket'
 export const TICKET_CHANNEL = 'switchyard_ticket'
 const LEASE_SECONDS = 120
-const STALE_SECONDS = 300
 
 export const ADAPTERS: Record<TrackerSettings['kind'], TrackerAdapter> = { REDMINE: redmineAdapter, WEBHOOK: webhookTrackerAdapter }
 
@@ -69,81 +67,44 @@ const TICKET_SQL = `
 const IS_HEAD = `NOT EXISTS (SELECT 1 FROM ticket_action p WHERE p.ticket_id = a.ticket_id AND p.status = 'PENDING' AND p.seq < a.seq)`
 
 export class TicketDelivery {
-  #timer: NodeJS.Timeout | null = null
-  #off: (() => Promise<void>) | null = null
-  #relaying: Promise<void> | null = null
-  #again = false
+  readonly #relay: OutboxRelay
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly boss: PgBoss,
-    private readonly listener: PgListener,
+    boss: PgBoss,
+    listener: PgListener,
     private readonly box: SecretBox,
-    private readonly retry: NotificationRetry,
+    retry: NotificationRetry,
     private readonly publicUrl: string | null,
     private readonly logger: Logger,
-    private readonly sweepMs: number,
+    sweepMs: number,
     private readonly outbound: OutboundPolicy | null = null,
     private readonly adapters: Record<TrackerSettings['kind'], TrackerAdapter> = ADAPTERS,
-  ) {}
-
-  async start(): Promise<void> {
-    await this.boss.createQueue(TICKET_QUEUE, { retryLimit: 0, deleteAfterSeconds: 3 * 86400 })
-    await this.boss.work<{ actionId: string }>(TICKET_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 10 }, async (jobs) => {
-      await Promise.all(jobs.map((j) => this.attempt(j.data.actionId)))
+  ) {
+    this.#relay = new OutboxRelay(pool, boss, listener, logger, sweepMs, {
+      table: 'ticket_action',
+      channel: TICKET_CHANNEL,
+      queue: TICKET_QUEUE,
+      idKey: 'actionId',
+      // Only each ticket's oldest PENDING action: the next one is relayed once this one is finished.
+      claimSql: `SELECT a.id FROM ticket_action a
+                  WHERE a.status = 'PENDING' AND (a.enqueued_at IS NULL OR a.next_attempt_at < now() - make_interval(secs => $1))
+                    AND ${IS_HEAD}
+                  ORDER BY a.seq LIMIT $2 FOR UPDATE OF a SKIP LOCKED`,
+      work: { pollingIntervalSeconds: 0.5, batchSize: 10 },
+      attempt: (id) => this.attempt(id),
+      what: 'ticket actions',
+      retry,
+      failedStatus: `'FAILED'::"TicketActionStatus"`,
     })
-    this.#off = await this.listener.on(TICKET_CHANNEL, () => this.relay())
-    this.#timer = setInterval(() => this.relay(), this.sweepMs)
-    this.#timer.unref()
-    this.relay()
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer)
-    await this.#off?.()
-    await this.boss.offWork(TICKET_QUEUE).catch(() => {})
-    await this.#relaying
+  start(): Promise<void> {
+    return this.#relay.start()
   }
 
-  relay(): void {
-    if (this.#relaying) {
-      this.#again = true
-      return
-    }
-    this.#relaying = this.#relayAll()
-      .catch((e) => this.logger.warn('relaying ticket actions failed', { error: coerceError(e).message }))
-      .finally(() => {
-        this.#relaying = null
-        if (this.#again) {
-          this.#again = false
-          this.relay()
-        }
-      })
-  }
-
-  async #relayAll(): Promise<void> {
-    for (let more = true; more; ) {
-      const client = await this.pool.connect()
-      try {
-        await client.query('BEGIN')
-        const { rows } = await client.query<{ id: string }>(
-          `SELECT a.id FROM ticket_action a
-            WHERE a.status = 'PENDING' AND (a.enqueued_at IS NULL OR a.next_attempt_at < now() - make_interval(secs => $1))
-              AND ${IS_HEAD}
-            ORDER BY a.seq LIMIT 100 FOR UPDATE OF a SKIP LOCKED`,
-          [STALE_SECONDS],
-        )
-        for (const r of rows) await this.boss.send(TICKET_QUEUE, { actionId: r.id }, { db: inTransaction(client) })
-        if (rows.length) await client.query('UPDATE ticket_action SET enqueued_at = now(), next_attempt_at = now() WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)])
-        await client.query('COMMIT')
-        more = rows.length === 100
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw e
-      } finally {
-        client.release()
-      }
-    }
+  stop(): Promise<void> {
+    return this.#relay.stop()
   }
 
   /** One attempt at one action; never throws (the outcome is on the row). */
@@ -174,30 +135,10 @@ export class TicketDelivery {
         )
         return
       }
-      const { rows: counted } = await this.pool.query<{ attempts: number }>('SELECT attempts + 1 AS attempts FROM ticket_action WHERE id = $1', [id])
-      const delay = backoffMs(this.retry, counted[0]?.attempts ?? 1)
-      const giveUp = !outcome.retryable || Date.now() + delay > action.created_at.getTime() + this.retry.giveUpMs
-      const client = await this.pool.connect()
-      try {
-        await client.query('BEGIN')
-        const { rows: next } = await client.query<{ next_attempt_at: Date | null }>(
-          `UPDATE ticket_action SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now(),
-                  status = CASE WHEN $4 THEN 'FAILED'::"TicketActionStatus" ELSE status END,
-                  next_attempt_at = CASE WHEN $4 THEN NULL ELSE now() + make_interval(secs => $5::double precision / 1000) END
-            WHERE id = $1 RETURNING next_attempt_at`,
-          [id, outcome.status, outcome.error.slice(0, 2000), giveUp, delay],
-        )
-        const at = next[0]?.next_attempt_at
-        if (at) await this.boss.send(TICKET_QUEUE, { actionId: id }, { db: inTransaction(client), startAfter: at })
+      await this.#relay.recordFailure(id, action.created_at, { ...outcome, error: outcome.error.slice(0, 2000) }, (client) =>
         // A given-up action lets the ticket's next one go (which fails at once if there is no issue).
-        else await client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL])
-        await client.query('COMMIT')
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw e
-      } finally {
-        client.release()
-      }
+        client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL]),
+      )
     } catch (e) {
       this.logger.error('ticket action failed', { actionId: id, error: coerceError(e).message })
     }

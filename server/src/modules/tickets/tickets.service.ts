@@ -9,10 +9,11 @@
  */
 import type { PrismaClient, Ticket, TicketRule, TicketTracker } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation, withUniqueName } from '../../errors.ts'
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { prismaQuery } from '../../db/credential-use.ts'
 import { canSee, requireAdmin, requireActor, requireWriter, type Actor } from '../actor.ts'
-import { audited, entity } from '../audit/audit.service.ts'
+import { audited } from '../audit/audit.service.ts'
+import { auditedDelete, auditedSave, mustExist, type AuditedKind } from '../audit/audited-write.ts'
 import { changed, created } from '../audit/changes.ts'
 import { parseInput, parsePatch } from '../validation.ts'
 import { ticketDraft, type TicketDraft } from './ticket-draft.ts'
@@ -26,6 +27,9 @@ export { CLEARABLE_RULE_FIELDS, CLEARABLE_TRACKER_FIELDS } from './tracker-input
 
 const FAILED_STATUSES = new Set(['FAILED', 'TIMED_OUT'])
 const ticketEntity = (t: { id: string; title: string }) => ({ type: 'Ticket' as const, id: t.id, name: t.title })
+
+const TRACKER: AuditedKind = { what: 'ticket tracker', type: 'TicketTracker', action: 'ticket-tracker' }
+const RULE: AuditedKind = { what: 'ticket rule', type: 'TicketRule', action: 'ticket-rule' }
 
 export class TicketsService {
   constructor(
@@ -45,40 +49,21 @@ export class TicketsService {
     const a = requireAdmin(actor)
     const input = parseInput(trackerInput, raw)
     await this.checkTracker(input)
-    return withUniqueName('ticket tracker', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.ticketTracker.create({ data: input }),
-        (row) => ({ actor: a, action: 'ticket-tracker.create', entity: entity.of('TicketTracker', row), changes: created(row, TRACKER_FIELDS) }),
-      ),
-    )
+    return auditedSave(this.prisma, a, TRACKER, 'create', input.name, (tx) => tx.ticketTracker.create({ data: input }), (row) => created(row, TRACKER_FIELDS))
   }
 
   async updateTracker(actor: Actor | null, id: string, raw: unknown): Promise<TicketTracker> {
     const a = requireAdmin(actor)
     const input = parsePatch(trackerInput, raw)
-    const existing = await this.prisma.ticketTracker.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('ticket tracker')
+    const existing = await mustExist(TRACKER, this.prisma.ticketTracker.findUnique({ where: { id } }))
     await this.checkTracker({ ...(existing as unknown as TrackerInput), ...input })
-    return withUniqueName('ticket tracker', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.ticketTracker.update({ where: { id }, data: input }),
-        (row) => ({ actor: a, action: 'ticket-tracker.update', entity: entity.of('TicketTracker', row), changes: changed(existing, row, TRACKER_FIELDS) }),
-      ),
-    )
+    return auditedSave(this.prisma, a, TRACKER, 'update', input.name, (tx) => tx.ticketTracker.update({ where: { id }, data: input }), (row) => changed(existing, row, TRACKER_FIELDS))
   }
 
   /** Deletes the tracker with its rules and Switchyard's records of its tickets (the issues stay in the tracker). */
   async deleteTracker(actor: Actor | null, id: string): Promise<void> {
     const a = requireAdmin(actor)
-    const existing = await this.prisma.ticketTracker.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('ticket tracker')
-    await audited(
-      this.prisma,
-      (tx) => tx.ticketTracker.delete({ where: { id } }),
-      (row) => ({ actor: a, action: 'ticket-tracker.delete', entity: entity.of('TicketTracker', row) }),
-    )
+    await auditedDelete(this.prisma, a, TRACKER, this.prisma.ticketTracker.findUnique({ where: { id } }), (tx) => tx.ticketTracker.delete({ where: { id } }))
   }
 
   listRules(actor: Actor | null): Promise<TicketRule[]> {
@@ -90,40 +75,22 @@ export class TicketsService {
     const a = requireAdmin(actor)
     const input = parseInput(ruleInput, raw)
     await this.checkRuleRefs(input)
-    return withUniqueName('ticket rule', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.ticketRule.create({ data: { ...input, templateIds: [...new Set(input.templateIds)] } }),
-        (row) => ({ actor: a, action: 'ticket-rule.create', entity: entity.of('TicketRule', row), changes: created(row, RULE_FIELDS) }),
-      ),
-    )
+    const data = { ...input, templateIds: [...new Set(input.templateIds)] }
+    return auditedSave(this.prisma, a, RULE, 'create', input.name, (tx) => tx.ticketRule.create({ data }), (row) => created(row, RULE_FIELDS))
   }
 
   async updateRule(actor: Actor | null, id: string, raw: unknown): Promise<TicketRule> {
     const a = requireAdmin(actor)
     const input = parsePatch(ruleInput, raw)
-    const existing = await this.prisma.ticketRule.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('ticket rule')
+    const existing = await mustExist(RULE, this.prisma.ticketRule.findUnique({ where: { id } }))
     await this.checkRuleRefs(input)
     const data = input.templateIds ? { ...input, templateIds: [...new Set(input.templateIds)] } : input
-    return withUniqueName('ticket rule', input.name, () =>
-      audited(
-        this.prisma,
-        (tx) => tx.ticketRule.update({ where: { id }, data }),
-        (row) => ({ actor: a, action: 'ticket-rule.update', entity: entity.of('TicketRule', row), changes: changed(existing, row, RULE_FIELDS) }),
-      ),
-    )
+    return auditedSave(this.prisma, a, RULE, 'update', input.name, (tx) => tx.ticketRule.update({ where: { id }, data }), (row) => changed(existing, row, RULE_FIELDS))
   }
 
   async deleteRule(actor: Actor | null, id: string): Promise<void> {
     const a = requireAdmin(actor)
-    const existing = await this.prisma.ticketRule.findUnique({ where: { id } })
-    if (!existing) throw new NotFoundError('ticket rule')
-    await audited(
-      this.prisma,
-      (tx) => tx.ticketRule.delete({ where: { id } }),
-      (row) => ({ actor: a, action: 'ticket-rule.delete', entity: entity.of('TicketRule', row) }),
-    )
+    await auditedDelete(this.prisma, a, RULE, this.prisma.ticketRule.findUnique({ where: { id } }), (tx) => tx.ticketRule.delete({ where: { id } }))
   }
 
   /** The prefilled title, description (summary, failed targets, log tail) and priority for a failed run. */
