@@ -19,6 +19,7 @@ import type pg from 'pg'
 import type { NotificationRetry } from '../../config.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { poolQuery } from '../../db/credential-use.ts'
+import { retryTransient } from '../../db/transient.ts'
 import { inTransaction } from '../../jobs/run-queue.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
@@ -167,39 +168,56 @@ export class TicketDelivery {
         outcome = err instanceof TrackerError ? { ok: false, status: err.status, error: err.message, retryable: err.retryable } : { ok: false, status: null, error: err.message, retryable: true }
       }
       if (outcome.ok) {
-        await this.pool.query(
-          `WITH done AS (UPDATE ticket_action SET status = 'DONE', attempts = attempts + 1, last_error = NULL, done_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1)
-           SELECT pg_notify($2, '')`,
-          [id, TICKET_CHANNEL],
+        await this.#durable('recording a delivered ticket action', () =>
+          this.pool.query(
+            `WITH done AS (UPDATE ticket_action SET status = 'DONE', attempts = attempts + 1, last_error = NULL, done_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1)
+             SELECT pg_notify($2, '')`,
+            [id, TICKET_CHANNEL],
+          ),
         )
         return
       }
-      const { rows: counted } = await this.pool.query<{ attempts: number }>('SELECT attempts + 1 AS attempts FROM ticket_action WHERE id = $1', [id])
-      const delay = backoffMs(this.retry, counted[0]?.attempts ?? 1)
-      const giveUp = !outcome.retryable || Date.now() + delay > action.created_at.getTime() + this.retry.giveUpMs
-      const client = await this.pool.connect()
-      try {
-        await client.query('BEGIN')
-        const { rows: next } = await client.query<{ next_attempt_at: Date | null }>(
-          `UPDATE ticket_action SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now(),
-                  status = CASE WHEN $4 THEN 'FAILED'::"TicketActionStatus" ELSE status END,
-                  next_attempt_at = CASE WHEN $4 THEN NULL ELSE now() + make_interval(secs => $5::double precision / 1000) END
-            WHERE id = $1 RETURNING next_attempt_at`,
-          [id, outcome.status, outcome.error.slice(0, 2000), giveUp, delay],
-        )
-        const at = next[0]?.next_attempt_at
-        if (at) await this.boss.send(TICKET_QUEUE, { actionId: id }, { db: inTransaction(client), startAfter: at })
-        // A given-up action lets the ticket's next one go (which fails at once if there is no issue).
-        else await client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL])
-        await client.query('COMMIT')
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw e
-      } finally {
-        client.release()
-      }
+      await this.#durable('recording a failed ticket action', () => this.#recordFailure(action, outcome))
     } catch (e) {
       this.logger.error('ticket action failed', { actionId: id, error: coerceError(e).message })
+    }
+  }
+
+  /**
+   * The tracker has acted (or refused) and Postgres must hear of it: a write lost to a Postgres restart or
+   * outage would leave the action leased and repeat it at the tracker minutes later (a duplicate issue or
+   * comment in Redmine), so such writes are retried for as long as this process lives, as a run's result
+   * is (dispatcher.ts). A process killed meanwhile leaves the lease, which the relay's stale sweep ends.
+   */
+  #durable<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retryTransient(fn, { logger: this.logger, what, attempts: Infinity })
+  }
+
+  async #recordFailure(action: ActionRow, outcome: { ok: false; status: number | null; error: string; retryable: boolean }): Promise<void> {
+    const id = action.id
+    const { rows: counted } = await this.pool.query<{ attempts: number }>('SELECT attempts + 1 AS attempts FROM ticket_action WHERE id = $1', [id])
+    const delay = backoffMs(this.retry, counted[0]?.attempts ?? 1)
+    const giveUp = !outcome.retryable || Date.now() + delay > action.created_at.getTime() + this.retry.giveUpMs
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const { rows: next } = await client.query<{ next_attempt_at: Date | null }>(
+        `UPDATE ticket_action SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now(),
+                status = CASE WHEN $4 THEN 'FAILED'::"TicketActionStatus" ELSE status END,
+                next_attempt_at = CASE WHEN $4 THEN NULL ELSE now() + make_interval(secs => $5::double precision / 1000) END
+          WHERE id = $1 RETURNING next_attempt_at`,
+        [id, outcome.status, outcome.error.slice(0, 2000), giveUp, delay],
+      )
+      const at = next[0]?.next_attempt_at
+      if (at) await this.boss.send(TICKET_QUEUE, { actionId: id }, { db: inTransaction(client), startAfter: at })
+      // A given-up action lets the ticket's next one go (which fails at once if there is no issue).
+      else await client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL])
+      await client.query('COMMIT')
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw e
+    } finally {
+      client.release()
     }
   }
 
@@ -223,7 +241,8 @@ export class TicketDelivery {
         }
       }
       const created = await adapter.createIssue(settings, { ticketId: ticket.id, title, description: description || title, priority: ticket.priority, dedupKey: ticket.dedup_key }, ctx)
-      await this.pool.query('UPDATE ticket SET external_id = $2, url = $3, updated_at = now() WHERE id = $1', [ticket.id, created.externalId, created.url])
+      // The issue exists now: losing its id to an outage would make the next attempt create another.
+      await this.#durable("recording the tracker's issue id", () => this.pool.query('UPDATE ticket SET external_id = $2, url = $3, updated_at = now() WHERE id = $1', [ticket.id, created.externalId, created.url]))
       return
     }
     if (!ticket.external_id) throw new TrackerError('the ticket was never created in the tracker (its CREATE failed)', null, false)
