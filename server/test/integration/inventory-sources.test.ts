@@ -533,8 +533,8 @@ describe('sync before a run when the source is older than its TTL', () => {
   })
 
   it('the holder of the source\'s sync lock is SIGKILLed: Postgres ends its session and lock, and the waiting run syncs and ends SUCCEEDED', async () => {
-    // Nautobot has the device at 127.0.0.2 (where sshd listens); Switchyard's stale copy says 127.0.0.3.
-    await setPrimaryIp('ttl1', '127.0.0.2/8')
+    // Nautobot has the device at 127.0.0.2 (where sshd listens, set by the tests above); Switchyard's stale
+    // copy says 127.0.0.3.
     await t.app.db.pool.query(`UPDATE target SET host = '127.0.0.3' WHERE name = 'ttl1'`)
     await backdate(ttlSource)
     // Another OS process takes the source's sync lock (as a worker elsewhere does for its sync) and then dies
