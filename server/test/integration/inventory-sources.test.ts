@@ -3,6 +3,7 @@
  * scripts/test-peers/nautobot.sh). The devices, locations, roles, platforms, tags and primary IPs are loaded
  * through Nautobot's own REST API; Switchyard reads them through Nautobot's GraphQL API.
  */
+import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
@@ -528,6 +529,43 @@ describe('sync before a run when the source is older than its TTL', () => {
       }
     } finally {
       holder.release()
+    }
+  })
+
+  it('the holder of the source\'s sync lock is SIGKILLed: Postgres ends its session and lock, and the waiting run syncs and ends SUCCEEDED', async () => {
+    // Nautobot has the device at 127.0.0.2 (where sshd listens, set by the tests above); Switchyard's stale
+    // copy says 127.0.0.3.
+    await t.app.db.pool.query(`UPDATE target SET host = '127.0.0.3' WHERE name = 'ttl1'`)
+    await backdate(ttlSource)
+    // Another OS process takes the source's sync lock (as a worker elsewhere does for its sync) and then dies
+    // without letting go: no unlock, no sync, only the end of its session.
+    const key = `switchyard:inventory-source-sync:${decodeUuid(ttlSource)}`
+    const holder = spawn(process.execPath, ['-e', `
+      const pg = require('pg')
+      const c = new pg.Client({ connectionString: process.argv[1] })
+      c.connect().then(() => c.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [process.argv[2]])).then(() => process.stdout.write('locked\\n'))
+      setInterval(() => {}, 1 << 30)
+    `, t.db.url, key], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = new Promise((resolve) => holder.once('exit', resolve))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on('data', (b: Buffer) => b.toString().includes('locked') && resolve())
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before locking`)))
+      })
+      const id = await api.trigger(template)
+      await eventually(async () => (await api.logLines(id)).some((l) => l.text === 'waiting for another run\'s sync of inventory source "ttl"'), { what: 'the run to wait for the lock' })
+      holder.kill('SIGKILL')
+      await exited
+      const run = await api.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+      const text = (await api.logLines(id)).map((l) => l.text)
+      expect(run.status, text.join('\n')).toBe('SUCCEEDED')
+      // The dead holder never synced: the waiting run found the source still stale and synced it itself.
+      expect(text).toContainEqual(expect.stringMatching(/^inventory source "ttl" was last synced 60 min ago, more than its 600 s limit: syncing it before the run$/))
+      expect(text).toContain('sync applied: 0 created, 1 updated, 0 removed, 0 unchanged, 0 skipped')
+      expect((await targets()).find((x) => x.name === 'ttl1')!.host).toBe('127.0.0.2')
+    } finally {
+      if (holder.exitCode === null && holder.signalCode === null) holder.kill('SIGKILL')
+      await exited
     }
   })
 

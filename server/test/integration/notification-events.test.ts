@@ -218,6 +218,44 @@ describe('events found by watching', () => {
     )
   })
 
+  it('WORKER_RECOVERED when a new worker process of the same host and roles replaces a killed one, once per restart, whether it starts after the reaper marked the old one down or before', async () => {
+    await rule('w-restart', { events: ['WORKER_DOWN', 'WORKER_RECOVERED'], templateIds: [] })
+    // Roles no other worker of this file has (the set counts, not the order), so only these processes match.
+    const first = await spawnWorker(t.db.url, 'scheduler,worker')
+    // The events about one worker: its WORKER_DOWN, and the WORKER_RECOVERED of the worker that replaced it.
+    type WorkerEvent = { event: string; details: { workerId: string; replacesWorkerIds?: string[] } }
+    const about = (id: string) => () =>
+      (receiver.bodies('/w-restart') as WorkerEvent[]).filter((b) => (b.event === 'WORKER_DOWN' && b.details.workerId === id) || (b.event === 'WORKER_RECOVERED' && b.details.replacesWorkerIds?.includes(id)))
+    await first.kill()
+    await eventually(async () => about(first.workerId)().length >= 1, { what: 'WORKER_DOWN for the killed worker' })
+    expect(about(first.workerId)()).toMatchObject([{ event: 'WORKER_DOWN', details: { workerId: first.workerId } }])
+
+    // Restarted after the reaper marked it down: the new process's start is the recovery.
+    const second = await spawnWorker(t.db.url, 'worker,scheduler')
+    await eventually(async () => about(first.workerId)().length >= 2, { what: 'WORKER_RECOVERED for the restart' })
+    expect(about(first.workerId)()[1]).toMatchObject({ event: 'WORKER_RECOVERED', run: null, details: { workerId: second.workerId, pid: second.child.pid, replacesWorkerIds: [first.workerId] } })
+
+    // Restarted at once (maybe inside the dead-after period, before the reaper noticed): one WORKER_DOWN
+    // and one WORKER_RECOVERED all the same, in either order of the start and the reaper's mark.
+    await second.kill()
+    const third = await spawnWorker(t.db.url, 'scheduler,worker')
+    const events = about(second.workerId)
+    await eventually(async () => events().length >= 2, { what: 'WORKER_DOWN and WORKER_RECOVERED for the quick restart' })
+    const byEvent = Object.fromEntries(events().map((b: { event: string }) => [b.event, b]))
+    expect(byEvent.WORKER_DOWN).toMatchObject({ details: { workerId: second.workerId } })
+    expect(byEvent.WORKER_RECOVERED).toMatchObject({ details: { workerId: third.workerId, replacesWorkerIds: [second.workerId] } })
+    // The restarts were told once each: the first worker's recovery is not repeated by the third.
+    await third.stop()
+    expect(about(first.workerId)(), JSON.stringify(about(first.workerId)())).toHaveLength(2)
+    expect(events(), JSON.stringify(events())).toHaveLength(2)
+    const { rows } = await t.app.db.pool.query(`SELECT id, replaced_by FROM worker WHERE id = ANY($1::uuid[]) ORDER BY started_at`, [[first.workerId, second.workerId, third.workerId]])
+    expect(rows).toEqual([
+      { id: first.workerId, replaced_by: second.workerId },
+      { id: second.workerId, replaced_by: third.workerId },
+      { id: third.workerId, replaced_by: null },
+    ])
+  }, 180_000)
+
   it("a workflow schedule's MISSED slot notifies SCHEDULE_SLOT_MISSED with the workflow run, in the workflow's scope", async () => {
     const tpl = await h.createTemplate({ name: 'wf-slot-node', jobType: 'test-outcome', config: {} })
     const workflow = await wf.create({ name: 'wf-slot-flow', nodes: [{ key: 'a', templateId: tpl }], edges: [] })

@@ -20,7 +20,10 @@ const NotificationEventEnum = builder.enumType('NotificationEvent', {
     SCHEDULE_SLOT_SKIPPED: { description: "A schedule's slot was recorded SKIPPED: a blackout window or the overlap policy kept it from running." },
     CONFIG_CHANGED: { description: 'A config_backup run ended with a commit (some configuration changed); `details` has the commit and each changed target\'s diff summary.' },
     WORKER_DOWN: { description: 'A worker process stopped heartbeating and the reaper marked it down (a graceful stop does not notify). Has no run; rules notify whatever their scope.' },
-    WORKER_RECOVERED: { description: 'A worker that was marked down heartbeats again.' },
+    WORKER_RECOVERED: {
+      description:
+        'A worker that was marked down heartbeats again, or was restarted: a new worker process of the same host and the same set of roles started after its last heartbeat (`details.replacesWorkerIds`). Once per down worker.',
+    },
     QUEUE_BACKLOG: { description: "The oldest queued run in the rule's scope has waited longer than the rule's queueBacklogSeconds (once until the backlog clears)." },
   } as const,
 })

@@ -19,6 +19,7 @@ import type pg from 'pg'
 import type { NotificationRetry } from '../../config.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { poolQuery } from '../../db/credential-use.ts'
+import { retryTransient } from '../../db/transient.ts'
 import { OutboxRelay } from '../outbox-relay.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
@@ -128,20 +129,34 @@ export class TicketDelivery {
         outcome = err instanceof TrackerError ? { ok: false, status: err.status, error: err.message, retryable: err.retryable } : { ok: false, status: null, error: err.message, retryable: true }
       }
       if (outcome.ok) {
-        await this.pool.query(
-          `WITH done AS (UPDATE ticket_action SET status = 'DONE', attempts = attempts + 1, last_error = NULL, done_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1)
-           SELECT pg_notify($2, '')`,
-          [id, TICKET_CHANNEL],
+        await this.#durable('recording a delivered ticket action', () =>
+          this.pool.query(
+            `WITH done AS (UPDATE ticket_action SET status = 'DONE', attempts = attempts + 1, last_error = NULL, done_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1)
+             SELECT pg_notify($2, '')`,
+            [id, TICKET_CHANNEL],
+          ),
         )
         return
       }
-      await this.#relay.recordFailure(id, action.created_at, { ...outcome, error: outcome.error.slice(0, 2000) }, (client) =>
-        // A given-up action lets the ticket's next one go (which fails at once if there is no issue).
-        client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL]),
+      await this.#durable('recording a failed ticket action', () =>
+        this.#relay.recordFailure(id, action.created_at, { ...outcome, error: outcome.error.slice(0, 2000) }, (client) =>
+          // A given-up action lets the ticket's next one go (which fails at once if there is no issue).
+          client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL]),
+        ),
       )
     } catch (e) {
       this.logger.error('ticket action failed', { actionId: id, error: coerceError(e).message })
     }
+  }
+
+  /**
+   * The tracker has acted (or refused) and Postgres must hear of it: a write lost to a Postgres restart or
+   * outage would leave the action leased and repeat it at the tracker minutes later (a duplicate issue or
+   * comment in Redmine), so such writes are retried for as long as this process lives, as a run's result
+   * is (dispatcher.ts). A process killed meanwhile leaves the lease, which the relay's stale sweep ends.
+   */
+  #durable<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retryTransient(fn, { logger: this.logger, what, attempts: Infinity })
   }
 
   async #perform(action: ActionRow): Promise<void> {
@@ -164,7 +179,8 @@ export class TicketDelivery {
         }
       }
       const created = await adapter.createIssue(settings, { ticketId: ticket.id, title, description: description || title, priority: ticket.priority, dedupKey: ticket.dedup_key }, ctx)
-      await this.pool.query('UPDATE ticket SET external_id = $2, url = $3, updated_at = now() WHERE id = $1', [ticket.id, created.externalId, created.url])
+      // The issue exists now: losing its id to an outage would make the next attempt create another.
+      await this.#durable("recording the tracker's issue id", () => this.pool.query('UPDATE ticket SET external_id = $2, url = $3, updated_at = now() WHERE id = $1', [ticket.id, created.externalId, created.url]))
       return
     }
     if (!ticket.external_id) throw new TrackerError('the ticket was never created in the tracker (its CREATE failed)', null, false)
