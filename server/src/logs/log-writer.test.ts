@@ -43,7 +43,7 @@ function countingPool(url: string, applicationName = 'logwriter-test'): { pool: 
     const query = client.query.bind(client) as (...a: unknown[]) => unknown
     ;(client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
       const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | null)?.text
-      if (text?.includes('INSERT INTO run_log')) inserts++
+      if (text?.includes('INSERT INTO run_log') || text?.includes('COPY run_log')) inserts++
       return query(...args)
     }
   })
