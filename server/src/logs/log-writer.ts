@@ -280,15 +280,12 @@ export class LogWriter {
         const base = new Map(rows.map((r) => [r.id, r.base]))
         // Runs that do not exist (deleted meanwhile) reserved nothing: their lines are not written.
         const copy = groups.flatMap(([runId, runLines]) => (base.has(runId) ? [{ runId, base: base.get(runId)!, lines: runLines }] : []))
-        if (copy.length) await copyFrom(client, RUN_LOG_COPY_SQL, encodeRunLogCopy(copy))
+        const data = copy.length ? encodeRunLogCopy(copy) : null
+        if (data) await copyFrom(client, RUN_LOG_COPY_SQL, data.chunks)
         await client.query('COMMIT')
         client.off('error', onClientError)
         client.release()
-        if (this.#onWritten) {
-          let bytes = 0
-          for (const g of copy) for (const l of g.lines) bytes += Buffer.byteLength(l.text)
-          this.#onWritten(copy.reduce((n, g) => n + g.lines.length, 0), bytes)
-        }
+        if (data) this.#onWritten?.(copy.reduce((n, g) => n + g.lines.length, 0), data.textBytes)
         return true
       } catch (e) {
         if (client) {

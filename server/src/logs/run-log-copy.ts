@@ -55,14 +55,18 @@ function writeInt64(b: Buffer, v: number, o: number): number {
   return o + 8
 }
 
-/** The COPY data for these groups, in order, as chunks to send one CopyData message each. */
-export function encodeRunLogCopy(groups: readonly CopyGroup[]): Buffer[] {
+/**
+ * The COPY data for these groups, in order, as chunks to send one CopyData message each, and the
+ * UTF-8 bytes of the lines' texts (metrics: counted while writing them, not measured again).
+ */
+export function encodeRunLogCopy(groups: readonly CopyGroup[]): { chunks: Buffer[]; textBytes: number } {
   const chunks: Buffer[] = []
   let b = Buffer.allocUnsafe(CHUNK_BYTES)
   let o = SIGNATURE.copy(b, 0)
   o = b.writeInt32BE(0, o) // flags
   o = b.writeInt32BE(0, o) // header extension length
   const targets = new Map<string, Buffer>()
+  let textBytes = 0
   for (const g of groups) {
     const run = uuidBytes(g.runId)
     let seq = g.base
@@ -98,6 +102,7 @@ export function encodeRunLogCopy(groups: readonly CopyGroup[]): Buffer[] {
       const at = o
       const n = b.write(l.text, at + 4, 'utf8')
       b.writeInt32BE(n, at)
+      textBytes += n
       o = at + 4 + n
     }
   }
@@ -108,5 +113,5 @@ export function encodeRunLogCopy(groups: readonly CopyGroup[]): Buffer[] {
   }
   o = b.writeInt16BE(-1, o)
   chunks.push(b.subarray(0, o))
-  return chunks
+  return { chunks, textBytes }
 }
