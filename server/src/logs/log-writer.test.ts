@@ -1,5 +1,5 @@
 /**
- * LogWriter against real Postgres: bursts become few INSERTs and NOTIFYs, sequence numbers stay
+ * LogWriter against real Postgres: bursts become few transactions (one COPY each) and NOTIFYs, sequence numbers stay
  * contiguous with several writers on one run, and a flush that fails (connection refused, connection
  * cut mid-statement) is retried without losing or reordering lines. Failures are real: the writer's
  * pool talks to Postgres through a TCP proxy the test can cut.
@@ -34,7 +34,7 @@ async function stored(runId: string): Promise<Array<{ seq: number; text: string;
   return rows
 }
 
-/** A pool whose clients count the log INSERTs they send. */
+/** A pool whose clients count the log INSERTs and COPYs they send. */
 function countingPool(url: string, applicationName = 'logwriter-test'): { pool: pg.Pool; inserts: () => number } {
   let inserts = 0
   const pool = new pg.Pool({ connectionString: url, max: 4, application_name: applicationName })
@@ -43,7 +43,7 @@ function countingPool(url: string, applicationName = 'logwriter-test'): { pool: 
     const query = client.query.bind(client) as (...a: unknown[]) => unknown
     ;(client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
       const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | null)?.text
-      if (text?.includes('INSERT INTO run_log')) inserts++
+      if (text?.includes('INSERT INTO run_log') || text?.includes('COPY run_log')) inserts++
       return query(...args)
     }
   })
@@ -88,8 +88,8 @@ describe('LogWriter', () => {
       }
       await writer.flush()
       await ended
-      // 12,000 lines: flushed at 5000 pending lines and at the end, one INSERT per flush (for both runs)
-      // and one NOTIFY per run per flush.
+      // 12,000 lines: flushed at 5000 pending lines and at the end (flushes waiting behind another join
+      // it), one COPY per transaction (for both runs) and one NOTIFY per run per transaction.
       expect(inserts()).toBeLessThanOrEqual(3)
       expect(notes.length).toBe(2 * inserts())
       for (const [id, prefix] of [[r1, 'one'], [r2, 'two']] as const) {
@@ -278,6 +278,75 @@ describe('LogWriter', () => {
       )
       expect(rows).toEqual(lines.map((l, k) => ({ seq: k + 1, text: l.text, level: l.level, stream: l.stream, target_id: l.targetId, ms: l.ts })))
     }
+  })
+
+  it('writes a flood in transactions of at most maxWriteLines, later flushes joining the one that waits, without gap, duplicate or reorder', async () => {
+    const [r1, r2] = [await newRun(), await newRun()]
+    const { pool, inserts } = countingPool(db.url)
+    const listen = new pg.Client({ connectionString: db.url })
+    await listen.connect()
+    const notes: Array<{ run: string; seq: number }> = []
+    listen.on('notification', (n) => {
+      const [run, seq] = (n.payload ?? '').split(':')
+      notes.push({ run: run!, seq: Number(seq) })
+    })
+    await listen.query('LISTEN switchyard_log')
+    const writer = new LogWriter(pool, recordingLogger().logger, { maxBatchLines: 100, maxWriteLines: 2000 })
+    const blocker = await admin.connect()
+    try {
+      // The first flush waits on r1's row while 30,000 more lines (300 flushes' worth) arrive: they must
+      // join one waiting flush, which writes them in transactions of at most 2,000 lines.
+      await blocker.query('BEGIN')
+      await blocker.query('SELECT 1 FROM job_run WHERE id = $1 FOR UPDATE', [r1])
+      for (let i = 1; i <= 100; i++) writer.append(line(r1, `r1 ${i}`))
+      for (let i = 101; i <= 15_100; i++) {
+        writer.append(line(r1, `r1 ${i}`))
+        writer.append(line(r2, `r2 ${i - 100}`))
+        if (i % 1000 === 0) await new Promise((r) => setImmediate(r))
+      }
+      const done = writer.flush()
+      await blocker.query('COMMIT')
+      await done
+      // 1 transaction for the first 100 lines, then ceil(30,000 / 2,000) = 15.
+      expect(inserts()).toBe(16)
+      const r1Rows = await stored(r1)
+      expect(r1Rows.map((r) => r.seq)).toEqual(Array.from({ length: 15_100 }, (_, i) => i + 1))
+      expect(r1Rows.map((r) => r.text)).toEqual(Array.from({ length: 15_100 }, (_, i) => `r1 ${i + 1}`))
+      const r2Rows = await stored(r2)
+      expect(r2Rows.map((r) => r.seq)).toEqual(Array.from({ length: 15_000 }, (_, i) => i + 1))
+      expect(r2Rows.map((r) => r.text)).toEqual(Array.from({ length: 15_000 }, (_, i) => `r2 ${i + 1}`))
+      // One NOTIFY per run per transaction, each with the run's last seq, increasing, ending at the last line.
+      await listen.query('SELECT 1')
+      for (const [run, last] of [[r1, 15_100], [r2, 15_000]] as const) {
+        const seqs = notes.filter((n) => n.run === run).map((n) => n.seq)
+        expect(seqs.at(-1)).toBe(last)
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+        for (const [k, seq] of seqs.entries()) expect(seq - (k ? seqs[k - 1]! : 0)).toBeLessThanOrEqual(2000)
+      }
+      expect(notes.length).toBeLessThanOrEqual(2 * inserts())
+    } finally {
+      blocker.release()
+      await writer.close()
+      await pool.end()
+      await listen.end()
+    }
+  })
+
+  it('stores long and multi-byte lines whole across COPY data chunks (several MB in one transaction)', async () => {
+    const run = await newRun()
+    const { pool, inserts } = countingPool(db.url)
+    const writer = new LogWriter(pool, recordingLogger().logger, { flushIntervalMs: 60_000 })
+    // 64k characters of 3-byte UTF-8 (192 KB per line, longer than a 1 MiB chunk holds six of), 4-byte
+    // emoji (surrogate pairs), a lone surrogate (not valid UTF-16: stored as U+FFFD), short lines between.
+    const texts: string[] = []
+    for (let i = 0; i < 40; i++) texts.push(i % 4 === 0 ? '€'.repeat(64 * 1024) : i % 4 === 1 ? `${i} 🚀`.repeat(5000) : i % 4 === 2 ? `short ${i}` : `lone \uD800 ${i}`)
+    for (const text of texts) writer.append(line(run, text))
+    await writer.close()
+    await pool.end()
+    expect(inserts()).toBe(1)
+    const rows = await stored(run)
+    expect(rows.map((r) => r.seq)).toEqual(texts.map((_, i) => i + 1))
+    expect(rows.map((r) => r.text)).toEqual(texts.map((t) => t.replace('\uD800', '\uFFFD')))
   })
 
   it('hands a run its unflushed lines (takePending) only while none of its lines are on their way, and keeps the others', async () => {

@@ -1,7 +1,7 @@
 /**
- * Batches log lines and persists them: per flush, one statement for every run in the batch (rows shipped
- * as arrays through unnest) that also reserves each run's sequence numbers, and one NOTIFY per run
- * carrying only the last sequence number. Never one INSERT or NOTIFY per line.
+ * Batches log lines and persists them: per flush, one statement that reserves each run's sequence
+ * numbers (and queues one NOTIFY per run carrying only its last sequence number), then one binary COPY
+ * of all the lines (run-log-copy.ts). Never one INSERT or NOTIFY per line.
  *
  * Sequence numbers come from job_run.log_seq inside the same statement, so lines from any process
  * (worker output, API "cancel requested" lines) interleave without gaps or collisions, and a
@@ -18,6 +18,8 @@ import { isTransient } from '../db/transient.ts'
 import type { LogLevel } from '../jobs/executors/types.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
+import { copyFrom } from './copy-in.ts'
+import { encodeRunLogCopy, RUN_LOG_COPY_SQL } from './run-log-copy.ts'
 
 export type LogStreamName = 'STDOUT' | 'STDERR' | 'SYSTEM'
 
@@ -36,6 +38,14 @@ export interface LogWriterOptions {
   flushIntervalMs?: number
   /** Flush early once this many lines are waiting. */
   maxBatchLines?: number
+  /**
+   * Most lines one transaction carries. Lines that arrive while a flush is being written wait and go
+   * together in the next one, so a flood is written in batches up to this size (fewer, larger
+   * transactions) while a trickle is written within flushIntervalMs.
+   */
+  maxWriteLines?: number
+  /** Most text (UTF-16 units, ~bytes) one transaction carries, so a flood of long lines is written in bounded pieces. */
+  maxWriteChars?: number
   /** First retry delay of a failed flush; doubles per attempt up to 5 s. */
   retryBaseMs?: number
   /** Told each committed batch's line count and text bytes (metrics). */
@@ -68,82 +78,23 @@ WITH reserved AS (
 SELECT pg_notify('${CHANNELS.log}', $1 || ':' || (SELECT base + $2 FROM reserved))::text AS notified, (SELECT base + $2 FROM reserved) AS last_seq`
 
 /**
- * The lines of many runs in one statement (the writer's flush): each run's sequence numbers are reserved
- * by one UPDATE of its job_run row, taken in run id order (`locked`: every writer locks job_run rows in
- * the same order, so two processes writing to the same runs cannot deadlock), the rows inserted in the
- * order given, and one NOTIFY per run with its last seq: a flush costs the same three statements
- * (BEGIN, this, COMMIT) however many runs it carries.
- *
- * The per-line arrays are compact (see encodeBatch): times as epoch milliseconds, level, stream and
- * target as small numbers, the run as the index of its group ($1/$2: each group's run and line count,
- * the lines of group i following those of group i - 1).
+ * A flush's first statement: reserves each run's sequence numbers by one UPDATE of its job_run row,
+ * taken in run id order (`locked`: every writer locks job_run rows in the same order, so two processes
+ * writing to the same runs cannot deadlock), and queues one NOTIFY per run with its last seq (sent at
+ * commit, so never before the lines are visible). A run that does not exist returns no row and its
+ * lines are not written. The lines then follow in one COPY (run-log-copy.ts): a flush costs the same
+ * four statements (BEGIN, this, COPY, COMMIT) however many runs and lines it carries. job_run before
+ * run_log is also the order partition maintenance relies on (log-partitions.ts).
  */
-const INSERT_MANY_SQL = `
+const RESERVE_SQL = `
 WITH groups AS (
-  SELECT g.run_id, g.n::int AS n, g.i::int AS i, (sum(g.n) OVER (ORDER BY g.i) - g.n)::int AS first
-    FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS g(run_id, n, i)
+  SELECT g.run_id, g.n::int AS n FROM unnest($1::uuid[], $2::int[]) AS g(run_id, n)
 ), locked AS (
   SELECT r.id FROM job_run r WHERE r.id = ANY($1::uuid[]) ORDER BY r.id FOR UPDATE
-), reserved AS (
-  UPDATE job_run r SET log_seq = r.log_seq + g.n FROM groups g, locked l
-   WHERE r.id = g.run_id AND l.id = g.run_id
-   RETURNING r.id, r.log_seq - g.n AS base, r.log_seq AS last_seq, g.i, g.first
-), inserted AS (
-  INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
-  SELECT reserved.id, reserved.base + (u.ord - reserved.first), to_timestamp(0) + u.ms * interval '1 millisecond',
-         (ARRAY['DEBUG', 'INFO', 'WARNING', 'ERROR'])[u.level]::"LogLevel", (ARRAY['STDOUT', 'STDERR', 'SYSTEM'])[u.stream]::"LogStream",
-         ($8::uuid[])[u.target], u.text
-    FROM unnest($3::int[], $4::float8[], $5::int[], $6::int[], $7::int[], $9::text[]) WITH ORDINALITY AS u(grp, ms, level, stream, target, text, ord)
-    JOIN reserved ON reserved.i = u.grp
 )
-SELECT id, pg_notify('${CHANNELS.log}', id || ':' || last_seq)::text AS notified FROM reserved`
-
-const LEVEL_CODE: Record<LogLevel, number> = { DEBUG: 1, INFO: 2, WARNING: 3, ERROR: 4 }
-const STREAM_CODE: Record<LogStreamName, number> = { STDOUT: 1, STDERR: 2, SYSTEM: 3 }
-
-/** A Postgres array literal of strings, built directly (pg's own encoder runs two regexes per element). */
-function textArrayLiteral(texts: readonly string[]): string {
-  const parts = new Array<string>(texts.length)
-  for (let i = 0; i < texts.length; i++) {
-    const t = texts[i]!
-    parts[i] = '"' + (t.includes('\\') || t.includes('"') ? t.replace(/\\/g, '\\\\').replace(/"/g, '\\"') : t) + '"'
-  }
-  return '{' + parts.join(',') + '}'
-}
-
-/** The parameters of INSERT_MANY_SQL for these groups (lines in order within each group). */
-function encodeBatch(groups: ReadonlyArray<[string, PendingLine[]]>): unknown[] {
-  const grp: number[] = []
-  const ms: number[] = []
-  const levels: number[] = []
-  const streams: number[] = []
-  const targets: number[] = []
-  const texts: string[] = []
-  const targetIndex = new Map<string, number>()
-  for (const [g, [, lines]] of groups.entries()) {
-    for (const l of lines) {
-      grp.push(g + 1)
-      ms.push(l.ts)
-      levels.push(LEVEL_CODE[l.level])
-      streams.push(STREAM_CODE[l.stream])
-      let t = 0
-      if (l.targetId !== null) {
-        t = targetIndex.get(l.targetId) ?? 0
-        if (!t) targetIndex.set(l.targetId, (t = targetIndex.size + 1))
-      }
-      targets.push(t)
-      texts.push(l.text)
-    }
-  }
-  const ints = (a: number[]) => '{' + a.join(',') + '}'
-  return [
-    groups.map(([runId]) => runId),
-    groups.map(([, lines]) => lines.length),
-    ints(grp), ints(ms), ints(levels), ints(streams), ints(targets),
-    [...targetIndex.keys()],
-    textArrayLiteral(texts),
-  ]
-}
+UPDATE job_run r SET log_seq = r.log_seq + g.n FROM groups g, locked l
+ WHERE r.id = g.run_id AND l.id = g.run_id
+RETURNING r.id, (r.log_seq - g.n)::float8 AS base, pg_notify('${CHANNELS.log}', r.id || ':' || r.log_seq)::text AS notified`
 
 /**
  * Appends lines inside the caller's transaction. Used for a run's last words (the line that explains
@@ -169,12 +120,16 @@ export class LogWriter {
   readonly #logger: Logger
   readonly #flushIntervalMs: number
   readonly #maxBatchLines: number
+  readonly #maxWriteLines: number
+  readonly #maxWriteChars: number
   readonly #retryBaseMs: number
   readonly #onWritten: ((lines: number, bytes: number) => void) | null
   #pending: PendingLine[] = []
   #timer: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
-  /** Run id → flushes queued or in flight with lines of the run. */
+  /** The flush waiting behind the one being written (not started yet), which later flushes join. */
+  #queued: { cuts: Array<{ lines: PendingLine[]; runs: Set<string> }>; done: Promise<void> } | null = null
+  /** Run id → flushes (cuts of #pending) not yet committed or given up that hold lines of the run. */
   readonly #unwritten = new Map<string, number>()
   #closed = false
   #droppedAfterClose = 0
@@ -184,6 +139,8 @@ export class LogWriter {
     this.#logger = logger
     this.#flushIntervalMs = options.flushIntervalMs ?? 50
     this.#maxBatchLines = options.maxBatchLines ?? 5000
+    this.#maxWriteLines = Math.max(1, options.maxWriteLines ?? 20_000)
+    this.#maxWriteChars = Math.max(1, options.maxWriteChars ?? 8 * 1024 * 1024)
     this.#retryBaseMs = options.retryBaseMs ?? 100
     this.#onWritten = options.onWritten ?? null
   }
@@ -207,25 +164,29 @@ export class LogWriter {
       clearTimeout(this.#timer)
       this.#timer = null
     }
-    const batch = this.#pending
+    const lines = this.#pending
+    if (!lines.length) return this.#flushing
     this.#pending = []
-    if (!batch.length) return this.#flushing
-    // Runs with lines in this batch: takePending must not overtake them.
+    // From here the lines are on their way: takePending must not overtake them.
     const runs = new Set<string>()
-    for (const l of batch) runs.add(l.runId)
+    for (const l of lines) runs.add(l.runId)
     for (const r of runs) this.#unwritten.set(r, (this.#unwritten.get(r) ?? 0) + 1)
-    // Flushes are chained so batches commit in append order.
-    this.#flushing = this.#flushing
-      .then(() => this.#write(batch))
-      .catch((e) => this.#logger.error('log flush failed', { error: coerceError(e).message })) // keeps the chain alive
-      .finally(() => {
-        for (const r of runs) {
-          const n = this.#unwritten.get(r)! - 1
-          if (n) this.#unwritten.set(r, n)
-          else this.#unwritten.delete(r)
-        }
-      })
-    return this.#flushing
+    // Flushes are chained so lines commit in append order. While a flush waits for the one being
+    // written, later flushes join it instead of queueing their own: under a flood each write carries
+    // everything that arrived during the previous one (fewer, bigger transactions, up to maxWriteLines
+    // each), rather than one transaction per maxBatchLines.
+    if (this.#queued) {
+      this.#queued.cuts.push({ lines, runs })
+      return this.#queued.done
+    }
+    const queued: { cuts: Array<{ lines: PendingLine[]; runs: Set<string> }>; done: Promise<void> } = { cuts: [{ lines, runs }], done: Promise.resolve() }
+    queued.done = this.#flushing.then(() => {
+      this.#queued = null
+      return this.#writeCuts(queued.cuts)
+    })
+    this.#queued = queued
+    this.#flushing = queued.done
+    return queued.done
   }
 
   /** Counts lines taken with takePending and written by the caller, as if this writer had written them (metrics). */
@@ -239,7 +200,7 @@ export class LogWriter {
   /**
    * Hands over the run's pending lines, in order, for the caller to write itself (a run's final
    * statement carries them, saving a flush): they are then no longer this writer's. Null when lines of
-   * the run are already on their way (a flush in flight): the caller must flush() and write none.
+   * the run are already on their way (a flush being written): the caller must flush() and write none.
    */
   takePending(runId: string): PendingLine[] | null {
     if (this.#unwritten.has(runId)) return null
@@ -253,6 +214,32 @@ export class LogWriter {
   async close(): Promise<void> {
     this.#closed = true
     await this.flush()
+  }
+
+  /** Writes the cuts' lines in order, in transactions of at most maxWriteLines lines / maxWriteChars characters. */
+  async #writeCuts(cuts: Array<{ lines: PendingLine[]; runs: Set<string> }>): Promise<void> {
+    const all = cuts.length === 1 ? cuts[0]!.lines : cuts.flatMap((c) => c.lines)
+    try {
+      for (let i = 0; i < all.length; ) {
+        let chars = 0
+        let j = i
+        while (j < all.length && j - i < this.#maxWriteLines && (j === i || chars + all[j]!.text.length <= this.#maxWriteChars)) chars += all[j++]!.text.length
+        try {
+          await this.#write(i === 0 && j === all.length ? all : all.slice(i, j))
+        } catch (e) {
+          this.#logger.error('log flush failed', { error: coerceError(e).message }) // the next transactions still go
+        }
+        i = j
+      }
+    } finally {
+      for (const c of cuts) {
+        for (const r of c.runs) {
+          const n = this.#unwritten.get(r)! - 1
+          if (n) this.#unwritten.set(r, n)
+          else this.#unwritten.delete(r)
+        }
+      }
+    }
   }
 
   async #write(batch: PendingLine[]): Promise<void> {
@@ -280,20 +267,25 @@ export class LogWriter {
       try {
         client = await this.#pool.connect()
         client.on('error', onClientError)
-        // In a transaction although it is one statement: a connection lost while the statement waits (on
-        // a run's row lock, say) must roll it back. In autocommit Postgres would finish and commit it
-        // anyway, and the retry would store the lines twice.
+        // A transaction: the reserved sequence numbers and the lines commit together or not at all, and a
+        // connection lost while a statement waits (on a run's row lock, say) rolls everything back, so
+        // the retry cannot store the lines twice.
         await client.query('BEGIN')
         // Named: prepared once per connection, so Postgres does not parse and plan it for every flush.
-        await client.query({ name: 'switchyard-log-insert-many', text: INSERT_MANY_SQL, values: encodeBatch(groups) })
+        const { rows } = await client.query<{ id: string; base: number }>({
+          name: 'switchyard-log-reserve',
+          text: RESERVE_SQL,
+          values: [groups.map(([runId]) => runId), groups.map(([, l]) => l.length)],
+        })
+        const base = new Map(rows.map((r) => [r.id, r.base]))
+        // Runs that do not exist (deleted meanwhile) reserved nothing: their lines are not written.
+        const copy = groups.flatMap(([runId, runLines]) => (base.has(runId) ? [{ runId, base: base.get(runId)!, lines: runLines }] : []))
+        const data = copy.length ? encodeRunLogCopy(copy) : null
+        if (data) await copyFrom(client, RUN_LOG_COPY_SQL, data.chunks)
         await client.query('COMMIT')
         client.off('error', onClientError)
         client.release()
-        if (this.#onWritten) {
-          let bytes = 0
-          for (const [, runLines] of groups) for (const l of runLines) bytes += Buffer.byteLength(l.text)
-          this.#onWritten(lines, bytes)
-        }
+        if (data) this.#onWritten?.(copy.reduce((n, g) => n + g.lines.length, 0), data.textBytes)
         return true
       } catch (e) {
         if (client) {
