@@ -25,7 +25,7 @@ export interface E2eServer {
 }
 
 export async function startServer(): Promise<E2eServer> {
-  if (!existsSync(path.join(REPO, 'client', '.next', 'BUILD_ID'))) {
+  if (!existsSync(path.join(REPO, 'client', 'out', 'index.html'))) {
     throw new Error('the web UI is not built: run `npm run build --workspace @switchyard/client` (turbo does this before the e2e tests)')
   }
   if (!existsSync(path.join(REPO, 'server', 'dist', 'main.js'))) {

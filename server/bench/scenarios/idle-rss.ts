@@ -135,7 +135,7 @@ function buildServer(): void {
 
 export async function runIdleRss(mode: IdleRssMode, o: IdleRssOptions): Promise<IdleRssResult> {
   if (mode === 'compiled') buildServer()
-  if (!fs.existsSync(path.join(serverDir, '..', 'client', '.next', 'BUILD_ID'))) {
+  if (!fs.existsSync(path.join(serverDir, '..', 'client', 'out', 'index.html'))) {
     throw new Error('the web UI is not built: run `npm run build --workspace @switchyard/client` first')
   }
   const args = mode === 'compiled' ? startScriptArgs() : ['--import', 'tsx', 'src/main.ts']
