@@ -1,7 +1,7 @@
 /**
  * Detail pages (/runs/<id>, /templates/<id> …) are exported once, for a placeholder id, because the UI
  * is a static export (next.config.mjs) and the ids only exist at run time. The Switchyard server
- * answers /runs/<any id> with that one page (server/src/http/static-ui.ts), so the page reads the
+ * answers /runs/<any id> with that one page (server/src/http/ui-files.ts), so the page reads the
  * real id from the address bar, never from the route params: those name the placeholder.
  * (No hooks here: the server-component page files import this module for generateStaticParams.)
  */
