@@ -2,7 +2,7 @@ import { placeholderParams } from '@/lib/route-id'
 import { ClientPage } from './client-page'
 
 // Exported once, for a placeholder id: the server answers every id with it (see lib/route-id.ts).
-export const dynamicParams = false
+// (Under `next dev`, which is no export, any id renders.)
 export const generateStaticParams = placeholderParams
 
 export default function Page() {
