@@ -8,9 +8,9 @@ describe("server/package.json's start script as the harnesses run it", () => {
     expect(() => parseStartScript('tsx src/main.ts')).toThrow(/unexpected start script/)
   })
 
-  it('is the one the product starts with: glibc arenas capped, V8 young generation capped, the build', () => {
+  it('is the one the product starts with: glibc arenas capped, big blocks unmapped when freed, V8 young generation capped, the build', () => {
     const start = serverStartScript()
-    expect(start.env).toEqual({ MALLOC_ARENA_MAX: '2' })
+    expect(start.env).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '4194304' })
     expect(start.args).toEqual(['--enable-source-maps', '--max-semi-space-size=4', 'dist/main.js'])
   })
 })

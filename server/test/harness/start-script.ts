@@ -1,6 +1,6 @@
 /**
  * server/package.json's `start` script, split the way sh runs it: leading `NAME=value` environment
- * assignments (MALLOC_ARENA_MAX must be in the environment when node starts: glibc reads it once), then
+ * assignments (glibc reads MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ once, when the process starts), then
  * `node` and its arguments. The e2e harness and the idle-rss benchmark start the server exactly so.
  */
 import { readFileSync } from 'node:fs'
