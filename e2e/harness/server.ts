@@ -4,11 +4,12 @@
  * fresh clone of the test template database.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTestDatabase, type TestDatabase } from '../../server/test/harness/database.ts'
 import { unusedLoopbackPort } from '../../server/test/harness/sshd.ts'
+import { serverStartScript } from '../../server/test/harness/start-script.ts'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const ARTIFACTS = path.join(REPO, 'e2e', 'artifacts')
@@ -25,23 +26,24 @@ export interface E2eServer {
 }
 
 export async function startServer(): Promise<E2eServer> {
-  if (!existsSync(path.join(REPO, 'client', '.next', 'BUILD_ID'))) {
+  if (!existsSync(path.join(REPO, 'client', 'out', 'index.html'))) {
     throw new Error('the web UI is not built: run `npm run build --workspace @switchyard/client` (turbo does this before the e2e tests)')
   }
   if (!existsSync(path.join(REPO, 'server', 'dist', 'main.js'))) {
     throw new Error('the server is not built: run `npm run build --workspace @switchyard/server` (turbo does this before the e2e tests)')
   }
-  // `node <flags> dist/main.js`, exactly as server/package.json's start script says.
-  const startArgs = (JSON.parse(readFileSync(path.join(REPO, 'server', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/).slice(1)
+  // `[NAME=value …] node <flags> dist/main.js`, exactly as server/package.json's start script says.
+  const start = serverStartScript()
   const db = await createTestDatabase('e2e')
   const port = await unusedLoopbackPort()
   const dataDir = path.join(ARTIFACTS, 'data')
   mkdirSync(dataDir, { recursive: true })
   let output = ''
-  const child = spawn(process.execPath, startArgs, {
+  const child = spawn(process.execPath, start.args, {
     cwd: path.join(REPO, 'server'),
     env: {
       ...process.env,
+      ...start.env,
       NODE_ENV: 'production',
       NEXT_TELEMETRY_DISABLED: '1',
       DATABASE_URL: db.url,

@@ -1,5 +1,10 @@
-import { redirect } from 'next/navigation'
+'use client'
+import { useRouter } from 'next/navigation'
+import { useEffect } from 'react'
 
+// A static export has no server to answer `/` with a redirect: the page sends the browser on.
 export default function Home() {
-  redirect('/dashboard')
+  const router = useRouter()
+  useEffect(() => router.replace('/dashboard'), [router])
+  return null
 }

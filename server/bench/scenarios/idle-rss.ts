@@ -13,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { unusedLoopbackPort } from '../../test/harness/sshd.ts'
+import { serverStartScript } from '../../test/harness/start-script.ts'
 import { BENCH_ADMIN_PASSWORD, benchEnv } from '../lib/config.ts'
 import { track, withDatabase } from '../lib/resources.ts'
 import { median } from '../lib/stats.ts'
@@ -117,12 +118,6 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
 }
 
 /** `npm start`'s node arguments (its script is `node <flags> dist/main.js`). */
-function startScriptArgs(): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(serverDir, 'package.json'), 'utf8')) as { scripts: { start: string } }
-  const [bin, ...args] = pkg.scripts.start.split(/\s+/)
-  if (bin !== 'node') throw new Error(`unexpected start script: ${pkg.scripts.start}`)
-  return args
-}
 
 /** `npm run build` once per benchmark (seconds), so the compiled mode measures the current source. */
 let built = false
@@ -135,10 +130,11 @@ function buildServer(): void {
 
 export async function runIdleRss(mode: IdleRssMode, o: IdleRssOptions): Promise<IdleRssResult> {
   if (mode === 'compiled') buildServer()
-  if (!fs.existsSync(path.join(serverDir, '..', 'client', '.next', 'BUILD_ID'))) {
+  if (!fs.existsSync(path.join(serverDir, '..', 'client', 'out', 'index.html'))) {
     throw new Error('the web UI is not built: run `npm run build --workspace @switchyard/client` first')
   }
-  const args = mode === 'compiled' ? startScriptArgs() : ['--import', 'tsx', 'src/main.ts']
+  const start = mode === 'compiled' ? serverStartScript() : { env: {}, args: ['--import', 'tsx', 'src/main.ts'] }
+  const args = start.args
   return withDatabase(async (db) => {
     const port = await unusedLoopbackPort()
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-idle-rss-'))
@@ -146,7 +142,7 @@ export async function runIdleRss(mode: IdleRssMode, o: IdleRssOptions): Promise<
     const started = Date.now()
     const child = spawn(process.execPath, args, {
       cwd: serverDir,
-      env: { ...process.env, ...benchEnv(db.url), PORT: String(port), SWITCHYARD_DATA_DIR: dataDir, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, ...start.env, ...benchEnv(db.url), PORT: String(port), SWITCHYARD_DATA_DIR: dataDir, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-64 * 1024))
@@ -178,7 +174,7 @@ export async function runIdleRss(mode: IdleRssMode, o: IdleRssOptions): Promise<
       if (!login.ok) throw new Error(`login answered ${login.status}`)
       await login.text()
       const afterUi = await measure(child.pid!, url, o)
-      return { mode, command: `node ${args.join(' ')}`, startupMs, beforeUi, afterUi }
+      return { mode, command: [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...args].join(' '), startupMs, beforeUi, afterUi }
     } finally {
       await stop()
     }

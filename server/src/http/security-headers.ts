@@ -3,9 +3,10 @@
  *
  * The web UI's Content-Security-Policy allows scripts, styles, images and fonts only from the
  * server's own origin and connections (HTTP and WebSocket) only back to it, and forbids framing.
- * Scripts also need 'unsafe-inline': Next.js writes each page's React Server Components payload as
- * inline <script> tags whose content changes per request on dynamic routes (runs/[id] …), so neither
- * hashes nor a static allow-list can cover them; everything else stays same-origin only.
+ * Inline scripts run only when their sha256 is listed: the UI is a static export whose pages carry
+ * fixed inline scripts (Next's React Server Components payload and bootstrap, the theme boot script),
+ * so ui.ts lists each page's own hashes (uiCsp) and no 'unsafe-inline' is needed for scripts.
+ * Styles keep 'unsafe-inline' (React writes style attributes).
  */
 import type http from 'node:http'
 
@@ -19,19 +20,25 @@ const common = {
 /** The API answers data, never documents: nothing may load, run or frame it. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
-export const UI_CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'unsafe-inline'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ')
+/** The UI's policy; `scriptHashes` ('sha256-…' sources) are the page's inline scripts. */
+export function uiCsp(scriptHashes: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    ["script-src 'self'", ...scriptHashes].join(' '),
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
+
+/** For UI responses that are not pages (assets, payloads, errors): no inline script at all. */
+export const UI_CSP = uiCsp()
 
 /** Yoga's GraphiQL page loads its editor from unpkg.com (only served when GraphiQL is enabled). */
 export const GRAPHIQL_CSP = [

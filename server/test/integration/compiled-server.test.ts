@@ -15,18 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { unusedLoopbackPort } from '../harness/sshd.ts'
+import { serverStartScript } from '../harness/start-script.ts'
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const hook = path.join(serverDir, 'test', 'harness', 'report-typescript-imports.mjs')
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-compiled-'))
 
-/** `npm start`'s command line, split into node's arguments (it is `node [flags] dist/main.js`). */
-function startArgs(): string[] {
-  const start = (JSON.parse(fs.readFileSync(path.join(serverDir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!
-  const [bin, ...args] = start.split(/\s+/)
-  expect(bin).toBe('node')
-  return args
-}
 
 interface Started {
   url: string
@@ -39,10 +33,12 @@ async function startCompiled(databaseUrl: string, waitReady: boolean): Promise<S
   const port = await unusedLoopbackPort()
   const env: Record<string, string> = { ...(process.env as Record<string, string>) }
   delete env.NODE_OPTIONS // nothing from the test runner (vitest, tsx) may leak into the child
-  const child = spawn(process.execPath, ['--import', hook, ...startArgs()], {
+  const start = serverStartScript()
+  const child = spawn(process.execPath, ['--import', hook, ...start.args], {
     cwd: serverDir,
     env: {
       ...env,
+      ...start.env,
       DATABASE_URL: databaseUrl,
       HOST: '127.0.0.1',
       PORT: String(port),
@@ -110,7 +106,7 @@ afterAll(async () => {
 
 describe('the compiled server (npm run build, npm start)', () => {
   it('is one JavaScript bundle with a source map that imports only packages and Node built-ins', () => {
-    expect(startArgs()).toContain('--enable-source-maps')
+    expect(serverStartScript().args).toContain('--enable-source-maps')
     const js = fs.readFileSync(path.join(serverDir, 'dist', 'main.js'), 'utf8')
     expect(js.trimEnd().endsWith('//# sourceMappingURL=main.js.map')).toBe(true)
     const map = JSON.parse(fs.readFileSync(path.join(serverDir, 'dist', 'main.js.map'), 'utf8')) as { sources: string[] }
