@@ -358,18 +358,20 @@ describe('ticket action log retention', () => {
     const { rows } = await pool.query(`SELECT id FROM ticket LIMIT 1`)
     const ticketId = rows[0].id
     // Marked enqueued with its next attempt far ahead, so the relay leaves the PENDING one alone meanwhile.
+    // 20 days old, and expired here at 10: the app's own housekeeping (every reaper pass, at the default
+    // 30 days) must not delete them between the INSERT and this test's call, as it did at 40 days.
     const add = async (kind: string, status: string) =>
       (
         await pool.query(
           `INSERT INTO ticket_action (ticket_id, kind, status, created_at, enqueued_at, next_attempt_at)
-           VALUES ($1, $2::"TicketActionKind", $3::"TicketActionStatus", now() - interval '40 days', now(), now() + interval '1 day') RETURNING id`,
+           VALUES ($1, $2::"TicketActionKind", $3::"TicketActionStatus", now() - interval '20 days', now(), now() + interval '1 day') RETURNING id`,
           [ticketId, kind, status],
         )
       ).rows[0].id
     const old = [await add('COMMENT', 'DONE'), await add('CLOSE', 'FAILED')]
     const kept = [await add('CREATE', 'DONE'), await add('COMMENT', 'PENDING')]
     expect(await deleteExpiredTicketActions(pool, 0)).toBe(0)
-    expect(await deleteExpiredTicketActions(pool, 30)).toBe(2)
+    expect(await deleteExpiredTicketActions(pool, 10)).toBe(2)
     const left = (await pool.query(`SELECT id FROM ticket_action WHERE id = ANY($1::uuid[])`, [[...old, ...kept]])).rows.map((r) => r.id)
     expect(left.sort()).toEqual([...kept].sort())
     // Not left for a later relay sweep to send.
