@@ -208,25 +208,8 @@ export class RunsService {
     const now = new Date()
     const run = await tx.jobRun.create({
       data: {
-        templateId: p.template.id,
-        templateName: p.template.name,
-        jobType: p.template.jobType,
-        spec: p.spec as unknown as Prisma.InputJsonValue,
-        scheduleId: p.scheduleId,
-        slotAt: p.slotAt ?? null,
-        trigger: p.trigger,
-        triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
-        retryOfId: p.retryOfId,
-        triggeredByRunId: p.triggeredByRunId ?? null,
-        webhookEndpointId: p.webhookEndpointId ?? null,
-        ownerId: p.template.ownerId,
-        visibility: p.template.visibility,
-        parameters: p.parameters as Prisma.InputJsonValue,
-        secretParameters: p.secretParameters,
-        maxAttempts: p.spec.retry.maxAttempts,
+        ...runRow(p),
         targetsTotal: p.record ? 0 : p.targets.length,
-        concurrencyKey: p.concurrencyKey ?? null,
-        maxConcurrent: p.maxConcurrent ?? null,
         ...(p.record ? { status: p.record.status, error: p.record.reason, finishedAt: now } : {}),
       },
     })
@@ -254,28 +237,7 @@ export class RunsService {
   async #insertRuns(tx: Prisma.TransactionClient, plans: NewRun[], returning: boolean): Promise<JobRun[]> {
     if (!plans.length) return []
     const ids = plans.map(() => randomUUID())
-    const data = plans.map((p, i) => ({
-      id: ids[i],
-      templateId: p.template.id,
-      templateName: p.template.name,
-      jobType: p.template.jobType,
-      spec: p.spec as unknown as Prisma.InputJsonValue,
-      scheduleId: p.scheduleId,
-      slotAt: p.slotAt ?? null,
-      trigger: p.trigger,
-      triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
-      retryOfId: p.retryOfId,
-      triggeredByRunId: p.triggeredByRunId ?? null,
-      webhookEndpointId: p.webhookEndpointId ?? null,
-      ownerId: p.template.ownerId,
-      visibility: p.template.visibility,
-      parameters: p.parameters as Prisma.InputJsonValue,
-      secretParameters: p.secretParameters,
-      maxAttempts: p.spec.retry.maxAttempts,
-      targetsTotal: p.targets.length,
-      concurrencyKey: p.concurrencyKey ?? null,
-      maxConcurrent: p.maxConcurrent ?? null,
-    }))
+    const data = plans.map((p, i) => ({ id: ids[i], ...runRow(p), targetsTotal: p.targets.length }))
     let rows: JobRun[]
     if (returning) {
       const byId = new Map((await tx.jobRun.createManyAndReturn({ data })).map((r) => [r.id, r]))
@@ -416,4 +378,28 @@ export class RunsService {
 function requireCanAct(actor: Actor, run: JobRun, verb: 'cancel' | 'retry' | 'pin' | 'unpin'): void {
   if (actor.role === 'ADMIN' || run.triggeredById === actor.userId || run.ownerId === actor.userId) return
   throw new ForbiddenError(`only who triggered this run, the owner of its template or an admin may ${verb} it`)
+}
+
+/** The job_run columns a new run gets from its plan (createRunIn and the batched insert write the same row). */
+function runRow(p: NewRun) {
+  return {
+    templateId: p.template.id,
+    templateName: p.template.name,
+    jobType: p.template.jobType,
+    spec: p.spec as unknown as Prisma.InputJsonValue,
+    scheduleId: p.scheduleId,
+    slotAt: p.slotAt ?? null,
+    trigger: p.trigger,
+    triggeredById: p.actor.via === 'SYSTEM' ? null : p.actor.userId,
+    retryOfId: p.retryOfId,
+    triggeredByRunId: p.triggeredByRunId ?? null,
+    webhookEndpointId: p.webhookEndpointId ?? null,
+    ownerId: p.template.ownerId,
+    visibility: p.template.visibility,
+    parameters: p.parameters as Prisma.InputJsonValue,
+    secretParameters: p.secretParameters,
+    maxAttempts: p.spec.retry.maxAttempts,
+    concurrencyKey: p.concurrencyKey ?? null,
+    maxConcurrent: p.maxConcurrent ?? null,
+  }
 }
