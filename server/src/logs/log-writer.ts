@@ -9,8 +9,9 @@
  *
  * A flush that fails because the database is unreachable (restart, network) is retried until it
  * succeeds, and later flushes wait behind it, so no line is lost or reordered; only after close()
- * does the writer give up. A batch Postgres rejects for its content is retried a few times, then
- * written run by run so that one run's bad lines cannot take the others' with them.
+ * does the writer give up. A batch rejected for its content — by Postgres, or before it by the COPY
+ * encoder (a malformed target id; logged under the same 'Postgres rejects' message) — is retried a few
+ * times, then written run by run so that one run's bad lines cannot take the others' with them.
  */
 import type pg from 'pg'
 import { CHANNELS } from '../pubsub/channels.ts'
