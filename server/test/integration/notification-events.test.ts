@@ -53,6 +53,43 @@ async function rulesNotified(runId: string, event?: string): Promise<string[]> {
   return rows.map((r) => r.name)
 }
 
+type WorkerEvent = { event: string; jobRunId: string | null; payload: { event: string; details: { workerId: string; replacesWorkerIds?: string[] } } & Record<string, unknown> }
+
+/**
+ * The worker events one rule's outbox holds about a worker, oldest first: its own WORKER_DOWN and
+ * WORKER_RECOVERED, and the WORKER_RECOVERED of a worker that replaced it. Read from the outbox, not the
+ * receiver: deliveries run in parallel, so they may arrive in another order than they were written.
+ */
+async function workerEvents(ruleName: string, workerId: string): Promise<WorkerEvent[]> {
+  const { rows } = await t.app.db.pool.query<WorkerEvent>(
+    `SELECT d.event::text AS event, d.job_run_id AS "jobRunId", d.payload FROM notification_delivery d JOIN notification_rule r ON r.id = d.rule_id
+      WHERE r.name = $1 AND (d.payload->'details'->>'workerId' = $2 OR d.payload->'details'->'replacesWorkerIds' ? $2)
+      ORDER BY d.created_at`,
+    [ruleName, workerId],
+  )
+  return rows
+}
+
+/**
+ * Without false alarms: on a loaded machine a live worker that is starting can miss its beats for longer
+ * than the dead-after period (4 s here). The reaper then truly marks it down, and its next beat recovers
+ * it; such a WORKER_DOWN answered by the same worker's own WORKER_RECOVERED says nothing about a kill.
+ */
+function withoutFalseAlarms(events: WorkerEvent[], workerId: string): WorkerEvent[] {
+  const kept: WorkerEvent[] = []
+  for (const e of events) {
+    const ownRecovery = e.event === 'WORKER_RECOVERED' && e.payload.details.workerId === workerId && !e.payload.details.replacesWorkerIds
+    if (ownRecovery && kept.at(-1)?.event === 'WORKER_DOWN') kept.pop()
+    else kept.push(e)
+  }
+  return kept
+}
+
+/** Whether the receiver got this payload at `path`. */
+function receivedAt(path: string, payload: unknown): boolean {
+  return receiver.bodies(path).some((b: unknown) => JSON.stringify(b) === JSON.stringify(payload))
+}
+
 async function deliveredTo(path: string, n = 1) {
   await eventually(async () => receiver.at(path).length >= n, { what: `${n} deliveries at ${path}` })
   return receiver.bodies(path)
@@ -190,24 +227,25 @@ describe('events found by watching', () => {
     await doomed.kill()
     // Only this test's workers count: on a loaded machine another process's worker (the test app's own)
     // can miss its beats too, and its WORKER_DOWN is a true event, not this test's.
-    const about = (id: string) => () => receiver.bodies('/w-down').filter((b: { details?: { workerId?: string } }) => b.details?.workerId === id)
-    const doomedEvents = about(doomed.workerId)
-    await eventually(async () => doomedEvents().length >= 1, { what: 'WORKER_DOWN for the killed worker' })
-    const [down] = doomedEvents()
-    expect(down).toMatchObject({ event: 'WORKER_DOWN', run: null, details: { workerId: doomed.workerId, runningRuns: 0 } })
-    expect(down.details.pid).toBe(doomed.child.pid)
-    const { rows } = await t.app.db.pool.query(
-      `SELECT event::text, job_run_id FROM notification_delivery d JOIN notification_rule r ON r.id = d.rule_id WHERE r.name = 'w-down' AND d.payload::text LIKE '%' || $1 || '%'`,
-      [doomed.workerId],
-    )
-    expect(rows).toEqual([{ event: 'WORKER_DOWN', job_run_id: null }])
+    await eventually(async () => (await workerEvents('w-down', doomed.workerId)).at(-1)?.event === 'WORKER_DOWN', { what: 'WORKER_DOWN for the killed worker' })
+    const written = await workerEvents('w-down', doomed.workerId)
+    const down = written.at(-1)!
+    expect(down.payload).toMatchObject({ event: 'WORKER_DOWN', run: null, details: { workerId: doomed.workerId, pid: doomed.child.pid, runningRuns: 0 } })
+    expect(down.jobRunId).toBeNull()
+    // The kill is one WORKER_DOWN; anything before it is a false alarm the worker answered by beating.
+    expect(withoutFalseAlarms(written, doomed.workerId).map((e) => e.event)).toEqual(['WORKER_DOWN'])
+    await eventually(async () => receivedAt('/w-down', down.payload), { what: 'the WORKER_DOWN delivered' })
     // A worker cut off from the database that reaches it again clears the mark with its beat (the same
     // statement as WorkerPresence.beat): recovered.
     await t.app.db.pool.query('UPDATE worker SET heartbeat_at = now(), stopped_at = NULL WHERE id = $1', [doomed.workerId])
-    await eventually(async () => doomedEvents().length >= 2, { what: 'WORKER_RECOVERED for the killed worker' })
-    expect(doomedEvents()[1]).toMatchObject({ event: 'WORKER_RECOVERED', details: { workerId: doomed.workerId } })
-    // The worker that stopped gracefully never notified.
-    expect(about(graceful.workerId)()).toEqual([])
+    await eventually(async () => (await workerEvents('w-down', doomed.workerId)).length > written.length, { what: 'WORKER_RECOVERED for the killed worker' })
+    const recovered = (await workerEvents('w-down', doomed.workerId)).at(-1)!
+    expect(recovered.payload).toMatchObject({ event: 'WORKER_RECOVERED', details: { workerId: doomed.workerId } })
+    await eventually(async () => receivedAt('/w-down', recovered.payload), { what: 'the WORKER_RECOVERED delivered' })
+    // The worker that stopped gracefully never notified (a false alarm while it started is answered).
+    expect(withoutFalseAlarms(await workerEvents('w-down', graceful.workerId), graceful.workerId)).toEqual([])
+    const { rows: [stopped] } = await t.app.db.pool.query('SELECT stopped_at IS NOT NULL AND heartbeat_at >= stopped_at AS graceful FROM worker WHERE id = $1', [graceful.workerId])
+    expect(stopped).toEqual({ graceful: true })
     // And the delivery log shows them without a run.
     const log = (await t.ok(`{ notificationDeliveries(first: 50) { event jobRun { id } workflowRun { id } } }`)).notificationDeliveries
     expect(log.filter((d: { event: string }) => d.event.startsWith('WORKER_'))).toEqual(
@@ -223,31 +261,31 @@ describe('events found by watching', () => {
     // Roles no other worker of this file has (the set counts, not the order), so only these processes match.
     const first = await spawnWorker(t.db.url, 'scheduler,worker')
     // The events about one worker: its WORKER_DOWN, and the WORKER_RECOVERED of the worker that replaced it.
-    type WorkerEvent = { event: string; details: { workerId: string; replacesWorkerIds?: string[] } }
-    const about = (id: string) => () =>
-      (receiver.bodies('/w-restart') as WorkerEvent[]).filter((b) => (b.event === 'WORKER_DOWN' && b.details.workerId === id) || (b.event === 'WORKER_RECOVERED' && b.details.replacesWorkerIds?.includes(id)))
+    const about = async (id: string) => withoutFalseAlarms(await workerEvents('w-restart', id), id).map((e) => e.payload)
     await first.kill()
-    await eventually(async () => about(first.workerId)().length >= 1, { what: 'WORKER_DOWN for the killed worker' })
-    expect(about(first.workerId)()).toMatchObject([{ event: 'WORKER_DOWN', details: { workerId: first.workerId } }])
+    await eventually(async () => (await about(first.workerId)).length >= 1, { what: 'WORKER_DOWN for the killed worker' })
+    expect(await about(first.workerId)).toMatchObject([{ event: 'WORKER_DOWN', details: { workerId: first.workerId } }])
 
     // Restarted after the reaper marked it down: the new process's start is the recovery.
     const second = await spawnWorker(t.db.url, 'worker,scheduler')
-    await eventually(async () => about(first.workerId)().length >= 2, { what: 'WORKER_RECOVERED for the restart' })
-    expect(about(first.workerId)()[1]).toMatchObject({ event: 'WORKER_RECOVERED', run: null, details: { workerId: second.workerId, pid: second.child.pid, replacesWorkerIds: [first.workerId] } })
+    await eventually(async () => (await about(first.workerId)).length >= 2, { what: 'WORKER_RECOVERED for the restart' })
+    const restart = (await about(first.workerId))[1]!
+    expect(restart).toMatchObject({ event: 'WORKER_RECOVERED', run: null, details: { workerId: second.workerId, pid: second.child.pid, replacesWorkerIds: [first.workerId] } })
+    await eventually(async () => receivedAt('/w-restart', restart), { what: 'the restart delivered' })
 
     // Restarted at once (maybe inside the dead-after period, before the reaper noticed): one WORKER_DOWN
     // and one WORKER_RECOVERED all the same, in either order of the start and the reaper's mark.
     await second.kill()
     const third = await spawnWorker(t.db.url, 'scheduler,worker')
-    const events = about(second.workerId)
-    await eventually(async () => events().length >= 2, { what: 'WORKER_DOWN and WORKER_RECOVERED for the quick restart' })
-    const byEvent = Object.fromEntries(events().map((b: { event: string }) => [b.event, b]))
+    await eventually(async () => (await about(second.workerId)).length >= 2, { what: 'WORKER_DOWN and WORKER_RECOVERED for the quick restart' })
+    const events = await about(second.workerId)
+    const byEvent = Object.fromEntries(events.map((b) => [b.event, b]))
     expect(byEvent.WORKER_DOWN).toMatchObject({ details: { workerId: second.workerId } })
     expect(byEvent.WORKER_RECOVERED).toMatchObject({ details: { workerId: third.workerId, replacesWorkerIds: [second.workerId] } })
     // The restarts were told once each: the first worker's recovery is not repeated by the third.
     await third.stop()
-    expect(about(first.workerId)(), JSON.stringify(about(first.workerId)())).toHaveLength(2)
-    expect(events(), JSON.stringify(events())).toHaveLength(2)
+    expect(await about(first.workerId), JSON.stringify(await about(first.workerId))).toHaveLength(2)
+    expect(await about(second.workerId), JSON.stringify(events)).toHaveLength(2)
     const { rows } = await t.app.db.pool.query(`SELECT id, replaced_by FROM worker WHERE id = ANY($1::uuid[]) ORDER BY started_at`, [[first.workerId, second.workerId, third.workerId]])
     expect(rows).toEqual([
       { id: first.workerId, replaced_by: second.workerId },
