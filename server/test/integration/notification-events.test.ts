@@ -4,6 +4,7 @@
  * Real Postgres (the triggers and notification_watch write the outbox), real workers delivering to a
  * real local HTTP receiver, a real worker process SIGKILLed.
  */
+import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
@@ -85,9 +86,9 @@ function withoutFalseAlarms(events: WorkerEvent[], workerId: string): WorkerEven
   return kept
 }
 
-/** Whether the receiver got this payload at `path`. */
-function receivedAt(path: string, payload: unknown): boolean {
-  return receiver.bodies(path).some((b: unknown) => JSON.stringify(b) === JSON.stringify(payload))
+/** Whether the receiver got this outbox payload at `path` (its body carries the payload's event and details). */
+function receivedAt(path: string, payload: { event: string; details: Record<string, unknown> }): boolean {
+  return receiver.bodies(path).some((b: { event?: string; details?: Record<string, unknown> }) => b.event === payload.event && isDeepStrictEqual(b.details, payload.details))
 }
 
 async function deliveredTo(path: string, n = 1) {
@@ -261,7 +262,10 @@ describe('events found by watching', () => {
     // Roles no other worker of this file has (the set counts, not the order), so only these processes match.
     const first = await spawnWorker(t.db.url, 'scheduler,worker')
     // The events about one worker: its WORKER_DOWN, and the WORKER_RECOVERED of the worker that replaced it.
-    const about = async (id: string) => withoutFalseAlarms(await workerEvents('w-restart', id), id).map((e) => e.payload)
+    const about = async (id: string) =>
+      withoutFalseAlarms(await workerEvents('w-restart', id), id)
+        .filter((e) => (e.event === 'WORKER_DOWN' ? e.payload.details.workerId === id : e.payload.details.replacesWorkerIds?.includes(id)))
+        .map((e) => e.payload)
     await first.kill()
     await eventually(async () => (await about(first.workerId)).length >= 1, { what: 'WORKER_DOWN for the killed worker' })
     expect(await about(first.workerId)).toMatchObject([{ event: 'WORKER_DOWN', details: { workerId: first.workerId } }])
