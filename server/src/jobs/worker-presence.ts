@@ -18,6 +18,9 @@ export interface PresenceHooks {
   abort(runId: string, cause: 'cancelled' | 'shutdown'): void
 }
 
+/** Tries of a graceful stop's final write (about 1.5 s of waiting in all). */
+const STOP_ATTEMPTS = 4
+
 export class WorkerPresence {
   #timer: NodeJS.Timeout | null = null
   #beat: Promise<void> = Promise.resolve()
@@ -73,7 +76,22 @@ export class WorkerPresence {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer)
     await this.#beat
-    await this.pool.query('UPDATE worker SET stopped_at = now(), heartbeat_at = now() WHERE id = $1', [this.workerId]).catch(() => {})
+    // A graceful stop's mark (heartbeat_at = stopped_at) is what tells it from a crash: without it the
+    // reaper marks this worker down (WORKER_DOWN) and the next process of this host and roles counts as
+    // its replacement (WORKER_RECOVERED). So a failed write is tried again a few times (a Postgres
+    // restart, a dropped connection), within a bounded time so that a stop never hangs.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.pool.query('UPDATE worker SET stopped_at = now(), heartbeat_at = now() WHERE id = $1', [this.workerId])
+        return
+      } catch (e) {
+        if (attempt >= STOP_ATTEMPTS) {
+          this.logger.warn('could not mark this worker stopped; the reaper will take it for a crashed one', { error: coerceError(e).message })
+          return
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt))
+      }
+    }
   }
 }
 

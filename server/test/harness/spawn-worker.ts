@@ -25,10 +25,16 @@ export function spawnWorker(databaseUrl: string, roles = 'worker', options: { ca
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-main.ts')], {
     cwd: serverDir,
     env: { ...process.env, DATABASE_URL: databaseUrl, SWITCHYARD_ROLES: roles, ...options.env },
-    stdio: ['ignore', 'pipe', options.captureStderr ? 'pipe' : 'inherit'],
+    // An IPC channel only so that the child sees this process die (worker-main exits on 'disconnect'): a
+    // test that fails before stopping its workers, or a fork vitest kills, must not leave them running.
+    // stderr is piped, never inherited: an orphan holding vitest's own stderr kept vitest from exiting.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   })
   let err = ''
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => {
+    if (options.captureStderr) err += chunk.toString()
+    else process.stderr.write(chunk)
+  })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)

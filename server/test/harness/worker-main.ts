@@ -10,6 +10,10 @@ import { createLogger, silentLogger } from '../../src/util/logger.ts'
 import { testConfig } from './app.ts'
 import { createTestRegistry } from './test-executors.ts'
 
+// Spawned by spawn-worker.ts with an IPC channel: when the test process dies (a failed test, a fork
+// vitest terminates), die with it, abruptly, rather than run on as an orphan.
+if (process.send) process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'))
+
 const extra = JSON.parse(process.env.SWITCHYARD_TEST_CONFIG ?? '{}') as Record<string, string>
 const config = testConfig(process.env.DATABASE_URL!, extra, process.env.SWITCHYARD_ROLES ?? 'worker')
 const app = await startApp(config, {
