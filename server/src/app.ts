@@ -168,7 +168,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const inventorySync = new InventorySync(db.prisma, box, outbound)
     const preRunSync = new PreRunSync(db.prisma, db.pool, inventorySync)
     const registry = options.registry ?? createDefaultRegistry({ inventorySync, checkmkDevices: new CheckmkDevices(db.prisma, inventorySync), nautobot: new NautobotWriteBack(inventorySync), outbound })
-    const users = new UsersService(db.prisma, config.sessionTtlHours, config.loginThrottle)
+    const users = new UsersService(db.prisma, db.pool, config.sessionTtlHours, config.loginThrottle)
     const runs = new RunsService(db.prisma, registry, box, queue)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const audit = new AuditService(db.pool)

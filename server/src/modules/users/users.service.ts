@@ -1,4 +1,5 @@
 /** Users, sign-in and API tokens. Tokens are stored hashed; the clear token is returned once. */
+import type pg from 'pg'
 import { z } from 'zod'
 import type { PrismaClient } from '../../generated/prisma/client.ts'
 import type { User } from '../../generated/prisma/client.ts'
@@ -33,6 +34,7 @@ export class UsersService {
 
   constructor(
     private readonly prisma: PrismaClient,
+    private readonly pool: pg.Pool,
     private readonly sessionTtlHours: number,
     throttle: LoginThrottleOptions = DEFAULT_THROTTLE,
   ) {
@@ -44,16 +46,27 @@ export class UsersService {
     return this.#throttle.deleteStale()
   }
 
-  /** Returns the actor for a bearer token, or null when it is unknown, expired or revoked. */
+  /**
+   * Returns the actor for a bearer token, or null when it is unknown, expired or revoked. Every request
+   * and WebSocket connect comes through here, so it is one prepared statement on the pg pool (Prisma's
+   * `include` sends two). Its failures are pg's own, which `isTransient` knows: a connect during an
+   * outage must close with "try again" (1013), not as an internal error.
+   */
   async authenticate(token: string): Promise<Actor | null> {
-    const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } })
-    if (!row || row.revokedAt || row.user.disabled) return null
+    const { rows } = await this.pool.query<{ id: string; kind: 'SESSION' | 'API'; last_used_at: Date | null; user_id: string; username: string; role: UserRole }>({
+      name: 'switchyard-authenticate',
+      text: `SELECT t.id, t.kind::text AS kind, t.last_used_at, u.id AS user_id, u.username, u.role::text AS role
+               FROM api_token t JOIN app_user u ON u.id = t.user_id
+              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled AND (t.expires_at IS NULL OR t.expires_at > now())`,
+      values: [hashToken(token)],
+    })
+    const row = rows[0]
+    if (!row) return null
     const now = Date.now()
-    if (row.expiresAt && row.expiresAt.getTime() <= now) return null
-    if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    if (!row.last_used_at || now - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {})
     }
-    return { userId: row.user.id, username: row.user.username, role: row.user.role, via: row.kind }
+    return { userId: row.user_id, username: row.username, role: row.role, via: row.kind }
   }
 
   /**
