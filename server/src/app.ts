@@ -169,7 +169,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     const preRunSync = new PreRunSync(db.prisma, db.pool, inventorySync)
     const registry = options.registry ?? createDefaultRegistry({ inventorySync, checkmkDevices: new CheckmkDevices(db.prisma, inventorySync), nautobot: new NautobotWriteBack(inventorySync), outbound })
     const users = new UsersService(db.prisma, db.pool, config.sessionTtlHours, config.loginThrottle)
-    const runs = new RunsService(db.prisma, registry, box, queue)
+    const runs = new RunsService(db.prisma, registry, box, queue, db.pool)
     const live = new RunLive(db.pool, db.prisma, runs, listener, logger.child({ component: 'live' }))
     const audit = new AuditService(db.pool)
     const workflows = new WorkflowsService(db.prisma, registry)

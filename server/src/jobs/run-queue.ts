@@ -100,13 +100,37 @@ export class RunQueue {
 export async function enqueueMany(queue: RunQueue, tx: TransactionLike, runs: ReadonlyArray<{ runId: string; timeoutSeconds: number | null }>, options: { wake?: boolean } = {}): Promise<void> {
   if (!runs.length) return
   const db = fromPrisma(tx)
-  await queue.boss.insert(
-    RUN_QUEUE,
-    runs.map((r) => ({ data: { runId: r.runId } satisfies RunMessage, retryLimit: 0, expireInSeconds: Math.min(MAX_EXPIRY_SECONDS, (r.timeoutSeconds ?? MAX_EXPIRY_SECONDS) + 300) })),
-    { db },
-  )
+  await queue.boss.insert(RUN_QUEUE, runs.map(messageOf), { db })
   // The caller may send the workers' wake-up with its own notifications (one statement fewer).
   if (options.wake !== false) await db.executeSql(`SELECT pg_notify('${CHANNELS.queued}', '')::text`)
+}
+
+/**
+ * pg-boss's own statement inserting the messages of these new runs, for embedding in a larger statement
+ * (as pg-boss embeds it for its flows): its text with its one parameter renumbered to `$<param>`, and that
+ * parameter's value. pg-boss builds it (nothing is sent: the `db` only records it). Null when the text is
+ * not the plain `INSERT … ON CONFLICT DO NOTHING` with one parameter this expects (a pg-boss upgrade, a
+ * queue with its own NOTIFY): the caller then inserts them through pg-boss as usual.
+ */
+export async function messagesStatement(queue: RunQueue, runs: ReadonlyArray<{ runId: string; timeoutSeconds: number | null }>, param: number): Promise<{ text: string; value: unknown } | null> {
+  let captured: { text: string; values: unknown[] } | null = null
+  await queue.boss.insert(RUN_QUEUE, runs.map(messageOf), {
+    db: {
+      executeSql: async (text, values) => {
+        captured = { text, values: values ?? [] }
+        return { rows: [] }
+      },
+    },
+  })
+  const c = captured as { text: string; values: unknown[] } | null
+  if (!c || c.values.length !== 1) return null
+  const text = c.text.trim()
+  if (!/^INSERT INTO\b/.test(text) || /\bRETURNING\b/.test(text) || (text.match(/\$\d+/g) ?? []).join() !== '$1') return null
+  return { text: text.replace('$1', `$${param}`), value: c.values[0] }
+}
+
+function messageOf(r: { runId: string; timeoutSeconds: number | null }) {
+  return { data: { runId: r.runId } satisfies RunMessage, retryLimit: 0, expireInSeconds: Math.min(MAX_EXPIRY_SECONDS, (r.timeoutSeconds ?? MAX_EXPIRY_SECONDS) + 300) }
 }
 
 export function createBoss(connectionString: string, schema: string, max: number): PgBoss {

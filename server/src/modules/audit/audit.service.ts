@@ -52,7 +52,8 @@ export async function recordMany(db: Db, entries: readonly AuditEntry[]): Promis
   if (entries.length) await db.auditEvent.createMany({ data: entries.map(eventRow) })
 }
 
-function eventRow(e: AuditEntry) {
+/** An audit_event row's columns (camelCase, as Prisma writes them) for an entry. */
+export function eventRow(e: AuditEntry) {
   return {
     actorId: e.actor?.userId ?? null,
     actorName: auditText(e.actorName !== undefined ? e.actorName : (e.actor?.username ?? null)),

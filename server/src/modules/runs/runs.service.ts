@@ -2,6 +2,7 @@
  * Runs from the user's side: trigger, cancel, retry, list, read. Execution itself is the
  * dispatcher's (jobs/dispatcher.ts); this module only creates and commands runs.
  */
+import type pg from 'pg'
 import type { JobRun, JobTemplate, Prisma, PrismaClient } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import type { ExecutorRegistry } from '../../jobs/executors/registry.ts'
@@ -12,7 +13,8 @@ import { isConflict, isTransient, retryConflicts } from '../../db/transient.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
-import { entity, record, recordMany } from '../audit/audit.service.ts'
+import { entity, eventRow, record, recordMany } from '../audit/audit.service.ts'
+import { insertRunsInOneStatement, type RunToInsert } from './one-statement-insert.ts'
 import { GroupCommit } from '../../util/group-commit.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
 import { resolveSelector, targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
@@ -74,6 +76,7 @@ export class RunsService {
     private readonly registry: ExecutorRegistry,
     private readonly box: SecretBox,
     private readonly queue: RunQueue,
+    private readonly pool: pg.Pool,
   ) {}
 
   async trigger(actor: Actor | null, input: TriggerInput, trigger?: RunTrigger, extra: { scheduleId?: string } = {}): Promise<JobRun> {
@@ -100,7 +103,8 @@ export class RunsService {
     max: 100,
     // A lost connection may have lost only the COMMIT's answer: retrying each trigger could create its run twice.
     splittable: (e) => isConflict(e) || !isTransient(e),
-    one: (p) =>
+    one: async (p) =>
+      (await this.#insertInOneStatement([p]))?.[0] ??
       retryConflicts(() =>
         this.prisma.$transaction(async (tx) => {
           const run = await this.createRunIn(tx, p)
@@ -108,7 +112,8 @@ export class RunsService {
           return run
         }),
       ),
-    many: (plans) =>
+    many: async (plans) =>
+      (await this.#insertInOneStatement(plans)) ??
       retryConflicts(() =>
         this.prisma.$transaction(async (tx) => {
           const runs = await this.#insertRuns(tx, plans, true)
@@ -117,6 +122,21 @@ export class RunsService {
         }),
       ),
   })
+
+  /**
+   * Triggered runs (no `record`) in one statement that commits on its own (one-statement-insert.ts), or
+   * null when that statement cannot be built: then the transaction above writes them. Retried whole on
+   * a deadlock, like the transaction.
+   */
+  async #insertInOneStatement(plans: NewRun[]): Promise<JobRun[] | null> {
+    const runs: RunToInsert[] = plans.map((p) => {
+      const row = { ...runRow(p), targetsTotal: p.targets.length }
+      // The audit event as recordMany writes it; its entity name needs the run's number (the statement adds it).
+      const audit = eventRow({ actor: p.actor, action: 'run.trigger', entity: { type: 'JobRun', id: null, name: null }, changes: runAuditChanges(row as unknown as JobRun) })
+      return { id: randomUUID(), row, targets: p.targets, timeoutSeconds: p.spec.timeoutSeconds, audit: { actorId: audit.actorId, actorName: audit.actorName, via: audit.via, action: audit.action, changes: audit.changes ?? null } }
+    })
+    return retryConflicts(() => insertRunsInOneStatement(this.pool, this.queue, runs))
+  }
 
   /**
    * Everything a new run of `template` needs: validated parameters (secret values split off and
