@@ -15,6 +15,7 @@ import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
 import { remoteProcesses, startSshd, type TestSshd } from '../harness/sshd.ts'
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts'
 import pg from 'pg'
+import { survivePostgresRestarts } from '../../src/db/database.ts'
 
 let sshd: TestSshd
 let db: TestDatabase
@@ -41,7 +42,7 @@ async function ok(query: string, variables: Record<string, unknown> = {}) {
 beforeAll(async () => {
   sshd = await startSshd()
   db = await createTestDatabase('outage')
-  direct = new pg.Pool({ connectionString: db.url, max: 2 })
+  direct = survivePostgresRestarts(new pg.Pool({ connectionString: db.url, max: 2 }))
   proxy = await startTcpProxy(db.url)
   // A real process (every role), its log captured: the reaper, the worker and the API all go through the proxy.
   server = await spawnWorker(proxy.url, 'api,worker,scheduler', { captureStderr: true, env: { SWITCHYARD_TEST_LOGS: '1' } })

@@ -11,6 +11,7 @@ import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts'
+import { survivePostgresRestarts } from '../../src/db/database.ts'
 
 let db: TestDatabase
 let proxy: TcpProxy
@@ -25,7 +26,8 @@ async function probe(path: string, auth = false): Promise<{ status: number; body
 
 beforeAll(async () => {
   db = await createTestDatabase('health')
-  direct = new pg.Pool({ connectionString: db.url, max: 1 })
+  // Its idle connection can be ended under it (the database dropped with FORCE at the end): heard, not thrown.
+  direct = survivePostgresRestarts(new pg.Pool({ connectionString: db.url, max: 1 }))
   proxy = await startTcpProxy(db.url)
   server = await spawnWorker(proxy.url, 'api,worker,scheduler')
   const res = await fetch(`${server.url}/graphql`, {

@@ -58,7 +58,16 @@ async function template(name: string): Promise<string> {
 /** Triggers one run and returns it with every row it wrote, and the pool statements it took. */
 async function triggered(templateId: string, targetIds: string[]) {
   const listener = new pg.Client({ connectionString: t.db.url })
+  listener.on('error', () => {})
   await listener.connect()
+  try {
+    return await writtenBy(templateId, targetIds, listener)
+  } finally {
+    await listener.end()
+  }
+}
+
+async function writtenBy(templateId: string, targetIds: string[], listener: pg.Client) {
   const notices: Array<{ channel: string; payload: string }> = []
   listener.on('notification', (n) => notices.push({ channel: n.channel, payload: n.payload ?? '' }))
   await listener.query(`LISTEN "${CHANNELS.run}"; LISTEN "${CHANNELS.queued}"`)
@@ -81,7 +90,6 @@ async function triggered(templateId: string, targetIds: string[]) {
     [run.id],
   )
   await new Promise((r) => setTimeout(r, 200))
-  await listener.end()
   return { run, row, targets, audit, messages, oneTransaction: Number(tx.n) === 1, notices, took }
 }
 

@@ -18,6 +18,7 @@ import { REDMINE_PROJECT, redmineInstalled, startRedmine, type TestRedmine } fro
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts'
 import { createTestRegistry } from '../harness/test-executors.ts'
+import { survivePostgresRestarts } from '../../src/db/database.ts'
 
 const SECRET = 'tracker-signing-secret-0123456789'
 const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!
@@ -145,7 +146,7 @@ describe('a 20 s Postgres outage during ticket delivery', () => {
   beforeAll(async () => {
     await tracker.start()
     db = await createTestDatabase('ticketoutage')
-    direct = new pg.Pool({ connectionString: db.url, max: 2 })
+    direct = survivePostgresRestarts(new pg.Pool({ connectionString: db.url, max: 2 }))
     proxy = await startTcpProxy(db.url)
     // Every role in one real process, all of it through the proxy. Retries of a refused action wait 5–10 s,
     // so one scheduled before the cut is due during the outage.

@@ -17,6 +17,7 @@ import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { subscribe } from '../harness/live-subscription.ts'
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
+import { survivePostgresRestarts } from '../../src/db/database.ts'
 
 const held = new Map<string, http.ServerResponse>()
 const receiver = http.createServer((req, res) => void held.set((req.url ?? '').split('/').pop()!, res))
@@ -62,7 +63,7 @@ const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().spl
 beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
   db = await createTestDatabase('toastrestart')
-  direct = new pg.Pool({ connectionString: db.url, max: 2 })
+  direct = survivePostgresRestarts(new pg.Pool({ connectionString: db.url, max: 2 }))
   port = await freePort()
   api = await startApi()
   worker = await spawnWorker(db.url, 'worker,scheduler')
