@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from '../harness/app.ts'
 import { createTestRegistry } from '../harness/test-executors.ts'
 import type { Actor } from '../../src/modules/actor.ts'
 import { JOB_RUN_COLUMNS, jobRunFromRow } from '../../src/modules/runs/job-run-row.ts'
+import { JOB_TEMPLATE_COLUMNS, JobTemplateReader } from '../../src/modules/templates/job-template-row.ts'
 import { CHANNELS } from '../../src/pubsub/channels.ts'
 import { SecretBox } from '../../src/crypto/secret-box.ts'
 
@@ -97,6 +98,19 @@ describe('a trigger written by one statement', () => {
   it('maps every job_run column (this fails when the table gains one)', async () => {
     const { rows } = await t.app.db.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'job_run' AND table_schema = current_schema()`)
     expect(rows.map((r) => r.column_name).sort()).toEqual([...JOB_RUN_COLUMNS].sort())
+  })
+
+  it("reads the trigger's template as Prisma does, every column", async () => {
+    const { rows } = await t.app.db.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'job_template' AND table_schema = current_schema()`)
+    expect(rows.map((r) => r.column_name).sort()).toEqual([...JOB_TEMPLATE_COLUMNS].sort())
+    const id = await template('read back')
+    await t.app.db.prisma.jobTemplate.update({ where: { id }, data: { tags: ['a', 'b'], successThreshold: 0.75, logLimitLines: 1000, logLimitBytes: 2048, retryMaxAttempts: 3, retryDelaySeconds: 5, retryBackoff: 'EXPONENTIAL', overlapPolicy: 'SKIP', description: 'd' } })
+    const reader = new JobTemplateReader(t.app.db.pool)
+    expect(await reader.find(id)).toEqual(await t.app.db.prisma.jobTemplate.findUniqueOrThrow({ where: { id } }))
+    // Asked together: one statement answers each caller with its own template (or none).
+    const other = await template('read back 2')
+    const [a, b, none, bad, again] = await Promise.all([reader.find(id), reader.find(other), reader.find('00000000-0000-4000-8000-000000000000'), reader.find('not-a-uuid'), reader.find(id.toUpperCase())])
+    expect([a?.name, b?.name, none, bad, again?.name]).toEqual(['read back', 'read back 2', null, null, 'read back'])
   })
 
   it('writes what the transaction writes: the run as Prisma reads it, targets, queue message, audit event, notifications', async () => {

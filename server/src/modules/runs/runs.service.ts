@@ -15,6 +15,7 @@ import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } fro
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, eventRow, record, recordMany } from '../audit/audit.service.ts'
 import { insertRunsInOneStatement, type RunToInsert } from './one-statement-insert.ts'
+import { JobTemplateReader } from '../templates/job-template-row.ts'
 import { GroupCommit } from '../../util/group-commit.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
 import { resolveSelector, targetSelectorSchema, type TargetSelector } from '../targets/target-selector.ts'
@@ -77,11 +78,15 @@ export class RunsService {
     private readonly box: SecretBox,
     private readonly queue: RunQueue,
     private readonly pool: pg.Pool,
-  ) {}
+  ) {
+    this.#templates = new JobTemplateReader(pool)
+  }
+
+  readonly #templates: JobTemplateReader
 
   async trigger(actor: Actor | null, input: TriggerInput, trigger?: RunTrigger, extra: { scheduleId?: string } = {}): Promise<JobRun> {
     const a = requireWriter(actor)
-    const template = await this.prisma.jobTemplate.findUnique({ where: { id: input.templateId } })
+    const template = await this.#templates.find(input.templateId)
     if (!template || !canSee(a, template)) throw new NotFoundError('job template', 'templateId')
     const plan = await this.planRun(this.prisma, template, input.parameters, null, input.targetIds ?? null)
     // Validated: what is left to fail is the write, which concurrent triggers share (#triggers).
