@@ -11,6 +11,6 @@ describe("server/package.json's start script as the harnesses run it", () => {
   it('is the one the product starts with: glibc arenas capped, big blocks unmapped when freed, V8 young generation capped, the build', () => {
     const start = serverStartScript()
     expect(start.env).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
-    expect(start.args).toEqual(['--enable-source-maps', '--max-semi-space-size=4', 'dist/main.js'])
+    expect(start.args).toEqual(['--enable-source-maps', '--max-semi-space-size=2', 'dist/main.js'])
   })
 })
