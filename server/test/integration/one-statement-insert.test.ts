@@ -152,4 +152,23 @@ describe('a trigger written by one statement', () => {
     const box = new SecretBox(t.app.config.secretKey!)
     for (const w of [short, long]) expect(box.open(w.run.secretParameters!)).toContain('hunter2-secret')
   })
+
+  it('keeps working when a migration adds a column while the process runs (another process upgraded first)', async () => {
+    const id = await template('rolling upgrade')
+    const targetIds = (await t.app.db.prisma.target.findMany({ select: { id: true } })).map((x) => x.id)
+    // One after the other: the pool hands the same idle connection back, so the statements prepared
+    // before the change are the ones used after it.
+    const trigger = (n: number) => t.app.services.runs.trigger(admin, { templateId: id, parameters: { n, pw: 'x' }, targetIds })
+    const before = [await trigger(1), await trigger(2), await trigger(3)]
+    await t.app.db.pool.query('ALTER TABLE job_run ADD COLUMN added_later int; ALTER TABLE job_template ADD COLUMN added_later int')
+    try {
+      // A prepared `RETURNING *` or `SELECT *` would now fail: "cached plan must not change result type".
+      const after = [await trigger(4), await trigger(5), await trigger(6)]
+      expect(after.map((r) => r.status)).toEqual(['QUEUED', 'QUEUED', 'QUEUED'])
+      expect(after.every((r) => !('addedLater' in r) && !('added_later' in r))).toBe(true)
+      expect(new Set([...before, ...after].map((r) => r.number)).size).toBe(6)
+    } finally {
+      await t.app.db.pool.query('ALTER TABLE job_run DROP COLUMN added_later; ALTER TABLE job_template DROP COLUMN added_later')
+    }
+  })
 })

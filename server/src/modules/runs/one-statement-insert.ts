@@ -17,7 +17,7 @@ import type { JobRun } from '../../generated/prisma/client.ts'
 import { CHANNELS } from '../../pubsub/channels.ts'
 import { messagesStatement, type RunQueue } from '../../jobs/run-queue.ts'
 import { MAX_VALUE_CHARS } from '../audit/changes.ts'
-import { jobRunFromRow } from './job-run-row.ts'
+import { JOB_RUN_COLUMNS, jobRunFromRow } from './job-run-row.ts'
 
 export interface RunToInsert {
   id: string
@@ -104,7 +104,7 @@ export async function insertRunsInOneStatement(pool: pg.Pool, queue: RunQueue, r
                triggered_by_run_id, webhook_endpoint_id, owner_id, visibility::"Visibility", parameters, decode(secret_parameters, 'base64'),
                max_attempts, concurrency_key, max_concurrent, targets_total
           FROM input ORDER BY ord
-        RETURNING *
+        RETURNING ${JOB_RUN_COLUMNS.join(', ')}
       ),
       targets AS (
         INSERT INTO run_target (run_id, target_id, position, name, host, port)
@@ -121,14 +121,21 @@ export async function insertRunsInOneStatement(pool: pg.Pool, queue: RunQueue, r
         SELECT pg_notify(m.channel, m.payload) FROM (SELECT $4::text AS channel, id::text AS payload FROM input UNION ALL SELECT $5::text, '') AS m
       )
       SELECT r.*, (SELECT count(*) FROM notified) AS notified FROM runs r`
-  // Prepared once per connection, named for its text (pg-boss's part is the same for every call).
+  // Prepared once per connection, named for its text (pg-boss's part is the same for every call). The
+  // columns are listed, not `*`: a migration adding a job_run column (another process upgraded first)
+  // must not change a prepared statement's result type ("cached plan must not change result type").
   const { rows } = await pool.query({
     name: statementName(text),
     text,
     values: [JSON.stringify(input), JSON.stringify(targets), messages.value, CHANNELS.run, CHANNELS.queued],
   })
   const byId = new Map(rows.map((r: Record<string, unknown>) => [r.id as string, jobRunFromRow(r)]))
-  return runs.map((r) => byId.get(r.id)!)
+  return runs.map((r) => {
+    const run = byId.get(r.id)
+    // Cannot happen (every row inserted is returned); if it did, the caller must not write the run again.
+    if (!run) throw new Error(`run ${r.id} was not returned by its insert`)
+    return run
+  })
 }
 
 let lastName: { text: string; name: string } | null = null
