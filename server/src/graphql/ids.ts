@@ -1,8 +1,7 @@
 /** Global ids in arguments: decoded and checked here so a bad id is a field error, not a crash. */
 import { decodeGlobalID } from '@pothos/plugin-relay'
 import { ValidationError } from '../errors.ts'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+import { isUuid } from '../util/uuid.ts'
 
 export function decodeId(value: string, typename: string, field: string): string {
   let decoded: { typename: string; id: string }
@@ -11,7 +10,7 @@ export function decodeId(value: string, typename: string, field: string): string
   } catch {
     throw ValidationError.field(field, `not a valid ${typename} id`)
   }
-  if (decoded.typename !== typename || !UUID.test(decoded.id)) throw ValidationError.field(field, `not a valid ${typename} id`)
+  if (decoded.typename !== typename || !isUuid(decoded.id)) throw ValidationError.field(field, `not a valid ${typename} id`)
   return decoded.id
 }
 
@@ -23,7 +22,7 @@ export function decodeIdOf<T extends string>(value: string, typenames: readonly 
   } catch {
     throw ValidationError.field(field, 'not a valid id')
   }
-  if (!(typenames as readonly string[]).includes(decoded.typename) || !UUID.test(decoded.id)) throw ValidationError.field(field, `not a valid id of a ${typenames.join(', ')}`)
+  if (!(typenames as readonly string[]).includes(decoded.typename) || !isUuid(decoded.id)) throw ValidationError.field(field, `not a valid id of a ${typenames.join(', ')}`)
   return { typename: decoded.typename as T, id: decoded.id }
 }
 

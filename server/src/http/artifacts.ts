@@ -7,10 +7,9 @@ import { tokenFromHeader } from '../auth/tokens.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import { canSee } from '../modules/actor.ts'
 import type { UsersService } from '../modules/users/users.service.ts'
+import { isUuid } from '../util/uuid.ts'
 
 export const ARTIFACTS_PATH = '/artifacts/'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export function createArtifactHandler(deps: { prisma: PrismaClient; users: UsersService }) {
   const fail = (res: http.ServerResponse, status: number, message: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(message + '\n')
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -19,7 +18,7 @@ export function createArtifactHandler(deps: { prisma: PrismaClient; users: Users
     const actor = token ? await deps.users.authenticate(token) : null
     if (!actor) return void fail(res, 401, 'authentication required: send Authorization: Bearer <token>')
     const id = decodeURIComponent((req.url ?? '').slice(ARTIFACTS_PATH.length).split('?')[0] ?? '')
-    if (!UUID.test(id)) return void fail(res, 404, 'artifact not found')
+    if (!isUuid(id)) return void fail(res, 404, 'artifact not found')
     const artifact = await deps.prisma.runArtifact.findUnique({ where: { id }, include: { run: { select: { visibility: true, ownerId: true } } } })
     if (!artifact || !canSee(actor, artifact.run) || artifact.expiresAt < new Date()) return void fail(res, 404, 'artifact not found')
     const filename = artifact.name.split('/').pop()!

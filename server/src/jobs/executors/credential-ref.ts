@@ -9,6 +9,7 @@
  */
 import { z } from 'zod'
 import type { DecryptedCredential } from './types.ts'
+import { uuidOf } from '../../util/uuid.ts'
 
 export type CredentialKind = DecryptedCredential['kind']
 
@@ -22,15 +23,9 @@ export interface CredentialRef {
   purpose: string
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /** The UUID a credential id stands for: a bare UUID or the GraphQL global id `base64("Credential:<uuid>")`; null if neither. */
 export function credentialUuid(value: string): string | null {
-  if (UUID.test(value)) return value.toLowerCase()
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return null
-  const decoded = Buffer.from(value, 'base64').toString('utf8')
-  const m = /^Credential:(.+)$/.exec(decoded)
-  return m && UUID.test(m[1]!) ? m[1]!.toLowerCase() : null
+  return uuidOf(value, 'Credential')
 }
 
 /** A config field holding a credential id; its JSON Schema says so (`format: "credential-id"`). */

@@ -6,14 +6,13 @@
  */
 import type pg from 'pg'
 import type { JobTemplate } from '../../generated/prisma/client.ts'
+import { isUuid } from '../../util/uuid.ts'
 
 export const JOB_TEMPLATE_COLUMNS = [
   'id', 'name', 'description', 'job_type', 'config', 'target_selector', 'parameters', 'outputs', 'timeout_seconds',
   'retry_max_attempts', 'retry_delay_seconds', 'retry_backoff', 'max_parallel_targets', 'success_threshold', 'overlap_policy',
   'max_concurrent_runs', 'log_limit_lines', 'log_limit_bytes', 'tags', 'owner_id', 'visibility', 'created_at', 'updated_at',
 ] as const
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * Reads templates by id. Reads asked for in the same tick go as one statement (as Prisma batches its
@@ -26,7 +25,7 @@ export class JobTemplateReader {
 
   /** The template, or null when there is none with this id (or the id is no UUID at all). */
   find(id: string): Promise<JobTemplate | null> {
-    if (!UUID.test(id)) return Promise.resolve(null)
+    if (!isUuid(id)) return Promise.resolve(null)
     return new Promise((resolve, reject) => {
       if (!this.#batch) {
         this.#batch = new Map()

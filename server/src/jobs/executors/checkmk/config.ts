@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { mappingProblems, MANAGED_LABEL } from '../../../checkmk/host-plan.ts'
 import { credentialIdField, credentialUuid, type CredentialRef } from '../credential-ref.ts'
 import type { SourceRef } from '../types.ts'
+import { uuidOf } from '../../../util/uuid.ts'
 
 const siteUrl = z
   .string()
@@ -29,14 +30,9 @@ const labelKey = z
   .regex(/^[^\s:]+$/, 'a label key has no spaces or colons')
   .refine((k) => k !== MANAGED_LABEL, `${MANAGED_LABEL} is Switchyard's own marker label`)
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /** The UUID an inventory source id stands for: a bare UUID or the API's global id; null if neither. */
 export function sourceUuid(value: string): string | null {
-  if (UUID.test(value)) return value.toLowerCase()
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return null
-  const m = /^InventorySource:(.+)$/.exec(Buffer.from(value, 'base64').toString('utf8'))
-  return m && UUID.test(m[1]!) ? m[1]!.toLowerCase() : null
+  return uuidOf(value, 'InventorySource')
 }
 
 export const mappingFields = {
