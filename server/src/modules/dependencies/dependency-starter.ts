@@ -6,7 +6,7 @@
  * FOR UPDATE SKIP LOCKED and marked in the transaction that creates the run, so each becomes at most one
  * run, and exactly one once some worker gets to it.
  *
- * The run goes through the path every trigger takes (RunsService.planRun + createRunIn: parameter
+ * The run goes through triggerJobRun's checks and row (RunsService.planRun + createRunIn: parameter
  * validation, target selection, the queue and the template's concurrency limit) with the template's
  * overlap policy applied, and acts as the dependency's owner, checked now: a disabled owner, one who may
  * no longer see the template, a viewer, or a chain over MAX_CHAIN links ends the trigger FAILED with the

@@ -129,13 +129,29 @@ export async function insertRunsInOneStatement(pool: pg.Pool, queue: RunQueue, r
     text,
     values: [JSON.stringify(input), JSON.stringify(targets), messages.value, CHANNELS.run, CHANNELS.queued],
   })
-  const byId = new Map(rows.map((r: Record<string, unknown>) => [r.id as string, jobRunFromRow(r)]))
-  return runs.map((r) => {
-    const run = byId.get(r.id)
-    // Cannot happen (every row inserted is returned); if it did, the caller must not write the run again.
-    if (!run) throw new Error(`run ${r.id} was not returned by its insert`)
-    return run
-  })
+  // Committed from here on: whatever fails now must not make the caller write these runs again.
+  try {
+    const byId = new Map(rows.map((r: Record<string, unknown>) => [r.id as string, jobRunFromRow(r)]))
+    return runs.map((r) => {
+      const run = byId.get(r.id)
+      // Cannot happen (every row inserted is returned).
+      if (!run) throw new Error(`run ${r.id} was not returned by its insert`)
+      return run
+    })
+  } catch (e) {
+    throw new CommittedError(e)
+  }
+}
+
+/**
+ * The runs were committed, but reading back what the statement returned failed. Not a failure to split
+ * and commit item by item (that would write every run of the batch a second time): each caller gets it.
+ */
+export class CommittedError extends Error {
+  constructor(cause: unknown) {
+    super(`the runs were created, but reading them back failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.name = 'CommittedError'
+  }
 }
 
 let lastName: { text: string; name: string } | null = null

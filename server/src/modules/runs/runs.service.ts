@@ -14,7 +14,7 @@ import { CHANNELS } from '../../pubsub/channels.ts'
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../errors.ts'
 import { canSee, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { entity, eventRow, record, recordMany } from '../audit/audit.service.ts'
-import { insertRunsInOneStatement, type RunToInsert } from './one-statement-insert.ts'
+import { CommittedError, insertRunsInOneStatement, type RunToInsert } from './one-statement-insert.ts'
 import { JobTemplateReader } from '../templates/job-template-row.ts'
 import { GroupCommit } from '../../util/group-commit.ts'
 import { changed, created, type Changes } from '../audit/changes.ts'
@@ -60,7 +60,7 @@ export interface NewRun extends RunPlan {
 }
 
 /** What the audit trail shows of a new run (its parameters as users see them: SECRET values masked). */
-export function runAuditChanges(run: JobRun): Changes {
+export function runAuditChanges(run: Pick<JobRun, 'templateName' | 'trigger' | 'targetsTotal'> & { parameters: unknown }): Changes {
   return created(run, ['templateName', 'trigger', 'parameters', 'targetsTotal'])
 }
 
@@ -100,47 +100,38 @@ export class RunsService {
   }
 
   /**
-   * Triggers arriving together commit together: their runs, targets, queue messages, notifications and
-   * audit events in one transaction of one statement each (7 statements per trigger alone → 6 per batch).
-   * A batch that fails is committed trigger by trigger, so a failure is only its own caller's.
+   * Triggers arriving together commit together (#insertTriggered). A batch that fails is committed
+   * trigger by trigger, so a failure is only its own caller's.
    */
   readonly #triggers = new GroupCommit<NewRun, JobRun>({
     max: 100,
-    // A lost connection may have lost only the COMMIT's answer: retrying each trigger could create its run twice.
-    splittable: (e) => isConflict(e) || !isTransient(e),
-    one: async (p) =>
-      (await this.#insertInOneStatement([p]))?.[0] ??
-      retryConflicts(() =>
-        this.prisma.$transaction(async (tx) => {
-          const run = await this.createRunIn(tx, p)
-          await record(tx, { actor: p.actor, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })
-          return run
-        }),
-      ),
-    many: async (plans) =>
-      (await this.#insertInOneStatement(plans)) ??
-      retryConflicts(() =>
-        this.prisma.$transaction(async (tx) => {
-          const runs = await this.#insertRuns(tx, plans, true)
-          await recordMany(tx, runs.map((run, i) => ({ actor: plans[i]!.actor, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })))
-          return runs
-        }),
-      ),
+    splittable: triggerBatchSplittable,
+    one: async (p) => (await this.#insertTriggered([p]))[0]!,
+    many: (plans) => this.#insertTriggered(plans),
   })
 
   /**
-   * Triggered runs (no `record`) in one statement that commits on its own (one-statement-insert.ts), or
-   * null when that statement cannot be built: then the transaction above writes them. Retried whole on
-   * a deadlock, like the transaction.
+   * Triggered runs (no `record`) with their targets, queue messages, notifications and audit events: in
+   * one statement that commits on its own (one-statement-insert.ts), or, when that statement cannot be
+   * built exactly, in a transaction of a few statements. Either is retried whole on a deadlock.
    */
-  async #insertInOneStatement(plans: NewRun[]): Promise<JobRun[] | null> {
+  async #insertTriggered(plans: NewRun[]): Promise<JobRun[]> {
     const runs: RunToInsert[] = plans.map((p) => {
       const row = { ...runRow(p), targetsTotal: p.targets.length }
       // The audit event as recordMany writes it; its entity name needs the run's number (the statement adds it).
-      const audit = eventRow({ actor: p.actor, action: 'run.trigger', entity: { type: 'JobRun', id: null, name: null }, changes: runAuditChanges(row as unknown as JobRun) })
+      const audit = eventRow({ actor: p.actor, action: 'run.trigger', entity: { type: 'JobRun', id: null, name: null }, changes: runAuditChanges(row) })
       return { id: randomUUID(), row, targets: p.targets, timeoutSeconds: p.spec.timeoutSeconds, audit: { actorId: audit.actorId, actorName: audit.actorName, via: audit.via, action: audit.action, changes: audit.changes ?? null } }
     })
-    return retryConflicts(() => insertRunsInOneStatement(this.pool, this.queue, runs))
+    return (
+      (await retryConflicts(() => insertRunsInOneStatement(this.pool, this.queue, runs))) ??
+      retryConflicts(() =>
+        this.prisma.$transaction(async (tx) => {
+          const created = await this.#insertRuns(tx, plans, true)
+          await recordMany(tx, created.map((run, i) => ({ actor: plans[i]!.actor, action: 'run.trigger', entity: entity.run(run), changes: runAuditChanges(run) })))
+          return created
+        }),
+      )
+    )
   }
 
   /**
@@ -403,6 +394,16 @@ export class RunsService {
 function requireCanAct(actor: Actor, run: JobRun, verb: 'cancel' | 'retry' | 'pin' | 'unpin'): void {
   if (actor.role === 'ADMIN' || run.triggeredById === actor.userId || run.ownerId === actor.userId) return
   throw new ForbiddenError(`only who triggered this run, the owner of its template or an admin may ${verb} it`)
+}
+
+/**
+ * Whether a failed trigger batch surely wrote nothing, so its triggers may be committed one by one. Not
+ * after a lost connection (the COMMIT may have succeeded unseen) nor after a commit whose answer could
+ * not be read (CommittedError): committing the triggers again would create their runs twice.
+ */
+export function triggerBatchSplittable(e: unknown): boolean {
+  if (e instanceof CommittedError) return false
+  return isConflict(e) || !isTransient(e)
 }
 
 /** The job_run columns a new run gets from its plan (createRunIn and the batched insert write the same row). */

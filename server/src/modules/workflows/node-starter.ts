@@ -2,8 +2,8 @@
  * Starts the READY nodes of a workflow run, inside the caller's transaction and under the workflow run's
  * row lock (so two workers never start one node twice): each TEMPLATE node's parameters are resolved
  * (expressions over the run's parameters and upstream nodes), then its JobRun is created by
- * RunsService.planRun + createRunIn — the path triggerJobRun takes, so template visibility, parameter
- * validation and concurrency limits apply — with trigger WORKFLOW, the node's overrides (targets,
+ * RunsService.planRun + createRunIn — triggerJobRun's validation and the same run row (runRow), so
+ * template visibility, parameter validation and concurrency limits apply — with trigger WORKFLOW, the node's overrides (targets,
  * timeout, retry) applied, and linked to the node. A WORKFLOW node starts its nested workflow run (and
  * that run's roots) the same way — or, in a retry, retries the nested run that failed (startNested).
  * Every JobRun or nested run is first paid from the root run's budget (MAX_SPAWNED_RUNS). A node that
