@@ -10,7 +10,7 @@
  *  - Each batch is claimed `FOR UPDATE SKIP LOCKED` and its messages are inserted in the same transaction
  *    that marks the rows enqueued: any number of workers (processes) relay each row exactly once, and a
  *    crash before COMMIT leaves the row for the next pass.
- *  - A row still PENDING long after its last message was due (`staleSeconds`) lost that message (the
+ *  - A row still PENDING long after its last message was due (STALE_SECONDS) lost that message (the
  *    worker holding it was killed): the claim query picks it up again and it gets a new one.
  *  - A failed attempt (`recordFailure`) is tried again after an exponential backoff with full jitter, by a
  *    message sent in the transaction that records the failure, until the give-up time after the row was
@@ -22,7 +22,11 @@ import type { NotificationRetry } from '../config.ts'
 import { inTransaction } from '../jobs/run-queue.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
 import { coerceError } from '../util/errors.ts'
+import { excerpt } from '../util/excerpt.ts'
 import type { Logger } from '../util/logger.ts'
+
+/** A failure's reason is kept this long on its row (a receiver's error page can be any size). */
+const MAX_ERROR_CHARS = 2000
 
 /** Rows per claim transaction: a full batch is followed by the next at once. */
 export const RELAY_BATCH = 100
@@ -46,7 +50,10 @@ export interface AttemptFailure {
 }
 
 export interface OutboxSpec {
-  /** The outbox table: its rows have `id uuid`, `enqueued_at` and `next_attempt_at`. */
+  /**
+   * The outbox table: its rows have `id uuid`, `enqueued_at` and `next_attempt_at` (the relay's), and
+   * `attempts`, `last_status_code`, `last_error`, `updated_at` and `status` (written by recordFailure).
+   */
   table: string
   /** The NOTIFY channel its writers wake the relay on. */
   channel: string
@@ -75,6 +82,7 @@ export class OutboxRelay {
   #timer: NodeJS.Timeout | null = null
   #relaying: Promise<void> | null = null
   #again = false
+  #stopped = false
 
   constructor(
     private readonly pool: pg.Pool,
@@ -99,16 +107,19 @@ export class OutboxRelay {
   }
 
   async stop(): Promise<void> {
+    // No pass starts from now on, not even one a wake-up queued with the "again" flag.
+    this.#stopped = true
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = null
     await this.#off?.()
     this.#off = null
     await this.boss.offWork(this.spec.queue).catch(() => {})
-    await this.#relaying
+    await this.idle()
   }
 
   /** Sends a queue message for every row due one (coalesces concurrent wake-ups). */
   relay(): void {
+    if (this.#stopped) return
     if (this.#relaying) {
       this.#again = true
       return
@@ -147,7 +158,7 @@ export class OutboxRelay {
                 status = CASE WHEN $4 THEN ${failedStatus} ELSE status END,
                 next_attempt_at = CASE WHEN $4 THEN NULL ELSE now() + make_interval(secs => $5::double precision / 1000) END
           WHERE id = $1 RETURNING next_attempt_at`,
-        [id, failure.status, failure.error, giveUp, delay],
+        [id, failure.status, failure.error === null ? null : excerpt(failure.error, MAX_ERROR_CHARS), giveUp, delay],
       )
       // The start time is the database's, the same clock the attempts' leases compare with.
       const at = next[0]?.next_attempt_at

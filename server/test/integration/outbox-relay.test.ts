@@ -163,4 +163,28 @@ describe('OutboxRelay', () => {
     expect(seen.filter((id) => id === flaky)).toHaveLength(3)
     expect(seen.filter((id) => id === broken)).toHaveLength(1)
   })
+
+  it('after stop() no pass starts: neither one a wake-up queued during the pass in flight nor a later wake-up', async () => {
+    const seen: string[] = []
+    const { relay } = await startRelay(seen, 60_000)
+    await relay.idle()
+    const before = await insertRows(3)
+    // A pass in flight and a wake-up during it (the "again" flag), then the stop.
+    relay.relay()
+    relay.relay()
+    await relay.stop()
+    const sent = await messages()
+    const after = await insertRows(2)
+    relay.relay()
+    await relay.idle()
+    await new Promise((r) => setTimeout(r, 300))
+    const now = await messages()
+    expect(after.map((id) => now.get(id) ?? 0)).toEqual([0, 0])
+    // Nothing sent after stop() returned: the queued pass ran before it, or not at all.
+    expect(before.map((id) => now.get(id) ?? 0)).toEqual(before.map((id) => sent.get(id) ?? 0))
+    // Its rows and messages go: the other tests count the table's.
+    const ids = [...before, ...after]
+    await admin.query('DELETE FROM outbox_probe WHERE id = ANY($1::uuid[])', [ids])
+    await admin.query(`DELETE FROM pgboss.job WHERE name = $1 AND data->>'probeId' = ANY($2::text[])`, [QUEUE, ids])
+  })
 })

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { backoffMs, retryable, signWebhook } from './webhook-delivery.ts'
+import { retryable, signWebhook } from './webhook-delivery.ts'
+import { backoffMs } from '../outbox-relay.ts'
 
 describe('webhook signature', () => {
   it('is t=<ts>,v1=<hex HMAC-SHA256(secret, ts + "." + body)>, as README documents', () => {

@@ -35,7 +35,6 @@ const LEASE_SECONDS = 120
 /** The HTTP statuses worth another attempt (network errors are null). */
 export const retryable = retryableHttp
 
-export { backoffMs } from '../outbox-relay.ts'
 
 interface DeliveryRow {
   id: string

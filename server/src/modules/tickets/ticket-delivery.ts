@@ -139,7 +139,7 @@ export class TicketDelivery {
         return
       }
       await this.#durable('recording a failed ticket action', () =>
-        this.#relay.recordFailure(id, action.created_at, { ...outcome, error: outcome.error.slice(0, 2000) }, (client) =>
+        this.#relay.recordFailure(id, action.created_at, outcome, (client) =>
           // A given-up action lets the ticket's next one go (which fails at once if there is no issue).
           client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL]),
         ),
