@@ -19,6 +19,7 @@
 import type { PgBoss, WorkOptions } from 'pg-boss'
 import type pg from 'pg'
 import type { NotificationRetry } from '../config.ts'
+import { retryTransient } from '../db/transient.ts'
 import { inTransaction } from '../jobs/run-queue.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
 import { coerceError } from '../util/errors.ts'
@@ -133,6 +134,16 @@ export class OutboxRelay {
           this.relay()
         }
       })
+  }
+
+  /**
+   * A write that records what an attempt did outside (a receiver answered, a tracker acted). Lost to a
+   * Postgres restart or outage, it would leave the row leased and the attempt made again minutes later
+   * (a second webhook, a duplicate issue), so it is retried for as long as this process lives, as a run's
+   * result is (dispatcher.ts). A process killed meanwhile leaves the lease, which the stale sweep ends.
+   */
+  durably<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retryTransient(fn, { logger: this.logger, what, attempts: Infinity })
   }
 
   /** Resolves once the relay pass in flight (and any it queued with the "again" flag) has finished. */

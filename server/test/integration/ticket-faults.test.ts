@@ -16,6 +16,7 @@ import { ADMIN_PASSWORD, eventually, startTestApp, type TestApp } from '../harne
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { REDMINE_PROJECT, redmineInstalled, startRedmine, type TestRedmine } from '../harness/redmine.ts'
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
+import { WebhookReceiver } from '../harness/webhook-receiver.ts'
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts'
 import { createTestRegistry } from '../harness/test-executors.ts'
 import { survivePostgresRestarts } from '../../src/db/database.ts'
@@ -223,6 +224,38 @@ describe('a 20 s Postgres outage during ticket delivery', () => {
     // The runs: untouched by the tickets' trouble.
     expect(await runState(direct, run2)).toEqual(run2Final)
     expect(run2Final).toMatchObject({ status: 'FAILED', error: 'upstream refused' })
+  }, 240_000)
+
+  it('a webhook notification answered just before the outage is recorded DELIVERED after it, and sent once', async () => {
+    const receiver = new WebhookReceiver()
+    await receiver.start()
+    try {
+      const secretId = (await api.gql(CREATE_CREDENTIAL, { i: { name: 'webhook-secret', kind: 'PASSWORD', username: 'x', password: SECRET } })).createCredential.id
+      const channelId = (await api.gql(`mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`, { i: { name: 'hook', url: `${receiver.url}/hook`, secretCredentialId: secretId } })).createNotificationChannel.id
+      const templateId = (await api.gql(CREATE_TEMPLATE, { i: { name: 'notified', jobType: 'test-outcome', config: { fail: 'down again' }, visibility: 'GLOBAL' } })).createJobTemplate.id
+      await api.gql(`mutation($i: CreateNotificationRuleInput!) { createNotificationRule(input: $i) { id } }`, { i: { name: 'on-failure', channelIds: [channelId], events: ['RUN_FAILED'], templateIds: [templateId] } })
+      // The receiver has the notification; Postgres goes away before Switchyard can record its answer.
+      const outageStarted = new Promise<void>((resolve) => {
+        receiver.onReceive = () => {
+          receiver.onReceive = null
+          proxy.cut()
+          resolve()
+        }
+      })
+      await api.gql(TRIGGER, { id: templateId })
+      await outageStarted
+      await new Promise((r) => setTimeout(r, OUTAGE_MS))
+      proxy.restore()
+      const delivery = await eventually(async () => {
+        const { rows } = await direct.query(`SELECT status::text, attempts FROM notification_delivery WHERE channel_id = $1`, [raw(channelId)])
+        return rows[0]?.status === 'DELIVERED' ? rows[0] : null
+      }, { what: 'the delivery to be recorded after the outage', timeoutMs: 60_000 })
+      expect(delivery).toEqual({ status: 'DELIVERED', attempts: 1 })
+      expect(server.stderr()).toMatch(/recording a delivered notification failed; retrying/)
+      expect(receiver.at('/hook')).toHaveLength(1)
+    } finally {
+      await receiver.stop()
+    }
   }, 240_000)
 })
 

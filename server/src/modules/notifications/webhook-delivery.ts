@@ -111,16 +111,20 @@ export class WebhookDelivery {
       // Counted once the outcome is recorded: an attempt whose row update fails is made again.
       const kind = channel ? channel.kind.toLowerCase() : 'deleted'
       const observe = (o: NotificationOutcome) => this.onAttempt(kind, o, requestSeconds, (Date.now() - row.created_at.getTime()) / 1000)
+      // The receiver has answered: its outcome must reach the row, through an outage too, or the
+      // message would be sent again once the lease is overdue (OutboxRelay.durably).
       if (outcome.ok) {
-        await this.pool.query(
-          `UPDATE notification_delivery SET status = 'DELIVERED', attempts = attempts + 1, last_status_code = $2, last_error = NULL,
-                  delivered_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1`,
-          [id, outcome.status],
+        await this.#relay.durably('recording a delivered notification', () =>
+          this.pool.query(
+            `UPDATE notification_delivery SET status = 'DELIVERED', attempts = attempts + 1, last_status_code = $2, last_error = NULL,
+                    delivered_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1`,
+            [id, outcome.status],
+          ),
         )
         observe('delivered')
         return
       }
-      const next = await this.#relay.recordFailure(id, row.created_at, outcome)
+      const next = await this.#relay.durably('recording a failed notification attempt', () => this.#relay.recordFailure(id, row.created_at, outcome))
       if (next !== undefined) observe(next ? 'retry' : 'failed')
     } catch (e) {
       // Left PENDING with its lease: the relay re-sends it once overdue (outbox-relay.ts, STALE_SECONDS).

@@ -19,7 +19,6 @@ import type pg from 'pg'
 import type { NotificationRetry } from '../../config.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { poolQuery } from '../../db/credential-use.ts'
-import { retryTransient } from '../../db/transient.ts'
 import { OutboxRelay } from '../outbox-relay.ts'
 import type { PgListener } from '../../pubsub/pg-listener.ts'
 import { coerceError } from '../../util/errors.ts'
@@ -149,14 +148,9 @@ export class TicketDelivery {
     }
   }
 
-  /**
-   * The tracker has acted (or refused) and Postgres must hear of it: a write lost to a Postgres restart or
-   * outage would leave the action leased and repeat it at the tracker minutes later (a duplicate issue or
-   * comment in Redmine), so such writes are retried for as long as this process lives, as a run's result
-   * is (dispatcher.ts). A process killed meanwhile leaves the lease, which the relay's stale sweep ends.
-   */
+  /** A write recording what the tracker did: see OutboxRelay.durably. */
   #durable<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return retryTransient(fn, { logger: this.logger, what, attempts: Infinity })
+    return this.#relay.durably(what, fn)
   }
 
   async #perform(action: ActionRow): Promise<void> {
