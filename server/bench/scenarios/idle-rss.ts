@@ -117,8 +117,6 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
   }
 }
 
-/** `npm start`'s node arguments (its script is `node <flags> dist/main.js`). */
-
 /** `npm run build` once per benchmark (seconds), so the compiled mode measures the current source. */
 let built = false
 function buildServer(): void {

@@ -148,9 +148,18 @@ export class Metrics {
       new Gauge({ name: 'switchyard_worker_slots_total', help: 'Worker slots (SWITCHYARD_WORKER_CONCURRENCY).', registers, collect() { this.set(worker().slots) } })
     }
     if (subscriptions) {
-      new Gauge({ name: 'switchyard_ws_connections', help: 'Open graphql-ws connections (signed in).', registers, collect() { this.set(subscriptions().connections) } })
-      new Gauge({ name: 'switchyard_subscriptions_active', help: 'GraphQL operations running on this process\'s WebSockets (live subscriptions).', registers, collect() { this.set(subscriptions().operations) } })
-      new Gauge({ name: 'switchyard_ws_buffered_bytes_max', help: 'Bytes queued in this process for the slowest WebSocket (a slow reader holds at most about one message per subscription).', registers, collect() { this.set(subscriptions().maxBufferedBytes) } })
+      // One walk over the sockets per scrape, shared by the three gauges (forgotten after this turn).
+      let walked: ReturnType<typeof subscriptions> | null = null
+      const activity = () => {
+        if (!walked) {
+          walked = subscriptions()
+          setImmediate(() => (walked = null))
+        }
+        return walked
+      }
+      new Gauge({ name: 'switchyard_ws_connections', help: 'Open graphql-ws connections (signed in).', registers, collect() { this.set(activity().connections) } })
+      new Gauge({ name: 'switchyard_subscriptions_active', help: 'GraphQL operations running on this process\'s WebSockets (live subscriptions).', registers, collect() { this.set(activity().operations) } })
+      new Gauge({ name: 'switchyard_ws_buffered_bytes_max', help: 'Bytes queued in this process for the slowest WebSocket (a slow reader holds at most about one message per subscription).', registers, collect() { this.set(activity().maxBufferedBytes) } })
     }
     new Gauge({ name: 'switchyard_db_pool_connections', help: 'Connections in this process\'s Postgres pool.', registers, collect() { this.set(pool.totalCount) } })
     new Gauge({ name: 'switchyard_db_pool_idle', help: 'Idle connections in the pool.', registers, collect() { this.set(pool.idleCount) } })

@@ -182,14 +182,12 @@ function handshake(client: Client, endpoint: SshEndpoint, signal: AbortSignal): 
       mismatch = !hostKeyMatches(endpoint.knownHostKey, seen)
       return !mismatch
     }
+    let auth: Pick<ConnectConfig, 'password' | 'tryKeyboard' | 'authHandler'>
     if (credential.kind === 'PASSWORD') {
       // Many network devices only offer keyboard-interactive for passwords: answer its prompts with it.
       client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => {
         finish(prompts.map(() => credential.password))
       })
-    }
-    let auth: Pick<ConnectConfig, 'password' | 'tryKeyboard' | 'authHandler'>
-    if (credential.kind === 'PASSWORD') {
       auth = { password: credential.password, tryKeyboard: true }
     } else {
       const key = parsedPrivateKey(credential)

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import crypto from 'node:crypto'
-import { createServer, type AddressInfo } from 'node:net'
+import { unusedLoopbackPort } from './sshd.ts'
 import pg from 'pg'
 import { withAdmin } from './database.ts'
 
@@ -37,7 +37,7 @@ export interface PeerProcess {
 export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProcess> {
   const dbName = `${o.dbPrefix}_${crypto.randomBytes(5).toString('hex')}`
   await cloneTemplate(o.templateDb, dbName)
-  const port = await freePort()
+  const port = await unusedLoopbackPort()
   const url = `http://127.0.0.1:${port}`
   let out = ''
   let child: ChildProcess | null = null
@@ -116,14 +116,4 @@ async function waitReady(o: PeerProcessOptions, url: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${o.name} did not answer ${url}${o.readyPath} within ${o.startTimeoutMs / 1000} s`)
     await new Promise((r) => setTimeout(r, 250))
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
 }

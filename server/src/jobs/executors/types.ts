@@ -10,13 +10,13 @@ import type { ProcessSandbox } from '../../sandbox/process-sandbox.ts'
 import type { Semaphore } from '../../util/semaphore.ts'
 import type { CredentialRef } from './credential-ref.ts'
 
-/** An inventory source a config names: where in the config, its UUID, and the kinds the job type can read. */
 /** A host the config connects to: `path` inside the config (for the error's field), `urlOrHost` to check. */
 export interface OutboundRef {
-  path: string[]
+  path: ReadonlyArray<string | number>
   urlOrHost: string
 }
 
+/** An inventory source a config names: where in the config, its UUID, and the kinds the job type can read. */
 export interface SourceRef {
   path: ReadonlyArray<string | number>
   id: string

@@ -52,5 +52,11 @@ export async function auditedDelete<R extends Named>(
   remove: (tx: Prisma.TransactionClient) => Promise<R>,
 ): Promise<void> {
   await mustExist(kind, find)
-  await audited(prisma, remove, (row) => ({ actor, action: `${kind.action}.delete`, entity: entity.of(kind.type, row) }))
+  try {
+    await audited(prisma, remove, (row) => ({ actor, action: `${kind.action}.delete`, entity: entity.of(kind.type, row) }))
+  } catch (e) {
+    // Deleted by someone else between the lookup and the delete: as gone as if the lookup had missed it.
+    if ((e as { code?: unknown } | null)?.code === 'P2025') throw new NotFoundError(kind.what)
+    throw e
+  }
 }

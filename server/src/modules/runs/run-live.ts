@@ -284,7 +284,8 @@ export class RunLive {
               if (!lines.length || loop.stopped) break
               const batch = withinChars(lines, maxCharsPerBatch)
               cursor = batch.at(-1)!.seq
-              await push(batch === lines ? sharedBatch(runId, lines) : { runId, lines: batch, lastSeq: cursor })
+              // Shared whether or not it was cut: a shared read's cut is one array for all (withinChars).
+              await push(sharedBatch(runId, batch))
               if (lines.length < maxLinesPerBatch && batch.length === lines.length) break
             }
             failures = 0

@@ -294,7 +294,6 @@ export class TemplatesService {
     if (refusal) throw new ForbiddenError(refusal)
   }
 
-  /** Declared outputs only where the job type can publish them (a declaration nothing fills is a trap downstream). */
   /** Hosts the config writes out, against the outbound policy (a denied address, a name DNS says does not exist). */
   private async checkOutboundRefs(jobType: string, config: unknown): Promise<void> {
     for (const ref of this.registry.get(jobType)?.outboundRefs?.(config) ?? []) {
@@ -302,6 +301,7 @@ export class TemplatesService {
     }
   }
 
+  /** Declared outputs only where the job type can publish them (a declaration nothing fills is a trap downstream). */
   private checkOutputs(jobType: string, outputs: readonly OutputDeclaration[]): void {
     if (outputs.length && !this.registry.get(jobType)?.publishesOutputs) {
       const able = this.registry.types().filter((t) => this.registry.get(t)?.publishesOutputs)
