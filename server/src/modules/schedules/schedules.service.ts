@@ -18,7 +18,7 @@ import { changed, created, secretsChanged, type Changes } from '../audit/changes
 import type { RunsService } from '../runs/runs.service.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { parseInput, parsePatch } from '../validation.ts'
-import { blockedNodes } from '../workflows/workflow-runs.service.ts'
+import { blockedNodes } from '../workflows/blocked-nodes.ts'
 import { toBlackout } from './blackouts.service.ts'
 import { INTERVAL_UNITS, scheduleFields, specOf, timingProblems, type TimingFields } from './schedule-input.ts'
 

@@ -14,7 +14,7 @@ import { changed, created } from '../audit/changes.ts'
 import { requireMayUse } from '../credentials/credential-access.ts'
 import { resolveParameters, type ParameterDefinition } from '../templates/parameters.ts'
 import { parseInput, parsePatch } from '../validation.ts'
-import { blockedNodes } from '../workflows/workflow-runs.service.ts'
+import { blockedNodes } from '../workflows/blocked-nodes.ts'
 import { mappingProblems, mappingSchema, type PayloadMapping } from './payload-mapping.ts'
 
 export const WEBHOOK_PATH = '/hooks/'

@@ -26,7 +26,8 @@ import type { PrismaClient, WorkflowRun } from '../../generated/prisma/client.ts
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { retryConflicts } from '../../db/transient.ts'
 import { ForbiddenError, InvalidStateError } from '../../errors.ts'
-import { canSee, visibleTo, type Actor } from '../actor.ts'
+import { canSee, type Actor } from '../actor.ts'
+import { blockedNodes } from './blocked-nodes.ts'
 import { record } from '../audit/audit.service.ts'
 import type { RunsService } from '../runs/runs.service.ts'
 import { startReadyNodes } from './node-starter.ts'
@@ -92,15 +93,14 @@ type NodeRow = Awaited<ReturnType<PrismaClient['workflowNodeRun']['findMany']>>[
 /**
  * The TEMPLATE nodes that would run again and whose template the actor cannot see (or that was deleted),
  * as paths (`mid → leaf → l2`): at this level, and inside every re-run WORKFLOW node whose nested run
- * did not succeed — that nested run is retried the same way, from its own rerun set, level by level. (A
- * nested run that will start fresh, because its node's inputs changed, is checked when its nodes start.)
+ * did not succeed — that nested run is retried the same way, from its own rerun set, level by level.
+ * Conservative: a nested run that will start fresh instead (its node's inputs changed, which is only
+ * known when the node starts) is checked as if retried, and its nodes are checked again as they start.
  * Checked up front so the retry is refused whole instead of failing a node three levels down.
  */
 async function blockedTemplateNodes(prisma: PrismaClient, actor: Actor, nodes: NodeRow[], rerun: Set<string>, prefix: string): Promise<string[]> {
   const again = nodes.filter((n) => rerun.has(n.key))
-  const templateIds = again.flatMap((n) => (n.templateId ? [n.templateId] : []))
-  const visible = new Set((await prisma.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(actor)] }, select: { id: true } })).map((t) => t.id))
-  const blocked = again.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => `${prefix}${n.key}`)
+  const blocked = (await blockedNodes(prisma, { nodes: again }, actor)).map((key) => `${prefix}${key}`)
   for (const n of again) {
     if (n.kind !== 'WORKFLOW' || !n.nestedRunId) continue
     const nested = await prisma.workflowRun.findUnique({ where: { id: n.nestedRunId }, select: { id: true, status: true } })

@@ -18,6 +18,7 @@ import { decide, mayDecide, type Decision } from './node-approvals.ts'
 import { startReadyNodes, type StarterDeps } from './node-starter.ts'
 import { insertWorkflowRun } from './workflow-run-factory.ts'
 import { retryWorkflowRun } from './workflow-retry.ts'
+import { blockedNodes } from './blocked-nodes.ts'
 import type { ApprovalConfig } from './workflow-graph.ts'
 import type { WorkflowsService, WorkflowWithGraph } from './workflows.service.ts'
 
@@ -187,9 +188,3 @@ export async function requestWorkflowCancelIn(tx: Prisma.TransactionClient, runs
   return true
 }
 
-/** TEMPLATE nodes whose template was deleted or is not visible to the actor (who then may not run it). */
-export async function blockedNodes(db: PrismaClient | Prisma.TransactionClient, wf: WorkflowWithGraph, actor: Actor): Promise<string[]> {
-  const templateIds = wf.nodes.flatMap((n) => (n.templateId ? [n.templateId] : []))
-  const visible = new Set((await db.jobTemplate.findMany({ where: { id: { in: templateIds }, AND: [visibleTo(actor)] }, select: { id: true } })).map((t) => t.id))
-  return wf.nodes.filter((n) => n.kind === 'TEMPLATE' && (!n.templateId || !visible.has(n.templateId))).map((n) => n.key)
-}
