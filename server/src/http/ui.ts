@@ -14,8 +14,8 @@
  *   page says how to build it.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
 import type http from 'node:http'
 import path from 'node:path'
 import { REPO_ROOT } from '../config.ts'
@@ -76,7 +76,6 @@ export function createUiHandler(options: { logger: Logger; exportDir?: string })
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n')
       return
     }
-    if (!existsSync(path.join(root, 'index.html'))) return notBuilt(req, res)
     const found = await resolveUiFile(root, req.url ?? '/')
     if (found.kind === 'bad') {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request path\n')
@@ -86,6 +85,8 @@ export function createUiHandler(options: { logger: Logger; exportDir?: string })
     let file: { file: string; size: number; mtimeMs: number }
     if (found.kind === 'file') file = found
     else {
+      // Only a path that names nothing asks whether the UI was built at all (no syscall on every request).
+      if (!(await stat(path.join(root, 'index.html')).catch(() => null))) return notBuilt(req, res)
       const notFound = await resolveUiFile(root, '/404')
       if (notFound.kind !== 'file') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
