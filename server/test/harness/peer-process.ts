@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import crypto from 'node:crypto'
-import { unusedLoopbackPort } from './sshd.ts'
+import { boundedLog, unusedLoopbackPort } from './sshd.ts'
 import pg from 'pg'
 import { withAdmin } from './database.ts'
 
@@ -39,7 +39,7 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
   await cloneTemplate(o.templateDb, dbName)
   const port = await unusedLoopbackPort()
   const url = `http://127.0.0.1:${port}`
-  let out = ''
+  const out = boundedLog(20_000)
   let child: ChildProcess | null = null
   const stop = async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -66,12 +66,10 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', ...env },
     })
-    const append = (b: Buffer) => {
-      out = (out + b.toString('utf8')).slice(-20_000)
-    }
+    const append = (b: Buffer) => out.add(b.toString('utf8'))
     child.stdout!.on('data', append)
     child.stderr!.on('data', append)
-    const exited = new Promise<never>((_, reject) => child!.once('exit', (code, signal) => reject(new Error(`${o.name} exited (${code ?? signal}) before it was ready:\n${out.slice(-3000)}`))))
+    const exited = new Promise<never>((_, reject) => child!.once('exit', (code, signal) => reject(new Error(`${o.name} exited (${code ?? signal}) before it was ready:\n${out.text().slice(-3000)}`))))
     exited.catch(() => {})
     await Promise.race([waitReady(o, url), exited])
   } catch (e) {
@@ -88,7 +86,7 @@ export async function startPeerProcess(o: PeerProcessOptions): Promise<PeerProce
     if (!res.ok) throw new Error(`${o.name} ${method} ${path} → HTTP ${res.status}: ${text.slice(0, 1000)}`)
     return text.trim() ? JSON.parse(text) : null
   }
-  return { url, rest, output: () => out, stop }
+  return { url, rest, output: () => out.text(), stop }
 }
 
 /** The template may be in use for a moment (another file cloning it): retry briefly. */

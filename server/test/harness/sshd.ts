@@ -173,7 +173,7 @@ async function spawnSshd(dir: string, hosts: string[], hostKey: string, authoriz
  * tail on every chunk copied 256 KiB per log line, which a 500-host fan-out (thousands of lines, read in
  * the benchmark's own process) paid in its CPU figure.
  */
-function boundedLog(max: number): { add(text: string): void; text(): string } {
+export function boundedLog(max: number): { add(text: string): void; text(): string } {
   let chunks: string[] = []
   let length = 0
   return {
