@@ -9,34 +9,26 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
+import { eventually } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { startPrometheus, type TestPrometheus } from '../harness/prometheus.ts'
 import { unusedLoopbackPort } from '../harness/sshd.ts'
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
+import { apiClient } from '../harness/api-client.ts'
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789'
 let db: TestDatabase
 let server: WorkerProcess
 let worker: WorkerProcess
 let prom: TestPrometheus
-let token = ''
 /** A webhook receiver: /ok answers 200, anything else 400 (a refusal, never retried). */
 const receiver = http.createServer((req, res) => {
   req.resume()
   req.on('end', () => res.writeHead(req.url === '/ok' ? 200 : 400).end())
 })
 
-async function ok(query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  })
-  const r = (await res.json()) as { data?: any; errors?: unknown[] }
-  if (r.errors?.length) throw new Error(JSON.stringify(r.errors))
-  return r.data
-}
+const api = apiClient(() => server.url!)
+const ok = api.gql
 
 async function runToEnd(templateId: string): Promise<string> {
   const id = (await ok(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id } }`, { id: templateId })).triggerJobRun.id
@@ -64,7 +56,7 @@ beforeAll(async () => {
   server = await spawnWorker(db.url, 'api,worker,scheduler', { env: { SWITCHYARD_TEST_CONFIG: JSON.stringify({ SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN }) } })
   // A second process with only the worker role: no API, its ops endpoints on SWITCHYARD_OPS_PORT.
   worker = await spawnWorker(db.url, 'worker', { env: { SWITCHYARD_TEST_CONFIG: JSON.stringify({ SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN, SWITCHYARD_OPS_PORT: '0' }) } })
-  token = (await ok(`mutation($p: String!) { login(username: "admin", password: $p) { token } }`, { p: ADMIN_PASSWORD })).login.token
+  await api.login()
   const target = new URL(server.url!).host
   prom = await startPrometheus([
     { name: 'switchyard', target, bearerToken: METRICS_TOKEN },

@@ -12,7 +12,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_PASSWORD, eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { REDMINE_PROJECT, redmineInstalled, startRedmine, type TestRedmine } from '../harness/redmine.ts'
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
@@ -20,6 +20,7 @@ import { WebhookReceiver } from '../harness/webhook-receiver.ts'
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts'
 import { createTestRegistry } from '../harness/test-executors.ts'
 import { survivePostgresRestarts } from '../../src/db/database.ts'
+import { apiClient } from '../harness/api-client.ts'
 
 const SECRET = 'tracker-signing-secret-0123456789'
 const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!
@@ -89,26 +90,6 @@ function verify(r: Received): boolean {
 }
 
 /** A small GraphQL client for a spawned process's API. */
-function apiClient(url: () => string) {
-  let token = ''
-  const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(`${url()}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    })
-    const r = (await res.json()) as { data?: any; errors?: unknown[] }
-    if (r.errors?.length) throw new Error(JSON.stringify(r.errors))
-    return r.data
-  }
-  return {
-    gql,
-    async login() {
-      token = (await gql(`mutation($p: String!) { login(username: "admin", password: $p) { token } }`, { p: ADMIN_PASSWORD })).login.token
-    },
-  }
-}
-
 const CREATE_CREDENTIAL = `mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`
 const CREATE_TRACKER = `mutation($i: CreateTicketTrackerInput!) { createTicketTracker(input: $i) { id } }`
 const CREATE_RULE = `mutation($i: CreateTicketRuleInput!) { createTicketRule(input: $i) { id } }`

@@ -13,11 +13,12 @@ import { createClient, type Client } from 'graphql-ws'
 import pg from 'pg'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
+import { eventually } from '../harness/app.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { subscribe } from '../harness/live-subscription.ts'
 import { spawnWorker, type WorkerProcess } from '../harness/spawn-worker.ts'
 import { survivePostgresRestarts } from '../../src/db/database.ts'
+import { apiClient } from '../harness/api-client.ts'
 
 const held = new Map<string, http.ServerResponse>()
 const receiver = http.createServer((req, res) => void held.set((req.url ?? '').split('/').pop()!, res))
@@ -42,22 +43,13 @@ let direct: pg.Pool
 let port = 0
 let api: WorkerProcess
 let worker: WorkerProcess
-let token = ''
 let client: Client
 const closeCodes: number[] = []
 let connects = 0
 
 const startApi = () => spawnWorker(db.url, 'api', { env: { SWITCHYARD_TEST_CONFIG: JSON.stringify({ PORT: String(port) }) } })
-async function gql(query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  })
-  const r = (await res.json()) as { data?: any; errors?: unknown[] }
-  if (r.errors?.length) throw new Error(JSON.stringify(r.errors))
-  return r.data
-}
+const apiHttp = apiClient(() => `http://127.0.0.1:${port}`)
+const gql = apiHttp.gql
 const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!
 
 beforeAll(async () => {
@@ -67,7 +59,7 @@ beforeAll(async () => {
   port = await freePort()
   api = await startApi()
   worker = await spawnWorker(db.url, 'worker,scheduler')
-  token = (await gql(`mutation($p: String!) { login(username: "admin", password: $p) { token } }`, { p: ADMIN_PASSWORD })).login.token
+  const token = await apiHttp.login()
   client = createClient({
     url: `ws://127.0.0.1:${port}/graphql`,
     webSocketImpl: WebSocket,
