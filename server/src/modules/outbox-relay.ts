@@ -50,6 +50,15 @@ export interface AttemptFailure {
   retryable: boolean
 }
 
+/** A row an attempt holds the lease of. */
+export interface AttemptLease {
+  id: string
+  /** When the row was written: the give-up time counts from it. */
+  createdAt: Date
+  /** Attempts recorded before this one. */
+  attempts: number
+}
+
 export interface OutboxSpec {
   /**
    * The outbox table: its rows have `id uuid`, `enqueued_at` and `next_attempt_at` (the relay's), and
@@ -152,14 +161,16 @@ export class OutboxRelay {
   }
 
   /**
-   * Records a failed attempt at row `id` (written at `createdAt`): the next attempt after a backoff, or FAILED.
+   * Records a failed attempt at a row: the next attempt after a backoff, or FAILED. `lease` is the row as
+   * the attempt's lease returned it: its id, when it was written and its attempts before this one (the
+   * lease keeps other attempts off the row, so the count cannot have moved; no read is needed for it).
    * `onGiveUp` runs in the same transaction when no retry is scheduled. Returns the row's next attempt time
    * (null: FAILED), or undefined when the row is gone.
    */
-  async recordFailure(id: string, createdAt: Date, failure: AttemptFailure, onGiveUp?: (client: pg.PoolClient) => Promise<unknown>): Promise<Date | null | undefined> {
+  async recordFailure(lease: AttemptLease, failure: AttemptFailure, onGiveUp?: (client: pg.PoolClient) => Promise<unknown>): Promise<Date | null | undefined> {
     const { table, queue, idKey, retry, failedStatus } = this.spec
-    const { rows: counted } = await this.pool.query<{ attempts: number }>(`SELECT attempts + 1 AS attempts FROM ${table} WHERE id = $1`, [id])
-    const delay = backoffMs(retry, counted[0]?.attempts ?? 1)
+    const { id, createdAt } = lease
+    const delay = backoffMs(retry, lease.attempts + 1)
     const giveUp = !failure.retryable || Date.now() + delay > createdAt.getTime() + retry.giveUpMs
     const client = await this.pool.connect()
     try {

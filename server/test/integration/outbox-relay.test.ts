@@ -62,9 +62,9 @@ async function startRelay(seen: string[], sweepMs: number): Promise<{ relay: Out
     work: { pollingIntervalSeconds: 0.5, batchSize: 50 },
     attempt: async (id) => {
       seen.push(id)
-      const { rows } = await pool.query<{ created_at: Date }>(`UPDATE outbox_probe SET next_attempt_at = now() + interval '2 minutes' WHERE id = $1 RETURNING created_at`, [id])
+      const { rows } = await pool.query<{ created_at: Date; attempts: number }>(`UPDATE outbox_probe SET next_attempt_at = now() + interval '2 minutes' WHERE id = $1 RETURNING created_at, attempts`, [id])
       const failure = failures.get(id)?.shift()
-      if (failure) await relay.recordFailure(id, rows[0]!.created_at, failure)
+      if (failure) await relay.recordFailure({ id, createdAt: rows[0]!.created_at, attempts: rows[0]!.attempts }, failure)
       else await pool.query(`UPDATE outbox_probe SET status = 'DONE', attempts = attempts + 1 WHERE id = $1`, [id])
     },
     what: 'probes',

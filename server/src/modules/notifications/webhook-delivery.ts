@@ -42,6 +42,7 @@ interface DeliveryRow {
   /** When the row was written (a redelivery is a new row): the give-up deadline counts from it. */
   created_at: Date
   channel_id: string
+  attempts: number
 }
 
 /** Told of every attempt's outcome (metrics). */
@@ -97,7 +98,7 @@ export class WebhookDelivery {
         `UPDATE notification_delivery d SET next_attempt_at = now() + make_interval(secs => $2)
           WHERE d.id = $1 AND d.status = 'PENDING'
             AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now() + interval '1 second')
-          RETURNING d.id, d.payload, d.created_at, d.channel_id`,
+          RETURNING d.id, d.payload, d.created_at, d.channel_id, d.attempts`,
         [id, LEASE_SECONDS],
       )
       const row = rows[0]
@@ -124,7 +125,7 @@ export class WebhookDelivery {
         observe('delivered')
         return
       }
-      const next = await this.#relay.durably('recording a failed notification attempt', () => this.#relay.recordFailure(id, row.created_at, outcome))
+      const next = await this.#relay.durably('recording a failed notification attempt', () => this.#relay.recordFailure({ id, createdAt: row.created_at, attempts: row.attempts }, outcome))
       if (next !== undefined) observe(next ? 'retry' : 'failed')
     } catch (e) {
       // Left PENDING with its lease: the relay re-sends it once overdue (outbox-relay.ts, STALE_SECONDS).

@@ -43,6 +43,7 @@ interface ActionRow {
   body: string | null
   job_run_id: string | null
   created_at: Date
+  attempts: number
 }
 
 interface TicketRow {
@@ -114,7 +115,7 @@ export class TicketDelivery {
         `UPDATE ticket_action a SET next_attempt_at = now() + make_interval(secs => $2)
           WHERE a.id = $1 AND a.status = 'PENDING' AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now() + interval '1 second')
             AND ${IS_HEAD}
-          RETURNING a.id, a.ticket_id, a.kind::text AS kind, a.reason, a.body, a.job_run_id, a.created_at`,
+          RETURNING a.id, a.ticket_id, a.kind::text AS kind, a.reason, a.body, a.job_run_id, a.created_at, a.attempts`,
         [id, LEASE_SECONDS],
       )
       const action = rows[0]
@@ -138,7 +139,7 @@ export class TicketDelivery {
         return
       }
       await this.#durable('recording a failed ticket action', () =>
-        this.#relay.recordFailure(id, action.created_at, outcome, (client) =>
+        this.#relay.recordFailure({ id, createdAt: action.created_at, attempts: action.attempts }, outcome, (client) =>
           // A given-up action lets the ticket's next one go (which fails at once if there is no issue).
           client.query('SELECT pg_notify($1, \'\')', [TICKET_CHANNEL]),
         ),
