@@ -191,7 +191,7 @@ describe('LogWriter', () => {
     }
   })
 
-  it('drops only the run whose lines Postgres rejects, and writes the others', async () => {
+  it('drops only the run whose lines cannot be encoded, at once, and writes the others', async () => {
     const [good, bad] = [await newRun(), await newRun()]
     const { pool } = countingPool(db.url)
     const rec = recordingLogger()
@@ -203,7 +203,9 @@ describe('LogWriter', () => {
       await writer.flush()
       expect((await stored(good)).map((r) => r.text)).toEqual(['fine 1', 'fine 2'])
       expect(await stored(bad)).toEqual([])
-      expect(rec.lines.some((l) => l.includes('dropping log lines Postgres rejects') && l.includes(bad))).toBe(true)
+      expect(rec.lines.some((l) => l.includes('dropping log lines that cannot be stored') && l.includes(bad))).toBe(true)
+      // Content the encoder refuses is not retried: no transaction is tried again for it.
+      expect(rec.lines.filter((l) => l.includes('retrying'))).toEqual([])
     } finally {
       await writer.close()
       await pool.end()

@@ -9,9 +9,9 @@
  *
  * A flush that fails because the database is unreachable (restart, network) is retried until it
  * succeeds, and later flushes wait behind it, so no line is lost or reordered; only after close()
- * does the writer give up. A batch rejected for its content — by Postgres, or before it by the COPY
- * encoder (a malformed target id; logged under the same 'Postgres rejects' message) — is retried a few
- * times, then written run by run so that one run's bad lines cannot take the others' with them.
+ * does the writer give up. A batch Postgres rejects for its content is retried a few times, one the COPY
+ * encoder refuses (a malformed target id) not at all; either is then written run by run, so that one
+ * run's bad lines cannot take the others' with them.
  */
 import type pg from 'pg'
 import { CHANNELS } from '../pubsub/channels.ts'
@@ -20,7 +20,7 @@ import type { LogLevel } from '../jobs/executors/types.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
 import { copyFrom } from './copy-in.ts'
-import { encodeRunLogCopy, RUN_LOG_COPY_SQL } from './run-log-copy.ts'
+import { encodeRunLogCopy, RUN_LOG_COPY_SQL, UnencodableLineError } from './run-log-copy.ts'
 
 export type LogStreamName = 'STDOUT' | 'STDERR' | 'SYSTEM'
 
@@ -296,8 +296,10 @@ export class LogWriter {
         }
         const err = coerceError(e)
         const transient = isTransient(e)
-        if (!transient && attempt >= MAX_ATTEMPTS) {
-          if (groups.length === 1) this.#logger.error('dropping log lines Postgres rejects', { runId: groups[0]![0], lines, error: err.message })
+        // The encoder refuses the same lines every time: no point in another transaction.
+        const unencodable = err instanceof UnencodableLineError
+        if (!transient && (attempt >= MAX_ATTEMPTS || unencodable)) {
+          if (groups.length === 1) this.#logger.error(unencodable ? 'dropping log lines that cannot be stored' : 'dropping log lines Postgres rejects', { runId: groups[0]![0], lines, error: err.message })
           return false
         }
         if (transient && this.#closed && attempt >= MAX_ATTEMPTS) {

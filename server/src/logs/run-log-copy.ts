@@ -41,9 +41,12 @@ const LABELS: Record<LogLevel | LogStreamName, Buffer> = {
   SYSTEM: Buffer.from('SYSTEM'),
 }
 
+/** A line the COPY format cannot carry (its content, not the database): retrying cannot help. */
+export class UnencodableLineError extends Error {}
+
 function uuidBytes(id: string): Buffer {
   const hex = id.replace(/-/g, '')
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`not a uuid: ${id}`)
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new UnencodableLineError(`not a uuid: ${id}`)
   return Buffer.from(hex, 'hex')
 }
 
