@@ -424,13 +424,17 @@ export class Dispatcher {
             '; the credential was not opened',
         )
       }
+      // A credential that is also a target's is already open: the same object, not a second decryption.
       const credentials = new Map(
-        (await durable('loading credentials', () => store.loadCredentials(pool, refIds))).map((c) => [c.id, decryptCredential(box, c)] as const),
+        (await durable('loading credentials', () => store.loadCredentials(pool, refIds.filter((id) => !opened.has(id))))).map((c) => [c.id, decryptCredential(box, c)] as const),
       )
+      for (const id of refIds) {
+        const c = opened.get(id)
+        if (c) credentials.set(id, c)
+      }
       secretValues = [
         ...Object.values(secrets),
-        ...[...opened.values()].flatMap((c) => credentialSecrets(c)),
-        ...[...credentials.values()].flatMap((c) => credentialSecrets(c)),
+        ...[...new Set([...opened.values(), ...credentials.values()])].flatMap((c) => credentialSecrets(c)),
       ]
       sink = createRunLogSink(logs, run.id, secretValues, budget)
       mask = createSecretMasker(secretValues)
