@@ -16,7 +16,8 @@ import type { PgListener } from '../pubsub/pg-listener.ts'
 import { CHANNELS } from '../pubsub/channels.ts'
 import type { Logger } from '../util/logger.ts'
 import { coerceError } from '../util/errors.ts'
-import { retryTransient } from '../db/transient.ts'
+import { isTransient, retryTransient } from '../db/transient.ts'
+import { GroupCommit } from '../util/group-commit.ts'
 import { credentialUse, poolQuery } from '../db/credential-use.ts'
 import type { Semaphore } from '../util/semaphore.ts'
 import type { Metrics } from '../metrics/metrics.ts'
@@ -97,6 +98,18 @@ export class Dispatcher {
   #completing: Promise<void> | null = null
   /** Batch claims in flight (#startBatch): stop() lets them hand their runs over before it waits for runs. */
   readonly #batches = new Set<Promise<void>>()
+  /**
+   * Runs ending in one statement (#settle) that end together share it: the runs of a claimed batch tend
+   * to end in the same turn. A batch that fails for its content is split run by run; one that fails on
+   * the connection is every caller's error, and each retries its settlement (its fence makes a retry
+   * after an unseen commit write nothing twice).
+   */
+  readonly #endings = new GroupCommit<store.AtOnceFinish, { finished: boolean; waiting: boolean }>({
+    max: 100,
+    splittable: (e) => !isTransient(e),
+    one: async (run) => (await store.finishRunsAtOnce(this.#d.pool, [run]))[0]!,
+    many: (runs) => store.finishRunsAtOnce(this.#d.pool, runs),
+  })
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps
@@ -573,10 +586,13 @@ export class Dispatcher {
     const cause = abortCause(signal)
     const atOnce = this.#verdictWithoutTargets(run, spec, cause, outcome, crash, budget)
     if (atOnce) {
-      const ended = await store.finishRunAtOnce(this.#d.pool, fence, atOnce, [
-        ...carried,
-        { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', stream: 'SYSTEM', targetId: null, text: cleanText(mask(atOnce.message)), ts: Date.now() },
-      ])
+      const ended = await this.#endings.submit({
+        fence,
+        status: atOnce.status,
+        error: atOnce.error,
+        result: atOnce.result,
+        lines: [...carried, { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', stream: 'SYSTEM', targetId: null, text: cleanText(mask(atOnce.message)), ts: Date.now() }],
+      })
       if (ended.finished) {
         this.#d.logs.noteWritten(carried)
         // The freed slot goes to a waiting run of the same key in a transaction of its own (a crash in

@@ -412,44 +412,83 @@ export async function finishRun(
   return rowCount === 1
 }
 
+/** A run without targets to end in one statement (finishRunsAtOnce). */
+export interface AtOnceFinish {
+  fence: RunFence
+  status: string
+  error: string | null
+  result: unknown
+  /** Its last log lines: output the log writer had not flushed yet, then the line about how it ended. */
+  lines: ReadonlyArray<{ level: string; stream: string; targetId: string | null; text: string; ts: number }>
+}
+
 /**
- * A run without targets ends in one statement, outside any transaction (one statement is atomic): its
- * final status (fenced like finishRun), its last log lines — output the log writer had not flushed yet,
- * then the line about how it ended (sequence numbers reserved on the same row update) — the run's change and log NOTIFYs, and whether runs of its concurrency key wait for the slot
- * it frees (the caller then hands it over). `finished` is false when the fence did not match: nothing
- * was written then, and the caller falls back to the transactional path.
+ * Runs without targets end in one statement, outside any transaction (one statement is atomic), however
+ * many end together: per run its final status (fenced like finishRun), its last log lines (sequence
+ * numbers reserved on the same row update), the run's change and log NOTIFYs, and whether runs of its
+ * concurrency key wait for the slot it frees (the caller then hands it over). Rows are locked in id
+ * order, as the log writer locks them, so two such statements cannot deadlock. Per run, in the order
+ * given: `finished` false when the fence did not match — nothing was written for it then, and the caller
+ * falls back to the transactional path.
  */
-export async function finishRunAtOnce(
-  db: Queryable,
-  fence: RunFence,
-  r: { status: string; error: string | null; result: unknown },
-  lines: Array<{ level: string; stream: string; targetId: string | null; text: string; ts: number }>,
-): Promise<{ finished: boolean; waiting: boolean }> {
-  // Named: prepared once per connection (see claimRun).
-  const { rows } = await db.query<{ finished: boolean; waiting: boolean }>({
-    name: 'switchyard-finish-run-at-once',
-    text: `WITH fin AS (
-       UPDATE job_run SET status = $4::"RunStatus", error = $5, result = $6::jsonb, finished_at = now(), updated_at = now(), log_seq = log_seq + $7
-        WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'RUNNING'
-        RETURNING id, concurrency_key, log_seq - $7 AS base, log_seq AS last_seq
-     ), lines AS (
-       INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
-       SELECT fin.id, fin.base + u.ord, to_timestamp(0) + u.ms * interval '1 millisecond', u.level::"LogLevel", u.stream::"LogStream", u.target_id, u.text
-         FROM fin, unnest($8::text[], $9::text[], $10::text[], $11::uuid[], $12::float8[]) WITH ORDINALITY AS u(level, text, stream, target_id, ms, ord)
-     )
-     SELECT true AS finished,
-            pg_notify('${CHANNELS.run}', fin.id::text)::text AS run_notified,
-            pg_notify('${CHANNELS.log}', fin.id::text || ':' || fin.last_seq)::text AS log_notified,
-            fin.concurrency_key IS NOT NULL AND EXISTS (
-              SELECT 1 FROM job_run w WHERE w.concurrency_key = fin.concurrency_key AND w.status = 'QUEUED' AND w.waiting_since IS NOT NULL) AS waiting
-       FROM fin`,
+export async function finishRunsAtOnce(db: Queryable, runs: readonly AtOnceFinish[]): Promise<Array<{ finished: boolean; waiting: boolean }>> {
+  if (!runs.length) return []
+  const lineRun: string[] = []
+  const lineK: number[] = []
+  const level: string[] = []
+  const text: string[] = []
+  const stream: string[] = []
+  const targetId: Array<string | null> = []
+  const ms: number[] = []
+  for (const r of runs) {
+    r.lines.forEach((l, k) => {
+      lineRun.push(r.fence.runId)
+      lineK.push(k + 1)
+      level.push(l.level)
+      text.push(l.text)
+      stream.push(l.stream)
+      targetId.push(l.targetId)
+      ms.push(l.ts)
+    })
+  }
+  // Named: prepared once per connection (see claimRun); the arrays are one parameter each whatever the batch.
+  const { rows } = await db.query<{ id: string; waiting: boolean }>({
+    name: 'switchyard-finish-runs-at-once',
+    text: FINISH_AT_ONCE_SQL,
     values: [
-      fence.runId, fence.workerId, fence.attempt, r.status, r.error, r.result === undefined ? null : JSON.stringify(r.result),
-      lines.length, lines.map((l) => l.level), lines.map((l) => l.text), lines.map((l) => l.stream), lines.map((l) => l.targetId), lines.map((l) => l.ts),
+      runs.map((r) => r.fence.runId), runs.map((r) => r.fence.workerId), runs.map((r) => r.fence.attempt), runs.map((r) => r.status), runs.map((r) => r.error),
+      runs.map((r) => (r.result === undefined ? null : JSON.stringify(r.result))), runs.map((r) => r.lines.length),
+      lineRun, lineK, level, text, stream, targetId, ms,
     ],
   })
-  return rows[0] ? { finished: true, waiting: rows[0].waiting } : { finished: false, waiting: false }
+  const ended = new Map(rows.map((r) => [r.id, r.waiting]))
+  return runs.map((r) => (ended.has(r.fence.runId) ? { finished: true, waiting: ended.get(r.fence.runId)! } : { finished: false, waiting: false }))
 }
+
+const FINISH_AT_ONCE_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[]) AS i(id, worker_id, attempt, status, error, result, n)
+), locked AS (
+  SELECT r.id FROM job_run r JOIN input i ON i.id = r.id
+   WHERE r.worker_id = i.worker_id AND r.attempt = i.attempt AND r.status = 'RUNNING'
+   ORDER BY r.id FOR UPDATE OF r
+), fin AS (
+  UPDATE job_run r SET status = i.status::"RunStatus", error = i.error, result = i.result::jsonb, finished_at = now(), updated_at = now(), log_seq = r.log_seq + i.n
+    FROM input i, locked l
+   WHERE r.id = i.id AND l.id = i.id AND r.worker_id = i.worker_id AND r.attempt = i.attempt AND r.status = 'RUNNING'
+  RETURNING r.id, r.concurrency_key, r.log_seq - i.n AS base, r.log_seq AS last_seq
+), lines AS (
+  INSERT INTO run_log (run_id, seq, ts, level, stream, target_id, text)
+  SELECT fin.id, fin.base + u.k, to_timestamp(0) + u.ms * interval '1 millisecond', u.level::"LogLevel", u.stream::"LogStream", u.target_id, u.text
+    FROM unnest($8::uuid[], $9::int[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::float8[]) AS u(run_id, k, level, text, stream, target_id, ms)
+    JOIN fin ON fin.id = u.run_id
+)
+SELECT fin.id,
+       pg_notify('${CHANNELS.run}', fin.id::text)::text AS run_notified,
+       pg_notify('${CHANNELS.log}', fin.id::text || ':' || fin.last_seq)::text AS log_notified,
+       fin.concurrency_key IS NOT NULL AND EXISTS (
+         SELECT 1 FROM job_run w WHERE w.concurrency_key = fin.concurrency_key AND w.status = 'QUEUED' AND w.waiting_since IS NOT NULL) AS waiting
+  FROM fin`
 
 /**
  * Back to QUEUED for another attempt: retryable failed targets (and any left open) return to
