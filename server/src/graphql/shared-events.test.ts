@@ -3,11 +3,11 @@
  * ones once per subscriber, as graphql-js does. Real Yoga and graphql-js, a schema of its own.
  */
 import { createSchema, createYoga, Repeater } from 'graphql-yoga'
-import { parse, type ExecutionResult } from 'graphql'
+import { GraphQLError, parse, type ExecutionResult } from 'graphql'
 import { describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { markShared } from '../util/shared-event.ts'
-import { sendSharedPayloads, sharedPayloadReplacer, sharedSubscriptionEvents, splitSharedMessage } from './shared-events.ts'
+import { sendSharedPayloads, sharedNextPayload, sharedSubscriptionEvents, splitSharedMessage } from './shared-events.ts'
 
 function setup() {
   let resolved = 0
@@ -105,16 +105,19 @@ describe('shared payloads on the WebSocket', () => {
     await new Promise((r) => setTimeout(r, 10))
     for (const p of s.pushers) void p(markShared({ n: 7 }))
     const result = (await next).value as ExecutionResult
-    // What graphql-ws sends: a copy of the result without `errors`, through its replacer.
+    // What graphql-ws sends: the payload its onNext hook returns, else a copy of the result without `errors`.
     const message = (id: string) => ({ id, type: 'next', payload: { ...result } })
+    const shared = (id: string) => ({ id, type: 'next', payload: sharedNextPayload(result) })
     const plain = JSON.stringify(message('1'))
-    const marked = JSON.stringify(message('1'), sharedPayloadReplacer)
+    const marked = JSON.stringify(shared('1'))
     expect(marked).not.toContain('"double"')
     const split = splitSharedMessage(marked)!
     expect(split.before + split.payload.toString() + split.after).toBe(plain)
-    expect(splitSharedMessage(JSON.stringify(message('2'), sharedPayloadReplacer))!.payload).toBe(split.payload) // one Buffer for all
-    // Not shared: left alone.
-    expect(JSON.stringify({ id: '3', type: 'next', payload: { data: { events: { n: 1 } } } }, sharedPayloadReplacer)).toBe('{"id":"3","type":"next","payload":{"data":{"events":{"n":1}}}}')
+    expect(splitSharedMessage(JSON.stringify(shared('2')))!.payload).toBe(split.payload) // one Buffer for all
+    // Not shared (never marked, or with errors or extensions): sent as graphql-ws would.
+    expect(sharedNextPayload({ data: { events: { n: 1 } } })).toBeUndefined()
+    expect(sharedNextPayload({ ...result, extensions: { x: 1 } })).toBeUndefined()
+    expect(sharedNextPayload({ ...result, errors: [new GraphQLError('no')] })).toBeUndefined()
     expect(splitSharedMessage(plain)).toBeNull()
 
     // Over a real socket the three fragments arrive as one text message.
@@ -122,7 +125,7 @@ describe('shared payloads on the WebSocket', () => {
     await new Promise((r) => wss.once('listening', r))
     wss.on('connection', (socket) => {
       sendSharedPayloads(socket as never)
-      socket.send(JSON.stringify(message('9'), sharedPayloadReplacer), () => socket.send('{"after":true}'))
+      socket.send(JSON.stringify(shared('9')), () => socket.send('{"after":true}'))
     })
     const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`)
     const received: Array<{ text: string; binary: boolean }> = []

@@ -75,12 +75,14 @@ export function sharedSubscriptionEvents(): Plugin {
 /*
  * One serialisation per shared result, too. graphql-ws turns each result into the text of a `next`
  * message with JSON.stringify, per subscriber: for a log batch of 2,000 lines, 1,000 subscribers meant
- * 1,000 stringifications of the same 160 kB. For a shared result, the replacer below (graphql-ws's
- * `jsonMessageReplacer`, used only on the WebSocket path) puts a marker in place of the payload; the
- * socket's send (see `sendSharedPayloads`) finds the marker and sends the message as three fragments of
- * one WebSocket message — the text before the payload, the payload serialised once for everyone (one
- * Buffer, written to every socket without copying), and the rest. The client receives one ordinary
- * text message. The marker carries a random per-process nonce, so no text from elsewhere can pose as one.
+ * 1,000 stringifications of the same 160 kB. For a shared result, graphql-ws's `onNext` hook (the
+ * WebSocket path only) gets `sharedNextPayload` below: a payload whose JSON is a marker; the socket's send
+ * (see `sendSharedPayloads`) finds the marker and sends the message as three fragments of one WebSocket
+ * message — the text before the payload, the payload serialised once for everyone (one Buffer, written
+ * to every socket without copying), and the rest. The client receives one ordinary text message. The
+ * marker carries a random per-process nonce, so no text from elsewhere can pose as one. (Not a
+ * `jsonMessageReplacer`: JSON.stringify calls a replacer for every key and value of every message, every
+ * field of every log line of a subscriber's own reads included — ~0.15 µs each, most of a log reader's cost.)
  */
 const NONCE = randomBytes(8).toString('hex')
 const MARK = `\u0001switchyard-shared-${NONCE}:`
@@ -104,17 +106,18 @@ function rememberShared(result: ExecutionResult): ExecutionResult {
 }
 
 /**
- * graphql-ws's `jsonMessageReplacer`: the payload of a shared result (exactly `{ data }`, as graphql-ws
- * builds it for a result without errors) becomes its marker; its text is computed once, here.
+ * For graphql-ws's `onNext` hook: the payload to send for `result` — for a shared result (exactly
+ * `{ data }`, as graphql-ws would send it), one that serialises to its marker, its text computed once,
+ * here; undefined for any other result, which graphql-ws then sends as usual.
  */
-export function sharedPayloadReplacer(key: string, value: unknown): unknown {
-  if (key !== 'payload' || typeof value !== 'object' || value === null) return value
-  const data = (value as { data?: unknown }).data
-  if (typeof data !== 'object' || data === null || Object.keys(value).length !== 1) return value
+export function sharedNextPayload(result: ExecutionResult): object | undefined {
+  const data = result.data
+  if (typeof data !== 'object' || data === null || result.errors?.length || result.extensions !== undefined) return undefined
   const id = dataIds.get(data)
-  if (id === undefined) return value
-  if (!serialised.has(data)) serialised.set(data, Buffer.from(JSON.stringify(value)))
-  return `${MARK}${id}`
+  if (id === undefined) return undefined
+  if (!serialised.has(data)) serialised.set(data, Buffer.from(JSON.stringify({ data })))
+  const mark = `${MARK}${id}`
+  return { toJSON: () => mark }
 }
 
 /** The message split around a shared payload, or null when it has none. */

@@ -4,14 +4,14 @@
  */
 import type http from 'node:http'
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga'
-import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql'
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql'
 import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { tokenFromHeader } from '../auth/tokens.ts'
 import type { ApiLimits, WebSecurity } from '../config.ts'
 import { isAllowedOrigin } from '../http/origins.ts'
-import { sendSharedPayloads, sharedPayloadReplacer, sharedSubscriptionEvents } from './shared-events.ts'
+import { sendSharedPayloads, sharedNextPayload, sharedSubscriptionEvents } from './shared-events.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Actor } from '../modules/actor.ts'
 import type { PgListener } from '../pubsub/pg-listener.ts'
@@ -153,7 +153,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps) {
       {
         connectionInitWaitTimeout: limits.wsConnectionInitTimeoutMs,
         // A log batch shared by many subscribers is serialised once for all of them (shared-events.ts).
-        jsonMessageReplacer: sharedPayloadReplacer,
+        onNext: (_ctx, _id, _payload, _args, result) => sharedNextPayload(result as ExecutionResult) as never,
         execute: (args: ExecutionArgs) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
         subscribe: (args: ExecutionArgs) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
         // Authenticate once per connection: `connectionParams: { authorization: 'Bearer <token>' }`.
