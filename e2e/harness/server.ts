@@ -94,7 +94,8 @@ export async function startServer(): Promise<E2eServer> {
     async stop() {
       await stopChild(child)
       mkdirSync(ARTIFACTS, { recursive: true })
-      writeFileSync(path.join(ARTIFACTS, 'server.log'), output)
+      // One file per server (each test file starts its own), so a later file does not overwrite an earlier one's.
+      writeFileSync(path.join(ARTIFACTS, `server-${port}.log`), output)
       await db.drop()
     },
   }

@@ -63,6 +63,7 @@ afterEach(async (ctx) => {
     console.error('browser errors:', (page as Page & { consoleErrors: string[] }).consoleErrors.join('\n'))
     await screenshot(page, `failed-hardening-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => {})
   }
+  if (ctx.task.result?.state === 'fail' && server) console.error(`server log (last 8 kB):\n${server.log().slice(-8192)}`)
 })
 
 afterAll(async () => {

@@ -34,6 +34,8 @@ afterEach(async (ctx) => {
   // A failing step leaves a picture of the page behind.
   if (ctx.task.result?.state === 'fail' && page) console.error('browser errors:', (page as Page & { consoleErrors: string[] }).consoleErrors.join('\n'))
   if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {})
+  // The server is shared by every journey: what it said just before the failure is the first clue.
+  if (ctx.task.result?.state === 'fail' && server) console.error(`server log (last 8 kB):\n${server.log().slice(-8192)}`)
 })
 
 afterAll(async () => {
