@@ -8,7 +8,7 @@ import pg from 'pg'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
 import { loadOrCreateSecretKey, SecretBox } from './crypto/secret-box.ts'
-import { createDatabase, survivePostgresRestarts, type Database } from './db/database.ts'
+import { createDatabase, logPostgresWarnings, survivePostgresRestarts, type Database } from './db/database.ts'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts'
 import { listMigrations, migrate } from './db/migrate.ts'
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
@@ -222,7 +222,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       // Claims on connections of their own: with many slots, the runs of a fan-out's first slice settling
       // at once held every connection of the main pool, and the next slice's claim queued behind them
       // (bench workflow, 100 slots: claim p99 ~160–300 ms on the shared pool, ~25–90 ms on its own).
-      const claimPool = survivePostgresRestarts(new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'switchyard-claim' }))
+      const claimPool = logPostgresWarnings(survivePostgresRestarts(new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'switchyard-claim' })), logger.child({ component: 'db' }))
       stack.push(() => claimPool.end()) // after the dispatcher's stop (the stack unwinds in reverse)
       dispatcher = new Dispatcher({
         pool: db.pool,

@@ -32,6 +32,21 @@ export function survivePostgresRestarts(pool: pg.Pool): pg.Pool {
   return pool
 }
 
+/**
+ * Logs the warnings Postgres sends the pool's clients, which pg otherwise drops. The triggers that act
+ * when a run or worker changes (workflow advance, notification and ticket outboxes, template
+ * dependencies) catch their own failure, so that it cannot undo the run's own write, and report it only
+ * as a RAISE WARNING. Notices below WARNING (an IF NOT EXISTS that skipped) are routine and stay out.
+ */
+export function logPostgresWarnings(pool: pg.Pool, logger: Logger): pg.Pool {
+  pool.on('connect', (client) =>
+    client.on('notice', (n) => {
+      if (n.severity === 'WARNING') logger.warn('postgres warning', { message: n.message })
+    }),
+  )
+  return pool
+}
+
 export function createDatabase(url: string, options: { max?: number; applicationName?: string; logger?: Logger } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20, application_name: options.applicationName ?? 'switchyard' })
   // An idle client's error (e.g. Postgres restarting) must not crash the process; the pool replaces it.
@@ -52,6 +67,7 @@ export function createDatabase(url: string, options: { max?: number; application
     ],
   })
   const logger = options.logger
+  if (logger) logPostgresWarnings(pool, logger)
   prisma.$on('error', (e) => logger?.debug('prisma error', { error: e.message, target: e.target }))
   prisma.$on('warn', (e) => logger?.warn('prisma warning', { message: e.message, target: e.target }))
   return {
