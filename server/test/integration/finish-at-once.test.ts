@@ -13,7 +13,10 @@ import { ExecutorRegistry } from '../../src/jobs/executors/registry.ts'
 import type { JobExecutor } from '../../src/jobs/executors/types.ts'
 import type { Actor } from '../../src/modules/actor.ts'
 import { CHANNELS } from '../../src/pubsub/channels.ts'
+import type { Logger } from '../../src/util/logger.ts'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
+import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts'
 
 /** Runs of `together` wait until `expected` of them are executing, then all end in the same turn. */
 let expected = Infinity
@@ -142,4 +145,49 @@ describe('runs ending at once', () => {
       await listener.end()
     }
   })
+
+  it('runs ending together while Postgres is unreachable end once each, with every line, after it returns', async () => {
+    // Its own app, connected through a proxy that can be cut (all of it: pool, queue, LISTEN).
+    const db: TestDatabase = await createTestDatabase('finishoutage')
+    const proxy: TcpProxy = await startTcpProxy(db.url)
+    const warnings: string[] = []
+    const logger: Logger = { debug() {}, info() {}, warn: (msg) => void warnings.push(msg), error: (msg) => void warnings.push(msg), child: () => logger }
+    const app = await startTestApp({ db: { ...db, url: proxy.url }, registry: new ExecutorRegistry([together]), roles: 'api,worker', logger })
+    const direct = new pg.Pool({ connectionString: db.url, max: 2 })
+    direct.on('error', () => {})
+    try {
+      const templateId = await template('outage', false, app)
+      const me = await adminOf(app)
+      // Held at the barrier (never full: expected is Infinity) until all five execute; the proxy is cut
+      // before they are let go, so their endings meet a dead connection.
+      expected = Infinity
+      const runs = await Promise.all([0, 1, 2, 3, 4].map(() => app.app.services.runs.trigger(me, { templateId })))
+      await eventually(async () => waiting.length === 5, { what: 'five runs executing' })
+      proxy.cut()
+      for (const r of waiting.splice(0)) r()
+      await new Promise((r) => setTimeout(r, 2500))
+      proxy.restore()
+      const q = async (sql: string, values: unknown[]) => (await direct.query(sql, values)).rows
+      await eventually(async () => (await q(`SELECT count(*)::int AS n FROM job_run WHERE id = ANY($1::uuid[]) AND status = 'SUCCEEDED'`, [runs.map((r) => r.id)]))[0].n === 5, {
+        what: 'five runs SUCCEEDED',
+        timeoutMs: 30_000,
+      })
+      // The endings did meet the outage (and were retried), rather than slipping through before the cut.
+      expect(warnings).toContain('settling the run failed; retrying')
+      for (const run of runs) {
+        const lines = await q('SELECT seq::int AS seq, text FROM run_log WHERE run_id = $1 ORDER BY seq', [run.id])
+        expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: lines.length }, (_, k) => k + 1))
+        expect(lines.filter((l) => l.text === 'run succeeded')).toHaveLength(1)
+        expect(lines.filter((l) => l.text === `hello from ${run.id}`)).toHaveLength(1)
+        const [row] = await q('SELECT attempt, log_seq::int AS log_seq FROM job_run WHERE id = $1', [run.id])
+        expect(row).toEqual({ attempt: 1, log_seq: lines.length })
+      }
+    } finally {
+      expected = Infinity
+      await app.stop()
+      await direct.end()
+      await proxy.close()
+      await db.drop()
+    }
+  }, 60_000)
 })
