@@ -15,6 +15,7 @@ import type { Actor } from '../../src/modules/actor.ts'
 import { CHANNELS } from '../../src/pubsub/channels.ts'
 import type { Logger } from '../../src/util/logger.ts'
 import { eventually, startTestApp, type TestApp } from '../harness/app.ts'
+import { countQueries, type QueryCounter } from '../harness/query-counter.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts'
 
@@ -42,7 +43,7 @@ let t: TestApp
 /** API only: its runs stay QUEUED until the test makes them RUNNING by hand. */
 let apiOnly: TestApp
 let admin: Actor
-const statements: string[] = []
+let endings: QueryCounter
 
 const adminOf = async (app: TestApp): Promise<Actor> => {
   const user = await app.app.db.prisma.user.findFirstOrThrow({ where: { username: 'admin' } })
@@ -53,14 +54,8 @@ beforeAll(async () => {
   t = await startTestApp({ registry: new ExecutorRegistry([together]), roles: 'api,worker' })
   apiOnly = await startTestApp({ registry: new ExecutorRegistry([together]), roles: 'api' })
   admin = await adminOf(t)
-  // Observe (not change) the statements the app sends through its pool.
-  const pool = t.app.db.pool as pg.Pool & { query: (...a: unknown[]) => unknown }
-  const query = pool.query.bind(pool)
-  pool.query = (...args: unknown[]) => {
-    const q = args[0] as string | { name?: string; text: string }
-    statements.push(typeof q === 'string' ? q : (q.name ?? q.text))
-    return query(...(args as [string]))
-  }
+  // The runs' endings, by the statement's text (it is a named statement; the text comes with it).
+  endings = countQueries(t.app.db.pool, /AS i\(id, worker_id, attempt, status, error, result, n\)/)
 }, 120_000)
 afterAll(async () => {
   await t?.stop()
@@ -79,11 +74,11 @@ describe('runs ending at once', () => {
     const ok = await template('together ok', false)
     const bad = await template('together fail', true)
     expected = 6
-    statements.length = 0
+    endings.reset()
     const runs = await Promise.all([ok, bad, ok, bad, ok, ok].map((templateId) => t.app.services.runs.trigger(admin, { templateId })))
     const ids = runs.map((r) => r.id)
     await eventually(async () => (await rows(`SELECT count(*)::int AS n FROM job_run WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL`, [ids]))[0].n === 6, { what: 'six runs ended' })
-    const finishes = statements.filter((s) => s === 'switchyard-finish-runs-at-once').length
+    const finishes = endings.count
     expect(finishes).toBeGreaterThanOrEqual(1)
     expect(finishes).toBeLessThan(6)
     for (const [i, run] of runs.entries()) {
