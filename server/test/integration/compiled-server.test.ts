@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_PASSWORD, eventually } from '../harness/app.ts'
+import { apiClient } from '../harness/api-client.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { unusedLoopbackPort } from '../harness/sshd.ts'
 import { serverStartScript } from '../harness/start-script.ts'
@@ -133,18 +134,9 @@ describe('the compiled server (npm run build, npm start)', () => {
       expect(readyz.status).toBe('ok')
       expect(Object.values(readyz.checks).every((c) => c.ok)).toBe(true)
 
-      let token = ''
-      const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-        const res = await fetch(`${server.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-          body: JSON.stringify({ query, variables }),
-        })
-        const body = (await res.json()) as { data?: any; errors?: unknown[] }
-        if (body.errors?.length) throw new Error(JSON.stringify(body.errors))
-        return body.data
-      }
-      token = (await gql(`mutation($p: String!) { login(username: "admin", password: $p) { token } }`, { p: ADMIN_PASSWORD })).login.token
+      const api = apiClient(() => server.url)
+      const gql = api.gql
+      await api.login()
       const tpl = (await gql(`mutation($i: CreateJobTemplateInput!) { createJobTemplate(input: $i) { id } }`, { i: { name: 'compiled noop', jobType: 'noop', config: { message: 'from dist' }, visibility: 'GLOBAL' } })).createJobTemplate
       const run = (await gql(`mutation($id: ID!) { triggerJobRun(templateId: $id) { id status } }`, { id: tpl.id })).triggerJobRun
       await eventually(async () => (await gql(`query($id: ID!) { jobRun(id: $id) { status } }`, { id: run.id })).jobRun.status === 'SUCCEEDED', { what: 'the run to succeed' })
