@@ -101,8 +101,9 @@ export class Dispatcher {
   /**
    * Runs ending in one statement (#settle) that end together share it: the runs of a claimed batch tend
    * to end in the same turn. A batch that fails for its content is split run by run; one that fails on
-   * the connection is every caller's error, and each retries its settlement (its fence makes a retry
-   * after an unseen commit write nothing twice).
+   * the connection is every caller's error, and each retries its settlement, as a run ending alone did.
+   * (After a commit whose answer was lost, the retry's fence no longer matches: the status is not written
+   * again, but #settle's transactional path appends its last line once more — as it always has.)
    */
   readonly #endings = new GroupCommit<store.AtOnceFinish, { finished: boolean; waiting: boolean }>({
     max: 100,
@@ -671,7 +672,7 @@ export class Dispatcher {
 
   /**
    * The final state of a run without targets that ends at its first attempt with nothing dropped from its
-   * log and no retry to schedule — the common case, settled in one statement (store.finishRunAtOnce).
+   * log and no retry to schedule — the common case, settled in one statement, shared with the runs ending at the same time (store.finishRunsAtOnce, #endings).
    * Null for everything else, which takes the transactional path of #settle. The statuses and messages
    * are #settle's own for the same cases.
    */
