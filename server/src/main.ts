@@ -9,6 +9,42 @@ import { createLogger, type Logger } from './util/logger.ts'
 /** Set once the configuration is read, so a start-up failure is logged in the configured format. */
 let startupLogger: Logger | null = null
 
+/** The started app once startApp resolves; a signal before that is kept in `pendingSignal`. */
+let app: Awaited<ReturnType<typeof startApp>> | null = null
+let pendingSignal: string | null = null
+let stopping = false
+
+/**
+ * Signal handlers are installed before anything starts: a SIGTERM during start-up (a supervisor
+ * stopping a process it just started, a rolling restart) would otherwise kill the process with Node's
+ * default action — no graceful stop, so its worker row is left unmarked and taken for a crashed worker
+ * (WORKER_DOWN), and an embedded Postgres is orphaned. A signal while starting stops the process as
+ * soon as it has started; a second one exits at once.
+ */
+function shutdown(signal: string): void {
+  const logger = startupLogger
+  if (stopping || pendingSignal) {
+    logger?.warn('forced exit', { signal })
+    process.exit(1)
+  }
+  if (!app) {
+    pendingSignal = signal
+    logger?.info('stop requested while starting; stopping once started', { signal })
+    return
+  }
+  stopping = true
+  logger?.info('shutting down', { signal })
+  app.stop().then(
+    () => process.exit(0),
+    (e) => {
+      logger?.error('shutdown failed', { error: (e as Error).message })
+      process.exit(1)
+    },
+  )
+}
+process.on('SIGINT', () => shutdown('SIGINT'))
+process.on('SIGTERM', () => shutdown('SIGTERM'))
+
 async function main(): Promise<void> {
   let config
   try {
@@ -22,7 +58,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, {}, undefined, config.logFormat)
   startupLogger = logger
-  const app = await startApp(config, {
+  app = await startApp(config, {
     logger,
     onInitialAdmin: (username, password) => {
       const lines = password
@@ -32,25 +68,11 @@ async function main(): Promise<void> {
     },
   })
   logger.info('switchyard started', { roles: [...config.roles].join(','), api: app.url ? `${app.url}/graphql` : undefined, database: config.databaseUrl ? 'external' : 'embedded' })
-
-  let stopping = false
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      logger.warn('forced exit', { signal })
-      process.exit(1)
-    }
-    stopping = true
-    logger.info('shutting down', { signal })
-    app.stop().then(
-      () => process.exit(0),
-      (e) => {
-        logger.error('shutdown failed', { error: (e as Error).message })
-        process.exit(1)
-      },
-    )
+  if (pendingSignal) {
+    const signal = pendingSignal
+    pendingSignal = null
+    shutdown(signal)
   }
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
 }
 
 main().catch((e) => {

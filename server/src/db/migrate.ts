@@ -11,7 +11,7 @@ import type pg from 'pg'
 import { REPO_ROOT } from '../config.ts'
 
 export const MIGRATIONS_DIR = path.join(REPO_ROOT, 'prisma', 'migrations')
-const PRISMA_MIGRATE_LOCK = 72707369
+export const PRISMA_MIGRATE_LOCK = 72707369
 
 export class MigrationError extends Error {
   constructor(readonly code: string, message: string) {

@@ -17,7 +17,7 @@ export interface WorkerProcess {
   stderr(): string
   /** SIGKILL: no chance to clean up, like a crashed machine. Resolves when the process is gone. */
   kill(): Promise<void>
-  /** SIGTERM: graceful stop. */
+  /** SIGTERM: graceful stop. Rejects if the process ends other than by its graceful stop (exit code 0). */
   stop(): Promise<void>
 }
 
@@ -37,8 +37,14 @@ export function spawnWorker(databaseUrl: string, roles = 'worker', options: { ca
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    const running = child.exitCode === null && child.signalCode === null
+    if (running) child.kill(signal)
     await exited
+    // A graceful stop ends in exit code 0 (worker-main.ts); dying of the SIGTERM itself means the process
+    // had no handler yet and skipped its stop (no worker row marked stopped: the reaper's WORKER_DOWN).
+    if (running && signal === 'SIGTERM' && child.exitCode !== 0) {
+      throw new Error(`worker process did not stop gracefully: exit code ${child.exitCode}, signal ${child.signalCode}`)
+    }
   }
   return new Promise((resolve, reject) => {
     let out = ''

@@ -14,14 +14,25 @@ import { createTestRegistry } from './test-executors.ts'
 // vitest terminates), die with it, abruptly, rather than run on as an orphan.
 if (process.send) process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'))
 
+// Installed before the app starts, like main.ts: a SIGTERM that arrived between the ready line and a
+// handler installed after it killed the process with Node's default action, without its graceful stop.
+let stop: (() => void) | null = null
+let stopRequested = false
+process.on('SIGTERM', () => {
+  stopRequested = true
+  stop?.()
+})
+
 const extra = JSON.parse(process.env.SWITCHYARD_TEST_CONFIG ?? '{}') as Record<string, string>
 const config = testConfig(process.env.DATABASE_URL!, extra, process.env.SWITCHYARD_ROLES ?? 'worker')
 const app = await startApp(config, {
   logger: process.env.SWITCHYARD_TEST_LOGS ? createLogger(process.env.SWITCHYARD_TEST_LOGS === 'debug' ? 'debug' : 'info') : silentLogger,
   registry: process.env.SWITCHYARD_TEST_EXECUTORS ? createTestRegistry() : undefined,
 })
-process.stdout.write(`ready ${app.workerId} ${app.url ?? '-'} ${app.opsUrl ?? '-'}
-`)
-process.on('SIGTERM', () => {
+stop = () => {
+  stop = null
   void app.stop({ graceMs: 1000 }).then(() => process.exit(0))
-})
+}
+if (stopRequested) stop()
+else process.stdout.write(`ready ${app.workerId} ${app.url ?? '-'} ${app.opsUrl ?? '-'}
+`)

@@ -5,7 +5,7 @@
  * no module it loads is a .ts file; with SWITCHYARD_LOG_FORMAT=json every line it logs is one JSON
  * object; and a thrown error's stack trace names the TypeScript source line (source maps).
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -17,6 +17,7 @@ import { apiClient } from '../harness/api-client.ts'
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts'
 import { unusedLoopbackPort } from '../harness/sshd.ts'
 import { serverStartScript } from '../harness/start-script.ts'
+import { PRISMA_MIGRATE_LOCK } from '../../src/db/migrate.ts'
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const hook = path.join(serverDir, 'test', 'harness', 'report-typescript-imports.mjs')
@@ -25,6 +26,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-compiled-'))
 
 interface Started {
   url: string
+  child: ChildProcess
   exit: Promise<number | null>
   stderr(): string
   stop(): Promise<number | null>
@@ -76,7 +78,7 @@ async function startCompiled(databaseUrl: string, waitReady: boolean): Promise<S
       throw e
     }
   }
-  return { url, exit, stderr: () => err, stop }
+  return { url, child, exit, stderr: () => err, stop }
 }
 
 function jsonLines(stderr: string): Array<Record<string, unknown>> {
@@ -160,6 +162,39 @@ describe('the compiled server (npm run build, npm start)', () => {
     // Neither the admin password nor the secret key is ever logged.
     expect(stderr).not.toContain(ADMIN_PASSWORD)
     expect(stderr).not.toContain(Buffer.alloc(32, 5).toString('base64'))
+  })
+
+  it('stops gracefully when told to while it is still starting: once started, not killed half-way', async () => {
+    // Hold the migration lock, so the server is certainly still starting (waiting for it) when the SIGTERM comes.
+    const holder = new pg.Client({ connectionString: db.url })
+    await holder.connect()
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK])
+      const server = await startCompiled(db.url, false)
+      const waiting = async () =>
+        (await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'switchyard-%' AND wait_event_type = 'Lock'`)).rows[0].n > 0
+      await eventually(waiting, { timeoutMs: 60_000, what: 'the server waiting for the migration lock' })
+      const child = server.child
+      child.kill('SIGTERM')
+      // Node's default action would end it at once; it is still there, waiting to finish starting.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(child.exitCode, server.stderr()).toBeNull()
+      expect(child.signalCode).toBeNull()
+      await holder.query('SELECT pg_advisory_unlock($1)', [PRISMA_MIGRATE_LOCK])
+      // No second signal (that one would force an exit): it stops by itself once started.
+      const ended = await Promise.race([server.exit, new Promise((resolve) => setTimeout(() => resolve('still running'), 30_000))])
+      if (ended === 'still running') await server.stop()
+      expect(ended, server.stderr()).toBe(0)
+      const lines = jsonLines(server.stderr())
+      const messages = lines.map((l) => l.msg)
+      expect(lines).toContainEqual(expect.objectContaining({ msg: 'stop requested while starting; stopping once started', signal: 'SIGTERM' }))
+      expect(messages.indexOf('shutting down')).toBeGreaterThan(messages.indexOf('switchyard started'))
+      // Its worker row says it stopped (heartbeat_at = stopped_at), so no one takes it for a crashed worker.
+      const { rows } = await holder.query('SELECT stopped_at IS NOT NULL AND heartbeat_at >= stopped_at AS graceful FROM worker WHERE pid = $1', [child.pid])
+      expect(rows).toEqual([{ graceful: true }])
+    } finally {
+      await holder.end()
+    }
   })
 
   it('reports a thrown error with a stack trace at the TypeScript source line', async () => {
