@@ -102,8 +102,8 @@ export class Dispatcher {
    * Runs ending in one statement (#settle) that end together share it: the runs of a claimed batch tend
    * to end in the same turn. A batch that fails for its content is split run by run; one that fails on
    * the connection is every caller's error, and each retries its settlement, as a run ending alone did.
-   * (After a commit whose answer was lost, the retry's fence no longer matches: the status is not written
-   * again, but #settle's transactional path appends its last line once more — as it always has.)
+   * (After a commit whose answer was lost, the retry finds the ending stored — store.endedWith — and
+   * writes nothing again.)
    */
   readonly #endings = new GroupCommit<store.AtOnceFinish, { finished: boolean; waiting: boolean }>({
     max: 100,
@@ -587,13 +587,19 @@ export class Dispatcher {
     const cause = abortCause(signal)
     const atOnce = this.#verdictWithoutTargets(run, spec, cause, outcome, crash, budget)
     if (atOnce) {
+      const lastLine = cleanText(mask(atOnce.message))
       const ended = await this.#endings.submit({
         fence,
         status: atOnce.status,
         error: atOnce.error,
         result: atOnce.result,
-        lines: [...carried, { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', stream: 'SYSTEM', targetId: null, text: cleanText(mask(atOnce.message)), ts: Date.now() }],
+        lines: [...carried, { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', stream: 'SYSTEM', targetId: null, text: lastLine, ts: Date.now() }],
       })
+      // A retry after a commit whose answer was lost: that commit wrote everything, carried lines included.
+      if (!ended.finished && (await store.endedWith(this.#d.pool, fence, lastLine))) {
+        this.#d.logs.noteWritten(carried)
+        return atOnce.status
+      }
       if (ended.finished) {
         this.#d.logs.noteWritten(carried)
         // The freed slot goes to a waiting run of the same key in a transaction of its own (a crash in
@@ -604,8 +610,7 @@ export class Dispatcher {
         }
         return atOnce.status
       }
-      // The fence did not match (the run was reaped and requeued meanwhile): the full path below finds
-      // that out again and writes what it always wrote.
+      // The fence did not match (the run was reaped meanwhile): the full path below finds that out again.
     }
     let finalStatus: string | null = null
     const client = await this.#d.pool.connect()
@@ -613,6 +618,19 @@ export class Dispatcher {
     let requeueAfter: number | null = null
     try {
       await client.query('BEGIN')
+      if (!(await store.lockHeldRun(client, fence))) {
+        // No longer this attempt's run: the reaper took it while this worker was cut off (and another
+        // worker may be running it now), or this ending already committed and its answer was lost. Its
+        // targets, progress, concurrency slot and status are not this attempt's to write. Only output
+        // the log writer had not written yet is kept (the log writer writes a taken run's lines too).
+        if (carried.length) {
+          await appendLinesInTransaction(client, run.id, carried.map((l) => ({ targetId: l.targetId, stream: l.stream, level: l.level, text: l.text })))
+          await client.query('COMMIT')
+          this.#d.logs.noteWritten(carried)
+        } else await client.query('ROLLBACK')
+        this.#d.logger.warn('run no longer held by this attempt (the reaper took it, or this ending already committed); nothing more written', { runId: run.id, attempt: run.attempt })
+        return null
+      }
       if (cause === 'cancelled' || cause === 'timeout') {
         const status = cause === 'cancelled' ? 'CANCELLED' : 'TIMED_OUT'
         const error = cause === 'cancelled' ? 'cancelled' : `timed out after ${spec.timeoutSeconds}s`

@@ -399,6 +399,33 @@ export async function closeOpenTargets(db: Queryable, runId: string, status: str
 }
 
 /** Final state for the run, only if this worker still holds this attempt. Returns false otherwise. */
+/**
+ * Locks the run for its ending if this attempt still holds it (the fence: this worker, this attempt,
+ * RUNNING). Locked first, in the order the reaper locks (the run, then its targets), so that nothing
+ * the ending writes — its targets, its progress, the concurrency slot, its last lines — is written for
+ * a run that is no longer this attempt's: one the reaper gave to another worker while this one was cut
+ * off, or one this very ending already settled when the answer to its commit was lost.
+ */
+export async function lockHeldRun(db: Queryable, fence: RunFence): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM job_run WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'RUNNING' FOR UPDATE`, [fence.runId, fence.workerId, fence.attempt])
+  return rowCount === 1
+}
+
+/**
+ * Whether this attempt's ending is already stored: the run is final under this fence and its last log
+ * line is the ending's own. That is a retry after a commit whose answer was lost; a run the reaper
+ * failed while this worker was cut off ends with the reaper's line instead.
+ */
+export async function endedWith(db: Queryable, fence: RunFence, lastLine: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM job_run r
+      WHERE r.id = $1 AND r.worker_id = $2 AND r.attempt = $3 AND r.status NOT IN ('QUEUED', 'RUNNING')
+        AND (SELECT l.text FROM run_log l WHERE l.run_id = r.id ORDER BY l.seq DESC LIMIT 1) = $4`,
+    [fence.runId, fence.workerId, fence.attempt, lastLine],
+  )
+  return rowCount === 1
+}
+
 export async function finishRun(
   db: Queryable,
   fence: RunFence,
