@@ -8,7 +8,7 @@ import pg from 'pg'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
 import { loadOrCreateSecretKey, SecretBox } from './crypto/secret-box.ts'
-import { createDatabase, logPostgresWarnings, survivePostgresRestarts, type Database } from './db/database.ts'
+import { createDatabase, logPostgresWarnings, survivePostgresRestarts, TCP_KEEPALIVE, type Database } from './db/database.ts'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts'
 import { listMigrations, migrate } from './db/migrate.ts'
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/yoga.ts'
@@ -222,7 +222,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       // Claims on connections of their own: with many slots, the runs of a fan-out's first slice settling
       // at once held every connection of the main pool, and the next slice's claim queued behind them
       // (bench workflow, 100 slots: claim p99 ~160–300 ms on the shared pool, ~25–90 ms on its own).
-      const claimPool = logPostgresWarnings(survivePostgresRestarts(new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'switchyard-claim' })), logger.child({ component: 'db' }))
+      const claimPool = logPostgresWarnings(survivePostgresRestarts(new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'switchyard-claim', ...TCP_KEEPALIVE })), logger.child({ component: 'db' }))
       stack.push(() => claimPool.end()) // after the dispatcher's stop (the stack unwinds in reverse)
       dispatcher = new Dispatcher({
         pool: db.pool,
@@ -246,8 +246,14 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         beforeTargets: (req) => preRunSync.beforeTargets(req),
       })
     }
-    // Its own connection: liveness must not queue behind the work it vouches for.
-    const presencePool = survivePostgresRestarts(new pg.Pool({ connectionString: databaseUrl, max: 1, application_name: 'switchyard-presence' }))
+    // Its own connection: liveness must not queue behind the work it vouches for. A beat that hangs (a
+    // half-open connection: the network dropped it silently) gives up in time for the next beat, on a
+    // new connection, to land before the dead-after period, rather than let the reaper take a live worker
+    // for a dead one.
+    const beatTimeoutMs = Math.max(heartbeatMs, config.workerDeadAfterSeconds * 1000 - 2 * heartbeatMs)
+    const presencePool = survivePostgresRestarts(
+      new pg.Pool({ connectionString: databaseUrl, max: 1, application_name: 'switchyard-presence', query_timeout: beatTimeoutMs, connectionTimeoutMillis: beatTimeoutMs, ...TCP_KEEPALIVE }),
+    )
     stack.push(() => presencePool.end())
     const presence = new WorkerPresence(presencePool, workerId, roles, heartbeatMs, logger.child({ component: 'presence' }), dispatcher)
     await presence.start()

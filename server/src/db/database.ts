@@ -47,8 +47,16 @@ export function logPostgresWarnings(pool: pg.Pool, logger: Logger): pg.Pool {
   return pool
 }
 
+/**
+ * TCP keepalive on the app's connections: one the network dropped silently (a firewall's idle timeout, a
+ * failed-over address, a peer that vanished) fails within seconds of the first probe instead of leaving a
+ * query waiting for an answer that cannot come (Linux otherwise never probes). Node's libuv sends the
+ * probes a second apart, ten of them, after the idle delay.
+ */
+export const TCP_KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const
+
 export function createDatabase(url: string, options: { max?: number; applicationName?: string; logger?: Logger } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20, application_name: options.applicationName ?? 'switchyard' })
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20, application_name: options.applicationName ?? 'switchyard', ...TCP_KEEPALIVE })
   // An idle client's error (e.g. Postgres restarting) must not crash the process; the pool replaces it.
   survivePostgresRestarts(pool)
   // Prisma's defaults (2 s to get a connection for a transaction, 5 s to finish it) turn a briefly busy

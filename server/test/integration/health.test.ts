@@ -111,4 +111,15 @@ describe('/livez and /readyz', () => {
     expect(frozen.body.checks.database).toEqual({ ok: false })
     await eventually(async () => (await probe('/readyz')).status === 200, { what: 'readyz on a fresh connection' })
   }, 60_000)
+
+  it('keeps beating when its heartbeat connection goes silent: the hung beat gives up, the next one reconnects, before the dead-after period', async () => {
+    const beatAt = async () => (await direct.query('SELECT heartbeat_at, stopped_at FROM worker WHERE id = $1', [server.workerId])).rows[0]
+    const { rows: [{ now: frozenAt }] } = await direct.query('SELECT now()')
+    proxy.freeze() // the heartbeat's open connection stops forwarding, and hangs its next beat
+    // Heartbeat 1 s, dead-after 4 s (the test defaults): a beat landing 2.5 s after the freeze came on a
+    // new connection (one in flight at the freeze can only have landed before it); none may be missed
+    // long enough for the reaper to mark the worker stopped.
+    await eventually(async () => (await beatAt()).heartbeat_at.getTime() > frozenAt.getTime() + 2_500, { timeoutMs: 15_000, what: 'a heartbeat after the freeze' })
+    expect((await beatAt()).stopped_at).toBeNull()
+  }, 60_000)
 })
