@@ -13,6 +13,7 @@ import { startSshd, type TestSshd } from '../../server/test/harness/sshd.ts'
 import { axeBothThemes } from '../harness/axe.ts'
 import { launchBrowser, newPage, screenshot } from '../harness/browser.ts'
 import { ARTIFACTS, startServer, type E2eServer } from '../harness/server.ts'
+import { describeDatabaseState } from '../../server/test/harness/database-state.ts'
 
 let server: E2eServer
 let sshd: TestSshd
@@ -64,6 +65,7 @@ afterEach(async (ctx) => {
     await screenshot(page, `failed-hardening-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => {})
   }
   if (ctx.task.result?.state === 'fail' && server) console.error(`server log (last 8 kB):\n${server.log().slice(-8192)}`)
+  if (ctx.task.result?.state === 'fail' && server) console.error(await describeDatabaseState(server.db.url).catch((e: Error) => `database state: ${e.message}`))
 })
 
 afterAll(async () => {

@@ -18,6 +18,7 @@ import { startSshd, unusedLoopbackPort, type TestSshd } from '../../server/test/
 import { axeBothThemes } from '../harness/axe.ts'
 import { launchBrowser, newPage, screenshot } from '../harness/browser.ts'
 import { ADMIN_PASSWORD, ARTIFACTS, startServer, type E2eServer } from '../harness/server.ts'
+import { describeDatabaseState } from '../../server/test/harness/database-state.ts'
 
 let server: E2eServer
 let sshd: TestSshd
@@ -36,6 +37,7 @@ afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {})
   // The server is shared by every journey: what it said just before the failure is the first clue.
   if (ctx.task.result?.state === 'fail' && server) console.error(`server log (last 8 kB):\n${server.log().slice(-8192)}`)
+  if (ctx.task.result?.state === 'fail' && server) console.error(await describeDatabaseState(server.db.url).catch((e: Error) => `database state: ${e.message}`))
 })
 
 afterAll(async () => {

@@ -362,6 +362,8 @@ export class Dispatcher {
     let outcome: ExecutionOutcome = {}
     let crash: Error | null = null
     const writes: Promise<unknown>[] = []
+    /** Warns while the executor lingers after its last target (see watchSlow). */
+    const lingering = { stop: () => {} }
     const budget = new LogBudget(spec.logLimitLines ?? this.#d.logLimits.lines, spec.logLimitBytes ?? this.#d.logLimits.bytes)
     let sink = createRunLogSink(logs, run.id, [], budget)
     let mask = (text: string) => text
@@ -497,6 +499,7 @@ export class Dispatcher {
         targetFinished: (id, report: TargetReport) => {
           if (finished.has(id) || !targetById.has(id)) return
           finished.add(id)
+          if (finished.size === targets.length) lingering.stop = watchSlow(log, 'every target reported; the executor has not returned', () => 'executor')
           // A target cut short because this worker is shutting down was not run to its end: it stays
           // open, so the requeued attempt runs it again (recorded CANCELLED, the retry skipped it).
           if (report.status !== 'SUCCEEDED' && abortCause(controller.signal) === 'shutdown') return
@@ -552,24 +555,34 @@ export class Dispatcher {
       log.warn('run failed', { error: crash.message })
     } finally {
       if (timer) clearTimeout(timer)
+      lingering.stop()
     }
-    // The run's own result and error are stored like the targets' reports: masked.
-    outcome = { ...outcome, result: maskDeep(outcome.result, mask), ...(outcome.error !== undefined ? { error: mask(outcome.error) } : {}) }
-    // Per-target writes and every log line land before the final status, so a client that sees the
-    // run end can read its complete log and results.
-    await Promise.allSettled(writes)
-    // A run that will end in one statement takes its unflushed lines along in it (one flush fewer per
-    // run); otherwise, or when some of its lines are already being flushed, everything is flushed first.
-    const carried = this.#verdictWithoutTargets(run, spec, abortCause(controller.signal), outcome, crash, budget) ? logs.takePending(run.id) : null
-    if (!carried) await logs.flush()
-    // The final status must land: retried for as long as this process lives (if it dies, the reaper
-    // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
-    const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget, carried ?? []), {
-      logger: log,
-      what: 'settling the run',
-      attempts: Infinity,
-    })
-    if (status) this.#d.metrics?.runFinished(run.jobType, status, (performance.now() - startedAt) / 1000)
+    // From here the run only ends; a stage that takes long is said in the process log, with its name.
+    let stage = 'target writes'
+    const slowEnding = watchSlow(log, 'the run is still ending', () => stage)
+    try {
+      // The run's own result and error are stored like the targets' reports: masked.
+      outcome = { ...outcome, result: maskDeep(outcome.result, mask), ...(outcome.error !== undefined ? { error: mask(outcome.error) } : {}) }
+      // Per-target writes and every log line land before the final status, so a client that sees the
+      // run end can read its complete log and results.
+      await Promise.allSettled(writes)
+      // A run that will end in one statement takes its unflushed lines along in it (one flush fewer per
+      // run); otherwise, or when some of its lines are already being flushed, everything is flushed first.
+      stage = 'log flush'
+      const carried = this.#verdictWithoutTargets(run, spec, abortCause(controller.signal), outcome, crash, budget) ? logs.takePending(run.id) : null
+      if (!carried) await logs.flush()
+      stage = 'final status'
+      // The final status must land: retried for as long as this process lives (if it dies, the reaper
+      // settles the run). The settlement transaction is all-or-nothing, so a retry redoes it whole.
+      const status = await retryTransient(() => this.#settle(run, spec, fence, controller.signal, outcome, crash, mask, budget, carried ?? []), {
+        logger: log,
+        what: 'settling the run',
+        attempts: Infinity,
+      })
+      if (status) this.#d.metrics?.runFinished(run.jobType, status, (performance.now() - startedAt) / 1000)
+    } finally {
+      slowEnding()
+    }
   }
 
   async #settle(
@@ -769,4 +782,18 @@ function summariseFailures(t: store.TargetTally): string {
   const shown = t.failures.slice(0, 5).map((f) => `${f.name}: ${f.error ?? f.status.toLowerCase()}`)
   const more = t.failures.length > 5 ? `; and ${t.failures.length - 5} more` : ''
   return `${t.failures.length} of ${t.total} ${t.total === 1 ? 'target' : 'targets'} failed — ${shown.join('; ')}${more}`
+}
+
+/** How long a stage of a run's ending may take before the process log says so (then again as often). */
+const SLOW_STAGE_MS = 10_000
+
+/**
+ * Logs a warning every SLOW_STAGE_MS until the returned function is called, naming what is awaited: a
+ * run that does not end is otherwise silent (its worker still beats, so no reaper steps in).
+ */
+function watchSlow(log: Logger, message: string, stage: () => string): () => void {
+  const since = Date.now()
+  const timer = setInterval(() => log.warn(message, { stage: stage(), seconds: Math.round((Date.now() - since) / 1000) }), SLOW_STAGE_MS)
+  timer.unref()
+  return () => clearInterval(timer)
 }

@@ -18,6 +18,12 @@ export interface RunSpec {
   logLimitBytes?: number | null
   /** The template's declared step outputs (absent in older runs: none declared). */
   outputs?: OutputDeclaration[]
+  /**
+   * The selector the run's targets were resolved with when it was triggered (a template's, or a workflow
+   * node's override). Absent when the targets were given (explicit ids, a retry) and in older runs. A sync
+   * of an inventory source before the run adds that source's targets the selector now matches (PreRunSync).
+   */
+  targetSelector?: { targetIds: string[]; inventoryIds: string[]; tags: string[]; namePatterns: string[] }
 }
 
 export function specFromTemplate(t: JobTemplate, usesTargets: boolean): RunSpec {

@@ -400,14 +400,44 @@ export async function closeOpenTargets(db: Queryable, runId: string, status: str
 
 /** Final state for the run, only if this worker still holds this attempt. Returns false otherwise. */
 /**
+ * Adds targets to a run that has not loaded its targets yet (a sync before the run found them), after the
+ * ones it has, in the order given; a target the run already has is skipped, so a second attempt adds
+ * nothing twice. Only while the run is RUNNING. Returns the names added, and counts them in its total.
+ */
+export async function addRunTargets(db: Queryable, runId: string, targetIds: readonly string[]): Promise<string[]> {
+  if (!targetIds.length) return []
+  const { rows } = await db.query<{ name: string }>(
+    `WITH run AS (SELECT id FROM job_run WHERE id = $1 AND status = 'RUNNING' FOR UPDATE),
+          base AS (SELECT COALESCE(max(position), -1) AS p FROM run_target WHERE run_id = $1),
+          fresh AS (
+            SELECT t.id, t.name, t.host, t.port, u.ord
+              FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, ord) JOIN target t ON t.id = u.id
+             WHERE EXISTS (SELECT 1 FROM run)
+               AND NOT EXISTS (SELECT 1 FROM run_target x WHERE x.run_id = $1 AND x.target_id = t.id)),
+          added AS (
+            INSERT INTO run_target (run_id, target_id, position, name, host, port)
+            SELECT $1, f.id, (SELECT p FROM base) + row_number() OVER (ORDER BY f.ord), f.name, f.host, f.port FROM fresh f
+            RETURNING name, position),
+          counted AS (
+            UPDATE job_run SET targets_total = targets_total + (SELECT count(*) FROM added), updated_at = now()
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM added))
+     SELECT name FROM added ORDER BY position`,
+    [runId, targetIds],
+  )
+  if (rows.length) await notifyRunChanged(db, runId)
+  return rows.map((r) => r.name)
+}
+
+/**
  * Locks the run for its ending if this attempt still holds it (the fence: this worker, this attempt,
- * RUNNING). Locked first, in the order the reaper locks (the run, then its targets), so that nothing
+ * RUNNING) — the lock the ending's UPDATE takes anyway (NO KEY UPDATE: rows that merely reference the run
+ * are not held up). Locked first, in the order the reaper locks (the run, then its targets), so that nothing
  * the ending writes — its targets, its progress, the concurrency slot, its last lines — is written for
  * a run that is no longer this attempt's: one the reaper gave to another worker while this one was cut
  * off, or one this very ending already settled when the answer to its commit was lost.
  */
 export async function lockHeldRun(db: Queryable, fence: RunFence): Promise<boolean> {
-  const { rowCount } = await db.query(`SELECT 1 FROM job_run WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'RUNNING' FOR UPDATE`, [fence.runId, fence.workerId, fence.attempt])
+  const { rowCount } = await db.query(`SELECT 1 FROM job_run WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'RUNNING' FOR NO KEY UPDATE`, [fence.runId, fence.workerId, fence.attempt])
   return rowCount === 1
 }
 

@@ -456,7 +456,7 @@ describe('sync before a run when the source is older than its TTL', () => {
   const backdate = (id: string) => t.app.db.pool.query(`UPDATE inventory_source SET last_sync_at = now() - interval '1 hour' WHERE id = $1`, [decodeUuid(id)])
 
   beforeAll(async () => {
-    sshd = await startSshd() // listens on 127.0.0.2 only: 127.0.0.3 refuses
+    sshd = await startSshd({ hosts: ['127.0.0.2', '127.0.0.4', '127.0.0.5', '127.0.0.6'] }) // 127.0.0.3 refuses
     const locationType = (await nb.rest('GET', '/api/dcim/location-types/?name=Site')).results[0].id
     ids['location:site-ttl'] = (await nb.rest('POST', '/api/dcim/locations/', { name: 'site-ttl', location_type: locationType, status: ids.active })).id
     await nb.rest('POST', '/api/ipam/prefixes/', { prefix: '127.0.0.0/8', status: ids.active, namespace: ids.namespace, type: 'network' })
@@ -567,6 +567,49 @@ describe('sync before a run when the source is older than its TTL', () => {
       if (holder.exitCode === null && holder.signalCode === null) holder.kill('SIGKILL')
       await exited
     }
+  })
+
+  it('a device the sync before a run finds new joins that run when its selector matches it; a run given its targets keeps to them', async () => {
+    await addDevice('ttl2', { location: 'site-ttl', role: 'edge', ip: '127.0.0.4/8' })
+    await backdate(ttlSource)
+    const id = await api.trigger(template)
+    // Triggered with the one target the source had.
+    expect((await t.ok(`query($id: ID!) { jobRun(id: $id) { targets { name } } }`, { id })).jobRun.targets).toEqual([{ name: 'ttl1' }])
+    await api.waitFor(id, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+    const run = (await t.ok(`query($id: ID!) { jobRun(id: $id) { status progress { total done failed } targets { name host status } } }`, { id })).jobRun
+    const text = (await api.logLines(id)).map((l) => l.text)
+    expect(run.status, text.join('\n')).toBe('SUCCEEDED')
+    expect(run.targets).toEqual([
+      { name: 'ttl1', host: '127.0.0.2', status: 'SUCCEEDED' },
+      { name: 'ttl2', host: '127.0.0.4', status: 'SUCCEEDED' },
+    ])
+    expect(run.progress).toEqual({ total: 2, done: 2, failed: 0 })
+    expect(text).toContain('sync applied: 1 created, 0 updated, 0 removed, 1 unchanged, 0 skipped')
+    expect(text).toContain('1 target new from the sync joins this run (its selector matches): ttl2')
+    expect(text).toContainEqual(expect.stringContaining('ran on ttl2'))
+
+    // A run given its targets keeps to them when the sync finds a new device: a retry (the first run's targets)…
+    const finish = async (runId: string) => {
+      await api.waitFor(runId, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 120_000)
+      const r = (await t.ok(`query($id: ID!) { jobRun(id: $id) { status targets { name } } }`, { id: runId })).jobRun
+      return { status: r.status, targets: r.targets.map((x: { name: string }) => x.name), log: (await api.logLines(runId)).map((l) => l.text) }
+    }
+    await addDevice('ttl3', { location: 'site-ttl', role: 'edge', ip: '127.0.0.5/8' })
+    await backdate(ttlSource)
+    const retried = await finish((await t.ok(`mutation($id: ID!) { retryJobRun(id: $id) { id } }`, { id })).retryJobRun.id)
+    expect(retried.status, retried.log.join('\n')).toBe('SUCCEEDED')
+    expect(retried.targets).toEqual(['ttl1', 'ttl2'])
+    expect(retried.log).toContain('sync applied: 1 created, 0 updated, 0 removed, 2 unchanged, 0 skipped')
+    expect(retried.log.join('\n')).not.toContain('joins this run')
+    // …and a trigger with explicit targets.
+    await addDevice('ttl4', { location: 'site-ttl', role: 'edge', ip: '127.0.0.6/8' })
+    await backdate(ttlSource)
+    const ttl1 = (await targets()).find((x) => x.name === 'ttl1')!.id
+    const explicit = await finish((await t.ok(`mutation($id: ID!, $t: [ID!]) { triggerJobRun(templateId: $id, targets: $t) { id } }`, { id: template, t: [ttl1] })).triggerJobRun.id)
+    expect(explicit.status, explicit.log.join('\n')).toBe('SUCCEEDED')
+    expect(explicit.targets).toEqual(['ttl1'])
+    expect(explicit.log).toContain('sync applied: 1 created, 0 updated, 0 removed, 3 unchanged, 0 skipped')
+    expect(explicit.log.join('\n')).not.toContain('joins this run')
   })
 
   it('a failing sync: the run goes on with the last-known targets and a WARNING, or fails when the source requires it', async () => {

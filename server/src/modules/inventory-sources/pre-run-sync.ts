@@ -2,9 +2,10 @@
  * Sync before a run: a run whose targets come from an inventory source with `syncBeforeRunMaxAgeSeconds`
  * set first syncs that source when its last applied sync is older than that. The dispatcher calls
  * `beforeTargets` after claiming the run and before it loads the targets, so the run uses the synced
- * addresses, ports, credentials and attributes. The run's target list itself was fixed when it was
- * triggered: devices new in the source join later runs, and a target the sync removed keeps the address the
- * run recorded for it.
+ * addresses, ports, credentials and attributes. Devices the sync found new join the run when the run's
+ * selector (recorded when it was triggered, RunSpec.targetSelector) matches them — not a run given its
+ * targets (explicit ids, a retry). A target the sync removed stays in the run with the address the run
+ * recorded for it.
  *
  * One sync per source at a time across every process: a session advisory lock on the source, held from the
  * freshness re-check to the end of the sync. A run that waited for another's sync re-reads the source under
@@ -18,10 +19,14 @@
 import type pg from 'pg'
 import type { PrismaClient } from '../../generated/prisma/client.ts'
 import type { BeforeTargetsRequest } from '../../jobs/dispatcher.ts'
+import { addRunTargets } from '../../jobs/run-store.ts'
 import { coerceError } from '../../util/errors.ts'
+import { resolveSelector, targetSelectorSchema } from '../targets/target-selector.ts'
 import type { InventorySync } from './inventory-sync.ts'
 
 const LOCK_POLL_MS = 500
+/** Names listed in the run's log line about targets that joined it. */
+const NAMES_SHOWN = 20
 
 interface StaleCandidate {
   id: string
@@ -48,6 +53,19 @@ export class PreRunSync {
          AND (s.last_sync_at IS NULL OR s.last_sync_at < now() - make_interval(secs => s.sync_before_run_max_age_seconds))
        ORDER BY s.name`
     for (const s of sources) await this.refresh(s, req)
+    if (sources.length) await this.joinNewTargets(req, new Set(sources.map((s) => s.id)))
+  }
+
+  /** The synced sources' targets the run's selector matches and the run does not have yet join it. */
+  private async joinNewTargets(req: BeforeTargetsRequest, sourceIds: ReadonlySet<string>): Promise<void> {
+    const [run] = await this.prisma.$queryRaw<Array<{ selector: unknown }>>`SELECT spec->'targetSelector' AS selector FROM job_run WHERE id = ${req.runId}::uuid`
+    const selector = targetSelectorSchema.safeParse(run?.selector)
+    if (!run?.selector || !selector.success) return
+    const matched = (await resolveSelector(this.prisma, selector.data)).filter((t) => t.sourceId !== null && sourceIds.has(t.sourceId))
+    const added = await addRunTargets(this.pool, req.runId, matched.map((t) => t.id))
+    if (!added.length) return
+    const shown = added.length > NAMES_SHOWN ? `${added.slice(0, NAMES_SHOWN).join(', ')} and ${added.length - NAMES_SHOWN} more` : added.join(', ')
+    req.log(`${added.length === 1 ? '1 target' : `${added.length} targets`} new from the sync ${added.length === 1 ? 'joins' : 'join'} this run (its selector matches): ${shown}`)
   }
 
   private async refresh(candidate: StaleCandidate, req: BeforeTargetsRequest): Promise<void> {

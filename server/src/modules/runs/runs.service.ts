@@ -154,6 +154,7 @@ export class RunsService {
     const stored = sealedSecrets ? (JSON.parse(this.box.open(sealedSecrets)) as Record<string, string>) : {}
     const params = resolveParameters(template.parameters as ParameterDefinition[], { ...stored, ...((parameters as Record<string, unknown> | null) ?? {}) })
     let targets: Array<{ id: string; name: string; host: string; port: number }> = []
+    let resolvedWith: TargetSelector | undefined
     if (executor.usesTargets) {
       if (targetIds?.length) {
         const rows = await db.target.findMany({ where: { id: { in: targetIds } } })
@@ -161,7 +162,8 @@ export class RunsService {
         if (missing >= 0) throw ValidationError.field(`targets.${missing}`, 'no such target')
         targets = rows.sort((x, y) => x.name.localeCompare(y.name))
       } else {
-        targets = await resolveSelector(db as PrismaClient, selector ?? targetSelectorSchema.parse(template.targetSelector))
+        resolvedWith = selector ?? targetSelectorSchema.parse(template.targetSelector)
+        targets = await resolveSelector(db as PrismaClient, resolvedWith)
       }
       if (!targets.length) throw ValidationError.field('targets', 'the template selects no targets; add targets to its selector or pass targets')
     } else if (targetIds?.length) {
@@ -169,7 +171,7 @@ export class RunsService {
     }
     return {
       template: { id: template.id, name: template.name, jobType: template.jobType, ownerId: template.ownerId, visibility: template.visibility },
-      spec: specFromTemplate(template, executor.usesTargets),
+      spec: { ...specFromTemplate(template, executor.usesTargets), ...(resolvedWith ? { targetSelector: resolvedWith } : {}) },
       parameters: params.visible,
       secretParameters: Object.keys(params.secrets).length ? this.box.seal(JSON.stringify(params.secrets)) : null,
       targets: targets.map((t) => ({ targetId: t.id, name: t.name, host: t.host, port: t.port })),
@@ -196,7 +198,8 @@ export class RunsService {
         actor: a,
         trigger: 'RETRY',
         template: { id: run.templateId, name: run.templateName, jobType: run.jobType, ownerId: run.ownerId, visibility: run.visibility },
-        spec: run.spec as unknown as RunSpec,
+        // Its own targets only: a sync before it adds none by the original run's selector.
+        spec: withoutSelector(run.spec as unknown as RunSpec),
         parameters: run.parameters as Record<string, unknown>,
         secretParameters: run.secretParameters ? new Uint8Array(run.secretParameters) : null,
         targets: chosen.map((t) => {
@@ -404,6 +407,11 @@ function requireCanAct(actor: Actor, run: JobRun, verb: 'cancel' | 'retry' | 'pi
 export function triggerBatchSplittable(e: unknown): boolean {
   if (e instanceof CommittedError) return false
   return isConflict(e) || !isTransient(e)
+}
+
+function withoutSelector(spec: RunSpec): RunSpec {
+  const { targetSelector: _selector, ...rest } = spec
+  return rest
 }
 
 /** The job_run columns a new run gets from its plan (createRunIn and the batched insert write the same row). */
