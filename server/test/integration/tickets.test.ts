@@ -86,7 +86,11 @@ async function ticketsOf(runId: string) {
 async function settledTickets(runId: string, count = 1) {
   return eventually(async () => {
     const list = await ticketsOf(runId)
-    return list.length === count && list.every((x) => x.actions.every((a: { status: string }) => a.status !== 'PENDING')) ? list : null
+    // A ticket and its actions are two reads of one request: the ticket may have been read just before a
+    // CREATE recorded its issue id and the actions just after it was marked DONE. Settled means both seen.
+    const settled = (x: Record<string, any>) =>
+      x.actions.every((a: { status: string }) => a.status !== 'PENDING') && (x.externalId !== null || !x.actions.some((a: { kind: string; status: string }) => a.kind === 'CREATE' && a.status === 'DONE'))
+    return list.length === count && list.every(settled) ? list : null
   }, { what: `the tickets of ${runId} to settle`, timeoutMs: 60_000 })
 }
 
