@@ -1887,6 +1887,17 @@ describe('tickets journey', () => {
       expect(issue.priority.name).toBe('High')
       expect(await axeBothThemes(p, 'run with a ticket')).toEqual([])
       await screenshot(p, 'run-ticket')
+      // A comment of one's own reaches the issue; an empty one is refused under its field.
+      await p.getByRole('button', { name: `Comment on ${prefilled}` }).click()
+      await dialog.getByRole('button', { name: 'Add comment' }).click()
+      const bodyField = dialog.locator('.field', { has: p.locator('textarea[name="body"]') })
+      await expect.poll(() => bodyField.locator('.error').textContent()).toBe('A comment is required.')
+      await dialog.locator('textarea[name="body"]').fill('Checked the uplink; replacing the optic tonight.')
+      expect(await axeBothThemes(p, 'comment dialog')).toEqual([])
+      await dialog.getByRole('button', { name: 'Add comment' }).click()
+      await dialog.waitFor({ state: 'detached' })
+      const notes = async () => ((await redmine.rest('GET', `/issues/${href.split('/').pop()}.json?include=journals`)).issue.journals as Array<{ notes: string }>).map((j) => j.notes)
+      await expect.poll(notes, { timeout: 60_000 }).toContain('Checked the uplink; replacing the optic tonight.')
       // On a phone: the run with its ticket and the trackers page fit the screen's width.
       await p.setViewportSize({ width: 390, height: 844 })
       await p.getByTestId('ticket-link').waitFor()

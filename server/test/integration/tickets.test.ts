@@ -224,6 +224,46 @@ describe('Redmine tracker (real Redmine)', () => {
     const audit = (await t.ok(`{ auditEvents(first: 50, filter: { entityTypes: [TICKET] }) { edges { node { action } } } }`)).auditEvents.edges.map((e: { node: { action: string } }) => e.node.action)
     expect(audit).toEqual(expect.arrayContaining(['ticket.create', 'ticket.close', 'ticket.reopen']))
   })
+
+  it('lists tickets newest first, by status and tracker, only those of runs the caller can see; a manual comment reaches the issue', async () => {
+    const LIST = `query($s: TicketStatus, $tr: ID, $f: Int) { tickets(status: $s, trackerId: $tr, first: $f) { id title status createdAt tracker { id } } }`
+    const COMMENT = `mutation($id: ID!, $b: String!) { commentTicket(id: $id, body: $b) { id actions { kind reason status } } }`
+    // A ticket of a PRIVATE template's run: only its owner (here the admin) and admins see it.
+    const hidden = await h.createTemplate({ name: 'private-job', jobType: 'test-outcome', config: { fail: 'secret failure' }, visibility: 'PRIVATE' })
+    const hiddenRun = await h.trigger(hidden)
+    await h.waitFor(hiddenRun, ['FAILED'])
+    const privateTicket = (await t.ok(`mutation($i: CreateTicketInput!) { createTicket(input: $i) { id } }`, { i: { jobRunId: hiddenRun, trackerId: redmineTrackerId, title: 'private-job failed' } })).createTicket.id
+
+    const all = (await t.ok(LIST, {})).tickets as Array<{ id: string; status: string; createdAt: string; tracker: { id: string } }>
+    expect(all.length).toBeGreaterThan(2)
+    expect(all[0]!.id).toBe(privateTicket)
+    expect(all.map((x) => x.createdAt)).toEqual([...all.map((x) => x.createdAt)].sort().reverse())
+    const operator = await t.userToken('OPERATOR')
+    const theirs = (await t.ok(LIST, {}, operator)).tickets as Array<{ id: string }>
+    expect(theirs.map((x) => x.id)).toEqual(all.filter((x) => x.id !== privateTicket).map((x) => x.id))
+    const open = (await t.ok(LIST, { s: 'OPEN' })).tickets as Array<{ status: string }>
+    const closed = (await t.ok(LIST, { s: 'CLOSED' })).tickets as Array<{ status: string }>
+    expect(open.every((x) => x.status === 'OPEN') && closed.every((x) => x.status === 'CLOSED')).toBe(true)
+    expect(open.length + closed.length).toBe(all.length)
+    expect(closed.length).toBeGreaterThan(0)
+    expect((await t.ok(LIST, { tr: redmineTrackerId })).tickets).toHaveLength(all.filter((x) => x.tracker.id === redmineTrackerId).length)
+    expect((await t.ok(LIST, { f: 1 })).tickets).toHaveLength(1)
+    expectFieldError(await t.gql(LIST, { f: 0 }), 'first')
+    expectFieldError(await t.gql(LIST, { tr: 'not-an-id' }), 'trackerId')
+
+    // A comment of one's own, delivered to the issue by the outbox.
+    const [ticket] = await settledTickets(hiddenRun)
+    expectFieldError(await t.gql(COMMENT, { id: privateTicket, b: '   ' }), 'body')
+    expect((await t.gql(COMMENT, { id: privateTicket, b: 'from an operator' }, operator)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND')
+    expect((await t.gql(COMMENT, { id: privateTicket, b: 'from a viewer' }, await t.userToken('VIEWER'))).errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    const commented = (await t.ok(COMMENT, { id: privateTicket, b: 'Replaced the disk; watching the next run.' })).commentTicket
+    expect(commented.actions.at(-1)).toMatchObject({ kind: 'COMMENT', reason: 'MANUAL' }) // PENDING, or DONE already
+    await eventually(async () => (await issue(ticket!.externalId)).journals.some((j) => j.notes === 'Replaced the disk; watching the next run.'), { what: 'the comment in Redmine' })
+    const [after] = await settledTickets(hiddenRun)
+    expect(after!.actions.map((a: { kind: string; status: string }) => [a.kind, a.status])).toEqual([['CREATE', 'DONE'], ['COMMENT', 'DONE']])
+    const audit = (await t.ok(`{ auditEvents(first: 10, filter: { entityTypes: [TICKET] }) { edges { node { action } } } }`)).auditEvents.edges.map((e: { node: { action: string } }) => e.node.action)
+    expect(audit).toContain('ticket.comment')
+  })
 })
 
 function verify(r: Received): boolean {

@@ -77,6 +77,10 @@ export const CreateTicketMutation = graphql(
 )
 export const CloseTicketMutation = graphql(`mutation CloseTicket($id: ID!) { closeTicket(id: $id) { id status } }`)
 export const ReopenTicketMutation = graphql(`mutation ReopenTicket($id: ID!) { reopenTicket(id: $id) { id status } }`)
+export const CommentTicketMutation = graphql(
+  `mutation CommentTicket($id: ID!, $body: String!) { commentTicket(id: $id, body: $body) { ...TicketFields } }`,
+  [TicketFields],
+)
 
 export const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const
 export const priorityLabel = (p: string) => p.charAt(0) + p.slice(1).toLowerCase()

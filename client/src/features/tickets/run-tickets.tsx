@@ -4,6 +4,7 @@
  * ticket": a dialog prefilled with the run's summary, failed targets and log tail (the server's draft),
  * a tracker and a priority, each error next to its field. A ticket's issue is made by the server's outbox,
  * so a new ticket shows "being created" until the tracker answered; the list refreshes until then.
+ * "Comment" adds an operator's note to the ticket's issue the same way.
  */
 import { useEffect, useState } from 'react'
 import { useMutation, useQuery } from 'urql'
@@ -11,7 +12,7 @@ import { EditDialog } from '@/components/edit-dialog'
 import { useSessionContext } from '@/components/session-provider'
 import { Field, Panel, RelativeTime } from '@/components/ui'
 import { fieldError, NO_ERRORS, toFormErrors, withUnclaimed, type FormErrors } from '@/lib/errors'
-import { CloseTicketMutation, CreateTicketMutation, PRIORITIES, priorityLabel, ReopenTicketMutation, RunTicketsQuery, TicketDialogQuery, type Ticket } from './queries'
+import { CloseTicketMutation, CommentTicketMutation, CreateTicketMutation, PRIORITIES, priorityLabel, ReopenTicketMutation, RunTicketsQuery, TicketDialogQuery, type Ticket } from './queries'
 
 const CTX = { additionalTypenames: ['Ticket'] }
 const REFRESH_MS = 3000
@@ -69,6 +70,7 @@ function TicketRow({ ticket: t, canWrite, onChanged }: { ticket: Ticket; canWrit
   const [closeState, close] = useMutation(CloseTicketMutation)
   const [reopenState, reopen] = useMutation(ReopenTicketMutation)
   const [error, setError] = useState<string | null>(null)
+  const [commenting, setCommenting] = useState(false)
   const failedAction = [...t.actions].reverse().find((a) => a.status === 'FAILED')
   const pending = t.actions.some((a) => a.status === 'PENDING')
   const toggle = async () => {
@@ -100,12 +102,47 @@ function TicketRow({ ticket: t, canWrite, onChanged }: { ticket: Ticket; canWrit
         </span>
       ) : null}
       {canWrite ? (
+        <button type="button" className="btn sm ghost" onClick={() => setCommenting(true)} aria-label={`Comment on ${t.title}`}>
+          Comment
+        </button>
+      ) : null}
+      {canWrite ? (
         <button type="button" className="btn sm ghost" onClick={() => void toggle()} disabled={closeState.fetching || reopenState.fetching}>
           {t.status === 'OPEN' ? 'Close' : 'Reopen'}
         </button>
       ) : null}
       {error ? <span className="small" role="alert" style={{ color: 'var(--err)' }}>{error}</span> : null}
+      {commenting ? (
+        <CommentDialog
+          ticket={t}
+          onClose={() => setCommenting(false)}
+          onDone={() => {
+            setCommenting(false)
+            onChanged()
+          }}
+        />
+      ) : null}
     </li>
+  )
+}
+
+/** A note of the operator's, added to the ticket's issue in the tracker by the outbox. */
+function CommentDialog({ ticket, onClose, onDone }: { ticket: Ticket; onClose(): void; onDone(): void }) {
+  const [state, comment] = useMutation(CommentTicketMutation)
+  const [body, setBody] = useState('')
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS)
+  const submit = async () => {
+    if (!body.trim()) return setErrors({ form: null, fields: { body: 'A comment is required.' }, code: null })
+    const r = await comment({ id: ticket.id, body })
+    if (r.error) setErrors(withUnclaimed(toFormErrors(r.error), ['body']))
+    else onDone()
+  }
+  return (
+    <EditDialog title={`Comment on ${ticket.tracker.name}${ticket.externalId ? ` #${ticket.externalId}` : ''}`} submitLabel="Add comment" busyLabel="Adding…" form={{ busy: state.fetching, errors }} onClose={onClose} onSubmit={submit}>
+      <Field label="Comment" required error={fieldError(errors, 'body')} hint="Sent to the tracker as a note on the issue.">
+        {(p) => <textarea {...p} name="body" rows={6} maxLength={20_000} value={body} onChange={(e) => setBody(e.target.value)} autoFocus />}
+      </Field>
+    </EditDialog>
   )
 }
 

@@ -161,6 +161,21 @@ const ticketArg = (raw: unknown) => decodeId(String(raw), 'Ticket', 'id')
 builder.queryFields((t) => ({
   ticketTrackers: t.prismaField({ type: ['TicketTracker'], description: 'Operators and admins.', resolve: (_q, _r, _a, ctx) => ctx.services.tickets.listTrackers(ctx.actor) }),
   ticketRules: t.prismaField({ type: ['TicketRule'], description: 'Admins only.', resolve: (_q, _r, _a, ctx) => ctx.services.tickets.listRules(ctx.actor) }),
+  tickets: t.prismaField({
+    type: ['Ticket'],
+    description: 'Tickets, newest first: admins see every one, others those of runs they can see.',
+    args: {
+      status: t.arg({ type: StatusEnum }),
+      trackerId: t.arg.id(),
+      first: t.arg.int({ defaultValue: 50, description: '1 to 500.' }),
+    },
+    resolve: (_q, _r, args, ctx) =>
+      ctx.services.tickets.listTickets(ctx.actor, {
+        status: args.status ?? null,
+        trackerId: args.trackerId == null ? null : decodeId(String(args.trackerId), 'TicketTracker', 'trackerId'),
+        first: args.first ?? 50,
+      }),
+  }),
   ticketDraft: t.field({
     type: TicketDraftRef,
     description: 'The prefilled ticket for a FAILED or TIMED_OUT run (operators and admins who can see it).',
@@ -222,6 +237,12 @@ builder.mutationFields((t) => ({
     description: 'Closes an open ticket here and in the tracker.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_q, _r, args, ctx) => ctx.services.tickets.closeTicket(ctx.actor, ticketArg(args.id)),
+  }),
+  commentTicket: t.prismaField({
+    type: 'Ticket',
+    description: "Adds a comment to the ticket's issue in the tracker (delivered by the outbox; `actions` shows it). Operators and admins who can see the ticket.",
+    args: { id: t.arg.id({ required: true }), body: t.arg.string({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.tickets.commentTicket(ctx.actor, ticketArg(args.id), args.body),
   }),
   reopenTicket: t.prismaField({
     type: 'Ticket',

@@ -7,11 +7,12 @@
  * down delays its tickets and nothing else. Auto-tickets are written by the job_run trigger (see the
  * 20261206030000_tickets migration).
  */
-import type { PrismaClient, Ticket, TicketRule, TicketTracker } from '../../generated/prisma/client.ts'
+import { z } from 'zod'
+import type { Prisma, PrismaClient, Ticket, TicketRule, TicketTracker } from '../../generated/prisma/client.ts'
 import type { SecretBox } from '../../crypto/secret-box.ts'
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, isUniqueViolation } from '../../errors.ts'
 import { prismaQuery } from '../../db/credential-use.ts'
-import { canSee, requireAdmin, requireActor, requireWriter, type Actor } from '../actor.ts'
+import { canSee, requireAdmin, requireActor, requireWriter, visibleTo, type Actor } from '../actor.ts'
 import { audited } from '../audit/audit.service.ts'
 import { auditedDelete, auditedSave, mustExist, type AuditedKind } from '../audit/audited-write.ts'
 import { changed, created } from '../audit/changes.ts'
@@ -26,6 +27,9 @@ import { RULE_FIELDS, TRACKER_FIELDS, checkTrackerShape, ruleInput, ticketInput,
 export { CLEARABLE_RULE_FIELDS, CLEARABLE_TRACKER_FIELDS } from './tracker-input.ts'
 
 const FAILED_STATUSES = new Set(['FAILED', 'TIMED_OUT'])
+/** The longest ticket list one query returns. */
+const MAX_TICKETS_LISTED = 500
+const commentInput = z.object({ body: z.string().trim().min(1, 'required').max(20_000) })
 const ticketEntity = (t: { id: string; title: string }) => ({ type: 'Ticket' as const, id: t.id, name: t.title })
 
 const TRACKER: AuditedKind = { what: 'ticket tracker', type: 'TicketTracker', action: 'ticket-tracker' }
@@ -132,6 +136,40 @@ export class TicketsService {
   /** Reopens a closed ticket (refused when its dedup key already has another open ticket). */
   reopenTicket(actor: Actor | null, id: string): Promise<Ticket> {
     return this.setStatus(actor, id, 'OPEN')
+  }
+
+  /**
+   * Tickets, newest first: admins see every one, others those of runs they can see (as getTicket).
+   * Filtered by status and tracker; `first` (1–500) bounds the list.
+   */
+  listTickets(actor: Actor | null, filter: { status: 'OPEN' | 'CLOSED' | null; trackerId: string | null; first: number }): Promise<Ticket[]> {
+    const a = requireActor(actor)
+    if (!Number.isInteger(filter.first) || filter.first < 1 || filter.first > MAX_TICKETS_LISTED) throw ValidationError.field('first', `must be 1 to ${MAX_TICKETS_LISTED}`)
+    const where: Prisma.TicketWhereInput = {}
+    if (filter.status) where.status = filter.status
+    if (filter.trackerId) where.trackerId = filter.trackerId
+    if (a.role !== 'ADMIN') where.runs = { some: { jobRun: visibleTo(a) } }
+    return this.prisma.ticket.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: filter.first })
+  }
+
+  /**
+   * A comment of the caller's on the ticket's issue, delivered by the outbox like the automatic ones (a
+   * COMMENT action with reason MANUAL and the text as body). Open or closed tickets alike: trackers take
+   * notes on closed issues too.
+   */
+  async commentTicket(actor: Actor | null, id: string, rawBody: unknown): Promise<Ticket> {
+    const a = requireWriter(actor)
+    const body = parseInput(commentInput, { body: rawBody }, '').body
+    const ticket = await this.getTicket(a, id)
+    return audited(
+      this.prisma,
+      async (tx) => {
+        await tx.ticketAction.create({ data: { ticketId: id, kind: 'COMMENT', reason: 'MANUAL', body } })
+        await tx.$executeRaw`SELECT pg_notify(${TICKET_CHANNEL}, '')`
+        return tx.ticket.update({ where: { id }, data: { updatedAt: new Date() } })
+      },
+      () => ({ actor: a, action: 'ticket.comment', entity: ticketEntity(ticket), changes: created({ body }, ['body']) }),
+    )
   }
 
   /** A run's tickets, for anyone who can see the run (the resolver checked that). */
