@@ -13,6 +13,7 @@ import { REDMINE_PROJECT, startRedmine, type TestRedmine } from '../harness/redm
 import { expectFieldError, runHelpers } from '../harness/run-helpers.ts'
 import { createTestRegistry } from '../harness/test-executors.ts'
 import { deleteExpiredTicketActions } from '../../src/modules/tickets/action-retention.ts'
+import { redmineAdapter, ticketMarker } from '../../src/modules/tickets/redmine-adapter.ts'
 
 interface Received {
   headers: http.IncomingHttpHeaders
@@ -223,6 +224,22 @@ describe('Redmine tracker (real Redmine)', () => {
 
     const audit = (await t.ok(`{ auditEvents(first: 50, filter: { entityTypes: [TICKET] }) { edges { node { action } } } }`)).auditEvents.edges.map((e: { node: { action: string } }) => e.node.action)
     expect(audit).toEqual(expect.arrayContaining(['ticket.create', 'ticket.close', 'ticket.reopen']))
+  })
+
+  it('a create tried again after its answer was lost (or its worker died before recording the id) finds the issue it made: one issue', async () => {
+    const settings = { id: 'x', name: 'redmine', kind: 'REDMINE' as const, url: redmine.url, secret: redmine.apiKey, project: REDMINE_PROJECT, redmineTrackerId: null, closedStatusId: null }
+    const ticketId = crypto.randomUUID()
+    const draft = { ticketId, title: `lost answer ${ticketId.slice(0, 8)}`, description: 'what happened', priority: 'NORMAL' as const, dedupKey: null }
+    const ctx = { deliveryId: crypto.randomUUID(), ticketId }
+    const first = await redmineAdapter.createIssue(settings, draft, ctx)
+    const again = await redmineAdapter.createIssue(settings, draft, ctx)
+    expect(again).toEqual(first)
+    const found = await redmine.rest('GET', `/issues.json?project_id=${REDMINE_PROJECT}&status_id=*&subject=${encodeURIComponent(`~${draft.title}`)}`)
+    expect(found.total_count).toBe(1)
+    expect((await issue(first.externalId)).description.replace(/\r\n/g, '\n')).toBe(`what happened\n\n${ticketMarker(ticketId)}`) // Redmine stores CRLF
+    // Another ticket with the same text is another issue.
+    const other = await redmineAdapter.createIssue(settings, { ...draft, ticketId: crypto.randomUUID() }, ctx)
+    expect(other.externalId).not.toBe(first.externalId)
   })
 
   it('lists tickets newest first, by status and tracker, only those of runs the caller can see; a manual comment reaches the issue', async () => {

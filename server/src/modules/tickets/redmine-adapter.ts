@@ -3,6 +3,7 @@
  * the API key in the X-Redmine-API-Key header. Priorities are Redmine's enumerations matched by name
  * (Low, Normal, High, Urgent — the default data); closing sets closedStatusId or the first status Redmine
  * marks closed, reopening the first open one (both looked up per call: a few ms, and always current).
+ * Creates are idempotent per ticket (ticketMarker).
  */
 import { TrackerError, trackerFetch, type TrackerAdapter, type TrackerSettings } from './tracker-adapter.ts'
 
@@ -41,15 +42,28 @@ async function statusId(t: TrackerSettings, closed: boolean): Promise<number> {
   return s.id
 }
 
+/**
+ * The last line of every issue's description: the ticket it belongs to. A create tried again because the
+ * answer to an earlier one was lost — or the worker died before recording the issue's id — finds the issue
+ * by it instead of making a second one.
+ */
+export function ticketMarker(ticketId: string): string {
+  return `Switchyard ticket ${ticketId}`
+}
+
 export const redmineAdapter: TrackerAdapter = {
   async createIssue(t, issue) {
     if (!t.project) throw new TrackerError('the tracker has no Redmine project', null, false)
+    const marker = ticketMarker(issue.ticketId)
+    const query = `project_id=${encodeURIComponent(t.project)}&status_id=*&description=${encodeURIComponent(`~${marker}`)}&limit=1`
+    const made = (await call<{ issues?: Array<{ id?: number }> }>(t, 'GET', `/issues.json?${query}`))?.issues?.[0]?.id
+    if (made != null) return { externalId: String(made), url: `${base(t)}/issues/${made}` }
     const created = await call<{ issue?: { id?: number } }>(t, 'POST', '/issues.json', {
       issue: {
         project_id: t.project,
         ...(t.redmineTrackerId ? { tracker_id: t.redmineTrackerId } : {}),
         subject: issue.title,
-        description: issue.description,
+        description: `${issue.description}\n\n${marker}`,
         priority_id: await priorityId(t, issue.priority),
       },
     })
