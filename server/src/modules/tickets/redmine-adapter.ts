@@ -56,7 +56,9 @@ export const redmineAdapter: TrackerAdapter = {
     if (!t.project) throw new TrackerError('the tracker has no Redmine project', null, false)
     const marker = ticketMarker(issue.ticketId)
     const query = `project_id=${encodeURIComponent(t.project)}&status_id=*&description=${encodeURIComponent(`~${marker}`)}&limit=1`
-    const made = (await call<{ issues?: Array<{ id?: number }> }>(t, 'GET', `/issues.json?${query}`))?.issues?.[0]?.id
+    // Checked here too: a Redmine without the description filter would ignore it and list any issue.
+    const found = (await call<{ issues?: Array<{ id?: number; description?: string }> }>(t, 'GET', `/issues.json?${query}`))?.issues ?? []
+    const made = found.find((i) => i.id != null && i.description?.includes(marker))?.id
     if (made != null) return { externalId: String(made), url: `${base(t)}/issues/${made}` }
     const created = await call<{ issue?: { id?: number } }>(t, 'POST', '/issues.json', {
       issue: {
