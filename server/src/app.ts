@@ -83,6 +83,8 @@ export interface AppOptions {
   onInitialAdmin?: (username: string, password: string | undefined) => void
   /** How often open WebSockets are re-checked for expired tokens (default 30 s; tests shorten it). */
   wsSweepMs?: number
+  /** When the log says a run's ending is slow (default 10 s; tests shorten it). */
+  slowStageMs?: number
 }
 
 export interface App {
@@ -244,6 +246,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         logLimits: config.logLimits,
         metrics,
         beforeTargets: (req) => preRunSync.beforeTargets(req),
+        slowStageMs: options.slowStageMs,
       })
     }
     // Its own connection: liveness must not queue behind the work it vouches for. A beat that hangs (a

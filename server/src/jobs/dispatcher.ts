@@ -68,6 +68,8 @@ export interface DispatcherDeps {
    * (modules/inventory-sources/pre-run-sync.ts). Throwing fails the run before anything ran.
    */
   beforeTargets?: (req: BeforeTargetsRequest) => Promise<void>
+  /** How long a stage of a run's ending may take before the process log says so (default 10 s; tests shorten it). */
+  slowStageMs?: number
 }
 
 interface ActiveRun {
@@ -79,6 +81,7 @@ export class Dispatcher {
   readonly #d: DispatcherDeps
   readonly #active = new Map<string, ActiveRun>()
   readonly #notifier: RunChangeNotifier
+  readonly #slowStageMs: number
   readonly #unlisteners: Array<() => Promise<void>> = []
   #working = false
   #loop: Promise<void> = Promise.resolve()
@@ -115,6 +118,7 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#d = deps
     this.#notifier = new RunChangeNotifier(deps.pool, deps.logger)
+    this.#slowStageMs = deps.slowStageMs ?? SLOW_STAGE_MS
   }
 
   /** Runs executing now and the slots this worker has (metrics). */
@@ -499,7 +503,7 @@ export class Dispatcher {
         targetFinished: (id, report: TargetReport) => {
           if (finished.has(id) || !targetById.has(id)) return
           finished.add(id)
-          if (finished.size === targets.length) lingering.stop = watchSlow(log, 'every target reported; the executor has not returned', () => 'executor')
+          if (finished.size === targets.length) lingering.stop = watchSlow(log, this.#slowStageMs, 'every target reported; the executor has not returned', () => 'executor')
           // A target cut short because this worker is shutting down was not run to its end: it stays
           // open, so the requeued attempt runs it again (recorded CANCELLED, the retry skipped it).
           if (report.status !== 'SUCCEEDED' && abortCause(controller.signal) === 'shutdown') return
@@ -559,7 +563,7 @@ export class Dispatcher {
     }
     // From here the run only ends; a stage that takes long is said in the process log, with its name.
     let stage = 'target writes'
-    const slowEnding = watchSlow(log, 'the run is still ending', () => stage)
+    const slowEnding = watchSlow(log, this.#slowStageMs, 'the run is still ending', () => stage)
     try {
       // The run's own result and error are stored like the targets' reports: masked.
       outcome = { ...outcome, result: maskDeep(outcome.result, mask), ...(outcome.error !== undefined ? { error: mask(outcome.error) } : {}) }
@@ -788,12 +792,12 @@ function summariseFailures(t: store.TargetTally): string {
 const SLOW_STAGE_MS = 10_000
 
 /**
- * Logs a warning every SLOW_STAGE_MS until the returned function is called, naming what is awaited: a
- * run that does not end is otherwise silent (its worker still beats, so no reaper steps in).
+ * Logs a warning every `everyMs` until the returned function is called, naming what is awaited: a run
+ * that does not end is otherwise silent (its worker still beats, so no reaper steps in).
  */
-function watchSlow(log: Logger, message: string, stage: () => string): () => void {
+function watchSlow(log: Logger, everyMs: number, message: string, stage: () => string): () => void {
   const since = Date.now()
-  const timer = setInterval(() => log.warn(message, { stage: stage(), seconds: Math.round((Date.now() - since) / 1000) }), SLOW_STAGE_MS)
+  const timer = setInterval(() => log.warn(message, { stage: stage(), seconds: Math.round((Date.now() - since) / 1000) }), everyMs)
   timer.unref()
   return () => clearInterval(timer)
 }

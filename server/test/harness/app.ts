@@ -41,6 +41,7 @@ export interface TestAppOptions {
   registry?: AppOptions['registry']
   /** The WebSocket session sweep's interval (token expiry), instead of 30 s. */
   wsSweepMs?: number
+  slowStageMs?: number
   verbose?: boolean
   /** Receives the app's log (e.g. to check what it writes). */
   logger?: AppOptions['logger']
@@ -74,7 +75,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const db = options.db ?? (await createTestDatabase())
   const config = testConfig(db.url, options.env, options.roles)
   const logger = options.logger ? options.logger : options.verbose ? createLogger('debug') : process.env.SWITCHYARD_TEST_LOGS ? createLogger('info') : silentLogger
-  const app = await startApp(config, { logger, registry: options.registry, wsSweepMs: options.wsSweepMs })
+  const app = await startApp(config, { logger, registry: options.registry, wsSweepMs: options.wsSweepMs, slowStageMs: options.slowStageMs })
   if (!app.url) throw new Error('test app needs the api role')
   const url = app.url
   const endpoint = `${url}/graphql`
