@@ -148,6 +148,8 @@ describe('every operation but login needs a valid token', () => {
       'Mutation.createTicket': { query: `mutation($r: ID!, $k: ID!) { createTicket(input: { jobRunId: $r, trackerId: $k, title: "x" }) { id } }`, variables: { r: run.id, k: trk.id } },
       'Mutation.closeTicket': { query: `mutation($id: ID!) { closeTicket(id: $id) { id } }`, variables: id(ticketId) },
       'Mutation.reopenTicket': { query: `mutation($id: ID!) { reopenTicket(id: $id) { id } }`, variables: id(ticketId) },
+      'Mutation.commentTicket': { query: `mutation($id: ID!) { commentTicket(id: $id, body: "x") { id } }`, variables: id(ticketId) },
+      'Query.tickets': { query: `{ tickets { id } }` },
       'Query.apiTokens': { query: `{ apiTokens { id } }` },
       'Query.auditEvents': { query: `{ auditEvents(first: 5) { edges { node { id action } } } }` },
       'Query.credential': { query: `query($id: ID!) { credential(id: $id) { id } }`, variables: id(cred.id) },

@@ -358,6 +358,7 @@ describe('viewers', () => {
       createTicket: [`mutation($r: ID!, $k: ID!) { createTicket(input: { jobRunId: $r, trackerId: $k, title: "x" }) { id } }`, { r: fx.run, k: fx.trk }],
       closeTicket: [`mutation($id: ID!) { closeTicket(id: $id) { id } }`, { id: fx.ticket }],
       reopenTicket: [`mutation($id: ID!) { reopenTicket(id: $id) { id } }`, { id: fx.ticket }],
+      commentTicket: [`mutation($id: ID!) { commentTicket(id: $id, body: "x") { id } }`, { id: fx.ticket }],
     }
     // Every mutation is either in the table above or acts only on the caller's own account.
     // watchJobRun/unwatchJobRun change only the caller's own watch list (of runs they may see: below).
@@ -386,6 +387,7 @@ describe('viewers', () => {
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, url, updated_at FROM ticket_tracker) x)::text
           || (SELECT json_agg(x ORDER BY id) FROM (SELECT id, enabled, updated_at FROM ticket_rule) x)::text
           || (SELECT count(*) FROM ticket)::text
+          || (SELECT count(*) FROM ticket_action)::text
           || (SELECT count(*) FROM pgboss.job WHERE name = 'switchyard-run')::text AS s`)
       ).rows[0].s
     const before = await snapshot()
