@@ -612,11 +612,6 @@ export class Dispatcher {
         result: atOnce.result,
         lines: [...carried, { level: /succeeded/.test(atOnce.message) ? 'INFO' : 'ERROR', stream: 'SYSTEM', targetId: null, text: lastLine, ts: Date.now() }],
       })
-      // A retry after a commit whose answer was lost: that commit wrote everything, carried lines included.
-      if (!ended.finished && (await store.endedWith(this.#d.pool, fence, lastLine))) {
-        this.#d.logs.noteWritten(carried)
-        return atOnce.status
-      }
       if (ended.finished) {
         this.#d.logs.noteWritten(carried)
         // The freed slot goes to a waiting run of the same key in a transaction of its own (a crash in
@@ -625,6 +620,11 @@ export class Dispatcher {
         if (ended.waiting) {
           await this.#handOffSlot(run.concurrencyKey).catch((e) => this.#d.logger.warn('handing a freed slot over failed; the reaper will', { runId: run.id, error: coerceError(e).message }))
         }
+        return atOnce.status
+      }
+      // A retry after a commit whose answer was lost: that commit wrote everything, carried lines included.
+      if (await store.endedWith(this.#d.pool, fence, lastLine)) {
+        this.#d.logs.noteWritten(carried)
         return atOnce.status
       }
       // The fence did not match (the run was reaped meanwhile): the full path below finds that out again.

@@ -398,7 +398,6 @@ export async function closeOpenTargets(db: Queryable, runId: string, status: str
   )
 }
 
-/** Final state for the run, only if this worker still holds this attempt. Returns false otherwise. */
 /**
  * Adds targets to a run that has not loaded its targets yet (a sync before the run found them), after the
  * ones it has, in the order given; a target the run already has is skipped, so a second attempt adds
@@ -456,6 +455,7 @@ export async function endedWith(db: Queryable, fence: RunFence, lastLine: string
   return rowCount === 1
 }
 
+/** Final state for the run, only if this worker still holds this attempt. Returns false otherwise. */
 export async function finishRun(
   db: Queryable,
   fence: RunFence,
