@@ -13,6 +13,7 @@
 import type http from 'node:http'
 import pg from 'pg'
 import { coerceError } from '../util/errors.ts'
+import { TCP_KEEPALIVE } from '../db/database.ts'
 
 export interface ReadinessProbes {
   /** Migrations this build ships (all must be applied). */
@@ -52,6 +53,7 @@ export class HealthChecks {
       connectionTimeoutMillis: PROBE_TIMEOUT_MS,
       query_timeout: PROBE_TIMEOUT_MS,
       idleTimeoutMillis: 60_000,
+      ...TCP_KEEPALIVE,
     })
     this.#pool.on('error', () => {})
     this.#pool.on('connect', (client) => client.on('error', () => {}))

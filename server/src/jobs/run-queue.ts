@@ -6,6 +6,7 @@
 import { PgBoss, fromPrisma, type Db } from 'pg-boss'
 import { CHANNELS } from '../pubsub/channels.ts'
 import { hasWaitingRuns, releaseWaitingRuns, type Queryable } from './run-store.ts'
+import { TCP_KEEPALIVE } from '../db/database.ts'
 
 export const RUN_QUEUE = 'switchyard-run'
 const MAX_EXPIRY_SECONDS = 24 * 3600
@@ -139,5 +140,6 @@ export function createBoss(connectionString: string, schema: string, max: number
     schema,
     max,
     application_name: 'switchyard-boss',
+    ...TCP_KEEPALIVE,
   })
 }
