@@ -31,7 +31,7 @@ afterAll(async () => {
   await t?.stop()
 })
 
-it('warns while an executor lingers after its last target, and while a run\'s ending waits on its final status', async () => {
+it('warns while an executor lingers after its last target, and while a run\'s ending waits on its row, naming the stage', async () => {
   const tpl = await h.createTemplate({ name: 'lingers', jobType: 'test-script', config: { steps: [{ finish: 0 }, { wait: 'linger' }] }, targetSelector: { tags: ['slow'] } })
   const run = await h.trigger(tpl)
   await gates.reached('linger')
